@@ -1,0 +1,85 @@
+# hyperkit: libhyperkit (static + shared), the hyperkit command, test guests
+# and tests. `make test` runs the suite; `make san` runs it under ASan+UBSan.
+
+BUILD   ?= build
+PREFIX  ?= /usr/local
+CC      ?= cc
+SAN     ?= 0
+VERSION := 0.1.0
+
+CFLAGS_WARN := -Wall -Wextra -Werror -Wno-unused-parameter
+CPPFLAGS    += -D_GNU_SOURCE -Iinclude -Isrc
+CFLAGS      ?= -O2 -g
+CFLAGS      += -std=c11 -pthread -fPIC $(CFLAGS_WARN)
+LDLIBS      += -pthread -lutil
+
+ifeq ($(SAN),1)
+CFLAGS  += -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+LDFLAGS += -fsanitize=address,undefined
+endif
+
+LIB_SRCS  := $(shell find src -name '*.c' | sort)
+LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/%.o)
+CLI_SRCS  := $(wildcard cli/*.c)
+CLI_OBJS  := $(CLI_SRCS:%.c=$(BUILD)/%.o)
+TEST_SRCS := $(wildcard tests/unit/test_*.c)
+TEST_BINS := $(TEST_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
+GUEST_SRCS := $(wildcard tests/guests/*.S)
+GUEST_BINS := $(GUEST_SRCS:tests/guests/%.S=$(BUILD)/guests/%.bin)
+
+.PHONY: all lib cli guests tests test san install clean
+all: lib cli guests tests
+
+lib: $(BUILD)/libhyperkit.a $(BUILD)/libhyperkit.so $(BUILD)/hyperkit.pc
+cli: $(BUILD)/hyperkit
+guests: $(GUEST_BINS)
+tests: $(TEST_BINS)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/libhyperkit.a: $(LIB_OBJS)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+$(BUILD)/libhyperkit.so: $(LIB_OBJS)
+	$(CC) $(LDFLAGS) -shared -Wl,-soname,libhyperkit.so.0 -o $@ $^ $(LDLIBS)
+
+$(BUILD)/hyperkit.pc: hyperkit.pc.in
+	@mkdir -p $(dir $@)
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(VERSION)|g' $< > $@
+
+$(BUILD)/hyperkit: $(CLI_OBJS) $(BUILD)/libhyperkit.a
+	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJS) $(BUILD)/libhyperkit.a $(LDLIBS)
+
+$(BUILD)/tests/%: tests/unit/%.c tests/unit/test.h $(BUILD)/libhyperkit.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(BUILD)/libhyperkit.a $(LDFLAGS) $(LDLIBS)
+
+# Test guests: flat 64-bit binaries, entered by `-f flat64,FILE`.
+$(BUILD)/guests/%.bin: tests/guests/%.S tests/guests/guest.inc
+	@mkdir -p $(dir $@)
+	$(CC) -c -nostdlib -Itests/guests -o $(BUILD)/guests/$*.o $<
+	ld -Ttext=0x100000 --build-id=none -o $(BUILD)/guests/$*.elf $(BUILD)/guests/$*.o
+	objcopy -O binary -j .text $(BUILD)/guests/$*.elf $@
+
+test: all
+	tests/run.sh $(BUILD)
+
+san:
+	$(MAKE) BUILD=build-san SAN=1 test
+
+install: lib cli
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/include
+	install -m 755 $(BUILD)/hyperkit $(DESTDIR)$(PREFIX)/bin/hyperkit
+	install -m 644 $(BUILD)/libhyperkit.a $(DESTDIR)$(PREFIX)/lib/libhyperkit.a
+	install -m 755 $(BUILD)/libhyperkit.so $(DESTDIR)$(PREFIX)/lib/libhyperkit.so.0
+	ln -sf libhyperkit.so.0 $(DESTDIR)$(PREFIX)/lib/libhyperkit.so
+	install -m 644 include/hyperkit.h $(DESTDIR)$(PREFIX)/include/hyperkit.h
+	install -m 644 $(BUILD)/hyperkit.pc $(DESTDIR)$(PREFIX)/lib/pkgconfig/hyperkit.pc
+
+clean:
+	rm -rf build build-san
+
+-include $(LIB_OBJS:.o=.d) $(CLI_OBJS:.o=.d)

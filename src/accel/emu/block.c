@@ -1,0 +1,151 @@
+/*
+ * The decoded-block cache. A block is a run of instructions decoded once
+ * from one guest-physical page and executed many times; it is found by
+ * (physical address, decoding mode) and dropped when its page is written.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "accel/emu/emu.h"
+
+static uint32_t mode_key(const struct emu_cpu *cpu)
+{
+    return (uint32_t)cpu->mode;
+}
+
+static unsigned hash_of(uint64_t gpa, uint32_t key)
+{
+    uint64_t h = (gpa ^ ((uint64_t)key << 60)) * 0x9e3779b97f4a7c15ull;
+    return (unsigned)(h >> (64 - EMU_HASH_BITS));
+}
+
+static struct emu_block *lookup(struct emu_vm *evm, uint64_t gpa, uint32_t key)
+{
+    for (struct emu_block *b = evm->hash[hash_of(gpa, key)]; b; b = b->hash_next)
+        if (b->gpa == gpa && b->mode_key == key)
+            return b;
+    return NULL;
+}
+
+/* Fetch up to 15 bytes at rip; *avail says how many are in this page. */
+static int fetch(struct emu_cpu *cpu, uint64_t lin, uint8_t *buf, int *avail)
+{
+    unsigned in_page = 4096 - (unsigned)(lin & 0xfff);
+    unsigned n = in_page < 15 ? in_page : 15;
+    int st = emu_read_lin(cpu, lin, buf, n, ACC_EXEC);
+    *avail = (int)n;
+    return st;
+}
+
+/* Decode from linear rip (physical gpa) until a block end. */
+static struct emu_block *translate(struct emu_cpu *cpu, uint64_t lin, uint64_t gpa, int *status)
+{
+    struct emu_insn insns[EMU_BLOCK_MAX_INSNS];
+    int n = 0;
+    *status = EMU_OK;
+    while (n < EMU_BLOCK_MAX_INSNS) {
+        uint8_t bytes[15];
+        int avail;
+        int st = fetch(cpu, lin, bytes, &avail);
+        if (st) {
+            if (n == 0) {
+                *status = st;
+                return NULL;
+            }
+            break;
+        }
+        int len = emu_decode(cpu, bytes, avail, &insns[n]);
+        if (len == 0)
+            break; /* crosses into the next page: a block of its own */
+        n++;
+        lin += (unsigned)len;
+        if ((insns[n - 1].flags & INSN_ENDS) || (lin & 0xfff) == 0)
+            break;
+    }
+    if (n == 0)
+        return NULL;
+    struct emu_block *b = malloc(sizeof(*b) + (size_t)n * sizeof(struct emu_insn));
+    if (!b)
+        return NULL;
+    b->gpa = gpa;
+    b->mode_key = mode_key(cpu);
+    b->n = (uint16_t)n;
+    memcpy(b->insns, insns, (size_t)n * sizeof(struct emu_insn));
+    return b;
+}
+
+static void insert(struct emu_cpu *cpu, struct emu_block *b)
+{
+    struct emu_vm *evm = cpu->vm;
+    unsigned h = hash_of(b->gpa, b->mode_key);
+    b->hash_next = evm->hash[h];
+    evm->hash[h] = b;
+    uint64_t page = b->gpa >> 12;
+    b->page_next = evm->page_blocks[page];
+    evm->page_blocks[page] = b;
+    /* Writes to this page must now take the slow path that invalidates. */
+    for (int i = 0; i < EMU_TLB_SIZE; i++)
+        if (cpu->tlb_write[i].gpage == (b->gpa & ~0xfffull))
+            cpu->tlb_write[i].vpage = 0;
+}
+
+struct emu_block *emu_block_get(struct emu_cpu *cpu, int *status)
+{
+    struct emu_vm *evm = cpu->vm;
+    uint64_t gpa, lin = cpu->rip;
+    if (cpu->mode != MODE_LONG64)
+        lin = (uint32_t)(cpu->seg[SEG_CS].base + cpu->rip);
+    *status = emu_translate(cpu, lin, ACC_EXEC, &gpa);
+    if (*status)
+        return NULL;
+    struct emu_block *b = lookup(evm, gpa, mode_key(cpu));
+    if (b)
+        return b;
+    if ((gpa >> 12) >= evm->npages || !emu_ram(evm, gpa, 1)) {
+        *status = EMU_OK;
+        return NULL; /* code outside RAM: decoded afresh each time */
+    }
+    b = translate(cpu, lin, gpa, status);
+    if (b)
+        insert(cpu, b);
+    return b;
+}
+
+static void unlink_hash(struct emu_vm *evm, struct emu_block *b)
+{
+    struct emu_block **pp = &evm->hash[hash_of(b->gpa, b->mode_key)];
+    while (*pp != b)
+        pp = &(*pp)->hash_next;
+    *pp = b->hash_next;
+}
+
+void emu_code_invalidate(struct emu_vm *evm, uint64_t gpa, uint64_t len)
+{
+    uint64_t first = gpa >> 12, last = (gpa + len - 1) >> 12;
+    for (uint64_t p = first; p <= last && p < evm->npages; p++) {
+        struct emu_block *b = evm->page_blocks[p];
+        evm->page_blocks[p] = NULL;
+        while (b) {
+            struct emu_block *next = b->page_next;
+            unlink_hash(evm, b);
+            b->page_next = evm->dead; /* the running block may be one of these */
+            evm->dead = b;
+            b = next;
+        }
+    }
+}
+
+void emu_blocks_free_dead(struct emu_vm *evm)
+{
+    while (evm->dead) {
+        struct emu_block *b = evm->dead;
+        evm->dead = b->page_next;
+        free(b);
+    }
+}
+
+void emu_blocks_free_all(struct emu_vm *evm)
+{
+    emu_code_invalidate(evm, 0, evm->npages << 12);
+    emu_blocks_free_dead(evm);
+}

@@ -1,0 +1,283 @@
+/*
+ * The emu engine's x86-64 CPU state, decoded-instruction form, and the
+ * helpers executors share. Instructions are decoded once into struct
+ * emu_insn (grouped into blocks cached by guest-physical address) and then
+ * executed many times through the handler pointer each one carries.
+ */
+#ifndef HK_EMU_CPU_H
+#define HK_EMU_CPU_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "accel/accel.h"
+
+struct emu_vm;
+struct emu_cpu;
+struct emu_insn;
+
+/* What an executor returns. */
+enum emu_status {
+    EMU_OK = 0,     /* done; RIP advanced */
+    EMU_EXIT,       /* cpu->exit filled for the VMM; instruction not committed */
+    EMU_FAULT,      /* exception pending in cpu->exc; instruction not committed */
+    EMU_END_BLOCK,  /* done, but state changed so the block must end here */
+};
+
+typedef int (*emu_exec_fn)(struct emu_cpu *cpu, const struct emu_insn *in);
+
+enum emu_seg { SEG_ES, SEG_CS, SEG_SS, SEG_DS, SEG_FS, SEG_GS, SEG_NONE = 7 };
+
+#define EA_NONE 0xff    /* no base / no index register */
+#define EA_RIP 16       /* RIP-relative base */
+#define REG_HIGH8 16    /* byte registers AH, CH, DH, BH are 16..19 */
+
+/* Decoder flags (emu_insn.flags). */
+#define INSN_MEM 0x01      /* ModRM names memory (else in->rm is a register) */
+#define INSN_LOCK 0x02
+#define INSN_REP 0x04      /* F3 */
+#define INSN_REPNE 0x08    /* F2 */
+#define INSN_ENDS 0x10     /* ends a block (control transfer, mode change) */
+
+struct emu_insn {
+    emu_exec_fn fn;
+    uint8_t len;
+    uint8_t opsz;        /* operand size in bytes: 1, 2, 4, 8 */
+    uint8_t adsz;        /* address size in bytes: 2, 4, 8 */
+    uint8_t seg;         /* enum emu_seg for the memory operand */
+    uint8_t reg;         /* ModRM.reg (+REX.R) or the opcode's register */
+    uint8_t rm;          /* register operand when !(flags & INSN_MEM) */
+    uint8_t base, index; /* memory operand registers, EA_NONE if absent */
+    uint8_t scale;       /* shift count 0-3 */
+    uint8_t flags;
+    uint8_t sub;         /* ALU op, condition code, or other sub-operation */
+    uint8_t opcode;      /* last opcode byte, for executors that share code */
+    int32_t disp;
+    uint64_t imm;
+    uint64_t imm2;       /* ENTER's second immediate, far pointers */
+};
+
+struct emu_segment {
+    uint64_t base;
+    uint32_t limit;
+    uint16_t selector;
+    uint16_t attr;       /* accel_segment layout */
+};
+
+/* Lazy arithmetic flags: the last flag-setting operation, evaluated when a
+ * flag is read. LF_NONE means rflags already holds the truth. */
+enum emu_lazy_op {
+    LF_NONE, LF_ADD, LF_ADC, LF_SUB, LF_SBB, LF_LOGIC, LF_INC, LF_DEC, LF_NEG,
+};
+
+struct emu_lazy_flags {
+    uint8_t op;          /* enum emu_lazy_op */
+    uint8_t size;        /* operand size in bytes */
+    bool cf_in;          /* carry in (ADC/SBB) or preserved CF (INC/DEC) */
+    uint64_t a, b, res;
+};
+
+/* One pending access outside RAM or to an I/O port, replayed when the
+ * instruction is re-executed after the VMM completed it. */
+struct emu_xaccess {
+    bool is_io, is_write;
+    uint8_t size;
+    uint64_t addr, data;
+};
+#define EMU_XLOG_MAX 4
+
+struct emu_tlb_entry {
+    uint64_t vpage;      /* linear page | 1 when valid */
+    uint8_t *host;       /* host address of the page */
+    uint64_t gpage;      /* guest-physical page */
+};
+#define EMU_TLB_SIZE 256
+
+struct emu_exception {
+    int vector;          /* -1 when none */
+    bool has_error;
+    uint32_t error;
+};
+
+#define RFLAGS_CF 0x0001ull
+#define RFLAGS_PF 0x0004ull
+#define RFLAGS_AF 0x0010ull
+#define RFLAGS_ZF 0x0040ull
+#define RFLAGS_SF 0x0080ull
+#define RFLAGS_TF 0x0100ull
+#define RFLAGS_IF 0x0200ull
+#define RFLAGS_DF 0x0400ull
+#define RFLAGS_OF 0x0800ull
+#define RFLAGS_ARITH (RFLAGS_CF | RFLAGS_PF | RFLAGS_AF | RFLAGS_ZF | RFLAGS_SF | RFLAGS_OF)
+
+#define CR0_PE 0x1ull
+#define CR0_WP 0x10000ull
+#define CR0_PG 0x80000000ull
+#define CR4_PSE 0x10ull
+#define CR4_PAE 0x20ull
+#define CR4_PGE 0x80ull
+#define EFER_LME 0x100ull
+#define EFER_LMA 0x400ull
+#define EFER_NXE 0x800ull
+
+/* The code-size mode, which selects default operand/address sizes. */
+enum emu_mode { MODE_REAL, MODE_PROT16, MODE_PROT32, MODE_LONG64, MODE_COMPAT16, MODE_COMPAT32 };
+
+struct emu_cpu {
+    uint64_t gpr[16];
+    uint64_t rip;
+    uint64_t rflags;     /* arithmetic bits valid only when lf.op == LF_NONE */
+    struct emu_lazy_flags lf;
+    struct emu_segment seg[6];
+    struct emu_segment ldtr, tr;
+    struct accel_dtable gdtr, idtr;
+    uint64_t cr0, cr2, cr3, cr4, cr8, efer;
+    uint64_t msr_star, msr_lstar, msr_cstar, msr_sfmask, msr_kernel_gs_base;
+    uint64_t msr_tsc_aux, msr_pat, msr_misc_enable, msr_apic_base;
+    uint64_t tsc_offset;
+    int cpl;
+    enum emu_mode mode;
+
+    struct emu_exception exc;
+    struct accel_exit *exit;       /* where executors describe an exit */
+    struct emu_xaccess xlog[EMU_XLOG_MAX];
+    int xlog_n, xlog_pos;
+    bool end_block;                /* code under the running block was written */
+
+    struct emu_tlb_entry tlb_read[EMU_TLB_SIZE];
+    struct emu_tlb_entry tlb_write[EMU_TLB_SIZE];
+    struct emu_tlb_entry tlb_exec[EMU_TLB_SIZE];
+
+    struct emu_vm *vm;
+    atomic_bool kick;
+    uint64_t insn_count;
+};
+
+/* --- Registers --------------------------------------------------------- */
+
+static inline uint64_t size_mask(unsigned size)
+{
+    return size >= 8 ? ~0ull : (1ull << (size * 8)) - 1;
+}
+
+static inline uint64_t sign_bit(unsigned size)
+{
+    return 1ull << (size * 8 - 1);
+}
+
+static inline int64_t sign_extend(uint64_t v, unsigned size)
+{
+    unsigned shift = 64 - size * 8;
+    return (int64_t)(v << shift) >> shift;
+}
+
+/* Read register r at operand size (r >= REG_HIGH8 means AH..BH). */
+static inline uint64_t reg_read(const struct emu_cpu *cpu, unsigned r, unsigned size)
+{
+    if (r >= REG_HIGH8)
+        return (cpu->gpr[r - REG_HIGH8] >> 8) & 0xff;
+    return cpu->gpr[r] & size_mask(size);
+}
+
+/* Write with x86-64 rules: 32-bit writes zero the upper half, 8/16 merge. */
+static inline void reg_write(struct emu_cpu *cpu, unsigned r, unsigned size, uint64_t v)
+{
+    if (r >= REG_HIGH8) {
+        uint64_t *g = &cpu->gpr[r - REG_HIGH8];
+        *g = (*g & ~0xff00ull) | ((v & 0xff) << 8);
+    } else if (size == 4) {
+        cpu->gpr[r] = (uint32_t)v;
+    } else if (size == 8) {
+        cpu->gpr[r] = v;
+    } else {
+        uint64_t m = size_mask(size);
+        cpu->gpr[r] = (cpu->gpr[r] & ~m) | (v & m);
+    }
+}
+
+/* --- Flags (flags.c) ----------------------------------------------------- */
+
+uint64_t emu_rflags(struct emu_cpu *cpu);          /* materialize all flags */
+void emu_set_rflags(struct emu_cpu *cpu, uint64_t v);
+bool emu_cf(const struct emu_cpu *cpu);
+bool emu_cond(struct emu_cpu *cpu, unsigned cc);   /* Jcc/SETcc/CMOVcc 0-15 */
+
+static inline void lazy_set(struct emu_cpu *cpu, int op, unsigned size, uint64_t a, uint64_t b,
+                            uint64_t res)
+{
+    cpu->lf.op = (uint8_t)op;
+    cpu->lf.size = (uint8_t)size;
+    cpu->lf.a = a;
+    cpu->lf.b = b;
+    cpu->lf.res = res;
+}
+
+/* --- Memory (mmu.c) ------------------------------------------------------ */
+
+enum emu_access { ACC_READ, ACC_WRITE, ACC_EXEC };
+
+/* Effective address of the memory operand (without segment base). */
+uint64_t emu_ea(const struct emu_cpu *cpu, const struct emu_insn *in);
+/* Linear address for seg:ea, with 64-bit mode / segment rules. */
+int emu_linear(struct emu_cpu *cpu, int seg, uint64_t ea, unsigned size, enum emu_access acc,
+               uint64_t *lin);
+int emu_read_lin(struct emu_cpu *cpu, uint64_t lin, void *buf, unsigned size, enum emu_access acc);
+int emu_write_lin(struct emu_cpu *cpu, uint64_t lin, const void *buf, unsigned size);
+int emu_read(struct emu_cpu *cpu, int seg, uint64_t ea, unsigned size, uint64_t *val);
+int emu_write(struct emu_cpu *cpu, int seg, uint64_t ea, unsigned size, uint64_t val);
+/* Guest-physical address of a linear one (page walk, A/D bits). */
+int emu_translate(struct emu_cpu *cpu, uint64_t lin, enum emu_access acc, uint64_t *gpa);
+void emu_tlb_flush(struct emu_cpu *cpu);
+/* Port I/O through the VMM (with replay). */
+int emu_port_io(struct emu_cpu *cpu, uint16_t port, unsigned size, bool is_write, uint64_t *val);
+/* Everything the instruction did outside RAM is now final. */
+static inline void emu_commit_point(struct emu_cpu *cpu)
+{
+    cpu->xlog_n = 0;
+    cpu->xlog_pos = 0;
+}
+
+/* Operand helpers: the r/m operand and the stack. */
+int rm_read(struct emu_cpu *cpu, const struct emu_insn *in, unsigned size, uint64_t *v);
+int rm_write(struct emu_cpu *cpu, const struct emu_insn *in, unsigned size, uint64_t v);
+int emu_push(struct emu_cpu *cpu, unsigned size, uint64_t v);
+int emu_pop(struct emu_cpu *cpu, unsigned size, uint64_t *v);
+unsigned emu_stack_size(const struct emu_cpu *cpu);
+
+/* --- Exceptions (exception.c) --------------------------------------------- */
+
+#define EXC_DE 0
+#define EXC_DB 1
+#define EXC_BP 3
+#define EXC_UD 6
+#define EXC_NM 7
+#define EXC_DF 8
+#define EXC_TS 10
+#define EXC_NP 11
+#define EXC_SS 12
+#define EXC_GP 13
+#define EXC_PF 14
+
+int emu_raise(struct emu_cpu *cpu, int vector);
+int emu_raise_err(struct emu_cpu *cpu, int vector, uint32_t error);
+/* Deliver the pending exception, or a software interrupt (INT n).
+ * Returns EMU_OK, or EMU_EXIT with a shutdown exit on triple fault. */
+int emu_deliver_pending(struct emu_cpu *cpu);
+int emu_interrupt(struct emu_cpu *cpu, int vector, bool software, uint64_t return_rip);
+
+/* --- Mode and segments (system.c) ---------------------------------------- */
+
+void emu_update_mode(struct emu_cpu *cpu);
+/* MSRs: 0, or nonzero for an MSR this CPU does not have (#GP). */
+int emu_msr_read(struct emu_cpu *cpu, uint32_t index, uint64_t *value);
+int emu_msr_write(struct emu_cpu *cpu, uint32_t index, uint64_t value);
+
+/* --- Decoder (decode.c) --------------------------------------------------- */
+
+/* Decode one instruction from bytes[0..avail). Returns its length, or 0
+ * when more bytes than avail are needed. Undefined encodings decode to an
+ * executor that raises #UD. */
+int emu_decode(const struct emu_cpu *cpu, const uint8_t *bytes, int avail, struct emu_insn *in);
+
+#endif

@@ -1,0 +1,37 @@
+/* Opcode-table entry types shared by decode.c and decode_tables.c. */
+#ifndef HK_EMU_DECODE_TABLES_H
+#define HK_EMU_DECODE_TABLES_H
+
+#include "accel/emu/cpu.h"
+
+#define O_MODRM 0x0001    /* has a ModRM byte */
+#define O_BYTE 0x0002     /* 8-bit operands */
+#define O_RMBYTE 0x0004   /* r/m is an 8-bit operand (MOVZX, SETcc) */
+#define O_IMM8 0x0008     /* imm8, sign-extended */
+#define O_IMM8U 0x0010    /* imm8, zero-extended */
+#define O_IMMZ 0x0020     /* imm16/32 by operand size, sign-extended */
+#define O_IMMV 0x0040     /* imm16/32/64 by operand size (MOV r, imm) */
+#define O_IMM16 0x0080    /* imm16 (RET imm16) */
+#define O_ENTER 0x0100    /* imm16 then imm8 */
+#define O_MOFFS 0x0200    /* address-size offset (MOV A0-A3) */
+#define O_DEF64 0x0400    /* 64-bit operand size by default in long mode */
+#define O_ENDS 0x0800     /* ends a block */
+#define O_REGOP 0x1000    /* register in the opcode's low three bits */
+#define O_ACC 0x2000      /* r/m operand is the accumulator */
+#define O_FORCEREG 0x4000 /* ModRM names registers whatever mod says */
+#define O_LOCK 0x8000     /* LOCK allowed (with a memory destination) */
+
+struct op {
+    emu_exec_fn fn;
+    uint16_t f;
+    uint8_t sub;
+    uint8_t io;               /* operand size capped at 4 (port I/O) */
+    const struct op *group;   /* 8 entries chosen by ModRM.reg */
+    const struct op *group_reg; /* for ModRM.mod == 3, when it differs */
+    uint8_t srcsize;          /* MOVZX/MOVSX source size, kept in imm */
+};
+
+extern const struct op emu_map1[256];
+extern const struct op emu_map0f[256];
+
+#endif

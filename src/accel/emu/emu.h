@@ -1,0 +1,53 @@
+/* The emu engine's VM-wide state: RAM view and the decoded-block cache. */
+#ifndef HK_EMU_EMU_H
+#define HK_EMU_EMU_H
+
+#include "accel/emu/cpu.h"
+#include "core/guest_mem.h"
+
+#define EMU_BLOCK_MAX_INSNS 64
+#define EMU_HASH_BITS 14
+
+/* A run of decoded instructions within one guest-physical page. */
+struct emu_block {
+    uint64_t gpa;               /* guest-physical address of the first byte */
+    uint32_t mode_key;          /* decoding mode it was made for */
+    uint16_t n;
+    struct emu_block *hash_next;
+    struct emu_block *page_next;
+    struct emu_insn insns[];
+};
+
+struct emu_vm {
+    struct vm *vm;
+    const struct guest_mem *mem;
+    uint64_t npages;                  /* pages covered by page_blocks */
+    struct emu_block **page_blocks;   /* per guest page: blocks decoded from it */
+    struct emu_block *hash[1u << EMU_HASH_BITS];
+    struct emu_block *dead;           /* invalidated, freed outside execution */
+};
+
+/* Host pointer for guest-physical RAM, or NULL (MMIO / unmapped). */
+static inline uint8_t *emu_ram(const struct emu_vm *evm, uint64_t gpa, uint64_t len)
+{
+    return gmem_ptr(evm->mem, gpa, len);
+}
+
+/* Does the guest page hold decoded code? */
+static inline bool emu_is_code_page(const struct emu_vm *evm, uint64_t gpa)
+{
+    uint64_t p = gpa >> 12;
+    return p < evm->npages && evm->page_blocks[p] != NULL;
+}
+
+/* block.c */
+struct emu_block *emu_block_get(struct emu_cpu *cpu, int *status);
+void emu_code_invalidate(struct emu_vm *evm, uint64_t gpa, uint64_t len);
+void emu_blocks_free_dead(struct emu_vm *evm);
+void emu_blocks_free_all(struct emu_vm *evm);
+
+/* run.c */
+int emu_cpu_run(struct emu_cpu *cpu, struct accel_exit *exit);
+void emu_cpu_reset(struct emu_cpu *cpu);
+
+#endif

@@ -1,0 +1,189 @@
+/*
+ * Exception and interrupt delivery (SDM Vol. 3A ch. 6): through the IVT in
+ * real mode and through 64-bit IDT gates in long mode, with IST and the
+ * TSS stack switch; a fault while delivering becomes #DF, and a fault while
+ * delivering #DF shuts the CPU down (triple fault).
+ */
+#include <stdio.h>
+
+#include "accel/emu/cpu.h"
+
+int emu_raise(struct emu_cpu *cpu, int vector)
+{
+    cpu->exc = (struct emu_exception){vector, false, 0};
+    return EMU_FAULT;
+}
+
+int emu_raise_err(struct emu_cpu *cpu, int vector, uint32_t error)
+{
+    cpu->exc = (struct emu_exception){vector, true, error};
+    return EMU_FAULT;
+}
+
+/* Reads of system tables are supervisor accesses whatever the CPL. */
+static int read_system(struct emu_cpu *cpu, uint64_t lin, void *buf, unsigned size)
+{
+    int cpl = cpu->cpl;
+    cpu->cpl = 0;
+    int st = emu_read_lin(cpu, lin, buf, size, ACC_READ);
+    cpu->cpl = cpl;
+    return st;
+}
+
+static int deliver_real(struct emu_cpu *cpu, int vector, uint64_t ret)
+{
+    uint32_t ivt;
+    if ((uint64_t)vector * 4 + 3 > cpu->idtr.limit)
+        return emu_raise_err(cpu, EXC_GP, (uint32_t)vector * 8 + 2);
+    int st = read_system(cpu, cpu->idtr.base + (uint64_t)vector * 4, &ivt, 4);
+    if (!st)
+        st = emu_push(cpu, 2, emu_rflags(cpu));
+    if (!st)
+        st = emu_push(cpu, 2, cpu->seg[SEG_CS].selector);
+    if (!st)
+        st = emu_push(cpu, 2, ret);
+    if (st)
+        return st;
+    cpu->rflags &= ~(RFLAGS_IF | RFLAGS_TF | 0x40000ull);
+    cpu->seg[SEG_CS].selector = (uint16_t)(ivt >> 16);
+    cpu->seg[SEG_CS].base = (ivt >> 16) << 4;
+    cpu->rip = ivt & 0xffff;
+    return EMU_OK;
+}
+
+struct gate64 {
+    uint64_t offset;
+    uint16_t selector;
+    uint8_t ist, type, dpl;
+    bool present;
+};
+
+static int read_gate64(struct emu_cpu *cpu, int vector, struct gate64 *g)
+{
+    uint64_t raw[2];
+    if ((uint64_t)vector * 16 + 15 > cpu->idtr.limit)
+        return emu_raise_err(cpu, EXC_GP, (uint32_t)vector * 8 + 2);
+    int st = read_system(cpu, cpu->idtr.base + (uint64_t)vector * 16, raw, 16);
+    if (st)
+        return st;
+    g->offset = (raw[0] & 0xffff) | ((raw[0] >> 32) & 0xffff0000ull) | (raw[1] << 32);
+    g->selector = (uint16_t)(raw[0] >> 16);
+    g->ist = (raw[0] >> 32) & 7;
+    g->type = (raw[0] >> 40) & 0xf;
+    g->dpl = (raw[0] >> 45) & 3;
+    g->present = (raw[0] >> 47) & 1;
+    return EMU_OK;
+}
+
+/* The 64-bit code segment a gate points at; returns its DPL in *dpl. */
+static int gate_code_segment(struct emu_cpu *cpu, uint16_t sel, int *dpl)
+{
+    uint64_t desc;
+    uint64_t table = (sel & 4) ? cpu->ldtr.base : cpu->gdtr.base;
+    uint32_t limit = (sel & 4) ? cpu->ldtr.limit : cpu->gdtr.limit;
+    if ((sel & ~3u) == 0 || (sel | 7u) > limit)
+        return emu_raise_err(cpu, EXC_GP, sel & ~3u);
+    int st = read_system(cpu, table + (sel & ~7u), &desc, 8);
+    if (st)
+        return st;
+    bool code = ((desc >> 43) & 3) == 3, present = (desc >> 47) & 1, l = (desc >> 53) & 1;
+    if (!code || !l)
+        return emu_raise_err(cpu, EXC_GP, sel & ~3u);
+    if (!present)
+        return emu_raise_err(cpu, EXC_NP, sel & ~3u);
+    *dpl = (desc >> 45) & 3;
+    return EMU_OK;
+}
+
+static int deliver_long(struct emu_cpu *cpu, int vector, bool software, uint64_t ret,
+                        const struct emu_exception *e)
+{
+    struct gate64 g = {0};
+    int st = read_gate64(cpu, vector, &g);
+    if (st)
+        return st;
+    if ((g.type != 0xe && g.type != 0xf) || (software && g.dpl < cpu->cpl))
+        return emu_raise_err(cpu, EXC_GP, (uint32_t)vector * 8 + 2);
+    if (!g.present)
+        return emu_raise_err(cpu, EXC_NP, (uint32_t)vector * 8 + 2);
+    int new_cpl = 0;
+    if ((st = gate_code_segment(cpu, g.selector, &new_cpl)) != 0)
+        return st;
+    uint64_t old_rsp = cpu->gpr[4], old_ss = cpu->seg[SEG_SS].selector;
+    uint64_t rsp = old_rsp;
+    if (g.ist || new_cpl < cpu->cpl) {
+        uint64_t off = g.ist ? 0x24 + 8ull * (g.ist - 1) : 4 + 8ull * (unsigned)new_cpl;
+        if (off + 7 > cpu->tr.limit)
+            return emu_raise_err(cpu, EXC_TS, cpu->tr.selector & ~3u);
+        if ((st = read_system(cpu, cpu->tr.base + off, &rsp, 8)) != 0)
+            return st;
+    }
+    rsp &= ~0xfull;
+    uint64_t frame[6] = {e->error, ret, cpu->seg[SEG_CS].selector, emu_rflags(cpu), old_rsp, old_ss};
+    int first = e->has_error ? 0 : 1;
+    uint64_t top = rsp - 8ull * (unsigned)(6 - first);
+    int saved_cpl = cpu->cpl;
+    cpu->cpl = 0; /* the frame goes to the new (supervisor) stack */
+    for (int i = first; i < 6; i++) {
+        st = emu_write_lin(cpu, top + 8ull * (unsigned)(i - first), &frame[i], 8);
+        if (st) {
+            cpu->cpl = saved_cpl;
+            return st;
+        }
+    }
+    cpu->gpr[4] = top;
+    if (new_cpl < saved_cpl) {
+        cpu->seg[SEG_SS] = (struct emu_segment){0, 0, (uint16_t)new_cpl, 0};
+    }
+    cpu->cpl = new_cpl;
+    cpu->seg[SEG_CS].selector = (uint16_t)((g.selector & ~3u) | (unsigned)new_cpl);
+    cpu->seg[SEG_CS].attr = 0xa09b | (uint16_t)(new_cpl << 5);
+    cpu->seg[SEG_CS].base = 0;
+    cpu->seg[SEG_CS].limit = 0xffffffff;
+    cpu->rflags &= ~(RFLAGS_TF | 0x4000ull | 0x10000ull | 0x20000ull); /* TF NT RF VM */
+    if (g.type == 0xe)
+        cpu->rflags &= ~RFLAGS_IF;
+    cpu->rip = g.offset;
+    if (new_cpl != saved_cpl)
+        emu_tlb_flush(cpu);
+    emu_update_mode(cpu);
+    return EMU_OK;
+}
+
+int emu_interrupt(struct emu_cpu *cpu, int vector, bool software, uint64_t return_rip)
+{
+    struct emu_exception none = {vector, false, 0};
+    const struct emu_exception *e = software ? &none : &cpu->exc;
+    emu_rflags(cpu);
+    if (cpu->mode == MODE_REAL)
+        return deliver_real(cpu, vector, return_rip);
+    if (cpu->efer & EFER_LMA)
+        return deliver_long(cpu, vector, software, return_rip, e);
+    struct accel_exit *x = cpu->exit;
+    x->reason = ACCEL_EXIT_INTERNAL;
+    snprintf(x->internal.why, sizeof(x->internal.why),
+             "exception %d in 32-bit protected mode: delivery not implemented yet", vector);
+    return EMU_EXIT;
+}
+
+static int shutdown(struct emu_cpu *cpu)
+{
+    cpu->exit->reason = ACCEL_EXIT_SHUTDOWN;
+    return EMU_EXIT;
+}
+
+int emu_deliver_pending(struct emu_cpu *cpu)
+{
+    struct emu_exception first = cpu->exc;
+    cpu->exc.vector = -1;
+    int st = emu_interrupt(cpu, first.vector, false, cpu->rip);
+    if (st != EMU_FAULT)
+        return st;
+    if (first.vector == EXC_DF)
+        return shutdown(cpu);
+    /* A fault while delivering: double fault (SDM 6.15, table 6-5). */
+    cpu->exc = (struct emu_exception){EXC_DF, true, 0};
+    st = emu_interrupt(cpu, EXC_DF, false, cpu->rip);
+    cpu->exc.vector = -1;
+    return st == EMU_FAULT ? shutdown(cpu) : st;
+}

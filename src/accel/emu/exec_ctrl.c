@@ -1,0 +1,183 @@
+/* Control transfer: jumps, calls, returns, loops, software interrupts. */
+#include <stdio.h>
+
+#include "accel/emu/exec.h"
+
+/* Branch target: RIP-relative targets wrap to the operand size. */
+static int jump_to(struct emu_cpu *cpu, const struct emu_insn *in, uint64_t target)
+{
+    if (in->opsz == 2)
+        target &= 0xffff;
+    else if (cpu->mode != MODE_LONG64)
+        target &= 0xffffffffull;
+    else if ((uint64_t)(((int64_t)target << 16) >> 16) != target)
+        return emu_raise_err(cpu, EXC_GP, 0);
+    cpu->rip = target;
+    return EMU_OK;
+}
+
+static uint64_t rel_target(const struct emu_cpu *cpu, const struct emu_insn *in)
+{
+    return cpu->rip + in->len + in->imm;
+}
+
+EXEC(ex_jmp_rel)
+{
+    return jump_to(cpu, in, rel_target(cpu, in));
+}
+
+EXEC(ex_jcc)
+{
+    if (emu_cond(cpu, in->sub))
+        return jump_to(cpu, in, rel_target(cpu, in));
+    return next(cpu, in);
+}
+
+EXEC(ex_call_rel)
+{
+    uint64_t ret = cpu->rip + in->len;
+    uint64_t old_rsp = cpu->gpr[4];
+    int st = emu_push(cpu, in->opsz, ret);
+    if (st)
+        return st;
+    if ((st = jump_to(cpu, in, rel_target(cpu, in))) != 0)
+        cpu->gpr[4] = old_rsp;
+    return st;
+}
+
+/* RET and RET imm16 (imm is 0 for the plain form). */
+EXEC(ex_ret)
+{
+    uint64_t target, old_rsp = cpu->gpr[4];
+    int st = emu_pop(cpu, in->opsz, &target);
+    if (st)
+        return st;
+    unsigned ss = emu_stack_size(cpu);
+    reg_write(cpu, 4, ss, cpu->gpr[4] + in->imm);
+    if ((st = jump_to(cpu, in, target)) != 0)
+        cpu->gpr[4] = old_rsp;
+    return st;
+}
+
+EXEC(ex_jmp_rm)
+{
+    uint64_t target;
+    int st = rm_read(cpu, in, in->opsz, &target);
+    return st ? st : jump_to(cpu, in, target);
+}
+
+EXEC(ex_call_rm)
+{
+    uint64_t target, old_rsp = cpu->gpr[4];
+    int st = rm_read(cpu, in, in->opsz, &target);
+    if (!st)
+        st = emu_push(cpu, in->opsz, cpu->rip + in->len);
+    if (!st && (st = jump_to(cpu, in, target)) != 0)
+        cpu->gpr[4] = old_rsp;
+    return st;
+}
+
+/* LOOPNE (E0), LOOPE (E1), LOOP (E2): the count register is sized by the
+ * address size. */
+EXEC(ex_loop)
+{
+    uint64_t c = (cpu->gpr[1] - 1) & size_mask(in->adsz);
+    bool zf = in->opcode != 0xe2 && (emu_rflags(cpu) & RFLAGS_ZF);
+    bool go = c != 0 && (in->opcode == 0xe2 || (in->opcode == 0xe1 ? zf : !zf));
+    uint64_t old = cpu->gpr[1];
+    reg_write(cpu, 1, in->adsz, c);
+    if (!go)
+        return next(cpu, in);
+    int st = jump_to(cpu, in, rel_target(cpu, in));
+    if (st)
+        cpu->gpr[1] = old;
+    return st;
+}
+
+EXEC(ex_jcxz)
+{
+    if ((cpu->gpr[1] & size_mask(in->adsz)) == 0)
+        return jump_to(cpu, in, rel_target(cpu, in));
+    return next(cpu, in);
+}
+
+EXEC(ex_int3)
+{
+    int st = emu_interrupt(cpu, EXC_BP, true, cpu->rip + in->len);
+    return st ? st : EMU_END_BLOCK;
+}
+
+EXEC(ex_int_imm)
+{
+    int st = emu_interrupt(cpu, (int)(in->imm & 0xff), true, cpu->rip + in->len);
+    return st ? st : EMU_END_BLOCK;
+}
+
+/* IRET in real mode and IRETQ/IRETD in long mode (to 64-bit code). */
+EXEC(ex_iret)
+{
+    unsigned s = in->opsz;
+    uint64_t rip, cs, fl, rsp = 0, ss = 0, old_rsp = cpu->gpr[4];
+    int st = emu_pop(cpu, s, &rip);
+    if (!st)
+        st = emu_pop(cpu, s, &cs);
+    if (!st)
+        st = emu_pop(cpu, s, &fl);
+    if (!st && cpu->mode == MODE_LONG64) {
+        st = emu_pop(cpu, s, &rsp);
+        if (!st)
+            st = emu_pop(cpu, s, &ss);
+    }
+    if (st) {
+        cpu->gpr[4] = old_rsp;
+        return st;
+    }
+    if (cpu->mode == MODE_REAL) {
+        cpu->seg[SEG_CS].selector = (uint16_t)cs;
+        cpu->seg[SEG_CS].base = (cs & 0xffff) << 4;
+        cpu->rip = rip & 0xffff;
+        emu_set_rflags(cpu, (emu_rflags(cpu) & ~0xffffull) | (fl & 0xffff));
+        return EMU_END_BLOCK;
+    }
+    if (cpu->mode != MODE_LONG64 || (cs & 3) != (unsigned)cpu->cpl) {
+        cpu->gpr[4] = old_rsp;
+        struct accel_exit *x = cpu->exit;
+        x->reason = ACCEL_EXIT_INTERNAL;
+        snprintf(x->internal.why, sizeof(x->internal.why),
+                 "IRET across privilege levels or modes is not implemented yet");
+        return EMU_EXIT;
+    }
+    uint64_t keep = emu_rflags(cpu) & (cpu->cpl ? 0x3000ull | RFLAGS_IF : 0);
+    uint64_t mask = cpu->cpl ? ~(0x3000ull | RFLAGS_IF) : ~0ull;
+    emu_set_rflags(cpu, (fl & mask) | keep);
+    cpu->seg[SEG_CS].selector = (uint16_t)cs;
+    cpu->seg[SEG_SS].selector = (uint16_t)ss;
+    cpu->gpr[4] = rsp;
+    cpu->rip = rip;
+    return EMU_END_BLOCK;
+}
+
+EXEC(ex_nop)
+{
+    return next(cpu, in);
+}
+
+EXEC(ex_ud)
+{
+    return emu_raise(cpu, EXC_UD);
+}
+
+/* CLC STC CMC CLD STD (F8 F9 F5 FC FD). */
+EXEC(ex_flag_op)
+{
+    uint64_t f = emu_rflags(cpu);
+    switch (in->opcode) {
+    case 0xf5: f ^= RFLAGS_CF; break;
+    case 0xf8: f &= ~RFLAGS_CF; break;
+    case 0xf9: f |= RFLAGS_CF; break;
+    case 0xfc: f &= ~RFLAGS_DF; break;
+    default: f |= RFLAGS_DF; break;
+    }
+    cpu->rflags = f;
+    return next(cpu, in);
+}

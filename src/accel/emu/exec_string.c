@@ -1,0 +1,135 @@
+/*
+ * String instructions with REP/REPE/REPNE. Each iteration commits on its
+ * own (registers updated, device accesses final), so an exit or fault in
+ * iteration N resumes at iteration N, as on hardware.
+ */
+#include "accel/emu/exec.h"
+
+#define REP_BATCH 65536 /* iterations before giving kicks a chance */
+
+typedef int (*iter_fn)(struct emu_cpu *cpu, const struct emu_insn *in, int64_t delta);
+
+static void advance(struct emu_cpu *cpu, const struct emu_insn *in, unsigned r, int64_t delta)
+{
+    reg_write(cpu, r, in->adsz, cpu->gpr[r] + (uint64_t)delta);
+}
+
+static uint64_t idx(const struct emu_cpu *cpu, const struct emu_insn *in, unsigned r)
+{
+    return cpu->gpr[r] & size_mask(in->adsz);
+}
+
+static int rep_run(struct emu_cpu *cpu, const struct emu_insn *in, iter_fn one, bool compares)
+{
+    int64_t delta = (emu_rflags(cpu) & RFLAGS_DF) ? -(int64_t)in->opsz : (int64_t)in->opsz;
+    int st;
+    if (!(in->flags & (INSN_REP | INSN_REPNE))) {
+        st = one(cpu, in, delta);
+        return st ? st : next(cpu, in);
+    }
+    for (int n = 0; n < REP_BATCH; n++) {
+        if (idx(cpu, in, 1) == 0)
+            return next(cpu, in);
+        if ((st = one(cpu, in, delta)) != 0)
+            return st;
+        reg_write(cpu, 1, in->adsz, cpu->gpr[1] - 1);
+        emu_commit_point(cpu);
+        if (compares) {
+            bool zf = emu_cond(cpu, 4);
+            if ((in->flags & INSN_REPNE) ? zf : !zf)
+                return next(cpu, in);
+        }
+    }
+    return EMU_END_BLOCK; /* RIP unchanged: the rest runs next time */
+}
+
+static int movs_one(struct emu_cpu *cpu, const struct emu_insn *in, int64_t delta)
+{
+    uint64_t v;
+    int st = emu_read(cpu, in->seg, idx(cpu, in, 6), in->opsz, &v);
+    if (!st)
+        st = emu_write(cpu, SEG_ES, idx(cpu, in, 7), in->opsz, v);
+    if (st)
+        return st;
+    advance(cpu, in, 6, delta);
+    advance(cpu, in, 7, delta);
+    return EMU_OK;
+}
+
+static int stos_one(struct emu_cpu *cpu, const struct emu_insn *in, int64_t delta)
+{
+    int st = emu_write(cpu, SEG_ES, idx(cpu, in, 7), in->opsz, reg_read(cpu, 0, in->opsz));
+    if (!st)
+        advance(cpu, in, 7, delta);
+    return st;
+}
+
+static int lods_one(struct emu_cpu *cpu, const struct emu_insn *in, int64_t delta)
+{
+    uint64_t v;
+    int st = emu_read(cpu, in->seg, idx(cpu, in, 6), in->opsz, &v);
+    if (st)
+        return st;
+    reg_write(cpu, 0, in->opsz, v);
+    advance(cpu, in, 6, delta);
+    return EMU_OK;
+}
+
+static int cmps_one(struct emu_cpu *cpu, const struct emu_insn *in, int64_t delta)
+{
+    uint64_t a, b;
+    int st = emu_read(cpu, in->seg, idx(cpu, in, 6), in->opsz, &a);
+    if (!st)
+        st = emu_read(cpu, SEG_ES, idx(cpu, in, 7), in->opsz, &b);
+    if (st)
+        return st;
+    lazy_set(cpu, LF_SUB, in->opsz, a, b, (a - b) & size_mask(in->opsz));
+    advance(cpu, in, 6, delta);
+    advance(cpu, in, 7, delta);
+    return EMU_OK;
+}
+
+static int scas_one(struct emu_cpu *cpu, const struct emu_insn *in, int64_t delta)
+{
+    uint64_t b, a = reg_read(cpu, 0, in->opsz);
+    int st = emu_read(cpu, SEG_ES, idx(cpu, in, 7), in->opsz, &b);
+    if (st)
+        return st;
+    lazy_set(cpu, LF_SUB, in->opsz, a, b, (a - b) & size_mask(in->opsz));
+    advance(cpu, in, 7, delta);
+    return EMU_OK;
+}
+
+static int ins_one(struct emu_cpu *cpu, const struct emu_insn *in, int64_t delta)
+{
+    uint64_t v = 0;
+    /* The destination must be writable before the port is read. */
+    uint64_t lin;
+    int st = emu_linear(cpu, SEG_ES, idx(cpu, in, 7), in->opsz, ACC_WRITE, &lin);
+    if (!st)
+        st = emu_port_io(cpu, (uint16_t)cpu->gpr[2], in->opsz, false, &v);
+    if (!st)
+        st = emu_write_lin(cpu, lin, &v, in->opsz);
+    if (!st)
+        advance(cpu, in, 7, delta);
+    return st;
+}
+
+static int outs_one(struct emu_cpu *cpu, const struct emu_insn *in, int64_t delta)
+{
+    uint64_t v;
+    int st = emu_read(cpu, in->seg, idx(cpu, in, 6), in->opsz, &v);
+    if (!st)
+        st = emu_port_io(cpu, (uint16_t)cpu->gpr[2], in->opsz, true, &v);
+    if (!st)
+        advance(cpu, in, 6, delta);
+    return st;
+}
+
+EXEC(ex_movs) { return rep_run(cpu, in, movs_one, false); }
+EXEC(ex_stos) { return rep_run(cpu, in, stos_one, false); }
+EXEC(ex_lods) { return rep_run(cpu, in, lods_one, false); }
+EXEC(ex_cmps) { return rep_run(cpu, in, cmps_one, true); }
+EXEC(ex_scas) { return rep_run(cpu, in, scas_one, true); }
+EXEC(ex_ins) { return rep_run(cpu, in, ins_one, false); }
+EXEC(ex_outs) { return rep_run(cpu, in, outs_one, false); }

@@ -1,0 +1,318 @@
+/* System instructions: HLT, port I/O, CPUID, TSC, MSRs, control and
+ * descriptor-table registers, interrupt flag. */
+#include <time.h>
+
+#include "accel/emu/emu.h"
+#include "accel/emu/exec.h"
+#include "core/vm.h"
+
+/* The TSC runs at 1 GHz of host monotonic time: one tick a nanosecond. */
+static uint64_t host_tsc(const struct emu_cpu *cpu)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec + cpu->tsc_offset;
+}
+
+static bool privileged(const struct emu_cpu *cpu)
+{
+    return cpu->cpl == 0;
+}
+
+static bool io_allowed(struct emu_cpu *cpu)
+{
+    /* No TSS I/O permission bitmap yet: CPL must be within IOPL. */
+    return cpu->mode == MODE_REAL || (unsigned)cpu->cpl <= ((emu_rflags(cpu) >> 12) & 3);
+}
+
+EXEC(ex_hlt)
+{
+    if (!privileged(cpu))
+        return emu_raise_err(cpu, EXC_GP, 0);
+    next(cpu, in);
+    cpu->exit->reason = ACCEL_EXIT_HLT;
+    cpu->exit->hlt.interrupts_enabled = (cpu->rflags & RFLAGS_IF) != 0;
+    return EMU_EXIT;
+}
+
+/* IN/OUT: opcode bit 3 set means the port is in DX, else imm8. */
+static uint16_t io_port(const struct emu_cpu *cpu, const struct emu_insn *in)
+{
+    return (in->opcode & 0x08) ? (uint16_t)cpu->gpr[2] : (uint16_t)(in->imm & 0xff);
+}
+
+EXEC(ex_in)
+{
+    if (!io_allowed(cpu))
+        return emu_raise_err(cpu, EXC_GP, 0);
+    uint64_t v = 0;
+    int st = emu_port_io(cpu, io_port(cpu, in), in->opsz, false, &v);
+    if (st)
+        return st;
+    reg_write(cpu, 0, in->opsz, v);
+    return next(cpu, in);
+}
+
+EXEC(ex_out)
+{
+    if (!io_allowed(cpu))
+        return emu_raise_err(cpu, EXC_GP, 0);
+    uint64_t v = reg_read(cpu, 0, in->opsz);
+    int st = emu_port_io(cpu, io_port(cpu, in), in->opsz, true, &v);
+    return st ? st : next(cpu, in);
+}
+
+/* CPUID describes only what this CPU implements (no FPU/SSE yet). */
+static void cpuid_leaf(uint32_t leaf, uint32_t r[4])
+{
+    r[0] = r[1] = r[2] = r[3] = 0;
+    switch (leaf) {
+    case 0:
+        r[0] = 1;
+        r[1] = 0x756e6547; /* "GenuineIntel" in EBX, EDX, ECX */
+        r[3] = 0x49656e69;
+        r[2] = 0x6c65746e;
+        break;
+    case 1:
+        r[0] = 0x000606a0; /* family 6 */
+        r[3] = (1u << 3) | (1u << 4) | (1u << 5) | (1u << 6) | (1u << 13) | (1u << 15);
+        /* PSE TSC MSR PAE PGE CMOV */
+        break;
+    case 0x80000000:
+        r[0] = 0x80000008;
+        break;
+    case 0x80000001:
+        r[3] = (1u << 20) | (1u << 29); /* NX, LM */
+        break;
+    case 0x80000008:
+        r[0] = 0x3027; /* 39 physical, 48 linear address bits */
+        break;
+    }
+}
+
+EXEC(ex_cpuid)
+{
+    uint32_t r[4];
+    cpuid_leaf((uint32_t)cpu->gpr[0], r);
+    cpu->gpr[0] = r[0];
+    cpu->gpr[3] = r[1];
+    cpu->gpr[1] = r[2];
+    cpu->gpr[2] = r[3];
+    return next(cpu, in);
+}
+
+EXEC(ex_rdtsc)
+{
+    if ((cpu->cr4 & 0x4) && !privileged(cpu)) /* CR4.TSD */
+        return emu_raise_err(cpu, EXC_GP, 0);
+    uint64_t t = host_tsc(cpu);
+    cpu->gpr[0] = (uint32_t)t;
+    cpu->gpr[2] = t >> 32;
+    return next(cpu, in);
+}
+
+static bool ignore_bad_msrs(const struct emu_cpu *cpu)
+{
+    return cpu->vm->vm->cfg.flags[HK_FLAG_IGNORE_BAD_MSR];
+}
+
+int emu_msr_read(struct emu_cpu *cpu, uint32_t index, uint64_t *v)
+{
+    switch (index) {
+    case 0x10: *v = host_tsc(cpu); return 0;
+    case 0x1b: *v = cpu->msr_apic_base; return 0;
+    case 0x1a0: *v = cpu->msr_misc_enable; return 0;
+    case 0x277: *v = cpu->msr_pat; return 0;
+    case 0xc0000080: *v = cpu->efer; return 0;
+    case 0xc0000081: *v = cpu->msr_star; return 0;
+    case 0xc0000082: *v = cpu->msr_lstar; return 0;
+    case 0xc0000083: *v = cpu->msr_cstar; return 0;
+    case 0xc0000084: *v = cpu->msr_sfmask; return 0;
+    case 0xc0000100: *v = cpu->seg[SEG_FS].base; return 0;
+    case 0xc0000101: *v = cpu->seg[SEG_GS].base; return 0;
+    case 0xc0000102: *v = cpu->msr_kernel_gs_base; return 0;
+    case 0xc0000103: *v = cpu->msr_tsc_aux; return 0;
+    default: return -1;
+    }
+}
+
+int emu_msr_write(struct emu_cpu *cpu, uint32_t index, uint64_t v)
+{
+    switch (index) {
+    case 0x10: cpu->tsc_offset += v - host_tsc(cpu); return 0;
+    case 0x1b: cpu->msr_apic_base = v; return 0;
+    case 0x1a0: cpu->msr_misc_enable = v; return 0;
+    case 0x277: cpu->msr_pat = v; return 0;
+    case 0xc0000080:
+        if (v & ~0xd01ull) /* SCE LME LMA NXE */
+            return -1;
+        /* LMA is read-only: it follows CR0.PG && EFER.LME. */
+        cpu->efer = (v & ~EFER_LMA) | (cpu->efer & EFER_LMA);
+        emu_tlb_flush(cpu);
+        return 0;
+    case 0xc0000081: cpu->msr_star = v; return 0;
+    case 0xc0000082: cpu->msr_lstar = v; return 0;
+    case 0xc0000083: cpu->msr_cstar = v; return 0;
+    case 0xc0000084: cpu->msr_sfmask = v; return 0;
+    case 0xc0000100: cpu->seg[SEG_FS].base = v; return 0;
+    case 0xc0000101: cpu->seg[SEG_GS].base = v; return 0;
+    case 0xc0000102: cpu->msr_kernel_gs_base = v; return 0;
+    case 0xc0000103: cpu->msr_tsc_aux = (uint32_t)v; return 0;
+    default: return -1;
+    }
+}
+
+EXEC(ex_rdmsr)
+{
+    if (!privileged(cpu))
+        return emu_raise_err(cpu, EXC_GP, 0);
+    uint64_t v = 0;
+    if (emu_msr_read(cpu, (uint32_t)cpu->gpr[1], &v) && !ignore_bad_msrs(cpu))
+        return emu_raise_err(cpu, EXC_GP, 0);
+    cpu->gpr[0] = (uint32_t)v;
+    cpu->gpr[2] = v >> 32;
+    return next(cpu, in);
+}
+
+EXEC(ex_wrmsr)
+{
+    if (!privileged(cpu))
+        return emu_raise_err(cpu, EXC_GP, 0);
+    uint64_t v = ((cpu->gpr[2] & 0xffffffffull) << 32) | (uint32_t)cpu->gpr[0];
+    if (emu_msr_write(cpu, (uint32_t)cpu->gpr[1], v) && !ignore_bad_msrs(cpu))
+        return emu_raise_err(cpu, EXC_GP, 0);
+    next(cpu, in);
+    return EMU_END_BLOCK;
+}
+
+EXEC(ex_mov_from_cr)
+{
+    if (!privileged(cpu))
+        return emu_raise_err(cpu, EXC_GP, 0);
+    uint64_t v;
+    switch (in->reg) {
+    case 0: v = cpu->cr0; break;
+    case 2: v = cpu->cr2; break;
+    case 3: v = cpu->cr3; break;
+    case 4: v = cpu->cr4; break;
+    case 8: v = cpu->cr8; break;
+    default: return emu_raise(cpu, EXC_UD);
+    }
+    reg_write(cpu, in->rm, cpu->mode == MODE_LONG64 ? 8 : 4, v);
+    return next(cpu, in);
+}
+
+static int write_cr0(struct emu_cpu *cpu, uint64_t v)
+{
+    v |= 0x10; /* ET is hardwired */
+    if ((v >> 32) || ((v & CR0_PG) && !(v & CR0_PE)))
+        return emu_raise_err(cpu, EXC_GP, 0);
+    bool paging_on = (v & CR0_PG) && !(cpu->cr0 & CR0_PG);
+    if (paging_on && (cpu->efer & EFER_LME)) {
+        if (!(cpu->cr4 & CR4_PAE))
+            return emu_raise_err(cpu, EXC_GP, 0);
+        cpu->efer |= EFER_LMA;
+    } else if (!(v & CR0_PG)) {
+        if (cpu->mode == MODE_LONG64)
+            return emu_raise_err(cpu, EXC_GP, 0);
+        cpu->efer &= ~EFER_LMA;
+    }
+    cpu->cr0 = v;
+    return EMU_OK;
+}
+
+EXEC(ex_mov_to_cr)
+{
+    if (!privileged(cpu))
+        return emu_raise_err(cpu, EXC_GP, 0);
+    uint64_t v = reg_read(cpu, in->rm, cpu->mode == MODE_LONG64 ? 8 : 4);
+    int st = EMU_OK;
+    switch (in->reg) {
+    case 0: st = write_cr0(cpu, v); break;
+    case 2: cpu->cr2 = v; break;
+    case 3: cpu->cr3 = v & 0x000ffffffffff000ull; break;
+    case 4:
+        if (v & ~0x3006bfull || ((cpu->efer & EFER_LMA) && !(v & CR4_PAE)))
+            return emu_raise_err(cpu, EXC_GP, 0);
+        cpu->cr4 = v;
+        break;
+    case 8:
+        if (v > 15)
+            return emu_raise_err(cpu, EXC_GP, 0);
+        cpu->cr8 = v;
+        break;
+    default: return emu_raise(cpu, EXC_UD);
+    }
+    if (st)
+        return st;
+    emu_tlb_flush(cpu);
+    emu_update_mode(cpu);
+    next(cpu, in);
+    return EMU_END_BLOCK;
+}
+
+/* 0F 01 /0 SGDT, /1 SIDT, /2 LGDT, /3 LIDT. */
+EXEC(ex_lgdt_lidt)
+{
+    if (!(in->flags & INSN_MEM))
+        return emu_raise(cpu, EXC_UD);
+    struct accel_dtable *t = (in->sub & 1) ? &cpu->idtr : &cpu->gdtr;
+    uint64_t ea = emu_ea(cpu, in), limit, base;
+    unsigned bsize = cpu->mode == MODE_LONG64 ? 8 : 4;
+    int st;
+    if (in->sub >= 2) {
+        if (!privileged(cpu))
+            return emu_raise_err(cpu, EXC_GP, 0);
+        st = emu_read(cpu, in->seg, ea, 2, &limit);
+        if (!st)
+            st = emu_read(cpu, in->seg, (ea + 2) & size_mask(in->adsz), bsize, &base);
+        if (st)
+            return st;
+        if (in->opsz == 2 && bsize == 4)
+            base &= 0xffffff;
+        *t = (struct accel_dtable){base, (uint16_t)limit};
+    } else {
+        st = emu_write(cpu, in->seg, ea, 2, t->limit);
+        if (!st)
+            st = emu_write(cpu, in->seg, (ea + 2) & size_mask(in->adsz), bsize, t->base);
+        if (st)
+            return st;
+    }
+    return next(cpu, in);
+}
+
+EXEC(ex_invlpg)
+{
+    if (!(in->flags & INSN_MEM))
+        return emu_raise(cpu, EXC_UD);
+    if (!privileged(cpu))
+        return emu_raise_err(cpu, EXC_GP, 0);
+    emu_tlb_flush(cpu);
+    return next(cpu, in);
+}
+
+EXEC(ex_cli)
+{
+    if (!io_allowed(cpu))
+        return emu_raise_err(cpu, EXC_GP, 0);
+    emu_rflags(cpu);
+    cpu->rflags &= ~RFLAGS_IF;
+    return next(cpu, in);
+}
+
+EXEC(ex_sti)
+{
+    if (!io_allowed(cpu))
+        return emu_raise_err(cpu, EXC_GP, 0);
+    emu_rflags(cpu);
+    cpu->rflags |= RFLAGS_IF;
+    next(cpu, in);
+    return EMU_END_BLOCK;
+}
+
+EXEC(ex_wbinvd)
+{
+    if (!privileged(cpu))
+        return emu_raise_err(cpu, EXC_GP, 0);
+    return next(cpu, in);
+}

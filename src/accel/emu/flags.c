@@ -1,0 +1,121 @@
+/* Lazy arithmetic flags: computed from the last operation when read. */
+#include "accel/emu/cpu.h"
+
+static bool parity_even(uint64_t v)
+{
+    return !__builtin_parity((unsigned)(v & 0xff));
+}
+
+static bool lazy_cf(const struct emu_lazy_flags *lf)
+{
+    uint64_t m = size_mask(lf->size), a = lf->a & m, b = lf->b & m, r = lf->res & m;
+    switch (lf->op) {
+    case LF_ADD:
+        return r < a;
+    case LF_ADC:
+        return lf->cf_in ? r <= a : r < a;
+    case LF_SUB:
+        return a < b;
+    case LF_SBB:
+        return lf->cf_in ? a <= b : a < b;
+    case LF_NEG:
+        return a != 0;
+    case LF_INC:
+    case LF_DEC:
+        return lf->cf_in;
+    default:
+        return false;
+    }
+}
+
+static bool lazy_of(const struct emu_lazy_flags *lf)
+{
+    uint64_t sb = sign_bit(lf->size), a = lf->a, b = lf->b, r = lf->res;
+    switch (lf->op) {
+    case LF_ADD:
+    case LF_ADC:
+        return ((a ^ r) & (b ^ r) & sb) != 0;
+    case LF_SUB:
+    case LF_SBB:
+        return ((a ^ b) & (a ^ r) & sb) != 0;
+    case LF_INC:
+        return (r & size_mask(lf->size)) == sb;
+    case LF_DEC:
+        return (a & size_mask(lf->size)) == sb;
+    case LF_NEG:
+        return (a & size_mask(lf->size)) == sb;
+    default:
+        return false;
+    }
+}
+
+static bool lazy_af(const struct emu_lazy_flags *lf)
+{
+    if (lf->op == LF_LOGIC)
+        return false;
+    return ((lf->a ^ lf->b ^ lf->res) & 0x10) != 0;
+}
+
+uint64_t emu_rflags(struct emu_cpu *cpu)
+{
+    const struct emu_lazy_flags *lf = &cpu->lf;
+    if (lf->op == LF_NONE)
+        return cpu->rflags;
+    uint64_t r = lf->res & size_mask(lf->size);
+    uint64_t f = cpu->rflags & ~RFLAGS_ARITH;
+    f |= lazy_cf(lf) ? RFLAGS_CF : 0;
+    f |= parity_even(r) ? RFLAGS_PF : 0;
+    f |= lazy_af(lf) ? RFLAGS_AF : 0;
+    f |= r == 0 ? RFLAGS_ZF : 0;
+    f |= (r & sign_bit(lf->size)) ? RFLAGS_SF : 0;
+    f |= lazy_of(lf) ? RFLAGS_OF : 0;
+    cpu->rflags = f;
+    cpu->lf.op = LF_NONE;
+    return f;
+}
+
+void emu_set_rflags(struct emu_cpu *cpu, uint64_t v)
+{
+    cpu->lf.op = LF_NONE;
+    cpu->rflags = (v & 0x3f7fd7) | 0x2; /* reserved bits read as fixed */
+}
+
+bool emu_cf(const struct emu_cpu *cpu)
+{
+    return cpu->lf.op == LF_NONE ? (cpu->rflags & RFLAGS_CF) != 0 : lazy_cf(&cpu->lf);
+}
+
+/* Condition codes 0-15 as encoded in Jcc/SETcc/CMOVcc (SDM Vol. 2, B.1.4.7). */
+bool emu_cond(struct emu_cpu *cpu, unsigned cc)
+{
+    const struct emu_lazy_flags *lf = &cpu->lf;
+    bool r;
+    /* Fast paths for the common compare-and-branch pairs. */
+    if (lf->op == LF_SUB && (cc >> 1) != 5) {
+        uint64_t m = size_mask(lf->size), a = lf->a & m, b = lf->b & m;
+        int64_t sa = sign_extend(a, lf->size), sb = sign_extend(b, lf->size);
+        switch (cc >> 1) {
+        case 1: r = a < b; break;           /* B */
+        case 2: r = a == b; break;          /* E */
+        case 3: r = a <= b; break;          /* BE */
+        case 6: r = sa < sb; break;         /* L */
+        case 7: r = sa <= sb; break;        /* LE */
+        default: goto slow;
+        }
+        return r ^ (cc & 1);
+    }
+slow:;
+    uint64_t f = emu_rflags(cpu);
+    bool cf = f & RFLAGS_CF, zf = f & RFLAGS_ZF, sf = f & RFLAGS_SF, of = f & RFLAGS_OF;
+    switch (cc >> 1) {
+    case 0: r = of; break;
+    case 1: r = cf; break;
+    case 2: r = zf; break;
+    case 3: r = cf || zf; break;
+    case 4: r = sf; break;
+    case 5: r = (f & RFLAGS_PF) != 0; break;
+    case 6: r = sf != of; break;
+    default: r = zf || sf != of; break;
+    }
+    return r ^ (cc & 1);
+}

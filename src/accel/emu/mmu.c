@@ -1,0 +1,283 @@
+/*
+ * Linear-to-physical translation (SDM Vol. 3A ch. 4: 32-bit, PAE and
+ * 4-level paging), a software TLB per access kind, and guest memory access
+ * for instructions: RAM directly, everything else as an exit to the VMM.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "accel/emu/emu.h"
+
+#define PTE_P 0x1ull
+#define PTE_RW 0x2ull
+#define PTE_US 0x4ull
+#define PTE_A 0x20ull
+#define PTE_D 0x40ull
+#define PTE_PS 0x80ull
+#define PTE_NX (1ull << 63)
+#define PTE_ADDR 0x000ffffffffff000ull
+
+#define PF_P 0x1u
+#define PF_W 0x2u
+#define PF_U 0x4u
+#define PF_RSVD 0x8u
+#define PF_I 0x10u
+
+void emu_tlb_flush(struct emu_cpu *cpu)
+{
+    memset(cpu->tlb_read, 0, sizeof(cpu->tlb_read));
+    memset(cpu->tlb_write, 0, sizeof(cpu->tlb_write));
+    memset(cpu->tlb_exec, 0, sizeof(cpu->tlb_exec));
+}
+
+static int page_fault(struct emu_cpu *cpu, uint64_t lin, uint32_t err, enum emu_access acc)
+{
+    if (cpu->cpl == 3)
+        err |= PF_U;
+    if (acc == ACC_WRITE)
+        err |= PF_W;
+    if (acc == ACC_EXEC && (cpu->efer & EFER_NXE))
+        err |= PF_I;
+    cpu->cr2 = lin;
+    return emu_raise_err(cpu, EXC_PF, err);
+}
+
+/* A paging-structure entry in RAM; entries outside RAM read as not present. */
+static uint8_t *pte_ptr(struct emu_cpu *cpu, uint64_t gpa, unsigned size)
+{
+    return emu_ram(cpu->vm, gpa, size);
+}
+
+static uint64_t pte_load(const uint8_t *p, unsigned size)
+{
+    if (size == 8) {
+        uint64_t v;
+        memcpy(&v, p, 8);
+        return v;
+    }
+    uint32_t v;
+    memcpy(&v, p, 4);
+    return v;
+}
+
+static void pte_set_bits(uint8_t *p, unsigned size, uint64_t bits)
+{
+    if (size == 8)
+        __atomic_fetch_or((uint64_t *)(void *)p, bits, __ATOMIC_RELAXED);
+    else
+        __atomic_fetch_or((uint32_t *)(void *)p, (uint32_t)bits, __ATOMIC_RELAXED);
+}
+
+struct walk {
+    int levels;          /* 4: long mode, 3: PAE (after the PDPTE), 2: 32-bit */
+    unsigned entry_size;
+    uint64_t table;
+};
+
+static int walk_setup(struct emu_cpu *cpu, uint64_t lin, enum emu_access acc, struct walk *w)
+{
+    if (cpu->efer & EFER_LMA) {
+        *w = (struct walk){4, 8, cpu->cr3 & PTE_ADDR};
+    } else if (cpu->cr4 & CR4_PAE) {
+        /* PAE: the four PDPTEs come from CR3 (cached on real hardware at
+         * CR3 load; reading them here is equivalent for a sane guest). */
+        uint64_t a = (cpu->cr3 & 0xffffffe0ull) + ((lin >> 30) & 3) * 8;
+        uint8_t *p = pte_ptr(cpu, a, 8);
+        uint64_t pdpte = p ? pte_load(p, 8) : 0;
+        if (!(pdpte & PTE_P))
+            return page_fault(cpu, lin, 0, acc);
+        *w = (struct walk){2, 8, pdpte & PTE_ADDR};
+    } else {
+        *w = (struct walk){2, 4, cpu->cr3 & 0xfffff000ull};
+    }
+    return EMU_OK;
+}
+
+int emu_translate(struct emu_cpu *cpu, uint64_t lin, enum emu_access acc, uint64_t *gpa)
+{
+    if (!(cpu->cr0 & CR0_PG)) {
+        *gpa = (cpu->efer & EFER_LMA) ? lin : (uint32_t)lin;
+        return EMU_OK;
+    }
+    struct walk w = {0};
+    int st = walk_setup(cpu, lin, acc, &w);
+    if (st)
+        return st;
+    bool writable = true, user = true, nx = false;
+    bool nxe = cpu->efer & EFER_NXE;
+    for (int level = w.levels; level >= 1; level--) {
+        unsigned bits = w.entry_size == 8 ? 9 : 10;
+        unsigned shift = 12 + bits * (unsigned)(level - 1);
+        uint64_t idx = (lin >> shift) & ((1u << bits) - 1);
+        uint8_t *p = pte_ptr(cpu, w.table + idx * w.entry_size, w.entry_size);
+        uint64_t pte = p ? pte_load(p, w.entry_size) : 0;
+        if (!(pte & PTE_P))
+            return page_fault(cpu, lin, 0, acc);
+        if ((pte & PTE_NX) && !nxe && w.entry_size == 8)
+            return page_fault(cpu, lin, PF_P | PF_RSVD, acc);
+        writable &= (pte & PTE_RW) != 0;
+        user &= (pte & PTE_US) != 0;
+        nx |= w.entry_size == 8 && (pte & PTE_NX);
+        /* PS makes a 1 GiB (level 3), 2 MiB or 4 MiB (level 2) page. */
+        bool large = level > 1 && level <= 3 && (pte & PTE_PS) &&
+                     (w.entry_size == 8 || (cpu->cr4 & CR4_PSE));
+        if (level == 1 || large) {
+            if (acc == ACC_WRITE && !writable && (cpu->cpl == 3 || (cpu->cr0 & CR0_WP)))
+                return page_fault(cpu, lin, PF_P, acc);
+            if (cpu->cpl == 3 && !user)
+                return page_fault(cpu, lin, PF_P, acc);
+            if (acc == ACC_EXEC && nx && nxe)
+                return page_fault(cpu, lin, PF_P, acc);
+            pte_set_bits(p, w.entry_size, PTE_A | (acc == ACC_WRITE ? PTE_D : 0));
+            uint64_t page_mask = (1ull << shift) - 1;
+            uint64_t base = pte & PTE_ADDR & ~page_mask;
+            if (w.entry_size == 4 && large) /* PSE-36 high bits */
+                base = (pte & 0xffc00000ull) | ((pte & 0x1fe000ull) << 19);
+            *gpa = base | (lin & page_mask);
+            return EMU_OK;
+        }
+        pte_set_bits(p, w.entry_size, PTE_A);
+        w.table = pte & (w.entry_size == 8 ? PTE_ADDR : 0xfffff000ull);
+    }
+    return page_fault(cpu, lin, 0, acc);
+}
+
+/* An access outside RAM, or to an I/O port: replay a completed one, or
+ * describe it to the VMM and abandon the instruction until it answers. */
+static int ext_access(struct emu_cpu *cpu, bool is_io, uint64_t addr, unsigned size, bool is_write,
+                      uint64_t *val)
+{
+    if (cpu->xlog_pos < cpu->xlog_n) {
+        struct emu_xaccess *x = &cpu->xlog[cpu->xlog_pos++];
+        if (!is_write)
+            *val = x->data;
+        return EMU_OK;
+    }
+    struct accel_exit *e = cpu->exit;
+    if (cpu->xlog_n == EMU_XLOG_MAX) {
+        e->reason = ACCEL_EXIT_INTERNAL;
+        snprintf(e->internal.why, sizeof(e->internal.why),
+                 "instruction at %#llx makes too many device accesses",
+                 (unsigned long long)cpu->rip);
+        return EMU_EXIT;
+    }
+    cpu->xlog[cpu->xlog_n++] =
+        (struct emu_xaccess){is_io, is_write, (uint8_t)size, addr, is_write ? *val : 0};
+    if (is_io) {
+        e->reason = ACCEL_EXIT_IO;
+        e->io.port = (uint16_t)addr;
+        e->io.size = (uint8_t)size;
+        e->io.is_write = is_write;
+        e->io.data = is_write ? (uint32_t)*val : 0;
+    } else {
+        e->reason = ACCEL_EXIT_MMIO;
+        e->mmio.gpa = addr;
+        e->mmio.size = (uint8_t)size;
+        e->mmio.is_write = is_write;
+        e->mmio.data = is_write ? *val : 0;
+    }
+    return EMU_EXIT;
+}
+
+int emu_port_io(struct emu_cpu *cpu, uint16_t port, unsigned size, bool is_write, uint64_t *val)
+{
+    return ext_access(cpu, true, port, size, is_write, val);
+}
+
+static struct emu_tlb_entry *tlb_for(struct emu_cpu *cpu, enum emu_access acc)
+{
+    return acc == ACC_WRITE ? cpu->tlb_write : acc == ACC_EXEC ? cpu->tlb_exec : cpu->tlb_read;
+}
+
+/* Host pointer for the page holding lin, through the TLB; NULL with *gpa
+ * set when it is not RAM, or when a write must take the slow path. */
+static int page_lookup(struct emu_cpu *cpu, uint64_t lin, enum emu_access acc, uint8_t **host,
+                       uint64_t *gpa)
+{
+    uint64_t vpage = lin & ~0xfffull;
+    struct emu_tlb_entry *t = &tlb_for(cpu, acc)[(lin >> 12) & (EMU_TLB_SIZE - 1)];
+    if (t->vpage == (vpage | 1)) {
+        *host = t->host + (lin & 0xfff);
+        return EMU_OK;
+    }
+    int st = emu_translate(cpu, lin, acc, gpa);
+    if (st)
+        return st;
+    uint8_t *page = emu_ram(cpu->vm, *gpa & ~0xfffull, 4096);
+    *host = NULL;
+    if (!page)
+        return EMU_OK;
+    if (acc == ACC_WRITE && emu_is_code_page(cpu->vm, *gpa)) {
+        /* Self-modifying code: drop what was decoded from this page first. */
+        emu_code_invalidate(cpu->vm, *gpa & ~0xfffull, 4096);
+        cpu->end_block = true;
+    }
+    *t = (struct emu_tlb_entry){vpage | 1, page, *gpa & ~0xfffull};
+    *host = page + (lin & 0xfff);
+    return EMU_OK;
+}
+
+/* Access within one page. */
+static int access_page(struct emu_cpu *cpu, uint64_t lin, void *buf, unsigned size,
+                       enum emu_access acc)
+{
+    uint8_t *host;
+    uint64_t gpa = 0;
+    int st = page_lookup(cpu, lin, acc, &host, &gpa);
+    if (st)
+        return st;
+    if (host) {
+        if (acc == ACC_WRITE)
+            memcpy(host, buf, size);
+        else
+            memcpy(buf, host, size);
+        return EMU_OK;
+    }
+    bool w = acc == ACC_WRITE;
+    if (size == 1 || size == 2 || size == 4 || size == 8) {
+        uint64_t v = 0;
+        if (w)
+            memcpy(&v, buf, size);
+        st = ext_access(cpu, false, gpa, size, w, &v);
+        if (!st && !w)
+            memcpy(buf, &v, size);
+        return st;
+    }
+    for (unsigned i = 0; i < size; i++) {
+        uint64_t v = w ? ((uint8_t *)buf)[i] : 0;
+        st = ext_access(cpu, false, gpa + i, 1, w, &v);
+        if (st)
+            return st;
+        if (!w)
+            ((uint8_t *)buf)[i] = (uint8_t)v;
+    }
+    return EMU_OK;
+}
+
+static int access_lin(struct emu_cpu *cpu, uint64_t lin, void *buf, unsigned size,
+                      enum emu_access acc)
+{
+    unsigned first = 4096 - (unsigned)(lin & 0xfff);
+    if (size <= first)
+        return access_page(cpu, lin, buf, size, acc);
+    /* Crossing a page: both halves must translate before either is done,
+     * so a fault on the second leaves memory untouched. */
+    uint64_t gpa;
+    int st = emu_translate(cpu, lin + first, acc, &gpa);
+    if (st)
+        return st;
+    st = access_page(cpu, lin, buf, first, acc);
+    if (st)
+        return st;
+    return access_page(cpu, lin + first, (uint8_t *)buf + first, size - first, acc);
+}
+
+int emu_read_lin(struct emu_cpu *cpu, uint64_t lin, void *buf, unsigned size, enum emu_access acc)
+{
+    return access_lin(cpu, lin, buf, size, acc);
+}
+
+int emu_write_lin(struct emu_cpu *cpu, uint64_t lin, const void *buf, unsigned size)
+{
+    return access_lin(cpu, lin, (void *)buf, size, ACC_WRITE);
+}

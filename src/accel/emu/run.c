@@ -1,0 +1,136 @@
+/*
+ * The emu vCPU's run loop: find the decoded block at RIP, execute it, and
+ * turn exits, faults and kicks into what vcpu_run returns to the VMM.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "accel/emu/emu.h"
+
+/* The VMM answered the exit we returned last time: record a read's value
+ * so the re-executed instruction finds it. */
+static void complete_exit(struct emu_cpu *cpu, const struct accel_exit *e)
+{
+    if (cpu->xlog_n == 0)
+        return;
+    struct emu_xaccess *x = &cpu->xlog[cpu->xlog_n - 1];
+    if (x->is_write)
+        return;
+    if (x->is_io && e->reason == ACCEL_EXIT_IO)
+        x->data = e->io.data & size_mask(x->size);
+    else if (!x->is_io && e->reason == ACCEL_EXIT_MMIO)
+        x->data = e->mmio.data & size_mask(x->size);
+}
+
+/* Execute one instruction that has no cached block (code outside RAM or
+ * straddling a page). */
+static int step_uncached(struct emu_cpu *cpu)
+{
+    uint8_t bytes[15];
+    uint64_t lin = cpu->rip;
+    if (cpu->mode != MODE_LONG64)
+        lin = (uint32_t)(cpu->seg[SEG_CS].base + cpu->rip);
+    int st = emu_read_lin(cpu, lin, bytes, 15, ACC_EXEC);
+    if (st) {
+        /* The 15 bytes may run into an unmapped page the instruction
+         * does not reach: retry with what this page holds. */
+        unsigned in_page = 4096 - (unsigned)(lin & 0xfff);
+        if (in_page >= 15 || st != EMU_FAULT)
+            return st;
+        cpu->exc.vector = -1;
+        if ((st = emu_read_lin(cpu, lin, bytes, in_page, ACC_EXEC)) != 0)
+            return st;
+        memset(bytes + in_page, 0, 15 - in_page);
+    }
+    struct emu_insn in;
+    if (emu_decode(cpu, bytes, 15, &in) == 0)
+        return emu_raise(cpu, EXC_UD);
+    cpu->xlog_pos = 0;
+    st = in.fn(cpu, &in);
+    if (st == EMU_OK || st == EMU_END_BLOCK) {
+        emu_commit_point(cpu);
+        cpu->insn_count++;
+    }
+    return st == EMU_END_BLOCK ? EMU_OK : st;
+}
+
+static int run_block(struct emu_cpu *cpu, const struct emu_block *b)
+{
+    for (unsigned i = 0; i < b->n; i++) {
+        const struct emu_insn *in = &b->insns[i];
+        cpu->xlog_pos = 0;
+        int st = in->fn(cpu, in);
+        if (st != EMU_OK) {
+            if (st == EMU_END_BLOCK) {
+                emu_commit_point(cpu);
+                cpu->insn_count += i + 1;
+                return EMU_OK;
+            }
+            cpu->insn_count += i;
+            return st;
+        }
+        if (cpu->xlog_n)
+            emu_commit_point(cpu);
+        if (cpu->end_block) {
+            cpu->insn_count += i + 1;
+            return EMU_OK;
+        }
+    }
+    cpu->insn_count += b->n;
+    return EMU_OK;
+}
+
+int emu_cpu_run(struct emu_cpu *cpu, struct accel_exit *exit)
+{
+    complete_exit(cpu, exit);
+    cpu->exit = exit;
+    memset(exit, 0, sizeof(*exit));
+    for (;;) {
+        if (atomic_exchange_explicit(&cpu->kick, false, memory_order_acquire)) {
+            exit->reason = ACCEL_EXIT_KICKED;
+            return 0;
+        }
+        emu_blocks_free_dead(cpu->vm);
+        cpu->end_block = false;
+        int st;
+        for (int n = 0; n < 1024; n++) {
+            struct emu_block *b = emu_block_get(cpu, &st);
+            if (st)
+                break;
+            st = b ? run_block(cpu, b) : step_uncached(cpu);
+            if (st)
+                break;
+            if (cpu->end_block)
+                break;
+        }
+        if (st == EMU_EXIT)
+            return 0;
+        if (st == EMU_FAULT) {
+            emu_commit_point(cpu);
+            if (emu_deliver_pending(cpu) == EMU_EXIT)
+                return 0;
+        }
+    }
+}
+
+void emu_cpu_reset(struct emu_cpu *cpu)
+{
+    struct emu_vm *vm = cpu->vm;
+    memset(cpu, 0, sizeof(*cpu));
+    cpu->vm = vm;
+    cpu->exc.vector = -1;
+    cpu->rflags = 0x2;
+    cpu->cr0 = 0x60000010;
+    cpu->rip = 0xfff0;
+    cpu->seg[SEG_CS] = (struct emu_segment){0xffff0000, 0xffff, 0xf000, 0x9b};
+    for (int s = 0; s < 6; s++)
+        if (s != SEG_CS)
+            cpu->seg[s] = (struct emu_segment){0, 0xffff, 0, 0x93};
+    cpu->idtr.limit = 0xffff;
+    cpu->gdtr.limit = 0xffff;
+    cpu->ldtr = (struct emu_segment){0, 0xffff, 0, 0x82};
+    cpu->tr = (struct emu_segment){0, 0xffff, 0, 0x8b};
+    cpu->msr_pat = 0x0007040600070406ull;
+    cpu->msr_apic_base = 0xfee00900ull;
+    emu_update_mode(cpu);
+}

@@ -1,0 +1,59 @@
+/* Dispatch -f to its loader, and the file loading they share. */
+#include "boot/boot.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/vm.h"
+
+int boot_load(struct vm *vm, const struct hk_boot *boot, char *err, size_t errlen)
+{
+    switch (boot->kind) {
+    case HK_BOOT_FLAT64:
+        return boot_flat64(vm, boot->kernel, err, errlen);
+    default:
+        snprintf(err, errlen, "-f: this boot mode is not implemented yet");
+        return HK_ENOTSUP;
+    }
+}
+
+int boot_load_file(struct vm *vm, const char *path, uint64_t gpa, uint64_t *size, char *err,
+                   size_t errlen)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        return errno == ENOENT ? HK_ENOENT : HK_EIO;
+    }
+    struct stat st;
+    int r = HK_OK;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        snprintf(err, errlen, "%s: not a regular file", path);
+        r = HK_EINVAL;
+        goto out;
+    }
+    uint8_t *dst = gmem_ptr_for_write(&vm->mem, gpa, (uint64_t)st.st_size);
+    if (!dst) {
+        snprintf(err, errlen, "%s: %lld bytes do not fit in guest RAM at %#llx", path,
+                 (long long)st.st_size, (unsigned long long)gpa);
+        r = HK_EINVAL;
+        goto out;
+    }
+    for (off_t done = 0; done < st.st_size;) {
+        ssize_t n = read(fd, dst + done, (size_t)(st.st_size - done));
+        if (n <= 0) {
+            snprintf(err, errlen, "%s: read failed: %s", path, n ? strerror(errno) : "short file");
+            r = HK_EIO;
+            goto out;
+        }
+        done += n;
+    }
+    *size = (uint64_t)st.st_size;
+out:
+    close(fd);
+    return r;
+}

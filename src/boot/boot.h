@@ -1,0 +1,20 @@
+/* Loading the guest named by -f into memory and setting the boot vCPU. */
+#ifndef HK_BOOT_BOOT_H
+#define HK_BOOT_BOOT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct vm;
+struct hk_boot;
+
+int boot_load(struct vm *vm, const struct hk_boot *boot, char *err, size_t errlen);
+
+/* -f flat64,FILE: a flat binary at 1 MiB, entered in 64-bit mode. */
+int boot_flat64(struct vm *vm, const char *path, char *err, size_t errlen);
+
+/* Read a whole host file into guest memory at gpa; *size gets its length. */
+int boot_load_file(struct vm *vm, const char *path, uint64_t gpa, uint64_t *size, char *err,
+                   size_t errlen);
+
+#endif

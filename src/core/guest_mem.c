@@ -1,0 +1,82 @@
+/* Guest RAM: one anonymous mapping split into regions around the PCI hole. */
+#include "core/guest_mem.h"
+
+#include <string.h>
+#include <sys/mman.h>
+
+#include "hyperkit.h"
+
+int gmem_init(struct guest_mem *mem, uint64_t ram_bytes)
+{
+    memset(mem, 0, sizeof(*mem));
+    if (ram_bytes == 0 || (ram_bytes & 0xfff))
+        return HK_EINVAL;
+    void *p = mmap(NULL, ram_bytes, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (p == MAP_FAILED)
+        return HK_ENOMEM;
+    mem->mapping = p;
+    mem->mapping_size = ram_bytes;
+    mem->ram_bytes = ram_bytes;
+    uint64_t low = ram_bytes < GMEM_LOWMEM_LIMIT ? ram_bytes : GMEM_LOWMEM_LIMIT;
+    mem->regions[mem->nregions++] = (struct gmem_region){0, low, p};
+    if (ram_bytes > low)
+        mem->regions[mem->nregions++] =
+            (struct gmem_region){GMEM_HIGHMEM_BASE, ram_bytes - low, (uint8_t *)p + low};
+    return HK_OK;
+}
+
+void gmem_fini(struct guest_mem *mem)
+{
+    if (mem->mapping)
+        munmap(mem->mapping, mem->mapping_size);
+    memset(mem, 0, sizeof(*mem));
+}
+
+/* The region holding all of [gpa, gpa+len), or NULL. Overflow-safe. */
+static const struct gmem_region *gmem_find(const struct guest_mem *mem, uint64_t gpa, uint64_t len)
+{
+    for (int i = 0; i < mem->nregions; i++) {
+        const struct gmem_region *r = &mem->regions[i];
+        if (gpa >= r->gpa && gpa - r->gpa < r->size && len <= r->size - (gpa - r->gpa))
+            return r;
+    }
+    return NULL;
+}
+
+bool gmem_is_ram(const struct guest_mem *mem, uint64_t gpa)
+{
+    return gmem_find(mem, gpa, 1) != NULL;
+}
+
+void *gmem_ptr(const struct guest_mem *mem, uint64_t gpa, uint64_t len)
+{
+    const struct gmem_region *r = gmem_find(mem, gpa, len);
+    return r ? r->hva + (gpa - r->gpa) : NULL;
+}
+
+void *gmem_ptr_for_write(const struct guest_mem *mem, uint64_t gpa, uint64_t len)
+{
+    void *p = gmem_ptr(mem, gpa, len);
+    if (p && mem->write_notify)
+        mem->write_notify(mem->notify_opaque, gpa, len);
+    return p;
+}
+
+int gmem_read(const struct guest_mem *mem, uint64_t gpa, void *buf, uint64_t len)
+{
+    const void *p = gmem_ptr(mem, gpa, len);
+    if (!p)
+        return HK_EINVAL;
+    memcpy(buf, p, len);
+    return HK_OK;
+}
+
+int gmem_write(const struct guest_mem *mem, uint64_t gpa, const void *buf, uint64_t len)
+{
+    void *p = gmem_ptr_for_write(mem, gpa, len);
+    if (!p)
+        return HK_EINVAL;
+    memcpy(p, buf, len);
+    return HK_OK;
+}

@@ -1,0 +1,161 @@
+/* vCPU threads and their run loop. */
+#include "core/vcpu.h"
+
+#include <stdio.h>
+
+#include "core/log.h"
+#include "core/vm.h"
+
+/* Port I/O or MMIO nobody claims: ignored (reads see all ones) unless -e. */
+static void unhandled_access(struct vm *vm, const char *kind, uint64_t addr, bool is_write)
+{
+    if (vm->cfg.flags[HK_FLAG_EXIT_ON_UNHANDLED_IO])
+        vm_request_exit(vm, HK_EXIT_ERROR, 0, "unhandled %s %s at %#llx", kind,
+                        is_write ? "write" : "read", (unsigned long long)addr);
+}
+
+static void handle_io(struct vm *vm, struct accel_exit *e)
+{
+    uint64_t v = e->io.data;
+    if (!iobus_access(&vm->pio, e->io.port, e->io.size, e->io.is_write, &v))
+        unhandled_access(vm, "port I/O", e->io.port, e->io.is_write);
+    if (!e->io.is_write)
+        e->io.data = (uint32_t)v;
+}
+
+static void handle_mmio(struct vm *vm, struct accel_exit *e)
+{
+    uint64_t v = e->mmio.data;
+    if (!iobus_access(&vm->mmio, e->mmio.gpa, e->mmio.size, e->mmio.is_write, &v))
+        unhandled_access(vm, "MMIO", e->mmio.gpa, e->mmio.is_write);
+    if (!e->mmio.is_write)
+        e->mmio.data = v;
+}
+
+/* HLT with interrupts off can never wake: the guest has halted. With
+ * interrupts on, sleep until something changes (an IRQ, a stop, a pause). */
+static void handle_hlt(struct vm *vm, struct accel_exit *e)
+{
+    if (!e->hlt.interrupts_enabled) {
+        vm_request_exit(vm, HK_EXIT_HALT, 0, "the guest halted with interrupts disabled");
+        return;
+    }
+    pthread_mutex_lock(&vm->lock);
+    if (!atomic_load(&vm->stopping) && !vm->paused)
+        pthread_cond_wait(&vm->cond, &vm->lock);
+    pthread_mutex_unlock(&vm->lock);
+}
+
+static void handle_exit(struct vcpu *vcpu, struct accel_exit *e)
+{
+    struct vm *vm = vcpu->vm;
+    switch (e->reason) {
+    case ACCEL_EXIT_IO:
+        handle_io(vm, e);
+        break;
+    case ACCEL_EXIT_MMIO:
+        handle_mmio(vm, e);
+        break;
+    case ACCEL_EXIT_HLT:
+        handle_hlt(vm, e);
+        break;
+    case ACCEL_EXIT_SHUTDOWN:
+        vm_request_exit(vm, HK_EXIT_TRIPLE_FAULT, 0, "vCPU %d triple fault", vcpu->id);
+        break;
+    case ACCEL_EXIT_RESET:
+        vm_request_exit(vm, HK_EXIT_REBOOT, 0, "vCPU %d reset", vcpu->id);
+        break;
+    case ACCEL_EXIT_INTERNAL:
+        vm_request_exit(vm, HK_EXIT_ERROR, 0, "vCPU %d: %s", vcpu->id, e->internal.why);
+        break;
+    case ACCEL_EXIT_KICKED:
+    case ACCEL_EXIT_NONE:
+        break;
+    }
+}
+
+/* Park while paused; returns false when the VM is stopping. */
+static bool vcpu_wait_runnable(struct vm *vm)
+{
+    pthread_mutex_lock(&vm->lock);
+    while (vm->paused && !atomic_load(&vm->stopping)) {
+        vm->parked_vcpus++;
+        pthread_cond_broadcast(&vm->cond);
+        pthread_cond_wait(&vm->cond, &vm->lock);
+        vm->parked_vcpus--;
+    }
+    bool go = !atomic_load(&vm->stopping);
+    pthread_mutex_unlock(&vm->lock);
+    return go;
+}
+
+static void *vcpu_thread(void *arg)
+{
+    struct vcpu *vcpu = arg;
+    struct vm *vm = vcpu->vm;
+    struct accel_exit exit = {0};
+    while (vcpu_wait_runnable(vm)) {
+        int r = vm->accel_ops->vcpu_run(vcpu->accel, &exit);
+        if (r) {
+            vm_request_exit(vm, HK_EXIT_ERROR, 0, "vCPU %d: %s", vcpu->id, hk_strerror(r));
+            break;
+        }
+        handle_exit(vcpu, &exit);
+    }
+    pthread_mutex_lock(&vm->lock);
+    if (--vm->running_vcpus == 0)
+        vm->state = VM_STOPPED;
+    pthread_cond_broadcast(&vm->cond);
+    pthread_mutex_unlock(&vm->lock);
+    return NULL;
+}
+
+int vcpus_start(struct vm *vm)
+{
+    for (int i = 0; i < vm->nvcpus; i++) {
+        pthread_mutex_lock(&vm->lock);
+        vm->running_vcpus++;
+        pthread_mutex_unlock(&vm->lock);
+        if (pthread_create(&vm->vcpus[i].thread, NULL, vcpu_thread, &vm->vcpus[i])) {
+            pthread_mutex_lock(&vm->lock);
+            if (--vm->running_vcpus == 0)
+                vm->state = VM_STOPPED;
+            pthread_mutex_unlock(&vm->lock);
+            vm_request_exit(vm, HK_EXIT_ERROR, 0, "cannot start vCPU %d thread", i);
+            return HK_ENOMEM;
+        }
+        vm->vcpus[i].thread_started = true;
+    }
+    return HK_OK;
+}
+
+void vcpus_join(struct vm *vm)
+{
+    for (int i = 0; i < vm->nvcpus; i++) {
+        if (vm->vcpus[i].thread_started) {
+            pthread_join(vm->vcpus[i].thread, NULL);
+            vm->vcpus[i].thread_started = false;
+        }
+    }
+}
+
+int vcpus_pause(struct vm *vm, bool pause)
+{
+    pthread_mutex_lock(&vm->lock);
+    if (vm->state != VM_RUNNING) {
+        pthread_mutex_unlock(&vm->lock);
+        return HK_ESTATE;
+    }
+    vm->paused = pause;
+    pthread_cond_broadcast(&vm->cond);
+    pthread_mutex_unlock(&vm->lock);
+    if (!pause)
+        return HK_OK;
+    for (int i = 0; i < vm->nvcpus; i++)
+        vm->accel_ops->vcpu_kick(vm->vcpus[i].accel);
+    pthread_mutex_lock(&vm->lock);
+    while (vm->parked_vcpus < vm->running_vcpus && !atomic_load(&vm->stopping))
+        pthread_cond_wait(&vm->cond, &vm->lock);
+    pthread_mutex_unlock(&vm->lock);
+    return HK_OK;
+}

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Run every test program and script; each prints PASS:/FAIL: lines, which
+# are counted here. Ends with "N passed, N failed"; exits 1 on any failure.
+set -u
+build=${1:-build}
+here=$(cd "$(dirname "$0")" && pwd)
+export HYPERKIT="$PWD/$build/hyperkit" GUESTS="$PWD/$build/guests" TESTS_DIR="$here"
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+crashed=0
+
+run_one() {
+    local name=$1; shift
+    local out rc
+    out=$(timeout 300 "$@" 2>&1); rc=$?
+    printf '%s\n' "$out" | grep -E '^(PASS|FAIL):' >>"$log"
+    printf '%s\n' "$out" | grep -E '^FAIL:' || true
+    if [ $rc -ne 0 ] && ! printf '%s\n' "$out" | grep -q '^FAIL:'; then
+        echo "FAIL: $name exited $rc without reporting a failure:"
+        printf '%s\n' "$out" | tail -n 20
+        echo "FAIL: $name crashed (exit $rc)" >>"$log"
+        crashed=1
+    fi
+}
+
+for t in "$build"/tests/test_*; do
+    [ -x "$t" ] || continue
+    echo "== $(basename "$t")"
+    run_one "$(basename "$t")" "$t"
+done
+for s in "$here"/cli/test_*.sh; do
+    [ -f "$s" ] || continue
+    echo "== $(basename "$s")"
+    run_one "$(basename "$s")" bash "$s"
+done
+
+passed=$(grep -c '^PASS:' "$log")
+failed=$(grep -c '^FAIL:' "$log")
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ] && [ "$passed" -gt 0 ] && [ $crashed -eq 0 ]
