@@ -27,7 +27,7 @@ TEST_BINS := $(TEST_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 GUEST_SRCS := $(wildcard tests/guests/*.S)
 GUEST_BINS := $(GUEST_SRCS:tests/guests/%.S=$(BUILD)/guests/%.bin)
 
-.PHONY: all lib cli guests tests test san install clean
+.PHONY: all lib cli guests tests test san check demo install clean
 all: lib cli guests tests
 
 lib: $(BUILD)/libhyperkit.a $(BUILD)/libhyperkit.so $(BUILD)/hyperkit.pc
@@ -69,6 +69,16 @@ test: all
 
 san:
 	$(MAKE) BUILD=build-san SAN=1 test
+
+# Everything CI runs: the suite, then the suite again under ASan + UBSan.
+check:
+	$(MAKE) test
+	$(MAKE) san
+
+# The main job today: boot the demo guest and show its console.
+demo: cli guests
+	$(BUILD)/hyperkit -m 64M -l com1,stdio --debug-exit -f flat64,$(BUILD)/guests/hello.bin; \
+	    status=$$?; echo "(hyperkit exited with status $$status)"; [ $$status = 43 ]
 
 install: lib cli
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/include

@@ -257,8 +257,11 @@ void hk_vm_destroy(hk_vm *handle)
     if (vm->state == VM_RUNNING)
         hk_vm_request_stop(handle);
     vcpus_join(vm);
+    /* Stop the event thread first so no device callback runs while the
+     * devices are destroyed; devices then skip their evloop_remove. */
     if (vm->evloop)
         evloop_destroy(vm->evloop);
+    vm->evloop = NULL;
     for (int i = vm->ndevices - 1; i >= 0; i--)
         vm->devices[i].destroy(vm->devices[i].opaque);
     for (int i = 0; i < vm->nvcpus; i++)

@@ -1,0 +1,14 @@
+#!/bin/sh
+# Install what building and testing hyperkit needs on Debian 12 (as root or
+# through sudo). Safe to run again.
+set -e
+pkgs="build-essential binutils make coreutils gawk"
+need=""
+for p in $pkgs; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || need="$need $p"
+done
+[ -z "$need" ] && exit 0
+sudo=""
+[ "$(id -u)" = 0 ] || sudo=sudo
+$sudo apt-get update -qq
+$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $need

@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# Assembly guests run through the hyperkit command on the emu engine.
+. "$(dirname "$0")/lib.sh"
+HK="$HYPERKIT --accel=emu --debug-exit -l com1,stdio"
+
+expect "hello prints over COM1 and exits with its chosen status" 43 '^hello$' \
+    -- $HK -f flat64,"$GUESTS/hello.bin"
+expect "HLT with interrupts off ends the VM with status 0" 0 '^halting$' \
+    -- $HK -f flat64,"$GUESTS/halt.bin"
+expect "an undeliverable #UD triple-faults: status 3" 3 'about to fault' \
+    -- $HK -f flat64,"$GUESTS/triple_fault.bin"
+expect "the debug-exit port is off unless asked for" 0 '^hello$' \
+    -- $HYPERKIT --accel=emu -l com1,stdio -f flat64,"$GUESTS/hello.bin"
+expect "HYPERKIT_ACCEL=emu selects the engine" 43 '^hello$' \
+    -- env HYPERKIT_ACCEL=emu $HYPERKIT --debug-exit -l com1,stdio -f flat64,"$GUESTS/hello.bin"
+
+out=$($HK -f flat64,"$GUESTS/compute.bin" 2>&1); rc=$?
+want='000000012a06b550
+00000299c335ccf6
+0000000000003412
+0000000000000000
+fffffffffffffff0
+0000000000000102
+0000000000000005
+0000000000001a6d'
+if [ $rc = 1 ] && [ "$out" = "$want" ]; then echo "PASS: compute guest results"; else
+    echo "FAIL: compute guest results: exit $rc, output: $out"; fi
+
+out=$($HK -f flat64,"$GUESTS/exceptions.bin" 2>&1); rc=$?
+want='in #BP
+after #BP
+in #DE
+after #DE
+in #PF at 0000000140000000
+0000000000000000
+after #PF'
+if [ $rc = 1 ] && [ "$out" = "$want" ]; then echo "PASS: exceptions reach IDT handlers and IRETQ resumes"; else
+    echo "FAIL: exceptions guest: exit $rc, output: $out"; fi
+
+out=$(printf 'abc xyz!q' | $HK -f flat64,"$GUESTS/echo.bin" 2>&1); rc=$?
+if [ $rc = 1 ] && [ "$out" = "$(printf 'echo> ABC XYZ!\nbye')" ]; then
+    echo "PASS: COM1 input reaches the guest"; else
+    echo "FAIL: echo guest: exit $rc, output: $out"; fi
+
+log=$(mktemp); rm -f "$log"
+expect "-l com1,log=FILE writes the console to a file" 43 '' \
+    -- $HYPERKIT --debug-exit -l com1,log="$log" -f flat64,"$GUESTS/hello.bin"
+if [ "$(cat "$log" 2>/dev/null)" = hello ]; then echo "PASS: console log file holds the output"; else
+    echo "FAIL: console log file holds: $(cat "$log" 2>&1)"; fi
+rm -f "$log"
+
+expect "-e ends the VM on an unhandled port access" 1 'unhandled port I/O' \
+    -- $HYPERKIT -e --debug-exit -f flat64,"$GUESTS/hello.bin"
+
+# Signals: SIGUSR1 pauses, SIGUSR2 resumes, SIGTERM stops with status 0.
+fifo=$(mktemp -u); mkfifo "$fifo"
+pid_file=$(mktemp -u)
+$HYPERKIT --debug-exit -l com1,stdio -F "$pid_file" -f flat64,"$GUESTS/echo.bin" <"$fifo" >/dev/null 2>&1 &
+pid=$!
+exec 7>"$fifo"
+sleep 0.5
+[ -f "$pid_file" ] && [ "$(cat "$pid_file")" = "$pid" ] && echo "PASS: -F writes the pid" || echo "FAIL: -F pidfile: $(cat "$pid_file" 2>&1)"
+kill -USR1 $pid; sleep 0.3
+state=$(awk '{print $3}' /proc/$pid/stat 2>/dev/null)
+kill -USR2 $pid; sleep 0.2
+kill -TERM $pid
+wait $pid; rc=$?
+exec 7>&-
+rm -f "$fifo"
+[ "$rc" = 0 ] && echo "PASS: SIGTERM stops the VM with status 0" || echo "FAIL: SIGTERM: exit $rc"
+[ "$state" = S ] && echo "PASS: SIGUSR1 pauses (process sleeps)" || echo "FAIL: SIGUSR1 pause: state $state"
+[ ! -e "$pid_file" ] && echo "PASS: the pidfile is removed at exit" || echo "FAIL: pidfile left behind"
