@@ -65,9 +65,9 @@ static int enter_long_mode(struct vm *vm)
     s.ldt = (struct accel_segment){.attr = 0x82};
     s.gdt = (struct accel_dtable){GDT_ADDR, 3 * 8 - 1};
     s.idt = (struct accel_dtable){0, 0};
-    s.cr0 = 0x80000031;          /* PG | NE | ET | PE */
+    s.cr0 = 0x80000033;          /* PG | NE | ET | MP | PE */
     s.cr3 = PML4_ADDR;
-    s.cr4 = 0x20;                /* PAE */
+    s.cr4 = 0x620;               /* OSXMMEXCPT | OSFXSR | PAE: SSE usable */
     s.efer = 0x500;              /* LMA | LME */
     int r = ops->set_sregs(cpu, &s);
     if (r)

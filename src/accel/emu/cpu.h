@@ -120,9 +120,35 @@ struct emu_exception {
 #define EFER_LME 0x100ull
 #define EFER_LMA 0x400ull
 #define EFER_NXE 0x800ull
+#define CR0_MP 0x2ull
+#define CR0_EM 0x4ull
+#define CR0_TS 0x8ull
+#define CR4_OSFXSR 0x200ull
+#define CR4_OSXMMEXCPT 0x400ull
 
 /* The code-size mode, which selects default operand/address sizes. */
 enum emu_mode { MODE_REAL, MODE_PROT16, MODE_PROT32, MODE_LONG64, MODE_COMPAT16, MODE_COMPAT32 };
+
+/* x87 and SSE state. The x87 registers keep the 80-bit format (the host's
+ * long double) in FXSAVE order: st_raw[i] is physical register i. */
+typedef union {
+    uint8_t b[16];
+    uint16_t w[8];
+    uint32_t d[4];
+    uint64_t q[2];
+    float f[4];
+    double g[2];
+} emu_xmm;
+
+struct emu_fpu {
+    uint16_t fcw, fsw, fop;
+    uint8_t ftw;             /* abridged tag word: bit i set = register i valid */
+    uint64_t fip, fdp;
+    uint16_t fcs, fds;
+    uint8_t st_raw[8][16];   /* 10 bytes used, FXSAVE layout */
+    uint32_t mxcsr;
+    emu_xmm xmm[16];
+};
 
 struct emu_cpu {
     uint64_t gpr[16];
@@ -136,6 +162,7 @@ struct emu_cpu {
     uint64_t msr_star, msr_lstar, msr_cstar, msr_sfmask, msr_kernel_gs_base;
     uint64_t msr_tsc_aux, msr_pat, msr_misc_enable, msr_apic_base;
     uint64_t tsc_offset;
+    struct emu_fpu fpu;
     int cpl;
     enum emu_mode mode;
 
@@ -245,6 +272,13 @@ int emu_push(struct emu_cpu *cpu, unsigned size, uint64_t v);
 int emu_pop(struct emu_cpu *cpu, unsigned size, uint64_t *v);
 unsigned emu_stack_size(const struct emu_cpu *cpu);
 
+/* --- x87 / SSE availability (SDM Vol. 3A 2.5, table 2-2) ------------------ */
+
+/* x87 instructions: #NM when CR0.EM or CR0.TS is set. */
+int emu_fpu_check(struct emu_cpu *cpu);
+/* SSE instructions: #UD without CR4.OSFXSR or with CR0.EM, #NM with CR0.TS. */
+int emu_sse_check(struct emu_cpu *cpu);
+
 /* --- Exceptions (exception.c) --------------------------------------------- */
 
 #define EXC_DE 0
@@ -258,6 +292,9 @@ unsigned emu_stack_size(const struct emu_cpu *cpu);
 #define EXC_SS 12
 #define EXC_GP 13
 #define EXC_PF 14
+#define EXC_MF 16
+#define EXC_AC 17
+#define EXC_XM 19
 
 int emu_raise(struct emu_cpu *cpu, int vector);
 int emu_raise_err(struct emu_cpu *cpu, int vector, uint32_t error);
@@ -269,6 +306,8 @@ int emu_interrupt(struct emu_cpu *cpu, int vector, bool software, uint64_t retur
 /* --- Mode and segments (system.c) ---------------------------------------- */
 
 void emu_update_mode(struct emu_cpu *cpu);
+/* CPUID leaf/subleaf into EAX, EBX, ECX, EDX (cpuid.c). */
+void emu_cpuid(uint32_t leaf, uint32_t subleaf, uint32_t out[4]);
 /* MSRs: 0, or nonzero for an MSR this CPU does not have (#GP). */
 int emu_msr_read(struct emu_cpu *cpu, uint32_t index, uint64_t *value);
 int emu_msr_write(struct emu_cpu *cpu, uint32_t index, uint64_t value);

@@ -197,6 +197,49 @@ static const struct op *resolve(const struct op *op, struct cursor *c, uint8_t *
     return &g[(*modrm >> 3) & 7];
 }
 
+/* The prefix that selects an SSE-style instruction: F2, F3, 66 or none. */
+static int mandatory_prefix(const struct prefixes *px)
+{
+    return px->repne ? 3 : px->rep ? 2 : px->opsize ? 1 : 0;
+}
+
+/* After 0F: the 0F38/0F3A maps, prefix-selected SSE entries, or the plain
+ * 0F map. A prefix consumed as mandatory no longer acts as 66/F3/F2. */
+static const struct op *escape_0f(struct cursor *c, struct prefixes *px, uint8_t *b)
+{
+    const struct op_prefixed *table = emu_map0f_sse;
+    bool three_byte = *b == 0x38 || *b == 0x3a;
+    if (three_byte) {
+        table = *b == 0x38 ? emu_map0f38 : emu_map0f3a;
+        *b = (uint8_t)take(c, 1);
+    }
+    int mp = mandatory_prefix(px);
+    const struct op *sel = &table[*b].p[mp];
+    if (!sel->fn && !sel->group)
+        return three_byte ? sel : &emu_map0f[*b];
+    if (mp == 1)
+        px->opsize = false;
+    else if (mp == 2)
+        px->rep = false;
+    else if (mp == 3)
+        px->repne = false;
+    return sel;
+}
+
+/* D8-DF: memory forms by ModRM.reg, register forms by the low six bits. */
+static const struct op *x87_entry(struct cursor *c, uint8_t b)
+{
+    static const struct op missing = {NULL, O_MODRM, 0, 0, NULL, NULL, 0};
+    if (c->pos >= c->avail) {
+        c->short_ = true;
+        return &missing;
+    }
+    uint8_t modrm = c->p[c->pos];
+    const struct op *op = (modrm >> 6) == 3 ? &emu_x87_reg[b - 0xd8][modrm & 0x3f]
+                                            : &emu_x87_mem[b - 0xd8][(modrm >> 3) & 7];
+    return op->fn ? op : &missing; /* ModRM still counts toward the length */
+}
+
 int emu_decode(const struct emu_cpu *cpu, const uint8_t *bytes, int avail, struct emu_insn *in)
 {
     struct cursor c = {bytes, 0, avail, false};
@@ -206,9 +249,13 @@ int emu_decode(const struct emu_cpu *cpu, const uint8_t *bytes, int avail, struc
     read_prefixes(&c, long64, &px);
     uint8_t b = (uint8_t)take(&c, 1);
     const struct op *op = &emu_map1[b];
+    bool x87 = false;
     if (b == 0x0f) {
         b = (uint8_t)take(&c, 1);
-        op = &emu_map0f[b];
+        op = escape_0f(&c, &px, &b);
+    } else if (b >= 0xd8 && b <= 0xdf) {
+        op = x87_entry(&c, b);
+        x87 = true;
     }
     if (b == 0x90 && (px.rex & 1) && op == &emu_map1[0x90])
         op = &emu_map1[0x91]; /* REX.B 90 is XCHG r8, rAX, not NOP */
@@ -218,6 +265,8 @@ int emu_decode(const struct emu_cpu *cpu, const uint8_t *bytes, int avail, struc
     uint16_t f = op->f;
     in->fn = op->fn ? op->fn : ex_ud;
     in->sub = op->sub == 0xff ? (modrm >> 3) & 7 : op->sub;
+    if (x87)
+        in->sub = modrm; /* x87 executors decode ST(i) and the form from it */
     in->opsz = (uint8_t)operand_size(cpu, &px, f);
     if (op->io && in->opsz == 8)
         in->opsz = 4;

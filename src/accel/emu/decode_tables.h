@@ -34,4 +34,24 @@ struct op {
 extern const struct op emu_map1[256];
 extern const struct op emu_map0f[256];
 
+/*
+ * SSE-style opcodes whose mandatory prefix picks the instruction: entry
+ * [none, 66, F3, F2]. An entry with fn == NULL and no group falls back to
+ * emu_map0f (so F3 0F B8 POPCNT can sit beside plain 0F B8). A prefix used
+ * this way is not an operand-size or REP prefix. (decode_sse.c)
+ */
+struct op_prefixed {
+    struct op p[4];
+};
+extern const struct op_prefixed emu_map0f_sse[256];
+extern const struct op_prefixed emu_map0f38[256];
+extern const struct op_prefixed emu_map0f3a[256]; /* all take an imm8 (add O_IMM8U) */
+
+/*
+ * x87 escapes D8-DF (decode_x87.c): memory forms by ModRM.reg, register
+ * forms by ModRM & 0x3f. Index 0 is D8.
+ */
+extern const struct op emu_x87_mem[8][8];
+extern const struct op emu_x87_reg[8][64];
+
 #endif

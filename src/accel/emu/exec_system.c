@@ -62,38 +62,10 @@ EXEC(ex_out)
     return st ? st : next(cpu, in);
 }
 
-/* CPUID describes only what this CPU implements (no FPU/SSE yet). */
-static void cpuid_leaf(uint32_t leaf, uint32_t r[4])
-{
-    r[0] = r[1] = r[2] = r[3] = 0;
-    switch (leaf) {
-    case 0:
-        r[0] = 1;
-        r[1] = 0x756e6547; /* "GenuineIntel" in EBX, EDX, ECX */
-        r[3] = 0x49656e69;
-        r[2] = 0x6c65746e;
-        break;
-    case 1:
-        r[0] = 0x000606a0; /* family 6 */
-        r[3] = (1u << 3) | (1u << 4) | (1u << 5) | (1u << 6) | (1u << 13) | (1u << 15);
-        /* PSE TSC MSR PAE PGE CMOV */
-        break;
-    case 0x80000000:
-        r[0] = 0x80000008;
-        break;
-    case 0x80000001:
-        r[3] = (1u << 20) | (1u << 29); /* NX, LM */
-        break;
-    case 0x80000008:
-        r[0] = 0x3027; /* 39 physical, 48 linear address bits */
-        break;
-    }
-}
-
 EXEC(ex_cpuid)
 {
     uint32_t r[4];
-    cpuid_leaf((uint32_t)cpu->gpr[0], r);
+    emu_cpuid((uint32_t)cpu->gpr[0], (uint32_t)cpu->gpr[1], r);
     cpu->gpr[0] = r[0];
     cpu->gpr[3] = r[1];
     cpu->gpr[1] = r[2];

@@ -1,0 +1,212 @@
+#!/bin/sh
+# Fetch the Linux test guest: Debian's own kernel (linux-image-amd64, which
+# depends on the real versioned linux-image-6.x package) and busybox-static,
+# then build one initramfs (cpio newc, gzip) per scenario.
+#
+#   sh scripts/fetch-guest.sh [OUTDIR]          (default build/guest)
+#
+# Outputs in OUTDIR:
+#   vmlinuz                  the bzImage from the package
+#   System.map               when the package ships a real one (Debian's
+#                            is a placeholder: the real one is in -dbg)
+#   config                   the kernel's .config
+#   kernel-version           e.g. "linux-image-6.1.0-56-amd64 6.1.192-2"
+#   initramfs-shell.img      /init mounts proc/sys/dev, prints the marker,
+#                            then runs a shell on the console
+#   initramfs-poweroff.img   /init prints the marker, then `poweroff -f`
+# Both scenarios print "hyperkit-init: ready" (the marker tests wait for).
+#
+# Downloads are cached in ${XDG_CACHE_HOME:-~/.cache}/hyperkit-guest and
+# reused while they match apt's candidate version, so running it again is
+# cheap and works offline once the cache is filled. Needs Debian (apt,
+# dpkg); installs cpio if it is missing (as root, or through sudo).
+set -eu
+
+out=${1:-build/guest}
+cache=${XDG_CACHE_HOME:-$HOME/.cache}/hyperkit-guest
+marker="hyperkit-init: ready"
+
+say() { echo "fetch-guest: $*" >&2; }
+die() { say "$*"; exit 1; }
+
+as_root() {
+    if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+# Every tool this script runs, and the package that provides it.
+need_tools() {
+    missing=""
+    for pair in apt-get:apt dpkg-deb:dpkg cpio:cpio gzip:gzip find:findutils sort:coreutils; do
+        command -v "${pair%%:*}" >/dev/null 2>&1 || missing="$missing ${pair#*:}"
+    done
+    [ -z "$missing" ] && return 0
+    command -v apt-get >/dev/null 2>&1 || die "need$missing, and apt-get is missing"
+    say "installing$missing"
+    as_root apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing
+}
+
+# apt's candidate version of a package, or nothing.
+candidate() {
+    apt-cache policy "$1" 2>/dev/null | awk '/Candidate:/ { if ($2 != "(none)") print $2 }'
+}
+
+# Make sure the package lists know our packages (a fresh machine has none).
+ensure_lists() {
+    if [ -z "$(candidate linux-image-amd64)" ] || [ -z "$(candidate busybox-static)" ]; then
+        say "apt has no candidate for linux-image-amd64/busybox-static: running apt-get update"
+        as_root apt-get update -qq || say "apt-get update failed; using the cache if it can"
+    fi
+}
+
+# The versioned kernel package linux-image-amd64 depends on today
+# (linux-image-6.1.0-NN-amd64); not pinned, so it follows Debian's updates.
+kernel_package() {
+    apt-cache depends linux-image-amd64 2>/dev/null |
+        awk '$1 == "Depends:" && $2 ~ /^linux-image-[0-9]/ { print $2; exit }'
+}
+
+# Download package $1 into the cache unless the cached .deb already is
+# apt's candidate. Prints the path of the .deb. Falls back to a cached
+# .deb when apt cannot say what the candidate is (offline).
+fetch_deb() {
+    pkg=$1
+    dir=$cache/$pkg
+    mkdir -p "$dir"
+    want=$(candidate "$pkg")
+    for deb in "$dir"/*.deb; do
+        [ -f "$deb" ] || continue
+        have=$(dpkg-deb -f "$deb" Version)
+        if [ -z "$want" ] || [ "$have" = "$want" ]; then
+            echo "$deb"
+            return 0
+        fi
+    done
+    [ -n "$want" ] || die "$pkg: not known to apt and not cached (apt-get update?)"
+    say "downloading $pkg $want"
+    rm -f "$dir"/*.deb
+    # apt-get download writes into the current directory; as root it warns
+    # that _apt cannot write there, which is harmless.
+    (cd "$dir" && apt-get download -q "$pkg=$want" 2>&1 | grep -v -i 'unsandboxed' >&2) || true
+    for deb in "$dir"/*.deb; do
+        [ -f "$deb" ] && { echo "$deb"; return 0; }
+    done
+    die "$pkg: apt-get download failed"
+}
+
+# Kernel image (and System.map when the package ships it, see dpkg -c).
+extract_kernel() {
+    deb=$1
+    tmp=$work/kernel
+    dpkg-deb -x "$deb" "$tmp"
+    vmlinuz=$(find "$tmp/boot" -name 'vmlinuz-*' -type f | sort | head -n 1)
+    [ -n "$vmlinuz" ] || die "$deb: no /boot/vmlinuz-* inside"
+    cp "$vmlinuz" "$out/vmlinuz.new" && mv "$out/vmlinuz.new" "$out/vmlinuz"
+    # Debian ships a one-line placeholder System.map (the real one is in the
+    # -dbg package); copy it only when it is a real symbol table.
+    map=$(find "$tmp/boot" -name 'System.map-*' -type f | sort | head -n 1)
+    if [ -n "$map" ] && [ "$(wc -l <"$map")" -gt 1 ]; then
+        cp "$map" "$out/System.map"
+    else
+        rm -f "$out/System.map"
+    fi
+    config=$(find "$tmp/boot" -name 'config-*' -type f | sort | head -n 1)
+    [ -z "$config" ] || cp "$config" "$out/config"
+    printf '%s %s\n' "$(dpkg-deb -f "$deb" Package)" "$(dpkg-deb -f "$deb" Version)" \
+        >"$out/kernel-version"
+}
+
+# The /init of each scenario. busybox installs its applet links at boot, so
+# the image holds one binary and does not depend on the host's busybox.
+init_script() {
+    cat <<'EOF'
+#!/bin/busybox sh
+/bin/busybox mkdir -p /proc /sys /dev /tmp /sbin /usr/bin /usr/sbin
+/bin/busybox --install -s
+export PATH=/sbin:/bin:/usr/sbin:/usr/bin
+EOF
+    case $1 in
+    shell)
+        cat <<EOF
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev 2>/dev/null || mdev -s
+echo "$marker"
+# setsid + cttyhack give the shell a controlling terminal, so ^C works.
+exec setsid cttyhack sh
+EOF
+        ;;
+    poweroff)
+        cat <<EOF
+mount -t proc proc /proc
+echo "$marker"
+poweroff -f
+EOF
+        ;;
+    esac
+}
+
+# A newc entry with no data (directories, device nodes): the fields are
+# 8 hex digits each (see the kernel's Documentation/driver-api/early-userspace
+# /buffer-format.rst), the name NUL-terminated and padded to 4 bytes.
+newc_entry() { # name mode(octal) rdevmajor rdevminor ino
+    name=$1 namesize=$((${#1} + 1))
+    printf '070701%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%s\0' \
+        "$5" "$(($2))" 0 0 1 0 0 0 0 "$3" "$4" "$namesize" 0 "$name"
+    pad=$(((4 - (110 + namesize) % 4) % 4))
+    [ $pad -eq 0 ] || head -c $pad /dev/zero
+}
+
+# /dev and /dev/console as a small archive of its own: creating the node on
+# disk would need root, and the kernel opens /dev/console before /init runs.
+# The kernel unpacks concatenated archives one after the other.
+device_nodes() {
+    newc_entry dev 040755 0 0 1
+    newc_entry dev/console 020600 5 1 2
+    newc_entry TRAILER!!! 0 0 0 0
+}
+
+build_initramfs() {
+    scenario=$1
+    root=$work/root-$scenario
+    rm -rf "$root"
+    mkdir -p "$root/bin" "$root/proc" "$root/sys" "$root/tmp" "$root/root"
+    cp "$busybox" "$root/bin/busybox"
+    chmod 755 "$root/bin/busybox"
+    init_script "$scenario" >"$root/init"
+    chmod 755 "$root/init"
+    # Fixed timestamps and order make the image byte-for-byte reproducible.
+    find "$root" -exec touch -h -d @0 {} +
+    {
+        device_nodes
+        (cd "$root" && find . -mindepth 1 | LC_ALL=C sort |
+            cpio -o -H newc -R 0:0 --reproducible --quiet)
+    } | gzip -9 -n >"$out/initramfs-$scenario.img.new"
+    mv "$out/initramfs-$scenario.img.new" "$out/initramfs-$scenario.img"
+}
+
+main() {
+    need_tools
+    mkdir -p "$out" "$cache"
+    work=$(mktemp -d)
+    trap 'rm -rf "$work"' EXIT
+    ensure_lists
+    kpkg=$(kernel_package)
+    if [ -z "$kpkg" ]; then
+        # Offline with a cache: take the kernel package we fetched last.
+        kpkg=$(cd "$cache" && ls -d linux-image-[0-9]* 2>/dev/null | sort -V | tail -n 1)
+        [ -n "$kpkg" ] || die "cannot tell which linux-image-6.x linux-image-amd64 depends on"
+    fi
+    kdeb=$(fetch_deb "$kpkg")
+    bdeb=$(fetch_deb busybox-static)
+    extract_kernel "$kdeb"
+    dpkg-deb -x "$bdeb" "$work/busybox"
+    busybox=$work/busybox/bin/busybox
+    [ -f "$busybox" ] || die "$bdeb: no /bin/busybox inside"
+    for scenario in shell poweroff; do
+        build_initramfs "$scenario"
+    done
+    say "$(cat "$out/kernel-version") and initramfs images in $out"
+}
+
+main

@@ -1,0 +1,51 @@
+/*
+ * CPUID: the emu CPU advertises exactly what it implements, nothing more.
+ * Add a feature bit here in the same change that implements it.
+ */
+#include "accel/emu/cpu.h"
+
+/* Leaf 1 EDX (SDM Vol. 2A, table 3-11). */
+#define F1D_PSE (1u << 3)
+#define F1D_TSC (1u << 4)
+#define F1D_MSR (1u << 5)
+#define F1D_PAE (1u << 6)
+#define F1D_PGE (1u << 13)
+#define F1D_CMOV (1u << 15)
+
+/* Leaf 0x80000001 EDX. */
+#define F81D_NX (1u << 20)
+#define F81D_LM (1u << 29)
+
+static const uint32_t leaf1_edx = F1D_PSE | F1D_TSC | F1D_MSR | F1D_PAE | F1D_PGE | F1D_CMOV;
+static const uint32_t leaf1_ecx = 0;
+static const uint32_t leaf81_edx = F81D_NX | F81D_LM;
+static const uint32_t leaf81_ecx = 0;
+
+void emu_cpuid(uint32_t leaf, uint32_t subleaf, uint32_t r[4])
+{
+    (void)subleaf;
+    r[0] = r[1] = r[2] = r[3] = 0;
+    switch (leaf) {
+    case 0:
+        r[0] = 1;
+        r[1] = 0x756e6547; /* "GenuineIntel" in EBX, EDX, ECX */
+        r[3] = 0x49656e69;
+        r[2] = 0x6c65746e;
+        break;
+    case 1:
+        r[0] = 0x000606a0; /* family 6 */
+        r[2] = leaf1_ecx;
+        r[3] = leaf1_edx;
+        break;
+    case 0x80000000:
+        r[0] = 0x80000008;
+        break;
+    case 0x80000001:
+        r[2] = leaf81_ecx;
+        r[3] = leaf81_edx;
+        break;
+    case 0x80000008:
+        r[0] = 0x3027; /* 39 physical, 48 linear address bits */
+        break;
+    }
+}
