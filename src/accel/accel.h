@@ -78,6 +78,18 @@ struct accel_sregs {
 struct accel_vm;
 struct accel_vcpu;
 
+/*
+ * For engines with no interrupt controllers of their own (emu): how a vCPU
+ * reaches its local APIC. Called on the vCPU's thread. MSR hooks return 0,
+ * -1 for #GP, or 1 when the MSR is not the APIC's.
+ */
+struct accel_irq_ops {
+    int (*pending)(void *opaque, uint64_t now_ns); /* vector to take, or -1 */
+    void (*accept)(void *opaque, int vector);
+    int (*msr_read)(void *opaque, uint32_t index, uint64_t *value);
+    int (*msr_write)(void *opaque, uint32_t index, uint64_t value);
+};
+
 struct accel_ops {
     const char *name;
     /* 0 if this engine can run on this host, else a negative HK_E* code. */
@@ -99,6 +111,9 @@ struct accel_ops {
     int (*set_sregs)(struct accel_vcpu *vcpu, const struct accel_sregs *sregs);
     int (*get_msr)(struct accel_vcpu *vcpu, uint32_t index, uint64_t *value);
     int (*set_msr)(struct accel_vcpu *vcpu, uint32_t index, uint64_t value);
+    /* Connect a vCPU to its local APIC model; NULL for engines whose
+     * kernel side has the interrupt controllers (KVM). */
+    int (*attach_irq)(struct accel_vcpu *vcpu, const struct accel_irq_ops *ops, void *opaque);
 };
 
 /* Find an engine by name ("auto" picks the first usable one: kvm, emu).

@@ -176,6 +176,11 @@ struct emu_cpu {
     struct emu_tlb_entry tlb_write[EMU_TLB_SIZE];
     struct emu_tlb_entry tlb_exec[EMU_TLB_SIZE];
 
+    const struct accel_irq_ops *irq;   /* local APIC, NULL when none */
+    void *irq_opaque;
+    bool halted;                       /* in HLT until an interrupt */
+    bool shadow;                       /* STI: no interrupt before the next insn */
+
     struct emu_vm *vm;
     atomic_bool kick;
     uint64_t insn_count;
@@ -301,7 +306,15 @@ int emu_raise_err(struct emu_cpu *cpu, int vector, uint32_t error);
 /* Deliver the pending exception, or a software interrupt (INT n).
  * Returns EMU_OK, or EMU_EXIT with a shutdown exit on triple fault. */
 int emu_deliver_pending(struct emu_cpu *cpu);
-int emu_interrupt(struct emu_cpu *cpu, int vector, bool software, uint64_t return_rip);
+enum emu_int_kind {
+    INT_EXCEPTION,   /* error code (if any) from cpu->exc */
+    INT_SOFTWARE,    /* INT n / INT3: gate DPL checked against CPL */
+    INT_EXTERNAL,    /* from the local APIC */
+};
+int emu_interrupt(struct emu_cpu *cpu, int vector, enum emu_int_kind kind, uint64_t return_rip);
+/* Take a pending external interrupt if IF allows (interrupts.c). */
+int emu_check_interrupts(struct emu_cpu *cpu, uint64_t now_ns);
+uint64_t emu_now_ns(void);
 
 /* --- Mode and segments (system.c) ---------------------------------------- */
 

@@ -178,6 +178,13 @@ static int emu_set_msr(struct accel_vcpu *v, uint32_t index, uint64_t value)
     return emu_msr_write(&v->cpu, index, value) ? HK_EINVAL : HK_OK;
 }
 
+static int emu_attach_irq(struct accel_vcpu *v, const struct accel_irq_ops *ops, void *opaque)
+{
+    v->cpu.irq = ops;
+    v->cpu.irq_opaque = opaque;
+    return HK_OK;
+}
+
 const struct accel_ops accel_emu_ops = {
     .name = "emu",
     .probe = emu_probe,
@@ -194,4 +201,5 @@ const struct accel_ops accel_emu_ops = {
     .set_sregs = emu_set_sregs,
     .get_msr = emu_get_msr,
     .set_msr = emu_set_msr,
+    .attach_irq = emu_attach_irq,
 };

@@ -150,10 +150,11 @@ static int deliver_long(struct emu_cpu *cpu, int vector, bool software, uint64_t
     return EMU_OK;
 }
 
-int emu_interrupt(struct emu_cpu *cpu, int vector, bool software, uint64_t return_rip)
+int emu_interrupt(struct emu_cpu *cpu, int vector, enum emu_int_kind kind, uint64_t return_rip)
 {
     struct emu_exception none = {vector, false, 0};
-    const struct emu_exception *e = software ? &none : &cpu->exc;
+    const struct emu_exception *e = kind == INT_EXCEPTION ? &cpu->exc : &none;
+    bool software = kind == INT_SOFTWARE;
     emu_rflags(cpu);
     if (cpu->mode == MODE_REAL)
         return deliver_real(cpu, vector, return_rip);
@@ -176,14 +177,14 @@ int emu_deliver_pending(struct emu_cpu *cpu)
 {
     struct emu_exception first = cpu->exc;
     cpu->exc.vector = -1;
-    int st = emu_interrupt(cpu, first.vector, false, cpu->rip);
+    int st = emu_interrupt(cpu, first.vector, INT_EXCEPTION, cpu->rip);
     if (st != EMU_FAULT)
         return st;
     if (first.vector == EXC_DF)
         return shutdown(cpu);
     /* A fault while delivering: double fault (SDM 6.15, table 6-5). */
     cpu->exc = (struct emu_exception){EXC_DF, true, 0};
-    st = emu_interrupt(cpu, EXC_DF, false, cpu->rip);
+    st = emu_interrupt(cpu, EXC_DF, INT_EXCEPTION, cpu->rip);
     cpu->exc.vector = -1;
     return st == EMU_FAULT ? shutdown(cpu) : st;
 }

@@ -103,13 +103,13 @@ EXEC(ex_jcxz)
 
 EXEC(ex_int3)
 {
-    int st = emu_interrupt(cpu, EXC_BP, true, cpu->rip + in->len);
+    int st = emu_interrupt(cpu, EXC_BP, INT_SOFTWARE, cpu->rip + in->len);
     return st ? st : EMU_END_BLOCK;
 }
 
 EXEC(ex_int_imm)
 {
-    int st = emu_interrupt(cpu, (int)(in->imm & 0xff), true, cpu->rip + in->len);
+    int st = emu_interrupt(cpu, (int)(in->imm & 0xff), INT_SOFTWARE, cpu->rip + in->len);
     return st ? st : EMU_END_BLOCK;
 }
 

@@ -25,14 +25,14 @@ static bool io_allowed(struct emu_cpu *cpu)
     return cpu->mode == MODE_REAL || (unsigned)cpu->cpl <= ((emu_rflags(cpu) >> 12) & 3);
 }
 
+/* HLT: the run loop keeps the CPU halted until an interrupt is taken. */
 EXEC(ex_hlt)
 {
     if (!privileged(cpu))
         return emu_raise_err(cpu, EXC_GP, 0);
     next(cpu, in);
-    cpu->exit->reason = ACCEL_EXIT_HLT;
-    cpu->exit->hlt.interrupts_enabled = (cpu->rflags & RFLAGS_IF) != 0;
-    return EMU_EXIT;
+    cpu->halted = true;
+    return EMU_END_BLOCK;
 }
 
 /* IN/OUT: opcode bit 3 set means the port is in DX, else imm8. */
@@ -90,6 +90,11 @@ static bool ignore_bad_msrs(const struct emu_cpu *cpu)
 
 int emu_msr_read(struct emu_cpu *cpu, uint32_t index, uint64_t *v)
 {
+    if (cpu->irq) {
+        int r = cpu->irq->msr_read(cpu->irq_opaque, index, v);
+        if (r <= 0)
+            return r;
+    }
     switch (index) {
     case 0x10: *v = host_tsc(cpu); return 0;
     case 0x1b: *v = cpu->msr_apic_base; return 0;
@@ -110,6 +115,11 @@ int emu_msr_read(struct emu_cpu *cpu, uint32_t index, uint64_t *v)
 
 int emu_msr_write(struct emu_cpu *cpu, uint32_t index, uint64_t v)
 {
+    if (cpu->irq) {
+        int r = cpu->irq->msr_write(cpu->irq_opaque, index, v);
+        if (r <= 0)
+            return r;
+    }
     switch (index) {
     case 0x10: cpu->tsc_offset += v - host_tsc(cpu); return 0;
     case 0x1b: cpu->msr_apic_base = v; return 0;
@@ -272,11 +282,15 @@ EXEC(ex_cli)
     return next(cpu, in);
 }
 
+/* STI: interrupts are recognised only after the next instruction, so
+ * "sti; hlt" cannot lose a wakeup (SDM "STI"). */
 EXEC(ex_sti)
 {
     if (!io_allowed(cpu))
         return emu_raise_err(cpu, EXC_GP, 0);
     emu_rflags(cpu);
+    if (!(cpu->rflags & RFLAGS_IF))
+        cpu->shadow = true;
     cpu->rflags |= RFLAGS_IF;
     next(cpu, in);
     return EMU_END_BLOCK;

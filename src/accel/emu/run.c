@@ -80,6 +80,37 @@ static int run_block(struct emu_cpu *cpu, const struct emu_block *b)
     return EMU_OK;
 }
 
+/* Report HLT to the VMM: it sleeps until an interrupt may be pending. */
+static int halt_exit(struct emu_cpu *cpu, struct accel_exit *exit)
+{
+    exit->reason = ACCEL_EXIT_HLT;
+    exit->hlt.interrupts_enabled = (cpu->rflags & RFLAGS_IF) != 0;
+    return 0;
+}
+
+/* Between blocks: the STI shadow's one instruction, interrupts, HLT. */
+static int boundary(struct emu_cpu *cpu)
+{
+    if (cpu->shadow && !cpu->halted) {
+        int st = step_uncached(cpu);
+        cpu->shadow = false;
+        if (st)
+            return st;
+    }
+    cpu->shadow = false;
+    if (cpu->irq && (cpu->rflags & RFLAGS_IF))
+        return emu_check_interrupts(cpu, emu_now_ns());
+    return EMU_OK;
+}
+
+/* A fault: deliver it; EMU_EXIT only when the CPU shut down. */
+static int fault(struct emu_cpu *cpu)
+{
+    emu_commit_point(cpu);
+    cpu->halted = false;
+    return emu_deliver_pending(cpu);
+}
+
 int emu_cpu_run(struct emu_cpu *cpu, struct accel_exit *exit)
 {
     complete_exit(cpu, exit);
@@ -92,24 +123,28 @@ int emu_cpu_run(struct emu_cpu *cpu, struct accel_exit *exit)
         }
         emu_blocks_free_dead(cpu->vm);
         cpu->end_block = false;
-        int st;
+        int st = boundary(cpu);
+        if (st == EMU_EXIT)
+            return 0;
+        if (st == EMU_FAULT) {
+            if (fault(cpu) == EMU_EXIT)
+                return 0;
+            continue;
+        }
+        if (cpu->halted)
+            return halt_exit(cpu, exit);
         for (int n = 0; n < 1024; n++) {
             struct emu_block *b = emu_block_get(cpu, &st);
             if (st)
                 break;
             st = b ? run_block(cpu, b) : step_uncached(cpu);
-            if (st)
-                break;
-            if (cpu->end_block)
+            if (st || cpu->end_block || cpu->halted || cpu->shadow)
                 break;
         }
         if (st == EMU_EXIT)
             return 0;
-        if (st == EMU_FAULT) {
-            emu_commit_point(cpu);
-            if (emu_deliver_pending(cpu) == EMU_EXIT)
-                return 0;
-        }
+        if (st == EMU_FAULT && fault(cpu) == EMU_EXIT)
+            return 0;
     }
 }
 
