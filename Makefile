@@ -7,14 +7,15 @@ CC      ?= cc
 SAN     ?= 0
 VERSION := 0.1.0
 
-CFLAGS_WARN := -Wall -Wextra -Werror -Wno-unused-parameter
+WERROR      ?= -Werror
+CFLAGS_WARN := -Wall -Wextra $(WERROR) -Wno-unused-parameter
 CPPFLAGS    += -D_GNU_SOURCE -Iinclude -Isrc
 CFLAGS      ?= -O2 -g
-CFLAGS      += -std=c11 -pthread -fPIC $(CFLAGS_WARN)
+override CFLAGS += -std=c11 -pthread -fPIC $(CFLAGS_WARN)
 LDLIBS      += -pthread -lutil
 
 ifeq ($(SAN),1)
-CFLAGS  += -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+override CFLAGS += -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 LDFLAGS += -fsanitize=address,undefined
 endif
 

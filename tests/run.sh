@@ -2,9 +2,9 @@
 # Run every test program and script; each prints PASS:/FAIL: lines, which
 # are counted here. Ends with "N passed, N failed"; exits 1 on any failure.
 set -u
-build=${1:-build}
+build=$(cd "${1:-build}" && pwd) || exit 1
 here=$(cd "$(dirname "$0")" && pwd)
-export HYPERKIT="$PWD/$build/hyperkit" GUESTS="$PWD/$build/guests" TESTS_DIR="$here"
+export HYPERKIT="$build/hyperkit" GUESTS="$build/guests" TESTS_DIR="$here"
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 crashed=0

@@ -70,3 +70,13 @@ rm -f "$fifo"
 [ "$rc" = 0 ] && echo "PASS: SIGTERM stops the VM with status 0" || echo "FAIL: SIGTERM: exit $rc"
 [ "$state" = S ] && echo "PASS: SIGUSR1 pauses (process sleeps)" || echo "FAIL: SIGUSR1 pause: state $state"
 [ ! -e "$pid_file" ] && echo "PASS: the pidfile is removed at exit" || echo "FAIL: pidfile left behind"
+
+out=$($HK -f flat64,"$GUESTS/usermode.bin" 2>&1); rc=$?
+want='to user mode
+hello from CPL 3
+000000000000002b
+0000000000000023
+#GP from 000000000000002b'
+if [ $rc = 1 ] && [ "$out" = "$want" ]; then
+    echo "PASS: GDT/TSS reload, IRETQ to CPL 3, SYSCALL/SYSRET, SWAPGS, #GP stack switch"; else
+    echo "FAIL: usermode guest: exit $rc, output: $out"; fi

@@ -159,6 +159,8 @@ struct emu_cpu {
     struct emu_segment ldtr, tr;
     struct accel_dtable gdtr, idtr;
     uint64_t cr0, cr2, cr3, cr4, cr8, efer;
+    uint64_t dr[8];
+    uint64_t msr_sysenter_cs, msr_sysenter_esp, msr_sysenter_eip;
     uint64_t msr_star, msr_lstar, msr_cstar, msr_sfmask, msr_kernel_gs_base;
     uint64_t msr_tsc_aux, msr_pat, msr_misc_enable, msr_apic_base;
     uint64_t tsc_offset;

@@ -10,15 +10,21 @@
 #define F1D_MSR (1u << 5)
 #define F1D_PAE (1u << 6)
 #define F1D_PGE (1u << 13)
+#define F1D_CX8 (1u << 8)
 #define F1D_CMOV (1u << 15)
+#define F1D_PAT (1u << 16)
+#define F1C_CX16 (1u << 13)
 
 /* Leaf 0x80000001 EDX. */
+#define F81D_SYSCALL (1u << 11)
 #define F81D_NX (1u << 20)
+#define F81D_RDTSCP (1u << 27)
 #define F81D_LM (1u << 29)
 
-static const uint32_t leaf1_edx = F1D_PSE | F1D_TSC | F1D_MSR | F1D_PAE | F1D_PGE | F1D_CMOV;
-static const uint32_t leaf1_ecx = 0;
-static const uint32_t leaf81_edx = F81D_NX | F81D_LM;
+static const uint32_t leaf1_edx =
+    F1D_PSE | F1D_TSC | F1D_MSR | F1D_PAE | F1D_CX8 | F1D_PGE | F1D_CMOV | F1D_PAT;
+static const uint32_t leaf1_ecx = F1C_CX16;
+static const uint32_t leaf81_edx = F81D_SYSCALL | F81D_NX | F81D_RDTSCP | F81D_LM;
 static const uint32_t leaf81_ecx = 0;
 
 void emu_cpuid(uint32_t leaf, uint32_t subleaf, uint32_t r[4])

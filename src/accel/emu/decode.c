@@ -139,7 +139,7 @@ static void decode_modrm32(struct cursor *c, unsigned mod, unsigned rm, uint8_t 
         in->seg = SEG_SS;
 }
 
-static unsigned operand_size(const struct emu_cpu *cpu, const struct prefixes *px, uint16_t f)
+static unsigned operand_size(const struct emu_cpu *cpu, const struct prefixes *px, uint32_t f)
 {
     if (f & O_BYTE)
         return 1;
@@ -162,7 +162,7 @@ static unsigned address_size(const struct emu_cpu *cpu, const struct prefixes *p
     return (d32 ^ px->adsize) ? 4 : 2;
 }
 
-static void read_immediates(struct cursor *c, uint16_t f, struct emu_insn *in)
+static void read_immediates(struct cursor *c, uint32_t f, struct emu_insn *in)
 {
     if (f & O_IMM8)
         in->imm = (uint64_t)(int8_t)take(c, 1);
@@ -262,8 +262,8 @@ int emu_decode(const struct emu_cpu *cpu, const uint8_t *bytes, int avail, struc
     in->opcode = b;
     uint8_t modrm = 0;
     op = resolve(op, &c, &modrm);
-    uint16_t f = op->f;
-    in->fn = op->fn ? op->fn : ex_ud;
+    uint32_t f = op->f;
+    in->fn = op->fn && !(long64 && (f & O_NO64)) ? op->fn : ex_ud;
     in->sub = op->sub == 0xff ? (modrm >> 3) & 7 : op->sub;
     if (x87)
         in->sub = modrm; /* x87 executors decode ST(i) and the form from it */

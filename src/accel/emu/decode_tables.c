@@ -55,9 +55,9 @@ static const struct op grp5[8] = {
     {ex_inc_dec_rm, O_MODRM | O_LOCK, 0},
     {ex_inc_dec_rm, O_MODRM | O_LOCK, 1},
     {ex_call_rm, O_MODRM | O_DEF64 | O_ENDS},
-    {0},
+    {ex_call_far_mem, O_MODRM | O_ENDS},
     {ex_jmp_rm, O_MODRM | O_DEF64 | O_ENDS},
-    {0},
+    {ex_jmp_far_mem, O_MODRM | O_ENDS},
     {ex_push_rm, O_MODRM | O_DEF64},
 };
 static const struct op grp1a[8] = {{ex_pop_rm, O_MODRM | O_DEF64}};
@@ -69,7 +69,9 @@ static const struct op grp7_mem[8] = {
     {0}, {0}, {0},
     {ex_invlpg, O_MODRM | O_ENDS},
 };
-static const struct op grp7_reg[8] = {{0}};
+static const struct op grp7_reg[8] = {[7] = {ex_grp7_reg7, O_MODRM | O_ENDS}};
+static const struct op grp6[8] = {X8({ex_group6, O_MODRM, 0xff})};
+static const struct op grp9[8] = {[1] = {ex_cmpxchg8b, O_MODRM | O_LOCK}};
 static const struct op grp8[8] = {
     {0}, {0}, {0}, {0},
     {ex_bt_imm, O_MODRM | O_IMM8U, 4},          {ex_bt_imm, O_MODRM | O_IMM8U | O_LOCK, 5},
@@ -82,6 +84,10 @@ static const struct op grp8[8] = {
 const struct op emu_map1[256] = {
     ALU(0x00, 0), ALU(0x08, 1), ALU(0x10, 2), ALU(0x18, 3),
     ALU(0x20, 4), ALU(0x28, 5), ALU(0x30, 6), ALU(0x38, 7),
+    [0x06] = {ex_push_sreg, O_NO64, SEG_ES}, [0x07] = {ex_pop_sreg, O_NO64 | O_ENDS, SEG_ES},
+    [0x0e] = {ex_push_sreg, O_NO64, SEG_CS},
+    [0x16] = {ex_push_sreg, O_NO64, SEG_SS}, [0x17] = {ex_pop_sreg, O_NO64 | O_ENDS, SEG_SS},
+    [0x1e] = {ex_push_sreg, O_NO64, SEG_DS}, [0x1f] = {ex_pop_sreg, O_NO64 | O_ENDS, SEG_DS},
     [0x50 ... 0x57] = {ex_push_reg, O_REGOP | O_DEF64},
     [0x58 ... 0x5f] = {ex_pop_reg, O_REGOP | O_DEF64},
     [0x63] = {ex_movsxd, O_MODRM},
@@ -99,7 +105,9 @@ const struct op emu_map1[256] = {
     [0x87] = {ex_xchg_rm_reg, O_MODRM | O_LOCK},
     [0x88] = {ex_mov_rm_reg, O_MODRM | O_BYTE}, [0x89] = {ex_mov_rm_reg, O_MODRM},
     [0x8a] = {ex_mov_reg_rm, O_MODRM | O_BYTE}, [0x8b] = {ex_mov_reg_rm, O_MODRM},
+    [0x8c] = {ex_mov_rm_sreg, O_MODRM},
     [0x8d] = {ex_lea, O_MODRM},
+    [0x8e] = {ex_mov_sreg_rm, O_MODRM | O_ENDS},
     GROUP(0x8f, O_DEF64, grp1a),
     [0x90] = {ex_nop, 0},
     [0x91 ... 0x97] = {ex_xchg_acc_reg, O_REGOP},
@@ -121,6 +129,7 @@ const struct op emu_map1[256] = {
     GROUP(0xc6, O_BYTE, grp11_b), GROUP(0xc7, 0, grp11_v),
     [0xc8] = {ex_enter, O_ENTER | O_DEF64},
     [0xc9] = {ex_leave, O_DEF64},
+    [0xca] = {ex_retf, O_IMM16 | O_ENDS}, [0xcb] = {ex_retf, O_ENDS},
     [0xcc] = {ex_int3, O_ENDS}, [0xcd] = {ex_int_imm, O_IMM8U | O_ENDS},
     [0xcf] = {ex_iret, O_ENDS},
     GROUP(0xd0, O_BYTE, grp2_b1), GROUP(0xd1, 0, grp2_v1),
@@ -148,11 +157,18 @@ const struct op emu_map1[256] = {
 #define CMOV(cc) [0x40 + cc] = {ex_cmovcc, O_MODRM, cc}
 
 const struct op emu_map0f[256] = {
+    GROUP(0x00, 0, grp6),
     [0x01] = {NULL, O_MODRM, 0, 0, grp7_mem, grp7_reg},
+    [0x02] = {ex_lar_lsl, O_MODRM}, [0x03] = {ex_lar_lsl, O_MODRM},
+    [0x05] = {ex_syscall, O_ENDS},
+    [0x06] = {ex_clts, 0},
+    [0x07] = {ex_sysret, O_ENDS},
     [0x09] = {ex_wbinvd, 0},
     [0x0b] = {ex_ud, O_ENDS},
     [0x18 ... 0x1f] = {ex_nop, O_MODRM}, /* hint NOPs, incl. NOP r/m and ENDBR64 */
     [0x20] = {ex_mov_from_cr, O_MODRM | O_FORCEREG},
+    [0x21] = {ex_mov_dr, O_MODRM | O_FORCEREG},
+    [0x23] = {ex_mov_dr, O_MODRM | O_FORCEREG},
     [0x22] = {ex_mov_to_cr, O_MODRM | O_FORCEREG | O_ENDS},
     [0x30] = {ex_wrmsr, O_ENDS},
     [0x31] = {ex_rdtsc, 0},
@@ -163,7 +179,9 @@ const struct op emu_map0f[256] = {
     JCC32(8), JCC32(9), JCC32(10), JCC32(11), JCC32(12), JCC32(13), JCC32(14), JCC32(15),
     SETCC(0), SETCC(1), SETCC(2), SETCC(3), SETCC(4), SETCC(5), SETCC(6), SETCC(7),
     SETCC(8), SETCC(9), SETCC(10), SETCC(11), SETCC(12), SETCC(13), SETCC(14), SETCC(15),
+    [0xa0] = {ex_push_sreg, O_DEF64, SEG_FS}, [0xa1] = {ex_pop_sreg, O_DEF64 | O_ENDS, SEG_FS},
     [0xa2] = {ex_cpuid, 0},
+    [0xa8] = {ex_push_sreg, O_DEF64, SEG_GS}, [0xa9] = {ex_pop_sreg, O_DEF64 | O_ENDS, SEG_GS},
     [0xa3] = {ex_bt_reg, O_MODRM, 4},
     [0xab] = {ex_bt_reg, O_MODRM | O_LOCK, 5},
     [0xaf] = {ex_imul_reg_rm, O_MODRM},
@@ -180,5 +198,6 @@ const struct op emu_map0f[256] = {
     [0xbf] = {ex_movsx, O_MODRM, 0, 0, 0, 0, 2},
     [0xc0] = {ex_xadd, O_MODRM | O_BYTE | O_LOCK},
     [0xc1] = {ex_xadd, O_MODRM | O_LOCK},
+    GROUP(0xc7, 0, grp9),
     [0xc8 ... 0xcf] = {ex_bswap, O_REGOP},
 };

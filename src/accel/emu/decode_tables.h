@@ -20,10 +20,11 @@
 #define O_ACC 0x2000      /* r/m operand is the accumulator */
 #define O_FORCEREG 0x4000 /* ModRM names registers whatever mod says */
 #define O_LOCK 0x8000     /* LOCK allowed (with a memory destination) */
+#define O_NO64 0x10000    /* invalid in 64-bit mode */
 
 struct op {
     emu_exec_fn fn;
-    uint16_t f;
+    uint32_t f;
     uint8_t sub;
     uint8_t io;               /* operand size capped at 4 (port I/O) */
     const struct op *group;   /* 8 entries chosen by ModRM.reg */

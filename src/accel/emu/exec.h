@@ -47,4 +47,12 @@ EXEC(ex_hlt); EXEC(ex_in); EXEC(ex_out); EXEC(ex_cpuid); EXEC(ex_rdtsc); EXEC(ex
 EXEC(ex_wrmsr); EXEC(ex_mov_from_cr); EXEC(ex_mov_to_cr); EXEC(ex_lgdt_lidt); EXEC(ex_invlpg);
 EXEC(ex_cli); EXEC(ex_sti); EXEC(ex_wbinvd);
 
+/* exec_segment.c */
+EXEC(ex_mov_sreg_rm); EXEC(ex_mov_rm_sreg); EXEC(ex_push_sreg); EXEC(ex_pop_sreg);
+EXEC(ex_jmp_far_mem); EXEC(ex_call_far_mem); EXEC(ex_retf); EXEC(ex_group6); EXEC(ex_lar_lsl);
+
+/* exec_syscall.c */
+EXEC(ex_syscall); EXEC(ex_sysret); EXEC(ex_grp7_reg7); EXEC(ex_cmpxchg8b); EXEC(ex_clts);
+EXEC(ex_mov_dr);
+
 #endif

@@ -1,6 +1,4 @@
 /* Control transfer: jumps, calls, returns, loops, software interrupts. */
-#include <stdio.h>
-
 #include "accel/emu/exec.h"
 
 /* Branch target: RIP-relative targets wrap to the operand size. */
@@ -111,50 +109,6 @@ EXEC(ex_int_imm)
 {
     int st = emu_interrupt(cpu, (int)(in->imm & 0xff), INT_SOFTWARE, cpu->rip + in->len);
     return st ? st : EMU_END_BLOCK;
-}
-
-/* IRET in real mode and IRETQ/IRETD in long mode (to 64-bit code). */
-EXEC(ex_iret)
-{
-    unsigned s = in->opsz;
-    uint64_t rip, cs, fl, rsp = 0, ss = 0, old_rsp = cpu->gpr[4];
-    int st = emu_pop(cpu, s, &rip);
-    if (!st)
-        st = emu_pop(cpu, s, &cs);
-    if (!st)
-        st = emu_pop(cpu, s, &fl);
-    if (!st && cpu->mode == MODE_LONG64) {
-        st = emu_pop(cpu, s, &rsp);
-        if (!st)
-            st = emu_pop(cpu, s, &ss);
-    }
-    if (st) {
-        cpu->gpr[4] = old_rsp;
-        return st;
-    }
-    if (cpu->mode == MODE_REAL) {
-        cpu->seg[SEG_CS].selector = (uint16_t)cs;
-        cpu->seg[SEG_CS].base = (cs & 0xffff) << 4;
-        cpu->rip = rip & 0xffff;
-        emu_set_rflags(cpu, (emu_rflags(cpu) & ~0xffffull) | (fl & 0xffff));
-        return EMU_END_BLOCK;
-    }
-    if (cpu->mode != MODE_LONG64 || (cs & 3) != (unsigned)cpu->cpl) {
-        cpu->gpr[4] = old_rsp;
-        struct accel_exit *x = cpu->exit;
-        x->reason = ACCEL_EXIT_INTERNAL;
-        snprintf(x->internal.why, sizeof(x->internal.why),
-                 "IRET across privilege levels or modes is not implemented yet");
-        return EMU_EXIT;
-    }
-    uint64_t keep = emu_rflags(cpu) & (cpu->cpl ? 0x3000ull | RFLAGS_IF : 0);
-    uint64_t mask = cpu->cpl ? ~(0x3000ull | RFLAGS_IF) : ~0ull;
-    emu_set_rflags(cpu, (fl & mask) | keep);
-    cpu->seg[SEG_CS].selector = (uint16_t)cs;
-    cpu->seg[SEG_SS].selector = (uint16_t)ss;
-    cpu->gpr[4] = rsp;
-    cpu->rip = rip;
-    return EMU_END_BLOCK;
 }
 
 EXEC(ex_nop)

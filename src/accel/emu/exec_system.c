@@ -98,6 +98,9 @@ int emu_msr_read(struct emu_cpu *cpu, uint32_t index, uint64_t *v)
     switch (index) {
     case 0x10: *v = host_tsc(cpu); return 0;
     case 0x1b: *v = cpu->msr_apic_base; return 0;
+    case 0x174: *v = cpu->msr_sysenter_cs; return 0;
+    case 0x175: *v = cpu->msr_sysenter_esp; return 0;
+    case 0x176: *v = cpu->msr_sysenter_eip; return 0;
     case 0x1a0: *v = cpu->msr_misc_enable; return 0;
     case 0x277: *v = cpu->msr_pat; return 0;
     case 0xc0000080: *v = cpu->efer; return 0;
@@ -123,6 +126,9 @@ int emu_msr_write(struct emu_cpu *cpu, uint32_t index, uint64_t v)
     switch (index) {
     case 0x10: cpu->tsc_offset += v - host_tsc(cpu); return 0;
     case 0x1b: cpu->msr_apic_base = v; return 0;
+    case 0x174: cpu->msr_sysenter_cs = v & 0xffff; return 0;
+    case 0x175: cpu->msr_sysenter_esp = v; return 0;
+    case 0x176: cpu->msr_sysenter_eip = v; return 0;
     case 0x1a0: cpu->msr_misc_enable = v; return 0;
     case 0x277: cpu->msr_pat = v; return 0;
     case 0xc0000080:

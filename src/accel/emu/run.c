@@ -166,6 +166,8 @@ void emu_cpu_reset(struct emu_cpu *cpu)
     cpu->ldtr = (struct emu_segment){0, 0xffff, 0, 0x82};
     cpu->tr = (struct emu_segment){0, 0xffff, 0, 0x8b};
     cpu->msr_pat = 0x0007040600070406ull;
+    cpu->dr[6] = 0xffff0ff0ull;
+    cpu->dr[7] = 0x400;
     cpu->fpu.fcw = 0x37f; /* FNINIT state; MXCSR as after reset */
     cpu->fpu.mxcsr = 0x1f80;
     cpu->msr_apic_base = 0xfee00900ull;

@@ -1,0 +1,261 @@
+/* Segment-register instructions and far control transfers. */
+#include "accel/emu/exec.h"
+#include "accel/emu/segment.h"
+
+/* 8E: MOV Sreg, r/m16. CS cannot be loaded this way. */
+EXEC(ex_mov_sreg_rm)
+{
+    unsigned seg = in->reg & 7;
+    if (seg == SEG_CS || seg > SEG_GS)
+        return emu_raise(cpu, EXC_UD);
+    uint64_t v;
+    int st = rm_read(cpu, in, 2, &v);
+    if (!st)
+        st = emu_load_data_segment(cpu, (int)seg, (uint16_t)v);
+    if (st)
+        return st;
+    if (seg == SEG_SS)
+        cpu->shadow = true; /* no interrupt between MOV SS and the next insn */
+    next(cpu, in);
+    return EMU_END_BLOCK;
+}
+
+/* 8C: MOV r/m, Sreg: 16 bits to memory, zero-extended to a register. */
+EXEC(ex_mov_rm_sreg)
+{
+    unsigned seg = in->reg & 7;
+    if (seg > SEG_GS)
+        return emu_raise(cpu, EXC_UD);
+    uint16_t sel = cpu->seg[seg].selector;
+    int st = rm_write(cpu, in, (in->flags & INSN_MEM) ? 2 : in->opsz, sel);
+    return st ? st : next(cpu, in);
+}
+
+/* PUSH/POP of a segment register: in->sub is the segment. */
+EXEC(ex_push_sreg)
+{
+    int st = emu_push(cpu, in->opsz, cpu->seg[in->sub].selector);
+    return st ? st : next(cpu, in);
+}
+
+EXEC(ex_pop_sreg)
+{
+    uint64_t v, old_rsp = cpu->gpr[4];
+    int st = emu_pop(cpu, in->opsz, &v);
+    if (!st)
+        st = emu_load_data_segment(cpu, in->sub, (uint16_t)v);
+    if (st) {
+        cpu->gpr[4] = old_rsp;
+        return st;
+    }
+    next(cpu, in);
+    return EMU_END_BLOCK;
+}
+
+/* Far pointer m16:16/32/64 at the memory operand: offset then selector. */
+static int read_far_pointer(struct emu_cpu *cpu, const struct emu_insn *in, uint64_t *off,
+                            uint16_t *sel)
+{
+    if (!(in->flags & INSN_MEM))
+        return emu_raise(cpu, EXC_UD);
+    uint64_t ea = emu_ea(cpu, in), s;
+    int st = emu_read(cpu, in->seg, ea, in->opsz, off);
+    if (!st)
+        st = emu_read(cpu, in->seg, (ea + in->opsz) & size_mask(in->adsz), 2, &s);
+    *sel = (uint16_t)s;
+    return st;
+}
+
+static int far_jump(struct emu_cpu *cpu, uint16_t sel, uint64_t off, unsigned opsz)
+{
+    int st = emu_load_code_segment(cpu, sel, (unsigned)cpu->cpl);
+    if (st)
+        return st;
+    cpu->rip = off & size_mask(cpu->mode == MODE_LONG64 ? 8 : opsz);
+    return EMU_END_BLOCK;
+}
+
+EXEC(ex_jmp_far_mem)
+{
+    uint64_t off;
+    uint16_t sel;
+    int st = read_far_pointer(cpu, in, &off, &sel);
+    return st ? st : far_jump(cpu, sel, off, in->opsz);
+}
+
+EXEC(ex_call_far_mem)
+{
+    uint64_t off, old_rsp = cpu->gpr[4];
+    uint16_t sel;
+    int st = read_far_pointer(cpu, in, &off, &sel);
+    if (!st)
+        st = emu_push(cpu, in->opsz, cpu->seg[SEG_CS].selector);
+    if (!st)
+        st = emu_push(cpu, in->opsz, cpu->rip + in->len);
+    if (!st && (st = far_jump(cpu, sel, off, in->opsz)) == EMU_FAULT)
+        cpu->gpr[4] = old_rsp;
+    return st;
+}
+
+/* RETF / RETF imm16 (SDM "RET"): to the same or an outer privilege level. */
+EXEC(ex_retf)
+{
+    unsigned s = in->opsz, ss_size = emu_stack_size(cpu);
+    uint64_t rip, cs, rsp = 0, ss = 0, old_rsp = cpu->gpr[4];
+    int st = emu_pop(cpu, s, &rip);
+    if (!st)
+        st = emu_pop(cpu, s, &cs);
+    unsigned rpl = cs & 3;
+    bool outer = !st && rpl > (unsigned)cpu->cpl && cpu->mode != MODE_REAL;
+    if (!st && outer) {
+        reg_write(cpu, 4, ss_size, cpu->gpr[4] + in->imm);
+        st = emu_pop(cpu, s, &rsp);
+        if (!st)
+            st = emu_pop(cpu, s, &ss);
+    }
+    if (!st && rpl < (unsigned)cpu->cpl && cpu->mode != MODE_REAL)
+        st = emu_raise_err(cpu, EXC_GP, (uint32_t)cs & ~3u);
+    if (!st)
+        st = emu_load_code_segment(cpu, (uint16_t)cs, cpu->mode == MODE_REAL ? 0 : rpl);
+    if (!st && outer)
+        st = emu_load_data_segment(cpu, SEG_SS, (uint16_t)ss);
+    if (st) {
+        cpu->gpr[4] = old_rsp;
+        return st;
+    }
+    if (outer)
+        reg_write(cpu, 4, emu_stack_size(cpu), rsp + in->imm);
+    else
+        reg_write(cpu, 4, ss_size, cpu->gpr[4] + in->imm);
+    cpu->rip = rip & size_mask(cpu->mode == MODE_LONG64 ? 8 : s);
+    return EMU_END_BLOCK;
+}
+
+/* 0F 00: SLDT, STR, LLDT, LTR, VERR, VERW (by in->sub). */
+EXEC(ex_group6)
+{
+    if (cpu->mode == MODE_REAL)
+        return emu_raise(cpu, EXC_UD);
+    unsigned size = (in->flags & INSN_MEM) ? 2 : in->opsz;
+    uint64_t v;
+    int st;
+    switch (in->sub) {
+    case 0:
+        st = rm_write(cpu, in, size, cpu->ldtr.selector);
+        break;
+    case 1:
+        st = rm_write(cpu, in, size, cpu->tr.selector);
+        break;
+    case 2:
+    case 3:
+        if (cpu->cpl != 0)
+            return emu_raise_err(cpu, EXC_GP, 0);
+        st = rm_read(cpu, in, 2, &v);
+        if (!st)
+            st = emu_load_system_segment(cpu, in->sub == 3, (uint16_t)v);
+        break;
+    default:
+        return emu_raise(cpu, EXC_UD);
+    }
+    return st ? st : next(cpu, in);
+}
+
+/* LAR (0F 02) and LSL (0F 03): ZF=1 and the access rights or limit when
+ * the descriptor is visible at this CPL/RPL, else ZF=0. */
+EXEC(ex_lar_lsl)
+{
+    if (cpu->mode == MODE_REAL)
+        return emu_raise(cpu, EXC_UD);
+    uint64_t v, desc[2];
+    int st = rm_read(cpu, in, 2, &v);
+    if (st)
+        return st;
+    uint16_t sel = (uint16_t)v;
+    uint64_t f = emu_rflags(cpu) & ~RFLAGS_ZF;
+    if ((sel & ~3u) != 0) {
+        st = emu_read_descriptor(cpu, sel, desc, false);
+        if (st == EMU_FAULT) {
+            cpu->exc.vector = -1; /* out of the table: just ZF=0 */
+        } else if (st) {
+            return st;
+        } else {
+            struct emu_segment s = emu_segment_from_desc(sel, desc, false);
+            unsigned dpl = (s.attr >> 5) & 3, type = s.attr & 0x1f;
+            bool conforming_code = (type & 0x1c) == 0x1c;
+            bool visible = conforming_code || (dpl >= (unsigned)cpu->cpl && dpl >= (sel & 3u));
+            if (visible && (type & 0x10)) {
+                f |= RFLAGS_ZF;
+                uint64_t r = in->opcode == 0x03 ? s.limit : (desc[0] >> 32) & 0x00f0ff00;
+                reg_write(cpu, in->reg, in->opsz, r);
+            }
+        }
+    }
+    cpu->rflags = f;
+    return next(cpu, in);
+}
+
+/* The RFLAGS bits IRET may change: IOPL only at CPL 0, IF only when
+ * CPL <= IOPL (SDM "IRET", operation). VM is never set in long mode. */
+static uint64_t iret_flags(struct emu_cpu *cpu, uint64_t popped, unsigned size)
+{
+    uint64_t old = emu_rflags(cpu);
+    uint64_t changeable = 0x254dd5ull | 0x4000ull | 0x10000ull; /* + NT, RF */
+    unsigned iopl = (old >> 12) & 3;
+    if (cpu->cpl == 0)
+        changeable |= 0x3000ull | RFLAGS_IF | 0x180000ull; /* VIF VIP */
+    else if ((unsigned)cpu->cpl <= iopl)
+        changeable |= RFLAGS_IF;
+    if (size == 2)
+        changeable &= 0xffff;
+    return (old & ~changeable) | (popped & changeable);
+}
+
+/* IRET in real mode, and in protected/long mode to the same or an outer
+ * privilege level (no task switches, no virtual-8086 mode). */
+EXEC(ex_iret)
+{
+    unsigned s = in->opsz;
+    uint64_t rip, cs, fl, rsp = 0, ss = 0, old_rsp = cpu->gpr[4];
+    int st = emu_pop(cpu, s, &rip);
+    if (!st)
+        st = emu_pop(cpu, s, &cs);
+    if (!st)
+        st = emu_pop(cpu, s, &fl);
+    if (st)
+        goto fail;
+    if (cpu->mode == MODE_REAL) {
+        emu_set_rflags(cpu, iret_flags(cpu, fl, s));
+        st = emu_load_code_segment(cpu, (uint16_t)cs, 0);
+        cpu->rip = rip & 0xffff;
+        return EMU_END_BLOCK;
+    }
+    unsigned rpl = cs & 3;
+    bool outer = rpl > (unsigned)cpu->cpl;
+    if (rpl < (unsigned)cpu->cpl) {
+        st = emu_raise_err(cpu, EXC_GP, (uint32_t)cs & ~3u);
+        goto fail;
+    }
+    /* 64-bit mode always pops SS:RSP; other modes only when going outward. */
+    if (cpu->mode == MODE_LONG64 || outer) {
+        st = emu_pop(cpu, s, &rsp);
+        if (!st)
+            st = emu_pop(cpu, s, &ss);
+        if (st)
+            goto fail;
+    }
+    uint64_t new_flags = iret_flags(cpu, fl, s);
+    bool from64 = cpu->mode == MODE_LONG64;
+    if ((st = emu_load_code_segment(cpu, (uint16_t)cs, rpl)) != 0)
+        goto fail;
+    if (from64 || outer) {
+        if ((st = emu_load_data_segment(cpu, SEG_SS, (uint16_t)ss)) != 0)
+            goto fail;
+        cpu->gpr[4] = cpu->mode == MODE_LONG64 ? rsp : (uint32_t)rsp;
+    }
+    emu_set_rflags(cpu, new_flags);
+    cpu->rip = cpu->mode == MODE_LONG64 ? rip : (uint32_t)rip;
+    return EMU_END_BLOCK;
+fail:
+    cpu->gpr[4] = old_rsp;
+    return st;
+}

@@ -1,0 +1,150 @@
+/* Fast system calls, SWAPGS, RDTSCP, CMPXCHG8B/16B, CLTS, debug registers. */
+#include "accel/emu/exec.h"
+#include "accel/emu/segment.h"
+
+static struct emu_segment flat(uint16_t sel, uint16_t attr)
+{
+    return (struct emu_segment){0, 0xffffffff, sel, attr};
+}
+
+/* SYSCALL (SDM "SYSCALL"): 64-bit mode with EFER.SCE. */
+EXEC(ex_syscall)
+{
+    if (cpu->mode != MODE_LONG64 || !(cpu->efer & 1))
+        return emu_raise(cpu, EXC_UD);
+    uint64_t rflags = emu_rflags(cpu);
+    uint16_t sel = (uint16_t)(cpu->msr_star >> 32) & 0xfffc;
+    cpu->gpr[1] = cpu->rip + in->len;
+    cpu->gpr[11] = rflags & ~0x10000ull; /* RF reads as 0 here */
+    emu_set_rflags(cpu, rflags & ~cpu->msr_sfmask & ~0x10000ull);
+    cpu->seg[SEG_CS] = flat(sel, 0xa09b);
+    cpu->seg[SEG_SS] = flat((uint16_t)(sel + 8), 0xc093);
+    cpu->rip = cpu->msr_lstar;
+    if (cpu->cpl != 0)
+        emu_tlb_flush(cpu);
+    emu_update_mode(cpu);
+    return EMU_END_BLOCK;
+}
+
+/* SYSRET: back to CPL 3, 64-bit with REX.W, else compatibility mode. */
+EXEC(ex_sysret)
+{
+    if (!(cpu->efer & EFER_LMA) || !(cpu->efer & 1))
+        return emu_raise(cpu, EXC_UD);
+    if (cpu->cpl != 0 || cpu->mode != MODE_LONG64)
+        return emu_raise_err(cpu, EXC_GP, 0);
+    uint64_t target = cpu->gpr[1];
+    bool to64 = in->opsz == 8;
+    if (to64 && (uint64_t)(((int64_t)target << 16) >> 16) != target)
+        return emu_raise_err(cpu, EXC_GP, 0);
+    uint16_t base = (uint16_t)(cpu->msr_star >> 48);
+    cpu->seg[SEG_CS] = to64 ? flat((uint16_t)((base + 16) | 3), 0xa0fb)
+                            : flat((uint16_t)(base | 3), 0xc0fb);
+    cpu->seg[SEG_SS].selector = (uint16_t)((base + 8) | 3);
+    cpu->seg[SEG_SS].attr = 0xc0f3;
+    cpu->seg[SEG_SS].base = 0;
+    cpu->seg[SEG_SS].limit = 0xffffffff;
+    emu_set_rflags(cpu, cpu->gpr[11] | 0x2);
+    cpu->rip = to64 ? target : (uint32_t)target;
+    emu_update_mode(cpu);
+    emu_tlb_flush(cpu);
+    return EMU_END_BLOCK;
+}
+
+/* 0F 01 with mod=3, reg=7: SWAPGS (rm 0), RDTSCP (rm 1). */
+EXEC(ex_grp7_reg7)
+{
+    switch (in->rm & 7) {
+    case 0: {
+        if (cpu->mode != MODE_LONG64)
+            return emu_raise(cpu, EXC_UD);
+        if (cpu->cpl != 0)
+            return emu_raise_err(cpu, EXC_GP, 0);
+        uint64_t t = cpu->seg[SEG_GS].base;
+        cpu->seg[SEG_GS].base = cpu->msr_kernel_gs_base;
+        cpu->msr_kernel_gs_base = t;
+        return next(cpu, in);
+    }
+    case 1: {
+        int st = ex_rdtsc(cpu, in);
+        if (st == EMU_OK)
+            cpu->gpr[1] = (uint32_t)cpu->msr_tsc_aux;
+        return st;
+    }
+    default:
+        return emu_raise(cpu, EXC_UD);
+    }
+}
+
+/* 0F C7 /1: CMPXCHG8B m64, or CMPXCHG16B m128 with REX.W (aligned). */
+EXEC(ex_cmpxchg8b)
+{
+    if (!(in->flags & INSN_MEM))
+        return emu_raise(cpu, EXC_UD);
+    unsigned half = in->opsz == 8 ? 8 : 4;
+    uint64_t ea = emu_ea(cpu, in), lin;
+    if (half == 8 && (ea & 15))
+        return emu_raise_err(cpu, EXC_GP, 0);
+    int st = emu_linear(cpu, in->seg, ea, 2 * half, ACC_WRITE, &lin);
+    uint64_t mem[2] = {0, 0};
+    if (!st)
+        st = emu_read_lin(cpu, lin, mem, 2 * half, ACC_READ);
+    if (st)
+        return st;
+    uint64_t lo = half == 8 ? mem[0] : (uint32_t)mem[0];
+    uint64_t hi = half == 8 ? mem[1] : mem[0] >> 32;
+    bool eq = lo == reg_read(cpu, 0, half) && hi == reg_read(cpu, 2, half);
+    uint64_t out[2];
+    if (half == 8) {
+        out[0] = eq ? cpu->gpr[3] : lo;
+        out[1] = eq ? cpu->gpr[1] : hi;
+    } else {
+        out[0] = eq ? ((cpu->gpr[1] & 0xffffffffull) << 32) | (uint32_t)cpu->gpr[3] : mem[0];
+    }
+    /* The destination is written either way (a locked read-modify-write). */
+    if ((st = emu_write_lin(cpu, lin, out, 2 * half)) != 0)
+        return st;
+    if (!eq) {
+        reg_write(cpu, 0, half, lo);
+        reg_write(cpu, 2, half, hi);
+    }
+    uint64_t f = emu_rflags(cpu);
+    cpu->rflags = eq ? (f | RFLAGS_ZF) : (f & ~RFLAGS_ZF);
+    return next(cpu, in);
+}
+
+EXEC(ex_clts)
+{
+    if (cpu->cpl != 0)
+        return emu_raise_err(cpu, EXC_GP, 0);
+    cpu->cr0 &= ~CR0_TS;
+    return next(cpu, in);
+}
+
+/* MOV from/to DR0-DR7 (0F 21 / 0F 23). Breakpoints are not armed yet:
+ * the registers hold what the guest writes. DR4/5 alias DR6/7 (CR4.DE=0). */
+static int dr_index(const struct emu_cpu *cpu, unsigned r)
+{
+    if (r > 7 || ((r == 4 || r == 5) && (cpu->cr4 & 0x8)))
+        return -1;
+    return r == 4 ? 6 : r == 5 ? 7 : (int)r;
+}
+
+EXEC(ex_mov_dr)
+{
+    if (cpu->cpl != 0)
+        return emu_raise_err(cpu, EXC_GP, 0);
+    int i = dr_index(cpu, in->reg);
+    if (i < 0)
+        return emu_raise(cpu, EXC_UD);
+    unsigned size = cpu->mode == MODE_LONG64 ? 8 : 4;
+    if (in->opcode == 0x21) {
+        reg_write(cpu, in->rm, size, cpu->dr[i]);
+    } else {
+        uint64_t v = reg_read(cpu, in->rm, size);
+        if (i >= 6 && (v >> 32))
+            return emu_raise_err(cpu, EXC_GP, 0);
+        cpu->dr[i] = i == 6 ? (v | 0xffff0ff0ull) : i == 7 ? (v | 0x400) : v;
+    }
+    return next(cpu, in);
+}

@@ -1,0 +1,15 @@
+/* Segment loading for the emu CPU (segment.c). */
+#ifndef HK_EMU_SEGMENT_H
+#define HK_EMU_SEGMENT_H
+
+#include "accel/emu/cpu.h"
+
+/* The 8-byte descriptor for sel (16 bytes when system16: long-mode
+ * TSS/LDT descriptors). #GP(sel) past the table limit. */
+int emu_read_descriptor(struct emu_cpu *cpu, uint16_t sel, uint64_t desc[2], bool system16);
+struct emu_segment emu_segment_from_desc(uint16_t sel, const uint64_t desc[2], bool system16);
+int emu_load_data_segment(struct emu_cpu *cpu, int seg, uint16_t sel);
+int emu_load_code_segment(struct emu_cpu *cpu, uint16_t sel, unsigned new_cpl);
+int emu_load_system_segment(struct emu_cpu *cpu, bool tr, uint16_t sel);
+
+#endif
