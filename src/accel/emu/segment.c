@@ -46,7 +46,7 @@ static int descriptor_addr(struct emu_cpu *cpu, uint16_t sel, unsigned size, uin
 
 int emu_read_descriptor(struct emu_cpu *cpu, uint16_t sel, uint64_t desc[2], bool system16)
 {
-    uint64_t lin;
+    uint64_t lin = 0;
     unsigned size = system16 ? 16 : 8;
     int st = descriptor_addr(cpu, sel, size, &lin);
     if (st)
@@ -60,7 +60,7 @@ static int set_type_bit(struct emu_cpu *cpu, uint16_t sel, uint8_t type_byte, ui
 {
     if (type_byte & bit)
         return EMU_OK;
-    uint64_t lin;
+    uint64_t lin = 0;
     int st = descriptor_addr(cpu, sel, 8, &lin);
     if (st)
         return st;
