@@ -18,7 +18,7 @@
 
 #define DEBUG_EXIT_DEFAULT_PORT 0xf4 /* QEMU isa-debug-exit's usual iobase */
 
-enum { OPT_ACCEL = 256, OPT_DEBUG_EXIT };
+enum { OPT_ACCEL = 256, OPT_DEBUG_EXIT, OPT_TRACE };
 
 /* Leading '+': stop at the first non-option, as BSD getopt does in hyperkit.
  * Leading ':' (after it): report a missing argument as ':'. */
@@ -29,6 +29,7 @@ static const struct option long_opts[] = {
     {"version", no_argument, NULL, 'v'},
     {"accel", required_argument, NULL, OPT_ACCEL},
     {"debug-exit", optional_argument, NULL, OPT_DEBUG_EXIT},
+    {"trace", required_argument, NULL, OPT_TRACE},
     {NULL, 0, NULL, 0},
 };
 
@@ -117,6 +118,7 @@ static enum opt_result apply_option(struct cli *cli, int c, const char *arg)
     case 'F': cli->pidfile = arg; return OPT_OK;
     case OPT_ACCEL: cli->accel = arg; return OPT_OK;
     case OPT_DEBUG_EXIT: return set_debug_exit(cli, arg);
+    case OPT_TRACE: return config_result(cli, hk_config_set_trace(cli->cfg, arg));
     case 'f':
         cli->have_firmware = true;
         return config_result(cli, hk_config_set_boot(cfg, arg));

@@ -107,6 +107,13 @@ int hk_config_set_debug_exit(hk_config *cfg, uint16_t port);
  */
 int hk_config_set_com_fds(hk_config *cfg, int com, int in_fd, int out_fd);
 
+/*
+ * Write an execution trace to path (engines that support it: emu): every
+ * exception and interrupt taken, and the recent instruction addresses and
+ * registers when a vCPU shuts down. NULL turns it off.
+ */
+int hk_config_set_trace(hk_config *cfg, const char *path);
+
 /* Log messages from the library go to fn (default: stderr, warnings up). */
 void hk_config_set_log(hk_config *cfg, hk_log_fn fn, void *opaque,
                        enum hk_log_level max_level);

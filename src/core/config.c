@@ -337,6 +337,18 @@ int hk_config_set_debug_exit(hk_config *cfg, uint16_t port)
     return config_ok(cfg);
 }
 
+int hk_config_set_trace(hk_config *cfg, const char *path)
+{
+    if (cfg == NULL)
+        return HK_EINVAL;
+    char *copy = NULL;
+    if (path && !(copy = strdup(path)))
+        return config_fail(cfg, HK_ENOMEM, "out of memory");
+    free(cfg->trace_path);
+    cfg->trace_path = copy;
+    return config_ok(cfg);
+}
+
 void hk_config_set_log(hk_config *cfg, hk_log_fn fn, void *opaque, enum hk_log_level max_level)
 {
     if (cfg == NULL)
@@ -359,6 +371,7 @@ int config_copy(struct hk_config *dst, const struct hk_config *src)
         dst->pci[i].conf = config_strdup(src->pci[i].conf, &failed);
     for (int i = 0; i < HK_MAX_COM; i++)
         dst->com[i].path = config_strdup(src->com[i].path, &failed);
+    dst->trace_path = config_strdup(src->trace_path, &failed);
     dst->boot.kernel = config_strdup(src->boot.kernel, &failed);
     dst->boot.initrd = config_strdup(src->boot.initrd, &failed);
     dst->boot.cmdline = config_strdup(src->boot.cmdline, &failed);
@@ -383,6 +396,8 @@ void config_release(struct hk_config *cfg)
         free(cfg->com[i].path);
         cfg->com[i].path = NULL;
     }
+    free(cfg->trace_path);
+    cfg->trace_path = NULL;
     free(cfg->boot.kernel);
     free(cfg->boot.initrd);
     free(cfg->boot.cmdline);

@@ -62,6 +62,7 @@ struct hk_config {
     bool flags[HK_FLAG_COUNT];
     uint16_t debug_exit_port;    /* 0: none */
     int gdb_port;                /* 0: none */
+    char *trace_path;            /* NULL: no trace */
     bool has_uuid;
     uint8_t uuid[16];
     int npci;

@@ -183,6 +183,9 @@ struct emu_cpu {
     bool halted;                       /* in HLT until an interrupt */
     bool shadow;                       /* STI: no interrupt before the next insn */
 
+    uint64_t recent_rip[64];           /* block starts, for crash reports */
+    unsigned recent_pos;
+
     struct emu_vm *vm;
     atomic_bool kick;
     uint64_t insn_count;

@@ -34,6 +34,10 @@ static int emu_vm_create(struct vm *vm, struct accel_vm **out)
         return HK_ENOMEM;
     avm->evm.vm = vm;
     avm->evm.mem = &vm->mem;
+    if (vm->cfg.trace_path && !(avm->evm.trace = fopen(vm->cfg.trace_path, "w"))) {
+        free(avm);
+        return HK_EIO;
+    }
     *out = avm;
     return HK_OK;
 }
@@ -45,6 +49,8 @@ static void emu_vm_destroy(struct accel_vm *avm)
         mem->write_notify = NULL;
     emu_blocks_free_all(&avm->evm);
     free(avm->evm.page_blocks);
+    if (avm->evm.trace)
+        fclose(avm->evm.trace);
     free(avm);
 }
 

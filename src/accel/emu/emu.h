@@ -3,6 +3,8 @@
 #define HK_EMU_EMU_H
 
 #include "accel/emu/cpu.h"
+#include <stdio.h>
+
 #include "core/guest_mem.h"
 
 #define EMU_BLOCK_MAX_INSNS 64
@@ -25,6 +27,7 @@ struct emu_vm {
     struct emu_block **page_blocks;   /* per guest page: blocks decoded from it */
     struct emu_block *hash[1u << EMU_HASH_BITS];
     struct emu_block *dead;           /* invalidated, freed outside execution */
+    FILE *trace;                      /* --trace, or NULL */
 };
 
 /* Host pointer for guest-physical RAM, or NULL (MMIO / unmapped). */
@@ -45,6 +48,10 @@ struct emu_block *emu_block_get(struct emu_cpu *cpu, int *status);
 void emu_code_invalidate(struct emu_vm *evm, uint64_t gpa, uint64_t len);
 void emu_blocks_free_dead(struct emu_vm *evm);
 void emu_blocks_free_all(struct emu_vm *evm);
+
+/* trace.c: events and crash state for --trace (no-ops without a file). */
+void emu_trace(struct emu_cpu *cpu, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void emu_trace_crash(struct emu_cpu *cpu, const char *why);
 
 /* run.c */
 int emu_cpu_run(struct emu_cpu *cpu, struct accel_exit *exit);

@@ -6,7 +6,7 @@
  */
 #include <stdio.h>
 
-#include "accel/emu/cpu.h"
+#include "accel/emu/emu.h"
 
 int emu_raise(struct emu_cpu *cpu, int vector)
 {
@@ -167,8 +167,21 @@ int emu_interrupt(struct emu_cpu *cpu, int vector, enum emu_int_kind kind, uint6
     return EMU_EXIT;
 }
 
+/* For #UD: the bytes at RIP, to name the missing instruction. */
+static void trace_insn_bytes(struct emu_cpu *cpu)
+{
+    uint8_t b[15];
+    uint64_t lin = cpu->mode == MODE_LONG64 ? cpu->rip : (uint32_t)(cpu->seg[SEG_CS].base + cpu->rip);
+    struct emu_exception saved = cpu->exc;
+    if (emu_read_lin(cpu, lin, b, sizeof(b), ACC_EXEC) == EMU_OK)
+        emu_trace(cpu, "  bytes %02x %02x %02x %02x %02x %02x %02x %02x", b[0], b[1], b[2], b[3],
+                  b[4], b[5], b[6], b[7]);
+    cpu->exc = saved;
+}
+
 static int shutdown(struct emu_cpu *cpu)
 {
+    emu_trace_crash(cpu, "triple fault");
     cpu->exit->reason = ACCEL_EXIT_SHUTDOWN;
     return EMU_EXIT;
 }
@@ -177,9 +190,15 @@ int emu_deliver_pending(struct emu_cpu *cpu)
 {
     struct emu_exception first = cpu->exc;
     cpu->exc.vector = -1;
+    emu_trace(cpu, "exception %d error=%#x rip=%llx cr2=%llx", first.vector,
+              first.has_error ? first.error : 0, (unsigned long long)cpu->rip,
+              (unsigned long long)cpu->cr2);
+    if (first.vector == EXC_UD)
+        trace_insn_bytes(cpu);
     int st = emu_interrupt(cpu, first.vector, INT_EXCEPTION, cpu->rip);
     if (st != EMU_FAULT)
         return st;
+    emu_trace(cpu, "exception %d while delivering %d", cpu->exc.vector, first.vector);
     if (first.vector == EXC_DF)
         return shutdown(cpu);
     /* A fault while delivering: double fault (SDM 6.15, table 6-5). */

@@ -5,7 +5,7 @@
  */
 #include <time.h>
 
-#include "accel/emu/cpu.h"
+#include "accel/emu/emu.h"
 
 uint64_t emu_now_ns(void)
 {
@@ -22,6 +22,7 @@ int emu_check_interrupts(struct emu_cpu *cpu, uint64_t now_ns)
     if (vector < 0)
         return EMU_OK;
     cpu->irq->accept(cpu->irq_opaque, vector);
+    emu_trace(cpu, "interrupt %d rip=%llx", vector, (unsigned long long)cpu->rip);
     cpu->halted = false;
     return emu_interrupt(cpu, vector, INT_EXTERNAL, cpu->rip);
 }

@@ -134,6 +134,7 @@ int emu_cpu_run(struct emu_cpu *cpu, struct accel_exit *exit)
         if (cpu->halted)
             return halt_exit(cpu, exit);
         for (int n = 0; n < 1024; n++) {
+            cpu->recent_rip[cpu->recent_pos++ & 63] = cpu->rip;
             struct emu_block *b = emu_block_get(cpu, &st);
             if (st)
                 break;
@@ -141,8 +142,11 @@ int emu_cpu_run(struct emu_cpu *cpu, struct accel_exit *exit)
             if (st || cpu->end_block || cpu->halted || cpu->shadow)
                 break;
         }
-        if (st == EMU_EXIT)
+        if (st == EMU_EXIT) {
+            if (exit->reason == ACCEL_EXIT_INTERNAL)
+                emu_trace_crash(cpu, exit->internal.why);
             return 0;
+        }
         if (st == EMU_FAULT && fault(cpu) == EMU_EXIT)
             return 0;
     }
