@@ -80,3 +80,19 @@ hello from CPL 3
 if [ $rc = 1 ] && [ "$out" = "$want" ]; then
     echo "PASS: GDT/TSS reload, IRETQ to CPL 3, SYSCALL/SYSRET, SWAPGS, #GP stack switch"; else
     echo "FAIL: usermode guest: exit $rc, output: $out"; fi
+
+out=$($HK -f flat64,"$GUESTS/legacy32.bin" 2>&1); rc=$?
+want='33333333
+80000000
+7fffffff
+00000100
+00000603
+0000003f
+00000044
+00000fa2
+12345678
+00000030
+000000de'
+if [ $rc = 1 ] && [ "$out" = "$want" ]; then
+    echo "PASS: leaving long mode; 32-bit protected mode instructions and IDT delivery"; else
+    echo "FAIL: legacy32 guest: exit $rc, output: $out"; fi

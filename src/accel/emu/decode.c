@@ -177,8 +177,12 @@ static void read_immediates(struct cursor *c, uint32_t f, struct emu_insn *in)
     else if (f & O_ENTER) {
         in->imm = take(c, 2);
         in->imm2 = take(c, 1);
-    } else if (f & O_MOFFS)
+    } else if (f & O_MOFFS) {
         in->imm = take(c, in->adsz);
+    } else if (f & O_FARPTR) {
+        in->imm = take(c, in->opsz);
+        in->imm2 = take(c, 2);
+    }
 }
 
 /* The entry for this opcode, resolving groups by ModRM.reg. */

@@ -21,6 +21,7 @@
 #define O_FORCEREG 0x4000 /* ModRM names registers whatever mod says */
 #define O_LOCK 0x8000     /* LOCK allowed (with a memory destination) */
 #define O_NO64 0x10000    /* invalid in 64-bit mode */
+#define O_FARPTR 0x20000  /* offset (operand size) then selector: ptr16:16/32 */
 
 struct op {
     emu_exec_fn fn;

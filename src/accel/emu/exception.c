@@ -7,6 +7,7 @@
 #include <stdio.h>
 
 #include "accel/emu/emu.h"
+#include "accel/emu/segment.h"
 
 int emu_raise(struct emu_cpu *cpu, int vector)
 {
@@ -150,6 +151,81 @@ static int deliver_long(struct emu_cpu *cpu, int vector, bool software, uint64_t
     return EMU_OK;
 }
 
+/* Protected mode (16/32-bit): 8-byte interrupt and trap gates, with the
+ * TSS's SS:ESP for an inner privilege level (SDM 6.12.1). Task gates are
+ * not supported. */
+static int deliver_legacy(struct emu_cpu *cpu, int vector, bool software, uint64_t ret,
+                          const struct emu_exception *e)
+{
+    uint64_t raw;
+    if ((uint64_t)vector * 8 + 7 > cpu->idtr.limit)
+        return emu_raise_err(cpu, EXC_GP, (uint32_t)vector * 8 + 2);
+    int st = read_system(cpu, (uint32_t)(cpu->idtr.base + (uint64_t)vector * 8), &raw, 8);
+    if (st)
+        return st;
+    unsigned type = (raw >> 40) & 0x1f, dpl = (raw >> 45) & 3;
+    uint16_t sel = (uint16_t)(raw >> 16);
+    uint32_t offset = (uint32_t)((raw & 0xffff) | ((raw >> 32) & 0xffff0000));
+    bool gate32 = type == 0xe || type == 0xf;
+    if (!gate32 && type != 0x6 && type != 0x7)
+        return emu_raise_err(cpu, EXC_GP, (uint32_t)vector * 8 + 2);
+    if (software && dpl < (unsigned)cpu->cpl)
+        return emu_raise_err(cpu, EXC_GP, (uint32_t)vector * 8 + 2);
+    if (!((raw >> 47) & 1))
+        return emu_raise_err(cpu, EXC_NP, (uint32_t)vector * 8 + 2);
+    uint64_t desc[2];
+    if ((sel & ~3u) == 0)
+        return emu_raise_err(cpu, EXC_GP, 0);
+    if ((st = emu_read_descriptor(cpu, sel, desc, false)) != 0)
+        return st;
+    unsigned cs_dpl = (desc[0] >> 45) & 3;
+    bool conforming = ((desc[0] >> 42) & 1) != 0;
+    unsigned new_cpl = conforming ? (unsigned)cpu->cpl : cs_dpl;
+    if (cs_dpl > (unsigned)cpu->cpl || !((desc[0] >> 43) & 1))
+        return emu_raise_err(cpu, EXC_GP, sel & ~3u);
+    unsigned size = gate32 ? 4 : 2;
+    uint64_t flags = emu_rflags(cpu);
+    struct emu_segment old_ss = cpu->seg[SEG_SS], old_cs = cpu->seg[SEG_CS];
+    uint64_t old_esp = cpu->gpr[4];
+    int old_cpl = cpu->cpl;
+    if (new_cpl < (unsigned)cpu->cpl) {
+        uint32_t esp;
+        uint16_t ss;
+        uint64_t base = cpu->tr.base + 8ull * new_cpl;
+        if (8ull * new_cpl + 9 > cpu->tr.limit)
+            return emu_raise_err(cpu, EXC_TS, cpu->tr.selector & ~3u);
+        if ((st = read_system(cpu, base + 4, &esp, 4)) != 0 ||
+            (st = read_system(cpu, base + 8, &ss, 2)) != 0)
+            return st;
+        cpu->cpl = (int)new_cpl; /* SS is checked against the new CPL */
+        if ((st = emu_load_data_segment(cpu, SEG_SS, ss)) != 0)
+            goto fail;
+        cpu->gpr[4] = esp;
+        if ((st = emu_push(cpu, size, old_ss.selector)) != 0 ||
+            (st = emu_push(cpu, size, old_esp)) != 0)
+            goto fail;
+    }
+    if ((st = emu_push(cpu, size, flags)) != 0 ||
+        (st = emu_push(cpu, size, old_cs.selector)) != 0 || (st = emu_push(cpu, size, ret)) != 0 ||
+        (e->has_error && (st = emu_push(cpu, size, e->error)) != 0))
+        goto fail;
+    cpu->cpl = old_cpl;
+    if ((st = emu_load_code_segment(cpu, sel, new_cpl)) != 0)
+        goto fail;
+    cpu->rflags &= ~(RFLAGS_TF | 0x4000ull | 0x10000ull | 0x20000ull);
+    if (type == 0xe || type == 0x6)
+        cpu->rflags &= ~RFLAGS_IF;
+    cpu->rip = gate32 ? offset : (offset & 0xffff);
+    return EMU_OK;
+fail:
+    cpu->seg[SEG_SS] = old_ss;
+    cpu->seg[SEG_CS] = old_cs;
+    cpu->gpr[4] = old_esp;
+    cpu->cpl = old_cpl;
+    emu_update_mode(cpu);
+    return st;
+}
+
 int emu_interrupt(struct emu_cpu *cpu, int vector, enum emu_int_kind kind, uint64_t return_rip)
 {
     struct emu_exception none = {vector, false, 0};
@@ -160,11 +236,7 @@ int emu_interrupt(struct emu_cpu *cpu, int vector, enum emu_int_kind kind, uint6
         return deliver_real(cpu, vector, return_rip);
     if (cpu->efer & EFER_LMA)
         return deliver_long(cpu, vector, software, return_rip, e);
-    struct accel_exit *x = cpu->exit;
-    x->reason = ACCEL_EXIT_INTERNAL;
-    snprintf(x->internal.why, sizeof(x->internal.why),
-             "exception %d in 32-bit protected mode: delivery not implemented yet", vector);
-    return EMU_EXIT;
+    return deliver_legacy(cpu, vector, software, return_rip, e);
 }
 
 /* For #UD: the bytes at RIP, to name the missing instruction. */

@@ -51,6 +51,11 @@ EXEC(ex_cli); EXEC(ex_sti); EXEC(ex_wbinvd);
 EXEC(ex_mov_sreg_rm); EXEC(ex_mov_rm_sreg); EXEC(ex_push_sreg); EXEC(ex_pop_sreg);
 EXEC(ex_jmp_far_mem); EXEC(ex_call_far_mem); EXEC(ex_retf); EXEC(ex_group6); EXEC(ex_lar_lsl);
 
+/* exec_legacy.c */
+EXEC(ex_daa_das); EXEC(ex_aaa_aas); EXEC(ex_aam_aad); EXEC(ex_pusha); EXEC(ex_popa);
+EXEC(ex_bound); EXEC(ex_arpl); EXEC(ex_into); EXEC(ex_salc); EXEC(ex_xlat);
+EXEC(ex_jmp_far_imm); EXEC(ex_call_far_imm); EXEC(ex_load_far_pointer);
+
 /* exec_syscall.c */
 EXEC(ex_syscall); EXEC(ex_sysret); EXEC(ex_grp7_reg7); EXEC(ex_cmpxchg8b); EXEC(ex_clts);
 EXEC(ex_mov_dr);

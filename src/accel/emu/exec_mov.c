@@ -96,8 +96,11 @@ EXEC(ex_movsx)
     return next(cpu, in);
 }
 
+/* 63: MOVSXD in 64-bit mode, ARPL elsewhere. */
 EXEC(ex_movsxd)
 {
+    if (cpu->mode != MODE_LONG64)
+        return ex_arpl(cpu, in);
     uint64_t v;
     int st = rm_read(cpu, in, 4, &v);
     if (st)
