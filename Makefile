@@ -12,7 +12,7 @@ CFLAGS_WARN := -Wall -Wextra $(WERROR) -Wno-unused-parameter
 CPPFLAGS    += -D_GNU_SOURCE -Iinclude -Isrc
 CFLAGS      ?= -O2 -g
 override CFLAGS += -std=c11 -pthread -fPIC $(CFLAGS_WARN)
-LDLIBS      += -pthread -lutil
+LDLIBS      += -pthread -lutil -llzma -lzstd
 
 ifeq ($(SAN),1)
 override CFLAGS += -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
@@ -25,8 +25,9 @@ CLI_SRCS  := $(wildcard cli/*.c)
 CLI_OBJS  := $(CLI_SRCS:%.c=$(BUILD)/%.o)
 TEST_SRCS := $(wildcard tests/unit/test_*.c)
 TEST_BINS := $(TEST_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
-GUEST_SRCS := $(wildcard tests/guests/*.S)
-GUEST_BINS := $(GUEST_SRCS:tests/guests/%.S=$(BUILD)/guests/%.bin)
+GUEST_SRCS := $(filter-out tests/guests/multiboot.S,$(wildcard tests/guests/*.S))
+GUEST_BINS := $(GUEST_SRCS:tests/guests/%.S=$(BUILD)/guests/%.bin) \
+              $(BUILD)/guests/multiboot.elf $(BUILD)/guests/multiboot-aout.bin
 
 .PHONY: all lib cli guests tests test san check demo install clean
 all: lib cli guests tests
@@ -54,7 +55,7 @@ $(BUILD)/hyperkit.pc: hyperkit.pc.in
 $(BUILD)/hyperkit: $(CLI_OBJS) $(BUILD)/libhyperkit.a
 	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJS) $(BUILD)/libhyperkit.a $(LDLIBS)
 
-$(BUILD)/tests/%: tests/unit/%.c tests/unit/test.h $(BUILD)/libhyperkit.a
+$(BUILD)/tests/%: tests/unit/%.c tests/unit/test.h $(wildcard tests/cpu/*.h) $(BUILD)/libhyperkit.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(BUILD)/libhyperkit.a $(LDFLAGS) $(LDLIBS)
 
@@ -64,6 +65,19 @@ $(BUILD)/guests/%.bin: tests/guests/%.S tests/guests/guest.inc
 	$(CC) -c -nostdlib -Itests/guests -o $(BUILD)/guests/$*.o $<
 	ld -Ttext=0x100000 --build-id=none -o $(BUILD)/guests/$*.elf $(BUILD)/guests/$*.o
 	objcopy -O binary -j .text $(BUILD)/guests/$*.elf $@
+
+# Multiboot test kernels: a 32-bit ELF, and a flat a.out-kludge image.
+$(BUILD)/guests/multiboot.elf: tests/guests/multiboot.S
+	@mkdir -p $(dir $@)
+	$(CC) -m32 -c -o $(BUILD)/guests/multiboot.o $<
+	ld -m elf_i386 -Ttext=0x100000 --build-id=none -o $@ $(BUILD)/guests/multiboot.o
+
+$(BUILD)/guests/multiboot-aout.bin: tests/guests/multiboot.S
+	@mkdir -p $(dir $@)
+	$(CC) -m32 -DAOUT_KLUDGE -c -o $(BUILD)/guests/multiboot-aout.o $<
+	ld -m elf_i386 -Ttext=0x100000 --build-id=none -o $(BUILD)/guests/multiboot-aout.elf \
+	    $(BUILD)/guests/multiboot-aout.o
+	objcopy -O binary -j .text $(BUILD)/guests/multiboot-aout.elf $@
 
 test: all
 	tests/run.sh $(BUILD)

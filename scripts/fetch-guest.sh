@@ -43,6 +43,7 @@ need_tools() {
     command -v apt-get >/dev/null 2>&1 || die "need$missing, and apt-get is missing"
     say "installing$missing"
     as_root apt-get update -qq
+    # shellcheck disable=SC2086 # one word per package
     as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing
 }
 
@@ -159,7 +160,8 @@ newc_entry() { # name mode(octal) rdevmajor rdevminor ino
 
 # /dev and /dev/console as a small archive of its own: creating the node on
 # disk would need root, and the kernel opens /dev/console before /init runs.
-# The kernel unpacks concatenated archives one after the other.
+# The kernel unpacks concatenated archives one after the other (init/
+# initramfs.c skips the zero padding between them).
 device_nodes() {
     newc_entry dev 040755 0 0 1
     newc_entry dev/console 020600 5 1 2
@@ -170,17 +172,18 @@ build_initramfs() {
     scenario=$1
     root=$work/root-$scenario
     rm -rf "$root"
-    mkdir -p "$root/bin" "$root/proc" "$root/sys" "$root/tmp" "$root/root"
+    mkdir -p "$root/bin" "$root/dev" "$root/proc" "$root/sys" "$root/tmp" "$root/root"
     cp "$busybox" "$root/bin/busybox"
     chmod 755 "$root/bin/busybox"
     init_script "$scenario" >"$root/init"
     chmod 755 "$root/init"
     # Fixed timestamps and order make the image byte-for-byte reproducible.
     find "$root" -exec touch -h -d @0 {} +
+    # Files first, so `cpio -i` (which stops at the first trailer) shows them.
     {
-        device_nodes
         (cd "$root" && find . -mindepth 1 | LC_ALL=C sort |
             cpio -o -H newc -R 0:0 --reproducible --quiet)
+        device_nodes
     } | gzip -9 -n >"$out/initramfs-$scenario.img.new"
     mv "$out/initramfs-$scenario.img.new" "$out/initramfs-$scenario.img"
 }
@@ -194,7 +197,8 @@ main() {
     kpkg=$(kernel_package)
     if [ -z "$kpkg" ]; then
         # Offline with a cache: take the kernel package we fetched last.
-        kpkg=$(cd "$cache" && ls -d linux-image-[0-9]* 2>/dev/null | sort -V | tail -n 1)
+        kpkg=$(find "$cache" -mindepth 1 -maxdepth 1 -name 'linux-image-[0-9]*' -exec basename {} \; |
+            sort -V | tail -n 1)
         [ -n "$kpkg" ] || die "cannot tell which linux-image-6.x linux-image-amd64 depends on"
     fi
     kdeb=$(fetch_deb "$kpkg")

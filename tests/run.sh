@@ -13,8 +13,8 @@ run_one() {
     local name=$1; shift
     local out rc
     out=$(timeout 300 "$@" 2>&1); rc=$?
-    printf '%s\n' "$out" | grep -E '^(PASS|FAIL):' >>"$log"
-    printf '%s\n' "$out" | grep -E '^FAIL:' || true
+    printf '%s\n' "$out" | grep -E '^(PASS|FAIL|SKIP):' >>"$log"
+    printf '%s\n' "$out" | grep -E '^(FAIL|SKIP):' || true
     if [ $rc -ne 0 ] && ! printf '%s\n' "$out" | grep -q '^FAIL:'; then
         echo "FAIL: $name exited $rc without reporting a failure:"
         printf '%s\n' "$out" | tail -n 20
@@ -36,5 +36,6 @@ done
 
 passed=$(grep -c '^PASS:' "$log")
 failed=$(grep -c '^FAIL:' "$log")
-echo "$passed passed, $failed failed"
+skipped=$(grep -c '^SKIP:' "$log")
+echo "$passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ] && [ "$passed" -gt 0 ] && [ $crashed -eq 0 ]

@@ -5,10 +5,9 @@
 
 #include "hyperkit.h"
 
+/* Preference order for "auto": hardware first. */
 static const struct accel_ops *const engines[] = {
-#ifdef HK_HAVE_KVM
     &accel_kvm_ops,
-#endif
     &accel_emu_ops,
     NULL,
 };
@@ -21,9 +20,7 @@ const struct accel_ops *const *accel_list(void)
 const char *const *hk_accel_names(void)
 {
     static const char *const names[] = {
-#ifdef HK_HAVE_KVM
         "kvm",
-#endif
         "emu",
         NULL,
     };

@@ -114,6 +114,9 @@ struct accel_ops {
     /* Connect a vCPU to its local APIC model; NULL for engines whose
      * kernel side has the interrupt controllers (KVM). */
     int (*attach_irq)(struct accel_vcpu *vcpu, const struct accel_irq_ops *ops, void *opaque);
+    /* Drive an interrupt line of the engine's own (in-kernel) interrupt
+     * controllers; NULL when the VM core models them (emu). */
+    int (*set_irq)(struct accel_vm *avm, int gsi, bool level);
 };
 
 /* Find an engine by name ("auto" picks the first usable one: kvm, emu).
@@ -124,8 +127,6 @@ const struct accel_ops *accel_select(const char *name, int *err);
 const struct accel_ops *const *accel_list(void);
 
 extern const struct accel_ops accel_emu_ops;
-#ifdef HK_HAVE_KVM
 extern const struct accel_ops accel_kvm_ops;
-#endif
 
 #endif

@@ -13,6 +13,13 @@ int boot_load(struct vm *vm, const struct hk_boot *boot, char *err, size_t errle
 /* -f flat64,FILE: a flat binary at 1 MiB, entered in 64-bit mode. */
 int boot_flat64(struct vm *vm, const char *path, char *err, size_t errlen);
 
+/* -f multiboot,KERNEL[,MODULE[;CMDLINE]...][,CMDLINE] (Multiboot 0.6.96). */
+int boot_multiboot(struct vm *vm, const struct hk_boot *boot, char *err, size_t errlen);
+
+/* Read a whole host file (at most max bytes) into a malloc'd buffer. */
+int boot_read_file(const char *path, uint64_t max, uint8_t **out, size_t *len, char *err,
+                   size_t errlen);
+
 /* Read a whole host file into guest memory at gpa; *size gets its length. */
 int boot_load_file(struct vm *vm, const char *path, uint64_t gpa, uint64_t *size, char *err,
                    size_t errlen);

@@ -136,6 +136,7 @@ struct zero_page_info {
     uint32_t setup_header_len;     /* or NULL to synthesize one */
     uint64_t cmdline;
     uint64_t initrd, initrd_size;
+    uint64_t acpi_rsdp;            /* 0: the kernel scans for the RSDP itself */
 };
 
 /* Fill zp (ZERO_PAGE_SIZE bytes) as boot.rst asks a boot loader to. */
@@ -143,6 +144,7 @@ int zero_page_build(uint8_t zp[ZERO_PAGE_SIZE], const struct guest_mem *mem,
                     const struct zero_page_info *info);
 
 /* Zero page field offsets (arch/x86/include/uapi/asm/bootparam.h). */
+#define ZP_ACPI_RSDP_ADDR 0x070
 #define ZP_EXT_RAMDISK_IMAGE 0x0c0
 #define ZP_EXT_RAMDISK_SIZE 0x0c4
 #define ZP_EXT_CMD_LINE_PTR 0x0c8
@@ -176,11 +178,33 @@ int zero_page_build(uint8_t zp[ZERO_PAGE_SIZE], const struct guest_mem *mem,
 #define HDR_INIT_SIZE 0x260
 #define HDR_MIN_LEN 0x264      /* through init_size: protocol 2.10+ */
 
-static inline uint16_t le16(const uint8_t *p) { return (uint16_t)(p[0] | p[1] << 8); }
-static inline uint32_t le32(const uint8_t *p) { return le16(p) | (uint32_t)le16(p + 2) << 16; }
-static inline uint64_t le64(const uint8_t *p) { return le32(p) | (uint64_t)le32(p + 4) << 32; }
-static inline void put16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)v; p[1] = (uint8_t)(v >> 8); }
-static inline void put32(uint8_t *p, uint32_t v) { put16(p, (uint16_t)v); put16(p + 2, (uint16_t)(v >> 16)); }
-static inline void put64(uint8_t *p, uint64_t v) { put32(p, (uint32_t)v); put32(p + 4, (uint32_t)(v >> 32)); }
+/* Little-endian fields of the image and the zero page. */
+static inline uint16_t le16(const uint8_t *p)
+{
+    return (uint16_t)(p[0] | p[1] << 8);
+}
+static inline uint32_t le32(const uint8_t *p)
+{
+    return le16(p) | (uint32_t)le16(p + 2) << 16;
+}
+static inline uint64_t le64(const uint8_t *p)
+{
+    return le32(p) | (uint64_t)le32(p + 4) << 32;
+}
+static inline void put16(uint8_t *p, uint16_t v)
+{
+    p[0] = (uint8_t)v;
+    p[1] = (uint8_t)(v >> 8);
+}
+static inline void put32(uint8_t *p, uint32_t v)
+{
+    put16(p, (uint16_t)v);
+    put16(p + 2, (uint16_t)(v >> 16));
+}
+static inline void put64(uint8_t *p, uint64_t v)
+{
+    put32(p, (uint32_t)v);
+    put32(p + 4, (uint32_t)(v >> 32));
+}
 
 #endif

@@ -103,10 +103,13 @@ static int elf_header(const uint8_t *elf, size_t len, Elf64_Ehdr *eh, const char
                       char *err, size_t errlen)
 {
     const char *why = NULL;
-    if (len < sizeof(*eh) || !vmlinux_is_elf(elf, len))
-        why = "not an ELF file";
-    else if (memcpy(eh, elf, sizeof(*eh)), eh->e_ident[EI_CLASS] != ELFCLASS64 ||
-             eh->e_ident[EI_DATA] != ELFDATA2LSB || eh->e_machine != EM_X86_64)
+    if (len < sizeof(*eh) || !vmlinux_is_elf(elf, len)) {
+        snprintf(err, errlen, "%s: not an ELF file", file);
+        return HK_EINVAL;
+    }
+    memcpy(eh, elf, sizeof(*eh));
+    if (eh->e_ident[EI_CLASS] != ELFCLASS64 || eh->e_ident[EI_DATA] != ELFDATA2LSB ||
+        eh->e_machine != EM_X86_64)
         why = "not a little-endian x86-64 ELF64 kernel";
     else if (eh->e_phentsize != sizeof(Elf64_Phdr) || eh->e_phnum == 0 ||
              eh->e_phnum > MAX_PHDRS)

@@ -40,9 +40,9 @@ static const struct boot_kind {
     const char *file;     /* what its first file is called in messages */
     boot_parse_fn parse;
 } boot_kinds[] = {
-    {"kexec", HK_BOOT_KEXEC, false, "Linux boot", "-f kexec,KERNEL[,INITRD][,\"CMDLINE\"]",
+    {"kexec", HK_BOOT_KEXEC, true, "Linux boot", "-f kexec,KERNEL[,INITRD][,\"CMDLINE\"]",
      "kernel", parse_kexec},
-    {"multiboot", HK_BOOT_MULTIBOOT, false, "multiboot",
+    {"multiboot", HK_BOOT_MULTIBOOT, true, "multiboot",
      "-f multiboot,KERNEL[,MODULE[;CMDLINE][:MODULE[;CMDLINE]]...][,CMDLINE]", "kernel",
      parse_multiboot},
     {"bootrom", HK_BOOT_BOOTROM, false, "booting from a ROM", "-f bootrom,ROM", "ROM",

@@ -65,9 +65,13 @@ static void handle_exit(struct vcpu *vcpu, struct accel_exit *e)
     case ACCEL_EXIT_RESET:
         vm_request_exit(vm, HK_EXIT_REBOOT, 0, "vCPU %d reset", vcpu->id);
         break;
-    case ACCEL_EXIT_INTERNAL:
-        vm_request_exit(vm, HK_EXIT_ERROR, 0, "vCPU %d: %s", vcpu->id, e->internal.why);
+    case ACCEL_EXIT_INTERNAL: {
+        struct accel_regs regs = {0};
+        vm->accel_ops->get_regs(vcpu->accel, &regs);
+        vm_request_exit(vm, HK_EXIT_ERROR, 0, "vCPU %d: %s (rip %#llx)", vcpu->id,
+                        e->internal.why, (unsigned long long)regs.rip);
         break;
+    }
     case ACCEL_EXIT_KICKED:
     case ACCEL_EXIT_NONE:
         break;

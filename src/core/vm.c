@@ -49,6 +49,10 @@ void vm_request_exit(struct vm *vm, enum hk_exit_reason reason, int status, cons
 
 void vm_set_irq(struct vm *vm, int gsi, bool level)
 {
+    if (vm->accel_ops && vm->accel_ops->set_irq) {
+        vm->accel_ops->set_irq(vm->accel, gsi, level);
+        return;
+    }
     /* No interrupt controller is modelled yet: wake halted vCPUs so a
      * polling guest notices new input, and otherwise drop the edge. */
     if (level) {

@@ -96,3 +96,21 @@ want='33333333
 if [ $rc = 1 ] && [ "$out" = "$want" ]; then
     echo "PASS: leaving long mode; 32-bit protected mode instructions and IDT delivery"; else
     echo "FAIL: legacy32 guest: exit $rc, output: $out"; fi
+
+# Multiboot: an ELF kernel and an a.out-kludge image, with two modules.
+tmp=$(mktemp -d)
+printf 'first module line\nsecond\n' >"$tmp/mod1.txt"
+printf 'another module\n' >"$tmp/mod2.txt"
+want="multiboot: console=ttyS0 quiet
+mod-one args: first module line
+$tmp/mod2.txt: another module
+0001fc00
+00000003"
+for k in multiboot.elf multiboot-aout.bin; do
+    out=$($HYPERKIT -m 128M --debug-exit -l com1,stdio \
+        -f "multiboot,$GUESTS/$k,$tmp/mod1.txt;mod-one args:$tmp/mod2.txt,console=ttyS0 quiet" 2>&1); rc=$?
+    if [ $rc = 1 ] && [ "$out" = "$want" ]; then
+        echo "PASS: multiboot $k: magic, command line, modules, memory info"; else
+        echo "FAIL: multiboot $k: exit $rc, output: $out"; fi
+done
+rm -rf "$tmp"

@@ -108,10 +108,11 @@ expect "missing kernel file named" 1 "^hyperkit: .*'/nonexistent/vmlinuz' does n
 expect_one_line "missing initrd file" -- "$H" -f "kexec,$k,/nonexistent/initrd"
 expect_one_line "missing flat64 file" -- "$H" -f flat64,/nonexistent
 expect "missing flat64 file named" 1 "'/nonexistent' does not exist" -- "$H" -f flat64,/nonexistent
-expect_one_line "kexec not implemented" -- "$H" -f "kexec,$k,$tmp/initrd,\"console=ttyS0,115200\""
-expect "kexec not implemented message" 1 "^hyperkit: -f kexec: Linux boot is not implemented yet" -- \
+expect_one_line "kexec of a file that is not a kernel" -- "$H" -f "kexec,$k,$tmp/initrd,\"console=ttyS0,115200\""
+expect "kexec of a file that is not a kernel is named" 1 "^hyperkit: .*not a Linux kernel" -- \
     "$H" -f "kexec,$k,$tmp/initrd,\"console=ttyS0,115200\""
-expect_one_line "multiboot not implemented" -- "$H" -f "multiboot,$k,$tmp/initrd;x,quiet"
+expect_one_line "multiboot kernel without a header" -- "$H" -f "multiboot,$k,$tmp/initrd;x,quiet"
+expect "multiboot kernel without a header is named" 1 "no multiboot header" -- "$H" -f "multiboot,$k"
 expect_one_line "bootrom not implemented" -- "$H" -f "bootrom,$k"
 expect_one_line "fbsd not supported" -- "$H" -f "fbsd,$k,$k"
 expect_one_line "unknown firmware" -- "$H" -f "bogus,$k"

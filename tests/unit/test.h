@@ -34,6 +34,9 @@ static int test_failures;
         fflush(stdout);                                                            \
     } while (0)
 
+/* A test that cannot run here (e.g. no /dev/kvm): reported, not counted. */
+#define SKIP(name, why) (printf("SKIP: %s: %s\n", name, why), fflush(stdout))
+
 #define TEST_EXIT() return test_failures ? 1 : 0
 
 #endif

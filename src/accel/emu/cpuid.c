@@ -5,6 +5,7 @@
 #include "accel/emu/cpu.h"
 
 /* Leaf 1 EDX (SDM Vol. 2A, table 3-11). */
+#define F1D_FPU (1u << 0)
 #define F1D_PSE (1u << 3)
 #define F1D_TSC (1u << 4)
 #define F1D_MSR (1u << 5)
@@ -13,6 +14,9 @@
 #define F1D_CX8 (1u << 8)
 #define F1D_CMOV (1u << 15)
 #define F1D_PAT (1u << 16)
+#define F1D_FXSR (1u << 24)
+#define F1D_SSE (1u << 25)
+#define F1D_SSE2 (1u << 26)
 #define F1C_CX16 (1u << 13)
 
 /* Leaf 0x80000001 EDX. */
@@ -22,7 +26,8 @@
 #define F81D_LM (1u << 29)
 
 static const uint32_t leaf1_edx =
-    F1D_PSE | F1D_TSC | F1D_MSR | F1D_PAE | F1D_CX8 | F1D_PGE | F1D_CMOV | F1D_PAT;
+    F1D_FPU | F1D_PSE | F1D_TSC | F1D_MSR | F1D_PAE | F1D_CX8 | F1D_PGE | F1D_CMOV | F1D_PAT |
+    F1D_FXSR | F1D_SSE | F1D_SSE2;
 static const uint32_t leaf1_ecx = F1C_CX16;
 static const uint32_t leaf81_edx = F81D_SYSCALL | F81D_NX | F81D_RDTSCP | F81D_LM;
 static const uint32_t leaf81_ecx = 0;

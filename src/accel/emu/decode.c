@@ -244,6 +244,14 @@ static const struct op *x87_entry(struct cursor *c, uint8_t b)
     return op->fn ? op : &missing; /* ModRM still counts toward the length */
 }
 
+/* An instruction over 15 bytes raises #GP(0), before any LOCK #UD
+ * (SDM Vol. 2A 2.3.11). */
+static int ex_too_long(struct emu_cpu *cpu, const struct emu_insn *in)
+{
+    (void)in;
+    return emu_raise_err(cpu, EXC_GP, 0);
+}
+
 int emu_decode(const struct emu_cpu *cpu, const uint8_t *bytes, int avail, struct emu_insn *in)
 {
     struct cursor c = {bytes, 0, avail, false};
@@ -299,24 +307,31 @@ int emu_decode(const struct emu_cpu *cpu, const uint8_t *bytes, int avail, struc
                 decode_modrm32(&c, mod, modrm & 7, px.rex, long64, in);
         }
     }
-    if (px.seg != SEG_NONE)
+    /* In 64-bit mode CS, DS, ES and SS overrides are ignored (SDM Vol. 2A
+     * 2.2.1): the default segment stays, and SS (rSP/rBP bases) matters
+     * because a non-canonical stack reference raises #SS, not #GP. */
+    if (px.seg != SEG_NONE && (!long64 || px.seg == SEG_FS || px.seg == SEG_GS))
         in->seg = px.seg;
-    if (long64 && in->seg != SEG_FS && in->seg != SEG_GS)
-        in->seg = SEG_DS; /* other bases are zero in 64-bit mode */
-    read_immediates(&c, f, in);
+    if (long64 && in->seg != SEG_FS && in->seg != SEG_GS && in->seg != SEG_SS)
+        in->seg = SEG_DS;
+    if (!(long64 && (f & O_NO64))) /* #UD at the opcode: nothing more is fetched */
+        read_immediates(&c, f, in);
     if (op->srcsize)
         in->imm = op->srcsize;
     if (c.short_ && avail < 15)
         return 0; /* needs bytes past what the caller had */
-    if (c.short_ || c.pos > 15) { /* over 15 bytes: #GP on hardware */
-        in->fn = ex_ud;
+    bool too_long = c.short_ || c.pos > 15;
+    if (too_long)
         c.pos = 15;
-    }
     in->len = (uint8_t)c.pos;
     if (px.lock) {
         in->flags |= INSN_LOCK;
         if (!(f & O_LOCK) || !(in->flags & INSN_MEM))
             in->fn = ex_ud;
+    }
+    if (too_long) {
+        in->fn = ex_too_long;
+        in->flags |= INSN_ENDS;
     }
     in->flags |= (px.rep ? INSN_REP : 0) | (px.repne ? INSN_REPNE : 0);
     if ((f & O_ENDS) || in->fn == ex_ud)

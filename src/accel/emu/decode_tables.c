@@ -6,29 +6,37 @@
 
 #include "accel/emu/decode_tables.h"
 #include "accel/emu/exec.h"
+#include "accel/emu/x87.h"
 
 /* Tables list only the fields an entry needs. */
 #pragma GCC diagnostic ignored "-Wmissing-field-initializers"
 
+/* LOCK CMP is #UD: CMP (op 7) does not write its destination. */
+#define ALU_LOCK(op) ((op) == 7 ? 0 : O_LOCK)
 #define ALU(base, op)                                                                 \
-    [base + 0] = {ex_alu_rm_reg, O_MODRM | O_BYTE | O_LOCK, op},                      \
-    [base + 1] = {ex_alu_rm_reg, O_MODRM | O_LOCK, op},                               \
+    [base + 0] = {ex_alu_rm_reg, O_MODRM | O_BYTE | ALU_LOCK(op), op},                \
+    [base + 1] = {ex_alu_rm_reg, O_MODRM | ALU_LOCK(op), op},                         \
     [base + 2] = {ex_alu_reg_rm, O_MODRM | O_BYTE, op},                               \
     [base + 3] = {ex_alu_reg_rm, O_MODRM, op},                                        \
     [base + 4] = {ex_alu_acc_imm, O_BYTE | O_IMM8 | O_ACC, op},                       \
     [base + 5] = {ex_alu_acc_imm, O_IMMZ | O_ACC, op}
 
+#define X7(...) __VA_ARGS__, __VA_ARGS__, __VA_ARGS__, __VA_ARGS__, \
+    __VA_ARGS__, __VA_ARGS__, __VA_ARGS__
 #define X8(...) __VA_ARGS__, __VA_ARGS__, __VA_ARGS__, __VA_ARGS__, \
     __VA_ARGS__, __VA_ARGS__, __VA_ARGS__, __VA_ARGS__
 
 static const struct op grp1_b[8] = {
-    X8({ex_alu_rm_imm, O_MODRM | O_BYTE | O_IMM8 | O_LOCK, 0xff}),
+    X7({ex_alu_rm_imm, O_MODRM | O_BYTE | O_IMM8 | O_LOCK, 0xff}),
+    {ex_alu_rm_imm, O_MODRM | O_BYTE | O_IMM8, 0xff}, /* CMP */
 };
 static const struct op grp1_z[8] = {
-    X8({ex_alu_rm_imm, O_MODRM | O_IMMZ | O_LOCK, 0xff}),
+    X7({ex_alu_rm_imm, O_MODRM | O_IMMZ | O_LOCK, 0xff}),
+    {ex_alu_rm_imm, O_MODRM | O_IMMZ, 0xff}, /* CMP */
 };
 static const struct op grp1_s[8] = {
-    X8({ex_alu_rm_imm, O_MODRM | O_IMM8 | O_LOCK, 0xff}),
+    X7({ex_alu_rm_imm, O_MODRM | O_IMM8 | O_LOCK, 0xff}),
+    {ex_alu_rm_imm, O_MODRM | O_IMM8, 0xff}, /* CMP */
 };
 static const struct op grp2_b1[8] = {X8({ex_shift, O_MODRM | O_BYTE, 0xff})};
 static const struct op grp2_v1[8] = {X8({ex_shift, O_MODRM, 0xff})};
@@ -119,6 +127,7 @@ const struct op emu_map1[256] = {
     [0x91 ... 0x97] = {ex_xchg_acc_reg, O_REGOP},
     [0x98] = {ex_cbw, 0}, [0x99] = {ex_cwd, 0},
     [0x9a] = {ex_call_far_imm, O_FARPTR | O_NO64 | O_ENDS},
+    [0x9b] = {ex_fwait, 0},
     [0x9c] = {ex_pushf, O_DEF64}, [0x9d] = {ex_popf, O_DEF64 | O_ENDS},
     [0x9e] = {ex_sahf, 0}, [0x9f] = {ex_lahf, 0},
     [0xa0] = {ex_mov_acc_moffs, O_MOFFS | O_BYTE}, [0xa1] = {ex_mov_acc_moffs, O_MOFFS},
@@ -188,6 +197,7 @@ const struct op emu_map0f[256] = {
     [0x32] = {ex_rdmsr, 0},
     CMOV(0), CMOV(1), CMOV(2), CMOV(3), CMOV(4), CMOV(5), CMOV(6), CMOV(7),
     CMOV(8), CMOV(9), CMOV(10), CMOV(11), CMOV(12), CMOV(13), CMOV(14), CMOV(15),
+    [0x77] = {ex_emms, 0},
     JCC32(0), JCC32(1), JCC32(2), JCC32(3), JCC32(4), JCC32(5), JCC32(6), JCC32(7),
     JCC32(8), JCC32(9), JCC32(10), JCC32(11), JCC32(12), JCC32(13), JCC32(14), JCC32(15),
     SETCC(0), SETCC(1), SETCC(2), SETCC(3), SETCC(4), SETCC(5), SETCC(6), SETCC(7),
@@ -197,6 +207,7 @@ const struct op emu_map0f[256] = {
     [0xa8] = {ex_push_sreg, O_DEF64, SEG_GS}, [0xa9] = {ex_pop_sreg, O_DEF64 | O_ENDS, SEG_GS},
     [0xa3] = {ex_bt_reg, O_MODRM, 4},
     [0xab] = {ex_bt_reg, O_MODRM | O_LOCK, 5},
+    [0xae] = {NULL, O_MODRM, 0, 0, emu_grp15_mem, emu_grp15_reg},
     [0xaf] = {ex_imul_reg_rm, O_MODRM},
     [0xb0] = {ex_cmpxchg, O_MODRM | O_BYTE | O_LOCK},
     [0xb1] = {ex_cmpxchg, O_MODRM | O_LOCK},

@@ -44,14 +44,64 @@ static uint64_t alu(struct emu_cpu *cpu, unsigned op, unsigned size, uint64_t a,
     return r & size_mask(size);
 }
 
+/* The read of a read-modify-write. Hardware reads the destination with
+ * write intent: a #PF on it has W set, and an operand crossing pages is
+ * checked for writing page by page, in order, before anything is read. */
+int emu_probe_write(struct emu_cpu *cpu, uint64_t lin, unsigned size)
+{
+    uint64_t gpa, next_page = (lin | 0xfff) + 1;
+    if (cpu->mode != MODE_LONG64)
+        next_page = (uint32_t)next_page;
+    int st = emu_translate(cpu, lin, ACC_WRITE, &gpa);
+    if (!st && (lin & 0xfff) + size > 4096)
+        st = emu_translate(cpu, next_page, ACC_WRITE, &gpa);
+    return st;
+}
+
+int emu_read_rmw(struct emu_cpu *cpu, int seg, uint64_t ea, unsigned size, uint64_t *v)
+{
+    uint64_t lin;
+    int st = emu_linear(cpu, seg, ea, size, ACC_WRITE, &lin);
+    if (!st && (lin & 0xfff) + size > 4096) /* the common case needs no walk */
+        st = emu_probe_write(cpu, lin, size);
+    if (!st)
+        st = emu_read(cpu, seg, ea, size, v);
+    if (st == EMU_FAULT && cpu->exc.vector == EXC_PF)
+        cpu->exc.error |= 2; /* W */
+    return st;
+}
+
+int rm_read_rmw(struct emu_cpu *cpu, const struct emu_insn *in, unsigned size, uint64_t *v)
+{
+    if (!(in->flags & INSN_MEM))
+        return rm_read(cpu, in, size, v);
+    return emu_read_rmw(cpu, in->seg, emu_ea(cpu, in), size, v);
+}
+
+/* Write the result of a read-modify-write whose flags are already set;
+ * if the write does not complete (a fault, or an MMIO exit after which
+ * the instruction runs again) the flags go back to what they were. */
+static int write_keep_flags(struct emu_cpu *cpu, const struct emu_insn *in, uint64_t v,
+                            const struct emu_lazy_flags *lf, uint64_t rflags)
+{
+    int st = rm_write(cpu, in, in->opsz, v);
+    if (st) {
+        cpu->lf = *lf;
+        cpu->rflags = rflags;
+    }
+    return st;
+}
+
 static int alu_rm(struct emu_cpu *cpu, const struct emu_insn *in, uint64_t b)
 {
-    uint64_t a;
-    int st = rm_read(cpu, in, in->opsz, &a);
+    uint64_t a, fl = cpu->rflags;
+    struct emu_lazy_flags lf = cpu->lf;
+    bool cmp = in->sub == 7;
+    int st = cmp ? rm_read(cpu, in, in->opsz, &a) : rm_read_rmw(cpu, in, in->opsz, &a);
     if (st)
         return st;
     uint64_t r = alu(cpu, in->sub, in->opsz, a, b & size_mask(in->opsz));
-    if (in->sub != 7 && (st = rm_write(cpu, in, in->opsz, r)) != 0)
+    if (!cmp && (st = write_keep_flags(cpu, in, r, &lf, fl)) != 0)
         return st;
     return next(cpu, in);
 }
@@ -114,10 +164,11 @@ static uint64_t inc_dec(struct emu_cpu *cpu, bool dec, unsigned size, uint64_t a
 
 EXEC(ex_inc_dec_rm)
 {
-    uint64_t a;
-    int st = rm_read(cpu, in, in->opsz, &a);
+    uint64_t a, fl = cpu->rflags;
+    struct emu_lazy_flags lf = cpu->lf;
+    int st = rm_read_rmw(cpu, in, in->opsz, &a);
     if (!st)
-        st = rm_write(cpu, in, in->opsz, inc_dec(cpu, in->sub & 1, in->opsz, a));
+        st = write_keep_flags(cpu, in, inc_dec(cpu, in->sub & 1, in->opsz, a), &lf, fl);
     return st ? st : next(cpu, in);
 }
 
@@ -131,7 +182,7 @@ EXEC(ex_inc_dec_reg)
 EXEC(ex_not)
 {
     uint64_t a;
-    int st = rm_read(cpu, in, in->opsz, &a);
+    int st = rm_read_rmw(cpu, in, in->opsz, &a);
     if (!st)
         st = rm_write(cpu, in, in->opsz, ~a);
     return st ? st : next(cpu, in);
@@ -140,7 +191,7 @@ EXEC(ex_not)
 EXEC(ex_neg)
 {
     uint64_t a;
-    int st = rm_read(cpu, in, in->opsz, &a);
+    int st = rm_read_rmw(cpu, in, in->opsz, &a);
     if (st)
         return st;
     uint64_t r = (0 - a) & size_mask(in->opsz);
@@ -284,8 +335,10 @@ EXEC(ex_idiv)
     /* Sign-extend the 2*bits-wide dividend. */
     __int128 n = (__int128)(un << (128 - 2 * bits)) >> (128 - 2 * bits);
     __int128 lim = (__int128)1 << (bits - 1);
-    if (n == -((__int128)1 << (2 * bits - 1)) && d == -1 && bits == 64)
-        return emu_raise(cpu, EXC_DE); /* the one quotient __int128 cannot hold */
+    /* The one quotient __int128 cannot hold: -2^127 / -1 (the minimum is
+     * built unsigned, since 1 << 127 overflows a signed shift). */
+    if (bits == 64 && d == -1 && un == (unsigned __int128)1 << 127)
+        return emu_raise(cpu, EXC_DE);
     __int128 q = n / d, r = n % d;
     if (q >= lim || q < -lim)
         return emu_raise(cpu, EXC_DE);
@@ -381,8 +434,9 @@ static uint64_t shift(struct emu_cpu *cpu, unsigned op, unsigned size, uint64_t 
 
 EXEC(ex_shift)
 {
-    uint64_t a;
-    int st = rm_read(cpu, in, in->opsz, &a);
+    uint64_t a, fl = cpu->rflags;
+    struct emu_lazy_flags lf = cpu->lf;
+    int st = rm_read_rmw(cpu, in, in->opsz, &a);
     if (st)
         return st;
     /* C0/C1 shift by imm8, D0/D1 by one, D2/D3 by CL. */
@@ -390,7 +444,7 @@ EXEC(ex_shift)
                      : (in->opcode & 0xfe) == 0xd0 ? 1u
                                                    : (unsigned)in->imm;
     uint64_t r = shift(cpu, in->sub, in->opsz, a, count);
-    if ((st = rm_write(cpu, in, in->opsz, r)) != 0)
+    if ((st = write_keep_flags(cpu, in, r, &lf, fl)) != 0)
         return st;
     return next(cpu, in);
 }
@@ -409,7 +463,8 @@ static int bit_op(struct emu_cpu *cpu, const struct emu_insn *in, int64_t bitoff
             ea = (ea + (uint64_t)((off >> (s == 8 ? 6 : s == 4 ? 5 : 4)) * (int64_t)s)) &
                  size_mask(in->adsz);
         }
-        st = emu_read(cpu, in->seg, ea, s, &v);
+        st = in->sub == 4 ? emu_read(cpu, in->seg, ea, s, &v)
+                          : emu_read_rmw(cpu, in->seg, ea, s, &v);
     } else {
         v = reg_read(cpu, in->rm, s);
         st = EMU_OK;
@@ -474,13 +529,20 @@ EXEC(ex_bsr)
 
 EXEC(ex_xadd)
 {
-    uint64_t a;
-    int st = rm_read(cpu, in, in->opsz, &a);
+    uint64_t a, fl = cpu->rflags;
+    struct emu_lazy_flags lf = cpu->lf;
+    int st = rm_read_rmw(cpu, in, in->opsz, &a);
     if (st)
         return st;
     uint64_t b = reg_read(cpu, in->reg, in->opsz);
     uint64_t r = alu(cpu, 0, in->opsz, a, b);
-    if ((st = rm_write(cpu, in, in->opsz, r)) != 0)
+    if (!(in->flags & INSN_MEM)) {
+        /* SRC <- DEST, then DEST <- sum: XADD r, r keeps the sum. */
+        reg_write(cpu, in->reg, in->opsz, a);
+        reg_write(cpu, in->rm, in->opsz, r);
+        return next(cpu, in);
+    }
+    if ((st = write_keep_flags(cpu, in, r, &lf, fl)) != 0)
         return st;
     reg_write(cpu, in->reg, in->opsz, a);
     return next(cpu, in);
@@ -489,13 +551,17 @@ EXEC(ex_xadd)
 EXEC(ex_cmpxchg)
 {
     uint64_t a;
-    int st = rm_read(cpu, in, in->opsz, &a);
+    int st = rm_read_rmw(cpu, in, in->opsz, &a);
     if (st)
         return st;
     uint64_t acc = reg_read(cpu, 0, in->opsz);
     bool eq = a == acc;
-    /* The destination is always written (SDM "CMPXCHG"): a locked bus cycle. */
-    if ((st = rm_write(cpu, in, in->opsz, eq ? reg_read(cpu, in->reg, in->opsz) : a)) != 0)
+    /* A memory destination is always written (SDM "CMPXCHG"): a locked bus
+     * cycle. A register one is left alone on a mismatch, upper half of a
+     * 32-bit register included (as AMD and Intel hardware do). */
+    bool mem = in->flags & INSN_MEM;
+    if ((eq || mem) &&
+        (st = rm_write(cpu, in, in->opsz, eq ? reg_read(cpu, in->reg, in->opsz) : a)) != 0)
         return st;
     alu(cpu, 7, in->opsz, acc, a);
     if (!eq)

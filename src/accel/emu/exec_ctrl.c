@@ -8,7 +8,7 @@ static int jump_to(struct emu_cpu *cpu, const struct emu_insn *in, uint64_t targ
         target &= 0xffff;
     else if (cpu->mode != MODE_LONG64)
         target &= 0xffffffffull;
-    else if ((uint64_t)(((int64_t)target << 16) >> 16) != target)
+    else if ((uint64_t)((int64_t)(target << 16) >> 16) != target) /* non-canonical */
         return emu_raise_err(cpu, EXC_GP, 0);
     cpu->rip = target;
     return EMU_OK;
@@ -31,16 +31,25 @@ EXEC(ex_jcc)
     return next(cpu, in);
 }
 
-EXEC(ex_call_rel)
+/* A call checks its target before it pushes (SDM "CALL": #GP(0) for a
+ * non-canonical target leaves the stack untouched). */
+static int call_to(struct emu_cpu *cpu, const struct emu_insn *in, uint64_t target)
 {
     uint64_t ret = cpu->rip + in->len;
-    uint64_t old_rsp = cpu->gpr[4];
-    int st = emu_push(cpu, in->opsz, ret);
+    int st = jump_to(cpu, in, target);
     if (st)
         return st;
-    if ((st = jump_to(cpu, in, rel_target(cpu, in))) != 0)
-        cpu->gpr[4] = old_rsp;
-    return st;
+    uint64_t new_rip = cpu->rip;
+    cpu->rip = ret - in->len;
+    if ((st = emu_push(cpu, in->opsz, ret)) != 0)
+        return st;
+    cpu->rip = new_rip;
+    return EMU_OK;
+}
+
+EXEC(ex_call_rel)
+{
+    return call_to(cpu, in, rel_target(cpu, in));
 }
 
 /* RET and RET imm16 (imm is 0 for the plain form). */
@@ -66,13 +75,9 @@ EXEC(ex_jmp_rm)
 
 EXEC(ex_call_rm)
 {
-    uint64_t target, old_rsp = cpu->gpr[4];
+    uint64_t target;
     int st = rm_read(cpu, in, in->opsz, &target);
-    if (!st)
-        st = emu_push(cpu, in->opsz, cpu->rip + in->len);
-    if (!st && (st = jump_to(cpu, in, target)) != 0)
-        cpu->gpr[4] = old_rsp;
-    return st;
+    return st ? st : call_to(cpu, in, target);
 }
 
 /* LOOPNE (E0), LOOPE (E1), LOOP (E2): the count register is sized by the

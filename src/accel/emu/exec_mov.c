@@ -58,7 +58,7 @@ EXEC(ex_lea)
 EXEC(ex_xchg_rm_reg)
 {
     uint64_t a;
-    int st = rm_read(cpu, in, in->opsz, &a);
+    int st = rm_read_rmw(cpu, in, in->opsz, &a);
     if (st)
         return st;
     if ((st = rm_write(cpu, in, in->opsz, reg_read(cpu, in->reg, in->opsz))) != 0)
@@ -212,6 +212,15 @@ EXEC(ex_leave)
 }
 
 /* ENTER imm16, imm8 (SDM "ENTER"): imm = frame size, imm2 = nesting level. */
+/* ENTER faults if a write at the final stack pointer would (SDM "ENTER",
+ * exceptions); hardware checks that after its pushes. */
+static int enter_probe(struct emu_cpu *cpu, unsigned ss, unsigned s, uint64_t size)
+{
+    uint64_t final = (cpu->gpr[4] - size) & size_mask(ss), lin, gpa;
+    int st = emu_linear(cpu, SEG_SS, final, s, ACC_WRITE, &lin);
+    return st ? st : emu_translate(cpu, lin, ACC_WRITE, &gpa);
+}
+
 EXEC(ex_enter)
 {
     unsigned ss = emu_stack_size(cpu), s = in->opsz;
@@ -228,6 +237,8 @@ EXEC(ex_enter)
     }
     if (!st && level)
         st = emu_push(cpu, s, frame);
+    if (!st)
+        st = enter_probe(cpu, ss, s, in->imm);
     if (!st) {
         reg_write(cpu, 5, s, frame);
         reg_write(cpu, 4, ss, (cpu->gpr[4] - in->imm) & size_mask(ss));

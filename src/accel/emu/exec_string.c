@@ -131,5 +131,19 @@ EXEC(ex_stos) { return rep_run(cpu, in, stos_one, false); }
 EXEC(ex_lods) { return rep_run(cpu, in, lods_one, false); }
 EXEC(ex_cmps) { return rep_run(cpu, in, cmps_one, true); }
 EXEC(ex_scas) { return rep_run(cpu, in, scas_one, true); }
-EXEC(ex_ins) { return rep_run(cpu, in, ins_one, false); }
-EXEC(ex_outs) { return rep_run(cpu, in, outs_one, false); }
+/* INS/OUTS need CPL <= IOPL outside real mode, like IN/OUT (no TSS I/O
+ * permission bitmap yet): #GP(0) before any access. */
+static bool io_denied(struct emu_cpu *cpu)
+{
+    return cpu->mode != MODE_REAL && (unsigned)cpu->cpl > ((emu_rflags(cpu) >> 12) & 3);
+}
+
+EXEC(ex_ins)
+{
+    return io_denied(cpu) ? emu_raise_err(cpu, EXC_GP, 0) : rep_run(cpu, in, ins_one, false);
+}
+
+EXEC(ex_outs)
+{
+    return io_denied(cpu) ? emu_raise_err(cpu, EXC_GP, 0) : rep_run(cpu, in, outs_one, false);
+}

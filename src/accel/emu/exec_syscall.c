@@ -35,7 +35,7 @@ EXEC(ex_sysret)
         return emu_raise_err(cpu, EXC_GP, 0);
     uint64_t target = cpu->gpr[1];
     bool to64 = in->opsz == 8;
-    if (to64 && (uint64_t)(((int64_t)target << 16) >> 16) != target)
+    if (to64 && (uint64_t)((int64_t)(target << 16) >> 16) != target)
         return emu_raise_err(cpu, EXC_GP, 0);
     uint16_t base = (uint16_t)(cpu->msr_star >> 48);
     cpu->seg[SEG_CS] = to64 ? flat((uint16_t)((base + 16) | 3), 0xa0fb)
@@ -87,6 +87,8 @@ EXEC(ex_cmpxchg8b)
         return emu_raise_err(cpu, EXC_GP, 0);
     int st = emu_linear(cpu, in->seg, ea, 2 * half, ACC_WRITE, &lin);
     uint64_t mem[2] = {0, 0};
+    if (!st) /* a locked read-modify-write: write-checked first */
+        st = emu_probe_write(cpu, lin, 2 * half);
     if (!st)
         st = emu_read_lin(cpu, lin, mem, 2 * half, ACC_READ);
     if (st)
@@ -132,6 +134,8 @@ static int dr_index(const struct emu_cpu *cpu, unsigned r)
 
 EXEC(ex_mov_dr)
 {
+    if (in->reg > 7) /* DR8-DR15 do not exist: #UD comes before the CPL check */
+        return emu_raise(cpu, EXC_UD);
     if (cpu->cpl != 0)
         return emu_raise_err(cpu, EXC_GP, 0);
     int i = dr_index(cpu, in->reg);

@@ -173,8 +173,17 @@ EXEC(ex_wrmsr)
     return EMU_END_BLOCK;
 }
 
+/* A control register that does not exist is #UD, checked before the
+ * privilege level (hardware decodes it as an invalid opcode). */
+static bool cr_exists(unsigned n)
+{
+    return n == 0 || n == 2 || n == 3 || n == 4 || n == 8;
+}
+
 EXEC(ex_mov_from_cr)
 {
+    if (!cr_exists(in->reg))
+        return emu_raise(cpu, EXC_UD);
     if (!privileged(cpu))
         return emu_raise_err(cpu, EXC_GP, 0);
     uint64_t v;
@@ -211,6 +220,8 @@ static int write_cr0(struct emu_cpu *cpu, uint64_t v)
 
 EXEC(ex_mov_to_cr)
 {
+    if (!cr_exists(in->reg))
+        return emu_raise(cpu, EXC_UD);
     if (!privileged(cpu))
         return emu_raise_err(cpu, EXC_GP, 0);
     uint64_t v = reg_read(cpu, in->rm, cpu->mode == MODE_LONG64 ? 8 : 4);

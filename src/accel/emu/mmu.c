@@ -261,9 +261,12 @@ static int access_lin(struct emu_cpu *cpu, uint64_t lin, void *buf, unsigned siz
     if (size <= first)
         return access_page(cpu, lin, buf, size, acc);
     /* Crossing a page: both halves must translate before either is done,
-     * so a fault on the second leaves memory untouched. */
+     * so a fault on the second leaves memory untouched; the first page is
+     * checked first, as hardware reports a fault on it first. */
     uint64_t gpa;
-    int st = emu_translate(cpu, lin + first, acc, &gpa);
+    int st = emu_translate(cpu, lin, acc, &gpa);
+    if (!st)
+        st = emu_translate(cpu, lin + first, acc, &gpa);
     if (st)
         return st;
     st = access_page(cpu, lin, buf, first, acc);

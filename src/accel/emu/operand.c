@@ -15,7 +15,7 @@ uint64_t emu_ea(const struct emu_cpu *cpu, const struct emu_insn *in)
 
 static bool canonical(uint64_t lin)
 {
-    return (uint64_t)(((int64_t)lin << 16) >> 16) == lin;
+    return (uint64_t)((int64_t)(lin << 16) >> 16) == lin; /* shift unsigned: no UB */
 }
 
 int emu_linear(struct emu_cpu *cpu, int seg, uint64_t ea, unsigned size, enum emu_access acc,

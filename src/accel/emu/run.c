@@ -30,6 +30,7 @@ static int step_uncached(struct emu_cpu *cpu)
     uint64_t lin = cpu->rip;
     if (cpu->mode != MODE_LONG64)
         lin = (uint32_t)(cpu->seg[SEG_CS].base + cpu->rip);
+    int avail = 15;
     int st = emu_read_lin(cpu, lin, bytes, 15, ACC_EXEC);
     if (st) {
         /* The 15 bytes may run into an unmapped page the instruction
@@ -40,11 +41,15 @@ static int step_uncached(struct emu_cpu *cpu)
         cpu->exc.vector = -1;
         if ((st = emu_read_lin(cpu, lin, bytes, in_page, ACC_EXEC)) != 0)
             return st;
-        memset(bytes + in_page, 0, 15 - in_page);
+        avail = (int)in_page;
     }
     struct emu_insn in;
-    if (emu_decode(cpu, bytes, 15, &in) == 0)
+    if (emu_decode(cpu, bytes, avail, &in) == 0) {
+        /* It does reach into the next page: fetching it faults (#PF). */
+        if (avail < 15)
+            return emu_read_lin(cpu, lin, bytes, 15, ACC_EXEC);
         return emu_raise(cpu, EXC_UD);
+    }
     cpu->xlog_pos = 0;
     st = in.fn(cpu, &in);
     if (st == EMU_OK || st == EMU_END_BLOCK) {

@@ -19,14 +19,30 @@ struct vm;
 struct irqchip;
 struct lapic;
 
-/* Create the PIC pair, IOAPIC (at 0xfec00000, 24 pins) and PIT, register
- * their ports/MMIO on the VM's buses. nvcpus LAPICs, one per vCPU. */
+/* Create the PIC pair (0x20, 0xa0, ELCR 0x4d0), IOAPIC (at 0xfec00000,
+ * 24 pins), PIT (0x40-0x43, 0x61) and nvcpus LAPICs (xAPIC page at
+ * 0xfee00000), register their ports/MMIO on the VM's buses, and register
+ * the chip's teardown with vm_add_device(): after a successful create the
+ * VM destroys it. irqchip_destroy() is for a chip that failed to register. */
 int irqchip_create(struct vm *vm, int nvcpus, struct irqchip **out);
 void irqchip_destroy(struct irqchip *chip);
 
-/* A GSI changed level (edge devices pulse: 1 then 0). GSI 0-15 reach both
- * the PIC and the IOAPIC, as on a PC; 16-23 the IOAPIC only. */
+/* An interrupt line changed level (edge devices pulse: 1 then 0). Lines
+ * 0-15 are the ISA IRQs: they reach the PIC and the IOAPIC, line 0 (the
+ * PIT's) on IOAPIC pin 2 as the usual MADT interrupt source override
+ * says; 16-23 reach the IOAPIC only. Never calls device I/O, so a device
+ * may call it (through vm_set_irq) with its own lock held. */
 void irqchip_set_irq(struct irqchip *chip, int gsi, bool level);
+
+/* Other lazily computed timers (the RTC's interrupts; later an HPET):
+ * poll() raises its interrupt lines if their time has come, next_event()
+ * says when that is (UINT64_MAX: never). Both are called on vCPU threads
+ * with no irqchip lock held. Add them while the VM is built (at most 4). */
+struct irqchip_timer {
+    void (*poll)(void *opaque, uint64_t now_ns);
+    uint64_t (*next_event)(void *opaque);
+};
+int irqchip_add_timer(struct irqchip *chip, const struct irqchip_timer *t, void *opaque);
 
 struct lapic *irqchip_lapic(struct irqchip *chip, int vcpu);
 
@@ -43,7 +59,9 @@ void lapic_accept(struct lapic *l, int vector);
 uint64_t lapic_next_event(struct lapic *l);
 
 /* MSRs owned by the LAPIC: IA32_APIC_BASE (0x1b), IA32_TSC_DEADLINE
- * (0x6e0), x2APIC registers (0x800-0x8ff). 0, or -1 for #GP. */
+ * (0x6e0), x2APIC registers (0x800-0x8ff). 0, or -1 for #GP. The
+ * TSC-deadline value is in host-monotonic nanoseconds: an engine whose
+ * guest TSC has an offset (IA32_TIME_STAMP_COUNTER writes) subtracts it. */
 bool lapic_owns_msr(uint32_t index);
 int lapic_msr_read(struct lapic *l, uint32_t index, uint64_t *value);
 int lapic_msr_write(struct lapic *l, uint32_t index, uint64_t value);
@@ -52,5 +70,11 @@ int lapic_msr_write(struct lapic *l, uint32_t index, uint64_t value);
  * interrupt: set by whoever creates the chip (vm.c). */
 typedef void (*irqchip_wake_fn)(void *opaque, int vcpu);
 void irqchip_set_wake(struct irqchip *chip, irqchip_wake_fn fn, void *opaque);
+
+/* The four calls above as the emu engine's accel_irq_ops (opaque: the
+ * vCPU's struct lapic; the MSR hooks answer 1 for MSRs not the APIC's):
+ *   accel_ops->attach_irq(vcpu, &irqchip_accel_irq_ops, irqchip_lapic(chip, i)) */
+struct accel_irq_ops;
+extern const struct accel_irq_ops irqchip_accel_irq_ops;
 
 #endif

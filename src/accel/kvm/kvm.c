@@ -1,0 +1,457 @@
+/*
+ * The kvm engine: Linux KVM behind the accelerator seam. The kernel keeps
+ * the interrupt controllers and the PIT (KVM_CREATE_IRQCHIP, PIT2), so
+ * devices' interrupt lines go straight to KVM_IRQ_LINE.
+ *
+ * Kicking a vCPU out of KVM_RUN needs a signal: one real-time signal with
+ * an empty handler, installed once per process (the only process-wide
+ * state of the library, set up only when this engine is used), together
+ * with kvm_run.immediate_exit so a kick landing outside KVM_RUN is kept.
+ */
+#include <cpuid.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/kvm.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "accel/accel.h"
+#include "core/vm.h"
+
+#define KVM_KICK_SIGNAL (SIGRTMIN + 3)
+#define TSS_ADDR 0xfffbd000ull        /* three pages below 4 GiB - 256 KiB, as QEMU */
+#define IDENTITY_MAP_ADDR 0xfffbc000ull
+#define MAX_CPUID_ENTRIES 256
+
+struct accel_vm {
+    struct vm *vm;
+    int kvm_fd, vm_fd;
+    int run_size;
+    int nslots;
+};
+
+struct accel_vcpu {
+    struct accel_vm *avm;
+    int fd;
+    struct kvm_run *run;
+    pthread_t thread;
+    atomic_bool on_thread;      /* thread is valid: vcpu_run has been entered */
+    unsigned io_index;          /* item of a string port I/O being handed out */
+};
+
+static void kick_handler(int sig)
+{
+    (void)sig; /* it only makes KVM_RUN return EINTR */
+}
+
+static int kick_handler_result = HK_EIO;
+
+static void install_kick_handler(void)
+{
+    struct sigaction sa = {0};
+    sa.sa_handler = kick_handler;
+    sigemptyset(&sa.sa_mask);
+    kick_handler_result = sigaction(KVM_KICK_SIGNAL, &sa, NULL) ? HK_EIO : HK_OK;
+}
+
+static int kvm_open(void)
+{
+    return open("/dev/kvm", O_RDWR | O_CLOEXEC);
+}
+
+/*
+ * /dev/kvm can exist without hardware virtualization: PVM (kvm_pvm) runs
+ * guests by paravirtualization and needs guest kernels built for it, so
+ * unmodified guests misbehave there. Only VMX or SVM hosts qualify.
+ */
+static bool host_has_hw_virt(void)
+{
+    unsigned a, b, c, d;
+    if (__get_cpuid(1, &a, &b, &c, &d) && (c & (1u << 5)))      /* VMX */
+        return true;
+    return __get_cpuid(0x80000001, &a, &b, &c, &d) && (c & (1u << 2)); /* SVM */
+}
+
+static int kvm_probe(void)
+{
+    if (!host_has_hw_virt())
+        return HK_ENOTSUP;
+    int fd = kvm_open();
+    if (fd < 0)
+        return errno == ENOENT ? HK_ENOACCEL : HK_ENOTSUP;
+    int version = ioctl(fd, KVM_GET_API_VERSION, 0);
+    bool ok = version == KVM_API_VERSION && ioctl(fd, KVM_CHECK_EXTENSION, KVM_CAP_IRQCHIP) > 0 &&
+              ioctl(fd, KVM_CHECK_EXTENSION, KVM_CAP_IMMEDIATE_EXIT) > 0 &&
+              ioctl(fd, KVM_CHECK_EXTENSION, KVM_CAP_USER_MEMORY) > 0;
+    close(fd);
+    return ok ? HK_OK : HK_ENOTSUP;
+}
+
+static void kvm_vm_destroy(struct accel_vm *avm)
+{
+    if (avm->vm_fd >= 0)
+        close(avm->vm_fd);
+    if (avm->kvm_fd >= 0)
+        close(avm->kvm_fd);
+    free(avm);
+}
+
+/* The in-kernel PIC, IOAPIC, LAPICs and PIT, and the x86 VMX fixtures. */
+static int setup_vm(struct accel_vm *avm)
+{
+    uint64_t identity = IDENTITY_MAP_ADDR;
+    struct kvm_pit_config pit = {.flags = KVM_PIT_SPEAKER_DUMMY};
+    if (ioctl(avm->vm_fd, KVM_SET_IDENTITY_MAP_ADDR, &identity) < 0 ||
+        ioctl(avm->vm_fd, KVM_SET_TSS_ADDR, (unsigned long)TSS_ADDR) < 0 ||
+        ioctl(avm->vm_fd, KVM_CREATE_IRQCHIP, 0) < 0 ||
+        ioctl(avm->vm_fd, KVM_CREATE_PIT2, &pit) < 0)
+        return HK_EIO;
+    return HK_OK;
+}
+
+static int kvm_vm_create(struct vm *vm, struct accel_vm **out)
+{
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, install_kick_handler);
+    if (kick_handler_result)
+        return kick_handler_result;
+    struct accel_vm *avm = calloc(1, sizeof(*avm));
+    if (!avm)
+        return HK_ENOMEM;
+    avm->vm = vm;
+    avm->vm_fd = -1;
+    avm->kvm_fd = kvm_open();
+    int r = HK_EIO;
+    if (avm->kvm_fd >= 0 && (avm->vm_fd = ioctl(avm->kvm_fd, KVM_CREATE_VM, 0)) >= 0 &&
+        (avm->run_size = ioctl(avm->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0)) > 0)
+        r = setup_vm(avm);
+    if (r) {
+        kvm_vm_destroy(avm);
+        return r;
+    }
+    *out = avm;
+    return HK_OK;
+}
+
+static int kvm_map_memory(struct accel_vm *avm, uint64_t gpa, void *hva, uint64_t size)
+{
+    struct kvm_userspace_memory_region region = {
+        .slot = (uint32_t)avm->nslots,
+        .guest_phys_addr = gpa,
+        .memory_size = size,
+        .userspace_addr = (uint64_t)(uintptr_t)hva,
+    };
+    if (ioctl(avm->vm_fd, KVM_SET_USER_MEMORY_REGION, &region) < 0)
+        return errno == ENOMEM ? HK_ENOMEM : HK_EIO;
+    avm->nslots++;
+    return HK_OK;
+}
+
+/* CPUID: what the kernel supports on this host, as KVM suggests. */
+static int setup_cpuid(struct accel_vcpu *v)
+{
+    size_t bytes = sizeof(struct kvm_cpuid2) + MAX_CPUID_ENTRIES * sizeof(struct kvm_cpuid_entry2);
+    struct kvm_cpuid2 *c = calloc(1, bytes);
+    if (!c)
+        return HK_ENOMEM;
+    c->nent = MAX_CPUID_ENTRIES;
+    int r = HK_OK;
+    if (ioctl(v->avm->kvm_fd, KVM_GET_SUPPORTED_CPUID, c) < 0 || ioctl(v->fd, KVM_SET_CPUID2, c) < 0)
+        r = HK_EIO;
+    free(c);
+    return r;
+}
+
+static void kvm_vcpu_destroy(struct accel_vcpu *v)
+{
+    if (v->run)
+        munmap(v->run, (size_t)v->avm->run_size);
+    if (v->fd >= 0)
+        close(v->fd);
+    free(v);
+}
+
+static int kvm_vcpu_create(struct accel_vm *avm, int id, struct accel_vcpu **out)
+{
+    struct accel_vcpu *v = calloc(1, sizeof(*v));
+    if (!v)
+        return HK_ENOMEM;
+    v->avm = avm;
+    v->fd = ioctl(avm->vm_fd, KVM_CREATE_VCPU, (unsigned long)id);
+    int r = HK_EIO;
+    if (v->fd >= 0) {
+        void *run = mmap(NULL, (size_t)avm->run_size, PROT_READ | PROT_WRITE, MAP_SHARED, v->fd, 0);
+        v->run = run == MAP_FAILED ? NULL : run;
+        r = v->run ? setup_cpuid(v) : HK_ENOMEM;
+    }
+    if (r) {
+        kvm_vcpu_destroy(v);
+        return r;
+    }
+    *out = v;
+    return HK_OK;
+}
+
+/* Hand out item io_index of the current port-I/O exit. */
+static void io_item(struct accel_vcpu *v, struct accel_exit *e)
+{
+    const struct kvm_run *run = v->run;
+    const uint8_t *data = (const uint8_t *)run + run->io.data_offset + v->io_index * run->io.size;
+    e->reason = ACCEL_EXIT_IO;
+    e->io.port = run->io.port;
+    e->io.size = run->io.size;
+    e->io.is_write = run->io.direction == KVM_EXIT_IO_OUT;
+    e->io.data = 0;
+    if (e->io.is_write)
+        memcpy(&e->io.data, data, run->io.size);
+}
+
+/* The VMM answered the previous exit: put read data where KVM expects it.
+ * Returns true when more items of a string I/O remain (e is filled). */
+static bool complete_previous(struct accel_vcpu *v, struct accel_exit *e)
+{
+    struct kvm_run *run = v->run;
+    if (e->reason == ACCEL_EXIT_IO && run->exit_reason == KVM_EXIT_IO) {
+        uint8_t *data = (uint8_t *)run + run->io.data_offset + v->io_index * run->io.size;
+        if (run->io.direction == KVM_EXIT_IO_IN)
+            memcpy(data, &e->io.data, run->io.size);
+        if (++v->io_index < run->io.count) {
+            io_item(v, e);
+            return true;
+        }
+    } else if (e->reason == ACCEL_EXIT_MMIO && run->exit_reason == KVM_EXIT_MMIO &&
+               !run->mmio.is_write) {
+        memcpy(run->mmio.data, &e->mmio.data, run->mmio.len <= 8 ? run->mmio.len : 8);
+    }
+    return false;
+}
+
+static void internal(struct accel_exit *e, const char *fmt, unsigned long long a)
+{
+    e->reason = ACCEL_EXIT_INTERNAL;
+    snprintf(e->internal.why, sizeof(e->internal.why), fmt, a);
+}
+
+static void translate_exit(struct accel_vcpu *v, struct accel_exit *e)
+{
+    struct kvm_run *run = v->run;
+    switch (run->exit_reason) {
+    case KVM_EXIT_IO:
+        v->io_index = 0;
+        io_item(v, e);
+        break;
+    case KVM_EXIT_MMIO:
+        e->reason = ACCEL_EXIT_MMIO;
+        e->mmio.gpa = run->mmio.phys_addr;
+        e->mmio.size = (uint8_t)run->mmio.len;
+        e->mmio.is_write = run->mmio.is_write;
+        e->mmio.data = 0;
+        if (run->mmio.is_write)
+            memcpy(&e->mmio.data, run->mmio.data, run->mmio.len <= 8 ? run->mmio.len : 8);
+        break;
+    case KVM_EXIT_HLT:
+        e->reason = ACCEL_EXIT_HLT;
+        e->hlt.interrupts_enabled = true;
+        break;
+    case KVM_EXIT_SHUTDOWN:
+        e->reason = ACCEL_EXIT_SHUTDOWN;
+        break;
+    case KVM_EXIT_SYSTEM_EVENT:
+        e->reason = run->system_event.type == KVM_SYSTEM_EVENT_RESET ? ACCEL_EXIT_RESET
+                                                                     : ACCEL_EXIT_SHUTDOWN;
+        break;
+    case KVM_EXIT_INTR:
+        e->reason = ACCEL_EXIT_KICKED;
+        break;
+    case KVM_EXIT_FAIL_ENTRY:
+        internal(e, "KVM entry failed, hardware reason %#llx",
+                 (unsigned long long)run->fail_entry.hardware_entry_failure_reason);
+        break;
+    case KVM_EXIT_INTERNAL_ERROR:
+        internal(e, "KVM internal error, suberror %llu", run->internal.suberror);
+        break;
+    default:
+        internal(e, "unhandled KVM exit %llu", run->exit_reason);
+        break;
+    }
+}
+
+static int kvm_vcpu_run(struct accel_vcpu *v, struct accel_exit *e)
+{
+    if (!atomic_load(&v->on_thread)) {
+        v->thread = pthread_self();
+        atomic_store(&v->on_thread, true);
+    }
+    if (complete_previous(v, e))
+        return 0;
+    memset(e, 0, sizeof(*e));
+    if (ioctl(v->fd, KVM_RUN, 0) < 0) {
+        int err = errno;
+        v->run->immediate_exit = 0;
+        if (err == EINTR || err == EAGAIN) {
+            e->reason = ACCEL_EXIT_KICKED;
+            v->run->exit_reason = KVM_EXIT_INTR;
+            return 0;
+        }
+        internal(e, "KVM_RUN failed: errno %llu", (unsigned long long)err);
+        return 0;
+    }
+    translate_exit(v, e);
+    return 0;
+}
+
+static void kvm_vcpu_kick(struct accel_vcpu *v)
+{
+    v->run->immediate_exit = 1;
+    if (atomic_load(&v->on_thread))
+        pthread_kill(v->thread, KVM_KICK_SIGNAL);
+}
+
+static int kvm_set_irq(struct accel_vm *avm, int gsi, bool level)
+{
+    struct kvm_irq_level irq = {.irq = (uint32_t)gsi, .level = level};
+    return ioctl(avm->vm_fd, KVM_IRQ_LINE, &irq) < 0 ? HK_EIO : HK_OK;
+}
+
+/* --- Register state ------------------------------------------------------ */
+
+static int kvm_get_regs(struct accel_vcpu *v, struct accel_regs *r)
+{
+    struct kvm_regs k;
+    if (ioctl(v->fd, KVM_GET_REGS, &k) < 0)
+        return HK_EIO;
+    const uint64_t gpr[16] = {k.rax, k.rcx, k.rdx, k.rbx, k.rsp, k.rbp, k.rsi, k.rdi,
+                              k.r8,  k.r9,  k.r10, k.r11, k.r12, k.r13, k.r14, k.r15};
+    memcpy(r->gpr, gpr, sizeof(gpr));
+    r->rip = k.rip;
+    r->rflags = k.rflags;
+    return HK_OK;
+}
+
+static int kvm_set_regs(struct accel_vcpu *v, const struct accel_regs *r)
+{
+    const uint64_t *g = r->gpr;
+    struct kvm_regs k = {
+        .rax = g[0], .rcx = g[1], .rdx = g[2], .rbx = g[3], .rsp = g[4], .rbp = g[5],
+        .rsi = g[6], .rdi = g[7], .r8 = g[8], .r9 = g[9], .r10 = g[10], .r11 = g[11],
+        .r12 = g[12], .r13 = g[13], .r14 = g[14], .r15 = g[15], .rip = r->rip,
+        .rflags = r->rflags,
+    };
+    return ioctl(v->fd, KVM_SET_REGS, &k) < 0 ? HK_EIO : HK_OK;
+}
+
+/* accel_segment.attr is the VMX access-rights layout; KVM splits it. */
+static struct accel_segment seg_from_kvm(const struct kvm_segment *k)
+{
+    uint16_t attr = (uint16_t)((k->type & 0xf) | (k->s << 4) | (k->dpl << 5) | (k->present << 7) |
+                               (k->avl << 12) | (k->l << 13) | (k->db << 14) | (k->g << 15));
+    return (struct accel_segment){k->base, k->limit, k->selector, attr};
+}
+
+static struct kvm_segment seg_to_kvm(const struct accel_segment *s)
+{
+    uint16_t a = s->attr;
+    return (struct kvm_segment){
+        .base = s->base, .limit = s->limit, .selector = s->selector,
+        .type = a & 0xf, .s = (a >> 4) & 1, .dpl = (a >> 5) & 3, .present = (a >> 7) & 1,
+        .avl = (a >> 12) & 1, .l = (a >> 13) & 1, .db = (a >> 14) & 1, .g = (a >> 15) & 1,
+        .unusable = !((a >> 7) & 1),
+    };
+}
+
+static int kvm_get_sregs(struct accel_vcpu *v, struct accel_sregs *s)
+{
+    struct kvm_sregs k;
+    if (ioctl(v->fd, KVM_GET_SREGS, &k) < 0)
+        return HK_EIO;
+    s->es = seg_from_kvm(&k.es);
+    s->cs = seg_from_kvm(&k.cs);
+    s->ss = seg_from_kvm(&k.ss);
+    s->ds = seg_from_kvm(&k.ds);
+    s->fs = seg_from_kvm(&k.fs);
+    s->gs = seg_from_kvm(&k.gs);
+    s->ldt = seg_from_kvm(&k.ldt);
+    s->tr = seg_from_kvm(&k.tr);
+    s->gdt = (struct accel_dtable){k.gdt.base, k.gdt.limit};
+    s->idt = (struct accel_dtable){k.idt.base, k.idt.limit};
+    s->cr0 = k.cr0;
+    s->cr2 = k.cr2;
+    s->cr3 = k.cr3;
+    s->cr4 = k.cr4;
+    s->cr8 = k.cr8;
+    s->efer = k.efer;
+    return HK_OK;
+}
+
+static int kvm_set_sregs(struct accel_vcpu *v, const struct accel_sregs *s)
+{
+    struct kvm_sregs k;
+    if (ioctl(v->fd, KVM_GET_SREGS, &k) < 0) /* keeps apic_base and pending interrupts */
+        return HK_EIO;
+    k.es = seg_to_kvm(&s->es);
+    k.cs = seg_to_kvm(&s->cs);
+    k.ss = seg_to_kvm(&s->ss);
+    k.ds = seg_to_kvm(&s->ds);
+    k.fs = seg_to_kvm(&s->fs);
+    k.gs = seg_to_kvm(&s->gs);
+    k.ldt = seg_to_kvm(&s->ldt);
+    k.tr = seg_to_kvm(&s->tr);
+    k.gdt.base = s->gdt.base;
+    k.gdt.limit = s->gdt.limit;
+    k.idt.base = s->idt.base;
+    k.idt.limit = s->idt.limit;
+    k.cr0 = s->cr0;
+    k.cr2 = s->cr2;
+    k.cr3 = s->cr3;
+    k.cr4 = s->cr4;
+    k.cr8 = s->cr8;
+    k.efer = s->efer;
+    return ioctl(v->fd, KVM_SET_SREGS, &k) < 0 ? HK_EIO : HK_OK;
+}
+
+struct one_msr {
+    struct kvm_msrs head;
+    struct kvm_msr_entry entry;
+};
+
+static int kvm_get_msr(struct accel_vcpu *v, uint32_t index, uint64_t *value)
+{
+    struct one_msr m = {.head.nmsrs = 1, .entry.index = index};
+    if (ioctl(v->fd, KVM_GET_MSRS, &m) != 1)
+        return HK_EINVAL;
+    *value = m.entry.data;
+    return HK_OK;
+}
+
+static int kvm_set_msr(struct accel_vcpu *v, uint32_t index, uint64_t value)
+{
+    struct one_msr m = {.head.nmsrs = 1, .entry.index = index, .entry.data = value};
+    return ioctl(v->fd, KVM_SET_MSRS, &m) == 1 ? HK_OK : HK_EINVAL;
+}
+
+const struct accel_ops accel_kvm_ops = {
+    .name = "kvm",
+    .probe = kvm_probe,
+    .vm_create = kvm_vm_create,
+    .vm_destroy = kvm_vm_destroy,
+    .map_memory = kvm_map_memory,
+    .vcpu_create = kvm_vcpu_create,
+    .vcpu_destroy = kvm_vcpu_destroy,
+    .vcpu_run = kvm_vcpu_run,
+    .vcpu_kick = kvm_vcpu_kick,
+    .get_regs = kvm_get_regs,
+    .set_regs = kvm_set_regs,
+    .get_sregs = kvm_get_sregs,
+    .set_sregs = kvm_set_sregs,
+    .get_msr = kvm_get_msr,
+    .set_msr = kvm_set_msr,
+    .attach_irq = NULL,
+    .set_irq = kvm_set_irq,
+};

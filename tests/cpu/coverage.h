@@ -1,0 +1,196 @@
+/*
+ * The coverage table (test_cpu_diff --coverage, saved as
+ * docs/cpu-coverage.md): generated from the decoder's own opcode tables, so
+ * it shows what is implemented, and from the tester's knowledge, so it
+ * shows what is compared against the host.
+ */
+#ifndef HK_TESTS_CPU_COVERAGE_H
+#define HK_TESTS_CPU_COVERAGE_H
+
+#include "forms.h"
+
+static struct cd_form cd_cov_forms[CD_MAX_FORMS];
+static int cd_cov_n;
+
+/* "T name" tested, "i name" implemented but not tested, "-" neither. */
+static void cd_cov_cell(const struct cd_form *f, char *buf, size_t n)
+{
+    if (!cd_implemented(f)) {
+        snprintf(buf, n, "-");
+        return;
+    }
+    char mn[24];
+    cd_form_mnemonic(f, mn, sizeof(mn));
+    snprintf(buf, n, "%c %s", cd_untested_why(f) ? 'i' : 'T', mn);
+}
+
+/* Mandatory-prefix variants implemented for (map, opc): "66 f3", or "". */
+static void cd_cov_prefixes(int map, int opc, char *buf, size_t n)
+{
+    static const char *const names[4] = {"np", "66", "f3", "f2"};
+    bool have[4] = {false};
+    for (int i = 0; i < cd_cov_n; i++) {
+        const struct cd_form *f = &cd_cov_forms[i];
+        if (f->map == map && f->opc == opc && f->pfx >= 0 && cd_implemented(f))
+            have[f->pfx] = true;
+    }
+    size_t k = 0;
+    buf[0] = 0;
+    for (int p = 0; p < 4; p++)
+        if (have[p])
+            k += (size_t)snprintf(buf + k, n - k, "%s%s", k ? " " : "", names[p]);
+}
+
+static const struct cd_form *cd_cov_find(int map, int opc)
+{
+    for (int i = 0; i < cd_cov_n; i++)
+        if (cd_cov_forms[i].map == map && cd_cov_forms[i].opc == opc)
+            return &cd_cov_forms[i];
+    return NULL;
+}
+
+static void cd_cov_cell_at(int map, int opc, char *cell, size_t n)
+{
+    char pf[24];
+    snprintf(cell, n, "-");
+    if (map == CD_MAP1 && opc == 0x0f) {
+        snprintf(cell, n, "esc");
+    } else if (map == CD_MAP1 && opc >= 0xd8 && opc <= 0xdf) {
+        snprintf(cell, n, "x87");
+    } else if (map == CD_MAP0F && (opc == 0x38 || opc == 0x3a)) {
+        snprintf(cell, n, "esc");
+    } else if (map <= CD_MAP0F) {
+        const struct cd_form *f = cd_cov_find(map, opc);
+        if (f && f->greg >= 0)
+            snprintf(cell, n, "G");
+        else if (f)
+            cd_cov_cell(f, cell, n);
+        cd_cov_prefixes(CD_MAP0F_SSE, opc, pf, sizeof(pf));
+        if (map == CD_MAP0F && pf[0]) {
+            size_t k = strlen(cell);
+            if (!strcmp(cell, "-"))
+                k = 0;
+            snprintf(cell + k, n - k, "%ssse: %s", k ? " / " : "i ", pf);
+        }
+    } else {
+        cd_cov_prefixes(map, opc, pf, sizeof(pf));
+        if (pf[0])
+            snprintf(cell, n, "i %s", pf);
+    }
+}
+
+static void cd_cov_grid(const char *title, int map)
+{
+    printf("\n## %s\n\n|    |", title);
+    for (int c = 0; c < 16; c++)
+        printf(" x%x |", c);
+    printf("\n|----|");
+    for (int c = 0; c < 16; c++)
+        printf("----|");
+    printf("\n");
+    for (int row = 0; row < 16; row++) {
+        printf("| %xx |", row);
+        for (int c = 0; c < 16; c++) {
+            char cell[64];
+            cd_cov_cell_at(map, row * 16 + c, cell, sizeof(cell));
+            printf(" %s |", cell);
+        }
+        printf("\n");
+    }
+}
+
+static void cd_cov_groups(void)
+{
+    printf("\n## Groups (ModRM.reg; m: memory forms, r: register forms)\n\n"
+           "| opcode | /0 | /1 | /2 | /3 | /4 | /5 | /6 | /7 |\n"
+           "|--------|----|----|----|----|----|----|----|----|\n");
+    for (int i = 0; i < cd_cov_n; i++) {
+        const struct cd_form *f = &cd_cov_forms[i];
+        if (f->greg != 0 || f->mod == 3 || f->map > CD_MAP0F)
+            continue; /* a group's rows start at its /0 (memory) form */
+        bool split = f->mod >= 0;
+        for (int half = 0; half < (split ? 2 : 1); half++) {
+            printf("| %s%02x%s |", f->map ? "0f " : "", f->opc, split ? (half ? " r" : " m") : "");
+            for (int r = 0; r < 8; r++) {
+                char cell[32];
+                cd_cov_cell(&cd_cov_forms[i + r * (split ? 2 : 1) + half], cell, sizeof(cell));
+                printf(" %s |", cell);
+            }
+            printf("\n");
+        }
+    }
+}
+
+static void cd_cov_x87(void)
+{
+    printf("\n## x87 (D8-DF)\n\nMemory forms by ModRM.reg; register forms (ModRM C0-FF) counted.\n\n"
+           "| opcode | /0 | /1 | /2 | /3 | /4 | /5 | /6 | /7 | register forms |\n"
+           "|--------|----|----|----|----|----|----|----|----|----------------|\n");
+    for (int esc = 0; esc < 8; esc++) {
+        int regs = 0;
+        printf("| %02x |", 0xd8 + esc);
+        for (int i = 0; i < cd_cov_n; i++) {
+            const struct cd_form *f = &cd_cov_forms[i];
+            if (f->opc != 0xd8 + esc || !cd_implemented(f))
+                continue;
+            regs += f->map == CD_X87_REG;
+        }
+        for (int r = 0; r < 8; r++) {
+            bool impl = false;
+            for (int i = 0; i < cd_cov_n; i++) {
+                const struct cd_form *f = &cd_cov_forms[i];
+                impl |= f->map == CD_X87_MEM && f->opc == 0xd8 + esc && f->greg == r &&
+                        cd_implemented(f);
+            }
+            printf(" %s |", impl ? "i" : "-");
+        }
+        printf(" %d of 64 implemented |\n", regs);
+    }
+}
+
+static void cd_cov_untested(void)
+{
+    printf("\n## Implemented, not tested against the host\n\n");
+    int other = 0;
+    for (int i = 0; i < cd_cov_n; i++) {
+        const struct cd_form *f = &cd_cov_forms[i];
+        const char *why = cd_implemented(f) ? cd_untested_why(f) : NULL;
+        char name[64];
+        if (why && f->map > CD_MAP0F)
+            other++;
+        if (!why || f->map > CD_MAP0F)
+            continue;
+        cd_form_name(f, name, sizeof(name));
+        printf("- `%s`: %s\n", name, why);
+    }
+    printf("- %d SSE and x87 forms (prefixed 0F, 0F 38, 0F 3A, D8-DF): XMM and x87 state are "
+           "not compared yet\n", other);
+}
+
+static int cd_coverage(void)
+{
+    cd_cov_n = cd_enumerate(cd_cov_forms);
+    int impl = 0, tested = 0;
+    for (int i = 0; i < cd_cov_n; i++) {
+        impl += cd_implemented(&cd_cov_forms[i]);
+        tested += cd_implemented(&cd_cov_forms[i]) && !cd_untested_why(&cd_cov_forms[i]);
+    }
+    printf("# emu CPU coverage\n\n"
+           "Generated from the decoder's opcode tables by `build/tests/test_cpu_diff --coverage`\n"
+           "(regenerate: `make && build/tests/test_cpu_diff --coverage > docs/cpu-coverage.md`).\n\n"
+           "`T name`: implemented and compared with the host CPU by `test_cpu_diff`;\n"
+           "`i name`: implemented, not compared (reason below); `-`: not implemented (#UD);\n"
+           "`G`: a group, see the group table.\n\n"
+           "%d forms implemented (groups counted by ModRM.reg), %d of them tested.\n",
+           impl, tested);
+    cd_cov_grid("One-byte map", CD_MAP1);
+    cd_cov_grid("0F map (sse: mandatory-prefix SSE entries; np: no prefix)", CD_MAP0F);
+    cd_cov_grid("0F 38 map (by mandatory prefix)", CD_MAP0F38);
+    cd_cov_grid("0F 3A map (by mandatory prefix)", CD_MAP0F3A);
+    cd_cov_groups();
+    cd_cov_x87();
+    cd_cov_untested();
+    return 0;
+}
+
+#endif

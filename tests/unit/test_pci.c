@@ -1,0 +1,124 @@
+/* PCI mechanism #1, BAR sizing, the host and ISA bridges, and 0xcf9. */
+#include <stdlib.h>
+
+#include "core/vm.h"
+#include "devices/lpc/acpi_pm.h"
+#include "devices/pci/pci.h"
+#include "test.h"
+
+static struct vm *vm;
+
+static uint32_t cfg_read(int slot, int func, unsigned reg, unsigned size)
+{
+    uint64_t v = 0x80000000u | (unsigned)slot << 11 | (unsigned)func << 8 | (reg & 0xfc);
+    iobus_access(&vm->pio, 0xcf8, 4, true, &v);
+    iobus_access(&vm->pio, 0xcfc + (reg & 3), size, false, &v);
+    return (uint32_t)v;
+}
+
+static void cfg_write(int slot, int func, unsigned reg, unsigned size, uint32_t val)
+{
+    uint64_t v = 0x80000000u | (unsigned)slot << 11 | (unsigned)func << 8 | (reg & 0xfc);
+    iobus_access(&vm->pio, 0xcf8, 4, true, &v);
+    v = val;
+    iobus_access(&vm->pio, 0xcfc + (reg & 3), size, true, &v);
+}
+
+static int moves;
+static uint64_t moved_to[PCI_NBARS];
+static void bar_moved(void *opaque, int bar, uint64_t addr)
+{
+    moves++;
+    moved_to[bar] = addr;
+}
+
+static void test_bridges(struct pci_bus *bus)
+{
+    CHECK_EQ(hostbridge_create(bus, 0, 0, false), 0, "pci hostbridge added");
+    CHECK_EQ(lpc_create(bus, 31, 0), 0, "pci lpc bridge added");
+    CHECK_EQ(hostbridge_create(bus, 0, 0, false), HK_EEXIST, "pci slot taken twice is EEXIST");
+    CHECK_EQ(cfg_read(0, 0, 0, 4), 0x12751275, "pci 0:0.0 is bhyve's host bridge");
+    CHECK_EQ(cfg_read(0, 0, 0x08, 4) >> 8, 0x060000, "pci host bridge class 06/00");
+    CHECK_EQ(cfg_read(31, 0, 0, 4), 0x70008086, "pci 0:31.0 is the PIIX3 ISA bridge");
+    CHECK_EQ(cfg_read(31, 0, 0x0a, 2), 0x0601, "pci ISA bridge class 06/01 (word read)");
+    CHECK_EQ(cfg_read(31, 0, 0x60, 1), 0x80, "pci ISA bridge PIRQA starts disabled");
+    CHECK_EQ(cfg_read(5, 0, 0, 4), 0xffffffff, "pci absent slot reads all ones");
+    cfg_write(0, 0, 0, 4, 0);
+    CHECK_EQ(cfg_read(0, 0, 0, 4), 0x12751275, "pci vendor/device are read-only");
+    cfg_write(0, 0, 0x3c, 1, 11);
+    CHECK_EQ(cfg_read(0, 0, 0x3c, 1), 11, "pci interrupt line is writable");
+    uint64_t v = 0x80000000u | 1u << 16;
+    iobus_access(&vm->pio, 0xcf8, 4, true, &v);
+    iobus_access(&vm->pio, 0xcfc, 4, false, &v);
+    CHECK_EQ(v, 0xffffffff, "pci bus 1 does not exist");
+    v = 0x80000000u;
+    iobus_access(&vm->pio, 0xcf8, 4, true, &v);
+    iobus_access(&vm->pio, 0xcf8, 4, false, &v);
+    CHECK_EQ(v, 0x80000000u, "pci CONFIG_ADDRESS reads back");
+    CHECK_EQ(cfg_read(0, 0, 0x0e, 1), 0, "pci single-function header type");
+}
+
+static void test_bars(struct pci_bus *bus)
+{
+    static const struct pci_func_ops ops = {.bar_moved = bar_moved};
+    struct pci_func *f, *f1;
+    CHECK_EQ(pci_add_func(bus, 3, 0, 0x1af4, 0x1000, 0x020000, &ops, NULL, &f), 0,
+             "pci test function added");
+    CHECK_EQ(pci_set_bar(f, 0, PCI_BAR_IO, 32, false), 0, "pci I/O BAR of 32 bytes");
+    CHECK_EQ(pci_set_bar(f, 1, PCI_BAR_MEM32, 4096, false), 0, "pci 4 KiB memory BAR");
+    CHECK_EQ(pci_set_bar(f, 2, PCI_BAR_MEM64, 1ull << 33, true), 0, "pci 8 GiB 64-bit BAR");
+    CHECK_EQ(pci_set_bar(f, 5, PCI_BAR_MEM64, 4096, false), HK_EINVAL, "pci 64-bit BAR 5 rejected");
+    CHECK_EQ(pci_set_bar(f, 4, PCI_BAR_MEM32, 3000, false), HK_EINVAL, "pci size not a power of 2");
+    for (int b = 0; b < 4; b++)
+        cfg_write(3, 0, 0x10 + 4 * b, 4, 0xffffffff);
+    CHECK_EQ(cfg_read(3, 0, 0x10, 4), 0xffffffe1, "pci I/O BAR sizing reads ~31 | I/O bit");
+    CHECK_EQ(cfg_read(3, 0, 0x14, 4), 0xfffff000, "pci memory BAR sizing reads ~4095");
+    CHECK_EQ(cfg_read(3, 0, 0x18, 4), 0x0000000c, "pci 64-bit BAR low half: type and prefetch");
+    CHECK_EQ(cfg_read(3, 0, 0x1c, 4), 0xfffffffe, "pci 64-bit BAR high half sizing");
+    CHECK_EQ(cfg_read(3, 0, 0x20, 4), 0, "pci unused BAR reads 0");
+    cfg_write(3, 0, 0x10, 4, 0xc040);
+    cfg_write(3, 0, 0x14, 4, 0xe0001234);
+    CHECK_EQ(moves, 0, "pci BARs do not decode before COMMAND enables them");
+    cfg_write(3, 0, 0x04, 2, 0x0003);
+    CHECK(moves == 3 && moved_to[0] == 0xc040 && moved_to[1] == 0xe0001000,
+          "pci COMMAND I/O|MEM turns decoding on at the programmed addresses");
+    CHECK_EQ(pci_bar_addr(f, 1), 0xe0001000, "pci BAR address as decoded");
+    cfg_write(3, 0, 0x04, 2, 0x0001);
+    CHECK(moves == 5 && moved_to[1] == 0 && moved_to[2] == 0, "pci memory decoding off");
+    CHECK_EQ(pci_add_func(bus, 3, 2, 0x1af4, 0x1001, 0, NULL, NULL, &f1), 0, "pci function 2 added");
+    CHECK_EQ(cfg_read(3, 0, 0x0e, 1), 0x80, "pci function 0 reports multi-function");
+    CHECK_EQ(cfg_read(3, 1, 0, 4), 0xffffffff, "pci absent function 1 reads all ones");
+}
+
+static void test_cf9_shares_the_range(void)
+{
+    CHECK_EQ(reset_create(vm), 0, "reset control added next to CONFIG_ADDRESS");
+    uint64_t v = 0x80000000u;
+    iobus_access(&vm->pio, 0xcf8, 4, true, &v);
+    CHECK_EQ(vm->exit.reason, HK_EXIT_NONE, "pci dword write to 0xcf8 does not reset");
+    v = 0x02;
+    iobus_access(&vm->pio, 0xcf9, 1, true, &v);
+    iobus_access(&vm->pio, 0xcf9, 1, false, &v);
+    CHECK(v == 0x02 && vm->exit.reason == HK_EXIT_NONE, "0xcf9 SYS_RST alone reads back, no reset");
+    v = 0x06;
+    iobus_access(&vm->pio, 0xcf9, 1, true, &v);
+    CHECK_EQ(vm->exit.reason, HK_EXIT_REBOOT, "0xcf9 RST_CPU 0->1 reboots");
+}
+
+int main(void)
+{
+    vm = calloc(1, sizeof(*vm));
+    pthread_mutex_init(&vm->lock, NULL);
+    pthread_cond_init(&vm->cond, NULL);
+    iobus_init(&vm->pio);
+    struct pci_bus *bus;
+    CHECK_EQ(pci_create(vm, &bus), 0, "pci bus created");
+    test_bridges(bus);
+    test_bars(bus);
+    test_cf9_shares_the_range();
+    for (int i = vm->ndevices - 1; i >= 0; i--)
+        vm->devices[i].destroy(vm->devices[i].opaque);
+    iobus_fini(&vm->pio);
+    free(vm);
+    TEST_EXIT();
+}
