@@ -24,9 +24,9 @@ static const struct pci_emulation {
     const char *name;
     bool implemented;
 } pci_emulations[] = {
-    {"hostbridge", false},
-    {"amd_hostbridge", false},
-    {"lpc", false},
+    {"hostbridge", true},
+    {"amd_hostbridge", true},
+    {"lpc", true},
     {"virtio-blk", false},
     {"virtio-net", false},   /* vmnet on macOS */
     {"virtio-tap", false},

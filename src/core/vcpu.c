@@ -1,9 +1,12 @@
 /* vCPU threads and their run loop. */
 #include "core/vcpu.h"
 
+#include <errno.h>
 #include <stdio.h>
+#include <time.h>
 
 #include "core/log.h"
+#include "core/platform.h"
 #include "core/vm.h"
 
 /* Port I/O or MMIO nobody claims: ignored (reads see all ones) unless -e. */
@@ -32,17 +35,38 @@ static void handle_mmio(struct vm *vm, struct accel_exit *e)
         e->mmio.data = v;
 }
 
-/* HLT with interrupts off can never wake: the guest has halted. With
- * interrupts on, sleep until something changes (an IRQ, a stop, a pause). */
-static void handle_hlt(struct vm *vm, struct accel_exit *e)
+static uint64_t now_ns(void)
 {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* HLT with interrupts off can never wake: the guest has halted. With
+ * interrupts on, sleep until an interrupt arrives, the next timer event
+ * is due, or the VM is stopped or paused. The interrupt check happens
+ * outside vm->lock: a timer poll may raise an IRQ, whose wakeup takes it. */
+static void handle_hlt(struct vcpu *vcpu, struct accel_exit *e)
+{
+    struct vm *vm = vcpu->vm;
     if (!e->hlt.interrupts_enabled) {
         vm_request_exit(vm, HK_EXIT_HALT, 0, "the guest halted with interrupts disabled");
         return;
     }
     pthread_mutex_lock(&vm->lock);
-    if (!atomic_load(&vm->stopping) && !vm->paused)
-        pthread_cond_wait(&vm->cond, &vm->lock);
+    uint64_t seq = vcpu->wake_seq;
+    pthread_mutex_unlock(&vm->lock);
+    if (platform_interrupt_pending(vm, vcpu->id, now_ns()))
+        return;
+    uint64_t deadline = platform_next_event(vm, vcpu->id);
+    struct timespec ts = {(time_t)(deadline / 1000000000ull), (long)(deadline % 1000000000ull)};
+    pthread_mutex_lock(&vm->lock);
+    while (vcpu->wake_seq == seq && !atomic_load(&vm->stopping) && !vm->paused) {
+        int r = deadline == UINT64_MAX ? pthread_cond_wait(&vm->cond, &vm->lock)
+                                       : pthread_cond_timedwait(&vm->cond, &vm->lock, &ts);
+        if (r == ETIMEDOUT)
+            break;
+    }
     pthread_mutex_unlock(&vm->lock);
 }
 
@@ -57,7 +81,7 @@ static void handle_exit(struct vcpu *vcpu, struct accel_exit *e)
         handle_mmio(vm, e);
         break;
     case ACCEL_EXIT_HLT:
-        handle_hlt(vm, e);
+        handle_hlt(vcpu, e);
         break;
     case ACCEL_EXIT_SHUTDOWN:
         vm_request_exit(vm, HK_EXIT_TRIPLE_FAULT, 0, "vCPU %d triple fault", vcpu->id);

@@ -11,6 +11,8 @@
 #include "core/config_copy.h"
 #include "core/evloop.h"
 #include "core/log.h"
+#include "core/platform.h"
+#include "devices/irqchip/irqchip.h"
 #include "core/vcpu.h"
 #include "devices/debug_exit.h"
 #include "devices/lpc/uart8250.h"
@@ -49,17 +51,10 @@ void vm_request_exit(struct vm *vm, enum hk_exit_reason reason, int status, cons
 
 void vm_set_irq(struct vm *vm, int gsi, bool level)
 {
-    if (vm->accel_ops && vm->accel_ops->set_irq) {
+    if (vm->accel_ops && vm->accel_ops->set_irq)
         vm->accel_ops->set_irq(vm->accel, gsi, level);
-        return;
-    }
-    /* No interrupt controller is modelled yet: wake halted vCPUs so a
-     * polling guest notices new input, and otherwise drop the edge. */
-    if (level) {
-        pthread_mutex_lock(&vm->lock);
-        pthread_cond_broadcast(&vm->cond);
-        pthread_mutex_unlock(&vm->lock);
-    }
+    else if (vm->irqchip)
+        irqchip_set_irq(vm->irqchip, gsi, level);
 }
 
 static int fail(struct hk_config *cfg, int err, const char *fmt, ...)
@@ -105,6 +100,9 @@ static int vm_init_accel(struct vm *vm, struct hk_config *cfg)
 static int vm_init_devices(struct vm *vm, struct hk_config *cfg)
 {
     char err[200] = "";
+    int pr = platform_create(vm, err, sizeof(err));
+    if (pr)
+        return fail(cfg, pr, "%s", err);
     for (int i = 0; i < HK_MAX_COM; i++) {
         if (vm->cfg.com[i].backend == HK_COM_NONE)
             continue;
@@ -128,6 +126,8 @@ static int vm_init_vcpus(struct vm *vm, struct hk_config *cfg)
         vm->vcpus[i].vm = vm;
         vm->vcpus[i].id = i;
         int r = vm->accel_ops->vcpu_create(vm->accel, i, &vm->vcpus[i].accel);
+        if (!r)
+            r = platform_attach_vcpu(vm, i);
         if (r)
             return fail(cfg, r, "cannot create vCPU %d: %s", i, hk_strerror(r));
     }
@@ -160,7 +160,11 @@ int hk_vm_create(hk_config *cfg, hk_vm **out)
     if (!vm)
         return fail(cfg, HK_ENOMEM, "out of memory");
     pthread_mutex_init(&vm->lock, NULL);
-    pthread_cond_init(&vm->cond, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC); /* HLT sleeps to timer deadlines */
+    pthread_cond_init(&vm->cond, &ca);
+    pthread_condattr_destroy(&ca);
     iobus_init(&vm->pio);
     iobus_init(&vm->mmio);
     int r = config_copy(&vm->cfg, cfg);

@@ -15,6 +15,9 @@
 #include "core/iobus.h"
 
 struct evloop;
+struct irqchip;
+struct pci_bus;
+struct acpi_pm;
 
 #define VM_MAX_VCPUS 1
 #define VM_MAX_DEVICES 64
@@ -25,6 +28,7 @@ struct vcpu {
     struct accel_vcpu *accel;
     pthread_t thread;
     bool thread_started;
+    uint64_t wake_seq;           /* bumped (under vm->lock) when an interrupt arrives */
 };
 
 /* Something the VM must tear down: every device registers one. */
@@ -43,6 +47,9 @@ struct vm {
     const struct accel_ops *accel_ops;
     struct accel_vm *accel;
     struct evloop *evloop;
+    struct irqchip *irqchip;            /* NULL when the engine has its own */
+    struct pci_bus *pci;
+    struct acpi_pm *pm;
     int nvcpus;
     struct vcpu vcpus[VM_MAX_VCPUS];
     int ndevices;

@@ -464,7 +464,7 @@ static void test_system_checks(void)
     CHECK_EQ(emu_one(divss, 4, 0x33, CR4_OSFXSR, 0x1f80 & ~0x200u), EXC_UD,
              "sse unmasked without OSXMMEXCPT #UD");
     uint32_t r[4];
-    emu_cpuid(1, 0, r);
+    emu_cpuid(NULL, 1, 0, r);
     CHECK_EQ(r[3] & (3u << 25), 3u << 25, "cpuid advertises SSE and SSE2");
 }
 

@@ -840,7 +840,7 @@ static void known_answers(void)
           "FXSAVE64 known: FOP D9 E8, FIP of FLD1, FDP of the FLD m32 operand");
 
     uint32_t r[4];
-    emu_cpuid(1, 0, r);
+    emu_cpuid(NULL, 1, 0, r);
     CHECK((r[3] & 1) && (r[3] & (1u << 24)), "x87 CPUID.1:EDX advertises FPU and FXSR");
 }
 

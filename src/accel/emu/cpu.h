@@ -325,7 +325,7 @@ uint64_t emu_now_ns(void);
 
 void emu_update_mode(struct emu_cpu *cpu);
 /* CPUID leaf/subleaf into EAX, EBX, ECX, EDX (cpuid.c). */
-void emu_cpuid(uint32_t leaf, uint32_t subleaf, uint32_t out[4]);
+void emu_cpuid(const struct emu_cpu *cpu, uint32_t leaf, uint32_t subleaf, uint32_t out[4]);
 /* MSRs: 0, or nonzero for an MSR this CPU does not have (#GP). */
 int emu_msr_read(struct emu_cpu *cpu, uint32_t index, uint64_t *value);
 int emu_msr_write(struct emu_cpu *cpu, uint32_t index, uint64_t value);

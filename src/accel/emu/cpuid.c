@@ -17,7 +17,17 @@
 #define F1D_FXSR (1u << 24)
 #define F1D_SSE (1u << 25)
 #define F1D_SSE2 (1u << 26)
+#define F1D_APIC (1u << 9)
+#define F1D_CLFSH (1u << 19)
+
+/* Leaf 1 ECX. */
 #define F1C_CX16 (1u << 13)
+#define F1C_X2APIC (1u << 21)
+#define F1C_TSC_DEADLINE (1u << 24)
+#define F1C_HYPERVISOR (1u << 31)
+
+/* Leaf 6 EAX: the APIC timer keeps running in deep C-states. */
+#define F6A_ARAT (1u << 2)
 
 /* Leaf 0x80000001 EDX. */
 #define F81D_SYSCALL (1u << 11)
@@ -27,26 +37,57 @@
 
 static const uint32_t leaf1_edx =
     F1D_FPU | F1D_PSE | F1D_TSC | F1D_MSR | F1D_PAE | F1D_CX8 | F1D_PGE | F1D_CMOV | F1D_PAT |
-    F1D_FXSR | F1D_SSE | F1D_SSE2;
-static const uint32_t leaf1_ecx = F1C_CX16;
+    F1D_CLFSH | F1D_FXSR | F1D_SSE | F1D_SSE2;
+/* We are a virtual machine: saying so keeps Linux off bare-metal-only
+ * paths such as loading CPU microcode. */
+static const uint32_t leaf1_ecx = F1C_CX16 | F1C_HYPERVISOR;
+/* Only with a local APIC attached (the emu engine's platform). */
+static const uint32_t leaf1_edx_apic = F1D_APIC;
+static const uint32_t leaf1_ecx_apic = F1C_X2APIC | F1C_TSC_DEADLINE;
+
+/* The TSC (and the LAPIC timer) count at 1 GHz of host time. Leaf 0x15
+ * with a non-zero crystal lets Linux skip calibrating either. */
+#define TSC_HZ 1000000000u
+#define TSC_MHZ 1000u
 static const uint32_t leaf81_edx = F81D_SYSCALL | F81D_NX | F81D_RDTSCP | F81D_LM;
 static const uint32_t leaf81_ecx = 0;
 
-void emu_cpuid(uint32_t leaf, uint32_t subleaf, uint32_t r[4])
+void emu_cpuid(const struct emu_cpu *cpu, uint32_t leaf, uint32_t subleaf, uint32_t r[4])
 {
     (void)subleaf;
+    bool apic = cpu && cpu->irq;
     r[0] = r[1] = r[2] = r[3] = 0;
     switch (leaf) {
     case 0:
-        r[0] = 1;
+        r[0] = 0x16;
         r[1] = 0x756e6547; /* "GenuineIntel" in EBX, EDX, ECX */
         r[3] = 0x49656e69;
         r[2] = 0x6c65746e;
         break;
     case 1:
-        r[0] = 0x000606a0; /* family 6 */
-        r[2] = leaf1_ecx;
-        r[3] = leaf1_edx;
+        r[0] = 0x000606a0;          /* family 6 */
+        r[1] = (1u << 16) | (8u << 8); /* one logical CPU, CLFLUSH line 64 bytes, APIC ID 0 */
+        r[2] = leaf1_ecx | (apic ? leaf1_ecx_apic : 0);
+        r[3] = leaf1_edx | (apic ? leaf1_edx_apic : 0);
+        break;
+    case 6:
+        r[0] = apic ? F6A_ARAT : 0;
+        break;
+    case 0x15:                      /* TSC = crystal * EBX / EAX */
+        r[0] = 1;
+        r[1] = 1;
+        r[2] = TSC_HZ;
+        break;
+    case 0x16:                      /* base, maximum and bus frequency, MHz */
+        r[0] = TSC_MHZ;
+        r[1] = TSC_MHZ;
+        r[2] = TSC_MHZ;
+        break;
+    case 0x40000000:                /* hypervisor vendor leaf */
+        r[0] = 0x40000000;
+        r[1] = 0x65707968;          /* "hyperkit    " in EBX, ECX, EDX */
+        r[2] = 0x74696b72;
+        r[3] = 0x20202020;
         break;
     case 0x80000000:
         r[0] = 0x80000008;

@@ -65,7 +65,7 @@ EXEC(ex_out)
 EXEC(ex_cpuid)
 {
     uint32_t r[4];
-    emu_cpuid((uint32_t)cpu->gpr[0], (uint32_t)cpu->gpr[1], r);
+    emu_cpuid(cpu, (uint32_t)cpu->gpr[0], (uint32_t)cpu->gpr[1], r);
     cpu->gpr[0] = r[0];
     cpu->gpr[3] = r[1];
     cpu->gpr[1] = r[2];
@@ -97,7 +97,9 @@ int emu_msr_read(struct emu_cpu *cpu, uint32_t index, uint64_t *v)
     }
     switch (index) {
     case 0x10: *v = host_tsc(cpu); return 0;
+    case 0x17: *v = 0; return 0;    /* IA32_PLATFORM_ID */
     case 0x1b: *v = cpu->msr_apic_base; return 0;
+    case 0x8b: *v = 0; return 0;    /* IA32_BIOS_SIGN_ID: no microcode revision */
     case 0x174: *v = cpu->msr_sysenter_cs; return 0;
     case 0x175: *v = cpu->msr_sysenter_esp; return 0;
     case 0x176: *v = cpu->msr_sysenter_eip; return 0;
@@ -126,6 +128,7 @@ int emu_msr_write(struct emu_cpu *cpu, uint32_t index, uint64_t v)
     switch (index) {
     case 0x10: cpu->tsc_offset += v - host_tsc(cpu); return 0;
     case 0x1b: cpu->msr_apic_base = v; return 0;
+    case 0x8b: return 0;            /* writing 0 before CPUID asks for the revision */
     case 0x174: cpu->msr_sysenter_cs = v & 0xffff; return 0;
     case 0x175: cpu->msr_sysenter_esp = v; return 0;
     case 0x176: cpu->msr_sysenter_eip = v; return 0;
