@@ -39,6 +39,20 @@ static uint64_t cd_shift_undefined(const struct emu_insn *in, const struct cd_st
     return m;
 }
 
+/* SHLD/SHRD: nothing changes for a masked count of 0; AF is undefined,
+ * OF too unless the count is 1, and everything (result included) when a
+ * 16-bit operand is shifted by more than 16. */
+static uint64_t cd_double_shift_undefined(const struct emu_insn *in, const struct cd_state *s)
+{
+    unsigned count = (in->opcode & 1) ? (unsigned)(s->gpr[1] & 0xff) : (unsigned)in->imm;
+    count &= in->opsz == 8 ? 63 : 31;
+    if (count == 0)
+        return 0;
+    if (count > in->opsz * 8u)
+        return RFLAGS_ARITH;
+    return RFLAGS_AF | (count != 1 ? RFLAGS_OF : 0);
+}
+
 /* Flags the SDM leaves undefined after this instruction, given its inputs. */
 static uint64_t cd_undefined_flags(const struct emu_insn *in, const struct cd_state *s)
 {
@@ -56,6 +70,8 @@ static uint64_t cd_undefined_flags(const struct emu_insn *in, const struct cd_st
         return RFLAGS_CF | RFLAGS_OF | RFLAGS_SF | RFLAGS_AF | RFLAGS_PF;
     if (fn == ex_shift)
         return cd_shift_undefined(in, s);
+    if (fn == ex_shld_shrd)
+        return cd_double_shift_undefined(in, s);
     return 0;
 }
 

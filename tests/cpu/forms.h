@@ -33,6 +33,7 @@
 #define CK_PRIV 0x8000    /* privileged: #GP at CPL 3 on both sides */
 #define CK_LOOP 0x10000   /* LOOPcc/JrCXZ: RCX from small counts */
 #define CK_XLAT 0x20000   /* RBX points into the data pages */
+#define CK_DSHIFT 0x40000 /* SHLD/SHRD: a 16-bit operand's count stays <= 16 (else undefined) */
 
 struct cd_info {
     emu_exec_fn fn;
@@ -61,6 +62,7 @@ static const struct cd_info cd_infos[] = {
     {ex_div, "div", "E", CK_DIV, NULL},
     {ex_idiv, "idiv", "E", CK_DIV, NULL},
     {ex_shift, "%s", "E,count", CK_SHIFT, NULL},
+    {ex_shld_shrd, "shld/shrd", "E,G,count", CK_DSHIFT, NULL},
     {ex_bt_reg, "%s", "E,G", CK_BTREG, NULL},
     {ex_bt_imm, "%s", "E,I", 0, NULL},
     {ex_bsf, "bsf", "G,E", CK_NOREP, NULL},

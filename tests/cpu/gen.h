@@ -62,6 +62,17 @@ static unsigned cd_count(struct cd_rng *r)
     return cd_chance(r, 80) ? c[cd_below(r, sizeof(c) / sizeof(c[0]))] : cd_below(r, 256);
 }
 
+/* A SHLD/SHRD count: a 16-bit operand shifted by 17-31 gives an undefined
+ * result (vendors differ), so those counts are folded back into 0-16;
+ * the bits above the masked count stay random. */
+static unsigned cd_dshift_count(struct cd_rng *r, unsigned opsz)
+{
+    unsigned c = cd_count(r);
+    if (opsz == 2 && (c & 31) > 16)
+        c = (c & ~31u) | ((c & 31) % 17);
+    return c & 0xff;
+}
+
 struct cd_case {
     uint8_t bytes[32];
     int len;

@@ -47,6 +47,8 @@ static void cd_setup_regs(const struct cd_form *f, struct cd_rng *r, struct cd_e
         cd_fix(e, c, 1, cd_addr_reg(r, e, cd_chance(r, 50) ? cd_below(r, 3) : cd_value(r)));
     if ((k & CK_SHIFT) && (f->opc & 0xfe) == 0xd2)
         g[1] = (g[1] & ~0xffull) | cd_count(r);
+    if ((k & CK_DSHIFT) && (f->opc & 1))
+        g[1] = (g[1] & ~0xffull) | cd_dshift_count(r, e->opsz);
     if ((k & CK_BTREG) && e->mem) {
         /* Bit offset within +-2 KiB of the operand, sign-extended from the
          * operand size: the upper bits beyond it are random. */
@@ -72,6 +74,9 @@ static bool cd_setup_memory(const struct cd_form *f, struct cd_rng *r, struct cd
         return true;
     if ((f->kind & CK_BTREG) && (e->reg == e->base || e->reg == e->index))
         return false;
+    /* SHLD/SHRD by CL: RCX must stay a count, not become an address. */
+    if ((f->kind & CK_DSHIFT) && (f->opc & 1) && (e->base == 1 || e->index == 1))
+        return false;
     uint64_t t = cd_target(r, e->opsz, safe, e->adsz == 8);
     c->ea = cd_solve(r, e, c, t, len);
     return cd_in_window(c->ea) || (cd_noncanonical(c->ea) && c->ea == t);
@@ -87,6 +92,8 @@ static void cd_setup_immediates(const struct cd_form *f, struct cd_rng *r, struc
         e->imm = t - (CD_INSN + (uint64_t)len);
     } else if ((f->kind & CK_SHIFT) && (f->opc & 0xfe) == 0xc0) {
         e->imm = cd_count(r);
+    } else if ((f->kind & CK_DSHIFT) && !(f->opc & 1)) {
+        e->imm = cd_dshift_count(r, e->opsz);
     } else if (of & (O_ENTER | O_IMM16)) {
         /* ENTER checks the final RSP: keep it in the data or the guard page */
         e->imm = cd_chance(r, 80) ? cd_below(r, 0x40) : cd_below(r, 0x1800);

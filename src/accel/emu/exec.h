@@ -26,7 +26,7 @@ int rm_read_rmw(struct emu_cpu *cpu, const struct emu_insn *in, unsigned size, u
 EXEC(ex_alu_rm_reg); EXEC(ex_alu_reg_rm); EXEC(ex_alu_acc_imm); EXEC(ex_alu_rm_imm);
 EXEC(ex_test_rm_reg); EXEC(ex_test_rm_imm); EXEC(ex_inc_dec_rm); EXEC(ex_inc_dec_reg);
 EXEC(ex_not); EXEC(ex_neg); EXEC(ex_mul); EXEC(ex_imul1); EXEC(ex_imul_reg_rm);
-EXEC(ex_imul_reg_rm_imm); EXEC(ex_div); EXEC(ex_idiv); EXEC(ex_shift);
+EXEC(ex_imul_reg_rm_imm); EXEC(ex_div); EXEC(ex_idiv); EXEC(ex_shift); EXEC(ex_shld_shrd);
 EXEC(ex_bt_reg); EXEC(ex_bt_imm); EXEC(ex_bsf); EXEC(ex_bsr);
 EXEC(ex_xadd); EXEC(ex_cmpxchg); EXEC(ex_setcc); EXEC(ex_cmovcc); EXEC(ex_bswap);
 

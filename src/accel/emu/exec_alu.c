@@ -449,6 +449,55 @@ EXEC(ex_shift)
     return next(cpu, in);
 }
 
+/* SHLD (0F A4/A5) and SHRD (0F AC/AD): shift r/m by imm8 or CL, filling
+ * from the register operand (SDM "SHLD", "SHRD"). Counts above the
+ * operand width (16-bit only) and OF for counts above 1 are undefined. */
+static uint64_t double_shift(struct emu_cpu *cpu, bool left, unsigned size, uint64_t dst,
+                             uint64_t src, unsigned count)
+{
+    unsigned w = size * 8;
+    uint64_t m = size_mask(size), sb = sign_bit(size);
+    dst &= m;
+    src &= m;
+    unsigned __int128 cat;
+    uint64_t r;
+    bool cf;
+    if (left) {
+        cat = ((unsigned __int128)dst << w) | src;
+        r = (uint64_t)((cat << count) >> w) & m;
+        cf = (cat >> (2 * w - count)) & 1;
+    } else {
+        cat = ((unsigned __int128)src << w) | dst;
+        r = (uint64_t)(cat >> count) & m;
+        cf = (cat >> (count - 1)) & 1;
+    }
+    uint64_t f = emu_rflags(cpu) & ~RFLAGS_AF;
+    set_flag(&f, RFLAGS_CF, cf);
+    set_flag(&f, RFLAGS_OF, ((r ^ dst) & sb) != 0);
+    result_flags(&f, r, size);
+    cpu->rflags = f;
+    return r;
+}
+
+EXEC(ex_shld_shrd)
+{
+    uint64_t a, fl = cpu->rflags;
+    struct emu_lazy_flags lf = cpu->lf;
+    unsigned count = (in->opcode & 1) ? (unsigned)(cpu->gpr[1] & 0xff) : (unsigned)in->imm;
+    count &= in->opsz == 8 ? 63 : 31;
+    int st = rm_read_rmw(cpu, in, in->opsz, &a);
+    if (st)
+        return st;
+    /* A zero count changes no flag, but the destination is still written
+     * (a 32-bit register is zero-extended; a read-only page faults). */
+    uint64_t r = count ? double_shift(cpu, in->opcode < 0xa8, in->opsz, a,
+                                      reg_read(cpu, in->reg, in->opsz), count)
+                       : a;
+    if ((st = write_keep_flags(cpu, in, r, &lf, fl)) != 0)
+        return st;
+    return next(cpu, in);
+}
+
 /* BT family: sub 4 BT, 5 BTS, 6 BTR, 7 BTC. A register bit offset may
  * reach outside the addressed operand in memory (SDM "BT"). */
 static int bit_op(struct emu_cpu *cpu, const struct emu_insn *in, int64_t bitoff, bool from_reg)
