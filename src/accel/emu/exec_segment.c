@@ -131,6 +131,32 @@ EXEC(ex_retf)
     return EMU_END_BLOCK;
 }
 
+/* VERR/VERW: ZF=1 when the segment could be read (written) at this CPL
+ * and the selector's RPL. Linux runs VERW on every return to user mode
+ * to flush CPU buffers (the MDS mitigation). */
+static int verify_segment(struct emu_cpu *cpu, uint16_t sel, bool write)
+{
+    uint64_t desc[2], f = emu_rflags(cpu) & ~RFLAGS_ZF;
+    bool ok = false;
+    if ((sel & ~3u) != 0) {
+        int st = emu_read_descriptor(cpu, sel, desc, false);
+        if (st == EMU_FAULT)
+            cpu->exc.vector = -1; /* outside the table: just ZF=0 */
+        else if (st)
+            return st;
+        else {
+            struct emu_segment s = emu_segment_from_desc(sel, desc, false);
+            unsigned type = s.attr & 0x1f, dpl = (s.attr >> 5) & 3;
+            bool code = (type & 0x18) == 0x18, conforming = code && (type & 4);
+            bool visible = conforming || (dpl >= (unsigned)cpu->cpl && dpl >= (sel & 3u));
+            bool usable = write ? (type & 0x1a) == 0x12 : (!code || (type & 2));
+            ok = (type & 0x10) && visible && usable;
+        }
+    }
+    cpu->rflags = f | (ok ? RFLAGS_ZF : 0);
+    return EMU_OK;
+}
+
 /* 0F 00: SLDT, STR, LLDT, LTR, VERR, VERW (by in->sub). */
 EXEC(ex_group6)
 {
@@ -153,6 +179,12 @@ EXEC(ex_group6)
         st = rm_read(cpu, in, 2, &v);
         if (!st)
             st = emu_load_system_segment(cpu, in->sub == 3, (uint16_t)v);
+        break;
+    case 4:
+    case 5:
+        st = rm_read(cpu, in, 2, &v);
+        if (!st)
+            st = verify_segment(cpu, (uint16_t)v, in->sub == 5);
         break;
     default:
         return emu_raise(cpu, EXC_UD);
