@@ -29,7 +29,11 @@ GUEST_SRCS := $(filter-out tests/guests/multiboot.S,$(wildcard tests/guests/*.S)
 GUEST_BINS := $(GUEST_SRCS:tests/guests/%.S=$(BUILD)/guests/%.bin) \
               $(BUILD)/guests/multiboot.elf $(BUILD)/guests/multiboot-aout.bin
 
-.PHONY: all lib cli guests tests test san check demo install clean
+.PHONY: all lib cli guests tests test san check demo guest install clean
+
+# Debian's kernel and busybox initramfs images for the Linux tests
+# (downloaded with apt, cached outside the tree by the script).
+GUEST_DIR ?= build/guest
 all: lib cli guests tests
 
 lib: $(BUILD)/libhyperkit.a $(BUILD)/libhyperkit.so $(BUILD)/hyperkit.pc
@@ -80,13 +84,17 @@ $(BUILD)/guests/multiboot-aout.bin: tests/guests/multiboot.S
 	objcopy -O binary -j .text $(BUILD)/guests/multiboot-aout.elf $@
 
 test: all
-	tests/run.sh $(BUILD)
+	HYPERKIT_GUEST_DIR=$(abspath $(GUEST_DIR)) tests/run.sh $(BUILD)
+
+guest:
+	sh scripts/fetch-guest.sh $(GUEST_DIR)
 
 san:
 	$(MAKE) BUILD=build-san SAN=1 test
 
 # Everything CI runs: the suite, then the suite again under ASan + UBSan.
 check:
+	$(MAKE) guest
 	$(MAKE) test
 	$(MAKE) san
 

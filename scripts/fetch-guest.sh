@@ -14,7 +14,10 @@
 #   initramfs-shell.img      /init mounts proc/sys/dev, prints the marker,
 #                            then runs a shell on the console
 #   initramfs-poweroff.img   /init prints the marker, then `poweroff -f`
-# Both scenarios print "hyperkit-init: ready" (the marker tests wait for).
+#   initramfs-bench.img      /init prints the marker as its very first line,
+#                            then runs the two workloads of bench/boot-bench.sh
+#                            between "bench: ..." markers, then `poweroff -f`
+# Every scenario prints "hyperkit-init: ready" (the marker tests wait for).
 #
 # Downloads are cached in ${XDG_CACHE_HOME:-~/.cache}/hyperkit-guest and
 # reused while they match apt's candidate version, so running it again is
@@ -120,8 +123,11 @@ extract_kernel() {
 # The /init of each scenario. busybox installs its applet links at boot, so
 # the image holds one binary and does not depend on the host's busybox.
 init_script() {
+    echo '#!/bin/busybox sh'
+    # The boot bench times the kernel up to its marker: print it first
+    # (echo is a shell builtin, so it needs no applet links yet).
+    [ "$1" != bench ] || echo "echo \"$marker\""
     cat <<'EOF'
-#!/bin/busybox sh
 /bin/busybox mkdir -p /proc /sys /dev /tmp /sbin /usr/bin /usr/sbin
 /bin/busybox --install -s
 export PATH=/sbin:/bin:/usr/sbin:/usr/bin
@@ -144,7 +150,32 @@ echo "$marker"
 poweroff -f
 EOF
         ;;
+    bench)
+        bench_script
+        ;;
     esac
+}
+
+# The in-guest workloads of bench/boot-bench.sh, which timestamps these
+# markers on the host as they reach the console. Each marker also carries
+# the guest's own uptime, for comparing its clock with the host's. The
+# digest goes out with the end marker: the host checks it against its own
+# sha256 of 32 MiB of zeros.
+bench_script() {
+    cat <<'EOF'
+mount -t proc proc /proc
+mount -t devtmpfs devtmpfs /dev 2>/dev/null || [ -c /dev/zero ] || mknod /dev/zero c 1 5
+mark() { read -r up _ </proc/uptime; echo "bench: $* uptime=$up"; }
+mark sha256 start
+sum=$(head -c 33554432 /dev/zero | sha256sum)
+mark sha256 end "${sum%% *}"
+mark loop start
+i=0
+while [ "$i" -lt 20000 ]; do i=$((i + 1)); done
+mark loop end "$i"
+mark done
+poweroff -f
+EOF
 }
 
 # A newc entry with no data (directories, device nodes): the fields are
@@ -207,7 +238,7 @@ main() {
     dpkg-deb -x "$bdeb" "$work/busybox"
     busybox=$work/busybox/bin/busybox
     [ -f "$busybox" ] || die "$bdeb: no /bin/busybox inside"
-    for scenario in shell poweroff; do
+    for scenario in shell poweroff bench; do
         build_initramfs "$scenario"
     done
     say "$(cat "$out/kernel-version") and initramfs images in $out"

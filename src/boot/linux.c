@@ -28,6 +28,7 @@
 #include "boot/linux.h"
 #include "core/log.h"
 #include "core/vm.h"
+#include "firmware/firmware.h"
 
 #define GDT_ADDR 0x500ull
 #define PML4_ADDR 0x1000ull
@@ -273,7 +274,8 @@ static int write_zero_page(struct vm *vm, const struct kernel_file *k, struct li
 {
     uint8_t zp[ZERO_PAGE_SIZE];
     struct zero_page_info info = {
-        .cmdline = lay->cmdline, .initrd = lay->initrd, .initrd_size = lay->initrd_size};
+        .cmdline = lay->cmdline, .initrd = lay->initrd, .initrd_size = lay->initrd_size,
+        .acpi_rsdp = firmware_acpi_rsdp(vm)};
     if (!k->is_elf) {
         info.setup_header = k->data + ZP_HDR;
         info.setup_header_len = k->bz.header_end - ZP_HDR;

@@ -285,7 +285,7 @@ static const struct flag_info {
     const char *what;   /* for "-X: <what> is not implemented yet" */
     bool implemented;   /* can it be turned on in this build? */
 } flag_info[HK_FLAG_COUNT] = {
-    [HK_FLAG_ACPI] = {'A', "ACPI table generation", false},
+    [HK_FLAG_ACPI] = {'A', "ACPI table generation", true},
     [HK_FLAG_CORE_GUESTMEM] = {'C', "guest memory in core dumps", true},
     [HK_FLAG_EXIT_ON_UNHANDLED_IO] = {'e', "exit on unhandled I/O", true},
     [HK_FLAG_EXIT_ON_HLT] = {'H', "vmexit on HLT", true},

@@ -20,14 +20,29 @@
 #define F1D_APIC (1u << 9)
 #define F1D_CLFSH (1u << 19)
 
-/* Leaf 1 ECX. */
+/* Leaf 1 ECX. SSE3 through SSE4.2, POPCNT, CX16 and LAHF/SAHF (0x80000001)
+ * make x86-64-v2. */
+#define F1C_SSE3 (1u << 0)
+#define F1C_PCLMULQDQ (1u << 1)
+#define F1C_SSSE3 (1u << 9)
 #define F1C_CX16 (1u << 13)
+#define F1C_SSE41 (1u << 19)
+#define F1C_SSE42 (1u << 20)
+#define F1C_POPCNT (1u << 23)
+#define F1C_AES (1u << 25)
 #define F1C_X2APIC (1u << 21)
 #define F1C_TSC_DEADLINE (1u << 24)
+#define F1C_RDRAND (1u << 30)
 #define F1C_HYPERVISOR (1u << 31)
+
+/* Leaf 7 subleaf 0 EBX. */
+#define F7B_RDSEED (1u << 18)
 
 /* Leaf 6 EAX: the APIC timer keeps running in deep C-states. */
 #define F6A_ARAT (1u << 2)
+
+/* Leaf 0x80000001 ECX: LAHF/SAHF in 64-bit mode. */
+#define F81C_LAHF (1u << 0)
 
 /* Leaf 0x80000001 EDX. */
 #define F81D_SYSCALL (1u << 11)
@@ -40,7 +55,9 @@ static const uint32_t leaf1_edx =
     F1D_CLFSH | F1D_FXSR | F1D_SSE | F1D_SSE2;
 /* We are a virtual machine: saying so keeps Linux off bare-metal-only
  * paths such as loading CPU microcode. */
-static const uint32_t leaf1_ecx = F1C_CX16 | F1C_HYPERVISOR;
+static const uint32_t leaf1_ecx = F1C_SSE3 | F1C_PCLMULQDQ | F1C_SSSE3 | F1C_SSE41 |
+                                  F1C_SSE42 | F1C_POPCNT | F1C_AES | F1C_CX16 |
+                                  F1C_RDRAND | F1C_HYPERVISOR;
 /* Only with a local APIC attached (the emu engine's platform). */
 static const uint32_t leaf1_edx_apic = F1D_APIC;
 static const uint32_t leaf1_ecx_apic = F1C_X2APIC | F1C_TSC_DEADLINE;
@@ -50,11 +67,10 @@ static const uint32_t leaf1_ecx_apic = F1C_X2APIC | F1C_TSC_DEADLINE;
 #define TSC_HZ 1000000000u
 #define TSC_MHZ 1000u
 static const uint32_t leaf81_edx = F81D_SYSCALL | F81D_NX | F81D_RDTSCP | F81D_LM;
-static const uint32_t leaf81_ecx = 0;
+static const uint32_t leaf81_ecx = F81C_LAHF;
 
 void emu_cpuid(const struct emu_cpu *cpu, uint32_t leaf, uint32_t subleaf, uint32_t r[4])
 {
-    (void)subleaf;
     bool apic = cpu && cpu->irq;
     r[0] = r[1] = r[2] = r[3] = 0;
     switch (leaf) {
@@ -72,6 +88,10 @@ void emu_cpuid(const struct emu_cpu *cpu, uint32_t leaf, uint32_t subleaf, uint3
         break;
     case 6:
         r[0] = apic ? F6A_ARAT : 0;
+        break;
+    case 7:
+        if (subleaf == 0)
+            r[1] = F7B_RDSEED;
         break;
     case 0x15:                      /* TSC = crystal * EBX / EAX */
         r[0] = 1;

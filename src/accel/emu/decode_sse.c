@@ -1,14 +1,14 @@
 /*
  * SSE-family opcode tables (SDM Vol. 2D appendix A, tables A-3 to A-5):
  * prefix-selected 0F entries and the 0F38 / 0F3A maps. Entry order is
- * [none, 66, F3, F2]. SSE and SSE2 are here; MMX forms (no prefix, MM
- * registers), SSE3 and later stay #UD. 0F AE belongs to the x87/FXSAVE
- * tables.
+ * [none, 66, F3, F2]. SSE, SSE2, SSE3, SSSE3, SSE4.1, SSE4.2, POPCNT,
+ * AES-NI and PCLMULQDQ are here; MMX forms (no prefix, MM registers) stay
+ * #UD. 0F AE belongs to the x87/FXSAVE tables.
  */
 #include <stddef.h>
 
 #include "accel/emu/decode_tables.h"
-#include "accel/emu/sse.h"
+#include "accel/emu/sse4.h"
 
 #pragma GCC diagnostic ignored "-Wmissing-field-initializers"
 
@@ -22,6 +22,8 @@
 #define FP2(fn, f, s0, s1) {{{fn, f, s0}, {fn, f, s1}}}
 /* SSE2 integer op: 66 prefix only. */
 #define INT66(op) {{X, {ex_sse_int, M, op}}}
+/* SSE3 FP: 66 packed double, F2 packed single. */
+#define SSE3_FP {{X, {ex_sse3_fp, M, SSE_PD}, X, {ex_sse3_fp, M, SSE_PS}}}
 
 /* 66 0F 71-73: shifts by imm8 on the register in ModRM.rm. Undefined
  * slots still take their ModRM and imm8, so #UD sees the right length. */
@@ -41,11 +43,13 @@ const struct op_prefixed emu_map0f_sse[256] = {
     [0x11] = {{{ex_sse_mov_store, M, 0}, {ex_sse_mov_store, M, 0},
                {ex_sse_movs_store, M, 4}, {ex_sse_movs_store, M, 8}}},
     /* MOVLPS/MOVHLPS MOVLPD, MOVHPS/MOVLHPS MOVHPD (sub: 1 high, 2 reg form) */
-    [0x12] = FP2(ex_sse_movlh_load, M, 2, 0),
+    /* ... MOVSLDUP MOVDDUP */
+    [0x12] = {{{ex_sse_movlh_load, M, 2}, {ex_sse_movlh_load, M, 0}, {ex_movsldup, M, 0},
+               {ex_movddup, M}}},
     [0x13] = FP2(ex_sse_movlh_store, M, 0, 0),
     [0x14] = FP2(ex_sse_int, M, I_PUNPCKLDQ, I_PUNPCKLQDQ),  /* UNPCKLPS/PD */
     [0x15] = FP2(ex_sse_int, M, I_PUNPCKHDQ, I_PUNPCKHQDQ),  /* UNPCKHPS/PD */
-    [0x16] = FP2(ex_sse_movlh_load, M, 3, 1),
+    [0x16] = {{{ex_sse_movlh_load, M, 3}, {ex_sse_movlh_load, M, 1}, {ex_movsldup, M, 1}}},
     [0x17] = FP2(ex_sse_movlh_store, M, 1, 1),
     [0x28] = FP2(ex_sse_mov_load, M, 1, 1),                  /* MOVAPS/PD */
     [0x29] = FP2(ex_sse_mov_store, M, 1, 1),
@@ -79,13 +83,16 @@ const struct op_prefixed emu_map0f_sse[256] = {
     [0x70] = {{X, {ex_pshuf, MI, 0}, {ex_pshuf, MI, 1}, {ex_pshuf, MI, 2}}},
     [0x71] = SHIFT_GROUP(grp71), [0x72] = SHIFT_GROUP(grp72), [0x73] = SHIFT_GROUP(grp73),
     [0x74] = INT66(I_PCMPEQB), [0x75] = INT66(I_PCMPEQW), [0x76] = INT66(I_PCMPEQD),
+    [0x7c] = SSE3_FP, [0x7d] = SSE3_FP,                   /* HADDPD/PS HSUBPD/PS */
     [0x7e] = {{X, {ex_sse_movd_store, M}, {ex_sse_movq_load, M}}},
     [0x7f] = {{X, {ex_sse_mov_store, M, 1}, {ex_sse_mov_store, M, 0}}},
+    [0xb8] = {{X, X, {ex_popcnt, M}}},
     [0xc2] = FP4(ex_sse_fp, MI),                             /* CMPPS/PD/SS/SD */
     [0xc3] = {{{ex_movnti, M}}},
     [0xc4] = {{X, {ex_pinsrw, MI}}},
     [0xc5] = {{X, {ex_pextrw, MI}}},
     [0xc6] = FP2(ex_shufp, MI, SSE_PS, SSE_PD),
+    [0xd0] = SSE3_FP,                                        /* ADDSUBPD/PS */
     [0xd1] = INT66(I_PSRLW), [0xd2] = INT66(I_PSRLD), [0xd3] = INT66(I_PSRLQ),
     [0xd4] = INT66(I_PADDQ), [0xd5] = INT66(I_PMULLW),
     [0xd6] = {{X, {ex_sse_movq_store, M}}},
@@ -102,6 +109,7 @@ const struct op_prefixed emu_map0f_sse[256] = {
     [0xea] = INT66(I_PMINSW), [0xeb] = INT66(I_POR),
     [0xec] = INT66(I_PADDSB), [0xed] = INT66(I_PADDSW),
     [0xee] = INT66(I_PMAXSW), [0xef] = INT66(I_PXOR),
+    [0xf0] = {{X, X, X, {ex_lddqu, M}}},
     [0xf1] = INT66(I_PSLLW), [0xf2] = INT66(I_PSLLD), [0xf3] = INT66(I_PSLLQ),
     [0xf4] = INT66(I_PMULUDQ), [0xf5] = INT66(I_PMADDWD), [0xf6] = INT66(I_PSADBW),
     [0xf7] = {{X, {ex_maskmovdqu, M}}},
@@ -109,5 +117,44 @@ const struct op_prefixed emu_map0f_sse[256] = {
     [0xfa] = INT66(I_PSUBD), [0xfb] = INT66(I_PSUBQ),
     [0xfc] = INT66(I_PADDB), [0xfd] = INT66(I_PADDW), [0xfe] = INT66(I_PADDD),
 };
-const struct op_prefixed emu_map0f38[256] = {{{{0}}}};
-const struct op_prefixed emu_map0f3a[256] = {{{{0}}}};
+
+/* 66-prefixed 0F 38 / 0F 3A entries. */
+#define S66(fn, f, sub) {{X, {fn, f, sub}}}
+#define SS3(op) S66(ex_ssse3, M, op)
+/* CRC32: F2 (66 F2 for r/m16); F0 reads a byte register (AH..BH without REX). */
+#define CRC32(f) {{X, X, X, {ex_crc32, f}}}
+
+const struct op_prefixed emu_map0f38[256] = {
+    [0x00] = SS3(S_PSHUFB), [0x01] = SS3(S_PHADDW), [0x02] = SS3(S_PHADDD),
+    [0x03] = SS3(S_PHADDSW), [0x04] = SS3(S_PMADDUBSW), [0x05] = SS3(S_PHSUBW),
+    [0x06] = SS3(S_PHSUBD), [0x07] = SS3(S_PHSUBSW), [0x08] = SS3(S_PSIGNB),
+    [0x09] = SS3(S_PSIGNW), [0x0a] = SS3(S_PSIGND), [0x0b] = SS3(S_PMULHRSW),
+    [0x10] = S66(ex_blendv, M, 0), [0x14] = S66(ex_blendv, M, 0), [0x15] = S66(ex_blendv, M, 0),
+    [0x17] = S66(ex_ptest, M, 0),
+    [0x1c] = SS3(S_PABSB), [0x1d] = SS3(S_PABSW), [0x1e] = SS3(S_PABSD),
+    [0x20 ... 0x25] = S66(ex_pmovx, M, 0),                   /* PMOVSX* */
+    [0x28] = SS3(S_PMULDQ), [0x29] = SS3(S_PCMPEQQ),
+    [0x2a] = S66(ex_movntdqa, M, 0), [0x2b] = SS3(S_PACKUSDW),
+    [0x30 ... 0x35] = S66(ex_pmovx, M, 0),                   /* PMOVZX* */
+    [0x37] = SS3(S_PCMPGTQ),
+    [0x38] = SS3(S_PMINSB), [0x39] = SS3(S_PMINSD), [0x3a] = SS3(S_PMINUW),
+    [0x3b] = SS3(S_PMINUD), [0x3c] = SS3(S_PMAXSB), [0x3d] = SS3(S_PMAXSD),
+    [0x3e] = SS3(S_PMAXUW), [0x3f] = SS3(S_PMAXUD), [0x40] = SS3(S_PMULLD),
+    [0x41] = SS3(S_PHMINPOSUW),
+    [0xdb ... 0xdf] = S66(ex_aes, M, 0),                     /* AESIMC AESENC(LAST) AESDEC(LAST) */
+    [0xf0] = CRC32(M | O_RMBYTE), [0xf1] = CRC32(M),
+};
+
+const struct op_prefixed emu_map0f3a[256] = {
+    [0x08 ... 0x0b] = S66(ex_sse41_round, MI, 0),           /* ROUNDPS/PD/SS/SD */
+    [0x0c ... 0x0e] = S66(ex_blend_imm, MI, 0),             /* BLENDPS/PD PBLENDW */
+    [0x0f] = S66(ex_palignr, MI, 0),
+    [0x14 ... 0x16] = S66(ex_pextr, MI, 0),                 /* PEXTRB/W/D/Q */
+    [0x17] = S66(ex_extractps, MI, 0),
+    [0x20] = S66(ex_pinsr, MI, 0), [0x21] = S66(ex_insertps, MI, 0),
+    [0x22] = S66(ex_pinsr, MI, 0),
+    [0x40 ... 0x41] = S66(ex_dpp, MI, 0), [0x42] = S66(ex_mpsadbw, MI, 0),
+    [0x44] = S66(ex_pclmulqdq, MI, 0),
+    [0x60 ... 0x63] = S66(ex_pcmpstr, MI, 0),               /* PCMPESTRM/ESTRI/ISTRM/ISTRI */
+    [0xdf] = S66(ex_aeskeygen, MI, 0),
+};

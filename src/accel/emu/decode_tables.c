@@ -80,6 +80,7 @@ static const struct op grp7_mem[8] = {
 static const struct op grp7_reg[8] = {[7] = {ex_grp7_reg7, O_MODRM | O_ENDS}};
 static const struct op grp6[8] = {X8({ex_group6, O_MODRM, 0xff})};
 static const struct op grp9[8] = {[1] = {ex_cmpxchg8b, O_MODRM | O_LOCK}};
+static const struct op grp9_reg[8] = {[6] = {ex_rdrand, O_MODRM}, [7] = {ex_rdrand, O_MODRM}};
 static const struct op grp8[8] = {
     {0}, {0}, {0}, {0},
     {ex_bt_imm, O_MODRM | O_IMM8U, 4},          {ex_bt_imm, O_MODRM | O_IMM8U | O_LOCK, 5},
@@ -227,6 +228,6 @@ const struct op emu_map0f[256] = {
     [0xbf] = {ex_movsx, O_MODRM, 0, 0, 0, 0, 2},
     [0xc0] = {ex_xadd, O_MODRM | O_BYTE | O_LOCK},
     [0xc1] = {ex_xadd, O_MODRM | O_LOCK},
-    GROUP(0xc7, 0, grp9),
+    [0xc7] = {NULL, O_MODRM, 0, 0, grp9, grp9_reg},
     [0xc8 ... 0xcf] = {ex_bswap, O_REGOP},
 };

@@ -61,6 +61,9 @@ EXEC(ex_daa_das); EXEC(ex_aaa_aas); EXEC(ex_aam_aad); EXEC(ex_pusha); EXEC(ex_po
 EXEC(ex_bound); EXEC(ex_arpl); EXEC(ex_into); EXEC(ex_salc); EXEC(ex_xlat);
 EXEC(ex_jmp_far_imm); EXEC(ex_call_far_imm); EXEC(ex_load_far_pointer);
 
+/* exec_random.c */
+EXEC(ex_rdrand);
+
 /* exec_syscall.c */
 EXEC(ex_syscall); EXEC(ex_sysret); EXEC(ex_grp7_reg7); EXEC(ex_cmpxchg8b); EXEC(ex_clts);
 EXEC(ex_mov_dr);

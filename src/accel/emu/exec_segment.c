@@ -58,7 +58,7 @@ static int read_far_pointer(struct emu_cpu *cpu, const struct emu_insn *in, uint
 {
     if (!(in->flags & INSN_MEM))
         return emu_raise(cpu, EXC_UD);
-    uint64_t ea = emu_ea(cpu, in), s;
+    uint64_t ea = emu_ea(cpu, in), s = 0;
     int st = emu_read(cpu, in->seg, ea, in->opsz, off);
     if (!st)
         st = emu_read(cpu, in->seg, (ea + in->opsz) & size_mask(in->adsz), 2, &s);
@@ -101,7 +101,7 @@ EXEC(ex_call_far_mem)
 EXEC(ex_retf)
 {
     unsigned s = in->opsz, ss_size = emu_stack_size(cpu);
-    uint64_t rip, cs, rsp = 0, ss = 0, old_rsp = cpu->gpr[4];
+    uint64_t rip, cs = 0, rsp = 0, ss = 0, old_rsp = cpu->gpr[4];
     int st = emu_pop(cpu, s, &rip);
     if (!st)
         st = emu_pop(cpu, s, &cs);

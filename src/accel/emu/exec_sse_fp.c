@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "accel/emu/sse.h"
+#include "accel/emu/sse4.h"
 
 #if !defined(__x86_64__)
 #error "the emu SSE floating point uses the host's SSE unit: build on x86-64"
@@ -341,4 +342,25 @@ EXEC(ex_sse_cvt_from_int)
         return st;
     memcpy(xmm_reg(cpu, in->reg), &x, 16);
     return next(cpu, in);
+}
+
+/* --- For the SSE3 and SSE4.1 forms (sse4.h) ---------------------------------- */
+
+uint32_t sse_host_csr(const struct emu_cpu *cpu)
+{
+    return host_csr(cpu);
+}
+
+int sse_fp_flags(struct emu_cpu *cpu, uint32_t raised)
+{
+    return fp_flags(cpu, raised);
+}
+
+/* HADDPS and friends are ADDSS/SUBSS lanes on rearranged operands. */
+uint32_t sse_scalar_flags(unsigned opcode, bool dbl, uint64_t a, uint64_t b, uint32_t csr,
+                          uint32_t unmasked)
+{
+    emu_xmm d = {.q = {a, 0}}, s = {.q = {b, 0}};
+    return lane_flags(&fp_forms[opcode - 0x51][dbl ? SSE_SD : SSE_SS], opcode, &d, &s, csr,
+                      unmasked);
 }

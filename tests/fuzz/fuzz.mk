@@ -1,0 +1,38 @@
+# The emu fuzzers: libFuzzer targets built with clang, ASan and UBSan, from
+# the emu engine's sources and guest memory (nothing else is needed).
+#   make -f tests/fuzz/fuzz.mk            build $(FUZZ_BUILD)/fuzz_emu, fuzz_decode
+#   make -f tests/fuzz/fuzz.mk replay     corpus replayer for any compiler (no libFuzzer)
+FUZZ_BUILD ?= build-fuzz
+FUZZ_CC    ?= clang
+CC         ?= cc
+FUZZ_SAN   := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+FUZZ_CPPFLAGS := -D_GNU_SOURCE -Iinclude -Isrc
+FUZZ_WARN  := -Wall -Wextra -Wno-unused-parameter
+FUZZ_CFLAGS := -std=c11 -O1 -g -pthread $(FUZZ_WARN) $(FUZZ_SAN)
+
+FUZZ_LIB_SRCS := $(sort $(wildcard src/accel/emu/*.c)) src/core/guest_mem.c
+FUZZ_OBJS   := $(FUZZ_LIB_SRCS:%.c=$(FUZZ_BUILD)/fz/%.o)
+REPLAY_OBJS := $(FUZZ_LIB_SRCS:%.c=$(FUZZ_BUILD)/rp/%.o)
+
+.PHONY: fuzz replay
+.SECONDARY: $(FUZZ_OBJS) $(REPLAY_OBJS)
+fuzz: $(FUZZ_BUILD)/fuzz_emu $(FUZZ_BUILD)/fuzz_decode
+replay: $(FUZZ_BUILD)/replay_emu $(FUZZ_BUILD)/replay_decode
+
+$(FUZZ_BUILD)/fz/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CPPFLAGS) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -MMD -MP -c $< -o $@
+
+$(FUZZ_BUILD)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_OBJS)
+	$(FUZZ_CC) $(FUZZ_CPPFLAGS) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_OBJS)
+
+# The same targets with a plain main() over files: reproduce a crash or
+# replay the corpus with gcc, where clang's libFuzzer is missing.
+$(FUZZ_BUILD)/rp/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(FUZZ_CPPFLAGS) $(FUZZ_CFLAGS) -MMD -MP -c $< -o $@
+
+$(FUZZ_BUILD)/replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c $(REPLAY_OBJS)
+	$(CC) $(FUZZ_CPPFLAGS) $(FUZZ_CFLAGS) -o $@ $< tests/fuzz/replay.c $(REPLAY_OBJS)
+
+-include $(FUZZ_OBJS:.o=.d) $(REPLAY_OBJS:.o=.d)
