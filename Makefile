@@ -29,7 +29,7 @@ GUEST_SRCS := $(filter-out tests/guests/multiboot.S,$(wildcard tests/guests/*.S)
 GUEST_BINS := $(GUEST_SRCS:tests/guests/%.S=$(BUILD)/guests/%.bin) \
               $(BUILD)/guests/multiboot.elf $(BUILD)/guests/multiboot-aout.bin
 
-.PHONY: all lib cli guests tests test san check demo guest install clean
+.PHONY: all lib cli guests tests test san check demo demo-hello guest bench fuzz install clean
 
 # Debian's kernel and busybox initramfs images for the Linux tests
 # (downloaded with apt, cached outside the tree by the script).
@@ -98,10 +98,25 @@ check:
 	$(MAKE) test
 	$(MAKE) san
 
-# The main job today: boot the demo guest and show its console.
-demo: cli guests
+# The main job: Debian's kernel booted to a busybox shell on this console
+# (type `poweroff -f` to leave). demo-hello runs the tiny assembly guest.
+demo: cli guest
+	$(BUILD)/hyperkit -A -m 512M -s 0:0,hostbridge -s 31,lpc -l com1,stdio \
+	    -f kexec,$(GUEST_DIR)/vmlinuz,$(GUEST_DIR)/initramfs-shell.img,"console=ttyS0"
+
+demo-hello: cli guests
 	$(BUILD)/hyperkit -m 64M -l com1,stdio --debug-exit -f flat64,$(BUILD)/guests/hello.bin; \
 	    status=$$?; echo "(hyperkit exited with status $$status)"; [ $$status = 43 ]
+
+# Boot benchmark against QEMU's software emulator (bench/README.md); RUNS=N for a median of N.
+RUNS ?= 1
+bench: cli guest
+	bash bench/boot-bench.sh --runs $(RUNS) --hyperkit $(BUILD)/hyperkit --guest $(GUEST_DIR) \
+	    --log-dir $(BUILD)/bench
+
+# libFuzzer targets for the emu engine (clang): tests/fuzz/README.md
+fuzz:
+	$(MAKE) -f tests/fuzz/fuzz.mk
 
 install: lib cli
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/include
@@ -113,6 +128,6 @@ install: lib cli
 	install -m 644 $(BUILD)/hyperkit.pc $(DESTDIR)$(PREFIX)/lib/pkgconfig/hyperkit.pc
 
 clean:
-	rm -rf build build-san
+	rm -rf build build-san build-fuzz
 
 -include $(LIB_OBJS:.o=.d) $(CLI_OBJS:.o=.d)

@@ -176,16 +176,29 @@ trap 'say "interrupted"; exit 130' INT TERM
 
 now_us() { now=${EPOCHREALTIME/./}; }
 
+# CPU time (user + system, microseconds) of all the children reaped so far:
+# the second line of `times`, e.g. "0m12.345s 0m0.678s". No command
+# substitution: a forked subshell would count its own (no) children.
+children_cpu_us() {
+    times >"$tmp/times"
+    cpu=$(awk 'NR == 2 {
+        n = split($0, f, /[ms ]+/); us = 0
+        for (i = 1; i + 1 <= n; i += 2) us += (f[i] * 60 + f[i + 1]) * 1e6
+        printf "%d", us }' "$tmp/times")
+}
+
 # Run one engine once: cmd=(...) is the command line, $1 its name, $2 the
 # run number. Sets the r_* figures (microseconds from process start) or
 # returns 1 with the reason in r_error.
 run_once() {
     local name=$1 n=$2 log=$logdir/$1-$2.console err=$logdir/$1-$2.stderr
-    local fifo=$tmp/console line now start rc
+    local fifo=$tmp/console line now start rc cpu cpu_start
     r_init="" r_sha_start="" r_sha_end="" r_loop_start="" r_loop_end="" r_done=""
-    r_total="" r_digest="" r_guest_sha="" r_guest_loop="" r_error=""
+    r_total="" r_cpu="" r_digest="" r_guest_sha="" r_guest_loop="" r_error=""
     rm -f "$fifo" && mkfifo "$fifo"
     { printf '#' && printf ' %q' "${cmd[@]}" && echo; } >"$log"
+    children_cpu_us
+    cpu_start=$cpu
     now_us
     start=$now
     # Without --foreground timeout(1) runs the engine in a process group of
@@ -206,6 +219,8 @@ run_once() {
     engine_pid=""
     now_us
     r_total=$((now - start))
+    children_cpu_us
+    r_cpu=$((cpu - cpu_start))
     check_run "$rc" "$log" "$err"
 }
 
@@ -263,6 +278,7 @@ record() {
     add_fig "$name" sha $((r_sha_end - r_sha_start))
     add_fig "$name" loop $((r_loop_end - r_loop_start))
     add_fig "$name" total "$r_total"
+    add_fig "$name" cpu "$r_cpu"
     if [ "$r_digest" != "$host_digest" ]; then
         say "WARNING: $name's guest sha256 of 32 MiB of zeros is '$r_digest'," \
             "the host's is $host_digest"
@@ -272,10 +288,12 @@ record() {
     if [ -n "$insns" ]; then
         add_fig "$name" insns "$insns"
         add_fig "$name" mips "$(awk -v i="$insns" -v t="$r_total" 'BEGIN { printf "%.1f", i / t }')"
+        add_fig "$name" mips_cpu "$(awk -v i="$insns" -v t="$r_cpu" 'BEGIN { if (t > 0) printf "%.1f", i / t }')"
     fi
     say "$name run $3: /init $(secs "$r_init")s, sha256 $(secs $((r_sha_end - r_sha_start)))s" \
         "(guest clock ${r_guest_sha:-?}s), loop $(secs $((r_loop_end - r_loop_start)))s" \
-        "(guest clock ${r_guest_loop:-?}s), total $(secs "$r_total")s${insns:+, $insns instructions}"
+        "(guest clock ${r_guest_loop:-?}s), total $(secs "$r_total")s," \
+        "CPU $(secs "$r_cpu")s${insns:+, $insns instructions}"
 }
 
 secs() { awk -v us="$1" 'BEGIN { printf "%.2f", us / 1e6 }'; }
@@ -312,8 +330,10 @@ report() {
     row "sha256 of 32 MiB zeros (s)" sha 1e6 "%.2f"
     row "shell loop, 20000 iter. (s)" loop 1e6 "%.2f"
     row "total to exit (s)" total 1e6 "%.2f"
+    row "engine CPU time, whole run (s)" cpu 1e6 "%.2f"
     row "guest instructions (millions)" insns 1e6 "%.0f"
     row "instructions/s, whole run (M)" mips 1 "%.1f"
+    row "instructions/CPU second (M)" mips_cpu 1 "%.1f"
     echo
     echo "console logs: $logdir"
 }
@@ -352,11 +372,11 @@ main() {
     if [ "$only" != qemu ]; then
         acpi_flag=$(hyperkit_acpi_flag)
         hyperkit_cmd ""
-        hk_display="${cmd[*]}"
+        hk_display=$(printf "%q " "${cmd[@]}")
     fi
     if [ "$only" != hyperkit ]; then
         qemu_cmd
-        q_display="${cmd[*]} ($("$qemu" --version | head -n 1))"
+        q_display="$(printf "%q " "${cmd[@]}")($("$qemu" --version | head -n 1))"
     fi
     failures=0 warnings=0
     local n e
@@ -365,6 +385,7 @@ main() {
             run_engine "$e" "$n"
         done
     done
+    [ "${#fig[@]}" -gt 0 ] || die "every run failed: no figures"
     report
     [ "$warnings" = 0 ] || echo "$warnings sha256 mismatch warning(s): see above"
     [ "$failures" = 0 ] || die "$failures run(s) failed; their figures are left out"

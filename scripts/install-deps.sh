@@ -2,7 +2,7 @@
 # Install what building and testing hyperkit needs on Debian 12 (as root or
 # through sudo). Safe to run again.
 set -e
-pkgs="build-essential binutils make coreutils gawk liblzma-dev libzstd-dev"
+pkgs="build-essential binutils make coreutils gawk liblzma-dev libzstd-dev acpica-tools cpio clang libclang-rt-14-dev"
 need=""
 for p in $pkgs; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || need="$need $p"

@@ -28,7 +28,7 @@ for t in "$build"/tests/test_*; do
     echo "== $(basename "$t")"
     run_one "$(basename "$t")" "$t"
 done
-for s in "$here"/cli/test_*.sh "$here"/linux/test_*.sh; do
+for s in "$here"/cli/test_*.sh "$here"/fuzz/test_*.sh "$here"/linux/test_*.sh; do
     [ -f "$s" ] || continue
     echo "== $(basename "$s")"
     run_one "$(basename "$s")" bash "$s"

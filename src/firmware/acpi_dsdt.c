@@ -5,8 +5,7 @@
  *   Scope (\_SB) {
  *     Device (CP00) { Name (_HID, "ACPI0007") Name (_UID, 0) }   8.4
  *     Device (PCI0) {                          PCI host bridge, bus 0
- *       Name (_HID, EisaId ("PNP0A03")) Name (_ADR, 0) Name (_UID, 0)
- *       Name (_BBN, 0)
+ *       Name (_HID, EisaId ("PNP0A03")) Name (_UID, 0) Name (_BBN, 0)
  *       Name (_CRS, ResourceTemplate () {      the bridge's windows
  *         WordBusNumber 0-0xff, IO 0xcf8/8, WordIO 0-0xcf7 and
  *         0xd00-0xffff, DWordMemory 0xc0000000 to below the I/O APIC })
@@ -85,8 +84,6 @@ static void pci0(struct aml *a, const struct fw_platform *p)
     size_t dev = aml_device_open(a, "PCI0");
     aml_name(a, "_HID");
     aml_eisaid(a, "PNP0A03");
-    aml_name(a, "_ADR");
-    aml_integer(a, 0);
     aml_name(a, "_UID");
     aml_integer(a, 0);
     aml_name(a, "_BBN");

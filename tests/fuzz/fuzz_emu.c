@@ -30,7 +30,7 @@
 #define FZ_MAX_CODE 4096
 #define FZ_MAX_EXITS 256
 #define FZ_MAX_STEPS 4096
-#define FZ_BUDGET_MS 20
+#define FZ_BUDGET_MS 10
 
 /* Guest-physical layout. */
 #define G_PML4 0x1000ull
@@ -99,6 +99,7 @@ struct fz {
     struct emu_cpu cpu;
     FILE *devnull;
     unsigned answers, irq_checks;
+    bool verbose;        /* FUZZ_EMU_VERBOSE set: one line per input */
 };
 
 _Static_assert(sizeof(struct fz_hdr) == FZ_HDR, "header layout");
@@ -434,6 +435,18 @@ static void check_state(struct fz *f)
 static bool answer_exit(struct fz *f, struct accel_exit *e)
 {
     check_state(f);
+    if (f->verbose && e->reason != ACCEL_EXIT_IO && e->reason != ACCEL_EXIT_MMIO)
+        fprintf(stderr, "fuzz_emu: exit %d at rip %#llx%s%s\n", e->reason,
+                (unsigned long long)f->cpu.rip, e->reason == ACCEL_EXIT_INTERNAL ? ": " : "",
+                e->reason == ACCEL_EXIT_INTERNAL ? e->internal.why : "");
+    else if (f->verbose)
+        fprintf(stderr, "fuzz_emu: exit %d at rip %#llx: %s %#llx size %u%s, log %d\n",
+                e->reason, (unsigned long long)f->cpu.rip,
+                e->reason == ACCEL_EXIT_IO ? "port" : "gpa",
+                e->reason == ACCEL_EXIT_IO ? e->io.port : (unsigned long long)e->mmio.gpa,
+                e->reason == ACCEL_EXIT_IO ? e->io.size : e->mmio.size,
+                (e->reason == ACCEL_EXIT_IO ? e->io.is_write : e->mmio.is_write) ? " write" : "",
+                f->cpu.xlog_n);
     switch (e->reason) {
     case ACCEL_EXIT_IO:
         if (e->io.size != 1 && e->io.size != 2 && e->io.size != 4)
@@ -452,10 +465,15 @@ static bool answer_exit(struct fz *f, struct accel_exit *e)
     case ACCEL_EXIT_HLT:
         /* With an interrupt on offer, let it wake the CPU. */
         return e->hlt.interrupts_enabled && f->h.irq_vector;
+    case ACCEL_EXIT_INTERNAL:
+        /* Legitimate for a guest that asks too much of devices (FXSAVE to
+         * MMIO); never for the emulator losing track of its own state. */
+        if (strstr(e->internal.why, "out of step"))
+            fz_fail(e->internal.why);
+        return false;
     case ACCEL_EXIT_SHUTDOWN:
     case ACCEL_EXIT_RESET:
     case ACCEL_EXIT_KICKED:
-    case ACCEL_EXIT_INTERNAL:
         return false;
     default:
         fz_fail("unexpected exit reason");
@@ -498,11 +516,13 @@ static int step(struct emu_cpu *c, struct accel_exit *exit)
         if (emu_decode(c, bytes, 15, &in) == 0)
             fz_fail("15 bytes did not decode");
     }
+    uint64_t rsp = c->gpr[4];
     st = in.fn(c, &in);
     if (st == EMU_OK || st == EMU_END_BLOCK) {
         emu_commit_point(c);
         return EMU_OK;
     }
+    c->gpr[4] = rsp; /* not committed, as in run.c */
     return st;
 }
 
@@ -516,6 +536,20 @@ static void complete(struct emu_cpu *c, const struct accel_exit *e)
         x->data = (e->reason == ACCEL_EXIT_IO ? e->io.data : e->mmio.data) & size_mask(x->size);
 }
 
+/* Deliver cpu->exc as run.c does, replaying what an exit interrupted. */
+static int deliver(struct emu_cpu *c, struct accel_exit *exit, bool fresh)
+{
+    if (fresh) {
+        memset(exit, 0, sizeof(*exit));
+        c->exit = exit;
+    }
+    c->xlog_pos = 0;
+    int st = emu_deliver_pending(c);
+    if (st == EMU_OK)
+        emu_commit_point(c);
+    return st;
+}
+
 /* One instruction at a time, delivering faults and interrupts between. */
 static void run_steps(struct fz *f)
 {
@@ -523,7 +557,9 @@ static void run_steps(struct fz *f)
     struct accel_exit exit;
     for (int i = 0; i < FZ_MAX_STEPS && !fz_timeup; i++) {
         int st = EMU_OK;
-        if (c->halted) {
+        if (c->exc_pending) {
+            st = deliver(c, &exit, true);
+        } else if (c->halted) {
             if (!(c->rflags & RFLAGS_IF) || !f->h.irq_vector)
                 return;
             memset(&exit, 0, sizeof(exit));
@@ -540,14 +576,12 @@ static void run_steps(struct fz *f)
         if (st == EMU_FAULT) {
             emu_commit_point(c);
             c->halted = false;
-            st = emu_deliver_pending(c);
+            st = deliver(c, &exit, false);
         }
         if (st == EMU_EXIT) {
-            if (exit.reason != ACCEL_EXIT_IO && exit.reason != ACCEL_EXIT_MMIO) {
-                answer_exit(f, &exit);
+            bool device = exit.reason == ACCEL_EXIT_IO || exit.reason == ACCEL_EXIT_MMIO;
+            if (!answer_exit(f, &exit) && !device)
                 return;
-            }
-            answer_exit(f, &exit);
             complete(c, &exit);
         }
         check_state(f);
@@ -574,6 +608,7 @@ static struct fz *fz_create(void)
     f->evm.page_blocks = calloc(f->evm.npages, sizeof(*f->evm.page_blocks));
     f->cpu.vm = &f->evm;
     f->devnull = fopen("/dev/null", "w");
+    f->verbose = getenv("FUZZ_EMU_VERBOSE") != NULL;
     if (!f->evm.page_blocks || !f->devnull)
         abort();
     struct sigaction sa;
@@ -594,7 +629,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size_t len = size > FZ_HDR ? size - FZ_HDR : 0;
     if (len > FZ_MAX_CODE)
         len = FZ_MAX_CODE;
-    emu_blocks_free_all(&f->evm);
     build_machine(f, data + (size - len), len);
     fz_timeup = 0;
     arm_timer(FZ_BUDGET_MS);
@@ -603,5 +637,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     else
         run_blocks(f);
     arm_timer(0);
+    emu_blocks_free_all(&f->evm); /* libFuzzer counts mallocs against frees */
+    if (f->verbose)
+        fprintf(stderr, "fuzz_emu: %s, %llu instructions, %u answers, rip %#llx%s\n",
+                (f->h.mode & 8) ? "steps" : "blocks", (unsigned long long)f->cpu.insn_count,
+                f->answers, (unsigned long long)f->cpu.rip, fz_timeup ? ", out of time" : "");
     return 0;
 }

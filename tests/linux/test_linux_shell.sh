@@ -8,7 +8,8 @@ guest_missing "Linux shell" && exit 0
 kver=$(sed -e "s/^linux-image-//" -e "s/ .*//" "$GUEST_DIR/kernel-version")
 want_sha=$(seq 1 20000 | sha256sum | cut -d' ' -f1)
 
-vm_start initramfs-shell.img --accel=emu
+# The README's command: ACPI tables (-A), host bridge and LPC.
+vm_start initramfs-shell.img --accel=emu -A
 check "Linux boots to the busybox shell" vm_wait_for "hyperkit-init: ready"
 vm_send 'echo "U:$(uname -r):U"'
 check "uname -r in the guest is the package's kernel" vm_wait_for "U:$kver:U" 60
@@ -18,9 +19,19 @@ vm_send 'seq 1 20000 > /tmp/f; echo "S:$(sha256sum /tmp/f | cut -d" " -f1):S"'
 check "sha256sum of a generated file matches the host's" vm_wait_for "S:$want_sha:S" 120
 vm_send 'echo "A:$(( (123456789 * 987 + 42) % 1000003 )):$((7 ** 13)):A"'
 check "shell arithmetic" vm_wait_for "A:$(( (123456789 * 987 + 42) % 1000003 )):$((7 ** 13)):A" 60
+# Idle at the prompt, the guest sleeps in HLT until its next timer: the
+# process must stay under 5% of one host CPU (user + system time).
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$VM_PID/stat"; }
+sleep 2
+t0=$(cpu_ticks)
+sleep 10
+used=$(( $(cpu_ticks) - t0 ))
+limit=$(( $(getconf CLK_TCK) * 10 / 20 ))
+check "idle guest: $used CPU ticks in 10 s (limit $limit, 5%)" [ "$used" -lt "$limit" ]
 vm_send 'poweroff -f'
 vm_wait_exit 120
 check "poweroff -f ends hyperkit with status 0 (got $VM_STATUS)" [ "$VM_STATUS" = 0 ]
+check "the kernel powered off through ACPI S5" grep -q "reboot: Power down" "$VM_LOG"
 vm_cleanup
 
 vm_start initramfs-shell.img --accel=emu

@@ -85,7 +85,7 @@ struct emu_xaccess {
     uint8_t size;
     uint64_t addr, data;
 };
-#define EMU_XLOG_MAX 4
+#define EMU_XLOG_MAX 16 /* an interrupt frame, PUSHA, a 16-byte access done bytewise */
 
 struct emu_tlb_entry {
     uint64_t vpage;      /* linear page | 1 when valid */
@@ -164,15 +164,18 @@ struct emu_cpu {
     uint64_t msr_star, msr_lstar, msr_cstar, msr_sfmask, msr_kernel_gs_base;
     uint64_t msr_tsc_aux, msr_pat, msr_misc_enable, msr_apic_base;
     uint64_t tsc_offset;
+    uint64_t msr_tsc_adjust;           /* IA32_TSC_ADJUST: moves with TSC writes */
     struct emu_fpu fpu;
     int cpl;
     enum emu_mode mode;
 
     struct emu_exception exc;
+    bool exc_pending;              /* exc awaits delivery that an exit interrupted */
     struct accel_exit *exit;       /* where executors describe an exit */
     struct emu_xaccess xlog[EMU_XLOG_MAX];
     int xlog_n, xlog_pos;
-    bool end_block;                /* code under the running block was written */
+    bool end_block;                /* code under the running block was written, or a
+                                    * REP batch ran out: back to the run loop's top */
 
     struct emu_tlb_entry tlb_read[EMU_TLB_SIZE];
     struct emu_tlb_entry tlb_write[EMU_TLB_SIZE];

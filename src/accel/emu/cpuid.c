@@ -36,7 +36,14 @@
 #define F1C_HYPERVISOR (1u << 31)
 
 /* Leaf 7 subleaf 0 EBX. */
+#define F7B_TSC_ADJUST (1u << 1)
 #define F7B_RDSEED (1u << 18)
+
+/* Leaf 0x80000007 EDX: the TSC is invariant (host monotonic time). With
+ * CONSTANT_TSC (family 6) and TSC_ADJUST, Linux trusts it without the
+ * clocksource watchdog, which on a slow interpreter would see late timer
+ * ticks as TSC skew, mark the TSC unstable and keep a periodic tick. */
+#define F87D_INVARIANT_TSC (1u << 8)
 
 /* Leaf 6 EAX: the APIC timer keeps running in deep C-states. */
 #define F6A_ARAT (1u << 2)
@@ -91,7 +98,7 @@ void emu_cpuid(const struct emu_cpu *cpu, uint32_t leaf, uint32_t subleaf, uint3
         break;
     case 7:
         if (subleaf == 0)
-            r[1] = F7B_RDSEED;
+            r[1] = F7B_TSC_ADJUST | F7B_RDSEED;
         break;
     case 0x15:                      /* TSC = crystal * EBX / EAX */
         r[0] = 1;
@@ -115,6 +122,9 @@ void emu_cpuid(const struct emu_cpu *cpu, uint32_t leaf, uint32_t subleaf, uint3
     case 0x80000001:
         r[2] = leaf81_ecx;
         r[3] = leaf81_edx;
+        break;
+    case 0x80000007:
+        r[3] = F87D_INVARIANT_TSC;
         break;
     case 0x80000008:
         r[0] = 0x3027; /* 39 physical, 48 linear address bits */

@@ -5,6 +5,7 @@
  * delivering #DF shuts the CPU down (triple fault).
  */
 #include <stdio.h>
+#include <string.h>
 
 #include "accel/emu/emu.h"
 #include "accel/emu/segment.h"
@@ -239,16 +240,25 @@ int emu_interrupt(struct emu_cpu *cpu, int vector, enum emu_int_kind kind, uint6
     return deliver_legacy(cpu, vector, software, return_rip, e);
 }
 
-/* For #UD: the bytes at RIP, to name the missing instruction. */
+/* For #UD: the bytes at RIP, to name the missing instruction. Only from
+ * RAM and only the page RIP is in: reading a device here would enter the
+ * access log, and a fault would change CR2. */
 static void trace_insn_bytes(struct emu_cpu *cpu)
 {
-    uint8_t b[15];
+    if (!cpu->vm->trace)
+        return;
+    uint8_t b[8] = {0};
     uint64_t lin = cpu->mode == MODE_LONG64 ? cpu->rip : (uint32_t)(cpu->seg[SEG_CS].base + cpu->rip);
+    unsigned in_page = 4096 - (unsigned)(lin & 0xfff), n = in_page < 8 ? in_page : 8;
     struct emu_exception saved = cpu->exc;
-    if (emu_read_lin(cpu, lin, b, sizeof(b), ACC_EXEC) == EMU_OK)
-        emu_trace(cpu, "  bytes %02x %02x %02x %02x %02x %02x %02x %02x", b[0], b[1], b[2], b[3],
-                  b[4], b[5], b[6], b[7]);
+    uint64_t gpa, cr2 = cpu->cr2;
+    const uint8_t *p;
+    if (emu_translate(cpu, lin, ACC_EXEC, &gpa) == EMU_OK && (p = emu_ram(cpu->vm, gpa, n)))
+        memcpy(b, p, n);
+    emu_trace(cpu, "  bytes %02x %02x %02x %02x %02x %02x %02x %02x", b[0], b[1], b[2], b[3], b[4],
+              b[5], b[6], b[7]);
     cpu->exc = saved;
+    cpu->cr2 = cr2;
 }
 
 static int shutdown(struct emu_cpu *cpu)
@@ -262,14 +272,17 @@ int emu_deliver_pending(struct emu_cpu *cpu)
 {
     struct emu_exception first = cpu->exc;
     cpu->exc.vector = -1;
+    cpu->exc_pending = false;
     emu_trace(cpu, "exception %d error=%#x rip=%llx cr2=%llx", first.vector,
               first.has_error ? first.error : 0, (unsigned long long)cpu->rip,
               (unsigned long long)cpu->cr2);
     if (first.vector == EXC_UD)
         trace_insn_bytes(cpu);
     int st = emu_interrupt(cpu, first.vector, INT_EXCEPTION, cpu->rip);
-    if (st != EMU_FAULT)
+    if (st == EMU_OK)
         return st;
+    if (st == EMU_EXIT)
+        goto device;
     emu_trace(cpu, "exception %d while delivering %d", cpu->exc.vector, first.vector);
     if (first.vector == EXC_DF)
         return shutdown(cpu);
@@ -277,5 +290,14 @@ int emu_deliver_pending(struct emu_cpu *cpu)
     cpu->exc = (struct emu_exception){EXC_DF, true, 0};
     st = emu_interrupt(cpu, EXC_DF, INT_EXCEPTION, cpu->rip);
     cpu->exc.vector = -1;
-    return st == EMU_FAULT ? shutdown(cpu) : st;
+    if (st == EMU_FAULT)
+        return shutdown(cpu);
+    if (st == EMU_OK)
+        return st;
+device:
+    /* The IDT, TSS or stack is outside RAM: the VMM completes the access,
+     * and the run loop delivers the same exception again, replaying it. */
+    cpu->exc = first;
+    cpu->exc_pending = true;
+    return st;
 }

@@ -40,7 +40,10 @@ static int rep_run(struct emu_cpu *cpu, const struct emu_insn *in, iter_fn one, 
                 return next(cpu, in);
         }
     }
-    return EMU_END_BLOCK; /* RIP unchanged: the rest runs next time */
+    /* RIP unchanged: the rest runs next time. Leave the run loop's block
+     * loop too, so a kick or an interrupt waits for one batch, not 1024. */
+    cpu->end_block = true;
+    return EMU_END_BLOCK;
 }
 
 static int movs_one(struct emu_cpu *cpu, const struct emu_insn *in, int64_t delta)

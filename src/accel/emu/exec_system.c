@@ -92,12 +92,15 @@ int emu_msr_read(struct emu_cpu *cpu, uint32_t index, uint64_t *v)
 {
     if (cpu->irq) {
         int r = cpu->irq->msr_read(cpu->irq_opaque, index, v);
+        if (r == 0 && index == 0x6e0 && *v)
+            *v += cpu->tsc_offset;
         if (r <= 0)
             return r;
     }
     switch (index) {
     case 0x10: *v = host_tsc(cpu); return 0;
     case 0x17: *v = 0; return 0;    /* IA32_PLATFORM_ID */
+    case 0x3b: *v = cpu->msr_tsc_adjust; return 0;
     case 0x1b: *v = cpu->msr_apic_base; return 0;
     case 0x8b: *v = 0; return 0;    /* IA32_BIOS_SIGN_ID: no microcode revision */
     case 0x174: *v = cpu->msr_sysenter_cs; return 0;
@@ -121,12 +124,24 @@ int emu_msr_read(struct emu_cpu *cpu, uint32_t index, uint64_t *v)
 int emu_msr_write(struct emu_cpu *cpu, uint32_t index, uint64_t v)
 {
     if (cpu->irq) {
+        /* The APIC counts host nanoseconds; the guest's TSC may be offset. */
+        if (index == 0x6e0 && v)
+            v -= cpu->tsc_offset;
         int r = cpu->irq->msr_write(cpu->irq_opaque, index, v);
         if (r <= 0)
             return r;
     }
     switch (index) {
-    case 0x10: cpu->tsc_offset += v - host_tsc(cpu); return 0;
+    case 0x10: { /* a TSC write moves TSC_ADJUST by the same amount (SDM 17.17.3) */
+        uint64_t delta = v - host_tsc(cpu);
+        cpu->tsc_offset += delta;
+        cpu->msr_tsc_adjust += delta;
+        return 0;
+    }
+    case 0x3b:
+        cpu->tsc_offset += v - cpu->msr_tsc_adjust;
+        cpu->msr_tsc_adjust = v;
+        return 0;
     case 0x1b: cpu->msr_apic_base = v; return 0;
     case 0x8b: return 0;            /* writing 0 before CPUID asks for the revision */
     case 0x174: cpu->msr_sysenter_cs = v & 0xffff; return 0;

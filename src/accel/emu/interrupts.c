@@ -24,5 +24,10 @@ int emu_check_interrupts(struct emu_cpu *cpu, uint64_t now_ns)
     cpu->irq->accept(cpu->irq_opaque, vector);
     emu_trace(cpu, "interrupt %d rip=%llx", vector, (unsigned long long)cpu->rip);
     cpu->halted = false;
-    return emu_interrupt(cpu, vector, INT_EXTERNAL, cpu->rip);
+    int st = emu_interrupt(cpu, vector, INT_EXTERNAL, cpu->rip);
+    if (st == EMU_EXIT) { /* accepted: deliver it again once the VMM answered */
+        cpu->exc = (struct emu_exception){vector, false, 0};
+        cpu->exc_pending = true;
+    }
+    return st;
 }

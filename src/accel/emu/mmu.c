@@ -147,13 +147,21 @@ int emu_translate(struct emu_cpu *cpu, uint64_t lin, enum emu_access acc, uint64
 static int ext_access(struct emu_cpu *cpu, bool is_io, uint64_t addr, unsigned size, bool is_write,
                       uint64_t *val)
 {
+    struct accel_exit *e = cpu->exit;
     if (cpu->xlog_pos < cpu->xlog_n) {
         struct emu_xaccess *x = &cpu->xlog[cpu->xlog_pos++];
+        if (x->is_io != is_io || x->addr != addr || x->size != size || x->is_write != is_write) {
+            /* Re-execution went another way than the first time: a bug. */
+            e->reason = ACCEL_EXIT_INTERNAL;
+            snprintf(e->internal.why, sizeof(e->internal.why),
+                     "instruction at %#llx replays device accesses out of step",
+                     (unsigned long long)cpu->rip);
+            return EMU_EXIT;
+        }
         if (!is_write)
             *val = x->data;
         return EMU_OK;
     }
-    struct accel_exit *e = cpu->exit;
     if (cpu->xlog_n == EMU_XLOG_MAX) {
         e->reason = ACCEL_EXIT_INTERNAL;
         snprintf(e->internal.why, sizeof(e->internal.why),

@@ -31,6 +31,9 @@ static int step_uncached(struct emu_cpu *cpu)
     if (cpu->mode != MODE_LONG64)
         lin = (uint32_t)(cpu->seg[SEG_CS].base + cpu->rip);
     int avail = 15;
+    /* Code outside RAM is fetched through the access log too: the fetch
+     * replays first, then the instruction's own accesses. */
+    cpu->xlog_pos = 0;
     int st = emu_read_lin(cpu, lin, bytes, 15, ACC_EXEC);
     if (st) {
         /* The 15 bytes may run into an unmapped page the instruction
@@ -50,11 +53,16 @@ static int step_uncached(struct emu_cpu *cpu)
             return emu_read_lin(cpu, lin, bytes, 15, ACC_EXEC);
         return emu_raise(cpu, EXC_UD);
     }
-    cpu->xlog_pos = 0;
+    uint64_t rsp = cpu->gpr[4];
     st = in.fn(cpu, &in);
     if (st == EMU_OK || st == EMU_END_BLOCK) {
         emu_commit_point(cpu);
         cpu->insn_count++;
+    } else {
+        /* Not committed: pushes and pops done before the fault or exit
+         * are undone, so the fault frame and the re-execution after the
+         * VMM answered see the stack the instruction started with. */
+        cpu->gpr[4] = rsp;
     }
     return st == EMU_END_BLOCK ? EMU_OK : st;
 }
@@ -63,6 +71,7 @@ static int run_block(struct emu_cpu *cpu, const struct emu_block *b)
 {
     for (unsigned i = 0; i < b->n; i++) {
         const struct emu_insn *in = &b->insns[i];
+        uint64_t rsp = cpu->gpr[4];
         cpu->xlog_pos = 0;
         int st = in->fn(cpu, in);
         if (st != EMU_OK) {
@@ -72,6 +81,7 @@ static int run_block(struct emu_cpu *cpu, const struct emu_block *b)
                 return EMU_OK;
             }
             cpu->insn_count += i;
+            cpu->gpr[4] = rsp; /* see step_uncached */
             return st;
         }
         if (cpu->xlog_n)
@@ -103,17 +113,31 @@ static int boundary(struct emu_cpu *cpu)
             return st;
     }
     cpu->shadow = false;
-    if (cpu->irq && (cpu->rflags & RFLAGS_IF))
+    /* An instruction the VMM just completed finishes first: the interrupt
+     * comes after it, and its access log is not the handler's to replay. */
+    if (cpu->irq && (cpu->rflags & RFLAGS_IF) && cpu->xlog_n == 0)
         return emu_check_interrupts(cpu, emu_now_ns());
     return EMU_OK;
 }
 
-/* A fault: deliver it; EMU_EXIT only when the CPU shut down. */
+/* Deliver cpu->exc. EMU_EXIT when the CPU shut down, or when delivery
+ * needs the VMM (the exception then stays pending, and the next run
+ * delivers it again, replaying the device accesses). */
+static int deliver(struct emu_cpu *cpu)
+{
+    cpu->xlog_pos = 0;
+    int st = emu_deliver_pending(cpu);
+    if (st == EMU_OK)
+        emu_commit_point(cpu);
+    return st;
+}
+
+/* A fault: deliver it. */
 static int fault(struct emu_cpu *cpu)
 {
     emu_commit_point(cpu);
     cpu->halted = false;
-    return emu_deliver_pending(cpu);
+    return deliver(cpu);
 }
 
 int emu_cpu_run(struct emu_cpu *cpu, struct accel_exit *exit)
@@ -121,6 +145,8 @@ int emu_cpu_run(struct emu_cpu *cpu, struct accel_exit *exit)
     complete_exit(cpu, exit);
     cpu->exit = exit;
     memset(exit, 0, sizeof(*exit));
+    if (cpu->exc_pending && deliver(cpu) == EMU_EXIT)
+        return 0; /* still delivering what the last exit interrupted */
     for (;;) {
         if (atomic_exchange_explicit(&cpu->kick, false, memory_order_acquire)) {
             exit->reason = ACCEL_EXIT_KICKED;

@@ -15,7 +15,8 @@
 
 /* Switch to the guest's MXCSR (operand c) around one host instruction,
  * saving the host's in h and the flags raised in o. */
-#define SSE_HOST_ASM(text) "stmxcsr %[h]\n\tldmxcsr %[c]\n\t" text "\n\tstmxcsr %[o]\n\tldmxcsr %[h]"
+#define SSE_HOST_ASM(text) \
+    "stmxcsr %[h]\n\tldmxcsr %[c]\n\t" text "\n\tstmxcsr %[o]\n\tldmxcsr %[h]"
 
 /* Case labels 0x00..0x3f / 0x00..0xff for a switch over an imm8 that the
  * host instruction must see as an immediate: C(i) expands one case. */
@@ -55,11 +56,11 @@ int sse_host_fp(struct emu_cpu *cpu, const struct emu_insn *in, unsigned size, s
 /* exec_sse3.c */
 EXEC(ex_sse3_fp); EXEC(ex_movsldup); EXEC(ex_movddup); EXEC(ex_lddqu);
 
-/* exec_ssse3.c: in->sub is an enum ssse3_op */
+/* exec_ssse3.c: xmm1 = op(xmm1, xmm2/m128), in->sub an enum ssse3_op */
 enum ssse3_op {
     S_PSHUFB, S_PHADDW, S_PHADDD, S_PHADDSW, S_PMADDUBSW, S_PHSUBW, S_PHSUBD, S_PHSUBSW,
     S_PSIGNB, S_PSIGNW, S_PSIGND, S_PMULHRSW, S_PABSB, S_PABSW, S_PABSD,
-    /* SSE4.1 / SSE4.2 integer ops of the same shape (exec_sse41.c) */
+    /* SSE4.1 / SSE4.2 integer ops of the same shape */
     S_PMULDQ, S_PCMPEQQ, S_PACKUSDW, S_PMINSB, S_PMINSD, S_PMINUW, S_PMINUD,
     S_PMAXSB, S_PMAXSD, S_PMAXUW, S_PMAXUD, S_PMULLD, S_PHMINPOSUW, S_PCMPGTQ,
     S_COUNT

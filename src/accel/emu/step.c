@@ -37,11 +37,13 @@ int emu_step_one(struct emu_cpu *cpu, struct accel_exit *exit)
     int st = fetch_decode(cpu, &in);
     if (st)
         return st;
+    uint64_t rsp = cpu->gpr[4];
     st = in.fn(cpu, &in);
     if (st == EMU_OK || st == EMU_END_BLOCK) {
         emu_commit_point(cpu);
         cpu->insn_count++;
         return EMU_OK;
     }
+    cpu->gpr[4] = rsp; /* not committed, as in run.c */
     return st;
 }

@@ -1,0 +1,128 @@
+#!/usr/bin/env bash
+# Write the seed corpus for fuzz_emu into tests/fuzz/corpus/emu and for
+# fuzz_decode into tests/fuzz/corpus/decode (the files are checked in; run
+# this after changing struct fz_hdr or to add seeds).
+#
+# emu seed: seed NAME MODE CFG REGS RFLAGS HANDLER IRQ_VEC IRQ_PERIOD DATA PAGING CODE
+#   MODE, CFG, RFLAGS, HANDLER, IRQ_*, PAGING: hex bytes, see struct fz_hdr in fuzz_emu.c
+#   REGS: 16 hex nibbles, one per register rax rcx rdx rbx rsp rbp rsi rdi r8..r15,
+#         each choosing a value (fz_reg_value): 0 zero (rsp: the stack), 1 one,
+#         2 data page, 3 read-only page, 4 supervisor page, 5 unmapped, 6 MMIO,
+#         7 non-canonical, 8 all ones, 9 0xffffffff, a straddles into read-only,
+#         b high alias, c end of RAM, d DATA as a number, e port 0x3f8, f code
+#   DATA: 16 hex digits, the device answers and the "d" register value
+#   CODE: hex bytes, spaces allowed
+set -eu
+here=$(cd "$(dirname "$0")" && pwd)
+out=$here/corpus/emu
+mkdir -p "$out" "$here/corpus/decode"
+
+hex() { # hex digits (spaces ignored) -> bytes
+    local h=${1// /} i
+    for ((i = 0; i < ${#h}; i += 2)); do printf "\\x${h:i:2}"; done
+}
+
+seed() {
+    local name=$1 mode=$2 cfg=$3 regs=$4 rflags=$5 handler=$6 irqv=$7 irqp=$8 data=$9
+    local paging=${10} code=${11} packed="" i
+    for ((i = 0; i < 16; i += 2)); do packed+="${regs:i+1:1}${regs:i:1}"; done
+    { hex "$mode$cfg$packed$rflags$handler$irqv$irqp$data${paging}00"; hex "$code"; } >"$out/$name"
+}
+
+Z=0000000000000000  # all registers zero (rsp: the stack)
+D=0000000000000000  # no device data
+SMALL=4000000000000000 # DATA: the "d" value 0x40, devices answer 0x40...
+
+# Long mode, CPL 0: plain instructions.
+seed nop_hlt            00 00 $Z 00 00 00 00 $D 00 "90 f4"
+seed alu                00 00 8d1e000000000000 00 00 00 00 $SMALL 00 "4801c8 4829d0 4821d8 4831c0 48ffc0 48d1e0 480fafc1 4819c8 4811c8 48f7d8 f4"
+seed mem_rw             00 00 0000002200000000 00 00 00 00 $D 00 "488b06 488907 488b4e08 f0480fb10e f4"
+seed call_ret           00 00 $Z 00 00 00 00 $D 00 "50 5b e801000000 f4 c3"
+seed rep_small          00 00 0d00002200000000 00 00 00 00 $SMALL 00 "f3a4 f348ab f3a6 f2ae fd f3aa f4"
+seed rep_huge           00 01 0800002200000000 00 00 00 00 $D 00 "f3 a4"
+seed port_io            00 00 0de0002200000000 00 00 00 00 1122334455667788 00 "e460 e680 66ed ef ec 6c 6e f4"
+seed rep_ins_outs       00 00 0de0002200000000 00 00 00 00 $SMALL 00 "f36c f36e f3666d f4"
+seed mmio_rw            00 00 0006000000000000 00 00 00 00 1122334455667788 00 "8b03 8903 488b03 8803 668b03 f00fc103 f4"
+seed mmio_string        00 00 0d00006200000000 00 00 00 00 $SMALL 00 "f3a4 f4"
+seed pf_unmapped        00 00 0005000000000000 00 00 00 00 $D 00 "8b03 f4"
+seed pf_readonly        00 00 0003000000000000 00 00 00 00 $D 00 "8903 f4"
+seed gp_noncanonical    00 00 0007000000000000 00 00 00 00 $D 00 "8b03 f4"
+seed ud_handler         00 00 $Z 00 02 00 00 $D 00 "0f0b 9090 9090 9090 f4"
+seed iretq_handler      00 00 $Z 00 01 00 00 $D 00 "0f0b f4f4 4883042402 48cf"
+seed self_modify        00 00 0000000f00000000 00 00 00 00 $D 00 "c64706f4 9090 90 ebfe"
+seed cr_lgdt_invlpg     00 00 0000002200000000 00 00 00 00 $D 00 "0f20d8 0f22d8 0f20e0 0f22e0 0f013f 0f0106 f4"
+seed far_jmp_compat     00 00 0000002000000000 00 00 00 00 $D 00 "ff6e10 90909090909090909090909090 2000010040000000 9090909090909090 b801000000 f4"
+seed segments           00 00 0100000000000000 00 00 00 00 $D 00 "b810000000 8ed0 8ed8 66b85800 0f00d0 0f00c8 0f02c1 0f03c1 0f00e0 0f00e8 66b83000 0f00d8 f4"
+seed x87_sse            00 00 0000002000000000 00 00 00 00 $D 00 "d9e8 d9ee dec1 dd1e 0f28c1 660fefc0 f30f58c1 0fae06 0fae0e f4"
+seed cpuid_msr          00 00 $Z 00 00 00 00 $D 00 "0fa2 0f31 b9800000c0 0f32 0f30 b910080000 0f32 0f30 b91b000000 0f32 f4"
+seed irq_sti            00 00 $Z 01 00 20 00 $D 00 "fb 90 90 f4"
+seed irq_hlt_wake       00 00 $Z 01 00 30 02 $D 00 "fb f4 f4 f4"
+seed enter_leave_flags  00 00 $Z 00 00 00 00 $D 00 "c8100001 c9 9c 9d 9f 9e f4"
+seed atomics            00 00 0000002200000000 00 00 00 00 $D 00 "480fc70e 480fc106 480fbcc1 480fbdc1 480fa4c805 f4"
+seed divide_error       00 00 $Z 00 00 00 00 $D 00 "31c9 f7f1 f4"
+seed loops              00 00 $Z 00 00 00 00 $D 00 "b905000000 ffc0 e2fc e300 7400 f4"
+seed system_misc        00 00 $Z 00 00 00 00 $D 00 "0f01f8 0f01f9 0f06 0f23c0 0f21c0 0f09 f4"
+seed xchg_cmov_setcc    00 00 $Z 00 00 00 00 $D 00 "4887d8 0f44c1 0f94c0 480fc8 f4"
+seed sse4_aes           00 00 $Z 00 00 00 00 $D 00 "660f38dcc1 660f3800c1 660f3a0fc104 660f3817c1 f20f38f0c1 f4"
+seed rdrand             00 00 $Z 00 00 00 00 $D 00 "480fc7f0 480fc7f8 f4"
+seed too_long           00 00 $Z 00 00 00 00 $D 00 "66666666666666666666666666666666 90 f4"
+seed straddle_ram_end   00 00 000c000000000000 00 00 00 00 $D 00 "ffe3"
+seed exec_mmio          00 00 0006000000000000 00 00 00 00 $D 00 "ffe3"
+seed exec_highalias     00 00 000b000000000000 00 00 00 00 $D 00 "8b03 f4"
+seed mmio_stack_fault   00 00 0000600000000000 00 00 00 00 0000800000000000 00 "0f0b"
+seed triple_fault       80 00 $Z 00 00 00 00 $D 00 "0f0b"
+seed double_fault_ist   20 00 0000700000000000 00 00 00 00 $D 00 "0f0b"
+seed trap_flag          00 00 $Z 04 00 00 00 $D 00 "90 90 f4"
+seed nm_ts              00 02 $Z 00 00 00 00 $D 00 "d9e8 0f28c1 f4"
+seed ud_no_osfxsr       00 08 $Z 00 00 00 00 $D 00 "0f28c1 f4"
+seed trace_devnull      00 20 $Z 00 00 00 00 $D 00 "0f0b"
+seed bad_msr_ignored    00 40 $Z 00 00 00 00 $D 00 "b934120000 0f32 0f30 f4"
+
+# CPL 3: privileged instructions fault; syscalls and gates.
+seed user_int           04 00 $Z 00 00 00 00 $D 00 "cc cd80 f4"
+seed user_syscall       04 00 $Z 00 01 00 00 $D 00 "0f05 9090 480f07"
+seed user_iopl3_io      04 00 $Z 30 00 00 00 $D 00 "fa fb e460 f4"
+seed user_supervisor_pf 04 00 0004000000000000 00 00 00 00 $D 00 "8b03 f4"
+seed user_sysenter      04 00 $Z 00 00 00 00 $D 00 "0f34 0f35 f4"
+
+# Compat mode, legacy protected mode (no paging, 32-bit, PAE), real mode.
+seed compat_bcd         02 00 $Z 00 00 00 00 $D 00 "27 2f 37 3f d40a d50a 60 61 f4"
+seed compat_user        06 00 0006000000000000 00 00 00 00 $D 00 "8b03 cd80 f4"
+seed prot32_flat        03 00 0002000000000000 00 00 00 00 $D 00 "8b03 8903 cd03 f4"
+seed prot32_paging      03 00 0005000000000000 00 00 00 00 $D 01 "8b03 8903 f4"
+seed prot32_pae         03 00 0006000000000000 00 00 00 00 $D 02 "8b03 8903 0f0b f4"
+seed prot32_far_16      03 00 $Z 00 00 00 00 $D 00 "ea0000010048 00 f4"
+seed real_mode          10 00 $Z 00 00 00 00 $D 00 "b80010 8ed8 a10000 cd10 f4"
+seed real_mode_io       10 00 $Z 00 00 00 00 1122334455667788 00 "e460 e680 f4"
+
+# The one-instruction-at-a-time driver.
+seed step_alu           08 00 8d1e000000000000 00 00 00 00 $SMALL 00 "4801c8 4829d0 f4"
+seed step_io_mmio       08 00 0de6002200000000 00 00 00 00 1122334455667788 00 "e460 8b03 f36c 6e f4"
+seed step_irq           08 00 $Z 01 00 21 01 $D 00 "fb 90 f4 f4"
+seed step_faults        08 00 0005000000000000 00 02 00 00 $D 00 "8b03 90 0f0b 90 f4"
+seed step_mmio_stack    08 00 0000600000000000 00 00 00 00 0000800000000000 00 "0f0b 90 90 8b03 f4"
+seed step_rep_huge      08 01 0800002200000000 00 00 00 00 $D 00 "f3 a4"
+
+# fuzz_decode seeds: one mode byte (0 long, 1 prot32, 2 compat32, 3 prot16,
+# 4 compat16, 5 real), then up to 15 instruction bytes.
+dec() { hex "$2" >"$here/corpus/decode/$1"; }
+dec long_rex_sib   "00 4c8b84c8 78563412"
+dec long_rip_rel   "00 488b0510000000"
+dec long_prefixes  "00 f0f2f3 66 67 2e 48 0fb10e"
+dec long_vex_like  "00 c5f877"
+dec long_sse       "00 66410f3a0fc104"
+dec long_x87       "00 dd1e"
+dec long_too_long  "00 666666666666666666666666666690"
+dec long_moffs     "00 48a1 8877665544332211"
+dec prot32_far     "01 ea 78563412 0800"
+dec prot16_modrm   "03 8b87 3412"
+dec real_enter     "05 c8 1000 01"
+dec compat_les     "02 c406"
+
+# Regressions: inputs that found bugs (kept as found, not regenerated).
+#   regress_irq_during_mmio_rmw: an interrupt taken between an MMIO exit and
+#   the re-execution of its instruction replayed that instruction's log.
+#   regress_far_call_mmio_stack: CALL FAR whose second push went to MMIO
+#   kept the first push's RSP, so the re-execution pushed elsewhere.
+#   regress_ud_trace_bytes_mmio: #UD in code outside RAM; naming the bytes
+#   for --trace read them through the device log even without --trace.
