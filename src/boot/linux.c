@@ -60,46 +60,6 @@ struct kernel_file {
     bool host_decompress;
 };
 
-static int read_file(const char *path, uint64_t max, uint8_t **out, size_t *outlen, char *err,
-                     size_t errlen)
-{
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    struct stat st;
-    if (fd < 0 || fstat(fd, &st) != 0) {
-        int e = errno;
-        snprintf(err, errlen, "%s: %s", path, strerror(e));
-        if (fd >= 0)
-            close(fd);
-        return e == ENOENT ? HK_ENOENT : HK_EIO;
-    }
-    int r = HK_OK;
-    uint8_t *buf = NULL;
-    if (!S_ISREG(st.st_mode) || st.st_size == 0 || (uint64_t)st.st_size > max) {
-        snprintf(err, errlen, "%s: not a regular file of 1 to %llu bytes", path,
-                 (unsigned long long)max);
-        r = HK_EINVAL;
-    } else if (!(buf = malloc((size_t)st.st_size))) {
-        r = HK_ENOMEM;
-        snprintf(err, errlen, "%s: out of memory", path);
-    }
-    for (size_t done = 0; r == HK_OK && done < (size_t)st.st_size;) {
-        ssize_t n = read(fd, buf + done, (size_t)st.st_size - done);
-        if (n <= 0) {
-            snprintf(err, errlen, "%s: read failed: %s", path, n ? strerror(errno) : "short file");
-            r = HK_EIO;
-        }
-        done += n > 0 ? (size_t)n : 0;
-    }
-    close(fd);
-    if (r != HK_OK) {
-        free(buf);
-        return r;
-    }
-    *out = buf;
-    *outlen = (size_t)st.st_size;
-    return HK_OK;
-}
-
 static enum linux_decompress pick_mode(enum linux_decompress mode)
 {
     const char *env = getenv("HYPERKIT_KEXEC_DECOMPRESS");
@@ -115,9 +75,13 @@ static enum linux_decompress pick_mode(enum linux_decompress mode)
 static int open_kernel(struct kernel_file *k, enum linux_decompress mode, char *err,
                        size_t errlen)
 {
-    int r = read_file(k->path, KERNEL_FILE_MAX, &k->data, &k->size, err, errlen);
+    int r = boot_read_file(k->path, KERNEL_FILE_MAX, &k->data, &k->size, err, errlen);
     if (r)
         return r;
+    if (k->size == 0) {
+        snprintf(err, errlen, "%s: empty file, not a Linux kernel", k->path);
+        return HK_EINVAL;
+    }
     if (vmlinux_is_elf(k->data, k->size)) {
         k->is_elf = true;
         return HK_OK;
