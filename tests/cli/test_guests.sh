@@ -76,9 +76,10 @@ want='to user mode
 hello from CPL 3
 000000000000002b
 0000000000000023
+sysenter at CPL 0
 #GP from 000000000000002b'
 if [ $rc = 1 ] && [ "$out" = "$want" ]; then
-    echo "PASS: GDT/TSS reload, IRETQ to CPL 3, SYSCALL/SYSRET, SWAPGS, #GP stack switch"; else
+    echo "PASS: GDT/TSS reload, IRETQ to CPL 3, SYSCALL/SYSRET, SYSENTER/SYSEXIT, SWAPGS, #GP stack switch"; else
     echo "FAIL: usermode guest: exit $rc, output: $out"; fi
 
 out=$($HK -f flat64,"$GUESTS/legacy32.bin" 2>&1); rc=$?

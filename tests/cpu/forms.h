@@ -140,6 +140,8 @@ static const struct cd_info cd_infos[] = {
     {ex_clflush, "clflush", "M", 0, NULL},
     {ex_clts, "clts", "", CK_PRIV, NULL},
     {ex_sysret, "sysret", "", CK_PRIV, NULL},
+    {ex_sysenter, "sysenter", "", CK_SKIP, "system call entry; AMD hosts lack it in long mode"},
+    {ex_sysexit, "sysexit", "", CK_PRIV, NULL},
     {ex_mov_dr, "mov", "DR", CK_PRIV | CK_NOLOCK, NULL},
     {ex_push_sreg, "push", "Sw", CK_STACK, NULL},
     {ex_pop_sreg, "pop", "Sw", CK_STACK, NULL},

@@ -92,6 +92,12 @@ _start:
     WRMSR64 0xc0000084                  /* SFMASK: clear IF */
     lea percpu(%rip), %rax
     WRMSR64 0xc0000102                  /* KERNEL_GS_BASE */
+    mov $KCODE, %eax
+    WRMSR64 0x174                       /* SYSENTER_CS */
+    lea sysenter_stack(%rip), %rax
+    WRMSR64 0x175                       /* SYSENTER_ESP */
+    lea sysenter_entry(%rip), %rax
+    WRMSR64 0x176                       /* SYSENTER_EIP */
 
     PRINT to_user
     pushq $UDATA
@@ -113,7 +119,10 @@ user_entry:
     mov %ss, %rdi
     mov $2, %eax
     syscall                             /* print SS in hex: 23 */
-    hlt                                 /* privileged: #GP(0) */
+    lea 6f(%rip), %rdx                  /* SYSEXIT returns to RDX with RSP = RCX */
+    mov %rsp, %rcx
+    sysenter
+6:  hlt                                 /* privileged: #GP(0) */
     jmp fail
 
 /* rax = call number, rdi = argument. Runs at CPL 0 on the user's stack. */
@@ -138,6 +147,17 @@ syscall_entry:
 4:  pop %r11
     pop %rcx
     sysretq
+
+sysenter_entry:
+    mov %cs, %ax
+    cmp $KCODE, %ax
+    jne fail
+    push %rcx                           /* SYSEXIT's RSP and RIP */
+    push %rdx
+    PRINT in_sysenter
+    pop %rdx
+    pop %rcx
+    sysexitq
 
 on_gp:
     /* The frame must be on the TSS's RSP0 stack: err, rip, cs, rflags, rsp, ss. */
@@ -179,6 +199,7 @@ percpu:
     .quad 0x1badb002cafe
 to_user:  .asciz "to user mode\n"
 umsg:     .asciz "hello from CPL 3\n"
+in_sysenter: .asciz "sysenter at CPL 0\n"
 in_gp:    .asciz "#GP from "
 failed:   .asciz "FAILED\n"
     .balign 16
@@ -189,5 +210,7 @@ idt:
     .fill 256 * 16, 1, 0
     .fill 4096, 1, 0
 kstack_top:
-    .fill 4096, 1, 0
+    .fill 2048, 1, 0
+sysenter_stack:
+    .fill 2048, 1, 0
 ustack_top:

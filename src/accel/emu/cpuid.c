@@ -12,6 +12,7 @@
 #define F1D_PAE (1u << 6)
 #define F1D_PGE (1u << 13)
 #define F1D_CX8 (1u << 8)
+#define F1D_SEP (1u << 11)
 #define F1D_CMOV (1u << 15)
 #define F1D_PAT (1u << 16)
 #define F1D_FXSR (1u << 24)
@@ -58,8 +59,8 @@
 #define F81D_LM (1u << 29)
 
 static const uint32_t leaf1_edx =
-    F1D_FPU | F1D_PSE | F1D_TSC | F1D_MSR | F1D_PAE | F1D_CX8 | F1D_PGE | F1D_CMOV | F1D_PAT |
-    F1D_CLFSH | F1D_FXSR | F1D_SSE | F1D_SSE2;
+    F1D_FPU | F1D_PSE | F1D_TSC | F1D_MSR | F1D_PAE | F1D_CX8 | F1D_SEP | F1D_PGE |
+    F1D_CMOV | F1D_PAT | F1D_CLFSH | F1D_FXSR | F1D_SSE | F1D_SSE2;
 /* We are a virtual machine: saying so keeps Linux off bare-metal-only
  * paths such as loading CPU microcode. */
 static const uint32_t leaf1_ecx = F1C_SSE3 | F1C_PCLMULQDQ | F1C_SSSE3 | F1C_SSE41 |

@@ -196,6 +196,7 @@ const struct op emu_map0f[256] = {
     [0x30] = {ex_wrmsr, O_ENDS},
     [0x31] = {ex_rdtsc, 0},
     [0x32] = {ex_rdmsr, 0},
+    [0x34] = {ex_sysenter, O_ENDS}, [0x35] = {ex_sysexit, O_ENDS},
     CMOV(0), CMOV(1), CMOV(2), CMOV(3), CMOV(4), CMOV(5), CMOV(6), CMOV(7),
     CMOV(8), CMOV(9), CMOV(10), CMOV(11), CMOV(12), CMOV(13), CMOV(14), CMOV(15),
     [0x77] = {ex_emms, 0},

@@ -65,7 +65,7 @@ EXEC(ex_jmp_far_imm); EXEC(ex_call_far_imm); EXEC(ex_load_far_pointer);
 EXEC(ex_rdrand);
 
 /* exec_syscall.c */
-EXEC(ex_syscall); EXEC(ex_sysret); EXEC(ex_grp7_reg7); EXEC(ex_cmpxchg8b); EXEC(ex_clts);
+EXEC(ex_syscall); EXEC(ex_sysret); EXEC(ex_sysenter); EXEC(ex_sysexit); EXEC(ex_grp7_reg7); EXEC(ex_cmpxchg8b); EXEC(ex_clts);
 EXEC(ex_mov_dr);
 
 #endif

@@ -51,6 +51,47 @@ EXEC(ex_sysret)
     return EMU_END_BLOCK;
 }
 
+/* SYSENTER (SDM "SYSENTER"): to CPL 0 at IA32_SYSENTER_EIP/ESP, 64-bit
+ * code in IA-32e mode (Intel CPUs allow it there; Linux uses it for 32-bit
+ * processes on a 64-bit kernel). */
+EXEC(ex_sysenter)
+{
+    uint16_t cs = (uint16_t)(cpu->msr_sysenter_cs & 0xfffc);
+    if (cpu->mode == MODE_REAL || cs == 0)
+        return emu_raise_err(cpu, EXC_GP, 0);
+    bool ia32e = cpu->efer & EFER_LMA;
+    emu_set_rflags(cpu, emu_rflags(cpu) & ~(RFLAGS_IF | 0x10000ull | 0x20000ull));
+    cpu->seg[SEG_CS] = flat(cs, ia32e ? 0xa09b : 0xc09b);
+    cpu->seg[SEG_SS] = flat((uint16_t)(cs + 8), 0xc093);
+    cpu->rip = ia32e ? cpu->msr_sysenter_eip : (uint32_t)cpu->msr_sysenter_eip;
+    cpu->gpr[4] = ia32e ? cpu->msr_sysenter_esp : (uint32_t)cpu->msr_sysenter_esp;
+    if (cpu->cpl != 0)
+        emu_tlb_flush(cpu);
+    emu_update_mode(cpu);
+    return EMU_END_BLOCK;
+}
+
+/* SYSEXIT: back to CPL 3 at RDX with stack RCX; REX.W returns to 64-bit
+ * code (selectors SYSENTER_CS + 32/40), else to 32-bit (+16/+24). */
+EXEC(ex_sysexit)
+{
+    uint16_t base = (uint16_t)(cpu->msr_sysenter_cs & 0xfffc);
+    if (cpu->mode == MODE_REAL || base == 0 || cpu->cpl != 0)
+        return emu_raise_err(cpu, EXC_GP, 0);
+    bool to64 = in->opsz == 8;
+    uint64_t rip = to64 ? cpu->gpr[2] : (uint32_t)cpu->gpr[2];
+    if (to64 && (uint64_t)(((int64_t)(rip << 16)) >> 16) != rip)
+        return emu_raise_err(cpu, EXC_GP, 0);
+    cpu->seg[SEG_CS] = to64 ? flat((uint16_t)((base + 32) | 3), 0xa0fb)
+                            : flat((uint16_t)((base + 16) | 3), 0xc0fb);
+    cpu->seg[SEG_SS] = flat((uint16_t)((base + (to64 ? 40 : 24)) | 3), 0xc0f3);
+    cpu->gpr[4] = to64 ? cpu->gpr[1] : (uint32_t)cpu->gpr[1];
+    cpu->rip = rip;
+    emu_update_mode(cpu);
+    emu_tlb_flush(cpu);
+    return EMU_END_BLOCK;
+}
+
 /* 0F 01 with mod=3, reg=7: SWAPGS (rm 0), RDTSCP (rm 1). */
 EXEC(ex_grp7_reg7)
 {
