@@ -30,10 +30,6 @@
 #include "core/vm.h"
 #include "firmware/firmware.h"
 
-#define GDT_ADDR 0x500ull
-#define PML4_ADDR 0x1000ull
-#define PDPT_ADDR 0x2000ull
-#define PD_ADDR 0x3000ull
 #define ZERO_PAGE_ADDR 0x7000ull
 #define CMDLINE_ADDR 0x8000ull
 #define CMDLINE_MAX 0x8000ull       /* up to 0x10000 */
@@ -45,9 +41,6 @@
 #define BOOT_CS 0x10
 #define BOOT_DS 0x18
 
-#define PTE_P 0x1ull
-#define PTE_RW 0x2ull
-#define PTE_PS 0x80ull
 #define PAGE_MASK 0xfffull
 
 /* What the kernel file turned out to be, and what we do with it. */
@@ -249,60 +242,19 @@ static int write_zero_page(struct vm *vm, const struct kernel_file *k, struct li
     return gmem_write(&vm->mem, ZERO_PAGE_ADDR, zp, sizeof(zp));
 }
 
-/* The low 4 GiB identity-mapped by 2 MiB pages, and the boot GDT. */
-static int build_tables(struct vm *vm)
-{
-    uint64_t *pml4 = gmem_ptr_for_write(&vm->mem, PML4_ADDR, 4096);
-    uint64_t *pdpt = gmem_ptr_for_write(&vm->mem, PDPT_ADDR, 4096);
-    uint64_t *pd = gmem_ptr_for_write(&vm->mem, PD_ADDR, 4 * 4096);
-    if (!pml4 || !pdpt || !pd)
-        return HK_EINVAL;
-    memset(pml4, 0, 4096);
-    memset(pdpt, 0, 4096);
-    pml4[0] = PDPT_ADDR | PTE_P | PTE_RW;
-    for (int i = 0; i < 4; i++)
-        pdpt[i] = (PD_ADDR + 4096ull * i) | PTE_P | PTE_RW;
-    for (uint64_t i = 0; i < 4 * 512; i++)
-        pd[i] = (i << 21) | PTE_P | PTE_RW | PTE_PS;
-    /* boot.rst: "a GDT must be loaded with the descriptors for selectors
-     * __BOOT_CS(0x10) and __BOOT_DS(0x18); both descriptors must be 4G
-     * flat segment; __BOOT_CS must have execute/read permission". */
-    static const uint64_t gdt[] = {0, 0, 0x00af9b000000ffffull, 0x00cf93000000ffffull};
-    return gmem_write(&vm->mem, GDT_ADDR, gdt, sizeof(gdt));
-}
-
-static struct accel_segment flat(uint16_t selector, uint16_t attr)
-{
-    return (struct accel_segment){.base = 0, .limit = 0xffffffff, .selector = selector,
-                                  .attr = attr};
-}
-
-/* boot.rst 64-bit protocol: long mode, paging on, CS = __BOOT_CS, DS/ES/SS
- * = __BOOT_DS, interrupts off, %rsi = the zero page. */
+/* boot.rst 64-bit protocol: long mode, paging on with an identity map of
+ * the loaded image, a GDT with __BOOT_CS (0x10, 64-bit code) and __BOOT_DS
+ * (0x18, 4G flat data), interrupts off, %rsi = the zero page. */
 static int enter_kernel(struct vm *vm, const struct linux_layout *lay)
 {
-    const struct accel_ops *ops = vm->accel_ops;
-    struct accel_vcpu *cpu = vm->vcpus[0].accel;
-    struct accel_sregs s = {0};
-    /* attr (VMX layout): type, S, P, G; code adds L, data adds D/B. */
-    s.cs = flat(BOOT_CS, 0x0b | 0x10 | 0x80 | 0x2000 | 0x8000);
-    s.ds = s.es = s.fs = s.gs = s.ss = flat(BOOT_DS, 0x03 | 0x10 | 0x80 | 0x4000 | 0x8000);
-    s.tr = (struct accel_segment){.limit = 0x67, .attr = 0x8b};
-    s.ldt = (struct accel_segment){.attr = 0x82};
-    s.gdt = (struct accel_dtable){GDT_ADDR, 4 * 8 - 1};
-    s.cr0 = 0x80000031;   /* PG | NE | ET | PE */
-    s.cr3 = PML4_ADDR;
-    s.cr4 = 0x20;         /* PAE */
-    s.efer = 0x500;       /* LMA | LME */
-    int r = ops->set_sregs(cpu, &s);
-    if (r)
-        return r;
     struct accel_regs regs = {0};
     regs.rip = lay->entry;
     regs.rflags = 0x2;
     regs.gpr[4] = STACK_TOP;
     regs.gpr[6] = lay->zero_page;   /* rsi */
-    return ops->set_regs(cpu, &regs);
+    /* PG | NE | ET | PE and PAE: the kernel sets the rest itself. */
+    const struct boot_long_mode m = {.cs = BOOT_CS, .ds = BOOT_DS, .cr0 = 0x80000031, .cr4 = 0x20};
+    return boot_long_mode(vm, &m, &regs);
 }
 
 static int load_all(struct vm *vm, const struct hk_boot *boot, struct kernel_file *k,
@@ -318,7 +270,7 @@ static int load_all(struct vm *vm, const struct hk_boot *boot, struct kernel_fil
         r = load_cmdline(vm, k, boot->cmdline, lay, err, errlen);
     if (r == HK_OK && boot->initrd)
         r = load_initrd(vm, k, boot->initrd, lay, err, errlen);
-    if (r == HK_OK && (write_zero_page(vm, k, lay) || build_tables(vm))) {
+    if (r == HK_OK && write_zero_page(vm, k, lay)) {
         snprintf(err, errlen, "kexec: guest RAM too small for the boot tables");
         r = HK_EINVAL;
     }

@@ -19,6 +19,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/bytes.h"
+
 struct vm;
 struct hk_boot;
 struct guest_mem;
@@ -177,34 +179,5 @@ int zero_page_build(uint8_t zp[ZERO_PAGE_SIZE], const struct guest_mem *mem,
 #define HDR_PREF_ADDRESS 0x258
 #define HDR_INIT_SIZE 0x260
 #define HDR_MIN_LEN 0x264      /* through init_size: protocol 2.10+ */
-
-/* Little-endian fields of the image and the zero page. */
-static inline uint16_t le16(const uint8_t *p)
-{
-    return (uint16_t)(p[0] | p[1] << 8);
-}
-static inline uint32_t le32(const uint8_t *p)
-{
-    return le16(p) | (uint32_t)le16(p + 2) << 16;
-}
-static inline uint64_t le64(const uint8_t *p)
-{
-    return le32(p) | (uint64_t)le32(p + 4) << 32;
-}
-static inline void put16(uint8_t *p, uint16_t v)
-{
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-}
-static inline void put32(uint8_t *p, uint32_t v)
-{
-    put16(p, (uint16_t)v);
-    put16(p + 2, (uint16_t)(v >> 16));
-}
-static inline void put64(uint8_t *p, uint64_t v)
-{
-    put32(p, (uint32_t)v);
-    put32(p + 4, (uint32_t)(v >> 32));
-}
 
 #endif

@@ -26,13 +26,13 @@
 void acpi_header(uint8_t *t, const char *sig, uint32_t len, uint8_t rev)
 {
     memcpy(t, sig, 4);
-    fw_put32(t + ACPI_HDR_LENGTH, len);
+    put32(t + ACPI_HDR_LENGTH, len);
     t[ACPI_HDR_REVISION] = rev;
     memcpy(t + ACPI_HDR_OEM_ID, ACPI_OEM_ID, 6);
     memcpy(t + 16, ACPI_OEM_TABLE_ID, 8);
-    fw_put32(t + 24, 1);                      /* OEM revision */
+    put32(t + 24, 1);                      /* OEM revision */
     memcpy(t + 28, ACPI_CREATOR_ID, 4);
-    fw_put32(t + 32, 1);                      /* creator revision */
+    put32(t + 32, 1);                      /* creator revision */
 }
 
 void acpi_finish(uint8_t *t)
@@ -50,7 +50,7 @@ static void gas_io(uint8_t *g, uint16_t port, unsigned len, uint8_t access)
     g[1] = (uint8_t)(8 * len);   /* bit width: ACPICA checks it against the 32-bit LEN field */
     g[2] = 0;                    /* bit offset */
     g[3] = access;
-    fw_put64(g + 4, port);
+    put64(g + 4, port);
 }
 
 /* 5.2.10 FACS: no firmware waking vector (S3 is not supported), no
@@ -61,7 +61,7 @@ static int build_facs(struct fw_area *a, uint32_t *gpa)
     if (!t)
         return HK_ENOMEM;
     memcpy(t, "FACS", 4);
-    fw_put32(t + 4, FACS_SIZE);
+    put32(t + 4, FACS_SIZE);
     t[FACS_VERSION] = 2;
     return HK_OK;
 }
@@ -92,28 +92,28 @@ static int build_fadt(struct fw_area *a, uint32_t facs, uint32_t dsdt, uint32_t 
     if (!t)
         return HK_ENOMEM;
     acpi_header(t, "FACP", FADT_SIZE, FADT_REVISION);
-    fw_put32(t + FADT_FIRMWARE_CTRL, facs);
-    fw_put32(t + FADT_DSDT, dsdt);
+    put32(t + FADT_FIRMWARE_CTRL, facs);
+    put32(t + FADT_DSDT, dsdt);
     t[FADT_PM_PROFILE] = 0;                          /* unspecified */
-    fw_put16(t + FADT_SCI_INT, ACPI_PM_SCI_IRQ);
-    fw_put32(t + FADT_SMI_CMD, ACPI_PM_SMI_CMD);
+    put16(t + FADT_SCI_INT, ACPI_PM_SCI_IRQ);
+    put32(t + FADT_SMI_CMD, ACPI_PM_SMI_CMD);
     t[FADT_ACPI_ENABLE] = ACPI_PM_ACPI_ENABLE;
     t[FADT_ACPI_DISABLE] = ACPI_PM_ACPI_DISABLE;
-    fw_put32(t + FADT_PM1A_EVT_BLK, ACPI_PM1A_EVT_BLK);
-    fw_put32(t + FADT_PM1A_CNT_BLK, ACPI_PM1A_CNT_BLK);
-    fw_put32(t + FADT_PM_TMR_BLK, ACPI_PM_TMR_BLK);
+    put32(t + FADT_PM1A_EVT_BLK, ACPI_PM1A_EVT_BLK);
+    put32(t + FADT_PM1A_CNT_BLK, ACPI_PM1A_CNT_BLK);
+    put32(t + FADT_PM_TMR_BLK, ACPI_PM_TMR_BLK);
     t[FADT_PM1_EVT_LEN] = ACPI_PM1_EVT_LEN;
     t[FADT_PM1_CNT_LEN] = ACPI_PM1_CNT_LEN;
     t[FADT_PM_TMR_LEN] = ACPI_PM_TMR_LEN;
-    fw_put16(t + FADT_P_LVL2_LAT, NO_C2_LATENCY);
-    fw_put16(t + FADT_P_LVL3_LAT, NO_C3_LATENCY);
+    put16(t + FADT_P_LVL2_LAT, NO_C2_LATENCY);
+    put16(t + FADT_P_LVL3_LAT, NO_C3_LATENCY);
     t[FADT_CENTURY] = RTC_CENTURY;
-    fw_put16(t + FADT_IAPC_BOOT_ARCH, FW_IAPC_BOOT_ARCH);
-    fw_put32(t + FADT_FLAGS, FW_FADT_FLAGS);
+    put16(t + FADT_IAPC_BOOT_ARCH, FW_IAPC_BOOT_ARCH);
+    put32(t + FADT_FLAGS, FW_FADT_FLAGS);
     gas_io(t + FADT_RESET_REG, ACPI_RESET_PORT, 1, GAS_ACCESS_BYTE);
     t[FADT_RESET_VALUE] = ACPI_RESET_VALUE;
     t[FADT_MINOR_VERSION] = FADT_MINOR;
-    fw_put64(t + FADT_X_DSDT, dsdt);
+    put64(t + FADT_X_DSDT, dsdt);
     gas_io(t + FADT_X_PM1A_EVT_BLK, ACPI_PM1A_EVT_BLK, ACPI_PM1_EVT_LEN, GAS_ACCESS_WORD);
     gas_io(t + FADT_X_PM1A_CNT_BLK, ACPI_PM1A_CNT_BLK, ACPI_PM1_CNT_LEN, GAS_ACCESS_WORD);
     gas_io(t + FADT_X_PM_TMR_BLK, ACPI_PM_TMR_BLK, ACPI_PM_TMR_LEN, GAS_ACCESS_DWORD);
@@ -131,15 +131,15 @@ static uint32_t madt_entries(uint8_t *e, const struct fw_platform *p)
         e[1] = 8;
         e[2] = (uint8_t)i;
         e[3] = (uint8_t)i;
-        fw_put32(e + 4, 1);
+        put32(e + 4, 1);
         e += 8;
     }
     /* 5.2.12.3: the I/O APIC; its 24 inputs are GSIs 0-23. */
     e[0] = MADT_IOAPIC;
     e[1] = 12;
     e[2] = FW_IOAPIC_ID;
-    fw_put32(e + 4, (uint32_t)IOAPIC_BASE);
-    fw_put32(e + 8, 0);
+    put32(e + 4, (uint32_t)IOAPIC_BASE);
+    put32(e + 8, 0);
     e += 12;
     /* 5.2.12.5: ISA IRQ 0 (the PIT) is wired to pin 2 (irqchip.c); the
      * SCI is level-triggered, active high (acpi_pm.c holds the line while
@@ -157,15 +157,15 @@ static uint32_t madt_entries(uint8_t *e, const struct fw_platform *p)
         e[1] = 10;
         e[2] = 0;   /* bus: ISA */
         e[3] = iso[i].irq;
-        fw_put32(e + 4, iso[i].gsi);
-        fw_put16(e + 8, iso[i].flags);
+        put32(e + 4, iso[i].gsi);
+        put16(e + 8, iso[i].flags);
         e += 10;
     }
     /* 5.2.12.7: NMI on LINT1 of every processor (UID 0xff), bus-conforming. */
     e[0] = MADT_LAPIC_NMI;
     e[1] = 6;
     e[2] = 0xff;
-    fw_put16(e + 3, 0);
+    put16(e + 3, 0);
     e[5] = 1;
     e += 6;
     return (uint32_t)(e - start);
@@ -182,8 +182,8 @@ static int build_madt(struct fw_area *a, const struct fw_platform *p, uint32_t *
         return HK_ENOMEM;
     memcpy(t, tmp, len);
     acpi_header(t, "APIC", len, MADT_REVISION);
-    fw_put32(t + MADT_LAPIC_ADDR, (uint32_t)LAPIC_BASE);
-    fw_put32(t + MADT_FLAGS, MADT_PCAT_COMPAT);   /* the 8259s are there too */
+    put32(t + MADT_LAPIC_ADDR, (uint32_t)LAPIC_BASE);
+    put32(t + MADT_FLAGS, MADT_PCAT_COMPAT);   /* the 8259s are there too */
     acpi_finish(t);
     return HK_OK;
 }
@@ -199,9 +199,9 @@ static int build_sdt(struct fw_area *a, const char *sig, unsigned width, const u
     acpi_header(t, sig, len, 1);
     for (unsigned i = 0; i < n; i++) {
         if (width == 8)
-            fw_put64(t + ACPI_HDR_SIZE + 8 * i, tables[i]);
+            put64(t + ACPI_HDR_SIZE + 8 * i, tables[i]);
         else
-            fw_put32(t + ACPI_HDR_SIZE + 4 * i, tables[i]);
+            put32(t + ACPI_HDR_SIZE + 4 * i, tables[i]);
     }
     acpi_finish(t);
     return HK_OK;
@@ -214,9 +214,9 @@ static void fill_rsdp(uint8_t *r, uint32_t rsdt, uint32_t xsdt)
     memcpy(r, RSDP_SIGNATURE, 8);
     memcpy(r + RSDP_OEM_ID, ACPI_OEM_ID, 6);
     r[RSDP_REVISION] = 2;
-    fw_put32(r + RSDP_RSDT, rsdt);
-    fw_put32(r + RSDP_LENGTH, RSDP_SIZE);
-    fw_put64(r + RSDP_XSDT, xsdt);
+    put32(r + RSDP_RSDT, rsdt);
+    put32(r + RSDP_LENGTH, RSDP_SIZE);
+    put64(r + RSDP_XSDT, xsdt);
     r[RSDP_CHECKSUM] = fw_checksum(r, RSDP_V1_SIZE);
     r[RSDP_EXT_CHECKSUM] = fw_checksum(r, RSDP_SIZE);
 }

@@ -128,7 +128,7 @@ uint32_t aml_eisaid_value(const char *id)
 void aml_eisaid(struct aml *a, const char *id)
 {
     uint8_t b[5] = {AML_DWORD_PREFIX};
-    fw_put32(b + 1, aml_eisaid_value(id));
+    put32(b + 1, aml_eisaid_value(id));
     aml_bytes(a, b, sizeof(b));
 }
 
@@ -244,8 +244,8 @@ void aml_restemplate_close(struct aml *a, size_t mark)
 void aml_res_io(struct aml *a, uint16_t base, uint8_t len)
 {
     uint8_t d[8] = {0x47, 0x01};
-    fw_put16(d + 2, base);
-    fw_put16(d + 4, base);
+    put16(d + 2, base);
+    put16(d + 4, base);
     d[6] = 1;
     d[7] = len;
     aml_bytes(a, d, sizeof(d));
@@ -255,7 +255,7 @@ void aml_res_io(struct aml *a, uint16_t base, uint8_t len)
 void aml_res_irq(struct aml *a, unsigned irq)
 {
     uint8_t d[3] = {0x22};
-    fw_put16(d + 1, (uint16_t)(1u << (irq & 15)));
+    put16(d + 1, (uint16_t)(1u << (irq & 15)));
     aml_bytes(a, d, sizeof(d));
 }
 
@@ -273,9 +273,9 @@ void aml_res_irq(struct aml *a, unsigned irq)
 static void word_space(struct aml *a, uint8_t type, uint8_t tflags, uint16_t min, uint16_t max)
 {
     uint8_t d[16] = {0x88, 13, 0, type, ADDR_FIXED_WINDOW, tflags};
-    fw_put16(d + 8, min);
-    fw_put16(d + 10, max);
-    fw_put16(d + 14, (uint16_t)(max - min + 1));
+    put16(d + 8, min);
+    put16(d + 10, max);
+    put16(d + 14, (uint16_t)(max - min + 1));
     aml_bytes(a, d, sizeof(d));
 }
 
@@ -293,8 +293,8 @@ void aml_res_word_io(struct aml *a, uint16_t min, uint16_t max)
 void aml_res_dword_mem(struct aml *a, uint32_t min, uint32_t max)
 {
     uint8_t d[26] = {0x87, 23, 0, ADDR_TYPE_MEM, ADDR_FIXED_WINDOW, MEM_READ_WRITE};
-    fw_put32(d + 10, min);
-    fw_put32(d + 14, max);
-    fw_put32(d + 22, max - min + 1);
+    put32(d + 10, min);
+    put32(d + 14, max);
+    put32(d + 22, max - min + 1);
     aml_bytes(a, d, sizeof(d));
 }

@@ -25,6 +25,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/bytes.h"
+
 struct vm;
 
 #define FW_ACPI_BASE 0xe0000u
@@ -72,22 +74,5 @@ int firmware_tables_build(struct vm *vm, char *err, size_t errlen);
 /* The RSDP's guest address if ACPI tables are in the VM's memory, else 0
  * (for the Linux zero page's acpi_rsdp_addr). */
 uint64_t firmware_acpi_rsdp(const struct vm *vm);
-
-/* Little-endian stores into table bytes. */
-static inline void fw_put16(uint8_t *p, uint16_t v)
-{
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-}
-static inline void fw_put32(uint8_t *p, uint32_t v)
-{
-    fw_put16(p, (uint16_t)v);
-    fw_put16(p + 2, (uint16_t)(v >> 16));
-}
-static inline void fw_put64(uint8_t *p, uint64_t v)
-{
-    fw_put32(p, (uint32_t)v);
-    fw_put32(p + 4, (uint32_t)(v >> 32));
-}
 
 #endif

@@ -38,7 +38,7 @@ static void intr(uint8_t **e, uint16_t *count, uint8_t type, uint8_t kind, uint1
 {
     uint8_t *p = entry(e, type, 8, count);
     p[1] = kind;
-    fw_put16(p + 2, flags);
+    put16(p + 2, flags);
     p[4] = bus;
     p[5] = irq;
     p[6] = dest;
@@ -73,8 +73,8 @@ static uint32_t entries(uint8_t *e, const struct fw_platform *p, uint16_t *count
         c[1] = (uint8_t)i;
         c[2] = MP_LAPIC_VERSION;
         c[3] = MP_CPU_EN | (i == 0 ? MP_CPU_BP : 0);
-        fw_put32(c + 4, MP_CPU_SIGNATURE);
-        fw_put32(c + 8, MP_CPU_FEATURES);
+        put32(c + 4, MP_CPU_SIGNATURE);
+        put32(c + 8, MP_CPU_FEATURES);
     }
     uint8_t *b = entry(&e, MP_BUS, 8, count);
     b[1] = MP_BUS_PCI;
@@ -86,7 +86,7 @@ static uint32_t entries(uint8_t *e, const struct fw_platform *p, uint16_t *count
     io[1] = FW_IOAPIC_ID;
     io[2] = MP_IOAPIC_VERSION;
     io[3] = MP_IOAPIC_EN;
-    fw_put32(io + 4, (uint32_t)IOAPIC_BASE);
+    put32(io + 4, (uint32_t)IOAPIC_BASE);
     interrupts(&e, count);
     return (uint32_t)(e - start);
 }
@@ -107,18 +107,18 @@ int mptable_build(struct fw_area *a, const struct fw_platform *p)
         return HK_ENOMEM;
     /* 4.2 configuration table header. */
     memcpy(cfg, MPC_SIGNATURE, 4);
-    fw_put16(cfg + MPC_LENGTH, (uint16_t)len);
+    put16(cfg + MPC_LENGTH, (uint16_t)len);
     cfg[MPC_SPEC_REV] = MP_SPEC_REV_1_4;
     memcpy(cfg + MPC_OEM_ID, "HYPERKIT", 8);
     memcpy(cfg + MPC_PRODUCT_ID, "HYPERKIT    ", 12);
-    fw_put16(cfg + MPC_ENTRY_COUNT, count);
-    fw_put32(cfg + MPC_LAPIC_ADDR, (uint32_t)LAPIC_BASE);
+    put16(cfg + MPC_ENTRY_COUNT, count);
+    put32(cfg + MPC_LAPIC_ADDR, (uint32_t)LAPIC_BASE);
     memcpy(cfg + MPC_SIZE, tmp, len - MPC_SIZE);
     cfg[MPC_CHECKSUM] = fw_checksum(cfg, len);
     /* 4.1 floating pointer: feature byte 1 = 0 (a configuration table is
      * present); byte 2's IMCRP clear: virtual wire mode, there is no IMCR. */
     memcpy(fp, MPF_SIGNATURE, 4);
-    fw_put32(fp + MPF_CONFIG, cfg_gpa);
+    put32(fp + MPF_CONFIG, cfg_gpa);
     fp[MPF_LENGTH] = 1;   /* in 16-byte units */
     fp[MPF_SPEC_REV] = MP_SPEC_REV_1_4;
     fp[MPF_CHECKSUM] = fw_checksum(fp, MPF_SIZE);
