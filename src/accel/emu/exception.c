@@ -37,6 +37,7 @@ static int deliver_real(struct emu_cpu *cpu, int vector, uint64_t ret)
     uint32_t ivt;
     if ((uint64_t)vector * 4 + 3 > cpu->idtr.limit)
         return emu_raise_err(cpu, EXC_GP, (uint32_t)vector * 8 + 2);
+    uint64_t old_sp = cpu->gpr[4];
     int st = read_system(cpu, cpu->idtr.base + (uint64_t)vector * 4, &ivt, 4);
     if (!st)
         st = emu_push(cpu, 2, emu_rflags(cpu));
@@ -44,8 +45,12 @@ static int deliver_real(struct emu_cpu *cpu, int vector, uint64_t ret)
         st = emu_push(cpu, 2, cpu->seg[SEG_CS].selector);
     if (!st)
         st = emu_push(cpu, 2, ret);
-    if (st)
+    if (st) {
+        /* A fault or device exit part-way: delivery starts over from the
+         * same SP (replayed accesses must match). */
+        cpu->gpr[4] = old_sp;
         return st;
+    }
     cpu->rflags &= ~(RFLAGS_IF | RFLAGS_TF | 0x40000ull);
     cpu->seg[SEG_CS].selector = (uint16_t)(ivt >> 16);
     cpu->seg[SEG_CS].base = (ivt >> 16) << 4;
