@@ -35,37 +35,18 @@ int boot_load(struct vm *vm, const struct hk_boot *boot, char *err, size_t errle
 int boot_load_file(struct vm *vm, const char *path, uint64_t gpa, uint64_t *size, char *err,
                    size_t errlen)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        snprintf(err, errlen, "%s: %s", path, strerror(errno));
-        return errno == ENOENT ? HK_ENOENT : HK_EIO;
-    }
-    struct stat st;
-    int r = HK_OK;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        snprintf(err, errlen, "%s: not a regular file", path);
+    uint8_t *buf;
+    size_t len;
+    int r = boot_read_file(path, vm->mem.ram_bytes, &buf, &len, err, errlen);
+    if (r)
+        return r;
+    if (gmem_write(&vm->mem, gpa, buf, len)) {
+        snprintf(err, errlen, "%s: %zu bytes do not fit in guest RAM at %#llx", path, len,
+                 (unsigned long long)gpa);
         r = HK_EINVAL;
-        goto out;
     }
-    uint8_t *dst = gmem_ptr_for_write(&vm->mem, gpa, (uint64_t)st.st_size);
-    if (!dst) {
-        snprintf(err, errlen, "%s: %lld bytes do not fit in guest RAM at %#llx", path,
-                 (long long)st.st_size, (unsigned long long)gpa);
-        r = HK_EINVAL;
-        goto out;
-    }
-    for (off_t done = 0; done < st.st_size;) {
-        ssize_t n = read(fd, dst + done, (size_t)(st.st_size - done));
-        if (n <= 0) {
-            snprintf(err, errlen, "%s: read failed: %s", path, n ? strerror(errno) : "short file");
-            r = HK_EIO;
-            goto out;
-        }
-        done += n;
-    }
-    *size = (uint64_t)st.st_size;
-out:
-    close(fd);
+    free(buf);
+    *size = len;
     return r;
 }
 
