@@ -8,9 +8,36 @@
 #define HK_TESTS_CPU_COVERAGE_H
 
 #include "forms.h"
+#include "sse4_forms.h"
+#include "sse_forms.h"
 
 static struct cd_form cd_cov_forms[CD_MAX_FORMS];
 static int cd_cov_n;
+
+/* Which harness compares form f with the host, or NULL. The SSE harnesses
+ * list their forms (sse_forms.h, sse4_forms.h); test_x87 sweeps every
+ * entry of the x87 tables and runs FXSAVE/FXRSTOR/LDMXCSR/STMXCSR. */
+static const char *cd_tested_by(const struct cd_form *f)
+{
+    static const uint8_t pfx_byte[4] = {0, 0x66, 0xf3, 0xf2};
+    if (f->map <= CD_MAP0F) {
+        if (f->map == CD_MAP0F && f->opc == 0xae && f->mod == 0 && f->greg >= 0 && f->greg <= 3)
+            return "test_x87";
+        return cd_untested_why(f) ? NULL : "test_cpu_diff";
+    }
+    if (f->map == CD_X87_MEM || f->map == CD_X87_REG)
+        return "test_x87";
+    int map = f->map == CD_MAP0F38 ? 0x38 : f->map == CD_MAP0F3A ? 0x3a : 0;
+    uint8_t pfx = f->pfx >= 0 ? pfx_byte[f->pfx] : 0;
+    for (size_t i = 0; map == 0 && i < sizeof(sse_forms) / sizeof(sse_forms[0]); i++)
+        if (sse_forms[i].pfx == pfx && sse_forms[i].op == f->opc &&
+            (sse_forms[i].ext < 0 || sse_forms[i].ext == f->greg))
+            return "test_sse";
+    for (size_t i = 0; i < sizeof(sse4_forms) / sizeof(sse4_forms[0]); i++)
+        if (sse4_forms[i].pfx == pfx && sse4_forms[i].map == map && sse4_forms[i].op == f->opc)
+            return "test_sse4";
+    return NULL;
+}
 
 /* "T name" tested, "i name" implemented but not tested, "-" neither. */
 static void cd_cov_cell(const struct cd_form *f, char *buf, size_t n)
@@ -21,24 +48,35 @@ static void cd_cov_cell(const struct cd_form *f, char *buf, size_t n)
     }
     char mn[24];
     cd_form_mnemonic(f, mn, sizeof(mn));
-    snprintf(buf, n, "%c %s", cd_untested_why(f) ? 'i' : 'T', mn);
+    snprintf(buf, n, "%c %s", cd_tested_by(f) ? 'T' : 'i', mn);
 }
 
-/* Mandatory-prefix variants implemented for (map, opc): "66 f3", or "". */
+/* Mandatory-prefix variants implemented for (map, opc), tested ones first:
+ * "T np 66", "T np i f3" (f3 implemented, not compared), or "". A prefix
+ * counts as tested when all its forms (every group member) are. */
 static void cd_cov_prefixes(int map, int opc, char *buf, size_t n)
 {
     static const char *const names[4] = {"np", "66", "f3", "f2"};
-    bool have[4] = {false};
+    bool have[4] = {false}, untested[4] = {false};
     for (int i = 0; i < cd_cov_n; i++) {
         const struct cd_form *f = &cd_cov_forms[i];
-        if (f->map == map && f->opc == opc && f->pfx >= 0 && cd_implemented(f))
+        if (f->map == map && f->opc == opc && f->pfx >= 0 && cd_implemented(f)) {
             have[f->pfx] = true;
+            untested[f->pfx] |= !cd_tested_by(f);
+        }
     }
     size_t k = 0;
     buf[0] = 0;
-    for (int p = 0; p < 4; p++)
-        if (have[p])
-            k += (size_t)snprintf(buf + k, n - k, "%s%s", k ? " " : "", names[p]);
+    for (int pass = 0; pass < 2; pass++) {
+        bool first = true;
+        for (int p = 0; p < 4; p++) {
+            if (!have[p] || untested[p] != (pass == 1))
+                continue;
+            k += (size_t)snprintf(buf + k, n - k, "%s%s%s", k ? " " : "",
+                                  first ? (pass ? "i " : "T ") : "", names[p]);
+            first = false;
+        }
+    }
 }
 
 static const struct cd_form *cd_cov_find(int map, int opc)
@@ -70,12 +108,12 @@ static void cd_cov_cell_at(int map, int opc, char *cell, size_t n)
             size_t k = strlen(cell);
             if (!strcmp(cell, "-"))
                 k = 0;
-            snprintf(cell + k, n - k, "%ssse: %s", k ? " / " : "i ", pf);
+            snprintf(cell + k, n - k, "%ssse: %s", k ? " / " : "", pf);
         }
     } else {
         cd_cov_prefixes(map, opc, pf, sizeof(pf));
         if (pf[0])
-            snprintf(cell, n, "i %s", pf);
+            snprintf(cell, n, "%s", pf);
     }
 }
 
@@ -127,62 +165,71 @@ static void cd_cov_x87(void)
            "| opcode | /0 | /1 | /2 | /3 | /4 | /5 | /6 | /7 | register forms |\n"
            "|--------|----|----|----|----|----|----|----|----|----------------|\n");
     for (int esc = 0; esc < 8; esc++) {
-        int regs = 0;
+        int regs = 0, regs_tested = 0;
         printf("| %02x |", 0xd8 + esc);
         for (int i = 0; i < cd_cov_n; i++) {
             const struct cd_form *f = &cd_cov_forms[i];
-            if (f->opc != 0xd8 + esc || !cd_implemented(f))
+            if (f->opc != 0xd8 + esc || f->map != CD_X87_REG || !cd_implemented(f))
                 continue;
-            regs += f->map == CD_X87_REG;
+            regs++;
+            regs_tested += cd_tested_by(f) != NULL;
         }
         for (int r = 0; r < 8; r++) {
-            bool impl = false;
+            const char *cell = "-";
             for (int i = 0; i < cd_cov_n; i++) {
                 const struct cd_form *f = &cd_cov_forms[i];
-                impl |= f->map == CD_X87_MEM && f->opc == 0xd8 + esc && f->greg == r &&
-                        cd_implemented(f);
+                if (f->map == CD_X87_MEM && f->opc == 0xd8 + esc && f->greg == r &&
+                    cd_implemented(f))
+                    cell = cd_tested_by(f) ? "T" : "i";
             }
-            printf(" %s |", impl ? "i" : "-");
+            printf(" %s |", cell);
         }
-        printf(" %d of 64 implemented |\n", regs);
+        printf(" %d of 64 implemented, %d compared |\n", regs, regs_tested);
     }
 }
 
 static void cd_cov_untested(void)
 {
-    printf("\n## Implemented, not tested against the host\n\n");
-    int other = 0;
+    printf("\n## Implemented, not compared with the host\n\n");
+    int n = 0;
     for (int i = 0; i < cd_cov_n; i++) {
         const struct cd_form *f = &cd_cov_forms[i];
-        const char *why = cd_implemented(f) ? cd_untested_why(f) : NULL;
-        char name[64];
-        if (why && f->map > CD_MAP0F)
-            other++;
-        if (!why || f->map > CD_MAP0F)
+        if (!cd_implemented(f) || cd_tested_by(f))
             continue;
+        const char *why = cd_untested_why(f);
+        char name[64];
         cd_form_name(f, name, sizeof(name));
-        printf("- `%s`: %s\n", name, why);
+        printf("- `%s`: %s\n", name, why ? why : "no harness lists it");
+        n++;
     }
-    printf("- %d SSE and x87 forms (prefixed 0F, 0F 38, 0F 3A, D8-DF): XMM and x87 state are "
-           "not compared yet\n", other);
+    if (!n)
+        printf("None.\n");
 }
 
 static int cd_coverage(void)
 {
     cd_cov_n = cd_enumerate(cd_cov_forms);
-    int impl = 0, tested = 0;
+    static const char *const harnesses[] = {"test_cpu_diff", "test_sse", "test_sse4", "test_x87"};
+    int impl = 0, tested = 0, by[4] = {0};
     for (int i = 0; i < cd_cov_n; i++) {
+        const char *h = cd_implemented(&cd_cov_forms[i]) ? cd_tested_by(&cd_cov_forms[i]) : NULL;
         impl += cd_implemented(&cd_cov_forms[i]);
-        tested += cd_implemented(&cd_cov_forms[i]) && !cd_untested_why(&cd_cov_forms[i]);
+        tested += h != NULL;
+        for (int k = 0; h && k < 4; k++)
+            by[k] += !strcmp(h, harnesses[k]);
     }
     printf("# emu CPU coverage\n\n"
            "Generated from the decoder's opcode tables by `build/tests/test_cpu_diff --coverage`\n"
            "(regenerate: `make && build/tests/test_cpu_diff --coverage > docs/cpu-coverage.md`).\n\n"
-           "`T name`: implemented and compared with the host CPU by `test_cpu_diff`;\n"
-           "`i name`: implemented, not compared (reason below); `-`: not implemented (#UD);\n"
-           "`G`: a group, see the group table.\n\n"
-           "%d forms implemented (groups counted by ModRM.reg), %d of them tested.\n",
+           "`T name`: implemented and compared with the host CPU; `i name`: implemented,\n"
+           "not compared (reason below); `-`: not implemented (#UD); `G`: a group, see the\n"
+           "group table. Prefixed cells list the mandatory prefixes (np: none) after `T`\n"
+           "(compared) or `i` (not compared).\n\n"
+           "%d forms implemented (groups counted by ModRM.reg, x87 register forms by\n"
+           "ModRM), %d of them compared with the host:\n\n",
            impl, tested);
+    for (int k = 0; k < 4; k++)
+        printf("- %d by `%s`\n", by[k], harnesses[k]);
     cd_cov_grid("One-byte map", CD_MAP1);
     cd_cov_grid("0F map (sse: mandatory-prefix SSE entries; np: no prefix)", CD_MAP0F);
     cd_cov_grid("0F 38 map (by mandatory prefix)", CD_MAP0F38);

@@ -192,7 +192,7 @@ static bool cd_no64(const struct cd_form *f)
 static const char *cd_untested_why(const struct cd_form *f)
 {
     if (f->map > CD_MAP0F)
-        return "SSE/x87: XMM and x87 state are not compared yet";
+        return "SSE/x87 form: no harness (test_sse, test_sse4, test_x87) runs it";
     if (cd_no64(f) && f->map == CD_MAP1 &&
         ((f->opc & 0xf0) == 0x40 || f->opc == 0x62 || f->opc == 0xc4 || f->opc == 0xc5))
         return "a prefix in 64-bit mode (REX, EVEX, VEX)";

@@ -7,80 +7,9 @@
  * faults must agree. The string compares run every imm8 with lengths
  * 0..16, out-of-range and negative EAX/EDX, and embedded zeros.
  */
+#include "../cpu/sse4_forms.h"
 #include "../cpu/sse_harness.h"
 #include "test.h"
-
-enum kind { K_PS, K_PD, K_INT, K_STR };
-
-#define F_GREG 0x01  /* ModRM.reg names a GPR */
-#define F_GRM 0x02   /* ModRM.rm names a GPR (or integer memory) */
-#define F_W 0x04     /* also with REX.W */
-#define F_FP 0x08    /* floating point: run with exceptions unmasked too */
-#define F_ALLIMM 0x10 /* every imm8 value, in turn */
-
-struct form {
-    const char *name;
-    uint8_t pfx2, pfx, map, op; /* [pfx2] [pfx] [REX] 0F [map] op; map 0x38, 0x3a or 0 */
-    uint8_t kind, flags;
-};
-
-#define I66(n, m, o) {n, 0, 0x66, m, o, K_INT, 0}
-#define FP(n, p, m, o, k) {n, 0, p, m, o, k, F_FP}
-
-static const struct form forms[] = {
-    /* SSE3 */
-    FP("addsubpd", 0x66, 0, 0xd0, K_PD), FP("addsubps", 0xf2, 0, 0xd0, K_PS),
-    FP("haddpd", 0x66, 0, 0x7c, K_PD), FP("haddps", 0xf2, 0, 0x7c, K_PS),
-    FP("hsubpd", 0x66, 0, 0x7d, K_PD), FP("hsubps", 0xf2, 0, 0x7d, K_PS),
-    {"movsldup", 0, 0xf3, 0, 0x12, K_INT, 0}, {"movshdup", 0, 0xf3, 0, 0x16, K_INT, 0},
-    {"movddup", 0, 0xf2, 0, 0x12, K_INT, 0}, {"lddqu", 0, 0xf2, 0, 0xf0, K_INT, 0},
-    /* SSSE3 */
-    I66("pshufb", 0x38, 0x00), I66("phaddw", 0x38, 0x01), I66("phaddd", 0x38, 0x02),
-    I66("phaddsw", 0x38, 0x03), I66("pmaddubsw", 0x38, 0x04), I66("phsubw", 0x38, 0x05),
-    I66("phsubd", 0x38, 0x06), I66("phsubsw", 0x38, 0x07), I66("psignb", 0x38, 0x08),
-    I66("psignw", 0x38, 0x09), I66("psignd", 0x38, 0x0a), I66("pmulhrsw", 0x38, 0x0b),
-    I66("pabsb", 0x38, 0x1c), I66("pabsw", 0x38, 0x1d), I66("pabsd", 0x38, 0x1e),
-    I66("palignr", 0x3a, 0x0f),
-    /* SSE4.1 */
-    I66("pblendvb", 0x38, 0x10), I66("blendvps", 0x38, 0x14), I66("blendvpd", 0x38, 0x15),
-    I66("ptest", 0x38, 0x17),
-    I66("pmovsxbw", 0x38, 0x20), I66("pmovsxbd", 0x38, 0x21), I66("pmovsxbq", 0x38, 0x22),
-    I66("pmovsxwd", 0x38, 0x23), I66("pmovsxwq", 0x38, 0x24), I66("pmovsxdq", 0x38, 0x25),
-    I66("pmuldq", 0x38, 0x28), I66("pcmpeqq", 0x38, 0x29), I66("movntdqa", 0x38, 0x2a),
-    I66("packusdw", 0x38, 0x2b),
-    I66("pmovzxbw", 0x38, 0x30), I66("pmovzxbd", 0x38, 0x31), I66("pmovzxbq", 0x38, 0x32),
-    I66("pmovzxwd", 0x38, 0x33), I66("pmovzxwq", 0x38, 0x34), I66("pmovzxdq", 0x38, 0x35),
-    I66("pminsb", 0x38, 0x38), I66("pminsd", 0x38, 0x39), I66("pminuw", 0x38, 0x3a),
-    I66("pminud", 0x38, 0x3b), I66("pmaxsb", 0x38, 0x3c), I66("pmaxsd", 0x38, 0x3d),
-    I66("pmaxuw", 0x38, 0x3e), I66("pmaxud", 0x38, 0x3f), I66("pmulld", 0x38, 0x40),
-    I66("phminposuw", 0x38, 0x41),
-    FP("roundps", 0x66, 0x3a, 0x08, K_PS), FP("roundpd", 0x66, 0x3a, 0x09, K_PD),
-    FP("roundss", 0x66, 0x3a, 0x0a, K_PS), FP("roundsd", 0x66, 0x3a, 0x0b, K_PD),
-    I66("blendps", 0x3a, 0x0c), I66("blendpd", 0x3a, 0x0d), I66("pblendw", 0x3a, 0x0e),
-    {"pextrb", 0, 0x66, 0x3a, 0x14, K_INT, F_GRM | F_W},
-    {"pextrw", 0, 0x66, 0x3a, 0x15, K_INT, F_GRM | F_W},
-    {"pextrd/q", 0, 0x66, 0x3a, 0x16, K_INT, F_GRM | F_W},
-    {"extractps", 0, 0x66, 0x3a, 0x17, K_INT, F_GRM | F_W},
-    {"pinsrb", 0, 0x66, 0x3a, 0x20, K_INT, F_GRM | F_W}, I66("insertps", 0x3a, 0x21),
-    {"pinsrd/q", 0, 0x66, 0x3a, 0x22, K_INT, F_GRM | F_W},
-    FP("dpps", 0x66, 0x3a, 0x40, K_PS), FP("dppd", 0x66, 0x3a, 0x41, K_PD),
-    I66("mpsadbw", 0x3a, 0x42),
-    /* SSE4.2, POPCNT */
-    I66("pcmpgtq", 0x38, 0x37),
-    {"pcmpestrm", 0, 0x66, 0x3a, 0x60, K_STR, F_W | F_ALLIMM},
-    {"pcmpestri", 0, 0x66, 0x3a, 0x61, K_STR, F_W | F_ALLIMM},
-    {"pcmpistrm", 0, 0x66, 0x3a, 0x62, K_STR, F_W | F_ALLIMM},
-    {"pcmpistri", 0, 0x66, 0x3a, 0x63, K_STR, F_W | F_ALLIMM},
-    {"crc32 r, r/m8", 0, 0xf2, 0x38, 0xf0, K_INT, F_GREG | F_GRM | F_W},
-    {"crc32 r, r/m32/64", 0, 0xf2, 0x38, 0xf1, K_INT, F_GREG | F_GRM | F_W},
-    {"crc32 r, r/m16", 0x66, 0xf2, 0x38, 0xf1, K_INT, F_GREG | F_GRM | F_W},
-    {"popcnt", 0, 0xf3, 0, 0xb8, K_INT, F_GREG | F_GRM | F_W},
-    {"popcnt r16", 0x66, 0xf3, 0, 0xb8, K_INT, F_GREG | F_GRM},
-    /* AES-NI, PCLMULQDQ */
-    I66("aesimc", 0x38, 0xdb), I66("aesenc", 0x38, 0xdc), I66("aesenclast", 0x38, 0xdd),
-    I66("aesdec", 0x38, 0xde), I66("aesdeclast", 0x38, 0xdf),
-    I66("aeskeygenassist", 0x3a, 0xdf), I66("pclmulqdq", 0x3a, 0x44),
-};
 
 /* Strings for PCMPxSTRx: a small alphabet so that characters match and
  * ranges hold, with no zero, one zero element, or zeros anywhere. */
@@ -99,17 +28,17 @@ static void str_fill(uint8_t *p)
     }
 }
 
-static void fill(uint8_t *p, size_t n, enum kind k)
+static void fill(uint8_t *p, size_t n, enum sse4_kind k)
 {
     for (size_t i = 0; i < n; i += 8) {
         uint64_t v;
-        if (k == K_STR && i % 16 == 0)
+        if (k == S4K_STR && i % 16 == 0)
             str_fill(p + i);
-        if (k == K_STR)
+        if (k == S4K_STR)
             continue;
-        if (k == K_PS)
+        if (k == S4K_PS)
             v = rnd_f() | (uint64_t)rnd_f() << 32;
-        else if (k == K_PD)
+        else if (k == S4K_PD)
             v = rnd_d();
         else
             v = rnd() % 4 ? rnd() : (rnd() % 2 ? 0x8000800080008000ull : 0x7f7f00ff80ff0001ull);
@@ -132,7 +61,7 @@ static uint64_t str_len(void)
 /* Encode with xmm/GPR reg from {0, 1, 2} and rm from {2, 5, 6} (never
  * rBX, rSP, rDI, which differ between the two sides), memory [rbx+disp8].
  * REX.R/REX.B lift them to 8-15; a bare REX changes byte registers. */
-static int encode(const struct form *f, uint8_t *b, unsigned imm, bool mem, bool rexw)
+static int encode(const struct sse4_form *f, uint8_t *b, unsigned imm, bool mem, bool rexw)
 {
     static const uint8_t rms[3] = {2, 5, 6};
     static const int disps[] = {0, 0, 16, 32, 4, 8, 36};
@@ -159,33 +88,33 @@ static int encode(const struct form *f, uint8_t *b, unsigned imm, bool mem, bool
     return n;
 }
 
-static bool run_case(const struct form *f, int iter, bool unmask)
+static bool run_case(const struct sse4_form *f, int iter, bool unmask)
 {
     uint8_t insn[16];
-    unsigned imm = (f->flags & F_ALLIMM) ? (unsigned)iter & 0xff : (unsigned)(rnd() & 0xff);
-    bool rexw = (f->flags & F_W) && rnd() % 2;
+    unsigned imm = (f->flags & S4F_ALLIMM) ? (unsigned)iter & 0xff : (unsigned)(rnd() & 0xff);
+    bool rexw = (f->flags & S4F_W) && rnd() % 2;
     int len = encode(f, insn, imm, rnd() % 2, rexw);
     struct state s;
     memset(&s, 0, sizeof(s));
     for (int i = 0; i < 16; i++)
         s.gpr[i] = rnd_gpr();
-    fill((uint8_t *)s.xmm, sizeof(s.xmm), (enum kind)f->kind);
-    if (f->kind == K_STR)
+    fill((uint8_t *)s.xmm, sizeof(s.xmm), (enum sse4_kind)f->kind);
+    if (f->kind == S4K_STR)
         s.gpr[0] = str_len(), s.gpr[2] = str_len();
     s.mxcsr = rnd_mxcsr(unmask);
     s.rflags = 0x2 | (rnd() & ARITH_FLAGS);
-    fill(host_buf, BUF_SIZE, (enum kind)f->kind);
+    fill(host_buf, BUF_SIZE, (enum sse4_kind)f->kind);
     return sse_diff(f->name, insn, len, &s);
 }
 
 static void test_forms(void)
 {
-    for (size_t i = 0; i < sizeof(forms) / sizeof(forms[0]); i++) {
-        const struct form *f = &forms[i];
-        int n = (f->flags & F_ALLIMM) ? 256 * 24 : 3000;
+    for (size_t i = 0; i < sizeof(sse4_forms) / sizeof(sse4_forms[0]); i++) {
+        const struct sse4_form *f = &sse4_forms[i];
+        int n = (f->flags & S4F_ALLIMM) ? 256 * 24 : 3000;
         bool ok = true;
         for (int k = 0; k < n && ok; k++)
-            ok = run_case(f, k, (f->flags & F_FP) && k % 3 == 0);
+            ok = run_case(f, k, (f->flags & S4F_FP) && k % 3 == 0);
         char name[96];
         snprintf(name, sizeof(name), "sse4 matches host: %s", f->name);
         CHECK(ok, name);

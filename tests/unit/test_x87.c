@@ -17,7 +17,9 @@
 #include <string.h>
 #include <sys/mman.h>
 
+#include "accel/emu/decode_tables.h"
 #include "accel/emu/emu.h"
+#include "accel/emu/exec.h"
 #include "accel/emu/step.h"
 #include "accel/emu/x87.h"
 #include "core/guest_mem.h"
@@ -844,6 +846,72 @@ static void known_answers(void)
     CHECK((r[3] & 1) && (r[3] & (1u << 24)), "x87 CPUID.1:EDX advertises FPU and FXSR");
 }
 
+/* --- Every implemented form, read from the decoder's own tables ------------- */
+
+#define OFF_STACK 0xc00 /* eight 80-bit values for the stack, 16 bytes apart */
+
+static bool x87_implemented(const struct op *e)
+{
+    return e->fn && e->fn != ex_ud;
+}
+
+/* A stack of n distinct values (n = 8: full, fewer: empty registers below). */
+static void load_stack(struct prog *p, int n, int seed)
+{
+    for (int k = 0; k < n; k++) {
+        put_f80(OFF_STACK + 16 * k, (seed + 5 * k) % NEDGE);
+        M(p, 0xdb, 5, OFF_STACK + 16 * k);
+    }
+}
+
+/* Memory operand contents for form esc /reg: valid BCD for FBLD (invalid
+ * digits give an undefined result), else edge bits of every width. */
+static void put_operand(int esc, int reg, int v)
+{
+    memset(case_data + OFF_M, 0, 112);
+    if (esc == 7 && reg == 4)
+        memcpy(case_data + OFF_M, bcd_vals[v % 3], 10);
+    else if (v % 3 == 0)
+        put_f80(OFF_M, v % NEDGE);
+    else if (v % 3 == 1)
+        memcpy(case_data + OFF_M, &m64_vals[v % COUNT(m64_vals)], 8);
+    else
+        memcpy(case_data + OFF_M, &m32_vals[v % COUNT(m32_vals)], 4);
+}
+
+/* Every register form (each ST(i)) and memory form emu_x87_reg/emu_x87_mem
+ * implement, over full, partly empty and nearly full stacks: the coverage
+ * table counts x87 forms as compared because this sweeps the same tables. */
+static void sweep_group(void)
+{
+    static const int depths[] = {8, 7, 3};
+    static const struct skip skip_image = {1, {OFF_M + 12}, {16}};
+    struct group g = {"every implemented form (decoder tables)", 0, 0};
+    for (int esc = 0; esc < 8; esc++)
+        for (int m = 0; m < 64 + 8; m++) {
+            bool mem = m >= 64;
+            const struct op *e = mem ? &emu_x87_mem[esc][m - 64] : &emu_x87_reg[esc][m];
+            if (!x87_implemented(e))
+                continue;
+            for (int c = 0; c < COUNT(fcws_few); c++)
+                for (int v = 0; v < 6; v++) {
+                    struct prog p = {.n = 0};
+                    struct start s = {fcws_few[c], (uint64_t)v * 0x45 & RFLAGS_ARITH, 0};
+                    reset_data();
+                    load_stack(&p, depths[v % 3], v * 3 + c);
+                    if (mem) {
+                        put_operand(esc, m - 64, v + c);
+                        M(&p, (uint8_t)(0xd8 + esc), (unsigned)(m - 64), OFF_M);
+                    } else {
+                        EMIT(&p, (uint8_t)(0xd8 + esc), (uint8_t)(0xc0 + m));
+                    }
+                    diff_case(&g, &p, &s, mem ? &skip_image : NULL, "%02x %s%02x v#%d",
+                              0xd8 + esc, mem ? "/" : "", mem ? m - 64 : 0xc0 + m, v);
+                }
+        }
+    group_end(&g);
+}
+
 /* The comparison must notice a difference, or every group above would
  * pass vacuously. */
 static void self_check(void)
@@ -878,6 +946,7 @@ static void run_all_cases(void)
     binary_group("arithmetic, register forms", binops, COUNT(binops), fcws, COUNT(fcws));
     binary_group("compares, FPREM, FSCALE, FPATAN, FYL2X, FXCH, FST", binops2, COUNT(binops2),
                  fcws_few, COUNT(fcws_few));
+    sweep_group();
 }
 
 int main(void)
