@@ -72,6 +72,12 @@ static uint64_t cd_undefined_flags(const struct emu_insn *in, const struct cd_st
         return cd_shift_undefined(in, s);
     if (fn == ex_shld_shrd)
         return cd_double_shift_undefined(in, s);
+    if (fn == ex_daa_das) /* SDM "DAA", "DAS": OF undefined */
+        return RFLAGS_OF;
+    if (fn == ex_aaa_aas) /* "AAA", "AAS": only AF and CF defined */
+        return RFLAGS_OF | RFLAGS_SF | RFLAGS_ZF | RFLAGS_PF;
+    if (fn == ex_aam_aad) /* "AAM", "AAD": OF, AF, CF undefined */
+        return RFLAGS_OF | RFLAGS_AF | RFLAGS_CF;
     return 0;
 }
 
@@ -80,9 +86,23 @@ static bool cd_has_error_code(int v)
     return v == 8 || (v >= 10 && v <= 14) || v == 17;
 }
 
-/* Empty when the results agree, else a short reason. */
+/* Registers and RIP as code of this width defines them: outside 64-bit
+ * code only the low 32 bits of RAX..RDI (the SDM leaves the upper halves
+ * undefined after a mode switch) and none of R8..R15. */
+static bool cd_regs_differ(const struct cd_state *nat, const struct cd_state *emu, int bits)
+{
+    if (bits == 64)
+        return memcmp(nat->gpr, emu->gpr, sizeof(nat->gpr)) || nat->rip != emu->rip;
+    for (int i = 0; i < 8; i++)
+        if ((uint32_t)nat->gpr[i] != (uint32_t)emu->gpr[i])
+            return true;
+    return (uint32_t)nat->rip != (uint32_t)emu->rip;
+}
+
+/* Empty when the results agree, else a short reason. bits: the code
+ * width the instruction ran in. */
 static const char *cd_differs(const struct cd_state *nat, const struct cd_state *emu,
-                              const uint8_t *nat_mem, const uint8_t *emu_mem, uint64_t undef)
+                              const uint8_t *nat_mem, const uint8_t *emu_mem, uint64_t undef, int bits)
 {
     if (nat->vector != emu->vector)
         return "exception";
@@ -90,11 +110,16 @@ static const char *cd_differs(const struct cd_state *nat, const struct cd_state 
         return "error code";
     if (nat->vector == 14 && nat->cr2 != emu->cr2)
         return "CR2";
-    if (memcmp(nat->gpr, emu->gpr, sizeof(nat->gpr)))
-        return "registers";
-    if (nat->rip != emu->rip)
-        return "RIP";
-    uint64_t m = CD_FLAGS_COMPARED & ~(nat->vector < 0 ? undef : 0);
+    if (cd_regs_differ(nat, emu, bits))
+        return nat->rip != emu->rip ? "RIP" : "registers";
+    if (memcmp(nat->sreg, emu->sreg, 4 * sizeof(nat->sreg[0])))
+        return "segment registers"; /* null RPLs cleared on both sides (sys_native.h) */
+    if (memcmp(nat->sreg + 4, emu->sreg + 4, 2 * sizeof(nat->sreg[0])))
+        return "FS/GS";
+    /* After a single-step #DB the instruction has completed: its undefined
+     * flags are as undefined as without the trap. */
+    bool done = nat->vector < 0 || nat->vector == 1;
+    uint64_t m = CD_FLAGS_COMPARED & ~(done ? undef : 0);
     if ((nat->rflags ^ emu->rflags) & m)
         return "RFLAGS";
     if (memcmp(nat_mem, emu_mem, CD_DATA_SIZE))
@@ -113,7 +138,8 @@ static void cd_print_bytes(const uint8_t *b, int n)
 
 static void cd_print_result(const char *who, const struct cd_state *s, const struct cd_state *other)
 {
-    printf("    %-6s rip=%#" PRIx64 " rflags=%#" PRIx64, who, s->rip, s->rflags);
+    printf("    %-6s rip=%#" PRIx64 " rflags=%#" PRIx64 " es/cs/ss/ds/fs/gs=%x/%x/%x/%x/%x/%x", who,
+           s->rip, s->rflags, s->sreg[0], s->sreg[1], s->sreg[2], s->sreg[3], s->sreg[4], s->sreg[5]);
     if (s->vector >= 0)
         printf(" vector=%d error=%#x cr2=%#" PRIx64, s->vector, s->error, s->cr2);
     for (int i = 0; i < 16; i++)

@@ -8,6 +8,7 @@
 #define HK_TESTS_CPU_COVERAGE_H
 
 #include "forms.h"
+#include "mmx_forms.h"
 #include "sse4_forms.h"
 #include "sse_forms.h"
 
@@ -23,7 +24,7 @@ static const char *cd_tested_by(const struct cd_form *f)
     if (f->map <= CD_MAP0F) {
         if (f->map == CD_MAP0F && f->opc == 0xae && f->mod == 0 && f->greg >= 0 && f->greg <= 3)
             return "test_x87";
-        return cd_untested_why(f) ? NULL : "test_cpu_diff";
+        return cd_untested_why(f) && cd_untested_legacy_why(f) ? NULL : "test_cpu_diff";
     }
     if (f->map == CD_X87_MEM || f->map == CD_X87_REG)
         return "test_x87";
@@ -36,10 +37,16 @@ static const char *cd_tested_by(const struct cd_form *f)
     for (size_t i = 0; i < sizeof(sse4_forms) / sizeof(sse4_forms[0]); i++)
         if (sse4_forms[i].pfx == pfx && sse4_forms[i].map == map && sse4_forms[i].op == f->opc)
             return "test_sse4";
+    for (size_t i = 0; i < sizeof(mmx_forms) / sizeof(mmx_forms[0]); i++)
+        if (mmx_forms[i].pfx == pfx && mmx_forms[i].map == (map ? map : 0x0f) &&
+            mmx_forms[i].opc == f->opc && (mmx_forms[i].reg < 0 || mmx_forms[i].reg == f->greg))
+            return "test_mmx";
     return NULL;
 }
 
-/* "T name" tested, "i name" implemented but not tested, "-" neither. */
+/* "T name" tested, "i name" implemented but not tested, "-" neither;
+ * "T32 name" compared in 32-bit and 16-bit code only, "T name (#UD64)"
+ * there and as #UD in 64-bit code. */
 static void cd_cov_cell(const struct cd_form *f, char *buf, size_t n)
 {
     if (!cd_implemented(f)) {
@@ -47,8 +54,11 @@ static void cd_cov_cell(const struct cd_form *f, char *buf, size_t n)
         return;
     }
     char mn[24];
-    cd_form_mnemonic(f, mn, sizeof(mn));
-    snprintf(buf, n, "%c %s", cd_tested_by(f) ? 'T' : 'i', mn);
+    bool legacy = f->map <= CD_MAP0F && !cd_untested_legacy_why(f);
+    bool legacy_only = legacy && cd_untested_why(f);
+    cd_form_mnemonic_in(f, legacy && cd_no64(f), mn, sizeof(mn));
+    snprintf(buf, n, "%s %s%s", !cd_tested_by(f) ? "i" : legacy_only ? "T32" : "T", mn,
+             legacy && !legacy_only && cd_no64(f) ? " (#UD64)" : "");
 }
 
 /* Mandatory-prefix variants implemented for (map, opc), tested ones first:
@@ -209,13 +219,14 @@ static void cd_cov_untested(void)
 static int cd_coverage(void)
 {
     cd_cov_n = cd_enumerate(cd_cov_forms);
-    static const char *const harnesses[] = {"test_cpu_diff", "test_sse", "test_sse4", "test_x87"};
-    int impl = 0, tested = 0, by[4] = {0};
+    static const char *const harnesses[] = {"test_cpu_diff", "test_sse", "test_sse4",
+                                            "test_x87", "test_mmx"};
+    int impl = 0, tested = 0, by[5] = {0};
     for (int i = 0; i < cd_cov_n; i++) {
         const char *h = cd_implemented(&cd_cov_forms[i]) ? cd_tested_by(&cd_cov_forms[i]) : NULL;
         impl += cd_implemented(&cd_cov_forms[i]);
         tested += h != NULL;
-        for (int k = 0; h && k < 4; k++)
+        for (int k = 0; h && k < 5; k++)
             by[k] += !strcmp(h, harnesses[k]);
     }
     printf("# emu CPU coverage\n\n"
@@ -225,10 +236,14 @@ static int cd_coverage(void)
            "not compared (reason below); `-`: not implemented (#UD); `G`: a group, see the\n"
            "group table. Prefixed cells list the mandatory prefixes (np: none) after `T`\n"
            "(compared) or `i` (not compared).\n\n"
+           "`test_cpu_diff` compares the one-byte and 0F forms in 64-bit, 32-bit\n"
+           "(compatibility-mode) and 16-bit code: `T32 name` only in 32-bit and 16-bit\n"
+           "code (64-bit code has a prefix or another instruction there), `T name (#UD64)`\n"
+           "there and as #UD in 64-bit code.\n\n"
            "%d forms implemented (groups counted by ModRM.reg, x87 register forms by\n"
            "ModRM), %d of them compared with the host:\n\n",
            impl, tested);
-    for (int k = 0; k < 4; k++)
+    for (int k = 0; k < 5; k++)
         printf("- %d by `%s`\n", by[k], harnesses[k]);
     cd_cov_grid("One-byte map", CD_MAP1);
     cd_cov_grid("0F map (sse: mandatory-prefix SSE entries; np: no prefix)", CD_MAP0F);

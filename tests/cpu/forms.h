@@ -13,6 +13,7 @@
 #include "accel/emu/decode_tables.h"
 #include "accel/emu/exec.h"
 #include "accel/emu/x87.h"
+#include "sys_forms.h"
 
 /* How to build inputs (cd_info.kind bits). */
 #define CK_STACK 0x0001   /* RSP points into the data pages */
@@ -34,6 +35,12 @@
 #define CK_LOOP 0x10000   /* LOOPcc/JrCXZ: RCX from small counts */
 #define CK_XLAT 0x20000   /* RBX points into the data pages */
 #define CK_DSHIFT 0x40000 /* SHLD/SHRD: a 16-bit operand's count stays <= 16 (else undefined) */
+#define CK_BR66 0x80000   /* 66h on near branches in 64-bit code: AMD truncates RIP, Intel ignores it */
+#define CK_POPSEG 0x100000 /* [RSP] is a selector (POP Sreg) */
+#define CK_FARPTR 0x200000 /* the memory operand is a far pointer (LES, LDS, LSS) */
+#define CK_FARIMM 0x400000 /* the immediate is a far pointer into the sled */
+#define CK_BOUND 0x800000 /* the memory operand holds bounds around the register */
+#define CK_LEGACY 0x1000000 /* compared in 32-bit and 16-bit code only */
 
 struct cd_info {
     emu_exec_fn fn;
@@ -43,7 +50,7 @@ struct cd_info {
     const char *why_skip;
 };
 
-#define BR (CK_NO66)
+#define BR (CK_BR66)
 static const struct cd_info cd_infos[] = {
     {ex_alu_rm_reg, "%s", "E,G", 0, NULL},
     {ex_alu_reg_rm, "%s", "G,E", 0, NULL},
@@ -140,16 +147,27 @@ static const struct cd_info cd_infos[] = {
     {ex_clflush, "clflush", "M", 0, NULL},
     {ex_clts, "clts", "", CK_PRIV, NULL},
     {ex_sysret, "sysret", "", CK_PRIV, NULL},
-    {ex_sysenter, "sysenter", "", CK_SKIP, "system call entry; AMD hosts lack it in long mode"},
+    {ex_sysenter, "sysenter", "", CK_SKIP,
+     "a system call into the host kernel (#UD on AMD in long mode); the usermode guest runs it"},
     {ex_sysexit, "sysexit", "", CK_PRIV, NULL},
     {ex_mov_dr, "mov", "DR", CK_PRIV | CK_NOLOCK, NULL},
     {ex_push_sreg, "push", "Sw", CK_STACK, NULL},
-    {ex_pop_sreg, "pop", "Sw", CK_STACK, NULL},
-    {ex_cpuid, "cpuid", "", CK_SKIP, "host CPUID differs by design"},
-    {ex_rdtsc, "rdtsc", "", CK_SKIP, "time"},
-    {ex_int3, "int3", "", CK_SKIP, "interrupt delivery"},
-    {ex_int_imm, "int", "I", CK_SKIP, "interrupt delivery"},
-    {ex_iret, "iret", "", CK_SKIP, "needs a kernel frame"},
+    {ex_pop_sreg, "pop", "Sw", CK_STACK | CK_POPSEG, NULL},
+    /* Valid only outside 64-bit code (#UD64 forms there), and LSS LFS LGS,
+     * whose REX.W form vendors disagree on (sys_gen.h leaves it out on AMD,
+     * which reads m16:32). */
+    {ex_daa_das, "%s", "", 0, NULL},
+    {ex_aaa_aas, "%s", "", 0, NULL},
+    {ex_aam_aad, "%s", "I", 0, NULL},
+    {ex_pusha, "pusha", "", CK_STACK, NULL},
+    {ex_popa, "popa", "", CK_STACK, NULL},
+    {ex_bound, "bound", "G,M", CK_BOUND, NULL},
+    {ex_into, "into", "", 0, NULL},
+    {ex_salc, "salc", "", 0, NULL},
+    {ex_load_far_pointer, "l%s", "G,Mp", CK_FARPTR | CK_SYS, NULL},
+    {ex_jmp_far_imm, "jmp far", "Ap", CK_FARIMM, NULL},
+    {ex_call_far_imm, "call far", "Ap", CK_FARIMM | CK_STACK, NULL},
+    CD_SYS_INFOS
 };
 #undef BR
 
@@ -198,14 +216,28 @@ static const char *cd_untested_why(const struct cd_form *f)
         return "a prefix in 64-bit mode (REX, EVEX, VEX)";
     if (cd_no64(f))
         return NULL; /* #UD in 64-bit mode on both sides */
-    if (f->op->fn == ex_pop_sreg)
-        return "POP FS/GS would change the host's TLS segment";
     if (!f->info)
         return "executor unknown to the tester";
     if (f->info->kind & CK_SKIP)
         return f->info->why_skip;
+    if (cd_sys_untested_why(f->op->fn, f->greg))
+        return cd_sys_untested_why(f->op->fn, f->greg);
     if (f->info->fn == ex_lgdt_lidt && f->greg < 2)
-        return "SGDT/SIDT: Linux emulates them under UMIP";
+        return "SGDT/SIDT: Linux answers them at CPL 3 itself under UMIP "
+               "(arch/x86/kernel/umip.c), with dummy values, not the CPU's";
+    if (f->info->kind & CK_LEGACY)
+        return "compared in 32-bit and 16-bit code only";
+    return NULL;
+}
+
+/* Why form f is not compared in 32-bit and 16-bit code, or NULL. */
+static const char *cd_untested_legacy_why(const struct cd_form *f)
+{
+    if (f->map > CD_MAP0F || !f->info || (f->info->kind & CK_SKIP))
+        return "not compared in 64-bit code either";
+    const char *why = cd_untested_why(f);
+    if (!cd_no64(f) && why && !(f->info->kind & CK_LEGACY))
+        return why;
     return NULL;
 }
 
@@ -287,6 +319,8 @@ static const char *cd_sub_name(const struct cd_form *f)
 {
     emu_exec_fn fn = f->op->fn;
     unsigned sub = f->op->sub == 0xff ? (unsigned)(f->greg & 7) : f->op->sub;
+    if (cd_sys_sub_name(fn, f->greg, f->opc))
+        return cd_sys_sub_name(fn, f->greg, f->opc);
     if (fn == ex_alu_rm_reg || fn == ex_alu_reg_rm || fn == ex_alu_acc_imm || fn == ex_alu_rm_imm)
         return cd_alu_names[sub & 7];
     if (fn == ex_shift)
@@ -301,6 +335,11 @@ static const char *cd_sub_name(const struct cd_form *f)
         return f->opc == 0xe0 ? "loopne" : f->opc == 0xe1 ? "loope" : "loop";
     if (fn == ex_lgdt_lidt)
         return (const char *[]){"sgdt", "sidt", "lgdt", "lidt"}[sub & 3];
+    if (fn == ex_daa_das || fn == ex_aaa_aas || fn == ex_aam_aad)
+        return f->opc == 0x27 ? "daa" : f->opc == 0x2f ? "das" : f->opc == 0x37 ? "aaa"
+             : f->opc == 0x3f ? "aas" : f->opc == 0xd4 ? "aam" : "aad";
+    if (fn == ex_load_far_pointer)
+        return (const char *[]){"es", "cs", "ss", "ds", "fs", "gs"}[f->op->sub % 6];
     if (fn == ex_flag_op)
         return f->opc == 0xf5 ? "cmc" : f->opc == 0xf8 ? "clc" : f->opc == 0xf9 ? "stc"
              : f->opc == 0xfc ? "cld" : "std";
@@ -308,18 +347,21 @@ static const char *cd_sub_name(const struct cd_form *f)
 }
 
 /* "imul", "shl", "#UD64" (invalid in 64-bit mode), "?" (unknown executor). */
-static void cd_form_mnemonic(const struct cd_form *f, char *buf, size_t n)
+static void cd_form_mnemonic_in(const struct cd_form *f, bool legacy, char *buf, size_t n)
 {
-    if (cd_no64(f))
+    if (cd_no64(f) && (!legacy || !f->info))
         snprintf(buf, n, "#UD64");
+    else if (legacy && f->op->fn == ex_movsxd) /* 63 outside 64-bit code */
+        snprintf(buf, n, "arpl");
     else if (!f->info)
         snprintf(buf, n, "?");
     else
         snprintf(buf, n, f->info->name, cd_sub_name(f));
 }
 
-/* "0f af imul G,E", "f7 /3 neg E", "c1 /4 shl E,count". */
-static void cd_form_name(const struct cd_form *f, char *buf, size_t n)
+/* "0f af imul G,E", "f7 /3 neg E", "c1 /4 shl E,count"; legacy: as
+ * 32-bit and 16-bit code decode it. */
+static void cd_form_name_in(const struct cd_form *f, bool legacy, char *buf, size_t n)
 {
     char op[24], mn[24];
     static const char *const maps[] = {"", "0f ", "0f ", "0f 38 ", "0f 3a ", "", ""};
@@ -331,9 +373,14 @@ static void cd_form_name(const struct cd_form *f, char *buf, size_t n)
     if (f->greg >= 0)
         snprintf(op + k, sizeof(op) - (size_t)k, " /%d%s", f->greg,
                  f->mod == 3 ? "r" : f->mod == 0 ? "m" : "");
-    cd_form_mnemonic(f, mn, sizeof(mn));
-    const char *ops = f->info && !cd_no64(f) ? f->info->operands : "";
+    cd_form_mnemonic_in(f, legacy, mn, sizeof(mn));
+    const char *ops = f->info && (legacy || !cd_no64(f)) ? f->info->operands : "";
     snprintf(buf, n, "%s %s%s%s", op, mn, ops[0] ? " " : "", ops);
+}
+
+static void cd_form_name(const struct cd_form *f, char *buf, size_t n)
+{
+    cd_form_name_in(f, false, buf, n);
 }
 
 #endif

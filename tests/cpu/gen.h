@@ -6,6 +6,10 @@
  * instruction touches nothing on the host outside the tester's own
  * reservation; now and then the operand straddles into the read-only or
  * the inaccessible page, or is non-canonical, to check faults.
+ *
+ * The code mode (modes.h) sets the default operand and address sizes, and
+ * the segment base that pointers are offsets from: in 16-bit code every
+ * pointer, stack pointer and branch target is an offset from CD_BASE.
  */
 #ifndef HK_TESTS_CPU_GEN_H
 #define HK_TESTS_CPU_GEN_H
@@ -74,6 +78,7 @@ static unsigned cd_dshift_count(struct cd_rng *r, unsigned opsz)
 }
 
 struct cd_case {
+    int mode;      /* CD_M64, CD_M32, CD_M16 */
     uint8_t bytes[32];
     int len;
     struct cd_state in;
@@ -83,6 +88,9 @@ struct cd_case {
 
 /* The instruction being built. Register numbers include the REX bits. */
 struct cd_enc {
+    const struct cd_mode *m;
+    uint64_t sp_lin;           /* linear address of the stack top (CK_STACK) */
+    int ovr;                   /* segment override (ES CS SS DS: 0-3), or -1 */
     uint8_t pfx[8];
     int npfx;
     uint8_t rex, rex_eff;      /* REX byte; what the CPU honours */
@@ -102,8 +110,10 @@ struct cd_enc {
 static void cd_gen_prefixes(const struct cd_form *f, struct cd_rng *r, struct cd_enc *e)
 {
     unsigned k = f->kind;
-    e->p66 = !(k & CK_NO66) && cd_chance(r, 25);
-    e->p67 = cd_chance(r, 10);
+    bool x64 = e->m->bits == 64;
+    e->ovr = -1;
+    e->p66 = !(k & CK_NO66) && !(x64 && (k & CK_BR66)) && cd_chance(r, 25);
+    e->p67 = cd_chance(r, x64 ? 10 : 30); /* 16-bit addressing is new outside 64-bit code */
     e->lock = !(k & CK_NOLOCK) && cd_chance(r, (f->op->f & O_LOCK) ? 30 : 2);
     if (e->p66)
         e->pfx[e->npfx++] = 0x66;
@@ -115,15 +125,17 @@ static void cd_gen_prefixes(const struct cd_form *f, struct cd_rng *r, struct cd
         e->rep = true;
         e->pfx[e->npfx++] = cd_chance(r, 70) ? 0xf3 : 0xf2;
     }
-    if (cd_chance(r, 10))
-        e->pfx[e->npfx++] = (uint8_t[]){0x26, 0x2e, 0x36, 0x3e}[cd_below(r, 4)];
+    if (cd_chance(r, 10)) {
+        e->ovr = (int)cd_below(r, 4);
+        e->pfx[e->npfx++] = (uint8_t)(0x26 + 8 * e->ovr); /* ES CS SS DS */
+    }
     for (int i = e->npfx - 1; i > 0; i--) { /* any order */
         int j = (int)cd_below(r, (unsigned)i + 1);
         uint8_t t = e->pfx[i];
         e->pfx[i] = e->pfx[j];
         e->pfx[j] = t;
     }
-    if (cd_chance(r, 60))
+    if (x64 && cd_chance(r, 60)) /* elsewhere 40-4F are INC/DEC */
         e->rex = (uint8_t)(0x40 | cd_below(r, 16));
     /* A REX before a legacy prefix is ignored. */
     e->rex_eff = (e->rex && e->npfx && cd_chance(r, 3)) ? 0 : e->rex;
@@ -131,6 +143,26 @@ static void cd_gen_prefixes(const struct cd_form *f, struct cd_rng *r, struct cd
     e->opsz = (of & O_BYTE) ? 1 : (e->rex_eff & 8) ? 8 : (of & O_DEF64) ? (e->p66 ? 2 : 8)
             : e->p66 ? 2 : 4;
     e->adsz = e->p67 ? 4 : 8;
+    if (!x64) { /* the D bit's size, or the other one with 66h/67h */
+        bool d32 = e->m->bits == 32;
+        e->opsz = (of & O_BYTE) ? 1 : d32 != e->p66 ? 4 : 2;
+        e->adsz = d32 != e->p67 ? 4 : 2;
+    }
+}
+
+/* 16-bit addressing (SDM Vol. 2A table 2-1): [BX+SI] .. [BX], with
+ * [disp16] in place of [BP]; a lone SI or DI counts as the base. */
+static void cd_gen_modrm16(struct cd_enc *e, unsigned rm)
+{
+    static const uint8_t base[8] = {3, 3, 5, 5, 6, 7, 5, 3};
+    static const uint8_t index[8] = {6, 7, 6, 7, CD_NONE, CD_NONE, CD_NONE, CD_NONE};
+    e->base = base[rm];
+    e->index = index[rm];
+    e->dsize = e->mod == 1 ? 1 : e->mod == 2 ? 2 : 0;
+    if (e->mod == 0 && rm == 6) {
+        e->base = CD_NONE;
+        e->dsize = 2;
+    }
 }
 
 static void cd_gen_modrm(const struct cd_form *f, struct cd_rng *r, struct cd_enc *e)
@@ -147,6 +179,10 @@ static void cd_gen_modrm(const struct cd_form *f, struct cd_rng *r, struct cd_en
     if (!e->mem)
         return;
     e->base = e->index = CD_NONE;
+    if (e->adsz == 2) {
+        cd_gen_modrm16(e, rm);
+        return;
+    }
     e->dsize = e->mod == 1 ? 1 : e->mod == 2 ? 4 : 0;
     if (rm == 4) {
         e->sib = true;
@@ -158,7 +194,7 @@ static void cd_gen_modrm(const struct cd_form *f, struct cd_rng *r, struct cd_en
         else
             e->base = b | ((e->rex_eff & 1u) << 3);
     } else if (rm == 5 && e->mod == 0) {
-        e->base = CD_RIP;
+        e->base = e->m->bits == 64 ? CD_RIP : CD_NONE; /* [disp32] outside 64-bit code */
         e->dsize = 4;
     } else {
         e->base = e->rm;
@@ -170,8 +206,8 @@ static void cd_immediate_sizes(const struct cd_form *f, struct cd_enc *e)
     uint32_t of = f->op->f;
     e->isize = (of & (O_IMM8 | O_IMM8U)) ? 1 : (of & O_IMMZ) ? (e->opsz == 2 ? 2 : 4)
              : (of & O_IMMV) ? e->opsz : (of & (O_IMM16 | O_ENTER)) ? 2
-             : (of & O_MOFFS) ? e->adsz : 0;
-    e->isize2 = (of & O_ENTER) ? 1 : 0;
+             : (of & O_MOFFS) ? e->adsz : (of & O_FARPTR) ? e->opsz : 0;
+    e->isize2 = (of & O_ENTER) ? 1 : (of & O_FARPTR) ? 2 : 0;
 }
 
 static int cd_length(const struct cd_form *f, const struct cd_enc *e)
@@ -220,16 +256,68 @@ static bool cd_noncanonical(uint64_t a)
     return (uint64_t)((int64_t)(a << 16) >> 16) != a;
 }
 
-/* Random upper halves for registers used as 32-bit addresses. */
+/* The segment of a data operand: the override, else DS (SS for one based
+ * on rSP or rBP, which cd_gen_modrm has set by now). */
+static int cd_data_seg(const struct cd_enc *e, bool modrm)
+{
+    return e->ovr >= 0 ? e->ovr : modrm && (e->base == 4 || e->base == 5) ? 2 : 3;
+}
+
+/* The linear address of offset ea in segment seg (ES CS SS DS: 0-3). */
+static uint64_t cd_linear(const struct cd_enc *e, int seg, uint64_t ea)
+{
+    return e->m->bits == 64 ? ea : (uint32_t)(e->m->sbase[seg] + ea);
+}
+
+/* 16-bit addresses in flat 32-bit code reach only the first 64 KiB,
+ * which the host side keeps inaccessible (cd_reserve_low): such an operand
+ * faults on both sides, and the fault's CR2 still checks the address. */
+static bool cd_low_fault(const struct cd_enc *e, uint64_t lin)
+{
+    return e->m->bits == 32 && lin < 0x10000 && cd_low_free;
+}
+
+/* 16-bit code's segments end inside the 64 KiB reservation (modes.h):
+ * an operand at or above CD_BASE + 5000h is in the data pages, an
+ * inaccessible page, or past a limit (#GP/#SS before any access); one
+ * below CD_BASE is below the expand-down SS's limit. Only the state and
+ * code pages must never be touched. */
+static bool cd_in_segment(const struct cd_enc *e, uint64_t lin)
+{
+    return e->m->bits == 16 && (lin >= CD_CODE + 0x1000 || lin < CD_BASE);
+}
+
+/* Random bits above the address size for registers used as addresses. */
 static uint64_t cd_addr_reg(struct cd_rng *r, const struct cd_enc *e, uint64_t low)
 {
-    return e->adsz == 4 ? (uint32_t)low | (cd_rand(r) & 0xffffffff00000000ull) : low;
+    if (e->adsz == 8)
+        return low;
+    uint64_t m = size_mask(e->adsz);
+    return (low & m) | (cd_rand(r) & ~m);
+}
+
+/* A pointer to linear address lin in SS for a register size bytes wide
+ * (the stack pointer, RBP): the offset, random above. */
+static uint64_t cd_stack_reg(struct cd_rng *r, const struct cd_enc *e, uint64_t lin, unsigned size)
+{
+    if (e->m->bits == 64)
+        return lin;
+    uint64_t m = size_mask(size);
+    return ((lin - e->m->sbase[2]) & m) | (cd_rand(r) & ~m);
+}
+
+/* The stack pointer's width: SS.B (16-bit code has a 16-bit stack). */
+static unsigned cd_stack_size(const struct cd_enc *e)
+{
+    return e->m->bits == 64 ? 8 : e->m->bits == 32 ? 4 : 2;
 }
 
 static int64_t cd_disp(struct cd_rng *r, unsigned dsize)
 {
     if (dsize == 1)
         return (int8_t)cd_rand(r);
+    if (dsize == 2)
+        return (int16_t)cd_rand(r);
     if (dsize == 4)
         return cd_chance(r, 70) ? (int32_t)(cd_below(r, 0x2000) - 0x1000) : (int32_t)cd_rand(r);
     return 0;
@@ -239,7 +327,7 @@ static int64_t cd_disp(struct cd_rng *r, unsigned dsize)
  * address is t, as far as fixed registers allow. Returns the address. */
 static uint64_t cd_solve(struct cd_rng *r, struct cd_enc *e, struct cd_case *c, uint64_t t, int len)
 {
-    uint64_t am = e->adsz == 4 ? 0xffffffffull : ~0ull;
+    uint64_t am = size_mask(e->adsz);
     uint64_t *g = c->in.gpr;
     unsigned s = e->scale, b = e->base, x = e->index;
     if (b == CD_RIP) {
@@ -260,13 +348,16 @@ static uint64_t cd_solve(struct cd_rng *r, struct cd_enc *e, struct cd_case *c, 
         cd_fix(e, c, x, cd_addr_reg(r, e, (uint64_t)((int64_t)cd_below(r, 0x2000) - 0x1000)));
     uint64_t xi = x == CD_NONE ? 0 : g[x] << s;
     if (b == CD_NONE) {
-        e->disp = (int32_t)(t - xi);
+        e->disp = e->dsize == 2 ? (int16_t)(t - xi) : (int32_t)(t - xi);
         return (xi + (uint64_t)e->disp) & am;
     }
     if (cd_is_fixed(e, b)) {
         int64_t want = (int64_t)(t - g[b] - xi);
-        bool fits = e->dsize == 4 ? want == (int32_t)want : e->dsize == 1 && want == (int8_t)want;
-        e->disp = fits ? want : e->dsize == 1 ? (int8_t)cd_rand(r) : e->dsize ? cd_disp(r, 4) : 0;
+        if (e->dsize >= e->adsz) /* the address wraps: any value fits */
+            want = sign_extend((uint64_t)want, e->dsize);
+        bool fits = e->dsize == 1 ? want == (int8_t)want : e->dsize == 2 ? want == (int16_t)want
+                  : e->dsize == 4 && want == (int32_t)want;
+        e->disp = fits ? want : e->dsize ? cd_disp(r, e->dsize) : 0;
     } else {
         e->disp = cd_disp(r, e->dsize);
         cd_fix(e, c, b, cd_addr_reg(r, e, t - xi - (uint64_t)e->disp));

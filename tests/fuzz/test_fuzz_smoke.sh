@@ -28,7 +28,10 @@ for t in decode emu; do
         echo "PASS: fuzz_$t: $(grep -o 'Done [0-9]* runs in [0-9]* second(s)' "$probe/$t.log")"
     else
         tail -n 40 "$probe/$t.log"
-        echo "FAIL: fuzz_$t (reproducer above; corpus in tests/fuzz/corpus/$t)"
+        # Keep the reproducer: the scratch directory goes away on exit.
+        mkdir -p "$out/artifacts"
+        cp "$probe"/crash-* "$probe"/timeout-* "$probe"/leak-* "$out/artifacts/" 2>/dev/null
+        echo "FAIL: fuzz_$t (log above; reproducer in $out/artifacts)"
         fail=1
     fi
 done

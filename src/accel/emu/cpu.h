@@ -109,10 +109,12 @@ struct emu_exception {
 #define RFLAGS_IF 0x0200ull
 #define RFLAGS_DF 0x0400ull
 #define RFLAGS_OF 0x0800ull
+#define RFLAGS_AC 0x40000ull
 #define RFLAGS_ARITH (RFLAGS_CF | RFLAGS_PF | RFLAGS_AF | RFLAGS_ZF | RFLAGS_SF | RFLAGS_OF)
 
 #define CR0_PE 0x1ull
 #define CR0_WP 0x10000ull
+#define CR0_AM 0x40000ull
 #define CR0_PG 0x80000000ull
 #define CR4_PSE 0x10ull
 #define CR4_PAE 0x20ull
@@ -185,6 +187,9 @@ struct emu_cpu {
     void *irq_opaque;
     bool halted;                       /* in HLT until an interrupt */
     bool shadow;                       /* STI: no interrupt before the next insn */
+    bool step_trap;                    /* #DB single-step trap due after this insn */
+    unsigned features_off;             /* enum emu_host_feature bits: the host lacks
+                                        * them (set at reset), or a test said so */
 
     uint64_t recent_rip[64];           /* block starts, for crash reports */
     unsigned recent_pos;
@@ -324,9 +329,44 @@ int emu_interrupt(struct emu_cpu *cpu, int vector, enum emu_int_kind kind, uint6
 int emu_check_interrupts(struct emu_cpu *cpu, uint64_t now_ns);
 uint64_t emu_now_ns(void);
 
+/* --- Single-step trap (SDM Vol. 3B 17.3.1.4) ----------------------------- */
+
+#define DR6_BS 0x4000ull
+
+/* Before an instruction: the trap follows it when TF is set as it starts,
+ * so the POPF or IRET that sets TF is not trapped and the one that clears
+ * it is. Executors may cancel it (MOV SS, a delivered INT n) or re-arm it
+ * from the new TF (SYSCALL, SYSRET). */
+static inline void emu_step_arm(struct emu_cpu *cpu)
+{
+    cpu->step_trap = (cpu->rflags & RFLAGS_TF) != 0;
+}
+
+/* After an instruction completed: raise the armed trap as #DB with DR6.BS,
+ * RIP already past the instruction. */
+static inline int emu_step_finish(struct emu_cpu *cpu)
+{
+    if (!cpu->step_trap)
+        return EMU_OK;
+    cpu->step_trap = false;
+    cpu->dr[6] |= DR6_BS;
+    return emu_raise(cpu, EXC_DB);
+}
+
 /* --- Mode and segments (system.c) ---------------------------------------- */
 
 void emu_update_mode(struct emu_cpu *cpu);
+/* Features whose instructions run as the host's own instruction
+ * (exec_sse3.c, exec_sse41.c, exec_sse42.c, exec_aes.c). On a host
+ * without one they would die of SIGILL, so the emu CPU then neither
+ * advertises it in CPUID nor runs those instructions (#UD). */
+enum emu_host_feature { EMU_HF_SSE3, EMU_HF_SSE41, EMU_HF_SSE42, EMU_HF_AES, EMU_HF_COUNT };
+/* Bit per enum emu_host_feature: what this host lacks (cpuid.c). */
+unsigned emu_host_features_missing(void);
+static inline bool emu_has(const struct emu_cpu *cpu, enum emu_host_feature f)
+{
+    return !((cpu->features_off >> f) & 1);
+}
 /* CPUID leaf/subleaf into EAX, EBX, ECX, EDX (cpuid.c). */
 void emu_cpuid(const struct emu_cpu *cpu, uint32_t leaf, uint32_t subleaf, uint32_t out[4]);
 /* MSRs: 0, or nonzero for an MSR this CPU does not have (#GP). */

@@ -1,7 +1,11 @@
 /*
  * CPUID: the emu CPU advertises exactly what it implements, nothing more.
- * Add a feature bit here in the same change that implements it.
+ * Add a feature bit here in the same change that implements it. Features
+ * computed on the host's own units are advertised only when the host has
+ * them (emu_host_features_missing).
  */
+#include <cpuid.h>
+
 #include "accel/emu/cpu.h"
 
 /* Leaf 1 EDX (SDM Vol. 2A, table 3-11). */
@@ -14,6 +18,7 @@
 #define F1D_CX8 (1u << 8)
 #define F1D_SEP (1u << 11)
 #define F1D_CMOV (1u << 15)
+#define F1D_MMX (1u << 23)
 #define F1D_PAT (1u << 16)
 #define F1D_FXSR (1u << 24)
 #define F1D_SSE (1u << 25)
@@ -60,7 +65,7 @@
 
 static const uint32_t leaf1_edx =
     F1D_FPU | F1D_PSE | F1D_TSC | F1D_MSR | F1D_PAE | F1D_CX8 | F1D_SEP | F1D_PGE |
-    F1D_CMOV | F1D_PAT | F1D_CLFSH | F1D_FXSR | F1D_SSE | F1D_SSE2;
+    F1D_CMOV | F1D_PAT | F1D_CLFSH | F1D_MMX | F1D_FXSR | F1D_SSE | F1D_SSE2;
 /* We are a virtual machine: saying so keeps Linux off bare-metal-only
  * paths such as loading CPU microcode. */
 static const uint32_t leaf1_ecx = F1C_SSE3 | F1C_PCLMULQDQ | F1C_SSSE3 | F1C_SSE41 |
@@ -77,6 +82,36 @@ static const uint32_t leaf1_ecx_apic = F1C_X2APIC | F1C_TSC_DEADLINE;
 static const uint32_t leaf81_edx = F81D_SYSCALL | F81D_NX | F81D_RDTSCP | F81D_LM;
 static const uint32_t leaf81_ecx = F81C_LAHF;
 
+/* Leaf 1 ECX bit of each enum emu_host_feature. */
+static const uint32_t host_feature_bit[EMU_HF_COUNT] = {
+    [EMU_HF_SSE3] = F1C_SSE3,
+    [EMU_HF_SSE41] = F1C_SSE41,
+    [EMU_HF_SSE42] = F1C_SSE42,
+    [EMU_HF_AES] = F1C_AES,
+};
+
+unsigned emu_host_features_missing(void)
+{
+    unsigned eax, ebx, ecx = 0, edx, off = 0;
+    if (!__get_cpuid(1, &eax, &ebx, &ecx, &edx))
+        ecx = 0;
+    for (unsigned f = 0; f < EMU_HF_COUNT; f++)
+        if (!(ecx & host_feature_bit[f]))
+            off |= 1u << f;
+    return off;
+}
+
+/* Leaf 1 ECX less the host-dependent features that are off. */
+static uint32_t leaf1_ecx_for(const struct emu_cpu *cpu)
+{
+    unsigned off = cpu ? cpu->features_off : emu_host_features_missing();
+    uint32_t ecx = leaf1_ecx;
+    for (unsigned f = 0; f < EMU_HF_COUNT; f++)
+        if ((off >> f) & 1)
+            ecx &= ~host_feature_bit[f];
+    return ecx;
+}
+
 void emu_cpuid(const struct emu_cpu *cpu, uint32_t leaf, uint32_t subleaf, uint32_t r[4])
 {
     bool apic = cpu && cpu->irq;
@@ -91,7 +126,7 @@ void emu_cpuid(const struct emu_cpu *cpu, uint32_t leaf, uint32_t subleaf, uint3
     case 1:
         r[0] = 0x000606a0;          /* family 6 */
         r[1] = (1u << 16) | (8u << 8); /* one logical CPU, CLFLUSH line 64 bytes, APIC ID 0 */
-        r[2] = leaf1_ecx | (apic ? leaf1_ecx_apic : 0);
+        r[2] = leaf1_ecx_for(cpu) | (apic ? leaf1_ecx_apic : 0);
         r[3] = leaf1_edx | (apic ? leaf1_edx_apic : 0);
         break;
     case 6:

@@ -38,6 +38,11 @@ static const struct op grp1_s[8] = {
     X7({ex_alu_rm_imm, O_MODRM | O_IMM8 | O_LOCK, 0xff}),
     {ex_alu_rm_imm, O_MODRM | O_IMM8, 0xff}, /* CMP */
 };
+/* 82: 80's alias outside 64-bit mode (SDM Vol. 2D table A-2, "i64"). */
+static const struct op grp1_82[8] = {
+    X7({ex_alu_rm_imm, O_MODRM | O_BYTE | O_IMM8 | O_LOCK | O_NO64, 0xff}),
+    {ex_alu_rm_imm, O_MODRM | O_BYTE | O_IMM8 | O_NO64, 0xff}, /* CMP */
+};
 static const struct op grp2_b1[8] = {X8({ex_shift, O_MODRM | O_BYTE, 0xff})};
 static const struct op grp2_v1[8] = {X8({ex_shift, O_MODRM, 0xff})};
 static const struct op grp2_bi[8] = {X8({ex_shift, O_MODRM | O_BYTE | O_IMM8U, 0xff})};
@@ -114,7 +119,8 @@ const struct op emu_map1[256] = {
     [0x6e] = {ex_outs, O_BYTE}, [0x6f] = {ex_outs, 0, 0, 1},
     JCC8(0), JCC8(1), JCC8(2), JCC8(3), JCC8(4), JCC8(5), JCC8(6), JCC8(7),
     JCC8(8), JCC8(9), JCC8(10), JCC8(11), JCC8(12), JCC8(13), JCC8(14), JCC8(15),
-    GROUP(0x80, O_BYTE, grp1_b), GROUP(0x81, 0, grp1_z), GROUP(0x83, 0, grp1_s),
+    GROUP(0x80, O_BYTE, grp1_b), GROUP(0x81, 0, grp1_z), GROUP(0x82, O_BYTE | O_NO64, grp1_82),
+    GROUP(0x83, 0, grp1_s),
     [0x84] = {ex_test_rm_reg, O_MODRM | O_BYTE}, [0x85] = {ex_test_rm_reg, O_MODRM},
     [0x86] = {ex_xchg_rm_reg, O_MODRM | O_BYTE | O_LOCK},
     [0x87] = {ex_xchg_rm_reg, O_MODRM | O_LOCK},
@@ -166,6 +172,7 @@ const struct op emu_map1[256] = {
     [0xeb] = {ex_jmp_rel, O_IMM8 | O_DEF64 | O_ENDS},
     [0xec] = {ex_in, O_BYTE}, [0xed] = {ex_in, 0, 0, 1},
     [0xee] = {ex_out, O_BYTE}, [0xef] = {ex_out, 0, 0, 1},
+    [0xf1] = {ex_icebp, O_ENDS},
     [0xf4] = {ex_hlt, O_ENDS},
     [0xf5] = {ex_flag_op, 0},
     GROUP(0xf6, O_BYTE, grp3_b), GROUP(0xf7, 0, grp3_v),

@@ -238,11 +238,19 @@ int emu_interrupt(struct emu_cpu *cpu, int vector, enum emu_int_kind kind, uint6
     const struct emu_exception *e = kind == INT_EXCEPTION ? &cpu->exc : &none;
     bool software = kind == INT_SOFTWARE;
     emu_rflags(cpu);
+    int st;
     if (cpu->mode == MODE_REAL)
-        return deliver_real(cpu, vector, return_rip);
-    if (cpu->efer & EFER_LMA)
-        return deliver_long(cpu, vector, software, return_rip, e);
-    return deliver_legacy(cpu, vector, software, return_rip, e);
+        st = deliver_real(cpu, vector, return_rip);
+    else if (cpu->efer & EFER_LMA)
+        st = deliver_long(cpu, vector, software, return_rip, e);
+    else
+        st = deliver_legacy(cpu, vector, software, return_rip, e);
+    /* The handler starts with TF clear and no single-step trap: INT n,
+     * INT3, INTO and INT1 are not trapped (SDM Vol. 3A 6.12.1.3, "clearing
+     * TF prevents instruction tracing from affecting interrupt response"). */
+    if (st == EMU_OK)
+        cpu->step_trap = false;
+    return st;
 }
 
 /* For #UD: the bytes at RIP, to name the missing instruction. Only from

@@ -40,7 +40,7 @@ EXEC(ex_cbw); EXEC(ex_cwd);
 
 /* exec_ctrl.c */
 EXEC(ex_jmp_rel); EXEC(ex_jcc); EXEC(ex_call_rel); EXEC(ex_ret); EXEC(ex_jmp_rm);
-EXEC(ex_call_rm); EXEC(ex_loop); EXEC(ex_jcxz); EXEC(ex_int3); EXEC(ex_int_imm); EXEC(ex_iret);
+EXEC(ex_call_rm); EXEC(ex_loop); EXEC(ex_jcxz); EXEC(ex_int3); EXEC(ex_icebp); EXEC(ex_int_imm); EXEC(ex_iret);
 EXEC(ex_nop); EXEC(ex_ud); EXEC(ex_flag_op);
 
 /* exec_string.c */

@@ -21,6 +21,8 @@ static int load_src(struct emu_cpu *cpu, const struct emu_insn *in, emu_xmm *s)
 /* 66 0F 38 DB AESIMC, DC AESENC, DD AESENCLAST, DE AESDEC, DF AESDECLAST. */
 EXEC(ex_aes)
 {
+    if (!emu_has(cpu, EMU_HF_AES))
+        return emu_raise(cpu, EXC_UD); /* the host's own instruction */
     emu_xmm s;
     int st = load_src(cpu, in, &s);
     if (st)
@@ -47,6 +49,8 @@ EXEC(ex_aes)
 /* 66 0F 3A DF AESKEYGENASSIST xmm1, xmm2/m128, imm8 (the round constant). */
 EXEC(ex_aeskeygen)
 {
+    if (!emu_has(cpu, EMU_HF_AES))
+        return emu_raise(cpu, EXC_UD); /* the host's own instruction */
     emu_xmm s;
     int st = load_src(cpu, in, &s);
     if (st)

@@ -1,7 +1,8 @@
 /* Control transfer: jumps, calls, returns, loops, software interrupts. */
 #include "accel/emu/exec.h"
 
-/* Branch target: RIP-relative targets wrap to the operand size. */
+/* Branch target: RIP-relative targets wrap to the operand size; outside
+ * 64-bit mode one past CS's limit is #GP(0) at the branch (SDM "JMP"). */
 static int jump_to(struct emu_cpu *cpu, const struct emu_insn *in, uint64_t target)
 {
     if (in->opsz == 2)
@@ -9,6 +10,8 @@ static int jump_to(struct emu_cpu *cpu, const struct emu_insn *in, uint64_t targ
     else if (cpu->mode != MODE_LONG64)
         target &= 0xffffffffull;
     else if ((uint64_t)((int64_t)(target << 16) >> 16) != target) /* non-canonical */
+        return emu_raise_err(cpu, EXC_GP, 0);
+    if (cpu->mode != MODE_LONG64 && target > cpu->seg[SEG_CS].limit)
         return emu_raise_err(cpu, EXC_GP, 0);
     cpu->rip = target;
     return EMU_OK;
@@ -113,6 +116,14 @@ EXEC(ex_int3)
 EXEC(ex_int_imm)
 {
     int st = emu_interrupt(cpu, (int)(in->imm & 0xff), INT_SOFTWARE, cpu->rip + in->len);
+    return st ? st : EMU_END_BLOCK;
+}
+
+/* INT1/ICEBP (F1): #DB as a trap, without the gate DPL check of INT n and
+ * without DR6 bits (SDM Vol. 3A 6.4.1, "INT1"). */
+EXEC(ex_icebp)
+{
+    int st = emu_interrupt(cpu, EXC_DB, INT_EXTERNAL, cpu->rip + in->len);
     return st ? st : EMU_END_BLOCK;
 }
 

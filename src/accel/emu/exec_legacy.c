@@ -170,28 +170,12 @@ EXEC(ex_xlat)
 /* JMP/CALL ptr16:16/32 (EA, 9A): in->imm = offset, in->imm2 = selector. */
 EXEC(ex_jmp_far_imm)
 {
-    int st = emu_load_code_segment(cpu, (uint16_t)in->imm2, (unsigned)cpu->cpl);
-    if (st)
-        return st;
-    cpu->rip = in->imm & size_mask(in->opsz);
-    return EMU_END_BLOCK;
+    return emu_far_transfer(cpu, in, (uint16_t)in->imm2, in->imm, false);
 }
 
 EXEC(ex_call_far_imm)
 {
-    uint64_t old_rsp = cpu->gpr[4];
-    uint16_t old_cs = cpu->seg[SEG_CS].selector;
-    int st = emu_push(cpu, in->opsz, old_cs);
-    if (!st)
-        st = emu_push(cpu, in->opsz, cpu->rip + in->len);
-    if (!st)
-        st = emu_load_code_segment(cpu, (uint16_t)in->imm2, (unsigned)cpu->cpl);
-    if (st) {
-        cpu->gpr[4] = old_rsp;
-        return st;
-    }
-    cpu->rip = in->imm & size_mask(in->opsz);
-    return EMU_END_BLOCK;
+    return emu_far_transfer(cpu, in, (uint16_t)in->imm2, in->imm, true);
 }
 
 /* LES/LDS (C4/C5), LSS/LFS/LGS (0F B2/B4/B5): segment in in->sub. */

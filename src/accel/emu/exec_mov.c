@@ -227,7 +227,10 @@ EXEC(ex_enter)
     unsigned level = (unsigned)in->imm2 & 31;
     uint64_t old_rsp = cpu->gpr[4], old_rbp = cpu->gpr[5];
     int st = emu_push(cpu, s, reg_read(cpu, 5, s));
-    uint64_t frame = cpu->gpr[4] & size_mask(ss);
+    /* The new frame pointer is rSP at the operand size, even when that is
+     * wider than the stack (32-bit ENTER on a 16-bit stack keeps ESP's
+     * upper half, as the AMD manual's temp_RBP = RSP and the host do). */
+    uint64_t frame = cpu->gpr[4];
     for (unsigned i = 1; !st && i < level; i++) {
         uint64_t v;
         uint64_t bp = (reg_read(cpu, 5, ss) - (uint64_t)i * s) & size_mask(ss);

@@ -14,8 +14,12 @@ EXEC(ex_mov_sreg_rm)
         st = emu_load_data_segment(cpu, (int)seg, (uint16_t)v);
     if (st)
         return st;
-    if (seg == SEG_SS)
-        cpu->shadow = true; /* no interrupt between MOV SS and the next insn */
+    if (seg == SEG_SS) {
+        /* No interrupt and no single-step trap between MOV SS and the
+         * next instruction (SDM Vol. 3A 6.8.3). */
+        cpu->shadow = true;
+        cpu->step_trap = false;
+    }
     next(cpu, in);
     return EMU_END_BLOCK;
 }
@@ -48,6 +52,10 @@ EXEC(ex_pop_sreg)
         cpu->gpr[4] = old_rsp;
         return st;
     }
+    if (in->sub == SEG_SS) { /* as MOV SS (SDM Vol. 3A 6.8.3) */
+        cpu->shadow = true;
+        cpu->step_trap = false;
+    }
     next(cpu, in);
     return EMU_END_BLOCK;
 }
@@ -66,12 +74,59 @@ static int read_far_pointer(struct emu_cpu *cpu, const struct emu_insn *in, uint
     return st;
 }
 
-static int far_jump(struct emu_cpu *cpu, uint16_t sel, uint64_t off, unsigned opsz)
+static int push_return(struct emu_cpu *cpu, const struct emu_insn *in, uint16_t cs)
 {
+    int st = emu_push(cpu, in->opsz, cs);
+    return st ? st : emu_push(cpu, in->opsz, cpu->rip + in->len);
+}
+
+/* A far CALL from compatibility mode into 64-bit code: CS first, then the
+ * pushes by 64-bit rules, flat on the zero-extended ESP (what the AMD host
+ * does; SDM "CALL" pushes after the switch too). */
+static int call_into_64(struct emu_cpu *cpu, const struct emu_insn *in, uint16_t sel)
+{
+    struct emu_segment old_cs = cpu->seg[SEG_CS];
+    uint64_t old_rsp = cpu->gpr[4];
     int st = emu_load_code_segment(cpu, sel, (unsigned)cpu->cpl);
     if (st)
         return st;
-    cpu->rip = off & size_mask(cpu->mode == MODE_LONG64 ? 8 : opsz);
+    cpu->gpr[4] = (uint32_t)old_rsp;
+    if ((st = push_return(cpu, in, old_cs.selector)) != 0) {
+        cpu->seg[SEG_CS] = old_cs;
+        emu_update_mode(cpu);
+        cpu->gpr[4] = old_rsp;
+    }
+    return st;
+}
+
+/* JMP/CALL far to a code segment at the same privilege (SDM "JMP",
+ * "CALL"): the descriptor, and the offset against its limit, are checked
+ * before anything is written. */
+int emu_far_transfer(struct emu_cpu *cpu, const struct emu_insn *in, uint16_t sel, uint64_t off,
+                     bool call)
+{
+    struct emu_segment target;
+    uint64_t old_rsp = cpu->gpr[4];
+    int st = emu_check_code_segment(cpu, sel, (unsigned)cpu->cpl, &target);
+    if (st)
+        return st;
+    bool to64 = (cpu->efer & EFER_LMA) && (target.attr & 0x2000);
+    off &= size_mask(in->opsz);
+    if (!to64 && off > target.limit)
+        return emu_raise_err(cpu, EXC_GP, 0);
+    if (call && to64 && cpu->mode != MODE_LONG64) {
+        st = call_into_64(cpu, in, sel);
+    } else {
+        if (call)
+            st = push_return(cpu, in, cpu->seg[SEG_CS].selector);
+        if (!st)
+            st = emu_load_code_segment(cpu, sel, (unsigned)cpu->cpl);
+        if (st)
+            cpu->gpr[4] = old_rsp;
+    }
+    if (st)
+        return st;
+    cpu->rip = off;
     return EMU_END_BLOCK;
 }
 
@@ -80,21 +135,15 @@ EXEC(ex_jmp_far_mem)
     uint64_t off;
     uint16_t sel;
     int st = read_far_pointer(cpu, in, &off, &sel);
-    return st ? st : far_jump(cpu, sel, off, in->opsz);
+    return st ? st : emu_far_transfer(cpu, in, sel, off, false);
 }
 
 EXEC(ex_call_far_mem)
 {
-    uint64_t off, old_rsp = cpu->gpr[4];
+    uint64_t off;
     uint16_t sel;
     int st = read_far_pointer(cpu, in, &off, &sel);
-    if (!st)
-        st = emu_push(cpu, in->opsz, cpu->seg[SEG_CS].selector);
-    if (!st)
-        st = emu_push(cpu, in->opsz, cpu->rip + in->len);
-    if (!st && (st = far_jump(cpu, sel, off, in->opsz)) == EMU_FAULT)
-        cpu->gpr[4] = old_rsp;
-    return st;
+    return st ? st : emu_far_transfer(cpu, in, sel, off, true);
 }
 
 /* RETF / RETF imm16 (SDM "RET"): to the same or an outer privilege level. */
@@ -114,7 +163,7 @@ EXEC(ex_retf)
             st = emu_pop(cpu, s, &ss);
     }
     if (!st && rpl < (unsigned)cpu->cpl && cpu->mode != MODE_REAL)
-        st = emu_raise_err(cpu, EXC_GP, (uint32_t)cs & ~3u);
+        st = emu_raise_err(cpu, EXC_GP, (uint16_t)cs & ~3u); /* the selector: 16 bits of the slot */
     if (!st)
         st = emu_load_code_segment(cpu, (uint16_t)cs, cpu->mode == MODE_REAL ? 0 : rpl);
     if (!st && outer)
@@ -264,7 +313,7 @@ EXEC(ex_iret)
     unsigned rpl = cs & 3;
     bool outer = rpl > (unsigned)cpu->cpl;
     if (rpl < (unsigned)cpu->cpl) {
-        st = emu_raise_err(cpu, EXC_GP, (uint32_t)cs & ~3u);
+        st = emu_raise_err(cpu, EXC_GP, (uint16_t)cs & ~3u); /* the selector: 16 bits of the slot */
         goto fail;
     }
     /* 64-bit mode always pops SS:RSP; other modes only when going outward. */
@@ -277,12 +326,26 @@ EXEC(ex_iret)
     }
     uint64_t new_flags = iret_flags(cpu, fl, s);
     bool from64 = cpu->mode == MODE_LONG64;
+    struct emu_segment old_cs = cpu->seg[SEG_CS];
+    int old_cpl = cpu->cpl;
     if ((st = emu_load_code_segment(cpu, (uint16_t)cs, rpl)) != 0)
         goto fail;
     if (from64 || outer) {
-        if ((st = emu_load_data_segment(cpu, SEG_SS, (uint16_t)ss)) != 0)
+        /* SS is checked at the new CPL; a fault there leaves CS as it
+         * was (found by test_cpu_diff: IRETQ to a good CS, bad SS). */
+        if ((st = emu_load_data_segment(cpu, SEG_SS, (uint16_t)ss)) != 0) {
+            cpu->seg[SEG_CS] = old_cs;
+            emu_update_mode(cpu);
+            if (cpu->cpl != old_cpl)
+                emu_tlb_flush(cpu);
             goto fail;
-        cpu->gpr[4] = cpu->mode == MODE_LONG64 ? rsp : (uint32_t)rsp;
+        }
+        if (cpu->mode == MODE_LONG64)
+            cpu->gpr[4] = rsp;
+        else if (cpu->seg[SEG_SS].attr & 0x4000)
+            cpu->gpr[4] = (uint32_t)rsp;
+        else /* a 16-bit stack: only SP is loaded (the leak Linux's espfix64 covers) */
+            cpu->gpr[4] = (cpu->gpr[4] & ~0xffffull) | (rsp & 0xffff);
     }
     emu_set_rflags(cpu, new_flags);
     cpu->rip = cpu->mode == MODE_LONG64 ? rip : (uint32_t)rip;

@@ -108,6 +108,8 @@ static uint32_t sse3_lanes(const struct emu_insn *in, const emu_xmm *d, const em
 /* 66/F2 0F D0 ADDSUBPD/PS, 0F 7C HADDPD/PS, 0F 7D HSUBPD/PS. */
 EXEC(ex_sse3_fp)
 {
+    if (!emu_has(cpu, EMU_HF_SSE3))
+        return emu_raise(cpu, EXC_UD); /* the host's own instruction */
     bool dbl = in->sub == SSE_PD;
     sse_host_fn fn = in->opcode == 0xd0 ? (dbl ? h_addsubpd : h_addsubps)
                      : in->opcode == 0x7c ? (dbl ? h_haddpd : h_haddps)

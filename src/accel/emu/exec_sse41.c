@@ -45,6 +45,8 @@ HOST_IMM(h_dppd, 0xff, SSE_IMM256(C_DPPD))
 /* 66 0F 3A 08-0B ROUNDPS/PD/SS/SD: no overflow or underflow possible. */
 EXEC(ex_sse41_round)
 {
+    if (!emu_has(cpu, EMU_HF_SSE41))
+        return emu_raise(cpu, EXC_UD); /* the host's own instruction */
     static const sse_host_fn fns[4] = {h_roundps, h_roundpd, h_roundss, h_roundsd};
     static const uint8_t sizes[4] = {16, 16, 4, 8};
     unsigned k = in->opcode & 3;
@@ -114,6 +116,8 @@ static uint32_t dpp_lanes(const struct emu_insn *in, const emu_xmm *d, const emu
 /* 66 0F 3A 40 DPPS, 41 DPPD. */
 EXEC(ex_dpp)
 {
+    if (!emu_has(cpu, EMU_HF_SSE41))
+        return emu_raise(cpu, EXC_UD); /* the host's own instruction */
     bool dbl = in->opcode & 1;
     return sse_host_fp(cpu, in, 16, dbl ? h_dppd : h_dpps, dpp_lanes, 0);
 }

@@ -60,6 +60,8 @@ static uint32_t str_len(uint64_t v, unsigned opsz, unsigned max)
 
 EXEC(ex_pcmpstr)
 {
+    if (!emu_has(cpu, EMU_HF_SSE42))
+        return emu_raise(cpu, EXC_UD); /* the host's own instruction */
     emu_xmm s;
     int st = emu_sse_check(cpu);
     if (st || (st = sse_load(cpu, in, 16, false, &s)) != 0)

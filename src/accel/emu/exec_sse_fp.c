@@ -356,6 +356,14 @@ int sse_fp_flags(struct emu_cpu *cpu, uint32_t raised)
     return fp_flags(cpu, raised);
 }
 
+/* The MMX-register conversions (exec_mmx_sse.c) are these 0F 5B and
+ * 0F E6 forms on the low lanes: sub is the prefix index. */
+uint32_t sse_host_cvt(unsigned opcode, unsigned sub, emu_xmm *d, const emu_xmm *s, uint32_t csr)
+{
+    const struct fp_form *f = opcode == 0xe6 ? &fp_e6[sub] : &fp_forms[opcode - 0x51][sub];
+    return f->fn(d, s, csr);
+}
+
 /* HADDPS and friends are ADDSS/SUBSS lanes on rearranged operands. */
 uint32_t sse_scalar_flags(unsigned opcode, bool dbl, uint64_t a, uint64_t b, uint32_t csr,
                           uint32_t unmasked)

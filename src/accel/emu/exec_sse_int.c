@@ -2,24 +2,26 @@
  * SSE2 integer operations on XMM registers (66 0F 60-76, D1-FE, and the
  * 71-73 shift-by-immediate groups), plus the bitwise and unpack FP forms
  * that are the same operation (ANDPS = PAND, UNPCKLPS = PUNPCKLDQ, ...).
- * Each operation is a function d = op(d, s) over lanes.
+ * Each operation is a function d = op(d, s) over the low `bytes` bytes
+ * (16 for XMM, 8 for the MMX forms in exec_mmx.c, which share them).
  */
 #include <string.h>
 
 #include "accel/emu/sse.h"
 
-typedef void (*int_op_fn)(emu_xmm *d, const emu_xmm *s);
+typedef void (*int_op_fn)(emu_xmm *d, const emu_xmm *s, unsigned bytes);
 
 static int sat_s8(int v) { return v > 127 ? 127 : v < -128 ? -128 : v; }
 static int sat_u8(int v) { return v > 255 ? 255 : v < 0 ? 0 : v; }
 static int sat_s16(int v) { return v > 32767 ? 32767 : v < -32768 ? -32768 : v; }
 static int sat_u16(int v) { return v > 65535 ? 65535 : v < 0 ? 0 : v; }
 
-/* One lane-wise operation: a, b are the lane values of d and s. */
+/* One lane-wise operation: a, b are the lane values of d and s; n is
+ * the XMM lane count. */
 #define LANEWISE(name, field, n, expr)                                   \
-    static void name(emu_xmm *d, const emu_xmm *s)                       \
+    static void name(emu_xmm *d, const emu_xmm *s, unsigned bytes)       \
     {                                                                    \
-        for (int i = 0; i < n; i++) {                                    \
+        for (unsigned i = 0; i < n * bytes / 16; i++) {                  \
             uint64_t a = d->field[i], b = s->field[i];                   \
             (void)a, (void)b;                                            \
             d->field[i] = (expr);                                        \
@@ -66,15 +68,15 @@ LANEWISE(op_pandn, q, 2, ~a & b)
 LANEWISE(op_por, q, 2, a | b)
 LANEWISE(op_pxor, q, 2, a ^ b)
 
-static void op_pmuludq(emu_xmm *d, const emu_xmm *s)
+static void op_pmuludq(emu_xmm *d, const emu_xmm *s, unsigned bytes)
 {
-    d->q[0] = (uint64_t)d->d[0] * s->d[0];
-    d->q[1] = (uint64_t)d->d[2] * s->d[2];
+    for (unsigned i = 0; i < bytes / 8; i++)
+        d->q[i] = (uint64_t)d->d[2 * i] * s->d[2 * i];
 }
 
-static void op_pmaddwd(emu_xmm *d, const emu_xmm *s)
+static void op_pmaddwd(emu_xmm *d, const emu_xmm *s, unsigned bytes)
 {
-    for (int i = 0; i < 4; i++) {
+    for (unsigned i = 0; i < bytes / 4; i++) {
         /* 0x8000 * 0x8000 twice wraps to 0x80000000, as on hardware. */
         uint32_t lo = (uint32_t)(S16(d->w[2 * i]) * S16(s->w[2 * i]));
         uint32_t hi = (uint32_t)(S16(d->w[2 * i + 1]) * S16(s->w[2 * i + 1]));
@@ -82,64 +84,68 @@ static void op_pmaddwd(emu_xmm *d, const emu_xmm *s)
     }
 }
 
-static void op_psadbw(emu_xmm *d, const emu_xmm *s)
+static void op_psadbw(emu_xmm *d, const emu_xmm *s, unsigned bytes)
 {
-    for (int h = 0; h < 2; h++) {
+    for (unsigned h = 0; h < bytes / 8; h++) {
         unsigned sum = 0;
-        for (int i = 8 * h; i < 8 * h + 8; i++)
+        for (unsigned i = 8 * h; i < 8 * h + 8; i++)
             sum += d->b[i] > s->b[i] ? d->b[i] - s->b[i] : s->b[i] - d->b[i];
         d->q[h] = sum;
     }
 }
 
 /* Interleave: lanes of `size` bytes from the low (hi = 0) or high half. */
-static void unpack(emu_xmm *d, const emu_xmm *s, unsigned size, bool hi)
+static void unpack(emu_xmm *d, const emu_xmm *s, unsigned bytes, unsigned size, bool hi)
 {
-    emu_xmm r;
-    unsigned half = hi ? 8 : 0;
-    for (unsigned i = 0; i < 8 / size; i++) {
+    emu_xmm r = *d;
+    unsigned half = hi ? bytes / 2 : 0;
+    for (unsigned i = 0; i < bytes / 2 / size; i++) {
         memcpy(r.b + 2 * i * size, d->b + half + i * size, size);
         memcpy(r.b + (2 * i + 1) * size, s->b + half + i * size, size);
     }
     *d = r;
 }
 
-static void op_punpcklbw(emu_xmm *d, const emu_xmm *s) { unpack(d, s, 1, false); }
-static void op_punpcklwd(emu_xmm *d, const emu_xmm *s) { unpack(d, s, 2, false); }
-static void op_punpckldq(emu_xmm *d, const emu_xmm *s) { unpack(d, s, 4, false); }
-static void op_punpcklqdq(emu_xmm *d, const emu_xmm *s) { unpack(d, s, 8, false); }
-static void op_punpckhbw(emu_xmm *d, const emu_xmm *s) { unpack(d, s, 1, true); }
-static void op_punpckhwd(emu_xmm *d, const emu_xmm *s) { unpack(d, s, 2, true); }
-static void op_punpckhdq(emu_xmm *d, const emu_xmm *s) { unpack(d, s, 4, true); }
-static void op_punpckhqdq(emu_xmm *d, const emu_xmm *s) { unpack(d, s, 8, true); }
+static void op_punpcklbw(emu_xmm *d, const emu_xmm *s, unsigned n) { unpack(d, s, n, 1, false); }
+static void op_punpcklwd(emu_xmm *d, const emu_xmm *s, unsigned n) { unpack(d, s, n, 2, false); }
+static void op_punpckldq(emu_xmm *d, const emu_xmm *s, unsigned n) { unpack(d, s, n, 4, false); }
+static void op_punpcklqdq(emu_xmm *d, const emu_xmm *s, unsigned n) { unpack(d, s, n, 8, false); }
+static void op_punpckhbw(emu_xmm *d, const emu_xmm *s, unsigned n) { unpack(d, s, n, 1, true); }
+static void op_punpckhwd(emu_xmm *d, const emu_xmm *s, unsigned n) { unpack(d, s, n, 2, true); }
+static void op_punpckhdq(emu_xmm *d, const emu_xmm *s, unsigned n) { unpack(d, s, n, 4, true); }
+static void op_punpckhqdq(emu_xmm *d, const emu_xmm *s, unsigned n) { unpack(d, s, n, 8, true); }
 
-static void op_packsswb(emu_xmm *d, const emu_xmm *s)
+/* Narrowing packs: the low half of the result from d, the high from s. */
+static void op_packsswb(emu_xmm *d, const emu_xmm *s, unsigned bytes)
 {
-    emu_xmm r;
-    for (int i = 0; i < 8; i++) {
+    emu_xmm r = *d;
+    unsigned n = bytes / 2;
+    for (unsigned i = 0; i < n; i++) {
         r.b[i] = (uint8_t)sat_s8(S16(d->w[i]));
-        r.b[8 + i] = (uint8_t)sat_s8(S16(s->w[i]));
+        r.b[n + i] = (uint8_t)sat_s8(S16(s->w[i]));
     }
     *d = r;
 }
 
-static void op_packuswb(emu_xmm *d, const emu_xmm *s)
+static void op_packuswb(emu_xmm *d, const emu_xmm *s, unsigned bytes)
 {
-    emu_xmm r;
-    for (int i = 0; i < 8; i++) {
+    emu_xmm r = *d;
+    unsigned n = bytes / 2;
+    for (unsigned i = 0; i < n; i++) {
         r.b[i] = (uint8_t)sat_u8(S16(d->w[i]));
-        r.b[8 + i] = (uint8_t)sat_u8(S16(s->w[i]));
+        r.b[n + i] = (uint8_t)sat_u8(S16(s->w[i]));
     }
     *d = r;
 }
 
-static void op_packssdw(emu_xmm *d, const emu_xmm *s)
+static void op_packssdw(emu_xmm *d, const emu_xmm *s, unsigned bytes)
 {
-    emu_xmm r;
-    for (int i = 0; i < 4; i++) {
+    emu_xmm r = *d;
+    unsigned n = bytes / 4;
+    for (unsigned i = 0; i < n; i++) {
         int64_t a = S32(d->d[i]), b = S32(s->d[i]);
         r.w[i] = (uint16_t)(a > 32767 ? 32767 : a < -32768 ? -32768 : a);
-        r.w[4 + i] = (uint16_t)(b > 32767 ? 32767 : b < -32768 ? -32768 : b);
+        r.w[n + i] = (uint16_t)(b > 32767 ? 32767 : b < -32768 ? -32768 : b);
     }
     *d = r;
 }
@@ -152,10 +158,10 @@ static uint64_t shift_count(const emu_xmm *s)
 }
 
 #define SHIFT(name, field, n, bits, expr)                                \
-    static void name(emu_xmm *d, const emu_xmm *s)                       \
+    static void name(emu_xmm *d, const emu_xmm *s, unsigned bytes)       \
     {                                                                    \
         uint64_t c = shift_count(s);                                     \
-        for (int i = 0; i < n; i++) {                                    \
+        for (unsigned i = 0; i < n * bytes / 16; i++) {                  \
             uint64_t a = d->field[i];                                    \
             d->field[i] = (expr);                                        \
         }                                                                \
@@ -171,8 +177,8 @@ SHIFT(op_psllq, q, 2, 64, c > 63 ? 0 : a << c)
 SHIFT(op_psraw, w, 8, 16, (uint16_t)(S16(a) >> (c > 15 ? 15 : c)))
 SHIFT(op_psrad, d, 4, 32, (uint32_t)(S32(a) >> (c > 31 ? 31 : c)))
 
-/* Whole-register byte shifts (immediate only). */
-static void op_psrldq(emu_xmm *d, const emu_xmm *s)
+/* Whole-register byte shifts (immediate only; XMM only). */
+static void op_psrldq(emu_xmm *d, const emu_xmm *s, unsigned bytes)
 {
     uint64_t c = shift_count(s);
     emu_xmm r = {{0}};
@@ -181,7 +187,7 @@ static void op_psrldq(emu_xmm *d, const emu_xmm *s)
     *d = r;
 }
 
-static void op_pslldq(emu_xmm *d, const emu_xmm *s)
+static void op_pslldq(emu_xmm *d, const emu_xmm *s, unsigned bytes)
 {
     uint64_t c = shift_count(s);
     emu_xmm r = {{0}};
@@ -216,6 +222,11 @@ static const int_op_fn int_ops[I_COUNT] = {
     [I_PSRLDQ] = op_psrldq, [I_PSLLDQ] = op_pslldq,
 };
 
+void sse_int_lanes(unsigned op, emu_xmm *d, const emu_xmm *s, unsigned bytes)
+{
+    int_ops[op](d, s, bytes);
+}
+
 /* xmm1 = op(xmm1, xmm2/m128). */
 EXEC(ex_sse_int)
 {
@@ -223,7 +234,7 @@ EXEC(ex_sse_int)
     int st = emu_sse_check(cpu);
     if (st || (st = sse_load(cpu, in, 16, true, &s)) != 0)
         return st;
-    int_ops[in->sub](xmm_reg(cpu, in->reg), &s);
+    int_ops[in->sub](xmm_reg(cpu, in->reg), &s, 16);
     return next(cpu, in);
 }
 
@@ -237,6 +248,6 @@ EXEC(ex_sse_shift_imm)
     if (st)
         return st;
     emu_xmm count = {.q = {in->imm & 0xff, 0}};
-    int_ops[in->sub](xmm_reg(cpu, in->rm), &count);
+    int_ops[in->sub](xmm_reg(cpu, in->rm), &count, 16);
     return next(cpu, in);
 }

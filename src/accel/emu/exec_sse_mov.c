@@ -11,6 +11,10 @@ static int sse_lin(struct emu_cpu *cpu, const struct emu_insn *in, unsigned size
                    enum emu_access acc, uint64_t *lin)
 {
     int st = emu_linear(cpu, in->seg, emu_ea(cpu, in), size, acc, lin);
+    /* A misaligned 16-byte operand that must be aligned is #GP(0), even
+     * where alignment checking would raise #AC (checked on the host). */
+    if (st == EMU_FAULT && aligned && cpu->exc.vector == EXC_AC)
+        return emu_raise_err(cpu, EXC_GP, 0);
     if (st)
         return st;
     if (aligned && (*lin & 15))
@@ -314,6 +318,33 @@ EXEC(ex_shufp)
     return next(cpu, in);
 }
 
+/* The whole destination is write-checked first, whatever the mask: the
+ * host faults, storing nothing, on a not-present page even for bytes the
+ * mask leaves out and for an all-zero mask (which the SDM leaves to the
+ * implementation). Alignment checking wants 8-byte alignment, MASKMOVDQU
+ * included, so the segment checks go by 8-byte halves (all checked on the
+ * host). */
+int sse_maskmov(struct emu_cpu *cpu, const struct emu_insn *in, const uint8_t *v,
+                const uint8_t *m, unsigned bytes)
+{
+    uint64_t ea = cpu->gpr[7] & size_mask(in->adsz), lin, first = 0;
+    int st = EMU_OK;
+    for (unsigned h = 0; h < bytes && !st; h += 8) {
+        st = emu_linear(cpu, in->seg, (ea + h) & size_mask(in->adsz), 8, ACC_WRITE, &lin);
+        first = h ? first : lin;
+    }
+    if (st || (st = emu_probe_write(cpu, first, bytes)) != 0)
+        return st;
+    for (unsigned i = 0; i < bytes; i++) {
+        if (!(m[i] & 0x80))
+            continue;
+        st = emu_write(cpu, in->seg, (ea + i) & size_mask(in->adsz), 1, v[i]);
+        if (st)
+            return st;
+    }
+    return EMU_OK;
+}
+
 /* MASKMOVDQU xmm1, xmm2: bytes of xmm1 whose xmm2 mask byte has the top
  * bit set go to seg:rDI (DS unless overridden). */
 EXEC(ex_maskmovdqu)
@@ -321,16 +352,8 @@ EXEC(ex_maskmovdqu)
     if (in->flags & INSN_MEM)
         return emu_raise(cpu, EXC_UD);
     int st = emu_sse_check(cpu);
-    if (st)
+    if (st || (st = sse_maskmov(cpu, in, xmm_reg(cpu, in->reg)->b, xmm_reg(cpu, in->rm)->b,
+                                16)) != 0)
         return st;
-    const emu_xmm *v = xmm_reg(cpu, in->reg), *m = xmm_reg(cpu, in->rm);
-    uint64_t ea = cpu->gpr[7] & size_mask(in->adsz);
-    for (int i = 0; i < 16; i++) {
-        if (!(m->b[i] & 0x80))
-            continue;
-        st = emu_write(cpu, in->seg, (ea + (uint64_t)i) & size_mask(in->adsz), 1, v->b[i]);
-        if (st)
-            return st;
-    }
     return next(cpu, in);
 }

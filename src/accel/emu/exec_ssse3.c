@@ -1,14 +1,15 @@
 /*
  * SSSE3 (66 0F 38 00-1E, 66 0F 3A 0F) on XMM registers, plus the SSE4.1
  * and SSE4.2 integer operations of the same shape, xmm1 = op(xmm1,
- * xmm2/m128): all integer, so plain C over lanes. The MMX forms (no
- * prefix) are not implemented.
+ * xmm2/m128): all integer, so plain C over lanes. Each operation works on
+ * the low `bytes` bytes, 16 for XMM or 8 for the SSSE3 MMX forms
+ * (exec_mmx.c).
  */
 #include <string.h>
 
 #include "accel/emu/sse4.h"
 
-typedef void (*ssse3_fn)(emu_xmm *d, const emu_xmm *s);
+typedef void (*ssse3_fn)(emu_xmm *d, const emu_xmm *s, unsigned bytes);
 
 #define S8(x) ((int)(int8_t)(x))
 #define S16(x) ((int)(int16_t)(x))
@@ -19,11 +20,13 @@ static int sat16(int v)
     return v > 32767 ? 32767 : v < -32768 ? -32768 : v;
 }
 
-/* Horizontal pairs: the low half of the result from d, the high from s. */
-#define HORIZ(name, field, n, expr)                                       \
-    static void name(emu_xmm *d, const emu_xmm *s)                        \
+/* Horizontal pairs: the low half of the result from d, the high from s;
+ * n lanes (half as many for MMX). */
+#define HORIZ(name, field, xn, expr)                                      \
+    static void name(emu_xmm *d, const emu_xmm *s, unsigned bytes)        \
     {                                                                     \
-        emu_xmm r;                                                        \
+        emu_xmm r = *d;                                                   \
+        int n = (int)(xn * bytes / 16);                                   \
         for (int i = 0; i < n; i++) {                                     \
             const emu_xmm *v = i < n / 2 ? d : s;                         \
             int j = 2 * (i % (n / 2));                                    \
@@ -40,9 +43,9 @@ HORIZ(op_phsubd, d, 4, a - b)
 HORIZ(op_phsubsw, w, 8, (uint16_t)sat16(S16(a) - S16(b)))
 
 #define LANES(name, field, n, expr)                                       \
-    static void name(emu_xmm *d, const emu_xmm *s)                        \
+    static void name(emu_xmm *d, const emu_xmm *s, unsigned bytes)        \
     {                                                                     \
-        for (int i = 0; i < n; i++) {                                     \
+        for (unsigned i = 0; i < n * bytes / 16; i++) {                   \
             uint64_t a = d->field[i], b = s->field[i];                    \
             (void)a;                                                      \
             d->field[i] = (expr);                                         \
@@ -67,30 +70,30 @@ LANES(op_pmaxuw, w, 8, a > b ? a : b)
 LANES(op_pmaxud, d, 4, a > b ? a : b)
 LANES(op_pmulld, d, 4, a * b)
 
-static void op_pshufb(emu_xmm *d, const emu_xmm *s)
+static void op_pshufb(emu_xmm *d, const emu_xmm *s, unsigned bytes)
 {
-    emu_xmm r;
-    for (int i = 0; i < 16; i++)
-        r.b[i] = (s->b[i] & 0x80) ? 0 : d->b[s->b[i] & 15];
+    emu_xmm r = *d;
+    for (unsigned i = 0; i < bytes; i++)
+        r.b[i] = (s->b[i] & 0x80) ? 0 : d->b[s->b[i] & (bytes - 1)];
     *d = r;
 }
 
 /* Unsigned bytes of d times signed bytes of s, pairs summed with
  * saturation. */
-static void op_pmaddubsw(emu_xmm *d, const emu_xmm *s)
+static void op_pmaddubsw(emu_xmm *d, const emu_xmm *s, unsigned bytes)
 {
-    for (int i = 0; i < 8; i++)
+    for (unsigned i = 0; i < bytes / 2; i++)
         d->w[i] = (uint16_t)sat16(d->b[2 * i] * S8(s->b[2 * i]) +
                                   d->b[2 * i + 1] * S8(s->b[2 * i + 1]));
 }
 
-static void op_pmuldq(emu_xmm *d, const emu_xmm *s)
+static void op_pmuldq(emu_xmm *d, const emu_xmm *s, unsigned bytes)
 {
     d->q[0] = (uint64_t)(S32(d->d[0]) * S32(s->d[0]));
     d->q[1] = (uint64_t)(S32(d->d[2]) * S32(s->d[2]));
 }
 
-static void op_packusdw(emu_xmm *d, const emu_xmm *s)
+static void op_packusdw(emu_xmm *d, const emu_xmm *s, unsigned bytes)
 {
     emu_xmm r;
     for (int i = 0; i < 8; i++) {
@@ -101,7 +104,7 @@ static void op_packusdw(emu_xmm *d, const emu_xmm *s)
 }
 
 /* The smallest unsigned word of s and its (lowest) index. */
-static void op_phminposuw(emu_xmm *d, const emu_xmm *s)
+static void op_phminposuw(emu_xmm *d, const emu_xmm *s, unsigned bytes)
 {
     unsigned idx = 0;
     for (unsigned i = 1; i < 8; i++)
@@ -123,6 +126,22 @@ static const ssse3_fn ssse3_ops[S_COUNT] = {
     [S_PHMINPOSUW] = op_phminposuw, [S_PCMPGTQ] = op_pcmpgtq,
 };
 
+void ssse3_lanes(unsigned op, emu_xmm *d, const emu_xmm *s, unsigned bytes)
+{
+    ssse3_ops[op](d, s, bytes);
+}
+
+/* PALIGNR: bytes imm8.. of the concatenation d:s, each `bytes` long. */
+void ssse3_palignr(emu_xmm *d, const emu_xmm *s, unsigned imm, unsigned bytes)
+{
+    uint8_t cat[48] = {0};
+    memcpy(cat, s->b, bytes);
+    memcpy(cat + bytes, d->b, bytes);
+    memset(d->b, 0, bytes);
+    if (imm < 2 * bytes)
+        memcpy(d->b, cat + imm, bytes);
+}
+
 /* xmm1 = op(xmm1, xmm2/m128), in->sub an enum ssse3_op. */
 EXEC(ex_ssse3)
 {
@@ -130,7 +149,7 @@ EXEC(ex_ssse3)
     int st = emu_sse_check(cpu);
     if (st || (st = sse_load(cpu, in, 16, true, &s)) != 0)
         return st;
-    ssse3_ops[in->sub](xmm_reg(cpu, in->reg), &s);
+    ssse3_ops[in->sub](xmm_reg(cpu, in->reg), &s, 16);
     return next(cpu, in);
 }
 
@@ -138,16 +157,9 @@ EXEC(ex_ssse3)
 EXEC(ex_palignr)
 {
     emu_xmm s;
-    uint8_t cat[48] = {0};
     int st = emu_sse_check(cpu);
     if (st || (st = sse_load(cpu, in, 16, true, &s)) != 0)
         return st;
-    emu_xmm *d = xmm_reg(cpu, in->reg);
-    unsigned n = in->imm & 0xff;
-    memcpy(cat, s.b, 16);
-    memcpy(cat + 16, d->b, 16);
-    memset(d, 0, sizeof(*d));
-    if (n < 32)
-        memcpy(d->b, cat + n, 16);
+    ssse3_palignr(xmm_reg(cpu, in->reg), &s, in->imm & 0xff, 16);
     return next(cpu, in);
 }

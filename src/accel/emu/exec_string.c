@@ -27,7 +27,11 @@ static int rep_run(struct emu_cpu *cpu, const struct emu_insn *in, iter_fn one, 
         st = one(cpu, in, delta);
         return st ? st : next(cpu, in);
     }
-    for (int n = 0; n < REP_BATCH; n++) {
+    /* With TF, one iteration a step: the single-step trap comes after each
+     * iteration, RIP still at the instruction until the last one (SDM
+     * Vol. 3B 17.3.1.4, Vol. 2B "REP/REPE/REPZ/REPNE/REPNZ"). */
+    int batch = (cpu->rflags & RFLAGS_TF) ? 1 : REP_BATCH;
+    for (int n = 0; n < batch; n++) {
         if (idx(cpu, in, 1) == 0)
             return next(cpu, in);
         if ((st = one(cpu, in, delta)) != 0)
@@ -40,6 +44,8 @@ static int rep_run(struct emu_cpu *cpu, const struct emu_insn *in, iter_fn one, 
                 return next(cpu, in);
         }
     }
+    if (idx(cpu, in, 1) == 0)
+        return next(cpu, in); /* the last iteration ended the batch */
     /* RIP unchanged: the rest runs next time. Leave the run loop's block
      * loop too, so a kick or an interrupt waits for one batch, not 1024. */
     cpu->end_block = true;
@@ -81,9 +87,11 @@ static int lods_one(struct emu_cpu *cpu, const struct emu_insn *in, int64_t delt
 static int cmps_one(struct emu_cpu *cpu, const struct emu_insn *in, int64_t delta)
 {
     uint64_t a, b;
-    int st = emu_read(cpu, in->seg, idx(cpu, in, 6), in->opsz, &a);
+    /* ES:rDI is read first: when both operands fault, the host CPU (AMD
+     * EPYC, test_cpu_diff) reports the rDI one. */
+    int st = emu_read(cpu, SEG_ES, idx(cpu, in, 7), in->opsz, &b);
     if (!st)
-        st = emu_read(cpu, SEG_ES, idx(cpu, in, 7), in->opsz, &b);
+        st = emu_read(cpu, in->seg, idx(cpu, in, 6), in->opsz, &a);
     if (st)
         return st;
     lazy_set(cpu, LF_SUB, in->opsz, a, b, (a - b) & size_mask(in->opsz));

@@ -23,6 +23,10 @@ EXEC(ex_syscall)
     if (cpu->cpl != 0)
         emu_tlb_flush(cpu);
     emu_update_mode(cpu);
+    /* SYSCALL and SYSRET trap on the TF they leave, so an OS masks the
+     * trap with FMASK and SYSRET to a traced program traps at once (what
+     * KVM and hardware do; SDM "SYSCALL" leaves TF to RFLAGS masking). */
+    cpu->step_trap = (cpu->rflags & RFLAGS_TF) != 0;
     return EMU_END_BLOCK;
 }
 
@@ -48,6 +52,7 @@ EXEC(ex_sysret)
     cpu->rip = to64 ? target : (uint32_t)target;
     emu_update_mode(cpu);
     emu_tlb_flush(cpu);
+    cpu->step_trap = (cpu->rflags & RFLAGS_TF) != 0; /* see SYSCALL */
     return EMU_END_BLOCK;
 }
 

@@ -18,6 +18,43 @@ static bool canonical(uint64_t lin)
     return (uint64_t)((int64_t)(lin << 16) >> 16) == lin; /* shift unsigned: no UB */
 }
 
+/* The alignment #AC asks of an operand of this size (SDM Vol. 3A 6.15,
+ * "Interrupt 17", table of alignment requirements): its own size for
+ * 2, 4, 8 and 16 bytes, 8 for an x87 80-bit value, 4 for a 16:32 far
+ * pointer and the x87/FXSAVE state images (what an AMD EPYC host does;
+ * a misaligned FXSAVE image is #GP after that). */
+static unsigned ac_alignment(unsigned size)
+{
+    if (size == 10)
+        return 8;
+    if (size > 16 || (size & (size - 1)))
+        return (size % 4) ? 2 : 4;
+    return size;
+}
+
+/* #AC: a data access at CPL 3 with CR0.AM and RFLAGS.AC set, misaligned
+ * for its size. Supervisor-mode accesses to system structures never get
+ * here (they go to emu_read_lin with CPL 0), nor do fetches. */
+static int alignment_check(struct emu_cpu *cpu, uint64_t lin, unsigned size)
+{
+    if (cpu->cpl == 3 && (cpu->cr0 & CR0_AM) && (lin & (ac_alignment(size) - 1)))
+        return emu_raise_err(cpu, EXC_AC, 0);
+    return EMU_OK;
+}
+
+/* Protected-mode access rights (SDM Vol. 3A 5.4.1 and 3.4.5.1): a null
+ * (unusable, P clear) segment, a write to a code or read-only data
+ * segment, a read of execute-only code all raise #GP(0). */
+static bool segment_denies(const struct emu_segment *s, enum emu_access acc)
+{
+    bool code = s->attr & 0x8, rw = s->attr & 0x2;
+    if (!(s->attr & 0x80))
+        return true;
+    if (acc == ACC_WRITE)
+        return code || !rw;
+    return acc == ACC_READ && code && !rw;
+}
+
 int emu_linear(struct emu_cpu *cpu, int seg, uint64_t ea, unsigned size, enum emu_access acc,
                uint64_t *lin)
 {
@@ -25,13 +62,25 @@ int emu_linear(struct emu_cpu *cpu, int seg, uint64_t ea, unsigned size, enum em
         *lin = ea + (seg == SEG_FS || seg == SEG_GS ? cpu->seg[seg].base : 0);
         if (!canonical(*lin) || !canonical(*lin + size - 1))
             return emu_raise_err(cpu, seg == SEG_SS ? EXC_SS : EXC_GP, 0);
-        return EMU_OK;
+    } else {
+        const struct emu_segment *s = &cpu->seg[seg];
+        /* An expand-down data segment holds the offsets above its limit, up
+         * to FFFFh or (B set) FFFFFFFFh (SDM Vol. 3A 5.3). */
+        bool expand_down = (s->attr & 0x1c) == 0x14; /* data segment, E bit */
+        uint64_t low = expand_down ? (uint64_t)s->limit + 1 : 0;
+        uint64_t top = !expand_down ? s->limit : (s->attr & 0x4000) ? 0xffffffffull : 0xffff;
+        if (cpu->mode != MODE_REAL && segment_denies(s, acc))
+            return emu_raise_err(cpu, EXC_GP, 0);
+        if (cpu->mode != MODE_REAL && (ea < low || ea + size - 1 > top))
+            return emu_raise_err(cpu, seg == SEG_SS ? EXC_SS : EXC_GP, 0);
+        *lin = (uint32_t)(s->base + ea);
     }
-    const struct emu_segment *s = &cpu->seg[seg];
-    bool expand_down = (s->attr & 0x1c) == 0x14; /* data segment, E bit */
-    if (cpu->mode != MODE_REAL && !expand_down && ea + size - 1 > s->limit)
-        return emu_raise_err(cpu, seg == SEG_SS ? EXC_SS : EXC_GP, 0);
-    *lin = (uint32_t)(s->base + ea);
+    /* RFLAGS.AC is always materialized (lazy flags hold only the
+     * arithmetic bits), so with AC clear this is the one test paid; CR0.AM
+     * and CPL are looked at only when a program sets AC (or the kernel
+     * opens a STAC window, at CPL 0). */
+    if (cpu->rflags & RFLAGS_AC)
+        return alignment_check(cpu, *lin, size);
     return EMU_OK;
 }
 

@@ -67,6 +67,20 @@ static int step_uncached(struct emu_cpu *cpu)
     return st == EMU_END_BLOCK ? EMU_OK : st;
 }
 
+/* One instruction with TF set: no block, so the trap comes after each
+ * instruction (SDM Vol. 3B 17.3.1.4). A faulting instruction is not
+ * trapped: the fault is delivered, and its handler runs with TF clear. */
+static int step_traced(struct emu_cpu *cpu)
+{
+    emu_step_arm(cpu);
+    int st = step_uncached(cpu);
+    if (st) {
+        cpu->step_trap = false;
+        return st;
+    }
+    return emu_step_finish(cpu);
+}
+
 static int run_block(struct emu_cpu *cpu, const struct emu_block *b)
 {
     for (unsigned i = 0; i < b->n; i++) {
@@ -95,6 +109,24 @@ static int run_block(struct emu_cpu *cpu, const struct emu_block *b)
     return EMU_OK;
 }
 
+/* The next instruction or block. A block never runs with TF set: TF only
+ * changes at instructions that end a block (POPF, IRET, SYSRET, event
+ * delivery), so checking it here is enough. */
+static int run_next(struct emu_cpu *cpu)
+{
+    if (cpu->rflags & RFLAGS_TF)
+        return step_traced(cpu);
+    int st;
+    struct emu_block *b = emu_block_get(cpu, &st);
+    if (st)
+        return st;
+    st = b ? run_block(cpu, b) : step_uncached(cpu);
+    /* SYSRET that set TF traps at once (it arms the trap from the new TF). */
+    if (!st && cpu->step_trap)
+        st = emu_step_finish(cpu);
+    return st;
+}
+
 /* Report HLT to the VMM: it sleeps until an interrupt may be pending. */
 static int halt_exit(struct emu_cpu *cpu, struct accel_exit *exit)
 {
@@ -107,7 +139,7 @@ static int halt_exit(struct emu_cpu *cpu, struct accel_exit *exit)
 static int boundary(struct emu_cpu *cpu)
 {
     if (cpu->shadow && !cpu->halted) {
-        int st = step_uncached(cpu);
+        int st = (cpu->rflags & RFLAGS_TF) ? step_traced(cpu) : step_uncached(cpu);
         cpu->shadow = false;
         if (st)
             return st;
@@ -166,10 +198,7 @@ int emu_cpu_run(struct emu_cpu *cpu, struct accel_exit *exit)
             return halt_exit(cpu, exit);
         for (int n = 0; n < 1024; n++) {
             cpu->recent_rip[cpu->recent_pos++ & 63] = cpu->rip;
-            struct emu_block *b = emu_block_get(cpu, &st);
-            if (st)
-                break;
-            st = b ? run_block(cpu, b) : step_uncached(cpu);
+            st = run_next(cpu);
             if (st || cpu->end_block || cpu->halted || cpu->shadow)
                 break;
         }
@@ -206,5 +235,6 @@ void emu_cpu_reset(struct emu_cpu *cpu)
     cpu->fpu.fcw = 0x37f; /* FNINIT state; MXCSR as after reset */
     cpu->fpu.mxcsr = 0x1f80;
     cpu->msr_apic_base = 0xfee00900ull;
+    cpu->features_off = emu_host_features_missing();
     emu_update_mode(cpu);
 }

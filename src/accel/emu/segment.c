@@ -139,16 +139,13 @@ int emu_load_data_segment(struct emu_cpu *cpu, int seg, uint16_t sel)
  * Load CS for a far JMP/CALL/RET/IRET to a code segment at privilege
  * new_cpl (same privilege for JMP/CALL through a code descriptor).
  */
-int emu_load_code_segment(struct emu_cpu *cpu, uint16_t sel, unsigned new_cpl)
+/* The descriptor checks of a far transfer to a code segment, which come
+ * before anything the transfer writes (a far CALL's pushes). */
+static int code_segment_checks(struct emu_cpu *cpu, uint16_t sel, unsigned new_cpl, uint64_t desc[2],
+                               struct emu_segment *out)
 {
-    if (cpu->mode == MODE_REAL) {
-        cpu->seg[SEG_CS].selector = sel;
-        cpu->seg[SEG_CS].base = (uint64_t)sel << 4;
-        return EMU_OK;
-    }
     if ((sel & ~3u) == 0)
         return emu_raise_err(cpu, EXC_GP, 0);
-    uint64_t desc[2];
     int st = emu_read_descriptor(cpu, sel, desc, false);
     if (st)
         return st;
@@ -163,6 +160,30 @@ int emu_load_code_segment(struct emu_cpu *cpu, uint16_t sel, unsigned new_cpl)
         return emu_raise_err(cpu, EXC_GP, sel & ~3u); /* L and D both set */
     if (!(s.attr & DESC_P))
         return emu_raise_err(cpu, EXC_NP, sel & ~3u);
+    *out = s;
+    return EMU_OK;
+}
+
+int emu_check_code_segment(struct emu_cpu *cpu, uint16_t sel, unsigned new_cpl,
+                           struct emu_segment *out)
+{
+    uint64_t desc[2];
+    *out = cpu->seg[SEG_CS]; /* real mode keeps the limit */
+    return cpu->mode == MODE_REAL ? EMU_OK : code_segment_checks(cpu, sel, new_cpl, desc, out);
+}
+
+int emu_load_code_segment(struct emu_cpu *cpu, uint16_t sel, unsigned new_cpl)
+{
+    if (cpu->mode == MODE_REAL) {
+        cpu->seg[SEG_CS].selector = sel;
+        cpu->seg[SEG_CS].base = (uint64_t)sel << 4;
+        return EMU_OK;
+    }
+    uint64_t desc[2];
+    struct emu_segment s;
+    int st = code_segment_checks(cpu, sel, new_cpl, desc, &s);
+    if (st)
+        return st;
     if ((st = set_type_bit(cpu, sel, (uint8_t)(desc[0] >> 40), 1)) != 0)
         return st;
     s.attr |= 1;

@@ -10,6 +10,13 @@ int emu_read_descriptor(struct emu_cpu *cpu, uint16_t sel, uint64_t desc[2], boo
 struct emu_segment emu_segment_from_desc(uint16_t sel, const uint64_t desc[2], bool system16);
 int emu_load_data_segment(struct emu_cpu *cpu, int seg, uint16_t sel);
 int emu_load_code_segment(struct emu_cpu *cpu, uint16_t sel, unsigned new_cpl);
+/* emu_load_code_segment's checks alone: #GP/#NP as it would raise them;
+ * *out gets the segment it would load. */
+int emu_check_code_segment(struct emu_cpu *cpu, uint16_t sel, unsigned new_cpl,
+                           struct emu_segment *out);
+/* JMP/CALL far to sel:off at the same privilege (exec_segment.c). */
+int emu_far_transfer(struct emu_cpu *cpu, const struct emu_insn *in, uint16_t sel, uint64_t off,
+                     bool call);
 int emu_load_system_segment(struct emu_cpu *cpu, bool tr, uint16_t sel);
 
 #endif

@@ -37,7 +37,10 @@ int sse_load(struct emu_cpu *cpu, const struct emu_insn *in, unsigned size, bool
 int sse_store(struct emu_cpu *cpu, const struct emu_insn *in, unsigned size, bool aligned,
               const emu_xmm *v);
 
-/* exec_sse_mov.c */
+/* exec_sse_mov.c. sse_maskmov: MASKMOVDQU/MASKMOVQ's store of the bytes
+ * of v whose mask byte in m has its top bit set, to seg:rDI. */
+int sse_maskmov(struct emu_cpu *cpu, const struct emu_insn *in, const uint8_t *v,
+                const uint8_t *m, unsigned bytes);
 EXEC(ex_sse_mov_load); EXEC(ex_sse_mov_store); EXEC(ex_sse_movs_load); EXEC(ex_sse_movs_store);
 EXEC(ex_sse_movlh_load); EXEC(ex_sse_movlh_store); EXEC(ex_sse_movnt); EXEC(ex_movnti);
 EXEC(ex_sse_movd_load); EXEC(ex_sse_movd_store); EXEC(ex_sse_movq_load);
@@ -61,6 +64,8 @@ enum sse_int_op {
     I_PSRLDQ, I_PSLLDQ,
     I_COUNT
 };
+/* d = op(d, s) over the low `bytes` bytes: 16 (XMM) or 8 (MMX). */
+void sse_int_lanes(unsigned op, emu_xmm *d, const emu_xmm *s, unsigned bytes);
 
 /* exec_sse_fp.c: in->sub is SSE_PS..SSE_SD */
 EXEC(ex_sse_fp); EXEC(ex_sse_comis); EXEC(ex_sse_cvt_to_int); EXEC(ex_sse_cvt_from_int);

@@ -35,6 +35,9 @@ uint32_t sse_host_csr(const struct emu_cpu *cpu);
 int sse_fp_flags(struct emu_cpu *cpu, uint32_t raised);
 uint32_t sse_scalar_flags(unsigned opcode, bool dbl, uint64_t a, uint64_t b, uint32_t csr,
                           uint32_t unmasked);
+/* d = the 0F 5B or 0F E6 conversion of s selected by prefix index sub
+ * (SSE_PS..SSE_SD), run on the host under csr; returns MXCSR after. */
+uint32_t sse_host_cvt(unsigned opcode, unsigned sub, emu_xmm *d, const emu_xmm *s, uint32_t csr);
 
 /* d = op(d, s, imm) on the host under MXCSR csr; returns MXCSR after. */
 typedef uint32_t (*sse_host_fn)(emu_xmm *d, const emu_xmm *s, uint32_t csr, unsigned imm);
@@ -66,6 +69,10 @@ enum ssse3_op {
     S_COUNT
 };
 EXEC(ex_ssse3); EXEC(ex_palignr);
+/* The same lane operations and PALIGNR over the low `bytes` bytes: 16
+ * (XMM) or 8 (the MMX forms). */
+void ssse3_lanes(unsigned op, emu_xmm *d, const emu_xmm *s, unsigned bytes);
+void ssse3_palignr(emu_xmm *d, const emu_xmm *s, unsigned imm, unsigned bytes);
 
 /* exec_sse41.c */
 EXEC(ex_blendv); EXEC(ex_blend_imm); EXEC(ex_pmovx); EXEC(ex_ptest); EXEC(ex_sse41_round);

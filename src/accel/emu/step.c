@@ -38,12 +38,14 @@ int emu_step_one(struct emu_cpu *cpu, struct accel_exit *exit)
     if (st)
         return st;
     uint64_t rsp = cpu->gpr[4];
+    emu_step_arm(cpu);
     st = in.fn(cpu, &in);
     if (st == EMU_OK || st == EMU_END_BLOCK) {
         emu_commit_point(cpu);
         cpu->insn_count++;
-        return EMU_OK;
+        return emu_step_finish(cpu); /* the single-step #DB, as in run.c */
     }
+    cpu->step_trap = false;
     cpu->gpr[4] = rsp; /* not committed, as in run.c */
     return st;
 }

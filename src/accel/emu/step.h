@@ -7,7 +7,8 @@
 
 /* Fetch (through paging), decode and execute the instruction at RIP, with
  * no block cache and no exception delivery. Returns EMU_OK (RIP advanced),
- * EMU_FAULT (exception left in cpu->exc, not delivered) or EMU_EXIT (the
+ * EMU_FAULT (exception left in cpu->exc, not delivered; with TF set, the
+ * single-step #DB after a completed instruction, RIP advanced) or EMU_EXIT (the
  * instruction needs the VMM; *exit says why). */
 int emu_step_one(struct emu_cpu *cpu, struct accel_exit *exit);
 
