@@ -79,6 +79,14 @@ static void cd_sys_return_frame(const struct cd_form *f, struct cd_rng *r, struc
 {
     uint64_t off, sel, hi = cd_rand(r) & ~0xffffull;
     cd_far_target(r, e, len, &off, &sel);
+    /* Now and then a return the CPU refuses with #GP(0) before anything
+     * changes: non-canonical into 64-bit code, past the 64 KiB limit of
+     * the LDT code segments (a 16-bit operand truncates both back into
+     * range). Not for far CALL: AMD pushes before its limit check. */
+    if (sel == 0x33 && cd_chance(r, 8))
+        off ^= 0x8000000000000000ull;
+    else if ((sel == CD_SEL_CODE16 || sel == CD_SEL_CODE32) && cd_chance(r, 8))
+        off += 0x10000;
     uint64_t ss = cd_chance(r, 60) ? e->m->sel[2] : cd_sys_selector(r);
     uint64_t frame[5] = {off, sel | hi, cd_sys_iret_flags(r), cd_value(r), ss | hi};
     cd_sys_push_frame(e, c, frame, f->op->fn == ex_retf ? 2 : 5);

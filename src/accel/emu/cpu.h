@@ -206,6 +206,12 @@ static inline uint64_t size_mask(unsigned size)
     return size >= 8 ? ~0ull : (1ull << (size * 8)) - 1;
 }
 
+/* A 48-bit canonical address: bits 63:47 all equal (shift unsigned: no UB). */
+static inline bool emu_canonical(uint64_t a)
+{
+    return (uint64_t)((int64_t)(a << 16) >> 16) == a;
+}
+
 static inline uint64_t sign_bit(unsigned size)
 {
     return 1ull << (size * 8 - 1);

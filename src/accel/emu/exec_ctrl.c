@@ -9,7 +9,7 @@ static int jump_to(struct emu_cpu *cpu, const struct emu_insn *in, uint64_t targ
         target &= 0xffff;
     else if (cpu->mode != MODE_LONG64)
         target &= 0xffffffffull;
-    else if ((uint64_t)((int64_t)(target << 16) >> 16) != target) /* non-canonical */
+    else if (!emu_canonical(target))
         return emu_raise_err(cpu, EXC_GP, 0);
     if (cpu->mode != MODE_LONG64 && target > cpu->seg[SEG_CS].limit)
         return emu_raise_err(cpu, EXC_GP, 0);

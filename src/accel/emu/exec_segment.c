@@ -1,4 +1,6 @@
 /* Segment-register instructions and far control transfers. */
+#include <stddef.h>
+
 #include "accel/emu/exec.h"
 #include "accel/emu/segment.h"
 
@@ -112,7 +114,7 @@ int emu_far_transfer(struct emu_cpu *cpu, const struct emu_insn *in, uint16_t se
         return st;
     bool to64 = (cpu->efer & EFER_LMA) && (target.attr & 0x2000);
     off &= size_mask(in->opsz);
-    if (!to64 && off > target.limit)
+    if (to64 ? !emu_canonical(off) : off > target.limit)
         return emu_raise_err(cpu, EXC_GP, 0);
     if (call && to64 && cpu->mode != MODE_LONG64) {
         st = call_into_64(cpu, in, sel);
@@ -146,6 +148,38 @@ EXEC(ex_call_far_mem)
     return st ? st : emu_far_transfer(cpu, in, sel, off, true);
 }
 
+/* A far return's CS (at privilege rpl), SS when it pops one, and the new
+ * RIP checked against them (outside 64-bit mode wrapped to wrap_size
+ * bytes first). All checks come before any state changes (SDM "RET",
+ * "IRET"): a fault leaves CS, SS and CPL as they were. Going outward the
+ * SS checks come before the RIP check; at the same privilege (IRETQ pops
+ * SS too) the RIP check comes first, as the host shows. *rip gets the RIP
+ * to load. */
+static int load_return_target(struct emu_cpu *cpu, uint16_t cs, unsigned rpl, const uint16_t *ss,
+                              unsigned wrap_size, uint64_t *rip)
+{
+    struct emu_segment old_cs = cpu->seg[SEG_CS], old_ss = cpu->seg[SEG_SS];
+    int old_cpl = cpu->cpl;
+    bool outer = rpl > (unsigned)old_cpl;
+    int st = emu_load_code_segment(cpu, cs, rpl);
+    if (!st && ss && outer)
+        st = emu_load_data_segment(cpu, SEG_SS, *ss);
+    if (!st && cpu->mode != MODE_LONG64)
+        *rip &= size_mask(wrap_size);
+    if (!st)
+        st = emu_check_far_target(cpu, *rip);
+    if (!st && ss && !outer)
+        st = emu_load_data_segment(cpu, SEG_SS, *ss);
+    if (st) {
+        cpu->seg[SEG_CS] = old_cs;
+        cpu->seg[SEG_SS] = old_ss;
+        emu_update_mode(cpu);
+        if (cpu->cpl != old_cpl)
+            emu_tlb_flush(cpu);
+    }
+    return st;
+}
+
 /* RETF / RETF imm16 (SDM "RET"): to the same or an outer privilege level. */
 EXEC(ex_retf)
 {
@@ -164,10 +198,10 @@ EXEC(ex_retf)
     }
     if (!st && rpl < (unsigned)cpu->cpl && cpu->mode != MODE_REAL)
         st = emu_raise_err(cpu, EXC_GP, (uint16_t)cs & ~3u); /* the selector: 16 bits of the slot */
+    uint16_t new_ss = (uint16_t)ss;
     if (!st)
-        st = emu_load_code_segment(cpu, (uint16_t)cs, cpu->mode == MODE_REAL ? 0 : rpl);
-    if (!st && outer)
-        st = emu_load_data_segment(cpu, SEG_SS, (uint16_t)ss);
+        st = load_return_target(cpu, (uint16_t)cs, cpu->mode == MODE_REAL ? 0 : rpl,
+                                outer ? &new_ss : NULL, s, &rip);
     if (st) {
         cpu->gpr[4] = old_rsp;
         return st;
@@ -176,7 +210,7 @@ EXEC(ex_retf)
         reg_write(cpu, 4, emu_stack_size(cpu), rsp + in->imm);
     else
         reg_write(cpu, 4, ss_size, cpu->gpr[4] + in->imm);
-    cpu->rip = rip & size_mask(cpu->mode == MODE_LONG64 ? 8 : s);
+    cpu->rip = rip;
     return EMU_END_BLOCK;
 }
 
@@ -325,21 +359,13 @@ EXEC(ex_iret)
             goto fail;
     }
     uint64_t new_flags = iret_flags(cpu, fl, s);
-    bool from64 = cpu->mode == MODE_LONG64;
-    struct emu_segment old_cs = cpu->seg[SEG_CS];
-    int old_cpl = cpu->cpl;
-    if ((st = emu_load_code_segment(cpu, (uint16_t)cs, rpl)) != 0)
+    bool pops_ss = cpu->mode == MODE_LONG64 || outer;
+    uint16_t new_ss = (uint16_t)ss;
+    /* SS is checked at the new CPL; a fault there leaves CS as it was
+     * (found by test_cpu_diff: IRETQ to a good CS, bad SS). */
+    if ((st = load_return_target(cpu, (uint16_t)cs, rpl, pops_ss ? &new_ss : NULL, 4, &rip)) != 0)
         goto fail;
-    if (from64 || outer) {
-        /* SS is checked at the new CPL; a fault there leaves CS as it
-         * was (found by test_cpu_diff: IRETQ to a good CS, bad SS). */
-        if ((st = emu_load_data_segment(cpu, SEG_SS, (uint16_t)ss)) != 0) {
-            cpu->seg[SEG_CS] = old_cs;
-            emu_update_mode(cpu);
-            if (cpu->cpl != old_cpl)
-                emu_tlb_flush(cpu);
-            goto fail;
-        }
+    if (pops_ss) {
         if (cpu->mode == MODE_LONG64)
             cpu->gpr[4] = rsp;
         else if (cpu->seg[SEG_SS].attr & 0x4000)
@@ -348,7 +374,7 @@ EXEC(ex_iret)
             cpu->gpr[4] = (cpu->gpr[4] & ~0xffffull) | (rsp & 0xffff);
     }
     emu_set_rflags(cpu, new_flags);
-    cpu->rip = cpu->mode == MODE_LONG64 ? rip : (uint32_t)rip;
+    cpu->rip = rip;
     return EMU_END_BLOCK;
 fail:
     cpu->gpr[4] = old_rsp;

@@ -13,11 +13,6 @@ uint64_t emu_ea(const struct emu_cpu *cpu, const struct emu_insn *in)
     return ea & size_mask(in->adsz);
 }
 
-static bool canonical(uint64_t lin)
-{
-    return (uint64_t)((int64_t)(lin << 16) >> 16) == lin; /* shift unsigned: no UB */
-}
-
 /* The alignment #AC asks of an operand of this size (SDM Vol. 3A 6.15,
  * "Interrupt 17", table of alignment requirements): its own size for
  * 2, 4, 8 and 16 bytes, 8 for an x87 80-bit value, 4 for a 16:32 far
@@ -60,7 +55,7 @@ int emu_linear(struct emu_cpu *cpu, int seg, uint64_t ea, unsigned size, enum em
 {
     if (cpu->mode == MODE_LONG64) {
         *lin = ea + (seg == SEG_FS || seg == SEG_GS ? cpu->seg[seg].base : 0);
-        if (!canonical(*lin) || !canonical(*lin + size - 1))
+        if (!emu_canonical(*lin) || !emu_canonical(*lin + size - 1))
             return emu_raise_err(cpu, seg == SEG_SS ? EXC_SS : EXC_GP, 0);
     } else {
         const struct emu_segment *s = &cpu->seg[seg];

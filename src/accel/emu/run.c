@@ -109,6 +109,13 @@ static int run_block(struct emu_cpu *cpu, const struct emu_block *b)
     return EMU_OK;
 }
 
+/* After code run without TF: a SYSRET that set TF traps at once (it
+ * arms the trap from the new TF). */
+static int untraced_done(struct emu_cpu *cpu, int st)
+{
+    return !st && cpu->step_trap ? emu_step_finish(cpu) : st;
+}
+
 /* The next instruction or block. A block never runs with TF set: TF only
  * changes at instructions that end a block (POPF, IRET, SYSRET, event
  * delivery), so checking it here is enough. */
@@ -120,11 +127,7 @@ static int run_next(struct emu_cpu *cpu)
     struct emu_block *b = emu_block_get(cpu, &st);
     if (st)
         return st;
-    st = b ? run_block(cpu, b) : step_uncached(cpu);
-    /* SYSRET that set TF traps at once (it arms the trap from the new TF). */
-    if (!st && cpu->step_trap)
-        st = emu_step_finish(cpu);
-    return st;
+    return untraced_done(cpu, b ? run_block(cpu, b) : step_uncached(cpu));
 }
 
 /* Report HLT to the VMM: it sleeps until an interrupt may be pending. */
@@ -139,7 +142,8 @@ static int halt_exit(struct emu_cpu *cpu, struct accel_exit *exit)
 static int boundary(struct emu_cpu *cpu)
 {
     if (cpu->shadow && !cpu->halted) {
-        int st = (cpu->rflags & RFLAGS_TF) ? step_traced(cpu) : step_uncached(cpu);
+        int st = (cpu->rflags & RFLAGS_TF) ? step_traced(cpu)
+                                           : untraced_done(cpu, step_uncached(cpu));
         cpu->shadow = false;
         if (st)
             return st;

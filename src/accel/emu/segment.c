@@ -154,7 +154,9 @@ static int code_segment_checks(struct emu_cpu *cpu, uint16_t sel, unsigned new_c
     if (!(s.attr & DESC_S) || !(type & TYPE_CODE))
         return emu_raise_err(cpu, EXC_GP, sel & ~3u);
     bool conforming = type & TYPE_CONFORMING;
-    if (conforming ? dpl > new_cpl : dpl != new_cpl)
+    /* Non-conforming: DPL = CPL and RPL <= CPL (a RET/IRET's new CPL is
+     * its RPL, so only JMP/CALL can fail the second). */
+    if (conforming ? dpl > new_cpl : (dpl != new_cpl || (sel & 3u) > new_cpl))
         return emu_raise_err(cpu, EXC_GP, sel & ~3u);
     if ((s.attr & 0x2000) && (s.attr & 0x4000) && (cpu->efer & EFER_LMA))
         return emu_raise_err(cpu, EXC_GP, sel & ~3u); /* L and D both set */
@@ -194,6 +196,12 @@ int emu_load_code_segment(struct emu_cpu *cpu, uint16_t sel, unsigned new_cpl)
     if (cpu->cpl != old_cpl)
         emu_tlb_flush(cpu); /* user/supervisor permissions were cached */
     return EMU_OK;
+}
+
+int emu_check_far_target(struct emu_cpu *cpu, uint64_t rip)
+{
+    bool ok = cpu->mode == MODE_LONG64 ? emu_canonical(rip) : rip <= cpu->seg[SEG_CS].limit;
+    return ok ? EMU_OK : emu_raise_err(cpu, EXC_GP, 0);
 }
 
 /* LTR and LLDT: system descriptors, 16 bytes in long mode. */

@@ -14,6 +14,9 @@ int emu_load_code_segment(struct emu_cpu *cpu, uint16_t sel, unsigned new_cpl);
  * *out gets the segment it would load. */
 int emu_check_code_segment(struct emu_cpu *cpu, uint16_t sel, unsigned new_cpl,
                            struct emu_segment *out);
+/* The new RIP of a far transfer against the CS just loaded (SDM "RET",
+ * "IRET"): non-canonical in 64-bit mode, or past CS's limit, is #GP(0). */
+int emu_check_far_target(struct emu_cpu *cpu, uint64_t rip);
 /* JMP/CALL far to sel:off at the same privilege (exec_segment.c). */
 int emu_far_transfer(struct emu_cpu *cpu, const struct emu_insn *in, uint16_t sel, uint64_t off,
                      bool call);
