@@ -1,0 +1,123 @@
+/*
+ * Far transfers the host tester cannot reach from CPL 3 (tests/unit/
+ * test_cpu_diff.c compares the CPL-3 ones with the host CPU): at CPL 0 in
+ * 64-bit mode, a refused far JMP, RETF or IRETQ must raise the SDM's fault
+ * and leave CS, SS, CPL, RSP and RIP as they were (SDM Vol. 2 "JMP", "RET",
+ * "IRET": every check comes before any state changes).
+ */
+#include <string.h>
+
+#include "accel/emu/emu.h"
+#include "accel/emu/step.h"
+#include "core/guest_mem.h"
+#include "test.h"
+
+#define RAM 0x20000ull
+#define GDT 0x500ull
+#define CODE 0x1000ull
+#define PTR 0x2000ull /* far pointer for JMP m16:32 */
+#define STACK 0x7000ull
+
+static struct guest_mem mem;
+static struct emu_vm evm;
+static struct emu_cpu cpu;
+static uint8_t *ram;
+
+/* 0x08 code64 DPL 0, 0x10 data DPL 0, 0x20 data DPL 3, 0x28 code64 DPL 3. */
+static void setup(const uint8_t *insn, unsigned len)
+{
+    static const uint64_t gdt[] = {0, 0x00af9a000000ffffull, 0x00cf92000000ffffull, 0,
+                                   0x00cff2000000ffffull, 0x00affa000000ffffull};
+    memset(ram, 0, RAM);
+    memcpy(ram + GDT, gdt, sizeof(gdt));
+    memcpy(ram + CODE, insn, len);
+    emu_cpu_reset(&cpu);
+    cpu.seg[SEG_CS] = (struct emu_segment){0, 0xffffffff, 0x08, 0xa09b};
+    cpu.seg[SEG_SS] = (struct emu_segment){0, 0xffffffff, 0x10, 0xc093};
+    cpu.gdtr = (struct accel_dtable){GDT, sizeof(gdt) - 1};
+    cpu.cr0 = 0x33;
+    cpu.efer = EFER_LME | EFER_LMA;
+    cpu.rip = CODE;
+    cpu.gpr[4] = STACK;
+    cpu.gpr[0] = PTR;
+    emu_update_mode(&cpu);
+}
+
+static void push_frame(const uint64_t *slots, unsigned n)
+{
+    cpu.gpr[4] = STACK - 8ull * n;
+    memcpy(ram + cpu.gpr[4], slots, 8ull * n);
+}
+
+/* Step once: the fault must be vector/error with nothing committed. */
+static void expect_refused(const char *what, int vector, uint32_t error)
+{
+    uint64_t rsp = cpu.gpr[4];
+    struct accel_exit exit;
+    int st = emu_step_one(&cpu, &exit);
+    char name[128];
+    snprintf(name, sizeof(name), "emu far: %s: #%d(%#x), nothing committed", what, vector, error);
+    bool ok = st == EMU_FAULT && cpu.exc.vector == vector && cpu.exc.error == error &&
+              cpu.seg[SEG_CS].selector == 0x08 && cpu.seg[SEG_SS].selector == 0x10 &&
+              cpu.cpl == 0 && cpu.mode == MODE_LONG64 && cpu.gpr[4] == rsp && cpu.rip == CODE;
+    CHECK(ok, name);
+    if (!ok)
+        printf("    st %d vector %d error %#x cs %#x ss %#x cpl %d rsp %#llx rip %#llx\n", st,
+               cpu.exc.vector, cpu.exc.error, cpu.seg[SEG_CS].selector,
+               cpu.seg[SEG_SS].selector, cpu.cpl, (unsigned long long)cpu.gpr[4],
+               (unsigned long long)cpu.rip);
+}
+
+int main(void)
+{
+    if (gmem_init(&mem, RAM)) {
+        printf("FAIL: emu far setup\n");
+        return 1;
+    }
+    evm.mem = &mem;
+    cpu.vm = &evm;
+    ram = gmem_ptr_for_write(&mem, 0, RAM);
+
+    static const uint8_t jmp_far[] = {0xff, 0x28};   /* jmp far [rax] (m16:32) */
+    static const uint8_t lretq[] = {0x48, 0xcb};     /* retf, 64-bit operands */
+    static const uint8_t iretq[] = {0x48, 0xcf};
+    const uint64_t noncanonical = 0x8000000000001000ull;
+
+    /* JMP to a non-conforming segment needs RPL <= CPL as well as DPL = CPL. */
+    setup(jmp_far, sizeof(jmp_far));
+    uint8_t ptr[6] = {0x00, 0x10, 0, 0, 0x08 | 3, 0}; /* 0x0b:0x1000 */
+    memcpy(ram + PTR, ptr, sizeof(ptr));
+    expect_refused("JMP far with RPL 3 > CPL 0", 13, 0x08);
+
+    /* Outward RETF whose SS fails (RPL 0 for CPL 3): CS must not stay loaded. */
+    setup(lretq, sizeof(lretq));
+    push_frame((const uint64_t[]){0x1000, 0x28 | 3, 0x6000, 0x10}, 4);
+    expect_refused("RETF to CPL 3 with a DPL-0 SS", 13, 0x10);
+
+    setup(lretq, sizeof(lretq));
+    push_frame((const uint64_t[]){noncanonical, 0x08}, 2);
+    expect_refused("RETF to a non-canonical RIP", 13, 0);
+
+    setup(lretq, sizeof(lretq));
+    push_frame((const uint64_t[]){noncanonical, 0x28 | 3, 0x6000, 0x20 | 3}, 4);
+    expect_refused("RETF to CPL 3 at a non-canonical RIP", 13, 0);
+
+    setup(iretq, sizeof(iretq));
+    push_frame((const uint64_t[]){noncanonical, 0x08, 2, 0x6000, 0x10}, 5);
+    expect_refused("IRETQ to a non-canonical RIP", 13, 0);
+
+    setup(iretq, sizeof(iretq));
+    push_frame((const uint64_t[]){0x1000, 0x28 | 3, 2, 0x6000, 0x10}, 5);
+    expect_refused("IRETQ to CPL 3 with a DPL-0 SS", 13, 0x10);
+
+    /* And the same frames, made valid, do go to CPL 3. */
+    setup(lretq, sizeof(lretq));
+    push_frame((const uint64_t[]){0x1234, 0x28 | 3, 0x6000, 0x20 | 3}, 4);
+    struct accel_exit exit;
+    int st = emu_step_one(&cpu, &exit);
+    CHECK(st == EMU_OK && cpu.cpl == 3 && cpu.rip == 0x1234 && cpu.gpr[4] == 0x6000 &&
+              cpu.seg[SEG_SS].selector == 0x23,
+          "emu far: RETF to CPL 3 with a valid frame switches CS, SS, RSP");
+    gmem_fini(&mem);
+    TEST_EXIT();
+}
