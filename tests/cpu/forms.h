@@ -130,6 +130,8 @@ static const struct cd_info cd_infos[] = {
     {ex_rdmsr, "rdmsr", "", CK_PRIV, NULL},
     {ex_wrmsr, "wrmsr", "", CK_PRIV, NULL},
     {ex_wbinvd, "wbinvd", "", CK_PRIV, NULL},
+    {ex_invd, "invd", "", CK_PRIV, NULL},
+    {ex_rdpmc, "rdpmc", "", CK_PRIV, NULL},
     {ex_invlpg, "invlpg", "M", CK_PRIV, NULL},
     {ex_mov_from_cr, "mov", "R,C", CK_PRIV | CK_NOLOCK, NULL},
     {ex_mov_to_cr, "mov", "C,R", CK_PRIV | CK_NOLOCK, NULL},

@@ -193,7 +193,7 @@ const struct op emu_map0f[256] = {
     [0x05] = {ex_syscall, O_ENDS},
     [0x06] = {ex_clts, 0},
     [0x07] = {ex_sysret, O_ENDS},
-    [0x09] = {ex_wbinvd, 0},
+    [0x08] = {ex_invd, 0}, [0x09] = {ex_wbinvd, 0},
     [0x0b] = {ex_ud, O_ENDS},
     [0x18 ... 0x1f] = {ex_nop, O_MODRM}, /* hint NOPs, incl. NOP r/m and ENDBR64 */
     [0x20] = {ex_mov_from_cr, O_MODRM | O_FORCEREG},
@@ -202,7 +202,7 @@ const struct op emu_map0f[256] = {
     [0x22] = {ex_mov_to_cr, O_MODRM | O_FORCEREG | O_ENDS},
     [0x30] = {ex_wrmsr, O_ENDS},
     [0x31] = {ex_rdtsc, 0},
-    [0x32] = {ex_rdmsr, 0},
+    [0x32] = {ex_rdmsr, 0}, [0x33] = {ex_rdpmc, 0},
     [0x34] = {ex_sysenter, O_ENDS}, [0x35] = {ex_sysexit, O_ENDS},
     CMOV(0), CMOV(1), CMOV(2), CMOV(3), CMOV(4), CMOV(5), CMOV(6), CMOV(7),
     CMOV(8), CMOV(9), CMOV(10), CMOV(11), CMOV(12), CMOV(13), CMOV(14), CMOV(15),

@@ -50,7 +50,7 @@ EXEC(ex_ins); EXEC(ex_outs);
 /* exec_system.c */
 EXEC(ex_hlt); EXEC(ex_in); EXEC(ex_out); EXEC(ex_cpuid); EXEC(ex_rdtsc); EXEC(ex_rdmsr);
 EXEC(ex_wrmsr); EXEC(ex_mov_from_cr); EXEC(ex_mov_to_cr); EXEC(ex_lgdt_lidt); EXEC(ex_invlpg);
-EXEC(ex_cli); EXEC(ex_sti); EXEC(ex_wbinvd);
+EXEC(ex_cli); EXEC(ex_sti); EXEC(ex_wbinvd); EXEC(ex_invd); EXEC(ex_rdpmc);
 
 /* exec_segment.c */
 EXEC(ex_mov_sreg_rm); EXEC(ex_mov_rm_sreg); EXEC(ex_push_sreg); EXEC(ex_pop_sreg);

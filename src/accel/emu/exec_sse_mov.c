@@ -327,13 +327,15 @@ EXEC(ex_shufp)
 int sse_maskmov(struct emu_cpu *cpu, const struct emu_insn *in, const uint8_t *v,
                 const uint8_t *m, unsigned bytes)
 {
-    uint64_t ea = cpu->gpr[7] & size_mask(in->adsz), lin, first = 0;
+    uint64_t ea = cpu->gpr[7] & size_mask(in->adsz), lin[2] = {0, 0};
     int st = EMU_OK;
-    for (unsigned h = 0; h < bytes && !st; h += 8) {
-        st = emu_linear(cpu, in->seg, (ea + h) & size_mask(in->adsz), 8, ACC_WRITE, &lin);
-        first = h ? first : lin;
-    }
-    if (st || (st = emu_probe_write(cpu, first, bytes)) != 0)
+    for (unsigned h = 0; h < bytes && !st; h += 8)
+        st = emu_linear(cpu, in->seg, (ea + h) & size_mask(in->adsz), 8, ACC_WRITE, &lin[h / 8]);
+    /* Each half at its own address: with a 16-bit rDI the second half may
+     * wrap to offset 0. */
+    for (unsigned h = 0; h < bytes && !st; h += 8)
+        st = emu_probe_write(cpu, lin[h / 8], 8);
+    if (st)
         return st;
     for (unsigned i = 0; i < bytes; i++) {
         if (!(m[i] & 0x80))

@@ -331,9 +331,23 @@ EXEC(ex_sti)
     return EMU_END_BLOCK;
 }
 
+/* WBINVD and INVD: no caches to write back or drop, so only the
+ * privilege check is left. */
 EXEC(ex_wbinvd)
 {
     if (!privileged(cpu))
         return emu_raise_err(cpu, EXC_GP, 0);
     return next(cpu, in);
+}
+
+EXEC(ex_invd)
+{
+    return ex_wbinvd(cpu, in);
+}
+
+/* RDPMC: CPUID leaf 0AH reports no performance counters, so every ECX is
+ * out of range: #GP(0) at any CPL, CR4.PCE or not (SDM "RDPMC"). */
+EXEC(ex_rdpmc)
+{
+    return emu_raise_err(cpu, EXC_GP, 0);
 }
