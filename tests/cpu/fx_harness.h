@@ -24,6 +24,7 @@
 #include <ucontext.h>
 
 #include "accel/emu/emu.h"
+#include "catch_faults.h"
 #include "accel/emu/x87.h"
 #include "core/guest_mem.h"
 
@@ -248,11 +249,7 @@ static bool fxh_init(void)
     for (uint64_t i = 0; i < 512; i++)
         pt[i] = i * 4096 | 7;
     pt[(FXH_G_PAGE >> 12) + 1] = 0; /* the guard page */
-    struct sigaction sa = {.sa_sigaction = fxh_on_fault, .sa_flags = SA_SIGINFO | SA_NODEFER};
-    sigaction(SIGFPE, &sa, NULL);
-    sigaction(SIGILL, &sa, NULL);
-    sigaction(SIGSEGV, &sa, NULL);
-    sigaction(SIGBUS, &sa, NULL);
+    catch_faults(fxh_on_fault);
     return true;
 }
 

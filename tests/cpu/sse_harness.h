@@ -22,6 +22,7 @@
 #include <xmmintrin.h>
 
 #include "accel/emu/emu.h"
+#include "catch_faults.h"
 #include "accel/emu/sse.h"
 #include "core/guest_mem.h"
 struct state {
@@ -279,11 +280,7 @@ static bool sse_harness_init(void)
     if (code_page == MAP_FAILED || gmem_init(&gmem, 1 << 20) != 0)
         return false;
     evm.mem = &gmem;
-    struct sigaction sa = {.sa_sigaction = on_fault, .sa_flags = SA_SIGINFO | SA_NODEFER};
-    sigaction(SIGFPE, &sa, NULL);
-    sigaction(SIGILL, &sa, NULL);
-    sigaction(SIGSEGV, &sa, NULL);
-    sigaction(SIGBUS, &sa, NULL);
+    catch_faults(on_fault);
     return true;
 }
 
