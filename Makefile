@@ -28,6 +28,15 @@ TEST_BINS := $(TEST_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 GUEST_SRCS := $(filter-out tests/guests/multiboot.S,$(wildcard tests/guests/*.S))
 GUEST_BINS := $(GUEST_SRCS:tests/guests/%.S=$(BUILD)/guests/%.bin) \
               $(BUILD)/guests/multiboot.elf $(BUILD)/guests/multiboot-aout.bin
+# Ring-0 conformance guests in C (tests/guests/sys): one binary per sys_*.c.
+SYS_GUEST_SRCS := $(wildcard tests/guests/sys/sys_*.c)
+SYS_GUEST_BINS := $(SYS_GUEST_SRCS:tests/guests/sys/%.c=$(BUILD)/guests/%.bin)
+SYS_RT_OBJS    := $(BUILD)/guests/sys/entry.o $(BUILD)/guests/sys/rt.o
+SYS_CFLAGS     := -std=gnu11 -O2 -ffreestanding -fno-pic -fno-pie -mno-red-zone \
+                  -mgeneral-regs-only -fno-stack-protector -fno-asynchronous-unwind-tables \
+                  -fcf-protection=none -Wall -Wextra $(WERROR) -Itests/guests/sys
+GUEST_BINS += $(SYS_GUEST_BINS)
+.SECONDARY: $(SYS_RT_OBJS) $(SYS_GUEST_SRCS:tests/guests/sys/%.c=$(BUILD)/guests/sys/%.o)
 
 .PHONY: all lib cli guests tests test san check demo demo-hello guest bench fuzz install clean
 
@@ -69,6 +78,19 @@ $(BUILD)/guests/%.bin: tests/guests/%.S tests/guests/guest.inc
 	$(CC) -c -nostdlib -Itests/guests -o $(BUILD)/guests/$*.o $<
 	ld -Ttext=0x100000 --build-id=none -o $(BUILD)/guests/$*.elf $(BUILD)/guests/$*.o
 	objcopy -O binary -j .text $(BUILD)/guests/$*.elf $@
+
+$(BUILD)/guests/sys/%.o: tests/guests/sys/%.c tests/guests/sys/rt.h
+	@mkdir -p $(dir $@)
+	$(CC) $(SYS_CFLAGS) -c -o $@ $<
+
+$(BUILD)/guests/sys/entry.o: tests/guests/sys/entry.S
+	@mkdir -p $(dir $@)
+	$(CC) -c -o $@ $<
+
+$(BUILD)/guests/sys_%.bin: $(BUILD)/guests/sys/sys_%.o $(SYS_RT_OBJS) tests/guests/sys/link.ld
+	ld -T tests/guests/sys/link.ld -nostdlib -z noexecstack --build-id=none -o $(BUILD)/guests/sys_$*.elf \
+	    $(SYS_RT_OBJS) $<
+	objcopy -O binary $(BUILD)/guests/sys_$*.elf $@
 
 # Multiboot test kernels: a 32-bit ELF, and a flat a.out-kludge image.
 $(BUILD)/guests/multiboot.elf: tests/guests/multiboot.S
