@@ -31,6 +31,8 @@
     {ex_int_imm, "int", "Ib", CK_SYS, NULL},                                                 \
     {ex_rdtsc, "rdtsc", "", CK_SYS, NULL},                                                   \
     {ex_grp7_reg7, "%s", "", CK_SYS, NULL},                                                  \
+    {ex_smsw, "smsw", "Ew", 0, NULL},                                                        \
+    {ex_lmsw, "lmsw", "Ew", CK_PRIV, NULL},                                                  \
     {ex_rdrand, "%s", "Rv", CK_SYS | CK_NOREP, NULL}, /* F3: RDPID */                        \
     {ex_syscall, "syscall", "", CK_SKIP,                                                     \
      "a real system call into the host kernel; SYSCALL/SYSRET run in the usermode guest"},  \
@@ -61,6 +63,9 @@ static const char *cd_sys_untested_why(emu_exec_fn fn, int greg)
         return "the host CPU has no RDRAND";
     if (fn == ex_rdrand && greg == 7 && !cd_host_has(7, 0, 1, 18))
         return "the host CPU has no RDSEED";
+    if (fn == ex_smsw && cd_host_has(7, 0, 2, 2))
+        return "SMSW: the host has UMIP, under which Linux answers it at CPL 3 itself "
+               "(arch/x86/kernel/umip.c); the sys_cr guest checks it";
     if (fn == ex_int_imm && cd_host_has(7, 1, 0, 17))
         return "the host CPU has FRED, with which Linux answers INT n itself "
                "(arch/x86/entry/entry_fred.c: #GP(0), not the IDT's #GP(n*8+2))";

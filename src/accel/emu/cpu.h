@@ -116,6 +116,9 @@ struct emu_exception {
 #define CR0_WP 0x10000ull
 #define CR0_AM 0x40000ull
 #define CR0_PG 0x80000000ull
+#define CR0_NW 0x20000000ull
+#define CR0_CD 0x40000000ull
+#define CR0_DEFINED 0xe005003full /* PE MP EM TS ET NE WP AM NW CD PG */
 #define CR4_PSE 0x10ull
 #define CR4_PAE 0x20ull
 #define CR4_PGE 0x80ull

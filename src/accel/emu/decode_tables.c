@@ -79,10 +79,14 @@ static const struct op grp11_v[8] = {{ex_mov_rm_imm, O_MODRM | O_IMMZ}};
 static const struct op grp7_mem[8] = {
     {ex_lgdt_lidt, O_MODRM, 0}, {ex_lgdt_lidt, O_MODRM, 1},
     {ex_lgdt_lidt, O_MODRM, 2}, {ex_lgdt_lidt, O_MODRM, 3},
-    {0}, {0}, {0},
+    {ex_smsw, O_MODRM}, {0}, {ex_lmsw, O_MODRM | O_ENDS},
     {ex_invlpg, O_MODRM | O_ENDS},
 };
-static const struct op grp7_reg[8] = {[7] = {ex_grp7_reg7, O_MODRM | O_ENDS}};
+static const struct op grp7_reg[8] = {
+    [4] = {ex_smsw, O_MODRM},
+    [6] = {ex_lmsw, O_MODRM | O_ENDS},
+    [7] = {ex_grp7_reg7, O_MODRM | O_ENDS},
+};
 static const struct op grp6[8] = {X8({ex_group6, O_MODRM, 0xff})};
 static const struct op grp9[8] = {[1] = {ex_cmpxchg8b, O_MODRM | O_LOCK}};
 static const struct op grp9_reg[8] = {[6] = {ex_rdrand, O_MODRM}, [7] = {ex_rdrand, O_MODRM}};

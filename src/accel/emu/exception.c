@@ -38,7 +38,7 @@ static int deliver_real(struct emu_cpu *cpu, int vector, uint64_t ret)
     if ((uint64_t)vector * 4 + 3 > cpu->idtr.limit)
         return emu_raise_err(cpu, EXC_GP, (uint32_t)vector * 8 + 2);
     uint64_t old_sp = cpu->gpr[4];
-    int st = read_system(cpu, cpu->idtr.base + (uint64_t)vector * 4, &ivt, 4);
+    int st = read_system(cpu, emu_system_lin(cpu, cpu->idtr.base, (uint64_t)vector * 4), &ivt, 4);
     if (!st)
         st = emu_push(cpu, 2, emu_rflags(cpu));
     if (!st)
@@ -70,7 +70,7 @@ static int read_gate64(struct emu_cpu *cpu, int vector, struct gate64 *g)
     uint64_t raw[2];
     if ((uint64_t)vector * 16 + 15 > cpu->idtr.limit)
         return emu_raise_err(cpu, EXC_GP, (uint32_t)vector * 8 + 2);
-    int st = read_system(cpu, cpu->idtr.base + (uint64_t)vector * 16, raw, 16);
+    int st = read_system(cpu, emu_system_lin(cpu, cpu->idtr.base, (uint64_t)vector * 16), raw, 16);
     if (st)
         return st;
     g->offset = (raw[0] & 0xffff) | ((raw[0] >> 32) & 0xffff0000ull) | (raw[1] << 32);
@@ -85,14 +85,13 @@ static int read_gate64(struct emu_cpu *cpu, int vector, struct gate64 *g)
 /* The 64-bit code segment a gate points at; returns its DPL in *dpl. */
 static int gate_code_segment(struct emu_cpu *cpu, uint16_t sel, int *dpl)
 {
-    uint64_t desc;
-    uint64_t table = (sel & 4) ? cpu->ldtr.base : cpu->gdtr.base;
-    uint32_t limit = (sel & 4) ? cpu->ldtr.limit : cpu->gdtr.limit;
-    if ((sel & ~3u) == 0 || (sel | 7u) > limit)
-        return emu_raise_err(cpu, EXC_GP, sel & ~3u);
-    int st = read_system(cpu, table + (sel & ~7u), &desc, 8);
+    uint64_t raw[2];
+    if ((sel & ~3u) == 0)
+        return emu_raise_err(cpu, EXC_GP, 0);
+    int st = emu_read_descriptor(cpu, sel, raw, false);
     if (st)
         return st;
+    uint64_t desc = raw[0];
     bool code = ((desc >> 43) & 3) == 3, present = (desc >> 47) & 1, l = (desc >> 53) & 1;
     if (!code || !l)
         return emu_raise_err(cpu, EXC_GP, sel & ~3u);
@@ -116,13 +115,19 @@ static int deliver_long(struct emu_cpu *cpu, int vector, bool software, uint64_t
     int new_cpl = 0;
     if ((st = gate_code_segment(cpu, g.selector, &new_cpl)) != 0)
         return st;
+    /* A handler never runs less privileged than the interrupted code, and
+     * its RIP must be canonical (SDM Vol. 3A 6.14.1, "INT n" operation). */
+    if (new_cpl > cpu->cpl)
+        return emu_raise_err(cpu, EXC_GP, g.selector & ~3u);
+    if (!emu_canonical(g.offset))
+        return emu_raise_err(cpu, EXC_GP, 0);
     uint64_t old_rsp = cpu->gpr[4], old_ss = cpu->seg[SEG_SS].selector;
     uint64_t rsp = old_rsp;
     if (g.ist || new_cpl < cpu->cpl) {
         uint64_t off = g.ist ? 0x24 + 8ull * (g.ist - 1) : 4 + 8ull * (unsigned)new_cpl;
         if (off + 7 > cpu->tr.limit)
             return emu_raise_err(cpu, EXC_TS, cpu->tr.selector & ~3u);
-        if ((st = read_system(cpu, cpu->tr.base + off, &rsp, 8)) != 0)
+        if ((st = read_system(cpu, emu_system_lin(cpu, cpu->tr.base, off), &rsp, 8)) != 0)
             return st;
     }
     rsp &= ~0xfull;
@@ -166,7 +171,7 @@ static int deliver_legacy(struct emu_cpu *cpu, int vector, bool software, uint64
     uint64_t raw;
     if ((uint64_t)vector * 8 + 7 > cpu->idtr.limit)
         return emu_raise_err(cpu, EXC_GP, (uint32_t)vector * 8 + 2);
-    int st = read_system(cpu, (uint32_t)(cpu->idtr.base + (uint64_t)vector * 8), &raw, 8);
+    int st = read_system(cpu, emu_system_lin(cpu, cpu->idtr.base, (uint64_t)vector * 8), &raw, 8);
     if (st)
         return st;
     unsigned type = (raw >> 40) & 0x1f, dpl = (raw >> 45) & 3;
@@ -197,11 +202,11 @@ static int deliver_legacy(struct emu_cpu *cpu, int vector, bool software, uint64
     if (new_cpl < (unsigned)cpu->cpl) {
         uint32_t esp;
         uint16_t ss;
-        uint64_t base = cpu->tr.base + 8ull * new_cpl;
-        if (8ull * new_cpl + 9 > cpu->tr.limit)
+        uint64_t off = 8ull * new_cpl;
+        if (off + 9 > cpu->tr.limit)
             return emu_raise_err(cpu, EXC_TS, cpu->tr.selector & ~3u);
-        if ((st = read_system(cpu, base + 4, &esp, 4)) != 0 ||
-            (st = read_system(cpu, base + 8, &ss, 2)) != 0)
+        if ((st = read_system(cpu, emu_system_lin(cpu, cpu->tr.base, off + 4), &esp, 4)) != 0 ||
+            (st = read_system(cpu, emu_system_lin(cpu, cpu->tr.base, off + 8), &ss, 2)) != 0)
             return st;
         cpu->cpl = (int)new_cpl; /* SS is checked against the new CPL */
         if ((st = emu_load_data_segment(cpu, SEG_SS, ss)) != 0)

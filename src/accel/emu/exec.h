@@ -51,6 +51,14 @@ EXEC(ex_ins); EXEC(ex_outs);
 EXEC(ex_hlt); EXEC(ex_in); EXEC(ex_out); EXEC(ex_cpuid); EXEC(ex_rdtsc); EXEC(ex_rdmsr);
 EXEC(ex_wrmsr); EXEC(ex_mov_from_cr); EXEC(ex_mov_to_cr); EXEC(ex_lgdt_lidt); EXEC(ex_invlpg);
 EXEC(ex_cli); EXEC(ex_sti); EXEC(ex_wbinvd); EXEC(ex_invd); EXEC(ex_rdpmc);
+int emu_write_cr0(struct emu_cpu *cpu, uint64_t v); /* #GP(0) on a value MOV CR0 refuses */
+
+/* exec_cr.c: the values control registers and EFER accept */
+bool emu_cr0_valid(uint64_t v);
+bool emu_cr3_valid(const struct emu_cpu *cpu, uint64_t v);
+bool emu_cr4_valid(const struct emu_cpu *cpu, uint64_t v);
+bool emu_efer_valid(const struct emu_cpu *cpu, uint64_t v);
+EXEC(ex_smsw); EXEC(ex_lmsw);
 
 /* exec_segment.c */
 EXEC(ex_mov_sreg_rm); EXEC(ex_mov_rm_sreg); EXEC(ex_push_sreg); EXEC(ex_pop_sreg);

@@ -121,6 +121,16 @@ int emu_msr_read(struct emu_cpu *cpu, uint32_t index, uint64_t *v)
     }
 }
 
+/* MSRs that hold a linear address take only canonical values: #GP(0)
+ * otherwise (SDM Vol. 2 "WRMSR"; CSTAR as AMD and KVM have it). */
+static int canonical_msr(uint64_t v, uint64_t *msr)
+{
+    if (!emu_canonical(v))
+        return -1;
+    *msr = v;
+    return 0;
+}
+
 int emu_msr_write(struct emu_cpu *cpu, uint32_t index, uint64_t v)
 {
     if (cpu->irq) {
@@ -145,24 +155,24 @@ int emu_msr_write(struct emu_cpu *cpu, uint32_t index, uint64_t v)
     case 0x1b: cpu->msr_apic_base = v; return 0;
     case 0x8b: return 0;            /* writing 0 before CPUID asks for the revision */
     case 0x174: cpu->msr_sysenter_cs = v & 0xffff; return 0;
-    case 0x175: cpu->msr_sysenter_esp = v; return 0;
-    case 0x176: cpu->msr_sysenter_eip = v; return 0;
+    case 0x175: return canonical_msr(v, &cpu->msr_sysenter_esp);
+    case 0x176: return canonical_msr(v, &cpu->msr_sysenter_eip);
     case 0x1a0: cpu->msr_misc_enable = v; return 0;
     case 0x277: cpu->msr_pat = v; return 0;
     case 0xc0000080:
-        if (v & ~0xd01ull) /* SCE LME LMA NXE */
+        if (!emu_efer_valid(cpu, v))
             return -1;
         /* LMA is read-only: it follows CR0.PG && EFER.LME. */
         cpu->efer = (v & ~EFER_LMA) | (cpu->efer & EFER_LMA);
         emu_tlb_flush(cpu);
         return 0;
     case 0xc0000081: cpu->msr_star = v; return 0;
-    case 0xc0000082: cpu->msr_lstar = v; return 0;
-    case 0xc0000083: cpu->msr_cstar = v; return 0;
+    case 0xc0000082: return canonical_msr(v, &cpu->msr_lstar);
+    case 0xc0000083: return canonical_msr(v, &cpu->msr_cstar);
     case 0xc0000084: cpu->msr_sfmask = v; return 0;
-    case 0xc0000100: cpu->seg[SEG_FS].base = v; return 0;
-    case 0xc0000101: cpu->seg[SEG_GS].base = v; return 0;
-    case 0xc0000102: cpu->msr_kernel_gs_base = v; return 0;
+    case 0xc0000100: return canonical_msr(v, &cpu->seg[SEG_FS].base);
+    case 0xc0000101: return canonical_msr(v, &cpu->seg[SEG_GS].base);
+    case 0xc0000102: return canonical_msr(v, &cpu->msr_kernel_gs_base);
     case 0xc0000103: cpu->msr_tsc_aux = (uint32_t)v; return 0;
     default: return -1;
     }
@@ -217,11 +227,11 @@ EXEC(ex_mov_from_cr)
     return next(cpu, in);
 }
 
-static int write_cr0(struct emu_cpu *cpu, uint64_t v)
+int emu_write_cr0(struct emu_cpu *cpu, uint64_t v)
 {
-    v |= 0x10; /* ET is hardwired */
-    if ((v >> 32) || ((v & CR0_PG) && !(v & CR0_PE)))
+    if (!emu_cr0_valid(v))
         return emu_raise_err(cpu, EXC_GP, 0);
+    v = (v & CR0_DEFINED) | 0x10; /* other low bits ignored; ET is hardwired */
     bool paging_on = (v & CR0_PG) && !(cpu->cr0 & CR0_PG);
     if (paging_on && (cpu->efer & EFER_LME)) {
         if (!(cpu->cr4 & CR4_PAE))
@@ -245,11 +255,15 @@ EXEC(ex_mov_to_cr)
     uint64_t v = reg_read(cpu, in->rm, cpu->mode == MODE_LONG64 ? 8 : 4);
     int st = EMU_OK;
     switch (in->reg) {
-    case 0: st = write_cr0(cpu, v); break;
+    case 0: st = emu_write_cr0(cpu, v); break;
     case 2: cpu->cr2 = v; break;
-    case 3: cpu->cr3 = v & 0x000ffffffffff000ull; break;
+    case 3:
+        if (!emu_cr3_valid(cpu, v))
+            return emu_raise_err(cpu, EXC_GP, 0);
+        cpu->cr3 = v; /* the walk masks what it uses (PAE: bits 31:5) */
+        break;
     case 4:
-        if (v & ~0x3006bfull || ((cpu->efer & EFER_LMA) && !(v & CR4_PAE)))
+        if (!emu_cr4_valid(cpu, v))
             return emu_raise_err(cpu, EXC_GP, 0);
         cpu->cr4 = v;
         break;
@@ -287,6 +301,8 @@ EXEC(ex_lgdt_lidt)
             return st;
         if (in->opsz == 2 && bsize == 4)
             base &= 0xffffff;
+        if (bsize == 8 && !emu_canonical(base)) /* SDM "LGDT/LIDT", 64-bit mode */
+            return emu_raise_err(cpu, EXC_GP, 0);
         *t = (struct accel_dtable){base, (uint16_t)limit};
     } else {
         st = emu_write(cpu, in->seg, ea, 2, t->limit);

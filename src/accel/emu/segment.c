@@ -38,9 +38,7 @@ static int descriptor_addr(struct emu_cpu *cpu, uint16_t sel, unsigned size, uin
     uint32_t limit = ldt ? cpu->ldtr.limit : cpu->gdtr.limit;
     if ((uint32_t)(sel & ~7u) + size - 1 > limit || (ldt && !(cpu->ldtr.attr & DESC_P)))
         return emu_raise_err(cpu, EXC_GP, sel & ~3u);
-    *lin = base + (sel & ~7u);
-    if (cpu->mode != MODE_LONG64)
-        *lin = (uint32_t)*lin;
+    *lin = emu_system_lin(cpu, base, sel & ~7u);
     return EMU_OK;
 }
 
@@ -225,6 +223,12 @@ int emu_load_system_segment(struct emu_cpu *cpu, bool tr, uint16_t sel)
         return emu_raise_err(cpu, EXC_GP, sel & ~3u);
     if (!(s.attr & DESC_P))
         return emu_raise_err(cpu, EXC_NP, sel & ~3u);
+    /* The upper half of a 16-byte descriptor: its type field (bits 12:8
+     * of the top dword) must be 0 and the 64-bit base canonical (SDM
+     * Vol. 3A 3.5.2, 7.2.3; the checks after the present bit, as an
+     * upper half is only read for a usable descriptor). */
+    if (long16 && (((desc[1] >> 40) & 0x1f) || !emu_canonical(s.base)))
+        return emu_raise_err(cpu, EXC_GP, sel & ~3u);
     if (tr) {
         if ((st = set_type_bit(cpu, sel, (uint8_t)(desc[0] >> 40), 2)) != 0) /* busy */
             return st;

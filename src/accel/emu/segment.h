@@ -4,6 +4,17 @@
 
 #include "accel/emu/cpu.h"
 
+/* The linear address of byte off of a system table (GDT, LDT, IDT, TSS)
+ * at base. In IA-32e mode the tables' bases are 64 bits wide whatever the
+ * code segment's size: compatibility-mode code reaches them through the
+ * full base (SDM Vol. 3A 2.4, 3.5.2, 7.7). Only legacy protected mode
+ * wraps at 4 GiB. */
+static inline uint64_t emu_system_lin(const struct emu_cpu *cpu, uint64_t base, uint64_t off)
+{
+    uint64_t lin = base + off;
+    return (cpu->efer & EFER_LMA) ? lin : (uint32_t)lin;
+}
+
 /* The 8-byte descriptor for sel (16 bytes when system16: long-mode
  * TSS/LDT descriptors). #GP(sel) past the table limit. */
 int emu_read_descriptor(struct emu_cpu *cpu, uint16_t sel, uint64_t desc[2], bool system16);
