@@ -333,6 +333,28 @@ uint64_t *rt_pte(uint64_t va)
     return &next_table(*pde)[va >> 12 & 511];
 }
 
+/* The table entry e points at, made (empty) first when e is not present. */
+static uint64_t *table_at(uint64_t *e)
+{
+    if (!(*e & PTE_P))
+        *e = (uint64_t)rt_alloc_page() | PTE_P | PTE_RW | PTE_US;
+    return next_table(*e);
+}
+
+void rt_map_page(uint64_t va, uint64_t pa, uint64_t flags)
+{
+    uint64_t *pte;
+    if (va < (4ull << 30)) {
+        pte = rt_pte(va); /* inside the identity map's 2 MiB pages */
+    } else {
+        uint64_t *pdpt_ = table_at(rt_pml4e(va));
+        uint64_t *pd_ = table_at(&pdpt_[va >> 30 & 511]);
+        pte = &table_at(&pd_[va >> 21 & 511])[va >> 12 & 511];
+    }
+    *pte = (pa & ~0xfffull) | flags | PTE_P;
+    rt_flush_tlb();
+}
+
 void rt_reset_paging(void)
 {
     for (int i = 0; i < 512; i++) {

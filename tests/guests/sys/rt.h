@@ -107,6 +107,9 @@ uint64_t *rt_pdpte(uint64_t va);
 uint64_t *rt_pde(uint64_t va);       /* the 2 MiB entry covering va */
 uint64_t *rt_pte(uint64_t va);       /* splits va's 2 MiB page into 4 KiB pages first */
 void *rt_alloc_page(void);           /* a zeroed 4 KiB page from a static pool */
+/* Map the 4 KiB page at va (any canonical address, e.g. above 4 GiB) to
+ * physical pa with flags | P, building missing tables from the pool. */
+void rt_map_page(uint64_t va, uint64_t pa, uint64_t flags);
 void rt_flush_tlb(void);             /* reloads CR3 */
 /* Restore the pristine identity map (and flush): call after editing it. */
 void rt_reset_paging(void);
