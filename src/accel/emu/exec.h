@@ -58,6 +58,7 @@ bool emu_cr0_valid(uint64_t v);
 bool emu_cr3_valid(const struct emu_cpu *cpu, uint64_t v);
 bool emu_cr4_valid(const struct emu_cpu *cpu, uint64_t v);
 bool emu_efer_valid(const struct emu_cpu *cpu, uint64_t v);
+bool emu_pat_valid(uint64_t v);
 EXEC(ex_smsw); EXEC(ex_lmsw);
 
 /* exec_segment.c */

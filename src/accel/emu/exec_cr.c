@@ -95,6 +95,18 @@ bool emu_efer_valid(const struct emu_cpu *cpu, uint64_t v)
     return !((cpu->cr0 & CR0_PG) && ((v ^ cpu->efer) & EFER_LME));
 }
 
+/* IA32_PAT: each of the eight entries must name a memory type, 0, 1, 4,
+ * 5, 6 or 7 (SDM Vol. 3A 11.12.2: anything else is #GP(0)). */
+bool emu_pat_valid(uint64_t v)
+{
+    for (unsigned i = 0; i < 8; i++) {
+        unsigned t = (v >> (8 * i)) & 0xff;
+        if (t > 7 || t == 2 || t == 3)
+            return false;
+    }
+    return true;
+}
+
 /* 0F 01 /4: SMSW. CR4.UMIP would make it CPL 0 only, but UMIP is not
  * offered, so it runs at any CPL. A register gets CR0 at the operand
  * size (64-bit mode: zero-extended); memory always gets 16 bits (SDM

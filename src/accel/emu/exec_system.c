@@ -131,6 +131,16 @@ static int canonical_msr(uint64_t v, uint64_t *msr)
     return 0;
 }
 
+/* MSRs whose bits 63:32 are reserved (IA32_FMASK, IA32_TSC_AUX: SDM
+ * Vol. 4 table 2-2): a 1 there is #GP(0). */
+static int low32_msr(uint64_t v, uint64_t *msr)
+{
+    if (v >> 32)
+        return -1;
+    *msr = v;
+    return 0;
+}
+
 int emu_msr_write(struct emu_cpu *cpu, uint32_t index, uint64_t v)
 {
     if (cpu->irq) {
@@ -158,7 +168,11 @@ int emu_msr_write(struct emu_cpu *cpu, uint32_t index, uint64_t v)
     case 0x175: return canonical_msr(v, &cpu->msr_sysenter_esp);
     case 0x176: return canonical_msr(v, &cpu->msr_sysenter_eip);
     case 0x1a0: cpu->msr_misc_enable = v; return 0;
-    case 0x277: cpu->msr_pat = v; return 0;
+    case 0x277:
+        if (!emu_pat_valid(v))
+            return -1;
+        cpu->msr_pat = v;
+        return 0;
     case 0xc0000080:
         if (!emu_efer_valid(cpu, v))
             return -1;
@@ -169,11 +183,11 @@ int emu_msr_write(struct emu_cpu *cpu, uint32_t index, uint64_t v)
     case 0xc0000081: cpu->msr_star = v; return 0;
     case 0xc0000082: return canonical_msr(v, &cpu->msr_lstar);
     case 0xc0000083: return canonical_msr(v, &cpu->msr_cstar);
-    case 0xc0000084: cpu->msr_sfmask = v; return 0;
+    case 0xc0000084: return low32_msr(v, &cpu->msr_sfmask);
     case 0xc0000100: return canonical_msr(v, &cpu->seg[SEG_FS].base);
     case 0xc0000101: return canonical_msr(v, &cpu->seg[SEG_GS].base);
     case 0xc0000102: return canonical_msr(v, &cpu->msr_kernel_gs_base);
-    case 0xc0000103: cpu->msr_tsc_aux = (uint32_t)v; return 0;
+    case 0xc0000103: return low32_msr(v, &cpu->msr_tsc_aux);
     default: return -1;
     }
 }

@@ -186,6 +186,24 @@ static void check_efer(void)
     expect_ok(wr_msr, rd_msr, efer ^ 1ull, "EFER.SCE toggled");
 }
 
+/* Reserved bits and values of other MSRs (SDM Vol. 3A 11.12.2; Vol. 4
+ * table 2-2). */
+static void check_msr_reserved(void)
+{
+    msr_cur = 0x277; /* IA32_PAT */
+    uint64_t pat = rt_rdmsr(msr_cur);
+    expect_gp(wr_msr, rd_msr, (pat & ~0xffull) | 2, 0, "PAT entry 0 = 2 (reserved type)");
+    expect_gp(wr_msr, rd_msr, (pat & ~0xffull) | 3, 0, "PAT entry 0 = 3 (reserved type)");
+    expect_gp(wr_msr, rd_msr, (pat & ~(0xffull << 56)) | 8ull << 56, 0, "PAT entry 7 = 8");
+    expect_ok(wr_msr, rd_msr, 0x0007010600070106ull, "PAT of valid types");
+    msr_cur = 0xc0000084; /* IA32_FMASK */
+    expect_gp(wr_msr, rd_msr, 1ull << 32, 0, "FMASK bit 32");
+    expect_ok(wr_msr, rd_msr, 0xffffffffull, "FMASK bits 31:0");
+    msr_cur = 0xc0000103; /* IA32_TSC_AUX */
+    expect_gp(wr_msr, rd_msr, 1ull << 32, 0, "TSC_AUX bit 32");
+    expect_ok(wr_msr, rd_msr, 0xffffffffull, "TSC_AUX bits 31:0");
+}
+
 static void do_xsetbv(void *a) { (void)a; __asm__ volatile("xsetbv" ::"a"(1), "d"(0), "c"(0)); }
 static void do_xgetbv(void *a) { (void)a; uint32_t lo, hi; __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0)); }
 
@@ -399,6 +417,7 @@ void test_main(void)
     check_cr4();
     check_cr8();
     check_efer();
+    check_msr_reserved();
     check_xcr0();
     check_smsw_lmsw();
     check_sgdt_user();
