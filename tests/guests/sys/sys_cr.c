@@ -353,6 +353,19 @@ static void check_system_desc(void)
     CHECK_EQ(rt_last.error, SEL_XTSS, "cr: LTR upper type: error code is the selector");
     CHECK_EQ(str(), SEL_TSS, "cr: LTR upper type: TR unchanged");
     rt_load_tr();
+
+    /* Neighbours: the TSS in use is busy, and a 16-byte descriptor must
+     * lie inside the GDT as a whole (SDM "LTR", "LLDT"). */
+    CHECK_EQ(rt_catch(do_ltr, (void *)SEL_TSS), 13, "cr: LTR of the busy TSS: #GP");
+    CHECK_EQ(rt_last.error, SEL_TSS, "cr: LTR busy: error code is the selector");
+    system_desc(GDT_ENTRIES - 2, good, 15, 0x2, 0);
+    rt_gdt[GDT_ENTRIES - 1] = rt_gdt[GDT_ENTRIES - 2]; /* the last 8 bytes of the table */
+    uint16_t last = (GDT_ENTRIES - 1) * 8;
+    CHECK_EQ(rt_catch(do_lldt, (void *)(uint64_t)last), 13,
+             "cr: LLDT of a 16-byte descriptor crossing the GDT limit: #GP");
+    CHECK_EQ(rt_last.error, last, "cr: LLDT crossing the limit: error code is the selector");
+    CHECK_EQ(sldt(), 0, "cr: LLDT crossing the limit: LDTR unchanged");
+    rt_gdt[GDT_ENTRIES - 2] = rt_gdt[GDT_ENTRIES - 1] = 0;
 }
 
 static const struct {
