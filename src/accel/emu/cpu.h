@@ -282,6 +282,9 @@ int emu_translate(struct emu_cpu *cpu, uint64_t lin, enum emu_access acc, uint64
 void emu_tlb_flush(struct emu_cpu *cpu);
 /* Port I/O through the VMM (with replay). */
 int emu_port_io(struct emu_cpu *cpu, uint16_t port, unsigned size, bool is_write, uint64_t *val);
+/* May the current code use `size` ports from `port`? IOPL, then the TSS
+ * I/O permission bit map; EMU_FAULT (#GP(0) or #PF) if not (io_perm.c). */
+int emu_io_check(struct emu_cpu *cpu, uint16_t port, unsigned size);
 /* Everything the instruction did outside RAM is now final. */
 static inline void emu_commit_point(struct emu_cpu *cpu)
 {

@@ -19,9 +19,9 @@ static bool privileged(const struct emu_cpu *cpu)
     return cpu->cpl == 0;
 }
 
+/* CLI/STI: CPL must be within IOPL (no VME/PVI). */
 static bool io_allowed(struct emu_cpu *cpu)
 {
-    /* No TSS I/O permission bitmap yet: CPL must be within IOPL. */
     return cpu->mode == MODE_REAL || (unsigned)cpu->cpl <= ((emu_rflags(cpu) >> 12) & 3);
 }
 
@@ -43,10 +43,10 @@ static uint16_t io_port(const struct emu_cpu *cpu, const struct emu_insn *in)
 
 EXEC(ex_in)
 {
-    if (!io_allowed(cpu))
-        return emu_raise_err(cpu, EXC_GP, 0);
     uint64_t v = 0;
-    int st = emu_port_io(cpu, io_port(cpu, in), in->opsz, false, &v);
+    int st = emu_io_check(cpu, io_port(cpu, in), in->opsz);
+    if (!st)
+        st = emu_port_io(cpu, io_port(cpu, in), in->opsz, false, &v);
     if (st)
         return st;
     reg_write(cpu, 0, in->opsz, v);
@@ -55,10 +55,10 @@ EXEC(ex_in)
 
 EXEC(ex_out)
 {
-    if (!io_allowed(cpu))
-        return emu_raise_err(cpu, EXC_GP, 0);
     uint64_t v = reg_read(cpu, 0, in->opsz);
-    int st = emu_port_io(cpu, io_port(cpu, in), in->opsz, true, &v);
+    int st = emu_io_check(cpu, io_port(cpu, in), in->opsz);
+    if (!st)
+        st = emu_port_io(cpu, io_port(cpu, in), in->opsz, true, &v);
     return st ? st : next(cpu, in);
 }
 
