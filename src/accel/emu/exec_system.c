@@ -128,6 +128,8 @@ int emu_msr_write(struct emu_cpu *cpu, uint32_t index, uint64_t v)
         if (index == 0x6e0 && v)
             v -= cpu->tsc_offset;
         int r = cpu->irq->msr_write(cpu->irq_opaque, index, v);
+        if (r == 0)
+            emu_recheck_events(cpu); /* x2APIC TPR, EOI, self IPI */
         if (r <= 0)
             return r;
     }
@@ -210,7 +212,7 @@ EXEC(ex_mov_from_cr)
     case 2: v = cpu->cr2; break;
     case 3: v = cpu->cr3; break;
     case 4: v = cpu->cr4; break;
-    case 8: v = cpu->cr8; break;
+    case 8: v = emu_cr8_read(cpu); break;
     default: return emu_raise(cpu, EXC_UD);
     }
     reg_write(cpu, in->rm, cpu->mode == MODE_LONG64 ? 8 : 4, v);
@@ -256,7 +258,7 @@ EXEC(ex_mov_to_cr)
     case 8:
         if (v > 15)
             return emu_raise_err(cpu, EXC_GP, 0);
-        cpu->cr8 = v;
+        emu_cr8_write(cpu, v);
         break;
     default: return emu_raise(cpu, EXC_UD);
     }
