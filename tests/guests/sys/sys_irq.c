@@ -39,6 +39,7 @@ static struct event log[8];
 static volatile unsigned nlog;
 static volatile bool eoi_in_handler[256];
 static volatile unsigned nmi_depth, nmi_max_depth, nmi_resend;
+static volatile bool x2apic_mode; /* EOI by MSR 0x80b, not on the page */
 
 static void record(struct rt_frame *f)
 {
@@ -50,7 +51,9 @@ static void record(struct rt_frame *f)
 static bool on_fixed(struct rt_frame *f)
 {
     record(f);
-    if (eoi_in_handler[f->vector & 0xff])
+    if (eoi_in_handler[f->vector & 0xff] && x2apic_mode)
+        rt_wrmsr(0x80b, 0);
+    else if (eoi_in_handler[f->vector & 0xff])
         apic_write(APIC_EOI, 0);
     return true;
 }
@@ -110,11 +113,14 @@ __asm__(".text\n"
         /* An NMI through the ICR, with IF=0 (ESI: ICR low word). */
         "t_nmi: xor %eax, %eax\n mov $0xfee00300, %edx\n movl %esi, (%rdx)\n t_nmi_at: inc %rax\n"
         "  ret\n"
+        /* x2APIC: WRMSR lowers the TPR (ESI: the new TPR). */
+        "t_x2tpr: mov $0x808, %ecx\n mov %esi, %eax\n xor %edx, %edx\n sti\n nop\n nop\n wrmsr\n"
+        "  t_x2tpr_at: nop\n cli\n ret\n"
         /* HLT until an NMI. */
         "t_hlt: sti\n hlt\n t_hlt_at: cli\n ret\n");
 extern char t_sti[], t_sti_at[], t_popf[], t_popf_at[], t_iret[], t_iret_at[], t_cr8[],
     t_cr8_at[], t_tpr[], t_tpr_at[], t_eoi[], t_eoi_first[], t_eoi_at[], t_nmi[], t_nmi_at[],
-    t_hlt[], t_hlt_at[];
+    t_hlt[], t_hlt_at[], t_x2tpr[], t_x2tpr_at[];
 
 static void call_asm(char *fn, uint64_t esi)
 {
@@ -253,6 +259,21 @@ static void lint0_nmi_hlt(void)
     CHECK_EQ(log[0].rip, (uint64_t)t_hlt_at, "irq: LINT0 NMI: frame RIP after HLT");
 }
 
+/* The same in x2APIC mode (SDM 10.12): TPR and SELF IPI are MSRs. */
+static void x2apic_tpr(void)
+{
+    rt_wrmsr(0x1b, rt_rdmsr(0x1b) | 0xc00); /* IA32_APIC_BASE: EN + EXTD */
+    x2apic_mode = true;
+    reset_log();
+    __asm__ volatile("cli");
+    rt_wrmsr(0x808, 0x40);
+    rt_wrmsr(0x83f, 0x40);                  /* SELF IPI */
+    call_asm(t_x2tpr, 0);
+    CHECK_EQ(nlog, 1, "irq: x2APIC TPR by WRMSR: one interrupt taken");
+    CHECK_EQ(log[0].rip, (uint64_t)t_x2tpr_at, "irq: x2APIC TPR by WRMSR: right after WRMSR");
+    CHECK_EQ(rt_rdmsr(0x80a), 0, "irq: x2APIC: the handler's EOI by WRMSR left PPR 0");
+}
+
 void test_main(void)
 {
     for (int v = 0x30; v < 0x70; v++)
@@ -266,4 +287,5 @@ void test_main(void)
     nmi_tests();
     lint0_nmi_hlt();
     CHECK_EQ(apic_read(APIC_TPR), 0, "irq: TPR back to 0");
+    x2apic_tpr(); /* last: the xAPIC page is gone in x2APIC mode */
 }
