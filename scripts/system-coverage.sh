@@ -6,6 +6,9 @@
 #   scripts/system-coverage.sh --check    check the table's rows and test
 #                                         references, and that the markdown
 #                                         file is up to date; PASS:/FAIL: lines
+#   scripts/system-coverage.sh --uncredited   list the check names ("prefix:
+#                                         ...") of the ring-0 guests that no
+#                                         row credits, to help update the rows
 #
 # coverage.tsv: one feature a line, five tab-separated fields
 #   area  feature  state  tests  note
@@ -150,6 +153,42 @@ END {
 }' "$tsv"
 }
 
+# Check-name literals ("word: ...") of tests/guests/sys/sys_*.c that contain
+# no reference text of a row naming that guest.
+uncredited() {
+    (cd "$root" && awk -F'\t' '
+FNR == NR {
+    if ($0 ~ /^#/ || NF != 5) next
+    n = split($4, r, ";")
+    for (i = 1; i <= n; i++) {
+        ref = r[i]; sub(/^[ ]+/, "", ref); sub(/[ ]+$/, "", ref)
+        p = index(ref, ": ")
+        if (p) refs[substr(ref, 1, p - 1)] = refs[substr(ref, 1, p - 1)] "\n" substr(ref, p + 2)
+    }
+    next
+}
+FNR == 1 { name = FILENAME; sub(/^.*\//, "", name); sub(/\.c$/, "", name) }
+{
+    line = $0
+    while (match(line, /"[#a-zA-Z_0-9][^"\\]*: [^"\\]*"/)) {
+        lit = substr(line, RSTART + 1, RLENGTH - 2)
+        line = substr(line, RSTART + RLENGTH)
+        credited = 0
+        n = split(refs[name], t, "\n")
+        for (i = 1; i <= n; i++)
+            if (t[i] != "" && index(lit, t[i])) credited = 1
+        if (!credited && !((name, lit) in shown)) {
+            shown[name, lit] = 1
+            print name ": " lit
+        }
+    }
+}' tests/guests/sys/coverage.tsv tests/guests/sys/sys_*.c)
+}
+
+if [ "${1:-}" = "--uncredited" ]; then
+    uncredited
+    exit
+fi
 if [ "${1:-}" != "--check" ]; then
     run render
     exit
