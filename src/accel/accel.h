@@ -88,6 +88,13 @@ struct accel_irq_ops {
     void (*accept)(void *opaque, int vector);
     int (*msr_read)(void *opaque, uint32_t index, uint64_t *value);
     int (*msr_write)(void *opaque, uint32_t index, uint64_t value);
+    /* Optional (NULL: none). nmi takes a latched NMI request: true once per
+     * NMI; the engine asks only when NMIs are not blocked (SDM Vol. 3A
+     * 6.7.1). tpr_read/tpr_write are the task-priority register behind
+     * CR8 (CR8 = TPR[7:4], SDM 10.8.6.1). */
+    bool (*nmi)(void *opaque);
+    uint32_t (*tpr_read)(void *opaque);
+    void (*tpr_write)(void *opaque, uint32_t tpr);
 };
 
 struct accel_ops {

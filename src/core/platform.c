@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "devices/irqchip/irqchip.h"
+#include "devices/irqchip/lapic.h"
 #include "devices/lpc/acpi_pm.h"
 #include "devices/lpc/rtc.h"
 #include "devices/pci/pci.h"
@@ -90,5 +91,8 @@ uint64_t platform_next_event(struct vm *vm, int i)
 
 bool platform_interrupt_pending(struct vm *vm, int i, uint64_t now_ns)
 {
-    return vm->irqchip && lapic_pending(irqchip_lapic(vm->irqchip, i), now_ns) >= 0;
+    if (!vm->irqchip)
+        return false;
+    struct lapic *l = irqchip_lapic(vm->irqchip, i);
+    return lapic_nmi_pending(l) || lapic_pending(l, now_ns) >= 0;
 }

@@ -51,6 +51,11 @@ static void cd_sys_emu_init(struct cd_emu *e)
         cd_idt_gate(idt, v, v == 3 || v == 4 || v == 0x80 ? 3 : 0);
     uint64_t rsp0 = CD_KSTACK_LIN + 0x1000;
     memcpy((uint8_t *)cd_table(e, CD_G_TSS) + 4, &rsp0, 8);
+    /* No I/O permission bit map, as Linux's TSS for a task without
+     * ioperm(): the map base lies past the TSS limit, so port I/O at CPL 3
+     * is #GP (SDM Vol. 1 19.5.2). */
+    uint16_t iomap_base = 0x68;
+    memcpy((uint8_t *)cd_table(e, CD_G_TSS) + 102, &iomap_base, 2);
     /* Linux's setup_getcpu(): read-only expand-down data (type 5), DPL 3,
      * 32-bit, byte granular, the CPU/node number as limit. */
     uint32_t lim = cd_cpunode();

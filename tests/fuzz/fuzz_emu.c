@@ -84,7 +84,7 @@ struct fz_hdr {
     uint8_t rflags;     /* b0: IF; b1: DF; b2: TF; b3: AC; b4-5: IOPL */
     uint8_t handler;    /* exception handlers: 0 = the HLT stub, else code + 4 * n */
     uint8_t irq_vector; /* 0: no interrupts, else offered every irq_period checks */
-    uint8_t irq_period;
+    uint8_t irq_period; /* b0-2: the period; b7: NMIs too */
     uint8_t data[8];    /* device answers, and the arbitrary register value */
     uint8_t paging;     /* legacy mode: 0 off, 1 32-bit with PSE, 2-3 PAE */
     uint8_t spare;
@@ -98,7 +98,8 @@ struct fz {
     struct emu_vm evm;
     struct emu_cpu cpu;
     FILE *devnull;
-    unsigned answers, irq_checks;
+    unsigned answers, irq_checks, nmi_checks;
+    uint32_t tpr;        /* what CR8 writes and reads */
     bool verbose;        /* FUZZ_EMU_VERBOSE set: one line per input */
 };
 
@@ -172,7 +173,27 @@ static int irq_msr_write(void *opaque, uint32_t index, uint64_t value)
     return (index & 0xf) == 0xf ? -1 : 0;
 }
 
-static const struct accel_irq_ops irq_ops = {irq_pending, irq_accept, irq_msr_read, irq_msr_write};
+/* An NMI every third time the engine may take one. */
+static bool irq_nmi(void *opaque)
+{
+    struct fz *f = opaque;
+    return (f->h.irq_period & 0x80) && ++f->nmi_checks % 3 == 0;
+}
+
+static uint32_t irq_tpr_read(void *opaque)
+{
+    return ((struct fz *)opaque)->tpr;
+}
+
+static void irq_tpr_write(void *opaque, uint32_t tpr)
+{
+    if (tpr > 0xf0 || (tpr & 0xf))
+        fz_fail("CR8 wrote a TPR CR8 cannot hold");
+    ((struct fz *)opaque)->tpr = tpr;
+}
+
+static const struct accel_irq_ops irq_ops = {irq_pending, irq_accept,   irq_msr_read, irq_msr_write,
+                                             irq_nmi,     irq_tpr_read, irq_tpr_write};
 
 /* --- Building the machine ------------------------------------------------- */
 
@@ -414,7 +435,7 @@ static void build_machine(struct fz *f, const uint8_t *code, size_t len)
     emu_tlb_flush(c);
     f->vm->cfg.flags[HK_FLAG_IGNORE_BAD_MSR] = (f->h.cfg & 0x40) != 0;
     f->evm.trace = (f->h.cfg & 0x20) ? f->devnull : NULL;
-    f->answers = f->irq_checks = 0;
+    f->answers = f->irq_checks = f->nmi_checks = f->tpr = 0;
 }
 
 /* --- Running it ------------------------------------------------------------ */

@@ -19,6 +19,10 @@ vm_send 'seq 1 20000 > /tmp/f; echo "S:$(sha256sum /tmp/f | cut -d" " -f1):S"'
 check "sha256sum of a generated file matches the host's" vm_wait_for "S:$want_sha:S" 120
 vm_send 'echo "A:$(( (123456789 * 987 + 42) % 1000003 )):$((7 ** 13)):A"'
 check "shell arithmetic" vm_wait_for "A:$(( (123456789 * 987 + 42) % 1000003 )):$((7 ** 13)):A" 60
+# Only S5 is implemented, so ACPI offers no S3 ("deep") or S1 ("standby"):
+# Linux lists "mem" in /sys/power/state regardless, backed by s2idle.
+vm_send 'echo "P:$(cat /sys/power/mem_sleep):$(grep -c standby /sys/power/state):P"'
+check "no ACPI S1/S3 offered: mem_sleep is s2idle only, no standby" vm_wait_for "P:[s2idle]:0:P" 60
 # Idle at the prompt, the guest sleeps in HLT until its next timer: the
 # process must stay under 5% of one host CPU (user + system time).
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$VM_PID/stat"; }

@@ -268,6 +268,15 @@ static void test_dsdt(void)
         CHECK(v[0] == 5 && v[1] == 5 && v[2] == 0 && v[3] == 0, "\\_S5_ is {5, 5, 0, 0}");
         CHECK(p == end, "\\_S5_ PkgLength covers exactly its elements");
     }
+    /* Only S5 is implemented (acpi_pm.c): an OS must not be offered S1-S4
+     * (7.4.2; Linux then lists no "deep" or "standby" sleep). */
+    static const char *const unsupported[] = {"_S1_", "_S2_", "_S3_", "_S4_"};
+    for (int i = 0; i < 4; i++) {
+        char what[64];
+        snprintf(what, sizeof(what), "DSDT does not name \\%s (sleep state not implemented)",
+                 unsupported[i]);
+        CHECK(find(dsdt, len, unsupported[i], 4) == NULL, what);
+    }
     uint8_t hid[5] = {AML_DWORD_PREFIX, 0x41, 0xd0, 0x0a, 0x03};   /* EisaId ("PNP0A03") */
     CHECK(find(dsdt, len, "PCI0", 4) && find(dsdt, len, hid, 5), "DSDT has PCI0 with _HID PNP0A03");
     CHECK(find(dsdt, len, "COM1", 4) && !find(dsdt, len, "COM2", 4),
@@ -447,6 +456,8 @@ static void test_iasl(void)
     CHECK(dsl_has(s, "Name (\\_S5, Package (0x04)"), "iasl: \\_S5 is a 4-element package");
     CHECK(dsl_has(s, "0x05, \n        0x05, \n        Zero, \n        Zero\n"),
           "iasl: \\_S5 is {5, 5, 0, 0}");
+    CHECK(!dsl_has(s, "_S1") && !dsl_has(s, "_S2") && !dsl_has(s, "_S3") && !dsl_has(s, "_S4"),
+          "iasl: no \\_S1 to \\_S4 (only S5 is implemented)");
     CHECK(dsl_has(s, "Device (PCI0)") && dsl_has(s, "EisaId (\"PNP0A03\")"),
           "iasl: PCI0 is a PNP0A03");
     CHECK(dsl_has(s, "WordBusNumber (ResourceProducer") && dsl_has(s, "0xFEBFFFFF") &&

@@ -51,9 +51,22 @@ static void test_model(void)
     fake_now += 600000000000ull;   /* about 2^31 ticks later */
     CHECK_EQ(acpi_pm_evt_ops.read(pm, 0, 2) & ACPI_PM1_TMR, ACPI_PM1_TMR,
              "pm TMR_STS when bit 31 of the timer toggles");
+    CHECK_EQ(acpi_pm_evt_ops.read(pm, 0, 2) & ACPI_PM1_WAK, 0, "pm WAK_STS clear before a sleep");
     acpi_pm_cnt_ops.write(pm, 0, 2, 1u << 10 | ACPI_PM1_SLP_EN);
-    CHECK_EQ(slept, 1, "pm SLP_EN enters the sleep type written");
+    CHECK_EQ(slept, 1, "pm SLP_EN reports the sleep type written");
     CHECK_EQ(acpi_pm_cnt_ops.read(pm, 0, 2) & ACPI_PM1_SLP_EN, 0, "pm SLP_EN reads 0");
+    /* Only S5 is implemented: another type wakes at once, so an OSPM
+     * polling WAK_STS after SLP_EN carries on instead of spinning. */
+    CHECK_EQ(acpi_pm_evt_ops.read(pm, 0, 2) & ACPI_PM1_WAK, ACPI_PM1_WAK,
+             "pm unsupported sleep type (S1) sets WAK_STS at once");
+    CHECK(!sci, "pm WAK_STS raises no SCI");
+    acpi_pm_evt_ops.write(pm, 0, 2, ACPI_PM1_WAK);
+    CHECK_EQ(acpi_pm_evt_ops.read(pm, 0, 2) & ACPI_PM1_WAK, 0, "pm writing 1 to WAK_STS clears it");
+    slept = -1;
+    acpi_pm_cnt_ops.write(pm, 1, 1, (3u << 10 | ACPI_PM1_SLP_EN) >> 8);
+    CHECK_EQ(acpi_pm_evt_ops.read(pm, 0, 2) & ACPI_PM1_WAK, ACPI_PM1_WAK,
+             "pm S3 written to the high byte wakes at once too");
+    CHECK_EQ(slept, -1, "pm an unsupported sleep type is reported once, not on every write");
     acpi_pm_smi_ops.write(pm, 0, 1, ACPI_PM_ACPI_DISABLE);
     CHECK_EQ(acpi_pm_cnt_ops.read(pm, 0, 2) & 1, 0, "pm ACPI_DISABLE clears SCI_EN");
     acpi_pm_free(pm);
@@ -86,7 +99,12 @@ static void test_power_off_and_resets(void)
     struct vm *vm = fake_vm();
     CHECK_EQ(acpi_pm_create(vm, NULL), 0, "pm created on a VM");
     out(vm, ACPI_PM1A_CNT_BLK, 2, 3u << 10 | ACPI_PM1_SLP_EN);
-    CHECK_EQ(vm->exit.reason, HK_EXIT_NONE, "pm S3 is ignored");
+    CHECK_EQ(vm->exit.reason, HK_EXIT_NONE, "pm S3 does not end the VM");
+    uint64_t sts = 0;
+    iobus_access(&vm->pio, ACPI_PM1A_EVT_BLK, 2, false, &sts);
+    CHECK_EQ(sts & ACPI_PM1_WAK, ACPI_PM1_WAK, "pm S3 is refused by waking at once (WAK_STS)");
+    out(vm, ACPI_PM1A_CNT_BLK, 2, 1u << 10 | ACPI_PM1_SLP_EN);
+    CHECK_EQ(vm->exit.reason, HK_EXIT_NONE, "pm S1 does not end the VM");
     out(vm, ACPI_PM1A_CNT_BLK, 2, ACPI_PM_SLP_TYP_S5 << 10);
     CHECK_EQ(vm->exit.reason, HK_EXIT_NONE, "pm SLP_TYP without SLP_EN does nothing");
     out(vm, ACPI_PM1A_CNT_BLK, 2, ACPI_PM_SLP_TYP_S5 << 10 | ACPI_PM1_SLP_EN);

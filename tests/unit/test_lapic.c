@@ -181,6 +181,49 @@ static void test_ipi_and_x2apic(void)
           "lapic owns APIC base, TSC deadline and x2APIC MSRs only");
 }
 
+/* NMI (SDM 10.6.1, 10.5.1): from the ICR and LINT0/1, one latched
+ * request, taken once; the TPR behind CR8. */
+static void test_nmi_lint_tpr(void)
+{
+    wr(0xf0, 0x1ff);
+    CHECK(!lapic_nmi_pending(l), "lapic no NMI at first");
+    wr(0x300, 0x44400);  /* NMI, shorthand self (the hook routes it back) */
+    wr(0x300, 0x44400);
+    CHECK(nipi == 2 && last_ipi.delivery == APIC_DM_NMI, "lapic NMI sent through the ICR");
+    CHECK(lapic_nmi_pending(l), "lapic NMI by ICR latched");
+    CHECK(lapic_nmi_take(l), "lapic NMI taken");
+    CHECK(!lapic_nmi_take(l), "lapic two NMIs before the CPU looked: one latch");
+    wr(0xf0, 0xff);      /* software-disabled: NMIs still accepted */
+    struct apic_msg m = {.delivery = APIC_DM_NMI};
+    CHECK(lapic_deliver(l, &m) && lapic_nmi_take(l), "lapic NMI while software-disabled");
+    wr(0xf0, 0x1ff);
+
+    wr(0x360, 0x400);    /* LINT1: NMI */
+    CHECK(lapic_set_lint(l, 1, true) && lapic_nmi_take(l), "lapic LINT1 rising edge: NMI");
+    CHECK(!lapic_set_lint(l, 1, true) && !lapic_nmi_pending(l), "lapic LINT1 held high: no new NMI");
+    lapic_set_lint(l, 1, false);
+    wr(0x360, 0x10400);
+    CHECK(!lapic_set_lint(l, 1, true) && !lapic_nmi_pending(l), "lapic LINT1 masked: nothing");
+    lapic_set_lint(l, 1, false);
+    wr(0x350, 0x400);    /* LINT0: NMI */
+    CHECK(lapic_set_lint(l, 0, true) && lapic_nmi_take(l), "lapic LINT0 in NMI mode: NMI");
+    lapic_set_lint(l, 0, false);
+    wr(0x350, 0x45);     /* LINT0: fixed vector 0x45 */
+    lapic_set_lint(l, 0, true);
+    CHECK_EQ(pending(), 0x45, "lapic LINT0 in fixed mode: its vector");
+    lapic_irr_accept(l, 0x45);
+    wr(0xb0, 0);
+    lapic_set_lint(l, 0, false);
+    wr(0x350, 0x10700);
+
+    lapic_tpr_write(l, 0x70);
+    CHECK_EQ(rd(0x80), 0x70, "lapic TPR written as CR8 sees it");
+    wr(0x80, 0x20);
+    CHECK_EQ(lapic_tpr_read(l), 0x20, "lapic TPR read as CR8 sees it");
+    wr(0x80, 0);
+    nipi = 0;
+}
+
 static void test_logical_match(void)
 {
     struct apic_msg m = {.logical = true, .dest = 0x02};
@@ -202,6 +245,7 @@ int main(void)
     test_reset_state();
     test_priority_and_eoi();
     test_timer();
+    test_nmi_lint_tpr();
     test_ipi_and_x2apic();
     test_logical_match();
     lapic_free(l);

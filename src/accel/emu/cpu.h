@@ -190,6 +190,7 @@ struct emu_cpu {
     void *irq_opaque;
     bool halted;                       /* in HLT until an interrupt */
     bool shadow;                       /* STI: no interrupt before the next insn */
+    bool nmi_blocked;                  /* in an NMI handler: until the next IRET */
     bool step_trap;                    /* #DB single-step trap due after this insn */
     unsigned features_off;             /* enum emu_host_feature bits: the host lacks
                                         * them (set at reset), or a test said so */
@@ -285,6 +286,9 @@ int emu_translate(struct emu_cpu *cpu, uint64_t lin, enum emu_access acc, uint64
 void emu_tlb_flush(struct emu_cpu *cpu);
 /* Port I/O through the VMM (with replay). */
 int emu_port_io(struct emu_cpu *cpu, uint16_t port, unsigned size, bool is_write, uint64_t *val);
+/* May the current code use `size` ports from `port`? IOPL, then the TSS
+ * I/O permission bit map; EMU_FAULT (#GP(0) or #PF) if not (io_perm.c). */
+int emu_io_check(struct emu_cpu *cpu, uint16_t port, unsigned size);
 /* Everything the instruction did outside RAM is now final. */
 static inline void emu_commit_point(struct emu_cpu *cpu)
 {
@@ -337,6 +341,15 @@ int emu_interrupt(struct emu_cpu *cpu, int vector, enum emu_int_kind kind, uint6
 /* Take a pending external interrupt if IF allows (interrupts.c). */
 int emu_check_interrupts(struct emu_cpu *cpu, uint64_t now_ns);
 uint64_t emu_now_ns(void);
+/* CR8 as the local APIC's TPR (cpu->cr8 without one). */
+uint64_t emu_cr8_read(const struct emu_cpu *cpu);
+void emu_cr8_write(struct emu_cpu *cpu, uint64_t v);
+/* Something may have made an interrupt or NMI deliverable: end the block
+ * so the run loop looks at the next instruction boundary. */
+static inline void emu_recheck_events(struct emu_cpu *cpu)
+{
+    cpu->end_block = true;
+}
 
 /* --- Single-step trap (SDM Vol. 3B 17.3.1.4) ----------------------------- */
 

@@ -145,7 +145,7 @@ static int emu_get_sregs(struct accel_vcpu *v, struct accel_sregs *s)
     s->cr2 = c->cr2;
     s->cr3 = c->cr3;
     s->cr4 = c->cr4;
-    s->cr8 = c->cr8;
+    s->cr8 = emu_cr8_read(c);
     s->efer = c->efer;
     return HK_OK;
 }
@@ -167,7 +167,7 @@ static int emu_set_sregs(struct accel_vcpu *v, const struct accel_sregs *s)
     c->cr2 = s->cr2;
     c->cr3 = s->cr3;
     c->cr4 = s->cr4;
-    c->cr8 = s->cr8;
+    emu_cr8_write(c, s->cr8);
     c->efer = s->efer;
     emu_update_mode(c);
     emu_tlb_flush(c);

@@ -179,6 +179,8 @@ EXEC(ex_popf)
     if (in->opsz == 2)
         changeable &= 0xffff;
     emu_set_rflags(cpu, (old & ~changeable) | (v & changeable));
+    if (!(old & RFLAGS_IF) && (cpu->rflags & RFLAGS_IF))
+        emu_recheck_events(cpu); /* no shadow after POPF: at once */
     return next(cpu, in) == EMU_OK ? EMU_END_BLOCK : EMU_OK; /* IF may have changed */
 }
 

@@ -327,7 +327,7 @@ static uint64_t iret_flags(struct emu_cpu *cpu, uint64_t popped, unsigned size)
 
 /* IRET in real mode, and in protected/long mode to the same or an outer
  * privilege level (no task switches, no virtual-8086 mode). */
-EXEC(ex_iret)
+static int iret(struct emu_cpu *cpu, const struct emu_insn *in)
 {
     unsigned s = in->opsz;
     uint64_t rip, cs, fl, rsp = 0, ss = 0, old_rsp = cpu->gpr[4];
@@ -378,5 +378,21 @@ EXEC(ex_iret)
     return EMU_END_BLOCK;
 fail:
     cpu->gpr[4] = old_rsp;
+    return st;
+}
+
+/* IRET ends NMI blocking, even when it then faults (SDM Vol. 3A 6.7.1;
+ * Vol. 3C 27.2.3 "NMI unblocking due to IRET"); an NMI held back, or an
+ * interrupt the new IF lets in, comes right after it. */
+EXEC(ex_iret)
+{
+    uint64_t was_if = cpu->rflags & RFLAGS_IF;
+    if (cpu->nmi_blocked) {
+        cpu->nmi_blocked = false;
+        emu_recheck_events(cpu);
+    }
+    int st = iret(cpu, in);
+    if (!was_if && (cpu->rflags & RFLAGS_IF))
+        emu_recheck_events(cpu);
     return st;
 }

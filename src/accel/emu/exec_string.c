@@ -142,19 +142,16 @@ EXEC(ex_stos) { return rep_run(cpu, in, stos_one, false); }
 EXEC(ex_lods) { return rep_run(cpu, in, lods_one, false); }
 EXEC(ex_cmps) { return rep_run(cpu, in, cmps_one, true); }
 EXEC(ex_scas) { return rep_run(cpu, in, scas_one, true); }
-/* INS/OUTS need CPL <= IOPL outside real mode, like IN/OUT (no TSS I/O
- * permission bitmap yet): #GP(0) before any access. */
-static bool io_denied(struct emu_cpu *cpu)
-{
-    return cpu->mode != MODE_REAL && (unsigned)cpu->cpl > ((emu_rflags(cpu) >> 12) & 3);
-}
-
+/* INS/OUTS check the port like IN/OUT (IOPL, then the TSS bitmap), once
+ * and before any access: DX does not change between iterations. */
 EXEC(ex_ins)
 {
-    return io_denied(cpu) ? emu_raise_err(cpu, EXC_GP, 0) : rep_run(cpu, in, ins_one, false);
+    int st = emu_io_check(cpu, (uint16_t)cpu->gpr[2], in->opsz);
+    return st ? st : rep_run(cpu, in, ins_one, false);
 }
 
 EXEC(ex_outs)
 {
-    return io_denied(cpu) ? emu_raise_err(cpu, EXC_GP, 0) : rep_run(cpu, in, outs_one, false);
+    int st = emu_io_check(cpu, (uint16_t)cpu->gpr[2], in->opsz);
+    return st ? st : rep_run(cpu, in, outs_one, false);
 }

@@ -19,9 +19,9 @@ static bool privileged(const struct emu_cpu *cpu)
     return cpu->cpl == 0;
 }
 
+/* CLI/STI: CPL must be within IOPL (no VME/PVI). */
 static bool io_allowed(struct emu_cpu *cpu)
 {
-    /* No TSS I/O permission bitmap yet: CPL must be within IOPL. */
     return cpu->mode == MODE_REAL || (unsigned)cpu->cpl <= ((emu_rflags(cpu) >> 12) & 3);
 }
 
@@ -43,10 +43,10 @@ static uint16_t io_port(const struct emu_cpu *cpu, const struct emu_insn *in)
 
 EXEC(ex_in)
 {
-    if (!io_allowed(cpu))
-        return emu_raise_err(cpu, EXC_GP, 0);
     uint64_t v = 0;
-    int st = emu_port_io(cpu, io_port(cpu, in), in->opsz, false, &v);
+    int st = emu_io_check(cpu, io_port(cpu, in), in->opsz);
+    if (!st)
+        st = emu_port_io(cpu, io_port(cpu, in), in->opsz, false, &v);
     if (st)
         return st;
     reg_write(cpu, 0, in->opsz, v);
@@ -55,10 +55,10 @@ EXEC(ex_in)
 
 EXEC(ex_out)
 {
-    if (!io_allowed(cpu))
-        return emu_raise_err(cpu, EXC_GP, 0);
     uint64_t v = reg_read(cpu, 0, in->opsz);
-    int st = emu_port_io(cpu, io_port(cpu, in), in->opsz, true, &v);
+    int st = emu_io_check(cpu, io_port(cpu, in), in->opsz);
+    if (!st)
+        st = emu_port_io(cpu, io_port(cpu, in), in->opsz, true, &v);
     return st ? st : next(cpu, in);
 }
 
@@ -148,6 +148,8 @@ int emu_msr_write(struct emu_cpu *cpu, uint32_t index, uint64_t v)
         if (index == 0x6e0 && v)
             v -= cpu->tsc_offset;
         int r = cpu->irq->msr_write(cpu->irq_opaque, index, v);
+        if (r == 0)
+            emu_recheck_events(cpu); /* x2APIC TPR, EOI, self IPI */
         if (r <= 0)
             return r;
     }
@@ -234,7 +236,7 @@ EXEC(ex_mov_from_cr)
     case 2: v = cpu->cr2; break;
     case 3: v = cpu->cr3; break;
     case 4: v = cpu->cr4; break;
-    case 8: v = cpu->cr8; break;
+    case 8: v = emu_cr8_read(cpu); break;
     default: return emu_raise(cpu, EXC_UD);
     }
     reg_write(cpu, in->rm, cpu->mode == MODE_LONG64 ? 8 : 4, v);
@@ -284,7 +286,7 @@ EXEC(ex_mov_to_cr)
     case 8:
         if (v > 15)
             return emu_raise_err(cpu, EXC_GP, 0);
-        cpu->cr8 = v;
+        emu_cr8_write(cpu, v);
         break;
     default: return emu_raise(cpu, EXC_UD);
     }

@@ -56,6 +56,8 @@ static int step_uncached(struct emu_cpu *cpu)
     uint64_t rsp = cpu->gpr[4];
     st = in.fn(cpu, &in);
     if (st == EMU_OK || st == EMU_END_BLOCK) {
+        if (cpu->xlog_n)
+            emu_recheck_events(cpu); /* see run_block */
         emu_commit_point(cpu);
         cpu->insn_count++;
     } else {
@@ -98,8 +100,12 @@ static int run_block(struct emu_cpu *cpu, const struct emu_block *b)
             cpu->gpr[4] = rsp; /* see step_uncached */
             return st;
         }
-        if (cpu->xlog_n)
+        /* A device access may have raised an interrupt or unmasked one (an
+         * EOI, a TPR write, an IPI): look before the next instruction. */
+        if (cpu->xlog_n) {
             emu_commit_point(cpu);
+            emu_recheck_events(cpu);
+        }
         if (cpu->end_block) {
             cpu->insn_count += i + 1;
             return EMU_OK;
@@ -150,8 +156,9 @@ static int boundary(struct emu_cpu *cpu)
     }
     cpu->shadow = false;
     /* An instruction the VMM just completed finishes first: the interrupt
-     * comes after it, and its access log is not the handler's to replay. */
-    if (cpu->irq && (cpu->rflags & RFLAGS_IF) && cpu->xlog_n == 0)
+     * comes after it, and its access log is not the handler's to replay.
+     * NMIs do not need IF: emu_check_interrupts looks at both. */
+    if (cpu->irq && cpu->xlog_n == 0)
         return emu_check_interrupts(cpu, emu_now_ns());
     return EMU_OK;
 }
@@ -203,7 +210,10 @@ int emu_cpu_run(struct emu_cpu *cpu, struct accel_exit *exit)
         for (int n = 0; n < 1024; n++) {
             cpu->recent_rip[cpu->recent_pos++ & 63] = cpu->rip;
             st = run_next(cpu);
-            if (st || cpu->end_block || cpu->halted || cpu->shadow)
+            /* A kick (an interrupt raised from another thread, a pause)
+             * is seen at the next block boundary. */
+            if (st || cpu->end_block || cpu->halted || cpu->shadow ||
+                atomic_load_explicit(&cpu->kick, memory_order_relaxed))
                 break;
         }
         if (st == EMU_EXIT) {

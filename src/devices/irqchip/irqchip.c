@@ -92,8 +92,13 @@ static void set_irq_nowake(struct irqchip *chip, int gsi, bool level)
         return;
     if (gsi < 16) {
         pic_set_irq(chip->pic, gsi, level);
-        if (level && pic_output(chip->pic))
+        bool intr = pic_output(chip->pic);
+        if (level && intr)
             atomic_store(&chip->cpu[0].wake, true);   /* LINT0 is the BSP's */
+        /* INTR also drives LINT0 as an input line, for an LVT entry in NMI
+         * or fixed mode (ExtINT mode polls the PIC instead). */
+        if (lapic_set_lint(chip->cpu[0].lapic, 0, intr))
+            atomic_store(&chip->cpu[0].wake, true);
     }
     ioapic_set_irq(chip->ioapic, gsi == 0 ? 2 : gsi, level);
 }
@@ -296,9 +301,27 @@ static int ops_msr_write(void *opaque, uint32_t index, uint64_t value)
     return lapic_owns_msr(index) ? lapic_msr_write(opaque, index, value) : 1;
 }
 
+static bool ops_nmi(void *opaque)
+{
+    return lapic_nmi_take(opaque);
+}
+
+static uint32_t ops_tpr_read(void *opaque)
+{
+    return lapic_tpr_read(opaque);
+}
+
+static void ops_tpr_write(void *opaque, uint32_t tpr)
+{
+    lapic_tpr_write(opaque, tpr);
+}
+
 const struct accel_irq_ops irqchip_accel_irq_ops = {
     .pending = ops_pending,
     .accept = ops_accept,
     .msr_read = ops_msr_read,
     .msr_write = ops_msr_write,
+    .nmi = ops_nmi,
+    .tpr_read = ops_tpr_read,
+    .tpr_write = ops_tpr_write,
 };

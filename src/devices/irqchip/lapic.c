@@ -203,14 +203,76 @@ bool lapic_deliver(struct lapic *l, const struct apic_msg *msg)
             l->extint_req = true;
             wake = true;
             break;
+        case APIC_DM_NMI:
+            /* Taken even while software-disabled (SDM 10.4.7.2); the vector
+             * is ignored, the CPU uses 2. One request stays latched. */
+            l->nmi_pending = true;
+            wake = true;
+            break;
         default:
-            /* NMI, SMI, INIT, SIPI: not modelled yet (single vCPU, no NMI
-             * sources). */
+            /* SMI, INIT, SIPI: not modelled yet (single vCPU). */
             break;
         }
     }
     pthread_mutex_unlock(&l->lock);
     return wake;
+}
+
+bool lapic_nmi_take(struct lapic *l)
+{
+    pthread_mutex_lock(&l->lock);
+    bool nmi = l->nmi_pending;
+    l->nmi_pending = false;
+    pthread_mutex_unlock(&l->lock);
+    return nmi;
+}
+
+bool lapic_nmi_pending(struct lapic *l)
+{
+    pthread_mutex_lock(&l->lock);
+    bool nmi = l->nmi_pending;
+    pthread_mutex_unlock(&l->lock);
+    return nmi;
+}
+
+/* LINT0/1 (SDM 10.5.1): a rising edge delivers what the LVT entry says.
+ * NMI is always edge-triggered; ExtINT on LINT0 is the PIC's INTR path,
+ * looked at in lapic_irr_pending(). */
+bool lapic_set_lint(struct lapic *l, int pin, bool level)
+{
+    if (pin < 0 || pin > 1)
+        return false;
+    bool wake = false;
+    pthread_mutex_lock(&l->lock);
+    bool rising = level && !l->lint_level[pin];
+    l->lint_level[pin] = level;
+    uint32_t lvt = l->lvt[pin ? LVT_LINT1 : LVT_LINT0];
+    if (rising && hw_enabled(l) && !(lvt & LVT_MASKED)) {
+        if (LVT_DM(lvt) == APIC_DM_NMI) {
+            l->nmi_pending = true;
+            wake = true;
+        } else if (LVT_DM(lvt) == APIC_DM_FIXED) {
+            lapic_accept_fixed(l, (int)(lvt & 0xff), false);
+            wake = true;
+        }
+    }
+    pthread_mutex_unlock(&l->lock);
+    return wake;
+}
+
+uint32_t lapic_tpr_read(struct lapic *l)
+{
+    pthread_mutex_lock(&l->lock);
+    uint32_t tpr = l->tpr;
+    pthread_mutex_unlock(&l->lock);
+    return tpr;
+}
+
+void lapic_tpr_write(struct lapic *l, uint32_t tpr)
+{
+    pthread_mutex_lock(&l->lock);
+    l->tpr = tpr & 0xff;
+    pthread_mutex_unlock(&l->lock);
 }
 
 /* --- Registers ------------------------------------------------------------------ */

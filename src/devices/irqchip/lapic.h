@@ -55,6 +55,16 @@ int lapic_irr_pending(struct lapic *l, uint64_t now, bool *extint);
 void lapic_irr_accept(struct lapic *l, int vector);
 /* The PIC vector of an ExtINT message was taken. */
 void lapic_extint_taken(struct lapic *l);
+/* NMI requests (ICR or LINT in NMI mode): take the latched one (true
+ * once per latch), or look without taking it. */
+bool lapic_nmi_take(struct lapic *l);
+bool lapic_nmi_pending(struct lapic *l);
+/* Drive LINT0 (pin 0) or LINT1: a rising edge delivers as its LVT entry
+ * says (NMI, or a fixed vector). True if the vCPU has something new. */
+bool lapic_set_lint(struct lapic *l, int pin, bool level);
+/* The task-priority register, as CR8 sees it (SDM 10.8.6.1). */
+uint32_t lapic_tpr_read(struct lapic *l);
+void lapic_tpr_write(struct lapic *l, uint32_t tpr);
 /* Host time the timer fires next (UINT64_MAX: never, or masked). */
 uint64_t lapic_timer_next(struct lapic *l);
 

@@ -38,6 +38,8 @@ struct lapic {
     uint32_t irr[8], isr[8], tmr[8];
     uint32_t lvt[LVT_COUNT];
     bool extint_req;          /* an ExtINT message is waiting for INTA */
+    bool nmi_pending;         /* an NMI is latched until the CPU takes it */
+    bool lint_level[2];       /* LINT0/1 input levels, for edge detection */
     /* Timer (SDM 10.5.4): count0 counts down from start_ns; periodic mode
      * reloads `initial`. */
     uint32_t initial, count0, dcr;

@@ -2,7 +2,8 @@
  * ACPI PM1a event/control blocks and PM timer (ACPI 6.x 4.8.3 and 4.8.4;
  * "4.7" in ACPI 5): status bits are write-one-to-clear, the SCI is the OR
  * of enabled status bits while SCI_EN is set, SLP_EN with SLP_TYP enters
- * a sleep state (only S5, soft-off, is supported: it powers the VM off).
+ * a sleep state (only S5, soft-off, is supported: it powers the VM off;
+ * the DSDT offers no other \_Sx, and any other SLP_TYP wakes at once).
  * The timer counts at 3.579545 MHz from the clock; TMR_STS is computed
  * when read (the timer's SCI is not polled: Linux never enables TMR_EN).
  */
@@ -24,6 +25,7 @@ struct acpi_pm {
     uint64_t base_ns;
     uint32_t tmr_seen;     /* the counter at the last look, for TMR_STS */
     bool sci;
+    bool refused;          /* an unsupported sleep type was reported */
 };
 
 static uint32_t timer_value(struct acpi_pm *pm, uint64_t now)
@@ -129,6 +131,21 @@ static uint64_t cnt_read(void *opaque, uint64_t offset, unsigned size)
     return offset & 1 ? v >> 8 : (size == 1 ? v & 0xff : v);
 }
 
+/* A sleep type we do not implement (no \_Sx names it, so an OS writes
+ * one only by mistake or on purpose). Chipsets leave reserved SLP_TYP
+ * encodings undefined and QEMU ignores them; but an OSPM that wrote
+ * SLP_EN polls WAK_STS until it is set (ACPI 6.3 16.1, Sleeping States;
+ * ACPICA's legacy sleep does), so an ignored write leaves the guest
+ * spinning for good. Setting WAK_STS at once, as a wake event that came
+ * immediately (4.8.4.1; WAK_STS raises no SCI), lets it carry on: Linux
+ * resumes from a sleep that returned. Only the first is reported: a guest
+ * repeating it must not flood the log. Called with the lock held. */
+static void refuse_sleep(struct acpi_pm *pm)
+{
+    pm->sts |= ACPI_PM1_WAK;
+    pm->refused = true;
+}
+
 static void cnt_write(void *opaque, uint64_t offset, unsigned size, uint64_t value)
 {
     struct acpi_pm *pm = opaque;
@@ -139,9 +156,12 @@ static void cnt_write(void *opaque, uint64_t offset, unsigned size, uint64_t val
     pm->cnt = (uint16_t)((pm->cnt & ACPI_PM1_SCI_EN) | (v & 0x1c02));
     bool sleep = v & ACPI_PM1_SLP_EN;
     unsigned typ = (v >> 10) & 7;
+    bool report = sleep && (typ == ACPI_PM_SLP_TYP_S5 || !pm->refused);
+    if (sleep && typ != ACPI_PM_SLP_TYP_S5)
+        refuse_sleep(pm);
     update_sci(pm);
     pthread_mutex_unlock(&pm->lock);
-    if (sleep && pm->hooks.sleep)
+    if (report && pm->hooks.sleep)
         pm->hooks.sleep(pm->opaque, typ);
 }
 
@@ -192,7 +212,8 @@ static void pm_sleep(void *opaque, unsigned typ)
     if (typ == ACPI_PM_SLP_TYP_S5)
         vm_request_exit(vm, HK_EXIT_POWEROFF, 0, "the guest powered off (ACPI S5)");
     else
-        vm_log(vm, HK_LOG_WARN, "acpi: sleep type %u is not supported; ignored", typ);
+        vm_log(vm, HK_LOG_WARN,
+               "acpi: sleep type %u is not supported (only S5); the guest is woken at once", typ);
 }
 
 static void pm_destroy(void *opaque)

@@ -48,7 +48,9 @@ struct acpi_pm;
 
 struct acpi_pm_hooks {
     void (*sci)(void *opaque, bool level);        /* called with the PM lock held */
-    void (*sleep)(void *opaque, unsigned slp_typ); /* SLP_EN written; no lock held */
+    /* SLP_EN written; no lock held. S5 always; another type only the
+     * first time (the model has already set WAK_STS: it wakes at once). */
+    void (*sleep)(void *opaque, unsigned slp_typ);
 };
 
 int acpi_pm_new(const struct devclock *clk, const struct acpi_pm_hooks *hooks, void *opaque,

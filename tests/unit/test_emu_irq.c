@@ -1,0 +1,170 @@
+/*
+ * MOV SS holds off interrupts and NMIs for one instruction (SDM Vol. 3A
+ * 6.8.3), through the emu's real run loop. The guest's interrupt
+ * controller is a stub that offers vector 0x40, then an NMI, only while
+ * RIP lies in a window starting right after a MOV SS: the event must be
+ * taken one instruction later, and NMIs regardless of IF.
+ */
+#include <stdlib.h>
+
+#include "accel/emu/emu.h"
+#include "test.h"
+
+/* Data: 0x8000 event count, 0x8008.. log of (vector, RIP). */
+__asm__(".pushsection .rodata\n"
+        ".globl irq_guest, irq_guest_end, irq_h40, irq_h2\n"
+        ".globl irq_m1, irq_m2, irq_n1, irq_n2\n"
+        ".code64\n"
+        "irq_guest:\n"
+        "  sti\n"
+        "  nop\n"
+        "  mov %ss, %ax\n"
+        "  mov %ax, %ss\n"
+        "irq_m1:\n"                /* offered from here (IF=1) ... */
+        "  inc %ebx\n"
+        "irq_m2:\n"                /* ... taken here */
+        "  inc %ebx\n"
+        "  cli\n"
+        "  mov %ax, %ss\n"
+        "irq_n1:\n"                /* an NMI offered from here (IF=0) ... */
+        "  inc %ebx\n"
+        "irq_n2:\n"                /* ... taken here */
+        "  inc %ebx\n"
+        "  hlt\n"
+        "irq_h40:\n"
+        "  pushq $0x40\n"
+        "  jmp 1f\n"
+        "irq_h2:\n"
+        "  pushq $2\n"
+        "1:\n"
+        "  push %rax\n"
+        "  push %rdx\n"
+        "  mov 0x8000, %rax\n"
+        "  shl $4, %rax\n"
+        "  mov 16(%rsp), %rdx\n"
+        "  mov %rdx, 0x8008(%rax)\n"
+        "  mov 24(%rsp), %rdx\n"
+        "  mov %rdx, 0x8010(%rax)\n"
+        "  incq 0x8000\n"
+        "  pop %rdx\n"
+        "  pop %rax\n"
+        "  add $8, %rsp\n"
+        "  iretq\n"
+        "irq_guest_end:\n"
+        ".popsection\n");
+
+extern const uint8_t irq_guest[], irq_guest_end[], irq_h40[], irq_h2[];
+extern const uint8_t irq_m1[], irq_m2[], irq_n1[], irq_n2[];
+
+#define RAM (1u << 20)
+#define LOAD 0x10000ull
+#define GDT 0x500ull
+#define IDT 0x1000ull
+#define STACK 0x7000ull
+
+static uint64_t at(const uint8_t *label)
+{
+    return LOAD + (uint64_t)(label - irq_guest);
+}
+
+static struct emu_cpu cpu;
+static bool irq_taken, nmi_taken;
+
+static bool in_window(const uint8_t *from, const uint8_t *to)
+{
+    return cpu.rip >= at(from) && cpu.rip <= at(to);
+}
+
+static int stub_pending(void *opaque, uint64_t now)
+{
+    return !irq_taken && in_window(irq_m1, irq_m2) ? 0x40 : -1;
+}
+
+static void stub_accept(void *opaque, int vector)
+{
+    irq_taken = true;
+}
+
+static int stub_msr(void *opaque, uint32_t index, uint64_t *value)
+{
+    return 1;
+}
+
+static int stub_msr_write(void *opaque, uint32_t index, uint64_t value)
+{
+    return 1;
+}
+
+static bool stub_nmi(void *opaque)
+{
+    if (nmi_taken || !in_window(irq_n1, irq_n2))
+        return false;
+    nmi_taken = true;
+    return true;
+}
+
+static const struct accel_irq_ops stub = {.pending = stub_pending, .accept = stub_accept,
+                                          .msr_read = stub_msr, .msr_write = stub_msr_write,
+                                          .nmi = stub_nmi};
+
+static void set_gate(uint8_t *ram, int vector, uint64_t target)
+{
+    uint64_t lo = (target & 0xffff) | (0x08ull << 16) | (0x8eull << 40) |
+                  ((target & 0xffff0000ull) << 32);
+    uint64_t hi = target >> 32;
+    memcpy(ram + IDT + 16 * (unsigned)vector, &lo, 8);
+    memcpy(ram + IDT + 16 * (unsigned)vector + 8, &hi, 8);
+}
+
+static void setup(uint8_t *ram)
+{
+    uint64_t code64 = 0x00af9a000000ffffull;
+    memcpy(ram + GDT + 8, &code64, 8);
+    memcpy(ram + LOAD, irq_guest, (size_t)(irq_guest_end - irq_guest));
+    set_gate(ram, 0x40, at(irq_h40));
+    set_gate(ram, 2, at(irq_h2));
+    emu_cpu_reset(&cpu);
+    cpu.seg[SEG_CS] = (struct emu_segment){0, 0xffffffff, 0x08, 0xa09b};
+    cpu.seg[SEG_SS] = (struct emu_segment){0, 0xffffffff, 0, 0xc093};
+    cpu.gdtr = (struct accel_dtable){GDT, 15};
+    cpu.idtr = (struct accel_dtable){IDT, 16 * 0x41 - 1};
+    cpu.cr0 = 0x33;
+    cpu.efer = EFER_LME | EFER_LMA;
+    cpu.rip = LOAD;
+    cpu.gpr[4] = STACK;
+    cpu.irq = &stub;
+    emu_update_mode(&cpu);
+}
+
+int main(void)
+{
+    static struct guest_mem mem;
+    static struct emu_vm evm;
+    if (gmem_init(&mem, RAM)) {
+        printf("FAIL: emu irq setup\n");
+        return 1;
+    }
+    evm.mem = &mem;
+    evm.npages = RAM >> 12;
+    evm.page_blocks = calloc(evm.npages, sizeof(*evm.page_blocks));
+    cpu.vm = &evm;
+    uint8_t *ram = gmem_ptr_for_write(&mem, 0, RAM);
+    setup(ram);
+    struct accel_exit exit = {0};
+    for (int i = 0; i < 100 && exit.reason != ACCEL_EXIT_HLT; i++)
+        emu_cpu_run(&cpu, &exit);
+    CHECK_EQ(exit.reason, ACCEL_EXIT_HLT, "emu irq: the guest reaches HLT");
+    uint64_t count, log[4];
+    memcpy(&count, ram + 0x8000, 8);
+    memcpy(log, ram + 0x8008, sizeof(log));
+    CHECK_EQ(count, 2, "emu irq: one interrupt and one NMI taken");
+    CHECK_EQ(log[0], 0x40, "emu irq: the interrupt first");
+    CHECK_EQ(log[1], at(irq_m2), "emu irq: MOV SS holds an interrupt off for one instruction");
+    CHECK_EQ(log[2], 2, "emu irq: then the NMI, with IF=0");
+    CHECK_EQ(log[3], at(irq_n2), "emu irq: MOV SS holds an NMI off for one instruction");
+    CHECK_EQ(cpu.gpr[3], 4, "emu irq: every instruction ran once");
+    CHECK(!cpu.nmi_blocked, "emu irq: the NMI handler's IRET ended NMI blocking");
+    free(evm.page_blocks);
+    gmem_fini(&mem);
+    TEST_EXIT();
+}
