@@ -109,6 +109,7 @@ struct emu_exception {
 #define RFLAGS_IF 0x0200ull
 #define RFLAGS_DF 0x0400ull
 #define RFLAGS_OF 0x0800ull
+#define RFLAGS_RF 0x10000ull
 #define RFLAGS_AC 0x40000ull
 #define RFLAGS_ARITH (RFLAGS_CF | RFLAGS_PF | RFLAGS_AF | RFLAGS_ZF | RFLAGS_SF | RFLAGS_OF)
 
@@ -192,6 +193,12 @@ struct emu_cpu {
     bool shadow;                       /* STI: no interrupt before the next insn */
     bool nmi_blocked;                  /* in an NMI handler: until the next IRET */
     bool step_trap;                    /* #DB single-step trap due after this insn */
+    uint8_t dbg_exec, dbg_data;        /* enabled DR0-3 instruction / data breakpoints
+                                        * (bit n: DRn), from DR7 (debug.c) */
+    uint8_t dbg_hit;                   /* data breakpoints this instruction hit */
+    bool dbg_hold;                     /* MOV SS hit one: report after the next insn */
+    bool dbg_inhibit;                  /* MOV SS: no instruction breakpoint next */
+    bool rf_at_start;                  /* RF as the running instruction started */
     unsigned features_off;             /* enum emu_host_feature bits: the host lacks
                                         * them (set at reset), or a test said so */
 
@@ -374,6 +381,30 @@ static inline int emu_step_finish(struct emu_cpu *cpu)
     cpu->dr[6] |= DR6_BS;
     return emu_raise(cpu, EXC_DB);
 }
+
+/* --- Debug registers (debug.c, SDM Vol. 3B 17.2-17.3) -------------------- */
+
+#define DR6_BD 0x2000ull
+#define DR7_GD 0x2000ull
+
+/* DR7 or DR0-3 changed: recompute which breakpoints are armed. */
+void emu_debug_update(struct emu_cpu *cpu);
+/* Before an instruction run one at a time: the instruction-breakpoint
+ * fault unless RF is set; RF is then cleared (17.3.1.1). */
+int emu_debug_insn_start(struct emu_cpu *cpu);
+/* The instruction did not complete: RF back on an exit (it runs again). */
+void emu_debug_insn_abort(struct emu_cpu *cpu, int st);
+/* After a completed instruction: the single-step and data-breakpoint
+ * traps, together in one #DB. */
+int emu_debug_trap(struct emu_cpu *cpu);
+/* A data access to [lin, lin+size) by a page-table miss; true when the
+ * page holds an armed data breakpoint (it must then stay out of the TLB,
+ * so every access to it comes back here). */
+bool emu_debug_data_page(struct emu_cpu *cpu, uint64_t lin, unsigned size, enum emu_access acc);
+/* MOV SS / POP SS: hold a data-breakpoint #DB for one instruction. */
+void emu_debug_mov_ss(struct emu_cpu *cpu);
+/* MOV to or from DRn (exec_syscall.c) */
+int emu_debug_mov_dr(struct emu_cpu *cpu, unsigned n, bool write, uint64_t *v);
 
 /* --- Mode and segments (system.c) ---------------------------------------- */
 

@@ -1,8 +1,9 @@
 /*
  * Exception and interrupt delivery (SDM Vol. 3A ch. 6): through the IVT in
  * real mode and through 64-bit IDT gates in long mode, with IST and the
- * TSS stack switch; a fault while delivering becomes #DF, and a fault while
- * delivering #DF shuts the CPU down (triple fault).
+ * TSS stack switch; a fault while delivering is delivered itself or
+ * becomes #DF as the exception classes say, and a fault while delivering
+ * #DF shuts the CPU down (triple fault).
  */
 #include <stdio.h>
 #include <string.h>
@@ -136,7 +137,8 @@ static int deliver_long(struct emu_cpu *cpu, int vector, bool software, uint64_t
     uint64_t top = rsp - 8ull * (unsigned)(6 - first);
     int saved_cpl = cpu->cpl;
     cpu->cpl = 0; /* the frame goes to the new (supervisor) stack */
-    for (int i = first; i < 6; i++) {
+    /* SS first, as the SDM pushes it: a fault reports the highest slot. */
+    for (int i = 5; i >= first; i--) {
         st = emu_write_lin(cpu, top + 8ull * (unsigned)(i - first), &frame[i], 8);
         if (st) {
             cpu->cpl = saved_cpl;
@@ -237,11 +239,20 @@ fail:
     return st;
 }
 
+/* Faults with a selector-format error code (SDM Vol. 3A 6.13). */
+static bool selector_error(int vector)
+{
+    return vector == EXC_TS || vector == EXC_NP || vector == EXC_SS || vector == EXC_GP;
+}
+
 int emu_interrupt(struct emu_cpu *cpu, int vector, enum emu_int_kind kind, uint64_t return_rip)
 {
     struct emu_exception none = {vector, false, 0};
     const struct emu_exception *e = kind == INT_EXCEPTION ? &cpu->exc : &none;
     bool software = kind == INT_SOFTWARE;
+    /* Delivery's own accesses raise no data breakpoint here (debug.c);
+     * one a MOV SS holds survives an INT n right after it. */
+    uint8_t dbg_hit = cpu->dbg_hit;
     emu_rflags(cpu);
     int st;
     if (cpu->mode == MODE_REAL)
@@ -250,11 +261,17 @@ int emu_interrupt(struct emu_cpu *cpu, int vector, enum emu_int_kind kind, uint6
         st = deliver_long(cpu, vector, software, return_rip, e);
     else
         st = deliver_legacy(cpu, vector, software, return_rip, e);
+    cpu->dbg_hit = dbg_hit;
     /* The handler starts with TF clear and no single-step trap: INT n,
      * INT3, INTO and INT1 are not trapped (SDM Vol. 3A 6.12.1.3, "clearing
      * TF prevents instruction tracing from affecting interrupt response"). */
     if (st == EMU_OK)
         cpu->step_trap = false;
+    /* A fault while delivering an event external to the program (an
+     * interrupt, NMI, INT1 or an exception, not INT n/INT3/INTO) sets EXT,
+     * bit 0 of its error code (SDM Vol. 3A 6.13). */
+    if (st == EMU_FAULT && !software && selector_error(cpu->exc.vector))
+        cpu->exc.error |= 1;
     return st;
 }
 
@@ -286,36 +303,85 @@ static int shutdown(struct emu_cpu *cpu)
     return EMU_EXIT;
 }
 
+/* Exception classes for a fault during delivery (SDM Vol. 3A 6.15,
+ * "Interrupt 8", table 6-4). Interrupts, NMI and INT n are benign. */
+enum exc_class { CLASS_BENIGN, CLASS_CONTRIBUTORY, CLASS_PAGE_FAULT, CLASS_DOUBLE };
+
+static enum exc_class exc_class(int vector)
+{
+    switch (vector) {
+    case EXC_DE: case EXC_TS: case EXC_NP: case EXC_SS: case EXC_GP: return CLASS_CONTRIBUTORY;
+    case EXC_PF: return CLASS_PAGE_FAULT;
+    case EXC_DF: return CLASS_DOUBLE;
+    default: return CLASS_BENIGN;
+    }
+}
+
+/* Table 6-5: the pairs that make a double fault; the others deliver the
+ * second exception (the first is lost, and a fault recurs on return). */
+static bool makes_double_fault(int first, int second)
+{
+    enum exc_class a = exc_class(first), b = exc_class(second);
+    return (a == CLASS_CONTRIBUTORY && b == CLASS_CONTRIBUTORY) ||
+           (a == CLASS_PAGE_FAULT && (b == CLASS_CONTRIBUTORY || b == CLASS_PAGE_FAULT));
+}
+
+/* Fault-class exceptions push RF=1, so the IRET back to the faulting
+ * instruction does not stop at an instruction breakpoint on it again
+ * (SDM Vol. 3B 17.3.1.1). #DB sets RF itself when it is a fault (general
+ * detect, debug.c); traps, aborts and interrupts push RF as it is. */
+static bool pushes_rf(const struct emu_exception *e)
+{
+    switch (e->vector) {
+    case EXC_DE: case 5: case EXC_UD: case EXC_NM: case EXC_TS: case EXC_NP: case EXC_SS:
+    case EXC_GP: case EXC_PF: case EXC_MF: case EXC_AC: case EXC_XM: return true;
+    default: return false;
+    }
+}
+
+static int deliver_one(struct emu_cpu *cpu)
+{
+    if (pushes_rf(&cpu->exc) && cpu->mode != MODE_REAL)
+        cpu->rflags |= RFLAGS_RF;
+    return emu_interrupt(cpu, cpu->exc.vector, INT_EXCEPTION, cpu->rip);
+}
+
 int emu_deliver_pending(struct emu_cpu *cpu)
 {
     struct emu_exception first = cpu->exc;
-    cpu->exc.vector = -1;
     cpu->exc_pending = false;
+    /* Breakpoint hits of an instruction that did not complete are lost. */
+    cpu->dbg_hit = 0;
+    cpu->dbg_hold = false;
     emu_trace(cpu, "exception %d error=%#x rip=%llx cr2=%llx", first.vector,
               first.has_error ? first.error : 0, (unsigned long long)cpu->rip,
               (unsigned long long)cpu->cr2);
     if (first.vector == EXC_UD)
         trace_insn_bytes(cpu);
-    int st = emu_interrupt(cpu, first.vector, INT_EXCEPTION, cpu->rip);
-    if (st == EMU_OK)
-        return st;
-    if (st == EMU_EXIT)
-        goto device;
-    emu_trace(cpu, "exception %d while delivering %d", cpu->exc.vector, first.vector);
-    if (first.vector == EXC_DF)
-        return shutdown(cpu);
-    /* A fault while delivering: double fault (SDM 6.15, table 6-5). */
-    cpu->exc = (struct emu_exception){EXC_DF, true, 0};
-    st = emu_interrupt(cpu, EXC_DF, INT_EXCEPTION, cpu->rip);
-    cpu->exc.vector = -1;
-    if (st == EMU_FAULT)
-        return shutdown(cpu);
-    if (st == EMU_OK)
-        return st;
-device:
-    /* The IDT, TSS or stack is outside RAM: the VMM completes the access,
-     * and the run loop delivers the same exception again, replaying it. */
-    cpu->exc = first;
-    cpu->exc_pending = true;
-    return st;
+    /* Benign, contributory, page fault, double fault: a chain of four at
+     * most before the shutdown; a benign fault (#AC) on every try of a
+     * CPL-3 handler's stack would go on forever, so stop there too. */
+    for (int tries = 0;; tries++) {
+        int vector = cpu->exc.vector;
+        int st = deliver_one(cpu);
+        if (st == EMU_OK) {
+            cpu->exc.vector = -1;
+            return st;
+        }
+        if (st == EMU_EXIT) {
+            /* The IDT, TSS or stack is outside RAM: the VMM completes the
+             * access, and the run loop delivers the first exception again,
+             * replaying it. */
+            cpu->exc = first;
+            cpu->exc_pending = true;
+            return st;
+        }
+        emu_trace(cpu, "exception %d while delivering %d", cpu->exc.vector, vector);
+        if (vector == EXC_DF || tries == 8) {
+            cpu->exc.vector = -1;
+            return shutdown(cpu);
+        }
+        if (makes_double_fault(vector, cpu->exc.vector))
+            cpu->exc = (struct emu_exception){EXC_DF, true, 0};
+    }
 }

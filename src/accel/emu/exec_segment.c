@@ -21,6 +21,7 @@ EXEC(ex_mov_sreg_rm)
          * next instruction (SDM Vol. 3A 6.8.3). */
         cpu->shadow = true;
         cpu->step_trap = false;
+        emu_debug_mov_ss(cpu);
     }
     next(cpu, in);
     return EMU_END_BLOCK;
@@ -57,6 +58,7 @@ EXEC(ex_pop_sreg)
     if (in->sub == SEG_SS) { /* as MOV SS (SDM Vol. 3A 6.8.3) */
         cpu->shadow = true;
         cpu->step_trap = false;
+        emu_debug_mov_ss(cpu);
     }
     next(cpu, in);
     return EMU_END_BLOCK;

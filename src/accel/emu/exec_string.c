@@ -43,11 +43,16 @@ static int rep_run(struct emu_cpu *cpu, const struct emu_insn *in, iter_fn one, 
             if ((in->flags & INSN_REPNE) ? zf : !zf)
                 return next(cpu, in);
         }
+        if (cpu->dbg_hit)
+            break; /* a data breakpoint traps after this iteration */
     }
     if (idx(cpu, in, 1) == 0)
         return next(cpu, in); /* the last iteration ended the batch */
     /* RIP unchanged: the rest runs next time. Leave the run loop's block
-     * loop too, so a kick or an interrupt waits for one batch, not 1024. */
+     * loop too, so a kick or an interrupt waits for one batch, not 1024.
+     * An event taken before the rest pushes RF=1, as a trap after this
+     * iteration does (SDM Vol. 3B 17.3.1.1). */
+    cpu->rflags |= RFLAGS_RF;
     cpu->end_block = true;
     return EMU_END_BLOCK;
 }

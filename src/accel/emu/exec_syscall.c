@@ -169,32 +169,23 @@ EXEC(ex_clts)
     return next(cpu, in);
 }
 
-/* MOV from/to DR0-DR7 (0F 21 / 0F 23). Breakpoints are not armed yet:
- * the registers hold what the guest writes. DR4/5 alias DR6/7 (CR4.DE=0). */
-static int dr_index(const struct emu_cpu *cpu, unsigned r)
-{
-    if (r > 7 || ((r == 4 || r == 5) && (cpu->cr4 & 0x8)))
-        return -1;
-    return r == 4 ? 6 : r == 5 ? 7 : (int)r;
-}
-
+/* MOV from/to DR0-DR7 (0F 21 / 0F 23): the checks and breakpoints are in
+ * debug.c. A write ends the block: breakpoints armed or disarmed change
+ * how the run loop steps. */
 EXEC(ex_mov_dr)
 {
     if (in->reg > 7) /* DR8-DR15 do not exist: #UD comes before the CPL check */
         return emu_raise(cpu, EXC_UD);
     if (cpu->cpl != 0)
         return emu_raise_err(cpu, EXC_GP, 0);
-    int i = dr_index(cpu, in->reg);
-    if (i < 0)
-        return emu_raise(cpu, EXC_UD);
     unsigned size = cpu->mode == MODE_LONG64 ? 8 : 4;
-    if (in->opcode == 0x21) {
-        reg_write(cpu, in->rm, size, cpu->dr[i]);
-    } else {
-        uint64_t v = reg_read(cpu, in->rm, size);
-        if (i >= 6 && (v >> 32))
-            return emu_raise_err(cpu, EXC_GP, 0);
-        cpu->dr[i] = i == 6 ? (v | 0xffff0ff0ull) : i == 7 ? (v | 0x400) : v;
-    }
-    return next(cpu, in);
+    bool write = in->opcode == 0x23;
+    uint64_t v = write ? reg_read(cpu, in->rm, size) : 0;
+    int st = emu_debug_mov_dr(cpu, in->reg, write, &v);
+    if (st)
+        return st;
+    if (!write)
+        reg_write(cpu, in->rm, size, v);
+    next(cpu, in);
+    return write ? EMU_END_BLOCK : EMU_OK;
 }

@@ -199,8 +199,8 @@ static struct emu_tlb_entry *tlb_for(struct emu_cpu *cpu, enum emu_access acc)
 
 /* Host pointer for the page holding lin, through the TLB; NULL with *gpa
  * set when it is not RAM, or when a write must take the slow path. */
-static int page_lookup(struct emu_cpu *cpu, uint64_t lin, enum emu_access acc, uint8_t **host,
-                       uint64_t *gpa)
+static int page_lookup(struct emu_cpu *cpu, uint64_t lin, unsigned size, enum emu_access acc,
+                       uint8_t **host, uint64_t *gpa)
 {
     uint64_t vpage = lin & ~0xfffull;
     struct emu_tlb_entry *t = &tlb_for(cpu, acc)[(lin >> 12) & (EMU_TLB_SIZE - 1)];
@@ -211,6 +211,9 @@ static int page_lookup(struct emu_cpu *cpu, uint64_t lin, enum emu_access acc, u
     int st = emu_translate(cpu, lin, acc, gpa);
     if (st)
         return st;
+    /* A page with an armed data breakpoint stays out of the TLB, so its
+     * every access is checked here (debug.c). */
+    bool uncached = cpu->dbg_data && acc != ACC_EXEC && emu_debug_data_page(cpu, lin, size, acc);
     uint8_t *page = emu_ram(cpu->vm, *gpa & ~0xfffull, 4096);
     *host = NULL;
     if (!page)
@@ -220,7 +223,8 @@ static int page_lookup(struct emu_cpu *cpu, uint64_t lin, enum emu_access acc, u
         emu_code_invalidate(cpu->vm, *gpa & ~0xfffull, 4096);
         cpu->end_block = true;
     }
-    *t = (struct emu_tlb_entry){vpage | 1, page, *gpa & ~0xfffull};
+    if (!uncached)
+        *t = (struct emu_tlb_entry){vpage | 1, page, *gpa & ~0xfffull};
     *host = page + (lin & 0xfff);
     return EMU_OK;
 }
@@ -231,7 +235,7 @@ static int access_page(struct emu_cpu *cpu, uint64_t lin, void *buf, unsigned si
 {
     uint8_t *host;
     uint64_t gpa = 0;
-    int st = page_lookup(cpu, lin, acc, &host, &gpa);
+    int st = page_lookup(cpu, lin, size, acc, &host, &gpa);
     if (st)
         return st;
     if (host) {

@@ -71,16 +71,28 @@ static int step_uncached(struct emu_cpu *cpu)
 
 /* One instruction with TF set: no block, so the trap comes after each
  * instruction (SDM Vol. 3B 17.3.1.4). A faulting instruction is not
- * trapped: the fault is delivered, and its handler runs with TF clear. */
+ * trapped: the fault is delivered, and its handler runs with TF clear.
+ * With RF set or instruction breakpoints armed, the same: debug.c looks
+ * at each instruction before it runs. */
 static int step_traced(struct emu_cpu *cpu)
 {
+    int st = emu_debug_insn_start(cpu);
+    if (st)
+        return st;
     emu_step_arm(cpu);
-    int st = step_uncached(cpu);
+    st = step_uncached(cpu);
     if (st) {
         cpu->step_trap = false;
+        emu_debug_insn_abort(cpu, st);
         return st;
     }
-    return emu_step_finish(cpu);
+    return emu_debug_trap(cpu);
+}
+
+/* Instructions that must run one at a time (see step_traced). */
+static bool stepped(const struct emu_cpu *cpu)
+{
+    return (cpu->rflags & (RFLAGS_TF | RFLAGS_RF)) || cpu->dbg_exec;
 }
 
 static int run_block(struct emu_cpu *cpu, const struct emu_block *b)
@@ -116,18 +128,19 @@ static int run_block(struct emu_cpu *cpu, const struct emu_block *b)
 }
 
 /* After code run without TF: a SYSRET that set TF traps at once (it
- * arms the trap from the new TF). */
+ * arms the trap from the new TF); a data breakpoint hit traps. */
 static int untraced_done(struct emu_cpu *cpu, int st)
 {
-    return !st && cpu->step_trap ? emu_step_finish(cpu) : st;
+    return !st && (cpu->step_trap || cpu->dbg_hit) ? emu_debug_trap(cpu) : st;
 }
 
-/* The next instruction or block. A block never runs with TF set: TF only
- * changes at instructions that end a block (POPF, IRET, SYSRET, event
- * delivery), so checking it here is enough. */
+/* The next instruction or block. A block never runs with TF or RF set,
+ * or with instruction breakpoints: they only change at instructions that
+ * end a block (POPF, IRET, SYSRET, MOV DR, event delivery, a REP string
+ * instruction stopped part-way), so checking here is enough. */
 static int run_next(struct emu_cpu *cpu)
 {
-    if (cpu->rflags & RFLAGS_TF)
+    if (stepped(cpu))
         return step_traced(cpu);
     int st;
     struct emu_block *b = emu_block_get(cpu, &st);
@@ -148,8 +161,7 @@ static int halt_exit(struct emu_cpu *cpu, struct accel_exit *exit)
 static int boundary(struct emu_cpu *cpu)
 {
     if (cpu->shadow && !cpu->halted) {
-        int st = (cpu->rflags & RFLAGS_TF) ? step_traced(cpu)
-                                           : untraced_done(cpu, step_uncached(cpu));
+        int st = stepped(cpu) ? step_traced(cpu) : untraced_done(cpu, step_uncached(cpu));
         cpu->shadow = false;
         if (st)
             return st;

@@ -38,14 +38,17 @@ int emu_step_one(struct emu_cpu *cpu, struct accel_exit *exit)
     if (st)
         return st;
     uint64_t rsp = cpu->gpr[4];
+    if ((st = emu_debug_insn_start(cpu)) != 0)
+        return st;
     emu_step_arm(cpu);
     st = in.fn(cpu, &in);
     if (st == EMU_OK || st == EMU_END_BLOCK) {
         emu_commit_point(cpu);
         cpu->insn_count++;
-        return emu_step_finish(cpu); /* the single-step #DB, as in run.c */
+        return emu_debug_trap(cpu); /* single-step and data #DB, as in run.c */
     }
     cpu->step_trap = false;
+    emu_debug_insn_abort(cpu, st);
     cpu->gpr[4] = rsp; /* not committed, as in run.c */
     return st;
 }
