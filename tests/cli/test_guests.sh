@@ -9,6 +9,8 @@ expect "HLT with interrupts off ends the VM with status 0" 0 '^halting$' \
     -- $HK -f flat64,"$GUESTS/halt.bin"
 expect "an undeliverable #UD triple-faults: status 3" 3 'about to fault' \
     -- $HK -f flat64,"$GUESTS/triple_fault.bin"
+expect "a fault while delivering #DF shuts down: status 3" 3 '^about to shut down$' \
+    -- $HK -m 64M -f flat64,"$GUESTS/sys_exc_shutdown.bin"
 expect "the debug-exit port is off unless asked for" 0 '^hello$' \
     -- $HYPERKIT --accel=emu -l com1,stdio -f flat64,"$GUESTS/hello.bin"
 expect "HYPERKIT_ACCEL=emu selects the engine" 43 '^hello$' \

@@ -7,6 +7,7 @@ accel=${SYS_ACCEL:-emu}
 for bin in "$GUESTS"/sys_*.bin; do
     [ -f "$bin" ] || continue
     name=$(basename "$bin" .bin)
+    case $name in *_shutdown) continue ;; esac # end the VM on purpose: test_guests.sh
     out=$(timeout 300 "$HYPERKIT" --accel="$accel" --debug-exit -m 64M -l com1,stdio \
         -f flat64,"$bin" </dev/null 2>&1); rc=$?
     printf '%s\n' "$out" | grep -E '^(PASS|FAIL|SKIP): ' | sed "s/^\(PASS\|FAIL\|SKIP\): /\1: [$accel] /"

@@ -132,6 +132,10 @@ static int deliver_long(struct emu_cpu *cpu, int vector, bool software, uint64_t
             return st;
     }
     rsp &= ~0xfull;
+    /* A stack that is not canonical: #SS (EXT added by emu_interrupt;
+     * SDM Vol. 3A 6.14.4 and "INT n", IA-32e mode). */
+    if (!emu_canonical(rsp - 48) || !emu_canonical(rsp - 1))
+        return emu_raise_err(cpu, EXC_SS, 0);
     uint64_t frame[6] = {e->error, ret, cpu->seg[SEG_CS].selector, emu_rflags(cpu), old_rsp, old_ss};
     int first = e->has_error ? 0 : 1;
     uint64_t top = rsp - 8ull * (unsigned)(6 - first);
