@@ -53,12 +53,13 @@ static const struct sample samples[] = {
     {0x80000001, 3, 27, "RDTSCP", {0x0f, 0x01, 0xf9}, 3, -1},
 };
 
-/* Bits that name no instruction: paging, the APIC, the TSC's behaviour,
- * 64-bit mode, and "running under a hypervisor". */
+/* Bits that name no instruction: debugging extensions (CR4.DE), paging,
+ * the APIC, the TSC's behaviour, 64-bit mode, and "running under a
+ * hypervisor". */
 static const struct {
     uint32_t leaf, reg, bits;
 } no_insn[] = {
-    {1, 3, (1u << 3) | (1u << 6) | (1u << 13) | (1u << 16)}, /* PSE PAE PGE PAT */
+    {1, 3, (1u << 2) | (1u << 3) | (1u << 6) | (1u << 13) | (1u << 16)}, /* DE PSE PAE PGE PAT */
     {1, 2, 1u << 31},                                          /* HYPERVISOR */
     {7, 1, 1u << 1},                                           /* TSC_ADJUST (an MSR) */
     {0x80000001, 3, (1u << 20) | (1u << 29)},                  /* NX LM */

@@ -401,6 +401,8 @@ int emu_debug_trap(struct emu_cpu *cpu);
  * page holds an armed data breakpoint (it must then stay out of the TLB,
  * so every access to it comes back here). */
 bool emu_debug_data_page(struct emu_cpu *cpu, uint64_t lin, unsigned size, enum emu_access acc);
+/* A port access: I/O breakpoints (CR4.DE), a trap like data ones. */
+void emu_debug_io(struct emu_cpu *cpu, uint16_t port, unsigned size);
 /* MOV SS / POP SS: hold a data-breakpoint #DB for one instruction. */
 void emu_debug_mov_ss(struct emu_cpu *cpu);
 /* MOV to or from DRn (exec_syscall.c) */

@@ -10,6 +10,7 @@
 
 /* Leaf 1 EDX (SDM Vol. 2A, table 3-11). */
 #define F1D_FPU (1u << 0)
+#define F1D_DE (1u << 2)   /* CR4.DE: I/O breakpoints, DR4/DR5 #UD (debug.c) */
 #define F1D_PSE (1u << 3)
 #define F1D_TSC (1u << 4)
 #define F1D_MSR (1u << 5)
@@ -64,7 +65,7 @@
 #define F81D_LM (1u << 29)
 
 static const uint32_t leaf1_edx =
-    F1D_FPU | F1D_PSE | F1D_TSC | F1D_MSR | F1D_PAE | F1D_CX8 | F1D_SEP | F1D_PGE |
+    F1D_FPU | F1D_DE | F1D_PSE | F1D_TSC | F1D_MSR | F1D_PAE | F1D_CX8 | F1D_SEP | F1D_PGE |
     F1D_CMOV | F1D_PAT | F1D_CLFSH | F1D_MMX | F1D_FXSR | F1D_SSE | F1D_SSE2;
 /* We are a virtual machine: saying so keeps Linux off bare-metal-only
  * paths such as loading CPU microcode. */

@@ -9,9 +9,12 @@
  * accesses are checked only on a TLB miss, since a page that holds an
  * armed data breakpoint is never entered in the TLB.
  *
- * Not implemented: I/O breakpoints (R/W = 10b with CR4.DE), DR6.BT (there
- * are no task switches), and data breakpoints on the accesses that event
- * delivery itself makes (stack pushes, IDT and GDT reads).
+ * I/O breakpoints (R/W = 10b with CR4.DE) are checked on every port
+ * access, which is an exit to the VMM anyway.
+ *
+ * Not implemented: DR6.BT (there are no task switches), and data
+ * breakpoints on the accesses that event delivery itself makes (stack
+ * pushes, IDT and GDT reads).
  */
 #include "accel/emu/emu.h"
 
@@ -144,6 +147,21 @@ bool emu_debug_data_page(struct emu_cpu *cpu, uint64_t lin, unsigned size, enum 
         }
     }
     return on_page;
+}
+
+void emu_debug_io(struct emu_cpu *cpu, uint16_t port, unsigned size)
+{
+    if (!(cpu->cr4 & CR4_DE))
+        return; /* R/W 10b is undefined without it (17.2.4) */
+    for (int n = 0; n < 4; n++) {
+        if (!((cpu->dr[7] >> (2 * n)) & 3) || bp_rw(cpu, n) != 2)
+            continue;
+        uint64_t a = bp_addr(cpu, n) & 0xffff, len = bp_len(cpu, n);
+        if (a < (uint64_t)port + size && port < a + len) {
+            cpu->dbg_hit |= (uint8_t)(1u << n);
+            cpu->end_block = true;
+        }
+    }
 }
 
 void emu_debug_mov_ss(struct emu_cpu *cpu)

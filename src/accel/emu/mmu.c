@@ -189,6 +189,8 @@ static int ext_access(struct emu_cpu *cpu, bool is_io, uint64_t addr, unsigned s
 
 int emu_port_io(struct emu_cpu *cpu, uint16_t port, unsigned size, bool is_write, uint64_t *val)
 {
+    if (cpu->dr[7] & 0xff)
+        emu_debug_io(cpu, port, size);
     return ext_access(cpu, true, port, size, is_write, val);
 }
 
