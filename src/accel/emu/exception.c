@@ -353,6 +353,7 @@ static int deliver_one(struct emu_cpu *cpu)
 int emu_deliver_pending(struct emu_cpu *cpu)
 {
     struct emu_exception first = cpu->exc;
+    uint64_t rf = cpu->rflags & RFLAGS_RF;
     cpu->exc_pending = false;
     /* Breakpoint hits of an instruction that did not complete are lost. */
     cpu->dbg_hit = 0;
@@ -378,6 +379,7 @@ int emu_deliver_pending(struct emu_cpu *cpu)
              * replaying it. */
             cpu->exc = first;
             cpu->exc_pending = true;
+            cpu->rflags = (cpu->rflags & ~RFLAGS_RF) | rf; /* as it was for the retry */
             return st;
         }
         emu_trace(cpu, "exception %d while delivering %d", cpu->exc.vector, vector);
