@@ -10,7 +10,8 @@
  *    while delivering an event external to the program (an exception,
  *    INT1) and clear for INT n and INT3; IDT (bit 1) when it names a gate.
  *  - Vol. 3B 17.3.1.1: fault-class exceptions push RF=1; traps and
- *    software interrupts push RF as it is (0 here).
+ *    software interrupts push RF as it is (0 here); an interrupt between
+ *    the iterations of a REP string instruction pushes RF=1.
  */
 #include "rt.h"
 
@@ -50,7 +51,16 @@ __asm__(".text\n"
         "  ret\n"
         "do_icebp: mov %rsp, saved_rsp(%rip)\n"
         "at_icebp: .byte 0xf1\n"
+        "  ret\n"
+        ".globl do_rep_irq, at_rep_irq\n"
+        "do_rep_irq: mov %rsi, %rcx\n"
+        "  xor %eax, %eax\n"
+        "  sti\n"
+        "at_rep_irq: rep stosb\n"
+        "  cli\n"
         "  ret\n");
+void do_rep_irq(uint64_t dst, uint64_t n);
+extern char at_rep_irq[];
 void do_ud(void *), do_int40(void *), do_int3(void *), do_int41(void *), do_rdmsr(void *);
 void do_read(void *), do_div(void *), do_icebp(void *);
 extern char at_ud[], at_int40[], at_int3[], after_int3[], after_int41[], at_rdmsr[], at_read[], at_div[];
@@ -207,6 +217,42 @@ static void test_stack_fault(void)
     restore_gates();
 }
 
+/* An interrupt between two iterations of a REP string instruction pushes
+ * RF=1 and the instruction's own RIP (17.3.1.1): a 1 ms local APIC timer
+ * one-shot during a REP STOSB of 16 MiB (RAM at 16 MiB, identity-mapped). */
+#define LAPIC 0xfee00000ull
+#define VEC_TIMER 0x50
+static volatile uint32_t *lapic(unsigned reg) { return (volatile uint32_t *)(LAPIC + reg); }
+static unsigned irq_count;
+static uint64_t irq_rip, irq_rflags, irq_rcx;
+
+static bool timer_irq(struct rt_frame *f)
+{
+    if (!irq_count++) {
+        irq_rip = f->rip;
+        irq_rflags = f->rflags;
+        irq_rcx = f->rcx;
+    }
+    *lapic(0xb0) = 0; /* EOI */
+    return true;
+}
+
+static void test_rep_interrupt(void)
+{
+    rt_set_handler(VEC_TIMER, timer_irq);
+    *lapic(0xf0) = 0x1ff;        /* software-enabled, spurious vector FFh */
+    *lapic(0x3e0) = 0xb;         /* divide by 1 */
+    *lapic(0x320) = VEC_TIMER;   /* one-shot, not masked */
+    *lapic(0x380) = 1000000;     /* 1 ms */
+    do_rep_irq(16ull << 20, 16ull << 20);
+    *lapic(0x320) = 1u << 16;    /* masked */
+    rt_set_handler(VEC_TIMER, 0);
+    CHECK_EQ(irq_count, 1, "timer during REP STOSB: one interrupt");
+    CHECK_EQ(irq_rip, (uint64_t)at_rep_irq, "timer during REP STOSB: frame RIP is the REP");
+    CHECK(irq_rcx != 0, "timer during REP STOSB: it came between iterations (RCX %lx)", irq_rcx);
+    CHECK_EQ(irq_rflags & RF, RF, "timer during REP STOSB: frame RF");
+}
+
 void test_main(void)
 {
     *rt_pte(HOLE) &= ~PTE_P;
@@ -218,4 +264,5 @@ void test_main(void)
     test_page_fault_first();
     test_stack_fault();
     rt_reset_paging();
+    test_rep_interrupt();
 }
