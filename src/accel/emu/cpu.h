@@ -397,7 +397,7 @@ void emu_debug_insn_abort(struct emu_cpu *cpu, int st);
 /* After a completed instruction: the single-step and data-breakpoint
  * traps, together in one #DB. */
 int emu_debug_trap(struct emu_cpu *cpu);
-/* A data access to [lin, lin+size) by a page-table miss; true when the
+/* A data access to [lin, lin+size) that missed the TLB; true when the
  * page holds an armed data breakpoint (it must then stay out of the TLB,
  * so every access to it comes back here). */
 bool emu_debug_data_page(struct emu_cpu *cpu, uint64_t lin, unsigned size, enum emu_access acc);
@@ -405,7 +405,8 @@ bool emu_debug_data_page(struct emu_cpu *cpu, uint64_t lin, unsigned size, enum 
 void emu_debug_io(struct emu_cpu *cpu, uint16_t port, unsigned size);
 /* MOV SS / POP SS: hold a data-breakpoint #DB for one instruction. */
 void emu_debug_mov_ss(struct emu_cpu *cpu);
-/* MOV to or from DRn (exec_syscall.c) */
+/* MOV to or from DRn after the #UD (DR8-15) and CPL checks: DR4/DR5,
+ * general detect, reserved bits; *v is read or written. */
 int emu_debug_mov_dr(struct emu_cpu *cpu, unsigned n, bool write, uint64_t *v);
 
 /* --- Mode and segments (system.c) ---------------------------------------- */
