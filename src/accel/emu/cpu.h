@@ -392,6 +392,9 @@ void emu_debug_update(struct emu_cpu *cpu);
 /* Before an instruction run one at a time: the instruction-breakpoint
  * fault unless RF is set; RF is then cleared (17.3.1.1). */
 int emu_debug_insn_start(struct emu_cpu *cpu);
+/* An armed instruction breakpoint on RIP's page (or the MOV SS shadow to
+ * clear): the run loop must step instructions one at a time. */
+bool emu_debug_exec_near(const struct emu_cpu *cpu);
 /* The instruction did not complete: RF back on an exit (it runs again). */
 void emu_debug_insn_abort(struct emu_cpu *cpu, int st);
 /* After a completed instruction: the single-step and data-breakpoint

@@ -5,7 +5,8 @@
  *
  * Nothing here costs the common case: instructions are checked for
  * instruction breakpoints only when the run loop steps them one at a time
- * (RF, TF, or an armed instruction breakpoint send it there), and data
+ * (RF, TF, or an armed instruction breakpoint on the page RIP is in send
+ * it there: a decoded block never leaves its page), and data
  * accesses are checked only on a TLB miss, since a page that holds an
  * armed data breakpoint is never entered in the TLB.
  *
@@ -71,6 +72,17 @@ static uint8_t exec_hits(const struct emu_cpu *cpu)
         if (((cpu->dbg_exec >> n) & 1) && bp_addr(cpu, n) == lin)
             hit |= (uint8_t)(1u << n);
     return hit;
+}
+
+bool emu_debug_exec_near(const struct emu_cpu *cpu)
+{
+    if (cpu->dbg_inhibit)
+        return true; /* the instruction after MOV SS: it consumes the flag */
+    uint64_t page = linear_rip(cpu) >> 12;
+    for (int n = 0; n < 4; n++)
+        if (((cpu->dbg_exec >> n) & 1) && (bp_addr(cpu, n) >> 12) == page)
+            return true;
+    return false;
 }
 
 /* DR6 for a breakpoint #DB: B0-B3 say which ones matched (only armed ones

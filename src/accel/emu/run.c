@@ -92,7 +92,7 @@ static int step_traced(struct emu_cpu *cpu)
 /* Instructions that must run one at a time (see step_traced). */
 static bool stepped(const struct emu_cpu *cpu)
 {
-    return (cpu->rflags & (RFLAGS_TF | RFLAGS_RF)) || cpu->dbg_exec;
+    return (cpu->rflags & (RFLAGS_TF | RFLAGS_RF)) || (cpu->dbg_exec && emu_debug_exec_near(cpu));
 }
 
 static int run_block(struct emu_cpu *cpu, const struct emu_block *b)
@@ -135,9 +135,10 @@ static int untraced_done(struct emu_cpu *cpu, int st)
 }
 
 /* The next instruction or block. A block never runs with TF or RF set,
- * or with instruction breakpoints: they only change at instructions that
+ * or over an instruction breakpoint: they only change at instructions that
  * end a block (POPF, IRET, SYSRET, MOV DR, event delivery, a REP string
- * instruction stopped part-way), so checking here is enough. */
+ * instruction stopped part-way), and a block stays in its page, so
+ * checking here is enough. */
 static int run_next(struct emu_cpu *cpu)
 {
     if (stepped(cpu))

@@ -292,15 +292,18 @@ static void test_data_breakpoints(void)
     data_case("1-byte breakpoint, access at +1", do_store1, a + 1, (uint64_t)a, RW_RW, 1, 0);
     data_case("2-byte breakpoint at +1 covers +0", do_store1, a, (uint64_t)a + 1, RW_WRITE, 2,
               after_store1);
-    data_case("2-byte breakpoint at +0, access at +2", do_store1, a + 2, (uint64_t)a, RW_WRITE, 2, 0);
+    data_case("2-byte breakpoint at +0, access at +2", do_store1, a + 2, (uint64_t)a, RW_WRITE, 2,
+              0);
     data_case("4-byte breakpoint at +6 covers +4", do_load1, a + 4, (uint64_t)a + 6, RW_RW, 4,
               after_load1);
-    data_case("4-byte breakpoint at +4, access at +3", do_load1, a + 3, (uint64_t)a + 4, RW_RW, 4, 0);
+    data_case("4-byte breakpoint at +4, access at +3", do_load1, a + 3, (uint64_t)a + 4, RW_RW, 4,
+              0);
     data_case("8-byte breakpoint (LEN 10b) at +5 covers +7", do_store1, a + 7, (uint64_t)a + 5,
               RW_WRITE, 8, after_store1);
-    data_case("8-byte breakpoint at +0, access at +8", do_store1, a + 8, (uint64_t)a, RW_WRITE, 8, 0);
-    data_case("8-byte store overlapping a breakpoint at +4", do_store8, a, (uint64_t)a + 4, RW_WRITE,
-              1, after_store8);
+    data_case("8-byte breakpoint at +0, access at +8", do_store1, a + 8, (uint64_t)a, RW_WRITE, 8,
+              0);
+    data_case("8-byte store overlapping a breakpoint at +4", do_store8, a, (uint64_t)a + 4,
+              RW_WRITE, 1, after_store8);
     data_case("8-byte load overlapping a breakpoint at +7", do_load8, a, (uint64_t)a + 7, RW_RW, 1,
               after_load8);
     data_case("XCHG with memory: a write", do_xchg, a, (uint64_t)a, RW_WRITE, 4, after_xchg);

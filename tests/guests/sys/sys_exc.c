@@ -63,7 +63,8 @@ void do_rep_irq(uint64_t dst, uint64_t n);
 extern char at_rep_irq[];
 void do_ud(void *), do_int40(void *), do_int3(void *), do_int41(void *), do_rdmsr(void *);
 void do_read(void *), do_div(void *), do_icebp(void *);
-extern char at_ud[], at_int40[], at_int3[], after_int3[], after_int41[], at_rdmsr[], at_read[], at_div[];
+extern char at_ud[], at_int40[], at_int3[], after_int3[], after_int41[], at_rdmsr[], at_read[];
+extern char at_div[];
 extern char at_icebp[];
 
 static uint64_t *idt_gate(int vector)
