@@ -53,9 +53,8 @@ static const struct sample samples[] = {
     {0x80000001, 3, 27, "RDTSCP", {0x0f, 0x01, 0xf9}, 3, -1},
 };
 
-/* Bits that name no instruction: debugging extensions (CR4.DE), paging,
- * the APIC, the TSC's behaviour, 64-bit mode, and "running under a
- * hypervisor". */
+/* Bits that name no instruction: debug extensions (CR4.DE), paging, the
+ * APIC, the TSC's behaviour, 64-bit mode, and "running under a hypervisor". */
 static const struct {
     uint32_t leaf, reg, bits;
 } no_insn[] = {
