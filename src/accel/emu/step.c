@@ -34,12 +34,15 @@ int emu_step_one(struct emu_cpu *cpu, struct accel_exit *exit)
     cpu->exc.vector = -1;
     cpu->xlog_n = cpu->xlog_pos = 0;
     struct emu_insn in;
-    int st = fetch_decode(cpu, &in);
-    if (st)
+    /* An instruction breakpoint comes before a fault fetching it. */
+    int st = emu_debug_insn_start(cpu);
+    if (!st)
+        st = fetch_decode(cpu, &in);
+    if (st) {
+        emu_debug_insn_abort(cpu, st);
         return st;
+    }
     uint64_t rsp = cpu->gpr[4];
-    if ((st = emu_debug_insn_start(cpu)) != 0)
-        return st;
     emu_step_arm(cpu);
     st = in.fn(cpu, &in);
     if (st == EMU_OK || st == EMU_END_BLOCK) {
