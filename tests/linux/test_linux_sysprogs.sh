@@ -6,7 +6,8 @@
 # watchpoints (issue 8 items 1, 2 and 10). One boot runs them all: each
 # program prints "ok ..." / "FAIL ..." lines and exits non-zero on a
 # failure. Any BUG:, Oops, WARNING: or soft lockup in the kernel's log
-# (console and dmesg) fails the test too.
+# (console and dmesg) fails the test too. HYPERKIT_KEEP_LOG=FILE keeps a
+# copy of the guest's console.
 . "$(dirname "$0")/lib.sh"
 guest_missing "Linux system programs" && exit 0
 progs_img=$(dirname "$HYPERKIT")/linux-progs/progs.cpio.gz
@@ -44,15 +45,18 @@ fi
 echo "info: booted in $(($(date +%s) - start)) s"
 
 alive=1
+status=0
 for p in $progs; do
     if [ $alive = 0 ]; then
         echo "FAIL: $p: not run, the guest stopped answering"
+        status=1
         continue
     fi
     # "R""C" keeps the echoed command line from matching the marker.
     vm_send "echo \"B\"\"EGIN:$p\"; timeout 60 /progs/$p; echo \"R\"\"C:$p:\$?:\""
     if ! vm_wait_for "RC:$p:" 90; then
         echo "FAIL: $p: no exit status within 90 s; console tail: $(tail -c 600 "$VM_LOG" | tr '\r\n' ' |')"
+        status=1
         vm_send 'echo "PI""NG"'
         vm_wait_for "PING" 30 || alive=0
         continue
@@ -63,6 +67,7 @@ for p in $progs; do
         echo "PASS: $p ($(printf '%s\n' "$out" | grep -c '^ok ') checks)"
     else
         echo "FAIL: $p exited $rc:"
+        status=1
         printf '%s\n' "$out" | grep -v -e '^ok ' -e '^info ' | sed 's/^/    /'
     fi
     printf '%s\n' "$out" | grep '^info ' | sed 's/^info /info: /'
@@ -80,6 +85,7 @@ if vm_wait_for "DMESG-END" 60; then
     [ "$n" -le 8 ] || echo "info: ... $((n - 8)) more dmesg lines at warning level or worse"
 else
     echo "FAIL: dmesg did not answer within 60 s"
+    status=1
 fi
 # The console shows each line twice (printk, then dmesg -r): drop <N>.
 bad=$(tr -d '\r' <"$VM_LOG" | grep -E "$kernel_bad" | sed 's/^<[0-9]*>//' | sort -u)
@@ -87,13 +93,16 @@ if [ -z "$bad" ]; then
     echo "PASS: no BUG:, Oops, WARNING: or soft lockup in the kernel log"
 else
     echo "FAIL: the kernel log shows:"
+    status=1
     printf '%s\n' "$bad" | head -n 20 | sed 's/^/    /'
 fi
 vm_send 'poweroff -f'
 vm_wait_exit 120
 check "poweroff -f ends hyperkit with status 0 (got $VM_STATUS)" [ "$VM_STATUS" = 0 ]
+[ "$VM_STATUS" = 0 ] || status=1
 echo "info: total $(($(date +%s) - start)) s"
 if [ -n "${HYPERKIT_KEEP_LOG:-}" ]; then
     cp "$VM_LOG" "$HYPERKIT_KEEP_LOG"
 fi
 vm_cleanup
+exit $status
