@@ -166,6 +166,16 @@ static void single_step(void)
 
 static volatile int watch_w[2] __attribute__((aligned(8)));
 static volatile int watch_rw __attribute__((aligned(8))) = 7;
+/* DR3: eight bytes (LEN 10, 64-bit code only) or two (LEN 01); the child
+ * writes the last byte of the range. */
+static volatile unsigned char watch_len[16] __attribute__((aligned(8)));
+#ifdef __x86_64__
+#define DR3_LEN 8
+#define DR3_LEN_BITS 2ul
+#else
+#define DR3_LEN 2
+#define DR3_LEN_BITS 1ul
+#endif
 
 __attribute__((noinline)) static int exec_target(int x)
 {
@@ -182,7 +192,9 @@ static void watch_body(void)
     int r = watch_rw;                     /* DR1 read/write watchpoint: B1 */
     r += exec_fn(1);                      /* DR2 execute breakpoint: B2 */
     r += exec_fn(1);                      /* again: B2 */
-    _exit(r == 7 + 2 + 2 && watch_w[0] == (42 | 1 << 16) ? 0 : 3);
+    watch_len[DR3_LEN] = 1;               /* just past DR3's range: no trap */
+    watch_len[DR3_LEN - 1] = 1;           /* DR3 write watchpoint: B3 */
+    _exit(r == 7 + 2 + 2 && watch_w[0] == (42 | 1 << 16) && watch_len[DR3_LEN] == 1 ? 0 : 3);
 }
 
 /* What a wait status says, for messages. */
@@ -230,10 +242,12 @@ static void watchpoints(void)
         return;
     /* DR7 (SDM 18.2.4): L0/L1/L2 enables; R/W 01 write, 11 read/write, 00
      * execute; LEN 11 four bytes, 00 one byte (execute). */
-    unsigned long dr7 = 1 | 1 << 2 | 1 << 4 | 1ul << 16 | 3ul << 18 | 3ul << 20 | 3ul << 22;
+    unsigned long dr7 = 1 | 1 << 2 | 1 << 4 | 1 << 6 | 1ul << 16 | 3ul << 18 | 3ul << 20 | 3ul << 22 |
+                        1ul << 28 | DR3_LEN_BITS << 30;
     int e = poke_dr(pid, 0, (unsigned long)&watch_w[0]) | poke_dr(pid, 1, (unsigned long)&watch_rw) |
-            poke_dr(pid, 2, (unsigned long)exec_target) | poke_dr(pid, 7, dr7);
-    CHECK(e == 0, "POKEUSER DR0-DR2 and DR7", "a write failed");
+            poke_dr(pid, 2, (unsigned long)exec_target) | poke_dr(pid, 3, (unsigned long)watch_len) |
+            poke_dr(pid, 7, dr7);
+    CHECK(e == 0, "POKEUSER DR0-DR3 and DR7", "a write failed");
     CHECK(peek_dr(pid, 0) == (unsigned long)&watch_w[0] && peek_dr(pid, 7) == dr7, "PEEKUSER reads DR0 and DR7 back",
           "DR0 %#lx DR7 %#lx", peek_dr(pid, 0), peek_dr(pid, 7));
     if (!expect_hit(pid, 1, "write watchpoint: SIGTRAP, DR6.B0", 0))
@@ -248,7 +262,9 @@ static void watchpoints(void)
         return;
     /* The kernel resumes with RF set: the same breakpoint does not fire
      * again on its own instruction, only on the next call. */
-    if (!expect_hit(pid, 4, "execute breakpoint on the second call only", (unsigned long)exec_target))
+    if (!expect_hit(pid, 4, "execute breakpoint on the second call only", (unsigned long)exec_target) ||
+        !expect_hit(pid, 8, DR3_LEN == 8 ? "8-byte write watchpoint, last byte written: DR6.B3"
+                                         : "2-byte write watchpoint, last byte written: DR6.B3", 0))
         return;
     int code = finish(pid, &extra);
     CHECK(code == 0 && extra == 0, "watched child runs to exit 0 with no more stops", "exit %d, %d extra stops",

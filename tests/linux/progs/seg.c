@@ -116,6 +116,58 @@ static void bad_selector(unsigned short sel, const char *name)
     CHECK(segv_count == before + 1, name, "no SIGSEGV for selector %#x", sel);
 }
 
+/* LAR, LSL, VERR and VERW read a descriptor from the GDT or LDT too
+ * (SDM Vol. 2A LAR: access rights are descriptor bits 8-23 of the high
+ * dword masked with 0x00f0ff00). ZF says whether the selector was valid. */
+static int lar(unsigned sel, unsigned *ar)
+{
+    unsigned char zf;
+    __asm__ volatile("lar %2, %0\n\tsetz %1" : "=r"(*ar), "=q"(zf) : "r"(sel), "0"(0) : "cc");
+    return zf;
+}
+
+static int lsl(unsigned sel, unsigned *lim)
+{
+    unsigned char zf;
+    __asm__ volatile("lsl %2, %0\n\tsetz %1" : "=r"(*lim), "=q"(zf) : "r"(sel), "0"(0) : "cc");
+    return zf;
+}
+
+static int verr(unsigned short sel)
+{
+    unsigned char zf;
+    __asm__ volatile("verr %1\n\tsetz %0" : "=q"(zf) : "r"(sel) : "cc");
+    return zf;
+}
+
+static int verw(unsigned short sel)
+{
+    unsigned char zf;
+    __asm__ volatile("verw %1\n\tsetz %0" : "=q"(zf) : "r"(sel) : "cc");
+    return zf;
+}
+
+static void descriptor_reads(void)
+{
+    unsigned ar = 0, lim = 0;
+    int ok = lar(USER_DS, &ar);
+    CHECK(ok && ar == 0x00cff300, "lar 0x2b: present DPL 3 writable data, G and B", "ZF %d AR %#x", ok, ar);
+    ok = lar(0x23, &ar);
+    CHECK(ok && ar == 0x00cffb00, "lar 0x23: DPL 3 32-bit code", "ZF %d AR %#x", ok, ar);
+    ok = lsl(USER_DS, &lim);
+    CHECK(ok && lim == 0xffffffff, "lsl 0x2b: 4 GiB", "ZF %d limit %#x", ok, lim);
+    ok = lsl(LDT_SEL(0), &lim);
+    CHECK(ok && lim == sizeof(ldt_buf) - 1, "lsl of the LDT data entry: its byte limit", "ZF %d limit %#x", ok, lim);
+    ok = lar(LDT_SEL(1), &ar);
+    CHECK(ok && (ar & 0xff00) == 0xfb00, "lar of the LDT code entry", "ZF %d AR %#x", ok, ar);
+    CHECK(verr(USER_DS) && verw(USER_DS), "verr/verw 0x2b: readable and writable", "ZF clear");
+    CHECK(verr(0x23) && !verw(0x23), "verr/verw 0x23: readable code, not writable", "wrong ZF");
+    ok = lar(0x43, &ar);
+    CHECK(!ok, "lar of the TSS selector (DPL 0) fails", "ZF set, AR %#x", ar);
+    ok = lar(LDT_SEL(200), &ar);
+    CHECK(!ok, "lar of a selector past the LDT's limit fails", "ZF set, AR %#x", ar);
+}
+
 int main(void)
 {
     check_prog = "seg32";
@@ -123,6 +175,7 @@ int main(void)
     user_ds();
     ldt_data();
     ldt_code();
+    descriptor_reads();
     bad_selector(LDT_SEL(200), "mov of an LDT selector past the limit faults");
     bad_selector(0xfff3, "mov of a GDT selector past the limit faults");
     bad_selector(0x43, "mov of the TSS selector faults");
