@@ -36,9 +36,19 @@ SYS_CFLAGS     := -std=gnu11 -O2 -ffreestanding -fno-pic -fno-pie -mno-red-zone 
                   -mgeneral-regs-only -fno-stack-protector -fno-asynchronous-unwind-tables \
                   -fcf-protection=none -Wall -Wextra $(WERROR) -Itests/guests/sys
 GUEST_BINS += $(SYS_GUEST_BINS)
+# Static Linux programs run in the Debian guest by tests/linux/
+# test_linux_sysprogs.sh, packed as an initramfs layer that goes after
+# initramfs-shell.img. NAME32 is SRC.c built -m32 (IA32 emulation), NAME64
+# (and io) 64-bit. Needs gcc-multilib (scripts/install-deps.sh).
+PROGS_CC     ?= gcc
+PROGS_CFLAGS := -static -s -O2 -Wall -Wextra $(WERROR) -fno-pie -no-pie
+PROGS_DIR    := $(BUILD)/linux-progs
+PROGS_NAMES  := seg32 sig32 sys32 sys64 movss32 movss64 io ptrace32 ptrace64
+PROGS_BINS   := $(PROGS_NAMES:%=$(PROGS_DIR)/bin/%)
+PROGS_IMG    := $(PROGS_DIR)/progs.cpio.gz
 .SECONDARY: $(SYS_RT_OBJS) $(SYS_GUEST_SRCS:tests/guests/sys/%.c=$(BUILD)/guests/sys/%.o)
 
-.PHONY: all lib cli guests tests test san check demo demo-hello guest bench fuzz install clean
+.PHONY: all lib cli guests tests linux-progs test san check demo demo-hello guest bench fuzz install clean
 
 # Debian's kernel and busybox initramfs images for the Linux tests
 # (downloaded with apt, cached outside the tree by the script).
@@ -48,7 +58,8 @@ all: lib cli guests tests
 lib: $(BUILD)/libhyperkit.a $(BUILD)/libhyperkit.so $(BUILD)/hyperkit.pc
 cli: $(BUILD)/hyperkit
 guests: $(GUEST_BINS)
-tests: $(TEST_BINS)
+tests: $(TEST_BINS) linux-progs
+linux-progs: $(PROGS_IMG)
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -91,6 +102,28 @@ $(BUILD)/guests/sys_%.bin: $(BUILD)/guests/sys/sys_%.o $(SYS_RT_OBJS) tests/gues
 	ld -T tests/guests/sys/link.ld -nostdlib -z noexecstack --build-id=none -o $(BUILD)/guests/sys_$*.elf \
 	    $(SYS_RT_OBJS) $<
 	objcopy -O binary $(BUILD)/guests/sys_$*.elf $@
+
+$(PROGS_DIR)/bin/%32: tests/linux/progs/%.c tests/linux/progs/check.h
+	@mkdir -p $(dir $@)
+	$(PROGS_CC) -m32 $(PROGS_CFLAGS) -o $@ $<
+
+$(PROGS_DIR)/bin/%64: tests/linux/progs/%.c tests/linux/progs/check.h
+	@mkdir -p $(dir $@)
+	$(PROGS_CC) -m64 $(PROGS_CFLAGS) -o $@ $<
+
+$(PROGS_DIR)/bin/io: tests/linux/progs/io.c tests/linux/progs/check.h
+	@mkdir -p $(dir $@)
+	$(PROGS_CC) -m64 $(PROGS_CFLAGS) -o $@ $<
+
+# cpio newc + gzip with fixed times and order; the kernel unpacks it after
+# (and on top of) the busybox image it is concatenated to.
+$(PROGS_IMG): $(PROGS_BINS)
+	rm -rf $(PROGS_DIR)/root && mkdir -p $(PROGS_DIR)/root/progs
+	cp $(PROGS_BINS) $(PROGS_DIR)/root/progs/
+	find $(PROGS_DIR)/root -exec touch -h -d @0 {} +
+	(cd $(PROGS_DIR)/root && find . -mindepth 1 | LC_ALL=C sort | \
+	    cpio -o -H newc -R 0:0 --reproducible --quiet) | gzip -9 -n > $@.new
+	mv $@.new $@
 
 # Multiboot test kernels: a 32-bit ELF, and a flat a.out-kludge image.
 $(BUILD)/guests/multiboot.elf: tests/guests/multiboot.S

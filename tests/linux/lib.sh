@@ -13,15 +13,17 @@ guest_missing() {
 }
 
 # vm_start INITRD [hyperkit options...]: boot with the console on a fifo
-# (input) and a log file (output). Sets VM_PID, VM_LOG, VM_IN.
+# (input) and a log file (output). INITRD is a name in $GUEST_DIR or an
+# absolute path. Sets VM_PID, VM_LOG, VM_IN.
 vm_start() {
     local initrd=$1; shift
+    case $initrd in /*) ;; *) initrd=$GUEST_DIR/$initrd ;; esac
     VM_DIR=$(mktemp -d)
     VM_LOG=$VM_DIR/console.log
     VM_IN=$VM_DIR/console.in
     mkfifo "$VM_IN"
     "$HYPERKIT" -m 512M -s 0:0,hostbridge -s 31,lpc -l com1,stdio "$@" \
-        -f "kexec,$GUEST_DIR/vmlinuz,$GUEST_DIR/$initrd,console=ttyS0 $GUEST_CMDLINE" \
+        -f "kexec,$GUEST_DIR/vmlinuz,$initrd,console=ttyS0 $GUEST_CMDLINE" \
         <"$VM_IN" >"$VM_LOG" 2>&1 &
     VM_PID=$!
     exec 9>"$VM_IN"
