@@ -266,15 +266,20 @@ static struct emu_tlb_entry *tlb_for(struct emu_cpu *cpu, enum emu_access acc)
     return acc == ACC_WRITE ? cpu->tlb_write : acc == ACC_EXEC ? cpu->tlb_exec : cpu->tlb_read;
 }
 
+/* A TLB entry's tag: the page, valid, and the access's user/supervisor
+ * mode, as a translation filled by a supervisor access (an implicit one
+ * at CPL 3 included, SDM 4.6) must not serve a user access. */
+static uint64_t tlb_tag(const struct emu_cpu *cpu, uint64_t lin)
+{
+    return (lin & ~0xfffull) | 1 | (cpu->cpl == 3 ? 2 : 0);
+}
+
 /* Host pointer for the page holding lin, through the TLB; NULL with *gpa
  * set when it is not RAM, or when a write must take the slow path. */
 static int page_lookup(struct emu_cpu *cpu, uint64_t lin, enum emu_access acc, uint8_t **host,
                        uint64_t *gpa)
 {
-    /* The tag holds the access's user/supervisor mode: a translation
-     * filled by a supervisor access (an implicit one at CPL 3 included,
-     * SDM 4.6) must not serve a user access. */
-    uint64_t vpage = (lin & ~0xfffull) | 1 | (cpu->cpl == 3 ? 2 : 0);
+    uint64_t vpage = tlb_tag(cpu, lin);
     struct emu_tlb_entry *t = &tlb_for(cpu, acc)[(lin >> 12) & (EMU_TLB_SIZE - 1)];
     if (t->vpage == vpage) {
         *host = t->host + (lin & 0xfff);
@@ -295,6 +300,17 @@ static int page_lookup(struct emu_cpu *cpu, uint64_t lin, enum emu_access acc, u
     *t = (struct emu_tlb_entry){vpage, page, *gpa & ~0xfffull};
     *host = page + (lin & 0xfff);
     return EMU_OK;
+}
+
+int emu_translate_fetch(struct emu_cpu *cpu, uint64_t lin, uint64_t *gpa)
+{
+    const struct emu_tlb_entry *t = &cpu->tlb_exec[(lin >> 12) & (EMU_TLB_SIZE - 1)];
+    if (t->vpage == tlb_tag(cpu, lin)) {
+        *gpa = t->gpage | (lin & 0xfff);
+        return EMU_OK;
+    }
+    uint8_t *host;
+    return page_lookup(cpu, lin, ACC_EXEC, &host, gpa);
 }
 
 /* Access within one page. */
