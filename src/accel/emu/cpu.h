@@ -281,9 +281,10 @@ int emu_write(struct emu_cpu *cpu, int seg, uint64_t ea, unsigned size, uint64_t
 /* Guest-physical address of a linear one (page walk, A/D bits). */
 int emu_translate(struct emu_cpu *cpu, uint64_t lin, enum emu_access acc, uint64_t *gpa);
 void emu_tlb_flush(struct emu_cpu *cpu);
-/* emu_translate for an instruction fetch, through the fetch TLB: a hit
- * skips the walk (and its A-bit updates), as hardware's TLB does. */
-int emu_translate_fetch(struct emu_cpu *cpu, uint64_t lin, uint64_t *gpa);
+/* emu_translate through the TLB for acc: a hit skips the walk (and its
+ * A/D updates), as hardware's TLB does; a miss fills it. For a write, the
+ * caller is about to write the page (self-modifying code is dropped). */
+int emu_translate_tlb(struct emu_cpu *cpu, uint64_t lin, enum emu_access acc, uint64_t *gpa);
 /* Physical-address width (CPUID 0x80000008 EAX[7:0]); entry bits above it
  * are reserved. */
 #define EMU_MAXPHYADDR 39

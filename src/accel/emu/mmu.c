@@ -302,15 +302,15 @@ static int page_lookup(struct emu_cpu *cpu, uint64_t lin, enum emu_access acc, u
     return EMU_OK;
 }
 
-int emu_translate_fetch(struct emu_cpu *cpu, uint64_t lin, uint64_t *gpa)
+int emu_translate_tlb(struct emu_cpu *cpu, uint64_t lin, enum emu_access acc, uint64_t *gpa)
 {
-    const struct emu_tlb_entry *t = &cpu->tlb_exec[(lin >> 12) & (EMU_TLB_SIZE - 1)];
+    const struct emu_tlb_entry *t = &tlb_for(cpu, acc)[(lin >> 12) & (EMU_TLB_SIZE - 1)];
     if (t->vpage == tlb_tag(cpu, lin)) {
         *gpa = t->gpage | (lin & 0xfff);
         return EMU_OK;
     }
     uint8_t *host;
-    return page_lookup(cpu, lin, ACC_EXEC, &host, gpa);
+    return page_lookup(cpu, lin, acc, &host, gpa);
 }
 
 /* Access within one page. */

@@ -143,6 +143,11 @@ static void rsvd_case(const char *what, bool large, int level, uint64_t bit)
         CHECK_EQ(rt_last.error, err_for(acc, cpl, PF_P | PF_RSVD),
                  "paging: %s: %s at CPL %d error code", what, acc_name[acc], cpl);
         CHECK_EQ(rt_last.cr2, va, "paging: %s: %s at CPL %d CR2", what, acc_name[acc], cpl);
+        CHECK_EQ(rt_last.cs & 3, cpl, "paging: %s: %s at CPL %d frame CS", what, acc_name[acc],
+                 cpl);
+        if (acc == EX)
+            CHECK_EQ(rt_last.rip, va, "paging: %s: fetch at CPL %d frame RIP is the target",
+                     what, cpl);
         bool a_clear = true;
         for (int i = level; i < n; i++)
             a_clear &= !(*e[i] & PTE_A);
@@ -325,6 +330,37 @@ static void implicit_supervisor(void)
     restore_region();
 }
 
+/* The same through an LDT: user code loads DS from it. The LDT page is
+ * supervisor-only, which an implicit access may use; when it is not
+ * present, the #PF is a supervisor one (U/S=0, SDM 4.7) with CR2 in it. */
+static void user_load_ldt_ds(void *a)
+{
+    (void)a;
+    __asm__ volatile("mov %0, %%ds" ::"r"((uint16_t)7)); /* LDT entry 0, RPL 3 */
+}
+
+static void implicit_ldt(void)
+{
+    restore_region();
+    uint64_t *ldt = rt_alloc_page(), base = VA_BASE + 0x4000;
+    ldt[0] = 0x00cff3000000ffffull; /* user data */
+    rt_gdt[GDT_FREE] = 0xfull | (base & 0xffffff) << 16 | 0x82ull << 40 | (base >> 24 & 0xff) << 56;
+    rt_gdt[GDT_FREE + 1] = base >> 32;
+    __asm__ volatile("lldt %w0" ::"r"(GDT_FREE * 8));
+    pt[4] = (uint64_t)ldt | PTE_P | PTE_RW;
+    rt_flush_tlb();
+    CHECK_EQ(rt_run_user(user_load_ldt_ds, 0, SEL_UCODE, 0), -1,
+             "paging: CPL 3 loads DS from an LDT in a supervisor-only page");
+    pt[4] = 0;
+    rt_flush_tlb();
+    int v = rt_run_user(user_load_ldt_ds, 0, SEL_UCODE, 0);
+    CHECK_EQ(v, 14, "paging: CPL 3 loading DS from a not-present LDT page: #PF");
+    CHECK_EQ(rt_last.error, 0, "paging: its error code is a supervisor read's (U/S=0)");
+    CHECK_EQ(rt_last.cr2, base, "paging: its CR2 is the descriptor's address");
+    __asm__ volatile("lldt %w0" ::"r"(0));
+    restore_region();
+}
+
 void test_main(void)
 {
     uint32_t r[4];
@@ -345,5 +381,6 @@ void test_main(void)
     xd_with_nxe();
     accessed_dirty();
     implicit_supervisor();
+    implicit_ldt();
     rt_exit();
 }
