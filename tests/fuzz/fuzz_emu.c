@@ -433,6 +433,7 @@ static void build_machine(struct fz *f, const uint8_t *code, size_t len)
             c->gpr[r] = (uint32_t)c->gpr[r]; /* no upper halves outside long mode */
     emu_update_mode(c);
     emu_tlb_flush(c);
+    emu_pdptes_load(c); /* PAE: the PDPTE registers, as MOV CR3 would */
     f->vm->cfg.flags[HK_FLAG_IGNORE_BAD_MSR] = (f->h.cfg & 0x40) != 0;
     f->evm.trace = (f->h.cfg & 0x20) ? f->devnull : NULL;
     f->answers = f->irq_checks = f->nmi_checks = f->tpr = 0;

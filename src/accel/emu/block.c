@@ -95,7 +95,7 @@ struct emu_block *emu_block_get(struct emu_cpu *cpu, int *status)
     uint64_t gpa, lin = cpu->rip;
     if (cpu->mode != MODE_LONG64)
         lin = (uint32_t)(cpu->seg[SEG_CS].base + cpu->rip);
-    *status = emu_translate(cpu, lin, ACC_EXEC, &gpa);
+    *status = emu_translate_tlb(cpu, lin, ACC_EXEC, &gpa);
     if (*status)
         return NULL;
     struct emu_block *b = lookup(evm, gpa, mode_key(cpu));

@@ -88,7 +88,7 @@ struct emu_xaccess {
 #define EMU_XLOG_MAX 16 /* an interrupt frame, PUSHA, a 16-byte access done bytewise */
 
 struct emu_tlb_entry {
-    uint64_t vpage;      /* linear page | 1 when valid */
+    uint64_t vpage;      /* linear page | 1 when valid | 2 for a user access */
     uint8_t *host;       /* host address of the page */
     uint64_t gpage;      /* guest-physical page */
 };
@@ -165,6 +165,7 @@ struct emu_cpu {
     struct emu_segment ldtr, tr;
     struct accel_dtable gdtr, idtr;
     uint64_t cr0, cr2, cr3, cr4, cr8, efer;
+    uint64_t pdpte[4];   /* PAE paging's PDPTE registers, loaded with CR3 (mmu.c) */
     uint64_t dr[8];
     uint64_t msr_sysenter_cs, msr_sysenter_esp, msr_sysenter_eip;
     uint64_t msr_star, msr_lstar, msr_cstar, msr_sfmask, msr_kernel_gs_base;
@@ -291,6 +292,17 @@ int emu_write(struct emu_cpu *cpu, int seg, uint64_t ea, unsigned size, uint64_t
 /* Guest-physical address of a linear one (page walk, A/D bits). */
 int emu_translate(struct emu_cpu *cpu, uint64_t lin, enum emu_access acc, uint64_t *gpa);
 void emu_tlb_flush(struct emu_cpu *cpu);
+/* emu_translate through the TLB for acc: a hit skips the walk (and its
+ * A/D updates), as hardware's TLB does; a miss fills it. For a write, the
+ * caller is about to write the page (self-modifying code is dropped). */
+int emu_translate_tlb(struct emu_cpu *cpu, uint64_t lin, enum emu_access acc, uint64_t *gpa);
+/* Physical-address width (CPUID 0x80000008 EAX[7:0]); entry bits above it
+ * are reserved. */
+#define EMU_MAXPHYADDR 39
+/* PAE paging (not long mode): load the PDPTE registers from CR3 (SDM
+ * 4.4.1). False when a present one sets a reserved bit: the instruction
+ * then raises #GP(0) and undoes the load. True and a no-op in other modes. */
+bool emu_pdptes_load(struct emu_cpu *cpu);
 /* Port I/O through the VMM (with replay). */
 int emu_port_io(struct emu_cpu *cpu, uint16_t port, unsigned size, bool is_write, uint64_t *val);
 /* May the current code use `size` ports from `port`? IOPL, then the TSS

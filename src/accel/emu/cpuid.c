@@ -164,7 +164,7 @@ void emu_cpuid(const struct emu_cpu *cpu, uint32_t leaf, uint32_t subleaf, uint3
         r[3] = F87D_INVARIANT_TSC;
         break;
     case 0x80000008:
-        r[0] = 0x3027; /* 39 physical, 48 linear address bits */
+        r[0] = (48u << 8) | EMU_MAXPHYADDR; /* linear and physical address bits */
         break;
     }
 }

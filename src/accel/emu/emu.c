@@ -171,6 +171,7 @@ static int emu_set_sregs(struct accel_vcpu *v, const struct accel_sregs *s)
     c->efer = s->efer;
     emu_update_mode(c);
     emu_tlb_flush(c);
+    emu_pdptes_load(c); /* a VMM's state is taken as is: a bad one faults in use */
     return HK_OK;
 }
 

@@ -1,5 +1,6 @@
 /* System instructions: HLT, port I/O, CPUID, TSC, MSRs, control and
  * descriptor-table registers, interrupt flag. */
+#include <string.h>
 #include <time.h>
 
 #include "accel/emu/emu.h"
@@ -262,6 +263,30 @@ int emu_write_cr0(struct emu_cpu *cpu, uint64_t v)
     return EMU_OK;
 }
 
+/* SDM 4.4.1: MOV to CR3 under PAE paging, and a MOV to CR0 or CR4 that
+ * leaves PAE paging on and changes PG, CD, NW, PAE, PGE or PSE, load the
+ * PDPTE registers; a present one with reserved bits is #GP(0) and the
+ * register keeps its old value. */
+struct paging_regs {
+    uint64_t cr0, cr3, cr4, efer, pdpte[4];
+};
+
+static int pdptes_reload(struct emu_cpu *cpu, unsigned n, const struct paging_regs *old)
+{
+    uint64_t cr0_bits = CR0_PG | 0x60000000ull, cr4_bits = CR4_PAE | CR4_PGE | CR4_PSE;
+    if (n != 3 && !(n == 0 && ((old->cr0 ^ cpu->cr0) & cr0_bits)) &&
+        !(n == 4 && ((old->cr4 ^ cpu->cr4) & cr4_bits)))
+        return EMU_OK;
+    if (emu_pdptes_load(cpu))
+        return EMU_OK;
+    cpu->cr0 = old->cr0;
+    cpu->cr3 = old->cr3;
+    cpu->cr4 = old->cr4;
+    cpu->efer = old->efer;
+    memcpy(cpu->pdpte, old->pdpte, sizeof(cpu->pdpte));
+    return emu_raise_err(cpu, EXC_GP, 0);
+}
+
 EXEC(ex_mov_to_cr)
 {
     if (!cr_exists(in->reg))
@@ -270,6 +295,8 @@ EXEC(ex_mov_to_cr)
         return emu_raise_err(cpu, EXC_GP, 0);
     uint64_t v = reg_read(cpu, in->rm, cpu->mode == MODE_LONG64 ? 8 : 4);
     int st = EMU_OK;
+    struct paging_regs old = {cpu->cr0, cpu->cr3, cpu->cr4, cpu->efer, {0}};
+    memcpy(old.pdpte, cpu->pdpte, sizeof(old.pdpte));
     switch (in->reg) {
     case 0: st = emu_write_cr0(cpu, v); break;
     case 2: cpu->cr2 = v; break;
@@ -290,7 +317,7 @@ EXEC(ex_mov_to_cr)
         break;
     default: return emu_raise(cpu, EXC_UD);
     }
-    if (st)
+    if (st || (st = pdptes_reload(cpu, in->reg, &old)) != 0)
         return st;
     emu_tlb_flush(cpu);
     emu_update_mode(cpu);

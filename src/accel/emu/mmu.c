@@ -36,7 +36,9 @@ static int page_fault(struct emu_cpu *cpu, uint64_t lin, uint32_t err, enum emu_
         err |= PF_U;
     if (acc == ACC_WRITE)
         err |= PF_W;
-    if (acc == ACC_EXEC && (cpu->efer & EFER_NXE))
+    /* I/D: instruction fetches, only when XD exists (PAE or 4-level
+     * paging with NXE; no SMEP here), SDM 4.7. */
+    if (acc == ACC_EXEC && (cpu->efer & EFER_NXE) && (cpu->cr4 & CR4_PAE))
         err |= PF_I;
     cpu->cr2 = lin;
     return emu_raise_err(cpu, EXC_PF, err);
@@ -68,31 +70,104 @@ static void pte_set_bits(uint8_t *p, unsigned size, uint64_t bits)
         __atomic_fetch_or((uint32_t *)(void *)p, (uint32_t)bits, __ATOMIC_RELAXED);
 }
 
+/* Reserved bits of present entries (SDM Vol. 3A 4.3, 4.4.2, 4.5; 4.7:
+ * a present entry that sets one faults with P=1 and RSVD=1). */
+#define PHYS_HIGH_4L (((1ull << 52) - 1) & ~((1ull << EMU_MAXPHYADDR) - 1)) /* 51:M */
+#define PHYS_HIGH_PAE (((1ull << 63) - 1) & ~((1ull << EMU_MAXPHYADDR) - 1)) /* 62:M */
+#define RSVD_2M 0x1fe000ull  /* 20:13 of a 2 MiB PDE (bit 12 is PAT) */
+#define RSVD_1G 0x3fffe000ull /* 29:13 of a 1 GiB PDPTE */
+#define RSVD_4M 0x3fe000ull  /* 21:13 of a 4 MiB 32-bit PDE: no PSE-36 in CPUID */
+/* A PAE PDPTE register (SDM 4.4.1, table 4-8): 63:M, 8:5 and 2:1. */
+#define RSVD_PDPTE (~((1ull << EMU_MAXPHYADDR) - 1) | 0x1e6ull)
+/* CPUID 0x80000001 EDX.Page1GB is clear, so PS in a PDPTE is reserved. */
+#define EMU_1G_PAGES 0
+
 struct walk {
-    int levels;          /* 4: long mode, 3: PAE (after the PDPTE), 2: 32-bit */
+    int levels;          /* 4: long mode, 2: PAE (after the PDPTE) or 32-bit */
     unsigned entry_size;
     uint64_t table;
+    uint64_t rsvd;       /* bits reserved in every present entry (8-byte formats) */
 };
+
+/* Bits reserved in a present entry at level (1 = PTE) whose PS is as given. */
+static uint64_t rsvd_bits(const struct emu_cpu *cpu, const struct walk *w, int level,
+                          uint64_t pte)
+{
+    if (w->entry_size == 4) /* 32-bit paging: only a 4 MiB PDE has any */
+        return level == 2 && (pte & PTE_PS) && (cpu->cr4 & CR4_PSE) ? RSVD_4M : 0;
+    if (!(pte & PTE_PS) || level == 1) /* bit 7 of a PTE is PAT */
+        return w->rsvd;
+    if (level == 4)
+        return w->rsvd | PTE_PS;
+    if (level == 3)
+        return w->rsvd | (EMU_1G_PAGES ? RSVD_1G : PTE_PS);
+    return w->rsvd | RSVD_2M;
+}
+
+static bool pae_paging(const struct emu_cpu *cpu)
+{
+    return (cpu->cr0 & CR0_PG) && (cpu->cr4 & CR4_PAE) && !(cpu->efer & EFER_LMA);
+}
+
+bool emu_pdptes_load(struct emu_cpu *cpu)
+{
+    bool ok = true;
+    if (!pae_paging(cpu))
+        return true;
+    for (int i = 0; i < 4; i++) {
+        uint8_t *p = pte_ptr(cpu, ((uint32_t)cpu->cr3 & ~0x1fu) + 8u * (unsigned)i, 8);
+        uint64_t v = p ? pte_load(p, 8) : 0; /* outside RAM: not present */
+        ok &= !((v & PTE_P) && (v & RSVD_PDPTE));
+        cpu->pdpte[i] = v;
+    }
+    return ok;
+}
 
 static int walk_setup(struct emu_cpu *cpu, uint64_t lin, enum emu_access acc, struct walk *w)
 {
+    uint64_t nx_rsvd = (cpu->efer & EFER_NXE) ? 0 : PTE_NX;
     if (cpu->efer & EFER_LMA) {
-        *w = (struct walk){4, 8, cpu->cr3 & PTE_ADDR};
+        *w = (struct walk){4, 8, cpu->cr3 & PTE_ADDR, PHYS_HIGH_4L | nx_rsvd};
     } else if (cpu->cr4 & CR4_PAE) {
-        /* PAE: the four PDPTEs come from CR3 (cached on real hardware at
-         * CR3 load; reading them here is equivalent for a sane guest). */
-        uint64_t a = (cpu->cr3 & 0xffffffe0ull) + ((lin >> 30) & 3) * 8;
-        uint8_t *p = pte_ptr(cpu, a, 8);
-        uint64_t pdpte = p ? pte_load(p, 8) : 0;
+        /* PAE: the PDPTE registers loaded with CR3 (SDM 4.4.1), not memory.
+         * Only a VMM setting the state can have put reserved bits there. */
+        uint64_t pdpte = cpu->pdpte[(lin >> 30) & 3];
         if (!(pdpte & PTE_P))
             return page_fault(cpu, lin, 0, acc);
-        *w = (struct walk){2, 8, pdpte & PTE_ADDR};
+        if (pdpte & RSVD_PDPTE)
+            return page_fault(cpu, lin, PF_P | PF_RSVD, acc);
+        *w = (struct walk){2, 8, pdpte & PTE_ADDR, PHYS_HIGH_PAE | nx_rsvd};
     } else {
-        *w = (struct walk){2, 4, cpu->cr3 & 0xfffff000ull};
+        *w = (struct walk){2, 4, cpu->cr3 & 0xfffff000ull, 0};
     }
     return EMU_OK;
 }
 
+/* Set A (and D) unless already set: most walks find them set, and the
+ * locked update is the costly part. */
+static void pte_mark(uint8_t *p, unsigned size, uint64_t pte, uint64_t bits)
+{
+    if ((pte & bits) != bits)
+        pte_set_bits(p, size, bits);
+}
+
+/* Access rights of a translation (SDM 4.6): R/W and U/S combined over all
+ * levels, CR0.WP for supervisor writes, XD with NXE. */
+static int check_access(struct emu_cpu *cpu, uint64_t lin, enum emu_access acc, bool writable,
+                        bool user, bool nx)
+{
+    if (acc == ACC_WRITE && !writable && (cpu->cpl == 3 || (cpu->cr0 & CR0_WP)))
+        return page_fault(cpu, lin, PF_P, acc);
+    if (cpu->cpl == 3 && !user)
+        return page_fault(cpu, lin, PF_P, acc);
+    if (acc == ACC_EXEC && nx)
+        return page_fault(cpu, lin, PF_P, acc);
+    return EMU_OK;
+}
+
+/* The walk (SDM 4.3-4.5): the first entry that is not present or sets a
+ * reserved bit faults; the entries before it were used and get A (4.8),
+ * it and those after it are left alone. */
 int emu_translate(struct emu_cpu *cpu, uint64_t lin, enum emu_access acc, uint64_t *gpa)
 {
     if (!(cpu->cr0 & CR0_PG)) {
@@ -113,30 +188,24 @@ int emu_translate(struct emu_cpu *cpu, uint64_t lin, enum emu_access acc, uint64
         uint64_t pte = p ? pte_load(p, w.entry_size) : 0;
         if (!(pte & PTE_P))
             return page_fault(cpu, lin, 0, acc);
-        if ((pte & PTE_NX) && !nxe && w.entry_size == 8)
+        if (pte & rsvd_bits(cpu, &w, level, pte))
             return page_fault(cpu, lin, PF_P | PF_RSVD, acc);
         writable &= (pte & PTE_RW) != 0;
         user &= (pte & PTE_US) != 0;
-        nx |= w.entry_size == 8 && (pte & PTE_NX);
-        /* PS makes a 1 GiB (level 3), 2 MiB or 4 MiB (level 2) page. */
-        bool large = level > 1 && level <= 3 && (pte & PTE_PS) &&
-                     (w.entry_size == 8 || (cpu->cr4 & CR4_PSE));
+        nx |= nxe && (pte & PTE_NX);
+        /* PS left after the reserved-bit check makes a 2 MiB or 4 MiB
+         * (level 2) or 1 GiB (level 3) page; with CR4.PSE=0 a 32-bit PDE's
+         * PS is ignored. */
+        bool large = level > 1 && (pte & PTE_PS) && (w.entry_size == 8 || (cpu->cr4 & CR4_PSE));
         if (level == 1 || large) {
-            if (acc == ACC_WRITE && !writable && (cpu->cpl == 3 || (cpu->cr0 & CR0_WP)))
-                return page_fault(cpu, lin, PF_P, acc);
-            if (cpu->cpl == 3 && !user)
-                return page_fault(cpu, lin, PF_P, acc);
-            if (acc == ACC_EXEC && nx && nxe)
-                return page_fault(cpu, lin, PF_P, acc);
-            pte_set_bits(p, w.entry_size, PTE_A | (acc == ACC_WRITE ? PTE_D : 0));
+            if ((st = check_access(cpu, lin, acc, writable, user, nx)) != 0)
+                return st;
+            pte_mark(p, w.entry_size, pte, PTE_A | (acc == ACC_WRITE ? PTE_D : 0));
             uint64_t page_mask = (1ull << shift) - 1;
-            uint64_t base = pte & PTE_ADDR & ~page_mask;
-            if (w.entry_size == 4 && large) /* PSE-36 high bits */
-                base = (pte & 0xffc00000ull) | ((pte & 0x1fe000ull) << 19);
-            *gpa = base | (lin & page_mask);
+            *gpa = (pte & PTE_ADDR & ~page_mask) | (lin & page_mask);
             return EMU_OK;
         }
-        pte_set_bits(p, w.entry_size, PTE_A);
+        pte_mark(p, w.entry_size, pte, PTE_A);
         w.table = pte & (w.entry_size == 8 ? PTE_ADDR : 0xfffff000ull);
     }
     return page_fault(cpu, lin, 0, acc);
@@ -199,14 +268,22 @@ static struct emu_tlb_entry *tlb_for(struct emu_cpu *cpu, enum emu_access acc)
     return acc == ACC_WRITE ? cpu->tlb_write : acc == ACC_EXEC ? cpu->tlb_exec : cpu->tlb_read;
 }
 
+/* A TLB entry's tag: the page, valid, and the access's user/supervisor
+ * mode, as a translation filled by a supervisor access (an implicit one
+ * at CPL 3 included, SDM 4.6) must not serve a user access. */
+static uint64_t tlb_tag(const struct emu_cpu *cpu, uint64_t lin)
+{
+    return (lin & ~0xfffull) | 1 | (cpu->cpl == 3 ? 2 : 0);
+}
+
 /* Host pointer for the page holding lin, through the TLB; NULL with *gpa
  * set when it is not RAM, or when a write must take the slow path. */
 static int page_lookup(struct emu_cpu *cpu, uint64_t lin, unsigned size, enum emu_access acc,
                        uint8_t **host, uint64_t *gpa)
 {
-    uint64_t vpage = lin & ~0xfffull;
+    uint64_t vpage = tlb_tag(cpu, lin);
     struct emu_tlb_entry *t = &tlb_for(cpu, acc)[(lin >> 12) & (EMU_TLB_SIZE - 1)];
-    if (t->vpage == (vpage | 1)) {
+    if (t->vpage == vpage) {
         *host = t->host + (lin & 0xfff);
         return EMU_OK;
     }
@@ -226,9 +303,20 @@ static int page_lookup(struct emu_cpu *cpu, uint64_t lin, unsigned size, enum em
         cpu->end_block = true;
     }
     if (!uncached)
-        *t = (struct emu_tlb_entry){vpage | 1, page, *gpa & ~0xfffull};
+        *t = (struct emu_tlb_entry){vpage, page, *gpa & ~0xfffull};
     *host = page + (lin & 0xfff);
     return EMU_OK;
+}
+
+int emu_translate_tlb(struct emu_cpu *cpu, uint64_t lin, enum emu_access acc, uint64_t *gpa)
+{
+    const struct emu_tlb_entry *t = &tlb_for(cpu, acc)[(lin >> 12) & (EMU_TLB_SIZE - 1)];
+    if (t->vpage == tlb_tag(cpu, lin)) {
+        *gpa = t->gpage | (lin & 0xfff);
+        return EMU_OK;
+    }
+    uint8_t *host;
+    return page_lookup(cpu, lin, 1, acc, &host, gpa);
 }
 
 /* Access within one page. */
