@@ -522,14 +522,14 @@ static int step(struct emu_cpu *c, struct accel_exit *exit)
         }
         in = &fetched;
     }
-    int pos = c->xlog_pos;
+    c->held_pos = c->xlog_pos;
     uint64_t rsp = c->gpr[4];
     int st = in->fn(c, in);
     if (st == EMU_OK || st == EMU_END_BLOCK)
         return emu_insn_done(c);
     c->gpr[4] = rsp; /* not committed, as in run.c */
     if (st == EMU_EXIT)
-        emu_insn_hold(c, in, pos);
+        emu_insn_hold(c, in);
     return st;
 }
 

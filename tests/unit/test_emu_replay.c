@@ -159,6 +159,42 @@ static void enter_mmio(void)
           "emu replay: ENTER built its frame from the MMIO answer");
 }
 
+/* REP INSB fetched from MMIO: the fetch replays through the log before
+ * the first iteration's port read; once an iteration has committed, the
+ * next one's read is the log's first entry. Answers: the 15 code bytes
+ * one by one, a byte per iteration, then the 15 bytes at the HLT. */
+static void rep_insb_mmio_code(void)
+{
+    static const uint8_t code[15] = {0xf3, 0x6c, 0xf4};
+    setup(code, 0);
+    cpu.rip = MMIO;
+    cpu.gpr[7] = 0x9000;
+    cpu.gpr[1] = 2;
+    struct accel_exit exit;
+    memset(&exit, 0, sizeof(exit));
+    unsigned fetches = 0, ports = 0;
+    for (int i = 0; i < 64; i++) {
+        emu_cpu_run(&cpu, &exit);
+        if (exit.reason == ACCEL_EXIT_MMIO && exit.mmio.size == 1 && !exit.mmio.is_write &&
+            exit.mmio.gpa >= MMIO && exit.mmio.gpa < MMIO + 17) {
+            unsigned off = (unsigned)(exit.mmio.gpa - MMIO);
+            exit.mmio.data = off < 15 ? code[off] : 0xf4;
+            fetches++;
+        } else if (exit.reason == ACCEL_EXIT_IO && exit.io.size == 1 && !exit.io.is_write) {
+            exit.io.data = 0x40 + ports++;
+        } else {
+            break;
+        }
+    }
+    CHECK(exit.reason == ACCEL_EXIT_HLT && fetches == 30 && ports == 2 && cpu.gpr[1] == 0 &&
+              ram[0x9000] == 0x40 && ram[0x9001] == 0x41,
+          "emu replay: REP INSB fetched from MMIO: 2 port reads between its fetch and HLT's");
+    if (exit.reason != ACCEL_EXIT_HLT)
+        printf("    exit %d after %u fetches, %u port reads%s%s\n", exit.reason, fetches, ports,
+               exit.reason == ACCEL_EXIT_INTERNAL ? ": " : "",
+               exit.reason == ACCEL_EXIT_INTERNAL ? exit.internal.why : "");
+}
+
 int main(void)
 {
     if (gmem_init(&mem, RAM)) {
@@ -175,6 +211,7 @@ int main(void)
     rep_insw_down();
     rep_movsw_mmio();
     enter_mmio();
+    rep_insb_mmio_code();
     emu_blocks_free_all(&evm);
     free(evm.page_blocks);
     gmem_fini(&mem);

@@ -30,14 +30,13 @@ static void complete_exit(struct emu_cpu *cpu, const struct accel_exit *e)
  * may write over them (REP INSW into its own code), or another vCPU. Which
  * bytes a CPU runs when code is modified under the executing instruction
  * is model-specific (SDM Vol. 3A "Handling Self- and Cross-Modifying
- * Code"); the bytes first fetched are the ones the replay needs. pos: the
- * log entries replayed before it ran (its fetch from outside RAM). */
-void emu_insn_hold(struct emu_cpu *cpu, const struct emu_insn *in, int pos)
+ * Code"); the bytes first fetched are the ones the replay needs. Before
+ * running it, cpu->held_pos was set to the log entries of its fetch. */
+void emu_insn_hold(struct emu_cpu *cpu, const struct emu_insn *in)
 {
     if (in != &cpu->held)
         cpu->held = *in;
     cpu->held_rip = cpu->rip;
-    cpu->held_pos = pos;
     cpu->held_valid = true;
 }
 
@@ -113,7 +112,7 @@ static int step_uncached(struct emu_cpu *cpu)
             return st;
         in = &fetched;
     }
-    int pos = cpu->xlog_pos;
+    cpu->held_pos = cpu->xlog_pos; /* what the fetch replayed */
     uint64_t rsp = cpu->gpr[4];
     int st = in->fn(cpu, in);
     if (st == EMU_OK || st == EMU_END_BLOCK) {
@@ -125,7 +124,7 @@ static int step_uncached(struct emu_cpu *cpu)
      * answered see the stack the instruction started with. */
     cpu->gpr[4] = rsp;
     if (st == EMU_EXIT)
-        emu_insn_hold(cpu, in, pos);
+        emu_insn_hold(cpu, in);
     return st;
 }
 
@@ -148,7 +147,7 @@ static int run_block(struct emu_cpu *cpu, const struct emu_block *b)
     for (unsigned i = 0; i < b->n; i++) {
         const struct emu_insn *in = &b->insns[i];
         uint64_t rsp = cpu->gpr[4];
-        cpu->xlog_pos = 0;
+        cpu->xlog_pos = cpu->held_pos = 0;
         int st = in->fn(cpu, in);
         if (st != EMU_OK) {
             if (st == EMU_END_BLOCK) {
@@ -158,7 +157,7 @@ static int run_block(struct emu_cpu *cpu, const struct emu_block *b)
             cpu->insn_count += i;
             cpu->gpr[4] = rsp; /* see step_uncached */
             if (st == EMU_EXIT)
-                emu_insn_hold(cpu, in, 0);
+                emu_insn_hold(cpu, in);
             return st;
         }
         if (cpu->xlog_n && (st = emu_insn_done(cpu)) != EMU_OK) {
