@@ -517,34 +517,41 @@ static void run_blocks(struct fz *f)
 }
 
 /* One instruction, like emu_step_one but keeping the access log so a
- * completed exit replays (emu_step_one starts every call afresh). */
+ * completed exit replays (emu_step_one starts every call afresh), and
+ * re-executing the instruction that exited as run.c does. */
 static int step(struct emu_cpu *c, struct accel_exit *exit)
 {
     memset(exit, 0, sizeof(*exit));
     c->exit = exit;
     c->exc.vector = -1;
-    c->xlog_pos = 0;
-    uint8_t bytes[15];
-    uint64_t lin = c->mode == MODE_LONG64 ? c->rip : (uint32_t)(c->seg[SEG_CS].base + c->rip);
-    unsigned in_page = 4096 - (unsigned)(lin & 0xfff);
-    unsigned n = in_page < 15 ? in_page : 15;
-    struct emu_insn in;
-    int st = emu_read_lin(c, lin, bytes, n, ACC_EXEC);
-    if (st)
-        return st;
-    if (emu_decode(c, bytes, (int)n, &in) == 0) {
-        if ((st = emu_read_lin(c, lin, bytes, 15, ACC_EXEC)) != 0)
+    struct emu_insn fetched;
+    const struct emu_insn *in = emu_insn_held(c);
+    if (!in) {
+        c->xlog_pos = 0;
+        uint8_t bytes[15];
+        uint64_t lin = c->mode == MODE_LONG64 ? c->rip : (uint32_t)(c->seg[SEG_CS].base + c->rip);
+        unsigned in_page = 4096 - (unsigned)(lin & 0xfff);
+        unsigned n = in_page < 15 ? in_page : 15;
+        int st = emu_read_lin(c, lin, bytes, n, ACC_EXEC);
+        if (st)
             return st;
-        if (emu_decode(c, bytes, 15, &in) == 0)
-            fz_fail("15 bytes did not decode");
+        if (emu_decode(c, bytes, (int)n, &fetched) == 0) {
+            c->xlog_pos = 0;
+            if ((st = emu_read_lin(c, lin, bytes, 15, ACC_EXEC)) != 0)
+                return st;
+            if (emu_decode(c, bytes, 15, &fetched) == 0)
+                fz_fail("15 bytes did not decode");
+        }
+        in = &fetched;
     }
+    c->held_pos = c->xlog_pos;
     uint64_t rsp = c->gpr[4];
-    st = in.fn(c, &in);
-    if (st == EMU_OK || st == EMU_END_BLOCK) {
-        emu_commit_point(c);
-        return EMU_OK;
-    }
+    int st = in->fn(c, in);
+    if (st == EMU_OK || st == EMU_END_BLOCK)
+        return emu_insn_done(c);
     c->gpr[4] = rsp; /* not committed, as in run.c */
+    if (st == EMU_EXIT)
+        emu_insn_hold(c, in);
     return st;
 }
 

@@ -130,3 +130,6 @@ dec compat_les     "02 c406"
 #   kept the first push's RSP, so the re-execution pushed elsewhere.
 #   regress_ud_trace_bytes_mmio: #UD in code outside RAM; naming the bytes
 #   for --trace read them through the device log even without --trace.
+#   regress_rep_ins_replay: REP INSB, then REP INSW, storing over their own
+#   bytes; the re-execution after a port exit decoded the new bytes (a
+#   different instruction: out of step, or the VMM's answer dropped).

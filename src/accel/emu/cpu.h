@@ -181,6 +181,11 @@ struct emu_cpu {
     struct accel_exit *exit;       /* where executors describe an exit */
     struct emu_xaccess xlog[EMU_XLOG_MAX];
     int xlog_n, xlog_pos;
+    struct emu_insn held;          /* the instruction a device exit interrupted, as */
+    uint64_t held_rip;             /* decoded then: its re-execution (run.c) */
+    int held_pos;                  /* log entries before its own: its fetch from
+                                    * outside RAM, 0 after a REP iteration committed */
+    bool held_valid;
     bool end_block;                /* code under the running block was written, or a
                                     * REP batch ran out: back to the run loop's top */
 
@@ -313,6 +318,8 @@ static inline void emu_commit_point(struct emu_cpu *cpu)
 {
     cpu->xlog_n = 0;
     cpu->xlog_pos = 0;
+    cpu->held_valid = false;
+    cpu->held_pos = 0;
 }
 
 /* Operand helpers: the r/m operand and the stack. */

@@ -56,5 +56,13 @@ void emu_trace_crash(struct emu_cpu *cpu, const char *why);
 /* run.c */
 int emu_cpu_run(struct emu_cpu *cpu, struct accel_exit *exit);
 void emu_cpu_reset(struct emu_cpu *cpu);
+/* Re-execution after a device exit: hold the instruction that exited
+ * (cpu->held_pos set before it ran: the log entries its fetch replayed),
+ * get it back at the same RIP while its log is pending (NULL otherwise;
+ * the log replays from held_pos), and end it: the commit point, or
+ * EMU_EXIT (internal) when it left logged accesses unreplayed. */
+void emu_insn_hold(struct emu_cpu *cpu, const struct emu_insn *in);
+const struct emu_insn *emu_insn_held(struct emu_cpu *cpu);
+int emu_insn_done(struct emu_cpu *cpu);
 
 #endif

@@ -22,9 +22,50 @@ static void complete_exit(struct emu_cpu *cpu, const struct accel_exit *e)
         x->data = e->mmio.data & size_mask(x->size);
 }
 
-/* Execute one instruction that has no cached block (code outside RAM or
- * straddling a page). */
-static int step_uncached(struct emu_cpu *cpu)
+/* --- Re-execution after a device exit ---------------------------------- */
+
+/* An instruction exited to the VMM: keep it as decoded. Its re-execution
+ * must make the same device accesses in the same order, yet its bytes may
+ * change before it: its own committed REP iterations or uncommitted stores
+ * may write over them (REP INSW into its own code), or another vCPU. Which
+ * bytes a CPU runs when code is modified under the executing instruction
+ * is model-specific (SDM Vol. 3A "Handling Self- and Cross-Modifying
+ * Code"); the bytes first fetched are the ones the replay needs. Before
+ * running it, cpu->held_pos was set to the log entries of its fetch. */
+void emu_insn_hold(struct emu_cpu *cpu, const struct emu_insn *in)
+{
+    if (in != &cpu->held)
+        cpu->held = *in;
+    cpu->held_rip = cpu->rip;
+    cpu->held_valid = true;
+}
+
+const struct emu_insn *emu_insn_held(struct emu_cpu *cpu)
+{
+    if (!cpu->held_valid || cpu->held_rip != cpu->rip || cpu->xlog_n == 0)
+        return NULL;
+    cpu->xlog_pos = cpu->held_pos;
+    return &cpu->held;
+}
+
+int emu_insn_done(struct emu_cpu *cpu)
+{
+    /* Completed without replaying the whole log: the answer to the last
+     * exit was never used, so the instruction went another way. */
+    bool lost = cpu->xlog_pos < cpu->xlog_n;
+    emu_commit_point(cpu);
+    if (!lost)
+        return EMU_OK;
+    cpu->exit->reason = ACCEL_EXIT_INTERNAL;
+    snprintf(cpu->exit->internal.why, sizeof(cpu->exit->internal.why),
+             "instruction before %#llx replays device accesses out of step",
+             (unsigned long long)cpu->rip);
+    return EMU_EXIT;
+}
+
+/* The instruction bytes at RIP, for an instruction that has no cached
+ * block (code outside RAM or straddling a page). */
+static int fetch_uncached(struct emu_cpu *cpu, struct emu_insn *in)
 {
     uint8_t bytes[15];
     uint64_t lin = cpu->rip;
@@ -37,36 +78,56 @@ static int step_uncached(struct emu_cpu *cpu)
     int st = emu_read_lin(cpu, lin, bytes, 15, ACC_EXEC);
     if (st) {
         /* The 15 bytes may run into an unmapped page the instruction
-         * does not reach: retry with what this page holds. */
+         * does not reach: retry with what this page holds (replaying the
+         * same log entries, not logging the bytes twice). */
         unsigned in_page = 4096 - (unsigned)(lin & 0xfff);
         if (in_page >= 15 || st != EMU_FAULT)
             return st;
         cpu->exc.vector = -1;
+        cpu->xlog_pos = 0;
         if ((st = emu_read_lin(cpu, lin, bytes, in_page, ACC_EXEC)) != 0)
             return st;
         avail = (int)in_page;
     }
-    struct emu_insn in;
-    if (emu_decode(cpu, bytes, avail, &in) == 0) {
+    if (emu_decode(cpu, bytes, avail, in) == 0) {
         /* It does reach into the next page: fetching it faults (#PF). */
-        if (avail < 15)
+        if (avail < 15) {
+            cpu->xlog_pos = 0;
             return emu_read_lin(cpu, lin, bytes, 15, ACC_EXEC);
+        }
         return emu_raise(cpu, EXC_UD);
     }
+    return EMU_OK;
+}
+
+/* Execute one instruction that has no cached block, or the one an exit
+ * interrupted. */
+static int step_uncached(struct emu_cpu *cpu)
+{
+    struct emu_insn fetched;
+    const struct emu_insn *in = emu_insn_held(cpu);
+    if (!in) {
+        int st = fetch_uncached(cpu, &fetched);
+        if (st)
+            return st;
+        in = &fetched;
+    }
+    cpu->held_pos = cpu->xlog_pos; /* what the fetch replayed */
     uint64_t rsp = cpu->gpr[4];
-    st = in.fn(cpu, &in);
+    int st = in->fn(cpu, in);
     if (st == EMU_OK || st == EMU_END_BLOCK) {
+        cpu->insn_count++;
         if (cpu->xlog_n)
             emu_recheck_events(cpu); /* see run_block */
-        emu_commit_point(cpu);
-        cpu->insn_count++;
-    } else {
-        /* Not committed: pushes and pops done before the fault or exit
-         * are undone, so the fault frame and the re-execution after the
-         * VMM answered see the stack the instruction started with. */
-        cpu->gpr[4] = rsp;
+        return emu_insn_done(cpu);
     }
-    return st == EMU_END_BLOCK ? EMU_OK : st;
+    /* Not committed: pushes and pops done before the fault or exit are
+     * undone, so the fault frame and the re-execution after the VMM
+     * answered see the stack the instruction started with. */
+    cpu->gpr[4] = rsp;
+    if (st == EMU_EXIT)
+        emu_insn_hold(cpu, in);
+    return st;
 }
 
 /* One instruction with TF set: no block, so the trap comes after each
@@ -100,23 +161,29 @@ static int run_block(struct emu_cpu *cpu, const struct emu_block *b)
     for (unsigned i = 0; i < b->n; i++) {
         const struct emu_insn *in = &b->insns[i];
         uint64_t rsp = cpu->gpr[4];
-        cpu->xlog_pos = 0;
+        cpu->xlog_pos = cpu->held_pos = 0;
         int st = in->fn(cpu, in);
         if (st != EMU_OK) {
             if (st == EMU_END_BLOCK) {
-                emu_commit_point(cpu);
                 cpu->insn_count += i + 1;
-                return EMU_OK;
+                if (cpu->xlog_n)
+                    emu_recheck_events(cpu);
+                return emu_insn_done(cpu);
             }
             cpu->insn_count += i;
             cpu->gpr[4] = rsp; /* see step_uncached */
+            if (st == EMU_EXIT)
+                emu_insn_hold(cpu, in);
             return st;
         }
         /* A device access may have raised an interrupt or unmasked one (an
          * EOI, a TPR write, an IPI): look before the next instruction. */
         if (cpu->xlog_n) {
-            emu_commit_point(cpu);
             emu_recheck_events(cpu);
+            if ((st = emu_insn_done(cpu)) != EMU_OK) {
+                cpu->insn_count += i + 1;
+                return st;
+            }
         }
         if (cpu->end_block) {
             cpu->insn_count += i + 1;
@@ -143,6 +210,8 @@ static int run_next(struct emu_cpu *cpu)
 {
     if (stepped(cpu))
         return step_traced(cpu);
+    if (cpu->held_valid) /* an exit interrupted it: run it as decoded then */
+        return untraced_done(cpu, step_uncached(cpu));
     int st;
     struct emu_block *b = emu_block_get(cpu, &st);
     if (st)

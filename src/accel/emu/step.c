@@ -33,6 +33,7 @@ int emu_step_one(struct emu_cpu *cpu, struct accel_exit *exit)
     cpu->exit = exit;
     cpu->exc.vector = -1;
     cpu->xlog_n = cpu->xlog_pos = 0;
+    cpu->held_valid = false; /* no replay here: every call starts afresh */
     struct emu_insn in;
     /* An instruction breakpoint comes before a fault fetching it. */
     int st = emu_debug_insn_start(cpu);
