@@ -113,8 +113,13 @@ static bool cd_sys_setup(const struct cd_form *f, struct cd_rng *r, struct cd_en
         return !((e->rex_eff & 8) && cd_host_amd());
     else if (fn == ex_jmp_far_mem || fn == ex_call_far_mem)
         return cd_sys_far_mem(r, e, c, len);
-    else if (fn == ex_retf || fn == ex_iret)
+    else if (fn == ex_retf || fn == ex_iret) {
         cd_sys_return_frame(f, r, e, c, len);
+        /* IRET with NT set: #GP(0) in IA-32e mode, compatibility mode too
+         * (no task return; SDM "IRET"). POPFQ sets NT at CPL 3. */
+        if (fn == ex_iret && cd_chance(r, 10))
+            c->in.rflags |= 0x4000;
+    }
     else if (fn == ex_int_imm)
         e->imm = cd_sys_vector(r);
     else if (fn == ex_grp7_reg7) /* SWAPGS, RDTSCP; AMD has CLZERO and others past them */

@@ -83,8 +83,9 @@ static int read_gate64(struct emu_cpu *cpu, int vector, struct gate64 *g)
     return EMU_OK;
 }
 
-/* The 64-bit code segment a gate points at; returns its DPL in *dpl. */
-static int gate_code_segment(struct emu_cpu *cpu, uint16_t sel, int *dpl)
+/* The 64-bit code segment a gate points at; returns its DPL in *dpl and
+ * whether it is conforming in *conforming. */
+static int gate_code_segment(struct emu_cpu *cpu, uint16_t sel, int *dpl, bool *conforming)
 {
     uint64_t raw[2];
     if ((sel & ~3u) == 0)
@@ -99,6 +100,7 @@ static int gate_code_segment(struct emu_cpu *cpu, uint16_t sel, int *dpl)
     if (!present)
         return emu_raise_err(cpu, EXC_NP, sel & ~3u);
     *dpl = (desc >> 45) & 3;
+    *conforming = (desc >> 42) & 1;
     return EMU_OK;
 }
 
@@ -113,13 +115,17 @@ static int deliver_long(struct emu_cpu *cpu, int vector, bool software, uint64_t
         return emu_raise_err(cpu, EXC_GP, (uint32_t)vector * 8 + 2);
     if (!g.present)
         return emu_raise_err(cpu, EXC_NP, (uint32_t)vector * 8 + 2);
-    int new_cpl = 0;
-    if ((st = gate_code_segment(cpu, g.selector, &new_cpl)) != 0)
+    int cs_dpl = 0;
+    bool conforming = false;
+    if ((st = gate_code_segment(cpu, g.selector, &cs_dpl, &conforming)) != 0)
         return st;
     /* A handler never runs less privileged than the interrupted code, and
-     * its RIP must be canonical (SDM Vol. 3A 6.14.1, "INT n" operation). */
-    if (new_cpl > cpu->cpl)
+     * its RIP must be canonical (SDM Vol. 3A 6.14.1, "INT n" operation).
+     * The DPL check holds for conforming segments too, but those run the
+     * handler at the current privilege level (SDM Vol. 3A 6.12.1.1). */
+    if (cs_dpl > cpu->cpl)
         return emu_raise_err(cpu, EXC_GP, g.selector & ~3u);
+    int new_cpl = conforming ? cpu->cpl : cs_dpl;
     if (!emu_canonical(g.offset))
         return emu_raise_err(cpu, EXC_GP, 0);
     uint64_t old_rsp = cpu->gpr[4], old_ss = cpu->seg[SEG_SS].selector;
@@ -140,7 +146,7 @@ static int deliver_long(struct emu_cpu *cpu, int vector, bool software, uint64_t
     int first = e->has_error ? 0 : 1;
     uint64_t top = rsp - 8ull * (unsigned)(6 - first);
     int saved_cpl = cpu->cpl;
-    cpu->cpl = 0; /* the frame goes to the new (supervisor) stack */
+    cpu->cpl = new_cpl; /* the frame goes to the new stack, at the new CPL */
     /* SS first, as the SDM pushes it: a fault reports the highest slot. */
     for (int i = 5; i >= first; i--) {
         st = emu_write_lin(cpu, top + 8ull * (unsigned)(i - first), &frame[i], 8);
@@ -155,7 +161,7 @@ static int deliver_long(struct emu_cpu *cpu, int vector, bool software, uint64_t
     }
     cpu->cpl = new_cpl;
     cpu->seg[SEG_CS].selector = (uint16_t)((g.selector & ~3u) | (unsigned)new_cpl);
-    cpu->seg[SEG_CS].attr = 0xa09b | (uint16_t)(new_cpl << 5);
+    cpu->seg[SEG_CS].attr = 0xa09b | (uint16_t)(cs_dpl << 5) | (conforming ? 4u : 0u);
     cpu->seg[SEG_CS].base = 0;
     cpu->seg[SEG_CS].limit = 0xffffffff;
     cpu->rflags &= ~(RFLAGS_TF | 0x4000ull | 0x10000ull | 0x20000ull); /* TF NT RF VM */

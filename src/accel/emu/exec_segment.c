@@ -333,6 +333,10 @@ static int iret(struct emu_cpu *cpu, const struct emu_insn *in)
 {
     unsigned s = in->opsz;
     uint64_t rip, cs, fl, rsp = 0, ss = 0, old_rsp = cpu->gpr[4];
+    /* A nested-task return does not exist in IA-32e mode (SDM "IRET":
+     * "IF NT = 1 ... IF IA32_EFER.LMA = 1 THEN #GP(0)"), before any pop. */
+    if (cpu->mode != MODE_REAL && (cpu->rflags & 0x4000ull) && (cpu->efer & EFER_LMA))
+        return emu_raise_err(cpu, EXC_GP, 0);
     int st = emu_pop(cpu, s, &rip);
     if (!st)
         st = emu_pop(cpu, s, &cs);
