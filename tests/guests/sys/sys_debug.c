@@ -321,6 +321,23 @@ static void test_data_breakpoints(void)
               RW_WRITE, 8, 0);
 }
 
+/* A breakpoint on the last 8 bytes of the address space: its range ends
+ * at 2^64, which must not wrap to an empty range (17.2.5). */
+#define TOP_PAGE 0xfffffffffffff000ull
+
+static void test_top_of_address_space(void)
+{
+    rt_map_page(TOP_PAGE, (uint64_t)&data[0], PTE_RW);
+    rt_flush_tlb();
+    uint8_t *last = (uint8_t *)(TOP_PAGE + 0xff8);
+    data_case("8-byte breakpoint at 2^64-8, store at 2^64-1", do_store1, last + 7, (uint64_t)last,
+              RW_WRITE, 8, after_store1);
+    data_case("8-byte breakpoint at 2^64-8, 8-byte load", do_load8, last, (uint64_t)last, RW_RW, 8,
+              after_load8);
+    data_case("1-byte breakpoint at 2^64-1, store at 2^64-2", do_store1, last + 6,
+              (uint64_t)last + 7, RW_WRITE, 1, 0);
+}
+
 /* REP STOSB over a write breakpoint: #DB after that iteration, RIP still
  * at the instruction, RF=1 pushed (17.3.1.1: a trap from an iteration but
  * the last), RCX and RDI past it. */
@@ -398,6 +415,7 @@ void test_main(void)
     test_general_detect();
     test_instruction_breakpoints();
     test_data_breakpoints();
+    test_top_of_address_space();
     test_rep();
     test_mov_ss();
     test_step_and_data();
