@@ -106,6 +106,7 @@ int emu_debug_insn_start(struct emu_cpu *cpu)
      * (17.3.1.1: "POP SS/MOV SS will inhibit such interrupts"). */
     bool inhibit = cpu->dbg_inhibit;
     cpu->dbg_inhibit = false;
+    cpu->inhibit_at_start = inhibit;
     cpu->rf_at_start = (cpu->rflags & RFLAGS_RF) != 0;
     if (!cpu->rf_at_start && !inhibit && cpu->dbg_exec) {
         uint8_t hit = exec_hits(cpu);
@@ -122,10 +123,18 @@ int emu_debug_insn_start(struct emu_cpu *cpu)
     return EMU_OK;
 }
 
+/* An exit to the VMM: the instruction starts again once the VMM
+ * answered, at the same boundary, so RF and the MOV SS inhibit are as
+ * they were. A fault is delivered instead: the handler's IRET back to
+ * the instruction is a new boundary, no longer after MOV SS (the fault
+ * frame has RF=1 anyway, 17.3.1.1). */
 void emu_debug_insn_abort(struct emu_cpu *cpu, int st)
 {
-    if (st == EMU_EXIT && cpu->rf_at_start)
-        cpu->rflags |= RFLAGS_RF; /* it starts again once the VMM answered */
+    if (st != EMU_EXIT)
+        return;
+    if (cpu->rf_at_start)
+        cpu->rflags |= RFLAGS_RF;
+    cpu->dbg_inhibit = cpu->inhibit_at_start;
 }
 
 int emu_debug_trap(struct emu_cpu *cpu)

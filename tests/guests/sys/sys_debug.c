@@ -72,6 +72,7 @@ __asm__(".text\n"
         ".globl do_gd, at_gd, do_movss, after_movss_next, do_tf_store, after_tf_store\n"
         ".globl do_fault_load, at_fault_load, do_dr4, do_dr5_write, do_dr7_high, do_dr6_high\n"
         ".globl read_dr4, user_mov_dr, at_user_mov_dr, do_outb, after_outb\n"
+        ".globl do_movss_out, at_movss_out\n"
         "do_exec: nop\n"
         "at_exec: nopl 0(%rax)\n"
         "  ret\n"
@@ -106,6 +107,9 @@ __asm__(".text\n"
         "do_movss: mov (%rdi), %ss\n"
         "  nop\n"
         "after_movss_next: ret\n"
+        "do_movss_out: mov (%rdi), %ss\n"
+        "at_movss_out: outb %al, $0x80\n"
+        "  ret\n"
         "do_tf_store: pushfq\n"
         "  orq $0x100, (%rsp)\n"
         "  popfq\n"
@@ -137,7 +141,8 @@ void do_exec(void *), do_store1(void *), do_load1(void *), do_store8(void *), do
 void do_push(void *), do_movs(void *), do_xchg(void *), do_gd(void *), do_movss(void *);
 void do_tf_store(void *), do_fault_load(void *), do_dr4(void *), do_dr5_write(void *);
 void do_dr7_high(void *), do_dr6_high(void *), user_mov_dr(void *), do_outb(void *);
-void do_rep(uint8_t *buf, uint64_t n);
+void do_rep(uint8_t *buf, uint64_t n), do_movss_out(void *);
+extern char at_movss_out[];
 extern char at_exec[], after_store1[], after_load1[], after_store8[], after_load8[];
 extern char after_push[], at_rep[], after_movs[], after_xchg[], at_gd[], after_movss_next[];
 extern char after_tf_store[], at_fault_load[], at_user_mov_dr[], after_outb[];
@@ -380,6 +385,15 @@ static void test_mov_ss(void)
     set_dr(7, dr7_bp(0, RW_RW, 2, false));
     check_db("MOV SS from a read breakpoint", rt_catch(do_movss, &ssvar), after_movss_next, 1,
              false);
+    dr_reset();
+
+    /* An instruction breakpoint on the instruction after MOV SS is not
+     * taken (17.3.1.1), also when that instruction is port I/O, which
+     * the VMM completes and the CPU model then runs again. */
+    set_dr(0, (uint64_t)at_movss_out);
+    set_dr(7, dr7_bp(0, RW_EXEC, 1, false));
+    CHECK_EQ(rt_catch(do_movss_out, &ssvar), -1,
+             "instruction breakpoint on an OUT after MOV SS: no #DB");
     dr_reset();
 }
 
