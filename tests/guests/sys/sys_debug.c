@@ -72,7 +72,7 @@ __asm__(".text\n"
         ".globl do_gd, at_gd, do_movss, after_movss_next, do_tf_store, after_tf_store\n"
         ".globl do_fault_load, at_fault_load, do_dr4, do_dr5_write, do_dr7_high, do_dr6_high\n"
         ".globl read_dr4, user_mov_dr, at_user_mov_dr, do_outb, after_outb\n"
-        ".globl do_movss_out, at_movss_out\n"
+        ".globl do_movss_out, at_movss_out, do_movss_fault, at_movss_fault\n"
         "do_exec: nop\n"
         "at_exec: nopl 0(%rax)\n"
         "  ret\n"
@@ -110,6 +110,10 @@ __asm__(".text\n"
         "do_movss_out: mov (%rdi), %ss\n"
         "at_movss_out: outb %al, $0x80\n"
         "  ret\n"
+        "do_movss_fault: mov %ss, %ax\n"
+        "  mov %ax, %ss\n"
+        "at_movss_fault: mov (%rdi), %rax\n"
+        "  ret\n"
         "do_tf_store: pushfq\n"
         "  orq $0x100, (%rsp)\n"
         "  popfq\n"
@@ -141,8 +145,8 @@ void do_exec(void *), do_store1(void *), do_load1(void *), do_store8(void *), do
 void do_push(void *), do_movs(void *), do_xchg(void *), do_gd(void *), do_movss(void *);
 void do_tf_store(void *), do_fault_load(void *), do_dr4(void *), do_dr5_write(void *);
 void do_dr7_high(void *), do_dr6_high(void *), user_mov_dr(void *), do_outb(void *);
-void do_rep(uint8_t *buf, uint64_t n), do_movss_out(void *);
-extern char at_movss_out[];
+void do_rep(uint8_t *buf, uint64_t n), do_movss_out(void *), do_movss_fault(void *);
+extern char at_movss_out[], at_movss_fault[];
 extern char at_exec[], after_store1[], after_load1[], after_store8[], after_load8[];
 extern char after_push[], at_rep[], after_movs[], after_xchg[], at_gd[], after_movss_next[];
 extern char after_tf_store[], at_fault_load[], at_user_mov_dr[], after_outb[];
@@ -226,6 +230,14 @@ static bool pf_fix(struct rt_frame *f)
     pf_rflags = f->rflags;
     pf_count++;
     f->rdi = (uint64_t)data;
+    return true;
+}
+
+/* pf_fix, resuming with RF clear (a handler may edit the frame). */
+static bool pf_fix_no_rf(struct rt_frame *f)
+{
+    pf_fix(f);
+    f->rflags &= ~RF;
     return true;
 }
 
@@ -394,6 +406,23 @@ static void test_mov_ss(void)
     set_dr(7, dr7_bp(0, RW_EXEC, 1, false));
     CHECK_EQ(rt_catch(do_movss_out, &ssvar), -1,
              "instruction breakpoint on an OUT after MOV SS: no #DB");
+    dr_reset();
+
+    /* The inhibit covers one instruction boundary: if that instruction
+     * faults, the fault is delivered and the retry is a new boundary,
+     * so with RF cleared in the #PF frame the breakpoint is taken. */
+    rt_set_handler(14, pf_fix_no_rf);
+    rt_set_handler(1, db_resume);
+    db_count = pf_count = 0;
+    set_dr(0, (uint64_t)at_movss_fault);
+    set_dr(7, dr7_bp(0, RW_EXEC, 1, false));
+    CHECK_EQ(rt_catch(do_movss_fault, (void *)HOLE), -1,
+             "breakpoint on a faulting load after MOV SS: completes");
+    CHECK_EQ(pf_count, 1, "... after MOV SS: one #PF");
+    CHECK_EQ(db_count, 1, "... after MOV SS: the retry, RF clear, takes the #DB");
+    CHECK_EQ(db_rip, (uint64_t)at_movss_fault, "... after MOV SS: the #DB's RIP");
+    rt_set_handler(14, 0);
+    rt_set_handler(1, 0);
     dr_reset();
 }
 
