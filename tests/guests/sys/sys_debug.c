@@ -4,9 +4,12 @@
  * CR4.DE, reserved bits, general detect; instruction breakpoints (a fault,
  * RF=0 pushed, RF lets the instruction run once); data breakpoints (a
  * trap after the instruction or REP iteration; R/W 01b and 11b; lengths
- * 1, 2, 4, 8 with the low address bits ignored) for any instruction; a
- * data breakpoint on MOV SS reported after the next instruction; I/O
- * breakpoints with CR4.DE; single-step and a data breakpoint in one #DB.
+ * 1, 2, 4, 8 with the low address bits ignored) for any instruction,
+ * up to the last byte of the address space; a data breakpoint on MOV SS
+ * reported after the next instruction, whose instruction breakpoint is
+ * not taken (also when it is port I/O the VMM completes) unless it
+ * faults first; I/O breakpoints with CR4.DE; single-step and a data
+ * breakpoint in one #DB.
  */
 #include "rt.h"
 
