@@ -103,9 +103,40 @@ static bool stub_nmi(void *opaque)
     return true;
 }
 
+/* The local APIC's TPR behind CR8. */
+static uint32_t tpr;
+
+static uint32_t stub_tpr_read(void *opaque)
+{
+    return tpr;
+}
+
+static void stub_tpr_write(void *opaque, uint32_t v)
+{
+    tpr = v;
+}
+
 static const struct accel_irq_ops stub = {.pending = stub_pending, .accept = stub_accept,
                                           .msr_read = stub_msr, .msr_write = stub_msr_write,
-                                          .nmi = stub_nmi};
+                                          .nmi = stub_nmi, .tpr_read = stub_tpr_read,
+                                          .tpr_write = stub_tpr_write};
+
+/* A VMM's get_sregs/set_sregs round trip keeps TPR[3:0], which CR8 does
+ * not hold (CR8 = TPR[7:4], SDM Vol. 3A 10.8.6.1); a new CR8 still
+ * writes TPR, with TPR[3:0] = 0. The emu vCPU is its emu_cpu. */
+static void test_sregs_tpr(void)
+{
+    struct accel_vcpu *v = (struct accel_vcpu *)&cpu;
+    struct accel_sregs s;
+    tpr = 0x1f;
+    CHECK_EQ(accel_emu_ops.get_sregs(v, &s), 0, "emu sregs: get");
+    CHECK_EQ(s.cr8, 1, "emu sregs: CR8 is TPR[7:4]");
+    CHECK_EQ(accel_emu_ops.set_sregs(v, &s), 0, "emu sregs: set");
+    CHECK_EQ(tpr, 0x1f, "emu sregs: a round trip keeps TPR[3:0]");
+    s.cr8 = 3;
+    accel_emu_ops.set_sregs(v, &s);
+    CHECK_EQ(tpr, 0x30, "emu sregs: a new CR8 writes TPR[7:4], TPR[3:0] = 0");
+}
 
 static void set_gate(uint8_t *ram, int vector, uint64_t target)
 {
@@ -164,6 +195,7 @@ int main(void)
     CHECK_EQ(log[3], at(irq_n2), "emu irq: MOV SS holds an NMI off for one instruction");
     CHECK_EQ(cpu.gpr[3], 4, "emu irq: every instruction ran once");
     CHECK(!cpu.nmi_blocked, "emu irq: the NMI handler's IRET ended NMI blocking");
+    test_sregs_tpr();
     free(evm.page_blocks);
     gmem_fini(&mem);
     TEST_EXIT();

@@ -205,6 +205,7 @@ struct emu_cpu {
     bool dbg_hold;                     /* MOV SS hit one: report after the next insn */
     bool dbg_inhibit;                  /* MOV SS: no instruction breakpoint next */
     bool rf_at_start;                  /* RF as the running instruction started */
+    bool inhibit_at_start;             /* dbg_inhibit as it started (restored on exit) */
     unsigned features_off;             /* enum emu_host_feature bits: the host lacks
                                         * them (set at reset), or a test said so */
 

@@ -57,6 +57,14 @@ void emu_debug_update(struct emu_cpu *cpu)
     emu_tlb_flush(cpu); /* pages that hold a data breakpoint leave the TLB */
 }
 
+/* Whether [a, a+alen) and [b, b+blen) share a byte, with lengths >= 1.
+ * Modulo 2^64, so a range that ends at the top of the address space
+ * (a + alen == 0) or an access that wraps past it still matches. */
+static bool overlap(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
+{
+    return b - a < alen || a - b < blen;
+}
+
 static uint64_t linear_rip(const struct emu_cpu *cpu)
 {
     return cpu->mode == MODE_LONG64 ? cpu->rip : (uint32_t)(cpu->seg[SEG_CS].base + cpu->rip);
@@ -98,6 +106,7 @@ int emu_debug_insn_start(struct emu_cpu *cpu)
      * (17.3.1.1: "POP SS/MOV SS will inhibit such interrupts"). */
     bool inhibit = cpu->dbg_inhibit;
     cpu->dbg_inhibit = false;
+    cpu->inhibit_at_start = inhibit;
     cpu->rf_at_start = (cpu->rflags & RFLAGS_RF) != 0;
     if (!cpu->rf_at_start && !inhibit && cpu->dbg_exec) {
         uint8_t hit = exec_hits(cpu);
@@ -114,10 +123,18 @@ int emu_debug_insn_start(struct emu_cpu *cpu)
     return EMU_OK;
 }
 
+/* An exit to the VMM: the instruction starts again once the VMM
+ * answered, at the same boundary, so RF and the MOV SS inhibit are as
+ * they were. A fault is delivered instead: the handler's IRET back to
+ * the instruction is a new boundary, no longer after MOV SS (the fault
+ * frame has RF=1 anyway, 17.3.1.1). */
 void emu_debug_insn_abort(struct emu_cpu *cpu, int st)
 {
-    if (st == EMU_EXIT && cpu->rf_at_start)
-        cpu->rflags |= RFLAGS_RF; /* it starts again once the VMM answered */
+    if (st != EMU_EXIT)
+        return;
+    if (cpu->rf_at_start)
+        cpu->rflags |= RFLAGS_RF;
+    cpu->dbg_inhibit = cpu->inhibit_at_start;
 }
 
 int emu_debug_trap(struct emu_cpu *cpu)
@@ -153,7 +170,7 @@ bool emu_debug_data_page(struct emu_cpu *cpu, uint64_t lin, unsigned size, enum 
             on_page = true;
         /* R/W 01b: writes only; 11b: reads and writes (17.2.4). */
         bool kind = acc == ACC_WRITE || bp_rw(cpu, n) == 3;
-        if (kind && a < lin + size && lin < a + len) {
+        if (kind && size && overlap(a, len, lin, size)) {
             cpu->dbg_hit |= (uint8_t)(1u << n);
             cpu->end_block = true; /* the trap follows this instruction */
         }
@@ -169,7 +186,7 @@ void emu_debug_io(struct emu_cpu *cpu, uint16_t port, unsigned size)
         if (!((cpu->dr[7] >> (2 * n)) & 3) || bp_rw(cpu, n) != 2)
             continue;
         uint64_t a = bp_addr(cpu, n) & 0xffff, len = bp_len(cpu, n);
-        if (a < (uint64_t)port + size && port < a + len) {
+        if (size && overlap(a, len, port, size)) {
             cpu->dbg_hit |= (uint8_t)(1u << n);
             cpu->end_block = true;
         }

@@ -167,7 +167,10 @@ static int emu_set_sregs(struct accel_vcpu *v, const struct accel_sregs *s)
     c->cr2 = s->cr2;
     c->cr3 = s->cr3;
     c->cr4 = s->cr4;
-    emu_cr8_write(c, s->cr8);
+    /* CR8 is TPR[7:4] only: writing it back unchanged would zero
+     * TPR[3:0] (SDM Vol. 3A 10.8.6.1), so a get/set round trip must not. */
+    if (s->cr8 != emu_cr8_read(c))
+        emu_cr8_write(c, s->cr8);
     c->efer = s->efer;
     emu_update_mode(c);
     emu_tlb_flush(c);

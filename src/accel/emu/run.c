@@ -90,10 +90,17 @@ static int fetch_uncached(struct emu_cpu *cpu, struct emu_insn *in)
         avail = (int)in_page;
     }
     if (emu_decode(cpu, bytes, avail, in) == 0) {
-        /* It does reach into the next page: fetching it faults (#PF). */
+        /* It does reach into the next page: fetching it faults (#PF)
+         * unless that page became mapped meanwhile (another vCPU, DMA
+         * into the page tables); then the instruction is what all 15
+         * bytes say, never the truncated decode. The log replays from
+         * the start, as for the first read. */
         if (avail < 15) {
             cpu->xlog_pos = 0;
-            return emu_read_lin(cpu, lin, bytes, 15, ACC_EXEC);
+            if ((st = emu_read_lin(cpu, lin, bytes, 15, ACC_EXEC)) != 0)
+                return st;
+            if (emu_decode(cpu, bytes, 15, in) != 0)
+                return EMU_OK;
         }
         return emu_raise(cpu, EXC_UD);
     }

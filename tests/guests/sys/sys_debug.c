@@ -4,9 +4,12 @@
  * CR4.DE, reserved bits, general detect; instruction breakpoints (a fault,
  * RF=0 pushed, RF lets the instruction run once); data breakpoints (a
  * trap after the instruction or REP iteration; R/W 01b and 11b; lengths
- * 1, 2, 4, 8 with the low address bits ignored) for any instruction; a
- * data breakpoint on MOV SS reported after the next instruction; I/O
- * breakpoints with CR4.DE; single-step and a data breakpoint in one #DB.
+ * 1, 2, 4, 8 with the low address bits ignored) for any instruction,
+ * up to the last byte of the address space; a data breakpoint on MOV SS
+ * reported after the next instruction, whose instruction breakpoint is
+ * not taken (also when it is port I/O the VMM completes) unless it
+ * faults first; I/O breakpoints with CR4.DE; single-step and a data
+ * breakpoint in one #DB.
  */
 #include "rt.h"
 
@@ -72,6 +75,7 @@ __asm__(".text\n"
         ".globl do_gd, at_gd, do_movss, after_movss_next, do_tf_store, after_tf_store\n"
         ".globl do_fault_load, at_fault_load, do_dr4, do_dr5_write, do_dr7_high, do_dr6_high\n"
         ".globl read_dr4, user_mov_dr, at_user_mov_dr, do_outb, after_outb\n"
+        ".globl do_movss_out, at_movss_out, do_movss_fault, at_movss_fault\n"
         "do_exec: nop\n"
         "at_exec: nopl 0(%rax)\n"
         "  ret\n"
@@ -106,6 +110,13 @@ __asm__(".text\n"
         "do_movss: mov (%rdi), %ss\n"
         "  nop\n"
         "after_movss_next: ret\n"
+        "do_movss_out: mov (%rdi), %ss\n"
+        "at_movss_out: outb %al, $0x80\n"
+        "  ret\n"
+        "do_movss_fault: mov %ss, %ax\n"
+        "  mov %ax, %ss\n"
+        "at_movss_fault: mov (%rdi), %rax\n"
+        "  ret\n"
         "do_tf_store: pushfq\n"
         "  orq $0x100, (%rsp)\n"
         "  popfq\n"
@@ -137,7 +148,8 @@ void do_exec(void *), do_store1(void *), do_load1(void *), do_store8(void *), do
 void do_push(void *), do_movs(void *), do_xchg(void *), do_gd(void *), do_movss(void *);
 void do_tf_store(void *), do_fault_load(void *), do_dr4(void *), do_dr5_write(void *);
 void do_dr7_high(void *), do_dr6_high(void *), user_mov_dr(void *), do_outb(void *);
-void do_rep(uint8_t *buf, uint64_t n);
+void do_rep(uint8_t *buf, uint64_t n), do_movss_out(void *), do_movss_fault(void *);
+extern char at_movss_out[], at_movss_fault[];
 extern char at_exec[], after_store1[], after_load1[], after_store8[], after_load8[];
 extern char after_push[], at_rep[], after_movs[], after_xchg[], at_gd[], after_movss_next[];
 extern char after_tf_store[], at_fault_load[], at_user_mov_dr[], after_outb[];
@@ -221,6 +233,14 @@ static bool pf_fix(struct rt_frame *f)
     pf_rflags = f->rflags;
     pf_count++;
     f->rdi = (uint64_t)data;
+    return true;
+}
+
+/* pf_fix, resuming with RF clear (a handler may edit the frame). */
+static bool pf_fix_no_rf(struct rt_frame *f)
+{
+    pf_fix(f);
+    f->rflags &= ~RF;
     return true;
 }
 
@@ -321,6 +341,23 @@ static void test_data_breakpoints(void)
               RW_WRITE, 8, 0);
 }
 
+/* A breakpoint on the last 8 bytes of the address space: its range ends
+ * at 2^64, which must not wrap to an empty range (17.2.5). */
+#define TOP_PAGE 0xfffffffffffff000ull
+
+static void test_top_of_address_space(void)
+{
+    rt_map_page(TOP_PAGE, (uint64_t)&data[0], PTE_RW);
+    rt_flush_tlb();
+    uint8_t *last = (uint8_t *)(TOP_PAGE + 0xff8);
+    data_case("8-byte breakpoint at 2^64-8, store at 2^64-1", do_store1, last + 7, (uint64_t)last,
+              RW_WRITE, 8, after_store1);
+    data_case("8-byte breakpoint at 2^64-8, 8-byte load", do_load8, last, (uint64_t)last, RW_RW, 8,
+              after_load8);
+    data_case("1-byte breakpoint at 2^64-1, store at 2^64-2", do_store1, last + 6,
+              (uint64_t)last + 7, RW_WRITE, 1, 0);
+}
+
 /* REP STOSB over a write breakpoint: #DB after that iteration, RIP still
  * at the instruction, RF=1 pushed (17.3.1.1: a trap from an iteration but
  * the last), RCX and RDI past it. */
@@ -364,6 +401,32 @@ static void test_mov_ss(void)
     check_db("MOV SS from a read breakpoint", rt_catch(do_movss, &ssvar), after_movss_next, 1,
              false);
     dr_reset();
+
+    /* An instruction breakpoint on the instruction after MOV SS is not
+     * taken (17.3.1.1), also when that instruction is port I/O, which
+     * the VMM completes and the CPU model then runs again. */
+    set_dr(0, (uint64_t)at_movss_out);
+    set_dr(7, dr7_bp(0, RW_EXEC, 1, false));
+    CHECK_EQ(rt_catch(do_movss_out, &ssvar), -1,
+             "instruction breakpoint on an OUT after MOV SS: no #DB");
+    dr_reset();
+
+    /* The inhibit covers one instruction boundary: if that instruction
+     * faults, the fault is delivered and the retry is a new boundary,
+     * so with RF cleared in the #PF frame the breakpoint is taken. */
+    rt_set_handler(14, pf_fix_no_rf);
+    rt_set_handler(1, db_resume);
+    db_count = pf_count = 0;
+    set_dr(0, (uint64_t)at_movss_fault);
+    set_dr(7, dr7_bp(0, RW_EXEC, 1, false));
+    CHECK_EQ(rt_catch(do_movss_fault, (void *)HOLE), -1,
+             "breakpoint on a faulting load after MOV SS: completes");
+    CHECK_EQ(pf_count, 1, "... after MOV SS: one #PF");
+    CHECK_EQ(db_count, 1, "... after MOV SS: the retry, RF clear, takes the #DB");
+    CHECK_EQ(db_rip, (uint64_t)at_movss_fault, "... after MOV SS: the #DB's RIP");
+    rt_set_handler(14, 0);
+    rt_set_handler(1, 0);
+    dr_reset();
 }
 
 /* Single-step and a data breakpoint by the same instruction: one #DB
@@ -398,6 +461,7 @@ void test_main(void)
     test_general_detect();
     test_instruction_breakpoints();
     test_data_breakpoints();
+    test_top_of_address_space();
     test_rep();
     test_mov_ss();
     test_step_and_data();
