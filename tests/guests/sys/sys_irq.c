@@ -39,6 +39,7 @@ static struct event log[8];
 static volatile unsigned nlog;
 static volatile bool eoi_in_handler[256];
 static volatile unsigned nmi_depth, nmi_max_depth, nmi_resend;
+static volatile bool nmi_hlt; /* the NMI handler halts until a timer interrupt */
 static volatile bool x2apic_mode; /* EOI by MSR 0x80b, not on the page */
 
 static void record(struct rt_frame *f)
@@ -68,6 +69,11 @@ static bool on_nmi(struct rt_frame *f)
     /* NMIs sent while this one is handled stay pending until IRET. */
     for (; nmi_resend; nmi_resend--)
         send_nmi_self();
+    if (nmi_hlt) {
+        nmi_hlt = false;
+        apic_write(APIC_TIMER_INIT, 200000000); /* 0x60 in ~0.2 s */
+        __asm__ volatile("sti\n hlt\n cli" ::: "memory");
+    }
     nmi_depth--;
     return true;
 }
@@ -324,6 +330,28 @@ static void lint0_nmi_cli(void)
     CHECK_EQ(log[0].rflags & 0x200, 0, "irq: LINT0 NMI with IF=0: frame shows IF=0");
 }
 
+/* HLT in an NMI handler with another NMI latched: the blocked NMI does not
+ * wake it (the VMM must sleep, not spin), the timer interrupt does, and its
+ * IRET unblocks NMIs (SDM 6.7.1), so the latched one nests after it. */
+static void nmi_handler_hlt(void)
+{
+    eoi_in_handler[0x60] = true;
+    apic_write(APIC_TIMER_DCR, 0xb);
+    apic_write(APIC_LVT_TIMER, 0x60);
+    reset_log();
+    nmi_max_depth = 0;
+    nmi_resend = 1;
+    nmi_hlt = true;
+    rt_set_gate(2, 0, 0, 0xe); /* no IST: the nested NMI must not reuse the stack */
+    call_asm(t_nmi, ICR_ASSERT | ICR_NMI);
+    rt_set_gate(2, 0, 1, 0xe);
+    apic_write(APIC_TIMER_INIT, 0);
+    CHECK_EQ(nlog, 3, "irq: HLT in an NMI handler: NMI, timer, NMI");
+    CHECK_EQ(log[1].vector, 0x60, "irq: HLT in an NMI handler: a blocked NMI does not wake it");
+    CHECK_EQ(log[2].vector, 2, "irq: HLT in an NMI handler: the latched NMI after the timer's IRET");
+    CHECK_EQ(nmi_max_depth, 2, "irq: HLT in an NMI handler: any IRET unblocks NMIs");
+}
+
 /* `cli; hlt` is not the end while an NMI can come: it resumes the CPU
  * whatever IF is (SDM "HLT"). */
 static void lint0_nmi_clihlt(void)
@@ -366,6 +394,7 @@ void test_main(void)
     nmi_tests();
     lint0_nmi_hlt();
     lint0_nmi_cli();
+    nmi_handler_hlt();
     lint0_nmi_clihlt();
     CHECK_EQ(apic_read(APIC_TPR), 0, "irq: TPR back to 0");
     x2apic_tpr(); /* last: the xAPIC page is gone in x2APIC mode */
