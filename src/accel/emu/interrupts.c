@@ -6,7 +6,7 @@
  *
  * The run loop looks for them between blocks, so everything that can make
  * one deliverable ends its block (emu_recheck_events): STI (through its
- * shadow), POPF and IRET setting IF, IRET unblocking NMIs, MOV to CR8,
+ * shadow), POPF, IRET and SYSRET setting IF, IRET unblocking NMIs, MOV to CR8,
  * APIC MSR writes, and any instruction that went to a device (an EOI or
  * TPR write on the APIC page, an IPI, a device raising a line). A kick
  * from another thread stops the loop at the next block too.
