@@ -19,7 +19,7 @@ enum accel_exit_reason {
     ACCEL_EXIT_NONE = 0,
     ACCEL_EXIT_IO,        /* port I/O: io */
     ACCEL_EXIT_MMIO,      /* access outside RAM: mmio */
-    ACCEL_EXIT_HLT,       /* HLT; hlt.interrupts_enabled says if it can wake */
+    ACCEL_EXIT_HLT,       /* HLT; hlt.interrupts_enabled, nmi_unblocked: what can wake it */
     ACCEL_EXIT_SHUTDOWN,  /* triple fault */
     ACCEL_EXIT_RESET,     /* the CPU was asked to reset */
     ACCEL_EXIT_KICKED,    /* vcpu_kick() or a budget ran out: just re-check state */
@@ -43,6 +43,9 @@ struct accel_exit {
         } mmio;
         struct {
             bool interrupts_enabled;
+            /* NMIs are not blocked (SDM Vol. 3A 6.7.1): one wakes the CPU
+             * whatever IF is (SDM HLT). */
+            bool nmi_unblocked;
         } hlt;
         struct {
             char why[120];
@@ -95,6 +98,13 @@ struct accel_irq_ops {
     bool (*nmi)(void *opaque);
     uint32_t (*tpr_read)(void *opaque);
     void (*tpr_write)(void *opaque, uint32_t tpr);
+    /* Optional. poll runs the timers due at now_ns (they only advance when
+     * the CPU looks): before nmi and pending, whatever IF is, as a timer may
+     * be routed as an NMI. nmi_armed: whether an NMI can come without the
+     * CPU doing anything (one latched, or a line in NMI mode), cheap and
+     * lock-free: with IF=0 the engine polls timers only then. */
+    void (*poll)(void *opaque, uint64_t now_ns);
+    bool (*nmi_armed)(void *opaque);
 };
 
 struct accel_ops {

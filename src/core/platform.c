@@ -89,10 +89,18 @@ uint64_t platform_next_event(struct vm *vm, int i)
     return vm->irqchip ? lapic_next_event(irqchip_lapic(vm->irqchip, i)) : UINT64_MAX;
 }
 
-bool platform_interrupt_pending(struct vm *vm, int i, uint64_t now_ns)
+bool platform_interrupt_pending(struct vm *vm, int i, uint64_t now_ns, bool irq_ok, bool nmi_ok)
 {
     if (!vm->irqchip)
         return false;
     struct lapic *l = irqchip_lapic(vm->irqchip, i);
-    return lapic_nmi_pending(l) || lapic_pending(l, now_ns) >= 0;
+    lapic_poll(l, now_ns);
+    /* A latched NMI the CPU cannot take yet is no reason to wake: it would
+     * only halt again, at once, for ever (SDM Vol. 3A 6.7.1). */
+    return (nmi_ok && lapic_nmi_pending(l)) || (irq_ok && lapic_pending(l, now_ns) >= 0);
+}
+
+bool platform_nmi_armed(struct vm *vm, int i)
+{
+    return vm->irqchip && lapic_nmi_armed(irqchip_lapic(vm->irqchip, i));
 }

@@ -42,21 +42,30 @@ static uint64_t now_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-/* HLT with interrupts off can never wake: the guest has halted. With
- * interrupts on, sleep until an interrupt arrives, the next timer event
- * is due, or the VM is stopped or paused. The interrupt check happens
+/* Whether a halted CPU can ever wake: with IF=1, yes; with IF=0 only an
+ * NMI wakes it (SDM HLT), so only if NMIs are unblocked and a line can
+ * deliver one. Else the guest has halted for good: `cli; hlt` ends it. */
+static bool hlt_can_wake(struct vcpu *vcpu, const struct accel_exit *e)
+{
+    return e->hlt.interrupts_enabled ||
+           (e->hlt.nmi_unblocked && platform_nmi_armed(vcpu->vm, vcpu->id));
+}
+
+/* Sleep until an interrupt or NMI the CPU can take arrives, the next timer
+ * event is due, or the VM is stopped or paused. The interrupt check happens
  * outside vm->lock: a timer poll may raise an IRQ, whose wakeup takes it. */
 static void handle_hlt(struct vcpu *vcpu, struct accel_exit *e)
 {
     struct vm *vm = vcpu->vm;
-    if (!e->hlt.interrupts_enabled) {
+    if (!hlt_can_wake(vcpu, e)) {
         vm_request_exit(vm, HK_EXIT_HALT, 0, "the guest halted with interrupts disabled");
         return;
     }
     pthread_mutex_lock(&vm->lock);
     uint64_t seq = vcpu->wake_seq;
     pthread_mutex_unlock(&vm->lock);
-    if (platform_interrupt_pending(vm, vcpu->id, now_ns()))
+    if (platform_interrupt_pending(vm, vcpu->id, now_ns(), e->hlt.interrupts_enabled,
+                                   e->hlt.nmi_unblocked))
         return;
     uint64_t deadline = platform_next_event(vm, vcpu->id);
     struct timespec ts = {(time_t)(deadline / 1000000000ull), (long)(deadline % 1000000000ull)};

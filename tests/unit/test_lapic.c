@@ -199,6 +199,7 @@ static void test_nmi_lint_tpr(void)
     wr(0xf0, 0x1ff);
 
     wr(0x360, 0x400);    /* LINT1: NMI */
+    CHECK(!lapic_nmi_armed(l), "lapic LINT1 in NMI mode (wired to nothing): no NMI can come");
     CHECK(lapic_set_lint(l, 1, true) && lapic_nmi_take(l), "lapic LINT1 rising edge: NMI");
     CHECK(!lapic_set_lint(l, 1, true) && !lapic_nmi_pending(l), "lapic LINT1 held high: no new NMI");
     lapic_set_lint(l, 1, false);
@@ -206,7 +207,13 @@ static void test_nmi_lint_tpr(void)
     CHECK(!lapic_set_lint(l, 1, true) && !lapic_nmi_pending(l), "lapic LINT1 masked: nothing");
     lapic_set_lint(l, 1, false);
     wr(0x350, 0x400);    /* LINT0: NMI */
-    CHECK(lapic_set_lint(l, 0, true) && lapic_nmi_take(l), "lapic LINT0 in NMI mode: NMI");
+    CHECK(lapic_nmi_armed(l), "lapic LINT0 in NMI mode: an NMI can come (CLI; HLT may wake)");
+    wr(0xf0, 0xff);      /* software disable masks LINT0 */
+    CHECK(!lapic_nmi_armed(l), "lapic software-disabled: LINT0 masked, no NMI can come");
+    wr(0xf0, 0x1ff);
+    wr(0x350, 0x400);
+    CHECK(lapic_set_lint(l, 0, true) && lapic_nmi_armed(l) && lapic_nmi_take(l),
+          "lapic LINT0 in NMI mode: NMI");
     lapic_set_lint(l, 0, false);
     wr(0x350, 0x45);     /* LINT0: fixed vector 0x45 */
     lapic_set_lint(l, 0, true);

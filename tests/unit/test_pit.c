@@ -3,7 +3,9 @@
 #include <time.h>
 
 #include "core/vm.h"
+#include "core/platform.h"
 #include "devices/irqchip/irqchip.h"
+#include "devices/irqchip/lapic.h"
 #include "devices/irqchip/pit.h"
 #include "test.h"
 
@@ -115,6 +117,25 @@ static void on_wake(void *opaque, int vcpu)
     woke = true;
 }
 
+/* What wakes a halted vCPU (platform.c): a latched NMI only when NMIs
+ * are not blocked, else HLT in an NMI handler would spin (SDM 6.7.1). */
+static void test_hlt_wake(struct vm *vm, struct irqchip *chip)
+{
+    vm->irqchip = chip;
+    struct lapic *l = irqchip_lapic(chip, 0);
+    struct apic_msg nmi = {.delivery = APIC_DM_NMI};
+    lapic_deliver(l, &nmi);
+    uint64_t now = devclock_host_ns();
+    CHECK(!platform_interrupt_pending(vm, 0, now, false, false),
+          "platform HLT: a latched NMI with NMIs blocked is no wake reason");
+    CHECK(platform_interrupt_pending(vm, 0, now, false, true),
+          "platform HLT: a latched NMI wakes the CPU with IF=0");
+    CHECK(platform_nmi_armed(vm, 0), "platform HLT: a latched NMI can wake CLI; HLT");
+    lapic_nmi_take(l);
+    CHECK(!platform_nmi_armed(vm, 0), "platform HLT: no NMI line: CLI; HLT is the end");
+    vm->irqchip = NULL;
+}
+
 /* The real clock and the full chip: PIT IRQ 0 through the PIC and LINT0. */
 static void test_through_irqchip(void)
 {
@@ -139,8 +160,10 @@ static void test_through_irqchip(void)
     uint64_t t0 = devclock_host_ns();
     CHECK(lapic_next_event(l) <= t0 + 20000, "irqchip next event is the PIT's");
     int vector = -1;
-    while (vector < 0 && devclock_host_ns() - t0 < 1000000000ull)
+    while (vector < 0 && devclock_host_ns() - t0 < 1000000000ull) {
+        lapic_poll(l, devclock_host_ns());
         vector = lapic_pending(l, devclock_host_ns());
+    }
     CHECK_EQ(vector, 0x20, "irqchip PIT IRQ 0 reaches the CPU through the PIC (ExtINT)");
     lapic_accept(l, vector);
     v = 0x20;
@@ -164,11 +187,13 @@ static void test_through_irqchip(void)
     vector = -1;
     t0 = devclock_host_ns();
     while ((vector < 0 || vector == 0x20 || vector == 0x21) && devclock_host_ns() - t0 < 1000000000ull) {
+        lapic_poll(l, devclock_host_ns());
         vector = lapic_pending(l, devclock_host_ns());
         if (vector >= 0 && vector != 0x40)
             lapic_accept(l, vector);
     }
     CHECK_EQ(vector, 0x40, "irqchip PIT IRQ 0 reaches the CPU through IOAPIC pin 2");
+    test_hlt_wake(vm, chip);
     for (int i = vm->ndevices - 1; i >= 0; i--)
         vm->devices[i].destroy(vm->devices[i].opaque);
     iobus_fini(&vm->pio);

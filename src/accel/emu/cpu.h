@@ -365,7 +365,8 @@ enum emu_int_kind {
     INT_EXTERNAL,    /* from the local APIC */
 };
 int emu_interrupt(struct emu_cpu *cpu, int vector, enum emu_int_kind kind, uint64_t return_rip);
-/* Take a pending external interrupt if IF allows (interrupts.c). */
+/* Take a pending NMI, or external interrupt if IF allows (interrupts.c).
+ * now_ns 0: read the host clock only if needed. */
 int emu_check_interrupts(struct emu_cpu *cpu, uint64_t now_ns);
 uint64_t emu_now_ns(void);
 /* CR8 as the local APIC's TPR (cpu->cr8 without one). */

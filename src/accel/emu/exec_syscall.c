@@ -48,7 +48,13 @@ EXEC(ex_sysret)
     cpu->seg[SEG_SS].attr = 0xc0f3;
     cpu->seg[SEG_SS].base = 0;
     cpu->seg[SEG_SS].limit = 0xffffffff;
+    uint64_t old = cpu->rflags;
     emu_set_rflags(cpu, cpu->gpr[11] | 0x2);
+    /* Setting IF makes a waiting interrupt deliverable after SYSRET, with
+     * no shadow (SDM "SYSRET"): the run loop must look at once, as after
+     * POPF. SYSEXIT leaves RFLAGS alone. */
+    if (!(old & RFLAGS_IF) && (cpu->rflags & RFLAGS_IF))
+        emu_recheck_events(cpu);
     cpu->rip = to64 ? target : (uint32_t)target;
     emu_update_mode(cpu);
     emu_tlb_flush(cpu);

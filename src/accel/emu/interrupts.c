@@ -6,7 +6,7 @@
  *
  * The run loop looks for them between blocks, so everything that can make
  * one deliverable ends its block (emu_recheck_events): STI (through its
- * shadow), POPF and IRET setting IF, IRET unblocking NMIs, MOV to CR8,
+ * shadow), POPF, IRET and SYSRET setting IF, IRET unblocking NMIs, MOV to CR8,
  * APIC MSR writes, and any instruction that went to a device (an EOI or
  * TPR write on the APIC page, an IPI, a device raising a line). A kick
  * from another thread stops the loop at the next block too.
@@ -48,17 +48,32 @@ static bool take_nmi(struct emu_cpu *cpu)
     return true;
 }
 
+/* Timers advance only when the CPU looks. With IF=1 they always run, as
+ * before NMIs; with IF=0 only a timer routed as an NMI matters, so they
+ * run only while an NMI line is armed: a CLI section stays cheap. */
+static void poll_timers(struct emu_cpu *cpu, uint64_t *now_ns)
+{
+    bool irq_ok = cpu->rflags & RFLAGS_IF;
+    if (!cpu->irq->poll || (!irq_ok && (cpu->nmi_blocked || !cpu->irq->nmi_armed ||
+                                        !cpu->irq->nmi_armed(cpu->irq_opaque))))
+        return;
+    if (!*now_ns)
+        *now_ns = emu_now_ns();
+    cpu->irq->poll(cpu->irq_opaque, *now_ns);
+}
+
 int emu_check_interrupts(struct emu_cpu *cpu, uint64_t now_ns)
 {
     /* The shadow holds off NMIs too: MOV SS always does (SDM 6.8.3), STI
      * may (Vol. 3C 24.4.2, "blocking by STI"). */
     if (!cpu->irq || cpu->shadow)
         return EMU_OK;
+    poll_timers(cpu, &now_ns);
     if (take_nmi(cpu))
         return deliver_event(cpu, NMI_VECTOR);
     if (!(cpu->rflags & RFLAGS_IF))
         return EMU_OK;
-    int vector = cpu->irq->pending(cpu->irq_opaque, now_ns);
+    int vector = cpu->irq->pending(cpu->irq_opaque, now_ns ? now_ns : emu_now_ns());
     if (vector < 0)
         return EMU_OK;
     cpu->irq->accept(cpu->irq_opaque, vector);

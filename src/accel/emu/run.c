@@ -226,11 +226,13 @@ static int run_next(struct emu_cpu *cpu)
     return untraced_done(cpu, b ? run_block(cpu, b) : step_uncached(cpu));
 }
 
-/* Report HLT to the VMM: it sleeps until an interrupt may be pending. */
+/* Report HLT to the VMM: it sleeps until an interrupt or an NMI it can
+ * take may be pending. */
 static int halt_exit(struct emu_cpu *cpu, struct accel_exit *exit)
 {
     exit->reason = ACCEL_EXIT_HLT;
     exit->hlt.interrupts_enabled = (cpu->rflags & RFLAGS_IF) != 0;
+    exit->hlt.nmi_unblocked = !cpu->nmi_blocked;
     return 0;
 }
 
@@ -248,7 +250,7 @@ static int boundary(struct emu_cpu *cpu)
      * comes after it, and its access log is not the handler's to replay.
      * NMIs do not need IF: emu_check_interrupts looks at both. */
     if (cpu->irq && cpu->xlog_n == 0)
-        return emu_check_interrupts(cpu, emu_now_ns());
+        return emu_check_interrupts(cpu, 0); /* reads the clock if needed */
     return EMU_OK;
 }
 

@@ -258,7 +258,9 @@ static void translate_exit(struct accel_vcpu *v, struct accel_exit *e)
         break;
     case KVM_EXIT_HLT:
         e->reason = ACCEL_EXIT_HLT;
+        /* Only without an in-kernel irqchip: the VMM's wake rules decide. */
         e->hlt.interrupts_enabled = true;
+        e->hlt.nmi_unblocked = true;
         break;
     case KVM_EXIT_SHUTDOWN:
         e->reason = ACCEL_EXIT_SHUTDOWN;

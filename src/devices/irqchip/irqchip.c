@@ -133,7 +133,7 @@ static void poll_timers(struct irqchip *chip, uint64_t now)
             chip->timers[i].poll(chip->timer_opaque[i], now);
 }
 
-int lapic_pending(struct lapic *l, uint64_t now_ns)
+void lapic_poll(struct lapic *l, uint64_t now_ns)
 {
     struct irqchip_cpu *c = lapic_hook_opaque(l);
     struct irqchip *chip = c->chip;
@@ -141,6 +141,12 @@ int lapic_pending(struct lapic *l, uint64_t now_ns)
     /* This vCPU is looking now: it needs no wakeup, the others may. */
     atomic_store(&c->wake, false);
     wake_cpus(chip);
+}
+
+int lapic_pending(struct lapic *l, uint64_t now_ns)
+{
+    struct irqchip_cpu *c = lapic_hook_opaque(l);
+    struct irqchip *chip = c->chip;
     if (c->extint_vector >= 0)
         return c->extint_vector;
     bool extint = false;
@@ -238,11 +244,48 @@ static int chip_new(int nvcpus, struct irqchip **out)
     return HK_OK;
 }
 
+/* The PIC's INTR drives LINT0 at all times: an ICW, IMR or EOI write may
+ * lower or raise it, which LINT0 in NMI mode sees as an edge (SDM 10.5.1).
+ * Without this, INTR held high by a request no INTA cleared would never
+ * give LINT0 another rising edge. */
+static void pic_write_lint(struct irqchip *chip, const struct io_ops *ops, uint64_t off,
+                           unsigned size, uint64_t v)
+{
+    ops->write(chip->pic, off, size, v);
+    if (lapic_set_lint(chip->cpu[0].lapic, 0, pic_output(chip->pic))) {
+        atomic_store(&chip->cpu[0].wake, true);
+        wake_cpus(chip);
+    }
+}
+
+static uint64_t pic1_read(void *opaque, uint64_t off, unsigned size)
+{
+    return pic_master_io_ops.read(((struct irqchip *)opaque)->pic, off, size);
+}
+
+static uint64_t pic2_read(void *opaque, uint64_t off, unsigned size)
+{
+    return pic_slave_io_ops.read(((struct irqchip *)opaque)->pic, off, size);
+}
+
+static void pic1_write(void *opaque, uint64_t off, unsigned size, uint64_t v)
+{
+    pic_write_lint(opaque, &pic_master_io_ops, off, size, v);
+}
+
+static void pic2_write(void *opaque, uint64_t off, unsigned size, uint64_t v)
+{
+    pic_write_lint(opaque, &pic_slave_io_ops, off, size, v);
+}
+
+static const struct io_ops pic1_ops = {.read = pic1_read, .write = pic1_write};
+static const struct io_ops pic2_ops = {.read = pic2_read, .write = pic2_write};
+
 static int chip_register(struct vm *vm, struct irqchip *chip)
 {
-    int r = iobus_register(&vm->pio, PIC_MASTER_BASE, 2, &pic_master_io_ops, chip->pic, "pic1");
+    int r = iobus_register(&vm->pio, PIC_MASTER_BASE, 2, &pic1_ops, chip, "pic1");
     if (!r)
-        r = iobus_register(&vm->pio, PIC_SLAVE_BASE, 2, &pic_slave_io_ops, chip->pic, "pic2");
+        r = iobus_register(&vm->pio, PIC_SLAVE_BASE, 2, &pic2_ops, chip, "pic2");
     if (!r)
         r = iobus_register(&vm->pio, PIC_ELCR_BASE, 2, &pic_elcr_io_ops, chip->pic, "elcr");
     if (!r)
@@ -306,6 +349,16 @@ static bool ops_nmi(void *opaque)
     return lapic_nmi_take(opaque);
 }
 
+static void ops_poll(void *opaque, uint64_t now_ns)
+{
+    lapic_poll(opaque, now_ns);
+}
+
+static bool ops_nmi_armed(void *opaque)
+{
+    return lapic_nmi_armed(opaque);
+}
+
 static uint32_t ops_tpr_read(void *opaque)
 {
     return lapic_tpr_read(opaque);
@@ -324,4 +377,6 @@ const struct accel_irq_ops irqchip_accel_irq_ops = {
     .nmi = ops_nmi,
     .tpr_read = ops_tpr_read,
     .tpr_write = ops_tpr_write,
+    .poll = ops_poll,
+    .nmi_armed = ops_nmi_armed,
 };

@@ -48,9 +48,12 @@ struct lapic *irqchip_lapic(struct irqchip *chip, int vcpu);
 
 /* --- For the CPU engine (called on the vCPU's own thread) ---------------- */
 
-/* Bring timers up to date with host time `now`; returns the vector the CPU
- * should take next if it has IF=1, or -1 (TPR/PPR, masks and the PIC's
- * ExtINT path through LINT0 all considered). */
+/* Bring timers up to date with host time `now`: those due raise their
+ * lines, which may latch an NMI (LINT0 or an IOAPIC entry in NMI mode). */
+void lapic_poll(struct lapic *l, uint64_t now_ns);
+/* The vector the CPU should take next if it has IF=1, or -1 (TPR/PPR,
+ * masks and the PIC's ExtINT path through LINT0 all considered). Call
+ * lapic_poll first for the timers to count. */
 int lapic_pending(struct lapic *l, uint64_t now_ns);
 /* The CPU took `vector` (IRR -> ISR, or the PIC's INTA cycle). */
 void lapic_accept(struct lapic *l, int vector);

@@ -21,6 +21,16 @@ static const uint32_t lvt_writable[LVT_COUNT] = {
     0x100ff,            /* error: vector, mask */
 };
 
+/* Whether LINT0 turns the PIC's INTR into an NMI (SDM 10.5.1), kept for
+ * lapic_nmi_armed() to read without the lock. Called under the lock after
+ * anything that changes the LVT entry or the enables. */
+static void note_lint0(struct lapic *l)
+{
+    uint32_t lvt = l->lvt[LVT_LINT0];
+    atomic_store(&l->lint0_nmi,
+                 hw_enabled(l) && !(lvt & LVT_MASKED) && LVT_DM(lvt) == APIC_DM_NMI);
+}
+
 /* The reset state of SDM 10.4.7.1, keeping the APIC base. */
 static void lapic_reset(struct lapic *l, bool bsp)
 {
@@ -35,6 +45,7 @@ static void lapic_reset(struct lapic *l, bool bsp)
         l->lvt[i] = LVT_MASKED;
     if (bsp)
         l->lvt[LVT_LINT0] = APIC_DM_EXTINT << 8;   /* virtual wire, as firmware sets */
+    note_lint0(l);
 }
 
 int lapic_new(int id, bool bsp, const struct devclock *clk, const struct lapic_hooks *hooks,
@@ -206,7 +217,7 @@ bool lapic_deliver(struct lapic *l, const struct apic_msg *msg)
         case APIC_DM_NMI:
             /* Taken even while software-disabled (SDM 10.4.7.2); the vector
              * is ignored, the CPU uses 2. One request stays latched. */
-            l->nmi_pending = true;
+            atomic_store(&l->nmi_pending, true);
             wake = true;
             break;
         default:
@@ -218,21 +229,21 @@ bool lapic_deliver(struct lapic *l, const struct apic_msg *msg)
     return wake;
 }
 
+/* Lock-free: the CPU asks at every block boundary with NMIs unblocked. */
 bool lapic_nmi_take(struct lapic *l)
 {
-    pthread_mutex_lock(&l->lock);
-    bool nmi = l->nmi_pending;
-    l->nmi_pending = false;
-    pthread_mutex_unlock(&l->lock);
-    return nmi;
+    return atomic_load_explicit(&l->nmi_pending, memory_order_relaxed) &&
+           atomic_exchange(&l->nmi_pending, false);
 }
 
 bool lapic_nmi_pending(struct lapic *l)
 {
-    pthread_mutex_lock(&l->lock);
-    bool nmi = l->nmi_pending;
-    pthread_mutex_unlock(&l->lock);
-    return nmi;
+    return atomic_load(&l->nmi_pending);
+}
+
+bool lapic_nmi_armed(struct lapic *l)
+{
+    return atomic_load_explicit(&l->lint0_nmi, memory_order_relaxed) || lapic_nmi_pending(l);
 }
 
 /* LINT0/1 (SDM 10.5.1): a rising edge delivers what the LVT entry says.
@@ -249,7 +260,7 @@ bool lapic_set_lint(struct lapic *l, int pin, bool level)
     uint32_t lvt = l->lvt[pin ? LVT_LINT1 : LVT_LINT0];
     if (rising && hw_enabled(l) && !(lvt & LVT_MASKED)) {
         if (LVT_DM(lvt) == APIC_DM_NMI) {
-            l->nmi_pending = true;
+            atomic_store(&l->nmi_pending, true);
             wake = true;
         } else if (LVT_DM(lvt) == APIC_DM_FIXED) {
             lapic_accept_fixed(l, (int)(lvt & 0xff), false);
@@ -342,6 +353,7 @@ static void write_svr(struct lapic *l, uint32_t val)
     if (!sw_enabled(l))
         for (int i = 0; i < LVT_COUNT; i++)
             l->lvt[i] |= LVT_MASKED;
+    note_lint0(l);
 }
 
 static void write_icr(struct lapic *l, uint64_t val, struct after_write *aw)
@@ -374,6 +386,7 @@ static void write_lvt(struct lapic *l, int i, uint32_t val, uint64_t now)
         lapic_timer_write_lvt(l, val, now);
     else
         l->lvt[i] = (l->lvt[i] & ~lvt_writable[i]) | (val & lvt_writable[i]);
+    note_lint0(l);
 }
 
 /* Write register `reg`. false: no such register or read-only (#GP in x2APIC). */
@@ -528,6 +541,7 @@ static int write_apic_base(struct lapic *l, uint64_t v)
     l->apic_base = (l->apic_base & (0xfffff000ull | APIC_BASE_BSP)) | mode;
     if (!mode)
         lapic_reset(l, bsp);
+    note_lint0(l);
     return 0;
 }
 

@@ -59,6 +59,10 @@ void lapic_extint_taken(struct lapic *l);
  * once per latch), or look without taking it. */
 bool lapic_nmi_take(struct lapic *l);
 bool lapic_nmi_pending(struct lapic *l);
+/* Whether an NMI can come with the CPU doing nothing: one is latched, or
+ * LINT0 (the PIC's INTR, which timers drive) is an unmasked NMI input.
+ * LINT1 is wired to nothing here. Lock-free. */
+bool lapic_nmi_armed(struct lapic *l);
 /* Drive LINT0 (pin 0) or LINT1: a rising edge delivers as its LVT entry
  * says (NMI, or a fixed vector). True if the vCPU has something new. */
 bool lapic_set_lint(struct lapic *l, int pin, bool level);

@@ -6,6 +6,7 @@
 #define HK_DEVICES_IRQCHIP_LAPIC_PRIV_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 
 #include "devices/irqchip/lapic.h"
 
@@ -38,7 +39,9 @@ struct lapic {
     uint32_t irr[8], isr[8], tmr[8];
     uint32_t lvt[LVT_COUNT];
     bool extint_req;          /* an ExtINT message is waiting for INTA */
-    bool nmi_pending;         /* an NMI is latched until the CPU takes it */
+    /* Atomic: the CPU looks at these at every block boundary, lock-free. */
+    atomic_bool nmi_pending;  /* an NMI is latched until the CPU takes it */
+    atomic_bool lint0_nmi;    /* LINT0 (the PIC's INTR) delivers NMIs */
     bool lint_level[2];       /* LINT0/1 input levels, for edge detection */
     /* Timer (SDM 10.5.4): count0 counts down from start_ns; periodic mode
      * reloads `initial`. */

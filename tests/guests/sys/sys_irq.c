@@ -39,6 +39,7 @@ static struct event log[8];
 static volatile unsigned nlog;
 static volatile bool eoi_in_handler[256];
 static volatile unsigned nmi_depth, nmi_max_depth, nmi_resend;
+static volatile bool nmi_hlt; /* the NMI handler halts until a timer interrupt */
 static volatile bool x2apic_mode; /* EOI by MSR 0x80b, not on the page */
 
 static void record(struct rt_frame *f)
@@ -68,6 +69,11 @@ static bool on_nmi(struct rt_frame *f)
     /* NMIs sent while this one is handled stay pending until IRET. */
     for (; nmi_resend; nmi_resend--)
         send_nmi_self();
+    if (nmi_hlt) {
+        nmi_hlt = false;
+        apic_write(APIC_TIMER_INIT, 200000000); /* 0x60 in ~0.2 s */
+        __asm__ volatile("sti\n hlt\n cli" ::: "memory");
+    }
     nmi_depth--;
     return true;
 }
@@ -117,10 +123,18 @@ __asm__(".text\n"
         "t_x2tpr: mov $0x808, %ecx\n mov %esi, %eax\n xor %edx, %edx\n sti\n nop\n nop\n wrmsr\n"
         "  t_x2tpr_at: nop\n cli\n ret\n"
         /* HLT until an NMI. */
-        "t_hlt: sti\n hlt\n t_hlt_at: cli\n ret\n");
+        "t_hlt: sti\n hlt\n t_hlt_at: cli\n ret\n"
+        /* The same with IF=0: only an NMI can wake it. */
+        "t_clihlt: cli\n hlt\n t_clihlt_at: ret\n"
+        /* CPL 3 with IF=0: SYSCALL to t_sys_kernel, which sends a fixed
+         * IPI to itself and SYSRETs to IF=1 (R11): taken at once. */
+        "t_sys_user: xor %eax, %eax\n syscall\n t_sysret_at: inc %rax\n ret\n"
+        "t_sys_kernel: mov $0xfee00300, %edx\n movl $0x44040, (%rdx)\n"
+        "  lea t_sysret_at(%rip), %rcx\n mov $0x202, %r11d\n sysretq\n");
 extern char t_sti[], t_sti_at[], t_popf[], t_popf_at[], t_iret[], t_iret_at[], t_cr8[],
     t_cr8_at[], t_tpr[], t_tpr_at[], t_eoi[], t_eoi_first[], t_eoi_at[], t_nmi[], t_nmi_at[],
-    t_hlt[], t_hlt_at[], t_x2tpr[], t_x2tpr_at[];
+    t_hlt[], t_hlt_at[], t_x2tpr[], t_x2tpr_at[], t_clihlt[], t_clihlt_at[], t_sys_user[],
+    t_sysret_at[], t_sys_kernel[];
 
 static void call_asm(char *fn, uint64_t esi)
 {
@@ -227,11 +241,29 @@ static void nmi_tests(void)
     CHECK_EQ(log[1].vector, 0x40, "irq: the fixed one's vector");
 }
 
-/* PIT channel 0 -> PIC IRQ 0 -> INTR -> LINT0 programmed for NMI: the NMI
- * wakes HLT. A LAPIC timer at 0x60 stops the wait if it never comes. */
-static void lint0_nmi_hlt(void)
+/* SYSRET setting IF (from R11): an interrupt waiting is taken before the
+ * first instruction at CPL 3, as after POPF (SDM "SYSRET": no shadow). */
+static void sysret_if(void)
+{
+    rt_wrmsr(0xc0000080, rt_rdmsr(0xc0000080) | 1);  /* EFER.SCE */
+    /* SYSRET: CS = 0x20 + 16 | 3 = SEL_UCODE, SS = 0x20 + 8 | 3 = SEL_UDATA. */
+    rt_wrmsr(0xc0000081, (0x20ull << 48) | ((uint64_t)SEL_KCODE << 32));
+    rt_wrmsr(0xc0000082, (uint64_t)t_sys_kernel);
+    rt_wrmsr(0xc0000084, 0x200);                      /* SFMASK: IF */
+    eoi_in_handler[0x40] = true;
+    reset_log();
+    int r = rt_run_user((void (*)(void *))t_sys_user, 0, SEL_UCODE, 0);
+    CHECK_EQ(r, -1, "irq: SYSRET: the user code finished");
+    CHECK_EQ(nlog, 1, "irq: SYSRET: one interrupt taken");
+    CHECK_EQ(log[0].vector, 0x40, "irq: SYSRET: vector");
+    CHECK_EQ(log[0].rip, (uint64_t)t_sysret_at, "irq: SYSRET setting IF: taken at once");
+    CHECK_EQ(log[0].rax, 0, "irq: SYSRET setting IF: before the next instruction");
+}
+
+static void pic_init(void)
 {
     static const uint8_t icw_m[] = {0x11, 0x20, 0x04, 0x01}, icw_s[] = {0x11, 0x28, 0x02, 0x01};
+    rt_outb(0x21, 0xff);
     rt_outb(0x20, icw_m[0]);
     for (int i = 1; i < 4; i++)
         rt_outb(0x21, icw_m[i]);
@@ -240,23 +272,97 @@ static void lint0_nmi_hlt(void)
         rt_outb(0xa1, icw_s[i]);
     rt_outb(0x21, 0xff);
     rt_outb(0xa1, 0xff);
+}
+
+/* PIT channel 0 (mode 0, ~10 ms) -> PIC IRQ 0 -> INTR -> LINT0 in NMI
+ * mode. The PIC is initialised afresh each time: with no INTA, the last
+ * request keeps INTR high, and LINT0 needs a new rising edge. */
+static void pit_nmi_arm(void)
+{
+    pic_init();
     apic_write(APIC_LVT_LINT0, 0x400); /* NMI, edge, unmasked */
+    rt_outb(0x43, 0x30);               /* channel 0, LSB/MSB, mode 0 */
+    rt_outb(0x40, 11932 & 0xff);
+    rt_outb(0x40, 11932 >> 8);
+    rt_outb(0x21, 0xfe);
+}
+
+static void pit_nmi_disarm(void)
+{
+    rt_outb(0x21, 0xff);
+    apic_write(APIC_LVT_LINT0, LVT_MASKED | 0x400);
+}
+
+/* PIT channel 0 -> PIC IRQ 0 -> INTR -> LINT0 programmed for NMI: the NMI
+ * wakes HLT. A LAPIC timer at 0x60 stops the wait if it never comes. */
+static void lint0_nmi_hlt(void)
+{
     eoi_in_handler[0x60] = true;
     apic_write(APIC_TIMER_DCR, 0xb);   /* divide by 1 */
     apic_write(APIC_LVT_TIMER, 0x60);
     apic_write(APIC_TIMER_INIT, 500000000); /* fallback, ~0.5 s */
-    rt_outb(0x43, 0x30);               /* channel 0, LSB/MSB, mode 0 */
-    rt_outb(0x40, 11932 & 0xff);       /* ~10 ms */
-    rt_outb(0x40, 11932 >> 8);
     reset_log();
-    rt_outb(0x21, 0xfe);
+    pit_nmi_arm();
     call_asm(t_hlt, 0);
     apic_write(APIC_TIMER_INIT, 0);
-    rt_outb(0x21, 0xff);
-    apic_write(APIC_LVT_LINT0, LVT_MASKED | 0x400);
+    pit_nmi_disarm();
     CHECK(nlog >= 1, "irq: LINT0 NMI: HLT woke up");
     CHECK_EQ(log[0].vector, 2, "irq: LINT0 NMI: an NMI woke HLT");
     CHECK_EQ(log[0].rip, (uint64_t)t_hlt_at, "irq: LINT0 NMI: frame RIP after HLT");
+}
+
+/* A timer's NMI comes while IF=0 too (NMIs ignore IF, SDM 6.7.1): spin
+ * with IF=0 for up to 0.3 s, timed by the masked LAPIC timer's count. */
+static void lint0_nmi_cli(void)
+{
+    apic_write(APIC_TIMER_DCR, 0xb);
+    apic_write(APIC_LVT_TIMER, LVT_MASKED | 0x60);
+    apic_write(APIC_TIMER_INIT, 1000000000);
+    reset_log();
+    __asm__ volatile("cli");
+    pit_nmi_arm();
+    while (nlog == 0 && apic_read(0x390) > 700000000u)
+        ;
+    pit_nmi_disarm();
+    apic_write(APIC_TIMER_INIT, 0);
+    CHECK_EQ(nlog, 1, "irq: LINT0 NMI with IF=0: taken while running");
+    CHECK_EQ(log[0].vector, 2, "irq: LINT0 NMI with IF=0: vector 2");
+    CHECK_EQ(log[0].rflags & 0x200, 0, "irq: LINT0 NMI with IF=0: frame shows IF=0");
+}
+
+/* HLT in an NMI handler with another NMI latched: the blocked NMI does not
+ * wake it (the VMM must sleep, not spin), the timer interrupt does, and its
+ * IRET unblocks NMIs (SDM 6.7.1), so the latched one nests after it. */
+static void nmi_handler_hlt(void)
+{
+    eoi_in_handler[0x60] = true;
+    apic_write(APIC_TIMER_DCR, 0xb);
+    apic_write(APIC_LVT_TIMER, 0x60);
+    reset_log();
+    nmi_max_depth = 0;
+    nmi_resend = 1;
+    nmi_hlt = true;
+    rt_set_gate(2, 0, 0, 0xe); /* no IST: the nested NMI must not reuse the stack */
+    call_asm(t_nmi, ICR_ASSERT | ICR_NMI);
+    rt_set_gate(2, 0, 1, 0xe);
+    apic_write(APIC_TIMER_INIT, 0);
+    CHECK_EQ(nlog, 3, "irq: HLT in an NMI handler: NMI, timer, NMI");
+    CHECK_EQ(log[1].vector, 0x60, "irq: HLT in an NMI handler: a blocked NMI does not wake it");
+    CHECK_EQ(log[2].vector, 2, "irq: HLT in an NMI handler: the latched NMI after the timer's IRET");
+    CHECK_EQ(nmi_max_depth, 2, "irq: HLT in an NMI handler: any IRET unblocks NMIs");
+}
+
+/* `cli; hlt` is not the end while an NMI can come: it resumes the CPU
+ * whatever IF is (SDM "HLT"). */
+static void lint0_nmi_clihlt(void)
+{
+    reset_log();
+    pit_nmi_arm();
+    call_asm(t_clihlt, 0);
+    pit_nmi_disarm();
+    CHECK_EQ(nlog, 1, "irq: LINT0 NMI: woke CLI; HLT");
+    CHECK_EQ(log[0].vector, 2, "irq: LINT0 NMI after CLI; HLT: vector 2");
+    CHECK_EQ(log[0].rip, (uint64_t)t_clihlt_at, "irq: LINT0 NMI: frame RIP after CLI; HLT");
 }
 
 /* The same in x2APIC mode (SDM 10.12): TPR and SELF IPI are MSRs. */
@@ -284,8 +390,12 @@ void test_main(void)
     apic_write(APIC_LVT_LINT1, LVT_MASKED | 0x400);
     apic_write(APIC_TPR, 0);
     fixed_tests();
+    sysret_if();
     nmi_tests();
     lint0_nmi_hlt();
+    lint0_nmi_cli();
+    nmi_handler_hlt();
+    lint0_nmi_clihlt();
     CHECK_EQ(apic_read(APIC_TPR), 0, "irq: TPR back to 0");
     x2apic_tpr(); /* last: the xAPIC page is gone in x2APIC mode */
 }
