@@ -25,6 +25,7 @@ static void setup(const uint8_t *insn, unsigned len)
     memset(ram, 0, RAM);
     memcpy(ram + CODE, insn, len);
     emu_fixture_long64(&cpu, ram, CODE, STACK);
+    /* This GDT in place of the fixture's one-entry one, and SS 0x10. */
     memcpy(ram + EMU_FIXTURE_GDT, gdt, sizeof(gdt));
     cpu.seg[SEG_SS].selector = 0x10;
     cpu.gdtr.limit = sizeof(gdt) - 1;
