@@ -8,9 +8,7 @@
  * at CPL 0, a misaligned load must not raise #AC (SDM Vol. 3A 6.15: only
  * CPL 3 is checked), or the guest would triple-fault before HLT.
  */
-#include <stdlib.h>
-
-#include "accel/emu/emu.h"
+#include "emu_fixture.h"
 #include "test.h"
 
 /* The guest, assembled with the test; labels mark the RIPs the traps
@@ -73,65 +71,39 @@ extern const uint8_t dbg_t1[], dbg_t2[], dbg_t3[], dbg_t4[], dbg_t5[], dbg_t6[],
 
 #define RAM (1u << 20)
 #define LOAD 0x10000ull
-#define GDT 0x500ull
 #define IDT 0x1000ull
 #define STACK 0x7000ull
 
+static struct emu_fixture fx;
+
 static uint64_t at(const uint8_t *label)
 {
-    return LOAD + (uint64_t)(label - dbg_guest);
-}
-
-static void set_gate(uint8_t *ram, int vector, uint64_t target)
-{
-    uint64_t lo = (target & 0xffff) | (0x08ull << 16) | (0x8eull << 40) |
-                  ((target & 0xffff0000ull) << 32);
-    uint64_t hi = target >> 32;
-    memcpy(ram + IDT + 16 * (unsigned)vector, &lo, 8);
-    memcpy(ram + IDT + 16 * (unsigned)vector + 8, &hi, 8);
+    return emu_fixture_at(&fx, label);
 }
 
 /* 64-bit mode at CPL 0 without paging (the emu allows it), a GDT with one
  * code segment, IDT gates for #DB and #BP. */
 static void setup(struct emu_cpu *cpu, uint8_t *ram)
 {
-    uint64_t code64 = 0x00af9a000000ffffull;
-    memcpy(ram + GDT + 8, &code64, 8);
-    memcpy(ram + LOAD, dbg_guest, (size_t)(dbg_guest_end - dbg_guest));
-    set_gate(ram, 1, at(dbg_db));
-    set_gate(ram, 3, at(dbg_bp));
-    emu_cpu_reset(cpu);
-    cpu->seg[SEG_CS] = (struct emu_segment){0, 0xffffffff, 0x08, 0xa09b};
-    cpu->seg[SEG_SS] = (struct emu_segment){0, 0xffffffff, 0, 0xc093};
-    cpu->gdtr = (struct accel_dtable){GDT, 15};
+    emu_fixture_load(&fx, LOAD, dbg_guest, dbg_guest_end);
+    emu_fixture_set_gate(ram, IDT, 1, at(dbg_db));
+    emu_fixture_set_gate(ram, IDT, 3, at(dbg_bp));
+    emu_fixture_long64(cpu, ram, LOAD, STACK);
     cpu->idtr = (struct accel_dtable){IDT, 16 * 4 - 1};
-    cpu->cr0 = 0x33 | CR0_AM;
-    cpu->efer = EFER_LME | EFER_LMA;
-    cpu->rip = LOAD;
-    cpu->gpr[4] = STACK;
+    cpu->cr0 |= CR0_AM;
     cpu->gpr[7] = 0x9000; /* STOSB target */
     emu_update_mode(cpu);
 }
 
 int main(void)
 {
-    static struct guest_mem mem;
-    static struct emu_vm evm;
     static struct emu_cpu cpu;
-    if (gmem_init(&mem, RAM)) {
-        printf("FAIL: emu debug setup\n");
+    if (emu_fixture_init(&fx, &cpu, RAM, "emu debug"))
         return 1;
-    }
-    evm.mem = &mem;
-    evm.npages = RAM >> 12;
-    evm.page_blocks = calloc(evm.npages, sizeof(*evm.page_blocks));
-    evm.trace = getenv("DBG_TRACE") ? stderr : NULL;
-    cpu.vm = &evm;
-    uint8_t *ram = gmem_ptr_for_write(&mem, 0, RAM);
+    uint8_t *ram = fx.ram;
     setup(&cpu, ram);
     struct accel_exit exit = {0};
-    for (int i = 0; i < 100 && exit.reason != ACCEL_EXIT_HLT; i++)
-        emu_cpu_run(&cpu, &exit);
+    emu_fixture_run_to_hlt(&cpu, &exit, 100);
     CHECK_EQ(exit.reason, ACCEL_EXIT_HLT, "emu debug: the traced guest reaches HLT");
 
     const uint64_t want[] = {at(dbg_t1), at(dbg_t2), at(dbg_t2), at(dbg_t3), at(dbg_t4),
@@ -159,7 +131,6 @@ int main(void)
     CHECK_EQ(emu_rflags(&cpu) & RFLAGS_TF, 0, "emu debug: POPF cleared TF");
     CHECK_EQ(emu_rflags(&cpu) & RFLAGS_AC, RFLAGS_AC,
              "emu debug: AC at CPL 0 allows misaligned data");
-    free(evm.page_blocks);
-    gmem_fini(&mem);
+    emu_fixture_fini(&fx);
     TEST_EXIT();
 }

@@ -5,21 +5,15 @@
  * and leave CS, SS, CPL, RSP and RIP as they were (SDM Vol. 2 "JMP", "RET",
  * "IRET": every check comes before any state changes).
  */
-#include <string.h>
-
-#include "accel/emu/emu.h"
-#include "accel/emu/step.h"
-#include "core/guest_mem.h"
+#include "emu_fixture.h"
 #include "test.h"
 
 #define RAM 0x20000ull
-#define GDT 0x500ull
 #define CODE 0x1000ull
 #define PTR 0x2000ull /* far pointer for JMP m16:32 */
 #define STACK 0x7000ull
 
-static struct guest_mem mem;
-static struct emu_vm evm;
+static struct emu_fixture fx;
 static struct emu_cpu cpu;
 static uint8_t *ram;
 
@@ -29,16 +23,12 @@ static void setup(const uint8_t *insn, unsigned len)
     static const uint64_t gdt[] = {0, 0x00af9a000000ffffull, 0x00cf92000000ffffull, 0,
                                    0x00cff2000000ffffull, 0x00affa000000ffffull};
     memset(ram, 0, RAM);
-    memcpy(ram + GDT, gdt, sizeof(gdt));
     memcpy(ram + CODE, insn, len);
-    emu_cpu_reset(&cpu);
-    cpu.seg[SEG_CS] = (struct emu_segment){0, 0xffffffff, 0x08, 0xa09b};
-    cpu.seg[SEG_SS] = (struct emu_segment){0, 0xffffffff, 0x10, 0xc093};
-    cpu.gdtr = (struct accel_dtable){GDT, sizeof(gdt) - 1};
-    cpu.cr0 = 0x33;
-    cpu.efer = EFER_LME | EFER_LMA;
-    cpu.rip = CODE;
-    cpu.gpr[4] = STACK;
+    emu_fixture_long64(&cpu, ram, CODE, STACK);
+    /* This GDT in place of the fixture's one-entry one, and SS 0x10. */
+    memcpy(ram + EMU_FIXTURE_GDT, gdt, sizeof(gdt));
+    cpu.seg[SEG_SS].selector = 0x10;
+    cpu.gdtr.limit = sizeof(gdt) - 1;
     cpu.gpr[0] = PTR;
     emu_update_mode(&cpu);
 }
@@ -53,12 +43,11 @@ static void push_frame(const uint64_t *slots, unsigned n)
 static void expect_refused(const char *what, int vector, uint32_t error)
 {
     uint64_t rsp = cpu.gpr[4];
-    struct accel_exit exit;
-    int st = emu_step_one(&cpu, &exit);
+    int st;
+    bool faulted = emu_fixture_step_fault(&cpu, vector, error, &st);
     char name[128];
     snprintf(name, sizeof(name), "emu far: %s: #%d(%#x), nothing committed", what, vector, error);
-    bool ok = st == EMU_FAULT && cpu.exc.vector == vector && cpu.exc.error == error &&
-              cpu.seg[SEG_CS].selector == 0x08 && cpu.seg[SEG_SS].selector == 0x10 &&
+    bool ok = faulted && cpu.seg[SEG_CS].selector == 0x08 && cpu.seg[SEG_SS].selector == 0x10 &&
               cpu.cpl == 0 && cpu.mode == MODE_LONG64 && cpu.gpr[4] == rsp && cpu.rip == CODE;
     CHECK(ok, name);
     if (!ok)
@@ -70,13 +59,9 @@ static void expect_refused(const char *what, int vector, uint32_t error)
 
 int main(void)
 {
-    if (gmem_init(&mem, RAM)) {
-        printf("FAIL: emu far setup\n");
+    if (emu_fixture_init(&fx, &cpu, RAM, "emu far"))
         return 1;
-    }
-    evm.mem = &mem;
-    cpu.vm = &evm;
-    ram = gmem_ptr_for_write(&mem, 0, RAM);
+    ram = fx.ram;
 
     static const uint8_t jmp_far[] = {0xff, 0x28};   /* jmp far [rax] (m16:32) */
     static const uint8_t lretq[] = {0x48, 0xcb};     /* retf, 64-bit operands */
@@ -118,6 +103,6 @@ int main(void)
     CHECK(st == EMU_OK && cpu.cpl == 3 && cpu.rip == 0x1234 && cpu.gpr[4] == 0x6000 &&
               cpu.seg[SEG_SS].selector == 0x23,
           "emu far: RETF to CPL 3 with a valid frame switches CS, SS, RSP");
-    gmem_fini(&mem);
+    emu_fixture_fini(&fx);
     TEST_EXIT();
 }

@@ -5,9 +5,7 @@
  * RIP lies in a window starting right after a MOV SS: the event must be
  * taken one instruction later, and NMIs regardless of IF.
  */
-#include <stdlib.h>
-
-#include "accel/emu/emu.h"
+#include "emu_fixture.h"
 #include "test.h"
 
 /* Data: 0x8000 event count, 0x8008.. log of (vector, RIP). */
@@ -58,13 +56,14 @@ extern const uint8_t irq_m1[], irq_m2[], irq_n1[], irq_n2[];
 
 #define RAM (1u << 20)
 #define LOAD 0x10000ull
-#define GDT 0x500ull
 #define IDT 0x1000ull
 #define STACK 0x7000ull
 
+static struct emu_fixture fx;
+
 static uint64_t at(const uint8_t *label)
 {
-    return LOAD + (uint64_t)(label - irq_guest);
+    return emu_fixture_at(&fx, label);
 }
 
 static struct emu_cpu cpu;
@@ -138,52 +137,25 @@ static void test_sregs_tpr(void)
     CHECK_EQ(tpr, 0x30, "emu sregs: a new CR8 writes TPR[7:4], TPR[3:0] = 0");
 }
 
-static void set_gate(uint8_t *ram, int vector, uint64_t target)
-{
-    uint64_t lo = (target & 0xffff) | (0x08ull << 16) | (0x8eull << 40) |
-                  ((target & 0xffff0000ull) << 32);
-    uint64_t hi = target >> 32;
-    memcpy(ram + IDT + 16 * (unsigned)vector, &lo, 8);
-    memcpy(ram + IDT + 16 * (unsigned)vector + 8, &hi, 8);
-}
-
 static void setup(uint8_t *ram)
 {
-    uint64_t code64 = 0x00af9a000000ffffull;
-    memcpy(ram + GDT + 8, &code64, 8);
-    memcpy(ram + LOAD, irq_guest, (size_t)(irq_guest_end - irq_guest));
-    set_gate(ram, 0x40, at(irq_h40));
-    set_gate(ram, 2, at(irq_h2));
-    emu_cpu_reset(&cpu);
-    cpu.seg[SEG_CS] = (struct emu_segment){0, 0xffffffff, 0x08, 0xa09b};
-    cpu.seg[SEG_SS] = (struct emu_segment){0, 0xffffffff, 0, 0xc093};
-    cpu.gdtr = (struct accel_dtable){GDT, 15};
+    emu_fixture_load(&fx, LOAD, irq_guest, irq_guest_end);
+    emu_fixture_set_gate(ram, IDT, 0x40, at(irq_h40));
+    emu_fixture_set_gate(ram, IDT, 2, at(irq_h2));
+    emu_fixture_long64(&cpu, ram, LOAD, STACK);
     cpu.idtr = (struct accel_dtable){IDT, 16 * 0x41 - 1};
-    cpu.cr0 = 0x33;
-    cpu.efer = EFER_LME | EFER_LMA;
-    cpu.rip = LOAD;
-    cpu.gpr[4] = STACK;
     cpu.irq = &stub;
     emu_update_mode(&cpu);
 }
 
 int main(void)
 {
-    static struct guest_mem mem;
-    static struct emu_vm evm;
-    if (gmem_init(&mem, RAM)) {
-        printf("FAIL: emu irq setup\n");
+    if (emu_fixture_init(&fx, &cpu, RAM, "emu irq"))
         return 1;
-    }
-    evm.mem = &mem;
-    evm.npages = RAM >> 12;
-    evm.page_blocks = calloc(evm.npages, sizeof(*evm.page_blocks));
-    cpu.vm = &evm;
-    uint8_t *ram = gmem_ptr_for_write(&mem, 0, RAM);
+    uint8_t *ram = fx.ram;
     setup(ram);
     struct accel_exit exit = {0};
-    for (int i = 0; i < 100 && exit.reason != ACCEL_EXIT_HLT; i++)
-        emu_cpu_run(&cpu, &exit);
+    emu_fixture_run_to_hlt(&cpu, &exit, 100);
     CHECK_EQ(exit.reason, ACCEL_EXIT_HLT, "emu irq: the guest reaches HLT");
     uint64_t count, log[4];
     memcpy(&count, ram + 0x8000, 8);
@@ -196,7 +168,6 @@ int main(void)
     CHECK_EQ(cpu.gpr[3], 4, "emu irq: every instruction ran once");
     CHECK(!cpu.nmi_blocked, "emu irq: the NMI handler's IRET ended NMI blocking");
     test_sregs_tpr();
-    free(evm.page_blocks);
-    gmem_fini(&mem);
+    emu_fixture_fini(&fx);
     TEST_EXIT();
 }

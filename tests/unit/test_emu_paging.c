@@ -5,11 +5,7 @@
  * 4.4.1), reserved bits of PAE PDEs and PTEs and of 32-bit 4 MiB PDEs
  * (4.3, 4.4.2) as #PF with RSVD, and the I/D error bit only with PAE (4.7).
  */
-#include <string.h>
-
-#include "accel/emu/emu.h"
-#include "accel/emu/step.h"
-#include "core/guest_mem.h"
+#include "emu_fixture.h"
 #include "test.h"
 
 #define RAM 0x40000ull
@@ -28,8 +24,7 @@
 #define PS 0x80ull
 #define XD (1ull << 63)
 
-static struct guest_mem mem;
-static struct emu_vm evm;
+static struct emu_fixture fx;
 static struct emu_cpu cpu;
 static uint8_t *ram;
 
@@ -105,12 +100,11 @@ static void expect_ok(const char *what, uint64_t lin, enum emu_access acc, uint6
 /* Step one MOV to CRn: #GP(0) with the CR and RIP unchanged. */
 static void expect_gp(const char *what, uint64_t cr0, uint64_t cr3, uint64_t cr4)
 {
-    struct accel_exit exit;
-    int st = emu_step_one(&cpu, &exit);
+    int st;
+    bool faulted = emu_fixture_step_fault(&cpu, EXC_GP, 0, &st);
     char name[160];
     snprintf(name, sizeof(name), "emu paging: %s: #GP(0), nothing changed", what);
-    bool ok = st == EMU_FAULT && cpu.exc.vector == EXC_GP && cpu.exc.error == 0 &&
-              cpu.cr0 == cr0 && cpu.cr3 == cr3 && cpu.cr4 == cr4 && cpu.rip == CODE;
+    bool ok = faulted && cpu.cr0 == cr0 && cpu.cr3 == cr3 && cpu.cr4 == cr4 && cpu.rip == CODE;
     CHECK(ok, name);
     if (!ok)
         printf("    st %d vector %d cr0 %#llx cr3 %#llx cr4 %#llx\n", st, cpu.exc.vector,
@@ -227,16 +221,12 @@ static void paging32(void)
 
 int main(void)
 {
-    if (gmem_init(&mem, RAM)) {
-        printf("FAIL: emu paging setup\n");
+    if (emu_fixture_init(&fx, &cpu, RAM, "emu paging"))
         return 1;
-    }
-    evm.mem = &mem;
-    cpu.vm = &evm;
-    ram = gmem_ptr_for_write(&mem, 0, RAM);
+    ram = fx.ram;
     pdpte_loads();
     pae_walk();
     paging32();
-    gmem_fini(&mem);
+    emu_fixture_fini(&fx);
     TEST_EXIT();
 }

@@ -10,21 +10,16 @@
  * MMIO. The fuzzer found the first (tests/fuzz/corpus/emu/
  * regress_rep_ins_replay).
  */
-#include <stdlib.h>
-#include <string.h>
-
-#include "accel/emu/emu.h"
+#include "emu_fixture.h"
 #include "test.h"
 
 #define RAM (1u << 20)
-#define GDT 0x500ull
 #define CODE 0x10000ull
 #define STACK 0x7000ull
 #define MMIO 0x200000ull /* past RAM */
 #define PORT 0x1f0
 
-static struct guest_mem mem;
-static struct emu_vm evm;
+static struct emu_fixture fx;
 static struct emu_cpu cpu;
 static uint8_t *ram;
 
@@ -32,20 +27,11 @@ static uint8_t *ram;
  * CODE, HLTs after it. */
 static void setup(const uint8_t *code, unsigned len)
 {
-    uint64_t code64 = 0x00af9a000000ffffull;
-    emu_blocks_free_all(&evm);
+    emu_blocks_free_all(&fx.evm);
     memset(ram, 0, RAM);
-    memcpy(ram + GDT + 8, &code64, 8);
     memset(ram + CODE, 0xf4, 64);
     memcpy(ram + CODE, code, len);
-    emu_cpu_reset(&cpu);
-    cpu.seg[SEG_CS] = (struct emu_segment){0, 0xffffffff, 0x08, 0xa09b};
-    cpu.seg[SEG_SS] = (struct emu_segment){0, 0xffffffff, 0, 0xc093};
-    cpu.gdtr = (struct accel_dtable){GDT, 15};
-    cpu.cr0 = 0x33;
-    cpu.efer = EFER_LME | EFER_LMA;
-    cpu.rip = CODE;
-    cpu.gpr[4] = STACK;
+    emu_fixture_long64(&cpu, ram, CODE, STACK);
     cpu.gpr[2] = PORT;
     emu_update_mode(&cpu);
 }
@@ -197,23 +183,14 @@ static void rep_insb_mmio_code(void)
 
 int main(void)
 {
-    if (gmem_init(&mem, RAM)) {
-        printf("FAIL: emu replay setup\n");
+    if (emu_fixture_init(&fx, &cpu, RAM, "emu replay"))
         return 1;
-    }
-    evm.mem = &mem;
-    evm.npages = RAM >> 12;
-    evm.page_blocks = calloc(evm.npages, sizeof(*evm.page_blocks));
-    evm.trace = getenv("DBG_TRACE") ? stderr : NULL;
-    cpu.vm = &evm;
-    ram = gmem_ptr_for_write(&mem, 0, RAM);
+    ram = fx.ram;
     rep_insw_up();
     rep_insw_down();
     rep_movsw_mmio();
     enter_mmio();
     rep_insb_mmio_code();
-    emu_blocks_free_all(&evm);
-    free(evm.page_blocks);
-    gmem_fini(&mem);
+    emu_fixture_fini(&fx);
     TEST_EXIT();
 }
