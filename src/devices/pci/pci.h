@@ -74,6 +74,29 @@ uint32_t pci_get_cfg(struct pci_func *f, unsigned offset, unsigned size);
 /* Where BAR n decodes now (0: not enabled or not set). */
 uint64_t pci_bar_addr(struct pci_func *f, int bar);
 
+/* Capabilities (PCI 3.0, 6.7): add one of len bytes (id at +0, next
+ * pointer at +1 filled in) to the function's list. Returns its offset in
+ * configuration space (>= 0x40), or HK_ENOMEM when the space is full. */
+int pci_add_cap(struct pci_func *f, uint8_t id, unsigned len);
+
+/* Legacy INTx: the function uses pin 1-4 (INTA#-INTD#); the bus routes it
+ * to a GSI by slot (pci_intx_gsi, the same routing the DSDT's _PRT and the
+ * MP table describe) and ORs functions sharing a line. pci_set_intx asserts
+ * or deasserts this function's pin (callers serialise per function). */
+int pci_set_irq_pin(struct pci_func *f, int pin);
+void pci_set_intx(struct pci_func *f, bool level);
+int pci_intx_gsi(int slot, int pin);
+
+/* Whether the guest has disabled INTx for this function (COMMAND bit 10):
+ * pci_set_intx then keeps the pin deasserted. */
+#define PCI_CMD_INTX_DISABLE 0x0400
+#define PCI_STATUS_INTX 0x0008
+#define PCI_STATUS_CAP_LIST 0x0010
+#define PCI_CAPABILITY_LIST 0x34
+#define PCI_CAP_ID_MSI 0x05
+#define PCI_CAP_ID_VNDR 0x09
+#define PCI_CAP_ID_MSIX 0x11
+
 /* A configuration access by bus/slot/func/offset, as mechanism #1 does.
  * Absent functions read all ones. size 1, 2 or 4 within one dword. */
 uint32_t pci_cfg_read(struct pci_bus *bus, int busno, int slot, int func, unsigned offset,
