@@ -134,6 +134,10 @@ struct accel_ops {
     /* Drive an interrupt line of the engine's own (in-kernel) interrupt
      * controllers; NULL when the VM core models them (emu). */
     int (*set_irq)(struct accel_vm *avm, int gsi, bool level);
+    /* Deliver a PCI MSI/MSI-X message (address, data) through the
+     * engine's own interrupt controllers (KVM_SIGNAL_MSI); NULL when the VM
+     * core models them (emu: irqchip_msi). */
+    int (*signal_msi)(struct accel_vm *avm, uint64_t addr, uint32_t data);
 };
 
 /* Find an engine by name ("auto" picks the first usable one: kvm, emu).

@@ -44,6 +44,12 @@ struct irqchip_timer {
 };
 int irqchip_add_timer(struct irqchip *chip, const struct irqchip_timer *t, void *opaque);
 
+/* A message-signalled interrupt (PCI MSI/MSI-X): address 0xfeexxxxx
+ * names the destination APIC (SDM Vol. 3A 10.11.1), data the vector and
+ * delivery mode (fixed, lowest priority, NMI...). Like irqchip_set_irq it
+ * never calls device I/O. Malformed messages are dropped. */
+void irqchip_msi(struct irqchip *chip, uint64_t addr, uint32_t data);
+
 struct lapic *irqchip_lapic(struct irqchip *chip, int vcpu);
 
 /* --- For the CPU engine (called on the vCPU's own thread) ---------------- */
