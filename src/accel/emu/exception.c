@@ -23,23 +23,13 @@ int emu_raise_err(struct emu_cpu *cpu, int vector, uint32_t error)
     return EMU_FAULT;
 }
 
-/* Reads of system tables are supervisor accesses whatever the CPL. */
-static int read_system(struct emu_cpu *cpu, uint64_t lin, void *buf, unsigned size)
-{
-    int cpl = cpu->cpl;
-    cpu->cpl = 0;
-    int st = emu_read_lin(cpu, lin, buf, size, ACC_READ);
-    cpu->cpl = cpl;
-    return st;
-}
-
 static int deliver_real(struct emu_cpu *cpu, int vector, uint64_t ret)
 {
     uint32_t ivt;
     if ((uint64_t)vector * 4 + 3 > cpu->idtr.limit)
         return emu_raise_err(cpu, EXC_GP, (uint32_t)vector * 8 + 2);
     uint64_t old_sp = cpu->gpr[4];
-    int st = read_system(cpu, emu_system_lin(cpu, cpu->idtr.base, (uint64_t)vector * 4), &ivt, 4);
+    int st = emu_read_system(cpu, emu_system_lin(cpu, cpu->idtr.base, (uint64_t)vector * 4), &ivt, 4);
     if (!st)
         st = emu_push(cpu, 2, emu_rflags(cpu));
     if (!st)
@@ -71,7 +61,7 @@ static int read_gate64(struct emu_cpu *cpu, int vector, struct gate64 *g)
     uint64_t raw[2];
     if ((uint64_t)vector * 16 + 15 > cpu->idtr.limit)
         return emu_raise_err(cpu, EXC_GP, (uint32_t)vector * 8 + 2);
-    int st = read_system(cpu, emu_system_lin(cpu, cpu->idtr.base, (uint64_t)vector * 16), raw, 16);
+    int st = emu_read_system(cpu, emu_system_lin(cpu, cpu->idtr.base, (uint64_t)vector * 16), raw, 16);
     if (st)
         return st;
     g->offset = (raw[0] & 0xffff) | ((raw[0] >> 32) & 0xffff0000ull) | (raw[1] << 32);
@@ -134,7 +124,7 @@ static int deliver_long(struct emu_cpu *cpu, int vector, bool software, uint64_t
         uint64_t off = g.ist ? 0x24 + 8ull * (g.ist - 1) : 4 + 8ull * (unsigned)new_cpl;
         if (off + 7 > cpu->tr.limit)
             return emu_raise_err(cpu, EXC_TS, cpu->tr.selector & ~3u);
-        if ((st = read_system(cpu, emu_system_lin(cpu, cpu->tr.base, off), &rsp, 8)) != 0)
+        if ((st = emu_read_system(cpu, emu_system_lin(cpu, cpu->tr.base, off), &rsp, 8)) != 0)
             return st;
     }
     rsp &= ~0xfull;
@@ -183,7 +173,7 @@ static int deliver_legacy(struct emu_cpu *cpu, int vector, bool software, uint64
     uint64_t raw;
     if ((uint64_t)vector * 8 + 7 > cpu->idtr.limit)
         return emu_raise_err(cpu, EXC_GP, (uint32_t)vector * 8 + 2);
-    int st = read_system(cpu, emu_system_lin(cpu, cpu->idtr.base, (uint64_t)vector * 8), &raw, 8);
+    int st = emu_read_system(cpu, emu_system_lin(cpu, cpu->idtr.base, (uint64_t)vector * 8), &raw, 8);
     if (st)
         return st;
     unsigned type = (raw >> 40) & 0x1f, dpl = (raw >> 45) & 3;
@@ -217,8 +207,8 @@ static int deliver_legacy(struct emu_cpu *cpu, int vector, bool software, uint64
         uint64_t off = 8ull * new_cpl;
         if (off + 9 > cpu->tr.limit)
             return emu_raise_err(cpu, EXC_TS, cpu->tr.selector & ~3u);
-        if ((st = read_system(cpu, emu_system_lin(cpu, cpu->tr.base, off + 4), &esp, 4)) != 0 ||
-            (st = read_system(cpu, emu_system_lin(cpu, cpu->tr.base, off + 8), &ss, 2)) != 0)
+        if ((st = emu_read_system(cpu, emu_system_lin(cpu, cpu->tr.base, off + 4), &esp, 4)) != 0 ||
+            (st = emu_read_system(cpu, emu_system_lin(cpu, cpu->tr.base, off + 8), &ss, 2)) != 0)
             return st;
         cpu->cpl = (int)new_cpl; /* SS is checked against the new CPL */
         if ((st = emu_load_data_segment(cpu, SEG_SS, ss)) != 0)

@@ -5,22 +5,9 @@
  * Linux grants ioperm() and emulates iopl(3) this way.
  */
 #include "accel/emu/emu.h"
+#include "accel/emu/segment.h"
 
 #define TSS_IOMAP_BASE 102   /* 16-bit offset of the bitmap in a 32/64-bit TSS */
-
-/* The TSS is read as the CPU does, with supervisor rights whatever the
- * CPL, at TR's full linear base (64 bits in IA-32e mode). */
-static int read_tss(struct emu_cpu *cpu, uint32_t off, void *buf, unsigned size)
-{
-    uint64_t lin = cpu->tr.base + off;
-    if (!(cpu->efer & EFER_LMA))
-        lin = (uint32_t)lin;
-    int cpl = cpu->cpl;
-    cpu->cpl = 0;
-    int st = emu_read_lin(cpu, lin, buf, size, ACC_READ);
-    cpu->cpl = cpl;
-    return st;
-}
 
 /* SDM Vol. 1 19.5.2: every bit for the ports the access touches must be
  * 0. The CPU always reads two bytes of the map (the ports may straddle a
@@ -34,13 +21,13 @@ static int check_bitmap(struct emu_cpu *cpu, uint16_t port, unsigned size)
     if (TSS_IOMAP_BASE + 1 > cpu->tr.limit)
         return emu_raise_err(cpu, EXC_GP, 0);
     uint8_t b[2];
-    int st = read_tss(cpu, TSS_IOMAP_BASE, b, 2);
+    int st = emu_read_system(cpu, emu_system_lin(cpu, cpu->tr.base, TSS_IOMAP_BASE), b, 2);
     if (st)
         return st;
     uint32_t off = (uint32_t)(b[0] | b[1] << 8) + port / 8u;
     if (off + 1 > cpu->tr.limit)
         return emu_raise_err(cpu, EXC_GP, 0);
-    if ((st = read_tss(cpu, off, b, 2)) != 0)
+    if ((st = emu_read_system(cpu, emu_system_lin(cpu, cpu->tr.base, off), b, 2)) != 0)
         return st;
     unsigned bits = (unsigned)(b[0] | b[1] << 8) >> (port & 7);
     if (bits & ((1u << size) - 1))

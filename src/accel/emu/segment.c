@@ -12,10 +12,10 @@
 #define TYPE_READABLE 0x2     /* code */
 #define TYPE_WRITABLE 0x2     /* data */
 
-static int read_system_lin(struct emu_cpu *cpu, uint64_t lin, void *buf, unsigned size)
+int emu_read_system(struct emu_cpu *cpu, uint64_t lin, void *buf, unsigned size)
 {
     int cpl = cpu->cpl;
-    cpu->cpl = 0; /* descriptor-table accesses are supervisor accesses */
+    cpu->cpl = 0; /* system-table accesses are supervisor accesses */
     int st = emu_read_lin(cpu, lin, buf, size, ACC_READ);
     cpu->cpl = cpl;
     return st;
@@ -50,7 +50,7 @@ int emu_read_descriptor(struct emu_cpu *cpu, uint16_t sel, uint64_t desc[2], boo
     if (st)
         return st;
     desc[1] = 0;
-    return read_system_lin(cpu, lin, desc, size);
+    return emu_read_system(cpu, lin, desc, size);
 }
 
 /* Set a bit in a descriptor's type byte (accessed, TSS busy). */

@@ -15,6 +15,10 @@ static inline uint64_t emu_system_lin(const struct emu_cpu *cpu, uint64_t base, 
     return (cpu->efer & EFER_LMA) ? lin : (uint32_t)lin;
 }
 
+/* Read a system table (GDT, LDT, IDT, TSS) at lin as the CPU does: a
+ * supervisor access whatever the CPL. */
+int emu_read_system(struct emu_cpu *cpu, uint64_t lin, void *buf, unsigned size);
+
 /* The 8-byte descriptor for sel (16 bytes when system16: long-mode
  * TSS/LDT descriptors). #GP(sel) past the table limit. */
 int emu_read_descriptor(struct emu_cpu *cpu, uint16_t sel, uint64_t desc[2], bool system16);
