@@ -77,6 +77,16 @@ int rt_run_user(void (*fn)(void *), void *arg, uint16_t cs, uint64_t rflags);
 
 /* Per-vector handlers (replace rt_catch's default for that vector). */
 void rt_set_handler(int vector, rt_handler h);
+/* The first quadword of the live IDT's gate for vector (bit 47: P). */
+static inline uint64_t *rt_idt_gate(int vector)
+{
+    struct __attribute__((packed)) {
+        uint16_t limit;
+        uint64_t base;
+    } d;
+    __asm__ volatile("sidt %0" : "=m"(d));
+    return (uint64_t *)d.base + 2 * vector;
+}
 /* IDT gate for vector: DPL and IST (0 = none); type 0xe interrupt, 0xf trap. */
 void rt_set_gate(int vector, unsigned dpl, unsigned ist, unsigned type);
 /* The stub address for vector, for tests that build their own gates. */

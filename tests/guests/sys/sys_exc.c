@@ -67,27 +67,17 @@ extern char at_ud[], at_int40[], at_int3[], after_int3[], after_int41[], at_rdms
 extern char at_div[];
 extern char at_icebp[];
 
-static uint64_t *idt_gate(int vector)
-{
-    struct __attribute__((packed)) {
-        uint16_t limit;
-        uint64_t base;
-    } d;
-    __asm__ volatile("sidt %0" : "=m"(d));
-    return (uint64_t *)d.base + 2 * vector;
-}
-
-static void gate_not_present(int vector) { *idt_gate(vector) &= ~(1ull << 47); }
+static void gate_not_present(int vector) { *rt_idt_gate(vector) &= ~(1ull << 47); }
 
 static void gate_type(int vector, unsigned type)
 {
-    uint64_t *g = idt_gate(vector);
+    uint64_t *g = rt_idt_gate(vector);
     *g = (*g & ~(0xfull << 40)) | (uint64_t)type << 40;
 }
 
 static void gate_ist(int vector, unsigned ist)
 {
-    uint64_t *g = idt_gate(vector);
+    uint64_t *g = rt_idt_gate(vector);
     *g = (*g & ~(7ull << 32)) | (uint64_t)ist << 32;
 }
 

@@ -10,21 +10,11 @@
  */
 #include "rt.h"
 
-static uint64_t *idt_gate(int vector)
-{
-    struct __attribute__((packed)) {
-        uint16_t limit;
-        uint64_t base;
-    } d;
-    __asm__ volatile("sidt %0" : "=m"(d));
-    return (uint64_t *)d.base + 2 * vector;
-}
-
 void test_main(void)
 {
-    *idt_gate(0x40) &= ~(1ull << 47);
-    *idt_gate(11) &= ~(1ull << 47);
-    *idt_gate(8) &= ~(1ull << 47);
+    *rt_idt_gate(0x40) &= ~(1ull << 47);
+    *rt_idt_gate(11) &= ~(1ull << 47);
+    *rt_idt_gate(8) &= ~(1ull << 47);
     rt_printf("about to shut down\n");
     __asm__ volatile("int $0x40");
     /* Not reached: end with status 1, which rt_exit's failure status (3)
