@@ -103,15 +103,15 @@ $(BUILD)/guests/sys_%.bin: $(BUILD)/guests/sys/sys_%.o $(SYS_RT_OBJS) tests/gues
 	    $(SYS_RT_OBJS) $<
 	objcopy -O binary $(BUILD)/guests/sys_$*.elf $@
 
-$(PROGS_DIR)/bin/%32: tests/linux/progs/%.c tests/linux/progs/check.h
+$(PROGS_DIR)/bin/%32: tests/linux/progs/%.c tests/linux/progs/check.h tests/linux/progs/segv.h
 	@mkdir -p $(dir $@)
 	$(PROGS_CC) -m32 $(PROGS_CFLAGS) -o $@ $<
 
-$(PROGS_DIR)/bin/%64: tests/linux/progs/%.c tests/linux/progs/check.h
+$(PROGS_DIR)/bin/%64: tests/linux/progs/%.c tests/linux/progs/check.h tests/linux/progs/segv.h
 	@mkdir -p $(dir $@)
 	$(PROGS_CC) -m64 $(PROGS_CFLAGS) -o $@ $<
 
-$(PROGS_DIR)/bin/io: tests/linux/progs/io.c tests/linux/progs/check.h
+$(PROGS_DIR)/bin/io: tests/linux/progs/io.c tests/linux/progs/check.h tests/linux/progs/segv.h
 	@mkdir -p $(dir $@)
 	$(PROGS_CC) -m64 $(PROGS_CFLAGS) -o $@ $<
 

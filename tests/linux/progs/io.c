@@ -3,21 +3,12 @@
  * Linux 6.1 emulates iopl(3) with an all-zero bitmap, so OUT to port 0x80
  * must run after either; without permission it is #GP -> SIGSEGV. */
 #include "check.h"
+#include "segv.h"
 #include <setjmp.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/io.h>
 #include <errno.h>
-
-static sigjmp_buf segv_jmp;
-static volatile int segv_count;
-
-static void on_segv(int sig)
-{
-    (void)sig;
-    segv_count++;
-    siglongjmp(segv_jmp, 1);
-}
 
 enum op { OUTB, INB, OUTW };
 

@@ -4,6 +4,7 @@
  * reads these descriptors from the GDT/LDT at their full 64-bit bases
  * (issue 8 item 1: a truncated base made the kernel oops). */
 #include "check.h"
+#include "segv.h"
 #include <asm/ldt.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -13,16 +14,6 @@
 
 #define USER_DS 0x2b
 #define LDT_SEL(i) (((i) << 3) | 4 | 3)
-
-static sigjmp_buf segv_jmp;
-static volatile int segv_count;
-
-static void on_segv(int sig)
-{
-    (void)sig;
-    segv_count++;
-    siglongjmp(segv_jmp, 1);
-}
 
 static int set_ldt(int idx, unsigned base, unsigned limit, int contents, int pages)
 {
