@@ -146,6 +146,17 @@ static void cd_sys_mask(const struct emu_insn *in, struct cd_state *nat, struct 
             emu->gpr[i] &= keep;
         }
     }
+    /* CMPS and MOVS touch two memory operands; when one would page-fault
+     * and the other is misaligned under alignment checking, which fault
+     * wins is the model's choice (neither manual orders them): Zen 3
+     * hosts report the #AC, Zen 5 (family 1Ah) the #PF. Both are right. */
+    if ((in->fn == ex_cmps || in->fn == ex_movs) &&
+        ((nat->vector == 14 && emu->vector == 17) || (nat->vector == 17 && emu->vector == 14))) {
+        emu->vector = nat->vector;
+        emu->error = nat->error;
+        emu->cr2 = nat->cr2;
+        emu->rflags = (emu->rflags & ~RFLAGS_RF) | (nat->rflags & RFLAGS_RF);
+    }
     if ((nat->vector >= 0 && nat->vector != 1) || (emu->vector >= 0 && emu->vector != 1))
         return; /* faulted; a single-step #DB (traps.h) comes after the result */
     if (in->fn == ex_rdtsc || (in->fn == ex_grp7_reg7 && (in->rm & 7) == 1)) {
