@@ -63,6 +63,12 @@ void *gmem_ptr_for_write(const struct guest_mem *mem, uint64_t gpa, uint64_t len
     return p;
 }
 
+void gmem_write_done(const struct guest_mem *mem, uint64_t gpa, uint64_t len)
+{
+    if (mem->write_notify && gmem_ptr(mem, gpa, len))
+        mem->write_notify(mem->notify_opaque, gpa, len);
+}
+
 int gmem_read(const struct guest_mem *mem, uint64_t gpa, void *buf, uint64_t len)
 {
     const void *p = gmem_ptr(mem, gpa, len);
@@ -74,9 +80,13 @@ int gmem_read(const struct guest_mem *mem, uint64_t gpa, void *buf, uint64_t len
 
 int gmem_write(const struct guest_mem *mem, uint64_t gpa, const void *buf, uint64_t len)
 {
-    void *p = gmem_ptr_for_write(mem, gpa, len);
+    void *p = gmem_ptr(mem, gpa, len);
     if (!p)
         return HK_EINVAL;
     memcpy(p, buf, len);
+    /* After the copy: a vCPU that drains the notification decodes the
+     * new bytes (see gmem_ptr_for_write). */
+    if (mem->write_notify)
+        mem->write_notify(mem->notify_opaque, gpa, len);
     return HK_OK;
 }

@@ -20,8 +20,9 @@ struct gmem_region {
     uint8_t *hva;
 };
 
-/* Called after a guest-memory write that did not come from the CPU itself
- * (device DMA, loaders), so an engine can drop code it decoded there. */
+/* Called for a guest-memory write that did not come from the CPU itself
+ * (device DMA, loaders), so an engine can drop code it decoded there.
+ * Called from any thread. */
 typedef void (*gmem_write_notify_fn)(void *opaque, uint64_t gpa, uint64_t len);
 
 struct guest_mem {
@@ -40,11 +41,18 @@ int gmem_init(struct guest_mem *mem, uint64_t ram_bytes);
 void gmem_fini(struct guest_mem *mem);
 
 /* Host pointer for [gpa, gpa+len) if the whole range is RAM, else NULL.
- * Use gmem_ptr_for_write() when the caller will write through it. */
+ * Use gmem_ptr_for_write() when the caller will write through it: it
+ * notifies the engine at once, which is enough while no vCPU runs
+ * (loaders). A device writing through the pointer while vCPUs run calls
+ * gmem_write_done() once its bytes are in place (after the preadv, the
+ * memcpy), or a vCPU could decode the old bytes in between and keep
+ * running them. */
 void *gmem_ptr(const struct guest_mem *mem, uint64_t gpa, uint64_t len);
 void *gmem_ptr_for_write(const struct guest_mem *mem, uint64_t gpa, uint64_t len);
+void gmem_write_done(const struct guest_mem *mem, uint64_t gpa, uint64_t len);
 
-/* Copy to/from guest RAM; 0 or HK_EINVAL if any byte is outside RAM. */
+/* Copy to/from guest RAM; 0 or HK_EINVAL if any byte is outside RAM.
+ * gmem_write notifies the engine after copying: safe while vCPUs run. */
 int gmem_read(const struct guest_mem *mem, uint64_t gpa, void *buf, uint64_t len);
 int gmem_write(const struct guest_mem *mem, uint64_t gpa, const void *buf, uint64_t len);
 

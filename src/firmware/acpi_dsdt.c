@@ -9,13 +9,14 @@
  *       Name (_CRS, ResourceTemplate () {      the bridge's windows
  *         WordBusNumber 0-0xff, IO 0xcf8/8, WordIO 0-0xcf7 and
  *         0xd00-0xffff, DWordMemory 0xc0000000 to below the I/O APIC })
+ *       Name (_PRT, Package () {               INTx routing, 6.2.13
+ *         Package () {0x0000FFFF, 0, 0, 16}, ...   slot << 16 | 0xffff, pin,
+ *       })                                          GSI (pci_intx_gsi)
  *       Device (COM1) ... Device (COM2) ...    PNP0501, if configured
  *       Device (RTC) ... Device (TIMR) ...     PNP0B00, PNP0100
  *     }
  *   }
  *
- * No _PRT yet: no PCI function raises an interrupt (the hostbridge and
- * lpc functions have none). One lands with the first PCI device that does.
  * No _OSC or MCFG: there is no PCIe extended configuration space.
  */
 #include <stdio.h>
@@ -32,7 +33,7 @@
 #include "hyperkit.h"
 
 #define DSDT_REVISION 2    /* 64-bit integers (5.2.11.1) */
-#define DSDT_MAX 4096
+#define DSDT_MAX 8192
 
 /* COM1 and COM2 as uart8250_vm.c places them. */
 static const struct {
@@ -79,6 +80,27 @@ static void pci0_crs(struct aml *a)
     aml_restemplate_close(a, rt);
 }
 
+/* 6.2.13 _PRT: every slot's four pins, straight to a global system
+ * interrupt (Source 0: no link device) as the bus routes them (pci.c).
+ * The MADT has no override for GSIs 16-23, so an OS takes them as PCI
+ * interrupts are: level-triggered, active low. */
+static void pci0_prt(struct aml *a)
+{
+    aml_name(a, "_PRT");
+    size_t prt = aml_package_open(a, PCI_SLOTS * 4);
+    for (int slot = 0; slot < PCI_SLOTS; slot++) {
+        for (int pin = 0; pin < 4; pin++) {
+            size_t e = aml_package_open(a, 4);
+            aml_integer(a, (uint64_t)slot << 16 | 0xffff);   /* any function */
+            aml_integer(a, (uint64_t)pin);                   /* 0: INTA# */
+            aml_integer(a, 0);
+            aml_integer(a, (uint64_t)pci_intx_gsi(slot, pin + 1));
+            aml_close(a, e);
+        }
+    }
+    aml_close(a, prt);
+}
+
 static void pci0(struct aml *a, const struct fw_platform *p)
 {
     size_t dev = aml_device_open(a, "PCI0");
@@ -89,6 +111,7 @@ static void pci0(struct aml *a, const struct fw_platform *p)
     aml_name(a, "_BBN");
     aml_integer(a, 0);
     pci0_crs(a);
+    pci0_prt(a);
     for (int i = 0; i < 2; i++)
         if (p->com[i])
             isa_device(a, uarts[i].name, "PNP0501", i + 1, uarts[i].port, UART_NPORTS,

@@ -2,14 +2,15 @@
  * The Intel MultiProcessor Specification 1.4 tables (order no. 242016-006):
  * a floating pointer structure (4.1) where an OS scans for it, and the
  * configuration table (4.2, 4.3) after it: processors, buses, the I/O APIC
- * and how each ISA IRQ and local APIC input is wired. Linux reads it only
- * without ACPI's MADT (acpi=off, or no -A).
+ * and how each ISA IRQ, PCI INTx pin and local APIC input is wired. Linux
+ * reads it only without ACPI's MADT (acpi=off, or no -A).
  */
 #include <string.h>
 
 #include "devices/irqchip/ioapic.h"
 #include "devices/irqchip/lapic.h"
 #include "devices/lpc/acpi_pm.h"
+#include "devices/pci/pci.h"
 #include "firmware/acpi.h"
 #include "firmware/mptable.h"
 #include "hyperkit.h"
@@ -59,6 +60,14 @@ static void interrupts(uint8_t **e, uint16_t *count)
         intr(e, count, MP_IOINTR, MP_INT, flags, MP_BUS_ISA, irq, FW_IOAPIC_ID,
              irq == 0 ? 2 : irq);
     }
+    /* PCI INTx (appendix D): source bus IRQ = slot << 2 | pin (0: INTA#), level
+     * and active low as PCI lines are, on the pin pci_intx_gsi routes to
+     * (the _PRT says the same). */
+    for (int slot = 0; slot < PCI_SLOTS; slot++)
+        for (int pin = 0; pin < 4; pin++)
+            intr(e, count, MP_IOINTR, MP_INT, MPS_LEVEL | MPS_ACTIVE_LOW, MP_BUS_PCI,
+                 (uint8_t)(slot << 2 | pin), FW_IOAPIC_ID,
+                 (uint8_t)pci_intx_gsi(slot, pin + 1));
     intr(e, count, MP_LINTR, MP_EXTINT, 0, MP_BUS_ISA, 0, 0xff, 0);
     intr(e, count, MP_LINTR, MP_NMI, 0, MP_BUS_ISA, 0, 0xff, 1);
 }
@@ -91,7 +100,7 @@ static uint32_t entries(uint8_t *e, const struct fw_platform *p, uint16_t *count
     return (uint32_t)(e - start);
 }
 
-#define MP_MAX_ENTRIES_SIZE (20 * FW_MAX_CPUS + 8 * 2 + 8 + 8 * 17)
+#define MP_MAX_ENTRIES_SIZE (20 * FW_MAX_CPUS + 8 * 2 + 8 + 8 * 17 + 8 * 4 * PCI_SLOTS)
 
 int mptable_build(struct fw_area *a, const struct fw_platform *p)
 {

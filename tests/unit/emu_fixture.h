@@ -43,6 +43,7 @@ static inline int emu_fixture_init(struct emu_fixture *f, struct emu_cpu *cpu, u
     f->evm.npages = size >> 12;
     f->evm.page_blocks = calloc(f->evm.npages, sizeof(*f->evm.page_blocks));
     f->evm.trace = getenv("DBG_TRACE") ? stderr : NULL;
+    emu_code_queue_init(&f->evm);
     cpu->vm = &f->evm;
     f->ram = gmem_ptr_for_write(&f->mem, 0, size);
     return 0;
@@ -51,6 +52,7 @@ static inline int emu_fixture_init(struct emu_fixture *f, struct emu_cpu *cpu, u
 static inline void emu_fixture_fini(struct emu_fixture *f)
 {
     emu_blocks_free_all(&f->evm);
+    emu_code_queue_fini(&f->evm);
     free(f->evm.page_blocks);
     gmem_fini(&f->mem);
 }

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "core/vm.h"
+#include "devices/pci/pci.h"
 #include "firmware/acpi.h"
 #include "firmware/acpi_aml.h"
 #include "firmware/firmware.h"
@@ -284,6 +285,46 @@ static void test_dsdt(void)
     CHECK(find(dsdt, len, "RTC_", 4) != NULL, "DSDT has the RTC");
 }
 
+/* Name (_PRT, Package (128) {Package (4) {slot << 16 | 0xffff, pin, 0,
+ * GSI}, ...}) inside PCI0: every slot and pin, on the GSIs the bus uses. */
+static void test_prt(void)
+{
+    if (!dsdt)
+        return;
+    uint32_t len = rd32(dsdt + ACPI_HDR_LENGTH);
+    static const uint8_t prt[] = {AML_NAME, '_', 'P', 'R', 'T', AML_PACKAGE};
+    const uint8_t *p = find(dsdt, len, prt, sizeof(prt));
+    const uint8_t *pci0 = find(dsdt, len, "PCI0", 4);
+    CHECK(p && pci0 && p > pci0, "DSDT names _PRT as a Package inside PCI0");
+    if (!p)
+        return;
+    p += sizeof(prt);
+    size_t used = 0;
+    const uint8_t *end = p + aml_pkglength_decode(p, len - (size_t)(p - dsdt), &used);
+    p += used;
+    CHECK_EQ(*p++, 128, "_PRT has 128 entries (32 slots, 4 pins)");
+    int good = 0;
+    bool seen[32][4] = {{false}};
+    while (p < end && *p == AML_PACKAGE) {
+        p++;
+        const uint8_t *eend = p + aml_pkglength_decode(p, (size_t)(end - p), &used);
+        p += used;
+        if (*p++ != 4)
+            break;
+        long long v[4];
+        for (int i = 0; i < 4; i++)
+            v[i] = aml_int(&p);
+        int slot = (int)(v[0] >> 16), pin = (int)v[1];
+        if (p == eend && (v[0] & 0xffff) == 0xffff && slot < 32 && pin >= 0 && pin < 4 &&
+            v[2] == 0 && v[3] == pci_intx_gsi(slot, pin + 1) && !seen[slot][pin]) {
+            seen[slot][pin] = true;
+            good++;
+        }
+    }
+    CHECK(good == 128 && p == end, "_PRT: each slot and pin once, Source 0, GSI as the bus routes");
+    CHECK_EQ(pci_intx_gsi(2, 2), 19, "_PRT: slot 2 INTB# is GSI 19");
+}
+
 static void test_dsdt_variants(void)
 {
     struct fw_platform p = {.ncpus = 3, .com = {true, true}};
@@ -467,6 +508,10 @@ static void test_iasl(void)
               dsl_has(s, "{4}") && dsl_has(s, "{8}"),
           "iasl: UARTs and RTC with their IRQs");
     CHECK(dsl_has(s, "Device (CP01)") && dsl_has(s, "\"ACPI0007\""), "iasl: processor devices");
+    CHECK(dsl_has(s, "Name (_PRT, Package (0x80)") &&
+              dsl_has(s, "0x0003FFFF, \n                    0x03, \n                    Zero, \n"
+                         "                    0x16\n"),
+          "iasl: _PRT has 128 entries; slot 3 INTD# is GSI 0x16");
     roundtrip(f, FADT_SIZE, true, dir, "facp");
     roundtrip(m, rd32(m + ACPI_HDR_LENGTH), true, dir, "apic");
     roundtrip(fc, FACS_SIZE, false, dir, "facs");
@@ -528,6 +573,7 @@ int main(void)
     test_fadt();
     test_madt();
     test_dsdt();
+    test_prt();
     test_dsdt_variants();
     test_aml();
     test_iasl();

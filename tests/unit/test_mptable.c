@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "devices/pci/pci.h"
 #include "firmware/firmware.h"
 #include "firmware/mptable.h"
 #include "hyperkit.h"
@@ -78,9 +79,10 @@ static const uint8_t *build(int ncpus)
 }
 
 struct seen {
-    int cpus, bps, buses, ioapics, ioints, lints, bad;
+    int cpus, bps, buses, ioapics, ioints, pci_ints, pci_bad, lints, bad;
     bool pci, isa, order;
     uint8_t pin_of_irq[16];     /* 0xff: not routed */
+    uint8_t pin_of_pci[128];    /* by slot << 2 | pin */
     uint16_t flags_of_irq[16];
     bool extint_lint0, nmi_lint1;
 };
@@ -104,6 +106,14 @@ static void one_entry(const uint8_t *e, struct seen *s, int ncpus)
         s->bad += e[1] != 0 || e[2] != 0x11 || e[3] != MP_IOAPIC_EN || rd32(e + 4) != 0xfec00000u;
         break;
     case MP_IOINTR:
+        if (e[4] == MP_BUS_PCI) {
+            /* slot << 2 | pin, level and active low, on the routed pin */
+            s->pci_ints++;
+            s->pci_bad += e[1] != MP_INT || rd16(e + 2) != 0x0f || e[6] != 0 ||
+                          e[7] != pci_intx_gsi(e[5] >> 2, (e[5] & 3) + 1) || e[5] > 127;
+            s->pin_of_pci[e[5] & 127] = e[7];
+            break;
+        }
         s->ioints++;
         s->bad += e[1] != MP_INT || e[4] != MP_BUS_ISA || e[5] > 15 || e[6] != 0;
         if (e[5] <= 15) {
@@ -159,6 +169,11 @@ static void test_one_cpu(void)
     CHECK(s.buses == 2 && s.pci && s.isa, "buses: PCI 0 and ISA 1");
     CHECK_EQ(s.ioapics, 1, "one I/O APIC, ID 0, version 0x11, at 0xfec00000");
     CHECK_EQ(s.ioints, 15, "15 ISA IRQs routed (all but the cascade, IRQ 2)");
+    CHECK_EQ(s.pci_ints, 128, "PCI: an I/O interrupt entry per slot and pin");
+    CHECK_EQ(s.pci_bad, 0, "PCI INTx entries level, active low, on pins 16-23 by the swizzle");
+    CHECK(s.pin_of_pci[0] == 16 && s.pin_of_pci[3 << 2] == 19 && s.pin_of_pci[3 << 2 | 3] == 22 &&
+              s.pin_of_pci[31 << 2 | 3] == 18,
+          "PCI 0 INTA# on pin 16, 3 INTA# on 19, 3 INTD# on 22, 31 INTD# on 18");
     CHECK_EQ(s.pin_of_irq[0], 2, "ISA IRQ 0 on I/O APIC pin 2");
     CHECK_EQ(s.pin_of_irq[2], 0xff, "ISA IRQ 2 not routed");
     bool ident = true;

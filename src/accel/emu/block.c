@@ -98,6 +98,7 @@ struct emu_block *emu_block_get(struct emu_cpu *cpu, int *status)
     *status = emu_translate_tlb(cpu, lin, ACC_EXEC, &gpa);
     if (*status)
         return NULL;
+    emu_code_drain_pending(evm);   /* device writes first: never run their old bytes */
     struct emu_block *b = lookup(evm, gpa, mode_key(cpu));
     if (b)
         return b;

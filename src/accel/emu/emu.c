@@ -19,12 +19,11 @@ static int emu_probe(void)
     return 0; /* runs anywhere */
 }
 
-/* Device or loader wrote guest memory: drop code decoded from it. */
+/* Device or loader wrote guest memory, from any thread: the vCPU drops
+ * code decoded from it before its next block lookup. */
 static void emu_write_notify(void *opaque, uint64_t gpa, uint64_t len)
 {
-    struct emu_vm *evm = opaque;
-    if (len)
-        emu_code_invalidate(evm, gpa, len);
+    emu_code_notify(opaque, gpa, len);
 }
 
 static int emu_vm_create(struct vm *vm, struct accel_vm **out)
@@ -38,6 +37,7 @@ static int emu_vm_create(struct vm *vm, struct accel_vm **out)
         free(avm);
         return HK_EIO;
     }
+    emu_code_queue_init(&avm->evm);
     *out = avm;
     return HK_OK;
 }
@@ -48,6 +48,7 @@ static void emu_vm_destroy(struct accel_vm *avm)
     if (mem->notify_opaque == &avm->evm)
         mem->write_notify = NULL;
     emu_blocks_free_all(&avm->evm);
+    emu_code_queue_fini(&avm->evm);
     free(avm->evm.page_blocks);
     if (avm->evm.trace)
         fclose(avm->evm.trace);

@@ -3,6 +3,7 @@
 #define HK_EMU_EMU_H
 
 #include "accel/emu/cpu.h"
+#include <pthread.h>
 #include <stdio.h>
 
 #include "core/guest_mem.h"
@@ -20,6 +21,21 @@ struct emu_block {
     struct emu_insn insns[];
 };
 
+/* Code invalidations from other threads (device DMA, loaders): the block
+ * cache belongs to the vCPU thread, so they wait here until it drains
+ * them before its next block lookup (code_queue.c). */
+#define EMU_INVAL_QUEUE 32
+struct emu_page_range {
+    uint64_t first, last;         /* page numbers, inclusive */
+};
+struct emu_inval_queue {
+    pthread_mutex_t lock;
+    atomic_bool pending;          /* something queued: read at every lookup */
+    bool overflow;                /* too many ranges: drop all decoded code */
+    int n;
+    struct emu_page_range pages[EMU_INVAL_QUEUE];
+};
+
 struct emu_vm {
     struct vm *vm;
     const struct guest_mem *mem;
@@ -27,6 +43,7 @@ struct emu_vm {
     struct emu_block **page_blocks;   /* per guest page: blocks decoded from it */
     struct emu_block *hash[1u << EMU_HASH_BITS];
     struct emu_block *dead;           /* invalidated, freed outside execution */
+    struct emu_inval_queue inval;
     FILE *trace;                      /* --trace, or NULL */
 };
 
@@ -41,6 +58,25 @@ static inline bool emu_is_code_page(const struct emu_vm *evm, uint64_t gpa)
 {
     uint64_t p = gpa >> 12;
     return p < evm->npages && evm->page_blocks[p] != NULL;
+}
+
+/* code_queue.c. Writes to guest RAM not made by the CPU itself arrive
+ * through emu_code_notify from any thread, after the bytes are in place;
+ * the vCPU thread drains them (emu_code_drain_pending) before each block
+ * lookup, so once the writer has finished, a lookup never finds code
+ * decoded from the old bytes. The vCPU's own stores invalidate at once
+ * (mmu.c). One vCPU thread owns the cache: with SMP, each cache owner
+ * drains its own queue and a notification goes to every queue. */
+void emu_code_queue_init(struct emu_vm *evm);
+void emu_code_queue_fini(struct emu_vm *evm);
+void emu_code_notify(struct emu_vm *evm, uint64_t gpa, uint64_t len);
+void emu_code_drain(struct emu_vm *evm);
+
+static inline void emu_code_drain_pending(struct emu_vm *evm)
+{
+    /* Acquire: pairs with the writer's release, after its bytes. */
+    if (atomic_load_explicit(&evm->inval.pending, memory_order_acquire))
+        emu_code_drain(evm);
 }
 
 /* block.c */

@@ -1,0 +1,84 @@
+/*
+ * Code invalidations queued by other threads for the vCPU thread that owns
+ * the decoded-block cache (see emu.h). A device thread must not touch the
+ * block hash or page lists while the vCPU looks blocks up, and the vCPU
+ * must not pay for a lock at every block: writers queue page ranges under
+ * a small mutex and set an atomic flag that the vCPU reads before each
+ * lookup. A full queue turns into one flush of everything decoded.
+ */
+#include "accel/emu/emu.h"
+
+void emu_code_queue_init(struct emu_vm *evm)
+{
+    pthread_mutex_init(&evm->inval.lock, NULL);
+    atomic_init(&evm->inval.pending, false);
+    evm->inval.n = 0;
+    evm->inval.overflow = false;
+}
+
+void emu_code_queue_fini(struct emu_vm *evm)
+{
+    pthread_mutex_destroy(&evm->inval.lock);
+}
+
+/* Widen an entry that touches [first, last] instead of adding one: device
+ * writes tend to run through consecutive pages. */
+static bool merge(struct emu_inval_queue *q, uint64_t first, uint64_t last)
+{
+    for (int i = q->n - 1; i >= 0 && i >= q->n - 4; i--) {
+        if (first > q->pages[i].last + 1 || last + 1 < q->pages[i].first)
+            continue;
+        if (first < q->pages[i].first)
+            q->pages[i].first = first;
+        if (last > q->pages[i].last)
+            q->pages[i].last = last;
+        return true;
+    }
+    return false;
+}
+
+void emu_code_notify(struct emu_vm *evm, uint64_t gpa, uint64_t len)
+{
+    if (len == 0)
+        return;
+    uint64_t first = gpa >> 12;
+    uint64_t last = (gpa + len - 1 < gpa ? UINT64_MAX : gpa + len - 1) >> 12;
+    struct emu_inval_queue *q = &evm->inval;
+    pthread_mutex_lock(&q->lock);
+    if (!q->overflow && !merge(q, first, last)) {
+        if (q->n < EMU_INVAL_QUEUE)
+            q->pages[q->n++] = (struct emu_page_range){first, last};
+        else
+            q->overflow = true;
+    }
+    /* Release: a vCPU that sees the flag sees the bytes written before
+     * this call (the mutex orders it against the drain). */
+    atomic_store_explicit(&q->pending, true, memory_order_release);
+    pthread_mutex_unlock(&q->lock);
+}
+
+void emu_code_drain(struct emu_vm *evm)
+{
+    struct emu_inval_queue *q = &evm->inval;
+    struct emu_page_range pages[EMU_INVAL_QUEUE];
+    pthread_mutex_lock(&q->lock);
+    int n = q->n;
+    bool all = q->overflow;
+    for (int i = 0; i < n; i++)
+        pages[i] = q->pages[i];
+    q->n = 0;
+    q->overflow = false;
+    atomic_store_explicit(&q->pending, false, memory_order_relaxed);
+    pthread_mutex_unlock(&q->lock);
+    if (evm->npages == 0)
+        return;
+    if (all) {
+        emu_code_invalidate(evm, 0, evm->npages << 12);
+        return;
+    }
+    for (int i = 0; i < n; i++) {
+        uint64_t last = pages[i].last < evm->npages ? pages[i].last : evm->npages - 1;
+        if (pages[i].first <= last)
+            emu_code_invalidate(evm, pages[i].first << 12, (last - pages[i].first + 1) << 12);
+    }
+}
