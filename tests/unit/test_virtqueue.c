@@ -454,8 +454,12 @@ static void test_hostile_ring(void)
 {
     setup(8, 0);
     desc(0, BUF, 8, 0, 0);
-    put16(g(AVAIL + 2), 9);
+    offer(0);
+    CHECK_EQ(virtq_pop(&q, ch), 1, "a good chain first");
+    put16(g(AVAIL + 2), 10);
     CHECK_EQ(virtq_pop(&q, ch), HK_EGUEST, "hostile: avail idx runs size+1 ahead");
+    CHECK(ch->nout == 0 && ch->nin == 0, "... and the last chain's buffers are not left in it");
+    q.last_avail = 0;
     put16(g(AVAIL + 2), 0xffff);
     CHECK_EQ(virtq_pop(&q, ch), HK_EGUEST, "hostile: avail idx goes backwards");
     put16(g(AVAIL + 2), 8);

@@ -217,8 +217,17 @@ static int walk_chain(struct walk *w, uint16_t head)
     }
 }
 
+/* No buffers: what a chain holds unless virtq_pop returned 1, so a device
+ * that misses an error still cannot use stale iovecs. */
+static void chain_clear(struct virtq_chain *c)
+{
+    c->nout = c->nin = 0;
+    c->out_bytes = c->in_bytes = 0;
+}
+
 int virtq_pop(struct virtq *q, struct virtq_chain *c)
 {
+    chain_clear(c);
     if (!q->ready)
         return 0;
     uint16_t avail_idx;
@@ -236,13 +245,10 @@ int virtq_pop(struct virtq *q, struct virtq_chain *c)
     if (load_u16(q, slot, __ATOMIC_RELAXED, &head))
         return HK_EGUEST;
     c->head = head;
-    c->nout = c->nin = 0;
-    c->out_bytes = c->in_bytes = 0;
     struct walk w = {.q = q, .c = c};
     int rc = walk_chain(&w, head);
     if (rc) {
-        c->nout = c->nin = 0;
-        c->out_bytes = c->in_bytes = 0;
+        chain_clear(c);
         return rc;
     }
     q->last_avail++;
