@@ -66,7 +66,8 @@ int virtq_start(struct virtq *q, struct guest_mem *mem, uint16_t size, uint64_t 
                 uint64_t avail_gpa, uint64_t used_gpa, uint64_t features);
 
 /* Take the next available chain: 1 with *c filled, 0 if none is waiting,
- * HK_EGUEST if the ring or chain is malformed. */
+ * HK_EGUEST if the ring or chain is malformed (HK_EINVAL: c was made for
+ * a smaller queue). Unless 1, *c holds no buffers. */
 int virtq_pop(struct virtq *q, struct virtq_chain *c);
 
 /* Return chain `head` to the driver with `written` bytes written into its
