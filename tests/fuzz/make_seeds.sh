@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Write the seed corpus for fuzz_emu into tests/fuzz/corpus/emu and for
-# fuzz_decode into tests/fuzz/corpus/decode (the files are checked in; run
-# this after changing struct fz_hdr or to add seeds).
+# Write the seed corpus for fuzz_emu into tests/fuzz/corpus/emu, for
+# fuzz_decode into tests/fuzz/corpus/decode and for fuzz_virtq into
+# tests/fuzz/corpus/virtq (the files are checked in; run this after
+# changing a target's header or to add seeds).
 #
 # emu seed: seed NAME MODE CFG REGS RFLAGS HANDLER IRQ_VEC IRQ_PERIOD DATA PAGING CODE
 #   MODE, CFG, RFLAGS, HANDLER, IRQ_*, PAGING: hex bytes, see struct fz_hdr in fuzz_emu.c
@@ -15,7 +16,7 @@
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 out=$here/corpus/emu
-mkdir -p "$out" "$here/corpus/decode"
+mkdir -p "$out" "$here/corpus/decode" "$here/corpus/virtq"
 
 hex() { # hex digits (spaces ignored) -> bytes
     local h=${1// /} i
@@ -133,3 +134,129 @@ dec compat_les     "02 c406"
 #   regress_rep_ins_replay: REP INSB, then REP INSW, storing over their own
 #   bytes; the re-execution after a port exit decoded the new bytes (a
 #   different instruction: out of step, or the VMM's answer dropped).
+
+# fuzz_virtq seeds (struct fz_hdr in fuzz_virtq.c): a 16-byte header, the
+# driver writes, then guest RAM from address 0. The seeds use a queue of 8
+# with the descriptor table at 0x40, the avail ring at 0xc0, the used ring
+# at 0xd8 and indirect tables at 0x120; buffers lie above the image (RAM
+# is 64 KiB, zero past the image). Each stays under the smoke test's
+# 512-byte max_len.
+le16() { printf '%02x%02x' $(($1 & 255)) $(($1 >> 8 & 255)); }
+le32() { le16 $(($1 & 0xffff)); le16 $(($1 >> 16 & 0xffff)); }
+le64() { le32 $(($1 & 0xffffffff)); le32 $(($1 >> 32 & 0xffffffff)); }
+VD=0x40 VA=0xc0 VU=0xd8 VI=0x120
+NEXT=1 WRITE=2 INDIRECT=4
+# vq_begin NAME OPTS [START [SIZE_LOG2]]: OPTS bit 0 INDIRECT_DESC,
+# 1 EVENT_IDX, 2 write the writable buffers, 3 toggle kicks.
+vq_begin() {
+    vq_name=$1 vq_opts=$2 vq_start=${3:-0} vq_log2=${4:-3} vq_writes="" vq_nw=0 vq_img=()
+    local i
+    for ((i = 0; i < 0x180; i++)); do vq_img[i]=00; done
+}
+vq_put() { # GPA HEX
+    local h=${2// /} i
+    for ((i = 0; i < ${#h}; i += 2)); do vq_img[$1 + i / 2]=${h:i:2}; done
+}
+vq_desc() { vq_put $(($1 + 16 * $2)) "$(le64 $3)$(le32 $4)$(le16 $5)$(le16 $6)"; } # TABLE I ADDR LEN FLAGS NEXT
+vq_avail() { # IDX HEAD...: avail->idx, then heads from slot START
+    local idx=$1 slot=$vq_start h
+    shift
+    vq_put $((VA + 2)) "$(le16 $idx)"
+    for h in "$@"; do
+        vq_put $((VA + 4 + 2 * (slot & 7))) "$(le16 $h)"
+        slot=$((slot + 1))
+    done
+}
+vq_write() { vq_writes+="$(le16 $1)$(le16 $2)"; vq_nw=$((vq_nw + 1)); } # GPA VALUE
+vq_end() {
+    local hdr
+    hdr="$(printf %02x $vq_log2)$(printf %02x $vq_opts)0000$(le16 $VD)$(le16 $VA)$(le16 $VU)"
+    hdr+="$(le16 $vq_start)$(printf %02x $vq_nw)a50000"
+    { hex "$hdr"; hex "$vq_writes"; hex "$(printf %s "${vq_img[@]}")"; } >"$here/corpus/virtq/$vq_name"
+}
+
+vq_begin direct_rw 4
+vq_desc $VD 0 0x1000 64 $NEXT 5
+vq_desc $VD 5 0x2000 32 $WRITE 0
+vq_avail 1 0
+vq_end
+
+vq_begin indirect 5
+vq_desc $VD 2 $VI 48 $INDIRECT 0
+vq_desc $VI 0 0x1000 16 $NEXT 1
+vq_desc $VI 1 0x2000 512 $((NEXT | WRITE)) 2
+vq_desc $VI 2 0x3000 1 $WRITE 0
+vq_avail 1 2
+vq_end
+
+vq_begin direct_then_indirect 5
+vq_desc $VD 0 0x1000 16 $NEXT 1
+vq_desc $VD 1 $VI 32 $INDIRECT 0
+vq_desc $VI 0 0x1100 16 $NEXT 1
+vq_desc $VI 1 0x2000 4096 $WRITE 0
+vq_avail 1 0
+vq_end
+
+# Three chains, used_event 1, kicks toggled.
+vq_begin event_idx 14
+for i in 0 1 2; do vq_desc $VD $i $((0x1000 + 0x100 * i)) 64 $WRITE 0; done
+vq_put $((VA + 4 + 16)) "$(le16 1)"
+vq_avail 3 0 1 2
+vq_end
+
+vq_begin no_interrupt_kicks 12
+vq_desc $VD 0 0x1000 8 0 0
+vq_desc $VD 1 0x1008 8 $WRITE 0
+vq_put $VA "$(le16 1)"
+vq_avail 2 0 1
+vq_end
+
+# Indices about to wrap: last_avail and used_idx 0xfffe, avail->idx 2.
+vq_begin index_wrap 4 0xfffe
+for i in 0 1 2 3; do vq_desc $VD $i $((0x1000 + 0x40 * i)) 64 $WRITE 0; done
+vq_avail 2 0 1 2 3
+vq_end
+
+# The driver publishes one chain, then rewrites its descriptor and
+# publishes it again, then makes a third entry available.
+vq_begin driver_writes 4
+vq_desc $VD 0 0x1000 16 $WRITE 0
+vq_avail 0 0 0 0
+vq_write $((VA + 2)) 1
+vq_write $((VD + 8)) 0x2000
+vq_write $((VA + 2)) 2
+vq_write $((VA + 2)) 3
+vq_end
+
+# The guest points a writable buffer at the rings themselves.
+vq_begin buffer_on_rings 4
+vq_desc $VD 0 0 0x180 $WRITE 0
+vq_desc $VD 1 $VA 8 $WRITE 0
+vq_avail 2 0 1
+vq_end
+
+vq_begin zero_length 4
+vq_desc $VD 0 0xdead00000000 0 $NEXT 1
+vq_desc $VD 1 0x1000 8 $((NEXT | WRITE)) 2
+vq_desc $VD 2 0x2000 0 $WRITE 0
+vq_avail 1 0
+vq_end
+
+vq_begin bad_loop 4
+vq_desc $VD 0 0x1000 8 $NEXT 1
+vq_desc $VD 1 0x1000 8 $NEXT 0
+vq_avail 1 0
+vq_end
+
+vq_begin bad_nested_indirect 5
+vq_desc $VD 0 $VI 32 $INDIRECT 0
+vq_desc $VI 0 0x1000 8 $NEXT 1
+vq_desc $VI 1 $VI 16 $INDIRECT 0
+vq_avail 1 0
+vq_end
+
+vq_begin bad_write_then_read 4
+vq_desc $VD 0 0x1000 8 $((NEXT | WRITE)) 1
+vq_desc $VD 1 0x1000 8 0 0
+vq_avail 1 0
+vq_end
