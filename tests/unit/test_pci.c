@@ -1,27 +1,27 @@
 /* PCI mechanism #1, BAR sizing, the host and ISA bridges, and 0xcf9. */
 #include <stdlib.h>
 
-#include "core/vm.h"
 #include "devices/lpc/acpi_pm.h"
 #include "devices/pci/pci.h"
+#include "fake_env.h"
 #include "test.h"
 
-static struct vm *vm;
+static struct fake_env f;
 
 static uint32_t cfg_read(int slot, int func, unsigned reg, unsigned size)
 {
     uint64_t v = 0x80000000u | (unsigned)slot << 11 | (unsigned)func << 8 | (reg & 0xfc);
-    iobus_access(&vm->pio, 0xcf8, 4, true, &v);
-    iobus_access(&vm->pio, 0xcfc + (reg & 3), size, false, &v);
+    iobus_access(&f.pio, 0xcf8, 4, true, &v);
+    iobus_access(&f.pio, 0xcfc + (reg & 3), size, false, &v);
     return (uint32_t)v;
 }
 
 static void cfg_write(int slot, int func, unsigned reg, unsigned size, uint32_t val)
 {
     uint64_t v = 0x80000000u | (unsigned)slot << 11 | (unsigned)func << 8 | (reg & 0xfc);
-    iobus_access(&vm->pio, 0xcf8, 4, true, &v);
+    iobus_access(&f.pio, 0xcf8, 4, true, &v);
     v = val;
-    iobus_access(&vm->pio, 0xcfc + (reg & 3), size, true, &v);
+    iobus_access(&f.pio, 0xcfc + (reg & 3), size, true, &v);
 }
 
 static int moves;
@@ -48,12 +48,12 @@ static void test_bridges(struct pci_bus *bus)
     cfg_write(0, 0, 0x3c, 1, 11);
     CHECK_EQ(cfg_read(0, 0, 0x3c, 1), 11, "pci interrupt line is writable");
     uint64_t v = 0x80000000u | 1u << 16;
-    iobus_access(&vm->pio, 0xcf8, 4, true, &v);
-    iobus_access(&vm->pio, 0xcfc, 4, false, &v);
+    iobus_access(&f.pio, 0xcf8, 4, true, &v);
+    iobus_access(&f.pio, 0xcfc, 4, false, &v);
     CHECK_EQ(v, 0xffffffff, "pci bus 1 does not exist");
     v = 0x80000000u;
-    iobus_access(&vm->pio, 0xcf8, 4, true, &v);
-    iobus_access(&vm->pio, 0xcf8, 4, false, &v);
+    iobus_access(&f.pio, 0xcf8, 4, true, &v);
+    iobus_access(&f.pio, 0xcf8, 4, false, &v);
     CHECK_EQ(v, 0x80000000u, "pci CONFIG_ADDRESS reads back");
     CHECK_EQ(cfg_read(0, 0, 0x0e, 1), 0, "pci single-function header type");
 }
@@ -92,33 +92,27 @@ static void test_bars(struct pci_bus *bus)
 
 static void test_cf9_shares_the_range(void)
 {
-    CHECK_EQ(reset_create(vm), 0, "reset control added next to CONFIG_ADDRESS");
+    CHECK_EQ(reset_create(&f.env), 0, "reset control added next to CONFIG_ADDRESS");
     uint64_t v = 0x80000000u;
-    iobus_access(&vm->pio, 0xcf8, 4, true, &v);
-    CHECK_EQ(vm->exit.reason, HK_EXIT_NONE, "pci dword write to 0xcf8 does not reset");
+    iobus_access(&f.pio, 0xcf8, 4, true, &v);
+    CHECK_EQ(f.exit_reason, HK_EXIT_NONE, "pci dword write to 0xcf8 does not reset");
     v = 0x02;
-    iobus_access(&vm->pio, 0xcf9, 1, true, &v);
-    iobus_access(&vm->pio, 0xcf9, 1, false, &v);
-    CHECK(v == 0x02 && vm->exit.reason == HK_EXIT_NONE, "0xcf9 SYS_RST alone reads back, no reset");
+    iobus_access(&f.pio, 0xcf9, 1, true, &v);
+    iobus_access(&f.pio, 0xcf9, 1, false, &v);
+    CHECK(v == 0x02 && f.exit_reason == HK_EXIT_NONE, "0xcf9 SYS_RST alone reads back, no reset");
     v = 0x06;
-    iobus_access(&vm->pio, 0xcf9, 1, true, &v);
-    CHECK_EQ(vm->exit.reason, HK_EXIT_REBOOT, "0xcf9 RST_CPU 0->1 reboots");
+    iobus_access(&f.pio, 0xcf9, 1, true, &v);
+    CHECK_EQ(f.exit_reason, HK_EXIT_REBOOT, "0xcf9 RST_CPU 0->1 reboots");
 }
 
 int main(void)
 {
-    vm = calloc(1, sizeof(*vm));
-    pthread_mutex_init(&vm->lock, NULL);
-    pthread_cond_init(&vm->cond, NULL);
-    iobus_init(&vm->pio);
+    fake_env_init(&f, 0, false);
     struct pci_bus *bus;
-    CHECK_EQ(pci_create(vm, &bus), 0, "pci bus created");
+    CHECK_EQ(pci_create(&f.env, &bus), 0, "pci bus created");
     test_bridges(bus);
     test_bars(bus);
     test_cf9_shares_the_range();
-    for (int i = vm->ndevices - 1; i >= 0; i--)
-        vm->devices[i].destroy(vm->devices[i].opaque);
-    iobus_fini(&vm->pio);
-    free(vm);
+    fake_env_fini(&f);
     TEST_EXIT();
 }

@@ -10,7 +10,7 @@
 #include <stdlib.h>
 
 #include "accel/accel.h"
-#include "core/vm.h"
+#include "devices/devenv.h"
 #include "devices/irqchip/ioapic.h"
 #include "devices/irqchip/lapic.h"
 #include "devices/irqchip/pic.h"
@@ -31,7 +31,7 @@ struct irqchip {
     struct ioapic *ioapic;
     struct pit *pit;
     int nvcpus;
-    struct irqchip_cpu cpu[VM_MAX_VCPUS];
+    struct irqchip_cpu cpu[IRQCHIP_MAX_CPUS];
     int ntimers;
     struct irqchip_timer timers[IRQCHIP_MAX_TIMERS];
     void *timer_opaque[IRQCHIP_MAX_TIMERS];
@@ -281,42 +281,42 @@ static void pic2_write(void *opaque, uint64_t off, unsigned size, uint64_t v)
 static const struct io_ops pic1_ops = {.read = pic1_read, .write = pic1_write};
 static const struct io_ops pic2_ops = {.read = pic2_read, .write = pic2_write};
 
-static int chip_register(struct vm *vm, struct irqchip *chip)
+static int chip_register(struct dev_env *env, struct irqchip *chip)
 {
-    int r = iobus_register(&vm->pio, PIC_MASTER_BASE, 2, &pic1_ops, chip, "pic1");
+    int r = iobus_register(env->pio, PIC_MASTER_BASE, 2, &pic1_ops, chip, "pic1");
     if (!r)
-        r = iobus_register(&vm->pio, PIC_SLAVE_BASE, 2, &pic2_ops, chip, "pic2");
+        r = iobus_register(env->pio, PIC_SLAVE_BASE, 2, &pic2_ops, chip, "pic2");
     if (!r)
-        r = iobus_register(&vm->pio, PIC_ELCR_BASE, 2, &pic_elcr_io_ops, chip->pic, "elcr");
+        r = iobus_register(env->pio, PIC_ELCR_BASE, 2, &pic_elcr_io_ops, chip->pic, "elcr");
     if (!r)
-        r = iobus_register(&vm->pio, PIT_BASE, PIT_NPORTS, &pit_io_ops, chip->pit, "pit");
+        r = iobus_register(env->pio, PIT_BASE, PIT_NPORTS, &pit_io_ops, chip->pit, "pit");
     if (!r)
-        r = iobus_register(&vm->pio, PIT_PORT_61, 1, &pit_port61_ops, chip->pit, "port61");
+        r = iobus_register(env->pio, PIT_PORT_61, 1, &pit_port61_ops, chip->pit, "port61");
     if (!r)
-        r = iobus_register(&vm->mmio, IOAPIC_BASE, IOAPIC_MMIO_LEN, &ioapic_mmio_ops,
+        r = iobus_register(env->mmio, IOAPIC_BASE, IOAPIC_MMIO_LEN, &ioapic_mmio_ops,
                            chip->ioapic, "ioapic");
     /* One page for all: the MMIO bus does not know which vCPU is asking,
      * so until SMP the page is vCPU 0's. */
     if (!r)
-        r = iobus_register(&vm->mmio, LAPIC_BASE, LAPIC_MMIO_LEN, &lapic_mmio_ops,
+        r = iobus_register(env->mmio, LAPIC_BASE, LAPIC_MMIO_LEN, &lapic_mmio_ops,
                            chip->cpu[0].lapic, "lapic");
     return r;
 }
 
-int irqchip_create(struct vm *vm, int nvcpus, struct irqchip **out)
+int irqchip_create(struct dev_env *env, int nvcpus, struct irqchip **out)
 {
-    if (!vm || !out || nvcpus < 1 || nvcpus > VM_MAX_VCPUS)
+    if (!env || !out || nvcpus < 1 || nvcpus > IRQCHIP_MAX_CPUS)
         return HK_EINVAL;
     struct irqchip *chip;
     int r = chip_new(nvcpus, &chip);
     if (r)
         return r;
     /* Once added, the VM owns the chip even if a later step fails. */
-    if ((r = vm_add_device(vm, "irqchip", chip, irqchip_destroy_hook)) != 0) {
+    if ((r = env->ops->add_teardown(env->ctx, "irqchip", chip, irqchip_destroy_hook)) != 0) {
         irqchip_destroy(chip);
         return r;
     }
-    if ((r = chip_register(vm, chip)) != 0)
+    if ((r = chip_register(env, chip)) != 0)
         return r;
     *out = chip;
     return HK_OK;

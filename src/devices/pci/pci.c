@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/vm.h"
+#include "devices/devenv.h"
 #include "hyperkit.h"
 
 struct pci_func {
@@ -299,21 +299,21 @@ static void pci_bus_destroy(void *opaque)
     pci_bus_free(opaque);
 }
 
-int pci_create(struct vm *vm, struct pci_bus **out)
+int pci_create(struct dev_env *env, struct pci_bus **out)
 {
-    if (!vm || !out)
+    if (!env || !out)
         return HK_EINVAL;
     struct pci_bus *bus;
     int r = pci_bus_new(&bus);
     if (r)
         return r;
-    if ((r = vm_add_device(vm, "pci", bus, pci_bus_destroy)) != 0) {
+    if ((r = env->ops->add_teardown(env->ctx, "pci", bus, pci_bus_destroy)) != 0) {
         pci_bus_free(bus);
         return r;
     }
-    r = iobus_register(&vm->pio, PCI_CONFIG_ADDRESS, 1, &pci_addr_io_ops, bus, "pci-addr");
+    r = iobus_register(env->pio, PCI_CONFIG_ADDRESS, 1, &pci_addr_io_ops, bus, "pci-addr");
     if (!r)
-        r = iobus_register(&vm->pio, PCI_CONFIG_DATA, 4, &pci_data_io_ops, bus, "pci-data");
+        r = iobus_register(env->pio, PCI_CONFIG_DATA, 4, &pci_data_io_ops, bus, "pci-data");
     if (!r)
         *out = bus;
     return r;

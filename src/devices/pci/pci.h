@@ -110,9 +110,9 @@ void pci_cfg_write(struct pci_bus *bus, int busno, int slot, int func, unsigned 
 extern const struct io_ops pci_addr_io_ops;
 extern const struct io_ops pci_data_io_ops;
 
-struct vm;
-/* Bus 0 with its ports on the VM (teardown via vm_add_device). */
-int pci_create(struct vm *vm, struct pci_bus **out);
+struct dev_env;
+/* Bus 0 with its ports on env->pio (torn down with the environment). */
+int pci_create(struct dev_env *env, struct pci_bus **out);
 
 /* -s N,hostbridge (amd = false: 0x1275:0x1275 as bhyve; amd_hostbridge:
  * 0x1022:0x7432) and -s 31,lpc (Intel 82371SB PIIX3 ISA bridge 0x8086:0x7000,
