@@ -2,7 +2,8 @@
  * The interrupt controllers wired as on a PC: ISA lines to both the PIC
  * pair and the IOAPIC (IRQ 0 on pin 2), the IOAPIC's messages to the
  * LAPICs, each LAPIC's EOI back to the IOAPIC, the PIC's INTR into LINT0
- * (virtual wire), and the timers polled from the vCPU threads.
+ * (virtual wire), PCI MSIs onto the APIC bus, and the timers polled from
+ * the vCPU threads.
  */
 #include "devices/irqchip/irqchip.h"
 
@@ -39,24 +40,19 @@ struct irqchip {
     void *wake_opaque;
 };
 
-/* Called with the IOAPIC lock held (lock order ioapic -> lapic). */
+/* Called with no LAPIC lock held (the IOAPIC's may be: lock order
+ * ioapic -> lapic). */
 static void route(struct irqchip *chip, struct lapic *from, const struct apic_msg *msg,
                   enum apic_shorthand sh)
 {
-    for (int i = 0; i < chip->nvcpus; i++) {
-        struct irqchip_cpu *c = &chip->cpu[i];
-        bool self = c->lapic == from;
-        bool hit = sh == APIC_SH_ALL || (sh == APIC_SH_SELF && self) ||
-                   (sh == APIC_SH_OTHERS && !self) ||
-                   (sh == APIC_SH_NONE && lapic_match(c->lapic, msg));
-        if (!hit)
-            continue;
-        if (lapic_deliver(c->lapic, msg))
-            atomic_store(&c->wake, true);
-        /* Lowest priority goes to one APIC: the first that matches. */
-        if (msg->delivery == APIC_DM_LOWEST && sh == APIC_SH_NONE)
-            break;
-    }
+    struct lapic *lapics[VM_MAX_VCPUS];
+    bool woke[VM_MAX_VCPUS] = {false};
+    for (int i = 0; i < chip->nvcpus; i++)
+        lapics[i] = chip->cpu[i].lapic;
+    apic_route(lapics, chip->nvcpus, from, msg, sh, woke);
+    for (int i = 0; i < chip->nvcpus; i++)
+        if (woke[i])
+            atomic_store(&chip->cpu[i].wake, true);
 }
 
 static void ioapic_deliver(void *opaque, const struct apic_msg *msg)
@@ -108,6 +104,15 @@ void irqchip_set_irq(struct irqchip *chip, int gsi, bool level)
     if (!chip)
         return;
     set_irq_nowake(chip, gsi, level);
+    wake_cpus(chip);
+}
+
+void irqchip_msi(struct irqchip *chip, uint64_t addr, uint32_t data)
+{
+    struct apic_msg msg;
+    if (!chip || !apic_msi_decode(addr, data, &msg))
+        return;   /* malformed: dropped, as the platform would */
+    route(chip, NULL, &msg, APIC_SH_NONE);
     wake_cpus(chip);
 }
 
