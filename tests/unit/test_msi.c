@@ -2,9 +2,9 @@
  * its routing over several local APICs, and irqchip_msi end to end. */
 #include <stdlib.h>
 
-#include "core/vm.h"
 #include "devices/irqchip/irqchip.h"
 #include "devices/irqchip/lapic.h"
+#include "fake_env.h"
 #include "test.h"
 
 #define N 3
@@ -124,13 +124,10 @@ static void on_wake(void *opaque, int vcpu)
  * CPU engine sees the vector. */
 static void test_irqchip(void)
 {
-    struct vm *vm = calloc(1, sizeof(*vm));
-    pthread_mutex_init(&vm->lock, NULL);
-    pthread_cond_init(&vm->cond, NULL);
-    iobus_init(&vm->pio);
-    iobus_init(&vm->mmio);
+    struct fake_env f;
+    fake_env_init(&f, 0, false);
     struct irqchip *chip;
-    CHECK_EQ(irqchip_create(vm, 1, &chip), 0, "msi irqchip created");
+    CHECK_EQ(irqchip_create(&f.env, 1, &chip), 0, "msi irqchip created");
     irqchip_set_wake(chip, on_wake, NULL);
     struct lapic *a = irqchip_lapic(chip, 0);
     wr(a, 0xf0, 0x1ff);
@@ -146,11 +143,7 @@ static void test_irqchip(void)
              "msi is edge: no TMR bit");
     wr(a, 0xb0, 0);
     CHECK_EQ(lapic_pending(a, 0), -1, "msi EOI'd");
-    for (int i = vm->ndevices - 1; i >= 0; i--)
-        vm->devices[i].destroy(vm->devices[i].opaque);
-    iobus_fini(&vm->pio);
-    iobus_fini(&vm->mmio);
-    free(vm);
+    fake_env_fini(&f);
 }
 
 int main(void)

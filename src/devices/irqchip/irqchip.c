@@ -45,8 +45,8 @@ struct irqchip {
 static void route(struct irqchip *chip, struct lapic *from, const struct apic_msg *msg,
                   enum apic_shorthand sh)
 {
-    struct lapic *lapics[VM_MAX_VCPUS];
-    bool woke[VM_MAX_VCPUS] = {false};
+    struct lapic *lapics[IRQCHIP_MAX_CPUS];
+    bool woke[IRQCHIP_MAX_CPUS] = {false};
     for (int i = 0; i < chip->nvcpus; i++)
         lapics[i] = chip->cpu[i].lapic;
     apic_route(lapics, chip->nvcpus, from, msg, sh, woke);

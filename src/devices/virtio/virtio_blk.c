@@ -190,20 +190,43 @@ static int setup(struct vblk *v, const struct vblk_conf *c, char *err, size_t er
     return HK_OK;
 }
 
-int virtio_blk_create(struct dev_env *env, const struct virtio_pci_params *p, const char *conf,
-                      char *err, size_t errlen)
+int virtio_blk_parse(const char *conf, void **parsed, char *err, size_t errlen)
 {
-    struct vblk_conf c;
-    int r = vblk_conf_parse(conf, &c, err, errlen);
-    if (r)
-        return r;
-    struct vblk *v = calloc(1, sizeof(*v));
-    if (!v) {
-        vblk_conf_free(&c);
+    struct vblk_conf *c = malloc(sizeof(*c));
+    if (!c) {
+        snprintf(err, errlen, "virtio-blk: out of memory");
         return HK_ENOMEM;
     }
+    int r = vblk_conf_parse(conf, c, err, errlen);
+    if (r) {
+        free(c);
+        return r;
+    }
+    *parsed = c;
+    return HK_OK;
+}
+
+void virtio_blk_free(void *parsed)
+{
+    if (parsed)
+        vblk_conf_free(parsed);
+    free(parsed);
+}
+
+int virtio_blk_create(struct dev_env *env, struct pci_bus *bus, int slot, int func, void *parsed,
+                      char *err, size_t errlen)
+{
+    const struct vblk_conf *c = parsed;
+    struct virtio_pci_params pp = {.bus = bus, .slot = slot, .func = func}, *p = &pp;
+    if (!c) {
+        snprintf(err, errlen, "virtio-blk: a disk image path is required");
+        return HK_EINVAL;
+    }
+    struct vblk *v = calloc(1, sizeof(*v));
+    if (!v)
+        return HK_ENOMEM;
     v->env = env;
-    r = setup(v, &c, err, errlen);
+    int r = setup(v, c, err, errlen);
     struct virtio_dev_info info = {
         .name = "virtio-blk",
         .device_type = VIRTIO_ID_BLOCK,
@@ -216,11 +239,10 @@ int virtio_blk_create(struct dev_env *env, const struct virtio_pci_params *p, co
         .opaque = v,
     };
     if (!r && (r = virtio_pci_create(env, p, &info, &v->vp)) != 0)
-        snprintf(err, errlen, "virtio-blk %s: cannot add PCI function %d:%d: %s", c.path, p->slot,
+        snprintf(err, errlen, "virtio-blk %s: cannot add PCI function %d:%d: %s", c->path, p->slot,
                  p->func, hk_strerror(r));
     if (!r && (r = env->ops->add_teardown(env->ctx, "virtio-blk", v, vblk_destroy)) != 0)
-        snprintf(err, errlen, "virtio-blk %s: %s", c.path, hk_strerror(r));
-    vblk_conf_free(&c);
+        snprintf(err, errlen, "virtio-blk %s: %s", c->path, hk_strerror(r));
     if (r)
         vblk_free(v);
     return r;

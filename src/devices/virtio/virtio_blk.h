@@ -28,9 +28,13 @@ struct vblk_conf {
 int vblk_conf_parse(const char *conf, struct vblk_conf *out, char *err, size_t errlen);
 void vblk_conf_free(struct vblk_conf *c);
 
-/* Open the image and add the device at p->slot:p->func; it is torn down
- * with the VM (env->ops->add_teardown). */
-int virtio_blk_create(struct dev_env *env, const struct virtio_pci_params *p, const char *conf,
+/* The device-type table's row (devtypes.h): parse makes a struct
+ * vblk_conf, create opens the image and adds the device at slot:func;
+ * it is torn down with the VM (env->ops->add_teardown). */
+struct pci_bus;
+int virtio_blk_parse(const char *conf, void **parsed, char *err, size_t errlen);
+void virtio_blk_free(void *parsed);
+int virtio_blk_create(struct dev_env *env, struct pci_bus *bus, int slot, int func, void *parsed,
                       char *err, size_t errlen);
 
 #endif

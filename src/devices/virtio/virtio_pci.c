@@ -450,7 +450,7 @@ static void vp_bar_moved(void *opaque, int bar, uint64_t addr)
     uint64_t len = io ? vp->legacy_bar_size : VIRTIO_PCI_MODERN_BAR_SIZE;
     pthread_mutex_lock(&vp->map_lock);
     if (vp->bar_base[bar])
-        iobus_unregister(bus, vp->bar_base[bar]);
+        iobus_unregister(bus, vp->bar_base[bar], vp);
     vp->bar_base[bar] = 0;
     if (addr) {
         int r = iobus_register(bus, addr, len, io ? &legacy_ops : &modern_ops, vp, vp->info.name);
@@ -564,7 +564,7 @@ int virtio_pci_create(struct dev_env *env, const struct virtio_pci_params *p,
     vp->info = *info;
     vp->slot = p->slot;
     vp->fn = p->func;
-    vp->use_msix = !p->msix_off;
+    vp->use_msix = !env->virtio_msix_off;
     vp->dev_features = info->ops->features(info->opaque) | 1ull << VIRTIO_F_VERSION_1 |
                        1ull << VIRTIO_F_INDIRECT_DESC | 1ull << VIRTIO_F_EVENT_IDX;
     pthread_mutex_init(&vp->lock, NULL);
@@ -594,7 +594,7 @@ void virtio_pci_destroy(struct virtio_pci *vp)
     for (int b = 0; b < PCI_NBARS; b++)
         if (vp->bar_base[b])
             iobus_unregister(b == VIRTIO_PCI_LEGACY_BAR ? vp->env->pio : vp->env->mmio,
-                             vp->bar_base[b]);
+                             vp->bar_base[b], vp);
     pthread_mutex_unlock(&vp->map_lock);
     if (vp->use_msix)
         msix_fini(&vp->msix);

@@ -79,11 +79,10 @@ struct virtio_dev_info {
     void *opaque;
 };
 
-/* Where the function goes and how it interrupts. */
+/* Where the function goes (-W, env->virtio_msix_off, chooses MSI). */
 struct virtio_pci_params {
     struct pci_bus *bus;
     int slot, func;
-    bool msix_off;                  /* -W: single-vector MSI instead of MSI-X */
 };
 
 int virtio_pci_create(struct dev_env *env, const struct virtio_pci_params *p,

@@ -74,8 +74,9 @@ static void vrnd_destroy(void *opaque)
     free(r);
 }
 
-int virtio_rnd_parse(const char *conf, char *err, size_t errlen)
+int virtio_rnd_parse(const char *conf, void **parsed, char *err, size_t errlen)
 {
+    *parsed = NULL;
     if (conf && *conf) {
         snprintf(err, errlen, "virtio-rnd: takes no options (got '%s')", conf);
         return HK_EINVAL;
@@ -83,12 +84,11 @@ int virtio_rnd_parse(const char *conf, char *err, size_t errlen)
     return HK_OK;
 }
 
-int virtio_rnd_create(struct dev_env *env, const struct virtio_pci_params *p, const char *conf,
+int virtio_rnd_create(struct dev_env *env, struct pci_bus *bus, int slot, int func, void *parsed,
                       char *err, size_t errlen)
 {
-    int r = virtio_rnd_parse(conf, err, errlen);
-    if (r)
-        return r;
+    struct virtio_pci_params pp = {.bus = bus, .slot = slot, .func = func}, *p = &pp;
+    int r;
     struct vrnd *rnd = calloc(1, sizeof(*rnd));
     if (!rnd)
         return HK_ENOMEM;

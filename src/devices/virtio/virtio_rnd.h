@@ -7,11 +7,11 @@
 #include "devices/devenv.h"
 #include "devices/virtio/virtio_pci.h"
 
-/* The options after "virtio-rnd," (none are valid; NULL or ""). */
-int virtio_rnd_parse(const char *conf, char *err, size_t errlen);
-
-/* Add the device at p->slot:p->func; torn down with the VM. */
-int virtio_rnd_create(struct dev_env *env, const struct virtio_pci_params *p, const char *conf,
+/* The device-type table's row (devtypes.h): no options are valid;
+ * create adds the device at slot:func, torn down with the VM. */
+struct pci_bus;
+int virtio_rnd_parse(const char *conf, void **parsed, char *err, size_t errlen);
+int virtio_rnd_create(struct dev_env *env, struct pci_bus *bus, int slot, int func, void *parsed,
                       char *err, size_t errlen);
 
 #endif
