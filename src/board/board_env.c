@@ -78,6 +78,7 @@ void board_env_init(struct board_env *be, struct vm *vm)
         .evloop = vm->evloop,
         .uuid = vm->cfg.has_uuid ? vm->cfg.uuid : NULL,
         .rtc_utc = vm->cfg.flags[HK_FLAG_RTC_UTC],
+        .virtio_msix_off = vm->cfg.flags[HK_FLAG_VIRTIO_MSIX_OFF],
     };
 }
 

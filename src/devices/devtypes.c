@@ -5,6 +5,8 @@
 #include <string.h>
 
 #include "devices/pci/pci.h"
+#include "devices/virtio/virtio_blk.h"
+#include "devices/virtio/virtio_rnd.h"
 #include "hyperkit.h"
 
 static int hostbridge_make(struct dev_env *env, struct pci_bus *bus, int slot, int func,
@@ -38,11 +40,15 @@ static const struct dev_type devtypes[] = {
     {.name = "hostbridge", .create = hostbridge_make},
     {.name = "amd_hostbridge", .create = amd_hostbridge_make},
     {.name = "lpc", .create = lpc_make},
-    {.name = "virtio-blk"},
+    {.name = "virtio-blk",
+     .parse = virtio_blk_parse,
+     .free = virtio_blk_free,
+     .create = virtio_blk_create,
+     .intx_pin = 1},
     {.name = "virtio-net"},   /* vmnet on macOS */
     {.name = "virtio-tap"},
     {.name = "virtio-vpnkit"},
-    {.name = "virtio-rnd"},
+    {.name = "virtio-rnd", .parse = virtio_rnd_parse, .create = virtio_rnd_create, .intx_pin = 1},
     {.name = "virtio-sock"},
     {.name = "virtio-9p"},
     {.name = "ahci-hd"},

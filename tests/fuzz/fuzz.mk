@@ -1,6 +1,8 @@
 # The fuzzers: libFuzzer targets built with clang, ASan and UBSan, from the
-# emu engine's sources, guest memory and the virtqueue (nothing else is needed).
-#   make -f tests/fuzz/fuzz.mk            build $(FUZZ_BUILD)/fuzz_emu, fuzz_decode, fuzz_virtq
+# emu engine's sources, guest memory, the virtqueue and the virtio-blk
+# request parser (nothing else is needed).
+#   make -f tests/fuzz/fuzz.mk            build $(FUZZ_BUILD)/fuzz_emu, fuzz_decode, fuzz_virtq,
+#                                         fuzz_virtio_blk
 #   make -f tests/fuzz/fuzz.mk replay     corpus replayer for any compiler (no libFuzzer)
 FUZZ_BUILD ?= build-fuzz
 FUZZ_CC    ?= clang
@@ -11,14 +13,16 @@ FUZZ_WARN  := -Wall -Wextra -Wno-unused-parameter
 FUZZ_CFLAGS := -std=c11 -O1 -g -pthread $(FUZZ_WARN) $(FUZZ_SAN)
 
 FUZZ_LIB_SRCS := $(sort $(wildcard src/accel/emu/*.c)) src/core/guest_mem.c \
-                 src/devices/virtio/virtqueue.c
+                 src/devices/virtio/virtqueue.c src/devices/virtio/virtio_blk_req.c
 FUZZ_OBJS   := $(FUZZ_LIB_SRCS:%.c=$(FUZZ_BUILD)/fz/%.o)
 REPLAY_OBJS := $(FUZZ_LIB_SRCS:%.c=$(FUZZ_BUILD)/rp/%.o)
 
 .PHONY: fuzz replay
 .SECONDARY: $(FUZZ_OBJS) $(REPLAY_OBJS)
-fuzz: $(FUZZ_BUILD)/fuzz_emu $(FUZZ_BUILD)/fuzz_decode $(FUZZ_BUILD)/fuzz_virtq
-replay: $(FUZZ_BUILD)/replay_emu $(FUZZ_BUILD)/replay_decode $(FUZZ_BUILD)/replay_virtq
+fuzz: $(FUZZ_BUILD)/fuzz_emu $(FUZZ_BUILD)/fuzz_decode $(FUZZ_BUILD)/fuzz_virtq \
+      $(FUZZ_BUILD)/fuzz_virtio_blk
+replay: $(FUZZ_BUILD)/replay_emu $(FUZZ_BUILD)/replay_decode $(FUZZ_BUILD)/replay_virtq \
+        $(FUZZ_BUILD)/replay_virtio_blk
 
 $(FUZZ_BUILD)/fz/%.o: %.c
 	@mkdir -p $(dir $@)
