@@ -59,9 +59,9 @@ expect_one_line "duplicate slot, other spelling" -- "$H" -s 0:3:0,virtio-rnd -s 
 expect_one_line "unknown emulation" -- "$H" -s 3,virtio-foo -f "$fw"
 expect "unknown emulation message" 1 "^hyperkit: .*unknown PCI emulation 'virtio-foo'" -- \
     "$H" -s 3,virtio-foo -f "$fw"
-expect_one_line "unimplemented emulation" -- "$H" -s 3,virtio-blk -f "$fw"
+expect_one_line "unimplemented emulation" -- "$H" -s 3,virtio-sock -f "$fw"
 expect "unimplemented emulation message" 1 \
-    "^hyperkit: -s 3,virtio-blk: PCI emulation 'virtio-blk' is not implemented yet" -- \
+    "^hyperkit: -s 3,virtio-sock: PCI emulation 'virtio-sock' is not implemented yet" -- \
     "$H" -s 3,virtio-blk -f "$fw"
 
 # --- -m -----------------------------------------------------------------
