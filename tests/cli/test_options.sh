@@ -62,7 +62,7 @@ expect "unknown emulation message" 1 "^hyperkit: .*unknown PCI emulation 'virtio
 expect_one_line "unimplemented emulation" -- "$H" -s 3,virtio-sock -f "$fw"
 expect "unimplemented emulation message" 1 \
     "^hyperkit: -s 3,virtio-sock: PCI emulation 'virtio-sock' is not implemented yet" -- \
-    "$H" -s 3,virtio-blk -f "$fw"
+    "$H" -s 3,virtio-sock -f "$fw"
 
 # --- -m -----------------------------------------------------------------
 for m in 0 12Q -5 2T 99999999999999999999 512K; do
