@@ -69,6 +69,19 @@ void gmem_write_done(const struct guest_mem *mem, uint64_t gpa, uint64_t len)
         mem->write_notify(mem->notify_opaque, gpa, len);
 }
 
+bool gmem_gpa_of(const struct guest_mem *mem, const void *hva, uint64_t *gpa)
+{
+    const uint8_t *p = hva;
+    for (int i = 0; i < mem->nregions; i++) {
+        const struct gmem_region *r = &mem->regions[i];
+        if (p >= r->hva && (uint64_t)(p - r->hva) < r->size) {
+            *gpa = r->gpa + (uint64_t)(p - r->hva);
+            return true;
+        }
+    }
+    return false;
+}
+
 int gmem_read(const struct guest_mem *mem, uint64_t gpa, void *buf, uint64_t len)
 {
     const void *p = gmem_ptr(mem, gpa, len);

@@ -50,6 +50,9 @@ void gmem_fini(struct guest_mem *mem);
 void *gmem_ptr(const struct guest_mem *mem, uint64_t gpa, uint64_t len);
 void *gmem_ptr_for_write(const struct guest_mem *mem, uint64_t gpa, uint64_t len);
 void gmem_write_done(const struct guest_mem *mem, uint64_t gpa, uint64_t len);
+/* The guest-physical address of a host pointer into RAM (one that
+ * gmem_ptr gave): true with *gpa set, false if hva is not guest RAM. */
+bool gmem_gpa_of(const struct guest_mem *mem, const void *hva, uint64_t *gpa);
 
 /* Copy to/from guest RAM; 0 or HK_EINVAL if any byte is outside RAM.
  * gmem_write notifies the engine after copying: safe while vCPUs run. */

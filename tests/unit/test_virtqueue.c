@@ -38,8 +38,16 @@ static int notify_count;
 
 static uint8_t *g(uint64_t gpa) { return gmem_ptr(&mem, gpa, 1); }
 
+static uint64_t logged[16][2];
+static int nlogged;
+
 static void on_write(void *opaque, uint64_t gpa, uint64_t len)
 {
+    if (nlogged < 16) {
+        logged[nlogged][0] = gpa;
+        logged[nlogged][1] = len;
+    }
+    nlogged++;
     notified_gpa = gpa;
     notified_len = len;
     notify_count++;
@@ -145,6 +153,27 @@ static void test_direct(void)
     CHECK_EQ(virtq_pop(&q, ch), HK_EGUEST, "direct: a descriptor changed to point past RAM");
     CHECK(ch->nout == 0 && ch->nin == 0, "direct: a refused chain hands out no buffers");
     CHECK_EQ(q.last_avail, 1, "direct: a refused chain is not consumed");
+}
+
+/* virtq_push_chain announces the writable buffers again once the device
+ * has filled them (not the readable ones), so a vCPU cannot keep code it
+ * decoded there while the device wrote. */
+static void test_push_chain(void)
+{
+    setup(16, 0);
+    desc(0, BUF, 16, F_NEXT, 1);
+    desc(1, BUF + 0x3000, 64, F_WRITE, 0);
+    offer(0);
+    CHECK_EQ(virtq_pop(&q, ch), 1, "push chain: pop");
+    nlogged = 0;
+    CHECK_EQ(virtq_push_chain(&q, ch, 64), 0, "push chain: push");
+    CHECK(used_idx() == 1 && used_id(0) == 0 && used_len(0) == 64, "push chain: used entry");
+    bool buf = false, readable = false;
+    for (int i = 0; i < nlogged && i < 16; i++) {
+        buf |= logged[i][0] == BUF + 0x3000 && logged[i][1] == 64;
+        readable |= logged[i][0] == BUF;
+    }
+    CHECK(buf && !readable, "push chain: the writable buffer announced when done, the readable not");
 }
 
 static void test_zero_length(void)
@@ -510,6 +539,7 @@ int main(void)
     mem.write_notify = on_write;
     test_start_checks();
     test_direct();
+    test_push_chain();
     test_zero_length();
     test_indirect();
     test_wrap();

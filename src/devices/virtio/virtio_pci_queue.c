@@ -73,7 +73,7 @@ static int drain(struct vp_queue *q, const char **why)
                 *why = "malformed request";
                 return HK_EGUEST;
             }
-            if (virtq_push(&q->vq, q->chain->head, written) < 0) {
+            if (virtq_push_chain(&q->vq, q->chain, written) < 0) {
                 *why = "used ring outside RAM";
                 return HK_EGUEST;
             }

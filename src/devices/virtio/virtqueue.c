@@ -276,6 +276,16 @@ int virtq_push(struct virtq *q, uint16_t head, uint32_t written)
     return HK_OK;
 }
 
+int virtq_push_chain(struct virtq *q, const struct virtq_chain *c, uint32_t written)
+{
+    for (int i = c->nout; i < c->nout + c->nin && i < c->cap; i++) {
+        uint64_t gpa;
+        if (c->iov[i].iov_len && gmem_gpa_of(q->mem, c->iov[i].iov_base, &gpa))
+            gmem_write_done(q->mem, gpa, c->iov[i].iov_len);
+    }
+    return virtq_push(q, c->head, written);
+}
+
 /* 2.7.10: interrupt if used_event lies in [old, new), modulo 2^16. */
 static bool need_event(uint16_t event, uint16_t new_idx, uint16_t old_idx)
 {

@@ -77,6 +77,11 @@ int virtq_pop(struct virtq *q, struct virtq_chain *c);
  * started, is HK_EINVAL. */
 int virtq_push(struct virtq *q, uint16_t head, uint32_t written);
 
+/* virtq_push for a chain the device has finished with: first tells the
+ * engine that its writable buffers now hold what the device wrote
+ * (gmem_write_done), so no vCPU keeps code it decoded there before. */
+int virtq_push_chain(struct virtq *q, const struct virtq_chain *c, uint32_t written);
+
 /* After pushes: whether the driver wants an interrupt now (its
  * VIRTQ_AVAIL_F_NO_INTERRUPT flag, or used_event with EVENT_IDX, 2.7.10). */
 bool virtq_should_notify(struct virtq *q);
