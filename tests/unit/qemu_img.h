@@ -18,7 +18,7 @@
 
 static uint64_t qi_rng = 0x243f6a8885a308d3ull;
 
-static uint64_t qi_rand(void)
+static inline uint64_t qi_rand(void)
 {
     qi_rng ^= qi_rng << 13;
     qi_rng ^= qi_rng >> 7;
@@ -28,8 +28,8 @@ static uint64_t qi_rand(void)
 
 /* Run a shell command; its exit status, or -1. Output goes to stderr
  * only when QI_VERBOSE is set. */
-static int qi_run(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int qi_run(const char *fmt, ...)
+static inline int qi_run(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static inline int qi_run(const char *fmt, ...)
 {
     char cmd[4096];
     va_list ap;
@@ -44,18 +44,18 @@ static int qi_run(const char *fmt, ...)
     return st != -1 && WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
-static bool qi_have_qemu_img(void)
+static inline bool qi_have_qemu_img(void)
 {
     return qi_run("qemu-img --version") == 0;
 }
 
 /* qemu-img check: 0 clean, 2 corrupt, 3 leaks only. */
-static int qi_check(const char *img)
+static inline int qi_check(const char *img)
 {
     return qi_run("qemu-img check '%s'", img);
 }
 
-static uint8_t *qi_read_file(const char *path, size_t *len)
+static inline uint8_t *qi_read_file(const char *path, size_t *len)
 {
     int fd = open(path, O_RDONLY);
     struct stat st;
@@ -77,7 +77,7 @@ static uint8_t *qi_read_file(const char *path, size_t *len)
     return buf;
 }
 
-static bool qi_write_file(const char *path, const void *buf, size_t len)
+static inline bool qi_write_file(const char *path, const void *buf, size_t len)
 {
     int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
     bool ok = fd >= 0 && write(fd, buf, len) == (ssize_t)len;
@@ -87,7 +87,7 @@ static bool qi_write_file(const char *path, const void *buf, size_t len)
 }
 
 /* Does qemu-img convert -O raw of img equal want? */
-static bool qi_raw_equals(const char *img, const char *tmp_raw, const uint8_t *want, size_t len)
+static inline bool qi_raw_equals(const char *img, const char *tmp_raw, const uint8_t *want, size_t len)
 {
     unlink(tmp_raw);
     if (qi_run("qemu-img convert -O raw '%s' '%s'", img, tmp_raw) != 0)
@@ -108,7 +108,7 @@ static bool qi_raw_equals(const char *img, const char *tmp_raw, const uint8_t *w
 }
 
 /* Fill with data that compresses somewhat: runs of a byte, random bytes. */
-static void qi_fill(uint8_t *buf, size_t len)
+static inline void qi_fill(uint8_t *buf, size_t len)
 {
     size_t i = 0;
     while (i < len) {
