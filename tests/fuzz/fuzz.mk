@@ -1,6 +1,6 @@
 # The emu fuzzers: libFuzzer targets built with clang, ASan and UBSan, from
 # the emu engine's sources and guest memory (nothing else is needed).
-#   make -f tests/fuzz/fuzz.mk            build $(FUZZ_BUILD)/fuzz_emu, fuzz_decode
+#   make -f tests/fuzz/fuzz.mk            build $(FUZZ_BUILD)/fuzz_emu, fuzz_decode, fuzz_qcow2
 #   make -f tests/fuzz/fuzz.mk replay     corpus replayer for any compiler (no libFuzzer)
 FUZZ_BUILD ?= build-fuzz
 FUZZ_CC    ?= clang
@@ -16,8 +16,21 @@ REPLAY_OBJS := $(FUZZ_LIB_SRCS:%.c=$(FUZZ_BUILD)/rp/%.o)
 
 .PHONY: fuzz replay
 .SECONDARY: $(FUZZ_OBJS) $(REPLAY_OBJS)
-fuzz: $(FUZZ_BUILD)/fuzz_emu $(FUZZ_BUILD)/fuzz_decode
-replay: $(FUZZ_BUILD)/replay_emu $(FUZZ_BUILD)/replay_decode
+fuzz: $(FUZZ_BUILD)/fuzz_emu $(FUZZ_BUILD)/fuzz_decode $(FUZZ_BUILD)/fuzz_qcow2
+replay: $(FUZZ_BUILD)/replay_emu $(FUZZ_BUILD)/replay_decode $(FUZZ_BUILD)/replay_qcow2
+
+# fuzz_qcow2: the block layer alone, with zlib and zstd.
+BLK_SRCS    := $(sort $(wildcard src/backends/block/*.c))
+BLK_FZ_OBJS := $(BLK_SRCS:%.c=$(FUZZ_BUILD)/fz/%.o)
+BLK_RP_OBJS := $(BLK_SRCS:%.c=$(FUZZ_BUILD)/rp/%.o)
+BLK_LIBS    := -lz -lzstd
+.SECONDARY: $(BLK_FZ_OBJS) $(BLK_RP_OBJS)
+
+$(FUZZ_BUILD)/fuzz_qcow2: tests/fuzz/fuzz_qcow2.c $(BLK_FZ_OBJS)
+	$(FUZZ_CC) $(FUZZ_CPPFLAGS) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(BLK_FZ_OBJS) $(BLK_LIBS)
+
+$(FUZZ_BUILD)/replay_qcow2: tests/fuzz/fuzz_qcow2.c tests/fuzz/replay.c $(BLK_RP_OBJS)
+	$(CC) $(FUZZ_CPPFLAGS) $(FUZZ_CFLAGS) -o $@ $< tests/fuzz/replay.c $(BLK_RP_OBJS) $(BLK_LIBS)
 
 $(FUZZ_BUILD)/fz/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -35,4 +48,4 @@ $(FUZZ_BUILD)/rp/%.o: %.c
 $(FUZZ_BUILD)/replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c $(REPLAY_OBJS)
 	$(CC) $(FUZZ_CPPFLAGS) $(FUZZ_CFLAGS) -o $@ $< tests/fuzz/replay.c $(REPLAY_OBJS)
 
--include $(FUZZ_OBJS:.o=.d) $(REPLAY_OBJS:.o=.d)
+-include $(FUZZ_OBJS:.o=.d) $(REPLAY_OBJS:.o=.d) $(BLK_FZ_OBJS:.o=.d) $(BLK_RP_OBJS:.o=.d)

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# A short fuzzing run of both emu targets: the checked-in corpus, then
+# A short fuzzing run of the emu targets and fuzz_qcow2: the checked-in corpus, then
 # fresh mutations for a bounded number of runs. SKIP without clang's
 # libFuzzer (Debian: clang and libclang-rt-14-dev).
 set -u
@@ -18,12 +18,13 @@ if ! make -s -f tests/fuzz/fuzz.mk FUZZ_BUILD="$out" >"$probe/build.log" 2>&1; t
     exit 1
 fi
 fail=0
-for t in decode emu; do
+for t in decode emu qcow2; do
     # The corpus replays unchanged; mutations go to a scratch corpus.
     mkdir -p "$probe/$t"
-    runs=20000
+    runs=20000 len=512
     [ $t = decode ] && runs=200000
-    if "$out/fuzz_$t" -runs=$runs -max_len=512 -timeout=10 -rss_limit_mb=2048 \
+    [ $t = qcow2 ] && runs=5000 len=65536
+    if "$out/fuzz_$t" -runs=$runs -max_len=$len -timeout=10 -rss_limit_mb=2048 \
         -artifact_prefix="$probe/" "$probe/$t" "tests/fuzz/corpus/$t" >"$probe/$t.log" 2>&1; then
         echo "PASS: fuzz_$t: $(grep -o 'Done [0-9]* runs in [0-9]* second(s)' "$probe/$t.log")"
     else

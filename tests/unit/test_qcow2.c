@@ -443,6 +443,38 @@ static void test_locks(void)
     blk_close(a);
 }
 
+/* Discard and write-zeroes over a 1 TiB image: stretches without L2
+ * tables are skipped whole, not cluster by cluster. */
+static void test_huge_ranges(void)
+{
+    uint64_t size = 1ull << 40;
+    unlink(img);
+    qi_run("qemu-img create -f qcow2 '%s' 1T", img);
+    struct blk *b;
+    char err[512];
+    struct blk_opts o = {.discard = true};
+    if (blk_open(img, &o, &b, err, sizeof(err)) < 0) {
+        CHECK(0, "huge: open");
+        return;
+    }
+    static uint8_t buf[65536];
+    memset(buf, 0x5a, sizeof(buf));
+    struct iovec v = {buf, sizeof(buf)};
+    bool ok = blk_pwritev(b, &v, 1, 0) == 0 && blk_pwritev(b, &v, 1, size / 2) == 0 &&
+              blk_pwritev(b, &v, 1, size - sizeof(buf)) == 0;
+    CHECK(ok, "huge: writes at the start, middle and end");
+    CHECK_EQ(blk_write_zeroes(b, 0, size, false), 0, "huge: write-zeroes of 1 TiB");
+    ok = blk_preadv(b, &v, 1, size / 2) == 0 && buf[0] == 0 && buf[65535] == 0;
+    CHECK(ok, "huge: reads zeros");
+    memset(buf, 0x5a, sizeof(buf));
+    blk_pwritev(b, &v, 1, size / 4);
+    CHECK_EQ(blk_discard(b, 0, size), 0, "huge: discard of 1 TiB");
+    ok = blk_preadv(b, &v, 1, size / 4) == 0 && buf[0] == 0 && buf[65535] == 0;
+    CHECK(ok, "huge: discarded reads zeros");
+    blk_close(b);
+    CHECK_EQ(qi_check(img), 0, "huge: qemu-img check is clean");
+}
+
 struct worker {
     struct blk *b;
     int id;
@@ -514,6 +546,7 @@ int main(void)
     test_refused();
     test_locks();
     test_threads();
+    test_huge_ranges();
     qi_run("rm -rf '%s'", dir);
     TEST_EXIT();
 }

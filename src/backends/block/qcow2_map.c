@@ -145,8 +145,17 @@ int qcow2_map_run(struct qcow2 *q, uint64_t off, uint64_t len, struct qcow2_map 
     if (r < 0)
         return r;
     uint64_t n = q->cluster_size - (off & (q->cluster_size - 1));
+    uint64_t per_l2 = 1ull << q->l2_bits;
     for (uint64_t k = 1; n < len; k++) {
         struct qcow2_map next;
+        uint64_t l1i = (gc + k) >> q->l2_bits;
+        if (m->kind == QCOW2_UNALLOCATED && (gc + k) % per_l2 == 0 && l1i < q->l1_size &&
+            !(q->l1[l1i] & QCOW2_OFFSET_MASK)) {
+            /* No L2 table: the whole stretch it would map is unallocated. */
+            n += per_l2 << q->cluster_bits;
+            k += per_l2 - 1;
+            continue;
+        }
         if (entry_get(q, gc + k, &e) < 0 || qcow2_map_decode(q, e, &next) < 0 ||
             !continues(m, &next, k * q->cluster_size))
             break;

@@ -201,8 +201,14 @@ int qcow2_write_zeroes(struct blk *b, uint64_t off, uint64_t len, bool may_unmap
     for (uint64_t done = 0; r == 0 && done < len;) {
         uint64_t pos = off + done, in = pos & (q->cluster_size - 1);
         uint64_t n = q->cluster_size - in < len - done ? q->cluster_size - in : len - done;
+        struct qcow2_map m;
+        uint64_t run = 0;
         pthread_mutex_lock(&q->lock);
-        r = zero_cluster(q, pos >> q->cluster_bits, in, (size_t)n, may_unmap, &zeros);
+        r = qcow2_map_run(q, pos, len - done, &m, &run);
+        if (r == 0 && (m.kind == QCOW2_ZEROS || (m.kind == QCOW2_UNALLOCATED && !q->backing)))
+            n = run; /* a stretch that reads zeros already */
+        else if (r == 0)
+            r = zero_cluster(q, pos >> q->cluster_bits, in, (size_t)n, may_unmap, &zeros);
         pthread_mutex_unlock(&q->lock);
         done += n;
     }
