@@ -12,7 +12,7 @@ CFLAGS_WARN := -Wall -Wextra $(WERROR) -Wno-unused-parameter
 CPPFLAGS    += -D_GNU_SOURCE -Iinclude -Isrc
 CFLAGS      ?= -O2 -g
 override CFLAGS += -std=c11 -pthread -fPIC $(CFLAGS_WARN)
-LDLIBS      += -pthread -lutil -llzma -lzstd
+LDLIBS      += -pthread -lutil -llzma -lzstd -lz
 
 ifeq ($(SAN),1)
 override CFLAGS += -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
@@ -79,7 +79,7 @@ $(BUILD)/hyperkit.pc: hyperkit.pc.in
 $(BUILD)/hyperkit: $(CLI_OBJS) $(BUILD)/libhyperkit.a
 	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJS) $(BUILD)/libhyperkit.a $(LDLIBS)
 
-$(BUILD)/tests/%: tests/unit/%.c tests/unit/test.h tests/unit/emu_fixture.h tests/unit/fake_env.h $(wildcard tests/cpu/*.h) $(BUILD)/libhyperkit.a
+$(BUILD)/tests/%: tests/unit/%.c $(wildcard tests/unit/*.h) $(wildcard tests/cpu/*.h) $(BUILD)/libhyperkit.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(BUILD)/libhyperkit.a $(LDFLAGS) $(LDLIBS)
 

@@ -3,7 +3,7 @@
 # through sudo). Safe to run again. gcc-multilib builds the 32-bit static
 # programs of tests/linux/progs.
 set -e
-pkgs="build-essential binutils make coreutils gawk liblzma-dev libzstd-dev acpica-tools cpio clang libclang-rt-14-dev gcc-multilib"
+pkgs="build-essential binutils make coreutils gawk liblzma-dev libzstd-dev zlib1g-dev qemu-utils acpica-tools cpio clang libclang-rt-14-dev gcc-multilib"
 need=""
 for p in $pkgs; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || need="$need $p"

@@ -1,8 +1,8 @@
 # The fuzzers: libFuzzer targets built with clang, ASan and UBSan, from the
 # emu engine's sources, guest memory, the virtqueue and the virtio-blk
-# request parser (nothing else is needed).
+# request parser; fuzz_qcow2 from the block layer alone.
 #   make -f tests/fuzz/fuzz.mk            build $(FUZZ_BUILD)/fuzz_emu, fuzz_decode, fuzz_virtq,
-#                                         fuzz_virtio_blk
+#                                         fuzz_virtio_blk, fuzz_qcow2
 #   make -f tests/fuzz/fuzz.mk replay     corpus replayer for any compiler (no libFuzzer)
 FUZZ_BUILD ?= build-fuzz
 FUZZ_CC    ?= clang
@@ -20,9 +20,22 @@ REPLAY_OBJS := $(FUZZ_LIB_SRCS:%.c=$(FUZZ_BUILD)/rp/%.o)
 .PHONY: fuzz replay
 .SECONDARY: $(FUZZ_OBJS) $(REPLAY_OBJS)
 fuzz: $(FUZZ_BUILD)/fuzz_emu $(FUZZ_BUILD)/fuzz_decode $(FUZZ_BUILD)/fuzz_virtq \
-      $(FUZZ_BUILD)/fuzz_virtio_blk
+      $(FUZZ_BUILD)/fuzz_virtio_blk $(FUZZ_BUILD)/fuzz_qcow2
 replay: $(FUZZ_BUILD)/replay_emu $(FUZZ_BUILD)/replay_decode $(FUZZ_BUILD)/replay_virtq \
-        $(FUZZ_BUILD)/replay_virtio_blk
+        $(FUZZ_BUILD)/replay_virtio_blk $(FUZZ_BUILD)/replay_qcow2
+
+# fuzz_qcow2: the block layer alone, with zlib and zstd.
+BLK_SRCS    := $(sort $(wildcard src/backends/block/*.c))
+BLK_FZ_OBJS := $(BLK_SRCS:%.c=$(FUZZ_BUILD)/fz/%.o)
+BLK_RP_OBJS := $(BLK_SRCS:%.c=$(FUZZ_BUILD)/rp/%.o)
+BLK_LIBS    := -lz -lzstd
+.SECONDARY: $(BLK_FZ_OBJS) $(BLK_RP_OBJS)
+
+$(FUZZ_BUILD)/fuzz_qcow2: tests/fuzz/fuzz_qcow2.c $(BLK_FZ_OBJS)
+	$(FUZZ_CC) $(FUZZ_CPPFLAGS) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(BLK_FZ_OBJS) $(BLK_LIBS)
+
+$(FUZZ_BUILD)/replay_qcow2: tests/fuzz/fuzz_qcow2.c tests/fuzz/replay.c $(BLK_RP_OBJS)
+	$(CC) $(FUZZ_CPPFLAGS) $(FUZZ_CFLAGS) -o $@ $< tests/fuzz/replay.c $(BLK_RP_OBJS) $(BLK_LIBS)
 
 $(FUZZ_BUILD)/fz/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -40,4 +53,4 @@ $(FUZZ_BUILD)/rp/%.o: %.c
 $(FUZZ_BUILD)/replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c $(REPLAY_OBJS)
 	$(CC) $(FUZZ_CPPFLAGS) $(FUZZ_CFLAGS) -o $@ $< tests/fuzz/replay.c $(REPLAY_OBJS)
 
--include $(FUZZ_OBJS:.o=.d) $(REPLAY_OBJS:.o=.d)
+-include $(FUZZ_OBJS:.o=.d) $(REPLAY_OBJS:.o=.d) $(BLK_FZ_OBJS:.o=.d) $(BLK_RP_OBJS:.o=.d)

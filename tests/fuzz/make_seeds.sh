@@ -278,3 +278,45 @@ vb wzeroes   "06 40 02 01 10 20 01 $(hdr 13 0) 0000000000000000 04000000 0100000
 vb split_hdr "06 40 03 02 05 0b 00 ff 01 $(hdr 0 3) $(z 256)"
 vb no_status "06 40 01 00 10 $(hdr 0 0)"
 vb unknown   "06 40 01 01 10 01 $(hdr 77 0) 00"
+
+# fuzz_qcow2 seeds: small images made by qemu-img and qemu-io (512 B to
+# 4 KiB clusters keep them a few KiB), one per feature the reader meets.
+# Skipped without qemu-img; the checked-in files stay.
+if command -v qemu-img >/dev/null && command -v qemu-io >/dev/null; then
+    q=$here/corpus/qcow2
+    w=$(mktemp -d)
+    mkdir -p "$q"
+    mk() { qemu-img create -q -f qcow2 -o "$1" "$w/img" "$2"; }
+    io() { qemu-io -f qcow2 -c "$1" "$w/img" >/dev/null; }
+    keep() { cp "$w/img" "$q/$1"; rm -f "$w/img"; }
+    writes() { io "write -P 0x11 0 1k"; io "write -P 0x22 3k 512"; io "write -z 8k 2k"; }
+    mk cluster_size=512 64K; keep v3_512_empty
+    mk cluster_size=512 64K; writes; keep v3_512_data
+    mk cluster_size=512,compat=0.10 64K; io "write -P 0x33 0 2k"; keep v2_512_data
+    mk cluster_size=512 64K; writes; io "discard 0 1k"; keep v3_512_discarded
+    mk cluster_size=512,refcount_bits=1 64K; writes; keep v3_512_refbits1
+    mk cluster_size=512,refcount_bits=64 64K; writes; keep v3_512_refbits64
+    # Crafted from that: every refcount table entry names one block whose
+    # counts are all non-zero, so allocation scans past the table and grows it.
+    cp "$q/v3_512_refbits64" "$w/img"
+    head -c 512 /dev/zero | tr '\0' '\1' | dd of="$w/img" bs=1 seek=1024 conv=notrunc 2>/dev/null
+    for i in $(seq 0 63); do
+        printf '\0\0\0\0\0\0\004\0' | dd of="$w/img" bs=1 seek=$((512 + 8 * i)) conv=notrunc 2>/dev/null
+    done
+    keep crafted_full_refcounts
+    mk cluster_size=4096 64M; io "write -P 0x44 60M 8k"; keep v3_4k_sparse
+    mk cluster_size=512 64K; io "write -P 0x55 0 1k"; qemu-img snapshot -c s1 "$w/img"
+    io "write -P 0x66 512 1k"; keep v3_512_snapshot
+    mk cluster_size=512,lazy_refcounts=on 64K; io "write -P 0x77 0 1k"
+    printf '\001' | dd of="$w/img" bs=1 seek=79 conv=notrunc 2>/dev/null; keep v3_512_dirty
+    qemu-img create -q -f raw "$w/base.raw" 64K
+    qemu-img create -q -f qcow2 -o cluster_size=512 -b base.raw -F raw "$w/img"
+    io "write -P 0x88 1k 1k"; keep v3_512_backing
+    head -c 8192 /dev/zero | tr '\0' 'a' >"$w/raw"
+    printf 'hyperkit qcow2 compressed seed' | dd of="$w/raw" bs=1 seek=2048 conv=notrunc 2>/dev/null
+    for t in zlib zstd; do
+        qemu-img convert -c -O qcow2 -o cluster_size=1024,compression_type=$t "$w/raw" "$w/img"
+        keep v3_1k_compressed_$t
+    done
+    rm -rf "$w"
+fi
