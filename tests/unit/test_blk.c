@@ -333,6 +333,29 @@ static void test_threads(const char *path)
     free(content);
 }
 
+/* A raw image found by detection refuses a write that would make it look
+ * like qcow2 at the next detected open; one named raw takes it. */
+static void test_probed_raw_magic(const char *path)
+{
+    static uint8_t content[64 * 1024];
+    make_file(path, sizeof(content), content);
+    uint8_t sector[512] = {'Q', 'F', 'I', 0xfb};
+    struct iovec v = {sector, sizeof(sector)};
+    char err[200];
+    struct blk *b;
+    CHECK_EQ(blk_open(path, &(struct blk_opts){0}, &b, err, sizeof(err)), 0, "probed raw: open");
+    CHECK_EQ(blk_pwritev(b, &v, 1, 0), HK_EIO, "probed raw: the qcow2 magic at 0 is refused");
+    CHECK_EQ(blk_pwritev(b, &v, 1, 512), 0, "probed raw: the same bytes elsewhere are written");
+    sector[0] = 'X';
+    CHECK_EQ(blk_pwritev(b, &v, 1, 0), 0, "probed raw: other bytes at 0 are written");
+    blk_close(b);
+    sector[0] = 'Q';
+    CHECK_EQ(blk_open(path, &(struct blk_opts){.format = BLK_FORMAT_RAW}, &b, err, sizeof(err)), 0,
+             "named raw: open");
+    CHECK_EQ(blk_pwritev(b, &v, 1, 0), 0, "named raw: the magic at 0 is the guest's business");
+    blk_close(b);
+}
+
 int main(void)
 {
     if (!mkdtemp(dir)) {
@@ -353,6 +376,7 @@ int main(void)
     test_lock(path);
     test_errors();
     test_threads(path);
+    test_probed_raw_magic(path);
     unlink(path);
     rmdir(dir);
     TEST_EXIT();

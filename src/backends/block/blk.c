@@ -47,6 +47,7 @@ int blk_open_depth(const char *path, const struct blk_opts *opts, int depth, boo
         return blk_fail(err, errlen, HK_ENOMEM, "%s: out of memory", path);
     b->readonly = opts->readonly;
     b->discard = opts->discard && !opts->readonly;
+    b->probed_raw = opts->format == BLK_FORMAT_AUTO && fmt == BLK_FORMAT_RAW;
     int r = fmt == BLK_FORMAT_QCOW2 ? qcow2_open(b, path, opts, depth, no_backing, err, errlen)
                                     : raw_open(b, path, opts, err, errlen);
     if (r < 0) {
@@ -100,11 +101,31 @@ int blk_preadv(struct blk *b, const struct iovec *iov, int iovcnt, uint64_t off)
     return len ? b->ops->preadv(b, iov, iovcnt, off) : 0;
 }
 
+/* A raw image opened by detection must not start to look like qcow2:
+ * the next detected open would read the guest's header (and a host file
+ * it names as backing file). As QEMU does for probed raw images, a write
+ * that would put the magic at offset 0 is refused. */
+static bool writes_qcow2_magic(const struct iovec *iov, int iovcnt, uint64_t off)
+{
+    if (off != 0)
+        return false;
+    uint8_t head[4];
+    size_t got = 0;
+    for (int i = 0; i < iovcnt && got < sizeof(head); i++) {
+        size_t n = iov[i].iov_len < sizeof(head) - got ? iov[i].iov_len : sizeof(head) - got;
+        memcpy(head + got, iov[i].iov_base, n);
+        got += n;
+    }
+    return got == sizeof(head) && qcow2_has_magic(head);
+}
+
 int blk_pwritev(struct blk *b, const struct iovec *iov, int iovcnt, uint64_t off)
 {
     size_t len = blk_iov_total(iov, iovcnt);
     if (b->readonly || iovcnt < 0 || len == SIZE_MAX || !range_ok(b, off, len))
         return HK_EINVAL;
+    if (b->probed_raw && writes_qcow2_magic(iov, iovcnt, off))
+        return HK_EIO;
     return len ? b->ops->pwritev(b, iov, iovcnt, off) : 0;
 }
 

@@ -34,6 +34,7 @@ struct blk {
     uint64_t size;          /* guest-visible bytes, a multiple of 512 */
     bool readonly;
     bool discard;           /* opts->discard and writable */
+    bool probed_raw;        /* raw by detection: no write may make it look like qcow2 */
 };
 
 /* Open with the options of blk_open, at depth in a backing chain; a
