@@ -187,6 +187,30 @@ static void test_intx(void)
     pci_bus_free(bus);
 }
 
+/* A function taken off the bus (a device whose creation failed) reads as
+ * absent, frees its slot and lets go of its INTx line. */
+static void test_remove(void)
+{
+    struct pci_bus *bus;
+    CHECK_EQ(pci_bus_new(&f.env, &bus), 0, "pci remove: bus");
+    struct pci_func *a, *b;
+    CHECK_EQ(pci_add_func(bus, 7, 0, 0x1af4, 0x1001, 0x010000, NULL, NULL, &a), 0,
+             "pci remove: function added");
+    pci_set_irq_pin(a, 1);
+    pci_set_intx(a, true);
+    int gsi = pci_intx_gsi(7, 1);
+    CHECK_EQ(f.sources[gsi], 1, "pci remove: its line is up");
+    pci_remove_func(a);
+    CHECK_EQ(pci_cfg_read(bus, 0, 7, 0, PCI_VENDOR_ID, 2), 0xffff,
+             "pci remove: the slot reads as absent");
+    CHECK_EQ(f.sources[gsi], 0, "pci remove: its line source is gone");
+    CHECK_EQ(pci_add_func(bus, 7, 0, 0x1af4, 0x1005, 0x00ff00, NULL, NULL, &b), 0,
+             "pci remove: the slot can be used again");
+    CHECK_EQ(pci_cfg_read(bus, 0, 7, 0, PCI_DEVICE_ID, 2), 0x1005, "pci remove: the new function");
+    pci_remove_func(NULL);
+    pci_bus_free(bus);
+}
+
 int main(void)
 {
     fake_env_init(&f, 0, false);
@@ -196,6 +220,7 @@ int main(void)
     test_bars(bus);
     test_cf9_shares_the_range();
     test_intx();
+    test_remove();
     fake_env_fini(&f);
     TEST_EXIT();
 }

@@ -57,6 +57,28 @@ static void test_rnd(bool msix_off)
     fake_env_fini(&f);
 }
 
+/* Creation failing after the PCI function was added (here: no room for
+ * the teardown) must not leave the function on the bus with hooks that
+ * point at the freed device. */
+static void test_create_fails(void)
+{
+    struct fake_env f;
+    fake_env_init(&f, VD_RAM, false);
+    struct vd d = {.f = &f, .slot = SLOT};
+    CHECK_EQ(pci_create(&f.env, &d.bus), 0, "rnd fail: bus");
+    int used = f.nteardowns;
+    f.nteardowns = FAKE_ENV_TEARDOWNS;          /* the next add_teardown fails */
+    char err[128] = "";
+    CHECK(virtio_rnd_create(&f.env, d.bus, SLOT, 0, NULL, err, sizeof(err)) < 0,
+          "rnd fail: creation fails");
+    f.nteardowns = used;
+    CHECK_EQ(vd_cfg(&d, PCI_VENDOR_ID, 2), 0xffff, "rnd fail: no function left on the bus");
+    vd_cfg_w(&d, PCI_COMMAND, 2, PCI_CMD_IO | PCI_CMD_MEM);   /* would call freed hooks */
+    CHECK_EQ(virtio_rnd_create(&f.env, d.bus, SLOT, 0, NULL, err, sizeof(err)), 0,
+             "rnd fail: the slot can be used again");
+    fake_env_fini(&f);
+}
+
 int main(void)
 {
     char err[128];
@@ -64,5 +86,6 @@ int main(void)
     CHECK_EQ(virtio_rnd_parse("x=1", &p, err, sizeof(err)), HK_EINVAL, "rnd: options refused");
     test_rnd(false);
     test_rnd(true);
+    test_create_fails();
     TEST_EXIT();
 }

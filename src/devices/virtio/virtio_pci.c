@@ -600,6 +600,8 @@ void virtio_pci_destroy(struct virtio_pci *vp)
         msix_fini(&vp->msix);
     else
         msi_fini(&vp->msi);
+    /* Its hooks' opaque is vp: it must not outlive vp on the bus. */
+    pci_remove_func(vp->func);
     pthread_mutex_destroy(&vp->lock);
     pthread_mutex_destroy(&vp->map_lock);
     pthread_mutex_destroy(&vp->irq_lock);
