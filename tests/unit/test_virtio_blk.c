@@ -7,6 +7,8 @@
  * and the option string.
  */
 #include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -261,6 +263,73 @@ static void test_needs_reset(void)
     fake_env_fini(&f);
 }
 
+/* A second "vCPU" hammering the device while the first resets it with
+ * requests in flight: kicks (good and bad queue indices, both
+ * interfaces), ISR reads, MSI-X function and vector masking. Nothing may
+ * crash, hang or race (run it under ASan and TSan); afterwards the device
+ * still serves. */
+struct hammer {
+    struct vd *d;
+    unsigned msix_cap;
+    atomic_bool stop;
+};
+
+static void *hammer_thread(void *arg)
+{
+    struct hammer *h = arg;
+    for (unsigned i = 0; !atomic_load(&h->stop); i++) {
+        vd_mw(h->d, VIRTIO_PCI_NOTIFY_OFF + 4 * (i % 3), 2, i % 3);
+        vd_iw(h->d, VIRTIO_PCI_LEG_QUEUE_NOTIFY, 2, i % 2);
+        vd_mr(h->d, VIRTIO_PCI_ISR_OFF, 1);
+        vd_cfg_w(h->d, h->msix_cap + 2, 2, 0x8000 | (i & 1 ? 0x4000 : 0));
+        vd_mw(h->d, VIRTIO_PCI_MSIX_TABLE_OFF + 12 + 16 * (i % 2), 4, (i >> 1) & 1);
+        vd_mr(h->d, VIRTIO_PCI_MSIX_PBA_OFF, 8);
+    }
+    return NULL;
+}
+
+static void test_reset_in_flight(void)
+{
+    struct fake_env f;
+    struct vd d;
+    setup(&f, &d, path, false);
+    vd_msix_setup(&d, 2, 0x70);
+    struct hammer h = {.d = &d, .msix_cap = vd_find_cap(&d, PCI_CAP_ID_MSIX, -1)};
+    atomic_init(&h.stop, false);
+    pthread_t t;
+    CHECK_EQ(pthread_create(&t, NULL, hammer_thread, &h), 0, "race: hammer thread");
+    for (int round = 0; round < 40; round++) {
+        if (!(vd_init_modern(&d, ALL_FEATURES, 1) & VIRTIO_STATUS_DRIVER_OK))
+            continue;
+        uint8_t *hdr = gmem_ptr(&f.mem, VD_BUF + 0x100, 16);
+        memset(hdr, 0, 16);                     /* T_IN of sector 0 */
+        for (int i = 0; i < 8; i++) {
+            struct vd_seg c[3] = {{VD_BUF + 0x100, 16, false},
+                                  {VD_BUF + 0x1000 + 0x1000ull * i, 4096, true},
+                                  {VD_BUF + i, 1, true}};
+            vd_submit(&d, c, 3);
+        }
+        if (round & 1)
+            vd_mw(&d, VIRTIO_PCI_COMMON_Q_DESCLO, 8, 0x40);   /* ignored: queue enabled */
+        vd_set_status(&d, 0);                   /* reset with requests in flight */
+    }
+    atomic_store(&h.stop, true);
+    pthread_join(t, NULL);
+    vd_cfg_w(&d, h.msix_cap + 2, 2, 0x8000);
+    for (unsigned v = 0; v < 2; v++)
+        vd_mw(&d, VIRTIO_PCI_MSIX_TABLE_OFF + 12 + 16 * v, 4, 0);
+    CHECK(vd_init_modern(&d, ALL_FEATURES, 1) & VIRTIO_STATUS_DRIVER_OK, "race: init after");
+    CHECK(!(vd_status(&d) & VIRTIO_STATUS_NEEDS_RESET), "race: no stale NEEDS_RESET");
+    CHECK_EQ(req(&d, VIRTIO_BLK_T_IN, 0, 512, true, NULL), VIRTIO_BLK_S_OK, "race: serves after");
+    /* Torn down with requests queued and kicked. */
+    for (int i = 0; i < 8; i++) {
+        struct vd_seg c[3] = {{VD_BUF + 0x100, 16, false}, {VD_BUF + 0x1000, 4096, true},
+                              {VD_BUF, 1, true}};
+        vd_submit(&d, c, 3);
+    }
+    fake_env_fini(&f);
+}
+
 /* The legacy interface with INTx: ISR read-to-clear lowers the line. */
 static void test_legacy_intx(void)
 {
@@ -389,6 +458,7 @@ int main(void)
     test_modern();
     test_hostile();
     test_needs_reset();
+    test_reset_in_flight();
     test_legacy_intx();
     test_readonly();
     test_bar_move();
