@@ -93,7 +93,9 @@ int virtio_pci_create(struct dev_env *env, const struct virtio_pci_params *p,
  * running. */
 void virtio_pci_destroy(struct virtio_pci *vp);
 
-/* A configuration-space change the driver must see (capacity...). */
+/* A configuration-space change the driver must see (capacity...). Takes
+ * the register lock: never from a handle callback (a reset holds that
+ * lock while it waits for the worker). */
 void virtio_pci_config_changed(struct virtio_pci *vp);
 
 /* The negotiated features (0 before FEATURES_OK / legacy setup). */

@@ -99,9 +99,12 @@ static void run_queue(struct vp_queue *q)
     int r = HK_OK;
     if (q->vq.ready && !atomic_load(&q->vp->needs_reset))
         r = drain(q, &why);
-    pthread_mutex_unlock(&q->qlock);
+    /* Still under qlock: a reset (which takes every qlock before it
+     * clears needs_reset) then comes wholly before or after this, so a
+     * ring broken before a reset cannot flag the device after it. */
     if (r < 0)
         vp_set_needs_reset(q->vp, why);
+    pthread_mutex_unlock(&q->qlock);
 }
 
 static void *worker(void *arg)
