@@ -50,6 +50,32 @@ static void test_rnd(bool msix_off)
               "rnd: the single MSI vector sent");
     else
         CHECK(fake_env_level(&f, pci_intx_gsi(SLOT, 1)), "rnd: INTx without MSI-X enabled");
+    /* The driver switches to MSI / MSI-X with the line still up: it must
+     * drop (a function using messages does not assert INTx), and come
+     * back if messages are switched off before the ISR was read. */
+    unsigned mcap = msix_off ? msi : vd_find_cap(&d, PCI_CAP_ID_MSIX, -1);
+    unsigned on = msix_off ? 1 : 0x8000;
+    if (!msix_off) {
+        vd_cfg_w(&d, mcap + 2, 2, on);
+        CHECK(!fake_env_level(&f, pci_intx_gsi(SLOT, 1)), "rnd: enabling MSI-X lowers INTx");
+        vd_cfg_w(&d, mcap + 2, 2, 0);
+        CHECK(fake_env_level(&f, pci_intx_gsi(SLOT, 1)), "rnd: disabling MSI-X: ISR still set");
+    } else {
+        vd_cfg_w(&d, mcap + 2, 2, 0);
+        vd_mr(&d, VIRTIO_PCI_ISR_OFF, 1);
+        /* EVENT_IDX: ask for an interrupt at this entry. */
+        put16(gmem_ptr(&f.mem, d.avail + 4 + 2ull * d.qsize, 2), d.used_seen);
+        struct vd_seg w[1] = {{VD_BUF, 16, true}};
+        vd_submit(&d, w, 1);
+        CHECK(vd_wait(&d, &len), "rnd: request without MSI");
+        CHECK(fake_env_level(&f, pci_intx_gsi(SLOT, 1)), "rnd: INTx with MSI off");
+        vd_cfg_w(&d, mcap + 2, 2, on);
+        CHECK(!fake_env_level(&f, pci_intx_gsi(SLOT, 1)), "rnd: enabling MSI lowers INTx");
+        vd_cfg_w(&d, mcap + 2, 2, 0);
+        CHECK(fake_env_level(&f, pci_intx_gsi(SLOT, 1)), "rnd: disabling MSI: ISR still set");
+    }
+    CHECK(vd_mr(&d, VIRTIO_PCI_ISR_OFF, 1) & 1, "rnd: queue interrupt in the ISR");
+    CHECK(!fake_env_level(&f, pci_intx_gsi(SLOT, 1)), "rnd: ISR read lowers INTx");
     /* A chain with only readable buffers: nothing to fill. */
     struct vd_seg r[1] = {{VD_BUF, 64, false}};
     vd_submit(&d, r, 1);

@@ -433,6 +433,7 @@ static void vp_cfg_written(void *opaque, unsigned offset, unsigned size, uint32_
         msix_cfg_written(&vp->msix, offset, size);
     else
         msi_cfg_written(&vp->msi, offset, size);
+    vp_intx_sync(vp);
     unsigned data = (unsigned)vp->cfg_cap + 16;
     uint32_t off;
     unsigned len;

@@ -76,6 +76,8 @@ int vp_queue_setup(struct virtio_pci *vp, struct vp_queue *q, bool start);
 void vp_interrupt(struct virtio_pci *vp, uint8_t isr_bit, uint16_t vector);
 /* A queue or its setup broke: NEEDS_RESET and a configuration change. */
 void vp_set_needs_reset(struct virtio_pci *vp, const char *why);
+/* The guest switched MSI / MSI-X on or off: INTx follows. */
+void vp_intx_sync(struct virtio_pci *vp);
 /* ISR read: the value, cleared, INTx lowered (4.1.4.5). */
 uint8_t vp_isr_read(struct virtio_pci *vp);
 
