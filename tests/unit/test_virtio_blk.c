@@ -330,6 +330,55 @@ static void test_reset_in_flight(void)
     fake_env_fini(&f);
 }
 
+/* Every offset and size of both BARs and of configuration space, read
+ * and written with junk (a live queue first, so the junk meets running
+ * workers): nothing may crash (run under ASan), stop the VM or wedge. */
+static void test_sweep(bool msix_off)
+{
+    struct fake_env f;
+    struct vd d;
+    setup(&f, &d, path, msix_off);
+    f.log_level = HK_LOG_ERROR;                 /* BAR overlap warnings */
+    if (!msix_off)
+        vd_msix_setup(&d, 2, 0x80);
+    CHECK(vd_init_modern(&d, ALL_FEATURES, msix_off ? VIRTIO_NO_VECTOR : 1) &
+              VIRTIO_STATUS_DRIVER_OK,
+          "sweep: init");
+    uint64_t x = 0x9e3779b97f4a7c15ull;
+    for (uint64_t off = 0; off < VIRTIO_PCI_MODERN_BAR_SIZE; off++) {
+        for (unsigned size = 1; size <= 8; size <<= 1) {
+            x = x * 6364136223846793005ull + 1442695040888963407ull;
+            vd_mr(&d, off, size);
+            /* No status junk: a reset would stop the queue the rest of
+             * the junk should meet. */
+            if (off != VIRTIO_PCI_COMMON_STATUS)
+                vd_mw(&d, off, size, x >> (off & 7));
+        }
+    }
+    for (uint64_t off = 0; off < 128; off++)
+        for (unsigned size = 1; size <= 4; size <<= 1) {
+            x = x * 6364136223846793005ull + 1442695040888963407ull;
+            vd_ir(&d, off, size);
+            vd_iw(&d, off, size, x >> 13);
+        }
+    for (unsigned off = 0; off < 256; off++)
+        for (unsigned size = 1; size <= 4; size <<= 1) {
+            x = x * 6364136223846793005ull + 1442695040888963407ull;
+            vd_cfg(&d, off, size);
+            vd_cfg_w(&d, off, size, (uint32_t)(x >> 17));
+        }
+    CHECK_EQ(f.nexits, 0, "sweep: the VM keeps running");
+    /* Back to a clean state: map again and serve. */
+    vd_cfg_w(&d, PCI_COMMAND, 2, 0);
+    vd_map(&d, VD_MEM_BASE);
+    unsigned c = vd_find_cap(&d, msix_off ? PCI_CAP_ID_MSI : PCI_CAP_ID_MSIX, -1);
+    vd_cfg_w(&d, c + 2, 2, 0);
+    CHECK(vd_init_modern(&d, ALL_FEATURES, VIRTIO_NO_VECTOR) & VIRTIO_STATUS_DRIVER_OK,
+          "sweep: init after");
+    CHECK_EQ(req(&d, VIRTIO_BLK_T_IN, 0, 512, true, NULL), VIRTIO_BLK_S_OK, "sweep: serves after");
+    fake_env_fini(&f);
+}
+
 /* The legacy interface with INTx: ISR read-to-clear lowers the line. */
 static void test_legacy_intx(void)
 {
@@ -459,6 +508,8 @@ int main(void)
     test_hostile();
     test_needs_reset();
     test_reset_in_flight();
+    test_sweep(false);
+    test_sweep(true);
     test_legacy_intx();
     test_readonly();
     test_bar_move();
