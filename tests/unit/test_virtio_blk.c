@@ -379,6 +379,32 @@ static void test_sweep(bool msix_off)
     fake_env_fini(&f);
 }
 
+/* What the guest can repeat at will (BARs onto another device, broken
+ * rings) logs a bounded number of lines, not one per attempt. */
+static void test_log_flood(void)
+{
+    struct fake_env f;
+    struct vd d;
+    setup(&f, &d, path, false);
+    static const struct io_ops none = {0};
+    CHECK_EQ(iobus_register(&f.mmio, 0xd0000000u, 0x1000, &none, NULL, "other"), 0,
+             "flood: another device");
+    int logs0 = f.nlogs;
+    for (int i = 0; i < 50; i++) {
+        vd_cfg_w(&d, PCI_BAR0 + 4 * VIRTIO_PCI_MODERN_BAR, 4, 0xd0000000u);
+        vd_cfg_w(&d, PCI_BAR0 + 4 * VIRTIO_PCI_MODERN_BAR, 4, (uint32_t)VD_MEM_BASE);
+    }
+    for (int i = 0; i < 50; i++) {
+        CHECK(vd_init_modern(&d, ALL_FEATURES, VIRTIO_NO_VECTOR) & VIRTIO_STATUS_DRIVER_OK,
+              "flood: init");
+        vd_post_head(&d, 999);
+        CHECK(vd_wait_status(&d, VIRTIO_STATUS_NEEDS_RESET), "flood: NEEDS_RESET");
+    }
+    CHECK(f.nlogs - logs0 > 0 && f.nlogs - logs0 <= 8, "flood: a bounded number of log lines");
+    CHECK(strstr(f.last_log, "not logged") != NULL, "flood: the last line says so");
+    fake_env_fini(&f);
+}
+
 /* The legacy interface with INTx: ISR read-to-clear lowers the line. */
 static void test_legacy_intx(void)
 {
@@ -510,6 +536,7 @@ int main(void)
     test_reset_in_flight();
     test_sweep(false);
     test_sweep(true);
+    test_log_flood();
     test_legacy_intx();
     test_readonly();
     test_bar_move();

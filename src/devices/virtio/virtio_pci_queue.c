@@ -64,8 +64,7 @@ void vp_set_needs_reset(struct virtio_pci *vp, const char *why)
 {
     if (atomic_exchange(&vp->needs_reset, true))
         return;
-    dev_log(vp->env, HK_LOG_WARN, "%s %02x.%x: %s: device needs reset", vp->info.name,
-            vp->slot, vp->fn, why);
+    vp_warn(vp, "%s: device needs reset", why);
     vp_interrupt(vp, 2, config_vector(vp));
 }
 
