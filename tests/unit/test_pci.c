@@ -3,6 +3,7 @@
 
 #include "devices/devenv.h"
 #include "devices/lpc/acpi_pm.h"
+#include "devices/pci/msix.h"
 #include "devices/pci/pci.h"
 #include "fake_env.h"
 #include "test.h"
@@ -187,6 +188,91 @@ static void test_intx(void)
     pci_bus_free(bus);
 }
 
+/* A function taken off the bus (a device whose creation failed) reads as
+ * absent, frees its slot and lets go of its INTx line. */
+static void test_remove(void)
+{
+    struct pci_bus *bus;
+    CHECK_EQ(pci_bus_new(&f.env, &bus), 0, "pci remove: bus");
+    struct pci_func *a, *b;
+    CHECK_EQ(pci_add_func(bus, 7, 0, 0x1af4, 0x1001, 0x010000, NULL, NULL, &a), 0,
+             "pci remove: function added");
+    pci_set_irq_pin(a, 1);
+    pci_set_intx(a, true);
+    int gsi = pci_intx_gsi(7, 1);
+    CHECK_EQ(f.sources[gsi], 1, "pci remove: its line is up");
+    pci_remove_func(a);
+    CHECK_EQ(pci_cfg_read(bus, 0, 7, 0, PCI_VENDOR_ID, 2), 0xffff,
+             "pci remove: the slot reads as absent");
+    CHECK_EQ(f.sources[gsi], 0, "pci remove: its line source is gone");
+    CHECK_EQ(pci_add_func(bus, 7, 0, 0x1af4, 0x1005, 0x00ff00, NULL, NULL, &b), 0,
+             "pci remove: the slot can be used again");
+    CHECK_EQ(pci_cfg_read(bus, 0, 7, 0, PCI_DEVICE_ID, 2), 0x1005, "pci remove: the new function");
+    pci_remove_func(NULL);
+    pci_bus_free(bus);
+}
+
+/* MSI-X as a guest drives it, with hostile accesses; and an msix_init
+ * that fails leaves nothing for msix_fini to free twice. */
+static void test_msix(void)
+{
+    struct pci_bus *bus;
+    CHECK_EQ(pci_bus_new(&f.env, &bus), 0, "msix: bus");
+    struct pci_func *full, *fn;
+    pci_add_func(bus, 8, 0, 0x1af4, 0x1000, 0x020000, NULL, NULL, &full);
+    CHECK_EQ(pci_add_cap(full, PCI_CAP_ID_VNDR, 256 - 0x40), 0x40, "msix: space filled");
+    struct msix m;
+    CHECK_EQ(msix_init(&m, full, &f.env, 4, 4, 0, 0x800), HK_ENOMEM, "msix: no room, ENOMEM");
+    msix_fini(&m);              /* the owner's error path: must not free again */
+    msix_fini(&m);
+    CHECK(!msix_enabled(&m), "msix: a failed init is off");
+    msix_notify(&m, 0);
+
+    pci_add_func(bus, 9, 0, 0x1af4, 0x1000, 0x020000, NULL, NULL, &fn);
+    CHECK_EQ(msix_init(&m, fn, &f.env, 3, 4, 0, 0x800), 0, "msix: 3 vectors");
+    unsigned ctl = (unsigned)m.cap + 2;
+    int n0 = f.nmsi;
+    msix_notify(&m, 0);
+    CHECK(f.nmsi == n0 && msix_pba_read(&m, 0, 8) == 0, "msix: disabled: no message, not pending");
+    pci_cfg_write(bus, 0, 9, 0, ctl, 2, 0x8000);
+    msix_cfg_written(&m, ctl, 2);
+    CHECK(msix_enabled(&m), "msix: enabled");
+    /* Every size and offset of the table: only aligned dwords and qwords count. */
+    for (unsigned off = 0; off < 64; off++)
+        for (unsigned size = 1; size <= 8; size++)
+            msix_table_write(&m, off, size, 0xffffffffffffffffull);
+    CHECK_EQ(msix_table_read(&m, 0, 4), 0xfffffffcu, "msix: address low dword-aligned");
+    CHECK_EQ(msix_table_read(&m, 12, 4), 1, "msix: only the mask bit of control sticks");
+    CHECK_EQ(msix_table_read(&m, 48, 4), 0, "msix: past the table reads 0");
+    CHECK(msix_table_read(&m, 1, 4) == 0 && msix_table_read(&m, 0, 2) == 0 &&
+              msix_table_read(&m, 4, 8) == 0 && msix_table_read(&m, 44, 8) == 0,
+          "msix: unaligned, narrow and straddling reads are 0");
+    msix_table_write(&m, 0, 8, 0x00000000fee00000ull);
+    msix_table_write(&m, 8, 8, 0x0000000100000041ull);     /* data 0x41, masked */
+    msix_notify(&m, 0);
+    CHECK(f.nmsi == n0 && msix_pba_read(&m, 0, 4) == 1, "msix: masked vector: pending bit");
+    CHECK(msix_pba_read(&m, 4, 4) == 0 && msix_pba_read(&m, 1, 4) == 0 &&
+              msix_pba_read(&m, 8, 8) == 0 && msix_pba_read(&m, 0, 2) == 0,
+          "msix: PBA other halves, unaligned, past the end, narrow read 0");
+    msix_table_write(&m, 12, 4, 0);
+    CHECK(f.nmsi == n0 + 1 && f.msi_data[n0] == 0x41 && f.msi_addr[n0] == 0xfee00000u &&
+              msix_pba_read(&m, 0, 8) == 0,
+          "msix: unmask delivers the pending message once");
+    pci_cfg_write(bus, 0, 9, 0, ctl, 2, 0xc000);
+    msix_cfg_written(&m, ctl, 2);
+    msix_notify(&m, 0);
+    msix_notify(&m, 0);
+    CHECK(f.nmsi == n0 + 1 && msix_pba_read(&m, 0, 8) == 1, "msix: function mask: pending");
+    msix_notify(&m, 3);
+    msix_notify(&m, 0xffff);
+    CHECK_EQ(msix_pba_read(&m, 0, 8), 1, "msix: vectors out of range ignored");
+    pci_cfg_write(bus, 0, 9, 0, ctl, 2, 0x8000);
+    msix_cfg_written(&m, ctl, 2);
+    CHECK(f.nmsi == n0 + 2 && msix_pba_read(&m, 0, 8) == 0, "msix: function unmask delivers once");
+    msix_fini(&m);
+    pci_bus_free(bus);
+}
+
 int main(void)
 {
     fake_env_init(&f, 0, false);
@@ -196,6 +282,8 @@ int main(void)
     test_bars(bus);
     test_cf9_shares_the_range();
     test_intx();
+    test_remove();
+    test_msix();
     fake_env_fini(&f);
     TEST_EXIT();
 }

@@ -7,6 +7,8 @@
  * and the option string.
  */
 #include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -261,6 +263,148 @@ static void test_needs_reset(void)
     fake_env_fini(&f);
 }
 
+/* A second "vCPU" hammering the device while the first resets it with
+ * requests in flight: kicks (good and bad queue indices, both
+ * interfaces), ISR reads, MSI-X function and vector masking. Nothing may
+ * crash, hang or race (run it under ASan and TSan); afterwards the device
+ * still serves. */
+struct hammer {
+    struct vd *d;
+    unsigned msix_cap;
+    atomic_bool stop;
+};
+
+static void *hammer_thread(void *arg)
+{
+    struct hammer *h = arg;
+    for (unsigned i = 0; !atomic_load(&h->stop); i++) {
+        vd_mw(h->d, VIRTIO_PCI_NOTIFY_OFF + 4 * (i % 3), 2, i % 3);
+        vd_iw(h->d, VIRTIO_PCI_LEG_QUEUE_NOTIFY, 2, i % 2);
+        vd_mr(h->d, VIRTIO_PCI_ISR_OFF, 1);
+        vd_cfg_w(h->d, h->msix_cap + 2, 2, 0x8000 | (i & 1 ? 0x4000 : 0));
+        vd_mw(h->d, VIRTIO_PCI_MSIX_TABLE_OFF + 12 + 16 * (i % 2), 4, (i >> 1) & 1);
+        vd_mr(h->d, VIRTIO_PCI_MSIX_PBA_OFF, 8);
+    }
+    return NULL;
+}
+
+static void test_reset_in_flight(void)
+{
+    struct fake_env f;
+    struct vd d;
+    setup(&f, &d, path, false);
+    vd_msix_setup(&d, 2, 0x70);
+    struct hammer h = {.d = &d, .msix_cap = vd_find_cap(&d, PCI_CAP_ID_MSIX, -1)};
+    atomic_init(&h.stop, false);
+    pthread_t t;
+    CHECK_EQ(pthread_create(&t, NULL, hammer_thread, &h), 0, "race: hammer thread");
+    for (int round = 0; round < 40; round++) {
+        if (!(vd_init_modern(&d, ALL_FEATURES, 1) & VIRTIO_STATUS_DRIVER_OK))
+            continue;
+        uint8_t *hdr = gmem_ptr(&f.mem, VD_BUF + 0x100, 16);
+        memset(hdr, 0, 16);                     /* T_IN of sector 0 */
+        for (int i = 0; i < 8; i++) {
+            struct vd_seg c[3] = {{VD_BUF + 0x100, 16, false},
+                                  {VD_BUF + 0x1000 + 0x1000ull * i, 4096, true},
+                                  {VD_BUF + i, 1, true}};
+            vd_submit(&d, c, 3);
+        }
+        if (round & 1)
+            vd_mw(&d, VIRTIO_PCI_COMMON_Q_DESCLO, 8, 0x40);   /* ignored: queue enabled */
+        vd_set_status(&d, 0);                   /* reset with requests in flight */
+    }
+    atomic_store(&h.stop, true);
+    pthread_join(t, NULL);
+    vd_cfg_w(&d, h.msix_cap + 2, 2, 0x8000);
+    for (unsigned v = 0; v < 2; v++)
+        vd_mw(&d, VIRTIO_PCI_MSIX_TABLE_OFF + 12 + 16 * v, 4, 0);
+    CHECK(vd_init_modern(&d, ALL_FEATURES, 1) & VIRTIO_STATUS_DRIVER_OK, "race: init after");
+    CHECK(!(vd_status(&d) & VIRTIO_STATUS_NEEDS_RESET), "race: no stale NEEDS_RESET");
+    CHECK_EQ(req(&d, VIRTIO_BLK_T_IN, 0, 512, true, NULL), VIRTIO_BLK_S_OK, "race: serves after");
+    /* Torn down with requests queued and kicked. */
+    for (int i = 0; i < 8; i++) {
+        struct vd_seg c[3] = {{VD_BUF + 0x100, 16, false}, {VD_BUF + 0x1000, 4096, true},
+                              {VD_BUF, 1, true}};
+        vd_submit(&d, c, 3);
+    }
+    fake_env_fini(&f);
+}
+
+/* Every offset and size of both BARs and of configuration space, read
+ * and written with junk (a live queue first, so the junk meets running
+ * workers): nothing may crash (run under ASan), stop the VM or wedge. */
+static void test_sweep(bool msix_off)
+{
+    struct fake_env f;
+    struct vd d;
+    setup(&f, &d, path, msix_off);
+    f.log_level = HK_LOG_ERROR;                 /* BAR overlap warnings */
+    if (!msix_off)
+        vd_msix_setup(&d, 2, 0x80);
+    CHECK(vd_init_modern(&d, ALL_FEATURES, msix_off ? VIRTIO_NO_VECTOR : 1) &
+              VIRTIO_STATUS_DRIVER_OK,
+          "sweep: init");
+    uint64_t x = 0x9e3779b97f4a7c15ull;
+    for (uint64_t off = 0; off < VIRTIO_PCI_MODERN_BAR_SIZE; off++) {
+        for (unsigned size = 1; size <= 8; size <<= 1) {
+            x = x * 6364136223846793005ull + 1442695040888963407ull;
+            vd_mr(&d, off, size);
+            /* No status junk: a reset would stop the queue the rest of
+             * the junk should meet. */
+            if (off != VIRTIO_PCI_COMMON_STATUS)
+                vd_mw(&d, off, size, x >> (off & 7));
+        }
+    }
+    for (uint64_t off = 0; off < 128; off++)
+        for (unsigned size = 1; size <= 4; size <<= 1) {
+            x = x * 6364136223846793005ull + 1442695040888963407ull;
+            vd_ir(&d, off, size);
+            vd_iw(&d, off, size, x >> 13);
+        }
+    for (unsigned off = 0; off < 256; off++)
+        for (unsigned size = 1; size <= 4; size <<= 1) {
+            x = x * 6364136223846793005ull + 1442695040888963407ull;
+            vd_cfg(&d, off, size);
+            vd_cfg_w(&d, off, size, (uint32_t)(x >> 17));
+        }
+    CHECK_EQ(f.nexits, 0, "sweep: the VM keeps running");
+    /* Back to a clean state: map again and serve. */
+    vd_cfg_w(&d, PCI_COMMAND, 2, 0);
+    vd_map(&d, VD_MEM_BASE);
+    unsigned c = vd_find_cap(&d, msix_off ? PCI_CAP_ID_MSI : PCI_CAP_ID_MSIX, -1);
+    vd_cfg_w(&d, c + 2, 2, 0);
+    CHECK(vd_init_modern(&d, ALL_FEATURES, VIRTIO_NO_VECTOR) & VIRTIO_STATUS_DRIVER_OK,
+          "sweep: init after");
+    CHECK_EQ(req(&d, VIRTIO_BLK_T_IN, 0, 512, true, NULL), VIRTIO_BLK_S_OK, "sweep: serves after");
+    fake_env_fini(&f);
+}
+
+/* What the guest can repeat at will (BARs onto another device, broken
+ * rings) logs a bounded number of lines, not one per attempt. */
+static void test_log_flood(void)
+{
+    struct fake_env f;
+    struct vd d;
+    setup(&f, &d, path, false);
+    static const struct io_ops none = {0};
+    CHECK_EQ(iobus_register(&f.mmio, 0xd0000000u, 0x1000, &none, NULL, "other"), 0,
+             "flood: another device");
+    int logs0 = f.nlogs;
+    for (int i = 0; i < 50; i++) {
+        vd_cfg_w(&d, PCI_BAR0 + 4 * VIRTIO_PCI_MODERN_BAR, 4, 0xd0000000u);
+        vd_cfg_w(&d, PCI_BAR0 + 4 * VIRTIO_PCI_MODERN_BAR, 4, (uint32_t)VD_MEM_BASE);
+    }
+    for (int i = 0; i < 50; i++) {
+        CHECK(vd_init_modern(&d, ALL_FEATURES, VIRTIO_NO_VECTOR) & VIRTIO_STATUS_DRIVER_OK,
+              "flood: init");
+        vd_post_head(&d, 999);
+        CHECK(vd_wait_status(&d, VIRTIO_STATUS_NEEDS_RESET), "flood: NEEDS_RESET");
+    }
+    CHECK(f.nlogs - logs0 > 0 && f.nlogs - logs0 <= 8, "flood: a bounded number of log lines");
+    CHECK(strstr(f.last_log, "not logged") != NULL, "flood: the last line says so");
+    fake_env_fini(&f);
+}
+
 /* The legacy interface with INTx: ISR read-to-clear lowers the line. */
 static void test_legacy_intx(void)
 {
@@ -389,6 +533,10 @@ int main(void)
     test_modern();
     test_hostile();
     test_needs_reset();
+    test_reset_in_flight();
+    test_sweep(false);
+    test_sweep(true);
+    test_log_flood();
     test_legacy_intx();
     test_readonly();
     test_bar_move();

@@ -50,10 +50,58 @@ static void test_rnd(bool msix_off)
               "rnd: the single MSI vector sent");
     else
         CHECK(fake_env_level(&f, pci_intx_gsi(SLOT, 1)), "rnd: INTx without MSI-X enabled");
+    /* The driver switches to MSI / MSI-X with the line still up: it must
+     * drop (a function using messages does not assert INTx), and come
+     * back if messages are switched off before the ISR was read. */
+    unsigned mcap = msix_off ? msi : vd_find_cap(&d, PCI_CAP_ID_MSIX, -1);
+    unsigned on = msix_off ? 1 : 0x8000;
+    if (!msix_off) {
+        vd_cfg_w(&d, mcap + 2, 2, on);
+        CHECK(!fake_env_level(&f, pci_intx_gsi(SLOT, 1)), "rnd: enabling MSI-X lowers INTx");
+        vd_cfg_w(&d, mcap + 2, 2, 0);
+        CHECK(fake_env_level(&f, pci_intx_gsi(SLOT, 1)), "rnd: disabling MSI-X: ISR still set");
+    } else {
+        vd_cfg_w(&d, mcap + 2, 2, 0);
+        vd_mr(&d, VIRTIO_PCI_ISR_OFF, 1);
+        /* EVENT_IDX: ask for an interrupt at this entry. */
+        put16(gmem_ptr(&f.mem, d.avail + 4 + 2ull * d.qsize, 2), d.used_seen);
+        struct vd_seg w[1] = {{VD_BUF, 16, true}};
+        vd_submit(&d, w, 1);
+        CHECK(vd_wait(&d, &len), "rnd: request without MSI");
+        CHECK(fake_env_level(&f, pci_intx_gsi(SLOT, 1)), "rnd: INTx with MSI off");
+        vd_cfg_w(&d, mcap + 2, 2, on);
+        CHECK(!fake_env_level(&f, pci_intx_gsi(SLOT, 1)), "rnd: enabling MSI lowers INTx");
+        vd_cfg_w(&d, mcap + 2, 2, 0);
+        CHECK(fake_env_level(&f, pci_intx_gsi(SLOT, 1)), "rnd: disabling MSI: ISR still set");
+    }
+    CHECK(vd_mr(&d, VIRTIO_PCI_ISR_OFF, 1) & 1, "rnd: queue interrupt in the ISR");
+    CHECK(!fake_env_level(&f, pci_intx_gsi(SLOT, 1)), "rnd: ISR read lowers INTx");
     /* A chain with only readable buffers: nothing to fill. */
     struct vd_seg r[1] = {{VD_BUF, 64, false}};
     vd_submit(&d, r, 1);
     CHECK(vd_wait(&d, &len) && len == 0, "rnd: readable-only chain returns 0 bytes");
+    fake_env_fini(&f);
+}
+
+/* Creation failing after the PCI function was added (here: no room for
+ * the teardown) must not leave the function on the bus with hooks that
+ * point at the freed device. */
+static void test_create_fails(void)
+{
+    struct fake_env f;
+    fake_env_init(&f, VD_RAM, false);
+    struct vd d = {.f = &f, .slot = SLOT};
+    CHECK_EQ(pci_create(&f.env, &d.bus), 0, "rnd fail: bus");
+    int used = f.nteardowns;
+    f.nteardowns = FAKE_ENV_TEARDOWNS;          /* the next add_teardown fails */
+    char err[128] = "";
+    CHECK(virtio_rnd_create(&f.env, d.bus, SLOT, 0, NULL, err, sizeof(err)) < 0,
+          "rnd fail: creation fails");
+    f.nteardowns = used;
+    CHECK_EQ(vd_cfg(&d, PCI_VENDOR_ID, 2), 0xffff, "rnd fail: no function left on the bus");
+    vd_cfg_w(&d, PCI_COMMAND, 2, PCI_CMD_IO | PCI_CMD_MEM);   /* would call freed hooks */
+    CHECK_EQ(virtio_rnd_create(&f.env, d.bus, SLOT, 0, NULL, err, sizeof(err)), 0,
+             "rnd fail: the slot can be used again");
     fake_env_fini(&f);
 }
 
@@ -64,5 +112,6 @@ int main(void)
     CHECK_EQ(virtio_rnd_parse("x=1", &p, err, sizeof(err)), HK_EINVAL, "rnd: options refused");
     test_rnd(false);
     test_rnd(true);
+    test_create_fails();
     TEST_EXIT();
 }

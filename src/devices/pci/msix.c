@@ -29,19 +29,18 @@ int msix_init(struct msix *m, struct pci_func *f, struct dev_env *env, unsigned 
         (table_off & 7) || (pba_off & 7))
         return HK_EINVAL;
     memset(m, 0, sizeof(*m));
-    m->table = calloc(nvec, sizeof(*m->table));
-    m->pba = calloc((nvec + 63) / 64, sizeof(*m->pba));
-    if (!m->table || !m->pba) {
-        free(m->table);
-        free(m->pba);
-        return HK_ENOMEM;
-    }
-    int cap = pci_add_cap(f, PCI_CAP_ID_MSIX, 12);
+    struct msix_entry *table = calloc(nvec, sizeof(*table));
+    uint64_t *pba = calloc((nvec + 63) / 64, sizeof(*pba));
+    int cap = table && pba ? pci_add_cap(f, PCI_CAP_ID_MSIX, 12) : HK_ENOMEM;
     if (cap < 0) {
-        free(m->table);
-        free(m->pba);
+        /* m stays all zero: msix_fini on it (the owner's error path) is a
+         * no-op, not a double free. */
+        free(table);
+        free(pba);
         return cap;
     }
+    m->table = table;
+    m->pba = pba;
     m->func = f;
     m->env = env;
     m->cap = cap;

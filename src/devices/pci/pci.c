@@ -109,6 +109,20 @@ int pci_add_func(struct pci_bus *bus, int slot, int func, uint16_t vendor, uint1
     return HK_OK;
 }
 
+void pci_remove_func(struct pci_func *f)
+{
+    if (!f)
+        return;
+    struct pci_bus *bus = f->bus;
+    pthread_mutex_lock(&bus->lock);
+    if (bus->funcs[f->slot][f->func] == f)
+        bus->funcs[f->slot][f->func] = NULL;
+    /* A line it held would stay up for the functions sharing it. */
+    dev_irq_set(&f->intx, false);
+    pthread_mutex_unlock(&bus->lock);
+    free(f);
+}
+
 int pci_set_bar(struct pci_func *f, int bar, enum pci_bar_type type, uint64_t size,
                 bool prefetchable)
 {

@@ -66,6 +66,13 @@ int pci_add_func(struct pci_bus *bus, int slot, int func, uint16_t vendor, uint1
                  uint32_t class_code, const struct pci_func_ops *ops, void *opaque,
                  struct pci_func **out);
 
+/* Take f off its bus and free it: its slot reads as absent and may be
+ * added again. For a device whose creation failed after pci_add_func, and
+ * for a device's teardown, so no function is left pointing at its freed
+ * opaque. Only while no vCPU runs (configuration accesses use the
+ * function without holding the bus lock). NULL is ignored. */
+void pci_remove_func(struct pci_func *f);
+
 /* A BAR of `size` bytes (a power of two: at least 4 for I/O, 16 for
  * memory; MEM64 takes bar and bar+1). Call before the guest runs. */
 int pci_set_bar(struct pci_func *f, int bar, enum pci_bar_type type, uint64_t size,

@@ -5,6 +5,8 @@
  * vendor capabilities that describe them, and the BARs' mapping as the
  * guest moves them.
  */
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -18,6 +20,23 @@
 static struct vp_queue *selected(struct virtio_pci *vp)
 {
     return vp->qsel < vp->info.nqueues ? &vp->q[vp->qsel] : NULL;
+}
+
+void vp_warn(struct virtio_pci *vp, const char *fmt, ...)
+{
+    /* Check first, so the counter stops near 0 instead of wrapping. */
+    if (atomic_load(&vp->warnings_left) <= 0)
+        return;
+    int left = atomic_fetch_sub(&vp->warnings_left, 1);
+    if (left <= 0)
+        return;
+    char msg[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    dev_log(vp->env, HK_LOG_WARN, "%s %02x.%x: %s%s", vp->info.name, vp->slot, vp->fn, msg,
+            left == 1 ? " (further warnings from this device are not logged)" : "");
 }
 
 /* --- Device configuration -------------------------------------------------------- */
@@ -433,6 +452,7 @@ static void vp_cfg_written(void *opaque, unsigned offset, unsigned size, uint32_
         msix_cfg_written(&vp->msix, offset, size);
     else
         msi_cfg_written(&vp->msi, offset, size);
+    vp_intx_sync(vp);
     unsigned data = (unsigned)vp->cfg_cap + 16;
     uint32_t off;
     unsigned len;
@@ -457,8 +477,7 @@ static void vp_bar_moved(void *opaque, int bar, uint64_t addr)
         if (r == HK_OK)
             vp->bar_base[bar] = addr;
         else
-            dev_log(vp->env, HK_LOG_WARN, "%s %02x.%x: BAR %d at 0x%llx overlaps another device",
-                    vp->info.name, vp->slot, vp->fn, bar, (unsigned long long)addr);
+            vp_warn(vp, "BAR %d at 0x%llx overlaps another device", bar, (unsigned long long)addr);
     }
     pthread_mutex_unlock(&vp->map_lock);
 }
@@ -571,6 +590,7 @@ int virtio_pci_create(struct dev_env *env, const struct virtio_pci_params *p,
     pthread_mutex_init(&vp->map_lock, NULL);
     pthread_mutex_init(&vp->irq_lock, NULL);
     atomic_init(&vp->needs_reset, false);
+    atomic_init(&vp->warnings_left, VP_WARNINGS);
     int r = vp_queues_start(vp);
     if (!r)
         r = setup_func(vp, p);
@@ -600,6 +620,8 @@ void virtio_pci_destroy(struct virtio_pci *vp)
         msix_fini(&vp->msix);
     else
         msi_fini(&vp->msi);
+    /* Its hooks' opaque is vp: it must not outlive vp on the bus. */
+    pci_remove_func(vp->func);
     pthread_mutex_destroy(&vp->lock);
     pthread_mutex_destroy(&vp->map_lock);
     pthread_mutex_destroy(&vp->irq_lock);

@@ -87,11 +87,15 @@ struct virtio_pci_params {
 
 int virtio_pci_create(struct dev_env *env, const struct virtio_pci_params *p,
                       const struct virtio_dev_info *info, struct virtio_pci **out);
-/* Stop the workers, unmap the BARs and free (the PCI function stays on
- * the bus, which frees it). */
+/* Stop the workers, unmap the BARs, take the PCI function off its bus
+ * (so nothing on the bus points at the freed device: creation failures
+ * go through here too) and free. Before the bus is freed, with no vCPU
+ * running. */
 void virtio_pci_destroy(struct virtio_pci *vp);
 
-/* A configuration-space change the driver must see (capacity...). */
+/* A configuration-space change the driver must see (capacity...). Takes
+ * the register lock: never from a handle callback (a reset holds that
+ * lock while it waits for the worker). */
 void virtio_pci_config_changed(struct virtio_pci *vp);
 
 /* The negotiated features (0 before FEATURES_OK / legacy setup). */

@@ -56,6 +56,7 @@ struct virtio_pci {
     struct msix msix;
     struct msi msi;
     atomic_bool needs_reset;        /* a queue broke: stop every queue */
+    atomic_int warnings_left;       /* vp_warn's budget */
 
     pthread_mutex_t irq_lock;
     uint8_t isr;
@@ -63,6 +64,12 @@ struct virtio_pci {
 
     struct vp_queue q[];
 };
+
+/* A warning about something the guest did, "name ss.f: " prefixed. The
+ * guest can repeat it at will, so only the first VP_WARNINGS per device
+ * are logged: a guest cannot flood the host's log. */
+#define VP_WARNINGS 8
+void vp_warn(struct virtio_pci *vp, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* virtio_pci_queue.c */
 int vp_queues_start(struct virtio_pci *vp);
@@ -76,6 +83,8 @@ int vp_queue_setup(struct virtio_pci *vp, struct vp_queue *q, bool start);
 void vp_interrupt(struct virtio_pci *vp, uint8_t isr_bit, uint16_t vector);
 /* A queue or its setup broke: NEEDS_RESET and a configuration change. */
 void vp_set_needs_reset(struct virtio_pci *vp, const char *why);
+/* The guest switched MSI / MSI-X on or off: INTx follows. */
+void vp_intx_sync(struct virtio_pci *vp);
 /* ISR read: the value, cleared, INTx lowered (4.1.4.5). */
 uint8_t vp_isr_read(struct virtio_pci *vp);
 

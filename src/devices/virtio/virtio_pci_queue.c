@@ -9,6 +9,23 @@
 #include "devices/virtio/virtio_pci_priv.h"
 #include "hyperkit.h"
 
+/* INTx shows the ISR only while no message interrupt is enabled: a
+ * function with MSI or MSI-X on must not assert INTx (PCI 3.0 6.8.1.3,
+ * 6.8.2.3), else a line raised before the driver switched over stays up
+ * for ever, storming every function that shares it (irq_lock held). */
+static void intx_update(struct virtio_pci *vp)
+{
+    bool msg = vp->use_msix ? msix_enabled(&vp->msix) : msi_enabled(&vp->msi);
+    pci_set_intx(vp->func, vp->isr && !msg);
+}
+
+void vp_intx_sync(struct virtio_pci *vp)
+{
+    pthread_mutex_lock(&vp->irq_lock);
+    intx_update(vp);
+    pthread_mutex_unlock(&vp->irq_lock);
+}
+
 uint8_t vp_isr_read(struct virtio_pci *vp)
 {
     pthread_mutex_lock(&vp->irq_lock);
@@ -28,8 +45,9 @@ void vp_interrupt(struct virtio_pci *vp, uint8_t isr_bit, uint16_t vector)
             msix_notify(&vp->msix, vector);
     } else {
         vp->isr |= isr_bit;
-        if (vp->use_msix || !msi_notify(&vp->msi))
-            pci_set_intx(vp->func, true);
+        if (!vp->use_msix)
+            msi_notify(&vp->msi);
+        intx_update(vp);
     }
     pthread_mutex_unlock(&vp->irq_lock);
 }
@@ -46,8 +64,7 @@ void vp_set_needs_reset(struct virtio_pci *vp, const char *why)
 {
     if (atomic_exchange(&vp->needs_reset, true))
         return;
-    dev_log(vp->env, HK_LOG_WARN, "%s %02x.%x: %s: device needs reset", vp->info.name,
-            vp->slot, vp->fn, why);
+    vp_warn(vp, "%s: device needs reset", why);
     vp_interrupt(vp, 2, config_vector(vp));
 }
 
@@ -99,9 +116,12 @@ static void run_queue(struct vp_queue *q)
     int r = HK_OK;
     if (q->vq.ready && !atomic_load(&q->vp->needs_reset))
         r = drain(q, &why);
-    pthread_mutex_unlock(&q->qlock);
+    /* Still under qlock: a reset (which takes every qlock before it
+     * clears needs_reset) then comes wholly before or after this, so a
+     * ring broken before a reset cannot flag the device after it. */
     if (r < 0)
         vp_set_needs_reset(q->vp, why);
+    pthread_mutex_unlock(&q->qlock);
 }
 
 static void *worker(void *arg)
