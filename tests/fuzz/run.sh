@@ -17,7 +17,7 @@ make -s -f tests/fuzz/fuzz.mk FUZZ_BUILD="$out" "$out/fuzz_$target"
 mkdir -p "$out/corpus-$target" "$out/artifacts"
 case $target in
 emu) len=4120 ;;
-virtq) len=4096 ;;
+virtq | virtio_blk) len=4096 ;;
 qcow2) len=65536 ;; # small-cluster images (make_seeds.sh)
 *) len=16 ;;
 esac
