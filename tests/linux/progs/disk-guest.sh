@@ -1,0 +1,109 @@
+#!/bin/sh
+# The guest half of tests/linux/test_disk_data.sh (busybox sh, in the
+# shell image with /progs). Every result is one "disk: ..." line on the
+# console; the host compares them with what it computes on the images.
+#
+#   sh /progs/disk-guest.sh devs             disk: dev NAME sectors=N ro=R
+#   sh /progs/disk-guest.sh pattern DEV MIB  write MIB MiB of random data,
+#                                            flush, read it back uncached
+#   sh /progs/disk-guest.sh devsha DEV       sha256 of the whole device
+#   sh /progs/disk-guest.sh fswrite DEV TAG  mount ext4, check the host's
+#                                            files, write a file workload
+#   sh /progs/disk-guest.sh fscheck DEV TAG  mount ext4, check both sets
+#   sh /progs/disk-guest.sh rofail DEV       writes to DEV must fail
+#   sh /progs/disk-guest.sh rng              virtio-rng is the hw_random
+#   sh /progs/disk-guest.sh flushloop DEV    diskio flushloop (crash test)
+#   sh /progs/disk-guest.sh done             disk: done
+PATH=/sbin:/bin:/usr/sbin:/usr/bin:/progs
+
+say() { echo "disk: $*"; }
+
+# sha256 of a device read after dropping the page cache, so the bytes come
+# from the device, not from what this guest wrote.
+uncached_sha() { # dev [bytes]
+    sync
+    echo 3 >/proc/sys/vm/drop_caches
+    if [ -n "${2:-}" ]; then
+        head -c "$2" "$1" | sha256sum | cut -d' ' -f1
+    else
+        sha256sum <"$1" | cut -d' ' -f1
+    fi
+}
+
+mnt() { # dev -> mounts it on /mnt/NAME, prints the directory
+    d=/mnt/${1##*/}
+    mkdir -p "$d"
+    mount -t ext4 "$1" "$d" || return 1
+    echo "$d"
+}
+
+case $1 in
+devs)
+    for b in /sys/block/vd*; do
+        [ -e "$b" ] || continue
+        say "dev ${b##*/} sectors=$(cat "$b/size") ro=$(cat "$b/ro")"
+    done
+    say "devs end"
+    ;;
+pattern)
+    # tee writes through the page cache; the sync flushes it to the device.
+    bytes=$(($3 * 1048576))
+    wrote=$(head -c "$bytes" /dev/urandom | tee "$2" | sha256sum | cut -d' ' -f1)
+    say "pattern $2 wrote=$wrote read=$(uncached_sha "$2" "$bytes")"
+    ;;
+devsha)
+    say "devsha $2 $(uncached_sha "$2")"
+    ;;
+fswrite)
+    # The host put files and host.sha256 in the image (mke2fs -d).
+    d=$(mnt "$2") || { say "fswrite $2 mount-failed"; exit 1; }
+    (cd "$d" && sha256sum -c -s host.sha256) && host=ok || host=bad
+    # A mix for the allocator and the journal: a large file, many small
+    # ones in a directory, one host file rewritten and one deleted (on a
+    # backing file these are copy-on-write).
+    mkdir -p "$d/guest/small"
+    head -c 3145728 /dev/urandom >"$d/guest/big"
+    i=0
+    while [ $i -lt 64 ]; do
+        head -c $((i * 97 + 1)) /dev/urandom >"$d/guest/small/f$i"
+        i=$((i + 1))
+    done
+    echo "rewritten by $3" >"$d/rewrite.txt"
+    rm -f "$d/delete.txt"
+    (cd "$d" && find guest rewrite.txt -type f | sort | xargs sha256sum >guest.sha256)
+    [ -e "$d/delete.txt" ] && del=present || del=gone
+    umount "$d" || { say "fswrite $2 umount-failed"; exit 1; }
+    say "fswrite $2 $3 host=$host delete=$del"
+    ;;
+fscheck)
+    d=$(mnt "$2") || { say "fscheck $2 mount-failed"; exit 1; }
+    (cd "$d" && sha256sum -c -s guest.sha256) && guest=ok || guest=bad
+    [ -e "$d/delete.txt" ] && del=present || del=gone
+    n=$(wc -l <"$d/guest.sha256")
+    umount "$d" || { say "fscheck $2 umount-failed"; exit 1; }
+    say "fscheck $2 $3 guest=$guest files=$n delete=$del"
+    ;;
+rofail)
+    # The kernel knows the disk is read-only (VIRTIO_BLK_F_RO): it refuses
+    # the open or the write; either way nothing may reach the device.
+    if dd if=/dev/zero of="$2" bs=4096 count=1 conv=fsync 2>/dev/null; then w=accepted; else w=refused; fi
+    if diskio seqwrite "$2" 1 >/dev/null 2>&1; then dw=accepted; else dw=refused; fi
+    say "rofail $2 dd=$w direct=$dw ro=$(cat "/sys/block/${2##*/}/ro")"
+    ;;
+rng)
+    cur=$(cat /sys/class/misc/hw_random/rng_current)
+    n=$(head -c 4096 /dev/hwrng | wc -c)
+    nz=$(head -c 4096 /dev/hwrng | tr -d '\000' | wc -c)
+    say "rng current=$cur bytes=$n nonzero=$nz"
+    ;;
+flushloop)
+    diskio flushloop "$2" 260
+    ;;
+done)
+    say "done"
+    ;;
+*)
+    say "unknown step $1"
+    exit 1
+    ;;
+esac

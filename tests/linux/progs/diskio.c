@@ -1,0 +1,173 @@
+/* Block-device I/O for the disk tests and bench/disk-bench.sh, run in the
+ * guest: busybox dd has no O_DIRECT, and the crash test needs each write's
+ * flush to complete before it is reported.
+ *
+ *   diskio seqwrite DEV MIB      O_DIRECT 1 MiB writes, then fdatasync
+ *   diskio seqread DEV MIB       O_DIRECT 1 MiB reads
+ *   diskio randread DEV COUNT    O_DIRECT 4 KiB reads at pseudo-random
+ *                                4 KiB-aligned offsets over the device
+ *   diskio flushloop DEV STRIDE_KIB
+ *                                write 4 KiB record i at i * STRIDE_KIB,
+ *                                fdatasync, print "flushed i"; until the
+ *                                device is full
+ *
+ * Throughput lines: "diskio: OP bytes=N usec=N" (the host does the math,
+ * so the guest needs no floating point). Exit 1 with a line on error. */
+#define _GNU_SOURCE /* O_DIRECT */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <linux/fs.h>
+
+#define BLOCK 4096
+#define CHUNK (1 << 20)
+
+static void die(const char *what)
+{
+    printf("diskio: %s: %s\n", what, strerror(errno));
+    fflush(stdout);
+    exit(1);
+}
+
+static uint64_t now_usec(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+static void *aligned_buf(size_t size)
+{
+    void *p;
+    if (posix_memalign(&p, BLOCK, size) != 0)
+        die("posix_memalign");
+    return p;
+}
+
+static uint64_t dev_size(int fd)
+{
+    uint64_t size;
+    if (ioctl(fd, BLKGETSIZE64, &size) < 0)
+        die("BLKGETSIZE64");
+    return size;
+}
+
+/* The whole transfer or an error: O_DIRECT on a block device transfers
+ * whole requests, so a short count means the end of the device. */
+static void full_io(int fd, int write_op, void *buf, size_t len, uint64_t off)
+{
+    ssize_t n = write_op ? pwrite(fd, buf, len, (off_t)off) : pread(fd, buf, len, (off_t)off);
+    if (n < 0)
+        die(write_op ? "pwrite" : "pread");
+    if ((size_t)n != len) {
+        errno = EIO;
+        die("short transfer");
+    }
+}
+
+static void report(const char *op, uint64_t bytes, uint64_t ops, uint64_t usec)
+{
+    printf("diskio: %s bytes=%" PRIu64 " ops=%" PRIu64 " usec=%" PRIu64 "\n", op, bytes, ops,
+           usec ? usec : 1);
+    fflush(stdout);
+}
+
+static void seq(const char *dev, int write_op, uint64_t mib)
+{
+    int fd = open(dev, (write_op ? O_WRONLY : O_RDONLY) | O_DIRECT);
+    if (fd < 0)
+        die(dev);
+    if (mib * CHUNK > dev_size(fd)) {
+        errno = ENOSPC;
+        die("device smaller than the transfer");
+    }
+    unsigned char *buf = aligned_buf(CHUNK);
+    for (size_t i = 0; i < CHUNK; i++)
+        buf[i] = (unsigned char)(i * 131 + 7);
+    uint64_t t0 = now_usec();
+    for (uint64_t i = 0; i < mib; i++)
+        full_io(fd, write_op, buf, CHUNK, i * CHUNK);
+    if (write_op && fdatasync(fd) < 0)
+        die("fdatasync");
+    report(write_op ? "seqwrite" : "seqread", mib * CHUNK, mib, now_usec() - t0);
+    close(fd);
+}
+
+static void randread(const char *dev, uint64_t count)
+{
+    int fd = open(dev, O_RDONLY | O_DIRECT);
+    if (fd < 0)
+        die(dev);
+    uint64_t blocks = dev_size(fd) / BLOCK;
+    if (blocks == 0) {
+        errno = ENOSPC;
+        die("empty device");
+    }
+    void *buf = aligned_buf(BLOCK);
+    uint64_t x = 0x9e3779b97f4a7c15ull; /* xorshift64: the same offsets every run */
+    uint64_t t0 = now_usec();
+    for (uint64_t i = 0; i < count; i++) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        full_io(fd, 0, buf, BLOCK, (x % blocks) * BLOCK);
+    }
+    report("randread", count * BLOCK, count, now_usec() - t0);
+    close(fd);
+}
+
+/* Record i: its text line, then zeros to 4 KiB; the host rebuilds the
+ * same bytes with printf to compare (tests/linux/test_disk_data.sh). */
+static void flushloop(const char *dev, uint64_t stride_kib)
+{
+    int fd = open(dev, O_WRONLY | O_DIRECT);
+    if (fd < 0)
+        die(dev);
+    uint64_t stride = stride_kib * 1024;
+    if (stride < BLOCK || stride % BLOCK) {
+        errno = EINVAL;
+        die("stride must be a multiple of 4 KiB");
+    }
+    uint64_t records = dev_size(fd) / stride;
+    char *buf = aligned_buf(BLOCK);
+    for (uint64_t i = 0; i < records; i++) {
+        memset(buf, 0, BLOCK);
+        snprintf(buf, BLOCK, "hyperkit flush record %" PRIu64 "\n", i);
+        full_io(fd, 1, buf, BLOCK, i * stride);
+        if (fdatasync(fd) < 0)
+            die("fdatasync");
+        printf("flushed %" PRIu64 "\n", i);
+        fflush(stdout);
+    }
+    printf("diskio: flushloop done records=%" PRIu64 "\n", records);
+    close(fd);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc != 4) {
+        printf("usage: diskio seqwrite|seqread|randread|flushloop DEV N\n");
+        return 2;
+    }
+    uint64_t n = strtoull(argv[3], NULL, 0);
+    if (!strcmp(argv[1], "seqwrite"))
+        seq(argv[2], 1, n);
+    else if (!strcmp(argv[1], "seqread"))
+        seq(argv[2], 0, n);
+    else if (!strcmp(argv[1], "randread"))
+        randread(argv[2], n);
+    else if (!strcmp(argv[1], "flushloop"))
+        flushloop(argv[2], n);
+    else {
+        printf("diskio: unknown operation %s\n", argv[1]);
+        return 2;
+    }
+    return 0;
+}
