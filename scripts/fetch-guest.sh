@@ -13,8 +13,9 @@
 #   kernel-version           e.g. "linux-image-6.1.0-56-amd64 6.1.192-2"
 #   initramfs-shell.img      /init mounts proc/sys/dev, loads the kernel
 #                            package's modules for virtio disks, entropy and
-#                            ext4 (see guest_modules), prints the marker,
-#                            then runs a shell on the console
+#                            ext4 (see guest_modules) when the VM has a
+#                            virtio device, prints the marker, then runs a
+#                            shell on the console
 #   initramfs-poweroff.img   /init prints the marker, then `poweroff -f`
 #   initramfs-bench.img      /init prints the marker as its very first line,
 #                            then runs the two workloads of bench/boot-bench.sh
@@ -217,13 +218,17 @@ EOF
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev 2>/dev/null || mdev -s
-# The package's modules, dependencies first (see guest_modules).
-for d in /lib/modules/*; do
-    [ -f "\$d/load" ] || continue
-    while read -r ko; do
-        insmod "\$d/\$ko" || echo "hyperkit-init: insmod \$ko failed"
-    done <"\$d/load"
-done
+# The package's modules, dependencies first (see guest_modules). Loading
+# them costs seconds of an emulated boot (ext4 most), so only when a virtio
+# PCI device (vendor 0x1af4) is there to use them.
+if grep -qs 0x1af4 /sys/bus/pci/devices/*/vendor; then
+    for d in /lib/modules/*; do
+        [ -f "\$d/load" ] || continue
+        while read -r ko; do
+            insmod "\$d/\$ko" || echo "hyperkit-init: insmod \$ko failed"
+        done <"\$d/load"
+    done
+fi
 echo "$marker"
 # setsid + cttyhack give the shell a controlling terminal, so ^C works.
 exec setsid cttyhack sh

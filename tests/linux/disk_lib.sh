@@ -4,7 +4,7 @@
 # guest and disks (to check the tests themselves against a known-good
 # virtio-blk). Source after lib.sh.
 DISK_VMM=${DISK_VMM:-hyperkit}
-DISK_LAYER=$(dirname "$HYPERKIT")/linux-progs/disk.cpio.gz
+DISK_LAYER=${DISK_LAYER:-$(dirname "$HYPERKIT")/linux-progs/disk.cpio.gz}
 # Hang guards scale with the work: a step that moves N MiB through the
 # guest gets DISK_STEP_BASE + N * DISK_SEC_PER_MIB seconds. The emu engine
 # hashes and copies a few MiB/s in the guest; 5 s per MiB is several times
@@ -43,41 +43,54 @@ disk_initrd() {
     cat "$GUEST_DIR/initramfs-shell.img" "$DISK_LAYER" >"$1"
 }
 
-# disk_vm_start INITRD SPEC...: boot with one virtio device per SPEC, in
-# order (the guest names the disks vda, vdb, ... in that order):
+# disk_vm_args SPEC...: the devices for $DISK_VMM in DISK_ARGS, one per
+# SPEC, in order (the guest names the disks vda, vdb, ... in that order):
 #   raw:PATH  raw-ro:PATH  qcow2:PATH  rng
-# Sets VM_PID, VM_LOG, VM_IN as vm_start does.
-disk_vm_start() {
-    local initrd=$1 spec slot=2 args=()
-    shift
+disk_vm_args() {
+    local spec slot=2
+    DISK_ARGS=()
     for spec in "$@"; do
         case $DISK_VMM:$spec in
-        hyperkit:raw:*) args+=(-s "$slot,virtio-blk,${spec#raw:}") ;;
-        hyperkit:raw-ro:*) args+=(-s "$slot,virtio-blk,${spec#raw-ro:},ro") ;;
-        hyperkit:qcow2:*) args+=(-s "$slot,virtio-blk,file://${spec#qcow2:},format=qcow") ;;
-        hyperkit:rng) args+=(-s "$slot,virtio-rnd") ;;
-        qemu:raw:*) args+=(-drive "file=${spec#raw:},if=virtio,format=raw") ;;
-        qemu:raw-ro:*) args+=(-drive "file=${spec#raw-ro:},if=virtio,format=raw,readonly=on") ;;
-        qemu:qcow2:*) args+=(-drive "file=${spec#qcow2:},if=virtio,format=qcow2") ;;
-        qemu:rng) args+=(-device virtio-rng-pci) ;;
-        *) echo "disk_vm_start: bad spec $DISK_VMM:$spec" >&2; return 1 ;;
+        hyperkit:raw:*) DISK_ARGS+=(-s "$slot,virtio-blk,${spec#raw:}") ;;
+        hyperkit:raw-ro:*) DISK_ARGS+=(-s "$slot,virtio-blk,${spec#raw-ro:},ro") ;;
+        hyperkit:qcow2:*) DISK_ARGS+=(-s "$slot,virtio-blk,file://${spec#qcow2:},format=qcow") ;;
+        hyperkit:rng) DISK_ARGS+=(-s "$slot,virtio-rnd") ;;
+        qemu:raw:*) DISK_ARGS+=(-drive "file=${spec#raw:},if=virtio,format=raw") ;;
+        qemu:raw-ro:*) DISK_ARGS+=(-drive "file=${spec#raw-ro:},if=virtio,format=raw,readonly=on") ;;
+        qemu:qcow2:*) DISK_ARGS+=(-drive "file=${spec#qcow2:},if=virtio,format=qcow2") ;;
+        qemu:rng) DISK_ARGS+=(-device virtio-rng-pci) ;;
+        *) echo "disk_vm_args: bad spec $DISK_VMM:$spec" >&2; return 1 ;;
         esac
         slot=$((slot + 1))
     done
+}
+
+# disk_vm_cmd INITRD SPEC...: the whole command line in DISK_CMD.
+disk_vm_cmd() {
+    local initrd=$1
+    shift
+    disk_vm_args "$@" || return 1
     if [ "$DISK_VMM" = hyperkit ]; then
-        vm_start "$initrd" --accel=emu -A "${args[@]}"
-        return
+        DISK_CMD=("$HYPERKIT" -m 512M -s 0:0,hostbridge -s 31,lpc -l com1,stdio --accel=emu -A
+            "${DISK_ARGS[@]}" -f "kexec,$GUEST_DIR/vmlinuz,$initrd,console=ttyS0 $GUEST_CMDLINE")
+    else
+        # -cpu qemu64: the model nearest emu's CPUID (see bench/README.md).
+        DISK_CMD=(qemu-system-x86_64 -accel tcg -cpu qemu64 -smp 1 -m 512M -nodefaults
+            -no-user-config -display none -serial stdio -monitor none -no-reboot
+            -kernel "$GUEST_DIR/vmlinuz" -initrd "$initrd"
+            -append "console=ttyS0 panic=-1 $GUEST_CMDLINE" "${DISK_ARGS[@]}")
     fi
+}
+
+# disk_vm_start INITRD SPEC...: boot with the devices of disk_vm_args.
+# Sets VM_PID, VM_LOG, VM_IN as vm_start does.
+disk_vm_start() {
+    disk_vm_cmd "$@" || return 1
     VM_DIR=$(mktemp -d)
     VM_LOG=$VM_DIR/console.log
     VM_IN=$VM_DIR/console.in
     mkfifo "$VM_IN"
-    # -cpu qemu64: the model nearest emu's CPUID (see bench/README.md).
-    qemu-system-x86_64 -accel tcg -cpu qemu64 -smp 1 -m 512M -nodefaults -no-user-config \
-        -display none -serial stdio -monitor none -no-reboot \
-        -kernel "$GUEST_DIR/vmlinuz" -initrd "$initrd" \
-        -append "console=ttyS0 panic=-1 $GUEST_CMDLINE" "${args[@]}" \
-        <"$VM_IN" >"$VM_LOG" 2>&1 &
+    "${DISK_CMD[@]}" <"$VM_IN" >"$VM_LOG" 2>&1 &
     VM_PID=$!
     exec 9>"$VM_IN"
 }

@@ -13,6 +13,8 @@
 #   sh /progs/disk-guest.sh rofail DEV       writes to DEV must fail
 #   sh /progs/disk-guest.sh rng              virtio-rng is the hw_random
 #   sh /progs/disk-guest.sh flushloop DEV    diskio flushloop (crash test)
+#   sh /progs/disk-guest.sh bench DEV MIB N  diskio seqwrite, seqread of MIB
+#                                            and N random reads (bench/)
 #   sh /progs/disk-guest.sh done             disk: done
 PATH=/sbin:/bin:/usr/sbin:/usr/bin:/progs
 
@@ -98,6 +100,14 @@ rng)
     ;;
 flushloop)
     diskio flushloop "$2" 260
+    ;;
+bench)
+    say "bench $2 begin"
+    for op in "seqwrite $2 $3" "seqread $2 $3" "randread $2 $4"; do
+        # shellcheck disable=SC2086 # op is three words
+        diskio $op || { say "bench $2 failed"; exit 1; }
+    done
+    say "bench $2 done"
     ;;
 done)
     say "done"

@@ -11,8 +11,10 @@
  *                                fdatasync, print "flushed i"; until the
  *                                device is full
  *
- * Throughput lines: "diskio: OP bytes=N usec=N" (the host does the math,
- * so the guest needs no floating point). Exit 1 with a line on error. */
+ * Each measured operation prints "diskio: OP start" just before its timer
+ * starts and "diskio: OP bytes=N ops=N usec=N" when it ends: the host may
+ * time the two lines itself or take the guest's figure (the host does the
+ * math, so the guest needs no floating point). Exit 1 with a line on error. */
 #define _GNU_SOURCE /* O_DIRECT */
 #include <errno.h>
 #include <fcntl.h>
@@ -72,6 +74,12 @@ static void full_io(int fd, int write_op, void *buf, size_t len, uint64_t off)
     }
 }
 
+static void started(const char *op)
+{
+    printf("diskio: %s start\n", op);
+    fflush(stdout);
+}
+
 static void report(const char *op, uint64_t bytes, uint64_t ops, uint64_t usec)
 {
     printf("diskio: %s bytes=%" PRIu64 " ops=%" PRIu64 " usec=%" PRIu64 "\n", op, bytes, ops,
@@ -91,6 +99,7 @@ static void seq(const char *dev, int write_op, uint64_t mib)
     unsigned char *buf = aligned_buf(CHUNK);
     for (size_t i = 0; i < CHUNK; i++)
         buf[i] = (unsigned char)(i * 131 + 7);
+    started(write_op ? "seqwrite" : "seqread");
     uint64_t t0 = now_usec();
     for (uint64_t i = 0; i < mib; i++)
         full_io(fd, write_op, buf, CHUNK, i * CHUNK);
@@ -112,6 +121,7 @@ static void randread(const char *dev, uint64_t count)
     }
     void *buf = aligned_buf(BLOCK);
     uint64_t x = 0x9e3779b97f4a7c15ull; /* xorshift64: the same offsets every run */
+    started("randread");
     uint64_t t0 = now_usec();
     for (uint64_t i = 0; i < count; i++) {
         x ^= x << 13;
