@@ -53,7 +53,7 @@ DISK_IMG     := $(PROGS_DIR)/disk.cpio.gz
 DISK_FILES   := $(PROGS_DIR)/bin/diskio tests/linux/progs/disk-guest.sh
 .SECONDARY: $(SYS_RT_OBJS) $(SYS_GUEST_SRCS:tests/guests/sys/%.c=$(BUILD)/guests/sys/%.o)
 
-.PHONY: all lib cli guests tests linux-progs test san check demo demo-hello guest bench fuzz install clean
+.PHONY: all lib cli guests tests linux-progs test san check demo demo-hello guest bench bench-disk fuzz install clean
 
 # Debian's kernel and busybox initramfs images for the Linux tests
 # (downloaded with apt, cached outside the tree by the script).
@@ -187,6 +187,12 @@ RUNS ?= 1
 bench: cli guest
 	bash bench/boot-bench.sh --runs $(RUNS) --hyperkit $(BUILD)/hyperkit --guest $(GUEST_DIR) \
 	    --log-dir $(BUILD)/bench
+
+# Disk bench: O_DIRECT throughput and random-read IOPS on virtio-blk (raw,
+# qcow2) against QEMU TCG's, same guest and images (bench/README.md).
+bench-disk: cli linux-progs guest
+	bash bench/disk-bench.sh --hyperkit $(BUILD)/hyperkit --guest $(GUEST_DIR) \
+	    --layer $(DISK_IMG) --log-dir $(BUILD)/bench
 
 # libFuzzer targets for the emu engine (clang): tests/fuzz/README.md
 fuzz:
