@@ -84,7 +84,7 @@ $(BUILD)/hyperkit.pc: hyperkit.pc.in
 $(BUILD)/hyperkit: $(CLI_OBJS) $(BUILD)/libhyperkit.a
 	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJS) $(BUILD)/libhyperkit.a $(LDLIBS)
 
-$(BUILD)/tests/%: tests/unit/%.c tests/unit/test.h tests/unit/emu_fixture.h $(wildcard tests/cpu/*.h) $(BUILD)/libhyperkit.a
+$(BUILD)/tests/%: tests/unit/%.c tests/unit/test.h tests/unit/emu_fixture.h tests/unit/fake_env.h $(wildcard tests/cpu/*.h) $(BUILD)/libhyperkit.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(BUILD)/libhyperkit.a $(LDFLAGS) $(LDLIBS)
 

@@ -11,14 +11,9 @@
 
 #include "boot/linux.h"
 #include "core/vm.h"
-#include "firmware/firmware.h"
 
 int boot_load(struct vm *vm, const struct hk_boot *boot, char *err, size_t errlen)
 {
-    /* ACPI and MP tables first: a loader may point the guest at them. */
-    int r = firmware_tables_build(vm, err, errlen);
-    if (r)
-        return r;
     switch (boot->kind) {
     case HK_BOOT_FLAT64:
         return boot_flat64(vm, boot->kernel, err, errlen);

@@ -3,7 +3,8 @@
  * takes the same text as the hyperkit option it stands for, validates it
  * fully, and on failure leaves cfg unchanged and one line in cfg->error.
  *
- * PCI and LPC parsing live in config_devices.c, -f parsing in config_boot.c.
+ * LPC parsing lives in config_devices.c, -f parsing in config_boot.c, and
+ * -s parsing in board/config_pci.c (it needs the device-type table).
  */
 #include <ctype.h>
 #include <errno.h>

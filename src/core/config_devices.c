@@ -1,7 +1,7 @@
 /*
- * -s (PCI slots) and -l (LPC serial ports), with moby/hyperkit's syntax:
- *   -s [bus:]slot[:func],emulation[,conf]   (pci_emul.c pci_parse_slot)
+ * -l (LPC serial ports), with moby/hyperkit's syntax:
  *   -l com1|com2[,backend]                  (pci_lpc.c, uart_emul.c)
+ * -s is parsed in board/config_pci.c, next to the device-type table.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,131 +10,6 @@
 
 #include "core/config.h"
 #include "core/config_priv.h"
-
-#define PCI_MAX_BUS 255
-#define PCI_MAX_SLOT 31
-#define PCI_MAX_FUNC 7
-
-/*
- * Every emulation name moby/hyperkit knows. A device lands by flipping its
- * `implemented` flag; until then a known name is HK_ENOTSUP, not EINVAL,
- * so users can tell "not yet" from "typo".
- */
-static const struct pci_emulation {
-    const char *name;
-    bool implemented;
-} pci_emulations[] = {
-    {"hostbridge", true},
-    {"amd_hostbridge", true},
-    {"lpc", true},
-    {"virtio-blk", false},
-    {"virtio-net", false},   /* vmnet on macOS */
-    {"virtio-tap", false},
-    {"virtio-vpnkit", false},
-    {"virtio-rnd", false},
-    {"virtio-sock", false},
-    {"virtio-9p", false},
-    {"ahci-hd", false},
-    {"ahci-cd", false},
-    {"uart", false},
-    {"dummy", false},
-};
-
-static const struct pci_emulation *pci_emulation_find(const char *name)
-{
-    for (size_t i = 0; i < sizeof(pci_emulations) / sizeof(pci_emulations[0]); i++) {
-        if (strcmp(pci_emulations[i].name, name) == 0)
-            return &pci_emulations[i];
-    }
-    return NULL;
-}
-
-/*
- * Parse the len bytes at s, "a[:b[:c]]" in decimal: one field is the slot,
- * two are slot:func, three are bus:slot:func. Returns false on junk.
- */
-static bool pci_parse_address(const char *s, size_t len, struct hk_pci_slot *slot)
-{
-    uint64_t f[3];
-    int n = 0;
-    char buf[32];
-    if (len >= sizeof(buf))
-        return false;
-    memcpy(buf, s, len);
-    buf[len] = '\0';
-    for (char *p = buf;;) {
-        char *colon = strchr(p, ':');
-        if (colon)
-            *colon = '\0';
-        if (n == 3 || !config_parse_uint(p, 1000, &f[n++]))
-            return false;
-        if (!colon)
-            break;
-        p = colon + 1;
-    }
-    uint64_t bus = n == 3 ? f[0] : 0;
-    uint64_t sl = n == 3 ? f[1] : f[0];
-    uint64_t fn = n == 3 ? f[2] : n == 2 ? f[1] : 0;
-    if (bus > PCI_MAX_BUS || sl > PCI_MAX_SLOT || fn > PCI_MAX_FUNC)
-        return false;
-    slot->bus = (uint8_t)bus;
-    slot->slot = (uint8_t)sl;
-    slot->func = (uint8_t)fn;
-    return true;
-}
-
-static int pci_check_slot(struct hk_config *cfg, const char *spec, const struct hk_pci_slot *s)
-{
-    for (int i = 0; i < cfg->npci; i++) {
-        const struct hk_pci_slot *o = &cfg->pci[i];
-        if (o->bus == s->bus && o->slot == s->slot && o->func == s->func)
-            return config_fail(cfg, HK_EEXIST, "-s %s: PCI slot %d:%d:%d is already used by %s",
-                               spec, s->bus, s->slot, s->func, o->emulation);
-    }
-    if (cfg->npci >= HK_MAX_PCI_SLOTS)
-        return config_fail(cfg, HK_EINVAL, "-s %s: too many PCI devices (at most %d)", spec,
-                           HK_MAX_PCI_SLOTS);
-    return HK_OK;
-}
-
-int hk_config_add_pci(hk_config *cfg, const char *spec)
-{
-    if (cfg == NULL)
-        return HK_EINVAL;
-    if (spec == NULL)
-        return config_fail(cfg, HK_EINVAL, "-s: missing PCI slot configuration");
-    struct hk_pci_slot s = {0};
-    const char *comma = strchr(spec, ',');
-    size_t alen = comma ? (size_t)(comma - spec) : strlen(spec);
-    if (!pci_parse_address(spec, alen, &s))
-        return config_fail(cfg, HK_EINVAL,
-                           "-s %s: invalid PCI slot '%.*s' (expected [bus:]slot[:func] with bus "
-                           "0-255, slot 0-31, function 0-7)", spec, (int)alen, spec);
-    if (comma == NULL || comma[1] == '\0' || comma[1] == ',')
-        return config_fail(cfg, HK_EINVAL,
-                           "-s %s: missing emulation (expected [bus:]slot[:func],emulation[,conf])",
-                           spec);
-    const char *emul = comma + 1;
-    const char *conf = strchr(emul, ',');
-    size_t elen = conf ? (size_t)(conf - emul) : strlen(emul);
-    if (elen >= sizeof(s.emulation))
-        return config_fail(cfg, HK_EINVAL, "-s %s: unknown PCI emulation '%.*s'", spec, (int)elen,
-                           emul);
-    memcpy(s.emulation, emul, elen);
-    int rc = pci_check_slot(cfg, spec, &s);
-    if (rc != HK_OK)
-        return rc;
-    const struct pci_emulation *pe = pci_emulation_find(s.emulation);
-    if (pe == NULL)
-        return config_fail(cfg, HK_EINVAL, "-s %s: unknown PCI emulation '%s'", spec, s.emulation);
-    if (!pe->implemented)
-        return config_fail(cfg, HK_ENOTSUP, "-s %s: PCI emulation '%s' is not implemented yet",
-                           spec, s.emulation);
-    if (conf && conf[1] != '\0' && (s.conf = strdup(conf + 1)) == NULL)
-        return config_fail(cfg, HK_ENOMEM, "-s %s: out of memory", spec);
-    cfg->pci[cfg->npci++] = s;
-    return config_ok(cfg);
-}
 
 /* --- -l ------------------------------------------------------------------- */
 

@@ -1,6 +1,6 @@
 /*
- * Helpers shared by the configuration parsers (config.c, config_pci.c,
- * config_boot.c). Private to those files.
+ * Helpers shared by the configuration parsers (config.c, config_devices.c,
+ * config_boot.c, board/config_pci.c). Private to those files.
  */
 #ifndef HK_CORE_CONFIG_PRIV_H
 #define HK_CORE_CONFIG_PRIV_H

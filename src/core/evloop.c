@@ -157,22 +157,30 @@ int evloop_start(struct evloop *loop)
     return r;
 }
 
-void evloop_destroy(struct evloop *loop)
+void evloop_stop(struct evloop *loop)
 {
     if (!loop)
         return;
     pthread_mutex_lock(&loop->lock);
     loop->stopping = true;
     bool started = loop->started;
+    loop->started = false;
     pthread_mutex_unlock(&loop->lock);
     if (started) {
         uint64_t one = 1;
         /* An eventfd write only fails when the counter would overflow,
-         * which one write per destroy cannot reach. */
+         * which one write per stop cannot reach. */
         if (write(loop->wakefd, &one, sizeof(one)) < 0)
             (void)0;
         pthread_join(loop->thread, NULL);
     }
+}
+
+void evloop_destroy(struct evloop *loop)
+{
+    if (!loop)
+        return;
+    evloop_stop(loop);
     close(loop->epfd);
     close(loop->wakefd);
     pthread_cond_destroy(&loop->idle);

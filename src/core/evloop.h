@@ -14,7 +14,11 @@ typedef void (*evloop_fn)(void *opaque, int fd);
 int evloop_create(struct evloop **out);
 /* Start the thread; after this, add/enable may be called from any thread. */
 int evloop_start(struct evloop *loop);
-/* Stop and join the thread, then free. */
+/* Stop and join the thread: no callback runs after this returns, and
+ * add/enable/remove still work (so devices can remove their watches in
+ * their teardown). Idempotent; the loop cannot be started again. */
+void evloop_stop(struct evloop *loop);
+/* Stop (if still running), then free. */
 void evloop_destroy(struct evloop *loop);
 
 /* Watch fd for readability; *id identifies the watch. Starts enabled. */

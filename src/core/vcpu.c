@@ -5,8 +5,6 @@
 #include <stdio.h>
 #include <time.h>
 
-#include "core/log.h"
-#include "core/platform.h"
 #include "core/vm.h"
 
 /* Port I/O or MMIO nobody claims: ignored (reads see all ones) unless -e. */
@@ -42,13 +40,29 @@ static uint64_t now_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+static bool nmi_armed(struct vm *vm, int i)
+{
+    return vm->platform && vm->platform->nmi_armed(vm->platform_ctx, i);
+}
+
+static bool interrupt_pending(struct vm *vm, int i, uint64_t now, bool irq_ok, bool nmi_ok)
+{
+    return vm->platform &&
+           vm->platform->interrupt_pending(vm->platform_ctx, i, now, irq_ok, nmi_ok);
+}
+
+static uint64_t next_event(struct vm *vm, int i)
+{
+    return vm->platform ? vm->platform->next_event(vm->platform_ctx, i) : UINT64_MAX;
+}
+
 /* Whether a halted CPU can ever wake: with IF=1, yes; with IF=0 only an
  * NMI wakes it (SDM HLT), so only if NMIs are unblocked and a line can
  * deliver one. Else the guest has halted for good: `cli; hlt` ends it. */
 static bool hlt_can_wake(struct vcpu *vcpu, const struct accel_exit *e)
 {
     return e->hlt.interrupts_enabled ||
-           (e->hlt.nmi_unblocked && platform_nmi_armed(vcpu->vm, vcpu->id));
+           (e->hlt.nmi_unblocked && nmi_armed(vcpu->vm, vcpu->id));
 }
 
 /* Sleep until an interrupt or NMI the CPU can take arrives, the next timer
@@ -64,10 +78,10 @@ static void handle_hlt(struct vcpu *vcpu, struct accel_exit *e)
     pthread_mutex_lock(&vm->lock);
     uint64_t seq = vcpu->wake_seq;
     pthread_mutex_unlock(&vm->lock);
-    if (platform_interrupt_pending(vm, vcpu->id, now_ns(), e->hlt.interrupts_enabled,
-                                   e->hlt.nmi_unblocked))
+    if (interrupt_pending(vm, vcpu->id, now_ns(), e->hlt.interrupts_enabled,
+                          e->hlt.nmi_unblocked))
         return;
-    uint64_t deadline = platform_next_event(vm, vcpu->id);
+    uint64_t deadline = next_event(vm, vcpu->id);
     struct timespec ts = {(time_t)(deadline / 1000000000ull), (long)(deadline % 1000000000ull)};
     pthread_mutex_lock(&vm->lock);
     while (vcpu->wake_seq == seq && !atomic_load(&vm->stopping) && !vm->paused) {

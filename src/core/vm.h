@@ -1,7 +1,10 @@
 /*
  * struct vm (the library's hk_vm): owns guest memory, the I/O buses, the
- * devices, the vCPU threads and the accelerator. No globals anywhere: all
- * state of a VM hangs off this struct.
+ * vCPU threads, the accelerator and the list of things to tear down. No
+ * globals anywhere: all state of a VM hangs off this struct. What the
+ * machine is made of (devices, interrupt controllers) is the board's
+ * business (src/board): the core sees it only through vm_platform_ops and
+ * the teardown list.
  */
 #ifndef HK_CORE_VM_H
 #define HK_CORE_VM_H
@@ -15,9 +18,6 @@
 #include "core/iobus.h"
 
 struct evloop;
-struct irqchip;
-struct pci_bus;
-struct acpi_pm;
 
 #define VM_MAX_VCPUS 1
 #define VM_MAX_DEVICES 64
@@ -40,6 +40,19 @@ struct vm_device {
 
 enum vm_state { VM_CREATED, VM_RUNNING, VM_STOPPED };
 
+/* What the vCPU loop asks the platform about a halted vCPU i (installed by
+ * the board; NULL when the engine's interrupt controllers are its own). */
+struct vm_platform_ops {
+    /* When its next timer event is due (UINT64_MAX: none). */
+    uint64_t (*next_event)(void *ctx, int i);
+    /* Whether something it can take is already waiting (after running the
+     * timers due): an interrupt if irq_ok (IF=1), an NMI if nmi_ok. */
+    bool (*interrupt_pending)(void *ctx, int i, uint64_t now_ns, bool irq_ok, bool nmi_ok);
+    /* Whether an NMI can ever come to it while halted with IF=0 (one
+     * latched, or a line that timers or devices drive in NMI mode). */
+    bool (*nmi_armed)(void *ctx, int i);
+};
+
 struct vm {
     struct hk_config cfg;               /* private copy (strings duplicated) */
     struct guest_mem mem;
@@ -47,9 +60,8 @@ struct vm {
     const struct accel_ops *accel_ops;
     struct accel_vm *accel;
     struct evloop *evloop;
-    struct irqchip *irqchip;            /* NULL when the engine has its own */
-    struct pci_bus *pci;
-    struct acpi_pm *pm;
+    const struct vm_platform_ops *platform;   /* NULL: nothing to ask */
+    void *platform_ctx;
     int nvcpus;
     struct vcpu vcpus[VM_MAX_VCPUS];
     int ndevices;
@@ -65,15 +77,16 @@ struct vm {
     atomic_bool stopping;               /* set once exit.reason is decided */
 };
 
+/* A VM with its locks, buses, private copy of cfg and event loop, and
+ * nothing else yet (the board builds the rest: board/machine.c). On
+ * failure returns HK_E* with one line in err; *out is then NULL. */
+int vm_new(const struct hk_config *cfg, struct vm **out, char *err, size_t errlen);
+
 /* Register something to destroy with the VM (reverse order of adding). */
 int vm_add_device(struct vm *vm, const char *name, void *opaque, void (*destroy)(void *));
 
 /* Decide how the VM ends (the first caller wins) and stop all vCPUs. */
 void vm_request_exit(struct vm *vm, enum hk_exit_reason reason, int status, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
-
-/* Raise or lower an interrupt line (GSI). Until the emu engine has its
- * interrupt controllers this only records the level. */
-void vm_set_irq(struct vm *vm, int gsi, bool level);
 
 #endif

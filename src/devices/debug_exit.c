@@ -8,7 +8,9 @@
  */
 #include "devices/debug_exit.h"
 
-#include "core/vm.h"
+#include <stdio.h>
+
+#include "devices/devenv.h"
 
 static bool valid_size(unsigned size)
 {
@@ -28,16 +30,18 @@ static void debug_exit_write(void *opaque, uint64_t offset, unsigned size, uint6
     /* The shift is done in 32 bits: a process exit status keeps only the
      * low byte anyway, as with QEMU's exit((V << 1) | 1). */
     int status = (int)((v << 1) | 1u);
-    vm_request_exit(opaque, HK_EXIT_DEBUG_EXIT, status,
-                    "guest wrote %#x to the debug-exit port", (unsigned)v);
+    struct dev_env *env = opaque;
+    char why[64];
+    snprintf(why, sizeof(why), "guest wrote %#x to the debug-exit port", (unsigned)v);
+    env->ops->request_exit(env->ctx, HK_EXIT_DEBUG_EXIT, status, why);
 }
 
 const struct io_ops debug_exit_io_ops = {.read = debug_exit_read, .write = debug_exit_write};
 
-int debug_exit_create(struct vm *vm, uint16_t port)
+int debug_exit_create(struct dev_env *env, uint16_t port)
 {
-    if (!vm || port == 0)
+    if (!env || port == 0)
         return HK_EINVAL;
-    return iobus_register(&vm->pio, port, DEBUG_EXIT_NPORTS, &debug_exit_io_ops, vm,
+    return iobus_register(env->pio, port, DEBUG_EXIT_NPORTS, &debug_exit_io_ops, env,
                           "debug-exit");
 }

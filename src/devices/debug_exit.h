@@ -9,16 +9,16 @@
 
 #include "core/iobus.h"
 
-struct vm;
+struct dev_env;
 
 /* Width of the port range, as QEMU's default iosize. */
 #define DEBUG_EXIT_NPORTS 2
 
 /* Register the device at port (and port + 1). Returns 0 or HK_EEXIST /
  * HK_EINVAL / HK_ENOMEM. */
-int debug_exit_create(struct vm *vm, uint16_t port);
+int debug_exit_create(struct dev_env *env, uint16_t port);
 
-/* The port handlers; opaque is the struct vm. Exposed for tests. */
+/* The port handlers; opaque is the struct dev_env. Exposed for tests. */
 extern const struct io_ops debug_exit_io_ops;
 
 #endif

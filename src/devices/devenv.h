@@ -45,6 +45,7 @@ struct dev_env {
     struct evloop *evloop;          /* NULL in unit tests that need none */
     const uint8_t *uuid;            /* the VM's -U uuid (16 bytes), or NULL */
     bool rtc_utc;                   /* -u: the RTC keeps UTC */
+    bool virtio_msix_off;           /* -W: virtio uses single-vector MSI, not MSI-X */
 };
 
 /* An interrupt source on one line: devices keep one per INTx pin or ISA

@@ -37,7 +37,7 @@ struct vm;
 
 #define FW_MAX_CPUS 16
 
-/* What the tables describe: the machine platform.c builds. */
+/* What the tables describe: the machine board/pc.c builds. */
 struct fw_platform {
     int ncpus;                  /* local APIC IDs 0..ncpus-1 */
     bool com[2];                /* COM1 (0x3f8, IRQ 4), COM2 (0x2f8, IRQ 3) present */

@@ -1,6 +1,6 @@
 # The emu fuzzers: libFuzzer targets built with clang, ASan and UBSan, from
 # the emu engine's sources and guest memory (nothing else is needed).
-#   make -f tests/fuzz/fuzz.mk            build $(FUZZ_BUILD)/fuzz_emu, fuzz_decode
+#   make -f tests/fuzz/fuzz.mk            build $(FUZZ_BUILD)/fuzz_emu, fuzz_decode, fuzz_virtio_blk
 #   make -f tests/fuzz/fuzz.mk replay     corpus replayer for any compiler (no libFuzzer)
 FUZZ_BUILD ?= build-fuzz
 FUZZ_CC    ?= clang
@@ -10,14 +10,15 @@ FUZZ_CPPFLAGS := -D_GNU_SOURCE -Iinclude -Isrc
 FUZZ_WARN  := -Wall -Wextra -Wno-unused-parameter
 FUZZ_CFLAGS := -std=c11 -O1 -g -pthread $(FUZZ_WARN) $(FUZZ_SAN)
 
-FUZZ_LIB_SRCS := $(sort $(wildcard src/accel/emu/*.c)) src/core/guest_mem.c
+FUZZ_LIB_SRCS := $(sort $(wildcard src/accel/emu/*.c)) src/core/guest_mem.c \
+                 src/devices/virtio/virtio_blk_req.c
 FUZZ_OBJS   := $(FUZZ_LIB_SRCS:%.c=$(FUZZ_BUILD)/fz/%.o)
 REPLAY_OBJS := $(FUZZ_LIB_SRCS:%.c=$(FUZZ_BUILD)/rp/%.o)
 
 .PHONY: fuzz replay
 .SECONDARY: $(FUZZ_OBJS) $(REPLAY_OBJS)
-fuzz: $(FUZZ_BUILD)/fuzz_emu $(FUZZ_BUILD)/fuzz_decode
-replay: $(FUZZ_BUILD)/replay_emu $(FUZZ_BUILD)/replay_decode
+fuzz: $(FUZZ_BUILD)/fuzz_emu $(FUZZ_BUILD)/fuzz_decode $(FUZZ_BUILD)/fuzz_virtio_blk
+replay: $(FUZZ_BUILD)/replay_emu $(FUZZ_BUILD)/replay_decode $(FUZZ_BUILD)/replay_virtio_blk
 
 $(FUZZ_BUILD)/fz/%.o: %.c
 	@mkdir -p $(dir $@)

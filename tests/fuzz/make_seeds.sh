@@ -133,3 +133,22 @@ dec compat_les     "02 c406"
 #   regress_rep_ins_replay: REP INSB, then REP INSW, storing over their own
 #   bytes; the re-execution after a port exit decoded the new bytes (a
 #   different instruction: out of step, or the VMM's answer dropped).
+
+# fuzz_virtio_blk seeds: FLAGS (1 ro, 2 discard, 4 write-zeroes) CAPACITY
+# NOUT NIN, one length byte per segment, then the segments' bytes (a
+# 16-byte header: le32 type, le32 reserved, le64 sector; data; status).
+mkdir -p "$here/corpus/virtio_blk"
+vb() { hex "$2" >"$here/corpus/virtio_blk/$1"; }
+z() { printf '%0*d' $(($1 * 2)) 0; }   # N zero bytes in hex
+hdr() { printf '%02x000000 00000000 %02x00000000000000' "$1" "$2"; }  # TYPE SECTOR
+vb read      "06 40 01 04 10 ff ff 02 01 $(hdr 0 1) $(z 513)"
+vb write     "06 40 03 01 10 ff 01 01 $(hdr 1 2) $(z 256) 00"
+vb write_ro  "07 40 03 01 10 ff 01 01 $(hdr 1 2) $(z 256) 00"
+vb read_end  "06 02 01 04 10 ff ff 02 01 $(hdr 0 1) $(z 513)"
+vb flush     "06 40 01 01 10 01 $(hdr 4 0) 00"
+vb get_id    "06 40 01 02 10 14 01 $(hdr 8 0) $(z 21)"
+vb discard   "06 40 02 01 10 10 01 $(hdr 11 0) 0400000000000000 08000000 00000000 00"
+vb wzeroes   "06 40 02 01 10 20 01 $(hdr 13 0) 0000000000000000 04000000 01000000 3800000000000000 08000000 00000000 00"
+vb split_hdr "06 40 03 02 05 0b 00 ff 01 $(hdr 0 3) $(z 256)"
+vb no_status "06 40 01 00 10 $(hdr 0 0)"
+vb unknown   "06 40 01 01 10 01 $(hdr 77 0) 00"

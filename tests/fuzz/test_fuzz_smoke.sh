@@ -18,11 +18,12 @@ if ! make -s -f tests/fuzz/fuzz.mk FUZZ_BUILD="$out" >"$probe/build.log" 2>&1; t
     exit 1
 fi
 fail=0
-for t in decode emu; do
+for t in decode emu virtio_blk; do
     # The corpus replays unchanged; mutations go to a scratch corpus.
     mkdir -p "$probe/$t"
     runs=20000
     [ $t = decode ] && runs=200000
+    [ $t = virtio_blk ] && runs=200000
     if "$out/fuzz_$t" -runs=$runs -max_len=512 -timeout=10 -rss_limit_mb=2048 \
         -artifact_prefix="$probe/" "$probe/$t" "tests/fuzz/corpus/$t" >"$probe/$t.log" 2>&1; then
         echo "PASS: fuzz_$t: $(grep -o 'Done [0-9]* runs in [0-9]* second(s)' "$probe/$t.log")"

@@ -1,8 +1,8 @@
 /* ACPI PM1 blocks, PM timer, SMI_CMD, S5 power-off; the other resets. */
 #include <stdlib.h>
 
-#include "core/vm.h"
 #include "devices/lpc/acpi_pm.h"
+#include "fake_env.h"
 #include "test.h"
 
 static uint64_t fake_now = 7000000000ull;
@@ -72,66 +72,50 @@ static void test_model(void)
     acpi_pm_free(pm);
 }
 
-static struct vm *fake_vm(void)
+static void out(struct fake_env *f, uint16_t port, unsigned size, uint64_t v)
 {
-    struct vm *vm = calloc(1, sizeof(*vm));
-    pthread_mutex_init(&vm->lock, NULL);
-    pthread_cond_init(&vm->cond, NULL);
-    iobus_init(&vm->pio);
-    return vm;
-}
-
-static void fake_vm_free(struct vm *vm)
-{
-    for (int i = vm->ndevices - 1; i >= 0; i--)
-        vm->devices[i].destroy(vm->devices[i].opaque);
-    iobus_fini(&vm->pio);
-    free(vm);
-}
-
-static void out(struct vm *vm, uint16_t port, unsigned size, uint64_t v)
-{
-    iobus_access(&vm->pio, port, size, true, &v);
+    fake_env_out(f, port, size, v);
 }
 
 static void test_power_off_and_resets(void)
 {
-    struct vm *vm = fake_vm();
-    CHECK_EQ(acpi_pm_create(vm, NULL), 0, "pm created on a VM");
-    out(vm, ACPI_PM1A_CNT_BLK, 2, 3u << 10 | ACPI_PM1_SLP_EN);
-    CHECK_EQ(vm->exit.reason, HK_EXIT_NONE, "pm S3 does not end the VM");
+    struct fake_env f;
+    fake_env_init(&f, 0, false);
+    CHECK_EQ(acpi_pm_create(&f.env, NULL), 0, "pm created in an environment");
+    out(&f, ACPI_PM1A_CNT_BLK, 2, 3u << 10 | ACPI_PM1_SLP_EN);
+    CHECK_EQ(f.exit_reason, HK_EXIT_NONE, "pm S3 does not end the VM");
     uint64_t sts = 0;
-    iobus_access(&vm->pio, ACPI_PM1A_EVT_BLK, 2, false, &sts);
+    iobus_access(&f.pio, ACPI_PM1A_EVT_BLK, 2, false, &sts);
     CHECK_EQ(sts & ACPI_PM1_WAK, ACPI_PM1_WAK, "pm S3 is refused by waking at once (WAK_STS)");
-    out(vm, ACPI_PM1A_CNT_BLK, 2, 1u << 10 | ACPI_PM1_SLP_EN);
-    CHECK_EQ(vm->exit.reason, HK_EXIT_NONE, "pm S1 does not end the VM");
-    out(vm, ACPI_PM1A_CNT_BLK, 2, ACPI_PM_SLP_TYP_S5 << 10);
-    CHECK_EQ(vm->exit.reason, HK_EXIT_NONE, "pm SLP_TYP without SLP_EN does nothing");
-    out(vm, ACPI_PM1A_CNT_BLK, 2, ACPI_PM_SLP_TYP_S5 << 10 | ACPI_PM1_SLP_EN);
-    CHECK_EQ(vm->exit.reason, HK_EXIT_POWEROFF, "pm S5 powers the VM off");
-    fake_vm_free(vm);
+    out(&f, ACPI_PM1A_CNT_BLK, 2, 1u << 10 | ACPI_PM1_SLP_EN);
+    CHECK_EQ(f.exit_reason, HK_EXIT_NONE, "pm S1 does not end the VM");
+    out(&f, ACPI_PM1A_CNT_BLK, 2, ACPI_PM_SLP_TYP_S5 << 10);
+    CHECK_EQ(f.exit_reason, HK_EXIT_NONE, "pm SLP_TYP without SLP_EN does nothing");
+    out(&f, ACPI_PM1A_CNT_BLK, 2, ACPI_PM_SLP_TYP_S5 << 10 | ACPI_PM1_SLP_EN);
+    CHECK_EQ(f.exit_reason, HK_EXIT_POWEROFF, "pm S5 powers the VM off");
+    fake_env_fini(&f);
 
-    vm = fake_vm();
-    CHECK_EQ(reset_create(vm), 0, "reset ports created");
+    fake_env_init(&f, 0, false);
+    CHECK_EQ(reset_create(&f.env), 0, "reset ports created");
     uint64_t v;
-    iobus_access(&vm->pio, 0x64, 1, false, &v);
+    iobus_access(&f.pio, 0x64, 1, false, &v);
     CHECK_EQ(v, 0xff, "8042 status reads as no controller");
-    out(vm, 0x80, 1, 0x42);
-    iobus_access(&vm->pio, 0x80, 1, false, &v);
-    CHECK(v == 0x42 && vm->exit.reason == HK_EXIT_NONE, "port 0x80 keeps the POST code");
-    out(vm, 0x64, 1, 0xd1);
-    CHECK_EQ(vm->exit.reason, HK_EXIT_NONE, "8042 other commands are ignored");
-    out(vm, 0x64, 1, 0xfe);
-    CHECK_EQ(vm->exit.reason, HK_EXIT_REBOOT, "8042 command 0xfe reboots");
-    fake_vm_free(vm);
+    out(&f, 0x80, 1, 0x42);
+    iobus_access(&f.pio, 0x80, 1, false, &v);
+    CHECK(v == 0x42 && f.exit_reason == HK_EXIT_NONE, "port 0x80 keeps the POST code");
+    out(&f, 0x64, 1, 0xd1);
+    CHECK_EQ(f.exit_reason, HK_EXIT_NONE, "8042 other commands are ignored");
+    out(&f, 0x64, 1, 0xfe);
+    CHECK_EQ(f.exit_reason, HK_EXIT_REBOOT, "8042 command 0xfe reboots");
+    fake_env_fini(&f);
 
-    vm = fake_vm();
-    reset_create(vm);
-    iobus_access(&vm->pio, 0x92, 1, false, &v);
+    fake_env_init(&f, 0, false);
+    reset_create(&f.env);
+    iobus_access(&f.pio, 0x92, 1, false, &v);
     CHECK_EQ(v & 2, 2, "port 0x92 shows A20 enabled");
-    out(vm, 0x92, 1, 0x01);
-    CHECK_EQ(vm->exit.reason, HK_EXIT_REBOOT, "port 0x92 fast reset reboots");
-    fake_vm_free(vm);
+    out(&f, 0x92, 1, 0x01);
+    CHECK_EQ(f.exit_reason, HK_EXIT_REBOOT, "port 0x92 fast reset reboots");
+    fake_env_fini(&f);
 }
 
 int main(void)

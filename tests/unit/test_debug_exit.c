@@ -2,35 +2,23 @@
 #include <pthread.h>
 #include <stdlib.h>
 
-#include "core/vm.h"
 #include "devices/debug_exit.h"
+#include "fake_env.h"
 #include "test.h"
 
-static struct vm *fake_vm(void)
-{
-    struct vm *vm = calloc(1, sizeof(*vm));
-    pthread_mutex_init(&vm->lock, NULL);
-    pthread_cond_init(&vm->cond, NULL);
-    iobus_init(&vm->pio);
-    return vm;
-}
-
-static void fake_vm_free(struct vm *vm)
-{
-    iobus_fini(&vm->pio);
-    free(vm);
-}
-
-/* Write value at port with the given width; return the exit record. */
+/* Write value at port with the given width; return the exit request. */
 static struct hk_exit out_to(uint16_t port, unsigned size, uint64_t value)
 {
-    struct vm *vm = fake_vm();
+    struct fake_env f;
+    fake_env_init(&f, 0, false);
     struct hk_exit e = {0};
-    if (debug_exit_create(vm, 0xf4) == 0) {
-        iobus_access(&vm->pio, port, size, true, &value);
-        e = vm->exit;
+    if (debug_exit_create(&f.env, 0xf4) == 0) {
+        iobus_access(&f.pio, port, size, true, &value);
+        e.reason = f.exit_reason;
+        e.status = f.exit_status;
+        snprintf(e.message, sizeof(e.message), "%.150s", f.exit_why);
     }
-    fake_vm_free(vm);
+    fake_env_fini(&f);
     return e;
 }
 
@@ -48,14 +36,15 @@ int main(void)
     CHECK_EQ(out_to(0xf6, 1, 3).reason, HK_EXIT_NONE, "debug-exit range is two ports");
     CHECK_EQ(out_to(0xf4, 8, 3).reason, HK_EXIT_NONE, "debug-exit ignores 8-byte accesses");
 
-    struct vm *vm = fake_vm();
-    CHECK_EQ(debug_exit_create(vm, 0x501), 0, "debug-exit at QEMU's default port");
+    struct fake_env f;
+    fake_env_init(&f, 0, false);
+    CHECK_EQ(debug_exit_create(&f.env, 0x501), 0, "debug-exit at QEMU's default port");
     uint64_t v = 0xdead;
-    iobus_access(&vm->pio, 0x501, 2, false, &v);
+    iobus_access(&f.pio, 0x501, 2, false, &v);
     CHECK_EQ(v, 0, "debug-exit reads return 0");
-    CHECK_EQ(vm->exit.reason, HK_EXIT_NONE, "debug-exit read does not end the VM");
-    CHECK_EQ(debug_exit_create(vm, 0x502), HK_EEXIST, "debug-exit overlapping port refused");
-    CHECK_EQ(debug_exit_create(vm, 0), HK_EINVAL, "debug-exit port 0 refused");
-    fake_vm_free(vm);
+    CHECK_EQ(f.exit_reason, HK_EXIT_NONE, "debug-exit read does not end the VM");
+    CHECK_EQ(debug_exit_create(&f.env, 0x502), HK_EEXIST, "debug-exit overlapping port refused");
+    CHECK_EQ(debug_exit_create(&f.env, 0), HK_EINVAL, "debug-exit port 0 refused");
+    fake_env_fini(&f);
     TEST_EXIT();
 }

@@ -2,11 +2,11 @@
 #include <stdlib.h>
 #include <time.h>
 
-#include "core/vm.h"
-#include "core/platform.h"
+#include "board/pc.h"
 #include "devices/irqchip/irqchip.h"
 #include "devices/irqchip/lapic.h"
 #include "devices/irqchip/pit.h"
+#include "fake_env.h"
 #include "test.h"
 
 static uint64_t fake_now = 5000000000ull;
@@ -117,35 +117,31 @@ static void on_wake(void *opaque, int vcpu)
     woke = true;
 }
 
-/* What wakes a halted vCPU (platform.c): a latched NMI only when NMIs
+/* What wakes a halted vCPU (board/pc.c): a latched NMI only when NMIs
  * are not blocked, else HLT in an NMI handler would spin (SDM 6.7.1). */
-static void test_hlt_wake(struct vm *vm, struct irqchip *chip)
+static void test_hlt_wake(struct irqchip *chip)
 {
-    vm->irqchip = chip;
+    const struct vm_platform_ops *p = &pc_halt_ops;
     struct lapic *l = irqchip_lapic(chip, 0);
     struct apic_msg nmi = {.delivery = APIC_DM_NMI};
     lapic_deliver(l, &nmi);
     uint64_t now = devclock_host_ns();
-    CHECK(!platform_interrupt_pending(vm, 0, now, false, false),
+    CHECK(!p->interrupt_pending(chip, 0, now, false, false),
           "platform HLT: a latched NMI with NMIs blocked is no wake reason");
-    CHECK(platform_interrupt_pending(vm, 0, now, false, true),
+    CHECK(p->interrupt_pending(chip, 0, now, false, true),
           "platform HLT: a latched NMI wakes the CPU with IF=0");
-    CHECK(platform_nmi_armed(vm, 0), "platform HLT: a latched NMI can wake CLI; HLT");
+    CHECK(p->nmi_armed(chip, 0), "platform HLT: a latched NMI can wake CLI; HLT");
     lapic_nmi_take(l);
-    CHECK(!platform_nmi_armed(vm, 0), "platform HLT: no NMI line: CLI; HLT is the end");
-    vm->irqchip = NULL;
+    CHECK(!p->nmi_armed(chip, 0), "platform HLT: no NMI line: CLI; HLT is the end");
 }
 
 /* The real clock and the full chip: PIT IRQ 0 through the PIC and LINT0. */
 static void test_through_irqchip(void)
 {
-    struct vm *vm = calloc(1, sizeof(*vm));
-    pthread_mutex_init(&vm->lock, NULL);
-    pthread_cond_init(&vm->cond, NULL);
-    iobus_init(&vm->pio);
-    iobus_init(&vm->mmio);
+    struct fake_env f;
+    fake_env_init(&f, 0, false);
     struct irqchip *chip;
-    CHECK_EQ(irqchip_create(vm, 1, &chip), 0, "irqchip created");
+    CHECK_EQ(irqchip_create(&f.env, 1, &chip), 0, "irqchip created");
     irqchip_set_wake(chip, on_wake, NULL);
     uint64_t v;
     const uint8_t init[][2] = {{0x20, 0x11}, {0x21, 0x20}, {0x21, 0x04}, {0x21, 0x01},
@@ -154,7 +150,7 @@ static void test_through_irqchip(void)
                                {0x40, 0}};
     for (size_t i = 0; i < sizeof(init) / sizeof(init[0]); i++) {
         v = init[i][1];
-        iobus_access(&vm->pio, init[i][0], 1, true, &v);
+        iobus_access(&f.pio, init[i][0], 1, true, &v);
     }
     struct lapic *l = irqchip_lapic(chip, 0);
     uint64_t t0 = devclock_host_ns();
@@ -167,23 +163,23 @@ static void test_through_irqchip(void)
     CHECK_EQ(vector, 0x20, "irqchip PIT IRQ 0 reaches the CPU through the PIC (ExtINT)");
     lapic_accept(l, vector);
     v = 0x20;
-    iobus_access(&vm->pio, 0x20, 1, true, &v);
+    iobus_access(&f.pio, 0x20, 1, true, &v);
     irqchip_set_irq(chip, 1, true);
     CHECK(!woke, "irqchip masked PIC line wakes nobody");
     v = 0xfc;
-    iobus_access(&vm->pio, 0x21, 1, true, &v);
+    iobus_access(&f.pio, 0x21, 1, true, &v);
     irqchip_set_irq(chip, 1, false);
     irqchip_set_irq(chip, 1, true);
     CHECK(woke, "irqchip unmasked PIC line wakes vCPU 0");
     /* Through the IOAPIC: pin 2 (ISA IRQ 0) to vector 0x40, PIC masked. */
     v = 0xff;
-    iobus_access(&vm->pio, 0x21, 1, true, &v);
+    iobus_access(&f.pio, 0x21, 1, true, &v);
     v = 0x10 + 2 * 2;
-    iobus_access(&vm->mmio, 0xfec00000, 4, true, &v);
+    iobus_access(&f.mmio, 0xfec00000, 4, true, &v);
     v = 0x40;
-    iobus_access(&vm->mmio, 0xfec00010, 4, true, &v);
+    iobus_access(&f.mmio, 0xfec00010, 4, true, &v);
     v = 0x1ff;
-    iobus_access(&vm->mmio, 0xfee000f0, 4, true, &v);
+    iobus_access(&f.mmio, 0xfee000f0, 4, true, &v);
     vector = -1;
     t0 = devclock_host_ns();
     while ((vector < 0 || vector == 0x20 || vector == 0x21) && devclock_host_ns() - t0 < 1000000000ull) {
@@ -193,12 +189,8 @@ static void test_through_irqchip(void)
             lapic_accept(l, vector);
     }
     CHECK_EQ(vector, 0x40, "irqchip PIT IRQ 0 reaches the CPU through IOAPIC pin 2");
-    test_hlt_wake(vm, chip);
-    for (int i = vm->ndevices - 1; i >= 0; i--)
-        vm->devices[i].destroy(vm->devices[i].opaque);
-    iobus_fini(&vm->pio);
-    iobus_fini(&vm->mmio);
-    free(vm);
+    test_hlt_wake(chip);
+    fake_env_fini(&f);
 }
 
 int main(void)

@@ -1,8 +1,8 @@
 /* The MC146818 RTC on a fake clock: formats, UIP, interrupts, NVRAM. */
 #include <stdlib.h>
 
-#include "core/vm.h"
 #include "devices/lpc/rtc.h"
+#include "fake_env.h"
 #include "test.h"
 
 #define S 1000000000ull
@@ -127,34 +127,29 @@ static void test_nvram(struct rtc *r)
     CHECK_EQ(high, (1u << 30) >> 16, "rtc 64 KiB blocks above 4 GiB");
 }
 
-static void test_ports_on_vm(void)
+static void test_ports_in_env(void)
 {
-    struct vm *vm = calloc(1, sizeof(*vm));
-    pthread_mutex_init(&vm->lock, NULL);
-    iobus_init(&vm->pio);
-    vm->cfg.flags[HK_FLAG_RTC_UTC] = true;
-    vm->mem.nregions = 1;
-    vm->mem.regions[0].size = 64ull << 20;
-    CHECK_EQ(rtc_create(vm, NULL), 0, "rtc created on a VM");
+    struct fake_env f;
+    fake_env_init(&f, 64ull << 20, false);
+    f.env.rtc_utc = true;
+    CHECK_EQ(rtc_create(&f.env, NULL), 0, "rtc created in an environment");
     uint64_t v = 0x8d;   /* NMI mask bit set, register D */
-    iobus_access(&vm->pio, 0x70, 1, true, &v);
-    iobus_access(&vm->pio, 0x71, 1, false, &v);
+    iobus_access(&f.pio, 0x70, 1, true, &v);
+    iobus_access(&f.pio, 0x71, 1, false, &v);
     CHECK_EQ(v, 0x80, "rtc register D through ports 0x70/0x71");
     v = 0x35;
-    iobus_access(&vm->pio, 0x70, 1, true, &v);
-    iobus_access(&vm->pio, 0x71, 1, false, &v);
-    CHECK_EQ(v, ((48u << 20) >> 16) >> 8, "rtc memory size from the VM's RAM (0x35)");
+    iobus_access(&f.pio, 0x70, 1, true, &v);
+    iobus_access(&f.pio, 0x71, 1, false, &v);
+    CHECK_EQ(v, ((48u << 20) >> 16) >> 8, "rtc memory size from the environment's RAM (0x35)");
     v = 9;
-    iobus_access(&vm->pio, 0x70, 1, true, &v);
-    iobus_access(&vm->pio, 0x71, 1, false, &v);
+    iobus_access(&f.pio, 0x70, 1, true, &v);
+    iobus_access(&f.pio, 0x71, 1, false, &v);
     time_t now = time(NULL);
     struct tm tm;
     gmtime_r(&now, &tm);
     CHECK_EQ(v, ((tm.tm_year % 100) / 10) << 4 | (tm.tm_year % 10), "rtc -u shows the UTC year");
-    for (int i = vm->ndevices - 1; i >= 0; i--)
-        vm->devices[i].destroy(vm->devices[i].opaque);
-    iobus_fini(&vm->pio);
-    free(vm);
+    CHECK_EQ(f.nteardowns, 1, "rtc registers its teardown");
+    fake_env_fini(&f);
 }
 
 int main(void)
@@ -167,6 +162,6 @@ int main(void)
     test_interrupts(r);
     test_nvram(r);
     rtc_free(r);
-    test_ports_on_vm();
+    test_ports_in_env();
     TEST_EXIT();
 }

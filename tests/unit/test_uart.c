@@ -14,8 +14,8 @@
 #include <unistd.h>
 
 #include "core/evloop.h"
-#include "core/vm.h"
 #include "devices/lpc/uart8250.h"
+#include "fake_env.h"
 #include "test.h"
 
 enum { THR = 0, RBR = 0, DLL = 0, IER = 1, DLM = 1, IIR = 2, FCR = 2, LCR = 3, MCR = 4,
@@ -297,49 +297,23 @@ static void test_random_accesses(void)
     uart8250_free(u);
 }
 
-/* --- VM glue ------------------------------------------------------------ */
+/* --- Device glue (fake environment) ------------------------------------------------------------ */
 
-static struct vm *fake_vm(void)
+static uint8_t pio_in(struct fake_env *f, uint16_t port)
 {
-    struct vm *vm = calloc(1, sizeof(*vm));
-    pthread_mutex_init(&vm->lock, NULL);
-    pthread_cond_init(&vm->cond, NULL);
-    iobus_init(&vm->pio);
-    vm->cfg.log_level = HK_LOG_ERROR;
-    if (evloop_create(&vm->evloop) || evloop_start(vm->evloop)) {
-        printf("FAIL: evloop for fake vm\n");
-        exit(1);
-    }
-    return vm;
+    return (uint8_t)fake_env_in(f, port, 1);
 }
 
-static void fake_vm_free(struct vm *vm)
+static void pio_out(struct fake_env *f, uint16_t port, uint8_t b)
 {
-    for (int i = vm->ndevices - 1; i >= 0; i--)
-        vm->devices[i].destroy(vm->devices[i].opaque);
-    evloop_destroy(vm->evloop);
-    iobus_fini(&vm->pio);
-    free(vm);
-}
-
-static uint8_t pio_in(struct vm *vm, uint16_t port)
-{
-    uint64_t v = 0;
-    iobus_access(&vm->pio, port, 1, false, &v);
-    return (uint8_t)v;
-}
-
-static void pio_out(struct vm *vm, uint16_t port, uint8_t b)
-{
-    uint64_t v = b;
-    iobus_access(&vm->pio, port, 1, true, &v);
+    fake_env_out(f, port, 1, b);
 }
 
 /* Wait up to 2 s for the guest side to see LSR.DR. */
-static bool wait_dr(struct vm *vm, uint16_t base)
+static bool wait_dr(struct fake_env *f, uint16_t base)
 {
     for (int i = 0; i < 2000; i++) {
-        if (pio_in(vm, base + 5) & 1)
+        if (pio_in(f, base + 5) & 1)
             return true;
         nanosleep(&(struct timespec){0, 1000000}, NULL);
     }
@@ -350,23 +324,25 @@ static void test_vm_glue_fds(void)
 {
     int sv[2];
     socketpair(AF_UNIX, SOCK_STREAM, 0, sv);
-    struct vm *vm = fake_vm();
+    struct fake_env f;
+    fake_env_init(&f, 0, true);
+    f.log_level = HK_LOG_ERROR;
     struct hk_com com = {.backend = HK_COM_FDS, .in_fd = sv[0], .out_fd = sv[0]};
     char err[200];
-    CHECK_EQ(uart8250_create(vm, 0, &com, err, sizeof(err)), 0, "uart com1 on fds created");
-    pio_out(vm, 0x3f8, 'A');
+    CHECK_EQ(uart8250_create(&f.env, 0, &com, err, sizeof(err)), 0, "uart com1 on fds created");
+    pio_out(&f, 0x3f8, 'A');
     char c = 0;
     CHECK(read(sv[1], &c, 1) == 1 && c == 'A', "uart com1 output reaches the fd");
     char in[41];
     for (int i = 0; i < 40; i++)
         in[i] = (char)('a' + i % 26);
     /* FIFO on before input arrives: toggling FCR0 empties the FIFOs. */
-    pio_out(vm, 0x3fa, 0x01);
+    pio_out(&f, 0x3fa, 0x01);
     CHECK_EQ(write(sv[1], in, 40), 40, "uart test wrote 40 bytes of input");
     bool in_order = true;
     int pending_min = 40;
     for (int i = 0; i < 40 && in_order; i++) {
-        in_order = wait_dr(vm, 0x3f8) && pio_in(vm, 0x3f8) == (uint8_t)in[i];
+        in_order = wait_dr(&f, 0x3f8) && pio_in(&f, 0x3f8) == (uint8_t)in[i];
         int pending = 0;
         ioctl(sv[0], FIONREAD, &pending);
         if (i == 0 && pending < pending_min)
@@ -374,40 +350,46 @@ static void test_vm_glue_fds(void)
     }
     CHECK(in_order, "uart com1 input arrives in order through the FIFO");
     CHECK(pending_min >= 40 - 17, "uart full FIFO leaves the rest in the host buffer");
-    CHECK_EQ(uart8250_create(vm, 1, &com, err, sizeof(err)), 0,
+    CHECK_EQ(uart8250_create(&f.env, 1, &com, err, sizeof(err)), 0,
              "uart com2 may share com1's descriptors");
     com = (struct hk_com){.backend = HK_COM_NULL, .in_fd = -1, .out_fd = -1};
-    CHECK_EQ(uart8250_create(vm, 0, &com, err, sizeof(err)), HK_EEXIST,
+    CHECK_EQ(uart8250_create(&f.env, 0, &com, err, sizeof(err)), HK_EEXIST,
              "uart second com1 refused: ports in use");
     CHECK(strstr(err, "0x3f8") != NULL, "uart port conflict message names the ports");
-    fake_vm_free(vm);
+    fake_env_fini(&f);
     close(sv[0]);
     close(sv[1]);
 }
 
 static void test_vm_glue_errors(void)
 {
-    struct vm *vm = fake_vm();
+    struct fake_env f;
+    fake_env_init(&f, 0, true);
+    f.log_level = HK_LOG_ERROR;
     char err[200] = "";
     struct hk_com com = {.backend = HK_COM_LOG, .path = "/nonexistent-dir/com.log",
                          .in_fd = -1, .out_fd = -1};
-    CHECK_EQ(uart8250_create(vm, 1, &com, err, sizeof(err)), HK_ENOENT,
+    CHECK_EQ(uart8250_create(&f.env, 1, &com, err, sizeof(err)), HK_ENOENT,
              "uart bad log path gives HK_ENOENT");
     CHECK(strstr(err, "/nonexistent-dir/com.log") && !strchr(err, '\n'),
           "uart error is one line naming the path");
-    CHECK_EQ(uart8250_create(vm, 2, &com, err, sizeof(err)), HK_EINVAL,
+    CHECK_EQ(uart8250_create(&f.env, 2, &com, err, sizeof(err)), HK_EINVAL,
              "uart index 2 is refused");
     com = (struct hk_com){.backend = HK_COM_NULL, .in_fd = -1, .out_fd = -1};
-    CHECK_EQ(uart8250_create(vm, 1, &com, err, sizeof(err)), 0, "uart com2 on null created");
-    pio_out(vm, 0x2ff, 0x42);
-    CHECK_EQ(pio_in(vm, 0x2ff), 0x42, "uart com2 answers at 0x2f8");
-    CHECK_EQ(vm->ndevices, 1, "uart failed creations leave no device behind");
+    CHECK_EQ(uart8250_create(&f.env, 1, &com, err, sizeof(err)), 0, "uart com2 on null created");
+    pio_out(&f, 0x2ff, 0x42);
+    CHECK_EQ(pio_in(&f, 0x2ff), 0x42, "uart com2 answers at 0x2f8");
+    pio_out(&f, 0x2f9, 0x02);   /* IER.ETBEI with THR empty: an interrupt */
+    CHECK(fake_env_level(&f, 3) && f.raises[3] == 1, "uart com2 raises IRQ 3");
+    pio_in(&f, 0x2fa);          /* reading IIR clears the THRE interrupt */
+    CHECK(!fake_env_level(&f, 3) && f.bad_lines == 0, "uart com2 lowers IRQ 3");
+    CHECK_EQ(f.nteardowns, 1, "uart failed creations leave no device behind");
     /* As `hyperkit ... </dev/null`: /dev/null cannot be polled. */
     int devnull = open("/dev/null", O_RDWR);
     com = (struct hk_com){.backend = HK_COM_FDS, .in_fd = devnull, .out_fd = devnull};
-    CHECK_EQ(uart8250_create(vm, 0, &com, err, sizeof(err)), 0,
+    CHECK_EQ(uart8250_create(&f.env, 0, &com, err, sizeof(err)), 0,
              "uart input that cannot be polled is ignored, not an error");
-    fake_vm_free(vm);
+    fake_env_fini(&f);
     close(devnull);
 }
 

@@ -1,7 +1,8 @@
 /*
  * The kvm engine: Linux KVM behind the accelerator seam. The kernel keeps
  * the interrupt controllers and the PIT (KVM_CREATE_IRQCHIP, PIT2), so
- * devices' interrupt lines go straight to KVM_IRQ_LINE.
+ * devices' interrupt lines go straight to KVM_IRQ_LINE and their MSIs to
+ * KVM_SIGNAL_MSI.
  *
  * Kicking a vCPU out of KVM_RUN needs a signal: one real-time signal with
  * an empty handler, installed once per process (the only process-wide
@@ -322,6 +323,22 @@ static int kvm_set_irq(struct accel_vm *avm, int gsi, bool level)
     return ioctl(avm->vm_fd, KVM_IRQ_LINE, &irq) < 0 ? HK_EIO : HK_OK;
 }
 
+/* KVM_SIGNAL_MSI (KVM API 4.71, KVM_CAP_SIGNAL_MSI): the in-kernel LAPICs
+ * decode the message. It returns >0 when delivered and 0 when the guest
+ * blocked it (no enabled APIC matches): a dropped MSI, as on hardware,
+ * not an error. flags stays 0 (the device ID is for arm64's ITS). */
+static int kvm_signal_msi(struct accel_vm *avm, uint64_t addr, uint32_t data)
+{
+    struct kvm_msi msi = {
+        .address_lo = (uint32_t)addr,
+        .address_hi = (uint32_t)(addr >> 32),
+        .data = data,
+    };
+    if (ioctl(avm->vm_fd, KVM_SIGNAL_MSI, &msi) >= 0)
+        return HK_OK;
+    return errno == ENOTTY ? HK_ENOTSUP : HK_EIO;
+}
+
 /* --- Register state ------------------------------------------------------ */
 
 static int kvm_get_regs(struct accel_vcpu *v, struct accel_regs *r)
@@ -456,4 +473,5 @@ const struct accel_ops accel_kvm_ops = {
     .set_msr = kvm_set_msr,
     .attach_irq = NULL,
     .set_irq = kvm_set_irq,
+    .signal_msi = kvm_signal_msi,
 };

@@ -2,7 +2,8 @@
  * The interrupt controllers wired as on a PC: ISA lines to both the PIC
  * pair and the IOAPIC (IRQ 0 on pin 2), the IOAPIC's messages to the
  * LAPICs, each LAPIC's EOI back to the IOAPIC, the PIC's INTR into LINT0
- * (virtual wire), and the timers polled from the vCPU threads.
+ * (virtual wire), PCI MSIs onto the APIC bus, and the timers polled from
+ * the vCPU threads.
  */
 #include "devices/irqchip/irqchip.h"
 
@@ -10,7 +11,7 @@
 #include <stdlib.h>
 
 #include "accel/accel.h"
-#include "core/vm.h"
+#include "devices/devenv.h"
 #include "devices/irqchip/ioapic.h"
 #include "devices/irqchip/lapic.h"
 #include "devices/irqchip/pic.h"
@@ -31,7 +32,7 @@ struct irqchip {
     struct ioapic *ioapic;
     struct pit *pit;
     int nvcpus;
-    struct irqchip_cpu cpu[VM_MAX_VCPUS];
+    struct irqchip_cpu cpu[IRQCHIP_MAX_CPUS];
     int ntimers;
     struct irqchip_timer timers[IRQCHIP_MAX_TIMERS];
     void *timer_opaque[IRQCHIP_MAX_TIMERS];
@@ -39,24 +40,19 @@ struct irqchip {
     void *wake_opaque;
 };
 
-/* Called with the IOAPIC lock held (lock order ioapic -> lapic). */
+/* Called with no LAPIC lock held (the IOAPIC's may be: lock order
+ * ioapic -> lapic). */
 static void route(struct irqchip *chip, struct lapic *from, const struct apic_msg *msg,
                   enum apic_shorthand sh)
 {
-    for (int i = 0; i < chip->nvcpus; i++) {
-        struct irqchip_cpu *c = &chip->cpu[i];
-        bool self = c->lapic == from;
-        bool hit = sh == APIC_SH_ALL || (sh == APIC_SH_SELF && self) ||
-                   (sh == APIC_SH_OTHERS && !self) ||
-                   (sh == APIC_SH_NONE && lapic_match(c->lapic, msg));
-        if (!hit)
-            continue;
-        if (lapic_deliver(c->lapic, msg))
-            atomic_store(&c->wake, true);
-        /* Lowest priority goes to one APIC: the first that matches. */
-        if (msg->delivery == APIC_DM_LOWEST && sh == APIC_SH_NONE)
-            break;
-    }
+    struct lapic *lapics[IRQCHIP_MAX_CPUS];
+    bool woke[IRQCHIP_MAX_CPUS] = {false};
+    for (int i = 0; i < chip->nvcpus; i++)
+        lapics[i] = chip->cpu[i].lapic;
+    apic_route(lapics, chip->nvcpus, from, msg, sh, woke);
+    for (int i = 0; i < chip->nvcpus; i++)
+        if (woke[i])
+            atomic_store(&chip->cpu[i].wake, true);
 }
 
 static void ioapic_deliver(void *opaque, const struct apic_msg *msg)
@@ -108,6 +104,15 @@ void irqchip_set_irq(struct irqchip *chip, int gsi, bool level)
     if (!chip)
         return;
     set_irq_nowake(chip, gsi, level);
+    wake_cpus(chip);
+}
+
+void irqchip_msi(struct irqchip *chip, uint64_t addr, uint32_t data)
+{
+    struct apic_msg msg;
+    if (!chip || !apic_msi_decode(addr, data, &msg))
+        return;   /* malformed: dropped, as the platform would */
+    route(chip, NULL, &msg, APIC_SH_NONE);
     wake_cpus(chip);
 }
 
@@ -281,42 +286,42 @@ static void pic2_write(void *opaque, uint64_t off, unsigned size, uint64_t v)
 static const struct io_ops pic1_ops = {.read = pic1_read, .write = pic1_write};
 static const struct io_ops pic2_ops = {.read = pic2_read, .write = pic2_write};
 
-static int chip_register(struct vm *vm, struct irqchip *chip)
+static int chip_register(struct dev_env *env, struct irqchip *chip)
 {
-    int r = iobus_register(&vm->pio, PIC_MASTER_BASE, 2, &pic1_ops, chip, "pic1");
+    int r = iobus_register(env->pio, PIC_MASTER_BASE, 2, &pic1_ops, chip, "pic1");
     if (!r)
-        r = iobus_register(&vm->pio, PIC_SLAVE_BASE, 2, &pic2_ops, chip, "pic2");
+        r = iobus_register(env->pio, PIC_SLAVE_BASE, 2, &pic2_ops, chip, "pic2");
     if (!r)
-        r = iobus_register(&vm->pio, PIC_ELCR_BASE, 2, &pic_elcr_io_ops, chip->pic, "elcr");
+        r = iobus_register(env->pio, PIC_ELCR_BASE, 2, &pic_elcr_io_ops, chip->pic, "elcr");
     if (!r)
-        r = iobus_register(&vm->pio, PIT_BASE, PIT_NPORTS, &pit_io_ops, chip->pit, "pit");
+        r = iobus_register(env->pio, PIT_BASE, PIT_NPORTS, &pit_io_ops, chip->pit, "pit");
     if (!r)
-        r = iobus_register(&vm->pio, PIT_PORT_61, 1, &pit_port61_ops, chip->pit, "port61");
+        r = iobus_register(env->pio, PIT_PORT_61, 1, &pit_port61_ops, chip->pit, "port61");
     if (!r)
-        r = iobus_register(&vm->mmio, IOAPIC_BASE, IOAPIC_MMIO_LEN, &ioapic_mmio_ops,
+        r = iobus_register(env->mmio, IOAPIC_BASE, IOAPIC_MMIO_LEN, &ioapic_mmio_ops,
                            chip->ioapic, "ioapic");
     /* One page for all: the MMIO bus does not know which vCPU is asking,
      * so until SMP the page is vCPU 0's. */
     if (!r)
-        r = iobus_register(&vm->mmio, LAPIC_BASE, LAPIC_MMIO_LEN, &lapic_mmio_ops,
+        r = iobus_register(env->mmio, LAPIC_BASE, LAPIC_MMIO_LEN, &lapic_mmio_ops,
                            chip->cpu[0].lapic, "lapic");
     return r;
 }
 
-int irqchip_create(struct vm *vm, int nvcpus, struct irqchip **out)
+int irqchip_create(struct dev_env *env, int nvcpus, struct irqchip **out)
 {
-    if (!vm || !out || nvcpus < 1 || nvcpus > VM_MAX_VCPUS)
+    if (!env || !out || nvcpus < 1 || nvcpus > IRQCHIP_MAX_CPUS)
         return HK_EINVAL;
     struct irqchip *chip;
     int r = chip_new(nvcpus, &chip);
     if (r)
         return r;
     /* Once added, the VM owns the chip even if a later step fails. */
-    if ((r = vm_add_device(vm, "irqchip", chip, irqchip_destroy_hook)) != 0) {
+    if ((r = env->ops->add_teardown(env->ctx, "irqchip", chip, irqchip_destroy_hook)) != 0) {
         irqchip_destroy(chip);
         return r;
     }
-    if ((r = chip_register(vm, chip)) != 0)
+    if ((r = chip_register(env, chip)) != 0)
         return r;
     *out = chip;
     return HK_OK;

@@ -2,8 +2,9 @@
  * The interrupt controllers and timers an engine without in-kernel ones
  * (emu) needs: 8259 PIC pair, IOAPIC, one local APIC per vCPU (xAPIC MMIO
  * at 0xfee00000 and x2APIC MSRs; timer one-shot, periodic, TSC-deadline)
- * and the 8254 PIT. Devices never see these: they raise GSIs through
- * vm_set_irq(); the CPU engine asks its LAPIC for the next vector.
+ * and the 8254 PIT. Devices never see these: they raise GSIs through their
+ * dev_env (the board routes them here); the CPU engine asks its LAPIC for
+ * the next vector.
  *
  * Time is host CLOCK_MONOTONIC nanoseconds; the guest TSC runs at 1 GHz
  * (one tick per nanosecond, see emu's RDTSC), so TSC-deadline values are
@@ -15,23 +16,25 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-struct vm;
+struct dev_env;
 struct irqchip;
 struct lapic;
 
+#define IRQCHIP_MAX_CPUS 16
+
 /* Create the PIC pair (0x20, 0xa0, ELCR 0x4d0), IOAPIC (at 0xfec00000,
  * 24 pins), PIT (0x40-0x43, 0x61) and nvcpus LAPICs (xAPIC page at
- * 0xfee00000), register their ports/MMIO on the VM's buses, and register
- * the chip's teardown with vm_add_device(): after a successful create the
- * VM destroys it. irqchip_destroy() is for a chip that failed to register. */
-int irqchip_create(struct vm *vm, int nvcpus, struct irqchip **out);
+ * 0xfee00000), register their ports/MMIO on env's buses, and register
+ * the chip's teardown with env: after a successful create the environment
+ * destroys it. irqchip_destroy() is for a chip that failed to register. */
+int irqchip_create(struct dev_env *env, int nvcpus, struct irqchip **out);
 void irqchip_destroy(struct irqchip *chip);
 
 /* An interrupt line changed level (edge devices pulse: 1 then 0). Lines
  * 0-15 are the ISA IRQs: they reach the PIC and the IOAPIC, line 0 (the
  * PIT's) on IOAPIC pin 2 as the usual MADT interrupt source override
  * says; 16-23 reach the IOAPIC only. Never calls device I/O, so a device
- * may call it (through vm_set_irq) with its own lock held. */
+ * may call it (through its dev_env) with its own lock held. */
 void irqchip_set_irq(struct irqchip *chip, int gsi, bool level);
 
 /* Other lazily computed timers (the RTC's interrupts; later an HPET):
@@ -75,8 +78,8 @@ bool lapic_owns_msr(uint32_t index);
 int lapic_msr_read(struct lapic *l, uint32_t index, uint64_t *value);
 int lapic_msr_write(struct lapic *l, uint32_t index, uint64_t value);
 
-/* The VM core calls this to wake a halted vCPU when its LAPIC gets an
- * interrupt: set by whoever creates the chip (vm.c). */
+/* Called to wake a halted vCPU when its LAPIC gets an interrupt: set by
+ * whoever creates the chip (the board). */
 typedef void (*irqchip_wake_fn)(void *opaque, int vcpu);
 void irqchip_set_wake(struct irqchip *chip, irqchip_wake_fn fn, void *opaque);
 

@@ -72,6 +72,18 @@ void lapic_tpr_write(struct lapic *l, uint32_t tpr);
 /* Host time the timer fires next (UINT64_MAX: never, or masked). */
 uint64_t lapic_timer_next(struct lapic *l);
 
+/* The APIC bus (apic_bus.c). Route msg to lapics[0..n): by shorthand, or
+ * to the APICs its destination names (lowest priority: the first that
+ * matches). from is the sender, NULL for the IOAPIC or an MSI. woke[i]
+ * is set when lapics[i] got something new. Takes LAPIC locks only. */
+void apic_route(struct lapic *const *lapics, int n, const struct lapic *from,
+                const struct apic_msg *msg, enum apic_shorthand sh, bool *woke);
+/* Decode a PCI MSI (SDM Vol. 3A 10.11): address 0xfee<dest><RH,DM>, data
+ * vector and delivery mode. false for a message that delivers nothing:
+ * not 0xfeexxxxx, a fixed/lowest-priority vector below 16, SMI, INIT or
+ * a mode a device cannot send. */
+bool apic_msi_decode(uint64_t addr, uint32_t data, struct apic_msg *msg);
+
 /* xAPIC register page; opaque is the struct lapic. */
 extern const struct io_ops lapic_mmio_ops;
 

@@ -12,8 +12,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 
-#include "core/log.h"
-#include "core/vm.h"
+#include "devices/devenv.h"
 #include "hyperkit.h"
 
 struct acpi_pm {
@@ -201,39 +200,58 @@ const struct io_ops acpi_pm_smi_ops = {.read = smi_read, .write = smi_write};
 
 /* --- VM glue ------------------------------------------------------------------ */
 
+/* The model and its environment: the SCI is one interrupt source. */
+struct pm_glue {
+    struct acpi_pm *pm;
+    struct dev_env *env;
+    struct dev_irq sci;
+};
+
 static void pm_sci(void *opaque, bool level)
 {
-    vm_set_irq(opaque, ACPI_PM_SCI_IRQ, level);
+    struct pm_glue *g = opaque;
+    dev_irq_set(&g->sci, level);   /* serialised by the PM lock the hook runs under */
 }
 
 static void pm_sleep(void *opaque, unsigned typ)
 {
-    struct vm *vm = opaque;
+    struct pm_glue *g = opaque;
     if (typ == ACPI_PM_SLP_TYP_S5)
-        vm_request_exit(vm, HK_EXIT_POWEROFF, 0, "the guest powered off (ACPI S5)");
+        g->env->ops->request_exit(g->env->ctx, HK_EXIT_POWEROFF, 0,
+                                  "the guest powered off (ACPI S5)");
     else
-        vm_log(vm, HK_LOG_WARN,
-               "acpi: sleep type %u is not supported (only S5); the guest is woken at once", typ);
+        dev_log(g->env, HK_LOG_WARN,
+                "acpi: sleep type %u is not supported (only S5); the guest is woken at once",
+                typ);
 }
 
 static void pm_destroy(void *opaque)
 {
-    acpi_pm_free(opaque);
+    struct pm_glue *g = opaque;
+    acpi_pm_free(g->pm);
+    free(g);
 }
 
-int acpi_pm_create(struct vm *vm, struct acpi_pm **out)
+int acpi_pm_create(struct dev_env *env, struct acpi_pm **out)
 {
     static const struct acpi_pm_hooks hooks = {pm_sci, pm_sleep};
-    if (!vm)
+    if (!env)
         return HK_EINVAL;
-    struct acpi_pm *pm;
-    int r = acpi_pm_new(NULL, &hooks, vm, &pm);
-    if (r)
-        return r;
-    if ((r = vm_add_device(vm, "acpi-pm", pm, pm_destroy)) != 0) {
-        acpi_pm_free(pm);
+    struct pm_glue *g = calloc(1, sizeof(*g));
+    if (!g)
+        return HK_ENOMEM;
+    g->env = env;
+    dev_irq_init(&g->sci, env, ACPI_PM_SCI_IRQ);
+    int r = acpi_pm_new(NULL, &hooks, g, &g->pm);
+    if (r) {
+        free(g);
         return r;
     }
+    if ((r = env->ops->add_teardown(env->ctx, "acpi-pm", g, pm_destroy)) != 0) {
+        pm_destroy(g);
+        return r;
+    }
+    struct acpi_pm *pm = g->pm;
     const struct {
         uint16_t port, len;
         const struct io_ops *ops;
@@ -245,7 +263,7 @@ int acpi_pm_create(struct vm *vm, struct acpi_pm **out)
         {ACPI_PM_SMI_CMD, 1, &acpi_pm_smi_ops, "smi-cmd"},
     };
     for (size_t i = 0; !r && i < sizeof(blocks) / sizeof(blocks[0]); i++)
-        r = iobus_register(&vm->pio, blocks[i].port, blocks[i].len, blocks[i].ops, pm,
+        r = iobus_register(env->pio, blocks[i].port, blocks[i].len, blocks[i].ops, pm,
                            blocks[i].name);
     if (!r && out)
         *out = pm;

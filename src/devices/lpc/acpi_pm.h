@@ -43,7 +43,7 @@
 #define ACPI_PM1_SCI_EN (1u << 0)
 #define ACPI_PM1_SLP_EN (1u << 13)
 
-struct vm;
+struct dev_env;
 struct acpi_pm;
 
 struct acpi_pm_hooks {
@@ -65,15 +65,15 @@ extern const struct io_ops acpi_pm_cnt_ops;   /* PM1a_CNT_BLK, 2 ports */
 extern const struct io_ops acpi_pm_tmr_ops;   /* PM_TMR_BLK, 4 ports */
 extern const struct io_ops acpi_pm_smi_ops;   /* SMI_CMD, 1 port */
 
-/* Register the blocks on the VM: S5 ends it with HK_EXIT_POWEROFF, the
+/* Register the blocks in env: S5 ends the VM with HK_EXIT_POWEROFF, the
  * SCI is IRQ 9. Optionally returns the model (for a power button). */
-int acpi_pm_create(struct vm *vm, struct acpi_pm **out);
+int acpi_pm_create(struct dev_env *env, struct acpi_pm **out);
 
 /* 0xcf9 reset control, the 8042's pulse-reset command (0xfe to port 0x64,
  * ports 0x60/0x64 otherwise reading as an absent controller), port 0x92
  * fast reset, and the port 0x80 POST-code sink: resets end the VM with
  * HK_EXIT_REBOOT. Port 0x61 lives with the PIT (irqchip/pit.c). */
-int reset_create(struct vm *vm);
+int reset_create(struct dev_env *env);
 extern const struct io_ops reset_cf9_ops, reset_kbc_ops, reset_port92_ops, reset_post_ops;
 
 #endif

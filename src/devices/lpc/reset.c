@@ -10,21 +10,24 @@
  * Linux's i8042 probe takes for "no controller" without waiting.
  */
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 
-#include "core/vm.h"
+#include "devices/devenv.h"
 #include "devices/lpc/acpi_pm.h"
 #include "hyperkit.h"
 
 struct reset_ctl {
-    struct vm *vm;
+    struct dev_env *env;
     pthread_mutex_t lock;
     uint8_t cf9, port92, post;
 };
 
 static void do_reset(struct reset_ctl *rc, const char *why)
 {
-    vm_request_exit(rc->vm, HK_EXIT_REBOOT, 0, "the guest reset the machine (%s)", why);
+    char msg[64];
+    snprintf(msg, sizeof(msg), "the guest reset the machine (%s)", why);
+    rc->env->ops->request_exit(rc->env->ctx, HK_EXIT_REBOOT, 0, msg);
 }
 
 static uint64_t cf9_read(void *opaque, uint64_t offset, unsigned size)
@@ -116,16 +119,16 @@ static void reset_destroy(void *opaque)
     free(rc);
 }
 
-int reset_create(struct vm *vm)
+int reset_create(struct dev_env *env)
 {
-    if (!vm)
+    if (!env)
         return HK_EINVAL;
     struct reset_ctl *rc = calloc(1, sizeof(*rc));
     if (!rc)
         return HK_ENOMEM;
-    rc->vm = vm;
+    rc->env = env;
     pthread_mutex_init(&rc->lock, NULL);
-    int r = vm_add_device(vm, "reset", rc, reset_destroy);
+    int r = env->ops->add_teardown(env->ctx, "reset", rc, reset_destroy);
     if (r) {
         reset_destroy(rc);
         return r;
@@ -142,6 +145,6 @@ int reset_create(struct vm *vm)
         {0x92, &reset_port92_ops, "port92"},
     };
     for (size_t i = 0; !r && i < sizeof(ports) / sizeof(ports[0]); i++)
-        r = iobus_register(&vm->pio, ports[i].port, 1, ports[i].ops, rc, ports[i].name);
+        r = iobus_register(env->pio, ports[i].port, 1, ports[i].ops, rc, ports[i].name);
     return r;
 }

@@ -15,8 +15,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "core/log.h"
-#include "core/vm.h"
+#include "devices/devenv.h"
 #include "devices/irqchip/irqchip.h"
 #include "hyperkit.h"
 
@@ -351,6 +350,7 @@ uint64_t rtc_next_event(struct rtc *r)
 
 struct rtc_port {
     struct rtc *rtc;
+    struct dev_irq irq;     /* IRQ 8; set under the model's lock */
     pthread_mutex_t lock;   /* guards index */
     uint8_t index;
 };
@@ -384,9 +384,10 @@ static void rtc_io_write(void *opaque, uint64_t offset, unsigned size, uint64_t 
 
 const struct io_ops rtc_io_ops = {.read = rtc_io_read, .write = rtc_io_write};
 
-static void rtc_vm_irq(void *opaque, bool level)
+static void rtc_port_irq(void *opaque, bool level)
 {
-    vm_set_irq(opaque, RTC_IRQ, level);
+    struct rtc_port *p = opaque;
+    dev_irq_set(&p->irq, level);
 }
 
 static void rtc_timer_poll(void *opaque, uint64_t now)
@@ -426,11 +427,11 @@ static int64_t host_rtc_secs(bool utc, uint64_t *start_ns)
     return secs;
 }
 
-static void vm_memory_split(const struct vm *vm, uint64_t *low, uint64_t *high)
+static void memory_split(const struct guest_mem *mem, uint64_t *low, uint64_t *high)
 {
     *low = *high = 0;
-    for (int i = 0; i < vm->mem.nregions; i++) {
-        const struct gmem_region *g = &vm->mem.regions[i];
+    for (int i = 0; mem && i < mem->nregions; i++) {
+        const struct gmem_region *g = &mem->regions[i];
         if (g->gpa >= GMEM_HIGHMEM_BASE)
             *high += g->size;
         else
@@ -438,30 +439,31 @@ static void vm_memory_split(const struct vm *vm, uint64_t *low, uint64_t *high)
     }
 }
 
-int rtc_create(struct vm *vm, struct irqchip *chip)
+int rtc_create(struct dev_env *env, struct irqchip *chip)
 {
     static const struct irqchip_timer timer = {rtc_timer_poll, rtc_timer_next};
-    if (!vm)
+    if (!env)
         return HK_EINVAL;
     struct rtc_port *p = calloc(1, sizeof(*p));
     if (!p)
         return HK_ENOMEM;
     pthread_mutex_init(&p->lock, NULL);
     uint64_t start_ns, low, high;
-    int64_t secs = host_rtc_secs(vm->cfg.flags[HK_FLAG_RTC_UTC], &start_ns);
-    int r = rtc_new(NULL, secs, start_ns, rtc_vm_irq, vm, &p->rtc);
+    dev_irq_init(&p->irq, env, RTC_IRQ);
+    int64_t secs = host_rtc_secs(env->rtc_utc, &start_ns);
+    int r = rtc_new(NULL, secs, start_ns, rtc_port_irq, p, &p->rtc);
     if (r) {
         pthread_mutex_destroy(&p->lock);
         free(p);
         return r;
     }
-    vm_memory_split(vm, &low, &high);
+    memory_split(env->mem, &low, &high);
     rtc_set_memory(p->rtc, low, high);
-    if ((r = vm_add_device(vm, "rtc", p, rtc_port_destroy)) != 0) {
+    if ((r = env->ops->add_teardown(env->ctx, "rtc", p, rtc_port_destroy)) != 0) {
         rtc_port_destroy(p);
         return r;
     }
-    r = iobus_register(&vm->pio, RTC_BASE, RTC_NPORTS, &rtc_io_ops, p, "rtc");
+    r = iobus_register(env->pio, RTC_BASE, RTC_NPORTS, &rtc_io_ops, p, "rtc");
     if (!r && chip)
         r = irqchip_add_timer(chip, &timer, p);
     return r;

@@ -20,7 +20,7 @@
 #define RTC_NVRAM_SIZE 128
 #define RTC_CENTURY 0x32   /* the ACPI FADT's CENTURY field names this */
 
-struct vm;
+struct dev_env;
 struct irqchip;
 struct rtc;
 
@@ -49,10 +49,10 @@ uint64_t rtc_next_event(struct rtc *r);
 
 extern const struct io_ops rtc_io_ops;   /* 0x70-0x71; opaque: struct rtc */
 
-/* The VM's RTC: host time (local unless -u), memory size from the VM,
- * ports registered, IRQ 8 through vm_set_irq, interrupts timed by the
- * irqchip's polling (chip may be NULL: then flags are seen only when the
- * guest reads register C). */
-int rtc_create(struct vm *vm, struct irqchip *chip);
+/* The VM's RTC: host time (local unless env->rtc_utc), memory size from
+ * env->mem, ports registered, IRQ 8 through the environment, interrupts
+ * timed by the irqchip's polling (chip may be NULL: then flags are seen
+ * only when the guest reads register C). */
+int rtc_create(struct dev_env *env, struct irqchip *chip);
 
 #endif

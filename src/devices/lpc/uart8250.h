@@ -4,8 +4,9 @@
  * Two layers. struct uart8250 is the register model alone: it knows
  * nothing of the VM, hosts or threads beyond its own lock, and reports
  * through three hooks (a byte sent, the interrupt output, whether it can
- * take host input). uart8250_create() is the VM glue: it connects a model
- * to a chardev, the VM's event loop, an IRQ line and the port-I/O bus.
+ * take host input). uart8250_create() is the glue: it connects a model
+ * to a chardev, the environment's event loop, an IRQ line and the port-I/O
+ * bus.
  */
 #ifndef HK_DEVICES_LPC_UART8250_H
 #define HK_DEVICES_LPC_UART8250_H
@@ -17,7 +18,7 @@
 #include "core/config.h"
 #include "core/iobus.h"
 
-struct vm;
+struct dev_env;
 struct uart8250;
 
 #define UART8250_NREGS 8
@@ -58,11 +59,11 @@ extern const struct io_ops uart8250_io_ops;
 /*
  * Create COM1 (index 0: ports 0x3f8-0x3ff, IRQ 4) or COM2 (index 1:
  * 0x2f8-0x2ff, IRQ 3) talking to the stream cfg describes, register its
- * ports on vm->pio, its input with vm->evloop, and its teardown with
- * vm_add_device(). Returns 0 or a negative HK_E* code with one line in err
+ * ports on env->pio, its input with env->evloop (if any), and its teardown
+ * with the environment. Returns 0 or a negative HK_E* code with one line in err
  * (the reason without a "comN:" prefix).
  */
-int uart8250_create(struct vm *vm, int index, const struct hk_com *cfg, char *err,
+int uart8250_create(struct dev_env *env, int index, const struct hk_com *cfg, char *err,
                     size_t errlen);
 
 #endif

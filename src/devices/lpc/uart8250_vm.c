@@ -13,15 +13,14 @@
 
 #include "backends/chardev.h"
 #include "core/evloop.h"
-#include "core/log.h"
-#include "core/vm.h"
+#include "devices/devenv.h"
 #include "devices/lpc/uart8250.h"
 
 struct uart_port {
-    struct vm *vm;
+    struct dev_env *env;
     struct uart8250 *uart;
     struct chardev *cd;
-    int irq;
+    struct dev_irq irq;      /* set under the model's lock */
     char name[8];            /* "com1" */
     int watch_id;
     bool watching;           /* watch_id is valid */
@@ -42,14 +41,14 @@ static void port_tx(void *opaque, uint8_t byte)
 static void port_irq(void *opaque, bool level)
 {
     struct uart_port *p = opaque;
-    vm_set_irq(p->vm, p->irq, level);
+    dev_irq_set(&p->irq, level);
 }
 
 static void port_rx_ready(void *opaque, bool accepting)
 {
     struct uart_port *p = opaque;
     if (p->watching && !atomic_load(&p->input_over))
-        evloop_enable(p->vm->evloop, p->watch_id, accepting);
+        evloop_enable(p->env->evloop, p->watch_id, accepting);
 }
 
 /* On the event-loop thread: move what fits into the receive FIFO. */
@@ -59,7 +58,7 @@ static void port_input(void *opaque, int fd)
     uint8_t buf[UART8250_FIFO_SIZE];
     size_t room = uart8250_rx_room(p->uart);
     if (room == 0) {
-        evloop_enable(p->vm->evloop, p->watch_id, false);
+        evloop_enable(p->env->evloop, p->watch_id, false);
         return;
     }
     ssize_t n = chardev_read(p->cd, buf, room < sizeof(buf) ? room : sizeof(buf));
@@ -67,8 +66,8 @@ static void port_input(void *opaque, int fd)
         uart8250_receive(p->uart, buf, (size_t)n);
     } else if (n < 0) {
         atomic_store(&p->input_over, true);
-        evloop_enable(p->vm->evloop, p->watch_id, false);
-        vm_log(p->vm, HK_LOG_DEBUG, "%s: input from %s has ended", p->name,
+        evloop_enable(p->env->evloop, p->watch_id, false);
+        dev_log(p->env, HK_LOG_DEBUG, "%s: input from %s has ended", p->name,
                chardev_describe(p->cd));
     }
 }
@@ -78,8 +77,8 @@ static void port_destroy(void *opaque)
     struct uart_port *p = opaque;
     /* The watch goes first: after evloop_remove() no callback is running
      * or will run, so the model and the chardev can go. */
-    if (p->watching && p->vm->evloop)
-        evloop_remove(p->vm->evloop, p->watch_id);
+    if (p->watching && p->env->evloop)
+        evloop_remove(p->env->evloop, p->watch_id);
     uart8250_free(p->uart);
     chardev_close(p->cd);
     free(p);
@@ -90,11 +89,11 @@ static void port_destroy(void *opaque)
 static int port_watch_input(struct uart_port *p, char *err, size_t errlen)
 {
     int fd = chardev_input_fd(p->cd);
-    if (fd < 0 || !p->vm->evloop)
+    if (fd < 0 || !p->env->evloop)
         return HK_OK;
-    int r = evloop_add_fd(p->vm->evloop, fd, port_input, p, &p->watch_id);
+    int r = evloop_add_fd(p->env->evloop, fd, port_input, p, &p->watch_id);
     if (r == HK_ENOTSUP) {
-        vm_log(p->vm, HK_LOG_DEBUG, "%s: %s cannot be polled; input ignored", p->name,
+        dev_log(p->env, HK_LOG_DEBUG, "%s: %s cannot be polled; input ignored", p->name,
                chardev_describe(p->cd));
         return HK_OK;
     }
@@ -114,18 +113,18 @@ static int port_init(struct uart_port *p, int index, const struct hk_com *cfg, c
     int r = chardev_open(cfg, p->name, &p->cd, err, errlen);
     if (r) {
         /* The caller reports err to the user; this is only a trace. */
-        vm_log(p->vm, HK_LOG_DEBUG, "%s: %s", p->name, err);
+        dev_log(p->env, HK_LOG_DEBUG, "%s: %s", p->name, err);
         return r;
     }
     if (cfg->backend == HK_COM_AUTOPTY)
-        vm_log(p->vm, HK_LOG_INFO, "%s: connected to %s", p->name, chardev_describe(p->cd));
+        dev_log(p->env, HK_LOG_INFO, "%s: connected to %s", p->name, chardev_describe(p->cd));
     if ((r = uart8250_new(&hooks, p, &p->uart)) != 0) {
         snprintf(err, errlen, "out of memory");
         return r;
     }
     if ((r = port_watch_input(p, err, errlen)) != 0)
         return r;
-    r = iobus_register(&p->vm->pio, uart_ports[index].base, UART8250_NREGS, &uart8250_io_ops,
+    r = iobus_register(p->env->pio, uart_ports[index].base, UART8250_NREGS, &uart8250_io_ops,
                        p->uart, p->name);
     if (r)
         snprintf(err, errlen, "I/O ports %#x-%#x are already in use", uart_ports[index].base,
@@ -133,7 +132,7 @@ static int port_init(struct uart_port *p, int index, const struct hk_com *cfg, c
     return r;
 }
 
-int uart8250_create(struct vm *vm, int index, const struct hk_com *cfg, char *err,
+int uart8250_create(struct dev_env *env, int index, const struct hk_com *cfg, char *err,
                     size_t errlen)
 {
     char dummy[1];
@@ -142,7 +141,7 @@ int uart8250_create(struct vm *vm, int index, const struct hk_com *cfg, char *er
         errlen = sizeof(dummy);
     }
     err[0] = '\0';
-    if (!vm || !cfg || index < 0 || index >= (int)(sizeof(uart_ports) / sizeof(uart_ports[0]))) {
+    if (!env || !cfg || index < 0 || index >= (int)(sizeof(uart_ports) / sizeof(uart_ports[0]))) {
         snprintf(err, errlen, "no such serial port");
         return HK_EINVAL;
     }
@@ -151,11 +150,11 @@ int uart8250_create(struct vm *vm, int index, const struct hk_com *cfg, char *er
         snprintf(err, errlen, "out of memory");
         return HK_ENOMEM;
     }
-    p->vm = vm;
-    p->irq = uart_ports[index].irq;
+    p->env = env;
+    dev_irq_init(&p->irq, env, uart_ports[index].irq);
     snprintf(p->name, sizeof(p->name), "com%d", index + 1);
     int r = port_init(p, index, cfg, err, errlen);
-    if (!r && (r = vm_add_device(vm, p->name, p, port_destroy)) != 0)
+    if (!r && (r = env->ops->add_teardown(env->ctx, p->name, p, port_destroy)) != 0)
         snprintf(err, errlen, "too many devices");
     if (r)
         port_destroy(p);

@@ -2,7 +2,9 @@
  * PCI configuration mechanism #1 (PCI Local Bus 3.0, 3.2.2.3.2) and the
  * type 0 header (6.1): read-only IDs, a writable COMMAND, BAR sizing
  * (6.2.5.1: the low bits hardwired to the type, the address bits below
- * the size reading 0), a writable interrupt line. Bus 0 only.
+ * the size reading 0), a writable interrupt line, the capability list
+ * (6.7) and INTx (6.2.2 COMMAND bit 10, 6.2.3 STATUS bit 3; 2.2.6 pins
+ * are level-sensitive, active low, and may be shared). Bus 0 only.
  */
 #include "devices/pci/pci.h"
 
@@ -10,8 +12,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/vm.h"
+#include "devices/devenv.h"
 #include "hyperkit.h"
+
+#define PCI_CAP_START 0x40
 
 struct pci_func {
     struct pci_bus *bus;
@@ -23,20 +27,26 @@ struct pci_func {
     uint64_t bar_decoded[PCI_NBARS];   /* last address reported to bar_moved */
     const struct pci_func_ops *ops;
     void *opaque;
+    unsigned cap_next;                 /* where the next capability may go */
+    unsigned cap_last;                 /* the last capability's offset, or 0 */
+    bool intx_level;                   /* the device's pin, before INTX_DISABLE */
+    struct dev_irq intx;               /* this function's source on its line */
 };
 
 struct pci_bus {
-    pthread_mutex_t lock;   /* guards config spaces and the address latch */
+    pthread_mutex_t lock;   /* guards config spaces, INTx and the address latch */
+    struct dev_env *env;    /* NULL: INTx lines are not connected */
     uint32_t address;
     struct pci_func *funcs[PCI_SLOTS][PCI_FUNCS];
 };
 
-int pci_bus_new(struct pci_bus **out)
+int pci_bus_new(struct dev_env *env, struct pci_bus **out)
 {
     struct pci_bus *bus = calloc(1, sizeof(*bus));
     if (!bus)
         return HK_ENOMEM;
     pthread_mutex_init(&bus->lock, NULL);
+    bus->env = env;
     *out = bus;
     return HK_OK;
 }
@@ -75,7 +85,9 @@ int pci_add_func(struct pci_bus *bus, int slot, int func, uint16_t vendor, uint1
     struct pci_func *f = calloc(1, sizeof(*f));
     if (!f)
         return HK_ENOMEM;
-    *f = (struct pci_func){.bus = bus, .slot = slot, .func = func, .ops = ops, .opaque = opaque};
+    *f = (struct pci_func){.bus = bus, .slot = slot, .func = func, .ops = ops, .opaque = opaque,
+                           .cap_next = PCI_CAP_START};
+    dev_irq_init(&f->intx, bus->env, -1);
     put(f->cfg, PCI_VENDOR_ID, 2, vendor);
     put(f->cfg, PCI_DEVICE_ID, 2, device);
     put(f->cfg, PCI_CLASS_PROG, 3, class_code);
@@ -166,6 +178,73 @@ uint64_t pci_bar_addr(struct pci_func *f, int bar)
     return a;
 }
 
+int pci_add_cap(struct pci_func *f, uint8_t id, unsigned len)
+{
+    if (!f || len < 2)
+        return HK_EINVAL;
+    pthread_mutex_lock(&f->bus->lock);
+    unsigned off = (f->cap_next + 3) & ~3u;   /* dword aligned (6.7) */
+    int r = HK_ENOMEM;
+    if (len <= 256 - off) {
+        f->cfg[off] = id;
+        f->cfg[off + 1] = 0;                  /* the end of the list */
+        if (f->cap_last)
+            f->cfg[f->cap_last + 1] = (uint8_t)off;
+        else
+            f->cfg[PCI_CAPABILITY_LIST] = (uint8_t)off;
+        put(f->cfg, PCI_STATUS, 2, get(f->cfg, PCI_STATUS, 2) | PCI_STATUS_CAP_LIST);
+        f->cap_last = off;
+        f->cap_next = off + len;
+        r = (int)off;
+    }
+    pthread_mutex_unlock(&f->bus->lock);
+    return r;
+}
+
+int pci_intx_gsi(int slot, int pin)
+{
+    if (slot < 0 || slot >= PCI_SLOTS || pin < 1 || pin > 4)
+        return -1;
+    /* The usual swizzle, so neighbouring slots use different lines, onto
+     * the IOAPIC pins 16-23 that only PCI uses. */
+    return 16 + ((slot + pin - 1) & 7);
+}
+
+/* Drive the function's line from its pin and COMMAND.INTX_DISABLE (bus
+ * lock held: serialises the device's pci_set_intx with the guest's
+ * COMMAND writes; the router never calls back into devices). */
+static void intx_update(struct pci_func *f)
+{
+    bool disabled = get(f->cfg, PCI_COMMAND, 2) & PCI_CMD_INTX_DISABLE;
+    dev_irq_set(&f->intx, f->intx_level && !disabled);
+}
+
+int pci_set_irq_pin(struct pci_func *f, int pin)
+{
+    int gsi = f ? pci_intx_gsi(f->slot, pin) : -1;
+    if (gsi < 0)
+        return HK_EINVAL;
+    pthread_mutex_lock(&f->bus->lock);
+    f->cfg[PCI_INTERRUPT_PIN] = (uint8_t)pin;
+    f->cfg[PCI_INTERRUPT_LINE] = (uint8_t)gsi;   /* what firmware would leave */
+    dev_irq_set(&f->intx, false);
+    dev_irq_init(&f->intx, f->bus->env, f->bus->env ? gsi : -1);
+    intx_update(f);
+    pthread_mutex_unlock(&f->bus->lock);
+    return HK_OK;
+}
+
+void pci_set_intx(struct pci_func *f, bool level)
+{
+    pthread_mutex_lock(&f->bus->lock);
+    f->intx_level = level;
+    /* STATUS.INTX shows the pin's state whatever INTX_DISABLE says. */
+    uint32_t st = get(f->cfg, PCI_STATUS, 2) & ~(uint32_t)PCI_STATUS_INTX;
+    put(f->cfg, PCI_STATUS, 2, st | (level ? PCI_STATUS_INTX : 0));
+    intx_update(f);
+    pthread_mutex_unlock(&f->bus->lock);
+}
+
 static struct pci_func *lookup(struct pci_bus *bus, int busno, int slot, int func)
 {
     if (busno != 0 || slot < 0 || slot >= PCI_SLOTS || func < 0 || func >= PCI_FUNCS)
@@ -219,6 +298,7 @@ void pci_cfg_write(struct pci_bus *bus, int busno, int slot, int func, unsigned 
         uint8_t m = f->wmask[offset + i], b = (uint8_t)(value >> (8 * i));
         f->cfg[offset + i] = (uint8_t)((f->cfg[offset + i] & ~m) | (b & m));
     }
+    intx_update(f);   /* INTX_DISABLE may have changed */
     uint64_t moved[PCI_NBARS];
     bool changed[PCI_NBARS] = {false};
     for (int b = 0; b < PCI_NBARS; b++) {
@@ -299,21 +379,21 @@ static void pci_bus_destroy(void *opaque)
     pci_bus_free(opaque);
 }
 
-int pci_create(struct vm *vm, struct pci_bus **out)
+int pci_create(struct dev_env *env, struct pci_bus **out)
 {
-    if (!vm || !out)
+    if (!env || !out)
         return HK_EINVAL;
     struct pci_bus *bus;
-    int r = pci_bus_new(&bus);
+    int r = pci_bus_new(env, &bus);
     if (r)
         return r;
-    if ((r = vm_add_device(vm, "pci", bus, pci_bus_destroy)) != 0) {
+    if ((r = env->ops->add_teardown(env->ctx, "pci", bus, pci_bus_destroy)) != 0) {
         pci_bus_free(bus);
         return r;
     }
-    r = iobus_register(&vm->pio, PCI_CONFIG_ADDRESS, 1, &pci_addr_io_ops, bus, "pci-addr");
+    r = iobus_register(env->pio, PCI_CONFIG_ADDRESS, 1, &pci_addr_io_ops, bus, "pci-addr");
     if (!r)
-        r = iobus_register(&vm->pio, PCI_CONFIG_DATA, 4, &pci_data_io_ops, bus, "pci-data");
+        r = iobus_register(env->pio, PCI_CONFIG_DATA, 4, &pci_data_io_ops, bus, "pci-data");
     if (!r)
         *out = bus;
     return r;

@@ -54,7 +54,10 @@ struct pci_func_ops {
     void (*bar_moved)(void *opaque, int bar, uint64_t addr);
 };
 
-int pci_bus_new(struct pci_bus **out);
+struct dev_env;
+/* The bus raises its functions' INTx lines through env (NULL: not
+ * connected), one dev_irq source per function. */
+int pci_bus_new(struct dev_env *env, struct pci_bus **out);
 void pci_bus_free(struct pci_bus *bus);
 
 /* Add function slot:func with its IDs and class (class << 16 | subclass
@@ -81,8 +84,10 @@ int pci_add_cap(struct pci_func *f, uint8_t id, unsigned len);
 
 /* Legacy INTx: the function uses pin 1-4 (INTA#-INTD#); the bus routes it
  * to a GSI by slot (pci_intx_gsi, the same routing the DSDT's _PRT and the
- * MP table describe) and ORs functions sharing a line. pci_set_intx asserts
- * or deasserts this function's pin (callers serialise per function). */
+ * MP table describe: IOAPIC pins 16-23, level, active low) and drives it
+ * as one dev_irq source per function, so the router ORs functions sharing
+ * a line. pci_set_intx asserts or deasserts this function's pin (callers
+ * serialise per function); pci_intx_gsi is -1 for a bad slot or pin. */
 int pci_set_irq_pin(struct pci_func *f, int pin);
 void pci_set_intx(struct pci_func *f, bool level);
 int pci_intx_gsi(int slot, int pin);
@@ -110,9 +115,9 @@ void pci_cfg_write(struct pci_bus *bus, int busno, int slot, int func, unsigned 
 extern const struct io_ops pci_addr_io_ops;
 extern const struct io_ops pci_data_io_ops;
 
-struct vm;
-/* Bus 0 with its ports on the VM (teardown via vm_add_device). */
-int pci_create(struct vm *vm, struct pci_bus **out);
+struct dev_env;
+/* Bus 0 with its ports on env->pio (torn down with the environment). */
+int pci_create(struct dev_env *env, struct pci_bus **out);
 
 /* -s N,hostbridge (amd = false: 0x1275:0x1275 as bhyve; amd_hostbridge:
  * 0x1022:0x7432) and -s 31,lpc (Intel 82371SB PIIX3 ISA bridge 0x8086:0x7000,

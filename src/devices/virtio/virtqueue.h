@@ -70,7 +70,10 @@ int virtq_start(struct virtq *q, struct guest_mem *mem, uint16_t size, uint64_t 
 int virtq_pop(struct virtq *q, struct virtq_chain *c);
 
 /* Return chain `head` to the driver with `written` bytes written into its
- * writable part: 0, or HK_EGUEST (used ring no longer in RAM). */
+ * writable part: 0, or HK_EGUEST (used ring no longer in RAM). Heads in
+ * flight are not tracked: a head below the size that was never popped is
+ * a device bug and is given back as is; head >= size, or a queue not
+ * started, is HK_EINVAL. */
 int virtq_push(struct virtq *q, uint16_t head, uint32_t written);
 
 /* After pushes: whether the driver wants an interrupt now (its

@@ -1,0 +1,82 @@
+/*
+ * The transport's state, shared by its register code (virtio_pci.c) and
+ * its queue workers and interrupts (virtio_pci_queue.c).
+ *
+ * Locks, always taken in this order: vp->lock (registers: status,
+ * features, queue setup) -> q->qlock (the ring, held by the worker while
+ * it processes) -> vp->irq_lock (ISR, vectors, INTx level). q->wlock only
+ * guards the kick flag so a kick never waits for I/O.
+ */
+#ifndef HK_DEVICES_VIRTIO_VIRTIO_PCI_PRIV_H
+#define HK_DEVICES_VIRTIO_VIRTIO_PCI_PRIV_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "devices/pci/msix.h"
+#include "devices/virtio/virtio_pci.h"
+
+struct vp_queue {
+    struct virtio_pci *vp;
+    int index;
+    /* Registers (vp->lock). */
+    uint16_t size;
+    bool enabled;
+    uint64_t desc, avail, used;
+    uint32_t pfn;                   /* legacy */
+    /* irq_lock. */
+    uint16_t vector;
+    /* The ring (qlock). */
+    pthread_mutex_t qlock;
+    struct virtq vq;
+    struct virtq_chain *chain;
+    /* The worker (wlock). */
+    pthread_mutex_t wlock;
+    pthread_cond_t wcond;
+    bool kicked, stop;
+    pthread_t thread;
+    bool thread_started;
+};
+
+struct virtio_pci {
+    struct dev_env *env;
+    struct virtio_dev_info info;
+    struct pci_func *func;
+    int slot, fn;
+    pthread_mutex_t lock;
+    uint8_t status, generation;
+    uint32_t dfselect, gfselect;
+    uint64_t dev_features, drv_features;
+    uint16_t qsel;
+    pthread_mutex_t map_lock;       /* bar_base: the BARs' registrations */
+    uint64_t bar_base[PCI_NBARS];   /* where each BAR is registered, 0: not */
+    uint64_t legacy_bar_size;
+    int cfg_cap;                    /* the PCI configuration access capability */
+    bool use_msix;
+    struct msix msix;
+    struct msi msi;
+    atomic_bool needs_reset;        /* a queue broke: stop every queue */
+
+    pthread_mutex_t irq_lock;
+    uint8_t isr;
+    uint16_t config_vector;
+
+    struct vp_queue q[];
+};
+
+/* virtio_pci_queue.c */
+int vp_queues_start(struct virtio_pci *vp);
+void vp_queues_stop(struct virtio_pci *vp);
+void vp_queue_kick(struct virtio_pci *vp, unsigned q);
+/* Start (or with start false, stop) the ring of q from its registers
+ * (vp->lock held); HK_EGUEST puts the device in NEEDS_RESET. */
+int vp_queue_setup(struct virtio_pci *vp, struct vp_queue *q, bool start);
+/* Raise an interrupt: isr_bit 1 for a queue, 2 for a configuration
+ * change, with that source's MSI-X vector. */
+void vp_interrupt(struct virtio_pci *vp, uint8_t isr_bit, uint16_t vector);
+/* A queue or its setup broke: NEEDS_RESET and a configuration change. */
+void vp_set_needs_reset(struct virtio_pci *vp, const char *why);
+/* ISR read: the value, cleared, INTx lowered (4.1.4.5). */
+uint8_t vp_isr_read(struct virtio_pci *vp);
+
+#endif
