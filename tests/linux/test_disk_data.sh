@@ -14,7 +14,8 @@
 #   vdf raw ro: the guest's writes fail and the file is unchanged
 #   vdg qcow2: the guest writes and flushes records in a loop and prints
 #       each flushed one; kill -9 of the VMM in the middle; qemu-img check
-#       stays clean and every record the console showed is in the image
+#       finds no corruption (leaked clusters allowed: see qcow2_consistent)
+#       and every record the console showed is in the image
 #   virtio-rnd: hw_random's rng_current names virtio and /dev/hwrng reads
 # DISK_VMM=qemu runs the same on QEMU TCG (to check the test itself).
 # HYPERKIT_KEEP_LOG=DIR keeps the guest's consoles.
@@ -32,7 +33,7 @@ disk_initrd "$initrd" || exit 1
 # --- images made on the host ---------------------------------------------
 mib=1048576
 truncate -s 64M "$work/pattern.img"
-head -c $((48 * mib)) /dev/urandom >"$work/host.img"
+head -c $((16 * mib)) /dev/urandom >"$work/host.img"
 head -c $((8 * mib)) /dev/urandom >"$work/ro.img"
 host_sha=$(sha_of "$work/host.img")
 ro_sha=$(sha_of "$work/ro.img")
@@ -46,10 +47,10 @@ head -c $((1 * mib + 123)) /dev/urandom >"$tree/sub/random.bin"
 (cd "$tree" && find . -type f ! -name host.sha256 | sort | xargs sha256sum >host.sha256)
 # -d prints "Creating regular file" even with -q.
 mkfs() { mke2fs -q -F -t ext4 -d "$tree" "$1" "$2" >/dev/null; }
-mkfs "$work/fs.img" 40M
-mkfs "$work/plain.raw" 36M
+mkfs "$work/fs.img" 20M
+mkfs "$work/plain.raw" 14M
 qemu-img convert -f raw -O qcow2 "$work/plain.raw" "$work/plain.qcow2"
-mkfs "$work/base.raw" 44M
+mkfs "$work/base.raw" 24M
 qemu-img convert -f raw -O qcow2 "$work/base.raw" "$work/base.qcow2"
 qemu-img create -q -f qcow2 -b "$work/base.qcow2" -F qcow2 "$work/overlay.qcow2"
 qemu-img create -q -f qcow2 "$work/crash.qcow2" 128M
@@ -60,7 +61,7 @@ disks=(raw:"$work/pattern.img" raw:"$work/host.img" raw:"$work/fs.img"
     qcow2:"$work/plain.qcow2" qcow2:"$work/overlay.qcow2" raw-ro:"$work/ro.img"
     qcow2:"$work/crash.qcow2" rng)
 # Sizes in 512-byte sectors, vda first: the guest must see them in order.
-want_devs="vda:131072 vdb:98304 vdc:81920 vdd:73728 vde:90112 vdf:16384 vdg:262144"
+want_devs="vda:131072 vdb:32768 vdc:40960 vdd:28672 vde:49152 vdf:16384 vdg:262144"
 
 keep_log() {
     [ -n "${HYPERKIT_KEEP_LOG:-}" ] || return 0
@@ -82,11 +83,11 @@ boot() {
 
 # --- boot 1: write ---------------------------------------------------------
 if boot 1; then
-    pat=$(guest_step "$(step_limit 192)" '^disk: pattern ' pattern /dev/vda 64)
+    pat=$(guest_step "$(step_limit 128)" '^disk: pattern ' pattern /dev/vda 64)
     pat_wrote=$(field "$pat" wrote)
-    read_ok() { [ -n "$pat_wrote" ] && [ "$pat_wrote" = "$(field "$pat" read)" ]; }
-    result "64 MiB pattern: the guest reads back what it wrote" read_ok
-    line=$(guest_step "$(step_limit 48)" '^disk: devsha /dev/vdb ' devsha /dev/vdb)
+    result "64 MiB pattern: the guest reads back what it wrote ($(field "$pat" verify))" \
+        [ "$(field "$pat" verify)" = ok ]
+    line=$(guest_step "$(step_limit 16)" '^disk: devsha /dev/vdb ' devsha /dev/vdb)
     result "a host-made image reads back in the guest with the host's sha256" \
         [ "${line##* }" = "$host_sha" ]
     declare -A dev_sha
@@ -94,7 +95,7 @@ if boot 1; then
         line=$(guest_step "$(step_limit 16)" "^disk: fswrite /dev/$dev " fswrite /dev/$dev boot1)
         write_ok() { [ "$(field "$line" host)" = ok ] && [ "$(field "$line" delete)" = gone ]; }
         result "$dev: ext4 mounts, the host's files check, the guest's are written ($line)" write_ok
-        line=$(guest_step "$(step_limit 48)" "^disk: devsha /dev/$dev " devsha /dev/$dev)
+        line=$(guest_step "$(step_limit 24)" "^disk: devsha /dev/$dev " devsha /dev/$dev)
         dev_sha[$dev]=${line##* }
     done
     line=$(guest_step "$(step_limit 2)" '^disk: rofail ' rofail /dev/vdf)
@@ -151,8 +152,8 @@ if boot 2; then
         kill -9 "$VM_PID"
         wait "$VM_PID" 2>/dev/null
         last=$(tr -d '\r' <"$VM_LOG" | sed -n 's/^flushed \([0-9]*\)$/\1/p' | tail -n 1)
-        result "vdg: qemu-img check clean after kill -9 in the write loop" \
-            qcow2_clean "$work/crash.qcow2"
+        result "vdg: qemu-img check finds no corruption after kill -9 in the write loop" \
+            qcow2_consistent "$work/crash.qcow2"
         qemu-img convert -f qcow2 -O raw "$work/crash.qcow2" "$work/crash.raw"
         missing=""
         for ((i = 0; i <= last; i++)); do

@@ -6,6 +6,10 @@
  *   diskio seqread DEV MIB       O_DIRECT 1 MiB reads
  *   diskio randread DEV COUNT    O_DIRECT 4 KiB reads at pseudo-random
  *                                4 KiB-aligned offsets over the device
+ *   diskio pattern DEV MIB       O_DIRECT 1 MiB writes of a pseudo-random
+ *                                stream, then fdatasync; the stream also
+ *                                goes to stdout (for sha256sum)
+ *   diskio verify DEV MIB        O_DIRECT reads compared with that stream
  *   diskio flushloop DEV STRIDE_KIB
  *                                write 4 KiB record i at i * STRIDE_KIB,
  *                                fdatasync, print "flushed i"; until the
@@ -14,7 +18,8 @@
  * Each measured operation prints "diskio: OP start" just before its timer
  * starts and "diskio: OP bytes=N ops=N usec=N" when it ends: the host may
  * time the two lines itself or take the guest's figure (the host does the
- * math, so the guest needs no floating point). Exit 1 with a line on error. */
+ * math, so the guest needs no floating point). Exit 1 with a line on
+ * stderr on error. */
 #define _GNU_SOURCE /* O_DIRECT */
 #include <errno.h>
 #include <fcntl.h>
@@ -33,8 +38,8 @@
 
 static void die(const char *what)
 {
-    printf("diskio: %s: %s\n", what, strerror(errno));
     fflush(stdout);
+    fprintf(stderr, "diskio: %s: %s\n", what, strerror(errno));
     exit(1);
 }
 
@@ -133,6 +138,66 @@ static void randread(const char *dev, uint64_t count)
     close(fd);
 }
 
+/* The pattern: xorshift64 words from a fixed seed, so any run (and the
+ * verify pass) produces the same bytes; cheap next to hashing them. */
+static void fill_stream(uint64_t *state, unsigned char *buf, size_t len)
+{
+    uint64_t x = *state;
+    for (size_t i = 0; i < len; i += 8) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        memcpy(buf + i, &x, 8);
+    }
+    *state = x;
+}
+
+static void write_all(int fd, const unsigned char *buf, size_t len)
+{
+    while (len > 0) {
+        ssize_t n = write(fd, buf, len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            die("write to stdout");
+        buf += n;
+        len -= (size_t)n;
+    }
+}
+
+static void pattern(const char *dev, int verify, uint64_t mib)
+{
+    int fd = open(dev, (verify ? O_RDONLY : O_WRONLY) | O_DIRECT);
+    if (fd < 0)
+        die(dev);
+    if (mib * CHUNK > dev_size(fd)) {
+        errno = ENOSPC;
+        die("device smaller than the pattern");
+    }
+    unsigned char *want = aligned_buf(CHUNK), *got = aligned_buf(CHUNK);
+    uint64_t state = 0x2545f4914f6cdd1dull;
+    for (uint64_t i = 0; i < mib; i++) {
+        fill_stream(&state, want, CHUNK);
+        if (!verify) {
+            full_io(fd, 1, want, CHUNK, i * CHUNK);
+            write_all(STDOUT_FILENO, want, CHUNK);
+            continue;
+        }
+        full_io(fd, 0, got, CHUNK, i * CHUNK);
+        for (size_t j = 0; j < CHUNK; j++) {
+            if (got[j] != want[j]) {
+                printf("diskio: verify bad at byte %" PRIu64 "\n", i * CHUNK + j);
+                exit(1);
+            }
+        }
+    }
+    if (!verify && fdatasync(fd) < 0)
+        die("fdatasync");
+    if (verify)
+        printf("diskio: verify ok bytes=%" PRIu64 "\n", mib * CHUNK);
+    close(fd);
+}
+
 /* Record i: its text line, then zeros to 4 KiB; the host rebuilds the
  * same bytes with printf to compare (tests/linux/test_disk_data.sh). */
 static void flushloop(const char *dev, uint64_t stride_kib)
@@ -163,7 +228,7 @@ static void flushloop(const char *dev, uint64_t stride_kib)
 int main(int argc, char **argv)
 {
     if (argc != 4) {
-        printf("usage: diskio seqwrite|seqread|randread|flushloop DEV N\n");
+        printf("usage: diskio seqwrite|seqread|randread|pattern|verify|flushloop DEV N\n");
         return 2;
     }
     uint64_t n = strtoull(argv[3], NULL, 0);
@@ -173,6 +238,10 @@ int main(int argc, char **argv)
         seq(argv[2], 0, n);
     else if (!strcmp(argv[1], "randread"))
         randread(argv[2], n);
+    else if (!strcmp(argv[1], "pattern"))
+        pattern(argv[2], 0, n);
+    else if (!strcmp(argv[1], "verify"))
+        pattern(argv[2], 1, n);
     else if (!strcmp(argv[1], "flushloop"))
         flushloop(argv[2], n);
     else {
