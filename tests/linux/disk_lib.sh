@@ -40,6 +40,11 @@ disk_initrd() {
         echo "FAIL: $DISK_TEST: no $DISK_LAYER (make linux-progs)"
         return 1
     fi
+    # Images from before the guest carried modules see no virtio disk.
+    if ! gzip -dc "$GUEST_DIR/initramfs-shell.img" | grep -qa 'virtio_blk\.ko'; then
+        echo "FAIL: $DISK_TEST: $GUEST_DIR/initramfs-shell.img has no virtio modules (run: make guest)"
+        return 1
+    fi
     cat "$GUEST_DIR/initramfs-shell.img" "$DISK_LAYER" >"$1"
 }
 
