@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Helpers for the disk tests (tests/linux/test_disk_*.sh): boot the shell
 # image plus the disk layer (build/linux-progs/disk.cpio.gz) with virtio
 # disks, on hyperkit or, with DISK_VMM=qemu, on QEMU's TCG with the same
@@ -76,6 +77,7 @@ disk_vm_cmd() {
     shift
     disk_vm_args "$@" || return 1
     if [ "$DISK_VMM" = hyperkit ]; then
+        # shellcheck disable=SC2054 # the commas belong to hyperkit's option syntax
         DISK_CMD=("$HYPERKIT" -m 512M -s 0:0,hostbridge -s 31,lpc -l com1,stdio --accel=emu -A
             "${DISK_ARGS[@]}" -f "kexec,$GUEST_DIR/vmlinuz,$initrd,console=ttyS0 $GUEST_CMDLINE")
     else

@@ -110,7 +110,7 @@ if boot 1; then
             [ "$(field "$line" nonzero)" -gt 3000 ]
     }
     result "virtio-rnd: rng_current names virtio, /dev/hwrng reads ($line)" rng_ok
-    guest_step "$(step_limit 0)" '^disk: done' done >/dev/null
+    guest_step "$(step_limit 0)" '^disk: done' "done" >/dev/null
     vm_send 'poweroff -f'
     vm_wait_exit 120
     result "boot 1 powers off with status 0 (got $VM_STATUS)" [ "$VM_STATUS" = 0 ]
