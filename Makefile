@@ -46,9 +46,14 @@ PROGS_DIR    := $(BUILD)/linux-progs
 PROGS_NAMES  := seg32 sig32 sys32 sys64 movss32 movss64 io ptrace32 ptrace64
 PROGS_BINS   := $(PROGS_NAMES:%=$(PROGS_DIR)/bin/%)
 PROGS_IMG    := $(PROGS_DIR)/progs.cpio.gz
+# The disk tests' layer (tests/linux/test_disk_*.sh, bench/disk-bench.sh):
+# the O_DIRECT helper and the guest-side script, in /progs, kept apart from
+# the programs above so those boots unpack only what they run.
+DISK_IMG     := $(PROGS_DIR)/disk.cpio.gz
+DISK_FILES   := $(PROGS_DIR)/bin/diskio tests/linux/progs/disk-guest.sh
 .SECONDARY: $(SYS_RT_OBJS) $(SYS_GUEST_SRCS:tests/guests/sys/%.c=$(BUILD)/guests/sys/%.o)
 
-.PHONY: all lib cli guests tests linux-progs test san check demo demo-hello guest bench fuzz install clean
+.PHONY: all lib cli guests tests linux-progs test san check demo demo-hello guest bench bench-disk fuzz install clean
 
 # Debian's kernel and busybox initramfs images for the Linux tests
 # (downloaded with apt, cached outside the tree by the script).
@@ -59,7 +64,7 @@ lib: $(BUILD)/libhyperkit.a $(BUILD)/libhyperkit.so $(BUILD)/hyperkit.pc
 cli: $(BUILD)/hyperkit
 guests: $(GUEST_BINS)
 tests: $(TEST_BINS) linux-progs
-linux-progs: $(PROGS_IMG)
+linux-progs: $(PROGS_IMG) $(DISK_IMG)
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -115,6 +120,10 @@ $(PROGS_DIR)/bin/io: tests/linux/progs/io.c tests/linux/progs/check.h tests/linu
 	@mkdir -p $(dir $@)
 	$(PROGS_CC) -m64 $(PROGS_CFLAGS) -o $@ $<
 
+$(PROGS_DIR)/bin/diskio: tests/linux/progs/diskio.c
+	@mkdir -p $(dir $@)
+	$(PROGS_CC) -m64 $(PROGS_CFLAGS) -o $@ $<
+
 # cpio newc + gzip with fixed times and order; the kernel unpacks it after
 # (and on top of) the busybox image it is concatenated to.
 $(PROGS_IMG): $(PROGS_BINS)
@@ -122,6 +131,14 @@ $(PROGS_IMG): $(PROGS_BINS)
 	cp $(PROGS_BINS) $(PROGS_DIR)/root/progs/
 	find $(PROGS_DIR)/root -exec touch -h -d @0 {} +
 	(cd $(PROGS_DIR)/root && find . -mindepth 1 | LC_ALL=C sort | \
+	    cpio -o -H newc -R 0:0 --reproducible --quiet) | gzip -9 -n > $@.new
+	mv $@.new $@
+
+$(DISK_IMG): $(DISK_FILES)
+	rm -rf $(PROGS_DIR)/disk-root && mkdir -p $(PROGS_DIR)/disk-root/progs
+	cp $(DISK_FILES) $(PROGS_DIR)/disk-root/progs/
+	find $(PROGS_DIR)/disk-root -exec touch -h -d @0 {} +
+	(cd $(PROGS_DIR)/disk-root && find . -mindepth 1 | LC_ALL=C sort | \
 	    cpio -o -H newc -R 0:0 --reproducible --quiet) | gzip -9 -n > $@.new
 	mv $@.new $@
 
@@ -170,6 +187,12 @@ RUNS ?= 1
 bench: cli guest
 	bash bench/boot-bench.sh --runs $(RUNS) --hyperkit $(BUILD)/hyperkit --guest $(GUEST_DIR) \
 	    --log-dir $(BUILD)/bench
+
+# Disk bench: O_DIRECT throughput and random-read IOPS on virtio-blk (raw,
+# qcow2) against QEMU TCG's, same guest and images (bench/README.md).
+bench-disk: cli linux-progs guest
+	bash bench/disk-bench.sh --hyperkit $(BUILD)/hyperkit --guest $(GUEST_DIR) \
+	    --layer $(DISK_IMG) --log-dir $(BUILD)/bench
 
 # libFuzzer targets for the emu engine (clang): tests/fuzz/README.md
 fuzz:

@@ -11,8 +11,11 @@
 #                            is a placeholder: the real one is in -dbg)
 #   config                   the kernel's .config
 #   kernel-version           e.g. "linux-image-6.1.0-56-amd64 6.1.192-2"
-#   initramfs-shell.img      /init mounts proc/sys/dev, prints the marker,
-#                            then runs a shell on the console
+#   initramfs-shell.img      /init mounts proc/sys/dev, loads the kernel
+#                            package's modules for virtio disks, entropy and
+#                            ext4 (see guest_modules) when the VM has a
+#                            virtio device, prints the marker, then runs a
+#                            shell on the console
 #   initramfs-poweroff.img   /init prints the marker, then `poweroff -f`
 #   initramfs-bench.img      /init prints the marker as its very first line,
 #                            then runs the two workloads of bench/boot-bench.sh
@@ -24,6 +27,15 @@
 # cheap and works offline once the cache is filled. Needs Debian (apt,
 # dpkg); installs cpio if it is missing (as root, or through sudo).
 set -eu
+
+# The kernel modules the shell image loads, by module name. Their hard
+# dependencies come from each module's own "depends=" (Debian ships no
+# modules.dep: depmod makes it at install time); a soft dependency
+# ("softdep=") must be one of these or an alias of one, else the build stops.
+# ext4 and jbd2 ask for "crypto-crc32c": both crc32c_generic and crc32c-intel
+# provide it, and only the generic one loads on a CPU without SSE4.2 (emu).
+# hw_random's core is built in (CONFIG_HW_RANDOM=y).
+guest_modules="virtio_pci virtio_blk virtio_rng crc32c_generic ext4"
 
 out=${1:-build/guest}
 cache=${XDG_CACHE_HOME:-$HOME/.cache}/hyperkit-guest
@@ -39,7 +51,8 @@ as_root() {
 # Every tool this script runs, and the package that provides it.
 need_tools() {
     missing=""
-    for pair in apt-get:apt dpkg-deb:dpkg cpio:cpio gzip:gzip find:findutils sort:coreutils; do
+    for pair in apt-get:apt dpkg-deb:dpkg cpio:cpio gzip:gzip find:findutils sort:coreutils \
+        objcopy:binutils; do
         command -v "${pair%%:*}" >/dev/null 2>&1 || missing="$missing ${pair#*:}"
     done
     [ -z "$missing" ] && return 0
@@ -120,6 +133,73 @@ extract_kernel() {
         >"$out/kernel-version"
 }
 
+# A field of a kernel module's .modinfo section (NUL-separated key=value),
+# one value a line.
+modinfo_field() { # file.ko field
+    objcopy -O binary --only-section=.modinfo "$1" "$work/modinfo"
+    tr '\0' '\n' <"$work/modinfo" | sed -n "s/^$2=//p"
+}
+
+# Path of module $1 under $moddir: files use - or _ where names use _.
+module_path() {
+    awk -v n="$1" '$1 == n { print $2; exit }' "$work/modindex"
+}
+
+# Append module $1 to $mod_order after its dependencies (depth first).
+resolve_module() {
+    case " $mod_order " in *" $1 "*) return 0 ;; esac
+    case " $mod_visiting " in *" $1 "*) die "module dependency loop through $1" ;; esac
+    mod_visiting="$mod_visiting $1"
+    path=$(module_path "$1")
+    [ -n "$path" ] || die "module $1 is not in the kernel package"
+    # The word list is expanded before the loop, so recursion may reuse $deps.
+    deps=$(modinfo_field "$moddir/$path" depends | tr ',' ' ')
+    for dep in $deps; do resolve_module "$dep"; done
+    mod_order="$mod_order $1"
+}
+
+# Copy the modules named by guest_modules and their dependencies into
+# $work/modules/lib/modules/KVER, uncompressed (busybox insmod may lack
+# xz/zstd), with "load", the insmod order /init follows.
+collect_modules() {
+    moddir=$(find "$work/kernel/lib/modules" -mindepth 1 -maxdepth 1 -type d | sort | head -n 1)
+    [ -n "$moddir" ] || die "the kernel package has no lib/modules/KVER"
+    kver=$(basename "$moddir")
+    # name path: the name is the file's, without .ko*, with - as _.
+    (cd "$moddir" && find kernel -name '*.ko*' -type f) |
+        awk '{ n = $0; sub(/.*\//, "", n); sub(/\.ko.*$/, "", n); gsub(/-/, "_", n); print n, $0 }' \
+        >"$work/modindex"
+    mod_order="" mod_visiting=""
+    for m in $guest_modules; do resolve_module "$m"; done
+    provided=""
+    for m in $mod_order; do
+        provided="$provided $m $(modinfo_field "$moddir/$(module_path "$m")" alias | tr '\n' ' ')"
+    done
+    dest=$work/modules/lib/modules/$kver
+    rm -rf "$work/modules"
+    mkdir -p "$dest"
+    for m in $mod_order; do
+        path=$(module_path "$m")
+        for soft in $(modinfo_field "$moddir/$path" softdep | tr ' ' '\n' | grep -v ':$' || true); do
+            case " $provided " in
+            *" $soft "*) ;;
+            *) die "$m wants $soft (softdep): add the module that provides it to guest_modules" ;;
+            esac
+        done
+        ko=${path%.ko*}.ko
+        mkdir -p "$dest/$(dirname "$ko")"
+        case $path in
+        *.ko) cp "$moddir/$path" "$dest/$ko" ;;
+        *.ko.xz) xz -dc "$moddir/$path" >"$dest/$ko" ;;
+        *.ko.zst) zstd -qdc "$moddir/$path" >"$dest/$ko" ;;
+        *.ko.gz) gzip -dc "$moddir/$path" >"$dest/$ko" ;;
+        *) die "$path: unknown module compression" ;;
+        esac
+        echo "$ko" >>"$dest/load"
+    done
+    say "modules for the shell image:$mod_order"
+}
+
 # The /init of each scenario. busybox installs its applet links at boot, so
 # the image holds one binary and does not depend on the host's busybox.
 init_script() {
@@ -138,6 +218,17 @@ EOF
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev 2>/dev/null || mdev -s
+# The package's modules, dependencies first (see guest_modules). Loading
+# them costs seconds of an emulated boot (ext4 most), so only when a virtio
+# PCI device (vendor 0x1af4) is there to use them.
+if grep -qs 0x1af4 /sys/bus/pci/devices/*/vendor; then
+    for d in /lib/modules/*; do
+        [ -f "\$d/load" ] || continue
+        while read -r ko; do
+            insmod "\$d/\$ko" || echo "hyperkit-init: insmod \$ko failed"
+        done <"\$d/load"
+    done
+fi
 echo "$marker"
 # setsid + cttyhack give the shell a controlling terminal, so ^C works.
 exec setsid cttyhack sh
@@ -207,6 +298,7 @@ build_initramfs() {
     cp "$busybox" "$root/bin/busybox"
     chmod 755 "$root/bin/busybox"
     init_script "$scenario" >"$root/init"
+    [ "$scenario" != shell ] || cp -R "$work/modules/lib" "$root/lib"
     chmod 755 "$root/init"
     # Fixed timestamps and order make the image byte-for-byte reproducible.
     find "$root" -exec touch -h -d @0 {} +
@@ -235,6 +327,7 @@ main() {
     kdeb=$(fetch_deb "$kpkg")
     bdeb=$(fetch_deb busybox-static)
     extract_kernel "$kdeb"
+    collect_modules
     dpkg-deb -x "$bdeb" "$work/busybox"
     busybox=$work/busybox/bin/busybox
     [ -f "$busybox" ] || die "$bdeb: no /bin/busybox inside"

@@ -1,0 +1,173 @@
+#!/usr/bin/env bash
+# Disk benchmark: in Debian's guest, sequential write and read throughput
+# (O_DIRECT, 1 MiB requests) and 4 KiB random-read IOPS on a raw and a
+# qcow2 virtio-blk disk, under hyperkit (emu engine) and under QEMU's TCG
+# with the same images, with the ratio hyperkit / QEMU. See bench/README.md.
+#
+#   bench/disk-bench.sh [options]      (bench/disk-bench.sh -h)
+#
+# The guest runs tests/linux/progs/diskio (the disk layer, `make
+# linux-progs`); it prints a line as each operation starts and ends, and
+# these are timestamped here as they reach the console: the figures use the
+# host's clock. The guest's own figure is kept in the log for comparison.
+set -euo pipefail
+export LC_ALL=C
+
+prog=disk-bench
+root=$(cd "$(dirname "$0")/.." && pwd)
+guest=$root/build/guest
+hyperkit=$root/build/hyperkit
+layer=$root/build/linux-progs/disk.cpio.gz
+size=256
+reads=4000
+only=""
+logdir=$root/build/bench
+timeout_s=1800
+
+say() { echo "$prog: $*" >&2; }
+die() {
+    say "$*"
+    exit 1
+}
+
+usage() {
+    cat <<EOF
+Usage: bench/disk-bench.sh [options]
+Boots GUEST/vmlinuz with GUEST/initramfs-shell.img and the disk layer under
+hyperkit and under qemu-system-x86_64 -accel tcg, each with a fresh raw and
+a fresh qcow2 image of --size MiB, and measures in the guest: sequential
+O_DIRECT write then read of the whole disk, and --reads random 4 KiB reads.
+
+  --size MIB         disk size and sequential transfer (default $size)
+  --reads N          random 4 KiB reads per disk (default $reads)
+  --guest DIR        kernel and initramfs directory (default build/guest)
+  --hyperkit PATH    the hyperkit command (default build/hyperkit)
+  --layer FILE       the disk layer (default build/linux-progs/disk.cpio.gz)
+  --only ENGINE      run hyperkit or qemu alone (no ratios)
+  --timeout S        seconds one engine's run may take (default $timeout_s)
+  --log-dir DIR      timestamped console logs (default build/bench)
+  -h, --help         this text
+EOF
+}
+
+need_arg() { [ $# -ge 2 ] || die "$1 needs a value (see --help)"; }
+
+while [ $# -gt 0 ]; do
+    case $1 in
+    --size) need_arg "$@"; size=$2; shift ;;
+    --reads) need_arg "$@"; reads=$2; shift ;;
+    --guest) need_arg "$@"; guest=$2; shift ;;
+    --hyperkit) need_arg "$@"; hyperkit=$2; shift ;;
+    --layer) need_arg "$@"; layer=$2; shift ;;
+    --only) need_arg "$@"; only=$2; shift ;;
+    --timeout) need_arg "$@"; timeout_s=$2; shift ;;
+    --log-dir) need_arg "$@"; logdir=$2; shift ;;
+    -h | --help) usage; exit 0 ;;
+    *) die "unknown option '$1' (see --help)" ;;
+    esac
+    shift
+done
+[[ $size =~ ^[1-9][0-9]*$ ]] || die "--size wants MiB, not '$size'"
+[[ $reads =~ ^[1-9][0-9]*$ ]] || die "--reads wants a count, not '$reads'"
+[[ $timeout_s =~ ^[1-9][0-9]*$ ]] || die "--timeout wants seconds, not '$timeout_s'"
+case $only in "" | hyperkit | qemu) ;; *) die "--only wants hyperkit or qemu" ;; esac
+[ -f "$guest/vmlinuz" ] && [ -f "$guest/initramfs-shell.img" ] ||
+    die "$guest has no vmlinuz or initramfs-shell.img; make them with: sh scripts/fetch-guest.sh"
+[ -f "$layer" ] || die "$layer is missing; build it with: make linux-progs"
+command -v qemu-img >/dev/null 2>&1 || die "qemu-img is missing (apt-get install qemu-utils)"
+[ "$only" = qemu ] || [ -x "$hyperkit" ] || die "$hyperkit is missing; build it with: make cli"
+[ "$only" = hyperkit ] || command -v qemu-system-x86_64 >/dev/null 2>&1 ||
+    die "qemu-system-x86_64 is missing (apt-get install qemu-system-x86, or --only hyperkit)"
+
+# The test helpers build both engines' command lines (tests/linux/disk_lib.sh).
+export HYPERKIT=$hyperkit HYPERKIT_GUEST_DIR=$guest DISK_LAYER=$layer
+. "$root/tests/linux/lib.sh"
+. "$root/tests/linux/disk_lib.sh"
+
+tmp=$(mktemp -d)
+vm_pid=""
+cleanup() {
+    [ -z "$vm_pid" ] || { kill "$vm_pid" 2>/dev/null || true; wait "$vm_pid" 2>/dev/null || true; }
+    rm -rf "$tmp"
+}
+trap cleanup EXIT
+mkdir -p "$logdir"
+initrd=$tmp/initrd.img
+cat "$guest/initramfs-shell.img" "$layer" >"$initrd"
+
+# Each console line with the host's time in microseconds in front.
+stamp() {
+    local line
+    while IFS= read -r line; do
+        printf '%s %s\n' "${EPOCHREALTIME/./}" "${line%$'\r'}"
+    done
+}
+
+# wait_line LOG REGEX DEADLINE: until a line (after its stamp) matches.
+wait_line() {
+    while ! cut -d' ' -f2- "$1" | grep -Eq -- "$2"; do
+        kill -0 "$vm_pid" 2>/dev/null || return 1
+        [ "$SECONDS" -lt "$3" ] || return 1
+        sleep 0.2
+    done
+}
+
+# run ENGINE: one boot with a fresh raw (vda) and qcow2 (vdb) image; the
+# stamped console goes to $logdir/disk-ENGINE.console.
+run() {
+    local engine=$1 log=$logdir/disk-$1.console deadline=$((SECONDS + timeout_s)) dev
+    rm -f "$tmp/disk.raw" "$tmp/disk.qcow2"
+    truncate -s "${size}M" "$tmp/disk.raw"
+    qemu-img create -q -f qcow2 "$tmp/disk.qcow2" "${size}M"
+    DISK_VMM=$engine
+    disk_vm_cmd "$initrd" raw:"$tmp/disk.raw" qcow2:"$tmp/disk.qcow2"
+    rm -f "$tmp/in" && mkfifo "$tmp/in"
+    { printf '#' && printf ' %q' "${DISK_CMD[@]}" && echo; } >"$log.cmd"
+    "${DISK_CMD[@]}" <"$tmp/in" > >(stamp >"$log") 2>&1 &
+    vm_pid=$!
+    exec 8>"$tmp/in"
+    say "$engine: booting"
+    wait_line "$log" "hyperkit-init: ready" "$deadline" || die "$engine: no shell; see $log"
+    for dev in vda vdb; do
+        say "$engine: /dev/$dev"
+        echo "sh /progs/disk-guest.sh bench /dev/$dev $size $reads" >&8
+        wait_line "$log" "^disk: bench /dev/$dev (done|failed)" "$deadline" ||
+            die "$engine: /dev/$dev did not finish; see $log"
+        ! cut -d' ' -f2- "$log" | grep -q "^disk: bench /dev/$dev failed" ||
+            die "$engine: /dev/$dev failed; see $log"
+    done
+    echo "poweroff -f" >&8
+    exec 8>&-
+    wait "$vm_pid" || true
+    vm_pid=""
+    # figures: ENGINE DEV OP BYTES OPS HOST_US GUEST_US
+    awk -v e="$engine" '
+        $2 == "disk:" && $3 == "bench" && $5 == "begin" { dev = $4; sub(/.*\//, "", dev) }
+        $2 == "diskio:" && $4 == "start" { t0 = $1 }
+        $2 == "diskio:" && $4 ~ /^bytes=/ {
+            split($4, b, "="); split($5, o, "="); split($6, u, "=")
+            print e, dev, $3, b[2], o[2], $1 - t0, u[2] }' "$log" >>"$tmp/figures"
+}
+
+[ "$only" = qemu ] || run hyperkit
+[ "$only" = hyperkit ] || run qemu
+cp "$tmp/figures" "$logdir/disk-figures.txt"
+
+# One row per disk and operation: MiB/s or IOPS on the host's clock.
+awk '
+    { k = $2 " " $3; seen[k] = 1; order[k] = order[k] ? order[k] : ++n; keys[order[k]] = k
+      v = ($3 == "randread") ? $5 / ($6 / 1e6) : $4 / 1048576 / ($6 / 1e6)
+      fig[$1, k] = v
+      gfig[$1, k] = ($3 == "randread") ? $5 / ($7 / 1e6) : $4 / 1048576 / ($7 / 1e6) }
+    END {
+      printf "%-26s %12s %12s %14s\n", "figure", "hyperkit", "qemu-tcg", "hyperkit/qemu"
+      for (i = 1; i <= n; i++) {
+        k = keys[i]; split(k, p, " ")
+        name = (p[1] == "vda" ? "raw" : "qcow2") " " p[2] (p[2] == "randread" ? " 4K IOPS" : " MiB/s")
+        h = fig["hyperkit", k]; q = fig["qemu", k]
+        hs = h == "" ? "-" : sprintf("%.1f", h); qs = q == "" ? "-" : sprintf("%.1f", q)
+        r = (h == "" || q == "" || q == 0) ? "-" : sprintf("%.2f", h / q)
+        printf "%-26s %12s %12s %14s\n", name, hs, qs, r
+      }
+    }' "$tmp/figures"
+say "console logs and figures (with the guests' own clocks) in $logdir"
