@@ -42,6 +42,7 @@ static inline int emu_fixture_init(struct emu_fixture *f, struct emu_cpu *cpu, u
     f->evm.mem = &f->mem;
     f->evm.npages = size >> 12;
     f->evm.page_blocks = calloc(f->evm.npages, sizeof(*f->evm.page_blocks));
+    f->evm.code_mark = calloc(f->evm.npages, sizeof(*f->evm.code_mark));
     f->evm.trace = getenv("DBG_TRACE") ? stderr : NULL;
     emu_code_queue_init(&f->evm);
     cpu->vm = &f->evm;
@@ -54,6 +55,7 @@ static inline void emu_fixture_fini(struct emu_fixture *f)
     emu_blocks_free_all(&f->evm);
     emu_code_queue_fini(&f->evm);
     free(f->evm.page_blocks);
+    free((void *)f->evm.code_mark);
     gmem_fini(&f->mem);
 }
 

@@ -123,19 +123,28 @@ static void test_queue(void)
     CHECK(!emu_is_code_page(evm, TARGET) && emu_is_code_page(evm, LOAD) &&
               !atomic_load(&evm->inval.pending),
           "emu dma: the drain drops that page only");
+    emu_code_notify(evm, DATA, 3 * 4096);
+    CHECK(evm->inval.n == 0 && !atomic_load(&evm->inval.pending),
+          "emu dma: writes to pages never decoded from queue nothing");
+    for (uint64_t p = (DATA >> 12) - 1; p <= (DATA >> 12) + 2; p++)
+        emu_code_mark(evm, p); /* as if the vCPU had decoded there */
     emu_code_notify(evm, DATA, 4096);
     emu_code_notify(evm, DATA + 4096, 8192);
     emu_code_notify(evm, DATA - 1, 1);
     CHECK(evm->inval.n == 1 && evm->inval.pages[0].first == (DATA >> 12) - 1 &&
               evm->inval.pages[0].last == (DATA >> 12) + 2,
           "emu dma: touching ranges merge into one");
-    for (int i = 0; i < EMU_INVAL_QUEUE; i++)
+    for (int i = 0; i < EMU_INVAL_QUEUE; i++) {
+        emu_code_mark(evm, (0x80000 >> 12) + 2 * (unsigned)i);
         emu_code_notify(evm, 0x80000 + 0x2000ull * (unsigned)i, 1);
+    }
     CHECK(evm->inval.overflow, "emu dma: a full queue overflows");
     CHECK(emu_is_code_page(evm, LOAD), "emu dma: nothing dropped before the drain");
     emu_code_drain(evm);
     CHECK(!emu_is_code_page(evm, LOAD) && evm->inval.n == 0 && !evm->inval.overflow,
           "emu dma: overflow flushes all decoded code");
+    CHECK(!atomic_load(&evm->code_mark[LOAD >> 12]) && !atomic_load(&evm->code_mark[0x80000 >> 12]),
+          "emu dma: dropping a page's code clears its mark");
     emu_code_notify(evm, (uint64_t)RAM - 8, 64);
     emu_code_notify(evm, ~0ull - 2, 16);
     emu_code_drain(evm);

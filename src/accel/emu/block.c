@@ -106,6 +106,7 @@ struct emu_block *emu_block_get(struct emu_cpu *cpu, int *status)
         *status = EMU_OK;
         return NULL; /* code outside RAM: decoded afresh each time */
     }
+    emu_code_mark(evm, gpa >> 12);
     b = translate(cpu, lin, gpa, status);
     if (b)
         insert(cpu, b);
@@ -126,6 +127,8 @@ void emu_code_invalidate(struct emu_vm *evm, uint64_t gpa, uint64_t len)
     for (uint64_t p = first; p <= last && p < evm->npages; p++) {
         struct emu_block *b = evm->page_blocks[p];
         evm->page_blocks[p] = NULL;
+        if (evm->code_mark)
+            atomic_store_explicit(&evm->code_mark[p], 0, memory_order_relaxed);
         while (b) {
             struct emu_block *next = b->page_next;
             unlink_hash(evm, b);

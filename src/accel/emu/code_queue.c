@@ -5,6 +5,15 @@
  * must not pay for a lock at every block: writers queue page ranges under
  * a small mutex and set an atomic flag that the vCPU reads before each
  * lookup. A full queue turns into one flush of everything decoded.
+ *
+ * Most device writes land in pages that hold no code (disk reads into the
+ * page cache): those are filtered out before the queue by the per-page
+ * code marks, or every large read would overflow the queue and flush all
+ * decoded code. The marks work as a Dekker pair: the vCPU sets a page's
+ * mark before it reads bytes there to decode (emu_code_mark), a writer
+ * looks at the mark after its bytes are in place, both with sequentially
+ * consistent ordering; so either the writer sees the mark and queues the
+ * page, or the vCPU's decoding reads the new bytes.
  */
 #include "accel/emu/emu.h"
 
@@ -37,12 +46,43 @@ static bool merge(struct emu_inval_queue *q, uint64_t first, uint64_t last)
     return false;
 }
 
+static void queue_pages(struct emu_vm *evm, uint64_t first, uint64_t last);
+
+void emu_code_mark(struct emu_vm *evm, uint64_t page)
+{
+    if (evm->code_mark && page < evm->npages &&
+        !atomic_load_explicit(&evm->code_mark[page], memory_order_relaxed))
+        atomic_store_explicit(&evm->code_mark[page], 1, memory_order_seq_cst);
+    atomic_thread_fence(memory_order_seq_cst); /* the mark before the bytes read */
+}
+
 void emu_code_notify(struct emu_vm *evm, uint64_t gpa, uint64_t len)
 {
     if (len == 0)
         return;
     uint64_t first = gpa >> 12;
     uint64_t last = (gpa + len - 1 < gpa ? UINT64_MAX : gpa + len - 1) >> 12;
+    if (!evm->code_mark || first >= evm->npages) {
+        queue_pages(evm, first, last);
+        return;
+    }
+    atomic_thread_fence(memory_order_seq_cst); /* the bytes written before the marks read */
+    if (last >= evm->npages)
+        last = evm->npages - 1;
+    /* Queue each run of marked pages. */
+    for (uint64_t p = first; p <= last; p++) {
+        if (!atomic_load_explicit(&evm->code_mark[p], memory_order_seq_cst))
+            continue;
+        uint64_t run = p;
+        while (run < last && atomic_load_explicit(&evm->code_mark[run + 1], memory_order_seq_cst))
+            run++;
+        queue_pages(evm, p, run);
+        p = run;
+    }
+}
+
+static void queue_pages(struct emu_vm *evm, uint64_t first, uint64_t last)
+{
     struct emu_inval_queue *q = &evm->inval;
     pthread_mutex_lock(&q->lock);
     if (!q->overflow && !merge(q, first, last)) {

@@ -50,6 +50,7 @@ static void emu_vm_destroy(struct accel_vm *avm)
     emu_blocks_free_all(&avm->evm);
     emu_code_queue_fini(&avm->evm);
     free(avm->evm.page_blocks);
+    free((void *)avm->evm.code_mark);
     if (avm->evm.trace)
         fclose(avm->evm.trace);
     free(avm);
@@ -65,10 +66,19 @@ static int emu_map_memory(struct accel_vm *avm, uint64_t gpa, void *hva, uint64_
         struct emu_block **p = calloc(pages, sizeof(*p));
         if (!p)
             return HK_ENOMEM;
+        _Atomic uint8_t *m = calloc(pages, sizeof(*m));
+        if (!m) {
+            free(p);
+            return HK_ENOMEM;
+        }
         if (evm->page_blocks)
             memcpy(p, evm->page_blocks, evm->npages * sizeof(*p));
+        if (evm->code_mark)
+            memcpy((void *)m, (void *)evm->code_mark, evm->npages * sizeof(*m));
         free(evm->page_blocks);
+        free((void *)evm->code_mark);
         evm->page_blocks = p;
+        evm->code_mark = m;
         evm->npages = pages;
     }
     struct guest_mem *mem = &evm->vm->mem;

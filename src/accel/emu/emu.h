@@ -41,6 +41,10 @@ struct emu_vm {
     const struct guest_mem *mem;
     uint64_t npages;                  /* pages covered by page_blocks */
     struct emu_block **page_blocks;   /* per guest page: blocks decoded from it */
+    /* Per guest page: 1 from just before the vCPU reads bytes there to
+     * decode until it drops the page's blocks. Other threads' writes to
+     * pages marked 0 need no invalidation (code_queue.c); NULL: no filter. */
+    _Atomic uint8_t *code_mark;
     struct emu_block *hash[1u << EMU_HASH_BITS];
     struct emu_block *dead;           /* invalidated, freed outside execution */
     struct emu_inval_queue inval;
@@ -70,6 +74,8 @@ static inline bool emu_is_code_page(const struct emu_vm *evm, uint64_t gpa)
 void emu_code_queue_init(struct emu_vm *evm);
 void emu_code_queue_fini(struct emu_vm *evm);
 void emu_code_notify(struct emu_vm *evm, uint64_t gpa, uint64_t len);
+/* The vCPU is about to decode bytes of this page (block.c). */
+void emu_code_mark(struct emu_vm *evm, uint64_t page);
 void emu_code_drain(struct emu_vm *evm);
 
 static inline void emu_code_drain_pending(struct emu_vm *evm)
