@@ -12,6 +12,9 @@
 #   sh /progs/disk-guest.sh fscheck DEV TAG  mount ext4, check both sets
 #   sh /progs/disk-guest.sh rofail DEV       writes to DEV must fail
 #   sh /progs/disk-guest.sh rng              virtio-rng is the hw_random
+#   sh /progs/disk-guest.sh irqs             how the virtio devices interrupt:
+#                                            disk: irqs msi=N ioapic=N (interrupts
+#                                            counted on such lines)
 #   sh /progs/disk-guest.sh flushloop DEV    diskio flushloop (crash test)
 #   sh /progs/disk-guest.sh bench DEV MIB N  diskio seqwrite, seqread of MIB
 #                                            and N random reads (bench/)
@@ -100,6 +103,19 @@ rng)
     n=$(head -c 4096 /dev/hwrng | wc -c)
     nz=$(head -c 4096 /dev/hwrng | tr -d '\000' | wc -c)
     say "rng current=$cur bytes=$n nonzero=$nz"
+    ;;
+irqs)
+    # /proc/interrupts: "IRQ: count TYPE ... NAME"; virtio lines come as
+    # PCI-MSI(-X) with MSI-X, IO-APIC (fasteoi, through _PRT) with INTx.
+    msi=0 ioapic=0
+    while read -r irq count type rest; do
+        case "$rest" in *virtio*) ;; *) continue ;; esac
+        case "$type" in
+        *MSI*) msi=$((msi + count)) ;;
+        IO-APIC) ioapic=$((ioapic + count)) ;;
+        esac
+    done </proc/interrupts
+    say "irqs msi=$msi ioapic=$ioapic"
     ;;
 flushloop)
     diskio flushloop "$2" 260
