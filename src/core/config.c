@@ -293,7 +293,7 @@ static const struct flag_info {
     [HK_FLAG_EXIT_ON_PAUSE] = {'P', "vmexit on PAUSE", true},
     [HK_FLAG_RTC_UTC] = {'u', "the RTC (keeping UTC)", true},
     [HK_FLAG_IGNORE_BAD_MSR] = {'w', "ignoring unimplemented MSRs", true},
-    [HK_FLAG_VIRTIO_MSIX_OFF] = {'W', "single-vector MSI for virtio", false},
+    [HK_FLAG_VIRTIO_MSIX_OFF] = {'W', "single-vector MSI for virtio", true},
     [HK_FLAG_X2APIC] = {'x', "x2APIC mode", false},
     [HK_FLAG_NO_MPTABLE] = {'Y', "disabling the MP table", true},
 };

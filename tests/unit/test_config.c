@@ -440,9 +440,9 @@ static void test_gdb_flags_accel(void)
     CHECK_EQ(hk_config_set_gdb_port(cfg, "65536"), HK_EINVAL, "gdb port 65536 rejected");
     CHECK_EQ(hk_config_set_gdb_port(cfg, "x"), HK_EINVAL, "gdb port junk rejected");
 
-    const enum hk_flag nyi[] = {HK_FLAG_X2APIC, HK_FLAG_VIRTIO_MSIX_OFF};
-    const char *letters[] = {"-x:", "-W:"};
-    for (int i = 0; i < 2; i++) {
+    const enum hk_flag nyi[] = {HK_FLAG_X2APIC};
+    const char *letters[] = {"-x:"};
+    for (int i = 0; i < 1; i++) {
         char name[64];
         snprintf(name, sizeof(name), "flag %s on is ENOTSUP naming it", letters[i]);
         CHECK(hk_config_set_flag(cfg, nyi[i], true) == HK_ENOTSUP && msg_has(cfg, letters[i]),
@@ -453,9 +453,9 @@ static void test_gdb_flags_accel(void)
     const enum hk_flag ok[] = {HK_FLAG_CORE_GUESTMEM, HK_FLAG_EXIT_ON_UNHANDLED_IO,
                                HK_FLAG_EXIT_ON_HLT, HK_FLAG_EXIT_ON_PAUSE,
                                HK_FLAG_IGNORE_BAD_MSR, HK_FLAG_NO_MPTABLE, HK_FLAG_RTC_UTC,
-                               HK_FLAG_ACPI};
-    const char *ok_letters[] = {"-C", "-e", "-H", "-P", "-w", "-Y", "-u", "-A"};
-    for (int i = 0; i < 8; i++) {
+                               HK_FLAG_ACPI, HK_FLAG_VIRTIO_MSIX_OFF};
+    const char *ok_letters[] = {"-C", "-e", "-H", "-P", "-w", "-Y", "-u", "-A", "-W"};
+    for (int i = 0; i < 9; i++) {
         char name[64];
         snprintf(name, sizeof(name), "flag %s accepted and stored", ok_letters[i]);
         CHECK(hk_config_set_flag(cfg, ok[i], true) == HK_OK && cfg->flags[ok[i]], name);
