@@ -27,12 +27,7 @@ install=1
 acpi=auto
 marker="hyperkit-init: ready"
 zeros_bytes=33554432 # the guest hashes this many bytes of /dev/zero
-
-say() { echo "$prog: $*" >&2; }
-die() {
-    say "$*"
-    exit 1
-}
+. "$root/bench/lib.sh"
 
 usage() {
     cat <<EOF
@@ -60,8 +55,6 @@ Exit status 0 when every run reached power-off with all its markers, 1 otherwise
 EOF
 }
 
-need_arg() { [ $# -ge 2 ] || die "$1 needs a value (see --help)"; }
-
 parse_args() {
     while [ $# -gt 0 ]; do
         case $1 in
@@ -82,9 +75,9 @@ parse_args() {
         esac
         shift
     done
-    [[ $runs =~ ^[1-9][0-9]*$ ]] || die "--runs wants a positive integer, not '$runs'"
-    [[ $timeout_s =~ ^[1-9][0-9]*$ ]] || die "--timeout wants seconds, not '$timeout_s'"
-    case $only in "" | hyperkit | qemu) ;; *) die "--only wants hyperkit or qemu" ;; esac
+    want_count --runs "$runs" "a positive integer"
+    want_count --timeout "$timeout_s" seconds
+    want_engine "$only"
     case $acpi in auto | yes | no) ;; *) die "--acpi wants auto, yes or no" ;; esac
 }
 
@@ -309,12 +302,7 @@ row() {
     h=$(median "${fig[hyperkit.$f]:-}")
     q=$(median "${fig[qemu.$f]:-}")
     [ -n "$h$q" ] || return 0
-    awk -v l="$label" -v h="$h" -v q="$q" -v s="$scale" -v f="$fmt" 'BEGIN {
-        hs = h == "" ? "-" : sprintf(f, h / s)
-        qs = q == "" ? "-" : sprintf(f, q / s)
-        r = (h == "" || q == "" || q == 0) ? "-" : sprintf("%.2f", h / q)
-        printf "%-30s %12s %12s %14s\n", l, hs, qs, r
-    }'
+    ratio_row 30 "$label" "$h" "$q" "$scale" "$fmt"
 }
 
 report() {

@@ -23,12 +23,7 @@ reads=4000
 only=""
 logdir=$root/build/bench
 timeout_s=1800
-
-say() { echo "$prog: $*" >&2; }
-die() {
-    say "$*"
-    exit 1
-}
+. "$root/bench/lib.sh"
 
 usage() {
     cat <<EOF
@@ -50,8 +45,6 @@ O_DIRECT write then read of the whole disk, and --reads random 4 KiB reads.
 EOF
 }
 
-need_arg() { [ $# -ge 2 ] || die "$1 needs a value (see --help)"; }
-
 while [ $# -gt 0 ]; do
     case $1 in
     --size) need_arg "$@"; size=$2; shift ;;
@@ -67,10 +60,10 @@ while [ $# -gt 0 ]; do
     esac
     shift
 done
-[[ $size =~ ^[1-9][0-9]*$ ]] || die "--size wants MiB, not '$size'"
-[[ $reads =~ ^[1-9][0-9]*$ ]] || die "--reads wants a count, not '$reads'"
-[[ $timeout_s =~ ^[1-9][0-9]*$ ]] || die "--timeout wants seconds, not '$timeout_s'"
-case $only in "" | hyperkit | qemu) ;; *) die "--only wants hyperkit or qemu" ;; esac
+want_count --size "$size" MiB
+want_count --reads "$reads" "a count"
+want_count --timeout "$timeout_s" seconds
+want_engine "$only"
 [ -f "$guest/vmlinuz" ] && [ -f "$guest/initramfs-shell.img" ] ||
     die "$guest has no vmlinuz or initramfs-shell.img; make them with: sh scripts/fetch-guest.sh"
 [ -f "$layer" ] || die "$layer is missing; build it with: make linux-progs"
@@ -154,20 +147,19 @@ run() {
 cp "$tmp/figures" "$logdir/disk-figures.txt"
 
 # One row per disk and operation: MiB/s or IOPS on the host's clock.
+printf '%-26s %12s %12s %14s\n' figure hyperkit qemu-tcg hyperkit/qemu
 awk '
-    { k = $2 " " $3; seen[k] = 1; order[k] = order[k] ? order[k] : ++n; keys[order[k]] = k
-      v = ($3 == "randread") ? $5 / ($6 / 1e6) : $4 / 1048576 / ($6 / 1e6)
-      fig[$1, k] = v
-      gfig[$1, k] = ($3 == "randread") ? $5 / ($7 / 1e6) : $4 / 1048576 / ($7 / 1e6) }
+    { k = $2 " " $3; order[k] = order[k] ? order[k] : ++n; keys[order[k]] = k
+      fig[$1, k] = ($3 == "randread") ? $5 / ($6 / 1e6) : $4 / 1048576 / ($6 / 1e6) }
     END {
-      printf "%-26s %12s %12s %14s\n", "figure", "hyperkit", "qemu-tcg", "hyperkit/qemu"
       for (i = 1; i <= n; i++) {
         k = keys[i]; split(k, p, " ")
         name = (p[1] == "vda" ? "raw" : "qcow2") " " p[2] (p[2] == "randread" ? " 4K IOPS" : " MiB/s")
         h = fig["hyperkit", k]; q = fig["qemu", k]
-        hs = h == "" ? "-" : sprintf("%.1f", h); qs = q == "" ? "-" : sprintf("%.1f", q)
-        r = (h == "" || q == "" || q == 0) ? "-" : sprintf("%.2f", h / q)
-        printf "%-26s %12s %12s %14s\n", name, hs, qs, r
+        printf "%s|%s|%s\n", name, h == "" ? "" : sprintf("%.17g", h), q == "" ? "" : sprintf("%.17g", q)
       }
-    }' "$tmp/figures"
+    }' "$tmp/figures" |
+    while IFS='|' read -r name h q; do
+        ratio_row 26 "$name" "$h" "$q" 1 "%.1f"
+    done
 say "console logs and figures (with the guests' own clocks) in $logdir"

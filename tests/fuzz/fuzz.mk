@@ -12,7 +12,7 @@ FUZZ_CPPFLAGS := -D_GNU_SOURCE -Iinclude -Isrc
 FUZZ_WARN  := -Wall -Wextra -Wno-unused-parameter
 FUZZ_CFLAGS := -std=c11 -O1 -g -pthread $(FUZZ_WARN) $(FUZZ_SAN)
 
-FUZZ_LIB_SRCS := $(sort $(wildcard src/accel/emu/*.c)) src/core/guest_mem.c \
+FUZZ_LIB_SRCS := $(sort $(wildcard src/accel/emu/*.c)) src/core/guest_mem.c src/core/iov.c \
                  src/devices/virtio/virtqueue.c src/devices/virtio/virtio_blk_req.c
 FUZZ_OBJS   := $(FUZZ_LIB_SRCS:%.c=$(FUZZ_BUILD)/fz/%.o)
 REPLAY_OBJS := $(FUZZ_LIB_SRCS:%.c=$(FUZZ_BUILD)/rp/%.o)
@@ -25,7 +25,7 @@ replay: $(FUZZ_BUILD)/replay_emu $(FUZZ_BUILD)/replay_decode $(FUZZ_BUILD)/repla
         $(FUZZ_BUILD)/replay_virtio_blk $(FUZZ_BUILD)/replay_qcow2
 
 # fuzz_qcow2: the block layer alone, with zlib and zstd.
-BLK_SRCS    := $(sort $(wildcard src/backends/block/*.c))
+BLK_SRCS    := $(sort $(wildcard src/backends/block/*.c)) src/core/iov.c
 BLK_FZ_OBJS := $(BLK_SRCS:%.c=$(FUZZ_BUILD)/fz/%.o)
 BLK_RP_OBJS := $(BLK_SRCS:%.c=$(FUZZ_BUILD)/rp/%.o)
 BLK_LIBS    := -lz -lzstd

@@ -1,30 +1,21 @@
 /*
  * Helpers for the qcow2 tests: qemu-img as the oracle (create, check,
- * convert), files read whole, a deterministic PRNG.
+ * convert), on top of blk_testlib.h.
  */
 #ifndef HK_TESTS_QEMU_IMG_H
 #define HK_TESTS_QEMU_IMG_H
 
-#include <fcntl.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-static uint64_t qi_rng = 0x243f6a8885a308d3ull;
-
-static inline uint64_t qi_rand(void)
-{
-    qi_rng ^= qi_rng << 13;
-    qi_rng ^= qi_rng >> 7;
-    qi_rng ^= qi_rng << 17;
-    return qi_rng;
-}
+#include "blk_testlib.h"
+#include "test.h"
 
 /* Run a shell command; its exit status, or -1. Output goes to stderr
  * only when QI_VERBOSE is set. */
@@ -49,41 +40,25 @@ static inline bool qi_have_qemu_img(void)
     return qi_run("qemu-img --version") == 0;
 }
 
+/* A qcow2 test's start: false (after a SKIP line) without qemu-img;
+ * else the scratch directory made from its template, or exit 1. */
+static inline bool qi_setup(const char *test, char *dir)
+{
+    if (!qi_have_qemu_img()) {
+        SKIP(test, "qemu-img not installed (Debian: qemu-utils)");
+        return false;
+    }
+    if (!mkdtemp(dir)) {
+        perror("mkdtemp");
+        exit(1);
+    }
+    return true;
+}
+
 /* qemu-img check: 0 clean, 2 corrupt, 3 leaks only. */
 static inline int qi_check(const char *img)
 {
     return qi_run("qemu-img check '%s'", img);
-}
-
-static inline uint8_t *qi_read_file(const char *path, size_t *len)
-{
-    int fd = open(path, O_RDONLY);
-    struct stat st;
-    if (fd < 0 || fstat(fd, &st) < 0) {
-        if (fd >= 0)
-            close(fd);
-        return NULL;
-    }
-    uint8_t *buf = malloc((size_t)st.st_size + 1);
-    size_t got = 0;
-    while (buf && got < (size_t)st.st_size) {
-        ssize_t r = pread(fd, buf + got, (size_t)st.st_size - got, (off_t)got);
-        if (r <= 0)
-            break;
-        got += (size_t)r;
-    }
-    close(fd);
-    *len = got;
-    return buf;
-}
-
-static inline bool qi_write_file(const char *path, const void *buf, size_t len)
-{
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    bool ok = fd >= 0 && write(fd, buf, len) == (ssize_t)len;
-    if (fd >= 0)
-        close(fd);
-    return ok;
 }
 
 /* Does qemu-img convert -O raw of img equal want? */
@@ -93,7 +68,7 @@ static inline bool qi_raw_equals(const char *img, const char *tmp_raw, const uin
     if (qi_run("qemu-img convert -O raw '%s' '%s'", img, tmp_raw) != 0)
         return false;
     size_t got_len;
-    uint8_t *got = qi_read_file(tmp_raw, &got_len);
+    uint8_t *got = bt_read_file(tmp_raw, &got_len);
     bool ok = got && got_len == len && !memcmp(got, want, len);
     if (got && !ok && got_len == len)
         for (size_t i = 0; i < len; i++)
@@ -112,14 +87,14 @@ static inline void qi_fill(uint8_t *buf, size_t len)
 {
     size_t i = 0;
     while (i < len) {
-        size_t run = 1 + qi_rand() % 700;
+        size_t run = 1 + bt_rand() % 700;
         if (run > len - i)
             run = len - i;
-        if (qi_rand() % 2)
-            memset(buf + i, (int)(qi_rand() & 0xff), run);
+        if (bt_rand() % 2)
+            memset(buf + i, (int)(bt_rand() & 0xff), run);
         else
             for (size_t j = 0; j < run; j++)
-                buf[i + j] = (uint8_t)qi_rand();
+                buf[i + j] = (uint8_t)bt_rand();
         i += run;
     }
 }

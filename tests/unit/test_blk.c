@@ -6,7 +6,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,52 +14,18 @@
 #include <unistd.h>
 
 #include "backends/block/blk.h"
+#include "blk_testlib.h"
 #include "hyperkit.h"
 #include "test.h"
 
 static char dir[] = "/tmp/hk-blk-XXXXXX";
-static uint64_t rng = 0x9e3779b97f4a7c15ull;
-
-static uint64_t next_rand(void)
-{
-    rng ^= rng << 13;
-    rng ^= rng >> 7;
-    rng ^= rng << 17;
-    return rng;
-}
-
+/* Random bytes into content, then into a new file at path. */
 static void make_file(const char *path, size_t size, uint8_t *content)
 {
-    int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0644);
     for (size_t i = 0; i < size; i++)
-        content[i] = (uint8_t)next_rand();
-    if (fd < 0 || write(fd, content, size) != (ssize_t)size)
+        content[i] = (uint8_t)bt_rand();
+    if (!bt_write_file(path, content, size))
         perror("make_file");
-    close(fd);
-}
-
-static bool file_equals(const char *path, const uint8_t *want, size_t size)
-{
-    uint8_t *got = malloc(size);
-    int fd = open(path, O_RDONLY);
-    bool ok = fd >= 0 && pread(fd, got, size, 0) == (ssize_t)size && !memcmp(got, want, size);
-    close(fd);
-    free(got);
-    return ok;
-}
-
-/* Split len bytes of buf into 1..4 uneven pieces. */
-static int split(uint8_t *buf, size_t len, struct iovec *iov)
-{
-    int n = 1 + (int)(next_rand() % 4);
-    size_t at = 0;
-    for (int i = 0; i < n; i++) {
-        size_t take = i == n - 1 ? len - at : (size_t)(next_rand() % (len - at + 1));
-        iov[i].iov_base = buf + at;
-        iov[i].iov_len = take;
-        at += take;
-    }
-    return n;
 }
 
 static void test_rw(const char *path, const struct blk_opts *opts, const char *what)
@@ -81,17 +46,17 @@ static void test_rw(const char *path, const struct blk_opts *opts, const char *w
     CHECK_EQ(blk_size(b), SIZE, name);
     bool ok = true;
     for (int i = 0; i < 200 && ok; i++) {
-        size_t len = 512 * (1 + next_rand() % 64);
-        uint64_t off = 512 * (next_rand() % ((SIZE - len) / 512 + 1));
+        size_t len = 512 * (1 + bt_rand() % 64);
+        uint64_t off = 512 * (bt_rand() % ((SIZE - len) / 512 + 1));
         struct iovec iov[4];
         for (size_t j = 0; j < len; j++)
-            buf[j] = (uint8_t)next_rand();
-        int n = split(buf, len, iov);
+            buf[j] = (uint8_t)bt_rand();
+        int n = bt_split(buf, len, iov);
         ok = blk_pwritev(b, iov, n, off) == 0;
         memcpy(shadow + off, buf, len);
-        len = 512 * (1 + next_rand() % 64);
-        off = 512 * (next_rand() % ((SIZE - len) / 512 + 1));
-        n = split(buf, len, iov);
+        len = 512 * (1 + bt_rand() % 64);
+        off = 512 * (bt_rand() % ((SIZE - len) / 512 + 1));
+        n = bt_split(buf, len, iov);
         ok = ok && blk_preadv(b, iov, n, off) == 0 && !memcmp(buf, shadow + off, len);
     }
     snprintf(name, sizeof(name), "%s: random writes read back", what);
@@ -100,7 +65,7 @@ static void test_rw(const char *path, const struct blk_opts *opts, const char *w
     CHECK_EQ(blk_flush(b), 0, name);
     blk_close(b);
     snprintf(name, sizeof(name), "%s: the file holds what was written", what);
-    CHECK(file_equals(path, shadow, SIZE + 100), name);
+    CHECK(bt_file_equals(path, shadow, SIZE + 100), name);
 out:
     free(shadow);
     free(buf);
@@ -121,14 +86,14 @@ static void test_direct_aligned(const char *path)
     CHECK_EQ(blk_open(path, &o, &b, err, sizeof(err)), 0, "direct: open");
     bool ok = true;
     for (int i = 0; i < 64 && ok; i++) {
-        uint64_t off = 4096 * (next_rand() % (SIZE / 4096 - 16));
-        size_t len = 4096 * (1 + next_rand() % 16);
+        uint64_t off = 4096 * (bt_rand() % (SIZE / 4096 - 16));
+        size_t len = 4096 * (1 + bt_rand() % 16);
         bool aligned = i % 2;
         uint8_t *p = aligned ? buf : buf + 512;
         if (!aligned)
             len = len > 8192 ? len - 4096 : len;
         for (size_t j = 0; j < len; j++)
-            p[j] = (uint8_t)next_rand();
+            p[j] = (uint8_t)bt_rand();
         struct iovec v = {p, len}, r = {back, len};
         ok = blk_pwritev(b, &v, 1, off) == 0 && blk_preadv(b, &r, 1, off) == 0 &&
              !memcmp(back, p, len);
@@ -137,7 +102,7 @@ static void test_direct_aligned(const char *path)
     CHECK(ok, "direct: aligned and unaligned requests read back");
     CHECK_EQ(blk_flush(b), 0, "direct: flush");
     blk_close(b);
-    CHECK(file_equals(path, shadow, SIZE), "direct: the file holds what was written");
+    CHECK(bt_file_equals(path, shadow, SIZE), "direct: the file holds what was written");
     free(buf);
     free(back);
     free(shadow);
@@ -169,7 +134,7 @@ static void test_ranges(const char *path)
     CHECK(!blk_can_discard(b), "ranges: no discard unless asked");
     CHECK_EQ(blk_discard(b, 0, 4096), 0, "ranges: discard off is a no-op");
     blk_close(b);
-    CHECK(file_equals(path, shadow, 8192), "ranges: nothing changed");
+    CHECK(bt_file_equals(path, shadow, 8192), "ranges: nothing changed");
     free(shadow);
 }
 
@@ -214,7 +179,7 @@ static void test_discard_zeroes(const char *path)
     memset(shadow + 4096, 0, 1024);
     memset(shadow + (200 << 10), 0, 8192);
     blk_close(b);
-    CHECK(file_equals(path, shadow, SIZE), "discard, zeroes: the rest is untouched");
+    CHECK(bt_file_equals(path, shadow, SIZE), "discard, zeroes: the rest is untouched");
     free(shadow);
 }
 
@@ -240,7 +205,7 @@ static void test_readonly(const char *path)
     struct blk_opts rw = {0};
     CHECK(blk_open(path, &rw, &b2, err, sizeof(err)) < 0, "ro: a writer is kept out");
     blk_close(b);
-    CHECK(file_equals(path, shadow, 8192), "ro: file unchanged");
+    CHECK(bt_file_equals(path, shadow, 8192), "ro: file unchanged");
     free(shadow);
 }
 
@@ -284,25 +249,10 @@ static void test_errors(void)
     CHECK(!b, "errors: no handle on failure");
 }
 
-struct worker {
-    struct blk *b;
-    int id;
-    bool ok;
-};
-
-static void *worker_run(void *arg)
+/* Each thread in its own 256 KiB: disjoint ranges. */
+static uint64_t thread_off(int id, int i)
 {
-    struct worker *w = arg;
-    uint8_t buf[4096], back[4096];
-    w->ok = true;
-    for (int i = 0; i < 200 && w->ok; i++) {
-        memset(buf, w->id * 16 + i % 16, sizeof(buf));
-        uint64_t off = ((uint64_t)w->id * 64 + (uint64_t)i % 64) * 4096;
-        struct iovec v = {buf, sizeof(buf)}, r = {back, sizeof(back)};
-        w->ok = blk_pwritev(w->b, &v, 1, off) == 0 && blk_preadv(w->b, &r, 1, off) == 0 &&
-                !memcmp(buf, back, sizeof(buf));
-    }
-    return NULL;
+    return ((uint64_t)id * 64 + (uint64_t)i % 64) * 4096;
 }
 
 static void test_threads(const char *path)
@@ -317,17 +267,7 @@ static void test_threads(const char *path)
         free(content);
         return;
     }
-    struct worker w[4];
-    pthread_t t[4];
-    for (int i = 0; i < 4; i++) {
-        w[i] = (struct worker){b, i, false};
-        pthread_create(&t[i], NULL, worker_run, &w[i]);
-    }
-    bool ok = true;
-    for (int i = 0; i < 4; i++) {
-        pthread_join(t[i], NULL);
-        ok = ok && w[i].ok;
-    }
+    bool ok = bt_threads(b, &(struct bt_load){200, 4096, thread_off});
     CHECK(ok, "threads: four writers on disjoint ranges");
     blk_close(b);
     free(content);
@@ -358,6 +298,7 @@ static void test_probed_raw_magic(const char *path)
 
 int main(void)
 {
+    bt_rng = 0x9e3779b97f4a7c15ull; /* the sequence this test was written with */
     if (!mkdtemp(dir)) {
         perror("mkdtemp");
         return 1;

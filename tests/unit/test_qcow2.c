@@ -8,8 +8,6 @@
  * read back and take writes; features we refuse give one line.
  * SKIP without qemu-img.
  */
-#include <pthread.h>
-
 #include "backends/block/blk.h"
 #include "hyperkit.h"
 #include "qemu_img.h"
@@ -38,7 +36,7 @@ static bool create(const struct cfg *c, uint8_t *shadow, uint8_t *backing)
     const char *fmt = "raw", *bpath = base;
     if (c->backing) {
         qi_fill(backing, c->backing_size);
-        if (!qi_write_file(base, backing, c->backing_size))
+        if (!bt_write_file(base, backing, c->backing_size))
             return false;
         memcpy(shadow, backing, c->backing_size < c->size ? c->backing_size : c->size);
         if (c->backing == 2) {
@@ -56,22 +54,10 @@ static bool create(const struct cfg *c, uint8_t *shadow, uint8_t *backing)
                   c->cluster, c->compat, c->refcount_bits, img, c->size) == 0;
 }
 
-static int split(uint8_t *buf, size_t len, struct iovec *iov)
-{
-    int n = 1 + (int)(qi_rand() % 4);
-    size_t at = 0;
-    for (int i = 0; i < n; i++) {
-        size_t take = i == n - 1 ? len - at : (size_t)(qi_rand() % (len - at + 1));
-        iov[i] = (struct iovec){buf + at, take};
-        at += take;
-    }
-    return n;
-}
-
 static bool read_equals(struct blk *b, uint64_t off, size_t len, const uint8_t *want, uint8_t *buf)
 {
     struct iovec iov[4];
-    int n = split(buf, len, iov);
+    int n = bt_split(buf, len, iov);
     return blk_preadv(b, iov, n, off) == 0 && !memcmp(buf, want, len);
 }
 
@@ -79,10 +65,10 @@ static bool read_equals(struct blk *b, uint64_t off, size_t len, const uint8_t *
 static void pick(const struct cfg *c, uint64_t *off, size_t *len)
 {
     size_t max = 3 * (size_t)c->cluster < (256u << 10) ? 3 * (size_t)c->cluster : 256u << 10;
-    *len = 512 * (1 + qi_rand() % (max / 512));
-    *off = 512 * (qi_rand() % ((c->size - *len) / 512 + 1));
-    if (qi_rand() % 4 == 0) /* cluster-aligned, whole clusters */
-        *off -= *off % c->cluster, *len = c->cluster * (1 + qi_rand() % 3);
+    *len = 512 * (1 + bt_rand() % (max / 512));
+    *off = 512 * (bt_rand() % ((c->size - *len) / 512 + 1));
+    if (bt_rand() % 4 == 0) /* cluster-aligned, whole clusters */
+        *off -= *off % c->cluster, *len = c->cluster * (1 + bt_rand() % 3);
     if (*off + *len > c->size)
         *len = c->size - *off;
 }
@@ -116,11 +102,11 @@ static bool workload(const struct cfg *c, struct blk *b, uint8_t *shadow, const 
         size_t len;
         pick(c, &off, &len);
         struct iovec iov[4];
-        switch (qi_rand() % 10) {
+        switch (bt_rand() % 10) {
         case 0 ... 5:
             for (size_t j = 0; j < len; j++)
-                buf[j] = (uint8_t)qi_rand();
-            ok = blk_pwritev(b, iov, split(buf, len, iov), off) == 0;
+                buf[j] = (uint8_t)bt_rand();
+            ok = blk_pwritev(b, iov, bt_split(buf, len, iov), off) == 0;
             memcpy(shadow + off, buf, len);
             if (!ok)
                 printf("  write %zu at %llu failed\n", len, (unsigned long long)off);
@@ -131,7 +117,7 @@ static bool workload(const struct cfg *c, struct blk *b, uint8_t *shadow, const 
                 printf("  read %zu at %llu differs\n", len, (unsigned long long)off);
             break;
         case 7:
-            ok = blk_write_zeroes(b, off, len, qi_rand() % 2) == 0;
+            ok = blk_write_zeroes(b, off, len, bt_rand() % 2) == 0;
             memset(shadow + off, 0, len);
             break;
         case 8:
@@ -266,7 +252,7 @@ static void test_compressed(const char *type)
     char name[128], err[512];
     snprintf(name, sizeof(name), "compressed %s: convert -c", type);
     unlink(img);
-    CHECK(qi_write_file(base, shadow, size) &&
+    CHECK(bt_write_file(base, shadow, size) &&
               qi_run("qemu-img convert -c -O qcow2 -o compression_type=%s '%s' '%s'", type,
                      base, img) == 0,
           name);
@@ -285,8 +271,8 @@ static void test_compressed(const char *type)
      * cluster, then the compressed one's references dropped. */
     bool ok = true;
     for (int i = 0; i < 100 && ok; i++) {
-        size_t len = 512 * (1 + qi_rand() % 128);
-        uint64_t off = 512 * (qi_rand() % ((size - len) / 512));
+        size_t len = 512 * (1 + bt_rand() % 128);
+        uint64_t off = 512 * (bt_rand() % ((size - len) / 512));
         qi_fill(buf, len);
         memcpy(shadow + off, buf, len);
         struct iovec v = {buf, len};
@@ -475,26 +461,10 @@ static void test_huge_ranges(void)
     CHECK_EQ(qi_check(img), 0, "huge: qemu-img check is clean");
 }
 
-struct worker {
-    struct blk *b;
-    int id;
-    bool ok;
-};
-
-static void *worker_run(void *arg)
+/* Interleaved 12 KiB slots: neighbours share 64 KiB clusters. */
+static uint64_t thread_off(int id, int i)
 {
-    struct worker *w = arg;
-    uint8_t buf[12288], back[12288];
-    w->ok = true;
-    for (int i = 0; i < 150 && w->ok; i++) {
-        memset(buf, (w->id << 4) | (i & 15), sizeof(buf));
-        /* Interleaved 4 KiB slots: neighbours share 64 KiB clusters. */
-        uint64_t off = ((uint64_t)(i % 50) * 4 + (uint64_t)w->id) * 12288;
-        struct iovec v = {buf, sizeof(buf)}, r = {back, sizeof(back)};
-        w->ok = blk_pwritev(w->b, &v, 1, off) == 0 && blk_preadv(w->b, &r, 1, off) == 0 &&
-                !memcmp(buf, back, sizeof(buf));
-    }
-    return NULL;
+    return ((uint64_t)(i % 50) * 4 + (uint64_t)id) * 12288;
 }
 
 static void test_threads(void)
@@ -508,17 +478,7 @@ static void test_threads(void)
         CHECK(0, "threads: open");
         return;
     }
-    struct worker w[4];
-    pthread_t t[4];
-    for (int i = 0; i < 4; i++) {
-        w[i] = (struct worker){b, i, false};
-        pthread_create(&t[i], NULL, worker_run, &w[i]);
-    }
-    bool ok = true;
-    for (int i = 0; i < 4; i++) {
-        pthread_join(t[i], NULL);
-        ok = ok && w[i].ok;
-    }
+    bool ok = bt_threads(b, &(struct bt_load){150, 12288, thread_off});
     CHECK(ok, "threads: four writers allocating in shared clusters");
     blk_close(b);
     CHECK_EQ(qi_check(img), 0, "threads: qemu-img check is clean");
@@ -526,14 +486,8 @@ static void test_threads(void)
 
 int main(void)
 {
-    if (!qi_have_qemu_img()) {
-        SKIP("qcow2", "qemu-img not installed (Debian: qemu-utils)");
+    if (!qi_setup("qcow2", dir))
         return 0;
-    }
-    if (!mkdtemp(dir)) {
-        perror("mkdtemp");
-        return 1;
-    }
     snprintf(img, sizeof(img), "%s/disk.qcow2", dir);
     snprintf(base, sizeof(base), "%s/base.raw", dir);
     snprintf(base2, sizeof(base2), "%s/base2.qcow2", dir);

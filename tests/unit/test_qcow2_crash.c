@@ -106,7 +106,7 @@ static uint32_t round_run(const struct variant *v, uint32_t first, uint32_t targ
         child(v, first, p[1]);
     }
     close(p[1]);
-    uint32_t flushed = first, written = first, extra = (uint32_t)(qi_rand() % 6);
+    uint32_t flushed = first, written = first, extra = (uint32_t)(bt_rand() % 6);
     bool killed = false;
     struct msg m;
     for (;;) {
@@ -140,7 +140,7 @@ static uint32_t round_run(const struct variant *v, uint32_t first, uint32_t targ
     unlink(tmp);
     bool ok = qi_run("qemu-img convert -O raw '%s' '%s'", img, tmp) == 0;
     size_t rawlen = 0;
-    uint8_t *raw = ok ? qi_read_file(tmp, &rawlen) : NULL, *want = malloc(v->slot);
+    uint8_t *raw = ok ? bt_read_file(tmp, &rawlen) : NULL, *want = malloc(v->slot);
     ok = raw && rawlen == v->size;
     for (uint32_t i = first; ok && i < flushed; i++) {
         uint64_t off;
@@ -168,7 +168,7 @@ static void run_variant(const struct variant *v)
     if (v->backing) {
         uint8_t *b = malloc(v->size);
         qi_fill(b, v->size);
-        made = qi_write_file(base, b, v->size) &&
+        made = bt_write_file(base, b, v->size) &&
                qi_run("qemu-img create -f qcow2 -o cluster_size=%u -b '%s' -F raw '%s'",
                       v->cluster, base, img) == 0;
         free(b);
@@ -180,21 +180,15 @@ static void run_variant(const struct variant *v)
     CHECK(made, name);
     uint32_t next = 0, total = (uint32_t)(v->size / v->slot);
     for (int round = 1; made && round <= 6 && next + 60 < total; round++) {
-        uint32_t target = next + 5 + (uint32_t)(qi_rand() % 30);
+        uint32_t target = next + 5 + (uint32_t)(bt_rand() % 30);
         next = round_run(v, next, target, round);
     }
 }
 
 int main(void)
 {
-    if (!qi_have_qemu_img()) {
-        SKIP("qcow2 crash", "qemu-img not installed (Debian: qemu-utils)");
+    if (!qi_setup("qcow2 crash", dir))
         return 0;
-    }
-    if (!mkdtemp(dir)) {
-        perror("mkdtemp");
-        return 1;
-    }
     snprintf(img, sizeof(img), "%s/disk.qcow2", dir);
     snprintf(base, sizeof(base), "%s/base.raw", dir);
     snprintf(tmp, sizeof(tmp), "%s/out.raw", dir);

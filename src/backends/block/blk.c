@@ -95,7 +95,7 @@ static bool range_ok(const struct blk *b, uint64_t off, uint64_t len)
 
 int blk_preadv(struct blk *b, const struct iovec *iov, int iovcnt, uint64_t off)
 {
-    size_t len = blk_iov_total(iov, iovcnt);
+    size_t len = iov_total(iov, iovcnt);
     if (iovcnt < 0 || len == SIZE_MAX || !range_ok(b, off, len))
         return HK_EINVAL;
     return len ? b->ops->preadv(b, iov, iovcnt, off) : 0;
@@ -121,7 +121,7 @@ static bool writes_qcow2_magic(const struct iovec *iov, int iovcnt, uint64_t off
 
 int blk_pwritev(struct blk *b, const struct iovec *iov, int iovcnt, uint64_t off)
 {
-    size_t len = blk_iov_total(iov, iovcnt);
+    size_t len = iov_total(iov, iovcnt);
     if (b->readonly || iovcnt < 0 || len == SIZE_MAX || !range_ok(b, off, len))
         return HK_EINVAL;
     if (b->probed_raw && writes_qcow2_magic(iov, iovcnt, off))
@@ -151,10 +151,10 @@ int blk_flush(struct blk *b)
 
 int blk_backing_preadv(struct blk *b, const struct iovec *iov, int iovcnt, uint64_t off)
 {
-    size_t len = blk_iov_total(iov, iovcnt);
+    size_t len = iov_total(iov, iovcnt);
     size_t inside = off >= b->size ? 0 : b->size - off < len ? (size_t)(b->size - off) : len;
     if (inside < len)
-        blk_iov_memset(iov, iovcnt, inside, 0, len - inside);
+        iov_memset(iov, iovcnt, inside, 0, len - inside);
     if (!inside)
         return 0;
     if (inside == len)
@@ -162,7 +162,7 @@ int blk_backing_preadv(struct blk *b, const struct iovec *iov, int iovcnt, uint6
     struct iovec stackv[16], *v = stackv;
     if (iovcnt > 16 && !(v = malloc(sizeof(*v) * (size_t)iovcnt)))
         return HK_ENOMEM;
-    int n = blk_iov_slice(iov, iovcnt, 0, inside, v);
+    int n = iov_slice(iov, iovcnt, 0, inside, v);
     int r = b->ops->preadv(b, v, n, off);
     if (v != stackv)
         free(v);

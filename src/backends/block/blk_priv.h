@@ -1,6 +1,6 @@
 /*
  * Inside the block layer: the table of operations each image format fills
- * in, the locked host file under it, and scatter-gather helpers.
+ * in, and the locked host file under it.
  */
 #ifndef HK_BACKENDS_BLOCK_BLK_PRIV_H
 #define HK_BACKENDS_BLOCK_BLK_PRIV_H
@@ -11,6 +11,7 @@
 #include <sys/uio.h>
 
 #include "backends/block/blk.h"
+#include "core/iov.h"
 #include "hyperkit.h"
 
 /* Backing chains longer than this are refused (and loops end here). */
@@ -78,18 +79,6 @@ int blk_file_write_zeros(struct blk_file *f, uint64_t off, uint64_t len);
 /* One line into err; returns code. */
 int blk_fail(char *err, size_t errlen, int code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
-
-/* --- Scatter-gather lists (blk_iov.c) -------------------------------- */
-
-/* Total bytes, or SIZE_MAX when the sum overflows. */
-size_t blk_iov_total(const struct iovec *iov, int iovcnt);
-/* Describe bytes [skip, skip+len) of iov in dst (at most iovcnt entries
- * are needed); returns the entry count. */
-int blk_iov_slice(const struct iovec *iov, int iovcnt, size_t skip, size_t len, struct iovec *dst);
-void blk_iov_to_buf(const struct iovec *iov, int iovcnt, size_t skip, void *buf, size_t len);
-void blk_iov_from_buf(const struct iovec *iov, int iovcnt, size_t skip, const void *buf,
-                      size_t len);
-void blk_iov_memset(const struct iovec *iov, int iovcnt, size_t skip, int c, size_t len);
 
 /* --- Formats --------------------------------------------------------- */
 

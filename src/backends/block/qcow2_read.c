@@ -24,23 +24,23 @@ static int read_run(struct read_req *rq, const struct qcow2_map *m, uint64_t gof
     case QCOW2_UNALLOCATED:
         if (!q->backing)
             break;
-        cnt = blk_iov_slice(rq->iov, rq->iovcnt, at, n, rq->slice);
+        cnt = iov_slice(rq->iov, rq->iovcnt, at, n, rq->slice);
         return blk_backing_preadv(q->backing, rq->slice, cnt, goff);
     case QCOW2_ZEROS:
         break;
     case QCOW2_DATA:
-        cnt = blk_iov_slice(rq->iov, rq->iovcnt, at, n, rq->slice);
+        cnt = iov_slice(rq->iov, rq->iovcnt, at, n, rq->slice);
         return blk_file_preadv(&q->file, rq->slice, cnt, m->host + in);
     case QCOW2_COMPRESSED_DATA: {
         if (!rq->cluster && !(rq->cluster = malloc(q->cluster_size)))
             return HK_ENOMEM;
         int r = qcow2_decompress(q, m, rq->cluster);
         if (r == 0)
-            blk_iov_from_buf(rq->iov, rq->iovcnt, at, rq->cluster + in, n);
+            iov_from_buf(rq->iov, rq->iovcnt, at, rq->cluster + in, n);
         return r;
     }
     }
-    blk_iov_memset(rq->iov, rq->iovcnt, at, 0, n);
+    iov_memset(rq->iov, rq->iovcnt, at, 0, n);
     return 0;
 }
 
@@ -51,7 +51,7 @@ int qcow2_preadv(struct blk *b, const struct iovec *iov, int iovcnt, uint64_t of
     struct read_req rq = {q, iov, iovcnt, stackv, NULL};
     if (iovcnt > 16 && !(rq.slice = malloc(sizeof(*rq.slice) * (size_t)iovcnt)))
         return HK_ENOMEM;
-    size_t len = blk_iov_total(iov, iovcnt), done = 0;
+    size_t len = iov_total(iov, iovcnt), done = 0;
     int r = 0;
     while (r == 0 && done < len) {
         struct qcow2_map m;

@@ -25,7 +25,7 @@ static int write_host(struct qcow2 *q, const struct src *s, size_t at, size_t n,
 {
     if (!s->iov)
         return blk_file_write_zeros(&q->file, host, n);
-    int cnt = blk_iov_slice(s->iov, s->iovcnt, at, n, s->slice);
+    int cnt = iov_slice(s->iov, s->iovcnt, at, n, s->slice);
     return blk_file_pwritev(&q->file, s->slice, cnt, host);
 }
 
@@ -63,7 +63,7 @@ static int fill_new(struct qcow2 *q, uint64_t gc, const struct qcow2_map *m, con
     int r = old_contents(q, gc, m, buf);
     if (r == 0) {
         if (s->iov)
-            blk_iov_to_buf(s->iov, s->iovcnt, at, buf + in, n);
+            iov_to_buf(s->iov, s->iovcnt, at, buf + in, n);
         else
             memset(buf + in, 0, n);
         r = blk_file_pwrite(&q->file, buf, q->cluster_size, host);
@@ -129,7 +129,7 @@ int qcow2_pwritev(struct blk *b, const struct iovec *iov, int iovcnt, uint64_t o
     struct src s = {iov, iovcnt, stackv};
     if (iovcnt > 16 && !(s.slice = malloc(sizeof(*s.slice) * (size_t)iovcnt)))
         return HK_EIO;
-    int r = write_src(q, off, blk_iov_total(iov, iovcnt), &s);
+    int r = write_src(q, off, iov_total(iov, iovcnt), &s);
     if (s.slice != stackv)
         free(s.slice);
     return r < 0 ? HK_EIO : 0;

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "core/bytes.h"
+#include "core/iov.h"
 #include "devices/virtio/virtio_blk_req.h"
 #include "hyperkit.h"
 
@@ -83,7 +84,7 @@ static uint8_t run(struct vblk *v, struct vblk_req *req)
     case VIRTIO_BLK_T_FLUSH:
         return errno_status(blk_flush(v->blk));
     case VIRTIO_BLK_T_GET_ID:
-        vblk_iov_copy(req->iov, req->iovcnt, 0, v->serial, sizeof(v->serial), true);
+        iov_from_buf(req->iov, req->iovcnt, 0, v->serial, sizeof(v->serial));
         return VIRTIO_BLK_S_OK;
     default:
         return run_dwz(v, req);

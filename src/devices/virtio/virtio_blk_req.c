@@ -9,57 +9,7 @@
 #include <string.h>
 
 #include "core/bytes.h"
-
-static uint64_t iov_total(const struct iovec *iov, int cnt)
-{
-    uint64_t n = 0;
-    for (int i = 0; i < cnt; i++)
-        n += iov[i].iov_len;
-    return n;
-}
-
-uint64_t vblk_iov_copy(const struct iovec *iov, int cnt, uint64_t skip, void *buf, uint64_t len,
-                       bool to_iov)
-{
-    uint64_t done = 0;
-    for (int i = 0; i < cnt && done < len; i++) {
-        uint64_t l = iov[i].iov_len;
-        if (skip >= l) {
-            skip -= l;
-            continue;
-        }
-        uint64_t n = l - skip < len - done ? l - skip : len - done;
-        uint8_t *p = (uint8_t *)iov[i].iov_base + skip;
-        if (to_iov)
-            memcpy(p, (uint8_t *)buf + done, n);
-        else
-            memcpy((uint8_t *)buf + done, p, n);
-        done += n;
-        skip = 0;
-    }
-    return done;
-}
-
-/* The iovecs covering bytes [skip, skip+len) of iov: their count in out. */
-static int iov_slice(const struct iovec *iov, int cnt, uint64_t skip, uint64_t len,
-                     struct iovec *out)
-{
-    int n = 0;
-    for (int i = 0; i < cnt && len > 0; i++) {
-        uint64_t l = iov[i].iov_len;
-        if (skip >= l) {
-            skip -= l;
-            continue;
-        }
-        uint64_t take = l - skip < len ? l - skip : len;
-        out[n].iov_base = (uint8_t *)iov[i].iov_base + skip;
-        out[n].iov_len = take;
-        n++;
-        len -= take;
-        skip = 0;
-    }
-    return n;
-}
+#include "core/iov.h"
 
 /* The last byte of the writable part (the status), or NULL. */
 static uint8_t *status_byte(const struct iovec *in, int nin)
@@ -89,7 +39,7 @@ static uint8_t parse_dwz(const struct vblk_limits *lim, const struct iovec *out,
     req->nsegs = (int)(payload / VIRTIO_BLK_DWZ_SEG_SIZE);
     for (int i = 0; i < req->nsegs; i++) {
         uint8_t s[VIRTIO_BLK_DWZ_SEG_SIZE];
-        vblk_iov_copy(out, nout, VIRTIO_BLK_HDR_SIZE + (uint64_t)i * sizeof(s), s, sizeof(s), false);
+        iov_to_buf(out, nout, VIRTIO_BLK_HDR_SIZE + (size_t)i * sizeof(s), s, sizeof(s));
         uint32_t flags = le32(s + 12);
         struct vblk_seg *g = &req->segs[i];
         g->sector = le64(s);
@@ -156,7 +106,7 @@ void vblk_parse(const struct vblk_limits *lim, const struct iovec *iov, int nout
     uint8_t hdr[VIRTIO_BLK_HDR_SIZE];
     if (out_bytes < sizeof(hdr))
         return;
-    vblk_iov_copy(iov, nout, 0, hdr, sizeof(hdr), false);
+    iov_to_buf(iov, nout, 0, hdr, sizeof(hdr));
     req->type = le32(hdr);
     req->sector = le64(hdr + 8);
     req->result = parse_body(lim, iov, nout, in, nin, out_bytes, in_bytes, data_iov, req);

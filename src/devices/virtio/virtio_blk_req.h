@@ -64,9 +64,4 @@ struct vblk_req {
 void vblk_parse(const struct vblk_limits *lim, const struct iovec *iov, int nout, int nin,
                 struct iovec *data_iov, struct vblk_req *req);
 
-/* Copy up to len bytes at byte offset skip of an iovec list to buf (or
- * from buf with to_iov): the number copied. */
-uint64_t vblk_iov_copy(const struct iovec *iov, int cnt, uint64_t skip, void *buf, uint64_t len,
-                       bool to_iov);
-
 #endif

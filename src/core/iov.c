@@ -1,10 +1,10 @@
 /* Scatter-gather helpers: slices of a guest's buffer list, and copies. */
+#include "core/iov.h"
+
 #include <stdint.h>
 #include <string.h>
 
-#include "backends/block/blk_priv.h"
-
-size_t blk_iov_total(const struct iovec *iov, int iovcnt)
+size_t iov_total(const struct iovec *iov, int iovcnt)
 {
     size_t total = 0;
     for (int i = 0; i < iovcnt; i++) {
@@ -15,7 +15,7 @@ size_t blk_iov_total(const struct iovec *iov, int iovcnt)
     return total;
 }
 
-int blk_iov_slice(const struct iovec *iov, int iovcnt, size_t skip, size_t len, struct iovec *dst)
+int iov_slice(const struct iovec *iov, int iovcnt, size_t skip, size_t len, struct iovec *dst)
 {
     int n = 0;
     for (int i = 0; i < iovcnt && len; i++) {
@@ -68,18 +68,18 @@ static void set_bytes(void *piece, size_t at, size_t n, void *ctx)
     memset(piece, *(const int *)ctx, n);
 }
 
-void blk_iov_to_buf(const struct iovec *iov, int iovcnt, size_t skip, void *buf, size_t len)
+void iov_to_buf(const struct iovec *iov, int iovcnt, size_t skip, void *buf, size_t len)
 {
     walk(iov, iovcnt, skip, len, to_buf, buf);
 }
 
-void blk_iov_from_buf(const struct iovec *iov, int iovcnt, size_t skip, const void *buf,
+void iov_from_buf(const struct iovec *iov, int iovcnt, size_t skip, const void *buf,
                       size_t len)
 {
     walk(iov, iovcnt, skip, len, from_buf, (void *)buf);
 }
 
-void blk_iov_memset(const struct iovec *iov, int iovcnt, size_t skip, int c, size_t len)
+void iov_memset(const struct iovec *iov, int iovcnt, size_t skip, int c, size_t len)
 {
     walk(iov, iovcnt, skip, len, set_bytes, &c);
 }
