@@ -68,6 +68,8 @@ static void devcfg_write(struct virtio_pci *vp, uint64_t off, unsigned size, uin
 
 static void vp_reset(struct virtio_pci *vp)
 {
+    /* Before the queues stop (under their locks): device threads see it. */
+    atomic_store(&vp->driver_ok, false);
     for (int i = 0; i < vp->info.nqueues; i++) {
         struct vp_queue *q = &vp->q[i];
         vp_queue_setup(vp, q, false);
@@ -115,6 +117,7 @@ static void status_write(struct virtio_pci *vp, uint8_t v, bool legacy)
     if ((v & VIRTIO_STATUS_DRIVER_OK) && !(old & VIRTIO_STATUS_DRIVER_OK)) {
         if (vp->info.ops->activate)
             vp->info.ops->activate(vp->info.opaque, vp->drv_features);
+        atomic_store(&vp->driver_ok, true);
         /* Buffers made available before DRIVER_OK wait for a kick. */
         for (int i = 0; i < vp->info.nqueues; i++)
             vp_queue_kick(vp, (unsigned)i);
@@ -531,7 +534,11 @@ static int add_caps(struct virtio_pci *vp)
 static bool info_ok(const struct virtio_dev_info *in)
 {
     uint16_t qs = in->queue_size;
-    return in->ops && in->ops->handle && in->ops->features && in->ops->config_read &&
+    uint32_t all = in->nqueues >= 1 && in->nqueues <= VIRTIO_MAX_QUEUES
+                       ? (uint32_t)((1ull << in->nqueues) - 1) : 0;
+    bool handled = in->ops && (in->ops->handle || (in->device_driven_mask & all) == all);
+    return handled && in->ops->features && in->ops->config_read &&
+           !(in->device_driven_mask & ~all) &&
            in->nqueues >= 1 && in->nqueues <= VIRTIO_MAX_QUEUES && qs && !(qs & (qs - 1)) &&
            qs <= VIRTQ_MAX_SIZE && in->config_size <= 0x1000 - 24 &&
            (!in->legacy_id || in->config_size <= 256 - 24);
@@ -590,6 +597,7 @@ int virtio_pci_create(struct dev_env *env, const struct virtio_pci_params *p,
     pthread_mutex_init(&vp->map_lock, NULL);
     pthread_mutex_init(&vp->irq_lock, NULL);
     atomic_init(&vp->needs_reset, false);
+    atomic_init(&vp->driver_ok, false);
     atomic_init(&vp->warnings_left, VP_WARNINGS);
     int r = vp_queues_start(vp);
     if (!r)

@@ -12,6 +12,11 @@
  * handle callback runs there, off the vCPU threads. A queue the guest
  * broke (HK_EGUEST) sets DEVICE_NEEDS_RESET and raises a configuration
  * change interrupt; the VM keeps running and the driver may reset.
+ *
+ * Device-driven queues (virtio_dev_info.device_driven_mask: a network
+ * device's receive queue) are filled when the device has data, not when
+ * the guest kicks: a kick there only calls ops->kick, and the device pops
+ * and pushes from its own threads with virtio_pci_queue_pop/_push.
  */
 #ifndef HK_DEVICES_VIRTIO_VIRTIO_PCI_H
 #define HK_DEVICES_VIRTIO_VIRTIO_PCI_H
@@ -65,6 +70,12 @@ struct virtio_dev_ops {
      * the queue must stop (a bad request the device can answer with a
      * status is not that). */
     int (*handle)(void *opaque, int q, struct virtq_chain *c, uint32_t *written);
+    /* Device-driven queue q got a kick (the driver added buffers, or the
+     * queue started): on q's worker, no transport lock held, so it may
+     * pop and push itself or just wake the device's thread. It may race
+     * with a reset: pops then return 0. May be NULL (NULL handle is then
+     * allowed for queues that are all device-driven). */
+    void (*kick)(void *opaque, int q);
 };
 
 struct virtio_dev_info {
@@ -75,6 +86,7 @@ struct virtio_dev_info {
     int nqueues;                    /* 1..VIRTIO_MAX_QUEUES */
     uint16_t queue_size;            /* maximum (and legacy) size, a power of two */
     unsigned config_size;           /* bytes of device configuration */
+    uint32_t device_driven_mask;    /* bit q: queue q is device-driven (ops->kick) */
     const struct virtio_dev_ops *ops;
     void *opaque;
 };
@@ -100,6 +112,47 @@ void virtio_pci_config_changed(struct virtio_pci *vp);
 
 /* The negotiated features (0 before FEATURES_OK / legacy setup). */
 uint64_t virtio_pci_features(struct virtio_pci *vp);
+
+/* --- Device-driven queues ---------------------------------------------------------
+ * Callable from any device thread (each takes the queue's lock, which
+ * makes it exclusive with the queue's setup and the device reset; not
+ * from inside ops->reset, which may run while a worker waits). Before
+ * DRIVER_OK, after a reset, on a queue not enabled, or once the device
+ * needs reset, they do nothing and report no buffers. A chain popped
+ * before a reset or queue restart is stale after it: pushing it does
+ * nothing, so a device thread racing a reset never hands an old head to
+ * the new ring. One thread at a time should pop a given queue. */
+
+/* A chain buffer big enough for any chain of this device's queues (free
+ * with free()), NULL if out of memory. */
+struct virtq_chain *virtio_pci_chain_new(struct virtio_pci *vp);
+
+/* Take the next buffer of queue q: 1 with *c filled, 0 if none (or the
+ * queue is not running), HK_EGUEST if the ring is broken (the device is
+ * then put in NEEDS_RESET, as for a driven queue). */
+int virtio_pci_queue_pop(struct virtio_pci *vp, int q, struct virtq_chain *c);
+
+/* Give back cs[0..n), the n most recent pops of q, unused (a frame that
+ * did not fit after all): the driver's buffers are popped again later.
+ * Ignored unless they are exactly the pops since the last push/unpop of
+ * this epoch. */
+void virtio_pci_queue_unpop(struct virtio_pci *vp, int q, struct virtq_chain *const *cs, int n);
+
+/* Return chains cs[0..n) with written[i] bytes each, published to the
+ * driver at once (one used-index update: mergeable receive buffers of
+ * one frame must appear together), then interrupt if the driver asked.
+ * 0 (also when every chain is stale and nothing was pushed), HK_EGUEST
+ * if the used ring is broken (NEEDS_RESET), HK_EINVAL for n out of
+ * range. */
+int virtio_pci_queue_push_n(struct virtio_pci *vp, int q, struct virtq_chain *const *cs,
+                            const uint32_t *written, int n);
+int virtio_pci_queue_push(struct virtio_pci *vp, int q, const struct virtq_chain *c,
+                          uint32_t written);
+
+/* Ask for kicks on q again (enable) or not: with enable, true if
+ * buffers arrived meanwhile (pop again before waiting for ops->kick);
+ * false also when the queue is not running. */
+bool virtio_pci_queue_enable_kicks(struct virtio_pci *vp, int q, bool enable);
 
 /* BAR layout, for tests and the firmware view. */
 #define VIRTIO_PCI_LEGACY_BAR 0

@@ -30,6 +30,10 @@ struct vp_queue {
     pthread_mutex_t qlock;
     struct virtq vq;
     struct virtq_chain *chain;
+    bool device_driven;
+    uint32_t epoch;                 /* bumped at every setup: older pops are stale */
+    uint32_t *head_epoch;           /* device-driven: epoch a head was popped in, 0: not */
+    uint16_t recent;                /* device-driven: pops since the last push/unpop */
     /* The worker (wlock). */
     pthread_mutex_t wlock;
     pthread_cond_t wcond;
@@ -56,6 +60,7 @@ struct virtio_pci {
     struct msix msix;
     struct msi msi;
     atomic_bool needs_reset;        /* a queue broke: stop every queue */
+    atomic_bool driver_ok;          /* DRIVER_OK set and no reset since */
     atomic_int warnings_left;       /* vp_warn's budget */
 
     pthread_mutex_t irq_lock;

@@ -109,9 +109,24 @@ static int drain(struct vp_queue *q, const char **why)
     }
 }
 
+/* Whether a device-driven queue may be used now (qlock held). */
+static bool dd_running(struct vp_queue *q)
+{
+    return q->vq.ready && atomic_load(&q->vp->driver_ok) && !atomic_load(&q->vp->needs_reset);
+}
+
 static void run_queue(struct vp_queue *q)
 {
     const char *why = NULL;
+    if (q->device_driven) {
+        pthread_mutex_lock(&q->qlock);
+        bool run = dd_running(q);
+        pthread_mutex_unlock(&q->qlock);
+        /* No lock held: the device may pop and push from its kick. */
+        if (run && q->vp->info.ops->kick)
+            q->vp->info.ops->kick(q->vp->info.opaque, q->index);
+        return;
+    }
     pthread_mutex_lock(&q->qlock);
     int r = HK_OK;
     if (q->vq.ready && !atomic_load(&q->vp->needs_reset))
@@ -156,6 +171,10 @@ int vp_queue_setup(struct virtio_pci *vp, struct vp_queue *q, bool start)
     pthread_mutex_lock(&q->qlock);
     int r = HK_OK;
     virtq_reset(&q->vq);
+    /* Chains the device popped before now are stale (never 0: "not popped"). */
+    if (++q->epoch == 0)
+        q->epoch = 1;
+    q->recent = 0;
     /* The chain buffer holds chains of at most the maximum size. */
     if (start && (q->size == 0 || q->size > vp->info.queue_size))
         r = HK_EGUEST;
@@ -188,6 +207,10 @@ int vp_queues_start(struct virtio_pci *vp)
         q->chain = virtq_chain_new(&sized);
         if (!q->chain)
             return HK_ENOMEM;
+        q->device_driven = vp->info.device_driven_mask >> i & 1;
+        if (q->device_driven &&
+            !(q->head_epoch = calloc(vp->info.queue_size, sizeof(*q->head_epoch))))
+            return HK_ENOMEM;
         if (pthread_create(&q->thread, NULL, worker, q) != 0)
             return HK_ENOMEM;
         q->thread_started = true;
@@ -209,5 +232,116 @@ void vp_queues_stop(struct virtio_pci *vp)
         }
         free(q->chain);
         q->chain = NULL;
+        free(q->head_epoch);
+        q->head_epoch = NULL;
     }
+}
+
+/* --- Device-driven queues ------------------------------------------------------------ */
+
+static struct vp_queue *dd_queue(struct virtio_pci *vp, int qi)
+{
+    if (!vp || qi < 0 || qi >= vp->info.nqueues || !vp->q[qi].device_driven)
+        return NULL;
+    return &vp->q[qi];
+}
+
+struct virtq_chain *virtio_pci_chain_new(struct virtio_pci *vp)
+{
+    struct virtq sized = {.size = vp->info.queue_size};
+    return virtq_chain_new(&sized);
+}
+
+int virtio_pci_queue_pop(struct virtio_pci *vp, int qi, struct virtq_chain *c)
+{
+    struct vp_queue *q = dd_queue(vp, qi);
+    if (!q || !c)
+        return HK_EINVAL;
+    pthread_mutex_lock(&q->qlock);
+    int r = 0;
+    if (dd_running(q)) {
+        r = virtq_pop(&q->vq, c);
+        if (r == 1) {
+            q->head_epoch[c->head] = q->epoch;
+            q->recent++;
+        } else if (r == HK_EGUEST) {
+            vp_set_needs_reset(vp, "malformed ring");
+        }
+    }
+    pthread_mutex_unlock(&q->qlock);
+    return r;
+}
+
+/* c was popped in this epoch and not pushed yet (qlock held). */
+static bool in_flight(struct vp_queue *q, const struct virtq_chain *c)
+{
+    return c->head < q->vq.size && q->head_epoch[c->head] == q->epoch;
+}
+
+void virtio_pci_queue_unpop(struct virtio_pci *vp, int qi, struct virtq_chain *const *cs, int n)
+{
+    struct vp_queue *q = dd_queue(vp, qi);
+    if (!q || !cs || n <= 0)
+        return;
+    pthread_mutex_lock(&q->qlock);
+    bool ok = dd_running(q) && n <= q->recent;
+    for (int i = 0; ok && i < n; i++)
+        ok = in_flight(q, cs[i]);
+    if (ok) {
+        for (int i = 0; i < n; i++)
+            q->head_epoch[cs[i]->head] = 0;
+        q->vq.last_avail = (uint16_t)(q->vq.last_avail - n);
+        q->recent = (uint16_t)(q->recent - n);
+    }
+    pthread_mutex_unlock(&q->qlock);
+}
+
+#define DD_BATCH 64
+
+int virtio_pci_queue_push_n(struct virtio_pci *vp, int qi, struct virtq_chain *const *cs,
+                            const uint32_t *written, int n)
+{
+    struct vp_queue *q = dd_queue(vp, qi);
+    if (!q || n < 0 || n > DD_BATCH || (n && (!cs || !written)))
+        return HK_EINVAL;
+    struct virtq_chain *live[DD_BATCH];
+    uint32_t wl[DD_BATCH];
+    int m = 0, r = HK_OK;
+    pthread_mutex_lock(&q->qlock);
+    if (dd_running(q)) {
+        /* Stale chains (popped before a reset) and repeats are dropped. */
+        for (int i = 0; i < n; i++) {
+            if (!in_flight(q, cs[i]))
+                continue;
+            q->head_epoch[cs[i]->head] = 0;
+            live[m] = cs[i];
+            wl[m++] = written[i];
+        }
+        q->recent = 0;
+        r = virtq_push_chains(&q->vq, live, wl, m);
+        if (r == HK_EGUEST)
+            vp_set_needs_reset(vp, "used ring outside RAM");
+        else if (m && virtq_should_notify(&q->vq))
+            vp_interrupt(vp, 1, queue_vector(q));
+    }
+    pthread_mutex_unlock(&q->qlock);
+    return r;
+}
+
+int virtio_pci_queue_push(struct virtio_pci *vp, int qi, const struct virtq_chain *c,
+                          uint32_t written)
+{
+    struct virtq_chain *cs[1] = {(struct virtq_chain *)c};
+    return virtio_pci_queue_push_n(vp, qi, cs, &written, 1);
+}
+
+bool virtio_pci_queue_enable_kicks(struct virtio_pci *vp, int qi, bool enable)
+{
+    struct vp_queue *q = dd_queue(vp, qi);
+    if (!q)
+        return false;
+    pthread_mutex_lock(&q->qlock);
+    bool more = dd_running(q) && virtq_enable_kicks(&q->vq, enable);
+    pthread_mutex_unlock(&q->qlock);
+    return more;
 }

@@ -286,6 +286,40 @@ int virtq_push_chain(struct virtq *q, const struct virtq_chain *c, uint32_t writ
     return virtq_push(q, c->head, written);
 }
 
+int virtq_push_chains(struct virtq *q, struct virtq_chain *const *cs, const uint32_t *written,
+                      int n)
+{
+    if (!q->ready || n < 0 || n > q->size)
+        return HK_EINVAL;
+    for (int k = 0; k < n; k++)
+        if (cs[k]->head >= q->size)
+            return HK_EINVAL;
+    for (int k = 0; k < n; k++) {
+        const struct virtq_chain *c = cs[k];
+        for (int i = c->nout; i < c->nout + c->nin && i < c->cap; i++) {
+            uint64_t gpa;
+            if (c->iov[i].iov_len && gmem_gpa_of(q->mem, c->iov[i].iov_base, &gpa))
+                gmem_write_done(q->mem, gpa, c->iov[i].iov_len);
+        }
+        uint16_t slot = (uint16_t)(q->used_idx + k);
+        uint64_t elem = q->used_gpa + 4 + (uint64_t)USED_ELEM_SIZE * (slot & (q->size - 1));
+        uint8_t *p = gmem_ptr_for_write(q->mem, elem, USED_ELEM_SIZE);
+        if (!p)
+            return HK_EGUEST;
+        uint8_t b[USED_ELEM_SIZE];
+        put32(b, c->head);
+        put32(b + 4, written[k]);
+        memcpy(p, b, sizeof(b));
+    }
+    if (n == 0)
+        return HK_OK;
+    /* Release: every element is visible before the index that publishes them. */
+    if (store_u16(q, q->used_gpa + 2, __ATOMIC_RELEASE, (uint16_t)(q->used_idx + n)))
+        return HK_EGUEST;
+    q->used_idx = (uint16_t)(q->used_idx + n);
+    return HK_OK;
+}
+
 /* 2.7.10: interrupt if used_event lies in [old, new), modulo 2^16. */
 static bool need_event(uint16_t event, uint16_t new_idx, uint16_t old_idx)
 {

@@ -82,6 +82,12 @@ int virtq_push(struct virtq *q, uint16_t head, uint32_t written);
  * (gmem_write_done), so no vCPU keeps code it decoded there before. */
 int virtq_push_chain(struct virtq *q, const struct virtq_chain *c, uint32_t written);
 
+/* Push n chains and publish them with one used-index update, so the
+ * driver sees all or none (mergeable receive buffers). Same results as
+ * virtq_push; on HK_EGUEST nothing was published. */
+int virtq_push_chains(struct virtq *q, struct virtq_chain *const *cs, const uint32_t *written,
+                      int n);
+
 /* After pushes: whether the driver wants an interrupt now (its
  * VIRTQ_AVAIL_F_NO_INTERRUPT flag, or used_event with EVENT_IDX, 2.7.10). */
 bool virtq_should_notify(struct virtq *q);
