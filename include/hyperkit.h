@@ -167,6 +167,13 @@ int hk_vm_resume(hk_vm *vm);
 /* Stop (if running) and free everything. */
 void hk_vm_destroy(hk_vm *vm);
 
+/* Connect to port `port` of the guest through its (first) virtio-sock
+ * device, as a host program does through DIR/connect: *fd is a stream
+ * socket carrying the connection once the guest accepts it; if the guest
+ * refuses or resets it, reads see EOF. The caller closes *fd. HK_ENOENT:
+ * the VM has no virtio-sock device. */
+int hk_vm_vsock_connect(hk_vm *vm, uint32_t port, int *fd);
+
 /* Map a reason to hyperkit's exit status: 0 off/halt, 1 error, 2 reboot,
  * 3 triple fault, 100 unknown; debug-exit gives its own status. */
 int hk_exit_status(const struct hk_exit *exit);

@@ -12,7 +12,7 @@
 #   config                   the kernel's .config
 #   kernel-version           e.g. "linux-image-6.1.0-56-amd64 6.1.192-2"
 #   initramfs-shell.img      /init mounts proc/sys/dev, loads the kernel
-#                            package's modules for virtio disks, entropy and
+#                            package's modules for virtio disks, entropy, vsock and
 #                            ext4 (see guest_modules) when the VM has a
 #                            virtio device, prints the marker, then runs a
 #                            shell on the console
@@ -35,7 +35,7 @@ set -eu
 # ext4 and jbd2 ask for "crypto-crc32c": both crc32c_generic and crc32c-intel
 # provide it, and only the generic one loads on a CPU without SSE4.2 (emu).
 # hw_random's core is built in (CONFIG_HW_RANDOM=y).
-guest_modules="virtio_pci virtio_blk virtio_rng crc32c_generic ext4"
+guest_modules="virtio_pci virtio_blk virtio_rng crc32c_generic ext4 vsock vmw_vsock_virtio_transport_common vmw_vsock_virtio_transport"
 
 out=${1:-build/guest}
 cache=${XDG_CACHE_HOME:-$HOME/.cache}/hyperkit-guest

@@ -7,6 +7,7 @@
 #include "devices/pci/pci.h"
 #include "devices/virtio/virtio_blk.h"
 #include "devices/virtio/virtio_rnd.h"
+#include "devices/virtio/virtio_sock.h"
 #include "hyperkit.h"
 
 static int hostbridge_make(struct dev_env *env, struct pci_bus *bus, int slot, int func,
@@ -49,7 +50,11 @@ static const struct dev_type devtypes[] = {
     {.name = "virtio-tap"},
     {.name = "virtio-vpnkit"},
     {.name = "virtio-rnd", .parse = virtio_rnd_parse, .create = virtio_rnd_create, .intx_pin = 1},
-    {.name = "virtio-sock"},
+    {.name = "virtio-sock",
+     .parse = virtio_sock_parse,
+     .free = virtio_sock_free,
+     .create = virtio_sock_create,
+     .intx_pin = 1},
     {.name = "virtio-9p"},
     {.name = "ahci-hd"},
     {.name = "ahci-cd"},
