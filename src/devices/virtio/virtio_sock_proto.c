@@ -556,12 +556,13 @@ static void work_once(struct vsock *vs)
             c->pending |= VS_P_CREDIT;
         if (c->pending && !send_control(vs, c))
             continue;
-        if (c->state == VS_DEAD) {
+        /* Data, then what reading owed (SHUTDOWN at EOF, RST on error). */
+        if (c->state != VS_DEAD && send_data(vs, c) && c->pending && !send_control(vs, c))
+            continue;
+        if (c->state == VS_DEAD && !c->pending) {
             conn_free(vs, c);
             i--;
-            continue;
         }
-        send_data(vs, c);
     }
 }
 
