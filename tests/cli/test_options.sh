@@ -59,10 +59,10 @@ expect_one_line "duplicate slot, other spelling" -- "$H" -s 0:3:0,virtio-rnd -s 
 expect_one_line "unknown emulation" -- "$H" -s 3,virtio-foo -f "$fw"
 expect "unknown emulation message" 1 "^hyperkit: .*unknown PCI emulation 'virtio-foo'" -- \
     "$H" -s 3,virtio-foo -f "$fw"
-expect_one_line "unimplemented emulation" -- "$H" -s 3,virtio-sock -f "$fw"
+expect_one_line "unimplemented emulation" -- "$H" -s 3,ahci-hd -f "$fw"
 expect "unimplemented emulation message" 1 \
-    "^hyperkit: -s 3,virtio-sock: PCI emulation 'virtio-sock' is not implemented yet" -- \
-    "$H" -s 3,virtio-sock -f "$fw"
+    "^hyperkit: -s 3,ahci-hd: PCI emulation 'ahci-hd' is not implemented yet" -- \
+    "$H" -s 3,ahci-hd -f "$fw"
 
 # --- -m -----------------------------------------------------------------
 for m in 0 12Q -5 2T 99999999999999999999 512K; do

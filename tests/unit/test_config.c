@@ -157,10 +157,14 @@ static void test_pci(void)
     CHECK_EQ(hk_config_add_pci(cfg, "0:0,hostbridge"), HK_OK, "pci hostbridge accepted");
     CHECK_EQ(hk_config_add_pci(cfg, "31,lpc"), HK_OK, "pci lpc accepted");
     CHECK_EQ(cfg->npci, 2, "pci hostbridge and lpc stored");
-    CHECK_EQ(hk_config_add_pci(cfg, "3,virtio-sock"), HK_ENOTSUP, "pci virtio-sock is ENOTSUP");
+    CHECK_EQ(hk_config_add_pci(cfg, "3,ahci-hd"), HK_ENOTSUP, "pci ahci-hd is ENOTSUP");
     CHECK(strcmp(hk_config_error(cfg),
-                 "-s 3,virtio-sock: PCI emulation 'virtio-sock' is not implemented yet") == 0,
+                 "-s 3,ahci-hd: PCI emulation 'ahci-hd' is not implemented yet") == 0,
           "pci ENOTSUP message exact");
+    CHECK_EQ(hk_config_add_pci(cfg, "3,virtio-sock"), HK_EINVAL, "pci virtio-sock needs options");
+    CHECK(msg_has(cfg, "guest_cid=N and path=DIR are both required"), "pci virtio-sock message");
+    CHECK_EQ(hk_config_add_pci(cfg, "6,virtio-sock,guest_cid=3,path=/tmp"), HK_OK,
+             "pci virtio-sock accepted");
     CHECK_EQ(hk_config_add_pci(cfg, "3,virtio-blk"), HK_EINVAL, "pci virtio-blk needs a path");
     CHECK(strcmp(hk_config_error(cfg),
                  "-s 3,virtio-blk: virtio-blk: a disk image path is required") == 0,
@@ -175,7 +179,7 @@ static void test_pci(void)
     hk_config_free(cfg);
     pci_expect("3,foo", HK_EINVAL, "unknown PCI emulation 'foo'", "pci unknown emulation");
     const char *known[] = {"virtio-net",
-                           "virtio-tap", "virtio-vpnkit", "virtio-sock",
+                           "virtio-tap", "virtio-vpnkit",
                            "virtio-9p", "ahci-hd", "ahci-cd", "uart", "dummy"};
     for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++) {
         char spec[64], name[96];
@@ -183,11 +187,11 @@ static void test_pci(void)
         snprintf(name, sizeof(name), "pci emulation %s is known", known[i]);
         pci_expect(spec, HK_ENOTSUP, ns, name);
     }
-    pci_expect("31,virtio-sock", HK_ENOTSUP, ns, "pci slot 31 valid");
+    pci_expect("31,ahci-hd", HK_ENOTSUP, ns, "pci slot 31 valid");
     pci_expect("32,virtio-rnd", HK_EINVAL, bad, "pci slot 32 rejected");
-    pci_expect("1:7,virtio-sock", HK_ENOTSUP, ns, "pci function 7 valid");
+    pci_expect("1:7,ahci-hd", HK_ENOTSUP, ns, "pci function 7 valid");
     pci_expect("1:8,virtio-rnd", HK_EINVAL, bad, "pci function 8 rejected");
-    pci_expect("255:31:7,virtio-sock", HK_ENOTSUP, ns, "pci bus 255 valid");
+    pci_expect("255:31:7,ahci-hd", HK_ENOTSUP, ns, "pci bus 255 valid");
     pci_expect("256:0:0,virtio-rnd", HK_EINVAL, bad, "pci bus 256 rejected");
     pci_expect("x,virtio-rnd", HK_EINVAL, bad, "pci junk slot rejected");
     pci_expect("1x,virtio-rnd", HK_EINVAL, bad, "pci slot with junk suffix rejected");
@@ -214,9 +218,9 @@ static void test_pci_duplicates(void)
              "pci duplicate in bus:slot:func form rejected");
     CHECK_EQ(hk_config_add_pci(cfg, "3:0,virtio-rnd"), HK_EEXIST,
              "pci duplicate in slot:func form rejected");
-    CHECK_EQ(hk_config_add_pci(cfg, "3:1,virtio-sock"), HK_ENOTSUP,
+    CHECK_EQ(hk_config_add_pci(cfg, "3:1,ahci-hd"), HK_ENOTSUP,
              "pci other function of same slot is free");
-    CHECK_EQ(hk_config_add_pci(cfg, "1:3:0,virtio-sock"), HK_ENOTSUP,
+    CHECK_EQ(hk_config_add_pci(cfg, "1:3:0,ahci-hd"), HK_ENOTSUP,
              "pci same slot on other bus is free");
     CHECK_EQ(cfg->npci, 1, "pci failures add nothing");
     hk_config_free(cfg);
