@@ -50,7 +50,7 @@ PROGS_IMG    := $(PROGS_DIR)/progs.cpio.gz
 # the O_DIRECT helper and the guest-side script, in /progs, kept apart from
 # the programs above so those boots unpack only what they run.
 DISK_IMG     := $(PROGS_DIR)/disk.cpio.gz
-DISK_FILES   := $(PROGS_DIR)/bin/diskio tests/linux/progs/disk-guest.sh
+DISK_FILES   := $(PROGS_DIR)/bin/diskio $(PROGS_DIR)/bin/vsock tests/linux/progs/disk-guest.sh
 .SECONDARY: $(SYS_RT_OBJS) $(SYS_GUEST_SRCS:tests/guests/sys/%.c=$(BUILD)/guests/sys/%.o)
 
 .PHONY: all lib cli guests tests linux-progs test san check demo demo-hello guest bench bench-disk fuzz install clean
@@ -121,6 +121,10 @@ $(PROGS_DIR)/bin/io: tests/linux/progs/io.c tests/linux/progs/check.h tests/linu
 	$(PROGS_CC) -m64 $(PROGS_CFLAGS) -o $@ $<
 
 $(PROGS_DIR)/bin/diskio: tests/linux/progs/diskio.c
+	@mkdir -p $(dir $@)
+	$(PROGS_CC) -m64 $(PROGS_CFLAGS) -o $@ $<
+
+$(PROGS_DIR)/bin/vsock: tests/linux/progs/vsock.c
 	@mkdir -p $(dir $@)
 	$(PROGS_CC) -m64 $(PROGS_CFLAGS) -o $@ $<
 

@@ -1,0 +1,138 @@
+#!/usr/bin/env bash
+# virtio-sock seen from Debian's kernel (issue 10, "Done when"), in one
+# boot with -s virtio-sock,guest_cid=3,path=DIR,guest_forwards=1025:
+#   guest -> host: a host peer on DIR/00000002.00000400 takes the guest's
+#       connection to port 1024; VSOCK_MIB each way, both ends check every
+#       byte (sha256 on the host, the pattern compared in the guest)
+#   host -> guest through DIR/connect ("00000003.00000402\n") to a guest
+#       listener on 1026, VSOCK_MIB each way
+#   host -> guest through the guest_forwards listener DIR/00000003.00000401
+#   VSOCK_CONNS connections at once each way (VSOCK_CONN_KIB each way each)
+# The helpers: progs/vsock.c in the guest, vsock_peer.py on the host (the
+# same exchange). Throughput lines ("info: ...") are the host's figures.
+# HYPERKIT_KEEP_LOG=DIR keeps the console.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/disk_lib.sh"
+DISK_TEST="vsock"
+VSOCK_MIB=${VSOCK_MIB:-16}
+VSOCK_CONNS=${VSOCK_CONNS:-64}
+VSOCK_CONN_KIB=${VSOCK_CONN_KIB:-256}
+guest_missing "$DISK_TEST" && exit 0
+if ! command -v python3 >/dev/null 2>&1; then
+    echo "SKIP: $DISK_TEST: python3 is missing"
+    exit 0
+fi
+if ! gzip -dc "$GUEST_DIR/initramfs-shell.img" | grep -qa 'vmw_vsock_virtio_transport\.ko'; then
+    echo "FAIL: $DISK_TEST: $GUEST_DIR/initramfs-shell.img has no vsock modules (run: make guest)"
+    exit 1
+fi
+peer=$(dirname "$0")/vsock_peer.py
+
+work=$(mktemp -d)
+trap 'kill $PEER_PID 2>/dev/null; vm_cleanup 2>/dev/null; rm -rf "$work"' EXIT
+initrd=$work/initrd.img
+disk_initrd "$initrd" || exit 1
+dir=$work/vs
+mkdir -p "$dir"
+mib=1048576
+big=$((VSOCK_MIB * mib))
+small=$((VSOCK_CONN_KIB * 1024))
+conn_mib=$(((VSOCK_CONNS * small + mib - 1) / mib))
+
+# shellcheck disable=SC2054 # the commas belong to hyperkit's option syntax
+vm_start "$initrd" --accel=emu -A -s "2,virtio-sock,guest_cid=3,path=$dir,guest_forwards=1025"
+if ! vm_wait_for "hyperkit-init: ready"; then
+    result "the guest boots to the shell" false
+    exit 1
+fi
+
+# wait_line LIMIT PATTERN FILE [FROM]: the first line of FILE matching
+# PATTERN (from line FROM on; carriage returns removed) within LIMIT s.
+wait_line() {
+    local limit=$1 re=$2 file=$3 from=${4:-1} waited=0 line
+    while :; do
+        line=$(tail -n +"$from" "$file" | tr -d '\r' | grep -E -m1 -- "$re")
+        if [ -n "$line" ]; then
+            printf '%s\n' "$line"
+            return 0
+        fi
+        if ! kill -0 "$VM_PID" 2>/dev/null || [ $waited -ge $((limit * 10)) ]; then
+            return 1
+        fi
+        sleep 0.1
+        waited=$((waited + 1))
+    done
+}
+
+# Both ends' summaries agree: every connection checked on each side.
+both_ok() { # guest-line peer-line conns
+    [ "$(field "$1" ok)" = "$3" ] && [ "$(field "$2" ok)" = "$3" ]
+}
+
+# mibps BYTES USEC: MiB/s with one decimal.
+mibps() {
+    [ -n "$2" ] && [ "$2" -gt 0 ] || { echo "?"; return; }
+    echo "$(($1 * 10 * 1000000 / $2 / mib))" | sed 's/\(.\)$/.\1/'
+}
+
+# guest_to_host PORT BYTES N NAME: the host peer listens, the guest connects.
+guest_to_host() {
+    local port=$1 bytes=$2 n=$3 name=$4 limit=$5 g p sock from
+    sock=$dir/$(printf '00000002.%08x' "$port")
+    python3 "$peer" listen "$sock" "$bytes" "$n" >"$work/peer.log" 2>&1 &
+    PEER_PID=$!
+    wait_line 10 '^peer: listening' "$work/peer.log" >/dev/null
+    from=$(($(wc -l <"$VM_LOG") + 1))
+    vm_send "/progs/vsock connect $port $bytes $n"
+    g=$(wait_line "$limit" '^vsock: connect done' "$VM_LOG" "$from")
+    p=$(wait_line 10 '^peer: done' "$work/peer.log")
+    kill "$PEER_PID" 2>/dev/null
+    wait "$PEER_PID" 2>/dev/null
+    result "$name: guest -> DIR/00000002.$(printf %08x "$port"), $n x $bytes bytes each way ($g | $p)" \
+        both_ok "$g" "$p" "$n"
+    [ "$n" = 1 ] || return 0
+    echo "info: $name: $((2 * bytes)) bytes in $(field "$p" usec) us: $(mibps $((2 * bytes)) "$(field "$p" usec)") MiB/s (both directions together)"
+}
+
+# host_to_guest PORT BYTES N NAME LIMIT SOCK [LINE]: the guest listens, the
+# host peer connects to SOCK (writing LINE first).
+host_to_guest() {
+    local port=$1 bytes=$2 n=$3 name=$4 limit=$5 sock=$6 line=${7:-} g p from
+    from=$(($(wc -l <"$VM_LOG") + 1))
+    vm_send "/progs/vsock listen $port $bytes $n"
+    wait_line 20 "^vsock: listening $port" "$VM_LOG" "$from" >/dev/null
+    python3 "$peer" connect "$sock" "$bytes" "$n" $line >"$work/peer.log" 2>&1 &
+    PEER_PID=$!
+    g=$(wait_line "$limit" '^vsock: listen done' "$VM_LOG" "$from")
+    p=$(wait_line 10 '^peer: done' "$work/peer.log")
+    kill "$PEER_PID" 2>/dev/null
+    wait "$PEER_PID" 2>/dev/null
+    result "$name: $n x $bytes bytes each way ($g | $p)" both_ok "$g" "$p" "$n"
+    [ "$n" = 1 ] || return 0
+    echo "info: $name: $((2 * bytes)) bytes in $(field "$p" usec) us: $(mibps $((2 * bytes)) "$(field "$p" usec)") MiB/s (both directions together)"
+}
+
+guest_to_host 1024 "$big" 1 "guest -> host" "$(step_limit $((2 * VSOCK_MIB)))"
+host_to_guest 1026 "$big" 1 "host -> guest through DIR/connect" \
+    "$(step_limit $((2 * VSOCK_MIB)))" "$dir/connect" 00000003.00000402
+host_to_guest 1025 "$mib" 1 "host -> guest through guest_forwards DIR/00000003.00000401" \
+    "$(step_limit 2)" "$dir/00000003.00000401"
+result "guest_forwards: the convenience link DIR/guest.00000401 names the listener" \
+    [ "$(readlink "$dir/guest.00000401")" = 00000003.00000401 ]
+guest_to_host 1027 "$small" "$VSOCK_CONNS" "$VSOCK_CONNS connections at once, guest -> host" \
+    "$(step_limit $((2 * conn_mib)))"
+host_to_guest 1028 "$small" "$VSOCK_CONNS" "$VSOCK_CONNS connections at once, host -> guest (DIR/connect)" \
+    "$(step_limit $((2 * conn_mib)))" "$dir/connect" 00000003.00000404
+from=$(($(wc -l <"$VM_LOG") + 1))
+vm_send "/progs/vsock connect 1029 16 1"
+g=$(wait_line 20 '^vsock: (conn 0 connect|connect done)' "$VM_LOG" "$from")
+result "a guest connection to a port nobody listens on is refused ($g)" \
+    grep -q 'Connection reset\|refused' <<<"$g"
+
+vm_send 'poweroff -f'
+vm_wait_exit 120
+result "the guest powers off with status 0 (got $VM_STATUS)" [ "$VM_STATUS" = 0 ]
+if [ -n "${HYPERKIT_KEEP_LOG:-}" ]; then
+    mkdir -p "$HYPERKIT_KEEP_LOG" && cp "$VM_LOG" "$HYPERKIT_KEEP_LOG/vsock.log"
+fi
+[ "$DISK_FAILED" = 0 ]
