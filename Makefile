@@ -47,7 +47,7 @@ PROGS_NAMES  := seg32 sig32 sys32 sys64 movss32 movss64 io ptrace32 ptrace64
 PROGS_BINS   := $(PROGS_NAMES:%=$(PROGS_DIR)/bin/%)
 PROGS_IMG    := $(PROGS_DIR)/progs.cpio.gz
 # The disk tests' layer (tests/linux/test_disk_*.sh, bench/disk-bench.sh):
-# the O_DIRECT helper and the guest-side script, in /progs, kept apart from
+# the O_DIRECT helper, the vsock helper (test_vsock.sh) and the guest-side script, in /progs, kept apart from
 # the programs above so those boots unpack only what they run.
 DISK_IMG     := $(PROGS_DIR)/disk.cpio.gz
 DISK_FILES   := $(PROGS_DIR)/bin/diskio $(PROGS_DIR)/bin/vsock tests/linux/progs/disk-guest.sh

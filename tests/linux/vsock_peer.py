@@ -11,6 +11,9 @@ guest's tests/linux/progs/vsock.c (see there), over hyperkit's Unix sockets.
 Each connection sends a header and BYTES of its seed's pattern (seeds
 1001...), shuts down writing, and checks what the guest sends until EOF:
 the sha256 of what came must be that of the stream the header names.
+With VSOCK_PEER_STALL=I, connection I neither reads nor sends until
+every other connection is done ("peer: others done" then): a peer that
+stops reading must block only its own connection.
 Prints "peer: conn I sent=N got=N want=N sha=ok|bad" per connection,
 then "peer: done conns=N ok=K usec=T", and "peer: listening" once bound.
 """
@@ -66,8 +69,10 @@ def sender(sock, seed, nbytes, out):
     out["sent"] = off
 
 
-def exchange(sock, idx, nbytes, results, lock):
+def exchange(sock, idx, nbytes, results, lock, release=None):
     info = {}
+    if release:
+        release.wait()
     th = threading.Thread(target=sender, args=(sock, 1001 + idx, nbytes, info))
     th.start()
     hdr, h, got = b"", hashlib.sha256(), 0
@@ -100,6 +105,8 @@ def main():
     mode, path, nbytes, n = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
     line = sys.argv[5] if len(sys.argv) > 5 else None
     results, lock, threads = [], threading.Lock(), []
+    stall = int(os.environ.get("VSOCK_PEER_STALL", "-1"))
+    release = threading.Event()
     t0 = None
     if mode == "listen":
         if os.path.exists(path):
@@ -123,11 +130,17 @@ def main():
             s.connect(path)
             if line:
                 s.sendall((line + "\n").encode())
-            th = threading.Thread(target=exchange, args=(s, i, nbytes, results, lock))
+            th = threading.Thread(target=exchange, args=(s, i, nbytes, results, lock,
+                                                         release if i == stall else None))
             th.start()
             threads.append(th)
-    for th in threads:
-        th.join()
+    for i, th in enumerate(threads):
+        if i != stall:
+            th.join()
+    if 0 <= stall < len(threads):
+        print(f"peer: others done ok={sum(results)} while conn {stall} stalled", flush=True)
+        release.set()
+        threads[stall].join()
     usec = int((time.monotonic() - t0) * 1e6)
     print(f"peer: done conns={n} ok={sum(results)} usec={usec}", flush=True)
 
