@@ -136,6 +136,7 @@ main() {
     kdeb=$(kernel_deb)
     bdeb=$(fetch_deb busybox-static)
     extract_kernel "$kdeb"
+    # shellcheck disable=SC2086 # one word per module
     collect_modules $guest_modules
     dpkg-deb -x "$bdeb" "$work/busybox"
     busybox=$work/busybox/bin/busybox

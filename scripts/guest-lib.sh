@@ -3,6 +3,7 @@
 # load order, and the pieces of a cpio (newc) initramfs. The sourcing script
 # sets prog (its name for messages), cache, work (a scratch directory) and
 # out (where extract_kernel puts the kernel).
+# shellcheck disable=SC2154 # prog, cache, work, out: set by the sourcing script
 say() { echo "$prog: $*" >&2; }
 die() { say "$*"; exit 1; }
 
