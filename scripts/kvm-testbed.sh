@@ -36,7 +36,7 @@ kvm_modules="kvm_amd"
 limit=${KVM_TESTBED_TIMEOUT:-1800}
 done_marker="kvm-testbed: done"
 
-qemu=qemu-system-x86_64
+qemu="qemu-system-x86_64"
 if ! command -v "$qemu" >/dev/null 2>&1; then
     echo "SKIP: kvm test bed: $qemu is not installed (scripts/install-deps.sh installs qemu-system-x86)"
     exit 0
