@@ -340,9 +340,26 @@ static void eat_kick_signals(void)
         ;
 }
 
-/* After a signal interrupted KVM_RUN: is the vCPU halted with interrupts
- * off? Then it is a HLT exit the VMM's wake rules judge (no VMM-side
- * platform arms NMIs on this engine, so it ends the VM). */
+/* Whether an NMI can still wake the halted vCPU, as the emu engine's
+ * rule: NMIs unblocked, and one pending or LINT0 set to deliver NMIs (the
+ * in-kernel PIT's output reaches it). */
+static bool nmi_can_wake(struct accel_vcpu *v, const struct kvm_vcpu_events *events)
+{
+    if (events->nmi.masked)
+        return false;
+    if (events->nmi.pending || events->nmi.injected)
+        return true;
+    struct kvm_lapic_state lapic;
+    if (ioctl(v->fd, KVM_GET_LAPIC, &lapic) < 0)
+        return true; /* cannot tell: never end a VM that might wake */
+    uint32_t lint0;
+    memcpy(&lint0, &lapic.regs[0x350], sizeof(lint0));
+    return !(lint0 & (1u << 16)) && ((lint0 >> 8) & 7) == 4; /* unmasked, NMI mode */
+}
+
+/* After a signal interrupted KVM_RUN: is the vCPU halted for good, with
+ * interrupts off and no NMI that could wake it? Then it is a HLT exit the
+ * VMM's wake rules end the VM for. */
 static bool halted_interrupts_off(struct accel_vcpu *v, struct accel_exit *e)
 {
     struct kvm_mp_state mp;
@@ -350,7 +367,7 @@ static bool halted_interrupts_off(struct accel_vcpu *v, struct accel_exit *e)
     struct kvm_vcpu_events events;
     if (ioctl(v->fd, KVM_GET_MP_STATE, &mp) < 0 || mp.mp_state != KVM_MP_STATE_HALTED ||
         ioctl(v->fd, KVM_GET_REGS, &regs) < 0 || (regs.rflags & (1u << 9)) ||
-        ioctl(v->fd, KVM_GET_VCPU_EVENTS, &events) < 0)
+        ioctl(v->fd, KVM_GET_VCPU_EVENTS, &events) < 0 || nmi_can_wake(v, &events))
         return false;
     e->reason = ACCEL_EXIT_HLT;
     e->hlt.interrupts_enabled = false;
