@@ -176,9 +176,12 @@ kvm-testbed: $(BUILD)/hyperkit-static guests
 	sh scripts/kvm-testbed.sh $(BUILD)
 
 # Everything CI runs: the suite, then the suite again under ASan + UBSan.
+# The kvm test bed runs in check only with the tests that already pass on
+# kvm (issue 11 sorts out the ring-0 guests' differences next).
 check:
 	$(MAKE) guest
 	$(MAKE) test
+	$(MAKE) kvm-testbed KVM_TESTBED_TESTS=cli/test_guests.sh
 	$(MAKE) san
 
 # The main job: Debian's kernel booted to a busybox shell on this console
