@@ -32,8 +32,7 @@ chmod 640 "$share/hostfile.txt"
 touch -d @1000000000 "$share/hostfile.txt"
 for i in $(seq 1 300); do : >"$share/many/entry-with-a-longish-name-$i"; done
 echo "read only" >"$ro/ro.txt"
-cp tests/linux/progs/p9-guest.sh "$ro/g.sh" 2>/dev/null ||
-    cp "$(dirname "$0")/progs/p9-guest.sh" "$ro/g.sh"
+cp "$(dirname "$0")/progs/p9-guest.sh" "$ro/g.sh"
 ro_before=$(cd "$ro" && ls -l --time-style=+%s | sha256sum)
 
 # shellcheck disable=SC2054 # the commas belong to hyperkit's option syntax

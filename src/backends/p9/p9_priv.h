@@ -9,7 +9,6 @@
 #include "backends/p9/p9_server.h"
 
 #define P9_FID_BUCKETS 256
-#define P9_MAX_FIDS 8192        /* each holds up to three host descriptors */
 
 struct p9_fid {
     uint32_t num;

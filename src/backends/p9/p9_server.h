@@ -24,6 +24,8 @@
 /* The largest message we negotiate (Tversion msize). */
 #define P9_MAX_MSIZE (512u * 1024)
 #define P9_MIN_MSIZE 4096u
+/* Fids at once: each holds up to three host descriptors. */
+#define P9_MAX_FIDS 8192
 
 struct p9_server;
 
