@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "devices/pci/pci.h"
+#include "devices/virtio/virtio_9p.h"
 #include "devices/virtio/virtio_blk.h"
 #include "devices/virtio/virtio_rnd.h"
 #include "hyperkit.h"
@@ -50,7 +51,11 @@ static const struct dev_type devtypes[] = {
     {.name = "virtio-vpnkit"},
     {.name = "virtio-rnd", .parse = virtio_rnd_parse, .create = virtio_rnd_create, .intx_pin = 1},
     {.name = "virtio-sock"},
-    {.name = "virtio-9p"},
+    {.name = "virtio-9p",
+     .parse = virtio_9p_parse,
+     .free = virtio_9p_free,
+     .create = virtio_9p_create,
+     .intx_pin = 1},
     {.name = "ahci-hd"},
     {.name = "ahci-cd"},
     {.name = "uart"},
