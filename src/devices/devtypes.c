@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "devices/pci/pci.h"
+#include "devices/virtio/virtio_9p.h"
 #include "devices/virtio/virtio_blk.h"
 #include "devices/virtio/virtio_rnd.h"
 #include "devices/virtio/virtio_sock.h"
@@ -55,7 +56,11 @@ static const struct dev_type devtypes[] = {
      .free = virtio_sock_free,
      .create = virtio_sock_create,
      .intx_pin = 1},
-    {.name = "virtio-9p"},
+    {.name = "virtio-9p",
+     .parse = virtio_9p_parse,
+     .free = virtio_9p_free,
+     .create = virtio_9p_create,
+     .intx_pin = 1},
     {.name = "ahci-hd"},
     {.name = "ahci-cd"},
     {.name = "uart"},

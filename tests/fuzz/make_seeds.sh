@@ -320,3 +320,21 @@ if command -v qemu-img >/dev/null && command -v qemu-io >/dev/null; then
     done
     rm -rf "$w"
 fi
+
+# fuzz_p9 seeds: SERVER-BYTE (0 rw, 1 ro) ROOM-BYTE, then messages
+# (fid 0 is attached by the target). m TYPE BODY: one message, tag 1.
+mkdir -p "$here/corpus/p9"
+le() { # VALUE BYTES -> little-endian hex
+    local v=$1 n=$2 i out=""
+    for ((i = 0; i < n; i++)); do out+=$(printf '%02x' $(((v >> (8 * i)) & 255))); done
+    printf '%s' "$out"
+}
+s9() { le ${#1} 2; printf '%s' "$1" | od -An -tx1 | tr -d ' \n'; }
+m() { local body=${2// /}; printf '%s' "$(le $((7 + ${#body} / 2)) 4)$(le "$1" 1)0100$body"; }
+p9seed() { hex "$2" >"$here/corpus/p9/$1"; }
+walk1() { m 110 "$(le 0 4)$(le "$1" 4)0100$(s9 "$2")"; }
+p9seed read "00ff$(walk1 1 f)$(m 12 "$(le 1 4)$(le 0 4)")$(m 116 "$(le 1 4)$(le 0 8)$(le 100 4)")$(m 24 "$(le 1 4)$(le 2047 8)")"
+p9seed create "00ff$(walk1 1 d)$(m 14 "$(le 1 4)$(s9 new)$(le 66 4)$(le 420 4)$(le 0 4)")$(m 118 "$(le 1 4)$(le 0 8)$(le 3 4)616263")$(m 120 "$(le 1 4)")"
+p9seed readdir "01ff$(m 110 "$(le 0 4)$(le 1 4)0000")$(m 12 "$(le 1 4)$(le 0 4)")$(m 40 "$(le 1 4)$(le 0 8)$(le 4096 4)")"
+p9seed escape "01ff$(m 110 "$(le 0 4)$(le 1 4)0300$(s9 ..)$(s9 abs)$(s9 x)")$(walk1 2 rel)$(m 22 "$(le 2 4)")$(m 12 "$(le 2 4)$(le 0 4)")"
+p9seed names "0010$(m 72 "$(le 0 4)$(s9 dd)$(le 493 4)$(le 0 4)")$(m 16 "$(le 0 4)$(s9 ln)$(s9 /etc)$(le 0 4)")$(m 74 "$(le 0 4)$(s9 dd)$(le 0 4)$(s9 ee)")$(m 76 "$(le 0 4)$(s9 ee)$(le 512 4)")$(m 8 "$(le 0 4)")"

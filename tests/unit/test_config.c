@@ -180,13 +180,16 @@ static void test_pci(void)
     pci_expect("3,foo", HK_EINVAL, "unknown PCI emulation 'foo'", "pci unknown emulation");
     const char *known[] = {"virtio-net",
                            "virtio-tap", "virtio-vpnkit",
-                           "virtio-9p", "ahci-hd", "ahci-cd", "uart", "dummy"};
+                           "ahci-hd", "ahci-cd", "uart", "dummy"};
     for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++) {
         char spec[64], name[96];
         snprintf(spec, sizeof(spec), "5,%s", known[i]);
         snprintf(name, sizeof(name), "pci emulation %s is known", known[i]);
         pci_expect(spec, HK_ENOTSUP, ns, name);
     }
+    pci_expect("5,virtio-9p", HK_EINVAL, "needs path=DIR", "pci virtio-9p needs a path");
+    pci_expect("5,virtio-9p,port=564", HK_ENOTSUP, "relay is not implemented",
+               "pci virtio-9p relay refused");
     pci_expect("31,ahci-hd", HK_ENOTSUP, ns, "pci slot 31 valid");
     pci_expect("32,virtio-rnd", HK_EINVAL, bad, "pci slot 32 rejected");
     pci_expect("1:7,ahci-hd", HK_ENOTSUP, ns, "pci function 7 valid");

@@ -8,6 +8,15 @@
  * an empty handler, installed once per process (the only process-wide
  * state of the library, set up only when this engine is used), together
  * with kvm_run.immediate_exit so a kick landing outside KVM_RUN is kept.
+ *
+ * With the in-kernel LAPIC, KVM keeps a halted vCPU inside KVM_RUN and never
+ * says it halted (no KVM_EXIT_HLT), so `cli; hlt` would block for ever
+ * where the VMM's rule ends the VM. Each vCPU thread therefore has a timer
+ * sending the same signal every HALT_CHECK_NS; when it interrupts KVM_RUN
+ * the engine asks KVM whether the vCPU is halted with IF=0 and reports that
+ * as a HLT exit. The signal is blocked on the thread outside KVM_RUN
+ * (KVM_SET_SIGNAL_MASK unblocks it inside), so the VMM's own system calls
+ * are never interrupted by it.
  */
 #include <cpuid.h>
 #include <errno.h>
@@ -21,6 +30,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "accel/accel.h"
@@ -30,6 +40,7 @@
 #define TSS_ADDR 0xfffbd000ull        /* three pages below 4 GiB - 256 KiB, as QEMU */
 #define IDENTITY_MAP_ADDR 0xfffbc000ull
 #define MAX_CPUID_ENTRIES 256
+#define HALT_CHECK_NS 100000000L      /* how soon `cli; hlt` is noticed */
 
 struct accel_vm {
     struct vm *vm;
@@ -45,6 +56,8 @@ struct accel_vcpu {
     pthread_t thread;
     atomic_bool on_thread;      /* thread is valid: vcpu_run has been entered */
     unsigned io_index;          /* item of a string port I/O being handed out */
+    timer_t halt_timer;         /* valid when has_timer */
+    bool has_timer;
 };
 
 static void kick_handler(int sig)
@@ -172,6 +185,8 @@ static int setup_cpuid(struct accel_vcpu *v)
 
 static void kvm_vcpu_destroy(struct accel_vcpu *v)
 {
+    if (v->has_timer)
+        timer_delete(v->halt_timer);
     if (v->run)
         munmap(v->run, (size_t)v->avm->run_size);
     if (v->fd >= 0)
@@ -286,21 +301,105 @@ static void translate_exit(struct accel_vcpu *v, struct accel_exit *e)
     }
 }
 
+/* On the vCPU's thread, once: the kick signal reaches it only inside
+ * KVM_RUN, and the halt-check timer starts. */
+static int setup_thread(struct accel_vcpu *v)
+{
+    sigset_t kick, outside;
+    sigemptyset(&kick);
+    sigaddset(&kick, KVM_KICK_SIGNAL);
+    if (pthread_sigmask(SIG_BLOCK, &kick, &outside))
+        return HK_EIO;
+    sigset_t inside = outside;
+    sigdelset(&inside, KVM_KICK_SIGNAL);
+    /* The kernel's sigset is 8 bytes on x86-64, the head of glibc's. */
+    _Alignas(struct kvm_signal_mask) uint8_t buf[sizeof(struct kvm_signal_mask) + 8];
+    struct kvm_signal_mask *mask = (struct kvm_signal_mask *)buf;
+    mask->len = 8;
+    memcpy(mask->sigset, &inside, 8);
+    if (ioctl(v->fd, KVM_SET_SIGNAL_MASK, mask) < 0)
+        return HK_EIO;
+    struct sigevent sev = {.sigev_notify = SIGEV_THREAD_ID, .sigev_signo = KVM_KICK_SIGNAL};
+    sev._sigev_un._tid = gettid();
+    if (timer_create(CLOCK_MONOTONIC, &sev, &v->halt_timer))
+        return HK_EIO;
+    v->has_timer = true;
+    struct itimerspec period = {{0, HALT_CHECK_NS}, {0, HALT_CHECK_NS}};
+    return timer_settime(v->halt_timer, 0, &period, NULL) ? HK_EIO : HK_OK;
+}
+
+/* Outside KVM_RUN the signal is blocked, so one that interrupted it stays
+ * pending and would end every later KVM_RUN at once: take it. */
+static void eat_kick_signals(void)
+{
+    sigset_t kick;
+    sigemptyset(&kick);
+    sigaddset(&kick, KVM_KICK_SIGNAL);
+    struct timespec zero = {0, 0};
+    while (sigtimedwait(&kick, NULL, &zero) == KVM_KICK_SIGNAL)
+        ;
+}
+
+/* Whether an NMI can still wake the halted vCPU, as the emu engine's
+ * rule: NMIs unblocked, and one pending or LINT0 set to deliver NMIs (the
+ * in-kernel PIT's output reaches it). */
+static bool nmi_can_wake(struct accel_vcpu *v, const struct kvm_vcpu_events *events)
+{
+    if (events->nmi.masked)
+        return false;
+    if (events->nmi.pending || events->nmi.injected)
+        return true;
+    struct kvm_lapic_state lapic;
+    if (ioctl(v->fd, KVM_GET_LAPIC, &lapic) < 0)
+        return true; /* cannot tell: never end a VM that might wake */
+    uint32_t lint0;
+    memcpy(&lint0, &lapic.regs[0x350], sizeof(lint0));
+    return !(lint0 & (1u << 16)) && ((lint0 >> 8) & 7) == 4; /* unmasked, NMI mode */
+}
+
+/* After a signal interrupted KVM_RUN: is the vCPU halted for good, with
+ * interrupts off and no NMI that could wake it? Then it is a HLT exit the
+ * VMM's wake rules end the VM for. */
+static bool halted_interrupts_off(struct accel_vcpu *v, struct accel_exit *e)
+{
+    struct kvm_mp_state mp;
+    struct kvm_regs regs;
+    struct kvm_vcpu_events events;
+    if (ioctl(v->fd, KVM_GET_MP_STATE, &mp) < 0 || mp.mp_state != KVM_MP_STATE_HALTED ||
+        ioctl(v->fd, KVM_GET_REGS, &regs) < 0 || (regs.rflags & (1u << 9)) ||
+        ioctl(v->fd, KVM_GET_VCPU_EVENTS, &events) < 0 || nmi_can_wake(v, &events))
+        return false;
+    e->reason = ACCEL_EXIT_HLT;
+    e->hlt.interrupts_enabled = false;
+    e->hlt.nmi_unblocked = !events.nmi.masked;
+    return true;
+}
+
 static int kvm_vcpu_run(struct accel_vcpu *v, struct accel_exit *e)
 {
     if (!atomic_load(&v->on_thread)) {
         v->thread = pthread_self();
         atomic_store(&v->on_thread, true);
+        if (setup_thread(v)) {
+            memset(e, 0, sizeof(*e));
+            internal(e, "cannot set up the vCPU thread's signals and halt timer (errno %llu)",
+                     (unsigned long long)errno);
+            return 0;
+        }
     }
     if (complete_previous(v, e))
         return 0;
     memset(e, 0, sizeof(*e));
     if (ioctl(v->fd, KVM_RUN, 0) < 0) {
         int err = errno;
+        bool kicked = v->run->immediate_exit;
         v->run->immediate_exit = 0;
         if (err == EINTR || err == EAGAIN) {
-            e->reason = ACCEL_EXIT_KICKED;
+            eat_kick_signals();
             v->run->exit_reason = KVM_EXIT_INTR;
+            /* A kick first: the VMM wants to look at its own state. */
+            if (kicked || !halted_interrupts_off(v, e))
+                e->reason = ACCEL_EXIT_KICKED;
             return 0;
         }
         internal(e, "KVM_RUN failed: errno %llu", (unsigned long long)err);

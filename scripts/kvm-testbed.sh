@@ -1,0 +1,140 @@
+#!/bin/sh
+# The kvm engine's test bed: real KVM nested under QEMU's software emulator.
+# QEMU's TCG implements AMD SVM, so Debian's own kernel booted with
+# `-cpu max,+svm` loads kvm and kvm-amd and offers a real /dev/kvm; a static
+# hyperkit in the initramfs then runs the suite's engine-independent tests
+# there with --accel=kvm (TEST_ACCEL=kvm).
+#
+#   sh scripts/kvm-testbed.sh BUILD      (make kvm-testbed)
+#
+# Needs BUILD/hyperkit-static and BUILD/guests (the make target builds
+# them). Prints the tests' PASS:/FAIL:/SKIP: lines tagged "[kvm]", as
+# tests/run.sh counts them, then "N passed, N failed, N skipped"; exits 1
+# on any failure. Only where QEMU is missing does it print one SKIP: line.
+# The image, the console log and the kernel it boots stay in
+# BUILD/kvm-testbed. Debian packages come from fetch-guest.sh's cache.
+set -eu
+
+build=${1:-build}
+here=$(cd "$(dirname "$0")/.." && pwd)
+out=$build/kvm-testbed
+cache=${XDG_CACHE_HOME:-$HOME/.cache}/hyperkit-guest
+prog=kvm-testbed
+# shellcheck source=scripts/guest-lib.sh
+. "$here/scripts/guest-lib.sh"
+
+# The tests the bed runs, relative to tests/: the one list for both engines.
+# Each takes the engine from TEST_ACCEL (emu when unset). KVM_TESTBED_TESTS
+# narrows it (make check runs only what already passes on kvm).
+tests=${KVM_TESTBED_TESTS:-"cli/test_guests.sh cli/test_sys_guests.sh"}
+
+# kvm-amd's dependencies (irqbypass, kvm, ccp) come from its modinfo.
+kvm_modules="kvm_amd"
+
+# A safety net for a hung guest, not a speed limit: the kernel boots in
+# 5-11 s of emulated time and each flat guest takes under a second on KVM,
+# but on a busy 2-core host a TCG boot alone has taken a minute.
+limit=${KVM_TESTBED_TIMEOUT:-1800}
+done_marker="kvm-testbed: done"
+
+qemu="qemu-system-x86_64"
+if ! command -v "$qemu" >/dev/null 2>&1; then
+    echo "SKIP: kvm test bed: $qemu is not installed (scripts/install-deps.sh installs qemu-system-x86)"
+    exit 0
+fi
+[ -x "$build/hyperkit-static" ] || die "$build/hyperkit-static is missing (make kvm-testbed builds it)"
+[ -d "$build/guests" ] || die "$build/guests is missing (make guests)"
+
+# A host program and the shared libraries it loads, at the same paths.
+add_host_program() { # root program dest
+    mkdir -p "$1$(dirname "$3")"
+    cp "$2" "$1$3"
+    for lib in $(ldd "$2" | awk '{ for (i = 1; i <= NF; i++) if ($i ~ /^\//) print $i }'); do
+        mkdir -p "$1$(dirname "$lib")"
+        cp -L "$lib" "$1$lib"
+    done
+}
+
+init_script() {
+    cat <<EOF
+#!/bin/busybox sh
+/bin/busybox mkdir -p /proc /sys /dev /tmp /sbin /usr/bin /usr/sbin
+/bin/busybox --install -s
+# coreutils' timeout first: busybox's exits 0 when its limit kills the command.
+export PATH=/usr/local/bin:/sbin:/bin:/usr/sbin:/usr/bin
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev
+for d in /lib/modules/*; do
+    while read -r ko; do
+        insmod "\$d/\$ko" || echo "FAIL: kvm test bed: insmod \$ko failed"
+    done <"\$d/load"
+done
+if [ -c /dev/kvm ]; then
+    grep -m1 vendor_id /proc/cpuinfo
+    for t in $tests; do
+        echo "== \$t"
+        HYPERKIT=/bin/hyperkit GUESTS=/guests TESTS_DIR=/tests TEST_ACCEL=kvm bash "/tests/\$t" 2>&1
+    done
+else
+    echo "FAIL: kvm test bed: no /dev/kvm after loading the modules"
+    dmesg | grep -i -E 'kvm|svm' | tail -n 5
+fi
+echo "$done_marker"
+poweroff -f
+EOF
+}
+
+build_image() {
+    root=$work/root
+    mkdir -p "$root/bin" "$root/proc" "$root/sys" "$root/tmp" "$root/guests" "$root/tests/cli"
+    cp "$work/busybox/bin/busybox" "$root/bin/busybox"
+    cp "$work/bash/bin/bash-static" "$root/bin/bash"
+    cp "$build/hyperkit-static" "$root/bin/hyperkit"
+    add_host_program "$root" "$(command -v timeout)" /usr/local/bin/timeout
+    cp "$build"/guests/*.bin "$build"/guests/*.elf "$root/guests/"
+    cp "$here/tests/cli/lib.sh" "$root/tests/cli/"
+    for t in $tests; do cp "$here/tests/$t" "$root/tests/$t"; done
+    mkdir -p "$root/lib"
+    cp -R "$work/modules/lib/modules" "$root/lib/"
+    init_script >"$root/init"
+    chmod 755 "$root/init" "$root/bin/busybox" "$root/bin/bash" "$root/bin/hyperkit"
+    pack_initramfs "$root" "$out/initramfs-kvm.img"
+}
+
+main() {
+    need_tools
+    mkdir -p "$out" "$cache"
+    work=$(mktemp -d)
+    trap 'rm -rf "$work"' EXIT
+    ensure_lists
+    kdeb=$(kernel_deb)
+    extract_kernel "$kdeb" # the kernel matching the modules, into $out
+    collect_modules $kvm_modules
+    dpkg-deb -x "$(fetch_deb busybox-static)" "$work/busybox"
+    dpkg-deb -x "$(fetch_deb bash-static)" "$work/bash"
+    build_image
+    say "booting $(cat "$out/kernel-version") under $qemu (TCG, SVM)"
+    log=$out/console.log
+    rc=0
+    timeout "$limit" "$qemu" -accel tcg -cpu max,+svm -m 2G -smp 1 -nographic -no-reboot \
+        -kernel "$out/vmlinuz" -initrd "$out/initramfs-kvm.img" \
+        -append "console=ttyS0 panic=-1 quiet" </dev/null >"$log" 2>&1 || rc=$?
+    tr -d '\r' <"$log" >"$log.txt"
+    mv "$log.txt" "$log"
+    results=$work/results
+    grep -E '^(PASS|FAIL|SKIP): ' "$log" | sed -E 's/^(PASS|FAIL|SKIP): (\[kvm\] )?/\1: [kvm] /' \
+        >"$results" || true
+    if ! grep -q "^$done_marker" "$log"; then
+        echo "FAIL: [kvm] the test bed did not finish (qemu exit $rc; console in $log):" >>"$results"
+        tail -n 15 "$log" | sed 's/^/    /' >>"$results"
+    fi
+    cat "$results"
+    passed=$(grep -c '^PASS:' "$results" || true)
+    failed=$(grep -c '^FAIL:' "$results" || true)
+    skipped=$(grep -c '^SKIP:' "$results" || true)
+    echo "kvm test bed: $passed passed, $failed failed, $skipped skipped"
+    [ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]
+}
+
+main

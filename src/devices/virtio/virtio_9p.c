@@ -1,0 +1,171 @@
+/*
+ * virtio-9p: one request queue; each chain carries a 9P request in its
+ * readable part and room for the reply in its writable part. The request
+ * is gathered into a buffer, answered by the 9P server (on this queue's
+ * worker thread, so requests run one at a time) and the reply scattered
+ * back. Config space: tag length (le16) and the tag.
+ */
+#include "devices/virtio/virtio_9p.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "backends/p9/p9_server.h"
+#include "core/bytes.h"
+#include "hyperkit.h"
+
+#define V9P_QUEUE_SIZE 128
+#define V9P_LEGACY_ID 0x1009
+#define V9P_PCI_CLASS 0x018000          /* mass storage, other */
+
+struct v9p {
+    struct virtio_pci *vp;
+    struct p9_server *srv;
+    uint8_t config[2 + V9P_MAX_TAG];
+    unsigned config_size;
+    uint8_t *req, *resp;                /* P9_MAX_MSIZE each */
+};
+
+static uint64_t v9p_features(void *opaque)
+{
+    return 1ull << VIRTIO_9P_MOUNT_TAG;
+}
+
+static void v9p_config_read(void *opaque, unsigned off, void *buf, unsigned len)
+{
+    struct v9p *v = opaque;
+    memcpy(buf, v->config + off, len);          /* off + len checked by the transport */
+}
+
+static void v9p_config_write(void *opaque, unsigned off, const void *buf, unsigned len) {}
+
+static size_t gather(const struct virtq_chain *c, uint8_t *dst, size_t cap)
+{
+    size_t n = 0;
+    for (int i = 0; i < c->nout && n < cap; i++) {
+        size_t m = c->iov[i].iov_len < cap - n ? c->iov[i].iov_len : cap - n;
+        memcpy(dst + n, c->iov[i].iov_base, m);
+        n += m;
+    }
+    return n;
+}
+
+static void scatter(const struct virtq_chain *c, const uint8_t *src, size_t len)
+{
+    size_t n = 0;
+    for (int i = c->nout; i < c->nout + c->nin && n < len; i++) {
+        size_t m = c->iov[i].iov_len < len - n ? c->iov[i].iov_len : len - n;
+        memcpy(c->iov[i].iov_base, src + n, m);
+        n += m;
+    }
+}
+
+static int v9p_handle(void *opaque, int q, struct virtq_chain *c, uint32_t *written)
+{
+    struct v9p *v = opaque;
+    size_t len = gather(c, v->req, P9_MAX_MSIZE);
+    /* Trailing readable bytes past the message's own size are ignored; a
+     * size beyond what was given is the server's to refuse. */
+    if (len >= 4 && le32(v->req) <= len)
+        len = le32(v->req);
+    size_t cap = c->in_bytes < P9_MAX_MSIZE ? (size_t)c->in_bytes : P9_MAX_MSIZE;
+    size_t n = p9_server_handle(v->srv, v->req, len, v->resp, cap);
+    scatter(c, v->resp, n);
+    *written = (uint32_t)n;
+    return HK_OK;
+}
+
+static const struct virtio_dev_ops v9p_ops = {
+    .features = v9p_features,
+    .config_read = v9p_config_read,
+    .config_write = v9p_config_write,
+    .handle = v9p_handle,
+};
+
+static void v9p_destroy(void *opaque)
+{
+    struct v9p *v = opaque;
+    if (v->vp)
+        virtio_pci_destroy(v->vp);
+    p9_server_free(v->srv);
+    free(v->req);
+    free(v->resp);
+    free(v);
+}
+
+int virtio_9p_parse(const char *conf, void **parsed, char *err, size_t errlen)
+{
+    *parsed = NULL;
+    struct v9p_conf *c = calloc(1, sizeof(*c));
+    if (!c)
+        return HK_ENOMEM;
+    int r = v9p_conf_parse(conf, c, err, errlen);
+    if (r) {
+        free(c);
+        return r;
+    }
+    *parsed = c;
+    return HK_OK;
+}
+
+void virtio_9p_free(void *parsed)
+{
+    if (parsed) {
+        v9p_conf_free(parsed);
+        free(parsed);
+    }
+}
+
+int virtio_9p_create(struct dev_env *env, struct pci_bus *bus, int slot, int func, void *parsed,
+                     char *err, size_t errlen)
+{
+    const struct v9p_conf *conf = parsed;
+    if (!conf) {
+        snprintf(err, errlen, "virtio-9p: needs path=DIR,tag=TAG");
+        return HK_EINVAL;
+    }
+    struct v9p *v = calloc(1, sizeof(*v));
+    if (!v)
+        return HK_ENOMEM;
+    int r;
+    if ((r = p9_server_new(conf->path, conf->ro, &v->srv)) != 0) {
+        snprintf(err, errlen, "virtio-9p: cannot share %s: %s", conf->path, hk_strerror(r));
+        free(v);
+        return r;
+    }
+    v->req = malloc(P9_MAX_MSIZE);
+    v->resp = malloc(P9_MAX_MSIZE);
+    if (!v->req || !v->resp) {
+        v9p_destroy(v);
+        return HK_ENOMEM;
+    }
+    size_t tl = strlen(conf->tag);
+    put16(v->config, (uint16_t)tl);
+    memcpy(v->config + 2, conf->tag, tl);
+    v->config_size = 2 + (unsigned)tl;
+    struct virtio_pci_params p = {.bus = bus, .slot = slot, .func = func};
+    struct virtio_dev_info info = {
+        .name = "virtio-9p",
+        .device_type = VIRTIO_ID_9P,
+        .legacy_id = V9P_LEGACY_ID,
+        .pci_class = V9P_PCI_CLASS,
+        .nqueues = 1,
+        .queue_size = V9P_QUEUE_SIZE,
+        .config_size = v->config_size,
+        .ops = &v9p_ops,
+        .opaque = v,
+    };
+    if ((r = virtio_pci_create(env, &p, &info, &v->vp)) != 0) {
+        snprintf(err, errlen, "virtio-9p: cannot add PCI function %d:%d: %s", slot, func,
+                 hk_strerror(r));
+        v->vp = NULL;
+        v9p_destroy(v);
+        return r;
+    }
+    if ((r = env->ops->add_teardown(env->ctx, "virtio-9p", v, v9p_destroy)) != 0) {
+        snprintf(err, errlen, "virtio-9p: %s", hk_strerror(r));
+        v9p_destroy(v);
+    }
+    return r;
+}

@@ -1,0 +1,37 @@
+/*
+ * virtio-9p (virtio device ID 9, the 9P transport): a host directory shared
+ * with the guest over 9P2000.L, served in the VMM (src/backends/p9).
+ *   -s S,virtio-9p,path=DIR,tag=T[,ro]
+ * hyperkit's relay form (path=SOCKET or port=N: the 9P stream goes to an
+ * external server) is recognised and refused as not implemented yet.
+ */
+#ifndef HK_DEVICES_VIRTIO_VIRTIO_9P_H
+#define HK_DEVICES_VIRTIO_VIRTIO_9P_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "devices/devenv.h"
+#include "devices/virtio/virtio_pci.h"
+
+#define VIRTIO_ID_9P 9
+#define VIRTIO_9P_MOUNT_TAG 0           /* feature: config holds the tag */
+#define V9P_MAX_TAG 256                 /* hyperkit's bound */
+
+struct v9p_conf {
+    char *path;
+    char *tag;
+    bool ro;
+};
+
+int v9p_conf_parse(const char *conf, struct v9p_conf *out, char *err, size_t errlen);
+void v9p_conf_free(struct v9p_conf *c);
+
+/* The device-type table's row (devtypes.h). */
+struct pci_bus;
+int virtio_9p_parse(const char *conf, void **parsed, char *err, size_t errlen);
+void virtio_9p_free(void *parsed);
+int virtio_9p_create(struct dev_env *env, struct pci_bus *bus, int slot, int func, void *parsed,
+                     char *err, size_t errlen);
+
+#endif
