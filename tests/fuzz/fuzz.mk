@@ -2,7 +2,7 @@
 # emu engine's sources, guest memory, the virtqueue and the virtio-blk
 # request parser; fuzz_qcow2 from the block layer alone.
 #   make -f tests/fuzz/fuzz.mk            build $(FUZZ_BUILD)/fuzz_emu, fuzz_decode, fuzz_virtq,
-#                                         fuzz_virtio_blk, fuzz_qcow2, fuzz_p9
+#                                         fuzz_virtio_blk, fuzz_qcow2, fuzz_p9, fuzz_vsock
 #   make -f tests/fuzz/fuzz.mk replay     corpus replayer for any compiler (no libFuzzer)
 FUZZ_BUILD ?= build-fuzz
 FUZZ_CC    ?= clang
@@ -20,9 +20,23 @@ REPLAY_OBJS := $(FUZZ_LIB_SRCS:%.c=$(FUZZ_BUILD)/rp/%.o)
 .PHONY: fuzz replay
 .SECONDARY: $(FUZZ_OBJS) $(REPLAY_OBJS)
 fuzz: $(FUZZ_BUILD)/fuzz_emu $(FUZZ_BUILD)/fuzz_decode $(FUZZ_BUILD)/fuzz_virtq \
-      $(FUZZ_BUILD)/fuzz_virtio_blk $(FUZZ_BUILD)/fuzz_qcow2 $(FUZZ_BUILD)/fuzz_p9
+      $(FUZZ_BUILD)/fuzz_virtio_blk $(FUZZ_BUILD)/fuzz_qcow2 $(FUZZ_BUILD)/fuzz_p9 \
+      $(FUZZ_BUILD)/fuzz_vsock
 replay: $(FUZZ_BUILD)/replay_emu $(FUZZ_BUILD)/replay_decode $(FUZZ_BUILD)/replay_virtq \
-        $(FUZZ_BUILD)/replay_virtio_blk $(FUZZ_BUILD)/replay_qcow2 $(FUZZ_BUILD)/replay_p9
+        $(FUZZ_BUILD)/replay_virtio_blk $(FUZZ_BUILD)/replay_qcow2 $(FUZZ_BUILD)/replay_p9 \
+        $(FUZZ_BUILD)/replay_vsock
+
+# fuzz_vsock: virtio-sock's protocol engine; the target fakes the transport.
+VS_SRCS    := src/devices/virtio/virtio_sock_proto.c src/core/iov.c
+VS_FZ_OBJS := $(VS_SRCS:%.c=$(FUZZ_BUILD)/fz/%.o)
+VS_RP_OBJS := $(VS_SRCS:%.c=$(FUZZ_BUILD)/rp/%.o)
+.SECONDARY: $(VS_FZ_OBJS) $(VS_RP_OBJS)
+
+$(FUZZ_BUILD)/fuzz_vsock: tests/fuzz/fuzz_vsock.c $(VS_FZ_OBJS)
+	$(FUZZ_CC) $(FUZZ_CPPFLAGS) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(VS_FZ_OBJS)
+
+$(FUZZ_BUILD)/replay_vsock: tests/fuzz/fuzz_vsock.c tests/fuzz/replay.c $(VS_RP_OBJS)
+	$(CC) $(FUZZ_CPPFLAGS) $(FUZZ_CFLAGS) -o $@ $< tests/fuzz/replay.c $(VS_RP_OBJS)
 
 # fuzz_p9: the 9P server alone (parser and operations).
 P9_SRCS    := $(sort $(wildcard src/backends/p9/*.c))
@@ -66,4 +80,4 @@ $(FUZZ_BUILD)/replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c $(REPLAY_OBJS)
 	$(CC) $(FUZZ_CPPFLAGS) $(FUZZ_CFLAGS) -o $@ $< tests/fuzz/replay.c $(REPLAY_OBJS)
 
 -include $(FUZZ_OBJS:.o=.d) $(REPLAY_OBJS:.o=.d) $(BLK_FZ_OBJS:.o=.d) $(BLK_RP_OBJS:.o=.d) \
-         $(P9_FZ_OBJS:.o=.d) $(P9_RP_OBJS:.o=.d)
+         $(P9_FZ_OBJS:.o=.d) $(P9_RP_OBJS:.o=.d) $(VS_FZ_OBJS:.o=.d) $(VS_RP_OBJS:.o=.d)

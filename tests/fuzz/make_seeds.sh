@@ -338,3 +338,16 @@ p9seed create "00ff$(walk1 1 d)$(m 14 "$(le 1 4)$(s9 new)$(le 66 4)$(le 420 4)$(
 p9seed readdir "01ff$(m 110 "$(le 0 4)$(le 1 4)0000")$(m 12 "$(le 1 4)$(le 0 4)")$(m 40 "$(le 1 4)$(le 0 8)$(le 4096 4)")"
 p9seed escape "01ff$(m 110 "$(le 0 4)$(le 1 4)0300$(s9 ..)$(s9 abs)$(s9 x)")$(walk1 2 rel)$(m 22 "$(le 2 4)")$(m 12 "$(le 2 4)$(le 0 4)")"
 p9seed names "0010$(m 72 "$(le 0 4)$(s9 dd)$(le 493 4)$(le 0 4)")$(m 16 "$(le 0 4)$(s9 ln)$(s9 /etc)$(le 0 4)")$(m 74 "$(le 0 4)$(s9 dd)$(le 0 4)$(s9 ee)")$(m 76 "$(le 0 4)$(s9 ee)$(le 512 4)")$(m 8 "$(le 0 4)")"
+
+# fuzz_vsock seeds: records (see fuzz_vsock.c). vh: a 44-byte header with
+# cids and type valid, SRC-PORT-BYTE DST-PORT-BYTE (mapped by FIX bit 2) OP
+# FLAGS BUF-ALLOC FWD-CNT; tx FIX SPLIT HDR: a packet record of 44 bytes
+# given (176 sent), rx ROOM COUNT: rx buffers.
+mkdir -p "$here/corpus/vsock"
+vh() { printf '%s' "$(le 3 8)$(le 2 8)$(le "$1" 4)$(le "$2" 4)$(le 0 4)0100$(le "$3" 2)$(le "$4" 4)$(le "$5" 4)$(le "$6" 4)"; }
+tx() { printf '00%02x2c%02x%s' "$1" "$2" "$3"; }
+rx() { printf '01%02x%02x' "$1" "$2"; }
+vsseed() { hex "$2" >"$here/corpus/vsock/$1"; }
+vsseed guest "$(rx 255 4)$(tx 5 16 "$(vh 0 0 1 0 262144 0)")$(tx 7 32 "$(vh 0 0 5 0 262144 0)")0203$(tx 5 44 "$(vh 0 0 4 3 262144 0)")$(rx 255 4)"
+vsseed host "$(rx 255 8)0200$(tx 5 0 "$(vh 0 8 2 0 262144 0)")0201$(rx 255 8)0203$(tx 5 20 "$(vh 0 8 6 0 262144 3000)")$(tx 5 20 "$(vh 0 8 7 0 262144 0)")0202$(rx 100 8)"
+vsseed refused "$(rx 3 4)$(tx 5 3 "$(vh 1 9 1 0 4096 0)")$(tx 1 50 "$(vh 2 2 5 0 0 0)")$(rx 255 4)03"
