@@ -75,8 +75,12 @@ both_ok() { # guest-line peer-line conns
 
 # mibps BYTES USEC: MiB/s with one decimal.
 mibps() {
-    [ -n "$2" ] && [ "$2" -gt 0 ] || { echo "?"; return; }
-    echo "$(($1 * 10 * 1000000 / $2 / mib))" | sed 's/\(.\)$/.\1/'
+    if [ -z "$2" ] || [ "$2" -le 0 ]; then
+        echo "?"
+        return
+    fi
+    local t=$(($1 * 10 * 1000000 / $2 / mib))
+    echo "$((t / 10)).$((t % 10))"
 }
 
 # guest_to_host PORT BYTES N NAME: the host peer listens, the guest connects.
