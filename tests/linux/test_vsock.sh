@@ -8,6 +8,8 @@
 #       listener on 1026, VSOCK_MIB each way
 #   host -> guest through the guest_forwards listener DIR/00000003.00000401
 #   VSOCK_CONNS connections at once each way (VSOCK_CONN_KIB each way each)
+#   refused both ways: the guest connecting to a host port nobody listens
+#       on gets ECONNRESET, DIR/connect to a guest port nobody listens on EOF
 #   a host peer that stops reading one connection (4 MiB waiting in it)
 #       does not hold up another one's 4 MiB each way
 # 100 MiB each way takes ~7 s per transfer on the emu engine (~28 MiB/s,
@@ -109,7 +111,7 @@ host_to_guest() {
     from=$(($(wc -l <"$VM_LOG") + 1))
     vm_send "/progs/vsock listen $port $bytes $n"
     wait_line 20 "^vsock: listening $port" "$VM_LOG" "$from" >/dev/null
-    python3 "$peer" connect "$sock" "$bytes" "$n" $line >"$work/peer.log" 2>&1 &
+    python3 "$peer" connect "$sock" "$bytes" "$n" ${line:+"$line"} >"$work/peer.log" 2>&1 &
     PEER_PID=$!
     g=$(wait_line "$limit" '^vsock: listen done' "$VM_LOG" "$from")
     p=$(wait_line 10 '^peer: done' "$work/peer.log")
@@ -153,6 +155,23 @@ vm_send "/progs/vsock connect 1029 16 1"
 g=$(wait_line 20 '^vsock: (conn 0 connect|connect done)' "$VM_LOG" "$from")
 result "a guest connection to a port nobody listens on is refused ($g)" \
     grep -q 'Connection reset\|refused' <<<"$g"
+
+# DIR/connect to a guest port nobody listens on: the guest's RST closes
+# the host's socket (EOF, nothing read), within the hang guard.
+refused_host() {
+    python3 - "$dir/connect" "$DISK_STEP_BASE" <<'PY'
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.settimeout(float(sys.argv[2]))
+s.connect(sys.argv[1])
+s.sendall(b"00000003.00000999\n")
+try:
+    sys.exit(0 if s.recv(1) == b"" else 1)
+except OSError:
+    sys.exit(1)
+PY
+}
+result "DIR/connect to a guest port nobody listens on ends in EOF" refused_host
 
 vm_send 'poweroff -f'
 vm_wait_exit 120
