@@ -121,6 +121,16 @@ static int listeners[2] = {-1, -1};
 static struct vsock vs;
 static int host_ends[MAX_HOST], nhost;
 
+static void cleanup(void)
+{
+    char path[128];
+    for (int i = 0; i < 2; i++) {
+        snprintf(path, sizeof(path), "%s/%08x.%08x", dir, VS_CID_HOST, 1024 + i);
+        unlink(path);
+    }
+    rmdir(dir);
+}
+
 static void setup(void)
 {
     snprintf(dir, sizeof(dir), "/tmp/fuzz_vsock.%d", (int)getpid());
@@ -135,6 +145,7 @@ static void setup(void)
             listen(listeners[i], 64) < 0)
             fail("listener");
     }
+    atexit(cleanup);
     vs.guest_cid = GUEST_CID;
     vs.dir = dir;
     vs.connect_fd = vs.wake_fd = -1;
