@@ -91,7 +91,7 @@ hello from CPL 3
 0000000000000023
 ${sysenter}#GP from 000000000000002b"
 if [ $rc = 1 ] && [ "$out" = "$want" ]; then
-    echo "PASS: GDT/TSS reload, IRETQ to CPL 3, SYSCALL/SYSRET, SYSENTER/SYSEXIT ($vendor), SWAPGS, #GP stack switch"; else
+    echo "PASS: GDT/TSS reload, IRETQ to CPL 3, SYSCALL/SYSRET, SYSENTER/SYSEXIT, SWAPGS, #GP stack switch ($vendor)"; else
     echo "FAIL: usermode guest: exit $rc, output: $out"; fi
 
 out=$($HK -f flat64,"$GUESTS/legacy32.bin" 2>&1); rc=$?
