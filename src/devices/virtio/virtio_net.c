@@ -41,26 +41,24 @@ static size_t chain_put(const struct virtq_chain *c, size_t off, const uint8_t *
 }
 
 /* One frame into the guest's buffers (rx_lock held): 1 delivered, 0 no
- * room yet (nothing taken), -1 never fits or the ring broke (drop it). */
+ * room yet, -1 never fits or the ring broke (drop it). Buffers popped
+ * for a frame that did not fit yet stay held for the next try, so
+ * "buffers arrived" from enable_kicks means new ones. */
 static int deliver(struct vnet *v, const uint8_t *frame, size_t len)
 {
     unsigned hlen = atomic_load(&v->hdr_len);
     bool mrg = atomic_load(&v->mrg);
-    size_t total = hlen + len, room = 0;
-    int n = 0;
-    while (room < total) {
-        if (n == VNET_MAX_BUFS || (!mrg && n == 1)) {
-            virtio_pci_queue_unpop(v->vp, VIRTIO_NET_RXQ, v->rxc, n);
+    size_t total = hlen + len;
+    while (v->held_room < total) {
+        if (v->nheld == VNET_MAX_BUFS || (!mrg && v->nheld == 1))
             return -1;
-        }
-        int r = virtio_pci_queue_pop(v->vp, VIRTIO_NET_RXQ, v->rxc[n]);
-        if (r != 1) {
-            virtio_pci_queue_unpop(v->vp, VIRTIO_NET_RXQ, v->rxc, n);
+        int r = virtio_pci_queue_pop(v->vp, VIRTIO_NET_RXQ, v->rxc[v->nheld]);
+        if (r != 1)
             return r < 0 ? -1 : 0;
-        }
-        room += v->rxc[n]->in_bytes;
-        n++;
+        v->held_room += v->rxc[v->nheld]->in_bytes;
+        v->nheld++;
     }
+    int n = v->nheld;
     uint8_t hdr[VIRTIO_NET_HDR_LEN] = {0};      /* no flags, GSO_NONE */
     put16(hdr + 10, (uint16_t)n);               /* num_buffers (v1 / mergeable) */
     uint32_t written[VNET_MAX_BUFS];
@@ -73,6 +71,8 @@ static int deliver(struct vnet *v, const uint8_t *frame, size_t len)
         written[i] = (uint32_t)(w + f);
     }
     virtio_pci_queue_push_n(v->vp, VIRTIO_NET_RXQ, v->rxc, written, n);
+    v->nheld = 0;
+    v->held_room = 0;
     return 1;
 }
 
@@ -199,6 +199,8 @@ static void vnet_reset(void *opaque)
     pthread_mutex_lock(&v->rx_lock);
     v->active = false;
     drop_pending(v);
+    v->nheld = 0;       /* stale now: the transport ignores them */
+    v->held_room = 0;
     pthread_mutex_unlock(&v->rx_lock);
 }
 

@@ -39,6 +39,8 @@ struct vnet {
     int phead, pcount;
     size_t pbytes;
     struct virtq_chain *rxc[VNET_MAX_BUFS];
+    int nheld;                      /* rxc[0..nheld) popped for the next frame */
+    uint64_t held_room;             /* their writable bytes */
     /* The tx worker's. */
     uint8_t txbuf[VIRTIO_NET_HDR_LEN + NETBE_MAX_FRAME];
     atomic_uint_fast64_t tx_bad, tx_frames, rx_dropped;
