@@ -52,7 +52,9 @@ step() {
 }
 lim=$((120 * BOOT_TIMEOUT / 600))
 res "boot" vm_wait_for "hyperkit-init: ready"
-vm_send "printf '%s\\n' '#!/bin/sh' '[ \"\$1\" = bound ] || exit 0' 'ifconfig \$interface \$ip netmask \$subnet up' 'route add default gw \$router' >/tmp/dhcp.sh; chmod +x /tmp/dhcp.sh; ifconfig lo up"
+# busybox udhcpc does not bring the link up: on a down eth0 it loops on
+# "Network is down" forever (-n or not), so eth0 goes up first.
+vm_send "printf '%s\\n' '#!/bin/sh' '[ \"\$1\" = bound ] || exit 0' 'ifconfig \$interface \$ip netmask \$subnet up' 'route add default gw \$router' >/tmp/dhcp.sh; chmod +x /tmp/dhcp.sh; ifconfig lo up; ifconfig eth0 up"
 ip=$(step "$lim" NETIP "udhcpc -i eth0 -f -q -n -t 5 -s /tmp/dhcp.sh >/dev/null 2>&1; echo NET\"\"IP=\$(ifconfig eth0 | sed -n 's/.*inet addr:\\([0-9.]*\\).*/\\1/p')")
 res "DHCP gives 10.0.2.15 (got '$ip')" test "$ip" = 10.0.2.15
 got=$(step "$lim" NETSHA "wget -q -O /tmp/file.bin http://10.0.2.2:$web/file.bin; echo NET\"\"SHA=\$(sha256sum /tmp/file.bin | cut -d' ' -f1)")
