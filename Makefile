@@ -12,7 +12,7 @@ CFLAGS_WARN := -Wall -Wextra $(WERROR) -Wno-unused-parameter
 CPPFLAGS    += -D_GNU_SOURCE -Iinclude -Isrc
 CFLAGS      ?= -O2 -g
 override CFLAGS += -std=c11 -pthread -fPIC $(CFLAGS_WARN)
-LDLIBS      += -pthread -lutil -llzma -lzstd -lz
+LDLIBS      += -pthread -lutil -llzma -lzstd -lz -lslirp
 
 ifeq ($(SAN),1)
 override CFLAGS += -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer

@@ -35,7 +35,7 @@ set -eu
 # ext4 and jbd2 ask for "crypto-crc32c": both crc32c_generic and crc32c-intel
 # provide it, and only the generic one loads on a CPU without SSE4.2 (emu).
 # hw_random's core is built in (CONFIG_HW_RANDOM=y).
-guest_modules="virtio_pci virtio_blk virtio_rng crc32c_generic ext4 9pnet_virtio 9p vsock vmw_vsock_virtio_transport_common vmw_vsock_virtio_transport"
+guest_modules="virtio_pci virtio_blk virtio_rng virtio_net crc32c_generic ext4 9pnet_virtio 9p vsock vmw_vsock_virtio_transport_common vmw_vsock_virtio_transport"
 
 out=${1:-build/guest}
 cache=${XDG_CACHE_HOME:-$HOME/.cache}/hyperkit-guest

@@ -4,7 +4,7 @@
 # programs of tests/linux/progs; qemu-utils (qemu-img) and e2fsprogs make
 # and check the disk tests' images (tests/linux/test_disk_*.sh).
 set -e
-pkgs="build-essential binutils make coreutils gawk liblzma-dev libzstd-dev zlib1g-dev qemu-utils qemu-system-x86 e2fsprogs acpica-tools cpio clang libclang-rt-14-dev gcc-multilib"
+pkgs="build-essential binutils make coreutils gawk liblzma-dev libzstd-dev zlib1g-dev qemu-utils qemu-system-x86 e2fsprogs libslirp-dev acpica-tools cpio clang libclang-rt-14-dev gcc-multilib"
 need=""
 for p in $pkgs; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || need="$need $p"

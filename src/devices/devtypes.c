@@ -7,6 +7,7 @@
 #include "devices/pci/pci.h"
 #include "devices/virtio/virtio_9p.h"
 #include "devices/virtio/virtio_blk.h"
+#include "devices/virtio/virtio_net.h"
 #include "devices/virtio/virtio_rnd.h"
 #include "devices/virtio/virtio_sock.h"
 #include "hyperkit.h"
@@ -47,8 +48,16 @@ static const struct dev_type devtypes[] = {
      .free = virtio_blk_free,
      .create = virtio_blk_create,
      .intx_pin = 1},
-    {.name = "virtio-net"},   /* vmnet on macOS */
-    {.name = "virtio-tap"},
+    {.name = "virtio-net",   /* vmnet on macOS; user-mode networking (slirp) here */
+     .parse = virtio_net_parse,
+     .free = virtio_net_free,
+     .create = virtio_net_create,
+     .intx_pin = 1},
+    {.name = "virtio-tap",
+     .parse = virtio_tap_parse,
+     .free = virtio_net_free,
+     .create = virtio_net_create,
+     .intx_pin = 1},
     {.name = "virtio-vpnkit"},
     {.name = "virtio-rnd", .parse = virtio_rnd_parse, .create = virtio_rnd_create, .intx_pin = 1},
     {.name = "virtio-sock",

@@ -136,7 +136,8 @@ int virtio_pci_queue_pop(struct virtio_pci *vp, int q, struct virtq_chain *c);
 /* Give back cs[0..n), the n most recent pops of q, unused (a frame that
  * did not fit after all): the driver's buffers are popped again later.
  * Ignored unless they are exactly the pops since the last push/unpop of
- * this epoch. */
+ * this epoch. enable_kicks then counts them as arrived: a device waiting
+ * for more buffers should hold its pops rather than unpop them. */
 void virtio_pci_queue_unpop(struct virtio_pci *vp, int q, struct virtq_chain *const *cs, int n);
 
 /* Return chains cs[0..n) with written[i] bytes each, published to the

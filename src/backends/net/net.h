@@ -1,0 +1,80 @@
+/*
+ * Network backends: where a virtio-net device's Ethernet frames go on the
+ * host. A backend runs its own thread; frames from the host reach the
+ * device through the rx callback given at open (on that thread, or on the
+ * thread calling netbe_send when the backend answers at once, e.g. slirp's
+ * ARP and DHCP replies), so rx must not call back into the backend.
+ * netbe_send may be called from any one thread at a time.
+ */
+#ifndef HK_BACKENDS_NET_NET_H
+#define HK_BACKENDS_NET_NET_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* The largest frame either way: a 64 KiB IP packet in an Ethernet frame. */
+#define NETBE_MAX_FRAME (65535 + 14)
+
+typedef void (*netbe_rx_fn)(void *opaque, const void *frame, size_t len);
+
+struct netbe;
+
+struct netbe_ops {
+    /* One frame to the host side: 0, or HK_E* (the frame is dropped). */
+    int (*send)(struct netbe *b, const void *frame, size_t len);
+    /* Stop the thread (no rx after this returns) and free. */
+    void (*close)(struct netbe *b);
+};
+
+struct netbe {
+    const struct netbe_ops *ops;
+    netbe_rx_fn rx;
+    void *rx_opaque;
+};
+
+static inline int netbe_send(struct netbe *b, const void *frame, size_t len)
+{
+    return b->ops->send(b, frame, len);
+}
+
+static inline void netbe_close(struct netbe *b)
+{
+    if (b)
+        b->ops->close(b);
+}
+
+/* User-mode networking (libslirp): what -s S,virtio-net takes. */
+#define NETBE_MAX_FWDS 16
+struct netbe_fwd {
+    bool udp;
+    uint32_t host_addr;             /* network order; 0: any */
+    uint16_t host_port;
+    uint32_t guest_addr;            /* network order; 0: the DHCP address */
+    uint16_t guest_port;
+};
+
+struct netbe_slirp_opts {
+    uint32_t net, mask;             /* network order; 0: 10.0.2.0/24 */
+    bool ipv6;
+    int nfwds;
+    struct netbe_fwd fwds[NETBE_MAX_FWDS];
+};
+
+/* Parse one QEMU-style "tcp:[HOSTADDR]:HOSTPORT-[GUESTADDR]:GUESTPORT"
+ * (udp: too; tcp when the protocol is left out). */
+int netbe_parse_hostfwd(const char *s, struct netbe_fwd *f, char *err, size_t errlen);
+/* Parse "A.B.C.D/N" (or "A.B.C.D" as /24). */
+int netbe_parse_net(const char *s, uint32_t *net, uint32_t *mask, char *err, size_t errlen);
+
+int netbe_slirp_open(const struct netbe_slirp_opts *o, netbe_rx_fn rx, void *opaque,
+                     struct netbe **out, char *err, size_t errlen);
+/* A port forward at run time: 0, or HK_E* (already there / no such one). */
+int netbe_slirp_hostfwd(struct netbe *b, const struct netbe_fwd *f, bool add);
+
+/* A tap interface by name (existing, or created if allowed): frames
+ * without packet information (IFF_TAP | IFF_NO_PI). */
+int netbe_tap_open(const char *ifname, netbe_rx_fn rx, void *opaque, struct netbe **out,
+                   char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,260 @@
+/*
+ * virtio-net's options, MAC address and creation (virtio_net.h): the
+ * device-table rows virtio-net (slirp) and virtio-tap.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "devices/virtio/virtio_net_priv.h"
+#include "hyperkit.h"
+
+enum vnet_kind { VNET_SLIRP, VNET_TAP };
+
+struct vnet_conf {
+    enum vnet_kind kind;
+    bool has_mac, has_uuid;
+    uint8_t mac[6], uuid[16];
+    char tap[32];
+    struct netbe_slirp_opts slirp;
+};
+
+static int parse_mac(const char *s, uint8_t mac[6])
+{
+    unsigned b[6];
+    char end;
+    if (sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%c", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5], &end) != 6)
+        return -1;
+    for (int i = 0; i < 6; i++)
+        mac[i] = (uint8_t)b[i];
+    /* A multicast address cannot be a NIC's; all zero neither. */
+    if ((mac[0] & 1) || !(mac[0] | mac[1] | mac[2] | mac[3] | mac[4] | mac[5]))
+        return -1;
+    return 0;
+}
+
+static int parse_uuid(const char *s, uint8_t u[16])
+{
+    int n = 0;
+    for (const char *p = s; *p; p++) {
+        if (*p == '-')
+            continue;
+        char h[3] = {p[0], p[1], 0};
+        char *e;
+        if (!p[1] || n == 16)
+            return -1;
+        unsigned long v = strtoul(h, &e, 16);
+        if (*e)
+            return -1;
+        u[n++] = (uint8_t)v;
+        p++;
+    }
+    return n == 16 ? 0 : -1;
+}
+
+void virtio_net_derive_mac(const uint8_t *uuid, int slot, int func, uint8_t mac[6])
+{
+    /* FNV-1a over the uuid and the slot: stable across runs and hosts. */
+    uint64_t h = 0xcbf29ce484222325ull;
+    uint8_t in[18] = {0};
+    if (uuid)
+        memcpy(in, uuid, 16);
+    in[16] = (uint8_t)slot;
+    in[17] = (uint8_t)func;
+    for (size_t i = 0; i < sizeof(in); i++)
+        h = (h ^ in[i]) * 0x100000001b3ull;
+    for (int i = 0; i < 6; i++)
+        mac[i] = (uint8_t)(h >> (8 * i));
+    mac[0] = (uint8_t)((mac[0] & 0xfc) | 0x02);     /* unicast, locally administered */
+}
+
+/* Options after the backend's own: key=value separated by commas. */
+static int parse_opts(char *s, struct vnet_conf *c, char *err, size_t errlen)
+{
+    for (char *save = NULL, *t = strtok_r(s, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+        char *eq = strchr(t, '=');
+        const char *val = eq ? eq + 1 : NULL;
+        size_t kl = eq ? (size_t)(eq - t) : strlen(t);
+        bool slirp = c->kind == VNET_SLIRP;
+#define KEY(k) (kl == strlen(k) && strncmp(t, k, kl) == 0)
+        if (KEY("mac") && val) {
+            if (parse_mac(val, c->mac)) {
+                snprintf(err, errlen, "bad mac '%s' (want a unicast xx:xx:xx:xx:xx:xx)", val);
+                return HK_EINVAL;
+            }
+            c->has_mac = true;
+        } else if (KEY("uuid") && val) {
+            if (parse_uuid(val, c->uuid)) {
+                snprintf(err, errlen, "bad uuid '%s'", val);
+                return HK_EINVAL;
+            }
+            c->has_uuid = true;
+        } else if (slirp && KEY("hostfwd") && val) {
+            if (c->slirp.nfwds == NETBE_MAX_FWDS) {
+                snprintf(err, errlen, "at most %d hostfwd", NETBE_MAX_FWDS);
+                return HK_EINVAL;
+            }
+            if (netbe_parse_hostfwd(val, &c->slirp.fwds[c->slirp.nfwds], err, errlen))
+                return HK_EINVAL;
+            c->slirp.nfwds++;
+        } else if (slirp && KEY("net") && val) {
+            if (netbe_parse_net(val, &c->slirp.net, &c->slirp.mask, err, errlen))
+                return HK_EINVAL;
+        } else if (slirp && KEY("ipv6")) {
+            if (val && strcmp(val, "on") && strcmp(val, "off")) {
+                snprintf(err, errlen, "ipv6 takes on or off");
+                return HK_EINVAL;
+            }
+            c->slirp.ipv6 = !val || strcmp(val, "on") == 0;
+        } else {
+            snprintf(err, errlen, "unknown option '%s'", t);
+            return HK_EINVAL;
+        }
+#undef KEY
+    }
+    return HK_OK;
+}
+
+static int parse(const char *conf, enum vnet_kind kind, void **parsed, char *err, size_t errlen)
+{
+    *parsed = NULL;
+    struct vnet_conf *c = calloc(1, sizeof(*c));
+    char *s = strdup(conf ? conf : "");
+    if (!c || !s) {
+        free(c);
+        free(s);
+        return HK_ENOMEM;
+    }
+    c->kind = kind;
+    char *rest = s;
+    int r = HK_OK;
+    if (kind == VNET_TAP) {
+        /* The interface name comes first: tapN. */
+        char *comma = strchr(s, ',');
+        if (comma)
+            *comma = 0;
+        if (!*s || strchr(s, '=') || strlen(s) >= sizeof(c->tap)) {
+            snprintf(err, errlen, "virtio-tap: want tapN[,mac=...] (got '%s')", conf ? conf : "");
+            r = HK_EINVAL;
+        }
+        snprintf(c->tap, sizeof(c->tap), "%s", s);
+        rest = comma ? comma + 1 : s + strlen(s);
+    }
+    char sub[200];
+    if (r == HK_OK && (r = parse_opts(rest, c, sub, sizeof(sub))) != 0)
+        snprintf(err, errlen, "%s: %s", kind == VNET_TAP ? "virtio-tap" : "virtio-net", sub);
+    free(s);
+    if (r) {
+        free(c);
+        return r;
+    }
+    *parsed = c;
+    return HK_OK;
+}
+
+int virtio_net_parse(const char *conf, void **parsed, char *err, size_t errlen)
+{
+    return parse(conf, VNET_SLIRP, parsed, err, errlen);
+}
+
+int virtio_tap_parse(const char *conf, void **parsed, char *err, size_t errlen)
+{
+    return parse(conf, VNET_TAP, parsed, err, errlen);
+}
+
+void virtio_net_free(void *parsed)
+{
+    free(parsed);
+}
+
+/* --- Creation ------------------------------------------------------------------------ */
+
+static void vnet_destroy(void *opaque)
+{
+    struct vnet *v = opaque;
+    /* Frames from the backend stop reaching the queues, the queues'
+     * workers (which send) stop, then the backend's thread. */
+    pthread_mutex_lock(&v->rx_lock);
+    v->dead = true;
+    v->active = false;
+    pthread_mutex_unlock(&v->rx_lock);
+    virtio_pci_destroy(v->vp);
+    netbe_close(v->be);
+    pthread_mutex_lock(&v->rx_lock);
+    for (int i = 0; i < VNET_PENDING; i++)
+        free(v->pend[i]);
+    pthread_mutex_unlock(&v->rx_lock);
+    for (int i = 0; i < VNET_MAX_BUFS; i++)
+        free(v->rxc[i]);
+    pthread_mutex_destroy(&v->rx_lock);
+    free(v);
+}
+
+int virtio_net_create_on(struct dev_env *env, struct pci_bus *bus, int slot, int func,
+                         const uint8_t *mac, const uint8_t *uuid, vnet_open_fn open, void *arg,
+                         char *err, size_t errlen)
+{
+    struct vnet *v = calloc(1, sizeof(*v));
+    if (!v)
+        return HK_ENOMEM;
+    pthread_mutex_init(&v->rx_lock, NULL);
+    atomic_init(&v->hdr_len, VIRTIO_NET_HDR_LEN);
+    if (mac)
+        memcpy(v->mac, mac, 6);
+    else
+        virtio_net_derive_mac(uuid ? uuid : env->uuid, slot, func, v->mac);
+    struct virtio_dev_info info = {
+        .name = "virtio-net",
+        .device_type = VIRTIO_ID_NET,
+        .legacy_id = VNET_LEGACY_ID,
+        .pci_class = VNET_PCI_CLASS,
+        .nqueues = 2,
+        .queue_size = VNET_QUEUE_SIZE,
+        .config_size = VNET_CONFIG_SIZE,
+        .device_driven_mask = 1u << VIRTIO_NET_RXQ,
+        .ops = &vnet_ops,
+        .opaque = v,
+    };
+    struct virtio_pci_params pp = {.bus = bus, .slot = slot, .func = func};
+    int r = virtio_pci_create(env, &pp, &info, &v->vp);
+    if (r) {
+        snprintf(err, errlen, "virtio-net: cannot add PCI function %d:%d: %s", slot, func,
+                 hk_strerror(r));
+        v->vp = NULL;
+        vnet_destroy(v);
+        return r;
+    }
+    for (int i = 0; i < VNET_MAX_BUFS; i++)
+        if (!(v->rxc[i] = virtio_pci_chain_new(v->vp))) {
+            vnet_destroy(v);
+            return HK_ENOMEM;
+        }
+    if ((r = open(arg, vnet_rx, v, &v->be, err, errlen)) != 0) {
+        v->be = NULL;
+        vnet_destroy(v);
+        return r;
+    }
+    if ((r = env->ops->add_teardown(env->ctx, "virtio-net", v, vnet_destroy)) != 0) {
+        snprintf(err, errlen, "virtio-net: %s", hk_strerror(r));
+        vnet_destroy(v);
+    }
+    return r;
+}
+
+static int open_conf(void *arg, netbe_rx_fn rx, void *opaque, struct netbe **out, char *err,
+                     size_t errlen)
+{
+    const struct vnet_conf *c = arg;
+    if (c->kind == VNET_TAP)
+        return netbe_tap_open(c->tap, rx, opaque, out, err, errlen);
+    return netbe_slirp_open(&c->slirp, rx, opaque, out, err, errlen);
+}
+
+int virtio_net_create(struct dev_env *env, struct pci_bus *bus, int slot, int func, void *parsed,
+                      char *err, size_t errlen)
+{
+    struct vnet_conf def = {.kind = VNET_SLIRP};
+    const struct vnet_conf *c = parsed ? parsed : &def;
+    return virtio_net_create_on(env, bus, slot, func, c->has_mac ? c->mac : NULL,
+                                c->has_uuid ? c->uuid : NULL, open_conf, (void *)c, err, errlen);
+}

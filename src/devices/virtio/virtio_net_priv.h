@@ -1,0 +1,52 @@
+/* virtio-net's state, shared by its data path (virtio_net.c) and its
+ * options and setup (virtio_net_conf.c). */
+#ifndef HK_DEVICES_VIRTIO_VIRTIO_NET_PRIV_H
+#define HK_DEVICES_VIRTIO_VIRTIO_NET_PRIV_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+
+#include "devices/virtio/virtio_net.h"
+#include "devices/virtio/virtio_pci.h"
+
+#define VNET_QUEUE_SIZE 256
+#define VNET_LEGACY_ID 0x1000
+#define VNET_PCI_CLASS 0x020000         /* network, Ethernet */
+#define VNET_CONFIG_SIZE 8              /* mac[6], status */
+#define VNET_MIN_FRAME 14               /* an Ethernet header */
+#define VNET_MAX_BUFS 64                /* mergeable buffers for one frame */
+/* Frames waiting for receive buffers: enough for a TCP window burst. */
+#define VNET_PENDING 512
+#define VNET_PENDING_BYTES (2u << 20)
+
+struct vnet_frame {
+    size_t len;
+    uint8_t data[];
+};
+
+struct vnet {
+    struct virtio_pci *vp;
+    struct netbe *be;
+    uint8_t mac[6];
+    atomic_uint hdr_len;
+    atomic_bool mrg;
+    /* rx_lock: the receive side. */
+    pthread_mutex_t rx_lock;
+    bool active;                    /* DRIVER_OK and no reset since */
+    bool dead;                      /* being torn down */
+    struct vnet_frame *pend[VNET_PENDING];
+    int phead, pcount;
+    size_t pbytes;
+    struct virtq_chain *rxc[VNET_MAX_BUFS];
+    int nheld;                      /* rxc[0..nheld) popped for the next frame */
+    uint64_t held_room;             /* their writable bytes */
+    /* The tx worker's. */
+    uint8_t txbuf[VIRTIO_NET_HDR_LEN + NETBE_MAX_FRAME];
+    atomic_uint_fast64_t tx_bad, tx_frames, rx_dropped;
+};
+
+extern const struct virtio_dev_ops vnet_ops;
+void vnet_rx(void *opaque, const void *frame, size_t len);
+
+#endif

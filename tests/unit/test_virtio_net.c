@@ -1,0 +1,261 @@
+/*
+ * virtio-net driven as a guest driver would, on a fake backend: frames
+ * both ways, mergeable receive buffers published at once, a frame that
+ * waits for buffers and goes in when the driver adds them, hostile
+ * transmit headers and lengths dropped without stopping the queue, the
+ * MAC from the uuid, and the options.
+ */
+#include <arpa/inet.h>
+
+#include "devices/virtio/virtio_net.h"
+#include "test.h"
+#include "virtio_driver.h"
+
+#define SLOT 7
+#define TXRING (VD_RING + 0x8000)
+
+/* --- The fake backend: keeps what the device sends. ---------------------------------- */
+struct fakebe {
+    struct netbe base;
+    pthread_mutex_t mu;
+    int nsent;
+    size_t last_len;
+    uint8_t last[NETBE_MAX_FRAME];
+};
+static struct fakebe fb;
+
+static int fb_send(struct netbe *b, const void *frame, size_t len)
+{
+    pthread_mutex_lock(&fb.mu);
+    fb.nsent++;
+    fb.last_len = len;
+    memcpy(fb.last, frame, len);
+    pthread_mutex_unlock(&fb.mu);
+    return HK_OK;
+}
+static void fb_close(struct netbe *b) {}
+static const struct netbe_ops fb_ops = {.send = fb_send, .close = fb_close};
+
+static int fb_open(void *arg, netbe_rx_fn rx, void *opaque, struct netbe **out, char *err,
+                   size_t errlen)
+{
+    fb.base = (struct netbe){.ops = &fb_ops, .rx = rx, .rx_opaque = opaque};
+    pthread_mutex_init(&fb.mu, NULL);
+    *out = &fb.base;
+    return HK_OK;
+}
+
+static int nsent(void)
+{
+    pthread_mutex_lock(&fb.mu);
+    int n = fb.nsent;
+    pthread_mutex_unlock(&fb.mu);
+    return n;
+}
+
+static bool wait_sent(int n)
+{
+    for (int i = 0; i < 60000 && nsent() < n; i++) {
+        struct timespec ts = {0, 1000000};
+        nanosleep(&ts, NULL);
+    }
+    return nsent() >= n;
+}
+
+/* --- The transmit queue (queue 1): d's fields, ring at TXRING. ---------------------- */
+static void tx_setup(struct vd *d, struct vd *t)
+{
+    *t = *d;
+    vd_mw(d, VIRTIO_PCI_COMMON_Q_SELECT, 2, 1);
+    t->qsize = (uint16_t)vd_mr(d, VIRTIO_PCI_COMMON_Q_SIZE, 2);
+    t->desc = TXRING;
+    t->avail = TXRING + 16ull * t->qsize;
+    t->used = (t->avail + 6 + 2ull * t->qsize + 4095) & ~4095ull;
+    memset(gmem_ptr(&d->f->mem, TXRING, 0x4000), 0, 0x4000);
+    t->avail_idx = t->next_desc = t->used_seen = 0;
+    vd_mw(d, VIRTIO_PCI_COMMON_Q_DESCLO, 8, t->desc);
+    vd_mw(d, VIRTIO_PCI_COMMON_Q_AVAILLO, 8, t->avail);
+    vd_mw(d, VIRTIO_PCI_COMMON_Q_USEDLO, 8, t->used);
+    vd_mw(d, VIRTIO_PCI_COMMON_Q_ENABLE, 2, 1);
+}
+
+/* A chain on the tx queue (without vd_submit's queue-0 kick), kicked. */
+static void tx_submit(struct vd *t, const struct vd_seg *s, int n)
+{
+    uint16_t head = t->next_desc;
+    uint8_t *desc = gmem_ptr(&t->f->mem, t->desc, 16ull * t->qsize);
+    for (int i = 0; i < n; i++) {
+        uint16_t idx = (uint16_t)((head + i) % t->qsize);
+        uint8_t *e = desc + 16 * idx;
+        put64(e, s[i].gpa);
+        put32(e + 8, s[i].len);
+        put16(e + 12, (uint16_t)(i + 1 < n ? 1 : 0));
+        put16(e + 14, (uint16_t)((idx + 1) % t->qsize));
+    }
+    t->next_desc = (uint16_t)((head + n) % t->qsize);
+    uint8_t *a = gmem_ptr(&t->f->mem, t->avail, 6 + 2ull * t->qsize);
+    put16(a + 4 + 2 * (t->avail_idx % t->qsize), head);
+    t->avail_idx++;
+    put16(a + 2, t->avail_idx);
+    vd_mw(t, VIRTIO_PCI_NOTIFY_OFF + VIRTIO_PCI_NOTIFY_MULT, 2, 1);
+}
+
+static void fill(uint8_t *p, size_t n, unsigned seed)
+{
+    for (size_t i = 0; i < n; i++)
+        p[i] = (uint8_t)(seed + i * 7 + (i >> 8));
+}
+
+static void test_datapath(void)
+{
+    struct fake_env f;
+    fake_env_init(&f, VD_RAM, false);
+    static const uint8_t uuid[16] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
+    f.env.uuid = uuid;
+    struct vd d = {.f = &f, .slot = SLOT}, t;
+    CHECK_EQ(pci_create(&f.env, &d.bus), 0, "net: bus");
+    char err[160] = "";
+    CHECK_EQ(virtio_net_create_on(&f.env, d.bus, SLOT, 0, NULL, NULL, fb_open, NULL, err,
+                                  sizeof(err)), 0, "net: created");
+    CHECK_EQ(vd_cfg(&d, PCI_DEVICE_ID, 2), 0x1000, "net: transitional id");
+    CHECK_EQ(vd_cfg(&d, PCI_SUBSYS_ID, 2), VIRTIO_ID_NET, "net: subsystem id");
+    CHECK_EQ(vd_cfg(&d, PCI_REVISION, 4) >> 8, 0x020000, "net: Ethernet class");
+    vd_map(&d, VD_MEM_BASE);
+    uint64_t want = 1ull << VIRTIO_NET_F_MAC | 1ull << VIRTIO_NET_F_STATUS |
+                    1ull << VIRTIO_NET_F_MRG_RXBUF | 1ull << VIRTIO_F_VERSION_1;
+    CHECK_EQ(vd_features(&d) & want, want, "net: MAC, STATUS, MRG_RXBUF offered");
+    CHECK(!(vd_features(&d) & (1ull << VIRTIO_NET_F_CSUM)), "net: no offloads offered");
+    uint8_t mac[6], exp[6];
+    for (int i = 0; i < 6; i++)
+        mac[i] = (uint8_t)vd_mr(&d, VIRTIO_PCI_DEVICE_OFF + i, 1);
+    virtio_net_derive_mac(uuid, SLOT, 0, exp);
+    CHECK(memcmp(mac, exp, 6) == 0, "net: MAC from the uuid");
+    CHECK((mac[0] & 3) == 2, "net: unicast, locally administered");
+    CHECK_EQ(vd_mr(&d, VIRTIO_PCI_DEVICE_OFF + 6, 2), VIRTIO_NET_S_LINK_UP, "net: link up");
+
+    /* A frame from the host before the driver is up goes nowhere. */
+    uint8_t frame[3000];
+    fill(frame, sizeof(frame), 1);
+    fb.base.rx(fb.base.rx_opaque, frame, 100);
+
+    CHECK(vd_init_modern(&d, want, VIRTIO_NO_VECTOR) & VIRTIO_STATUS_DRIVER_OK, "net: init");
+    tx_setup(&d, &t);
+
+    /* tx: header and frame in separate descriptors. */
+    uint8_t *g = gmem_ptr(&f.mem, VD_BUF, 0x100000);
+    memset(g, 0, 12);
+    fill(g + 4096, 60, 9);
+    struct vd_seg s2[2] = {{VD_BUF, 12, false}, {VD_BUF + 4096, 60, false}};
+    tx_submit(&t, s2, 2);
+    CHECK(wait_sent(1), "net: tx frame sent");
+    CHECK(fb.last_len == 60 && memcmp(fb.last, g + 4096, 60) == 0, "net: tx frame intact");
+    uint32_t len;
+    CHECK(vd_wait(&t, &len) && len == 0, "net: tx chain returned");
+
+    /* Hostile tx: short header, short frame, checksum/GSO asked, over 64 KiB. */
+    struct vd_seg bad1 = {VD_BUF, 8, false};
+    tx_submit(&t, &bad1, 1);
+    CHECK(vd_wait(&t, &len), "net: short header returned");
+    struct vd_seg bad2[2] = {{VD_BUF, 12, false}, {VD_BUF + 4096, 10, false}};
+    tx_submit(&t, bad2, 2);
+    CHECK(vd_wait(&t, &len), "net: runt returned");
+    g[0] = VIRTIO_NET_HDR_F_NEEDS_CSUM;
+    tx_submit(&t, s2, 2);
+    CHECK(vd_wait(&t, &len), "net: checksum request returned");
+    g[0] = 0;
+    g[1] = 1;   /* GSO_TCPV4 */
+    tx_submit(&t, s2, 2);
+    CHECK(vd_wait(&t, &len), "net: GSO request returned");
+    g[1] = 0;
+    struct vd_seg big[3] = {{VD_BUF, 12, false}, {VD_BUF + 4096, 40000, false},
+                            {VD_BUF + 4096, 30000, false}};
+    tx_submit(&t, big, 3);
+    CHECK(vd_wait(&t, &len), "net: giant returned");
+    tx_submit(&t, s2, 2);
+    CHECK(vd_wait(&t, &len), "net: good frame after the bad ones");
+    CHECK_EQ(nsent(), 2, "net: hostile frames dropped, good one sent");
+    CHECK(!(vd_status(&d) & VIRTIO_STATUS_NEEDS_RESET), "net: bad frames do not break the device");
+
+    /* rx with no buffers: the frame waits; a buffer and a kick bring it in. */
+    fb.base.rx(fb.base.rx_opaque, frame, 100);
+    CHECK_EQ(vd_used_idx(&d), 0, "net: nothing delivered without buffers");
+    uint64_t rb = VD_BUF + 0x10000;
+    struct vd_seg r1 = {rb, 2048, true};
+    vd_submit(&d, &r1, 1);
+    CHECK(vd_wait(&d, &len), "net: waiting frame delivered when buffers came");
+    CHECK_EQ(len, 112, "net: header + frame");
+    uint8_t *rp = gmem_ptr(&f.mem, rb, 0x8000);
+    CHECK_EQ(le16(rp + 10), 1, "net: num_buffers 1");
+    CHECK(rp[0] == 0 && rp[1] == 0, "net: no flags, no GSO");
+    CHECK(memcmp(rp + 12, frame, 100) == 0, "net: rx frame intact");
+
+    /* Mergeable: a 2500-byte frame over three 1000-byte buffers. */
+    for (int i = 0; i < 3; i++) {
+        struct vd_seg r = {rb + 0x1000ull * i, 1000, true};
+        vd_submit(&d, &r, 1);
+    }
+    fb.base.rx(fb.base.rx_opaque, frame, 2500);
+    CHECK_EQ(vd_used_idx(&d), 4, "net: three buffers used at once");
+    uint32_t l1 = 0, l2 = 0, l3 = 0;
+    CHECK(vd_wait(&d, &l1) && vd_wait(&d, &l2) && vd_wait(&d, &l3), "net: three used entries");
+    CHECK(l1 == 1000 && l2 == 1000 && l3 == 512, "net: lengths fill the buffers in order");
+    CHECK_EQ(le16(rp + 10), 3, "net: num_buffers 3");
+    CHECK(memcmp(rp + 12, frame, 988) == 0 && memcmp(rp + 0x1000, frame + 988, 1000) == 0 &&
+          memcmp(rp + 0x2000, frame + 1988, 512) == 0, "net: merged frame intact");
+
+    /* A frame larger than the buffers on offer waits, whole, for more. */
+    struct vd_seg r = {rb, 1000, true};
+    vd_submit(&d, &r, 1);
+    fb.base.rx(fb.base.rx_opaque, frame, 1500);
+    CHECK_EQ(vd_used_idx(&d), 4, "net: no partial frame");
+    struct vd_seg r2 = {rb + 0x1000, 1000, true};
+    vd_submit(&d, &r2, 1);
+    CHECK(vd_wait(&d, &l1) && vd_wait(&d, &l2), "net: completed once buffers suffice");
+    CHECK(l1 == 1000 && l2 == 512 && le16(rp + 10) == 2, "net: two buffers");
+    /* Runt and giant frames from the backend are not delivered. */
+    fb.base.rx(fb.base.rx_opaque, frame, 10);
+    CHECK_EQ(vd_used_idx(&d), 6, "net: runt frame dropped");
+    fake_env_fini(&f);
+}
+
+static void test_options(void)
+{
+    char err[200];
+    void *p = NULL;
+    CHECK_EQ(virtio_net_parse(NULL, &p, err, sizeof(err)), 0, "opts: none");
+    virtio_net_free(p);
+    CHECK_EQ(virtio_net_parse("hostfwd=tcp:127.0.0.1:8080-:80,hostfwd=udp::5353-10.0.2.15:53,"
+                              "mac=02:00:00:00:00:01,net=10.9.0.0/24,ipv6", &p, err, sizeof(err)),
+             0, "opts: hostfwd, mac, net, ipv6");
+    virtio_net_free(p);
+    CHECK_EQ(virtio_net_parse("hostfwd=tcp:127.0.0.1:99999-:80", &p, err, sizeof(err)), HK_EINVAL,
+             "opts: port out of range");
+    CHECK_EQ(virtio_net_parse("hostfwd=tcp:127.0.0.1:80", &p, err, sizeof(err)), HK_EINVAL,
+             "opts: guest side missing");
+    CHECK_EQ(virtio_net_parse("mac=01:00:00:00:00:01", &p, err, sizeof(err)), HK_EINVAL,
+             "opts: multicast MAC refused");
+    CHECK_EQ(virtio_net_parse("net=10.0.0.0/31", &p, err, sizeof(err)), HK_EINVAL, "opts: bad net");
+    CHECK_EQ(virtio_net_parse("bogus=1", &p, err, sizeof(err)), HK_EINVAL, "opts: unknown");
+    CHECK_EQ(virtio_tap_parse(NULL, &p, err, sizeof(err)), HK_EINVAL, "opts: tap needs a name");
+    CHECK_EQ(virtio_tap_parse("tap0,mac=02:11:22:33:44:55", &p, err, sizeof(err)), 0, "opts: tap");
+    virtio_net_free(p);
+    CHECK_EQ(virtio_tap_parse("tap0,hostfwd=tcp::1-:2", &p, err, sizeof(err)), HK_EINVAL,
+             "opts: hostfwd is slirp's");
+    struct netbe_fwd fw;
+    CHECK_EQ(netbe_parse_hostfwd("tcp:127.0.0.1:8080-:80", &fw, err, sizeof(err)), 0, "fwd: parse");
+    CHECK(!fw.udp && fw.host_addr == htonl(0x7f000001) && fw.host_port == 8080 &&
+          fw.guest_addr == 0 && fw.guest_port == 80, "fwd: fields");
+    uint8_t a[6], b[6], c[6];
+    uint8_t u1[16] = {1}, u2[16] = {2};
+    virtio_net_derive_mac(u1, 3, 0, a);
+    virtio_net_derive_mac(u1, 3, 0, b);
+    virtio_net_derive_mac(u2, 3, 0, c);
+    CHECK(memcmp(a, b, 6) == 0 && memcmp(a, c, 6) != 0, "mac: same uuid same MAC, else not");
+}
+
+int main(void)
+{
+    test_datapath();
+    test_options();
+    TEST_EXIT();
+}
