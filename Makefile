@@ -84,10 +84,6 @@ $(BUILD)/hyperkit.pc: hyperkit.pc.in
 $(BUILD)/hyperkit: $(CLI_OBJS) $(BUILD)/libhyperkit.a
 	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJS) $(BUILD)/libhyperkit.a $(LDLIBS)
 
-# The command linked statically, for the kvm test bed's initramfs.
-$(BUILD)/hyperkit-static: $(CLI_OBJS) $(BUILD)/libhyperkit.a
-	$(CC) $(LDFLAGS) -static -o $@ $(CLI_OBJS) $(BUILD)/libhyperkit.a $(LDLIBS)
-
 $(BUILD)/tests/%: tests/unit/%.c $(wildcard tests/unit/*.h) $(wildcard tests/cpu/*.h) $(BUILD)/libhyperkit.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(BUILD)/libhyperkit.a $(LDFLAGS) $(LDLIBS)
@@ -176,7 +172,7 @@ san:
 
 # The kvm engine on real KVM nested under QEMU's emulated SVM
 # (scripts/kvm-testbed.sh): the engine-independent tests with TEST_ACCEL=kvm.
-kvm-testbed: $(BUILD)/hyperkit-static guests
+kvm-testbed: $(BUILD)/hyperkit guests
 	sh scripts/kvm-testbed.sh $(BUILD)
 
 # Everything CI runs: the suite, then the suite again under ASan + UBSan.

@@ -7,8 +7,9 @@
 #
 #   sh scripts/kvm-testbed.sh BUILD      (make kvm-testbed)
 #
-# Needs BUILD/hyperkit-static and BUILD/guests (the make target builds
-# them). Prints the tests' PASS:/FAIL:/SKIP: lines tagged "[kvm]", as
+# Needs BUILD/hyperkit and BUILD/guests (the make target builds them);
+# hyperkit goes in with the shared libraries it loads (Debian ships
+# libslirp only as a shared library, so no static build). Prints the tests' PASS:/FAIL:/SKIP: lines tagged "[kvm]", as
 # tests/run.sh counts them, then "N passed, N failed, N skipped"; exits 1
 # on any failure. Only where QEMU is missing does it print one SKIP: line.
 # The image, the console log and the kernel it boots stay in
@@ -42,7 +43,7 @@ if ! command -v "$qemu" >/dev/null 2>&1; then
     echo "SKIP: kvm test bed: $qemu is not installed (scripts/install-deps.sh installs qemu-system-x86)"
     exit 0
 fi
-[ -x "$build/hyperkit-static" ] || die "$build/hyperkit-static is missing (make kvm-testbed builds it)"
+[ -x "$build/hyperkit" ] || die "$build/hyperkit is missing (make kvm-testbed builds it)"
 [ -d "$build/guests" ] || die "$build/guests is missing (make guests)"
 
 # A host program and the shared libraries it loads, at the same paths.
@@ -90,7 +91,7 @@ build_image() {
     mkdir -p "$root/bin" "$root/proc" "$root/sys" "$root/tmp" "$root/guests" "$root/tests/cli"
     cp "$work/busybox/bin/busybox" "$root/bin/busybox"
     cp "$work/bash/bin/bash-static" "$root/bin/bash"
-    cp "$build/hyperkit-static" "$root/bin/hyperkit"
+    add_host_program "$root" "$build/hyperkit" /bin/hyperkit
     add_host_program "$root" "$(command -v timeout)" /usr/local/bin/timeout
     cp "$build"/guests/*.bin "$build"/guests/*.elf "$root/guests/"
     cp "$here/tests/cli/lib.sh" "$root/tests/cli/"
