@@ -43,6 +43,14 @@ static int dir_fid(struct p9_server *s, uint32_t num, struct p9_fid **out)
     return 0;
 }
 
+/* The directory fid `num` and n checked as one component of it (into buf). */
+static int dir_name(struct p9_server *s, uint32_t num, struct p9_str n, struct p9_fid **out,
+                    char *buf)
+{
+    int err = dir_fid(s, num, out);
+    return err ? err : p9_check_name(n, buf);
+}
+
 /* Reply with the qid of name (just made) in dirfd. */
 static int put_new_qid(int dirfd, const char *name, struct p9_out *o)
 {
@@ -163,8 +171,8 @@ int p9_op_mkdir(struct p9_server *s, struct p9_in *in, struct p9_out *o)
         return EPROTO;
     struct p9_fid *d;
     char name[NAME_MAX + 1];
-    int err = dir_fid(s, dfid, &d);
-    if (err || (err = p9_check_name(n, name)) != 0)
+    int err = dir_name(s, dfid, n, &d, name);
+    if (err)
         return err;
     if (s->ro)
         return EROFS;
@@ -182,8 +190,8 @@ int p9_op_symlink(struct p9_server *s, struct p9_in *in, struct p9_out *o)
         return EPROTO;
     struct p9_fid *d;
     char name[NAME_MAX + 1];
-    int err = dir_fid(s, dfid, &d);
-    if (err || (err = p9_check_name(n, name)) != 0)
+    int err = dir_name(s, dfid, n, &d, name);
+    if (err)
         return err;
     /* The target is only text stored in the link: the server never
      * follows it, and the guest resolves it in its own namespace. */
@@ -211,8 +219,8 @@ int p9_op_mknod(struct p9_server *s, struct p9_in *in, struct p9_out *o)
         return EPROTO;
     struct p9_fid *d;
     char name[NAME_MAX + 1];
-    int err = dir_fid(s, dfid, &d);
-    if (err || (err = p9_check_name(n, name)) != 0)
+    int err = dir_name(s, dfid, n, &d, name);
+    if (err)
         return err;
     if (s->ro)
         return EROFS;
@@ -229,8 +237,8 @@ int p9_op_link(struct p9_server *s, struct p9_in *in, struct p9_out *o)
         return EPROTO;
     struct p9_fid *d, *f = p9_fid_get(s, fidn);
     char name[NAME_MAX + 1];
-    int err = dir_fid(s, dfid, &d);
-    if (err || (err = p9_check_name(n, name)) != 0)
+    int err = dir_name(s, dfid, n, &d, name);
+    if (err)
         return err;
     if (!f)
         return EBADF;
@@ -273,8 +281,8 @@ int p9_op_rename(struct p9_server *s, struct p9_in *in, struct p9_out *o)
         return EPROTO;
     struct p9_fid *d, *f = p9_fid_get(s, fidn);
     char name[NAME_MAX + 1];
-    int err = dir_fid(s, dfid, &d);
-    if (err || (err = p9_check_name(n, name)) != 0)
+    int err = dir_name(s, dfid, n, &d, name);
+    if (err)
         return err;
     if (!f)
         return EBADF;
@@ -326,8 +334,8 @@ int p9_op_unlinkat(struct p9_server *s, struct p9_in *in, struct p9_out *o)
         return EPROTO;
     struct p9_fid *d;
     char name[NAME_MAX + 1];
-    int err = dir_fid(s, dfid, &d);
-    if (err || (err = p9_check_name(n, name)) != 0)
+    int err = dir_name(s, dfid, n, &d, name);
+    if (err)
         return err;
     if (s->ro)
         return EROFS;
