@@ -21,6 +21,40 @@ static bool writes(int flags)
     return (flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC);
 }
 
+/* The opened fid `num` for Tread (dir false) or Treaddir (dir true) from
+ * offset off. */
+static int opened_fid(struct p9_server *s, uint32_t num, bool dir, uint64_t off,
+                      struct p9_fid **out)
+{
+    struct p9_fid *f = p9_fid_get(s, num);
+    if (!f || f->iofd < 0)
+        return EBADF;
+    if (f->isdir != dir)
+        return dir ? ENOTDIR : EISDIR;
+    if (off > INT64_MAX)
+        return EINVAL;
+    *out = f;
+    return 0;
+}
+
+/* Clamp *count to what fits in o after its 4-byte count field. */
+static int fit_count(const struct p9_out *o, uint32_t *count)
+{
+    size_t room = o->cap - o->off;
+    if (room < 4)
+        return EMSGSIZE;
+    if (*count > room - 4)
+        *count = (uint32_t)(room - 4);
+    return 0;
+}
+
+/* Fill in the count field reserved before the data. */
+static void put_count(uint8_t *cnt, size_t n)
+{
+    cnt[0] = (uint8_t)n, cnt[1] = (uint8_t)(n >> 8);
+    cnt[2] = (uint8_t)(n >> 16), cnt[3] = (uint8_t)(n >> 24);
+}
+
 int p9_op_lopen(struct p9_server *s, struct p9_in *in, struct p9_out *o)
 {
     uint32_t fidn = p9_get32(in), flags = p9_get32(in);
@@ -119,18 +153,10 @@ int p9_op_read(struct p9_server *s, struct p9_in *in, struct p9_out *o)
     uint32_t count = p9_get32(in);
     if (in->err)
         return EPROTO;
-    struct p9_fid *f = p9_fid_get(s, fidn);
-    if (!f || f->iofd < 0)
-        return EBADF;
-    if (f->isdir)
-        return EISDIR;
-    if (off > INT64_MAX)
-        return EINVAL;
-    size_t room = o->cap - o->off;
-    if (room < 4)
-        return EMSGSIZE;
-    if (count > room - 4)
-        count = (uint32_t)(room - 4);
+    struct p9_fid *f;
+    int err = opened_fid(s, fidn, false, off, &f);
+    if (err || (err = fit_count(o, &count)) != 0)
+        return err;
     uint8_t *cnt = p9_reserve(o, 4);
     uint8_t *data = o->p + o->off;
     size_t got = 0;
@@ -148,8 +174,7 @@ int p9_op_read(struct p9_server *s, struct p9_in *in, struct p9_out *o)
         got += (size_t)r;
     }
     p9_reserve(o, got);
-    cnt[0] = (uint8_t)got, cnt[1] = (uint8_t)(got >> 8);
-    cnt[2] = (uint8_t)(got >> 16), cnt[3] = (uint8_t)(got >> 24);
+    put_count(cnt, got);
     return 0;
 }
 
@@ -204,18 +229,10 @@ int p9_op_readdir(struct p9_server *s, struct p9_in *in, struct p9_out *o)
     uint32_t count = p9_get32(in);
     if (in->err)
         return EPROTO;
-    struct p9_fid *f = p9_fid_get(s, fidn);
-    if (!f || f->iofd < 0)
-        return EBADF;
-    if (!f->isdir)
-        return ENOTDIR;
-    if (off > INT64_MAX)
-        return EINVAL;
-    size_t room = o->cap - o->off;
-    if (room < 4)
-        return EMSGSIZE;
-    if (count > room - 4)
-        count = (uint32_t)(room - 4);
+    struct p9_fid *f;
+    int err = opened_fid(s, fidn, true, off, &f);
+    if (err || (err = fit_count(o, &count)) != 0)
+        return err;
     if (lseek(f->iofd, (off_t)off, SEEK_SET) < 0)
         return errno;
     uint8_t *cnt = p9_reserve(o, 4);
@@ -248,9 +265,7 @@ int p9_op_readdir(struct p9_server *s, struct p9_in *in, struct p9_out *o)
         }
     }
     free(buf);
-    size_t got = o->off - start;
-    cnt[0] = (uint8_t)got, cnt[1] = (uint8_t)(got >> 8);
-    cnt[2] = (uint8_t)(got >> 16), cnt[3] = (uint8_t)(got >> 24);
+    put_count(cnt, o->off - start);
     return 0;
 }
 
