@@ -102,18 +102,13 @@ disk_vm_start() {
     exec 9>"$VM_IN"
 }
 
-# guest_step LIMIT PATTERN ARGS...: run `sh /progs/disk-guest.sh ARGS` in
-# the guest; wait up to LIMIT s for a console line matching the extended
-# regex PATTERN; prints that line (carriage returns removed). Status 1 on
-# a timeout or a dead VM.
-guest_step() {
-    local limit=$1 re=$2 waited=0 line
-    shift 2
-    local before
-    before=$(wc -l <"$VM_LOG")
-    vm_send "sh /progs/disk-guest.sh $*"
+# wait_line LIMIT PATTERN FILE [FROM]: the first line of FILE matching the
+# extended regex PATTERN (from line FROM on; carriage returns removed)
+# within LIMIT s. Status 1 on a timeout or a dead VM.
+wait_line() {
+    local limit=$1 re=$2 file=$3 from=${4:-1} waited=0 line
     while :; do
-        line=$(tail -n +"$((before + 1))" "$VM_LOG" | tr -d '\r' | grep -E -m1 -- "$re")
+        line=$(tail -n +"$from" "$file" | tr -d '\r' | grep -E -m1 -- "$re")
         if [ -n "$line" ]; then
             printf '%s\n' "$line"
             return 0
@@ -124,6 +119,19 @@ guest_step() {
         sleep 0.1
         waited=$((waited + 1))
     done
+}
+
+# guest_step LIMIT PATTERN ARGS...: run `sh /progs/disk-guest.sh ARGS` in
+# the guest; wait up to LIMIT s for a console line matching the extended
+# regex PATTERN; prints that line (carriage returns removed). Status 1 on
+# a timeout or a dead VM.
+guest_step() {
+    local limit=$1 re=$2
+    shift 2
+    local before
+    before=$(wc -l <"$VM_LOG")
+    vm_send "sh /progs/disk-guest.sh $*"
+    wait_line "$limit" "$re" "$VM_LOG" "$((before + 1))"
 }
 
 # result NAME CONDITION...: PASS/FAIL like check, with the console's tail

@@ -52,24 +52,6 @@ if ! vm_wait_for "hyperkit-init: ready"; then
     exit 1
 fi
 
-# wait_line LIMIT PATTERN FILE [FROM]: the first line of FILE matching
-# PATTERN (from line FROM on; carriage returns removed) within LIMIT s.
-wait_line() {
-    local limit=$1 re=$2 file=$3 from=${4:-1} waited=0 line
-    while :; do
-        line=$(tail -n +"$from" "$file" | tr -d '\r' | grep -E -m1 -- "$re")
-        if [ -n "$line" ]; then
-            printf '%s\n' "$line"
-            return 0
-        fi
-        if ! kill -0 "$VM_PID" 2>/dev/null || [ $waited -ge $((limit * 10)) ]; then
-            return 1
-        fi
-        sleep 0.1
-        waited=$((waited + 1))
-    done
-}
-
 # Both ends' summaries agree: every connection checked on each side.
 both_ok() { # guest-line peer-line conns
     [ "$(field "$1" ok)" = "$3" ] && [ "$(field "$2" ok)" = "$3" ]
