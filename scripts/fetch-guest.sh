@@ -128,16 +128,9 @@ build_initramfs() {
 }
 
 main() {
-    need_tools
-    mkdir -p "$out" "$cache"
-    work=$(mktemp -d)
-    trap 'rm -rf "$work"' EXIT
-    ensure_lists
-    kdeb=$(kernel_deb)
-    bdeb=$(fetch_deb busybox-static)
-    extract_kernel "$kdeb"
     # shellcheck disable=SC2086 # one word per module
-    collect_modules $guest_modules
+    start_build $guest_modules
+    bdeb=$(fetch_deb busybox-static)
     dpkg-deb -x "$bdeb" "$work/busybox"
     busybox=$work/busybox/bin/busybox
     [ -f "$busybox" ] || die "$bdeb: no /bin/busybox inside"

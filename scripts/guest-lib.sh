@@ -1,9 +1,9 @@
 # Shared by scripts/fetch-guest.sh and scripts/kvm-testbed.sh (sourced, POSIX
 # sh): Debian packages fetched into a cache, the kernel package's modules in
 # load order, and the pieces of a cpio (newc) initramfs. The sourcing script
-# sets prog (its name for messages), cache, work (a scratch directory) and
-# out (where extract_kernel puts the kernel).
-# shellcheck disable=SC2154 # prog, cache, work, out: set by the sourcing script
+# sets prog (its name for messages), cache and out (where extract_kernel puts
+# the kernel); start_build sets work (a scratch directory).
+# shellcheck disable=SC2154 # prog, cache, out: set by the sourcing script
 say() { echo "$prog: $*" >&2; }
 die() { say "$*"; exit 1; }
 
@@ -194,6 +194,20 @@ kernel_deb() {
         [ -n "$kpkg" ] || die "cannot tell which linux-image-6.x linux-image-amd64 depends on"
     fi
     fetch_deb "$kpkg"
+}
+
+# start_build MODULE...: what both scripts do first: the tools, $out and
+# $cache, a $work removed on exit, the package lists, the kernel (into $out)
+# and MODULEs with their dependencies (into $work/modules).
+start_build() {
+    need_tools
+    mkdir -p "$out" "$cache"
+    work=$(mktemp -d)
+    trap 'rm -rf "$work"' EXIT
+    ensure_lists
+    kdeb=$(kernel_deb)
+    extract_kernel "$kdeb"
+    collect_modules "$@"
 }
 
 # Pack directory $1 into the gzip'd initramfs $2 with /dev/console added.

@@ -104,14 +104,8 @@ build_image() {
 }
 
 main() {
-    need_tools
-    mkdir -p "$out" "$cache"
-    work=$(mktemp -d)
-    trap 'rm -rf "$work"' EXIT
-    ensure_lists
-    kdeb=$(kernel_deb)
-    extract_kernel "$kdeb" # the kernel matching the modules, into $out
-    collect_modules $kvm_modules
+    # shellcheck disable=SC2086 # one word per module
+    start_build $kvm_modules # the kernel matching the modules, into $out
     dpkg-deb -x "$(fetch_deb busybox-static)" "$work/busybox"
     dpkg-deb -x "$(fetch_deb bash-static)" "$work/bash"
     build_image
