@@ -362,6 +362,19 @@ static void test_hostile(void)
     CHECK_EQ(p9_server_handle(c.s, c.req, n, r, 13), 13, "bad: read clamped to the room");
     CHECK_EQ(le32(r + 7), 2, "bad: two bytes fit");
     CHECK_EQ(pc_lopen(&c, 1, O_RDONLY), EBUSY, "bad: open twice");
+    /* Tread and Treaddir want an opened fid of their own kind. */
+    char b[8];
+    CHECK_EQ(pc_read(&c, 0, 0, sizeof(b), b), -EBADF, "bad: read before open");
+    CHECK_EQ(pc_walk(&c, 0, 50, NULL, 0), 0, "bad: clone the root");
+    CHECK_EQ(pc_lopen(&c, 50, O_RDONLY), 0, "bad: open the root");
+    CHECK_EQ(pc_read(&c, 50, 0, sizeof(b), b), -EISDIR, "bad: read of a directory");
+    pc_begin(&c, P9_TREADDIR);
+    p9_put32(&c.o, 1);
+    p9_put64(&c.o, 0);
+    p9_put32(&c.o, 100);
+    t = pc_call(&c);
+    CHECK_EQ(pc_err(&c, t), ENOTDIR, "bad: readdir of a file");
+    pc_simple(&c, P9_TCLUNK, 50);
     pc_begin(&c, 55);
     t = pc_call(&c);
     CHECK_EQ(pc_err(&c, t), EOPNOTSUPP, "bad: an R-message type");
