@@ -191,8 +191,12 @@ static void test_pci(void)
     CHECK(hk_config_add_pci(cfg, "6,virtio-tap") != HK_OK && cfg->npci == 1,
           "pci virtio-tap needs a tap name");
     hk_config_free(cfg);
-    pci_expect("5,virtio-9p,port=564", HK_ENOTSUP, "relay is not implemented",
-               "pci virtio-9p relay refused");
+    cfg = fresh();
+    CHECK_EQ(hk_config_add_pci(cfg, "5,virtio-9p,port=564,tag=t"), HK_OK,
+             "pci virtio-9p port relay accepted");
+    hk_config_free(cfg);
+    pci_expect("5,virtio-9p,port=564,path=/tmp", HK_EINVAL, "either port= or path=",
+               "pci virtio-9p port and path refused");
     pci_expect("31,ahci-hd", HK_ENOTSUP, ns, "pci slot 31 valid");
     pci_expect("32,virtio-rnd", HK_EINVAL, bad, "pci slot 32 rejected");
     pci_expect("1:7,ahci-hd", HK_ENOTSUP, ns, "pci function 7 valid");

@@ -99,8 +99,13 @@ static void test_options(const char *dir)
     CHECK_EQ(virtio_9p_parse("tag=x", &p, err, sizeof(err)), HK_EINVAL, "opt: no path");
     snprintf(conf, sizeof(conf), "path=%s,bogus", dir);
     CHECK_EQ(virtio_9p_parse(conf, &p, err, sizeof(err)), HK_EINVAL, "opt: unknown option");
-    CHECK_EQ(virtio_9p_parse("port=564,tag=x", &p, err, sizeof(err)), HK_ENOTSUP,
-             "opt: the port relay is refused, not ignored");
+    CHECK_EQ(virtio_9p_parse("port=564,tag=x", &p, err, sizeof(err)), 0, "opt: port relay");
+    CHECK(((struct v9p_conf *)p)->relay && ((struct v9p_conf *)p)->port == 564, "opt: port 564");
+    virtio_9p_free(p);
+    CHECK_EQ(virtio_9p_parse("port=70000", &p, err, sizeof(err)), HK_EINVAL, "opt: bad port");
+    CHECK_EQ(virtio_9p_parse("port=564,ro", &p, err, sizeof(err)), HK_EINVAL, "opt: ro relay");
+    snprintf(conf, sizeof(conf), "path=%s,port=564", dir);
+    CHECK_EQ(virtio_9p_parse(conf, &p, err, sizeof(err)), HK_EINVAL, "opt: port and path");
     char longtag[300];
     memset(longtag, 'a', sizeof(longtag));
     snprintf(conf, sizeof(conf), "path=%s,tag=%.*s", dir, 257, longtag);
@@ -118,7 +123,13 @@ static void test_options(const char *dir)
     memcpy(sa.sun_path, sock, strlen(sock) + 1);
     CHECK(bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0, "opt: socket made");
     snprintf(conf, sizeof(conf), "path=%s,tag=t", sock);
-    CHECK_EQ(virtio_9p_parse(conf, &p, err, sizeof(err)), HK_ENOTSUP, "opt: socket relay refused");
+    CHECK_EQ(virtio_9p_parse(conf, &p, err, sizeof(err)), 0, "opt: a socket path relays");
+    CHECK(((struct v9p_conf *)p)->relay, "opt: relay set for a socket");
+    virtio_9p_free(p);
+    snprintf(conf, sizeof(conf), "path=%s,tag=t", dir);
+    CHECK_EQ(virtio_9p_parse(conf, &p, err, sizeof(err)), 0, "opt: a directory");
+    CHECK(!((struct v9p_conf *)p)->relay, "opt: a directory is shared, not relayed");
+    virtio_9p_free(p);
     close(fd);
     unlink(sock);
     struct fake_env f;

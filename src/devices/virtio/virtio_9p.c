@@ -3,7 +3,8 @@
  * readable part and room for the reply in its writable part. The request
  * is gathered into a buffer, answered by the 9P server (on this queue's
  * worker thread, so requests run one at a time) and the reply scattered
- * back. Config space: tag length (le16) and the tag.
+ * back. Config space: tag length (le16) and the tag. The relay form is
+ * virtio_9p_relay.c.
  */
 #include "devices/virtio/virtio_9p.h"
 
@@ -125,6 +126,8 @@ int virtio_9p_create(struct dev_env *env, struct pci_bus *bus, int slot, int fun
         snprintf(err, errlen, "virtio-9p: needs path=DIR,tag=TAG");
         return HK_EINVAL;
     }
+    if (conf->relay)
+        return virtio_9p_relay_create(env, bus, slot, func, conf, err, errlen);
     struct v9p *v = calloc(1, sizeof(*v));
     if (!v)
         return HK_ENOMEM;

@@ -2,8 +2,13 @@
  * virtio-9p (virtio device ID 9, the 9P transport): a host directory shared
  * with the guest over 9P2000.L, served in the VMM (src/backends/p9).
  *   -s S,virtio-9p,path=DIR,tag=T[,ro]
- * hyperkit's relay form (path=SOCKET or port=N: the 9P stream goes to an
- * external server) is recognised and refused as not implemented yet.
+ * or hyperkit's relay form, the 9P stream forwarded to an external server
+ * (virtio_9p_relay.c):
+ *   -s S,virtio-9p,path=SOCK,tag=T      SOCK an existing Unix socket
+ *   -s S,virtio-9p,port=N,tag=T         TCP to 127.0.0.1:N
+ * The rule: port= relays; path= relays when it names a Unix socket, and
+ * otherwise shares a directory. port= with path=, or ro with a relay, is
+ * refused (a relay cannot enforce read-only).
  */
 #ifndef HK_DEVICES_VIRTIO_VIRTIO_9P_H
 #define HK_DEVICES_VIRTIO_VIRTIO_9P_H
@@ -19,9 +24,11 @@
 #define V9P_MAX_TAG 256                 /* hyperkit's bound */
 
 struct v9p_conf {
-    char *path;
+    char *path;                 /* the directory, or the relay's socket */
     char *tag;
     bool ro;
+    bool relay;                 /* path is a Unix socket, or port is set */
+    int port;                   /* relay over TCP to 127.0.0.1:port; 0: none */
 };
 
 int v9p_conf_parse(const char *conf, struct v9p_conf *out, char *err, size_t errlen);
@@ -33,5 +40,9 @@ int virtio_9p_parse(const char *conf, void **parsed, char *err, size_t errlen);
 void virtio_9p_free(void *parsed);
 int virtio_9p_create(struct dev_env *env, struct pci_bus *bus, int slot, int func, void *parsed,
                      char *err, size_t errlen);
+
+/* The relay form's create (virtio_9p_relay.c): conf->relay set. */
+int virtio_9p_relay_create(struct dev_env *env, struct pci_bus *bus, int slot, int func,
+                           const struct v9p_conf *conf, char *err, size_t errlen);
 
 #endif

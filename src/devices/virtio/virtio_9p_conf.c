@@ -1,4 +1,4 @@
-/* virtio-9p's option string: path=DIR,tag=T[,ro] (virtio_9p.h). */
+/* virtio-9p's option string: path=DIR,tag=T[,ro], path=SOCK or port=N (virtio_9p.h). */
 #include "devices/virtio/virtio_9p.h"
 
 #include <stdarg.h>
@@ -32,6 +32,16 @@ static int set(char **dst, const char *v)
     return *dst ? HK_OK : HK_ENOMEM;
 }
 
+static int parse_port(const char *v, int *port, char *err, size_t errlen)
+{
+    char *end;
+    long n = strtol(v, &end, 10);
+    if (!*v || *end || n < 1 || n > 65535)
+        return fail(err, errlen, HK_EINVAL, "virtio-9p: port=%s is not a TCP port", v);
+    *port = (int)n;
+    return HK_OK;
+}
+
 int v9p_conf_parse(const char *conf, struct v9p_conf *c, char *err, size_t errlen)
 {
     *c = (struct v9p_conf){0};
@@ -41,7 +51,6 @@ int v9p_conf_parse(const char *conf, struct v9p_conf *c, char *err, size_t errle
     if (!dup)
         return HK_ENOMEM;
     int r = HK_OK;
-    bool port = false;
     for (char *save = NULL, *w = strtok_r(dup, ",", &save); w && !r;
          w = strtok_r(NULL, ",", &save)) {
         if (!strncmp(w, "path=", 5))
@@ -51,23 +60,25 @@ int v9p_conf_parse(const char *conf, struct v9p_conf *c, char *err, size_t errle
         else if (!strcmp(w, "ro"))
             c->ro = true;
         else if (!strncmp(w, "port=", 5))
-            port = true;
+            r = parse_port(w + 5, &c->port, err, errlen);
         else
             r = fail(err, errlen, HK_EINVAL, "virtio-9p: invalid option '%s'", w);
     }
     free(dup);
-    if (!r && port)
-        r = fail(err, errlen, HK_ENOTSUP, "virtio-9p: the port= relay is not implemented");
-    if (!r && (!c->path || !*c->path))
+    if (!r && c->port && c->path)
+        r = fail(err, errlen, HK_EINVAL, "virtio-9p: give either port= or path=, not both");
+    if (!r && !c->port && (!c->path || !*c->path))
         r = fail(err, errlen, HK_EINVAL, "virtio-9p: needs path=DIR");
     if (!r && !c->tag)
         r = set(&c->tag, "plan9");              /* hyperkit's default */
     if (!r && (!*c->tag || strlen(c->tag) > V9P_MAX_TAG))
         r = fail(err, errlen, HK_EINVAL, "virtio-9p: tag must be 1..%d bytes", V9P_MAX_TAG);
     struct stat st;
-    if (!r && stat(c->path, &st) == 0 && S_ISSOCK(st.st_mode))
-        r = fail(err, errlen, HK_ENOTSUP,
-                 "virtio-9p: relaying to the 9P server at %s is not implemented", c->path);
+    if (!r)
+        c->relay = c->port || (stat(c->path, &st) == 0 && S_ISSOCK(st.st_mode));
+    if (!r && c->relay && c->ro)
+        r = fail(err, errlen, HK_EINVAL,
+                 "virtio-9p: ro is for a shared directory; a relayed server decides itself");
     if (r)
         v9p_conf_free(c);
     return r;
