@@ -2,7 +2,7 @@
 # emu engine's sources, guest memory, the virtqueue and the virtio-blk
 # request parser; fuzz_qcow2 from the block layer alone.
 #   make -f tests/fuzz/fuzz.mk            build $(FUZZ_BUILD)/fuzz_emu, fuzz_decode, fuzz_virtq,
-#                                         fuzz_virtio_blk, fuzz_qcow2, fuzz_p9, fuzz_vsock
+#                                         fuzz_virtio_blk, fuzz_qcow2, fuzz_p9, fuzz_vsock, fuzz_net
 #   make -f tests/fuzz/fuzz.mk replay     corpus replayer for any compiler (no libFuzzer)
 FUZZ_BUILD ?= build-fuzz
 FUZZ_CC    ?= clang
@@ -21,10 +21,10 @@ REPLAY_OBJS := $(FUZZ_LIB_SRCS:%.c=$(FUZZ_BUILD)/rp/%.o)
 .SECONDARY: $(FUZZ_OBJS) $(REPLAY_OBJS)
 fuzz: $(FUZZ_BUILD)/fuzz_emu $(FUZZ_BUILD)/fuzz_decode $(FUZZ_BUILD)/fuzz_virtq \
       $(FUZZ_BUILD)/fuzz_virtio_blk $(FUZZ_BUILD)/fuzz_qcow2 $(FUZZ_BUILD)/fuzz_p9 \
-      $(FUZZ_BUILD)/fuzz_vsock
+      $(FUZZ_BUILD)/fuzz_vsock $(FUZZ_BUILD)/fuzz_net
 replay: $(FUZZ_BUILD)/replay_emu $(FUZZ_BUILD)/replay_decode $(FUZZ_BUILD)/replay_virtq \
         $(FUZZ_BUILD)/replay_virtio_blk $(FUZZ_BUILD)/replay_qcow2 $(FUZZ_BUILD)/replay_p9 \
-        $(FUZZ_BUILD)/replay_vsock
+        $(FUZZ_BUILD)/replay_vsock $(FUZZ_BUILD)/replay_net
 
 # fuzz_vsock: virtio-sock's protocol engine; the target fakes the transport.
 VS_SRCS    := src/devices/virtio/virtio_sock_proto.c src/core/iov.c
@@ -37,6 +37,25 @@ $(FUZZ_BUILD)/fuzz_vsock: tests/fuzz/fuzz_vsock.c $(VS_FZ_OBJS)
 
 $(FUZZ_BUILD)/replay_vsock: tests/fuzz/fuzz_vsock.c tests/fuzz/replay.c $(VS_RP_OBJS)
 	$(CC) $(FUZZ_CPPFLAGS) $(FUZZ_CFLAGS) -o $@ $< tests/fuzz/replay.c $(VS_RP_OBJS)
+
+# fuzz_net: virtio-net through the real virtio PCI transport and queues,
+# on a fake backend and the unit tests' fake environment.
+NET_SRCS    := src/devices/virtio/virtio_net.c src/devices/virtio/virtio_net_conf.c \
+               src/devices/virtio/virtio_pci.c src/devices/virtio/virtio_pci_queue.c \
+               src/devices/virtio/virtqueue.c $(sort $(wildcard src/devices/pci/*.c)) \
+               $(sort $(wildcard src/backends/net/*.c)) src/devices/devenv.c \
+               src/core/guest_mem.c src/core/iobus.c src/core/evloop.c src/core/error.c \
+               src/core/log.c src/core/iov.c
+NET_FZ_OBJS := $(NET_SRCS:%.c=$(FUZZ_BUILD)/fz/%.o)
+NET_RP_OBJS := $(NET_SRCS:%.c=$(FUZZ_BUILD)/rp/%.o)
+NET_LIBS    := -lslirp
+.SECONDARY: $(NET_FZ_OBJS) $(NET_RP_OBJS)
+
+$(FUZZ_BUILD)/fuzz_net: tests/fuzz/fuzz_net.c $(NET_FZ_OBJS)
+	$(FUZZ_CC) $(FUZZ_CPPFLAGS) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(NET_FZ_OBJS) $(NET_LIBS)
+
+$(FUZZ_BUILD)/replay_net: tests/fuzz/fuzz_net.c tests/fuzz/replay.c $(NET_RP_OBJS)
+	$(CC) $(FUZZ_CPPFLAGS) $(FUZZ_CFLAGS) -o $@ $< tests/fuzz/replay.c $(NET_RP_OBJS) $(NET_LIBS)
 
 # fuzz_p9: the 9P server alone (parser and operations).
 P9_SRCS    := $(sort $(wildcard src/backends/p9/*.c))
@@ -80,4 +99,5 @@ $(FUZZ_BUILD)/replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c $(REPLAY_OBJS)
 	$(CC) $(FUZZ_CPPFLAGS) $(FUZZ_CFLAGS) -o $@ $< tests/fuzz/replay.c $(REPLAY_OBJS)
 
 -include $(FUZZ_OBJS:.o=.d) $(REPLAY_OBJS:.o=.d) $(BLK_FZ_OBJS:.o=.d) $(BLK_RP_OBJS:.o=.d) \
-         $(P9_FZ_OBJS:.o=.d) $(P9_RP_OBJS:.o=.d) $(VS_FZ_OBJS:.o=.d) $(VS_RP_OBJS:.o=.d)
+         $(P9_FZ_OBJS:.o=.d) $(P9_RP_OBJS:.o=.d) $(VS_FZ_OBJS:.o=.d) $(VS_RP_OBJS:.o=.d) \
+         $(NET_FZ_OBJS:.o=.d) $(NET_RP_OBJS:.o=.d)

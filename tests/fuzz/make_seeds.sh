@@ -351,3 +351,23 @@ vsseed() { hex "$2" >"$here/corpus/vsock/$1"; }
 vsseed guest "$(rx 255 4)$(tx 5 16 "$(vh 0 0 1 0 262144 0)")$(tx 7 32 "$(vh 0 0 5 0 262144 0)")0203$(tx 5 44 "$(vh 0 0 4 3 262144 0)")$(rx 255 4)"
 vsseed host "$(rx 255 8)0200$(tx 5 0 "$(vh 0 8 2 0 262144 0)")0201$(rx 255 8)0203$(tx 5 20 "$(vh 0 8 6 0 262144 3000)")$(tx 5 20 "$(vh 0 8 7 0 262144 0)")0202$(rx 100 8)"
 vsseed refused "$(rx 3 4)$(tx 5 3 "$(vh 1 9 1 0 4096 0)")$(tx 1 50 "$(vh 2 2 5 0 0 0)")$(rx 255 4)03"
+
+# fuzz_net seeds: FEATURES (le16, bits as kFeat in fuzz_net.c; 0x3003:
+# MRG_RXBUF VERSION_1 MAC STATUS; 0x8000 legacy), then records: ntx NSEG
+# SEGS... BYTES (SEGS: "LEN PLACE" pairs), nrxb COUNT SIZE NSEG, nfr LEN,
+# 03 reset, 04 QUEUE OFF VALUE scribble (see fuzz_net.c).
+mkdir -p "$here/corpus/net"
+ntx() { local n=$1 out; shift; out="00$(le $((n - 1)) 1)"; while [ $# -gt 1 ]; do out+="$(le "$1" 2)$(le "$2" 1)"; shift 2; done; printf '%s%s' "$out" "$1"; }
+nrxb() { printf '01%s%s%s' "$(le $(($1 - 1)) 1)" "$(le $(($2 - 1)) 2)" "$(le $(($3 - 1)) 1)"; }
+nfr() { printf '02%s' "$(le "$1" 2)"; }
+eth="ffffffffffff0200000000010800$(printf '45000028000100004006%04x' 0)7f0000010a00020f00500050000000000000000050020000000000000000"
+nhdr() { printf '%02x%02x%s%s%s%s' "$1" "$2" "$(le "$3" 2)" "$(le "$4" 2)" "$(le "$5" 2)" "$(le "$6" 2)"; } # FLAGS GSO HDRLEN GSOSIZE CSTART COFF (10 bytes)
+netseed() { hex "$2" >"$here/corpus/net/$1"; }
+netseed tx_split "$(le $((0x3003)) 2)$(ntx 2 12 0 54 0 "$(nhdr 0 0 0 0 0 0)0000$eth")"
+netseed tx_one_seg "$(le $((0x3003)) 2)$(ntx 1 66 0 "$(nhdr 0 0 0 0 0 0)0000$eth")"
+netseed tx_csum_gso "$(le $((0x3f0f)) 2)$(ntx 2 12 0 54 0 "$(nhdr 1 1 54 1448 34 16)0000$eth")$(ntx 1 66 0 "$(nhdr 1 0 0 0 34 16)0000$eth")$(ntx 1 66 0 "$(nhdr 2 4 54 1400 34 6)0000$eth")"
+netseed tx_hostile "$(le $((0x3003)) 2)$(ntx 1 8 0 00)$(ntx 2 12 0 4 0 "$(nhdr 0 0 0 0 0 0)0000")$(ntx 3 12 0 60000 0 60000 0 "")$(ntx 2 12 0 60 2 "")$(ntx 2 12 3 60 0 "")$(ntx 1 66 1 "")"
+netseed rx_mergeable "$(le $((0x3003)) 2)$(nrxb 3 1000 1)$(nfr 2500)$(nfr 100)$(nrxb 4 4096 2)$(nfr 60)$(nfr 9000)"
+netseed rx_legacy "$(le $((0xb000)) 2)$(nrxb 2 2048 2)$(nfr 1500)$(nfr 3000)$(nfr 60)$(nrxb 1 16384 3)$(nfr 16000)"
+netseed rx_waiting "$(le $((0x300b)) 2)$(nfr 100)$(nfr 200)$(nrxb 1 64 1)$(nrxb 8 2048 1)03$(nfr 300)$(nrxb 2 2048 1)"
+netseed scribble "$(le $((0x7003)) 2)$(nrxb 4 2048 1)040006000080$(ntx 1 66 0 "")0401e80f0300$(nfr 500)"

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Build a fuzzer and fuzz. Usage:
-#   tests/fuzz/run.sh [emu|decode|virtq|virtio_blk|qcow2|p9|vsock] [SECONDS] [extra libFuzzer flags...]
+#   tests/fuzz/run.sh [emu|decode|virtq|virtio_blk|qcow2|p9|vsock|net] [SECONDS] [extra libFuzzer flags...]
 # Defaults: emu, 3600 s. The working corpus grows in build-fuzz/corpus-TARGET
 # (seeded from tests/fuzz/corpus/TARGET); crashes, hangs and slow inputs
 # land in build-fuzz/artifacts/; the log is build-fuzz/fuzz-TARGET.log.
@@ -19,7 +19,7 @@ case $target in
 emu) len=4120 ;;
 virtq | virtio_blk) len=4096 ;;
 qcow2) len=65536 ;; # small-cluster images (make_seeds.sh)
-vsock) len=2048 ;;
+vsock | net) len=2048 ;;
 *) len=16 ;;
 esac
 # -timeout: an input taking seconds means a hang (each run is budgeted to

@@ -18,7 +18,7 @@ if ! make -s -f tests/fuzz/fuzz.mk FUZZ_BUILD="$out" >"$probe/build.log" 2>&1; t
     exit 1
 fi
 fail=0
-for t in decode emu virtq virtio_blk qcow2 p9 vsock; do
+for t in decode emu virtq virtio_blk qcow2 p9 vsock net; do
     # The corpus replays unchanged; mutations go to a scratch corpus.
     mkdir -p "$probe/$t"
     runs=20000 len=512
@@ -28,6 +28,7 @@ for t in decode emu virtq virtio_blk qcow2 p9 vsock; do
     [ $t = qcow2 ] && runs=5000 len=65536
     [ $t = p9 ] && runs=20000 len=4096
     [ $t = vsock ] && runs=50000 len=2048
+    [ $t = net ] && runs=1000 len=2048
     if "$out/fuzz_$t" -runs=$runs -max_len=$len -timeout=10 -rss_limit_mb=2048 \
         -artifact_prefix="$probe/" "$probe/$t" "tests/fuzz/corpus/$t" >"$probe/$t.log" 2>&1; then
         echo "PASS: fuzz_$t: $(grep -o 'Done [0-9]* runs in [0-9]* second(s)' "$probe/$t.log")"
