@@ -77,6 +77,7 @@ static uint64_t want;
 static bool legacy, mrg, up;
 static unsigned hlen;
 static uint32_t rx_room[256];           /* writable bytes of each rx head posted */
+static int rx_nseg[256], rx_busy;       /* its descriptors; descriptors in flight */
 static uint32_t next_frame, last_seen;  /* frame numbers: sent, last delivered */
 static uint32_t frame_len[1u << 16];
 
@@ -121,6 +122,8 @@ static void driver_init(void)
                                                                    : VIRTIO_NET_HDR_LEN_LEGACY;
     setup_tx();
     memset(rx_room, 0, sizeof(rx_room));
+    memset(rx_nseg, 0, sizeof(rx_nseg));
+    rx_busy = 0;
     last_seen = next_frame;             /* frames from before are gone */
 }
 
@@ -163,8 +166,10 @@ static void check_rx(void)
             uint8_t *u = gmem_ptr(&f.mem, rx.used + 4 + 8ull * (rx.used_seen % rx.qsize), 8);
             uint32_t head = le32(u), len = le32(u + 4);
             rx.used_seen++;
-            if (head >= rx.qsize || len > rx_room[head])
+            if (head >= rx.qsize || !rx_nseg[head] || len > rx_room[head])
                 fail("used rx entry names no posted buffer or overfills it");
+            rx_busy -= rx_nseg[head];
+            rx_nseg[head] = 0;
             if (got + len > sizeof(frame))
                 fail("frame longer than any frame");
             /* The head's segments are laid out back to back from its slot. */
@@ -197,7 +202,8 @@ static void check_rx(void)
 
 static void post_rx(uint16_t count, uint32_t size, int nseg)
 {
-    for (int c = 0; c < count; c++) {
+    /* A driver reuses only descriptors the device gave back. */
+    for (int c = 0; c < count && rx_busy + nseg <= rx.qsize; c++) {
         uint16_t head = rx.next_desc;
         struct vd_seg s[3];
         uint32_t off = 0;
@@ -208,8 +214,8 @@ static void post_rx(uint16_t count, uint32_t size, int nseg)
             off += l;
         }
         rx_room[head] = size;
-        for (int i = 1; i < nseg; i++)
-            rx_room[(head + i) % rx.qsize] = 0;
+        rx_nseg[head] = nseg;
+        rx_busy += nseg;
         vd_submit(&rx, s, nseg);        /* kicks the rx queue */
     }
 }
