@@ -309,7 +309,12 @@ static void take_requests(struct v9r *r)
         for (int i = 0; i < V9R_QUEUE_SIZE && !q; i++)
             if (!r->req[i].busy)
                 q = &r->req[i];
-        if (virtio_pci_queue_pop(r->vp, 0, q->c) != 1)
+        int got = virtio_pci_queue_pop(r->vp, 0, q->c);
+        /* Empty: ask for a kick (with EVENT_IDX the driver kicks only
+         * when it passes avail_event), then look once more. */
+        if (got == 0 && virtio_pci_queue_enable_kicks(r->vp, 0, true))
+            continue;
+        if (got != 1)
             return;
         forward(r, q);
         write_requests(r);
