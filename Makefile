@@ -53,7 +53,7 @@ DISK_IMG     := $(PROGS_DIR)/disk.cpio.gz
 DISK_FILES   := $(PROGS_DIR)/bin/diskio $(PROGS_DIR)/bin/vsock tests/linux/progs/disk-guest.sh
 .SECONDARY: $(SYS_RT_OBJS) $(SYS_GUEST_SRCS:tests/guests/sys/%.c=$(BUILD)/guests/sys/%.o)
 
-.PHONY: all lib cli guests tests linux-progs test san check demo demo-hello guest kvm-testbed bench bench-disk fuzz install clean
+.PHONY: all lib cli guests tests linux-progs test san check demo demo-hello guest kvm-testbed bench bench-disk bench-net fuzz install clean
 
 # Debian's kernel and busybox initramfs images for the Linux tests
 # (downloaded with apt, cached outside the tree by the script).
@@ -204,6 +204,12 @@ bench: cli guest
 # qcow2) against QEMU TCG's, same guest and images (bench/README.md).
 bench-disk: cli linux-progs guest
 	bash bench/disk-bench.sh --hyperkit $(BUILD)/hyperkit --guest $(GUEST_DIR) \
+	    --layer $(DISK_IMG) --log-dir $(BUILD)/bench
+
+# Network bench: TCP over slirp both ways, 9p read/write, vsock, against
+# QEMU TCG's user networking and virtio-9p, same guest (bench/README.md).
+bench-net: cli linux-progs guest
+	bash bench/net-bench.sh --hyperkit $(BUILD)/hyperkit --guest $(GUEST_DIR) \
 	    --layer $(DISK_IMG) --log-dir $(BUILD)/bench
 
 # libFuzzer targets for the emu engine (clang): tests/fuzz/README.md
