@@ -135,19 +135,24 @@ static void kick_tx(void)
         vd_mw(&rx, VIRTIO_PCI_NOTIFY_OFF + VIRTIO_PCI_NOTIFY_MULT, 2, 1);
 }
 
-/* Spin until q's used index passes `seen` (or the device needs a reset):
- * the workers run on other threads. A device that never answers is a
- * hang for libFuzzer's -timeout. */
-static bool wait_used(struct vd *q, long spins)
+/* Spin until q's used index passes `seen` (or the device needs a reset),
+ * for at most usec microseconds of wall time (< 0: no limit; a device
+ * that never answers is then a hang for libFuzzer's -timeout). The
+ * workers run on other threads. */
+static bool wait_used(struct vd *q, long usec)
 {
-    for (long i = 0; spins < 0 || i < spins; i++) {
+    struct timespec t0, t;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (;;) {
         if (vd_used_idx(q) != q->used_seen)
             return true;
         if (needs_reset())
             return false;
+        clock_gettime(CLOCK_MONOTONIC, &t);
+        if (usec >= 0 && (t.tv_sec - t0.tv_sec) * 1000000 + (t.tv_nsec - t0.tv_nsec) / 1000 > usec)
+            return false;
         sched_yield();
     }
-    return false;
 }
 
 /* Check what the device put in the rx used ring since last time. */
@@ -282,7 +287,7 @@ static void scribble(const uint8_t *d)
     put16(p, le16(d + 3));
     vd_kick(&rx);
     kick_tx();
-    wait_used(&tx, 2000);
+    wait_used(&tx, 1000);
     /* Nothing the guest's rings say can be checked now: start over. */
     vd_set_status(&rx, 0);
     driver_init();
@@ -325,7 +330,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             if (left < 4)
                 goto out;
             post_rx((uint16_t)(1 + d[0] % 8), 1 + le16(d + 1) % (uint32_t)RX_SLOT, 1 + d[3] % 3);
-            wait_used(&rx, 200);
+            wait_used(&rx, 1000);
             pos += 4;
             break;
         case 2:
