@@ -302,7 +302,7 @@ struct open_arg {
 
 static void vpnkit_log(void *ctx, enum hk_log_level level, const char *msg)
 {
-    dev_log(ctx, level, "virtio-vpnkit: %s", msg);
+    dev_log(ctx, level, "%s", msg);        /* already "vpnkit: ..." */
 }
 
 /* The interface's uuid for vpnkit: uuid=, else the VM's -U, else random
