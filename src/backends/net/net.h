@@ -19,6 +19,8 @@
 #define NETBE_MAX_FRAME (65535 + 14)
 
 typedef void (*netbe_rx_fn)(void *opaque, const void *frame, size_t len);
+/* A backend's line about its end after open (the peer went away). */
+typedef void (*netbe_log_fn)(void *ctx, enum hk_log_level level, const char *msg);
 
 struct netbe;
 
@@ -78,14 +80,14 @@ int netbe_slirp_open(const struct netbe_slirp_opts *o, netbe_rx_fn rx, void *opa
 int netbe_slirp_hostfwd(struct netbe *b, const struct netbe_fwd *f, bool add);
 
 /* A tap interface by name (existing, or created if allowed): frames
- * without packet information (IFF_TAP | IFF_NO_PI). */
-int netbe_tap_open(const char *ifname, netbe_rx_fn rx, void *opaque, struct netbe **out,
-                   char *err, size_t errlen);
+ * without packet information (IFF_TAP | IFF_NO_PI). log (or NULL) hears
+ * once if the interface goes away. */
+int netbe_tap_open(const char *ifname, netbe_log_fn log, void *log_ctx, netbe_rx_fn rx,
+                   void *opaque, struct netbe **out, char *err, size_t errlen);
 
 /* hyperkit's vpnkit protocol on a Unix stream socket: the "VMN3T"
  * handshake, then Ethernet frames each behind a 2-byte little-endian
  * length. The server assigns the MAC (b->mac). */
-typedef void (*netbe_log_fn)(void *ctx, enum hk_log_level level, const char *msg);
 struct netbe_vpnkit_opts {
     const char *path;               /* the server's socket */
     char uuid[37];                  /* the interface's uuid, 36 characters */

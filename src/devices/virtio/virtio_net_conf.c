@@ -300,9 +300,9 @@ struct open_arg {
     struct dev_env *env;
 };
 
-static void vpnkit_log(void *ctx, enum hk_log_level level, const char *msg)
+static void backend_log(void *ctx, enum hk_log_level level, const char *msg)
 {
-    dev_log(ctx, level, "%s", msg);        /* already "vpnkit: ..." */
+    dev_log(ctx, level, "%s", msg);        /* already "vpnkit: ..." or "tap: ..." */
 }
 
 /* The interface's uuid for vpnkit: uuid=, else the VM's -U, else random
@@ -333,10 +333,10 @@ static int open_conf(void *arg, netbe_rx_fn rx, void *opaque, struct netbe **out
     const struct open_arg *a = arg;
     const struct vnet_conf *c = a->c;
     if (c->kind == VNET_TAP)
-        return netbe_tap_open(c->tap, rx, opaque, out, err, errlen);
+        return netbe_tap_open(c->tap, backend_log, a->env, rx, opaque, out, err, errlen);
     if (c->kind == VNET_VPNKIT) {
         struct netbe_vpnkit_opts o = {.path = c->vpnkit_path, .macfile = c->macfile,
-                                      .log = vpnkit_log, .log_ctx = a->env};
+                                      .log = backend_log, .log_ctx = a->env};
         vpnkit_uuid(c, a->env->uuid, o.uuid);
         return netbe_vpnkit_open(&o, rx, opaque, out, err, errlen);
     }
