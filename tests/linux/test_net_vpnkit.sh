@@ -5,7 +5,8 @@
 # command; the uuid must be the VM's -U), assigns the MAC, and bridges the
 # frames to a tap interface in the namespace. The guest has that MAC (also
 # in macfile=), pings and is pinged, and fetches 1 MiB each way over TCP
-# (sha256 equal). First, without a guest: a missing socket and a server
+# (sha256 equal). When the server hangs up, hyperkit says so in one line and
+# the guest runs on. First, without a guest: a missing socket and a server
 # that is not vpnkit each stop hyperkit with one line. Needs root for the
 # namespace: otherwise one SKIP line. HYPERKIT_KEEP_LOG=DIR keeps the console.
 . "$(dirname "$0")/lib.sh"
@@ -46,7 +47,8 @@ one_line_error "a server that is not vpnkit: one line" "not a vpnkit server (mag
 
 ip netns exec "$NS" python3 "$peer" "$sock" "$NS_TAP" "$mac" "$NS_WORK/status" \
     2>"$NS_WORK/peer.err" &
-NS_PIDS="$NS_PIDS $!"
+peer_pid=$!
+NS_PIDS="$NS_PIDS $peer_pid"
 for _ in $(seq $((lim * 10))); do [ -S "$sock" ] && break; sleep 0.1; done
 vm_start initramfs-shell.img --accel=emu -A -U "$uuid" \
     -s "2,virtio-vpnkit,path=$sock,macfile=$NS_WORK/mac"
@@ -55,10 +57,16 @@ res "the server got the VM's uuid ($(grep uuid= "$NS_WORK/status"))" \
     grep -qx "uuid=$uuid" "$NS_WORK/status"
 res "macfile holds the server's MAC ($(cat "$NS_WORK/mac" 2>/dev/null))" \
     test "$(cat "$NS_WORK/mac" 2>/dev/null)" = "$mac"
-ns_poweroff net-vpnkit
+# The server goes away: one line from hyperkit, the guest runs on.
+kill -USR1 "$peer_pid"
 for _ in $(seq $((lim * 10))); do grep -q frames "$NS_WORK/status" && break; sleep 0.1; done
 res "every frame well-formed ($(tail -n 1 "$NS_WORK/status"))" \
     grep -q "^frames from hyperkit=[1-9]" "$NS_WORK/status"
 res "no protocol violation seen by the server" \
     eval '! grep -q "^bad:" "$NS_WORK/status"'
+res "server hang-up: hyperkit says so" vm_wait_for "vpnkit: the server closed the connection" "$lim"
+st=$(step "$lim" NETALIVE "ping -c 1 -w 2 $NS_HOST_IP >/dev/null; echo NET\"\"ALIVE=\$?")
+res "server hang-up: the guest runs on, its packets go nowhere (ping status '$st')" test "$st" = 1
+res "server hang-up: said once" test "$(grep -c "vpnkit: the server closed" "$VM_LOG")" = 1
+ns_poweroff net-vpnkit
 [ $FAILED = 0 ]

@@ -11,16 +11,27 @@ uuid); answers with its own init and a vif (MTU 1500, max packet size
 interface TAP (which must exist; the test makes it in its namespace),
 checking each length hyperkit sends (14..1550). STATUS gets "uuid=U" after
 the handshake and "bad: WHY" on a protocol violation (then it exits 1).
+SIGUSR1 makes it hang up (a vpnkit that goes away); at the end STATUS gets
+the frame counts.
 """
 import fcntl
 import os
 import select
+import signal
 import socket
 import struct
 import sys
 
 MTU, MAX_PACKET = 1500, 1550
 TUNSETIFF, IFF_TAP, IFF_NO_PI = 0x400454CA, 0x0002, 0x1000
+
+
+class HangUp(Exception):
+    pass
+
+
+def hang_up(_sig, _frame):
+    raise HangUp()
 
 
 def recv_exact(conn, n):
@@ -55,15 +66,29 @@ def handshake(conn, mac, status):
         f.write("uuid=%s\n" % uuid)
 
 
-def bridge(conn, tap, status):
-    pending = b""
+class Counts:
     frames_in = frames_out = 0
+
+
+def bridge(conn, tap, status):
+    counts = Counts()
+    try:
+        relay(conn, tap, status, counts)
+    except HangUp:
+        pass
+    conn.close()
+    with open(status, "a") as f:
+        f.write("frames from hyperkit=%d to hyperkit=%d\n" % (counts.frames_in, counts.frames_out))
+
+
+def relay(conn, tap, status, counts):
+    pending = b""
     while True:
         ready, _, _ = select.select([conn, tap], [], [])
         if conn in ready:
             data = conn.recv(65536)
             if not data:
-                break
+                return
             pending += data
             while len(pending) >= 2:
                 (n,) = struct.unpack("<H", pending[:2])
@@ -73,14 +98,12 @@ def bridge(conn, tap, status):
                     break
                 os.write(tap, pending[2:2 + n])
                 pending = pending[2 + n:]
-                frames_in += 1
+                counts.frames_in += 1
         if tap in ready:
             frame = os.read(tap, 65536)
             if len(frame) <= MAX_PACKET:     # the guest's MTU holds the rest
                 conn.sendall(struct.pack("<H", len(frame)) + frame)
-                frames_out += 1
-    with open(status, "a") as f:
-        f.write("frames from hyperkit=%d to hyperkit=%d\n" % (frames_in, frames_out))
+                counts.frames_out += 1
 
 
 def main():
@@ -92,6 +115,7 @@ def main():
     srv.bind(path + ".tmp")
     srv.listen(1)
     os.rename(path + ".tmp", path)      # appears only once it accepts
+    signal.signal(signal.SIGUSR1, hang_up)
     conn, _ = srv.accept()
     try:
         handshake(conn, mac, status)
