@@ -10,6 +10,8 @@
  *
  * The server is trusted no more than a guest: every field and frame
  * length is checked, a bad one ends the connection with one log line.
+ * The VM runs on without a network then (moby/hyperkit presses the ACPI
+ * power button instead: stopping is the embedder's choice here).
  * Sends never block the device: frames queue in an output buffer the
  * backend's thread drains; when it is full a frame is dropped, as a wire
  * would, but never cut (that would break the framing).

@@ -102,7 +102,7 @@ static int parse_opts(char *s, struct vnet_conf *c, char *err, size_t errlen)
             if (!(*dst = strdup(val)))
                 return HK_ENOMEM;
         } else if (vpnkit && KEY("uuid") && val) {
-            /* Sent to the server as written: it keys its leases on the text. */
+            /* Sent to the server as written, as hyperkit does. */
             if (!canonical_uuid(val) || parse_uuid(val, c->uuid)) {
                 snprintf(err, errlen, "bad uuid '%s' (want xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)",
                          val);
