@@ -20,6 +20,7 @@ emu) len=4120 ;;
 virtq | virtio_blk) len=4096 ;;
 qcow2) len=65536 ;; # small-cluster images (make_seeds.sh)
 vsock | net) len=2048 ;;
+p9) len=4096 ;; # several messages, each cut at its own size field
 *) len=16 ;;
 esac
 # -timeout: an input taking seconds means a hang (each run is budgeted to

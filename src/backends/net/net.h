@@ -13,10 +13,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "hyperkit.h"
+
 /* The largest frame either way: a 64 KiB IP packet in an Ethernet frame. */
 #define NETBE_MAX_FRAME (65535 + 14)
 
 typedef void (*netbe_rx_fn)(void *opaque, const void *frame, size_t len);
+/* A backend's line about its end after open (the peer went away). */
+typedef void (*netbe_log_fn)(void *ctx, enum hk_log_level level, const char *msg);
 
 struct netbe;
 
@@ -31,6 +35,9 @@ struct netbe {
     const struct netbe_ops *ops;
     netbe_rx_fn rx;
     void *rx_opaque;
+    /* Set at open by a backend that assigns the guest's MAC (vpnkit). */
+    bool has_mac;
+    uint8_t mac[6];
 };
 
 static inline int netbe_send(struct netbe *b, const void *frame, size_t len)
@@ -73,8 +80,27 @@ int netbe_slirp_open(const struct netbe_slirp_opts *o, netbe_rx_fn rx, void *opa
 int netbe_slirp_hostfwd(struct netbe *b, const struct netbe_fwd *f, bool add);
 
 /* A tap interface by name (existing, or created if allowed): frames
- * without packet information (IFF_TAP | IFF_NO_PI). */
-int netbe_tap_open(const char *ifname, netbe_rx_fn rx, void *opaque, struct netbe **out,
-                   char *err, size_t errlen);
+ * without packet information (IFF_TAP | IFF_NO_PI). log (or NULL) hears
+ * once if the interface goes away. */
+int netbe_tap_open(const char *ifname, netbe_log_fn log, void *log_ctx, netbe_rx_fn rx,
+                   void *opaque, struct netbe **out, char *err, size_t errlen);
+
+/* hyperkit's vpnkit protocol on a Unix stream socket: the "VMN3T"
+ * handshake, then Ethernet frames each behind a 2-byte little-endian
+ * length. The server assigns the MAC (b->mac). */
+struct netbe_vpnkit_opts {
+    const char *path;               /* the server's socket */
+    char uuid[37];                  /* the interface's uuid, 36 characters */
+    const char *macfile;            /* NULL, or a file to write the assigned MAC to */
+    int timeout_ms;                 /* for each handshake step; 0: 30 s */
+    netbe_log_fn log;               /* the connection's end after open */
+    void *log_ctx;
+};
+int netbe_vpnkit_open(const struct netbe_vpnkit_opts *o, netbe_rx_fn rx, void *opaque,
+                      struct netbe **out, char *err, size_t errlen);
+/* The same on a connected stream socket (o->path unused); fd is the
+ * backend's from here on, closed on failure too. */
+int netbe_vpnkit_open_fd(int fd, const struct netbe_vpnkit_opts *o, netbe_rx_fn rx, void *opaque,
+                         struct netbe **out, char *err, size_t errlen);
 
 #endif

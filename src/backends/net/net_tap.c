@@ -22,6 +22,9 @@
 
 struct ntap {
     struct netbe base;
+    char name[IFNAMSIZ];
+    netbe_log_fn log;
+    void *log_ctx;
     int fd, stop_fd;
     pthread_t thread;
     bool started;
@@ -40,10 +43,17 @@ static void *tap_thread(void *arg)
         if (!(p[0].revents & (POLLIN | POLLERR | POLLHUP)))
             continue;
         ssize_t n = read(t->fd, t->buf, sizeof(t->buf));
-        if (n > 0)
+        if (n > 0) {
             t->base.rx(t->base.rx_opaque, t->buf, (size_t)n);
-        else if (n == 0 || (errno != EAGAIN && errno != EINTR))
-            break;      /* the interface went away */
+        } else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
+            /* The interface was deleted (EBADFD): nothing more comes. */
+            char msg[120];
+            snprintf(msg, sizeof(msg), "tap: %s went away (%s): no more frames", t->name,
+                     n == 0 ? "end of file" : strerror(errno));
+            if (t->log)
+                t->log(t->log_ctx, HK_LOG_ERROR, msg);
+            break;
+        }
     }
     return NULL;
 }
@@ -73,8 +83,8 @@ static void tap_close(struct netbe *b)
 
 static const struct netbe_ops tap_ops = {.send = tap_send, .close = tap_close};
 
-int netbe_tap_open(const char *ifname, netbe_rx_fn rx, void *opaque, struct netbe **out,
-                   char *err, size_t errlen)
+int netbe_tap_open(const char *ifname, netbe_log_fn log, void *log_ctx, netbe_rx_fn rx,
+                   void *opaque, struct netbe **out, char *err, size_t errlen)
 {
     if (!ifname || !*ifname || strlen(ifname) >= IFNAMSIZ) {
         snprintf(err, errlen, "tap: bad interface name");
@@ -84,6 +94,8 @@ int netbe_tap_open(const char *ifname, netbe_rx_fn rx, void *opaque, struct netb
     if (!t)
         return HK_ENOMEM;
     t->base = (struct netbe){.ops = &tap_ops, .rx = rx, .rx_opaque = opaque};
+    t->log = log;
+    t->log_ctx = log_ctx;
     t->stop_fd = eventfd(0, EFD_CLOEXEC);
     t->fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC | O_NONBLOCK);
     if (t->fd < 0 || t->stop_fd < 0) {
@@ -100,6 +112,8 @@ int netbe_tap_open(const char *ifname, netbe_rx_fn rx, void *opaque, struct netb
         tap_close(&t->base);
         return HK_EIO;
     }
+    memcpy(t->name, ifr.ifr_name, IFNAMSIZ);     /* the kernel's (tap%d picks one) */
+    t->name[IFNAMSIZ - 1] = 0;
     if (pthread_create(&t->thread, NULL, tap_thread, t) != 0) {
         tap_close(&t->base);
         return HK_ENOMEM;

@@ -6,6 +6,9 @@
  *       user-mode networking (libslirp), hyperkit's vmnet counterpart;
  *       F in QEMU's syntax: tcp:127.0.0.1:8080-:80 (udp: too), repeatable.
  *   -s S,virtio-tap,tapN[,mac=M]    a host tap interface.
+ *   -s S,virtio-vpnkit,path=SOCK[,uuid=U][,macfile=F]
+ *       hyperkit's vpnkit protocol; the server assigns the MAC (written
+ *       to F); U defaults to the VM's -U uuid, else a random one.
  * Without mac=, the MAC is derived from the VM's -U uuid (or uuid=) and
  * the slot: the same uuid gives the same, locally administered, address.
  */
@@ -36,6 +39,7 @@ struct pci_bus;
 
 int virtio_net_parse(const char *conf, void **parsed, char *err, size_t errlen);
 int virtio_tap_parse(const char *conf, void **parsed, char *err, size_t errlen);
+int virtio_vpnkit_parse(const char *conf, void **parsed, char *err, size_t errlen);
 void virtio_net_free(void *parsed);
 /* Both rows' create: the backend is the one parse chose. */
 int virtio_net_create(struct dev_env *env, struct pci_bus *bus, int slot, int func, void *parsed,

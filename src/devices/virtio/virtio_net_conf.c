@@ -1,15 +1,16 @@
 /*
  * virtio-net's options, MAC address and creation (virtio_net.h): the
- * device-table rows virtio-net (slirp) and virtio-tap.
+ * device-table rows virtio-net (slirp), virtio-tap and virtio-vpnkit.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 
 #include "devices/virtio/virtio_net_priv.h"
 #include "hyperkit.h"
 
-enum vnet_kind { VNET_SLIRP, VNET_TAP };
+enum vnet_kind { VNET_SLIRP, VNET_TAP, VNET_VPNKIT };
 
 struct vnet_conf {
     enum vnet_kind kind;
@@ -17,7 +18,12 @@ struct vnet_conf {
     uint8_t mac[6], uuid[16];
     char tap[32];
     struct netbe_slirp_opts slirp;
+    /* vpnkit: the socket, the uuid= text as given, the macfile. */
+    char *vpnkit_path, *macfile;
+    char vpnkit_uuid[37];
 };
+
+static const char *const kind_names[] = {"virtio-net", "virtio-tap", "virtio-vpnkit"};
 
 static int parse_mac(const char *s, uint8_t mac[6])
 {
@@ -52,6 +58,19 @@ static int parse_uuid(const char *s, uint8_t u[16])
     return n == 16 ? 0 : -1;
 }
 
+/* 8-4-4-4-12 hex digits, as a uuid is written. */
+static bool canonical_uuid(const char *s)
+{
+    if (strlen(s) != 36)
+        return false;
+    for (int i = 0; i < 36; i++) {
+        bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+        if (dash ? s[i] != '-' : !strchr("0123456789abcdefABCDEF", s[i]))
+            return false;
+    }
+    return true;
+}
+
 void virtio_net_derive_mac(const uint8_t *uuid, int slot, int func, uint8_t mac[6])
 {
     /* FNV-1a over the uuid and the slot: stable across runs and hosts. */
@@ -75,9 +94,26 @@ static int parse_opts(char *s, struct vnet_conf *c, char *err, size_t errlen)
         char *eq = strchr(t, '=');
         const char *val = eq ? eq + 1 : NULL;
         size_t kl = eq ? (size_t)(eq - t) : strlen(t);
-        bool slirp = c->kind == VNET_SLIRP;
+        bool slirp = c->kind == VNET_SLIRP, vpnkit = c->kind == VNET_VPNKIT;
 #define KEY(k) (kl == strlen(k) && strncmp(t, k, kl) == 0)
-        if (KEY("mac") && val) {
+        if (vpnkit && (KEY("path") || KEY("macfile")) && val && *val) {
+            char **dst = KEY("path") ? &c->vpnkit_path : &c->macfile;
+            free(*dst);
+            if (!(*dst = strdup(val)))
+                return HK_ENOMEM;
+        } else if (vpnkit && KEY("uuid") && val) {
+            /* Sent to the server as written, as hyperkit does. */
+            if (!canonical_uuid(val) || parse_uuid(val, c->uuid)) {
+                snprintf(err, errlen, "bad uuid '%s' (want xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)",
+                         val);
+                return HK_EINVAL;
+            }
+            snprintf(c->vpnkit_uuid, sizeof(c->vpnkit_uuid), "%s", val);
+            c->has_uuid = true;
+        } else if (vpnkit && KEY("mac")) {
+            snprintf(err, errlen, "mac= is not taken: the vpnkit server assigns the MAC");
+            return HK_EINVAL;
+        } else if (!vpnkit && KEY("mac") && val) {
             if (parse_mac(val, c->mac)) {
                 snprintf(err, errlen, "bad mac '%s' (want a unicast xx:xx:xx:xx:xx:xx)", val);
                 return HK_EINVAL;
@@ -140,12 +176,16 @@ static int parse(const char *conf, enum vnet_kind kind, void **parsed, char *err
         snprintf(c->tap, sizeof(c->tap), "%s", s);
         rest = comma ? comma + 1 : s + strlen(s);
     }
-    char sub[200];
+    char sub[200] = "out of memory";
     if (r == HK_OK && (r = parse_opts(rest, c, sub, sizeof(sub))) != 0)
-        snprintf(err, errlen, "%s: %s", kind == VNET_TAP ? "virtio-tap" : "virtio-net", sub);
+        snprintf(err, errlen, "%s: %s", kind_names[kind], sub);
+    if (r == HK_OK && kind == VNET_VPNKIT && !c->vpnkit_path) {
+        snprintf(err, errlen, "virtio-vpnkit: needs path=SOCK (the vpnkit server's socket)");
+        r = HK_EINVAL;
+    }
     free(s);
     if (r) {
-        free(c);
+        virtio_net_free(c);
         return r;
     }
     *parsed = c;
@@ -162,9 +202,19 @@ int virtio_tap_parse(const char *conf, void **parsed, char *err, size_t errlen)
     return parse(conf, VNET_TAP, parsed, err, errlen);
 }
 
+int virtio_vpnkit_parse(const char *conf, void **parsed, char *err, size_t errlen)
+{
+    return parse(conf, VNET_VPNKIT, parsed, err, errlen);
+}
+
 void virtio_net_free(void *parsed)
 {
-    free(parsed);
+    struct vnet_conf *c = parsed;
+    if (c) {
+        free(c->vpnkit_path);
+        free(c->macfile);
+    }
+    free(c);
 }
 
 /* --- Creation ------------------------------------------------------------------------ */
@@ -234,6 +284,10 @@ int virtio_net_create_on(struct dev_env *env, struct pci_bus *bus, int slot, int
         vnet_destroy(v);
         return r;
     }
+    /* The guest reads its config space only later: a backend's own MAC
+     * (vpnkit's server assigns one) still goes in. */
+    if (v->be->has_mac)
+        memcpy(v->mac, v->be->mac, 6);
     if ((r = env->ops->add_teardown(env->ctx, "virtio-net", v, vnet_destroy)) != 0) {
         snprintf(err, errlen, "virtio-net: %s", hk_strerror(r));
         vnet_destroy(v);
@@ -241,12 +295,51 @@ int virtio_net_create_on(struct dev_env *env, struct pci_bus *bus, int slot, int
     return r;
 }
 
+struct open_arg {
+    const struct vnet_conf *c;
+    struct dev_env *env;
+};
+
+static void backend_log(void *ctx, enum hk_log_level level, const char *msg)
+{
+    dev_log(ctx, level, "%s", msg);        /* already "vpnkit: ..." or "tap: ..." */
+}
+
+/* The interface's uuid for vpnkit: uuid=, else the VM's -U, else random
+ * (as hyperkit: the server then gives a new address each run). */
+static void vpnkit_uuid(const struct vnet_conf *c, const uint8_t *vm_uuid, char out[37])
+{
+    if (c->vpnkit_uuid[0]) {
+        memcpy(out, c->vpnkit_uuid, 37);
+        return;
+    }
+    uint8_t u[16];
+    if (vm_uuid) {
+        memcpy(u, vm_uuid, 16);
+    } else {
+        if (getrandom(u, sizeof(u), 0) != (ssize_t)sizeof(u))
+            memset(u, 0, sizeof(u));    /* not reached on Linux >= 3.17 */
+        u[6] = (uint8_t)((u[6] & 0x0f) | 0x40);     /* version 4, RFC 4122 variant */
+        u[8] = (uint8_t)((u[8] & 0x3f) | 0x80);
+    }
+    snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+             u[0], u[1], u[2], u[3], u[4], u[5], u[6], u[7], u[8], u[9], u[10], u[11], u[12],
+             u[13], u[14], u[15]);
+}
+
 static int open_conf(void *arg, netbe_rx_fn rx, void *opaque, struct netbe **out, char *err,
                      size_t errlen)
 {
-    const struct vnet_conf *c = arg;
+    const struct open_arg *a = arg;
+    const struct vnet_conf *c = a->c;
     if (c->kind == VNET_TAP)
-        return netbe_tap_open(c->tap, rx, opaque, out, err, errlen);
+        return netbe_tap_open(c->tap, backend_log, a->env, rx, opaque, out, err, errlen);
+    if (c->kind == VNET_VPNKIT) {
+        struct netbe_vpnkit_opts o = {.path = c->vpnkit_path, .macfile = c->macfile,
+                                      .log = backend_log, .log_ctx = a->env};
+        vpnkit_uuid(c, a->env->uuid, o.uuid);
+        return netbe_vpnkit_open(&o, rx, opaque, out, err, errlen);
+    }
     return netbe_slirp_open(&c->slirp, rx, opaque, out, err, errlen);
 }
 
@@ -255,6 +348,7 @@ int virtio_net_create(struct dev_env *env, struct pci_bus *bus, int slot, int fu
 {
     struct vnet_conf def = {.kind = VNET_SLIRP};
     const struct vnet_conf *c = parsed ? parsed : &def;
+    struct open_arg a = {.c = c, .env = env};
     return virtio_net_create_on(env, bus, slot, func, c->has_mac ? c->mac : NULL,
-                                c->has_uuid ? c->uuid : NULL, open_conf, (void *)c, err, errlen);
+                                c->has_uuid ? c->uuid : NULL, open_conf, &a, err, errlen);
 }
