@@ -2,8 +2,9 @@
  * virtio-9p's relay form against a fake 9P server played by the test
  * itself on a real Unix (and TCP loopback) socket: the request stream the
  * server sees, replies in any order matched by tag, Tversion's msize
- * lowered, a reply too big for the guest's buffers, the guest's lying
- * sizes and duplicate tags kept off the wire, Tflush, and a server that
+ * lowered, kicks asked for with EVENT_IDX, a reply too big for the
+ * guest's buffers, the guest's lying sizes and duplicate tags kept off
+ * the wire, Tflush, and a server that
  * sends garbage, replies to no request or hangs up: only the share fails
  * (Rlerror EIO) until the next Tversion reconnects; the device never
  * needs a reset and the VMM goes on. A device reset drops the connection.
@@ -126,6 +127,37 @@ static uint16_t guest_version(int i, uint32_t msize)
     return vd_submit(&d, s, 2);
 }
 
+/* Request i posted as Linux does with EVENT_IDX: the kick only when the
+ * new avail index passes the device's avail_event (2.7.10). */
+static void guest_send_event_idx(int i, uint16_t tag)
+{
+    uint8_t *q = gmem_ptr(&f.mem, REQ(i), 16);
+    put32(q, 11);
+    q[4] = P9_TCLUNK;
+    put16(q + 5, tag);
+    put32(q + 7, 0);
+    uint16_t head = d.next_desc;
+    uint8_t *e = gmem_ptr(&f.mem, d.desc + 16ull * head, 32);
+    put64(e, REQ(i));
+    put32(e + 8, 11);
+    put16(e + 12, 1);
+    put16(e + 14, (uint16_t)((head + 1) % d.qsize));
+    put64(e + 16, REP(i));
+    put32(e + 24, 4096);
+    put16(e + 28, 2);
+    d.next_desc = (uint16_t)((head + 2) % d.qsize);
+    uint8_t *a = gmem_ptr(&f.mem, d.avail, 6 + 2ull * d.qsize);
+    uint16_t old = d.avail_idx;
+    put16(a + 4 + 2 * (d.avail_idx % d.qsize), head);
+    d.avail_idx++;
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    put16(a + 2, d.avail_idx);
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    uint16_t event = le16(gmem_ptr(&f.mem, d.used + 4 + 8ull * d.qsize, 2));
+    if ((uint16_t)(d.avail_idx - event - 1) < (uint16_t)(d.avail_idx - old))
+        vd_kick(&d);
+}
+
 /* The next used entry: its head and length. */
 static bool guest_used(uint16_t *head, uint32_t *len)
 {
@@ -198,6 +230,14 @@ static void test_stream(const char *sock)
     srv_reply(P9_TVERSION + 1, P9_NOTAG, 14, 0);
     CHECK(guest_used(&h, &len) && len == 21 && rep(0)[4] == P9_TVERSION + 1,
           "relay: Rversion back in the guest's buffer");
+
+    /* With EVENT_IDX (negotiated above) the driver kicks only when it
+     * passes avail_event: the relay must have asked for this kick. */
+    CHECK(vd_features(&d) & (1ull << VIRTIO_F_EVENT_IDX), "relay: EVENT_IDX offered");
+    guest_send_event_idx(1, 77);
+    CHECK(srv_read(m) == 11 && le16(m + 5) == 77, "relay: a request kicked per avail_event");
+    srv_reply(P9_TCLUNK + 1, 77, 0, 0);
+    CHECK(guest_used(&h, &len) && len == 7, "relay: and its reply");
 
     /* Two requests, answered in the opposite order: each gets its own. */
     h1 = guest_send(1, P9_TGETATTR, 1, 12, 0, 4096);
