@@ -12,6 +12,7 @@
 #ifndef HK_DEVICES_VIRTIO_VIRTIO_NET_H
 #define HK_DEVICES_VIRTIO_VIRTIO_NET_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -49,6 +50,15 @@ typedef int (*vnet_open_fn)(void *arg, netbe_rx_fn rx, void *opaque, struct netb
 int virtio_net_create_on(struct dev_env *env, struct pci_bus *bus, int slot, int func,
                          const uint8_t *mac, const uint8_t *uuid, vnet_open_fn open, void *arg,
                          char *err, size_t errlen);
+
+/* The name devices carry in the VM's device list (hk_vm_net_hostfwd
+ * finds them by it), and a device's PCI slot. */
+#define VIRTIO_NET_NAME "virtio-net"
+int virtio_net_slot(const void *dev);
+/* Add or remove a port forward at run time, spec in the hostfwd= syntax:
+ * 0, or HK_EINVAL (bad spec), HK_ENOTSUP (not a slirp device), HK_EEXIST
+ * (cannot listen there), HK_ENOENT (no such forward); err says which. */
+int virtio_net_hostfwd(void *dev, const char *spec, bool add, char *err, size_t errlen);
 
 /* The MAC for (uuid or NULL, slot, func): stable, unicast, locally administered. */
 void virtio_net_derive_mac(const uint8_t *uuid, int slot, int func, uint8_t mac[6]);

@@ -169,6 +169,9 @@ void virtio_net_free(void *parsed)
 
 /* --- Creation ------------------------------------------------------------------------ */
 
+static int open_slirp(void *arg, netbe_rx_fn rx, void *opaque, struct netbe **out, char *err,
+                      size_t errlen);
+
 static void vnet_destroy(void *opaque)
 {
     struct vnet *v = opaque;
@@ -199,6 +202,7 @@ int virtio_net_create_on(struct dev_env *env, struct pci_bus *bus, int slot, int
         return HK_ENOMEM;
     pthread_mutex_init(&v->rx_lock, NULL);
     atomic_init(&v->hdr_len, VIRTIO_NET_HDR_LEN);
+    v->slot = slot;
     if (mac)
         memcpy(v->mac, mac, 6);
     else
@@ -234,20 +238,24 @@ int virtio_net_create_on(struct dev_env *env, struct pci_bus *bus, int slot, int
         vnet_destroy(v);
         return r;
     }
-    if ((r = env->ops->add_teardown(env->ctx, "virtio-net", v, vnet_destroy)) != 0) {
+    v->slirp = open == open_slirp;
+    if ((r = env->ops->add_teardown(env->ctx, VIRTIO_NET_NAME, v, vnet_destroy)) != 0) {
         snprintf(err, errlen, "virtio-net: %s", hk_strerror(r));
         vnet_destroy(v);
     }
     return r;
 }
 
-static int open_conf(void *arg, netbe_rx_fn rx, void *opaque, struct netbe **out, char *err,
-                     size_t errlen)
+static int open_tap(void *arg, netbe_rx_fn rx, void *opaque, struct netbe **out, char *err,
+                    size_t errlen)
 {
-    const struct vnet_conf *c = arg;
-    if (c->kind == VNET_TAP)
-        return netbe_tap_open(c->tap, rx, opaque, out, err, errlen);
-    return netbe_slirp_open(&c->slirp, rx, opaque, out, err, errlen);
+    return netbe_tap_open(((const struct vnet_conf *)arg)->tap, rx, opaque, out, err, errlen);
+}
+
+static int open_slirp(void *arg, netbe_rx_fn rx, void *opaque, struct netbe **out, char *err,
+                      size_t errlen)
+{
+    return netbe_slirp_open(&((const struct vnet_conf *)arg)->slirp, rx, opaque, out, err, errlen);
 }
 
 int virtio_net_create(struct dev_env *env, struct pci_bus *bus, int slot, int func, void *parsed,
@@ -256,5 +264,40 @@ int virtio_net_create(struct dev_env *env, struct pci_bus *bus, int slot, int fu
     struct vnet_conf def = {.kind = VNET_SLIRP};
     const struct vnet_conf *c = parsed ? parsed : &def;
     return virtio_net_create_on(env, bus, slot, func, c->has_mac ? c->mac : NULL,
-                                c->has_uuid ? c->uuid : NULL, open_conf, (void *)c, err, errlen);
+                                c->has_uuid ? c->uuid : NULL,
+                                c->kind == VNET_TAP ? open_tap : open_slirp, (void *)c, err, errlen);
+}
+
+/* --- Run-time port forwards ---------------------------------------------------------- */
+
+int virtio_net_slot(const void *dev)
+{
+    return ((const struct vnet *)dev)->slot;
+}
+
+int virtio_net_hostfwd(void *dev, const char *spec, bool add, char *err, size_t errlen)
+{
+    struct vnet *v = dev;
+    struct netbe_fwd f;
+    char sub[160];
+    if (netbe_parse_hostfwd(spec, &f, sub, sizeof(sub))) {
+        snprintf(err, errlen, "virtio-net slot %d: %s", v->slot, sub);
+        return HK_EINVAL;
+    }
+    if (!v->slirp) {
+        snprintf(err, errlen, "virtio-net slot %d: port forwards need user-mode networking (this "
+                 "device is virtio-tap)", v->slot);
+        return HK_ENOTSUP;
+    }
+    int r = netbe_slirp_hostfwd(v->be, &f, add);
+    const char *proto = f.udp ? "udp" : "tcp";
+    if (r == HK_EEXIST)
+        snprintf(err, errlen, "virtio-net slot %d: cannot forward %s host port %u (in use?)",
+                 v->slot, proto, f.host_port);
+    else if (r == HK_ENOENT)
+        snprintf(err, errlen, "virtio-net slot %d: no %s forward from host port %u to remove",
+                 v->slot, proto, f.host_port);
+    else if (r)
+        snprintf(err, errlen, "virtio-net slot %d: %s", v->slot, hk_strerror(r));
+    return r;
 }

@@ -28,6 +28,8 @@ struct vnet_frame {
 struct vnet {
     struct virtio_pci *vp;
     struct netbe *be;
+    bool slirp;                     /* be is netbe_slirp's */
+    int slot;
     uint8_t mac[6];
     atomic_uint hdr_len;
     atomic_bool mrg;
