@@ -178,7 +178,8 @@ int hk_vm_vsock_connect(hk_vm *vm, uint32_t port, int *fd);
  * (-s S,virtio-net) device in PCI slot `slot` (-1: the first virtio-net),
  * before the VM starts or while it runs. spec is QEMU's hostfwd syntax, as
  * hostfwd= takes it: "tcp:127.0.0.1:8080-:80", "udp::5353-:53"; a removal
- * matches the protocol, host address and host port. Returns 0 or HK_EINVAL
+ * matches the protocol, host address and host port; when it returns, the
+ * host port is closed (free to be forwarded again). Returns 0 or HK_EINVAL
  * (bad spec), HK_ENOENT (no such device; on removal, no such forward),
  * HK_EEXIST (cannot listen on the host port: taken), HK_ENOTSUP (the device
  * is virtio-tap). err (NULL allowed) receives a one-line reason. Safe to call

@@ -3,7 +3,8 @@
  * (not started) with a user-mode virtio-net: a forward added at run time
  * listens on the host (a real loopback connect succeeds, a UDP bind of
  * its port fails), and after removal the port is free again (connect
- * refused, bind succeeds). Errors: bad spec, duplicate, removing what is
+ * refused, bind succeeds, at once: the same forward can be added again).
+ * Errors: bad spec, duplicate, removing what is
  * not there, no device in the slot or in the VM.
  */
 #include <arpa/inet.h>
@@ -83,6 +84,10 @@ static void test_add_remove(void)
     CHECK_EQ(hk_vm_net_hostfwd(vm, -1, spec, false, err, sizeof(err)), 0,
              "fwd: tcp removed (slot -1: the first virtio-net)");
     CHECK_EQ(try_port(SOCK_STREAM, tp), ECONNREFUSED, "fwd: tcp connect refused after removal");
+    CHECK_EQ(hk_vm_net_hostfwd(vm, SLOT, spec, true, err, sizeof(err)), 0,
+             "fwd: the same forward again at once");
+    CHECK_EQ(try_port(SOCK_STREAM, tp), 0, "fwd: listens again");
+    CHECK_EQ(hk_vm_net_hostfwd(vm, SLOT, spec, false, err, sizeof(err)), 0, "fwd: removed again");
     CHECK_EQ(hk_vm_net_hostfwd(vm, SLOT, spec, false, err, sizeof(err)), HK_ENOENT,
              "fwd: removing it twice: no such forward");
     CHECK(strstr(err, "no tcp forward") != NULL, "fwd: removal message names it");
@@ -91,7 +96,9 @@ static void test_add_remove(void)
     CHECK_EQ(hk_vm_net_hostfwd(vm, SLOT, spec, true, err, sizeof(err)), 0, "fwd: udp added");
     CHECK_EQ(try_port(SOCK_DGRAM, up), EADDRINUSE, "fwd: udp port taken after add");
     CHECK_EQ(hk_vm_net_hostfwd(vm, SLOT, spec, false, NULL, 0), 0, "fwd: udp removed, err NULL");
-    CHECK_EQ(try_port(SOCK_DGRAM, up), 0, "fwd: udp port free after removal");
+    CHECK_EQ(try_port(SOCK_DGRAM, up), 0, "fwd: udp port free as soon as it is removed");
+    CHECK_EQ(hk_vm_net_hostfwd(vm, SLOT, spec, true, err, sizeof(err)), 0, "fwd: udp again at once");
+    CHECK_EQ(hk_vm_net_hostfwd(vm, SLOT, spec, false, err, sizeof(err)), 0, "fwd: udp removed again");
 
     CHECK_EQ(hk_vm_net_hostfwd(vm, SLOT, "tcp:127.0.0.1:80", true, err, sizeof(err)), HK_EINVAL,
              "fwd: bad spec");

@@ -69,7 +69,8 @@ int netbe_parse_net(const char *s, uint32_t *net, uint32_t *mask, char *err, siz
 
 int netbe_slirp_open(const struct netbe_slirp_opts *o, netbe_rx_fn rx, void *opaque,
                      struct netbe **out, char *err, size_t errlen);
-/* A port forward at run time: 0, or HK_E* (already there / no such one). */
+/* A port forward at run time: 0, or HK_E* (already there or the port is
+ * taken / no such one). A removal has stopped listening when it returns. */
 int netbe_slirp_hostfwd(struct netbe *b, const struct netbe_fwd *f, bool add);
 
 /* A tap interface by name (existing, or created if allowed): frames
