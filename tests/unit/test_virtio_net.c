@@ -3,7 +3,10 @@
  * both ways, mergeable receive buffers published at once, a frame that
  * waits for buffers and goes in when the driver adds them, hostile
  * transmit headers and lengths dropped without stopping the queue, the
- * MAC from the uuid, and the options.
+ * MAC from the uuid, and the options. Checksum offload: the device
+ * completes a partial UDP checksum as an independent sum says it should,
+ * refuses every csum_start / csum_offset that does not fit the frame, and
+ * marks received frames DATA_VALID once GUEST_CSUM is negotiated.
  */
 #include <arpa/inet.h>
 
@@ -124,7 +127,9 @@ static void test_datapath(void)
     uint64_t want = 1ull << VIRTIO_NET_F_MAC | 1ull << VIRTIO_NET_F_STATUS |
                     1ull << VIRTIO_NET_F_MRG_RXBUF | 1ull << VIRTIO_F_VERSION_1;
     CHECK_EQ(vd_features(&d) & want, want, "net: MAC, STATUS, MRG_RXBUF offered");
-    CHECK(!(vd_features(&d) & (1ull << VIRTIO_NET_F_CSUM)), "net: no offloads offered");
+    CHECK(vd_features(&d) & (1ull << VIRTIO_NET_F_CSUM | 1ull << VIRTIO_NET_F_GUEST_CSUM),
+          "net: checksum offloads offered");
+    CHECK(!(vd_features(&d) & (0xfull << 7 | 0xfull << 11)), "net: no GSO offered");
     uint8_t mac[6], exp[6];
     for (int i = 0; i < 6; i++)
         mac[i] = (uint8_t)vd_mr(&d, VIRTIO_PCI_DEVICE_OFF + i, 1);
@@ -218,6 +223,129 @@ static void test_datapath(void)
     fake_env_fini(&f);
 }
 
+static void put16be(uint8_t *p, uint16_t v)
+{
+    p[0] = (uint8_t)(v >> 8);
+    p[1] = (uint8_t)v;
+}
+static uint16_t be16(const uint8_t *p)
+{
+    return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+/* An Ethernet + IPv4 + UDP frame with plen bytes of payload; the UDP
+ * checksum field holds the pseudo-header's folded sum, as a driver leaves
+ * it for NEEDS_CSUM. Returns the frame's length. */
+#define UDP_START 34            /* Ethernet 14 + IPv4 20 */
+static size_t udp_frame(uint8_t *f, size_t plen)
+{
+    memset(f, 0, UDP_START + 8);
+    f[12] = 0x08;                                   /* IPv4 */
+    f[14] = 0x45;
+    put16be(f + 16, (uint16_t)(20 + 8 + plen));
+    f[22] = 64;
+    f[23] = 17;                                     /* UDP */
+    memcpy(f + 26, (uint8_t[]){10, 0, 2, 15, 10, 0, 2, 2}, 8);
+    put16be(f + UDP_START, 5353);
+    put16be(f + UDP_START + 2, 7);
+    put16be(f + UDP_START + 4, (uint16_t)(8 + plen));
+    fill(f + UDP_START + 8, plen, 5);
+    /* Pseudo-header: addresses, protocol, UDP length; folded. */
+    uint32_t ps = 0x0a00 + 0x020f + 0x0a00 + 0x0202 + 17 + (uint32_t)(8 + plen);
+    ps = (ps & 0xffff) + (ps >> 16);
+    put16be(f + UDP_START + 6, (uint16_t)ps);
+    return UDP_START + 8 + plen;
+}
+
+/* The oracle: RFC 768's checksum of f's UDP datagram, computed whole over
+ * a pseudo-header and the datagram with its checksum field zero. */
+static uint16_t udp_ref_csum(const uint8_t *f, size_t len)
+{
+    uint8_t buf[12 + 2000] = {0};
+    size_t ul = len - UDP_START;
+    memcpy(buf, f + 26, 8);
+    buf[9] = 17;
+    put16be(buf + 10, (uint16_t)ul);
+    memcpy(buf + 12, f + UDP_START, ul);
+    buf[12 + 6] = buf[12 + 7] = 0;
+    uint32_t s = 0;
+    for (size_t i = 0; i < 12 + ul; i += 2)
+        s += (uint32_t)(buf[i] << 8 | buf[i + 1]);      /* odd length: the pad is 0 */
+    while (s >> 16)
+        s = (s & 0xffff) + (s >> 16);
+    return (uint16_t)~s ? (uint16_t)~s : 0xffff;
+}
+
+static void test_csum(void)
+{
+    struct fake_env f;
+    fake_env_init(&f, VD_RAM, false);
+    struct vd d = {.f = &f, .slot = SLOT}, t;
+    CHECK_EQ(pci_create(&f.env, &d.bus), 0, "csum: bus");
+    char err[160] = "";
+    CHECK_EQ(virtio_net_create_on(&f.env, d.bus, SLOT, 0, NULL, NULL, fb_open, NULL, err,
+                                  sizeof(err)), 0, "csum: created");
+    vd_map(&d, VD_MEM_BASE);
+    uint64_t want = 1ull << VIRTIO_NET_F_MAC | 1ull << VIRTIO_NET_F_MRG_RXBUF |
+                    1ull << VIRTIO_F_VERSION_1 | 1ull << VIRTIO_NET_F_CSUM |
+                    1ull << VIRTIO_NET_F_GUEST_CSUM;
+    CHECK(vd_init_modern(&d, want, VIRTIO_NO_VECTOR) & VIRTIO_STATUS_DRIVER_OK, "csum: init");
+    tx_setup(&d, &t);
+    uint8_t *g = gmem_ptr(&f.mem, VD_BUF, 0x100000);
+    uint8_t *fr = g + 4096;
+    uint32_t len;
+    int sent = nsent();
+    /* Odd and even payloads: the device's sum pads the odd byte. */
+    for (size_t plen = 101; plen <= 102; plen++) {
+        size_t flen = udp_frame(fr, plen);
+        memset(g, 0, 12);
+        g[0] = VIRTIO_NET_HDR_F_NEEDS_CSUM;
+        put16(g + 6, UDP_START);
+        put16(g + 8, 6);
+        struct vd_seg s2[2] = {{VD_BUF, 12, false}, {VD_BUF + 4096, (uint32_t)flen, false}};
+        uint16_t want_sum = udp_ref_csum(fr, flen);
+        tx_submit(&t, s2, 2);
+        CHECK(wait_sent(++sent) && vd_wait(&t, &len), "csum: NEEDS_CSUM frame sent");
+        CHECK_EQ(be16(fb.last + UDP_START + 6), want_sum, "csum: UDP checksum as the oracle's");
+        CHECK(fb.last_len == flen && memcmp(fb.last, fr, UDP_START + 6) == 0 &&
+              memcmp(fb.last + UDP_START + 8, fr + UDP_START + 8, plen) == 0,
+              "csum: the rest of the frame untouched");
+    }
+    /* Hostile csum_start / csum_offset (frame of 34 + 8 + 102 = 144 bytes). */
+    static const struct { uint16_t start, off; const char *name; } bad[] = {
+        {0xffff, 6, "csum: start far beyond the frame dropped"},
+        {144, 0, "csum: start at the frame's end dropped"},
+        {10, 6, "csum: start inside the Ethernet header dropped"},
+        {UDP_START, 109, "csum: field straddling the end dropped"},
+        {UDP_START, 110, "csum: field just past the end dropped"},
+        {UDP_START, 0xffff, "csum: offset far beyond dropped"},
+        {143, 0, "csum: one byte left for a two-byte field dropped"},
+    };
+    size_t flen = udp_frame(fr, 102);
+    struct vd_seg s2[2] = {{VD_BUF, 12, false}, {VD_BUF + 4096, (uint32_t)flen, false}};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        put16(g + 6, bad[i].start);
+        put16(g + 8, bad[i].off);
+        tx_submit(&t, s2, 2);
+        CHECK(vd_wait(&t, &len) && nsent() == sent, bad[i].name);
+    }
+    put16(g + 6, UDP_START);
+    put16(g + 8, 108);              /* the last two bytes: in range, accepted */
+    tx_submit(&t, s2, 2);
+    CHECK(wait_sent(++sent) && vd_wait(&t, &len), "csum: field at the very end accepted");
+    CHECK(!(vd_status(&d) & VIRTIO_STATUS_NEEDS_RESET), "csum: bad offsets do not break the device");
+
+    /* Received frames are marked DATA_VALID. */
+    uint64_t rb = VD_BUF + 0x10000;
+    struct vd_seg r1 = {rb, 2048, true};
+    vd_submit(&d, &r1, 1);
+    fb.base.rx(fb.base.rx_opaque, fr, flen);
+    CHECK(vd_wait(&d, &len) && len == 12 + flen, "csum: rx frame delivered");
+    uint8_t *rp = gmem_ptr(&f.mem, rb, 12);
+    CHECK(rp[0] == VIRTIO_NET_HDR_F_DATA_VALID && rp[1] == 0, "csum: rx DATA_VALID, no GSO");
+    fake_env_fini(&f);
+}
+
 static void test_options(void)
 {
     char err[200];
@@ -256,6 +384,7 @@ static void test_options(void)
 int main(void)
 {
     test_datapath();
+    test_csum();
     test_options();
     TEST_EXIT();
 }

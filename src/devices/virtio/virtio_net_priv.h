@@ -33,6 +33,7 @@ struct vnet {
     uint8_t mac[6];
     atomic_uint hdr_len;
     atomic_bool mrg;
+    atomic_bool csum, guest_csum;   /* VIRTIO_NET_F_CSUM, _GUEST_CSUM negotiated */
     /* rx_lock: the receive side. */
     pthread_mutex_t rx_lock;
     bool active;                    /* DRIVER_OK and no reset since */
@@ -50,5 +51,8 @@ struct vnet {
 
 extern const struct virtio_dev_ops vnet_ops;
 void vnet_rx(void *opaque, const void *frame, size_t len);
+/* Complete a NEEDS_CSUM frame's checksum (virtio_net_csum.c): 0, or -1
+ * when csum_start / csum_offset do not fit the frame. */
+int vnet_csum_complete(uint8_t *frame, size_t len, unsigned start, unsigned off);
 
 #endif
