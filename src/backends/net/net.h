@@ -31,6 +31,10 @@ struct netbe {
     const struct netbe_ops *ops;
     netbe_rx_fn rx;
     void *rx_opaque;
+    /* The backend is an end host's TCP/IP stack (slirp), not a wire: it
+     * takes IP packets of up to 64 KiB whole, so a guest's TSO packets go
+     * to it unsegmented. */
+    bool whole_packets;
 };
 
 static inline int netbe_send(struct netbe *b, const void *frame, size_t len)

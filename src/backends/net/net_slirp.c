@@ -327,7 +327,8 @@ int netbe_slirp_open(const struct netbe_slirp_opts *o, netbe_rx_fn rx, void *opa
     struct nslirp *s = calloc(1, sizeof(*s));
     if (!s)
         return HK_ENOMEM;
-    s->base = (struct netbe){.ops = &slirp_ops, .rx = rx, .rx_opaque = opaque};
+    s->base = (struct netbe){.ops = &slirp_ops, .rx = rx, .rx_opaque = opaque,
+                             .whole_packets = true};
     pthread_mutex_init(&s->mu, NULL);
     pthread_cond_init(&s->went_round, NULL);
     s->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);

@@ -157,14 +157,22 @@ static void vnet_kick(void *opaque, int q)
 }
 
 /* What the transmit header hdr asks for the frame after it, done: a
- * checksum to complete only if that offload was negotiated. No
- * segmentation offload is offered: such a header is a broken driver's, and
- * the frame would go out wrong. */
+ * checksum to complete if that offload was negotiated. A TSO packet (TCP
+ * over IPv4 or IPv6, if negotiated; the guest must then leave its checksum
+ * to us) goes whole to a backend that takes whole packets: its IP header
+ * already gives the full length, and the completed checksum covers it all.
+ * Anything else (ECN, UDP, a type not negotiated) is a broken driver's,
+ * and the frame would go out wrong. */
 static bool tx_offloads(struct vnet *v, uint8_t *hdr, unsigned hlen, size_t flen)
 {
-    if (hdr[1] != VIRTIO_NET_HDR_GSO_NONE)
+    uint8_t gso = hdr[1];
+    bool csum = hdr[0] & VIRTIO_NET_HDR_F_NEEDS_CSUM;
+    bool gso_ok = gso == VIRTIO_NET_HDR_GSO_NONE ||
+                  (gso == VIRTIO_NET_HDR_GSO_TCPV4 && atomic_load(&v->tso4) && csum) ||
+                  (gso == VIRTIO_NET_HDR_GSO_TCPV6 && atomic_load(&v->tso6) && csum);
+    if (!gso_ok)
         return false;
-    if (!(hdr[0] & VIRTIO_NET_HDR_F_NEEDS_CSUM))
+    if (!csum)
         return true;
     return atomic_load(&v->csum) &&
            vnet_csum_complete(hdr + hlen, flen, le16(hdr + 6), le16(hdr + 8)) == 0;
@@ -199,8 +207,13 @@ static int vnet_handle(void *opaque, int q, struct virtq_chain *c, uint32_t *wri
 
 static uint64_t vnet_features(void *opaque)
 {
-    return 1ull << VIRTIO_NET_F_MAC | 1ull << VIRTIO_NET_F_STATUS | 1ull << VIRTIO_NET_F_MRG_RXBUF |
-           1ull << VIRTIO_NET_F_CSUM | 1ull << VIRTIO_NET_F_GUEST_CSUM;
+    struct vnet *v = opaque;
+    uint64_t f = 1ull << VIRTIO_NET_F_MAC | 1ull << VIRTIO_NET_F_STATUS |
+                 1ull << VIRTIO_NET_F_MRG_RXBUF | 1ull << VIRTIO_NET_F_CSUM |
+                 1ull << VIRTIO_NET_F_GUEST_CSUM;
+    if (v->be && v->be->whole_packets)
+        f |= 1ull << VIRTIO_NET_F_HOST_TSO4 | 1ull << VIRTIO_NET_F_HOST_TSO6;
+    return f;
 }
 
 static void vnet_config_read(void *opaque, unsigned off, void *buf, unsigned len)
@@ -231,6 +244,8 @@ static void vnet_activate(void *opaque, uint64_t features)
     atomic_store(&v->mrg, mrg);
     atomic_store(&v->csum, (features & 1ull << VIRTIO_NET_F_CSUM) != 0);
     atomic_store(&v->guest_csum, (features & 1ull << VIRTIO_NET_F_GUEST_CSUM) != 0);
+    atomic_store(&v->tso4, (features & 1ull << VIRTIO_NET_F_HOST_TSO4) != 0);
+    atomic_store(&v->tso6, (features & 1ull << VIRTIO_NET_F_HOST_TSO6) != 0);
     atomic_store(&v->hdr_len, v1 || mrg ? VIRTIO_NET_HDR_LEN : VIRTIO_NET_HDR_LEN_LEGACY);
     pthread_mutex_lock(&v->rx_lock);
     v->active = !v->dead;

@@ -1,8 +1,9 @@
 /*
  * virtio-net (virtio 1.x, 5.1), modern and transitional, with mergeable
- * receive buffers, the MAC address and link status, and checksum offload
- * both ways (virtio_net_csum.c); no segmentation offload (the guest
- * segments itself). Backends (src/backends/net):
+ * receive buffers, the MAC address and link status, checksum offload
+ * both ways (virtio_net_csum.c), and TCP segmentation offload from the
+ * guest (HOST_TSO4/6) on a backend that takes whole 64 KiB packets
+ * (slirp); none towards the guest. Backends (src/backends/net):
  *   -s S,virtio-net[,mac=M][,uuid=U][,net=A.B.C.D/N][,ipv6][,hostfwd=F]...
  *       user-mode networking (libslirp), hyperkit's vmnet counterpart;
  *       F in QEMU's syntax: tcp:127.0.0.1:8080-:80 (udp: too), repeatable.
@@ -26,12 +27,16 @@ struct pci_bus;
 #define VIRTIO_NET_F_CSUM 0
 #define VIRTIO_NET_F_GUEST_CSUM 1
 #define VIRTIO_NET_F_MAC 5
+#define VIRTIO_NET_F_HOST_TSO4 11
+#define VIRTIO_NET_F_HOST_TSO6 12
 #define VIRTIO_NET_F_MRG_RXBUF 15
 #define VIRTIO_NET_F_STATUS 16
 #define VIRTIO_NET_S_LINK_UP 1
 #define VIRTIO_NET_HDR_F_NEEDS_CSUM 1
 #define VIRTIO_NET_HDR_F_DATA_VALID 2
 #define VIRTIO_NET_HDR_GSO_NONE 0
+#define VIRTIO_NET_HDR_GSO_TCPV4 1
+#define VIRTIO_NET_HDR_GSO_TCPV6 4
 #define VIRTIO_NET_HDR_LEN 12           /* with num_buffers: v1 or MRG_RXBUF */
 #define VIRTIO_NET_HDR_LEN_LEGACY 10
 #define VIRTIO_NET_RXQ 0

@@ -220,7 +220,15 @@ int virtio_net_create_on(struct dev_env *env, struct pci_bus *bus, int slot, int
         .opaque = v,
     };
     struct virtio_pci_params pp = {.bus = bus, .slot = slot, .func = func};
-    int r = virtio_pci_create(env, &pp, &info, &v->vp);
+    /* The backend first: what it takes decides the features offered. Its
+     * frames meanwhile find the device inactive and go nowhere. */
+    int r = open(arg, vnet_rx, v, &v->be, err, errlen);
+    if (r) {
+        v->be = NULL;
+        vnet_destroy(v);
+        return r;
+    }
+    r = virtio_pci_create(env, &pp, &info, &v->vp);
     if (r) {
         snprintf(err, errlen, "virtio-net: cannot add PCI function %d:%d: %s", slot, func,
                  hk_strerror(r));
@@ -233,11 +241,6 @@ int virtio_net_create_on(struct dev_env *env, struct pci_bus *bus, int slot, int
             vnet_destroy(v);
             return HK_ENOMEM;
         }
-    if ((r = open(arg, vnet_rx, v, &v->be, err, errlen)) != 0) {
-        v->be = NULL;
-        vnet_destroy(v);
-        return r;
-    }
     v->slirp = open == open_slirp;
     if ((r = env->ops->add_teardown(env->ctx, VIRTIO_NET_NAME, v, vnet_destroy)) != 0) {
         snprintf(err, errlen, "virtio-net: %s", hk_strerror(r));

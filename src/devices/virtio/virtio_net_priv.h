@@ -34,6 +34,7 @@ struct vnet {
     atomic_uint hdr_len;
     atomic_bool mrg;
     atomic_bool csum, guest_csum;   /* VIRTIO_NET_F_CSUM, _GUEST_CSUM negotiated */
+    atomic_bool tso4, tso6;         /* _HOST_TSO4, _HOST_TSO6 */
     /* rx_lock: the receive side. */
     pthread_mutex_t rx_lock;
     bool active;                    /* DRIVER_OK and no reset since */
