@@ -46,7 +46,8 @@ static int free_port(int type)
     int s = socket(AF_INET, type, 0);
     struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     socklen_t l = sizeof(a);
-    if (s < 0 || bind(s, (struct sockaddr *)&a, sizeof(a)) || getsockname(s, (struct sockaddr *)&a, &l))
+    if (s < 0 || bind(s, (struct sockaddr *)&a, sizeof(a)) ||
+        getsockname(s, (struct sockaddr *)&a, &l))
         return -1;
     close(s);
     return ntohs(a.sin_port);
@@ -97,8 +98,10 @@ static void test_add_remove(void)
     CHECK_EQ(try_port(SOCK_DGRAM, up), EADDRINUSE, "fwd: udp port taken after add");
     CHECK_EQ(hk_vm_net_hostfwd(vm, SLOT, spec, false, NULL, 0), 0, "fwd: udp removed, err NULL");
     CHECK_EQ(try_port(SOCK_DGRAM, up), 0, "fwd: udp port free as soon as it is removed");
-    CHECK_EQ(hk_vm_net_hostfwd(vm, SLOT, spec, true, err, sizeof(err)), 0, "fwd: udp again at once");
-    CHECK_EQ(hk_vm_net_hostfwd(vm, SLOT, spec, false, err, sizeof(err)), 0, "fwd: udp removed again");
+    CHECK_EQ(hk_vm_net_hostfwd(vm, SLOT, spec, true, err, sizeof(err)), 0,
+             "fwd: udp again at once");
+    CHECK_EQ(hk_vm_net_hostfwd(vm, SLOT, spec, false, err, sizeof(err)), 0,
+             "fwd: udp removed again");
 
     CHECK_EQ(hk_vm_net_hostfwd(vm, SLOT, "tcp:127.0.0.1:80", true, err, sizeof(err)), HK_EINVAL,
              "fwd: bad spec");

@@ -348,7 +348,8 @@ static void test_csum(void)
     put16(g + 8, 108);              /* the last two bytes: in range, accepted */
     tx_submit(&t, s2, 2);
     CHECK(wait_sent(++sent) && vd_wait(&t, &len), "csum: field at the very end accepted");
-    CHECK(!(vd_status(&d) & VIRTIO_STATUS_NEEDS_RESET), "csum: bad offsets do not break the device");
+    CHECK(!(vd_status(&d) & VIRTIO_STATUS_NEEDS_RESET),
+          "csum: bad offsets do not break the device");
 
     /* Received frames are marked DATA_VALID. */
     uint64_t rb = VD_BUF + 0x10000;
@@ -402,7 +403,7 @@ static void test_tso(void)
     CHECK_EQ(be16(fb.last + L4_START + TCP_CHECK), want_sum, "tso: TCP checksum as the oracle's");
     CHECK(memcmp(fb.last + L4_START + 20, fr + L4_START + 20, 20000) == 0, "tso: payload intact");
     static const struct { uint8_t flags, gso; const char *name; } bad[] = {
-        {VIRTIO_NET_HDR_F_NEEDS_CSUM, VIRTIO_NET_HDR_GSO_TCPV6, "tso: TCPv6 not negotiated dropped"},
+        {VIRTIO_NET_HDR_F_NEEDS_CSUM, VIRTIO_NET_HDR_GSO_TCPV6, "tso: TCPv6 not negotiated"},
         {VIRTIO_NET_HDR_F_NEEDS_CSUM, 0x81, "tso: ECN dropped"},
         {VIRTIO_NET_HDR_F_NEEDS_CSUM, 3, "tso: UDP fragmentation dropped"},
         {VIRTIO_NET_HDR_F_NEEDS_CSUM, 0x7f, "tso: unknown type dropped"},

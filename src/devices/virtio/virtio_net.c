@@ -160,7 +160,8 @@ static void vnet_kick(void *opaque, int q)
  * checksum to complete if that offload was negotiated. A TSO packet (TCP
  * over IPv4 or IPv6, if negotiated; the guest must then leave its checksum
  * to us) goes whole to a backend that takes whole packets: its IP header
- * already gives the full length, and the completed checksum covers it all.
+ * already gives the full length, and the completed checksum covers it all
+ * (hdr_len and gso_size, segmenting hints, are not needed, so not read).
  * Anything else (ECN, UDP, a type not negotiated) is a broken driver's,
  * and the frame would go out wrong. */
 static bool tx_offloads(struct vnet *v, uint8_t *hdr, unsigned hlen, size_t flen)

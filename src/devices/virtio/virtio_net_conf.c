@@ -266,9 +266,9 @@ int virtio_net_create(struct dev_env *env, struct pci_bus *bus, int slot, int fu
 {
     struct vnet_conf def = {.kind = VNET_SLIRP};
     const struct vnet_conf *c = parsed ? parsed : &def;
+    vnet_open_fn open = c->kind == VNET_TAP ? open_tap : open_slirp;
     return virtio_net_create_on(env, bus, slot, func, c->has_mac ? c->mac : NULL,
-                                c->has_uuid ? c->uuid : NULL,
-                                c->kind == VNET_TAP ? open_tap : open_slirp, (void *)c, err, errlen);
+                                c->has_uuid ? c->uuid : NULL, open, (void *)c, err, errlen);
 }
 
 /* --- Run-time port forwards ---------------------------------------------------------- */
