@@ -47,10 +47,12 @@ PROGS_NAMES  := seg32 sig32 sys32 sys64 movss32 movss64 io ptrace32 ptrace64
 PROGS_BINS   := $(PROGS_NAMES:%=$(PROGS_DIR)/bin/%)
 PROGS_IMG    := $(PROGS_DIR)/progs.cpio.gz
 # The disk tests' layer (tests/linux/test_disk_*.sh, bench/disk-bench.sh):
-# the O_DIRECT helper, the vsock helper (test_vsock.sh) and the guest-side script, in /progs, kept apart from
+# the O_DIRECT helper, the vsock helper (test_vsock.sh), the net helper (test_net.sh) and the
+# guest-side script, in /progs, kept apart from
 # the programs above so those boots unpack only what they run.
 DISK_IMG     := $(PROGS_DIR)/disk.cpio.gz
-DISK_FILES   := $(PROGS_DIR)/bin/diskio $(PROGS_DIR)/bin/vsock tests/linux/progs/disk-guest.sh
+DISK_FILES   := $(PROGS_DIR)/bin/diskio $(PROGS_DIR)/bin/vsock $(PROGS_DIR)/bin/net \
+                tests/linux/progs/disk-guest.sh
 .SECONDARY: $(SYS_RT_OBJS) $(SYS_GUEST_SRCS:tests/guests/sys/%.c=$(BUILD)/guests/sys/%.o)
 
 .PHONY: all lib cli guests tests linux-progs test san check demo demo-hello guest kvm-testbed bench bench-disk bench-net fuzz install clean
@@ -63,7 +65,7 @@ all: lib cli guests tests
 lib: $(BUILD)/libhyperkit.a $(BUILD)/libhyperkit.so $(BUILD)/hyperkit.pc
 cli: $(BUILD)/hyperkit
 guests: $(GUEST_BINS)
-tests: $(TEST_BINS) linux-progs
+tests: $(TEST_BINS) $(BUILD)/tests/net_embed linux-progs
 linux-progs: $(PROGS_IMG) $(DISK_IMG)
 
 $(BUILD)/%.o: %.c
@@ -127,6 +129,15 @@ $(PROGS_DIR)/bin/diskio: tests/linux/progs/diskio.c
 $(PROGS_DIR)/bin/vsock: tests/linux/progs/vsock.c
 	@mkdir -p $(dir $@)
 	$(PROGS_CC) -m64 $(PROGS_CFLAGS) -o $@ $<
+
+$(PROGS_DIR)/bin/net: tests/linux/progs/net.c
+	@mkdir -p $(dir $@)
+	$(PROGS_CC) -m64 $(PROGS_CFLAGS) -o $@ $<
+
+# test_net.sh's library embedder (run-time port forwards through the API).
+$(BUILD)/tests/net_embed: tests/linux/net_embed.c include/hyperkit.h $(BUILD)/libhyperkit.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(BUILD)/libhyperkit.a $(LDFLAGS) $(LDLIBS)
 
 # cpio newc + gzip with fixed times and order; the kernel unpacks it after
 # (and on top of) the busybox image it is concatenated to.

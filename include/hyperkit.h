@@ -174,6 +174,19 @@ void hk_vm_destroy(hk_vm *vm);
  * the VM has no virtio-sock device. */
 int hk_vm_vsock_connect(hk_vm *vm, uint32_t port, int *fd);
 
+/* Add (add true) or remove a host->guest port forward of the user-mode
+ * (-s S,virtio-net) device in PCI slot `slot` (-1: the first virtio-net),
+ * before the VM starts or while it runs. spec is QEMU's hostfwd syntax, as
+ * hostfwd= takes it: "tcp:127.0.0.1:8080-:80", "udp::5353-:53"; a removal
+ * matches the protocol, host address and host port; when it returns, the
+ * host port is closed (free to be forwarded again). Returns 0 or HK_EINVAL
+ * (bad spec), HK_ENOENT (no such device; on removal, no such forward),
+ * HK_EEXIST (cannot listen on the host port: taken), HK_ENOTSUP (the device
+ * is virtio-tap). err (NULL allowed) receives a one-line reason. Safe to call
+ * from any thread, not concurrently with hk_vm_destroy(). */
+int hk_vm_net_hostfwd(hk_vm *vm, int slot, const char *spec, bool add, char *err,
+                      size_t errlen);
+
 /* Map a reason to hyperkit's exit status: 0 off/halt, 1 error, 2 reboot,
  * 3 triple fault, 100 unknown; debug-exit gives its own status. */
 int hk_exit_status(const struct hk_exit *exit);

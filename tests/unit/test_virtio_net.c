@@ -3,7 +3,12 @@
  * both ways, mergeable receive buffers published at once, a frame that
  * waits for buffers and goes in when the driver adds them, hostile
  * transmit headers and lengths dropped without stopping the queue, the
- * MAC from the uuid, and the options.
+ * MAC from the uuid, and the options. Checksum offload: the device
+ * completes a partial UDP checksum as an independent sum says it should,
+ * refuses every csum_start / csum_offset that does not fit the frame, and
+ * marks received frames DATA_VALID once GUEST_CSUM is negotiated. TSO
+ * only on a backend that takes whole packets: a big TCP segment goes
+ * whole with its checksum completed; other GSO headers are dropped.
  */
 #include <arpa/inet.h>
 
@@ -23,6 +28,7 @@ struct fakebe {
     uint8_t last[NETBE_MAX_FRAME];
 };
 static struct fakebe fb;
+static bool fb_whole;           /* the fake says it takes whole 64 KiB packets */
 
 static int fb_send(struct netbe *b, const void *frame, size_t len)
 {
@@ -39,7 +45,8 @@ static const struct netbe_ops fb_ops = {.send = fb_send, .close = fb_close};
 static int fb_open(void *arg, netbe_rx_fn rx, void *opaque, struct netbe **out, char *err,
                    size_t errlen)
 {
-    fb.base = (struct netbe){.ops = &fb_ops, .rx = rx, .rx_opaque = opaque};
+    fb.base = (struct netbe){.ops = &fb_ops, .rx = rx, .rx_opaque = opaque,
+                             .whole_packets = fb_whole};
     pthread_mutex_init(&fb.mu, NULL);
     *out = &fb.base;
     return HK_OK;
@@ -124,7 +131,10 @@ static void test_datapath(void)
     uint64_t want = 1ull << VIRTIO_NET_F_MAC | 1ull << VIRTIO_NET_F_STATUS |
                     1ull << VIRTIO_NET_F_MRG_RXBUF | 1ull << VIRTIO_F_VERSION_1;
     CHECK_EQ(vd_features(&d) & want, want, "net: MAC, STATUS, MRG_RXBUF offered");
-    CHECK(!(vd_features(&d) & (1ull << VIRTIO_NET_F_CSUM)), "net: no offloads offered");
+    CHECK(vd_features(&d) & 1ull << VIRTIO_NET_F_CSUM, "net: checksum offload offered");
+    CHECK(!(vd_features(&d) & 1ull << VIRTIO_NET_F_GUEST_CSUM),
+          "net: no GUEST_CSUM from a wire-like backend (its frames keep the guest's checks)");
+    CHECK(!(vd_features(&d) & (0xfull << 7 | 0xfull << 11)), "net: no GSO offered");
     uint8_t mac[6], exp[6];
     for (int i = 0; i < 6; i++)
         mac[i] = (uint8_t)vd_mr(&d, VIRTIO_PCI_DEVICE_OFF + i, 1);
@@ -218,6 +228,200 @@ static void test_datapath(void)
     fake_env_fini(&f);
 }
 
+static void put16be(uint8_t *p, uint16_t v)
+{
+    p[0] = (uint8_t)(v >> 8);
+    p[1] = (uint8_t)v;
+}
+static uint16_t be16(const uint8_t *p)
+{
+    return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+/* An Ethernet + IPv4 + UDP (proto 17) or TCP (6) frame with plen bytes
+ * of payload; the checksum field holds the pseudo-header's folded sum, as
+ * a driver leaves it for NEEDS_CSUM. Returns the frame's length. */
+#define L4_START 34             /* Ethernet 14 + IPv4 20 */
+#define UDP_CHECK 6
+#define TCP_CHECK 16
+static size_t ip_frame(uint8_t *f, int proto, size_t plen)
+{
+    size_t l4 = proto == 17 ? 8 : 20, ul = l4 + plen;
+    memset(f, 0, L4_START + l4);
+    f[12] = 0x08;                                   /* IPv4 */
+    f[14] = 0x45;
+    put16be(f + 16, (uint16_t)(20 + ul));
+    f[22] = 64;
+    f[23] = (uint8_t)proto;
+    memcpy(f + 26, (uint8_t[]){10, 0, 2, 15, 10, 0, 2, 2}, 8);
+    put16be(f + L4_START, 5353);
+    put16be(f + L4_START + 2, 7);
+    if (proto == 17)
+        put16be(f + L4_START + 4, (uint16_t)ul);
+    else
+        f[L4_START + 12] = 5 << 4;                  /* data offset: 20 bytes */
+    fill(f + L4_START + l4, plen, 5);
+    /* Pseudo-header: addresses, protocol, L4 length; folded. */
+    uint32_t ps = 0x0a00 + 0x020f + 0x0a00 + 0x0202 + (uint32_t)proto + (uint32_t)ul;
+    while (ps >> 16)
+        ps = (ps & 0xffff) + (ps >> 16);
+    put16be(f + L4_START + (proto == 17 ? UDP_CHECK : TCP_CHECK), (uint16_t)ps);
+    return L4_START + ul;
+}
+
+/* The oracle: RFC 768 / 793's checksum of f's datagram or segment,
+ * computed whole over a pseudo-header and the L4 bytes with the checksum
+ * field zero. */
+static uint16_t l4_ref_csum(const uint8_t *f, size_t len)
+{
+    static uint8_t buf[12 + 70000];
+    int proto = f[23];
+    size_t ul = len - L4_START;
+    memset(buf, 0, 12 + ul + 1);
+    memcpy(buf, f + 26, 8);
+    buf[9] = (uint8_t)proto;
+    put16be(buf + 10, (uint16_t)ul);
+    memcpy(buf + 12, f + L4_START, ul);
+    size_t chk = 12 + (proto == 17 ? UDP_CHECK : TCP_CHECK);
+    buf[chk] = buf[chk + 1] = 0;
+    uint32_t s = 0;
+    for (size_t i = 0; i < 12 + ul; i += 2)
+        s += (uint32_t)(buf[i] << 8 | buf[i + 1]);      /* odd length: the pad is 0 */
+    while (s >> 16)
+        s = (s & 0xffff) + (s >> 16);
+    return (uint16_t)~s ? (uint16_t)~s : 0xffff;
+}
+
+static void test_csum(void)
+{
+    struct fake_env f;
+    fake_env_init(&f, VD_RAM, false);
+    struct vd d = {.f = &f, .slot = SLOT}, t;
+    CHECK_EQ(pci_create(&f.env, &d.bus), 0, "csum: bus");
+    char err[160] = "";
+    fb_whole = true;                    /* an end host's stack: GUEST_CSUM offered */
+    CHECK_EQ(virtio_net_create_on(&f.env, d.bus, SLOT, 0, NULL, NULL, fb_open, NULL, err,
+                                  sizeof(err)), 0, "csum: created");
+    fb_whole = false;
+    vd_map(&d, VD_MEM_BASE);
+    uint64_t want = 1ull << VIRTIO_NET_F_MAC | 1ull << VIRTIO_NET_F_MRG_RXBUF |
+                    1ull << VIRTIO_F_VERSION_1 | 1ull << VIRTIO_NET_F_CSUM |
+                    1ull << VIRTIO_NET_F_GUEST_CSUM;
+    CHECK(vd_init_modern(&d, want, VIRTIO_NO_VECTOR) & VIRTIO_STATUS_DRIVER_OK, "csum: init");
+    tx_setup(&d, &t);
+    uint8_t *g = gmem_ptr(&f.mem, VD_BUF, 0x100000);
+    uint8_t *fr = g + 4096;
+    uint32_t len;
+    int sent = nsent();
+    /* Odd and even payloads: the device's sum pads the odd byte. */
+    for (size_t plen = 101; plen <= 102; plen++) {
+        size_t flen = ip_frame(fr, 17, plen);
+        memset(g, 0, 12);
+        g[0] = VIRTIO_NET_HDR_F_NEEDS_CSUM;
+        put16(g + 6, L4_START);
+        put16(g + 8, 6);
+        struct vd_seg s2[2] = {{VD_BUF, 12, false}, {VD_BUF + 4096, (uint32_t)flen, false}};
+        uint16_t want_sum = l4_ref_csum(fr, flen);
+        tx_submit(&t, s2, 2);
+        CHECK(wait_sent(++sent) && vd_wait(&t, &len), "csum: NEEDS_CSUM frame sent");
+        CHECK_EQ(be16(fb.last + L4_START + 6), want_sum, "csum: UDP checksum as the oracle's");
+        CHECK(fb.last_len == flen && memcmp(fb.last, fr, L4_START + 6) == 0 &&
+              memcmp(fb.last + L4_START + 8, fr + L4_START + 8, plen) == 0,
+              "csum: the rest of the frame untouched");
+    }
+    /* Hostile csum_start / csum_offset (frame of 34 + 8 + 102 = 144 bytes). */
+    static const struct { uint16_t start, off; const char *name; } bad[] = {
+        {0xffff, 6, "csum: start far beyond the frame dropped"},
+        {144, 0, "csum: start at the frame's end dropped"},
+        {10, 6, "csum: start inside the Ethernet header dropped"},
+        {L4_START, 109, "csum: field straddling the end dropped"},
+        {L4_START, 110, "csum: field just past the end dropped"},
+        {L4_START, 0xffff, "csum: offset far beyond dropped"},
+        {143, 0, "csum: one byte left for a two-byte field dropped"},
+    };
+    size_t flen = ip_frame(fr, 17, 102);
+    struct vd_seg s2[2] = {{VD_BUF, 12, false}, {VD_BUF + 4096, (uint32_t)flen, false}};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        put16(g + 6, bad[i].start);
+        put16(g + 8, bad[i].off);
+        tx_submit(&t, s2, 2);
+        CHECK(vd_wait(&t, &len) && nsent() == sent, bad[i].name);
+    }
+    put16(g + 6, L4_START);
+    put16(g + 8, 108);              /* the last two bytes: in range, accepted */
+    tx_submit(&t, s2, 2);
+    CHECK(wait_sent(++sent) && vd_wait(&t, &len), "csum: field at the very end accepted");
+    CHECK(!(vd_status(&d) & VIRTIO_STATUS_NEEDS_RESET),
+          "csum: bad offsets do not break the device");
+
+    /* Received frames are marked DATA_VALID. */
+    uint64_t rb = VD_BUF + 0x10000;
+    struct vd_seg r1 = {rb, 2048, true};
+    vd_submit(&d, &r1, 1);
+    fb.base.rx(fb.base.rx_opaque, fr, flen);
+    CHECK(vd_wait(&d, &len) && len == 12 + flen, "csum: rx frame delivered");
+    uint8_t *rp = gmem_ptr(&f.mem, rb, 12);
+    CHECK(rp[0] == VIRTIO_NET_HDR_F_DATA_VALID && rp[1] == 0, "csum: rx DATA_VALID, no GSO");
+    fake_env_fini(&f);
+}
+
+/* TSO on a backend that takes whole packets: offered; a 20000-byte TCP
+ * segment goes whole, its checksum completed; every other GSO header is
+ * dropped. */
+static void test_tso(void)
+{
+    struct fake_env f;
+    fake_env_init(&f, VD_RAM, false);
+    struct vd d = {.f = &f, .slot = SLOT}, t;
+    CHECK_EQ(pci_create(&f.env, &d.bus), 0, "tso: bus");
+    char err[160] = "";
+    fb_whole = true;
+    CHECK_EQ(virtio_net_create_on(&f.env, d.bus, SLOT, 0, NULL, NULL, fb_open, NULL, err,
+                                  sizeof(err)), 0, "tso: created");
+    fb_whole = false;
+    vd_map(&d, VD_MEM_BASE);
+    uint64_t tso = 1ull << VIRTIO_NET_F_HOST_TSO4 | 1ull << VIRTIO_NET_F_HOST_TSO6;
+    CHECK_EQ(vd_features(&d) & tso, tso, "tso: TSO4 and TSO6 offered on a whole-packet backend");
+    uint64_t want = 1ull << VIRTIO_NET_F_MRG_RXBUF | 1ull << VIRTIO_F_VERSION_1 |
+                    1ull << VIRTIO_NET_F_CSUM | 1ull << VIRTIO_NET_F_HOST_TSO4;
+    CHECK(vd_init_modern(&d, want, VIRTIO_NO_VECTOR) & VIRTIO_STATUS_DRIVER_OK, "tso: init");
+    tx_setup(&d, &t);
+    uint8_t *g = gmem_ptr(&f.mem, VD_BUF, 0x100000);
+    uint8_t *fr = g + 4096;
+    size_t flen = ip_frame(fr, 6, 20000);
+    uint16_t want_sum = l4_ref_csum(fr, flen);
+    memset(g, 0, 12);
+    g[0] = VIRTIO_NET_HDR_F_NEEDS_CSUM;
+    g[1] = VIRTIO_NET_HDR_GSO_TCPV4;
+    put16(g + 2, L4_START + 20);        /* hdr_len */
+    put16(g + 4, 1460);                 /* gso_size */
+    put16(g + 6, L4_START);
+    put16(g + 8, TCP_CHECK);
+    struct vd_seg s2[2] = {{VD_BUF, 12, false}, {VD_BUF + 4096, (uint32_t)flen, false}};
+    int sent = nsent();
+    uint32_t len;
+    tx_submit(&t, s2, 2);
+    CHECK(wait_sent(++sent) && vd_wait(&t, &len), "tso: TCPv4 GSO packet sent");
+    CHECK(fb.last_len == flen, "tso: whole, unsegmented");
+    CHECK_EQ(be16(fb.last + L4_START + TCP_CHECK), want_sum, "tso: TCP checksum as the oracle's");
+    CHECK(memcmp(fb.last + L4_START + 20, fr + L4_START + 20, 20000) == 0, "tso: payload intact");
+    static const struct { uint8_t flags, gso; const char *name; } bad[] = {
+        {VIRTIO_NET_HDR_F_NEEDS_CSUM, VIRTIO_NET_HDR_GSO_TCPV6, "tso: TCPv6 not negotiated"},
+        {VIRTIO_NET_HDR_F_NEEDS_CSUM, 0x81, "tso: ECN dropped"},
+        {VIRTIO_NET_HDR_F_NEEDS_CSUM, 3, "tso: UDP fragmentation dropped"},
+        {VIRTIO_NET_HDR_F_NEEDS_CSUM, 0x7f, "tso: unknown type dropped"},
+        {0, VIRTIO_NET_HDR_GSO_TCPV4, "tso: GSO without NEEDS_CSUM dropped"},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        g[0] = bad[i].flags;
+        g[1] = bad[i].gso;
+        tx_submit(&t, s2, 2);
+        CHECK(vd_wait(&t, &len) && nsent() == sent, bad[i].name);
+    }
+    CHECK(!(vd_status(&d) & VIRTIO_STATUS_NEEDS_RESET), "tso: bad headers do not break the device");
+    fake_env_fini(&f);
+}
+
 static void test_options(void)
 {
     char err[200];
@@ -256,6 +460,8 @@ static void test_options(void)
 int main(void)
 {
     test_datapath();
+    test_csum();
+    test_tso();
     test_options();
     TEST_EXIT();
 }

@@ -38,6 +38,10 @@ struct netbe {
     /* Set at open by a backend that assigns the guest's MAC (vpnkit). */
     bool has_mac;
     uint8_t mac[6];
+    /* The backend is an end host's TCP/IP stack (slirp), not a wire: it
+     * takes IP packets of up to 64 KiB whole, so a guest's TSO packets go
+     * to it unsegmented. */
+    bool whole_packets;
 };
 
 static inline int netbe_send(struct netbe *b, const void *frame, size_t len)
@@ -76,7 +80,10 @@ int netbe_parse_net(const char *s, uint32_t *net, uint32_t *mask, char *err, siz
 
 int netbe_slirp_open(const struct netbe_slirp_opts *o, netbe_rx_fn rx, void *opaque,
                      struct netbe **out, char *err, size_t errlen);
-/* A port forward at run time: 0, or HK_E* (already there / no such one). */
+/* Whether b is netbe_slirp_open's (it takes port forwards). */
+bool netbe_is_slirp(const struct netbe *b);
+/* A port forward at run time: 0, or HK_E* (already there or the port is
+ * taken / no such one). A removal has stopped listening when it returns. */
 int netbe_slirp_hostfwd(struct netbe *b, const struct netbe_fwd *f, bool add);
 
 /* A tap interface by name (existing, or created if allowed): frames

@@ -40,6 +40,8 @@ struct nslirp {
     struct netbe base;
     Slirp *slirp;
     pthread_mutex_t mu;
+    pthread_cond_t went_round;      /* the poll loop came back from poll() */
+    uint64_t rounds;
     int wake_fd;
     bool stop, sleeping;
     pthread_t thread;
@@ -47,6 +49,8 @@ struct nslirp {
     struct stimer timers[SLIRP_MAX_TIMERS];
     struct pollfd *pfd;
     int npfd, cap;
+    struct netbe_fwd *fwds;         /* the forwards in place, to tell removals apart */
+    int nfwds, fwd_cap;
 };
 
 static int64_t now_ns(void)
@@ -199,6 +203,8 @@ static void *slirp_thread(void *arg)
         int n = poll(s->pfd, (nfds_t)s->npfd, (int)timeout);
         pthread_mutex_lock(&s->mu);
         s->sleeping = false;
+        s->rounds++;
+        pthread_cond_broadcast(&s->went_round);
         if (s->pfd[0].revents & POLLIN) {
             uint64_t v;
             ssize_t r = read(s->wake_fd, &v, sizeof(v));
@@ -242,18 +248,56 @@ static void slirp_close(struct netbe *b)
     if (s->wake_fd >= 0)
         close(s->wake_fd);
     pthread_mutex_destroy(&s->mu);
+    pthread_cond_destroy(&s->went_round);
     free(s->pfd);
+    free(s->fwds);
     free(s);
 }
 
 static const struct netbe_ops slirp_ops = {.send = slirp_send, .close = slirp_close};
 
+static bool same_fwd(const struct netbe_fwd *a, const struct netbe_fwd *b)
+{
+    return a->udp == b->udp && a->host_addr == b->host_addr && a->host_port == b->host_port;
+}
+
+/* Add or remove a forward (mu held). slirp_remove_hostfwd drops the first
+ * forwarding socket it finds bound to the host port and reports success
+ * for any, so the table, not slirp, says whether a forward is there; a
+ * removal drops every such socket, so the port is certainly closed. */
 static int fwd(struct nslirp *s, const struct netbe_fwd *f, bool add)
 {
     struct in_addr h = {.s_addr = f->host_addr}, g = {.s_addr = f->guest_addr};
-    int r = add ? slirp_add_hostfwd(s->slirp, f->udp, h, f->host_port, g, f->guest_port)
-                : slirp_remove_hostfwd(s->slirp, f->udp, h, f->host_port);
-    return r < 0 ? (add ? HK_EEXIST : HK_ENOENT) : HK_OK;
+    int i = 0;
+    while (i < s->nfwds && !same_fwd(&s->fwds[i], f))
+        i++;
+    if (!add) {
+        if (i == s->nfwds)
+            return HK_ENOENT;
+        while (slirp_remove_hostfwd(s->slirp, f->udp, h, f->host_port) == 0)
+            ;
+        s->fwds[i] = s->fwds[--s->nfwds];
+        return HK_OK;
+    }
+    if (i < s->nfwds)
+        return HK_EEXIST;
+    if (s->nfwds == s->fwd_cap) {
+        int cap = s->fwd_cap ? 2 * s->fwd_cap : 16;
+        struct netbe_fwd *p = realloc(s->fwds, (size_t)cap * sizeof(*p));
+        if (!p)
+            return HK_ENOMEM;
+        s->fwds = p;
+        s->fwd_cap = cap;
+    }
+    if (slirp_add_hostfwd(s->slirp, f->udp, h, f->host_port, g, f->guest_port) < 0)
+        return HK_EEXIST;
+    s->fwds[s->nfwds++] = *f;
+    return HK_OK;
+}
+
+bool netbe_is_slirp(const struct netbe *b)
+{
+    return b && b->ops == &slirp_ops;
 }
 
 int netbe_slirp_hostfwd(struct netbe *b, const struct netbe_fwd *f, bool add)
@@ -263,6 +307,15 @@ int netbe_slirp_hostfwd(struct netbe *b, const struct netbe_fwd *f, bool add)
     struct nslirp *s = (struct nslirp *)b;
     pthread_mutex_lock(&s->mu);
     int r = fwd(s, f, add);
+    /* A closed socket stays bound while the loop's poll() still holds it:
+     * wait for the loop to come round, so that the port is free (to be
+     * forwarded again, or used by anyone) when this returns. */
+    uint64_t r0 = s->rounds;
+    if (!add && r == HK_OK && s->sleeping) {
+        wake(s);
+        while (s->rounds == r0 && !s->stop)
+            pthread_cond_wait(&s->went_round, &s->mu);
+    }
     pthread_mutex_unlock(&s->mu);
     wake(s);
     return r;
@@ -279,8 +332,10 @@ int netbe_slirp_open(const struct netbe_slirp_opts *o, netbe_rx_fn rx, void *opa
     struct nslirp *s = calloc(1, sizeof(*s));
     if (!s)
         return HK_ENOMEM;
-    s->base = (struct netbe){.ops = &slirp_ops, .rx = rx, .rx_opaque = opaque};
+    s->base = (struct netbe){.ops = &slirp_ops, .rx = rx, .rx_opaque = opaque,
+                             .whole_packets = true};
     pthread_mutex_init(&s->mu, NULL);
+    pthread_cond_init(&s->went_round, NULL);
     s->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     uint32_t net = o->net ? o->net : htonl(0x0a000200), mask = o->net ? o->mask : htonl(0xffffff00);
     SlirpConfig cfg = {

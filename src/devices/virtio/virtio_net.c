@@ -5,7 +5,9 @@
  * arrive on the backend's thread and go straight into the guest's
  * buffers; without buffers they wait in a bounded FIFO that the rx kick
  * (the driver added buffers) drains, and beyond it they are dropped, as
- * a full NIC would (TCP retransmits).
+ * a full NIC would (TCP retransmits). Checksums: the guest may leave its
+ * frames' to the device (virtio_net_csum.c), and is told the backend's
+ * are valid.
  *
  * Locks: the tx worker holds the tx queue lock while it sends; a backend
  * may answer at once (slirp's ARP, DHCP), so its rx runs inside: tx qlock
@@ -59,7 +61,11 @@ static int deliver(struct vnet *v, const uint8_t *frame, size_t len)
         v->nheld++;
     }
     int n = v->nheld;
-    uint8_t hdr[VIRTIO_NET_HDR_LEN] = {0};      /* no flags, GSO_NONE */
+    uint8_t hdr[VIRTIO_NET_HDR_LEN] = {0};      /* GSO_NONE */
+    /* The backend's frames carry full checksums (slirp computes them;
+     * nothing in between can corrupt them): spare the guest checking. */
+    if (atomic_load(&v->guest_csum))
+        hdr[0] = VIRTIO_NET_HDR_F_DATA_VALID;
     put16(hdr + 10, (uint16_t)n);               /* num_buffers (v1 / mergeable) */
     uint32_t written[VNET_MAX_BUFS];
     size_t hdone = 0, fdone = 0;
@@ -150,6 +156,29 @@ static void vnet_kick(void *opaque, int q)
     pthread_mutex_unlock(&v->rx_lock);
 }
 
+/* What the transmit header hdr asks for the frame after it, done: a
+ * checksum to complete if that offload was negotiated. A TSO packet (TCP
+ * over IPv4 or IPv6, if negotiated; the guest must then leave its checksum
+ * to us) goes whole to a backend that takes whole packets: its IP header
+ * already gives the full length, and the completed checksum covers it all
+ * (hdr_len and gso_size, segmenting hints, are not needed, so not read).
+ * Anything else (ECN, UDP, a type not negotiated) is a broken driver's,
+ * and the frame would go out wrong. */
+static bool tx_offloads(struct vnet *v, uint8_t *hdr, unsigned hlen, size_t flen)
+{
+    uint8_t gso = hdr[1];
+    bool csum = hdr[0] & VIRTIO_NET_HDR_F_NEEDS_CSUM;
+    bool gso_ok = gso == VIRTIO_NET_HDR_GSO_NONE ||
+                  (gso == VIRTIO_NET_HDR_GSO_TCPV4 && atomic_load(&v->tso4) && csum) ||
+                  (gso == VIRTIO_NET_HDR_GSO_TCPV6 && atomic_load(&v->tso6) && csum);
+    if (!gso_ok)
+        return false;
+    if (!csum)
+        return true;
+    return atomic_load(&v->csum) &&
+           vnet_csum_complete(hdr + hlen, flen, le16(hdr + 6), le16(hdr + 8)) == 0;
+}
+
 /* A frame from the guest: header checked, payload gathered and sent. A
  * bad frame is dropped and counted; it never stops the queue. */
 static int vnet_handle(void *opaque, int q, struct virtq_chain *c, uint32_t *written)
@@ -168,9 +197,7 @@ static int vnet_handle(void *opaque, int q, struct virtq_chain *c, uint32_t *wri
         memcpy(v->txbuf + got, c->iov[i].iov_base, c->iov[i].iov_len);
         got += c->iov[i].iov_len;
     }
-    /* Offloads were not offered: a header asking for one is a broken
-     * driver's, and the frame would go out wrong. */
-    if ((v->txbuf[0] & VIRTIO_NET_HDR_F_NEEDS_CSUM) || v->txbuf[1] != VIRTIO_NET_HDR_GSO_NONE) {
+    if (!tx_offloads(v, v->txbuf, hlen, got - hlen)) {
         atomic_fetch_add(&v->tx_bad, 1);
         return HK_OK;
     }
@@ -181,7 +208,15 @@ static int vnet_handle(void *opaque, int q, struct virtq_chain *c, uint32_t *wri
 
 static uint64_t vnet_features(void *opaque)
 {
-    return 1ull << VIRTIO_NET_F_MAC | 1ull << VIRTIO_NET_F_STATUS | 1ull << VIRTIO_NET_F_MRG_RXBUF;
+    struct vnet *v = opaque;
+    uint64_t f = 1ull << VIRTIO_NET_F_MAC | 1ull << VIRTIO_NET_F_STATUS |
+                 1ull << VIRTIO_NET_F_MRG_RXBUF | 1ull << VIRTIO_NET_F_CSUM;
+    /* Only an end host's stack vouches for its checksums and takes whole
+     * packets; frames off a wire (tap, vpnkit) keep the guest's checks. */
+    if (v->be && v->be->whole_packets)
+        f |= 1ull << VIRTIO_NET_F_GUEST_CSUM | 1ull << VIRTIO_NET_F_HOST_TSO4 |
+             1ull << VIRTIO_NET_F_HOST_TSO6;
+    return f;
 }
 
 static void vnet_config_read(void *opaque, unsigned off, void *buf, unsigned len)
@@ -210,6 +245,10 @@ static void vnet_activate(void *opaque, uint64_t features)
     bool v1 = features & 1ull << VIRTIO_F_VERSION_1;
     bool mrg = features & 1ull << VIRTIO_NET_F_MRG_RXBUF;
     atomic_store(&v->mrg, mrg);
+    atomic_store(&v->csum, (features & 1ull << VIRTIO_NET_F_CSUM) != 0);
+    atomic_store(&v->guest_csum, (features & 1ull << VIRTIO_NET_F_GUEST_CSUM) != 0);
+    atomic_store(&v->tso4, (features & 1ull << VIRTIO_NET_F_HOST_TSO4) != 0);
+    atomic_store(&v->tso6, (features & 1ull << VIRTIO_NET_F_HOST_TSO6) != 0);
     atomic_store(&v->hdr_len, v1 || mrg ? VIRTIO_NET_HDR_LEN : VIRTIO_NET_HDR_LEN_LEGACY);
     pthread_mutex_lock(&v->rx_lock);
     v->active = !v->dead;

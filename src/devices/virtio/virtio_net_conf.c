@@ -249,6 +249,7 @@ int virtio_net_create_on(struct dev_env *env, struct pci_bus *bus, int slot, int
         return HK_ENOMEM;
     pthread_mutex_init(&v->rx_lock, NULL);
     atomic_init(&v->hdr_len, VIRTIO_NET_HDR_LEN);
+    v->slot = slot;
     if (mac)
         memcpy(v->mac, mac, 6);
     else
@@ -266,7 +267,18 @@ int virtio_net_create_on(struct dev_env *env, struct pci_bus *bus, int slot, int
         .opaque = v,
     };
     struct virtio_pci_params pp = {.bus = bus, .slot = slot, .func = func};
-    int r = virtio_pci_create(env, &pp, &info, &v->vp);
+    /* The backend first: what it takes decides the features offered. Its
+     * frames meanwhile find the device inactive and go nowhere. */
+    int r = open(arg, vnet_rx, v, &v->be, err, errlen);
+    if (r) {
+        v->be = NULL;
+        vnet_destroy(v);
+        return r;
+    }
+    /* A backend's own MAC (vpnkit's server assigns one) wins. */
+    if (v->be->has_mac)
+        memcpy(v->mac, v->be->mac, 6);
+    r = virtio_pci_create(env, &pp, &info, &v->vp);
     if (r) {
         snprintf(err, errlen, "virtio-net: cannot add PCI function %d:%d: %s", slot, func,
                  hk_strerror(r));
@@ -279,16 +291,7 @@ int virtio_net_create_on(struct dev_env *env, struct pci_bus *bus, int slot, int
             vnet_destroy(v);
             return HK_ENOMEM;
         }
-    if ((r = open(arg, vnet_rx, v, &v->be, err, errlen)) != 0) {
-        v->be = NULL;
-        vnet_destroy(v);
-        return r;
-    }
-    /* The guest reads its config space only later: a backend's own MAC
-     * (vpnkit's server assigns one) still goes in. */
-    if (v->be->has_mac)
-        memcpy(v->mac, v->be->mac, 6);
-    if ((r = env->ops->add_teardown(env->ctx, "virtio-net", v, vnet_destroy)) != 0) {
+    if ((r = env->ops->add_teardown(env->ctx, VIRTIO_NET_NAME, v, vnet_destroy)) != 0) {
         snprintf(err, errlen, "virtio-net: %s", hk_strerror(r));
         vnet_destroy(v);
     }
@@ -351,4 +354,38 @@ int virtio_net_create(struct dev_env *env, struct pci_bus *bus, int slot, int fu
     struct open_arg a = {.c = c, .env = env};
     return virtio_net_create_on(env, bus, slot, func, c->has_mac ? c->mac : NULL,
                                 c->has_uuid ? c->uuid : NULL, open_conf, &a, err, errlen);
+}
+
+/* --- Run-time port forwards ---------------------------------------------------------- */
+
+int virtio_net_slot(const void *dev)
+{
+    return ((const struct vnet *)dev)->slot;
+}
+
+int virtio_net_hostfwd(void *dev, const char *spec, bool add, char *err, size_t errlen)
+{
+    struct vnet *v = dev;
+    struct netbe_fwd f;
+    char sub[160];
+    if (netbe_parse_hostfwd(spec, &f, sub, sizeof(sub))) {
+        snprintf(err, errlen, "virtio-net slot %d: %s", v->slot, sub);
+        return HK_EINVAL;
+    }
+    if (!netbe_is_slirp(v->be)) {
+        snprintf(err, errlen, "virtio-net slot %d: port forwards need user-mode networking (this "
+                 "device is virtio-tap or virtio-vpnkit)", v->slot);
+        return HK_ENOTSUP;
+    }
+    int r = netbe_slirp_hostfwd(v->be, &f, add);
+    const char *proto = f.udp ? "udp" : "tcp";
+    if (r == HK_EEXIST)
+        snprintf(err, errlen, "virtio-net slot %d: cannot forward %s host port %u (in use?)",
+                 v->slot, proto, f.host_port);
+    else if (r == HK_ENOENT)
+        snprintf(err, errlen, "virtio-net slot %d: no %s forward from host port %u to remove",
+                 v->slot, proto, f.host_port);
+    else if (r)
+        snprintf(err, errlen, "virtio-net slot %d: %s", v->slot, hk_strerror(r));
+    return r;
 }

@@ -28,9 +28,12 @@ struct vnet_frame {
 struct vnet {
     struct virtio_pci *vp;
     struct netbe *be;
+    int slot;
     uint8_t mac[6];
     atomic_uint hdr_len;
     atomic_bool mrg;
+    atomic_bool csum, guest_csum;   /* VIRTIO_NET_F_CSUM, _GUEST_CSUM negotiated */
+    atomic_bool tso4, tso6;         /* _HOST_TSO4, _HOST_TSO6 */
     /* rx_lock: the receive side. */
     pthread_mutex_t rx_lock;
     bool active;                    /* DRIVER_OK and no reset since */
@@ -48,5 +51,8 @@ struct vnet {
 
 extern const struct virtio_dev_ops vnet_ops;
 void vnet_rx(void *opaque, const void *frame, size_t len);
+/* Complete a NEEDS_CSUM frame's checksum (virtio_net_csum.c): 0, or -1
+ * when csum_start / csum_offset do not fit the frame. */
+int vnet_csum_complete(uint8_t *frame, size_t len, unsigned start, unsigned off);
 
 #endif
