@@ -2,11 +2,13 @@
 # virtio-vpnkit seen from Debian's kernel (issue 10, "Done when"): a small
 # vpnkit-protocol server (vpnkit_peer.py), run in a network namespace this
 # test creates, completes hyperkit's handshake (it checks the init and the
-# command; the uuid must be the VM's -U), assigns the MAC, and bridges the
-# frames to a tap interface in the namespace. The guest has that MAC (also
-# in macfile=), pings and is pinged, and fetches 1 MiB each way over TCP
-# (sha256 equal). When the server hangs up, hyperkit says so in one line and
-# the guest runs on. First, without a guest: a missing socket and a server
+# command; the uuid must be the VM's -U), assigns the MAC and an MTU of
+# 1400, and bridges the frames to a tap interface in the namespace (MTU
+# 1400 too). The guest has that MAC (also in macfile=), its eth0 the
+# server's MTU (VIRTIO_NET_F_MTU; the server refuses longer frames), pings
+# and is pinged, and fetches 1 MiB each way over TCP (sha256 equal). When
+# the server hangs up, hyperkit says so in one line and the guest runs on.
+# First, without a guest: a missing socket and a server
 # that is not vpnkit each stop hyperkit with one line. Needs root for the
 # namespace: otherwise one SKIP line. HYPERKIT_KEEP_LOG=DIR keeps the console.
 . "$(dirname "$0")/lib.sh"
@@ -45,7 +47,9 @@ for _ in $(seq $((lim * 10))); do [ -S "$NS_WORK/http.sock" ] && break; sleep 0.
 one_line_error "a server that is not vpnkit: one line" "not a vpnkit server (magic 'HTTP/'" \
     -s "2,virtio-vpnkit,path=$NS_WORK/http.sock"
 
-ip netns exec "$NS" python3 "$peer" "$sock" "$NS_TAP" "$mac" "$NS_WORK/status" \
+mtu=1400
+ip netns exec "$NS" ip link set "$NS_TAP" mtu $mtu
+ip netns exec "$NS" python3 "$peer" "$sock" "$NS_TAP" "$mac" "$NS_WORK/status" $mtu \
     2>"$NS_WORK/peer.err" &
 peer_pid=$!
 NS_PIDS="$NS_PIDS $peer_pid"
@@ -53,6 +57,8 @@ for _ in $(seq $((lim * 10))); do [ -S "$sock" ] && break; sleep 0.1; done
 vm_start initramfs-shell.img --accel=emu -A -U "$uuid" \
     -s "2,virtio-vpnkit,path=$sock,macfile=$NS_WORK/mac"
 ns_guest_checks "$mac"
+got=$(step "$lim" NETMTU "echo NET\"\"MTU=\$(cat /sys/class/net/eth0/mtu)")
+res "guest eth0 MTU is the server's $mtu (got '$got')" test "$got" = $mtu
 res "the server got the VM's uuid ($(grep uuid= "$NS_WORK/status"))" \
     grep -qx "uuid=$uuid" "$NS_WORK/status"
 res "macfile holds the server's MAC ($(cat "$NS_WORK/mac" 2>/dev/null))" \

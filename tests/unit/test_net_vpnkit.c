@@ -1,7 +1,8 @@
 /*
  * The vpnkit backend against a fake server on a socketpair: the handshake
  * as the server sees it (magic, version, the ethernet command with the
- * uuid), the MAC it assigns (and the macfile), frames both ways with their
+ * uuid), the MAC and MTU it assigns (the macfile; the MTU cut to fit its
+ * largest packet), frames both ways with their
  * length prefix (short ones padded, split reads reassembled), a server that
  * stops reading (sends drop whole frames, never block, never cut one), and
  * hostile servers: bad magic, early end, silence, a refusal with binary
@@ -213,6 +214,7 @@ static void test_handshake(void)
     CHECK_EQ(s.cmd, 1, "vpnkit: the command is 'ethernet'");
     CHECK(strcmp(s.uuid, UUID) == 0, "vpnkit: the command carries the uuid");
     CHECK(be && be->has_mac && memcmp(be->mac, good_mac, 6) == 0, "vpnkit: the server's MAC");
+    CHECK(be && be->mtu == 1500, "vpnkit: the server's MTU for the guest");
     char buf[64] = {0};
     FILE *f = fopen(macfile, "r");
     size_t n = f ? fread(buf, 1, sizeof(buf) - 1, f) : 0;
@@ -223,6 +225,30 @@ static void test_handshake(void)
     netbe_close(be);
     CHECK(peer_sees_close(peer), "vpnkit: close closes the socket");
     close(peer);
+}
+
+/* The guest's MTU is the server's, cut to what its largest packet holds. */
+static void test_mtu(void)
+{
+    static const struct { uint16_t mtu, maxpkt, want; const char *name; } c[] = {
+        {1400, MAXPKT, 1400, "vpnkit: MTU 1400 from the server"},
+        {9000, MAXPKT, MAXPKT - 14, "vpnkit: MTU 9000, packets <= 1550: the guest gets 1536"},
+        {1500, 70, 0, "vpnkit: packets too small for an IP MTU: none offered"},
+    };
+    for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+        struct srv s;
+        int peer;
+        struct netbe *be;
+        char err[256];
+        uint8_t r[258];
+        vif(r, c[i].mtu, c[i].maxpkt, good_mac);
+        int st = open_with(SRV_RESPONSE, r, &s, &peer, &be, NULL, err, sizeof(err));
+        CHECK(st == HK_OK && be && be->mtu == c[i].want, c[i].name);
+        if (st != HK_OK || !be || be->mtu != c[i].want)
+            printf("  (got %d mtu %u '%s')\n", st, be ? be->mtu : 0, err);
+        netbe_close(be);
+        close(peer);
+    }
 }
 
 /* Each case: open fails, one line naming the problem, the socket closed. */
@@ -503,6 +529,7 @@ static void test_by_path(void)
 int main(void)
 {
     test_handshake();
+    test_mtu();
     test_hostile_handshake();
     test_frames();
     test_hostile_frames();

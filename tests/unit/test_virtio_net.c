@@ -8,7 +8,8 @@
  * refuses every csum_start / csum_offset that does not fit the frame, and
  * marks received frames DATA_VALID once GUEST_CSUM is negotiated. TSO
  * only on a backend that takes whole packets: a big TCP segment goes
- * whole with its checksum completed; other GSO headers are dropped.
+ * whole with its checksum completed; other GSO headers are dropped. The
+ * link's MTU in config space when the backend knows it.
  */
 #include <arpa/inet.h>
 
@@ -29,6 +30,7 @@ struct fakebe {
 };
 static struct fakebe fb;
 static bool fb_whole;           /* the fake says it takes whole 64 KiB packets */
+static uint16_t fb_mtu;         /* the fake's link MTU (0: not known) */
 
 static int fb_send(struct netbe *b, const void *frame, size_t len)
 {
@@ -46,7 +48,7 @@ static int fb_open(void *arg, netbe_rx_fn rx, void *opaque, struct netbe **out, 
                    size_t errlen)
 {
     fb.base = (struct netbe){.ops = &fb_ops, .rx = rx, .rx_opaque = opaque,
-                             .whole_packets = fb_whole};
+                             .whole_packets = fb_whole, .mtu = fb_mtu};
     pthread_mutex_init(&fb.mu, NULL);
     *out = &fb.base;
     return HK_OK;
@@ -135,6 +137,7 @@ static void test_datapath(void)
     CHECK(!(vd_features(&d) & 1ull << VIRTIO_NET_F_GUEST_CSUM),
           "net: no GUEST_CSUM from a wire-like backend (its frames keep the guest's checks)");
     CHECK(!(vd_features(&d) & (0xfull << 7 | 0xfull << 11)), "net: no GSO offered");
+    CHECK(!(vd_features(&d) & 1ull << VIRTIO_NET_F_MTU), "net: no MTU from a backend without one");
     uint8_t mac[6], exp[6];
     for (int i = 0; i < 6; i++)
         mac[i] = (uint8_t)vd_mr(&d, VIRTIO_PCI_DEVICE_OFF + i, 1);
@@ -422,6 +425,41 @@ static void test_tso(void)
     fake_env_fini(&f);
 }
 
+/* A backend that knows its MTU: F_MTU offered, the value in config space
+ * after max_virtqueue_pairs (5.1.4), and once negotiated no received
+ * frame larger than mtu plus an Ethernet header (and a VLAN tag). */
+static void test_mtu(void)
+{
+    struct fake_env f;
+    fake_env_init(&f, VD_RAM, false);
+    struct vd d = {.f = &f, .slot = SLOT};
+    CHECK_EQ(pci_create(&f.env, &d.bus), 0, "mtu: bus");
+    char err[160] = "";
+    fb_mtu = 1400;
+    CHECK_EQ(virtio_net_create_on(&f.env, d.bus, SLOT, 0, NULL, NULL, fb_open, NULL, err,
+                                  sizeof(err)), 0, "mtu: created");
+    fb_mtu = 0;
+    vd_map(&d, VD_MEM_BASE);
+    CHECK(vd_features(&d) & 1ull << VIRTIO_NET_F_MTU, "mtu: F_MTU offered");
+    CHECK_EQ(vd_mr(&d, VIRTIO_PCI_DEVICE_OFF + 10, 2), 1400, "mtu: config mtu (offset 10) 1400");
+    CHECK_EQ(vd_mr(&d, VIRTIO_PCI_DEVICE_OFF + 8, 2), 1, "mtu: max_virtqueue_pairs 1");
+    CHECK_EQ(vd_mr(&d, VIRTIO_PCI_DEVICE_OFF + 6, 2), VIRTIO_NET_S_LINK_UP, "mtu: status still");
+    uint64_t want = 1ull << VIRTIO_NET_F_MRG_RXBUF | 1ull << VIRTIO_F_VERSION_1 |
+                    1ull << VIRTIO_NET_F_MTU;
+    CHECK(vd_init_modern(&d, want, VIRTIO_NO_VECTOR) & VIRTIO_STATUS_DRIVER_OK, "mtu: init");
+    static uint8_t frame[2000];
+    fill(frame, sizeof(frame), 3);
+    uint64_t rb = VD_BUF + 0x10000;
+    struct vd_seg r1 = {rb, 4096, true};
+    vd_submit(&d, &r1, 1);
+    uint32_t len;
+    fb.base.rx(fb.base.rx_opaque, frame, 1400 + 18 + 1);
+    CHECK_EQ(vd_used_idx(&d), 0, "mtu: a frame over mtu + 18 not delivered");
+    fb.base.rx(fb.base.rx_opaque, frame, 1400 + 18);
+    CHECK(vd_wait(&d, &len) && len == 12 + 1418, "mtu: a frame of mtu + 18 delivered");
+    fake_env_fini(&f);
+}
+
 static void test_options(void)
 {
     char err[200];
@@ -462,6 +500,7 @@ int main(void)
     test_datapath();
     test_csum();
     test_tso();
+    test_mtu();
     test_options();
     TEST_EXIT();
 }

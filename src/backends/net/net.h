@@ -38,6 +38,10 @@ struct netbe {
     /* Set at open by a backend that assigns the guest's MAC (vpnkit). */
     bool has_mac;
     uint8_t mac[6];
+    /* Set at open by a backend that knows its link's MTU (vpnkit's server
+     * says it): the largest IP packet it takes, offered to the guest
+     * (VIRTIO_NET_F_MTU). 0: not known (the guest keeps its 1500). */
+    uint16_t mtu;
     /* The backend is an end host's TCP/IP stack (slirp), not a wire: it
      * takes IP packets of up to 64 KiB whole, so a guest's TSO packets go
      * to it unsegmented. */

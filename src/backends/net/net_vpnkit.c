@@ -137,6 +137,11 @@ static int check_vif(struct nvpnkit *v, const uint8_t *r, char *err, size_t errl
         return HK_EIO;
     }
     v->base.has_mac = true;
+    /* The guest's MTU: what the server says, cut so that a full frame
+     * still fits its largest packet (else it would drop them). */
+    unsigned fit = v->max_packet - VPNKIT_MIN_FRAME;
+    unsigned mtu = v->mtu < fit ? v->mtu : fit;
+    v->base.mtu = mtu >= VPNKIT_MIN_MTU ? (uint16_t)mtu : 0;
     return HK_OK;
 }
 

@@ -123,6 +123,10 @@ void vnet_rx(void *opaque, const void *frame, size_t len)
     int r = -1;
     if (!v->active)
         goto out;           /* no driver yet: a wire without a listener */
+    /* A driver told the MTU sized its buffers for it (5.1.4.2: none
+     * larger than mtu plus the Ethernet header, here with a VLAN tag). */
+    if (atomic_load(&v->mtu_neg) && len > (size_t)v->mtu + VNET_MAX_L2_HDR)
+        goto out;
     if (!v->pcount && (r = deliver(v, frame, len)) != 0)
         goto out;
     if (v->pcount == VNET_PENDING || v->pbytes + len > VNET_PENDING_BYTES) {
@@ -216,15 +220,19 @@ static uint64_t vnet_features(void *opaque)
     if (v->be && v->be->whole_packets)
         f |= 1ull << VIRTIO_NET_F_GUEST_CSUM | 1ull << VIRTIO_NET_F_HOST_TSO4 |
              1ull << VIRTIO_NET_F_HOST_TSO6;
+    if (v->mtu)
+        f |= 1ull << VIRTIO_NET_F_MTU;
     return f;
 }
 
 static void vnet_config_read(void *opaque, unsigned off, void *buf, unsigned len)
 {
     struct vnet *v = opaque;
-    uint8_t cfg[VNET_CONFIG_SIZE];
+    uint8_t cfg[VNET_CONFIG_SIZE_MTU];
     memcpy(cfg, v->mac, 6);
     put16(cfg + 6, VIRTIO_NET_S_LINK_UP);
+    put16(cfg + 8, 1);                  /* max_virtqueue_pairs: one (no MQ) */
+    put16(cfg + VNET_CONFIG_MTU, v->mtu);
     memcpy(buf, cfg + off, len);        /* off + len <= config size: the transport checks */
 }
 
@@ -249,6 +257,7 @@ static void vnet_activate(void *opaque, uint64_t features)
     atomic_store(&v->guest_csum, (features & 1ull << VIRTIO_NET_F_GUEST_CSUM) != 0);
     atomic_store(&v->tso4, (features & 1ull << VIRTIO_NET_F_HOST_TSO4) != 0);
     atomic_store(&v->tso6, (features & 1ull << VIRTIO_NET_F_HOST_TSO6) != 0);
+    atomic_store(&v->mtu_neg, (features & 1ull << VIRTIO_NET_F_MTU) != 0);
     atomic_store(&v->hdr_len, v1 || mrg ? VIRTIO_NET_HDR_LEN : VIRTIO_NET_HDR_LEN_LEGACY);
     pthread_mutex_lock(&v->rx_lock);
     v->active = !v->dead;

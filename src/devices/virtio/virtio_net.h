@@ -3,7 +3,8 @@
  * receive buffers, the MAC address and link status, checksum offload
  * both ways (virtio_net_csum.c), and TCP segmentation offload from the
  * guest (HOST_TSO4/6) on a backend that takes whole 64 KiB packets
- * (slirp); none towards the guest. Backends (src/backends/net):
+ * (slirp); none towards the guest. The link's MTU (VIRTIO_NET_F_MTU)
+ * when the backend knows it (vpnkit). Backends (src/backends/net):
  *   -s S,virtio-net[,mac=M][,uuid=U][,net=A.B.C.D/N][,ipv6][,hostfwd=F]...
  *       user-mode networking (libslirp), hyperkit's vmnet counterpart;
  *       F in QEMU's syntax: tcp:127.0.0.1:8080-:80 (udp: too), repeatable.
@@ -29,6 +30,7 @@ struct pci_bus;
 /* Feature bits (5.1.3) and the header (5.1.6). */
 #define VIRTIO_NET_F_CSUM 0
 #define VIRTIO_NET_F_GUEST_CSUM 1
+#define VIRTIO_NET_F_MTU 3
 #define VIRTIO_NET_F_MAC 5
 #define VIRTIO_NET_F_HOST_TSO4 11
 #define VIRTIO_NET_F_HOST_TSO6 12

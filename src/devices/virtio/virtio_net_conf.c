@@ -261,7 +261,6 @@ int virtio_net_create_on(struct dev_env *env, struct pci_bus *bus, int slot, int
         .pci_class = VNET_PCI_CLASS,
         .nqueues = 2,
         .queue_size = VNET_QUEUE_SIZE,
-        .config_size = VNET_CONFIG_SIZE,
         .device_driven_mask = 1u << VIRTIO_NET_RXQ,
         .ops = &vnet_ops,
         .opaque = v,
@@ -278,6 +277,9 @@ int virtio_net_create_on(struct dev_env *env, struct pci_bus *bus, int slot, int
     /* A backend's own MAC (vpnkit's server assigns one) wins. */
     if (v->be->has_mac)
         memcpy(v->mac, v->be->mac, 6);
+    /* The MTU's field only when there is one to tell. */
+    v->mtu = v->be->mtu;
+    info.config_size = v->mtu ? VNET_CONFIG_SIZE_MTU : VNET_CONFIG_SIZE;
     r = virtio_pci_create(env, &pp, &info, &v->vp);
     if (r) {
         snprintf(err, errlen, "virtio-net: cannot add PCI function %d:%d: %s", slot, func,

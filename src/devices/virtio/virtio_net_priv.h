@@ -13,8 +13,13 @@
 #define VNET_QUEUE_SIZE 256
 #define VNET_LEGACY_ID 0x1000
 #define VNET_PCI_CLASS 0x020000         /* network, Ethernet */
-#define VNET_CONFIG_SIZE 8              /* mac[6], status */
+/* Config space (5.1.4): mac[6], status, max_virtqueue_pairs, mtu; the
+ * last two only when the backend knows the MTU. */
+#define VNET_CONFIG_SIZE 8
+#define VNET_CONFIG_SIZE_MTU 12
+#define VNET_CONFIG_MTU 10
 #define VNET_MIN_FRAME 14               /* an Ethernet header */
+#define VNET_MAX_L2_HDR 18              /* one with a VLAN tag */
 #define VNET_MAX_BUFS 64                /* mergeable buffers for one frame */
 /* Frames waiting for receive buffers: enough for a TCP window burst. */
 #define VNET_PENDING 512
@@ -30,10 +35,12 @@ struct vnet {
     struct netbe *be;
     int slot;
     uint8_t mac[6];
+    uint16_t mtu;                   /* the backend's; 0: none offered */
     atomic_uint hdr_len;
     atomic_bool mrg;
     atomic_bool csum, guest_csum;   /* VIRTIO_NET_F_CSUM, _GUEST_CSUM negotiated */
     atomic_bool tso4, tso6;         /* _HOST_TSO4, _HOST_TSO6 */
+    atomic_bool mtu_neg;            /* _MTU */
     /* rx_lock: the receive side. */
     pthread_mutex_t rx_lock;
     bool active;                    /* DRIVER_OK and no reset since */
