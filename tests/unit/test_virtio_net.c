@@ -31,6 +31,14 @@ struct fakebe {
 static struct fakebe fb;
 static bool fb_whole;           /* the fake says it takes whole 64 KiB packets */
 static uint16_t fb_mtu;         /* the fake's link MTU (0: not known) */
+static bool fb_vnet;            /* the fake takes and gives offload headers */
+static int fb_offloads = -1;    /* what set_offloads last allowed */
+
+static int fb_set_offloads(struct netbe *b, unsigned off)
+{
+    fb_offloads = (int)off;
+    return HK_OK;
+}
 
 static int fb_send(struct netbe *b, const void *frame, size_t len)
 {
@@ -42,13 +50,14 @@ static int fb_send(struct netbe *b, const void *frame, size_t len)
     return HK_OK;
 }
 static void fb_close(struct netbe *b) {}
-static const struct netbe_ops fb_ops = {.send = fb_send, .close = fb_close};
+static const struct netbe_ops fb_ops = {.send = fb_send, .close = fb_close,
+                                        .set_offloads = fb_set_offloads};
 
 static int fb_open(void *arg, netbe_rx_fn rx, void *opaque, struct netbe **out, char *err,
                    size_t errlen)
 {
     fb.base = (struct netbe){.ops = &fb_ops, .rx = rx, .rx_opaque = opaque,
-                             .whole_packets = fb_whole, .mtu = fb_mtu};
+                             .whole_packets = fb_whole, .mtu = fb_mtu, .vnet_hdr = fb_vnet};
     pthread_mutex_init(&fb.mu, NULL);
     *out = &fb.base;
     return HK_OK;
@@ -425,6 +434,100 @@ static void test_tso(void)
     fake_env_fini(&f);
 }
 
+/* A backend that takes offload headers (tap): the guest's header goes to
+ * it rebuilt from checked values (hdr_len recomputed, only NEEDS_CSUM),
+ * bad ones never; its headers reach the guest as negotiated; the
+ * backend is told what the guest takes, and none after a reset. */
+static void test_vnet_hdr(void)
+{
+    struct fake_env f;
+    fake_env_init(&f, VD_RAM, false);
+    struct vd d = {.f = &f, .slot = SLOT}, t;
+    CHECK_EQ(pci_create(&f.env, &d.bus), 0, "vhdr: bus");
+    char err[160] = "";
+    fb_vnet = true;
+    CHECK_EQ(virtio_net_create_on(&f.env, d.bus, SLOT, 0, NULL, NULL, fb_open, NULL, err,
+                                  sizeof(err)), 0, "vhdr: created");
+    fb_vnet = false;
+    vd_map(&d, VD_MEM_BASE);
+    uint64_t off = 1ull << VIRTIO_NET_F_CSUM | 1ull << VIRTIO_NET_F_GUEST_CSUM |
+                   1ull << VIRTIO_NET_F_GUEST_TSO4 | 1ull << VIRTIO_NET_F_GUEST_TSO6 |
+                   1ull << VIRTIO_NET_F_HOST_TSO4 | 1ull << VIRTIO_NET_F_HOST_TSO6;
+    CHECK_EQ(vd_features(&d) & off, off, "vhdr: checksum offload and TSO both ways offered");
+    uint64_t want = 1ull << VIRTIO_NET_F_MRG_RXBUF | 1ull << VIRTIO_F_VERSION_1 |
+                    1ull << VIRTIO_NET_F_CSUM | 1ull << VIRTIO_NET_F_GUEST_CSUM |
+                    1ull << VIRTIO_NET_F_GUEST_TSO4 | 1ull << VIRTIO_NET_F_HOST_TSO4;
+    CHECK(vd_init_modern(&d, want, VIRTIO_NO_VECTOR) & VIRTIO_STATUS_DRIVER_OK, "vhdr: init");
+    CHECK_EQ(fb_offloads, (int)(NETBE_OFF_CSUM | NETBE_OFF_TSO4), "vhdr: backend told CSUM, TSO4");
+    tx_setup(&d, &t);
+    uint8_t *g = gmem_ptr(&f.mem, VD_BUF, 0x100000), *fr = g + 4096;
+    size_t flen = ip_frame(fr, 6, 5000);
+    memset(g, 0, 12);
+    g[0] = VIRTIO_NET_HDR_F_NEEDS_CSUM | VIRTIO_NET_HDR_F_DATA_VALID;
+    g[1] = VIRTIO_NET_HDR_GSO_TCPV4;
+    put16(g + 2, 7);                    /* hdr_len: wrong, recomputed */
+    put16(g + 4, 1460);
+    put16(g + 6, L4_START);
+    put16(g + 8, TCP_CHECK);
+    struct vd_seg s2[2] = {{VD_BUF, 12, false}, {VD_BUF + 4096, (uint32_t)flen, false}};
+    int sent = nsent();
+    uint32_t len;
+    tx_submit(&t, s2, 2);
+    CHECK(wait_sent(++sent) && vd_wait(&t, &len), "vhdr: TSO packet sent");
+    CHECK(fb.last_len == 12 + flen && memcmp(fb.last + 12, fr, flen) == 0,
+          "vhdr: header then the frame untouched (checksum left to the backend)");
+    CHECK(fb.last[0] == VIRTIO_NET_HDR_F_NEEDS_CSUM && fb.last[1] == VIRTIO_NET_HDR_GSO_TCPV4 &&
+          le16(fb.last + 2) == L4_START + 20 && le16(fb.last + 4) == 1460 &&
+          le16(fb.last + 6) == L4_START && le16(fb.last + 8) == TCP_CHECK,
+          "vhdr: header rebuilt: NEEDS_CSUM only, hdr_len 54, gso_size, csum fields");
+    static const struct { uint8_t gso; uint16_t gso_size, off; uint8_t doff; const char *name; }
+    bad[] = {
+        {VIRTIO_NET_HDR_GSO_TCPV4, 1460, UDP_CHECK, 5, "vhdr: TSO with a non-TCP checksum dropped"},
+        {VIRTIO_NET_HDR_GSO_TCPV4, 0, TCP_CHECK, 5, "vhdr: TSO with gso_size 0 dropped"},
+        {VIRTIO_NET_HDR_GSO_TCPV4, 1460, TCP_CHECK, 2, "vhdr: TCP header under 20 bytes dropped"},
+        {VIRTIO_NET_HDR_GSO_TCPV6, 1460, TCP_CHECK, 5, "vhdr: TSO6 not negotiated dropped"},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        g[1] = bad[i].gso;
+        put16(g + 4, bad[i].gso_size);
+        put16(g + 8, bad[i].off);
+        fr[L4_START + 12] = (uint8_t)(bad[i].doff << 4);
+        tx_submit(&t, s2, 2);
+        CHECK(vd_wait(&t, &len) && nsent() == sent, bad[i].name);
+    }
+    fr[L4_START + 12] = 5 << 4;
+    /* The backend's frames: its header, checked against what was negotiated. */
+    static uint8_t in[12 + 6000];
+    memcpy(in + 12, fr, flen);
+    uint64_t rb = VD_BUF + 0x10000;
+    for (int i = 0; i < 4; i++) {
+        struct vd_seg r = {rb + 0x2000ull * i, 0x2000, true};
+        vd_submit(&d, &r, 1);
+    }
+    memset(in, 0, 12);
+    in[0] = VIRTIO_NET_HDR_F_NEEDS_CSUM;
+    in[1] = VIRTIO_NET_HDR_GSO_TCPV6;
+    put16(in + 2, 54);
+    put16(in + 4, 1448);
+    put16(in + 6, L4_START);
+    put16(in + 8, TCP_CHECK);
+    fb.base.rx(fb.base.rx_opaque, in, 12 + flen);
+    CHECK_EQ(vd_used_idx(&d), 0, "vhdr: rx GSO_TCPV6 not negotiated: dropped");
+    in[1] = VIRTIO_NET_HDR_GSO_TCPV4;
+    fb.base.rx(fb.base.rx_opaque, in, 12 + flen);
+    uint8_t *rp = gmem_ptr(&f.mem, rb, 12);
+    CHECK(vd_wait(&d, &len) && len == 12 + flen, "vhdr: rx GSO_TCPV4 delivered");
+    CHECK(rp[0] == VIRTIO_NET_HDR_F_NEEDS_CSUM && rp[1] == VIRTIO_NET_HDR_GSO_TCPV4 &&
+          le16(rp + 2) == 54 && le16(rp + 4) == 1448 && le16(rp + 6) == L4_START &&
+          le16(rp + 8) == TCP_CHECK && le16(rp + 10) == 1, "vhdr: rx header as the backend's");
+    put16(in + 8, 0xfff0);
+    fb.base.rx(fb.base.rx_opaque, in, 12 + flen);
+    CHECK_EQ(vd_used_idx(&d), 1, "vhdr: rx checksum field outside the frame: dropped");
+    vd_set_status(&d, 0);
+    CHECK_EQ(fb_offloads, 0, "vhdr: reset: backend offloads off");
+    fake_env_fini(&f);
+}
+
 /* A backend that knows its MTU: F_MTU offered, the value in config space
  * after max_virtqueue_pairs (5.1.4), and once negotiated no received
  * frame larger than mtu plus an Ethernet header (and a VLAN tag). */
@@ -501,6 +604,7 @@ int main(void)
     test_csum();
     test_tso();
     test_mtu();
+    test_vnet_hdr();
     test_options();
     TEST_EXIT();
 }

@@ -17,6 +17,13 @@
 
 /* The largest frame either way: a 64 KiB IP packet in an Ethernet frame. */
 #define NETBE_MAX_FRAME (65535 + 14)
+/* A backend with vnet_hdr set puts this header before each frame both
+ * ways: virtio-net's (virtio 1.x 5.1.6, little-endian; num_buffers unused). */
+#define NETBE_VNET_HDR_LEN 12
+/* What set_offloads may let through to the device. */
+#define NETBE_OFF_CSUM 1u               /* partial checksums (NEEDS_CSUM) */
+#define NETBE_OFF_TSO4 2u               /* TCP GSO packets; need CSUM */
+#define NETBE_OFF_TSO6 4u
 
 typedef void (*netbe_rx_fn)(void *opaque, const void *frame, size_t len);
 /* A backend's line about its end after open (the peer went away). */
@@ -29,6 +36,9 @@ struct netbe_ops {
     int (*send)(struct netbe *b, const void *frame, size_t len);
     /* Stop the thread (no rx after this returns) and free. */
     void (*close)(struct netbe *b);
+    /* vnet_hdr backends: which offloads frames to the device may carry
+     * (NETBE_OFF_*); 0, or HK_E* (then none). */
+    int (*set_offloads)(struct netbe *b, unsigned off);
 };
 
 struct netbe {
@@ -46,6 +56,10 @@ struct netbe {
      * takes IP packets of up to 64 KiB whole, so a guest's TSO packets go
      * to it unsegmented. */
     bool whole_packets;
+    /* Frames both ways carry a virtio-net header first (tap with
+     * IFF_VNET_HDR): the kernel takes the guest's checksum and GSO
+     * requests, and hands over its own as set_offloads allows. */
+    bool vnet_hdr;
 };
 
 static inline int netbe_send(struct netbe *b, const void *frame, size_t len)
@@ -91,8 +105,9 @@ bool netbe_is_slirp(const struct netbe *b);
 int netbe_slirp_hostfwd(struct netbe *b, const struct netbe_fwd *f, bool add);
 
 /* A tap interface by name (existing, or created if allowed): frames
- * without packet information (IFF_TAP | IFF_NO_PI). log (or NULL) hears
- * once if the interface goes away. */
+ * without packet information (IFF_TAP | IFF_NO_PI), behind a virtio-net
+ * header (vnet_hdr) where the kernel has IFF_VNET_HDR, offloads off until
+ * set_offloads. log (or NULL) hears once if the interface goes away. */
 int netbe_tap_open(const char *ifname, netbe_log_fn log, void *log_ctx, netbe_rx_fn rx,
                    void *opaque, struct netbe **out, char *err, size_t errlen);
 

@@ -7,7 +7,8 @@
  * (the driver added buffers) drains, and beyond it they are dropped, as
  * a full NIC would (TCP retransmits). Checksums: the guest may leave its
  * frames' to the device (virtio_net_csum.c), and is told the backend's
- * are valid.
+ * are valid; with a backend that takes offload headers (tap), checksums
+ * and TSO go to it and its own come back (virtio_net_hdr.c).
  *
  * Locks: the tx worker holds the tx queue lock while it sends; a backend
  * may answer at once (slirp's ARP, DHCP), so its rx runs inside: tx qlock
@@ -46,7 +47,7 @@ static size_t chain_put(const struct virtq_chain *c, size_t off, const uint8_t *
  * room yet, -1 never fits or the ring broke (drop it). Buffers popped
  * for a frame that did not fit yet stay held for the next try, so
  * "buffers arrived" from enable_kicks means new ones. */
-static int deliver(struct vnet *v, const uint8_t *frame, size_t len)
+static int deliver(struct vnet *v, const uint8_t *gh, const uint8_t *frame, size_t len)
 {
     unsigned hlen = atomic_load(&v->hdr_len);
     bool mrg = atomic_load(&v->mrg);
@@ -61,11 +62,8 @@ static int deliver(struct vnet *v, const uint8_t *frame, size_t len)
         v->nheld++;
     }
     int n = v->nheld;
-    uint8_t hdr[VIRTIO_NET_HDR_LEN] = {0};      /* GSO_NONE */
-    /* The backend's frames carry full checksums (slirp computes them;
-     * nothing in between can corrupt them): spare the guest checking. */
-    if (atomic_load(&v->guest_csum))
-        hdr[0] = VIRTIO_NET_HDR_F_DATA_VALID;
+    uint8_t hdr[VIRTIO_NET_HDR_LEN];
+    memcpy(hdr, gh, VIRTIO_NET_HDR_LEN_LEGACY);
     put16(hdr + 10, (uint16_t)n);               /* num_buffers (v1 / mergeable) */
     uint32_t written[VNET_MAX_BUFS];
     size_t hdone = 0, fdone = 0;
@@ -89,7 +87,7 @@ static void flush(struct vnet *v)
     for (;;) {
         while (v->pcount) {
             struct vnet_frame *f = v->pend[v->phead];
-            if (deliver(v, f->data, f->len) == 0)
+            if (deliver(v, f->hdr, f->data, f->len) == 0)
                 break;
             v->pend[v->phead] = NULL;
             v->phead = (v->phead + 1) % VNET_PENDING;
@@ -113,21 +111,45 @@ static void drop_pending(struct vnet *v)
     v->pbytes = 0;
 }
 
+/* The guest's header for a frame from the backend: false to drop it. */
+static bool rx_header(struct vnet *v, const uint8_t **frame, size_t *len,
+                      uint8_t gh[VIRTIO_NET_HDR_LEN_LEGACY])
+{
+    if (v->be->vnet_hdr) {
+        if (*len < NETBE_VNET_HDR_LEN + VNET_MIN_FRAME)
+            return false;
+        const uint8_t *kh = *frame;
+        *frame += NETBE_VNET_HDR_LEN;
+        *len -= NETBE_VNET_HDR_LEN;
+        if (!vnet_hdr_from_backend(v, kh, *len, gh))
+            return false;
+    } else {
+        memset(gh, 0, VIRTIO_NET_HDR_LEN_LEGACY);       /* GSO_NONE */
+        /* An end host's stack (slirp, the only one offering GUEST_CSUM
+         * without headers) computes full checksums: spare the guest. */
+        if (atomic_load(&v->guest_csum))
+            gh[0] = VIRTIO_NET_HDR_F_DATA_VALID;
+    }
+    /* A driver told the MTU sized its buffers for it (5.1.4.2: none
+     * larger than mtu plus the Ethernet header, here with a VLAN tag). */
+    return *len >= VNET_MIN_FRAME && *len <= NETBE_MAX_FRAME &&
+           !(gh[1] == VIRTIO_NET_HDR_GSO_NONE && atomic_load(&v->mtu_neg) &&
+             *len > (size_t)v->mtu + VNET_MAX_L2_HDR);
+}
+
 /* A frame from the backend. */
-void vnet_rx(void *opaque, const void *frame, size_t len)
+void vnet_rx(void *opaque, const void *data, size_t len)
 {
     struct vnet *v = opaque;
-    if (len < VNET_MIN_FRAME || len > NETBE_MAX_FRAME)
-        return;
+    const uint8_t *frame = data;
+    uint8_t gh[VIRTIO_NET_HDR_LEN_LEGACY];
     pthread_mutex_lock(&v->rx_lock);
     int r = -1;
     if (!v->active)
         goto out;           /* no driver yet: a wire without a listener */
-    /* A driver told the MTU sized its buffers for it (5.1.4.2: none
-     * larger than mtu plus the Ethernet header, here with a VLAN tag). */
-    if (atomic_load(&v->mtu_neg) && len > (size_t)v->mtu + VNET_MAX_L2_HDR)
+    if (!rx_header(v, &frame, &len, gh))
         goto out;
-    if (!v->pcount && (r = deliver(v, frame, len)) != 0)
+    if (!v->pcount && (r = deliver(v, gh, frame, len)) != 0)
         goto out;
     if (v->pcount == VNET_PENDING || v->pbytes + len > VNET_PENDING_BYTES) {
         r = -1;
@@ -137,6 +159,7 @@ void vnet_rx(void *opaque, const void *frame, size_t len)
     if (!f)
         goto out;
     f->len = len;
+    memcpy(f->hdr, gh, sizeof(f->hdr));
     memcpy(f->data, frame, len);
     v->pend[(v->phead + v->pcount) % VNET_PENDING] = f;
     v->pcount++;
@@ -184,7 +207,9 @@ static bool tx_offloads(struct vnet *v, uint8_t *hdr, unsigned hlen, size_t flen
 }
 
 /* A frame from the guest: header checked, payload gathered and sent. A
- * bad frame is dropped and counted; it never stops the queue. */
+ * bad frame is dropped and counted; it never stops the queue. The frame
+ * goes to txbuf + 2 * VIRTIO_NET_HDR_LEN, whatever the guest's header
+ * length, so a vnet_hdr backend's header fits before it. */
 static int vnet_handle(void *opaque, int q, struct virtq_chain *c, uint32_t *written)
 {
     struct vnet *v = opaque;
@@ -196,16 +221,20 @@ static int vnet_handle(void *opaque, int q, struct virtq_chain *c, uint32_t *wri
         atomic_fetch_add(&v->tx_bad, 1);
         return HK_OK;
     }
+    uint8_t *f = v->txbuf + 2 * VIRTIO_NET_HDR_LEN, *gh = f - hlen;
     size_t got = 0;
     for (int i = 0; i < c->nout && i < c->cap; i++) {
-        memcpy(v->txbuf + got, c->iov[i].iov_base, c->iov[i].iov_len);
+        memcpy(gh + got, c->iov[i].iov_base, c->iov[i].iov_len);
         got += c->iov[i].iov_len;
     }
-    if (!tx_offloads(v, v->txbuf, hlen, got - hlen)) {
+    size_t flen = got - hlen;
+    bool vh = v->be->vnet_hdr;
+    uint8_t *kh = f - NETBE_VNET_HDR_LEN;
+    if (vh ? !vnet_hdr_to_backend(v, gh, f, flen, kh) : !tx_offloads(v, gh, hlen, flen)) {
         atomic_fetch_add(&v->tx_bad, 1);
         return HK_OK;
     }
-    if (netbe_send(v->be, v->txbuf + hlen, got - hlen) == HK_OK)
+    if (netbe_send(v->be, vh ? kh : f, vh ? NETBE_VNET_HDR_LEN + flen : flen) == HK_OK)
         atomic_fetch_add(&v->tx_frames, 1);
     return HK_OK;
 }
@@ -216,10 +245,14 @@ static uint64_t vnet_features(void *opaque)
     uint64_t f = 1ull << VIRTIO_NET_F_MAC | 1ull << VIRTIO_NET_F_STATUS |
                  1ull << VIRTIO_NET_F_MRG_RXBUF | 1ull << VIRTIO_NET_F_CSUM;
     /* Only an end host's stack vouches for its checksums and takes whole
-     * packets; frames off a wire (tap, vpnkit) keep the guest's checks. */
-    if (v->be && v->be->whole_packets)
+     * packets, or a tap's kernel through its headers (it segments what a
+     * wire needs); frames off a wire (vpnkit) keep the guest's checks. */
+    if (v->be && (v->be->whole_packets || v->be->vnet_hdr))
         f |= 1ull << VIRTIO_NET_F_GUEST_CSUM | 1ull << VIRTIO_NET_F_HOST_TSO4 |
              1ull << VIRTIO_NET_F_HOST_TSO6;
+    /* The host kernel's GSO packets, through a tap, as they are. */
+    if (v->be && v->be->vnet_hdr)
+        f |= 1ull << VIRTIO_NET_F_GUEST_TSO4 | 1ull << VIRTIO_NET_F_GUEST_TSO6;
     if (v->mtu)
         f |= 1ull << VIRTIO_NET_F_MTU;
     return f;
@@ -245,6 +278,8 @@ static void vnet_reset(void *opaque)
     v->nheld = 0;       /* stale now: the transport ignores them */
     v->held_room = 0;
     pthread_mutex_unlock(&v->rx_lock);
+    if (v->be && v->be->vnet_hdr)
+        v->be->ops->set_offloads(v->be, 0);
 }
 
 static void vnet_activate(void *opaque, uint64_t features)
@@ -258,6 +293,17 @@ static void vnet_activate(void *opaque, uint64_t features)
     atomic_store(&v->tso4, (features & 1ull << VIRTIO_NET_F_HOST_TSO4) != 0);
     atomic_store(&v->tso6, (features & 1ull << VIRTIO_NET_F_HOST_TSO6) != 0);
     atomic_store(&v->mtu_neg, (features & 1ull << VIRTIO_NET_F_MTU) != 0);
+    /* GUEST_TSO needs GUEST_CSUM (5.1.3.1): without it, none. */
+    bool gcsum = features & 1ull << VIRTIO_NET_F_GUEST_CSUM;
+    bool g4 = gcsum && (features & 1ull << VIRTIO_NET_F_GUEST_TSO4);
+    bool g6 = gcsum && (features & 1ull << VIRTIO_NET_F_GUEST_TSO6);
+    atomic_store(&v->gtso4, g4);
+    atomic_store(&v->gtso6, g6);
+    /* The tap's kernel hands over only what the guest takes; the rest it
+     * checksums and segments itself. Failing that, none. */
+    if (v->be && v->be->vnet_hdr)
+        v->be->ops->set_offloads(v->be, (gcsum ? NETBE_OFF_CSUM : 0) |
+                                            (g4 ? NETBE_OFF_TSO4 : 0) | (g6 ? NETBE_OFF_TSO6 : 0));
     atomic_store(&v->hdr_len, v1 || mrg ? VIRTIO_NET_HDR_LEN : VIRTIO_NET_HDR_LEN_LEGACY);
     pthread_mutex_lock(&v->rx_lock);
     v->active = !v->dead;

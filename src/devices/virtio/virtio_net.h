@@ -3,7 +3,8 @@
  * receive buffers, the MAC address and link status, checksum offload
  * both ways (virtio_net_csum.c), and TCP segmentation offload from the
  * guest (HOST_TSO4/6) on a backend that takes whole 64 KiB packets
- * (slirp); none towards the guest. The link's MTU (VIRTIO_NET_F_MTU)
+ * (slirp) or offload headers (tap, virtio_net_hdr.c: then towards the
+ * guest too, GUEST_TSO4/6). The link's MTU (VIRTIO_NET_F_MTU)
  * when the backend knows it (vpnkit). Backends (src/backends/net):
  *   -s S,virtio-net[,mac=M][,uuid=U][,net=A.B.C.D/N][,ipv6][,hostfwd=F]...
  *       user-mode networking (libslirp), hyperkit's vmnet counterpart;
@@ -32,6 +33,8 @@ struct pci_bus;
 #define VIRTIO_NET_F_GUEST_CSUM 1
 #define VIRTIO_NET_F_MTU 3
 #define VIRTIO_NET_F_MAC 5
+#define VIRTIO_NET_F_GUEST_TSO4 7
+#define VIRTIO_NET_F_GUEST_TSO6 8
 #define VIRTIO_NET_F_HOST_TSO4 11
 #define VIRTIO_NET_F_HOST_TSO6 12
 #define VIRTIO_NET_F_MRG_RXBUF 15

@@ -20,11 +20,17 @@ static uint64_t sum16(const uint8_t *p, size_t len)
     return s;
 }
 
-int vnet_csum_complete(uint8_t *frame, size_t len, unsigned start, unsigned off)
+bool vnet_csum_fits(size_t len, unsigned start, unsigned off)
 {
     /* Both come from the guest: the field must lie inside the frame,
      * after the Ethernet header. */
-    if (start < VNET_MIN_FRAME || start >= len || off > len - start || len - start - off < 2)
+    return !(start < VNET_MIN_FRAME || start >= len || off > len - start ||
+             len - start - off < 2);
+}
+
+int vnet_csum_complete(uint8_t *frame, size_t len, unsigned start, unsigned off)
+{
+    if (!vnet_csum_fits(len, start, off))
         return -1;
     uint64_t s = sum16(frame + start, len - start);
     while (s >> 16)

@@ -27,6 +27,7 @@
 
 struct vnet_frame {
     size_t len;
+    uint8_t hdr[VIRTIO_NET_HDR_LEN_LEGACY];     /* the guest's, as checked */
     uint8_t data[];
 };
 
@@ -41,6 +42,7 @@ struct vnet {
     atomic_bool csum, guest_csum;   /* VIRTIO_NET_F_CSUM, _GUEST_CSUM negotiated */
     atomic_bool tso4, tso6;         /* _HOST_TSO4, _HOST_TSO6 */
     atomic_bool mtu_neg;            /* _MTU */
+    atomic_bool gtso4, gtso6;       /* _GUEST_TSO4, _GUEST_TSO6 */
     /* rx_lock: the receive side. */
     pthread_mutex_t rx_lock;
     bool active;                    /* DRIVER_OK and no reset since */
@@ -52,7 +54,7 @@ struct vnet {
     int nheld;                      /* rxc[0..nheld) popped for the next frame */
     uint64_t held_room;             /* their writable bytes */
     /* The tx worker's. */
-    uint8_t txbuf[VIRTIO_NET_HDR_LEN + NETBE_MAX_FRAME];
+    uint8_t txbuf[2 * VIRTIO_NET_HDR_LEN + NETBE_MAX_FRAME];
     atomic_uint_fast64_t tx_bad, tx_frames, rx_dropped;
 };
 
@@ -61,5 +63,16 @@ void vnet_rx(void *opaque, const void *frame, size_t len);
 /* Complete a NEEDS_CSUM frame's checksum (virtio_net_csum.c): 0, or -1
  * when csum_start / csum_offset do not fit the frame. */
 int vnet_csum_complete(uint8_t *frame, size_t len, unsigned start, unsigned off);
+/* Whether a checksum field at start + off lies inside a frame of len. */
+bool vnet_csum_fits(size_t len, unsigned start, unsigned off);
+/* Offload headers with a vnet_hdr backend (virtio_net_hdr.c). The guest's
+ * header in for frame f: its checked values into kh (which may overlap
+ * in), for the backend; false: the frame is bad. */
+bool vnet_hdr_to_backend(struct vnet *v, const uint8_t *in, const uint8_t *f, size_t flen,
+                         uint8_t kh[NETBE_VNET_HDR_LEN]);
+/* The backend's header kh for a frame of flen: what the guest may see of
+ * it into gh (10 bytes); false: the guest did not ask for that, drop. */
+bool vnet_hdr_from_backend(struct vnet *v, const uint8_t *kh, size_t flen,
+                           uint8_t gh[VIRTIO_NET_HDR_LEN_LEGACY]);
 
 #endif
