@@ -34,6 +34,7 @@
 #include <unistd.h>
 
 #include "accel/accel.h"
+#include "accel/kvm/kvm_cpuid.h"
 #include "core/vm.h"
 
 #define KVM_KICK_SIGNAL (SIGRTMIN + 3)
@@ -168,8 +169,9 @@ static int kvm_map_memory(struct accel_vm *avm, uint64_t gpa, void *hva, uint64_
     return HK_OK;
 }
 
-/* CPUID: what the kernel supports on this host, as KVM suggests. */
-static int setup_cpuid(struct accel_vcpu *v)
+/* CPUID: the model of kvm_cpuid.h, for vCPU id (its APIC ID, as KVM's
+ * in-kernel LAPIC takes the vCPU id). */
+static int setup_cpuid(struct accel_vcpu *v, int id)
 {
     size_t bytes = sizeof(struct kvm_cpuid2) + MAX_CPUID_ENTRIES * sizeof(struct kvm_cpuid_entry2);
     struct kvm_cpuid2 *c = calloc(1, bytes);
@@ -177,8 +179,15 @@ static int setup_cpuid(struct accel_vcpu *v)
         return HK_ENOMEM;
     c->nent = MAX_CPUID_ENTRIES;
     int r = HK_OK;
-    if (ioctl(v->avm->kvm_fd, KVM_GET_SUPPORTED_CPUID, c) < 0 || ioctl(v->fd, KVM_SET_CPUID2, c) < 0)
+    int kvm_fd = v->avm->kvm_fd;
+    if (ioctl(kvm_fd, KVM_GET_SUPPORTED_CPUID, c) < 0) {
         r = HK_EIO;
+    } else {
+        bool deadline = ioctl(kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_TSC_DEADLINE_TIMER) > 0;
+        c->nent = kvm_cpuid_model(c->entries, c->nent, (uint32_t)id, deadline);
+        if (ioctl(v->fd, KVM_SET_CPUID2, c) < 0)
+            r = HK_EIO;
+    }
     free(c);
     return r;
 }
@@ -205,7 +214,7 @@ static int kvm_vcpu_create(struct accel_vm *avm, int id, struct accel_vcpu **out
     if (v->fd >= 0) {
         void *run = mmap(NULL, (size_t)avm->run_size, PROT_READ | PROT_WRITE, MAP_SHARED, v->fd, 0);
         v->run = run == MAP_FAILED ? NULL : run;
-        r = v->run ? setup_cpuid(v) : HK_ENOMEM;
+        r = v->run ? setup_cpuid(v, id) : HK_ENOMEM;
     }
     if (r) {
         kvm_vcpu_destroy(v);
