@@ -78,7 +78,7 @@ disk_vm_cmd() {
     disk_vm_args "$@" || return 1
     if [ "$DISK_VMM" = hyperkit ]; then
         # shellcheck disable=SC2054 # the commas belong to hyperkit's option syntax
-        DISK_CMD=("$HYPERKIT" -m 512M -s 0:0,hostbridge -s 31,lpc -l com1,stdio --accel=emu -A
+        DISK_CMD=("$HYPERKIT" -m 512M -s 0:0,hostbridge -s 31,lpc -l com1,stdio --accel="$ACCEL" -A
             ${DISK_HYPERKIT_FLAGS:-} "${DISK_ARGS[@]}" -f "kexec,$GUEST_DIR/vmlinuz,$initrd,console=ttyS0 $GUEST_CMDLINE")
     else
         # -cpu qemu64: the model nearest emu's CPUID (see bench/README.md).

@@ -5,6 +5,8 @@ BOOT_TIMEOUT=${HYPERKIT_BOOT_TIMEOUT:-600}
 # The kernel's crypto self-tests are half of an interpreted boot; the tests
 # check hyperkit, not the kernel's crypto (bench/ boots with them on).
 GUEST_CMDLINE=${HYPERKIT_GUEST_CMDLINE:-cryptomgr.notests}
+# The engine: emu unless TEST_ACCEL says (scripts/kvm-testbed.sh runs kvm).
+ACCEL=${TEST_ACCEL:-emu}
 
 guest_missing() {
     [ -f "$GUEST_DIR/vmlinuz" ] && [ -f "$GUEST_DIR/initramfs-shell.img" ] && return 1
@@ -22,7 +24,7 @@ vm_start() {
     VM_LOG=$VM_DIR/console.log
     VM_IN=$VM_DIR/console.in
     mkfifo "$VM_IN"
-    "$HYPERKIT" -m 512M -s 0:0,hostbridge -s 31,lpc -l com1,stdio "$@" \
+    "$HYPERKIT" --accel="$ACCEL" -m 512M -s 0:0,hostbridge -s 31,lpc -l com1,stdio "$@" \
         -f "kexec,$GUEST_DIR/vmlinuz,$initrd,console=ttyS0 $GUEST_CMDLINE" \
         <"$VM_IN" >"$VM_LOG" 2>&1 &
     VM_PID=$!

@@ -29,7 +29,7 @@ fwd=$(free_port)
 python3 -m http.server --bind 127.0.0.1 --directory "$work/www" "$web" >"$work/http.log" 2>&1 &
 srv_pid=$!
 
-vm_start initramfs-shell.img --accel=emu -A -s "2,virtio-net,hostfwd=tcp:127.0.0.1:$fwd-:8080"
+vm_start initramfs-shell.img -A -s "2,virtio-net,hostfwd=tcp:127.0.0.1:$fwd-:8080"
 FAILED=0
 res() { # NAME CONDITION...
     local n=$1; shift
