@@ -118,6 +118,43 @@ static void kvm_vm_destroy(struct accel_vm *avm)
     free(avm);
 }
 
+/*
+ * GSI routing as the board wires it (devices/irqchip/irqchip.c, the MADT's
+ * override and the MP table): ISA IRQ 0, the PIT, reaches I/O APIC pin 2
+ * as well as the PIC; IRQ 2 is the PIC cascade only; every other ISA IRQ
+ * goes to the PIC and the I/O APIC pin of its number, GSIs 16-23 to the
+ * I/O APIC alone. KVM's default table puts IRQ 0 on pin 0, where the guest
+ * (told pin 2) never looks.
+ */
+#define IOAPIC_PINS 24
+#define ROUTES (16 - 1 + IOAPIC_PINS - 1)
+
+static void add_route(struct kvm_irq_routing *t, uint32_t gsi, uint32_t chip, uint32_t pin)
+{
+    struct kvm_irq_routing_entry *e = &t->entries[t->nr++];
+    e->gsi = gsi;
+    e->type = KVM_IRQ_ROUTING_IRQCHIP;
+    e->u.irqchip.irqchip = chip;
+    e->u.irqchip.pin = pin;
+}
+
+static int setup_gsi_routing(struct accel_vm *avm)
+{
+    struct kvm_irq_routing *t =
+        calloc(1, sizeof(*t) + ROUTES * sizeof(struct kvm_irq_routing_entry));
+    if (!t)
+        return HK_ENOMEM;
+    for (uint32_t gsi = 0; gsi < IOAPIC_PINS; gsi++) {
+        if (gsi < 16 && gsi != 2)
+            add_route(t, gsi, gsi < 8 ? KVM_IRQCHIP_PIC_MASTER : KVM_IRQCHIP_PIC_SLAVE, gsi % 8);
+        if (gsi != 2)
+            add_route(t, gsi, KVM_IRQCHIP_IOAPIC, gsi == 0 ? 2 : gsi);
+    }
+    int r = ioctl(avm->vm_fd, KVM_SET_GSI_ROUTING, t) < 0 ? HK_EIO : HK_OK;
+    free(t);
+    return r;
+}
+
 /* The in-kernel PIC, IOAPIC, LAPICs and PIT, and the x86 VMX fixtures. */
 static int setup_vm(struct accel_vm *avm)
 {
@@ -128,7 +165,7 @@ static int setup_vm(struct accel_vm *avm)
         ioctl(avm->vm_fd, KVM_CREATE_IRQCHIP, 0) < 0 ||
         ioctl(avm->vm_fd, KVM_CREATE_PIT2, &pit) < 0)
         return HK_EIO;
-    return HK_OK;
+    return setup_gsi_routing(avm);
 }
 
 static int kvm_vm_create(struct vm *vm, struct accel_vm **out)
