@@ -178,7 +178,7 @@ kvm-testbed: $(BUILD)/hyperkit guests
 # Everything CI runs: the suite, then the suite again under ASan + UBSan.
 # The kvm test bed runs in check with the tests that pass on kvm there
 # (KVM_TESTBED_CHECK; the ring-0 guests still differ, issue 11).
-KVM_TESTBED_CHECK := cli/test_guests.sh linux/test_linux_shell.sh linux/test_9p.sh
+KVM_TESTBED_CHECK := cli/test_guests.sh linux/test_acpi_boot.sh linux/test_linux_shell.sh linux/test_9p.sh
 check:
 	$(MAKE) guest
 	$(MAKE) test
