@@ -43,7 +43,14 @@ t0=$(cpu_ticks)
 sleep 10
 used=$(( $(cpu_ticks) - t0 ))
 limit=$(( $(getconf CLK_TCK) * 10 / 20 ))
-check "idle guest: $used CPU ticks in 10 s (limit $limit, 5%)" [ "$used" -lt "$limit" ]
+# Nested under QEMU's emulator (the kvm test bed) the host's CPU time is the
+# emulator's work for each of the guest's timer ticks and grows with the
+# load on the machine under it (14 to 69 ticks seen): no measure of hyperkit.
+if [ "$ACCEL" = kvm ] && grep -q '^model name.*QEMU TCG CPU' /proc/cpuinfo; then
+    echo "SKIP: idle guest: $used CPU ticks in 10 s, not judged on KVM nested under QEMU TCG"
+else
+    check "idle guest: $used CPU ticks in 10 s (limit $limit, 5%)" [ "$used" -lt "$limit" ]
+fi
 vm_send 'poweroff -f'
 vm_wait_exit 120
 check "poweroff -f ends hyperkit with status 0 (got $VM_STATUS)" [ "$VM_STATUS" = 0 ]
