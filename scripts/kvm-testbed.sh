@@ -7,7 +7,8 @@
 #
 #   sh scripts/kvm-testbed.sh BUILD      (make kvm-testbed)
 #
-# Needs BUILD/hyperkit and BUILD/guests (the make target builds them);
+# Needs BUILD/hyperkit and BUILD/guests (the make target builds them), and
+# for the Linux tests BUILD/guest (make guest);
 # hyperkit goes in with the shared libraries it loads (Debian ships
 # libslirp only as a shared library, so no static build). Prints the tests' PASS:/FAIL:/SKIP: lines tagged "[kvm]", as
 # tests/run.sh counts them, then "N passed, N failed, N skipped"; exits 1
@@ -27,7 +28,12 @@ prog=kvm-testbed
 # The tests the bed runs, relative to tests/: the one list for both engines.
 # Each takes the engine from TEST_ACCEL (emu when unset). KVM_TESTBED_TESTS
 # narrows it (make check runs only what already passes on kvm).
-tests=${KVM_TESTBED_TESTS:-"cli/test_guests.sh cli/test_sys_guests.sh"}
+default_tests="cli/test_guests.sh cli/test_sys_guests.sh linux/test_acpi_boot.sh linux/test_linux_shell.sh"
+default_tests="$default_tests linux/test_9p.sh linux/test_disk_data.sh"
+tests=${KVM_TESTBED_TESTS:-$default_tests}
+# Host programs the tests run that busybox lacks or has in a smaller form:
+# getconf (CLK_TCK), ls (--time-style), the disk tests' oracles.
+host_tools="getconf ls qemu-img mke2fs e2fsck cmp"
 
 # kvm-amd's dependencies (irqbypass, kvm, ccp) come from its modinfo.
 kvm_modules="kvm_amd"
@@ -72,10 +78,11 @@ for d in /lib/modules/*; do
     done <"\$d/load"
 done
 if [ -c /dev/kvm ]; then
-    grep -m1 vendor_id /proc/cpuinfo
+    grep -m1 -e vendor_id /proc/cpuinfo; grep -m1 "model name" /proc/cpuinfo
     for t in $tests; do
         echo "== \$t"
-        HYPERKIT=/bin/hyperkit GUESTS=/guests TESTS_DIR=/tests TEST_ACCEL=kvm bash "/tests/\$t" 2>&1
+        HYPERKIT=/bin/hyperkit GUESTS=/guests HYPERKIT_GUEST_DIR=/guest TESTS_DIR=/tests \
+            DISK_LAYER=/guest/disk.cpio.gz TEST_ACCEL=kvm bash "/tests/\$t" 2>&1
     done
 else
     echo "FAIL: kvm test bed: no /dev/kvm after loading the modules"
@@ -94,8 +101,30 @@ build_image() {
     add_host_program "$root" "$build/hyperkit" /bin/hyperkit
     add_host_program "$root" "$(command -v timeout)" /usr/local/bin/timeout
     cp "$build"/guests/*.bin "$build"/guests/*.elf "$root/guests/"
-    cp "$here/tests/cli/lib.sh" "$root/tests/cli/"
-    for t in $tests; do cp "$here/tests/$t" "$root/tests/$t"; done
+    for tool in $host_tools; do # a missing one: the tests that need it skip
+        path=$(command -v "$tool") || continue
+        add_host_program "$root" "$path" "/usr/local/bin/$tool"
+    done
+    # The tests with their helpers; Debian's kernel and initramfs when a
+    # Linux test is listed (build/guest, make guest).
+    for d in cli linux; do
+        mkdir -p "$root/tests/$d"
+        find "$here/tests/$d" -maxdepth 2 -type f \( -name '*.sh' -o -name '*.py' -o -name '*.tsv' \) |
+            while read -r f; do
+                mkdir -p "$root/tests/$d/$(dirname "${f#"$here/tests/$d/"}")"
+                cp "$f" "$root/tests/$d/${f#"$here/tests/$d/"}"
+            done
+    done
+    case " $tests" in
+    *" linux/"*)
+        [ -f "$build/guest/vmlinuz" ] || die "$build/guest is missing (make guest): the Linux tests need it"
+        mkdir -p "$root/guest"
+        cp "$build/guest/vmlinuz" "$build/guest/kernel-version" "$build"/guest/initramfs-*.img \
+            "$root/guest/"
+        # The disk tests' layer (make linux-progs), when built.
+        [ ! -f "$build/linux-progs/disk.cpio.gz" ] || cp "$build/linux-progs/disk.cpio.gz" "$root/guest/"
+        ;;
+    esac
     mkdir -p "$root/lib"
     cp -R "$work/modules/lib/modules" "$root/lib/"
     init_script >"$root/init"

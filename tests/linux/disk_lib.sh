@@ -78,7 +78,7 @@ disk_vm_cmd() {
     disk_vm_args "$@" || return 1
     if [ "$DISK_VMM" = hyperkit ]; then
         # shellcheck disable=SC2054 # the commas belong to hyperkit's option syntax
-        DISK_CMD=("$HYPERKIT" -m 512M -s 0:0,hostbridge -s 31,lpc -l com1,stdio --accel=emu -A
+        DISK_CMD=("$HYPERKIT" -m 512M -s 0:0,hostbridge -s 31,lpc -l com1,stdio --accel="$ACCEL" -A
             ${DISK_HYPERKIT_FLAGS:-} "${DISK_ARGS[@]}" -f "kexec,$GUEST_DIR/vmlinuz,$initrd,console=ttyS0 $GUEST_CMDLINE")
     else
         # -cpu qemu64: the model nearest emu's CPUID (see bench/README.md).
@@ -106,25 +106,28 @@ disk_vm_start() {
 # extended regex PATTERN (from line FROM on; carriage returns removed)
 # within LIMIT s. Status 1 on a timeout or a dead VM.
 wait_line() {
-    local limit=$1 re=$2 file=$3 from=${4:-1} waited=0 line
+    local limit=$1 re=$2 file=$3 from=${4:-1} line chunk
+    local end=$((SECONDS + limit))
     while :; do
-        line=$(tail -n +"$from" "$file" | tr -d '\r' | grep -E -m1 -- "$re")
+        # Only whole lines: on a slow guest a line can be read half-written.
+        chunk=$(tail -n +"$from" "$file"; echo .)
+        chunk=${chunk%.}
+        case $chunk in
+        *$'\n') ;;
+        *$'\n'*) chunk=${chunk%$'\n'*}$'\n' ;;
+        *) chunk="" ;;
+        esac
+        line=$(printf '%s' "$chunk" | tr -d '\r' | grep -E -m1 -- "$re")
         if [ -n "$line" ]; then
             printf '%s\n' "$line"
             return 0
         fi
-        if ! kill -0 "$VM_PID" 2>/dev/null || [ $waited -ge $((limit * 10)) ]; then
+        if ! kill -0 "$VM_PID" 2>/dev/null || [ $SECONDS -ge $end ]; then
             return 1
         fi
         sleep 0.1
-        waited=$((waited + 1))
     done
 }
-
-# guest_step LIMIT PATTERN ARGS...: run `sh /progs/disk-guest.sh ARGS` in
-# the guest; wait up to LIMIT s for a console line matching the extended
-# regex PATTERN; prints that line (carriage returns removed). Status 1 on
-# a timeout or a dead VM.
 guest_step() {
     local limit=$1 re=$2
     shift 2

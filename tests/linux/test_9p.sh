@@ -36,7 +36,7 @@ cp "$(dirname "$0")/progs/p9-guest.sh" "$ro/g.sh"
 ro_before=$(cd "$ro" && ls -l --time-style=+%s | sha256sum)
 
 # shellcheck disable=SC2054 # the commas belong to hyperkit's option syntax
-vm_start initramfs-shell.img --accel=emu -A \
+vm_start initramfs-shell.img -A \
     -s "2,virtio-9p,path=$share,tag=share" -s "3,virtio-9p,path=$ro,tag=rosh,ro"
 if ! vm_wait_for "hyperkit-init: ready"; then
     result "the guest boots to the shell" false

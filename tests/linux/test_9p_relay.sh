@@ -44,7 +44,7 @@ if ! start_diod; then
 fi
 
 # shellcheck disable=SC2054 # the commas belong to hyperkit's option syntax
-vm_start initramfs-shell.img --accel=emu -A \
+vm_start initramfs-shell.img -A \
     -s "2,virtio-9p,path=$sock,tag=viasock" -s "3,virtio-9p,port=$port,tag=viatcp"
 if ! vm_wait_for "hyperkit-init: ready"; then
     result "the guest boots to the shell" false

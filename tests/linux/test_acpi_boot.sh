@@ -2,7 +2,7 @@
 # Debian's kernel with the firmware tables (src/firmware): with -A it finds
 # the ACPI tables without complaint and `poweroff -f` turns the VM off
 # through ACPI S5 (hyperkit exits 0 after "reboot: Power down"); with
-# acpi=off it reads the MP table instead.
+# acpi=off it reads the MP table instead. Engine from TEST_ACCEL (emu).
 : "${HYPERKIT:?set HYPERKIT to the hyperkit binary}"
 GUEST_DIR=${HYPERKIT_GUEST_DIR:-$(dirname "$HYPERKIT")/guest}
 BOOT_TIMEOUT=${HYPERKIT_BOOT_TIMEOUT:-240}
@@ -17,7 +17,7 @@ trap 'rm -f "$LOG"' EXIT
 # sets STATUS, the console in $LOG.
 boot() {
     local cmdline=$1; shift
-    timeout "$BOOT_TIMEOUT" "$HYPERKIT" -m 512M -s 0:0,hostbridge -s 31,lpc -l com1,stdio "$@" \
+    timeout "$BOOT_TIMEOUT" "$HYPERKIT" --accel="${TEST_ACCEL:-emu}" -m 512M -s 0:0,hostbridge -s 31,lpc -l com1,stdio "$@" \
         -f "kexec,$GUEST_DIR/vmlinuz,$GUEST_DIR/initramfs-poweroff.img,$cmdline" \
         </dev/null >"$LOG" 2>&1
     STATUS=$?

@@ -36,7 +36,7 @@ console_since() {
 }
 
 start=$(date +%s)
-vm_start "$initrd" --accel=emu -A
+vm_start "$initrd" -A
 if ! vm_wait_for "hyperkit-init: ready"; then
     check "Linux boots to the busybox shell" false
     vm_cleanup

@@ -127,7 +127,7 @@ sys.exit(1)' "$1" "$lim"
 mkfifo "$work/ctl"
 : >"$work/fwd.out"
 # shellcheck disable=SC2054 # the commas belong to hyperkit's option syntax
-NET_EMBED_CTL=$work/ctl NET_EMBED_OUT=$work/fwd.out HYPERKIT=$EMBED vm_start "$initrd" --accel=emu -A \
+NET_EMBED_CTL=$work/ctl NET_EMBED_OUT=$work/fwd.out HYPERKIT=$EMBED vm_start "$initrd" -A \
     -s "2,virtio-net,hostfwd=tcp:127.0.0.1:$fwd-:8080,hostfwd=udp:127.0.0.1:$ufwd-:7777,hostfwd=tcp:127.0.0.1:$tfwd-:7778"
 res "boot" vm_wait_for "hyperkit-init: ready"
 ip=$(dhcp)
@@ -177,7 +177,7 @@ vm_wait_exit 60
 vm_cleanup
 
 # --- Boot 2: the CLI, net= and ipv6 ---------------------------------------------------
-vm_start "$initrd" --accel=emu -A -s "2,virtio-net,net=192.168.76.0/24,ipv6"
+vm_start "$initrd" -A -s "2,virtio-net,net=192.168.76.0/24,ipv6"
 res "boot 2 (net=192.168.76.0/24,ipv6)" vm_wait_for "hyperkit-init: ready"
 ip=$(dhcp)
 res "DHCP gives 192.168.76.15 (got '$ip')" test "$ip" = 192.168.76.15

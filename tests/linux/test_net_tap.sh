@@ -18,7 +18,7 @@ mac=02:00:00:77:00:02
 # hyperkit runs inside the namespace, where the tap is.
 printf '#!/bin/sh\nexec ip netns exec %s %s "$@"\n' "$NS" "$(realpath "$HYPERKIT")" >"$NS_WORK/hyperkit"
 chmod +x "$NS_WORK/hyperkit"
-HYPERKIT=$NS_WORK/hyperkit vm_start initramfs-shell.img --accel=emu -A -s "2,virtio-tap,$NS_TAP,mac=$mac"
+HYPERKIT=$NS_WORK/hyperkit vm_start initramfs-shell.img -A -s "2,virtio-tap,$NS_TAP,mac=$mac"
 ns_guest_checks "$mac"
 lim=$((120 * BOOT_TIMEOUT / 600))
 feat=$(step "$lim" NETFEAT "for d in /sys/bus/virtio/devices/*; do [ \$(cat \$d/device) = 0x0001 ] && echo NET\"\"FEAT=\$(cat \$d/features); done")

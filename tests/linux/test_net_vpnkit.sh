@@ -54,7 +54,7 @@ ip netns exec "$NS" python3 "$peer" "$sock" "$NS_TAP" "$mac" "$NS_WORK/status" $
 peer_pid=$!
 NS_PIDS="$NS_PIDS $peer_pid"
 for _ in $(seq $((lim * 10))); do [ -S "$sock" ] && break; sleep 0.1; done
-vm_start initramfs-shell.img --accel=emu -A -U "$uuid" \
+vm_start initramfs-shell.img -A -U "$uuid" \
     -s "2,virtio-vpnkit,path=$sock,macfile=$NS_WORK/mac"
 ns_guest_checks "$mac"
 got=$(step "$lim" NETMTU "echo NET\"\"MTU=\$(cat /sys/class/net/eth0/mtu)")

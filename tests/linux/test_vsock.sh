@@ -46,7 +46,7 @@ small=$((VSOCK_CONN_KIB * 1024))
 conn_mib=$(((VSOCK_CONNS * small + mib - 1) / mib))
 
 # shellcheck disable=SC2054 # the commas belong to hyperkit's option syntax
-vm_start "$initrd" --accel=emu -A -s "2,virtio-sock,guest_cid=3,path=$dir,guest_forwards=1025"
+vm_start "$initrd" -A -s "2,virtio-sock,guest_cid=3,path=$dir,guest_forwards=1025"
 if ! vm_wait_for "hyperkit-init: ready"; then
     result "the guest boots to the shell" false
     exit 1

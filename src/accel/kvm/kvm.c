@@ -34,6 +34,7 @@
 #include <unistd.h>
 
 #include "accel/accel.h"
+#include "accel/kvm/kvm_cpuid.h"
 #include "core/vm.h"
 
 #define KVM_KICK_SIGNAL (SIGRTMIN + 3)
@@ -117,6 +118,43 @@ static void kvm_vm_destroy(struct accel_vm *avm)
     free(avm);
 }
 
+/*
+ * GSI routing as the board wires it (devices/irqchip/irqchip.c, the MADT's
+ * override and the MP table): ISA IRQ 0, the PIT, reaches I/O APIC pin 2
+ * as well as the PIC; IRQ 2 is the PIC cascade only; every other ISA IRQ
+ * goes to the PIC and the I/O APIC pin of its number, GSIs 16-23 to the
+ * I/O APIC alone. KVM's default table puts IRQ 0 on pin 0, where the guest
+ * (told pin 2) never looks.
+ */
+#define IOAPIC_PINS 24
+#define ROUTES (16 - 1 + IOAPIC_PINS - 1)
+
+static void add_route(struct kvm_irq_routing *t, uint32_t gsi, uint32_t chip, uint32_t pin)
+{
+    struct kvm_irq_routing_entry *e = &t->entries[t->nr++];
+    e->gsi = gsi;
+    e->type = KVM_IRQ_ROUTING_IRQCHIP;
+    e->u.irqchip.irqchip = chip;
+    e->u.irqchip.pin = pin;
+}
+
+static int setup_gsi_routing(struct accel_vm *avm)
+{
+    struct kvm_irq_routing *t =
+        calloc(1, sizeof(*t) + ROUTES * sizeof(struct kvm_irq_routing_entry));
+    if (!t)
+        return HK_ENOMEM;
+    for (uint32_t gsi = 0; gsi < IOAPIC_PINS; gsi++) {
+        if (gsi < 16 && gsi != 2)
+            add_route(t, gsi, gsi < 8 ? KVM_IRQCHIP_PIC_MASTER : KVM_IRQCHIP_PIC_SLAVE, gsi % 8);
+        if (gsi != 2)
+            add_route(t, gsi, KVM_IRQCHIP_IOAPIC, gsi == 0 ? 2 : gsi);
+    }
+    int r = ioctl(avm->vm_fd, KVM_SET_GSI_ROUTING, t) < 0 ? HK_EIO : HK_OK;
+    free(t);
+    return r;
+}
+
 /* The in-kernel PIC, IOAPIC, LAPICs and PIT, and the x86 VMX fixtures. */
 static int setup_vm(struct accel_vm *avm)
 {
@@ -127,7 +165,7 @@ static int setup_vm(struct accel_vm *avm)
         ioctl(avm->vm_fd, KVM_CREATE_IRQCHIP, 0) < 0 ||
         ioctl(avm->vm_fd, KVM_CREATE_PIT2, &pit) < 0)
         return HK_EIO;
-    return HK_OK;
+    return setup_gsi_routing(avm);
 }
 
 static int kvm_vm_create(struct vm *vm, struct accel_vm **out)
@@ -168,8 +206,9 @@ static int kvm_map_memory(struct accel_vm *avm, uint64_t gpa, void *hva, uint64_
     return HK_OK;
 }
 
-/* CPUID: what the kernel supports on this host, as KVM suggests. */
-static int setup_cpuid(struct accel_vcpu *v)
+/* CPUID: the model of kvm_cpuid.h, for vCPU id (its APIC ID, as KVM's
+ * in-kernel LAPIC takes the vCPU id). */
+static int setup_cpuid(struct accel_vcpu *v, int id)
 {
     size_t bytes = sizeof(struct kvm_cpuid2) + MAX_CPUID_ENTRIES * sizeof(struct kvm_cpuid_entry2);
     struct kvm_cpuid2 *c = calloc(1, bytes);
@@ -177,8 +216,15 @@ static int setup_cpuid(struct accel_vcpu *v)
         return HK_ENOMEM;
     c->nent = MAX_CPUID_ENTRIES;
     int r = HK_OK;
-    if (ioctl(v->avm->kvm_fd, KVM_GET_SUPPORTED_CPUID, c) < 0 || ioctl(v->fd, KVM_SET_CPUID2, c) < 0)
+    int kvm_fd = v->avm->kvm_fd;
+    if (ioctl(kvm_fd, KVM_GET_SUPPORTED_CPUID, c) < 0) {
         r = HK_EIO;
+    } else {
+        bool deadline = ioctl(kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_TSC_DEADLINE_TIMER) > 0;
+        c->nent = kvm_cpuid_model(c->entries, c->nent, (uint32_t)id, deadline);
+        if (ioctl(v->fd, KVM_SET_CPUID2, c) < 0)
+            r = HK_EIO;
+    }
     free(c);
     return r;
 }
@@ -205,7 +251,7 @@ static int kvm_vcpu_create(struct accel_vm *avm, int id, struct accel_vcpu **out
     if (v->fd >= 0) {
         void *run = mmap(NULL, (size_t)avm->run_size, PROT_READ | PROT_WRITE, MAP_SHARED, v->fd, 0);
         v->run = run == MAP_FAILED ? NULL : run;
-        r = v->run ? setup_cpuid(v) : HK_ENOMEM;
+        r = v->run ? setup_cpuid(v, id) : HK_ENOMEM;
     }
     if (r) {
         kvm_vcpu_destroy(v);
