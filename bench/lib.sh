@@ -26,3 +26,35 @@ ratio_row() {
         printf "%-" w "s %12s %12s %14s\n", l, hs, qs, r
     }'
 }
+
+# want_cpu_list LIST: QEMU -cpu models, comma-separated, each a plain name.
+want_cpu_list() {
+    [[ $1 =~ ^[A-Za-z0-9_.+-]+(,[A-Za-z0-9_.+-]+)*$ ]] ||
+        die "--qemu-cpu wants comma-separated CPU model names (e.g. qemu64,max), not '$1'"
+}
+
+# ratio_header WIDTH FIRST CPU...: the header of ratio_row_n's table, one
+# QEMU column per -cpu model and a ratio column for each.
+ratio_header() {
+    local w=$1 first=$2 c
+    shift 2
+    printf "%-${w}s %12s" "$first" hyperkit
+    for c in "$@"; do printf ' %12s' "qemu-$c"; done
+    for c in "$@"; do printf ' %14s' "hk/qemu-$c"; done
+    echo
+}
+
+# ratio_row_n WIDTH LABEL SCALE FORMAT HYPERKIT QEMU...: one row, the
+# QEMU figures in the header's order, then hyperkit / each of them.
+ratio_row_n() {
+    local w=$1 l=$2 s=$3 f=$4
+    shift 4
+    awk -v w="$w" -v l="$l" -v s="$s" -v f="$f" -v v="$*" 'BEGIN {
+        n = split(v, x, " ")
+        printf "%-" w "s", l
+        for (i = 1; i <= n; i++) printf " %12s", x[i] == "-" ? "-" : sprintf(f, x[i] / s)
+        for (i = 2; i <= n; i++)
+            printf " %14s", (x[1] == "-" || x[i] == "-" || x[i] == 0) ? "-" : sprintf("%.2f", x[1] / x[i])
+        printf "\n"
+    }' </dev/null
+}
