@@ -86,33 +86,6 @@ parse_args() {
     case $acpi in auto | yes | no) ;; *) die "--acpi wants auto, yes or no" ;; esac
 }
 
-as_root() {
-    if [ "$(id -u)" = 0 ]; then
-        "$@"
-    elif command -v sudo >/dev/null 2>&1; then
-        sudo "$@"
-    else
-        return 1
-    fi
-}
-
-# QEMU comes from Debian's qemu-system-x86; install it like
-# scripts/install-deps.sh does (as root, or through sudo).
-ensure_qemu() {
-    command -v "$qemu" >/dev/null 2>&1 && return 0
-    local hint="install it with: sudo apt-get install qemu-system-x86 (or run --only hyperkit)"
-    if [ "$install" != 1 ] || [ "$qemu" != qemu-system-x86_64 ]; then
-        die "$qemu not found; $hint"
-    fi
-    command -v apt-get >/dev/null 2>&1 || die "$qemu not found and no apt-get; $hint"
-    say "$qemu not found: installing qemu-system-x86"
-    if ! as_root apt-get update -qq ||
-        ! as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq qemu-system-x86; then
-        die "installing qemu-system-x86 failed (needs root or sudo); $hint"
-    fi
-    command -v "$qemu" >/dev/null 2>&1 || die "$qemu still missing after the install"
-}
-
 check_inputs() {
     if [ ! -f "$guest/vmlinuz" ] || [ ! -f "$guest/initramfs-bench.img" ]; then
         die "$guest has no vmlinuz or initramfs-bench.img; make them with: sh scripts/fetch-guest.sh"

@@ -58,3 +58,32 @@ ratio_row_n() {
         printf "\n"
     }' </dev/null
 }
+
+as_root() {
+    if [ "$(id -u)" = 0 ]; then
+        "$@"
+    elif command -v sudo >/dev/null 2>&1; then
+        sudo "$@"
+    else
+        return 1
+    fi
+}
+
+# ensure_qemu: $qemu must run. Debian's qemu-system-x86 is installed when
+# it is missing, as scripts/install-deps.sh does (as root, or through
+# sudo), unless $install is 0 or --qemu names another command.
+# shellcheck disable=SC2154 # qemu, install: set by the script
+ensure_qemu() {
+    command -v "$qemu" >/dev/null 2>&1 && return 0
+    local hint="install it with: sudo apt-get install qemu-system-x86 (or run --only hyperkit)"
+    if [ "$install" != 1 ] || [ "$qemu" != qemu-system-x86_64 ]; then
+        die "$qemu not found; $hint"
+    fi
+    command -v apt-get >/dev/null 2>&1 || die "$qemu not found and no apt-get; $hint"
+    say "$qemu not found: installing qemu-system-x86"
+    if ! as_root apt-get update -qq ||
+        ! as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq qemu-system-x86; then
+        die "installing qemu-system-x86 failed (needs root or sudo); $hint"
+    fi
+    command -v "$qemu" >/dev/null 2>&1 || die "$qemu still missing after the install"
+}
