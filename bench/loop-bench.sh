@@ -13,7 +13,7 @@
 set -euo pipefail
 export LC_ALL=C
 
-prog=loop-bench
+prog="loop-bench"
 root=$(cd "$(dirname "$0")/.." && pwd)
 runs=1
 seconds=2
@@ -97,6 +97,7 @@ parse_args() {
 
 # cmd=(...) for engine $1 ("hyperkit" or "qemu-MODEL") and command line $2.
 # Both get the debug-exit device at 0xf4 and COM1 on stdout.
+# shellcheck disable=SC2054 # the commas belong to the engines' option syntax
 engine_cmd() {
     if [ "$1" = hyperkit ]; then
         cmd=("$hyperkit" --accel="$hk_accel" -m 64M --debug-exit -l com1,stdio
@@ -197,8 +198,10 @@ measure() {
         pair "$e" "$loop" "$n" || return 1
         # Both differences must be long enough: on a busy host the CPU
         # time's is the shorter one.
-        { [ "$r_diff" -lt "$want" ] || [ "$r_cdiff" -lt "$want" ]; } &&
-            [ "$n" -lt "${max_n[$loop]}" ] || break
+        if [ "$n" -ge "${max_n[$loop]}" ] ||
+            { [ "$r_diff" -ge "$want" ] && [ "$r_cdiff" -ge "$want" ]; }; then
+            break
+        fi
         # Aim at --seconds of wall time from what this pair took (2x to 16x
         # a step: a noisy or negative difference must not stall or overshoot).
         grow=$(awk -v d="$r_diff" -v s="$seconds" 'BEGIN {
