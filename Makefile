@@ -55,7 +55,7 @@ DISK_FILES   := $(PROGS_DIR)/bin/diskio $(PROGS_DIR)/bin/vsock $(PROGS_DIR)/bin/
                 tests/linux/progs/disk-guest.sh
 .SECONDARY: $(SYS_RT_OBJS) $(SYS_GUEST_SRCS:tests/guests/sys/%.c=$(BUILD)/guests/sys/%.o)
 
-.PHONY: all lib cli guests tests linux-progs test san check demo demo-hello guest kvm-testbed bench bench-disk bench-net fuzz install clean
+.PHONY: all lib cli guests tests linux-progs test san check demo demo-hello guest kvm-testbed bench bench-loop bench-disk bench-net fuzz install clean
 
 # Debian's kernel and busybox initramfs images for the Linux tests
 # (downloaded with apt, cached outside the tree by the script).
@@ -206,11 +206,26 @@ demo-hello: cli guests
 	$(BUILD)/hyperkit -m 64M -l com1,stdio --debug-exit -f flat64,$(BUILD)/guests/hello.bin; \
 	    status=$$?; echo "(hyperkit exited with status $$status)"; [ $$status = 43 ]
 
-# Boot benchmark against QEMU's software emulator (bench/README.md); RUNS=N for a median of N.
+# Boot benchmark against QEMU's software emulator (bench/README.md); RUNS=N for a median of N;
+# QEMU runs once per -cpu model in QEMU_CPUS. Then the tight-loop bench (bench-loop).
 RUNS ?= 1
-bench: cli guest
-	bash bench/boot-bench.sh --runs $(RUNS) --hyperkit $(BUILD)/hyperkit --guest $(GUEST_DIR) \
-	    --log-dir $(BUILD)/bench
+QEMU_CPUS ?= qemu64,max
+bench: cli guest $(BUILD)/bench/loop-guest.elf
+	bash bench/boot-bench.sh --runs $(RUNS) --qemu-cpu $(QEMU_CPUS) --hyperkit $(BUILD)/hyperkit \
+	    --guest $(GUEST_DIR) --log-dir $(BUILD)/bench
+	$(MAKE) --no-print-directory bench-loop
+
+# Tight-loop bench: test_cpu_diff --bench's loops as the same Multiboot guest
+# under hyperkit and QEMU TCG, start-up subtracted (bench/README.md).
+bench-loop: cli $(BUILD)/bench/loop-guest.elf
+	bash bench/loop-bench.sh --runs $(RUNS) --qemu-cpu $(QEMU_CPUS) --hyperkit $(BUILD)/hyperkit \
+	    --guest-elf $(BUILD)/bench/loop-guest.elf --log-dir $(BUILD)/bench
+
+# A 32-bit Multiboot ELF (QEMU's -kernel loads no other kind) that enters long mode itself.
+$(BUILD)/bench/loop-guest.elf: bench/loop-guest.S
+	@mkdir -p $(dir $@)
+	$(CC) -m32 -c -o $(BUILD)/bench/loop-guest.o $<
+	ld -m elf_i386 -Ttext=0x100000 --build-id=none -o $@ $(BUILD)/bench/loop-guest.o
 
 # Disk bench: O_DIRECT throughput and random-read IOPS on virtio-blk (raw,
 # qcow2) against QEMU TCG's, same guest and images (bench/README.md).

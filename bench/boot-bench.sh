@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Boot benchmark: the same Debian kernel and bench initramfs under hyperkit
 # (emu engine) and under QEMU's software emulator (qemu-system-x86_64
-# -accel tcg), with the ratio hyperkit / QEMU for each figure. See
+# -accel tcg, once per -cpu model: qemu64 and max by default), with the
+# ratio hyperkit / QEMU for each figure and model. See
 # bench/README.md for what the figures mean.
 #
 #   bench/boot-bench.sh [--runs N] [options]      (bench/boot-bench.sh -h)
@@ -19,7 +20,7 @@ guest=$root/build/guest
 hyperkit=$root/build/hyperkit
 hk_accel=emu
 qemu="qemu-system-x86_64"
-qemu_cpu=qemu64
+qemu_cpus="qemu64,max" # each a QEMU engine of its own, one column each
 cmdline="console=ttyS0 quiet panic=-1"
 only=""
 logdir=$root/build/bench
@@ -33,8 +34,9 @@ usage() {
     cat <<EOF
 Usage: bench/boot-bench.sh [options]
 Boots GUEST/vmlinuz with GUEST/initramfs-bench.img under hyperkit and under
-qemu-system-x86_64 -accel tcg, each RUNS times (interleaved), and prints the
-median of each figure with the ratio hyperkit / QEMU.
+qemu-system-x86_64 -accel tcg with each -cpu model, each RUNS times
+(interleaved), and prints the median of each figure with the ratios
+hyperkit / QEMU.
 
   --runs N           runs per engine (default $runs)
   --timeout S        seconds one run may take before it is killed (default $timeout_s)
@@ -44,8 +46,10 @@ median of each figure with the ratio hyperkit / QEMU.
   --accel ENGINE     hyperkit's --accel (default $hk_accel)
   --acpi auto|yes|no pass -A to hyperkit (default auto: when it accepts -A)
   --qemu PATH        the QEMU command (default $qemu)
-  --qemu-cpu MODEL   QEMU's -cpu (default $qemu_cpu, the model nearest to emu's
-                     CPUID, so both run the same kernel and busybox code paths)
+  --qemu-cpu LIST    QEMU's -cpu models, comma-separated, one QEMU engine each
+                     (default $qemu_cpus: qemu64 is the model nearest to emu's
+                     CPUID, so both run the same kernel and busybox code paths;
+                     max is everything TCG can do)
   --cmdline TEXT     kernel command line for both (default "$cmdline")
   --only ENGINE      run hyperkit or qemu alone (no ratios)
   --log-dir DIR      timestamped console logs (default build/bench)
@@ -65,7 +69,7 @@ parse_args() {
         --accel) need_arg "$@"; hk_accel=$2; shift ;;
         --acpi) need_arg "$@"; acpi=$2; shift ;;
         --qemu) need_arg "$@"; qemu=$2; shift ;;
-        --qemu-cpu) need_arg "$@"; qemu_cpu=$2; shift ;;
+        --qemu-cpu) need_arg "$@"; qemu_cpus=$2; shift ;;
         --cmdline) need_arg "$@"; cmdline=$2; shift ;;
         --only) need_arg "$@"; only=$2; shift ;;
         --log-dir) need_arg "$@"; logdir=$2; shift ;;
@@ -78,34 +82,8 @@ parse_args() {
     want_count --runs "$runs" "a positive integer"
     want_count --timeout "$timeout_s" seconds
     want_engine "$only"
+    want_cpu_list "$qemu_cpus"
     case $acpi in auto | yes | no) ;; *) die "--acpi wants auto, yes or no" ;; esac
-}
-
-as_root() {
-    if [ "$(id -u)" = 0 ]; then
-        "$@"
-    elif command -v sudo >/dev/null 2>&1; then
-        sudo "$@"
-    else
-        return 1
-    fi
-}
-
-# QEMU comes from Debian's qemu-system-x86; install it like
-# scripts/install-deps.sh does (as root, or through sudo).
-ensure_qemu() {
-    command -v "$qemu" >/dev/null 2>&1 && return 0
-    local hint="install it with: sudo apt-get install qemu-system-x86 (or run --only hyperkit)"
-    if [ "$install" != 1 ] || [ "$qemu" != qemu-system-x86_64 ]; then
-        die "$qemu not found; $hint"
-    fi
-    command -v apt-get >/dev/null 2>&1 || die "$qemu not found and no apt-get; $hint"
-    say "$qemu not found: installing qemu-system-x86"
-    if ! as_root apt-get update -qq ||
-        ! as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq qemu-system-x86; then
-        die "installing qemu-system-x86 failed (needs root or sudo); $hint"
-    fi
-    command -v "$qemu" >/dev/null 2>&1 || die "$qemu still missing after the install"
 }
 
 check_inputs() {
@@ -148,7 +126,7 @@ hyperkit_cmd() {
 # -nodefaults drops the VGA card, the NIC (and its iPXE ROM) and the
 # drives: hyperkit has none of them either.
 qemu_cmd() {
-    cmd=("$qemu" -accel tcg -cpu "$qemu_cpu" -smp 1 -m 512M -nodefaults -no-user-config
+    cmd=("$qemu" -accel tcg -cpu "$1" -smp 1 -m 512M -nodefaults -no-user-config
         -nographic -no-reboot -serial stdio -monitor none
         -kernel "$guest/vmlinuz" -initrd "$guest/initramfs-bench.img" -append "$cmdline")
 }
@@ -298,22 +276,27 @@ median() {
 
 # One row: label, figure, scale (divide by), format.
 row() {
-    local label=$1 f=$2 scale=$3 fmt=$4 h q
+    local label=$1 f=$2 scale=$3 fmt=$4 h q=() c all
     h=$(median "${fig[hyperkit.$f]:-}")
-    q=$(median "${fig[qemu.$f]:-}")
-    [ -n "$h$q" ] || return 0
-    ratio_row 30 "$label" "$h" "$q" "$scale" "$fmt"
+    all=$h
+    for c in "${cpus[@]}"; do
+        q+=("$(median "${fig[qemu-$c.$f]:-}")")
+        all+=${q[-1]}
+        q[-1]=${q[-1]:--}
+    done
+    [ -n "$all" ] || return 0
+    ratio_row_n 30 "$label" "$scale" "$fmt" "${h:--}" "${q[@]}"
 }
 
 report() {
     echo
     echo "boot bench: $(cat "$guest/kernel-version" 2>/dev/null || echo "$guest/vmlinuz"), median of $runs run(s)"
     echo "  hyperkit: ${hk_display}"
-    echo "  qemu:     ${q_display}"
+    printf '%s\n' "${q_display[@]}"
     echo "  kernel command line: $cmdline"
     echo "  host: $(host_cpu), $(nproc) CPUs, load average at start $load_start"
     echo
-    printf '%-30s %12s %12s %14s\n' figure hyperkit qemu-tcg hyperkit/qemu
+    ratio_header 30 figure "${cpus[@]}"
     row "first /init line (s)" init 1e6 "%.2f"
     row "sha256 of 32 MiB zeros (s)" sha 1e6 "%.2f"
     row "shell loop, 20000 iter. (s)" loop 1e6 "%.2f"
@@ -334,7 +317,7 @@ run_engine() {
         [ "$hk_accel" != emu ] || trace=$logdir/hyperkit-$n.trace
         hyperkit_cmd "$trace"
     else
-        qemu_cmd
+        qemu_cmd "${name#qemu-}"
     fi
     say "$name run $n of $runs"
     if ! run_once "$name" "$n"; then
@@ -354,20 +337,27 @@ main() {
     tmp=$(mktemp -d)
     host_digest=$(head -c "$zeros_bytes" /dev/zero | sha256sum | cut -d' ' -f1)
     load_start=$(cut -d' ' -f1-3 /proc/loadavg)
-    engines=(hyperkit qemu)
-    [ -z "$only" ] || engines=("$only")
-    hk_display="-" q_display="-"
+    IFS=, read -r -a cpus <<<"$qemu_cpus"
+    engines=()
+    [ "$only" = qemu ] || engines+=(hyperkit)
+    if [ "$only" != hyperkit ]; then
+        for c in "${cpus[@]}"; do engines+=("qemu-$c"); done
+    fi
+    hk_display="-" q_display=()
     if [ "$only" != qemu ]; then
         acpi_flag=$(hyperkit_acpi_flag)
         hyperkit_cmd ""
         hk_display=$(printf "%q " "${cmd[@]}")
     fi
+    local n e c
     if [ "$only" != hyperkit ]; then
-        qemu_cmd
-        q_display="$(printf "%q " "${cmd[@]}")($("$qemu" --version | head -n 1))"
+        for c in "${cpus[@]}"; do
+            qemu_cmd "$c"
+            q_display+=("  qemu-$c: $(printf "%q " "${cmd[@]}")")
+        done
+        q_display+=("  ($("$qemu" --version | head -n 1))")
     fi
     failures=0 warnings=0
-    local n e
     for ((n = 1; n <= runs; n++)); do
         for e in "${engines[@]}"; do
             run_engine "$e" "$n"

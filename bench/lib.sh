@@ -26,3 +26,64 @@ ratio_row() {
         printf "%-" w "s %12s %12s %14s\n", l, hs, qs, r
     }'
 }
+
+# want_cpu_list LIST: QEMU -cpu models, comma-separated, each a plain name.
+want_cpu_list() {
+    [[ $1 =~ ^[A-Za-z0-9_.+-]+(,[A-Za-z0-9_.+-]+)*$ ]] ||
+        die "--qemu-cpu wants comma-separated CPU model names (e.g. qemu64,max), not '$1'"
+}
+
+# ratio_header WIDTH FIRST CPU...: the header of ratio_row_n's table, one
+# QEMU column per -cpu model and a ratio column for each.
+ratio_header() {
+    local w=$1 first=$2 c
+    shift 2
+    printf "%-${w}s %12s" "$first" hyperkit
+    for c in "$@"; do printf ' %12s' "qemu-$c"; done
+    for c in "$@"; do printf ' %14s' "hk/qemu-$c"; done
+    echo
+}
+
+# ratio_row_n WIDTH LABEL SCALE FORMAT HYPERKIT QEMU...: one row, the
+# QEMU figures in the header's order, then hyperkit / each of them.
+ratio_row_n() {
+    local w=$1 l=$2 s=$3 f=$4
+    shift 4
+    awk -v w="$w" -v l="$l" -v s="$s" -v f="$f" -v v="$*" 'BEGIN {
+        n = split(v, x, " ")
+        printf "%-" w "s", l
+        for (i = 1; i <= n; i++) printf " %12s", x[i] == "-" ? "-" : sprintf(f, x[i] / s)
+        for (i = 2; i <= n; i++)
+            printf " %14s", (x[1] == "-" || x[i] == "-" || x[i] == 0) ? "-" : sprintf("%.2f", x[1] / x[i])
+        printf "\n"
+    }' </dev/null
+}
+
+as_root() {
+    if [ "$(id -u)" = 0 ]; then
+        "$@"
+    elif command -v sudo >/dev/null 2>&1; then
+        sudo "$@"
+    else
+        return 1
+    fi
+}
+
+# ensure_qemu: $qemu must run. Debian's qemu-system-x86 is installed when
+# it is missing, as scripts/install-deps.sh does (as root, or through
+# sudo), unless $install is 0 or --qemu names another command.
+# shellcheck disable=SC2154 # qemu, install: set by the script
+ensure_qemu() {
+    command -v "$qemu" >/dev/null 2>&1 && return 0
+    local hint="install it with: sudo apt-get install qemu-system-x86 (or run --only hyperkit)"
+    if [ "$install" != 1 ] || [ "$qemu" != qemu-system-x86_64 ]; then
+        die "$qemu not found; $hint"
+    fi
+    command -v apt-get >/dev/null 2>&1 || die "$qemu not found and no apt-get; $hint"
+    say "$qemu not found: installing qemu-system-x86"
+    if ! as_root apt-get update -qq ||
+        ! as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq qemu-system-x86; then
+        die "installing qemu-system-x86 failed (needs root or sudo); $hint"
+    fi
+    command -v "$qemu" >/dev/null 2>&1 || die "$qemu still missing after the install"
+}
