@@ -449,6 +449,8 @@ static inline bool emu_has(const struct emu_cpu *cpu, enum emu_host_feature f)
 }
 /* CPUID leaf/subleaf into EAX, EBX, ECX, EDX (cpuid.c). */
 void emu_cpuid(const struct emu_cpu *cpu, uint32_t leaf, uint32_t subleaf, uint32_t out[4]);
+/* IA32_ARCH_CAPABILITIES (MSR 0x10a, read-only), enumerated by CPUID 7 EDX[29]. */
+uint64_t emu_arch_capabilities(void);
 /* MSRs: 0, or nonzero for an MSR this CPU does not have (#GP). */
 int emu_msr_read(struct emu_cpu *cpu, uint32_t index, uint64_t *value);
 int emu_msr_write(struct emu_cpu *cpu, uint32_t index, uint64_t value);
