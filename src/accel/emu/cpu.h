@@ -69,6 +69,7 @@ struct emu_segment {
  * flag is read. LF_NONE means rflags already holds the truth. */
 enum emu_lazy_op {
     LF_NONE, LF_ADD, LF_ADC, LF_SUB, LF_SBB, LF_LOGIC, LF_INC, LF_DEC, LF_NEG,
+    LF_CFOF,             /* shifts, MUL: CF in cf_in, OF in b, AF clear */
 };
 
 struct emu_lazy_flags {
@@ -324,8 +325,27 @@ static inline void emu_commit_point(struct emu_cpu *cpu)
 }
 
 /* Operand helpers: the r/m operand and the stack. */
-int rm_read(struct emu_cpu *cpu, const struct emu_insn *in, unsigned size, uint64_t *v);
-int rm_write(struct emu_cpu *cpu, const struct emu_insn *in, unsigned size, uint64_t v);
+int rm_read_mem(struct emu_cpu *cpu, const struct emu_insn *in, unsigned size, uint64_t *v);
+int rm_write_mem(struct emu_cpu *cpu, const struct emu_insn *in, unsigned size, uint64_t v);
+
+/* Register operands inline, memory out of line. */
+static inline int rm_read(struct emu_cpu *cpu, const struct emu_insn *in, unsigned size,
+                          uint64_t *v)
+{
+    if (in->flags & INSN_MEM)
+        return rm_read_mem(cpu, in, size, v);
+    *v = reg_read(cpu, in->rm, size);
+    return EMU_OK;
+}
+
+static inline int rm_write(struct emu_cpu *cpu, const struct emu_insn *in, unsigned size,
+                           uint64_t v)
+{
+    if (in->flags & INSN_MEM)
+        return rm_write_mem(cpu, in, size, v);
+    reg_write(cpu, in->rm, size, v);
+    return EMU_OK;
+}
 int emu_push(struct emu_cpu *cpu, unsigned size, uint64_t v);
 int emu_pop(struct emu_cpu *cpu, unsigned size, uint64_t *v);
 unsigned emu_stack_size(const struct emu_cpu *cpu);

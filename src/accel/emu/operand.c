@@ -98,21 +98,13 @@ int emu_write(struct emu_cpu *cpu, int seg, uint64_t ea, unsigned size, uint64_t
     return emu_write_lin(cpu, lin, &val, size);
 }
 
-int rm_read(struct emu_cpu *cpu, const struct emu_insn *in, unsigned size, uint64_t *v)
+int rm_read_mem(struct emu_cpu *cpu, const struct emu_insn *in, unsigned size, uint64_t *v)
 {
-    if (!(in->flags & INSN_MEM)) {
-        *v = reg_read(cpu, in->rm, size);
-        return EMU_OK;
-    }
     return emu_read(cpu, in->seg, emu_ea(cpu, in), size, v);
 }
 
-int rm_write(struct emu_cpu *cpu, const struct emu_insn *in, unsigned size, uint64_t v)
+int rm_write_mem(struct emu_cpu *cpu, const struct emu_insn *in, unsigned size, uint64_t v)
 {
-    if (!(in->flags & INSN_MEM)) {
-        reg_write(cpu, in->rm, size, v);
-        return EMU_OK;
-    }
     return emu_write(cpu, in->seg, emu_ea(cpu, in), size, v);
 }
 
