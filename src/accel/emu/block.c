@@ -97,8 +97,8 @@ static void insert(struct emu_cpu *cpu, struct emu_block *b)
 /* The exec TLB's translation of lin, or a page walk that fills it. */
 static inline int exec_gpa(struct emu_cpu *cpu, uint64_t lin, uint64_t *gpa)
 {
-    const struct emu_tlb_entry *t = &cpu->tlb_exec[(lin >> 12) & (EMU_TLB_SIZE - 1)];
-    if (t->vpage == ((lin & ~0xfffull) | 1 | (cpu->cpl == 3 ? 2 : 0))) {
+    const struct emu_tlb_entry *t = &cpu->tlb_exec[emu_tlb_slot(lin)];
+    if (t->vpage == emu_tlb_tag(cpu, lin)) {
         *gpa = t->gpage | (lin & 0xfff);
         return EMU_OK;
     }

@@ -95,6 +95,13 @@ struct emu_tlb_entry {
 };
 #define EMU_TLB_SIZE 256
 
+/* A TLB entry's tag: the page, valid, and the access's user/supervisor
+ * mode, as a translation filled by a supervisor access (an implicit one
+ * at CPL 3 included, SDM 4.6) must not serve a user access. So a CPL
+ * change needs no flush. */
+#define emu_tlb_tag(cpu, lin) (((lin) & ~0xfffull) | 1 | ((cpu)->cpl == 3 ? 2 : 0))
+#define emu_tlb_slot(lin) (((lin) >> 12) & (EMU_TLB_SIZE - 1))
+
 struct emu_exception {
     int vector;          /* -1 when none */
     bool has_error;

@@ -320,7 +320,8 @@ EXEC(ex_mov_to_cr)
     }
     if (st || (st = pdptes_reload(cpu, in->reg, &old)) != 0)
         return st;
-    emu_tlb_flush(cpu);
+    if (in->reg != 2 && in->reg != 8) /* CR2 and the TPR hold no translation */
+        emu_tlb_flush(cpu);
     emu_update_mode(cpu);
     next(cpu, in);
     return EMU_END_BLOCK;
