@@ -61,6 +61,7 @@ static const struct {
     {1, 3, (1u << 2) | (1u << 3) | (1u << 6) | (1u << 13) | (1u << 16)}, /* DE PSE PAE PGE PAT */
     {1, 2, 1u << 31},                                          /* HYPERVISOR */
     {7, 1, 1u << 1},                                           /* TSC_ADJUST (an MSR) */
+    {7, 3, 1u << 29},                                          /* ARCH_CAPABILITIES (an MSR) */
     {0x80000001, 3, (1u << 20) | (1u << 29)},                  /* NX LM */
 };
 
@@ -117,7 +118,8 @@ static bool host_has(uint32_t leaf, uint32_t reg, uint32_t bit)
 /* Every advertised bit has a sample that runs, or names no instruction. */
 static void check_advertised_implemented(void)
 {
-    static const uint32_t leaves[][2] = {{1, 2}, {1, 3}, {7, 1}, {0x80000001, 2}, {0x80000001, 3}};
+    static const uint32_t leaves[][2] = {{1, 2}, {1, 3}, {7, 1}, {7, 3},
+                                         {0x80000001, 2}, {0x80000001, 3}};
     for (unsigned l = 0; l < sizeof(leaves) / sizeof(leaves[0]); l++) {
         uint32_t leaf = leaves[l][0], reg = leaves[l][1], bits = advertised(leaf, reg);
         for (unsigned b = 0; b < 32; b++) {
@@ -182,6 +184,58 @@ static void check_disabled(void)
              "cpuid: the host mask names only host-dependent features");
 }
 
+/* RDMSR of index: the vector, or -1; *v gets what it read. */
+static int rdmsr(uint32_t index, uint64_t *v)
+{
+    static struct accel_exit ex;
+    static const uint8_t rd[] = {0x0f, 0x32};
+    memset(cpu.gpr, 0, sizeof(cpu.gpr));
+    cpu.gpr[1] = index;
+    cpu.rip = 0x1000;
+    cpu.exit = &ex;
+    cpu.exc.vector = -1;
+    struct emu_insn in;
+    if (emu_decode(&cpu, rd, 2, &in) != 2)
+        return -2;
+    int st = in.fn(&cpu, &in);
+    *v = (cpu.gpr[2] << 32) | (uint32_t)cpu.gpr[0];
+    return st == EMU_FAULT ? cpu.exc.vector : -1;
+}
+
+/* CPUID 7 EDX[29] promises IA32_ARCH_CAPABILITIES: it reads (with
+ * RDCL_NO, which keeps Linux from page-table isolation, and none of the
+ * bits that promise a mechanism emu lacks) and is read-only. */
+static void check_arch_capabilities(void)
+{
+    uint64_t v = 0;
+    CHECK((advertised(7, 3) >> 29) & 1, "cpuid: ARCH_CAPABILITIES enumerated");
+    CHECK_EQ(rdmsr(0x10a, &v), -1, "rdmsr IA32_ARCH_CAPABILITIES");
+    CHECK(v & 1, "ARCH_CAPABILITIES: RDCL_NO");
+    CHECK(v & (1u << 5), "ARCH_CAPABILITIES: MDS_NO");
+    /* IBRS_ALL, RSBA, TSX_CTRL, MCU_CONTROL, FB_CLEAR, FB_CLEAR_CTRL, RRSBA */
+    uint64_t promises = (1u << 1) | (1u << 2) | (1u << 7) | (1u << 9) | (1u << 17) | (1u << 18) |
+                        (1u << 19);
+    CHECK_EQ(v & promises, 0, "ARCH_CAPABILITIES: no mechanism bits");
+    CHECK(emu_msr_write(&cpu, 0x10a, v) != 0, "wrmsr IA32_ARCH_CAPABILITIES refused (#GP)");
+}
+
+/* Leaves 0x80000002-4: a printable, NUL-terminated brand string. */
+static void check_brand(void)
+{
+    char b[49] = {0};
+    CHECK(advertised(0x80000000, 0) >= 0x80000004, "cpuid: brand string leaves present");
+    for (uint32_t l = 0; l < 3; l++)
+        for (uint32_t r = 0; r < 4; r++) {
+            uint32_t v = advertised(0x80000002 + l, r);
+            memcpy(b + 16 * l + 4 * r, &v, 4);
+        }
+    size_t n = strlen(b);
+    bool printable = n > 0 && n < 48;
+    for (size_t i = 0; i < n; i++)
+        printable &= b[i] >= 0x20 && b[i] < 0x7f;
+    CHECK(printable, "cpuid: brand string printable and NUL-terminated");
+}
+
 int main(void)
 {
     if (gmem_init(&mem, RAM)) {
@@ -193,6 +247,8 @@ int main(void)
     check_advertised_implemented();
     check_host_subset();
     check_disabled();
+    check_arch_capabilities();
+    check_brand();
     gmem_fini(&mem);
     TEST_EXIT();
 }

@@ -19,6 +19,11 @@ static unsigned hash_of(uint64_t gpa, uint32_t key)
     return (unsigned)(h >> (64 - EMU_HASH_BITS));
 }
 
+static unsigned fast_of(uint64_t gpa, uint32_t key)
+{
+    return (unsigned)((gpa ^ (gpa >> EMU_FAST_BITS) ^ key) & ((1u << EMU_FAST_BITS) - 1));
+}
+
 static struct emu_block *lookup(struct emu_vm *evm, uint64_t gpa, uint32_t key)
 {
     for (struct emu_block *b = evm->hash[hash_of(gpa, key)]; b; b = b->hash_next)
@@ -89,27 +94,46 @@ static void insert(struct emu_cpu *cpu, struct emu_block *b)
             cpu->tlb_write[i].vpage = 0;
 }
 
+/* The exec TLB's translation of lin, or a page walk that fills it. */
+static inline int exec_gpa(struct emu_cpu *cpu, uint64_t lin, uint64_t *gpa)
+{
+    const struct emu_tlb_entry *t = &cpu->tlb_exec[emu_tlb_slot(lin)];
+    if (t->vpage == emu_tlb_tag(cpu, lin)) {
+        *gpa = t->gpage | (lin & 0xfff);
+        return EMU_OK;
+    }
+    return emu_translate_tlb(cpu, lin, ACC_EXEC, gpa);
+}
+
 struct emu_block *emu_block_get(struct emu_cpu *cpu, int *status)
 {
     struct emu_vm *evm = cpu->vm;
     uint64_t gpa, lin = cpu->rip;
     if (cpu->mode != MODE_LONG64)
         lin = (uint32_t)(cpu->seg[SEG_CS].base + cpu->rip);
-    *status = emu_translate_tlb(cpu, lin, ACC_EXEC, &gpa);
+    *status = exec_gpa(cpu, lin, &gpa);
     if (*status)
         return NULL;
     emu_code_drain_pending(evm);   /* device writes first: never run their old bytes */
-    struct emu_block *b = lookup(evm, gpa, mode_key(cpu));
-    if (b)
+    uint32_t key = mode_key(cpu);
+    struct emu_block **slot = &evm->fast[fast_of(gpa, key)];
+    struct emu_block *b = *slot;
+    if (b && b->gpa == gpa && b->mode_key == key)
         return b;
+    if ((b = lookup(evm, gpa, key)) != NULL) {
+        *slot = b;
+        return b;
+    }
     if ((gpa >> 12) >= evm->npages || !emu_ram(evm, gpa, 1)) {
         *status = EMU_OK;
         return NULL; /* code outside RAM: decoded afresh each time */
     }
     emu_code_mark(evm, gpa >> 12);
     b = translate(cpu, lin, gpa, status);
-    if (b)
+    if (b) {
         insert(cpu, b);
+        *slot = b;
+    }
     return b;
 }
 
@@ -132,6 +156,9 @@ void emu_code_invalidate(struct emu_vm *evm, uint64_t gpa, uint64_t len)
         while (b) {
             struct emu_block *next = b->page_next;
             unlink_hash(evm, b);
+            struct emu_block **slot = &evm->fast[fast_of(b->gpa, b->mode_key)];
+            if (*slot == b)
+                *slot = NULL;
             b->page_next = evm->dead; /* the running block may be one of these */
             evm->dead = b;
             b = next;

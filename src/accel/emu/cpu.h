@@ -69,6 +69,7 @@ struct emu_segment {
  * flag is read. LF_NONE means rflags already holds the truth. */
 enum emu_lazy_op {
     LF_NONE, LF_ADD, LF_ADC, LF_SUB, LF_SBB, LF_LOGIC, LF_INC, LF_DEC, LF_NEG,
+    LF_CFOF,             /* shifts, MUL: CF in cf_in, OF in b, AF clear */
 };
 
 struct emu_lazy_flags {
@@ -93,6 +94,13 @@ struct emu_tlb_entry {
     uint64_t gpage;      /* guest-physical page */
 };
 #define EMU_TLB_SIZE 256
+
+/* A TLB entry's tag: the page, valid, and the access's user/supervisor
+ * mode, as a translation filled by a supervisor access (an implicit one
+ * at CPL 3 included, SDM 4.6) must not serve a user access. So a CPL
+ * change needs no flush. */
+#define emu_tlb_tag(cpu, lin) (((lin) & ~0xfffull) | 1 | ((cpu)->cpl == 3 ? 2 : 0))
+#define emu_tlb_slot(lin) (((lin) >> 12) & (EMU_TLB_SIZE - 1))
 
 struct emu_exception {
     int vector;          /* -1 when none */
@@ -324,8 +332,27 @@ static inline void emu_commit_point(struct emu_cpu *cpu)
 }
 
 /* Operand helpers: the r/m operand and the stack. */
-int rm_read(struct emu_cpu *cpu, const struct emu_insn *in, unsigned size, uint64_t *v);
-int rm_write(struct emu_cpu *cpu, const struct emu_insn *in, unsigned size, uint64_t v);
+int rm_read_mem(struct emu_cpu *cpu, const struct emu_insn *in, unsigned size, uint64_t *v);
+int rm_write_mem(struct emu_cpu *cpu, const struct emu_insn *in, unsigned size, uint64_t v);
+
+/* Register operands inline, memory out of line. */
+static inline int rm_read(struct emu_cpu *cpu, const struct emu_insn *in, unsigned size,
+                          uint64_t *v)
+{
+    if (in->flags & INSN_MEM)
+        return rm_read_mem(cpu, in, size, v);
+    *v = reg_read(cpu, in->rm, size);
+    return EMU_OK;
+}
+
+static inline int rm_write(struct emu_cpu *cpu, const struct emu_insn *in, unsigned size,
+                           uint64_t v)
+{
+    if (in->flags & INSN_MEM)
+        return rm_write_mem(cpu, in, size, v);
+    reg_write(cpu, in->rm, size, v);
+    return EMU_OK;
+}
 int emu_push(struct emu_cpu *cpu, unsigned size, uint64_t v);
 int emu_pop(struct emu_cpu *cpu, unsigned size, uint64_t *v);
 unsigned emu_stack_size(const struct emu_cpu *cpu);
@@ -449,6 +476,8 @@ static inline bool emu_has(const struct emu_cpu *cpu, enum emu_host_feature f)
 }
 /* CPUID leaf/subleaf into EAX, EBX, ECX, EDX (cpuid.c). */
 void emu_cpuid(const struct emu_cpu *cpu, uint32_t leaf, uint32_t subleaf, uint32_t out[4]);
+/* IA32_ARCH_CAPABILITIES (MSR 0x10a, read-only), enumerated by CPUID 7 EDX[29]. */
+uint64_t emu_arch_capabilities(void);
 /* MSRs: 0, or nonzero for an MSR this CPU does not have (#GP). */
 int emu_msr_read(struct emu_cpu *cpu, uint32_t index, uint64_t *value);
 int emu_msr_write(struct emu_cpu *cpu, uint32_t index, uint64_t value);

@@ -5,6 +5,7 @@
  * them (emu_host_features_missing).
  */
 #include <cpuid.h>
+#include <string.h>
 
 #include "accel/emu/cpu.h"
 
@@ -46,6 +47,9 @@
 #define F7B_TSC_ADJUST (1u << 1)
 #define F7B_RDSEED (1u << 18)
 
+/* Leaf 7 subleaf 0 EDX: IA32_ARCH_CAPABILITIES (MSR 0x10a) exists. */
+#define F7D_ARCH_CAPABILITIES (1u << 29)
+
 /* Leaf 0x80000007 EDX: the TSC is invariant (host monotonic time). With
  * CONSTANT_TSC (family 6) and TSC_ADJUST, Linux trusts it without the
  * clocksource watchdog, which on a slow interpreter would see late timer
@@ -83,6 +87,9 @@ static const uint32_t leaf1_ecx_apic = F1C_X2APIC | F1C_TSC_DEADLINE;
 static const uint32_t leaf81_edx = F81D_SYSCALL | F81D_NX | F81D_RDTSCP | F81D_LM;
 static const uint32_t leaf81_ecx = F81C_LAHF;
 
+/* Leaves 0x80000002-4: 48 bytes, NUL-padded (Linux's "model name"). */
+static const char brand[48] = "hyperkit emu x86-64 CPU";
+
 /* Leaf 1 ECX bit of each enum emu_host_feature. */
 static const uint32_t host_feature_bit[EMU_HF_COUNT] = {
     [EMU_HF_SSE3] = F1C_SSE3,
@@ -90,6 +97,38 @@ static const uint32_t host_feature_bit[EMU_HF_COUNT] = {
     [EMU_HF_SSE42] = F1C_SSE42,
     [EMU_HF_AES] = F1C_AES,
 };
+
+/* IA32_ARCH_CAPABILITIES (SDM Vol. 4, table 2-2): the "not affected" bits
+ * that are true of an interpreter. It has no speculative execution, no
+ * L1D, fill or store buffers shared across privilege levels and no
+ * machine check on page-size changes, so no Meltdown (RDCL_NO), L1TF
+ * flush need, SSB, MDS, TAA, iTLB multihit, MMIO stale data, BHI,
+ * post-barrier RSB, GDS, RFDS or indirect target selection. Bits that
+ * promise a mechanism (IBRS_ALL, TSX_CTRL, FB_CLEAR, ...) stay clear: none
+ * is implemented. Linux then leaves page-table isolation and VERW buffer
+ * clearing off. */
+#define ARCH_CAP_RDCL_NO (1ull << 0)
+#define ARCH_CAP_SKIP_L1DFL_VMENTRY (1ull << 3)
+#define ARCH_CAP_SSB_NO (1ull << 4)
+#define ARCH_CAP_MDS_NO (1ull << 5)
+#define ARCH_CAP_PSCHANGE_MC_NO (1ull << 6)
+#define ARCH_CAP_TAA_NO (1ull << 8)
+#define ARCH_CAP_SBDR_SSDP_NO (1ull << 13)
+#define ARCH_CAP_FBSDP_NO (1ull << 14)
+#define ARCH_CAP_PSDP_NO (1ull << 15)
+#define ARCH_CAP_BHI_NO (1ull << 20)
+#define ARCH_CAP_PBRSB_NO (1ull << 24)
+#define ARCH_CAP_GDS_NO (1ull << 26)
+#define ARCH_CAP_RFDS_NO (1ull << 27)
+#define ARCH_CAP_ITS_NO (1ull << 62)
+
+uint64_t emu_arch_capabilities(void)
+{
+    return ARCH_CAP_RDCL_NO | ARCH_CAP_SKIP_L1DFL_VMENTRY | ARCH_CAP_SSB_NO | ARCH_CAP_MDS_NO |
+           ARCH_CAP_PSCHANGE_MC_NO | ARCH_CAP_TAA_NO | ARCH_CAP_SBDR_SSDP_NO |
+           ARCH_CAP_FBSDP_NO | ARCH_CAP_PSDP_NO | ARCH_CAP_BHI_NO | ARCH_CAP_PBRSB_NO |
+           ARCH_CAP_GDS_NO | ARCH_CAP_RFDS_NO | ARCH_CAP_ITS_NO;
+}
 
 unsigned emu_host_features_missing(void)
 {
@@ -134,8 +173,10 @@ void emu_cpuid(const struct emu_cpu *cpu, uint32_t leaf, uint32_t subleaf, uint3
         r[0] = apic ? F6A_ARAT : 0;
         break;
     case 7:
-        if (subleaf == 0)
+        if (subleaf == 0) {
             r[1] = F7B_TSC_ADJUST | F7B_RDSEED;
+            r[3] = F7D_ARCH_CAPABILITIES;
+        }
         break;
     case 0x15:                      /* TSC = crystal * EBX / EAX */
         r[0] = 1;
@@ -155,6 +196,11 @@ void emu_cpuid(const struct emu_cpu *cpu, uint32_t leaf, uint32_t subleaf, uint3
         break;
     case 0x80000000:
         r[0] = 0x80000008;
+        break;
+    case 0x80000002:                /* the brand string, 16 bytes a leaf */
+    case 0x80000003:
+    case 0x80000004:
+        memcpy(r, brand + 16 * (leaf - 0x80000002), 16);
         break;
     case 0x80000001:
         r[2] = leaf81_ecx;

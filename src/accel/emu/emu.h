@@ -10,6 +10,7 @@
 
 #define EMU_BLOCK_MAX_INSNS 64
 #define EMU_HASH_BITS 14
+#define EMU_FAST_BITS 12 /* direct-mapped block cache in front of the hash */
 
 /* A run of decoded instructions within one guest-physical page. */
 struct emu_block {
@@ -46,6 +47,9 @@ struct emu_vm {
      * pages marked 0 need no invalidation (code_queue.c); NULL: no filter. */
     _Atomic uint8_t *code_mark;
     struct emu_block *hash[1u << EMU_HASH_BITS];
+    /* The block last found for each slot (block.c): one probe with no
+     * chain walk for the blocks a loop keeps running. */
+    struct emu_block *fast[1u << EMU_FAST_BITS];
     struct emu_block *dead;           /* invalidated, freed outside execution */
     struct emu_inval_queue inval;
     FILE *trace;                      /* --trace, or NULL */

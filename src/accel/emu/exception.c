@@ -158,9 +158,7 @@ static int deliver_long(struct emu_cpu *cpu, int vector, bool software, uint64_t
     if (g.type == 0xe)
         cpu->rflags &= ~RFLAGS_IF;
     cpu->rip = g.offset;
-    if (new_cpl != saved_cpl)
-        emu_tlb_flush(cpu);
-    emu_update_mode(cpu);
+    emu_update_mode(cpu); /* TLB entries are tagged user/supervisor: no flush */
     return EMU_OK;
 }
 

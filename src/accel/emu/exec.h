@@ -22,7 +22,12 @@ static inline int next(struct emu_cpu *cpu, const struct emu_insn *in)
  * (emu_probe_write checks [lin, lin+size) page by page, in order). */
 int emu_probe_write(struct emu_cpu *cpu, uint64_t lin, unsigned size);
 int emu_read_rmw(struct emu_cpu *cpu, int seg, uint64_t ea, unsigned size, uint64_t *v);
-int rm_read_rmw(struct emu_cpu *cpu, const struct emu_insn *in, unsigned size, uint64_t *v);
+int rm_read_rmw_mem(struct emu_cpu *cpu, const struct emu_insn *in, unsigned size, uint64_t *v);
+static inline int rm_read_rmw(struct emu_cpu *cpu, const struct emu_insn *in, unsigned size,
+                              uint64_t *v)
+{
+    return (in->flags & INSN_MEM) ? rm_read_rmw_mem(cpu, in, size, v) : rm_read(cpu, in, size, v);
+}
 EXEC(ex_alu_rm_reg); EXEC(ex_alu_reg_rm); EXEC(ex_alu_acc_imm); EXEC(ex_alu_rm_imm);
 EXEC(ex_test_rm_reg); EXEC(ex_test_rm_imm); EXEC(ex_inc_dec_rm); EXEC(ex_inc_dec_reg);
 EXEC(ex_not); EXEC(ex_neg); EXEC(ex_mul); EXEC(ex_imul1); EXEC(ex_imul_reg_rm);

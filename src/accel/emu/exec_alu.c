@@ -71,10 +71,8 @@ int emu_read_rmw(struct emu_cpu *cpu, int seg, uint64_t ea, unsigned size, uint6
     return st;
 }
 
-int rm_read_rmw(struct emu_cpu *cpu, const struct emu_insn *in, unsigned size, uint64_t *v)
+int rm_read_rmw_mem(struct emu_cpu *cpu, const struct emu_insn *in, unsigned size, uint64_t *v)
 {
-    if (!(in->flags & INSN_MEM))
-        return rm_read(cpu, in, size, v);
     return emu_read_rmw(cpu, in->seg, emu_ea(cpu, in), size, v);
 }
 
@@ -94,6 +92,13 @@ static int write_keep_flags(struct emu_cpu *cpu, const struct emu_insn *in, uint
 
 static int alu_rm(struct emu_cpu *cpu, const struct emu_insn *in, uint64_t b)
 {
+    if (!(in->flags & INSN_MEM)) { /* a register write cannot fail: no rollback */
+        uint64_t r = alu(cpu, in->sub, in->opsz, reg_read(cpu, in->rm, in->opsz),
+                         b & size_mask(in->opsz));
+        if (in->sub != 7)
+            reg_write(cpu, in->rm, in->opsz, r);
+        return next(cpu, in);
+    }
     uint64_t a, fl = cpu->rflags;
     struct emu_lazy_flags lf = cpu->lf;
     bool cmp = in->sub == 7;
@@ -164,6 +169,11 @@ static uint64_t inc_dec(struct emu_cpu *cpu, bool dec, unsigned size, uint64_t a
 
 EXEC(ex_inc_dec_rm)
 {
+    if (!(in->flags & INSN_MEM)) {
+        uint64_t a = reg_read(cpu, in->rm, in->opsz);
+        reg_write(cpu, in->rm, in->opsz, inc_dec(cpu, in->sub & 1, in->opsz, a));
+        return next(cpu, in);
+    }
     uint64_t a, fl = cpu->rflags;
     struct emu_lazy_flags lf = cpu->lf;
     int st = rm_read_rmw(cpu, in, in->opsz, &a);
@@ -205,13 +215,8 @@ EXEC(ex_neg)
  * half as current Intel cores do, and set CF = OF = "high half needed". */
 static void mul_flags(struct emu_cpu *cpu, unsigned size, uint64_t lo, bool overflow)
 {
-    uint64_t f = emu_rflags(cpu) & ~RFLAGS_ARITH;
-    lo &= size_mask(size);
-    f |= overflow ? (RFLAGS_CF | RFLAGS_OF) : 0;
-    f |= lo == 0 ? RFLAGS_ZF : 0;
-    f |= (lo & sign_bit(size)) ? RFLAGS_SF : 0;
-    f |= !__builtin_parity((unsigned)(lo & 0xff)) ? RFLAGS_PF : 0;
-    cpu->rflags = f;
+    lazy_set(cpu, LF_CFOF, size, 0, overflow, lo & size_mask(size));
+    cpu->lf.cf_in = overflow;
 }
 
 /* Store a double-width product in AX or rDX:rAX. */
@@ -367,7 +372,7 @@ static uint64_t shift(struct emu_cpu *cpu, unsigned op, unsigned size, uint64_t 
     count &= size == 8 ? 63 : 31;
     if (count == 0)
         return a;
-    uint64_t f = emu_rflags(cpu);
+    uint64_t f = op < 4 ? emu_rflags(cpu) : 0; /* rotates keep SF ZF AF PF */
     bool cf, of;
     a &= m;
     switch (op) {
@@ -422,27 +427,33 @@ static uint64_t shift(struct emu_cpu *cpu, unsigned op, unsigned size, uint64_t 
         break;
     }
     }
+    if (op >= 4) { /* shifts: all six flags from the result, CF and OF */
+        lazy_set(cpu, LF_CFOF, size, 0, of, r);
+        cpu->lf.cf_in = cf;
+        return r;
+    }
     set_flag(&f, RFLAGS_CF, cf);
     set_flag(&f, RFLAGS_OF, of);
-    if (op >= 4) {
-        result_flags(&f, r, size);
-        f &= ~RFLAGS_AF;
-    }
     cpu->rflags = f;
     return r;
 }
 
 EXEC(ex_shift)
 {
+    /* C0/C1 shift by imm8, D0/D1 by one, D2/D3 by CL. */
+    unsigned count = (in->opcode & 0xfe) == 0xd2   ? (unsigned)(cpu->gpr[1] & 0xff)
+                     : (in->opcode & 0xfe) == 0xd0 ? 1u
+                                                   : (unsigned)in->imm;
+    if (!(in->flags & INSN_MEM)) {
+        uint64_t a = reg_read(cpu, in->rm, in->opsz);
+        reg_write(cpu, in->rm, in->opsz, shift(cpu, in->sub, in->opsz, a, count));
+        return next(cpu, in);
+    }
     uint64_t a, fl = cpu->rflags;
     struct emu_lazy_flags lf = cpu->lf;
     int st = rm_read_rmw(cpu, in, in->opsz, &a);
     if (st)
         return st;
-    /* C0/C1 shift by imm8, D0/D1 by one, D2/D3 by CL. */
-    unsigned count = (in->opcode & 0xfe) == 0xd2   ? (unsigned)(cpu->gpr[1] & 0xff)
-                     : (in->opcode & 0xfe) == 0xd0 ? 1u
-                                                   : (unsigned)in->imm;
     uint64_t r = shift(cpu, in->sub, in->opsz, a, count);
     if ((st = write_keep_flags(cpu, in, r, &lf, fl)) != 0)
         return st;

@@ -176,8 +176,6 @@ static int load_return_target(struct emu_cpu *cpu, uint16_t cs, unsigned rpl, co
         cpu->seg[SEG_CS] = old_cs;
         cpu->seg[SEG_SS] = old_ss;
         emu_update_mode(cpu);
-        if (cpu->cpl != old_cpl)
-            emu_tlb_flush(cpu);
     }
     return st;
 }

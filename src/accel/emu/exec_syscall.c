@@ -20,8 +20,6 @@ EXEC(ex_syscall)
     cpu->seg[SEG_CS] = flat(sel, 0xa09b);
     cpu->seg[SEG_SS] = flat((uint16_t)(sel + 8), 0xc093);
     cpu->rip = cpu->msr_lstar;
-    if (cpu->cpl != 0)
-        emu_tlb_flush(cpu);
     emu_update_mode(cpu);
     /* SYSCALL and SYSRET trap on the TF they leave, so an OS masks the
      * trap with FMASK and SYSRET to a traced program traps at once (what
@@ -57,7 +55,6 @@ EXEC(ex_sysret)
         emu_recheck_events(cpu);
     cpu->rip = to64 ? target : (uint32_t)target;
     emu_update_mode(cpu);
-    emu_tlb_flush(cpu);
     cpu->step_trap = (cpu->rflags & RFLAGS_TF) != 0; /* see SYSCALL */
     return EMU_END_BLOCK;
 }
@@ -76,8 +73,6 @@ EXEC(ex_sysenter)
     cpu->seg[SEG_SS] = flat((uint16_t)(cs + 8), 0xc093);
     cpu->rip = ia32e ? cpu->msr_sysenter_eip : (uint32_t)cpu->msr_sysenter_eip;
     cpu->gpr[4] = ia32e ? cpu->msr_sysenter_esp : (uint32_t)cpu->msr_sysenter_esp;
-    if (cpu->cpl != 0)
-        emu_tlb_flush(cpu);
     emu_update_mode(cpu);
     return EMU_END_BLOCK;
 }
@@ -99,7 +94,6 @@ EXEC(ex_sysexit)
     cpu->gpr[4] = to64 ? cpu->gpr[1] : (uint32_t)cpu->gpr[1];
     cpu->rip = rip;
     emu_update_mode(cpu);
-    emu_tlb_flush(cpu);
     return EMU_END_BLOCK;
 }
 

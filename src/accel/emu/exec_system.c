@@ -104,6 +104,7 @@ int emu_msr_read(struct emu_cpu *cpu, uint32_t index, uint64_t *v)
     case 0x3b: *v = cpu->msr_tsc_adjust; return 0;
     case 0x1b: *v = cpu->msr_apic_base; return 0;
     case 0x8b: *v = 0; return 0;    /* IA32_BIOS_SIGN_ID: no microcode revision */
+    case 0x10a: *v = emu_arch_capabilities(); return 0;
     case 0x174: *v = cpu->msr_sysenter_cs; return 0;
     case 0x175: *v = cpu->msr_sysenter_esp; return 0;
     case 0x176: *v = cpu->msr_sysenter_eip; return 0;
@@ -319,7 +320,8 @@ EXEC(ex_mov_to_cr)
     }
     if (st || (st = pdptes_reload(cpu, in->reg, &old)) != 0)
         return st;
-    emu_tlb_flush(cpu);
+    if (in->reg != 2 && in->reg != 8) /* CR2 and the TPR hold no translation */
+        emu_tlb_flush(cpu);
     emu_update_mode(cpu);
     next(cpu, in);
     return EMU_END_BLOCK;

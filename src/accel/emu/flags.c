@@ -22,6 +22,7 @@ static bool lazy_cf(const struct emu_lazy_flags *lf)
         return a != 0;
     case LF_INC:
     case LF_DEC:
+    case LF_CFOF:
         return lf->cf_in;
     default:
         return false;
@@ -44,6 +45,8 @@ static bool lazy_of(const struct emu_lazy_flags *lf)
         return (a & size_mask(lf->size)) == sb;
     case LF_NEG:
         return (a & size_mask(lf->size)) == sb;
+    case LF_CFOF:
+        return b != 0;
     default:
         return false;
     }
@@ -51,7 +54,7 @@ static bool lazy_of(const struct emu_lazy_flags *lf)
 
 static bool lazy_af(const struct emu_lazy_flags *lf)
 {
-    if (lf->op == LF_LOGIC)
+    if (lf->op == LF_LOGIC || lf->op == LF_CFOF)
         return false;
     return ((lf->a ^ lf->b ^ lf->res) & 0x10) != 0;
 }
@@ -85,22 +88,50 @@ bool emu_cf(const struct emu_cpu *cpu)
     return cpu->lf.op == LF_NONE ? (cpu->rflags & RFLAGS_CF) != 0 : lazy_cf(&cpu->lf);
 }
 
-/* Condition codes 0-15 as encoded in Jcc/SETcc/CMOVcc (SDM Vol. 2, B.1.4.7). */
+/* ZF, SF and PF come from the result for every lazy operation; CF and OF
+ * are 0 after a logic operation. */
+static bool lazy_zf(const struct emu_lazy_flags *lf)
+{
+    return (lf->res & size_mask(lf->size)) == 0;
+}
+
+static bool lazy_sf(const struct emu_lazy_flags *lf)
+{
+    return (lf->res & sign_bit(lf->size)) != 0;
+}
+
+/* Condition codes 0-15 as encoded in Jcc/SETcc/CMOVcc (SDM Vol. 2, B.1.4.7),
+ * from the lazy state when that is cheaper than materializing the flags. */
 bool emu_cond(struct emu_cpu *cpu, unsigned cc)
 {
     const struct emu_lazy_flags *lf = &cpu->lf;
     bool r;
-    /* Fast paths for the common compare-and-branch pairs. */
-    if (lf->op == LF_SUB && (cc >> 1) != 5) {
+    if (lf->op == LF_NONE)
+        goto slow;
+    /* E/NE and S/NS after any operation. */
+    if ((cc >> 1) == 2)
+        return lazy_zf(lf) ^ (cc & 1);
+    if ((cc >> 1) == 4)
+        return lazy_sf(lf) ^ (cc & 1);
+    /* Compare-and-branch pairs: the operands themselves. */
+    if (lf->op == LF_SUB && (cc >> 1) != 5 && (cc >> 1) != 0) {
         uint64_t m = size_mask(lf->size), a = lf->a & m, b = lf->b & m;
         int64_t sa = sign_extend(a, lf->size), sb = sign_extend(b, lf->size);
         switch (cc >> 1) {
         case 1: r = a < b; break;           /* B */
-        case 2: r = a == b; break;          /* E */
         case 3: r = a <= b; break;          /* BE */
         case 6: r = sa < sb; break;         /* L */
-        case 7: r = sa <= sb; break;        /* LE */
-        default: goto slow;
+        default: r = sa <= sb; break;       /* LE */
+        }
+        return r ^ (cc & 1);
+    }
+    /* TEST/AND/OR/XOR: CF = OF = 0. */
+    if (lf->op == LF_LOGIC && (cc >> 1) != 5) {
+        switch (cc >> 1) {
+        case 0: case 1: r = false; break;   /* O, B */
+        case 3: r = lazy_zf(lf); break;     /* BE */
+        case 6: r = lazy_sf(lf); break;     /* L */
+        default: r = lazy_zf(lf) || lazy_sf(lf); break; /* LE */
         }
         return r ^ (cc & 1);
     }

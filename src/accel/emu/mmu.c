@@ -268,12 +268,9 @@ static struct emu_tlb_entry *tlb_for(struct emu_cpu *cpu, enum emu_access acc)
     return acc == ACC_WRITE ? cpu->tlb_write : acc == ACC_EXEC ? cpu->tlb_exec : cpu->tlb_read;
 }
 
-/* A TLB entry's tag: the page, valid, and the access's user/supervisor
- * mode, as a translation filled by a supervisor access (an implicit one
- * at CPL 3 included, SDM 4.6) must not serve a user access. */
 static uint64_t tlb_tag(const struct emu_cpu *cpu, uint64_t lin)
 {
-    return (lin & ~0xfffull) | 1 | (cpu->cpl == 3 ? 2 : 0);
+    return emu_tlb_tag(cpu, lin);
 }
 
 /* Host pointer for the page holding lin, through the TLB; NULL with *gpa

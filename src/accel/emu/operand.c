@@ -1,4 +1,6 @@
 /* Operand access: effective and linear addresses, r/m operands, the stack. */
+#include <string.h>
+
 #include "accel/emu/cpu.h"
 
 uint64_t emu_ea(const struct emu_cpu *cpu, const struct emu_insn *in)
@@ -79,8 +81,30 @@ int emu_linear(struct emu_cpu *cpu, int seg, uint64_t ea, unsigned size, enum em
     return EMU_OK;
 }
 
+/* The common data access in 64-bit mode: no AC check due, within one
+ * page, a TLB hit (RAM, no data breakpoint, for a write no decoded code).
+ * NULL when it must take the full path. A canonical first byte makes the
+ * whole access canonical when it stays in one page. */
+static inline uint8_t *fast_host(struct emu_cpu *cpu, const struct emu_tlb_entry *tlb, int seg,
+                                 uint64_t ea, unsigned size)
+{
+    if (cpu->mode != MODE_LONG64 || (cpu->rflags & RFLAGS_AC))
+        return NULL;
+    uint64_t lin = ea + (seg == SEG_FS || seg == SEG_GS ? cpu->seg[seg].base : 0);
+    const struct emu_tlb_entry *t = &tlb[emu_tlb_slot(lin)];
+    if (t->vpage != emu_tlb_tag(cpu, lin) || (lin & 0xfff) + size > 4096 || !emu_canonical(lin))
+        return NULL;
+    return t->host + (lin & 0xfff);
+}
+
 int emu_read(struct emu_cpu *cpu, int seg, uint64_t ea, unsigned size, uint64_t *val)
 {
+    uint8_t *host = fast_host(cpu, cpu->tlb_read, seg, ea, size);
+    if (host) {
+        *val = 0;
+        memcpy(val, host, size);
+        return EMU_OK;
+    }
     uint64_t lin;
     int st = emu_linear(cpu, seg, ea, size, ACC_READ, &lin);
     if (st)
@@ -91,6 +115,11 @@ int emu_read(struct emu_cpu *cpu, int seg, uint64_t ea, unsigned size, uint64_t 
 
 int emu_write(struct emu_cpu *cpu, int seg, uint64_t ea, unsigned size, uint64_t val)
 {
+    uint8_t *host = fast_host(cpu, cpu->tlb_write, seg, ea, size);
+    if (host) {
+        memcpy(host, &val, size);
+        return EMU_OK;
+    }
     uint64_t lin;
     int st = emu_linear(cpu, seg, ea, size, ACC_WRITE, &lin);
     if (st)
@@ -98,21 +127,13 @@ int emu_write(struct emu_cpu *cpu, int seg, uint64_t ea, unsigned size, uint64_t
     return emu_write_lin(cpu, lin, &val, size);
 }
 
-int rm_read(struct emu_cpu *cpu, const struct emu_insn *in, unsigned size, uint64_t *v)
+int rm_read_mem(struct emu_cpu *cpu, const struct emu_insn *in, unsigned size, uint64_t *v)
 {
-    if (!(in->flags & INSN_MEM)) {
-        *v = reg_read(cpu, in->rm, size);
-        return EMU_OK;
-    }
     return emu_read(cpu, in->seg, emu_ea(cpu, in), size, v);
 }
 
-int rm_write(struct emu_cpu *cpu, const struct emu_insn *in, unsigned size, uint64_t v)
+int rm_write_mem(struct emu_cpu *cpu, const struct emu_insn *in, unsigned size, uint64_t v)
 {
-    if (!(in->flags & INSN_MEM)) {
-        reg_write(cpu, in->rm, size, v);
-        return EMU_OK;
-    }
     return emu_write(cpu, in->seg, emu_ea(cpu, in), size, v);
 }
 

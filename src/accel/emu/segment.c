@@ -188,11 +188,8 @@ int emu_load_code_segment(struct emu_cpu *cpu, uint16_t sel, unsigned new_cpl)
         return st;
     s.attr |= 1;
     s.selector = (uint16_t)((sel & ~3u) | new_cpl);
-    int old_cpl = cpu->cpl;
     cpu->seg[SEG_CS] = s;
-    emu_update_mode(cpu);
-    if (cpu->cpl != old_cpl)
-        emu_tlb_flush(cpu); /* user/supervisor permissions were cached */
+    emu_update_mode(cpu); /* TLB entries are tagged user/supervisor: no flush */
     return EMU_OK;
 }
 
