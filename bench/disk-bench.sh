@@ -88,23 +88,6 @@ mkdir -p "$logdir"
 initrd=$tmp/initrd.img
 cat "$guest/initramfs-shell.img" "$layer" >"$initrd"
 
-# Each console line with the host's time in microseconds in front.
-stamp() {
-    local line
-    while IFS= read -r line; do
-        printf '%s %s\n' "${EPOCHREALTIME/./}" "${line%$'\r'}"
-    done
-}
-
-# wait_line LOG REGEX DEADLINE: until a line (after its stamp) matches.
-wait_line() {
-    while ! cut -d' ' -f2- "$1" | grep -Eq -- "$2"; do
-        kill -0 "$vm_pid" 2>/dev/null || return 1
-        [ "$SECONDS" -lt "$3" ] || return 1
-        sleep 0.2
-    done
-}
-
 # run ENGINE: one boot with a fresh raw (vda) and qcow2 (vdb) image; the
 # stamped console goes to $logdir/disk-ENGINE.console.
 run() {

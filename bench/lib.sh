@@ -87,3 +87,21 @@ ensure_qemu() {
     fi
     command -v "$qemu" >/dev/null 2>&1 || die "$qemu still missing after the install"
 }
+
+# Each console line with the host's time in microseconds in front.
+stamp() {
+    local line
+    while IFS= read -r line; do
+        printf '%s %s\n' "${EPOCHREALTIME/./}" "${line%$'\r'}"
+    done
+}
+
+# wait_line LOG REGEX DEADLINE: until a line (after its stamp) matches, while
+# $vm_pid lives and $SECONDS is below DEADLINE.
+wait_line() {
+    while ! cut -d' ' -f2- "$1" | grep -Eq -- "$2"; do
+        kill -0 "$vm_pid" 2>/dev/null || return 1
+        [ "$SECONDS" -lt "$3" ] || return 1
+        sleep 0.2
+    done
+}

@@ -98,23 +98,6 @@ head -c $((p9_mib << 20)) /dev/urandom >"$tmp/share/big.bin"
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 cmdline="console=ttyS0 panic=-1 cryptomgr.notests"
 
-# Each console line with the host's time in microseconds in front.
-stamp() {
-    local line
-    while IFS= read -r line; do
-        printf '%s %s\n' "${EPOCHREALTIME/./}" "${line%$'\r'}"
-    done
-}
-
-# wait_line LOG REGEX: until a console line (after its stamp) matches.
-wait_line() {
-    while ! cut -d' ' -f2- "$1" | grep -Eq -- "$2"; do
-        kill -0 "$vm_pid" 2>/dev/null || return 1
-        [ "$SECONDS" -lt "$deadline" ] || return 1
-        sleep 0.2
-    done
-}
-
 # The stamp of the first console line matching REGEX.
 stamp_of() { awk -v re="$2" '{ l = $0; sub(/^[0-9]+ /, "", l) } l ~ re { print $1; exit }' "$1"; }
 
@@ -161,11 +144,11 @@ run() {
     vm_pid=$!
     exec 8>"$tmp/in"
     say "$engine: booting"
-    wait_line "$log" "hyperkit-init: ready" || die "$engine: no shell; see $log"
+    wait_line "$log" "hyperkit-init: ready" "$deadline" || die "$engine: no shell; see $log"
 
     # Markers are printed with \072 for ':' so the echoed command never matches.
     echo "printf '%s\\n' '#!/bin/sh' '[ \"\$1\" = bound ] || exit 0' 'ifconfig \$interface \$ip netmask \$subnet up' 'route add default gw \$router' >/tmp/dhcp.sh; chmod +x /tmp/dhcp.sh; ifconfig lo up; ifconfig eth0 up; udhcpc -i eth0 -f -q -n -t 5 -s /tmp/dhcp.sh >/dev/null 2>&1; printf 'nb\\072 net %s\\n' \$(ifconfig eth0 | grep -c 'inet addr')" >&8
-    wait_line "$log" "^nb: net 1" || die "$engine: no DHCP lease; see $log"
+    wait_line "$log" "^nb: net 1" "$deadline" || die "$engine: no DHCP lease; see $log"
 
     say "$engine: TCP guest -> host, $tcp_mib MiB"
     rm -f "$tmp/ready"
@@ -177,11 +160,11 @@ run() {
     [[ $PEER =~ bytes=([0-9]+)\ usec=([0-9]+) ]] && [ "${BASH_REMATCH[1]}" = $((tcp_mib << 20)) ] ||
         die "$engine: TCP guest -> host failed ($PEER); see $log"
     figure "$engine" tcp-up "${BASH_REMATCH[1]}" "${BASH_REMATCH[2]}"
-    wait_line "$log" "^nb: up done" || die "$engine: guest's nc did not end; see $log"
+    wait_line "$log" "^nb: up done" "$deadline" || die "$engine: guest's nc did not end; see $log"
 
     say "$engine: TCP host -> guest, $tcp_mib MiB"
     echo "nc -l -p 5001 </dev/null >/dev/null & sleep 1; printf 'nb\\072 listening\\n'" >&8
-    wait_line "$log" "^nb: listening" || die "$engine: guest's nc did not listen; see $log"
+    wait_line "$log" "^nb: listening" "$deadline" || die "$engine: guest's nc did not listen; see $log"
     python3 "$root/bench/net_peer.py" source "$fwd" $((tcp_mib << 20)) "$timeout_s" >"$tmp/peer.out" 2>&1 &
     peer_pid=$!
     wait_peer
@@ -190,14 +173,14 @@ run() {
 
     say "$engine: 9p read and write, $p9_mib MiB"
     echo "mkdir -p /mnt/s && mount -t 9p -o trans=virtio,version=9p2000.L,msize=262144 share /mnt/s && printf 'nb\\072 mounted\\n'" >&8
-    wait_line "$log" "^nb: mounted" || die "$engine: 9p share did not mount; see $log"
+    wait_line "$log" "^nb: mounted" "$deadline" || die "$engine: 9p share did not mount; see $log"
     echo "printf 'nb\\072 p9read begin\\n'; cat /mnt/s/big.bin >/dev/null; printf 'nb\\072 p9read end\\n'" >&8
-    wait_line "$log" "^nb: p9read end" || die "$engine: 9p read did not end; see $log"
+    wait_line "$log" "^nb: p9read end" "$deadline" || die "$engine: 9p read did not end; see $log"
     t0=$(stamp_of "$log" "^nb: p9read begin")
     t1=$(stamp_of "$log" "^nb: p9read end")
     figure "$engine" p9-read $((p9_mib << 20)) $((t1 - t0))
     echo "printf 'nb\\072 p9write begin\\n'; dd if=/dev/zero of=/mnt/s/w.bin bs=1048576 count=$p9_mib 2>/dev/null; printf 'nb\\072 p9write end\\n'" >&8
-    wait_line "$log" "^nb: p9write end" || die "$engine: 9p write did not end; see $log"
+    wait_line "$log" "^nb: p9write end" "$deadline" || die "$engine: 9p write did not end; see $log"
     [ "$(stat -c %s "$tmp/share/w.bin")" = $((p9_mib << 20)) ] ||
         die "$engine: 9p write left $(stat -c %s "$tmp/share/w.bin") bytes on the host"
     t0=$(stamp_of "$log" "^nb: p9write begin")
