@@ -16,9 +16,6 @@
 #include "core/bytes.h"
 #include "hyperkit.h"
 
-#define V9P_QUEUE_SIZE 128
-#define V9P_LEGACY_ID 0x1009
-#define V9P_PCI_CLASS 0x018000          /* mass storage, other */
 
 struct v9p {
     struct virtio_pci *vp;
@@ -143,10 +140,7 @@ int virtio_9p_create(struct dev_env *env, struct pci_bus *bus, int slot, int fun
         v9p_destroy(v);
         return HK_ENOMEM;
     }
-    size_t tl = strlen(conf->tag);
-    put16(v->config, (uint16_t)tl);
-    memcpy(v->config + 2, conf->tag, tl);
-    v->config_size = 2 + (unsigned)tl;
+    v->config_size = v9p_tag_config(v->config, conf->tag);
     struct virtio_pci_params p = {.bus = bus, .slot = slot, .func = func};
     struct virtio_dev_info info = {
         .name = "virtio-9p",

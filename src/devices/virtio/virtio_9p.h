@@ -15,6 +15,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "devices/devenv.h"
 #include "devices/virtio/virtio_pci.h"
@@ -22,6 +23,10 @@
 #define VIRTIO_ID_9P 9
 #define VIRTIO_9P_MOUNT_TAG 0           /* feature: config holds the tag */
 #define V9P_MAX_TAG 256                 /* hyperkit's bound */
+/* What both forms (served share, relay) present to the guest. */
+#define V9P_QUEUE_SIZE 128
+#define V9P_LEGACY_ID 0x1009
+#define V9P_PCI_CLASS 0x018000          /* mass storage, other */
 
 struct v9p_conf {
     char *path;                 /* the directory, or the relay's socket */
@@ -33,6 +38,9 @@ struct v9p_conf {
 
 int v9p_conf_parse(const char *conf, struct v9p_conf *out, char *err, size_t errlen);
 void v9p_conf_free(struct v9p_conf *c);
+/* The config space both forms show: the tag's length, then the tag
+ * (config holds 2 + V9P_MAX_TAG bytes). Returns its size. */
+unsigned v9p_tag_config(uint8_t *config, const char *tag);
 
 /* The device-type table's row (devtypes.h). */
 struct pci_bus;

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "core/bytes.h"
 #include "hyperkit.h"
 
 static int fail(char *err, size_t errlen, int code, const char *fmt, ...)
@@ -82,4 +83,12 @@ int v9p_conf_parse(const char *conf, struct v9p_conf *c, char *err, size_t errle
     if (r)
         v9p_conf_free(c);
     return r;
+}
+
+unsigned v9p_tag_config(uint8_t *config, const char *tag)
+{
+    size_t tl = strlen(tag);            /* <= V9P_MAX_TAG: v9p_conf_parse */
+    put16(config, (uint16_t)tl);
+    memcpy(config + 2, tag, tl);
+    return 2 + (unsigned)tl;
 }

@@ -40,9 +40,6 @@
 #include "devices/virtio/virtio_9p.h"
 #include "hyperkit.h"
 
-#define V9R_QUEUE_SIZE 128
-#define V9R_LEGACY_ID 0x1009
-#define V9R_PCI_CLASS 0x018000
 #define V9R_OUT_CAP (2 * P9_MAX_MSIZE)  /* requests waiting for the server */
 #define P9_RFLUSH (P9_TFLUSH + 1)
 #define P9_RERROR 107                   /* 9P2000's error reply, from older servers */
@@ -69,7 +66,7 @@ struct v9r {
     bool stop, drop;                    /* under mu */
     /* The relay thread's (under mu). */
     int sock;
-    struct v9r_req req[V9R_QUEUE_SIZE];
+    struct v9r_req req[V9P_QUEUE_SIZE];
     int ninflight;
     uint8_t *out;                       /* out[out_off..out_len): not sent yet */
     size_t out_off, out_len;
@@ -130,7 +127,7 @@ static void session_end(struct v9r *r, bool answer)
     if (r->sock >= 0)
         close(r->sock);
     r->sock = -1;
-    for (int i = 0; i < V9R_QUEUE_SIZE; i++) {
+    for (int i = 0; i < V9P_QUEUE_SIZE; i++) {
         struct v9r_req *q = &r->req[i];
         if (!q->busy)
             continue;
@@ -169,7 +166,7 @@ static int connect_server(struct v9r *r)
 
 static struct v9r_req *find_tag(struct v9r *r, uint16_t tag)
 {
-    for (int i = 0; i < V9R_QUEUE_SIZE; i++)
+    for (int i = 0; i < V9P_QUEUE_SIZE; i++)
         if (r->req[i].busy && r->req[i].tag == tag)
             return &r->req[i];
     return NULL;
@@ -303,10 +300,10 @@ static void take_requests(struct v9r *r)
             r->out_len -= r->out_off;
             r->out_off = 0;
         }
-        if (r->ninflight == V9R_QUEUE_SIZE || V9R_OUT_CAP - r->out_len < P9_MAX_MSIZE)
+        if (r->ninflight == V9P_QUEUE_SIZE || V9R_OUT_CAP - r->out_len < P9_MAX_MSIZE)
             return;
         struct v9r_req *q = NULL;
-        for (int i = 0; i < V9R_QUEUE_SIZE && !q; i++)
+        for (int i = 0; i < V9P_QUEUE_SIZE && !q; i++)
             if (!r->req[i].busy)
                 q = &r->req[i];
         int got = virtio_pci_queue_pop(r->vp, 0, q->c);
@@ -406,7 +403,7 @@ static void v9r_destroy(void *opaque)
         close(r->sock);
     if (r->efd >= 0)
         close(r->efd);
-    for (int i = 0; i < V9R_QUEUE_SIZE; i++)
+    for (int i = 0; i < V9P_QUEUE_SIZE; i++)
         free(r->req[i].c);
     free(r->out);
     free(r->in);
@@ -447,7 +444,7 @@ static int v9r_alloc(struct v9r *r)
     r->msg = malloc(P9_MAX_MSIZE);
     if (!r->out || !r->in || !r->msg)
         return HK_ENOMEM;
-    for (int i = 0; i < V9R_QUEUE_SIZE; i++)
+    for (int i = 0; i < V9P_QUEUE_SIZE; i++)
         if (!(r->req[i].c = virtio_pci_chain_new(r->vp)))
             return HK_ENOMEM;
     return HK_OK;
@@ -467,18 +464,15 @@ int virtio_9p_relay_create(struct dev_env *env, struct pci_bus *bus, int slot, i
         v9r_destroy(r);
         return e;
     }
-    size_t tl = strlen(conf->tag);
-    put16(r->config, (uint16_t)tl);
-    memcpy(r->config + 2, conf->tag, tl);
-    r->config_size = 2 + (unsigned)tl;
+    r->config_size = v9p_tag_config(r->config, conf->tag);
     struct virtio_pci_params p = {.bus = bus, .slot = slot, .func = func};
     struct virtio_dev_info info = {
         .name = "virtio-9p",
         .device_type = VIRTIO_ID_9P,
-        .legacy_id = V9R_LEGACY_ID,
-        .pci_class = V9R_PCI_CLASS,
+        .legacy_id = V9P_LEGACY_ID,
+        .pci_class = V9P_PCI_CLASS,
         .nqueues = 1,
-        .queue_size = V9R_QUEUE_SIZE,
+        .queue_size = V9P_QUEUE_SIZE,
         .config_size = r->config_size,
         .device_driven_mask = 1,
         .ops = &v9r_ops,
