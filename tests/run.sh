@@ -14,8 +14,9 @@ crashed=0
 # busy 2-core machine two boots take well over 5 minutes.
 run_one() {
     local name=$1 limit=$2; shift 2
-    local out rc
+    local out rc start=$SECONDS
     out=$(timeout "$limit" "$@" 2>&1); rc=$?
+    echo "   ($((SECONDS - start)) s)"
     printf '%s\n' "$out" | grep -E '^(PASS|FAIL|SKIP):' >>"$log"
     printf '%s\n' "$out" | grep -E '^(FAIL|SKIP):' || true
     if [ $rc -ne 0 ] && ! printf '%s\n' "$out" | grep -q '^FAIL:'; then
