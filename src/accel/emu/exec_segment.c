@@ -38,17 +38,34 @@ EXEC(ex_mov_rm_sreg)
     return st ? st : next(cpu, in);
 }
 
-/* PUSH/POP of a segment register: in->sub is the segment. */
+/* PUSH/POP of a segment register: in->sub is the segment. Intel moves
+ * the stack pointer by the operand size but reads only the 16-bit
+ * selector, and outside 64-bit mode writes only it too, leaving the
+ * slot's upper bytes alone (AMD zero-extends a 32-bit push). */
 EXEC(ex_push_sreg)
 {
-    int st = emu_push(cpu, in->opsz, cpu->seg[in->sub].selector);
-    return st ? st : next(cpu, in);
+    uint16_t sel = cpu->seg[in->sub].selector;
+    if (cpu->mode == MODE_LONG64 || in->opsz == 2) {
+        int st = emu_push(cpu, in->opsz, sel);
+        return st ? st : next(cpu, in);
+    }
+    unsigned ss = emu_stack_size(cpu);
+    uint64_t sp = (cpu->gpr[4] - in->opsz) & size_mask(ss);
+    int st = emu_write(cpu, SEG_SS, sp, 2, sel);
+    if (st)
+        return st;
+    reg_write(cpu, 4, ss, sp);
+    return next(cpu, in);
 }
 
 EXEC(ex_pop_sreg)
 {
     uint64_t v, old_rsp = cpu->gpr[4];
-    int st = emu_pop(cpu, in->opsz, &v);
+    unsigned ss = emu_stack_size(cpu);
+    uint64_t sp = cpu->gpr[4] & size_mask(ss);
+    int st = emu_read(cpu, SEG_SS, sp, 2, &v);
+    if (!st)
+        reg_write(cpu, 4, ss, sp + in->opsz);
     if (!st)
         st = emu_load_data_segment(cpu, in->sub, (uint16_t)v);
     if (st) {

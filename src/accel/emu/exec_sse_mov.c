@@ -322,8 +322,9 @@ EXEC(ex_shufp)
  * host faults, storing nothing, on a not-present page even for bytes the
  * mask leaves out and for an all-zero mask (which the SDM leaves to the
  * implementation). Alignment checking wants 8-byte alignment, MASKMOVDQU
- * included, so the segment checks go by 8-byte halves (all checked on the
- * host). */
+ * included, so the segment checks go by 8-byte halves; Intel's page walk
+ * takes MASKMOVDQU's high half first, so a #PF names the first bad byte
+ * of that half when it has one (all checked on the host). */
 int sse_maskmov(struct emu_cpu *cpu, const struct emu_insn *in, const uint8_t *v,
                 const uint8_t *m, unsigned bytes)
 {
@@ -333,8 +334,8 @@ int sse_maskmov(struct emu_cpu *cpu, const struct emu_insn *in, const uint8_t *v
         st = emu_linear(cpu, in->seg, (ea + h) & size_mask(in->adsz), 8, ACC_WRITE, &lin[h / 8]);
     /* Each half at its own address: with a 16-bit rDI the second half may
      * wrap to offset 0. */
-    for (unsigned h = 0; h < bytes && !st; h += 8)
-        st = emu_probe_write(cpu, lin[h / 8], 8);
+    for (unsigned h = bytes; h > 0 && !st; h -= 8)
+        st = emu_probe_write(cpu, lin[h / 8 - 1], 8);
     if (st)
         return st;
     for (unsigned i = 0; i < bytes; i++) {
