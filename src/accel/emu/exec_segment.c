@@ -170,25 +170,21 @@ EXEC(ex_call_far_mem)
 /* A far return's CS (at privilege rpl), SS when it pops one, and the new
  * RIP checked against them (outside 64-bit mode wrapped to wrap_size
  * bytes first). All checks come before any state changes (SDM "RET",
- * "IRET"): a fault leaves CS, SS and CPL as they were. Going outward the
- * SS checks come before the RIP check; at the same privilege (IRETQ pops
- * SS too) the RIP check comes first, as the host shows. *rip gets the RIP
+ * "IRET"): a fault leaves CS, SS and CPL as they were. The SS checks come
+ * before the RIP check, at the same privilege too (IRETQ pops SS there):
+ * so Intel hosts show it (AMD checks RIP first there). *rip gets the RIP
  * to load. */
 static int load_return_target(struct emu_cpu *cpu, uint16_t cs, unsigned rpl, const uint16_t *ss,
                               unsigned wrap_size, uint64_t *rip)
 {
     struct emu_segment old_cs = cpu->seg[SEG_CS], old_ss = cpu->seg[SEG_SS];
-    int old_cpl = cpu->cpl;
-    bool outer = rpl > (unsigned)old_cpl;
     int st = emu_load_code_segment(cpu, cs, rpl);
-    if (!st && ss && outer)
+    if (!st && ss)
         st = emu_load_data_segment(cpu, SEG_SS, *ss);
     if (!st && cpu->mode != MODE_LONG64)
         *rip &= size_mask(wrap_size);
     if (!st)
         st = emu_check_far_target(cpu, *rip);
-    if (!st && ss && !outer)
-        st = emu_load_data_segment(cpu, SEG_SS, *ss);
     if (st) {
         cpu->seg[SEG_CS] = old_cs;
         cpu->seg[SEG_SS] = old_ss;
@@ -371,11 +367,17 @@ static int iret(struct emu_cpu *cpu, const struct emu_insn *in)
         st = emu_raise_err(cpu, EXC_GP, (uint16_t)cs & ~3u); /* the selector: 16 bits of the slot */
         goto fail;
     }
-    /* 64-bit mode always pops SS:RSP; other modes only when going outward. */
+    /* 64-bit mode always pops SS:RSP; other modes only when going outward.
+     * Intel checks these two pops' alignment with the AC just popped (an
+     * IRETQ at CPL 3 to AC=1 from a misaligned frame is #AC(0); seen on
+     * the host as an #AC whose frame shows AC=0). */
     if (cpu->mode == MODE_LONG64 || outer) {
+        uint64_t keep = cpu->rflags;
+        cpu->rflags = (keep & ~RFLAGS_AC) | (iret_flags(cpu, fl, s) & RFLAGS_AC);
         st = emu_pop(cpu, s, &rsp);
         if (!st)
             st = emu_pop(cpu, s, &ss);
+        cpu->rflags = (cpu->rflags & ~RFLAGS_AC) | (keep & RFLAGS_AC);
         if (st)
             goto fail;
     }

@@ -32,7 +32,7 @@ static int rep_paused(struct emu_cpu *cpu, bool compares, uint64_t flags0, int s
     return st;
 }
 
-/* `ptrs`: the pointer registers (bit 6 rSI, bit 7 rDI) Intel's REP setup
+/* `ptrs`: the registers (bit 1 rCX, 6 rSI, 7 rDI) Intel's REP setup
  * writes back before the first iteration. */
 static int rep_run(struct emu_cpu *cpu, const struct emu_insn *in, iter_fn one, bool compares,
                    unsigned ptrs)
@@ -49,7 +49,6 @@ static int rep_run(struct emu_cpu *cpu, const struct emu_insn *in, iter_fn one, 
      * fault in the first iteration, too (checked on the host; AMD leaves
      * them). */
     if (in->adsz == 4 && cpu->mode == MODE_LONG64) {
-        ptrs |= 1u << 1;
         for (unsigned r = 1; r < 8; r++)
             if (ptrs & (1u << r))
                 cpu->gpr[r] = (uint32_t)cpu->gpr[r];
@@ -169,13 +168,18 @@ static int outs_one(struct emu_cpu *cpu, const struct emu_insn *in, int64_t delt
     return st;
 }
 
-EXEC(ex_movs) { return rep_run(cpu, in, movs_one, false, 1u << 6 | 1u << 7); }
-EXEC(ex_stos) { return rep_run(cpu, in, stos_one, false, 1u << 7); }
-EXEC(ex_lods) { return rep_run(cpu, in, lods_one, false, 0); }
-EXEC(ex_cmps) { return rep_run(cpu, in, cmps_one, true, 0); }
-EXEC(ex_scas) { return rep_run(cpu, in, scas_one, true, 0); }
+#define RCX (1u << 1)
+#define RSI (1u << 6)
+#define RDI (1u << 7)
+EXEC(ex_movs) { return rep_run(cpu, in, movs_one, false, RCX | RSI | RDI); }
+EXEC(ex_stos) { return rep_run(cpu, in, stos_one, false, RCX | RDI); }
+EXEC(ex_lods) { return rep_run(cpu, in, lods_one, false, RCX); }
+EXEC(ex_cmps) { return rep_run(cpu, in, cmps_one, true, RCX); }
+EXEC(ex_scas) { return rep_run(cpu, in, scas_one, true, RCX); }
 /* INS/OUTS check the port like IN/OUT (IOPL, then the TSS bitmap), once
- * and before any access: DX does not change between iterations. */
+ * and before any access: DX does not change between iterations. The
+ * host harness cannot run them (CPL 3, IOPL 0), so what Intel's REP setup
+ * writes for them is unknown: none here. */
 EXEC(ex_ins)
 {
     int st = emu_io_check(cpu, (uint16_t)cpu->gpr[2], in->opsz);
