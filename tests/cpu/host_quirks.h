@@ -17,6 +17,9 @@
  *   MMX stores         Intel has set TOP to 0 when the store faults;
  *                      MASKMOVDQU (maskmovq's stray-66 cases) reports a
  *                      #PF in its high half first
+ *   16-byte SSE operands that may be misaligned (MOVDQU...): never #AC
+ *                      on Intel (test_mmx, whose stray prefixes make them,
+ *                      sets no AC there on AMD)
  * Such a form is reported SKIP with this reason on an AMD host instead of
  * PASS/FAIL; on every other host it is compared as usual.
  * HK_CPU_QUIRKS_COMPARE=1 in the environment compares them anyway (to see

@@ -10,7 +10,13 @@
 static int sse_lin(struct emu_cpu *cpu, const struct emu_insn *in, unsigned size, bool aligned,
                    enum emu_access acc, uint64_t *lin)
 {
+    /* Intel never alignment-checks a 16-byte operand that may be
+     * misaligned (MOVDQU, MOVUPS, LDDQU...; checked on the host; AMD
+     * raises #AC for it). */
+    uint64_t ac = size == 16 && !aligned ? cpu->rflags & RFLAGS_AC : 0;
+    cpu->rflags &= ~ac;
     int st = emu_linear(cpu, in->seg, emu_ea(cpu, in), size, acc, lin);
+    cpu->rflags |= ac;
     /* A misaligned 16-byte operand that must be aligned is #GP(0), even
      * where alignment checking would raise #AC (checked on the host). */
     if (st == EMU_FAULT && aligned && cpu->exc.vector == EXC_AC)
