@@ -200,6 +200,8 @@ struct emu_cpu {
     struct emu_tlb_entry tlb_read[EMU_TLB_SIZE];
     struct emu_tlb_entry tlb_write[EMU_TLB_SIZE];
     struct emu_tlb_entry tlb_exec[EMU_TLB_SIZE];
+    uint64_t tlb_gen;                  /* new at each TLB flush, unique in the VM:
+                                        * block links made before are stale (emu.h) */
 
     const struct accel_irq_ops *irq;   /* local APIC, NULL when none */
     void *irq_opaque;

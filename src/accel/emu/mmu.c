@@ -23,11 +23,23 @@
 #define PF_RSVD 0x8u
 #define PF_I 0x10u
 
+/* A fresh TLB generation: the block links this vCPU made under the old
+ * translations are stale. Taken from a VM-wide counter so that no two
+ * vCPUs ever share one (struct emu_link). */
+static void tlb_new_gen(struct emu_cpu *cpu)
+{
+    if (cpu->vm)
+        cpu->tlb_gen = atomic_fetch_add_explicit(&cpu->vm->ctx_seq, 1, memory_order_relaxed) + 1;
+    else
+        cpu->tlb_gen++;
+}
+
 void emu_tlb_flush(struct emu_cpu *cpu)
 {
     memset(cpu->tlb_read, 0, sizeof(cpu->tlb_read));
     memset(cpu->tlb_write, 0, sizeof(cpu->tlb_write));
     memset(cpu->tlb_exec, 0, sizeof(cpu->tlb_exec));
+    tlb_new_gen(cpu);
 }
 
 static int page_fault(struct emu_cpu *cpu, uint64_t lin, uint32_t err, enum emu_access acc)
