@@ -15,8 +15,10 @@
 #define VA_LARGE 0xc0000000ull        /* a 2 MiB page of the identity map, moved */
 #define FRAME_A 0x2000000ull          /* two 2 MiB frames of the guest's 64 MiB */
 #define FRAME_B 0x2200000ull
-#define LARGE_CODE 0x1230ull          /* offsets in the 2 MiB page */
-#define LARGE_DATA 0x3000ull
+/* Offsets in the 2 MiB page: away from the guest's own pages (at 1 MiB)
+ * modulo 1 MiB, so a small direct-mapped TLB keeps their entries. */
+#define LARGE_CODE 0x9d230ull
+#define LARGE_DATA 0x9e000ull
 #define LARGE_OTHER 0x100000ull
 
 static uint8_t code_a[4096] __attribute__((aligned(4096)));
