@@ -23,13 +23,16 @@
  *  - code_gen: no decoded block was dropped since, so `to` is neither freed
  *    nor decoded from bytes since overwritten; device writes still queued
  *    are looked at too.
- * So a stale link costs one lookup and never runs the wrong code. With
- * several vCPU threads sharing the cache, ctx values stay unique per vCPU
- * (the generation comes from a VM-wide counter), so one vCPU never follows
- * another's link in its own context by mistake, and links need no lock:
- * a torn link fails its checks. Freeing dropped blocks then needs every
- * vCPU past a block boundary first (epochs), since another may be running
- * one or holding it as the block it came from. */
+ * So a stale link costs one lookup and never runs the wrong code.
+ * For several vCPU threads sharing the cache (one thread owns it today):
+ * ctx values are already unique per vCPU (the generation comes from a
+ * VM-wide counter), so no vCPU can take another's link as made in its own
+ * context; code_gen must become atomic; a link must be read whole (a
+ * sequence count around its write, or links kept per vCPU), since a torn
+ * one could pair one write's checks with another's block; and dropped
+ * blocks may be freed only once every vCPU has passed a block boundary
+ * (epochs), since another may be running one or hold it as the block it
+ * came from. Following then still takes no lock and patches nothing. */
 struct emu_link {
     uint64_t lin;
     uint64_t ctx;
