@@ -159,6 +159,28 @@ static double cb_host_time(const struct cb_loop *l, uint8_t *page, void *src, vo
     return cb_now() - t;
 }
 
+/* HK_CPU_BENCH="INT COPY": iterations of the integer loop and passes of the
+ * copy loop, for emu and host alike; 0 skips a loop. For a profiler, which
+ * runs both sides many times slower (bench/emu-cost.sh). */
+static int cb_units_from_env(struct cb_loop *loops, unsigned n)
+{
+    const char *e = getenv("HK_CPU_BENCH");
+    if (!e)
+        return 0;
+    char *end;
+    for (unsigned i = 0; i < n; i++) {
+        unsigned long v = strtoul(e, &end, 10);
+        if (end == e || v > 0x7fffffffu) {
+            fprintf(stderr, "bench: HK_CPU_BENCH must be two counts, \"INT COPY\": %s\n",
+                    getenv("HK_CPU_BENCH"));
+            return -1;
+        }
+        loops[i].emu_units = loops[i].host_units = (uint32_t)v;
+        e = end;
+    }
+    return 0;
+}
+
 static int cd_bench(void)
 {
     struct cb_loop loops[] = {
@@ -167,6 +189,8 @@ static int cd_bench(void)
         {"memory copy loop (64-bit load/store, 64 KiB a pass)", cb_copy_loop, sizeof(cb_copy_loop),
          2, 6 * (CB_COPY / 8) + 5, 1, 400, 8000},
     };
+    if (cb_units_from_env(loops, sizeof(loops) / sizeof(loops[0])))
+        return 2;
     struct cb_emu b;
     memset(&b, 0, sizeof(b));
     uint8_t *page = mmap(NULL, 4096, PROT_READ | PROT_WRITE | PROT_EXEC,
@@ -179,6 +203,8 @@ static int cd_bench(void)
     printf("emu engine speed (emu_cpu_run, one vCPU) against the host running the same code\n");
     for (unsigned i = 0; i < sizeof(loops) / sizeof(loops[0]); i++) {
         const struct cb_loop *l = &loops[i];
+        if (l->emu_units == 0)
+            continue;
         uint64_t emu_insns;
         double te = cb_emu_time(&b, l, &emu_insns);
         double th = cb_host_time(l, page, src, dst);

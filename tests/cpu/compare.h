@@ -56,7 +56,7 @@ static uint64_t cd_double_shift_undefined(const struct emu_insn *in, const struc
 /* Flags the SDM leaves undefined after this instruction, given its inputs. */
 static uint64_t cd_undefined_flags(const struct emu_insn *in, const struct cd_state *s)
 {
-    emu_exec_fn fn = in->fn;
+    emu_exec_fn fn = emu_general_fn(in->fn); /* not the specialised one */
     if ((cd_is_alu_fn(fn) && (in->sub == 1 || in->sub == 4 || in->sub == 6)) ||
         fn == ex_test_rm_reg || fn == ex_test_rm_imm)
         return RFLAGS_AF;

@@ -8,6 +8,7 @@
 #define HK_EMU_CPU_H
 
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -306,6 +307,22 @@ int emu_linear(struct emu_cpu *cpu, int seg, uint64_t ea, unsigned size, enum em
 int emu_read_lin(struct emu_cpu *cpu, uint64_t lin, void *buf, unsigned size, enum emu_access acc);
 int emu_write_lin(struct emu_cpu *cpu, uint64_t lin, const void *buf, unsigned size);
 int emu_read(struct emu_cpu *cpu, int seg, uint64_t ea, unsigned size, uint64_t *val);
+/* The common data access in 64-bit mode: no AC check due, within one
+ * page, a hit in tlb (cpu->tlb_read or tlb_write: RAM, no data breakpoint,
+ * for a write no decoded code): the host address of seg:ea. NULL when it
+ * must take the full path (emu_read, emu_write). A canonical first byte
+ * makes the whole access canonical when it stays in one page. */
+static inline uint8_t *emu_tlb_host(struct emu_cpu *cpu, const struct emu_tlb_entry *tlb,
+                                    int seg, uint64_t ea, unsigned size)
+{
+    if (cpu->mode != MODE_LONG64 || (cpu->rflags & RFLAGS_AC))
+        return NULL;
+    uint64_t lin = ea + (seg == SEG_FS || seg == SEG_GS ? cpu->seg[seg].base : 0);
+    const struct emu_tlb_entry *t = &tlb[emu_tlb_slot(lin)];
+    if (t->vpage != emu_tlb_tag(cpu, lin) || (lin & 0xfff) + size > 4096 || !emu_canonical(lin))
+        return NULL;
+    return t->host + (lin & 0xfff);
+}
 int emu_write(struct emu_cpu *cpu, int seg, uint64_t ea, unsigned size, uint64_t val);
 /* Guest-physical address of a linear one (page walk, A/D bits). */
 int emu_translate(struct emu_cpu *cpu, uint64_t lin, enum emu_access acc, uint64_t *gpa);
@@ -494,5 +511,10 @@ int emu_msr_write(struct emu_cpu *cpu, uint32_t index, uint64_t value);
  * when more bytes than avail are needed. Undefined encodings decode to an
  * executor that raises #UD. */
 int emu_decode(const struct emu_cpu *cpu, const uint8_t *bytes, int avail, struct emu_insn *in);
+/* Swap a decoded instruction's executor for one specialised to its form
+ * and operand size, when there is one (exec_fast.c). */
+void emu_specialize(const struct emu_cpu *cpu, struct emu_insn *in);
+/* The general executor a specialised one stands for, or fn (exec_fast.c). */
+emu_exec_fn emu_general_fn(emu_exec_fn fn);
 
 #endif

@@ -338,5 +338,6 @@ int emu_decode(const struct emu_cpu *cpu, const uint8_t *bytes, int avail, struc
     in->flags |= (px.rep ? INSN_REP : 0) | (px.repne ? INSN_REPNE : 0);
     if ((f & O_ENDS) || in->fn == ex_ud)
         in->flags |= INSN_ENDS;
+    emu_specialize(cpu, in);
     return in->len;
 }

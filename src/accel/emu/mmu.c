@@ -265,6 +265,10 @@ static int ext_access(struct emu_cpu *cpu, bool is_io, uint64_t addr, unsigned s
                       uint64_t *val)
 {
     struct accel_exit *e = cpu->exit;
+    /* The block ends after this instruction (run_block tests only this):
+     * the access may have raised or unmasked an interrupt, and the
+     * instruction's log must be committed (emu_insn_done). */
+    cpu->end_block = true;
     if (cpu->xlog_pos < cpu->xlog_n) {
         struct emu_xaccess *x = &cpu->xlog[cpu->xlog_pos++];
         if (x->is_io != is_io || x->addr != addr || x->size != size || x->is_write != is_write) {

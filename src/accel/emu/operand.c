@@ -81,25 +81,9 @@ int emu_linear(struct emu_cpu *cpu, int seg, uint64_t ea, unsigned size, enum em
     return EMU_OK;
 }
 
-/* The common data access in 64-bit mode: no AC check due, within one
- * page, a TLB hit (RAM, no data breakpoint, for a write no decoded code).
- * NULL when it must take the full path. A canonical first byte makes the
- * whole access canonical when it stays in one page. */
-static inline uint8_t *fast_host(struct emu_cpu *cpu, const struct emu_tlb_entry *tlb, int seg,
-                                 uint64_t ea, unsigned size)
-{
-    if (cpu->mode != MODE_LONG64 || (cpu->rflags & RFLAGS_AC))
-        return NULL;
-    uint64_t lin = ea + (seg == SEG_FS || seg == SEG_GS ? cpu->seg[seg].base : 0);
-    const struct emu_tlb_entry *t = &tlb[emu_tlb_slot(lin)];
-    if (t->vpage != emu_tlb_tag(cpu, lin) || (lin & 0xfff) + size > 4096 || !emu_canonical(lin))
-        return NULL;
-    return t->host + (lin & 0xfff);
-}
-
 int emu_read(struct emu_cpu *cpu, int seg, uint64_t ea, unsigned size, uint64_t *val)
 {
-    uint8_t *host = fast_host(cpu, cpu->tlb_read, seg, ea, size);
+    uint8_t *host = emu_tlb_host(cpu, cpu->tlb_read, seg, ea, size);
     if (host) {
         *val = 0;
         memcpy(val, host, size);
@@ -115,7 +99,7 @@ int emu_read(struct emu_cpu *cpu, int seg, uint64_t ea, unsigned size, uint64_t 
 
 int emu_write(struct emu_cpu *cpu, int seg, uint64_t ea, unsigned size, uint64_t val)
 {
-    uint8_t *host = fast_host(cpu, cpu->tlb_write, seg, ea, size);
+    uint8_t *host = emu_tlb_host(cpu, cpu->tlb_write, seg, ea, size);
     if (host) {
         memcpy(host, &val, size);
         return EMU_OK;

@@ -163,44 +163,49 @@ static bool stepped(const struct emu_cpu *cpu)
     return (cpu->rflags & (RFLAGS_TF | RFLAGS_RF)) || (cpu->dbg_exec && emu_debug_exec_near(cpu));
 }
 
+/* How run_block ends at instruction in, which returned st or set
+ * end_block (a device access, written code, a trap due): out of the
+ * hot loop. */
+static int block_stop(struct emu_cpu *cpu, const struct emu_block *b, const struct emu_insn *in,
+                      int st, uint64_t rsp)
+{
+    uint64_t done = (uint64_t)(in - b->insns);
+    if (st == EMU_END_BLOCK || (st == EMU_OK && cpu->xlog_n)) {
+        cpu->insn_count += done + 1;
+        /* A device access may have raised an interrupt or unmasked one
+         * (an EOI, a TPR write, an IPI): look before the next instruction. */
+        if (cpu->xlog_n)
+            emu_recheck_events(cpu);
+        st = emu_insn_done(cpu);
+        return st ? st : EMU_END_BLOCK;
+    }
+    if (st == EMU_OK) { /* cpu->end_block: code under the block was written */
+        cpu->insn_count += done + 1;
+        return EMU_END_BLOCK;
+    }
+    cpu->insn_count += done;
+    cpu->gpr[4] = rsp; /* see step_uncached */
+    if (st == EMU_EXIT)
+        emu_insn_hold(cpu, in);
+    return st;
+}
+
 /* EMU_OK when the block ran to its end and its last instruction changed
  * nothing a link depends on (a jump, Jcc, CALL, RET, or the page or the
  * instruction limit): the next block may then be reached through a link.
- * EMU_END_BLOCK when it ended otherwise but without exit or fault. */
+ * EMU_END_BLOCK when it ended otherwise but without exit or fault.
+ * Per instruction only the call and one test: a device access sets
+ * end_block (ext_access), so the access log stays empty while it is
+ * clear; its positions are reset once, and the count added at the end. */
 static int run_block(struct emu_cpu *cpu, const struct emu_block *b)
 {
-    for (unsigned i = 0; i < b->n; i++) {
-        const struct emu_insn *in = &b->insns[i];
+    cpu->xlog_pos = cpu->held_pos = 0;
+    const struct emu_insn *in = b->insns, *end = in + b->n;
+    for (; in < end; in++) {
         uint64_t rsp = cpu->gpr[4];
-        cpu->xlog_pos = cpu->held_pos = 0;
         int st = in->fn(cpu, in);
-        if (st != EMU_OK) {
-            if (st == EMU_END_BLOCK) {
-                cpu->insn_count += i + 1;
-                if (cpu->xlog_n)
-                    emu_recheck_events(cpu);
-                st = emu_insn_done(cpu);
-                return st ? st : EMU_END_BLOCK;
-            }
-            cpu->insn_count += i;
-            cpu->gpr[4] = rsp; /* see step_uncached */
-            if (st == EMU_EXIT)
-                emu_insn_hold(cpu, in);
-            return st;
-        }
-        /* A device access may have raised an interrupt or unmasked one (an
-         * EOI, a TPR write, an IPI): look before the next instruction. */
-        if (cpu->xlog_n) {
-            emu_recheck_events(cpu);
-            if ((st = emu_insn_done(cpu)) != EMU_OK) {
-                cpu->insn_count += i + 1;
-                return st;
-            }
-        }
-        if (cpu->end_block) {
-            cpu->insn_count += i + 1;
-            return EMU_END_BLOCK;
-        }
+        if (__builtin_expect(st != EMU_OK || cpu->end_block, 0))
+            return block_stop(cpu, b, in, st, rsp);
     }
     cpu->insn_count += b->n;
     return EMU_OK;
