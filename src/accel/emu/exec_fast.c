@@ -289,6 +289,111 @@ static const emu_exec_fn alu_mem_fns[8][2] = {
 #define FAST_CMP_MEM(size)                                                                     static EXEC(fast_cmp_mr_##size)                                                            {                                                                                              uint64_t a;                                                                                if (!fast_load(cpu, in->seg, fast_ea(cpu, in), size, &a))                                      return ex_alu_rm_reg(cpu, in);                                                         fast_alu(cpu, 7, size, a, fast_rd(cpu, in->reg, size));                                   return next(cpu, in);                                                                  }                                                                                          static EXEC(fast_cmp_mi_##size)                                                            {                                                                                              uint64_t a;                                                                                if (!fast_load(cpu, in->seg, fast_ea(cpu, in), size, &a))                                      return ex_alu_rm_imm(cpu, in);                                                         fast_alu(cpu, 7, size, a, size == 8 ? in->imm : (uint32_t)in->imm);                        return next(cpu, in);                                                                  }
 FAST_CMP_MEM(4) FAST_CMP_MEM(8)
 
+/* Read-modify-write of memory in 64-bit code without LOCK: a write-TLB
+ * hit is a writable RAM page with A and D set, no decoded code and no
+ * data breakpoint, so the read and the write both succeed there and no
+ * lazy-flag state needs saving for a rollback. Anything else (a miss, a
+ * page crossing, AC, a non-canonical address) goes to the general
+ * executor, which does the write-intent checks in order. */
+ALWAYS_INLINE uint8_t *fast_rmw_host(struct emu_cpu *cpu, const struct emu_insn *in,
+                                     unsigned size)
+{
+    return emu_tlb_host(cpu, cpu->tlb_write, in->seg, fast_ea(cpu, in), size);
+}
+
+ALWAYS_INLINE uint64_t host_load(const uint8_t *h, unsigned size)
+{
+    if (size == 8) {
+        uint64_t v;
+        memcpy(&v, h, 8);
+        return v;
+    }
+    uint32_t v32;
+    memcpy(&v32, h, 4);
+    return v32;
+}
+
+#define FAST_ALU_RMW(op, size)                                                             \
+    static EXEC(fast_alu_mr_##op##_##size)                                                 \
+    {                                                                                      \
+        uint8_t *h = fast_rmw_host(cpu, in, size);                                         \
+        if (!h)                                                                            \
+            return ex_alu_rm_reg(cpu, in);                                                 \
+        uint64_t r = fast_alu(cpu, op, size, host_load(h, size), fast_rd(cpu, in->reg, size)); \
+        memcpy(h, &r, size);                                                               \
+        return next(cpu, in);                                                              \
+    }                                                                                      \
+    static EXEC(fast_alu_mi_##op##_##size)                                                 \
+    {                                                                                      \
+        uint8_t *h = fast_rmw_host(cpu, in, size);                                         \
+        if (!h)                                                                            \
+            return ex_alu_rm_imm(cpu, in);                                                 \
+        uint64_t b = size == 8 ? in->imm : (uint32_t)in->imm;                              \
+        uint64_t r = fast_alu(cpu, op, size, host_load(h, size), b);                       \
+        memcpy(h, &r, size);                                                               \
+        return next(cpu, in);                                                              \
+    }
+#define FAST_ALU_RMW_SIZES(op) FAST_ALU_RMW(op, 4) FAST_ALU_RMW(op, 8)
+FAST_ALU_RMW_SIZES(0)
+FAST_ALU_RMW_SIZES(1)
+FAST_ALU_RMW_SIZES(4)
+FAST_ALU_RMW_SIZES(5)
+FAST_ALU_RMW_SIZES(6)
+static const emu_exec_fn alu_rmw_fns[2][8][2] = {
+    {ALU_ROW(mr, 0), ALU_ROW(mr, 1), {NULL, NULL}, {NULL, NULL}, ALU_ROW(mr, 4),
+     ALU_ROW(mr, 5), ALU_ROW(mr, 6), {NULL, NULL}},
+    {ALU_ROW(mi, 0), ALU_ROW(mi, 1), {NULL, NULL}, {NULL, NULL}, ALU_ROW(mi, 4),
+     ALU_ROW(mi, 5), ALU_ROW(mi, 6), {NULL, NULL}}};
+
+#define FAST_INC_DEC_MEM(dec, size)                                                        \
+    static EXEC(fast_incdec_mem_##dec##_##size)                                            \
+    {                                                                                      \
+        uint8_t *h = fast_rmw_host(cpu, in, size);                                         \
+        if (!h)                                                                            \
+            return ex_inc_dec_rm(cpu, in);                                                 \
+        bool cf = fast_cf(cpu);                                                            \
+        uint64_t a = host_load(h, size), r = dec ? a - 1 : a + 1;                          \
+        r = size == 8 ? r : (uint32_t)r;                                                   \
+        lazy_set(cpu, dec ? LF_DEC : LF_INC, size, a, 1, r);                               \
+        cpu->lf.cf_in = cf;                                                                \
+        memcpy(h, &r, size);                                                               \
+        return next(cpu, in);                                                              \
+    }
+FAST_INC_DEC_MEM(0, 4) FAST_INC_DEC_MEM(0, 8) FAST_INC_DEC_MEM(1, 4) FAST_INC_DEC_MEM(1, 8)
+static const emu_exec_fn incdec_mem_fns[2][2] = {
+    {fast_incdec_mem_0_4, fast_incdec_mem_0_8}, {fast_incdec_mem_1_4, fast_incdec_mem_1_8}};
+
+/* LEA (a memory operand only: the register form is #UD and stays
+ * general), TEST on registers, MOV [mem], imm in 64-bit code. */
+#define FAST_MISC(size)                                                                    \
+    static EXEC(fast_lea_##size)                                                           \
+    {                                                                                      \
+        fast_wr(cpu, in->reg, size, fast_ea(cpu, in));                                     \
+        return next(cpu, in);                                                              \
+    }                                                                                      \
+    static EXEC(fast_test_rr_##size)                                                       \
+    {                                                                                      \
+        uint64_t a = fast_rd(cpu, in->rm, size), b = fast_rd(cpu, in->reg, size);          \
+        lazy_set(cpu, LF_LOGIC, size, a, b, a & b);                                        \
+        return next(cpu, in);                                                              \
+    }                                                                                      \
+    static EXEC(fast_test_ri_##size)                                                       \
+    {                                                                                      \
+        uint64_t a = fast_rd(cpu, in->rm, size), b = in->imm;                              \
+        lazy_set(cpu, LF_LOGIC, size, a, b, a & b);                                        \
+        return next(cpu, in);                                                              \
+    }                                                                                      \
+    static EXEC(fast_mov_store_imm_##size)                                                 \
+    {                                                                                      \
+        uint64_t ea = fast_ea(cpu, in), v = in->imm;                                       \
+        uint8_t *h = emu_tlb_host(cpu, cpu->tlb_write, in->seg, ea, size);                 \
+        if (!h)                                                                            \
+            return ex_mov_rm_imm(cpu, in);                                                 \
+        memcpy(h, &v, size);                                                               \
+        return next(cpu, in);                                                              \
+    }
+FAST_MISC(4) FAST_MISC(8)
+
 /* PUSH reg, POP reg, CALL rel, RET in 64-bit mode with a 64-bit operand:
  * a stack slot that hits the TLB inline; anything else (a miss, a
  * non-canonical target or stack) goes to the general executor, which
@@ -361,6 +466,10 @@ static EXEC(fast_jcc)
     return fast_branch(cpu, in, emu_cond(cpu, in->sub));
 }
 
+/* B/AE, BE/A, L/GE, LE/G right after CMP or SUB: from its operands, as
+ * emu_cond does; after anything else through emu_cond. */
+#define FAST_JCC_SUB(name, cls)                                                                static EXEC(fast_j##name)                                                                  {                                                                                              const struct emu_lazy_flags *lf = &cpu->lf;                                                if (lf->op != LF_SUB)                                                                          return fast_branch(cpu, in, emu_cond(cpu, in->sub));                                   uint64_t m = size_mask(lf->size), a = lf->a & m, b = lf->b & m;                            bool r;                                                                                    if (cls == 1)                                                                                  r = a < b;                                                                             else if (cls == 3)                                                                             r = a <= b;                                                                            else if (cls == 6)                                                                             r = sign_extend(a, lf->size) < sign_extend(b, lf->size);                               else                                                                                           r = sign_extend(a, lf->size) <= sign_extend(b, lf->size);                              return fast_branch(cpu, in, r ^ (in->sub & 1));                                        }
+FAST_JCC_SUB(b, 1) FAST_JCC_SUB(be, 3) FAST_JCC_SUB(l, 6) FAST_JCC_SUB(le, 7)
 
 /* Memory operands and 8- or 16-bit forms keep the general executors. */
 void emu_specialize(const struct emu_cpu *cpu, struct emu_insn *in)
@@ -369,7 +478,9 @@ void emu_specialize(const struct emu_cpu *cpu, struct emu_insn *in)
     emu_exec_fn fn = in->fn;
     bool long64 = cpu->mode == MODE_LONG64;
     if (fn == ex_jcc && long64 && in->opsz == 8) {
-        in->fn = (in->sub >> 1) == 2 ? fast_jz : fast_jcc;
+        static const emu_exec_fn jcc[8] = {fast_jcc, fast_jb, fast_jz, fast_jbe,
+                                           fast_jcc, fast_jcc, fast_jl, fast_jle};
+        in->fn = jcc[(in->sub >> 1) & 7];
         return;
     }
     if (long64 && in->opsz == 8) {
@@ -388,12 +499,26 @@ void emu_specialize(const struct emu_cpu *cpu, struct emu_insn *in)
             f = q ? fast_mov_load_8 : fast_mov_load_4;
         else if (long64 && fn == ex_mov_rm_reg)
             f = q ? fast_mov_store_8 : fast_mov_store_4;
+        else if (fn == ex_lea)
+            f = q ? fast_lea_8 : fast_lea_4;
+        else if (long64 && fn == ex_mov_rm_imm)
+            f = q ? fast_mov_store_imm_8 : fast_mov_store_imm_4;
+        else if (long64 && !(in->flags & INSN_LOCK) && fn == ex_alu_rm_reg && in->sub != 7)
+            f = alu_rmw_fns[0][in->sub & 7][q];
+        else if (long64 && !(in->flags & INSN_LOCK) && fn == ex_alu_rm_imm && in->sub != 7)
+            f = alu_rmw_fns[1][in->sub & 7][q];
+        else if (long64 && !(in->flags & INSN_LOCK) && fn == ex_inc_dec_rm && in->sub < 2)
+            f = incdec_mem_fns[in->sub][q];
         else if (long64 && fn == ex_alu_reg_rm)
             f = alu_mem_fns[in->sub & 7][q];
         else if (long64 && fn == ex_alu_rm_reg && in->sub == 7)
             f = q ? fast_cmp_mr_8 : fast_cmp_mr_4;
         else if (long64 && fn == ex_alu_rm_imm && in->sub == 7)
             f = q ? fast_cmp_mi_8 : fast_cmp_mi_4;
+    } else if (fn == ex_test_rm_reg) {
+        f = q ? fast_test_rr_8 : fast_test_rr_4;
+    } else if (fn == ex_test_rm_imm) {
+        f = q ? fast_test_ri_8 : fast_test_ri_4;
     } else if (fn == ex_alu_rm_reg) {
         f = alu_fns[0][in->sub & 7][q];
     } else if (fn == ex_alu_reg_rm) {
@@ -436,12 +561,17 @@ emu_exec_fn emu_general_fn(emu_exec_fn fn)
                 return general[f];
         if (alu_mem_fns[op][0] == fn || alu_mem_fns[op][1] == fn)
             return ex_alu_reg_rm;
+        for (int f = 0; f < 2; f++)
+            if (alu_rmw_fns[f][op][0] == fn || alu_rmw_fns[f][op][1] == fn)
+                return f ? ex_alu_rm_imm : ex_alu_rm_reg;
     }
     const struct {
         emu_exec_fn fast, general;
     } pairs[] = {
         {fast_incdec_rm_0_4, ex_inc_dec_rm}, {fast_incdec_rm_0_8, ex_inc_dec_rm},
         {fast_incdec_rm_1_4, ex_inc_dec_rm}, {fast_incdec_rm_1_8, ex_inc_dec_rm},
+        {fast_incdec_mem_0_4, ex_inc_dec_rm}, {fast_incdec_mem_0_8, ex_inc_dec_rm},
+        {fast_incdec_mem_1_4, ex_inc_dec_rm}, {fast_incdec_mem_1_8, ex_inc_dec_rm},
         {fast_incdec_reg_0_4, ex_inc_dec_reg}, {fast_incdec_reg_1_4, ex_inc_dec_reg},
         {fast_shift_4_4, ex_shift}, {fast_shift_4_8, ex_shift}, {fast_shift_5_4, ex_shift},
         {fast_shift_5_8, ex_shift}, {fast_shift_7_4, ex_shift}, {fast_shift_7_8, ex_shift},
@@ -452,10 +582,15 @@ emu_exec_fn emu_general_fn(emu_exec_fn fn)
         {fast_mov_ri_4, ex_mov_reg_imm}, {fast_mov_ri_8, ex_mov_reg_imm},
         {fast_mov_load_4, ex_mov_reg_rm}, {fast_mov_load_8, ex_mov_reg_rm},
         {fast_mov_store_4, ex_mov_rm_reg}, {fast_mov_store_8, ex_mov_rm_reg},
-        {fast_jz, ex_jcc}, {fast_jcc, ex_jcc}, {fast_cmp_mr_4, ex_alu_rm_reg},
+        {fast_jz, ex_jcc}, {fast_jcc, ex_jcc}, {fast_jb, ex_jcc}, {fast_jbe, ex_jcc},
+        {fast_jl, ex_jcc}, {fast_jle, ex_jcc}, {fast_cmp_mr_4, ex_alu_rm_reg},
         {fast_cmp_mr_8, ex_alu_rm_reg}, {fast_cmp_mi_4, ex_alu_rm_imm},
         {fast_cmp_mi_8, ex_alu_rm_imm}, {fast_push, ex_push_reg}, {fast_pop, ex_pop_reg},
-        {fast_call, ex_call_rel}, {fast_ret, ex_ret},
+        {fast_call, ex_call_rel}, {fast_ret, ex_ret}, {fast_lea_4, ex_lea},
+        {fast_lea_8, ex_lea}, {fast_test_rr_4, ex_test_rm_reg},
+        {fast_test_rr_8, ex_test_rm_reg}, {fast_test_ri_4, ex_test_rm_imm},
+        {fast_test_ri_8, ex_test_rm_imm}, {fast_mov_store_imm_4, ex_mov_rm_imm},
+        {fast_mov_store_imm_8, ex_mov_rm_imm},
     };
     for (size_t i = 0; i < sizeof(pairs) / sizeof(pairs[0]); i++)
         if (pairs[i].fast == fn)
