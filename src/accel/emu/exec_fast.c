@@ -214,7 +214,8 @@ ALWAYS_INLINE uint64_t fast_ea(const struct emu_cpu *cpu, const struct emu_insn 
         ea += cpu->gpr[in->base];
     if (in->index != EA_NONE)
         ea += cpu->gpr[in->index] << in->scale;
-    return ea & size_mask(in->adsz);
+    /* size_mask(in->adsz) without its shift: 8 is the common case. */
+    return in->adsz == 8 ? ea : in->adsz == 4 ? (uint32_t)ea : (uint16_t)ea;
 }
 
 /* MOV reg, [mem] and MOV [mem], reg in 64-bit mode: the TLB hit inline
@@ -264,13 +265,42 @@ ALWAYS_INLINE bool fast_load(struct emu_cpu *cpu, int seg, uint64_t ea, unsigned
         return false;
     if (size == 8) {
         memcpy(v, h, 8);
-    } else {
+    } else if (size == 4) {
         uint32_t v32;
         memcpy(&v32, h, 4);
         *v = v32;
+    } else if (size == 2) {
+        uint16_t v16;
+        memcpy(&v16, h, 2);
+        *v = v16;
+    } else {
+        *v = *h;
     }
     return true;
 }
+
+/* MOVZX/MOVSX reg, [mem] (byte or word source) in 64-bit code. */
+#define FAST_MOVX(src, size)                                                               \
+    static EXEC(fast_movzx_##src##_##size)                                                 \
+    {                                                                                      \
+        uint64_t v;                                                                        \
+        if (!fast_load(cpu, in->seg, fast_ea(cpu, in), src, &v))                           \
+            return ex_movzx(cpu, in);                                                      \
+        fast_wr(cpu, in->reg, size, v);                                                    \
+        return next(cpu, in);                                                              \
+    }                                                                                      \
+    static EXEC(fast_movsx_##src##_##size)                                                 \
+    {                                                                                      \
+        uint64_t v;                                                                        \
+        if (!fast_load(cpu, in->seg, fast_ea(cpu, in), src, &v))                           \
+            return ex_movsx(cpu, in);                                                      \
+        fast_wr(cpu, in->reg, size, (uint64_t)sign_extend(v, src));                        \
+        return next(cpu, in);                                                              \
+    }
+FAST_MOVX(1, 4) FAST_MOVX(1, 8) FAST_MOVX(2, 4) FAST_MOVX(2, 8)
+static const emu_exec_fn movx_fns[2][2][2] = {
+    {{fast_movzx_1_4, fast_movzx_1_8}, {fast_movzx_2_4, fast_movzx_2_8}},
+    {{fast_movsx_1_4, fast_movsx_1_8}, {fast_movsx_2_4, fast_movsx_2_8}}};
 
 /* ALU reg, [mem] and CMP [mem], reg / imm in 64-bit mode: reads only, so
  * nothing to undo when the read takes the general path and faults. */
@@ -499,6 +529,8 @@ void emu_specialize(const struct emu_cpu *cpu, struct emu_insn *in)
             f = q ? fast_mov_load_8 : fast_mov_load_4;
         else if (long64 && fn == ex_mov_rm_reg)
             f = q ? fast_mov_store_8 : fast_mov_store_4;
+        else if (long64 && (fn == ex_movzx || fn == ex_movsx) && (in->imm == 1 || in->imm == 2))
+            f = movx_fns[fn == ex_movsx][in->imm == 2][q];
         else if (fn == ex_lea)
             f = q ? fast_lea_8 : fast_lea_4;
         else if (long64 && fn == ex_mov_rm_imm)
@@ -586,7 +618,10 @@ emu_exec_fn emu_general_fn(emu_exec_fn fn)
         {fast_jl, ex_jcc}, {fast_jle, ex_jcc}, {fast_cmp_mr_4, ex_alu_rm_reg},
         {fast_cmp_mr_8, ex_alu_rm_reg}, {fast_cmp_mi_4, ex_alu_rm_imm},
         {fast_cmp_mi_8, ex_alu_rm_imm}, {fast_push, ex_push_reg}, {fast_pop, ex_pop_reg},
-        {fast_call, ex_call_rel}, {fast_ret, ex_ret}, {fast_lea_4, ex_lea},
+        {fast_call, ex_call_rel}, {fast_ret, ex_ret}, {fast_movzx_1_4, ex_movzx},
+        {fast_movzx_1_8, ex_movzx}, {fast_movzx_2_4, ex_movzx}, {fast_movzx_2_8, ex_movzx},
+        {fast_movsx_1_4, ex_movsx}, {fast_movsx_1_8, ex_movsx}, {fast_movsx_2_4, ex_movsx},
+        {fast_movsx_2_8, ex_movsx}, {fast_lea_4, ex_lea},
         {fast_lea_8, ex_lea}, {fast_test_rr_4, ex_test_rm_reg},
         {fast_test_rr_8, ex_test_rm_reg}, {fast_test_ri_4, ex_test_rm_imm},
         {fast_test_ri_8, ex_test_rm_imm}, {fast_mov_store_imm_4, ex_mov_rm_imm},
