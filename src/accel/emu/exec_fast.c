@@ -393,6 +393,43 @@ FAST_INC_DEC_MEM(0, 4) FAST_INC_DEC_MEM(0, 8) FAST_INC_DEC_MEM(1, 4) FAST_INC_DE
 static const emu_exec_fn incdec_mem_fns[2][2] = {
     {fast_incdec_mem_0_4, fast_incdec_mem_0_8}, {fast_incdec_mem_1_4, fast_incdec_mem_1_8}};
 
+/* CMOVcc reg, r/m and MOVSXD reg64, r/m32: the register form anywhere,
+ * the memory form in 64-bit code through the TLB hit inline. CMOVcc
+ * reads its source whatever the condition (a fault comes first), and a
+ * 32-bit one not taken still zero-extends its destination. */
+ALWAYS_INLINE bool fast_src(struct emu_cpu *cpu, const struct emu_insn *in, unsigned size,
+                            uint64_t *v)
+{
+    if (!(in->flags & INSN_MEM)) {
+        *v = fast_rd(cpu, in->rm, size);
+        return true;
+    }
+    return fast_load(cpu, in->seg, fast_ea(cpu, in), size, v);
+}
+
+#define FAST_CMOV(size)                                                                    \
+    static EXEC(fast_cmov_##size)                                                          \
+    {                                                                                      \
+        uint64_t v;                                                                        \
+        if (!fast_src(cpu, in, size, &v))                                                  \
+            return ex_cmovcc(cpu, in);                                                     \
+        if (emu_cond(cpu, in->sub))                                                        \
+            fast_wr(cpu, in->reg, size, v);                                                \
+        else if (size == 4)                                                                \
+            fast_wr(cpu, in->reg, 4, fast_rd(cpu, in->reg, 4));                            \
+        return next(cpu, in);                                                              \
+    }
+FAST_CMOV(4) FAST_CMOV(8)
+
+static EXEC(fast_movsxd)
+{
+    uint64_t v;
+    if (!fast_src(cpu, in, 4, &v))
+        return ex_movsxd(cpu, in);
+    cpu->gpr[in->reg] = (uint64_t)(int64_t)(int32_t)v;
+    return next(cpu, in);
+}
+
 /* LEA (a memory operand only: the register form is #UD and stays
  * general), TEST on registers, MOV [mem], imm in 64-bit code. */
 #define FAST_MISC(size)                                                                    \
@@ -524,6 +561,14 @@ void emu_specialize(const struct emu_cpu *cpu, struct emu_insn *in)
     if (in->opsz != 4 && in->opsz != 8)
         return;
     emu_exec_fn f = NULL;
+    if (fn == ex_cmovcc && (long64 || !mem)) {
+        in->fn = q ? fast_cmov_8 : fast_cmov_4;
+        return;
+    }
+    if (fn == ex_movsxd && long64 && q) {
+        in->fn = fast_movsxd;
+        return;
+    }
     if (mem) {
         if (long64 && fn == ex_mov_reg_rm)
             f = q ? fast_mov_load_8 : fast_mov_load_4;
@@ -618,7 +663,8 @@ emu_exec_fn emu_general_fn(emu_exec_fn fn)
         {fast_jl, ex_jcc}, {fast_jle, ex_jcc}, {fast_cmp_mr_4, ex_alu_rm_reg},
         {fast_cmp_mr_8, ex_alu_rm_reg}, {fast_cmp_mi_4, ex_alu_rm_imm},
         {fast_cmp_mi_8, ex_alu_rm_imm}, {fast_push, ex_push_reg}, {fast_pop, ex_pop_reg},
-        {fast_call, ex_call_rel}, {fast_ret, ex_ret}, {fast_movzx_1_4, ex_movzx},
+        {fast_call, ex_call_rel}, {fast_ret, ex_ret}, {fast_cmov_4, ex_cmovcc},
+        {fast_cmov_8, ex_cmovcc}, {fast_movsxd, ex_movsxd}, {fast_movzx_1_4, ex_movzx},
         {fast_movzx_1_8, ex_movzx}, {fast_movzx_2_4, ex_movzx}, {fast_movzx_2_8, ex_movzx},
         {fast_movsx_1_4, ex_movsx}, {fast_movsx_1_8, ex_movsx}, {fast_movsx_2_4, ex_movsx},
         {fast_movsx_2_8, ex_movsx}, {fast_lea_4, ex_lea},
