@@ -430,6 +430,72 @@ static EXEC(fast_movsxd)
     return next(cpu, in);
 }
 
+/* Byte forms on memory in 64-bit code: MOV load/store/imm, CMP and TEST
+ * against an immediate or a byte register (AH..BH included: reg_read and
+ * reg_write take them). */
+ALWAYS_INLINE uint8_t *fast_byte(struct emu_cpu *cpu, const struct emu_insn *in, bool write)
+{
+    return emu_tlb_host(cpu, write ? cpu->tlb_write : cpu->tlb_read, in->seg, fast_ea(cpu, in),
+                        1);
+}
+
+static EXEC(fast_mov_load_b)
+{
+    const uint8_t *h = fast_byte(cpu, in, false);
+    if (!h)
+        return ex_mov_reg_rm(cpu, in);
+    reg_write(cpu, in->reg, 1, *h);
+    return next(cpu, in);
+}
+
+static EXEC(fast_mov_store_b)
+{
+    uint8_t *h = fast_byte(cpu, in, true);
+    if (!h)
+        return ex_mov_rm_reg(cpu, in);
+    *h = (uint8_t)reg_read(cpu, in->reg, 1);
+    return next(cpu, in);
+}
+
+static EXEC(fast_mov_store_imm_b)
+{
+    uint8_t *h = fast_byte(cpu, in, true);
+    if (!h)
+        return ex_mov_rm_imm(cpu, in);
+    *h = (uint8_t)in->imm;
+    return next(cpu, in);
+}
+
+static EXEC(fast_cmp_mi_b)
+{
+    const uint8_t *h = fast_byte(cpu, in, false);
+    if (!h)
+        return ex_alu_rm_imm(cpu, in);
+    uint64_t a = *h, b = in->imm & 0xff;
+    lazy_set(cpu, LF_SUB, 1, a, b, a - b);
+    return next(cpu, in);
+}
+
+static EXEC(fast_cmp_mr_b)
+{
+    const uint8_t *h = fast_byte(cpu, in, false);
+    if (!h)
+        return ex_alu_rm_reg(cpu, in);
+    uint64_t a = *h, b = reg_read(cpu, in->reg, 1);
+    lazy_set(cpu, LF_SUB, 1, a, b, a - b);
+    return next(cpu, in);
+}
+
+static EXEC(fast_test_mi_b)
+{
+    const uint8_t *h = fast_byte(cpu, in, false);
+    if (!h)
+        return ex_test_rm_imm(cpu, in);
+    uint64_t a = *h, b = in->imm;
+    lazy_set(cpu, LF_LOGIC, 1, a, b, a & b);
+    return next(cpu, in);
+}
+
 /* LEA (a memory operand only: the register form is #UD and stays
  * general), TEST on registers, MOV [mem], imm in 64-bit code. */
 #define FAST_MISC(size)                                                                    \
@@ -558,6 +624,18 @@ void emu_specialize(const struct emu_cpu *cpu, struct emu_insn *in)
             return;
         }
     }
+    if (in->opsz == 1 && mem && long64) {
+        emu_exec_fn b = fn == ex_mov_reg_rm   ? fast_mov_load_b
+                        : fn == ex_mov_rm_reg ? fast_mov_store_b
+                        : fn == ex_mov_rm_imm ? fast_mov_store_imm_b
+                        : fn == ex_test_rm_imm ? fast_test_mi_b
+                        : fn == ex_alu_rm_imm && in->sub == 7 ? fast_cmp_mi_b
+                        : fn == ex_alu_rm_reg && in->sub == 7 ? fast_cmp_mr_b
+                                                               : NULL;
+        if (b)
+            in->fn = b;
+        return;
+    }
     if (in->opsz != 4 && in->opsz != 8)
         return;
     emu_exec_fn f = NULL;
@@ -663,7 +741,10 @@ emu_exec_fn emu_general_fn(emu_exec_fn fn)
         {fast_jl, ex_jcc}, {fast_jle, ex_jcc}, {fast_cmp_mr_4, ex_alu_rm_reg},
         {fast_cmp_mr_8, ex_alu_rm_reg}, {fast_cmp_mi_4, ex_alu_rm_imm},
         {fast_cmp_mi_8, ex_alu_rm_imm}, {fast_push, ex_push_reg}, {fast_pop, ex_pop_reg},
-        {fast_call, ex_call_rel}, {fast_ret, ex_ret}, {fast_cmov_4, ex_cmovcc},
+        {fast_call, ex_call_rel}, {fast_ret, ex_ret}, {fast_mov_load_b, ex_mov_reg_rm},
+        {fast_mov_store_b, ex_mov_rm_reg}, {fast_mov_store_imm_b, ex_mov_rm_imm},
+        {fast_cmp_mi_b, ex_alu_rm_imm}, {fast_cmp_mr_b, ex_alu_rm_reg},
+        {fast_test_mi_b, ex_test_rm_imm}, {fast_cmov_4, ex_cmovcc},
         {fast_cmov_8, ex_cmovcc}, {fast_movsxd, ex_movsxd}, {fast_movzx_1_4, ex_movzx},
         {fast_movzx_1_8, ex_movzx}, {fast_movzx_2_4, ex_movzx}, {fast_movzx_2_8, ex_movzx},
         {fast_movsx_1_4, ex_movsx}, {fast_movsx_1_8, ex_movsx}, {fast_movsx_2_4, ex_movsx},
