@@ -3,6 +3,8 @@
  * own (registers updated, device accesses final), so an exit or fault in
  * iteration N resumes at iteration N, as on hardware.
  */
+#include <string.h>
+
 #include "accel/emu/exec.h"
 
 #define REP_BATCH 65536 /* iterations before giving kicks a chance */
@@ -30,6 +32,51 @@ static int rep_paused(struct emu_cpu *cpu, bool compares, uint64_t flags0, int s
         cpu->rflags = (f & ~RFLAGS_ARITH) | (flags0 & RFLAGS_ARITH);
     }
     return st;
+}
+
+static int movs_one(struct emu_cpu *cpu, const struct emu_insn *in, int64_t delta);
+static int stos_one(struct emu_cpu *cpu, const struct emu_insn *in, int64_t delta);
+
+/* Up to max iterations of REP MOVS or STOS at once, in 64-bit code with a
+ * 64-bit address size and DF clear, while every element stays in pages
+ * that hit the TLB (RAM; for the destination no decoded code; no data
+ * breakpoint): exactly what that many calls of movs_one/stos_one would do
+ * there, elements copied in order (MOVS operands may overlap). Returns
+ * the iterations done, 0 when the next one needs the general path. */
+static uint64_t rep_bulk(struct emu_cpu *cpu, const struct emu_insn *in, iter_fn one,
+                         uint64_t max)
+{
+    unsigned sz = in->opsz;
+    if ((one != stos_one && one != movs_one) || in->adsz != 8 || (cpu->rflags & RFLAGS_DF) ||
+        cpu->xlog_n) /* an iteration's device accesses are replaying */
+        return 0;
+    uint64_t rdi = cpu->gpr[7], rsi = cpu->gpr[6];
+    uint8_t *dst = emu_tlb_host(cpu, cpu->tlb_write, SEG_ES, rdi, sz);
+    if (!dst)
+        return 0;
+    uint64_t k = (4096 - (rdi & 0xfff)) / sz;
+    if (one == stos_one) {
+        k = k < max ? k : max;
+        uint64_t v = reg_read(cpu, 0, sz);
+        for (uint64_t i = 0; i < k; i++)
+            memcpy(dst + i * sz, &v, sz);
+        cpu->gpr[7] = rdi + k * sz;
+        return k;
+    }
+    const uint8_t *src = emu_tlb_host(cpu, cpu->tlb_read, in->seg, rsi, sz);
+    if (!src)
+        return 0;
+    uint64_t ks = (4096 - (rsi & 0xfff)) / sz;
+    k = k < ks ? k : ks;
+    k = k < max ? k : max;
+    for (uint64_t i = 0; i < k; i++) {
+        uint64_t v;
+        memcpy(&v, src + i * sz, sz);
+        memcpy(dst + i * sz, &v, sz);
+    }
+    cpu->gpr[6] = rsi + k * sz;
+    cpu->gpr[7] = rdi + k * sz;
+    return k;
 }
 
 /* `ptrs`: the registers (bit 1 rCX, 6 rSI, 7 rDI) Intel's REP setup
@@ -60,6 +107,15 @@ static int rep_run(struct emu_cpu *cpu, const struct emu_insn *in, iter_fn one, 
     for (int n = 0; n < batch; n++) {
         if (idx(cpu, in, 1) == 0)
             return next(cpu, in);
+        uint64_t k = batch > 1 ? rep_bulk(cpu, in, one, idx(cpu, in, 1) < (uint64_t)(batch - n)
+                                                            ? idx(cpu, in, 1)
+                                                            : (uint64_t)(batch - n))
+                               : 0;
+        if (k) { /* no device access, no breakpoint: nothing to commit or trap */
+            cpu->gpr[1] -= k;
+            n += (int)k - 1;
+            continue;
+        }
         if ((st = one(cpu, in, delta)) != 0)
             return rep_paused(cpu, compares, flags0, st);
         reg_write(cpu, 1, in->adsz, cpu->gpr[1] - 1);
