@@ -304,7 +304,17 @@ static const emu_exec_fn movx_fns[2][2][2] = {
 
 /* ALU reg, [mem] and CMP [mem], reg / imm in 64-bit mode: reads only, so
  * nothing to undo when the read takes the general path and faults. */
-#define FAST_ALU_MEM(op, size)                                                                 static EXEC(fast_alu_rm_##op##_##size)                                                     {                                                                                              uint64_t b;                                                                                if (!fast_load(cpu, in->seg, fast_ea(cpu, in), size, &b))                                      return ex_alu_reg_rm(cpu, in);                                                         uint64_t r = fast_alu(cpu, op, size, fast_rd(cpu, in->reg, size), b);                      if (op != 7)                                                                                   fast_wr(cpu, in->reg, size, r);                                                        return next(cpu, in);                                                                  }
+#define FAST_ALU_MEM(op, size)                                                              \
+    static EXEC(fast_alu_rm_##op##_##size)                                                  \
+    {                                                                                       \
+        uint64_t b;                                                                         \
+        if (!fast_load(cpu, in->seg, fast_ea(cpu, in), size, &b))                           \
+            return ex_alu_reg_rm(cpu, in);                                                  \
+        uint64_t r = fast_alu(cpu, op, size, fast_rd(cpu, in->reg, size), b);               \
+        if (op != 7)                                                                        \
+            fast_wr(cpu, in->reg, size, r);                                                 \
+        return next(cpu, in);                                                               \
+    }
 #define FAST_ALU_MEM_SIZES(op) FAST_ALU_MEM(op, 4) FAST_ALU_MEM(op, 8)
 FAST_ALU_MEM_SIZES(0)
 FAST_ALU_MEM_SIZES(1)
@@ -316,7 +326,23 @@ static const emu_exec_fn alu_mem_fns[8][2] = {
     ALU_ROW(rm, 0), ALU_ROW(rm, 1), {NULL, NULL}, {NULL, NULL},
     ALU_ROW(rm, 4), ALU_ROW(rm, 5), ALU_ROW(rm, 6), ALU_ROW(rm, 7)};
 
-#define FAST_CMP_MEM(size)                                                                     static EXEC(fast_cmp_mr_##size)                                                            {                                                                                              uint64_t a;                                                                                if (!fast_load(cpu, in->seg, fast_ea(cpu, in), size, &a))                                      return ex_alu_rm_reg(cpu, in);                                                         fast_alu(cpu, 7, size, a, fast_rd(cpu, in->reg, size));                                   return next(cpu, in);                                                                  }                                                                                          static EXEC(fast_cmp_mi_##size)                                                            {                                                                                              uint64_t a;                                                                                if (!fast_load(cpu, in->seg, fast_ea(cpu, in), size, &a))                                      return ex_alu_rm_imm(cpu, in);                                                         fast_alu(cpu, 7, size, a, size == 8 ? in->imm : (uint32_t)in->imm);                        return next(cpu, in);                                                                  }
+#define FAST_CMP_MEM(size)                                                                  \
+    static EXEC(fast_cmp_mr_##size)                                                         \
+    {                                                                                       \
+        uint64_t a;                                                                         \
+        if (!fast_load(cpu, in->seg, fast_ea(cpu, in), size, &a))                           \
+            return ex_alu_rm_reg(cpu, in);                                                  \
+        fast_alu(cpu, 7, size, a, fast_rd(cpu, in->reg, size));                             \
+        return next(cpu, in);                                                               \
+    }                                                                                       \
+    static EXEC(fast_cmp_mi_##size)                                                         \
+    {                                                                                       \
+        uint64_t a;                                                                         \
+        if (!fast_load(cpu, in->seg, fast_ea(cpu, in), size, &a))                           \
+            return ex_alu_rm_imm(cpu, in);                                                  \
+        fast_alu(cpu, 7, size, a, size == 8 ? in->imm : (uint32_t)in->imm);                 \
+        return next(cpu, in);                                                               \
+    }
 FAST_CMP_MEM(4) FAST_CMP_MEM(8)
 
 /* Read-modify-write of memory in 64-bit code without LOCK: a write-TLB
@@ -601,7 +627,24 @@ static EXEC(fast_jcc)
 
 /* B/AE, BE/A, L/GE, LE/G right after CMP or SUB: from its operands, as
  * emu_cond does; after anything else through emu_cond. */
-#define FAST_JCC_SUB(name, cls)                                                                static EXEC(fast_j##name)                                                                  {                                                                                              const struct emu_lazy_flags *lf = &cpu->lf;                                                if (lf->op != LF_SUB)                                                                          return fast_branch(cpu, in, emu_cond(cpu, in->sub));                                   uint64_t m = size_mask(lf->size), a = lf->a & m, b = lf->b & m;                            bool r;                                                                                    if (cls == 1)                                                                                  r = a < b;                                                                             else if (cls == 3)                                                                             r = a <= b;                                                                            else if (cls == 6)                                                                             r = sign_extend(a, lf->size) < sign_extend(b, lf->size);                               else                                                                                           r = sign_extend(a, lf->size) <= sign_extend(b, lf->size);                              return fast_branch(cpu, in, r ^ (in->sub & 1));                                        }
+#define FAST_JCC_SUB(name, cls)                                                             \
+    static EXEC(fast_j##name)                                                               \
+    {                                                                                       \
+        const struct emu_lazy_flags *lf = &cpu->lf;                                         \
+        if (lf->op != LF_SUB)                                                               \
+            return fast_branch(cpu, in, emu_cond(cpu, in->sub));                            \
+        uint64_t m = size_mask(lf->size), a = lf->a & m, b = lf->b & m;                     \
+        bool r;                                                                             \
+        if (cls == 1)                                                                       \
+            r = a < b;                                                                      \
+        else if (cls == 3)                                                                  \
+            r = a <= b;                                                                     \
+        else if (cls == 6)                                                                  \
+            r = sign_extend(a, lf->size) < sign_extend(b, lf->size);                        \
+        else                                                                                \
+            r = sign_extend(a, lf->size) <= sign_extend(b, lf->size);                       \
+        return fast_branch(cpu, in, r ^ (in->sub & 1));                                     \
+    }
 FAST_JCC_SUB(b, 1) FAST_JCC_SUB(be, 3) FAST_JCC_SUB(l, 6) FAST_JCC_SUB(le, 7)
 
 /* Memory operands and 8- or 16-bit forms keep the general executors. */
