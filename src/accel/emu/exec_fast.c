@@ -620,21 +620,37 @@ static EXEC(fast_jz)
     return fast_branch(cpu, in, zf ^ (in->sub & 1));
 }
 
+/* JS/JNS: the result's sign after any lazy operation, as emu_cond. */
+static EXEC(fast_js)
+{
+    const struct emu_lazy_flags *lf = &cpu->lf;
+    bool sf = lf->op == LF_NONE ? (cpu->rflags & RFLAGS_SF) != 0
+                                : (lf->res & sign_bit(lf->size)) != 0;
+    return fast_branch(cpu, in, sf ^ (in->sub & 1));
+}
+
 static EXEC(fast_jcc)
 {
     return fast_branch(cpu, in, emu_cond(cpu, in->sub));
 }
 
-/* B/AE, BE/A, L/GE, LE/G right after CMP or SUB: from its operands, as
- * emu_cond does; after anything else through emu_cond. */
+/* B/AE, BE/A, L/GE, LE/G right after CMP or SUB (from its operands) or
+ * a logic operation (CF = OF = 0), as emu_cond does; after anything else
+ * through emu_cond. */
 #define FAST_JCC_SUB(name, cls)                                                             \
     static EXEC(fast_j##name)                                                               \
     {                                                                                       \
         const struct emu_lazy_flags *lf = &cpu->lf;                                         \
+        bool r;                                                                             \
+        if (lf->op == LF_LOGIC) { /* TEST, AND, OR, XOR: CF = OF = 0 */                     \
+            bool zf = (lf->res & size_mask(lf->size)) == 0;                                 \
+            bool sf = (lf->res & sign_bit(lf->size)) != 0;                                  \
+            r = cls == 1 ? false : cls == 3 ? zf : cls == 6 ? sf : (zf || sf);              \
+            return fast_branch(cpu, in, r ^ (in->sub & 1));                                 \
+        }                                                                                   \
         if (lf->op != LF_SUB)                                                               \
             return fast_branch(cpu, in, emu_cond(cpu, in->sub));                            \
         uint64_t m = size_mask(lf->size), a = lf->a & m, b = lf->b & m;                     \
-        bool r;                                                                             \
         if (cls == 1)                                                                       \
             r = a < b;                                                                      \
         else if (cls == 3)                                                                  \
@@ -655,7 +671,7 @@ void emu_specialize(const struct emu_cpu *cpu, struct emu_insn *in)
     bool long64 = cpu->mode == MODE_LONG64;
     if (fn == ex_jcc && long64 && in->opsz == 8) {
         static const emu_exec_fn jcc[8] = {fast_jcc, fast_jb, fast_jz, fast_jbe,
-                                           fast_jcc, fast_jcc, fast_jl, fast_jle};
+                                           fast_js, fast_jcc, fast_jl, fast_jle};
         in->fn = jcc[(in->sub >> 1) & 7];
         return;
     }
@@ -781,7 +797,7 @@ emu_exec_fn emu_general_fn(emu_exec_fn fn)
         {fast_mov_load_4, ex_mov_reg_rm}, {fast_mov_load_8, ex_mov_reg_rm},
         {fast_mov_store_4, ex_mov_rm_reg}, {fast_mov_store_8, ex_mov_rm_reg},
         {fast_jz, ex_jcc}, {fast_jcc, ex_jcc}, {fast_jb, ex_jcc}, {fast_jbe, ex_jcc},
-        {fast_jl, ex_jcc}, {fast_jle, ex_jcc}, {fast_cmp_mr_4, ex_alu_rm_reg},
+        {fast_jl, ex_jcc}, {fast_jle, ex_jcc}, {fast_js, ex_jcc}, {fast_cmp_mr_4, ex_alu_rm_reg},
         {fast_cmp_mr_8, ex_alu_rm_reg}, {fast_cmp_mi_4, ex_alu_rm_imm},
         {fast_cmp_mi_8, ex_alu_rm_imm}, {fast_push, ex_push_reg}, {fast_pop, ex_pop_reg},
         {fast_call, ex_call_rel}, {fast_ret, ex_ret}, {fast_mov_load_b, ex_mov_reg_rm},
