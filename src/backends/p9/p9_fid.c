@@ -18,6 +18,14 @@ struct p9_fid *p9_fid_get(struct p9_server *s, uint32_t num)
     return NULL;
 }
 
+int p9_fid_req(struct p9_server *s, const struct p9_in *in, uint32_t num, struct p9_fid **out)
+{
+    if (in->err)
+        return EPROTO;
+    *out = p9_fid_get(s, num);
+    return *out ? 0 : EBADF;
+}
+
 static void fid_release(struct p9_fid *f)
 {
     if (f->fd >= 0)

@@ -21,22 +21,6 @@ static bool writes(int flags)
     return (flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC);
 }
 
-/* The opened fid `num` for Tread (dir false) or Treaddir (dir true) from
- * offset off. */
-static int opened_fid(struct p9_server *s, uint32_t num, bool dir, uint64_t off,
-                      struct p9_fid **out)
-{
-    struct p9_fid *f = p9_fid_get(s, num);
-    if (!f || f->iofd < 0)
-        return EBADF;
-    if (f->isdir != dir)
-        return dir ? ENOTDIR : EISDIR;
-    if (off > INT64_MAX)
-        return EINVAL;
-    *out = f;
-    return 0;
-}
-
 /* Clamp *count to what fits in o after its 4-byte count field. */
 static int fit_count(const struct p9_out *o, uint32_t *count)
 {
@@ -46,6 +30,29 @@ static int fit_count(const struct p9_out *o, uint32_t *count)
     if (*count > room - 4)
         *count = (uint32_t)(room - 4);
     return 0;
+}
+
+/* Read a Tread (dir false) or Treaddir (dir true) request, fid[4]
+ * offset[8] count[4]: its opened fid, its offset and its count clamped to
+ * what fits in the reply o. */
+static int read_req(struct p9_server *s, struct p9_in *in, struct p9_out *o, bool dir,
+                    struct p9_fid **out, uint64_t *off, uint32_t *count)
+{
+    uint32_t fidn = p9_get32(in);
+    *off = p9_get64(in);
+    *count = p9_get32(in);
+    struct p9_fid *f;
+    int err = p9_fid_req(s, in, fidn, &f);
+    if (err)
+        return err;
+    if (f->iofd < 0)
+        return EBADF;
+    if (f->isdir != dir)
+        return dir ? ENOTDIR : EISDIR;
+    if (*off > INT64_MAX)
+        return EINVAL;
+    *out = f;
+    return fit_count(o, count);
 }
 
 /* Fill in the count field reserved before the data. */
@@ -58,11 +65,10 @@ static void put_count(uint8_t *cnt, size_t n)
 int p9_op_lopen(struct p9_server *s, struct p9_in *in, struct p9_out *o)
 {
     uint32_t fidn = p9_get32(in), flags = p9_get32(in);
-    if (in->err)
-        return EPROTO;
-    struct p9_fid *f = p9_fid_get(s, fidn);
-    if (!f)
-        return EBADF;
+    struct p9_fid *f;
+    int err = p9_fid_req(s, in, fidn, &f);
+    if (err)
+        return err;
     if (f->iofd >= 0)
         return EBUSY;
     int fl = (int)(flags & P9_OPEN_MASK);
@@ -72,7 +78,7 @@ int p9_op_lopen(struct p9_server *s, struct p9_in *in, struct p9_out *o)
         return EROFS;
     struct stat st;
     struct p9_qid q;
-    int err = p9_qid_of(f->fd, &q, &st);
+    err = p9_qid_of(f->fd, &q, &st);
     if (err)
         return err;
     int fd;
@@ -102,17 +108,16 @@ int p9_op_lcreate(struct p9_server *s, struct p9_in *in, struct p9_out *o)
     struct p9_str n = p9_getstr(in);
     uint32_t flags = p9_get32(in), mode = p9_get32(in);
     p9_get32(in);                               /* gid: files are the host user's */
-    if (in->err)
-        return EPROTO;
-    struct p9_fid *f = p9_fid_get(s, fidn);
-    if (!f)
-        return EBADF;
+    struct p9_fid *f;
+    int err = p9_fid_req(s, in, fidn, &f);
+    if (err)
+        return err;
     if (f->iofd >= 0)
         return EBUSY;
     if (s->ro)
         return EROFS;
     char name[NAME_MAX + 1];
-    int err = p9_check_name(n, name);
+    err = p9_check_name(n, name);
     if (err)
         return err;
     int fl = (int)(flags & (P9_OPEN_MASK | O_EXCL));
@@ -148,14 +153,11 @@ int p9_op_lcreate(struct p9_server *s, struct p9_in *in, struct p9_out *o)
 
 int p9_op_read(struct p9_server *s, struct p9_in *in, struct p9_out *o)
 {
-    uint32_t fidn = p9_get32(in);
-    uint64_t off = p9_get64(in);
-    uint32_t count = p9_get32(in);
-    if (in->err)
-        return EPROTO;
     struct p9_fid *f;
-    int err = opened_fid(s, fidn, false, off, &f);
-    if (err || (err = fit_count(o, &count)) != 0)
+    uint64_t off;
+    uint32_t count;
+    int err = read_req(s, in, o, false, &f, &off, &count);
+    if (err)
         return err;
     uint8_t *cnt = p9_reserve(o, 4);
     uint8_t *data = o->p + o->off;
@@ -224,14 +226,11 @@ static uint8_t qtype_of(uint8_t dtype)
 
 int p9_op_readdir(struct p9_server *s, struct p9_in *in, struct p9_out *o)
 {
-    uint32_t fidn = p9_get32(in);
-    uint64_t off = p9_get64(in);
-    uint32_t count = p9_get32(in);
-    if (in->err)
-        return EPROTO;
     struct p9_fid *f;
-    int err = opened_fid(s, fidn, true, off, &f);
-    if (err || (err = fit_count(o, &count)) != 0)
+    uint64_t off;
+    uint32_t count;
+    int err = read_req(s, in, o, true, &f, &off, &count);
+    if (err)
         return err;
     if (lseek(f->iofd, (off_t)off, SEEK_SET) < 0)
         return errno;
@@ -273,11 +272,10 @@ int p9_op_fsync(struct p9_server *s, struct p9_in *in, struct p9_out *o)
 {
     uint32_t fidn = p9_get32(in);
     uint32_t datasync = p9_get32(in);
-    if (in->err)
-        return EPROTO;
-    struct p9_fid *f = p9_fid_get(s, fidn);
-    if (!f)
-        return EBADF;
+    struct p9_fid *f;
+    int err = p9_fid_req(s, in, fidn, &f);
+    if (err)
+        return err;
     if (f->iofd >= 0 && (datasync ? fdatasync(f->iofd) : fsync(f->iofd)) < 0)
         return errno;
     return 0;

@@ -43,12 +43,23 @@ static int dir_fid(struct p9_server *s, uint32_t num, struct p9_fid **out)
     return 0;
 }
 
-/* The directory fid `num` and n checked as one component of it (into buf). */
-static int dir_name(struct p9_server *s, uint32_t num, struct p9_str n, struct p9_fid **out,
-                    char *buf)
+/* For a request read from in: the directory fid `num` and n checked as
+ * one component of it (into buf). */
+static int dir_name(struct p9_server *s, const struct p9_in *in, uint32_t num, struct p9_str n,
+                    struct p9_fid **out, char *buf)
 {
+    if (in->err)
+        return EPROTO;
     int err = dir_fid(s, num, out);
     return err ? err : p9_check_name(n, buf);
+}
+
+/* dir_name for a request that changes the share, so not a read-only one. */
+static int dir_name_rw(struct p9_server *s, const struct p9_in *in, uint32_t num,
+                       struct p9_str n, struct p9_fid **out, char *buf)
+{
+    int err = dir_name(s, in, num, n, out, buf);
+    return err ? err : s->ro ? EROFS : 0;
 }
 
 /* Reply with the qid of name (just made) in dirfd. */
@@ -69,14 +80,13 @@ int p9_op_getattr(struct p9_server *s, struct p9_in *in, struct p9_out *o)
 {
     uint32_t fidn = p9_get32(in);
     p9_get64(in);                               /* request mask: we give the basics */
-    if (in->err)
-        return EPROTO;
-    struct p9_fid *f = p9_fid_get(s, fidn);
-    if (!f)
-        return EBADF;
+    struct p9_fid *f;
+    int err = p9_fid_req(s, in, fidn, &f);
+    if (err)
+        return err;
     struct stat st;
     struct p9_qid q;
-    int err = p9_qid_of(f->fd, &q, &st);
+    err = p9_qid_of(f->fd, &q, &st);
     if (err)
         return err;
     p9_put64(o, P9_GETATTR_BASIC);
@@ -116,11 +126,10 @@ int p9_op_setattr(struct p9_server *s, struct p9_in *in, struct p9_out *o)
     uint32_t uid = p9_get32(in), gid = p9_get32(in);
     uint64_t size = p9_get64(in);
     uint64_t as = p9_get64(in), ans = p9_get64(in), ms = p9_get64(in), mns = p9_get64(in);
-    if (in->err)
-        return EPROTO;
-    struct p9_fid *f = p9_fid_get(s, fidn);
-    if (!f)
-        return EBADF;
+    struct p9_fid *f;
+    int err = p9_fid_req(s, in, fidn, &f);
+    if (err)
+        return err;
     if (s->ro)
         return EROFS;
     if (((valid & P9_SETATTR_ATIME_SET) && (ans >= 1000000000 || as > INT64_MAX)) ||
@@ -167,15 +176,11 @@ int p9_op_mkdir(struct p9_server *s, struct p9_in *in, struct p9_out *o)
     struct p9_str n = p9_getstr(in);
     uint32_t mode = p9_get32(in);
     p9_get32(in);
-    if (in->err)
-        return EPROTO;
     struct p9_fid *d;
     char name[NAME_MAX + 1];
-    int err = dir_name(s, dfid, n, &d, name);
+    int err = dir_name_rw(s, in, dfid, n, &d, name);
     if (err)
         return err;
-    if (s->ro)
-        return EROFS;
     if (mkdirat(d->fd, name, mode & 07777) < 0)
         return errno;
     return put_new_qid(d->fd, name, o);
@@ -186,19 +191,15 @@ int p9_op_symlink(struct p9_server *s, struct p9_in *in, struct p9_out *o)
     uint32_t dfid = p9_get32(in);
     struct p9_str n = p9_getstr(in), t = p9_getstr(in);
     p9_get32(in);
-    if (in->err)
-        return EPROTO;
     struct p9_fid *d;
     char name[NAME_MAX + 1];
-    int err = dir_name(s, dfid, n, &d, name);
+    int err = dir_name_rw(s, in, dfid, n, &d, name);
     if (err)
         return err;
     /* The target is only text stored in the link: the server never
      * follows it, and the guest resolves it in its own namespace. */
     if (t.len == 0 || memchr(t.s, 0, t.len))
         return EINVAL;
-    if (s->ro)
-        return EROFS;
     char *target = strndup(t.s, t.len);
     if (!target)
         return ENOMEM;
@@ -215,15 +216,11 @@ int p9_op_mknod(struct p9_server *s, struct p9_in *in, struct p9_out *o)
     struct p9_str n = p9_getstr(in);
     uint32_t mode = p9_get32(in), major = p9_get32(in), minor = p9_get32(in);
     p9_get32(in);
-    if (in->err)
-        return EPROTO;
     struct p9_fid *d;
     char name[NAME_MAX + 1];
-    int err = dir_name(s, dfid, n, &d, name);
+    int err = dir_name_rw(s, in, dfid, n, &d, name);
     if (err)
         return err;
-    if (s->ro)
-        return EROFS;
     if (mknodat(d->fd, name, mode & (S_IFMT | 07777), makedev(major, minor)) < 0)
         return errno;
     return put_new_qid(d->fd, name, o);
@@ -233,11 +230,9 @@ int p9_op_link(struct p9_server *s, struct p9_in *in, struct p9_out *o)
 {
     uint32_t dfid = p9_get32(in), fidn = p9_get32(in);
     struct p9_str n = p9_getstr(in);
-    if (in->err)
-        return EPROTO;
     struct p9_fid *d, *f = p9_fid_get(s, fidn);
     char name[NAME_MAX + 1];
-    int err = dir_name(s, dfid, n, &d, name);
+    int err = dir_name(s, in, dfid, n, &d, name);
     if (err)
         return err;
     if (!f)
@@ -258,11 +253,10 @@ int p9_op_link(struct p9_server *s, struct p9_in *in, struct p9_out *o)
 int p9_op_readlink(struct p9_server *s, struct p9_in *in, struct p9_out *o)
 {
     uint32_t fidn = p9_get32(in);
-    if (in->err)
-        return EPROTO;
-    struct p9_fid *f = p9_fid_get(s, fidn);
-    if (!f)
-        return EBADF;
+    struct p9_fid *f;
+    int err = p9_fid_req(s, in, fidn, &f);
+    if (err)
+        return err;
     char buf[PATH_MAX];
     ssize_t n = readlinkat(f->fd, "", buf, sizeof(buf));
     if (n < 0)
@@ -277,11 +271,9 @@ int p9_op_rename(struct p9_server *s, struct p9_in *in, struct p9_out *o)
 {
     uint32_t fidn = p9_get32(in), dfid = p9_get32(in);
     struct p9_str n = p9_getstr(in);
-    if (in->err)
-        return EPROTO;
     struct p9_fid *d, *f = p9_fid_get(s, fidn);
     char name[NAME_MAX + 1];
-    int err = dir_name(s, dfid, n, &d, name);
+    int err = dir_name(s, in, dfid, n, &d, name);
     if (err)
         return err;
     if (!f)
@@ -330,15 +322,11 @@ int p9_op_unlinkat(struct p9_server *s, struct p9_in *in, struct p9_out *o)
     uint32_t dfid = p9_get32(in);
     struct p9_str n = p9_getstr(in);
     uint32_t flags = p9_get32(in);
-    if (in->err)
-        return EPROTO;
     struct p9_fid *d;
     char name[NAME_MAX + 1];
-    int err = dir_name(s, dfid, n, &d, name);
+    int err = dir_name_rw(s, in, dfid, n, &d, name);
     if (err)
         return err;
-    if (s->ro)
-        return EROFS;
     int fl = (flags & P9_AT_REMOVEDIR) ? AT_REMOVEDIR : 0;
     return unlinkat(d->fd, name, fl) < 0 ? errno : 0;
 }
@@ -346,13 +334,11 @@ int p9_op_unlinkat(struct p9_server *s, struct p9_in *in, struct p9_out *o)
 int p9_op_remove(struct p9_server *s, struct p9_in *in, struct p9_out *o)
 {
     uint32_t fidn = p9_get32(in);
-    if (in->err)
-        return EPROTO;
-    struct p9_fid *f = p9_fid_get(s, fidn);
-    if (!f)
-        return EBADF;
+    struct p9_fid *f;
+    int err = p9_fid_req(s, in, fidn, &f);
+    if (err)
+        return err;
     /* Tremove clunks the fid whether or not the removal worked. */
-    int err = 0;
     if (s->ro)
         err = EROFS;
     else if (f->pfd < 0 || !f->name)
@@ -366,11 +352,10 @@ int p9_op_remove(struct p9_server *s, struct p9_in *in, struct p9_out *o)
 int p9_op_statfs(struct p9_server *s, struct p9_in *in, struct p9_out *o)
 {
     uint32_t fidn = p9_get32(in);
-    if (in->err)
-        return EPROTO;
-    struct p9_fid *f = p9_fid_get(s, fidn);
-    if (!f)
-        return EBADF;
+    struct p9_fid *f;
+    int err = p9_fid_req(s, in, fidn, &f);
+    if (err)
+        return err;
     struct statfs sf;
     if (fstatfs(f->fd, &sf) < 0)
         return errno;

@@ -32,6 +32,9 @@ struct p9_server {
 
 /* Fid table (p9_fid.c). */
 struct p9_fid *p9_fid_get(struct p9_server *s, uint32_t num);
+/* The fid `num` of a request read from in: EPROTO if the request did not
+ * parse, EBADF if there is no such fid, else 0 with *out set. */
+int p9_fid_req(struct p9_server *s, const struct p9_in *in, uint32_t num, struct p9_fid **out);
 /* A new fid taking ownership of fd / pfd / name (closed or freed on
  * failure): NULL with *err set (EBADF: the number is in use or NOFID,
  * ENFILE: too many). */

@@ -199,11 +199,10 @@ static int op_walk(struct p9_server *s, struct p9_in *in, struct p9_out *o)
         return EINVAL;
     for (unsigned i = 0; i < n; i++)
         names[i] = p9_getstr(in);
-    if (in->err)
-        return EPROTO;
-    struct p9_fid *f = p9_fid_get(s, fidn);
-    if (!f)
-        return EBADF;
+    struct p9_fid *f;
+    int err = p9_fid_req(s, in, fidn, &f);
+    if (err)
+        return err;
     if (newfidn != fidn && p9_fid_get(s, newfidn))
         return EBADF;
     if (f->iofd >= 0)
@@ -211,7 +210,6 @@ static int op_walk(struct p9_server *s, struct p9_in *in, struct p9_out *o)
     int cur = fcntl(f->fd, F_DUPFD_CLOEXEC, 0);
     int par = f->pfd >= 0 ? fcntl(f->pfd, F_DUPFD_CLOEXEC, 0) : -1;
     char *name = f->name ? strdup(f->name) : NULL;
-    int err = 0;
     unsigned done = 0;
     if (cur < 0 || (f->pfd >= 0 && par < 0) || (f->name && !name))
         err = cur < 0 || par < 0 ? errno : ENOMEM;
@@ -292,12 +290,11 @@ static int op_walk(struct p9_server *s, struct p9_in *in, struct p9_out *o)
 static int op_clunk(struct p9_server *s, struct p9_in *in, struct p9_out *o)
 {
     uint32_t fid = p9_get32(in);
-    if (in->err)
-        return EPROTO;
-    if (!p9_fid_get(s, fid))
-        return EBADF;
-    p9_fid_del(s, fid);
-    return 0;
+    struct p9_fid *f;
+    int err = p9_fid_req(s, in, fid, &f);
+    if (!err)
+        p9_fid_del(s, fid);
+    return err;
 }
 
 static int op_flush(struct p9_server *s, struct p9_in *in, struct p9_out *o)
@@ -316,10 +313,10 @@ static int op_lock(struct p9_server *s, struct p9_in *in, struct p9_out *o)
     p9_get64(in);
     p9_get32(in);
     p9_getstr(in);
-    if (in->err)
-        return EPROTO;
-    if (!p9_fid_get(s, fid))
-        return EBADF;
+    struct p9_fid *f;
+    int err = p9_fid_req(s, in, fid, &f);
+    if (err)
+        return err;
     p9_put8(o, 0);                              /* P9_LOCK_SUCCESS */
     return 0;
 }
@@ -331,10 +328,10 @@ static int op_getlock(struct p9_server *s, struct p9_in *in, struct p9_out *o)
     uint64_t start = p9_get64(in), length = p9_get64(in);
     uint32_t proc = p9_get32(in);
     struct p9_str client = p9_getstr(in);
-    if (in->err)
-        return EPROTO;
-    if (!p9_fid_get(s, fid))
-        return EBADF;
+    struct p9_fid *f;
+    int err = p9_fid_req(s, in, fid, &f);
+    if (err)
+        return err;
     p9_put8(o, 2);                              /* P9_LOCK_TYPE_UNLCK */
     p9_put64(o, start);
     p9_put64(o, length);
