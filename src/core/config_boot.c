@@ -89,14 +89,22 @@ static int missing(struct hk_config *cfg, const struct boot_kind *k)
                        k->syntax);
 }
 
+/* args split into n fields f, the first the kind's file, which must be
+ * there and readable. */
+static int file_fields(struct hk_config *cfg, const struct boot_kind *k, char *args, int n,
+                       char **f)
+{
+    split_fields(args, n, f);
+    if (f[0] == NULL)
+        return missing(cfg, k);
+    return check_file(cfg, k, k->file, f[0]);
+}
+
 static int parse_kexec(struct hk_config *cfg, const struct boot_kind *k, char *args,
                        struct hk_boot *b)
 {
     char *f[3];
-    split_fields(args, 3, f);
-    if (f[0] == NULL)
-        return missing(cfg, k);
-    int rc = check_file(cfg, k, "kernel", f[0]);
+    int rc = file_fields(cfg, k, args, 3, f);
     if (rc == HK_OK && f[1])
         rc = check_file(cfg, k, "initrd", f[1]);
     if (rc != HK_OK)
@@ -135,10 +143,7 @@ static int parse_multiboot(struct hk_config *cfg, const struct boot_kind *k, cha
                            struct hk_boot *b)
 {
     char *f[3];
-    split_fields(args, 3, f);
-    if (f[0] == NULL)
-        return missing(cfg, k);
-    int rc = check_file(cfg, k, "kernel", f[0]);
+    int rc = file_fields(cfg, k, args, 3, f);
     for (char *list = f[1]; rc == HK_OK && list;) {
         char *colon = strchr(list, ':');
         if (colon)
@@ -159,15 +164,12 @@ static int parse_single_file(struct hk_config *cfg, const struct boot_kind *k, c
                              struct hk_boot *b)
 {
     char *f[2];
-    split_fields(args, 2, f);
-    if (f[0] == NULL)
-        return missing(cfg, k);
+    int rc = file_fields(cfg, k, args, 2, f);
+    if (rc != HK_OK)
+        return rc;
     if (f[1] != NULL)
         return config_fail(cfg, HK_EINVAL, "-f %s: unexpected ',%s' (expected %s)", k->name, f[1],
                            k->syntax);
-    int rc = check_file(cfg, k, k->file, f[0]);
-    if (rc != HK_OK)
-        return rc;
     bool failed = false;
     b->kernel = config_strdup(f[0], &failed);
     return failed ? HK_ENOMEM : HK_OK;
