@@ -54,6 +54,18 @@ static int dir_name(struct p9_server *s, const struct p9_in *in, uint32_t num, s
     return err ? err : p9_check_name(n, buf);
 }
 
+/* dir_name for a request that also names the fid `fidn` (Tlink, Trename). */
+static int fid_dir_name(struct p9_server *s, const struct p9_in *in, uint32_t fidn,
+                        uint32_t num, struct p9_str n, struct p9_fid **f, struct p9_fid **out,
+                        char *buf)
+{
+    int err = dir_name(s, in, num, n, out, buf);
+    if (err)
+        return err;
+    *f = p9_fid_get(s, fidn);
+    return *f ? 0 : EBADF;
+}
+
 /* dir_name for a request that changes the share, so not a read-only one. */
 static int dir_name_rw(struct p9_server *s, const struct p9_in *in, uint32_t num,
                        struct p9_str n, struct p9_fid **out, char *buf)
@@ -230,13 +242,11 @@ int p9_op_link(struct p9_server *s, struct p9_in *in, struct p9_out *o)
 {
     uint32_t dfid = p9_get32(in), fidn = p9_get32(in);
     struct p9_str n = p9_getstr(in);
-    struct p9_fid *d, *f = p9_fid_get(s, fidn);
+    struct p9_fid *d, *f;
     char name[NAME_MAX + 1];
-    int err = dir_name(s, in, dfid, n, &d, name);
+    int err = fid_dir_name(s, in, fidn, dfid, n, &f, &d, name);
     if (err)
         return err;
-    if (!f)
-        return EBADF;
     if (f->isdir)
         return EPERM;
     if (s->ro)
@@ -271,13 +281,11 @@ int p9_op_rename(struct p9_server *s, struct p9_in *in, struct p9_out *o)
 {
     uint32_t fidn = p9_get32(in), dfid = p9_get32(in);
     struct p9_str n = p9_getstr(in);
-    struct p9_fid *d, *f = p9_fid_get(s, fidn);
+    struct p9_fid *d, *f;
     char name[NAME_MAX + 1];
-    int err = dir_name(s, in, dfid, n, &d, name);
+    int err = fid_dir_name(s, in, fidn, dfid, n, &f, &d, name);
     if (err)
         return err;
-    if (!f)
-        return EBADF;
     if (f->pfd < 0 || !f->name)
         return EINVAL;                          /* the root, or reached by ".." */
     if (s->ro)
