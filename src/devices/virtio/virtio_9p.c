@@ -141,28 +141,10 @@ int virtio_9p_create(struct dev_env *env, struct pci_bus *bus, int slot, int fun
         return HK_ENOMEM;
     }
     v->config_size = v9p_tag_config(v->config, conf->tag);
-    struct virtio_pci_params p = {.bus = bus, .slot = slot, .func = func};
-    struct virtio_dev_info info = {
-        .name = "virtio-9p",
-        .device_type = VIRTIO_ID_9P,
-        .legacy_id = V9P_LEGACY_ID,
-        .pci_class = V9P_PCI_CLASS,
-        .nqueues = 1,
-        .queue_size = V9P_QUEUE_SIZE,
-        .config_size = v->config_size,
-        .ops = &v9p_ops,
-        .opaque = v,
-    };
-    if ((r = virtio_pci_create(env, &p, &info, &v->vp)) != 0) {
-        snprintf(err, errlen, "virtio-9p: cannot add PCI function %d:%d: %s", slot, func,
-                 hk_strerror(r));
-        v->vp = NULL;
+    if ((r = v9p_pci_create(env, bus, slot, func, v->config_size, 0, &v9p_ops, v, &v->vp, err,
+                            errlen)) != 0) {
         v9p_destroy(v);
         return r;
     }
-    if ((r = env->ops->add_teardown(env->ctx, "virtio-9p", v, v9p_destroy)) != 0) {
-        snprintf(err, errlen, "virtio-9p: %s", hk_strerror(r));
-        v9p_destroy(v);
-    }
-    return r;
+    return v9p_add_teardown(env, v, v9p_destroy, err, errlen);
 }

@@ -28,6 +28,8 @@
 #define V9P_LEGACY_ID 0x1009
 #define V9P_PCI_CLASS 0x018000          /* mass storage, other */
 
+struct pci_bus;
+
 struct v9p_conf {
     char *path;                 /* the directory, or the relay's socket */
     char *tag;
@@ -41,9 +43,19 @@ void v9p_conf_free(struct v9p_conf *c);
 /* The config space both forms show: the tag's length, then the tag
  * (config holds 2 + V9P_MAX_TAG bytes). Returns its size. */
 unsigned v9p_tag_config(uint8_t *config, const char *tag);
+/* Add the PCI function both forms show, with config_size bytes of config
+ * space and the form's ops and opaque; on failure *vp is NULL and err says
+ * why. */
+int v9p_pci_create(struct dev_env *env, struct pci_bus *bus, int slot, int func,
+                   unsigned config_size, uint32_t device_driven_mask,
+                   const struct virtio_dev_ops *ops, void *opaque, struct virtio_pci **vp,
+                   char *err, size_t errlen);
+/* Have the VM destroy dev at teardown; on failure destroy it now, and err
+ * says why. */
+int v9p_add_teardown(struct dev_env *env, void *dev, void (*destroy)(void *), char *err,
+                     size_t errlen);
 
 /* The device-type table's row (devtypes.h). */
-struct pci_bus;
 int virtio_9p_parse(const char *conf, void **parsed, char *err, size_t errlen);
 void virtio_9p_free(void *parsed);
 int virtio_9p_create(struct dev_env *env, struct pci_bus *bus, int slot, int func, void *parsed,

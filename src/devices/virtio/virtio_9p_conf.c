@@ -1,4 +1,5 @@
-/* virtio-9p's option string: path=DIR,tag=T[,ro], path=SOCK or port=N (virtio_9p.h). */
+/* virtio-9p's option string: path=DIR,tag=T[,ro], path=SOCK or port=N (virtio_9p.h),
+ * and what its two forms (served share, relay) show the guest alike. */
 #include "devices/virtio/virtio_9p.h"
 
 #include <stdarg.h>
@@ -91,4 +92,42 @@ unsigned v9p_tag_config(uint8_t *config, const char *tag)
     put16(config, (uint16_t)tl);
     memcpy(config + 2, tag, tl);
     return 2 + (unsigned)tl;
+}
+
+int v9p_pci_create(struct dev_env *env, struct pci_bus *bus, int slot, int func,
+                   unsigned config_size, uint32_t device_driven_mask,
+                   const struct virtio_dev_ops *ops, void *opaque, struct virtio_pci **vp,
+                   char *err, size_t errlen)
+{
+    struct virtio_pci_params p = {.bus = bus, .slot = slot, .func = func};
+    struct virtio_dev_info info = {
+        .name = "virtio-9p",
+        .device_type = VIRTIO_ID_9P,
+        .legacy_id = V9P_LEGACY_ID,
+        .pci_class = V9P_PCI_CLASS,
+        .nqueues = 1,
+        .queue_size = V9P_QUEUE_SIZE,
+        .config_size = config_size,
+        .device_driven_mask = device_driven_mask,
+        .ops = ops,
+        .opaque = opaque,
+    };
+    int r = virtio_pci_create(env, &p, &info, vp);
+    if (r != 0) {
+        snprintf(err, errlen, "virtio-9p: cannot add PCI function %d:%d: %s", slot, func,
+                 hk_strerror(r));
+        *vp = NULL;
+    }
+    return r;
+}
+
+int v9p_add_teardown(struct dev_env *env, void *dev, void (*destroy)(void *), char *err,
+                     size_t errlen)
+{
+    int r = env->ops->add_teardown(env->ctx, "virtio-9p", dev, destroy);
+    if (r != 0) {
+        snprintf(err, errlen, "virtio-9p: %s", hk_strerror(r));
+        destroy(dev);
+    }
+    return r;
 }

@@ -465,23 +465,9 @@ int virtio_9p_relay_create(struct dev_env *env, struct pci_bus *bus, int slot, i
         return e;
     }
     r->config_size = v9p_tag_config(r->config, conf->tag);
-    struct virtio_pci_params p = {.bus = bus, .slot = slot, .func = func};
-    struct virtio_dev_info info = {
-        .name = "virtio-9p",
-        .device_type = VIRTIO_ID_9P,
-        .legacy_id = V9P_LEGACY_ID,
-        .pci_class = V9P_PCI_CLASS,
-        .nqueues = 1,
-        .queue_size = V9P_QUEUE_SIZE,
-        .config_size = r->config_size,
-        .device_driven_mask = 1,
-        .ops = &v9r_ops,
-        .opaque = r,
-    };
-    if ((e = virtio_pci_create(env, &p, &info, &r->vp)) != 0) {
-        snprintf(err, errlen, "virtio-9p: cannot add PCI function %d:%d: %s", slot, func,
-                 hk_strerror(e));
-        r->vp = NULL;
+    /* device_driven_mask 1: the relay thread pops and pushes the queue */
+    if ((e = v9p_pci_create(env, bus, slot, func, r->config_size, 1, &v9r_ops, r, &r->vp, err,
+                            errlen)) != 0) {
         v9r_destroy(r);
         return e;
     }
@@ -492,9 +478,5 @@ int virtio_9p_relay_create(struct dev_env *env, struct pci_bus *bus, int slot, i
         return HK_ENOMEM;
     }
     r->started = true;
-    if ((e = env->ops->add_teardown(env->ctx, "virtio-9p", r, v9r_destroy)) != 0) {
-        snprintf(err, errlen, "virtio-9p: %s", hk_strerror(e));
-        v9r_destroy(r);
-    }
-    return e;
+    return v9p_add_teardown(env, r, v9r_destroy, err, errlen);
 }
