@@ -17,37 +17,15 @@
 #include "firmware/acpi_aml.h"
 #include "firmware/firmware.h"
 #include "hyperkit.h"
+#include "fw_read.h"
 #include "test.h"
 
 static uint8_t area_buf[FW_ACPI_SIZE];
 
-static uint16_t rd16(const uint8_t *p)
-{
-    return (uint16_t)(p[0] | p[1] << 8);
-}
-static uint32_t rd32(const uint8_t *p)
-{
-    return rd16(p) | (uint32_t)rd16(p + 2) << 16;
-}
-static uint64_t rd64(const uint8_t *p)
-{
-    return rd32(p) | (uint64_t)rd32(p + 4) << 32;
-}
-
-static uint8_t sum(const uint8_t *p, size_t n)
-{
-    uint8_t s = 0;
-    while (n--)
-        s = (uint8_t)(s + *p++);
-    return s;
-}
-
 /* A guest address inside the built area, or NULL (bounds-checked). */
 static const uint8_t *at(uint64_t gpa, uint32_t len)
 {
-    if (gpa < FW_ACPI_BASE || gpa + len > FW_ACPI_BASE + FW_ACPI_SIZE)
-        return NULL;
-    return area_buf + (gpa - FW_ACPI_BASE);
+    return area_at(area_buf, FW_ACPI_BASE, FW_ACPI_SIZE, gpa, len);
 }
 
 /* A table by address: signature, length in bounds, checksum 0. */
@@ -57,10 +35,10 @@ static const uint8_t *table(uint64_t gpa, const char *sig, const char *name)
     char what[96];
     snprintf(what, sizeof(what), "%s: signature %s", name, sig);
     CHECK(t && memcmp(t, sig, 4) == 0, what);
-    if (!t || !at(gpa, rd32(t + ACPI_HDR_LENGTH)))
+    if (!t || !at(gpa, le32(t + ACPI_HDR_LENGTH)))
         return NULL;
     snprintf(what, sizeof(what), "%s: checksum sums to 0", name);
-    CHECK_EQ(sum(t, rd32(t + ACPI_HDR_LENGTH)), 0, what);
+    CHECK_EQ(byte_sum(t, le32(t + ACPI_HDR_LENGTH)), 0, what);
     snprintf(what, sizeof(what), "%s: OEM ID", name);
     CHECK(memcmp(t + ACPI_HDR_OEM_ID, ACPI_OEM_ID, 6) == 0, what);
     return t;
@@ -87,23 +65,23 @@ static void test_rsdp_xsdt(void)
     const uint8_t *r = at(rsdp, RSDP_SIZE);
     CHECK(memcmp(r, "RSD PTR ", 8) == 0, "RSDP signature");
     CHECK_EQ(r[RSDP_REVISION], 2, "RSDP revision 2");
-    CHECK_EQ(rd32(r + RSDP_LENGTH), RSDP_SIZE, "RSDP length 36");
-    CHECK_EQ(sum(r, RSDP_V1_SIZE), 0, "RSDP 1.0 checksum (20 bytes)");
-    CHECK_EQ(sum(r, RSDP_SIZE), 0, "RSDP extended checksum (36 bytes)");
+    CHECK_EQ(le32(r + RSDP_LENGTH), RSDP_SIZE, "RSDP length 36");
+    CHECK_EQ(byte_sum(r, RSDP_V1_SIZE), 0, "RSDP 1.0 checksum (20 bytes)");
+    CHECK_EQ(byte_sum(r, RSDP_SIZE), 0, "RSDP extended checksum (36 bytes)");
 
-    const uint8_t *x = table(rd64(r + RSDP_XSDT), "XSDT", "XSDT");
-    const uint8_t *rs = table(rd32(r + RSDP_RSDT), "RSDT", "RSDT");
+    const uint8_t *x = table(le64(r + RSDP_XSDT), "XSDT", "XSDT");
+    const uint8_t *rs = table(le32(r + RSDP_RSDT), "RSDT", "RSDT");
     if (!x || !rs)
         return;
-    CHECK_EQ(rd32(x + ACPI_HDR_LENGTH), ACPI_HDR_SIZE + 2 * 8, "XSDT has two entries");
-    CHECK_EQ(rd32(rs + ACPI_HDR_LENGTH), ACPI_HDR_SIZE + 2 * 4, "RSDT has two entries");
+    CHECK_EQ(le32(x + ACPI_HDR_LENGTH), ACPI_HDR_SIZE + 2 * 8, "XSDT has two entries");
+    CHECK_EQ(le32(rs + ACPI_HDR_LENGTH), ACPI_HDR_SIZE + 2 * 4, "RSDT has two entries");
     for (int i = 0; i < 2; i++)
-        CHECK_EQ(rd64(x + ACPI_HDR_SIZE + 8 * i), rd32(rs + ACPI_HDR_SIZE + 4 * i),
+        CHECK_EQ(le64(x + ACPI_HDR_SIZE + 8 * i), le32(rs + ACPI_HDR_SIZE + 4 * i),
                  "RSDT and XSDT list the same tables");
-    fadt = table(rd64(x + ACPI_HDR_SIZE), "FACP", "FADT");
-    madt = table(rd64(x + ACPI_HDR_SIZE + 8), "APIC", "MADT");
+    fadt = table(le64(x + ACPI_HDR_SIZE), "FACP", "FADT");
+    madt = table(le64(x + ACPI_HDR_SIZE + 8), "APIC", "MADT");
     if (fadt)
-        dsdt = table(rd64(fadt + FADT_X_DSDT), "DSDT", "DSDT");
+        dsdt = table(le64(fadt + FADT_X_DSDT), "DSDT", "DSDT");
 }
 
 static void check_gas(const uint8_t *g, uint8_t width, uint64_t port, const char *name)
@@ -111,7 +89,7 @@ static void check_gas(const uint8_t *g, uint8_t width, uint64_t port, const char
     char what[96];
     snprintf(what, sizeof(what), "%s: system I/O, %u bits at %#llx", name, width,
              (unsigned long long)port);
-    CHECK(g[0] == GAS_SYSTEM_IO && g[1] == width && g[2] == 0 && rd64(g + 4) == port, what);
+    CHECK(g[0] == GAS_SYSTEM_IO && g[1] == width && g[2] == 0 && le64(g + 4) == port, what);
 }
 
 static void test_fadt(void)
@@ -119,26 +97,26 @@ static void test_fadt(void)
     if (!fadt)
         return;
     const uint8_t *f = fadt;
-    CHECK_EQ(rd32(f + ACPI_HDR_LENGTH), 276, "FADT length 276 (revision 6)");
+    CHECK_EQ(le32(f + ACPI_HDR_LENGTH), 276, "FADT length 276 (revision 6)");
     CHECK_EQ(f[ACPI_HDR_REVISION], 6, "FADT revision 6");
     CHECK_EQ(f[FADT_MINOR_VERSION], 3, "FADT minor version 3");
-    CHECK_EQ(rd16(f + 46), 9, "SCI_INT 9");
-    CHECK_EQ(rd32(f + 48), 0xb2, "SMI_CMD 0xb2");
+    CHECK_EQ(le16(f + 46), 9, "SCI_INT 9");
+    CHECK_EQ(le32(f + 48), 0xb2, "SMI_CMD 0xb2");
     CHECK_EQ(f[52], 0xa0, "ACPI_ENABLE 0xa0");
     CHECK_EQ(f[53], 0xa1, "ACPI_DISABLE 0xa1");
-    CHECK_EQ(rd32(f + 56), 0x400, "PM1a_EVT_BLK 0x400");
-    CHECK_EQ(rd32(f + 60), 0, "no PM1b_EVT_BLK");
-    CHECK_EQ(rd32(f + 64), 0x404, "PM1a_CNT_BLK 0x404");
-    CHECK_EQ(rd32(f + 76), 0x408, "PM_TMR_BLK 0x408");
-    CHECK_EQ(rd32(f + 80), 0, "no GPE0 block");
+    CHECK_EQ(le32(f + 56), 0x400, "PM1a_EVT_BLK 0x400");
+    CHECK_EQ(le32(f + 60), 0, "no PM1b_EVT_BLK");
+    CHECK_EQ(le32(f + 64), 0x404, "PM1a_CNT_BLK 0x404");
+    CHECK_EQ(le32(f + 76), 0x408, "PM_TMR_BLK 0x408");
+    CHECK_EQ(le32(f + 80), 0, "no GPE0 block");
     CHECK(f[88] == 4 && f[89] == 2 && f[91] == 4, "PM1_EVT_LEN 4, PM1_CNT_LEN 2, PM_TMR_LEN 4");
-    CHECK(rd16(f + 96) > 100 && rd16(f + 98) > 1000, "C2 and C3 latencies say unsupported");
+    CHECK(le16(f + 96) > 100 && le16(f + 98) > 1000, "C2 and C3 latencies say unsupported");
     CHECK_EQ(f[108], 0x32, "CENTURY is CMOS 0x32");
-    uint16_t boot = rd16(f + 109);
+    uint16_t boot = le16(f + 109);
     CHECK(!(boot & IAPC_8042), "IAPC_BOOT_ARCH: no 8042");
     CHECK(boot & IAPC_LEGACY_DEVICES, "IAPC_BOOT_ARCH: legacy devices");
     CHECK(!(boot & (1u << 5)), "IAPC_BOOT_ARCH: CMOS RTC present");
-    uint32_t flags = rd32(f + 112);
+    uint32_t flags = le32(f + 112);
     CHECK(flags & (1u << 8), "flags: TMR_VAL_EXT (32-bit PM timer)");
     CHECK(flags & (1u << 10), "flags: RESET_REG_SUP");
     CHECK(!(flags & (1u << 20)), "flags: not HW_REDUCED_ACPI");
@@ -148,13 +126,13 @@ static void test_fadt(void)
     check_gas(f + 148, 32, 0x400, "X_PM1a_EVT_BLK");
     check_gas(f + 172, 16, 0x404, "X_PM1a_CNT_BLK");
     check_gas(f + 208, 32, 0x408, "X_PM_TMR_BLK");
-    CHECK(rd64(f + 164) == 0 && rd64(f + 188) == 0, "no X_PM1b blocks");
-    CHECK_EQ(rd64(f + 140), rd32(f + 40), "X_DSDT equals DSDT");
-    uint32_t facs = rd32(f + 36);
+    CHECK(le64(f + 164) == 0 && le64(f + 188) == 0, "no X_PM1b blocks");
+    CHECK_EQ(le64(f + 140), le32(f + 40), "X_DSDT equals DSDT");
+    uint32_t facs = le32(f + 36);
     CHECK(facs != 0 && facs % 64 == 0, "FIRMWARE_CTRL set, 64-byte aligned");
-    CHECK_EQ(rd64(f + 132), 0, "X_FIRMWARE_CTRL 0 while FIRMWARE_CTRL is set");
+    CHECK_EQ(le64(f + 132), 0, "X_FIRMWARE_CTRL 0 while FIRMWARE_CTRL is set");
     const uint8_t *fc = at(facs, FACS_SIZE);
-    CHECK(fc && memcmp(fc, "FACS", 4) == 0 && rd32(fc + 4) == 64, "FACS signature and length");
+    CHECK(fc && memcmp(fc, "FACS", 4) == 0 && le32(fc + 4) == 64, "FACS signature and length");
     CHECK(fc && fc[32] == 2, "FACS version 2");
 }
 
@@ -163,9 +141,9 @@ static void test_madt(void)
     if (!madt)
         return;
     const uint8_t *m = madt;
-    uint32_t len = rd32(m + ACPI_HDR_LENGTH);
-    CHECK_EQ(rd32(m + MADT_LAPIC_ADDR), 0xfee00000u, "MADT local APIC address");
-    CHECK_EQ(rd32(m + MADT_FLAGS), 1, "MADT PCAT_COMPAT");
+    uint32_t len = le32(m + ACPI_HDR_LENGTH);
+    CHECK_EQ(le32(m + MADT_LAPIC_ADDR), 0xfee00000u, "MADT local APIC address");
+    CHECK_EQ(le32(m + MADT_FLAGS), 1, "MADT PCAT_COMPAT");
     int lapics = 0, ioapics = 0, nmis = 0, bad = 0;
     bool irq0 = false, sci = false;
     uint32_t off = MADT_ENTRIES;
@@ -174,19 +152,19 @@ static void test_madt(void)
         switch (e[0]) {
         case MADT_LAPIC:
             lapics++;
-            bad += e[1] != 8 || e[2] != 0 || e[3] != 0 || rd32(e + 4) != 1;
+            bad += e[1] != 8 || e[2] != 0 || e[3] != 0 || le32(e + 4) != 1;
             break;
         case MADT_IOAPIC:
             ioapics++;
-            bad += e[1] != 12 || e[2] != FW_IOAPIC_ID || rd32(e + 4) != 0xfec00000u ||
-                   rd32(e + 8) != 0;
+            bad += e[1] != 12 || e[2] != FW_IOAPIC_ID || le32(e + 4) != 0xfec00000u ||
+                   le32(e + 8) != 0;
             break;
         case MADT_ISO:
             bad += e[1] != 10 || e[2] != 0;
             if (e[3] == 0)
-                irq0 = rd32(e + 4) == 2 && rd16(e + 8) == (MPS_EDGE | MPS_ACTIVE_HIGH);
+                irq0 = le32(e + 4) == 2 && le16(e + 8) == (MPS_EDGE | MPS_ACTIVE_HIGH);
             if (e[3] == 9)
-                sci = rd32(e + 4) == 9 && rd16(e + 8) == (MPS_LEVEL | MPS_ACTIVE_HIGH);
+                sci = le32(e + 4) == 9 && le16(e + 8) == (MPS_LEVEL | MPS_ACTIVE_HIGH);
             break;
         case MADT_LAPIC_NMI:
             nmis++;
@@ -250,7 +228,7 @@ static void test_dsdt(void)
 {
     if (!dsdt)
         return;
-    uint32_t len = rd32(dsdt + ACPI_HDR_LENGTH);
+    uint32_t len = le32(dsdt + ACPI_HDR_LENGTH);
     CHECK_EQ(dsdt[ACPI_HDR_REVISION], 2, "DSDT revision 2 (64-bit integers)");
     /* Name (\_S5, Package (4) {5, 5, 0, 0}) */
     static const uint8_t s5[] = {AML_NAME, AML_ROOT_CHAR, '_', 'S', '5', '_', AML_PACKAGE};
@@ -291,7 +269,7 @@ static void test_prt(void)
 {
     if (!dsdt)
         return;
-    uint32_t len = rd32(dsdt + ACPI_HDR_LENGTH);
+    uint32_t len = le32(dsdt + ACPI_HDR_LENGTH);
     static const uint8_t prt[] = {AML_NAME, '_', 'P', 'R', 'T', AML_PACKAGE};
     const uint8_t *p = find(dsdt, len, prt, sizeof(prt));
     const uint8_t *pci0 = find(dsdt, len, "PCI0", 4);
@@ -330,18 +308,18 @@ static void test_dsdt_variants(void)
     struct fw_platform p = {.ncpus = 3, .com = {true, true}};
     uint32_t rsdp = build(&p);
     const uint8_t *r = at(rsdp, RSDP_SIZE);
-    const uint8_t *x = r ? table(rd64(r + RSDP_XSDT), "XSDT", "XSDT (3 CPUs)") : NULL;
-    const uint8_t *f = x ? table(rd64(x + ACPI_HDR_SIZE), "FACP", "FADT (3 CPUs)") : NULL;
-    const uint8_t *d = f ? table(rd32(f + FADT_DSDT), "DSDT", "DSDT (3 CPUs)") : NULL;
-    const uint8_t *m = x ? table(rd64(x + ACPI_HDR_SIZE + 8), "APIC", "MADT (3 CPUs)") : NULL;
+    const uint8_t *x = r ? table(le64(r + RSDP_XSDT), "XSDT", "XSDT (3 CPUs)") : NULL;
+    const uint8_t *f = x ? table(le64(x + ACPI_HDR_SIZE), "FACP", "FADT (3 CPUs)") : NULL;
+    const uint8_t *d = f ? table(le32(f + FADT_DSDT), "DSDT", "DSDT (3 CPUs)") : NULL;
+    const uint8_t *m = x ? table(le64(x + ACPI_HDR_SIZE + 8), "APIC", "MADT (3 CPUs)") : NULL;
     if (!d || !m)
         return;
-    uint32_t dl = rd32(d + ACPI_HDR_LENGTH);
+    uint32_t dl = le32(d + ACPI_HDR_LENGTH);
     CHECK(find(d, dl, "COM1", 4) && find(d, dl, "COM2", 4), "DSDT lists COM1 and COM2");
     CHECK(find(d, dl, "CP00", 4) && find(d, dl, "CP02", 4) && !find(d, dl, "CP03", 4),
           "DSDT has a processor device per CPU");
     int lapics = 0;
-    for (uint32_t off = MADT_ENTRIES; off < rd32(m + ACPI_HDR_LENGTH); off += m[off + 1]) {
+    for (uint32_t off = MADT_ENTRIES; off < le32(m + ACPI_HDR_LENGTH); off += m[off + 1]) {
         if (m[off] == MADT_LAPIC && m[off + 3] == lapics)
             lapics++;
         if (m[off + 1] == 0)
@@ -483,17 +461,17 @@ static void test_iasl(void)
     }
     struct fw_platform p = {.ncpus = 2, .com = {true, true}};
     uint32_t rsdp = build(&p);
-    const uint8_t *x = at(rd64(at(rsdp, RSDP_SIZE) + RSDP_XSDT), ACPI_HDR_SIZE + 16);
-    const uint8_t *f = at(rd64(x + ACPI_HDR_SIZE), FADT_SIZE);
-    const uint8_t *m = at(rd64(x + ACPI_HDR_SIZE + 8), ACPI_HDR_SIZE);
-    const uint8_t *d = at(rd32(f + FADT_DSDT), ACPI_HDR_SIZE);
-    const uint8_t *fc = at(rd32(f + FADT_FIRMWARE_CTRL), FACS_SIZE);
+    const uint8_t *x = at(le64(at(rsdp, RSDP_SIZE) + RSDP_XSDT), ACPI_HDR_SIZE + 16);
+    const uint8_t *f = at(le64(x + ACPI_HDR_SIZE), FADT_SIZE);
+    const uint8_t *m = at(le64(x + ACPI_HDR_SIZE + 8), ACPI_HDR_SIZE);
+    const uint8_t *d = at(le32(f + FADT_DSDT), ACPI_HDR_SIZE);
+    const uint8_t *fc = at(le32(f + FADT_FIRMWARE_CTRL), FACS_SIZE);
     char dir[] = "/tmp/hk-acpi-XXXXXX";
     if (!mkdtemp(dir)) {
         CHECK(0, "iasl: temporary directory");
         return;
     }
-    const char *s = roundtrip(d, rd32(d + ACPI_HDR_LENGTH), true, dir, "dsdt");
+    const char *s = roundtrip(d, le32(d + ACPI_HDR_LENGTH), true, dir, "dsdt");
     CHECK(dsl_has(s, "Name (\\_S5, Package (0x04)"), "iasl: \\_S5 is a 4-element package");
     CHECK(dsl_has(s, "0x05, \n        0x05, \n        Zero, \n        Zero\n"),
           "iasl: \\_S5 is {5, 5, 0, 0}");
@@ -513,7 +491,7 @@ static void test_iasl(void)
                          "                    0x16\n"),
           "iasl: _PRT has 128 entries; slot 3 INTD# is GSI 0x16");
     roundtrip(f, FADT_SIZE, true, dir, "facp");
-    roundtrip(m, rd32(m + ACPI_HDR_LENGTH), true, dir, "apic");
+    roundtrip(m, le32(m + ACPI_HDR_LENGTH), true, dir, "apic");
     roundtrip(fc, FACS_SIZE, false, dir, "facs");
     char cmd[300];
     snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);

@@ -11,32 +11,14 @@
 #include "firmware/firmware.h"
 #include "firmware/mptable.h"
 #include "hyperkit.h"
+#include "fw_read.h"
 #include "test.h"
 
 static uint8_t area_buf[FW_MPTABLE_SIZE];
 
-static uint16_t rd16(const uint8_t *p)
-{
-    return (uint16_t)(p[0] | p[1] << 8);
-}
-static uint32_t rd32(const uint8_t *p)
-{
-    return rd16(p) | (uint32_t)rd16(p + 2) << 16;
-}
-
-static uint8_t sum(const uint8_t *p, size_t n)
-{
-    uint8_t s = 0;
-    while (n--)
-        s = (uint8_t)(s + *p++);
-    return s;
-}
-
 static const uint8_t *at(uint64_t gpa, uint32_t len)
 {
-    if (gpa < FW_MPTABLE_BASE || gpa + len > FW_MPTABLE_BASE + FW_MPTABLE_SIZE)
-        return NULL;
-    return area_buf + (gpa - FW_MPTABLE_BASE);
+    return area_at(area_buf, FW_MPTABLE_BASE, FW_MPTABLE_SIZE, gpa, len);
 }
 
 /* Scan the BIOS area on 16-byte boundaries for a valid floating pointer
@@ -45,7 +27,7 @@ static const uint8_t *find_mpf(void)
 {
     for (uint32_t off = 0; off + MPF_SIZE <= FW_MPTABLE_SIZE; off += 16) {
         const uint8_t *p = area_buf + off;
-        if (memcmp(p, MPF_SIGNATURE, 4) == 0 && sum(p, 16 * p[MPF_LENGTH]) == 0)
+        if (memcmp(p, MPF_SIGNATURE, 4) == 0 && byte_sum(p, 16 * p[MPF_LENGTH]) == 0)
             return p;
     }
     return NULL;
@@ -67,14 +49,14 @@ static const uint8_t *build(int ncpus)
     CHECK_EQ(fp[MPF_SPEC_REV], 4, "spec revision 1.4");
     CHECK_EQ(fp[MPF_FEATURE1], 0, "feature byte 1: a configuration table is present");
     CHECK_EQ(fp[MPF_FEATURE2] & 0x80, 0, "IMCRP clear: virtual wire mode");
-    const uint8_t *c = at(rd32(fp + MPF_CONFIG), MPC_SIZE);
+    const uint8_t *c = at(le32(fp + MPF_CONFIG), MPC_SIZE);
     CHECK(c && memcmp(c, MPC_SIGNATURE, 4) == 0, "configuration table signature PCMP");
-    if (!c || !at(rd32(fp + MPF_CONFIG), rd16(c + MPC_LENGTH)))
+    if (!c || !at(le32(fp + MPF_CONFIG), le16(c + MPC_LENGTH)))
         return NULL;
-    CHECK_EQ(sum(c, rd16(c + MPC_LENGTH)), 0, "configuration table checksum");
+    CHECK_EQ(byte_sum(c, le16(c + MPC_LENGTH)), 0, "configuration table checksum");
     CHECK_EQ(c[MPC_SPEC_REV], 4, "configuration table spec revision 1.4");
-    CHECK_EQ(rd32(c + MPC_LAPIC_ADDR), 0xfee00000u, "local APIC address");
-    CHECK_EQ(rd16(c + 40), 0, "no extended table");
+    CHECK_EQ(le32(c + MPC_LAPIC_ADDR), 0xfee00000u, "local APIC address");
+    CHECK_EQ(le16(c + 40), 0, "no extended table");
     return c;
 }
 
@@ -93,7 +75,7 @@ static void one_entry(const uint8_t *e, struct seen *s, int ncpus)
     case MP_PROCESSOR:
         s->bad += e[1] != s->cpus || e[2] != 0x14 || !(e[3] & MP_CPU_EN);
         s->bps += (e[3] & MP_CPU_BP) != 0;
-        s->bad += rd32(e + 4) >> 8 != 6 || !(rd32(e + 8) & (1u << 9));
+        s->bad += le32(e + 4) >> 8 != 6 || !(le32(e + 8) & (1u << 9));
         s->cpus++;
         break;
     case MP_BUS:
@@ -103,13 +85,13 @@ static void one_entry(const uint8_t *e, struct seen *s, int ncpus)
         break;
     case MP_IOAPIC:
         s->ioapics++;
-        s->bad += e[1] != 0 || e[2] != 0x11 || e[3] != MP_IOAPIC_EN || rd32(e + 4) != 0xfec00000u;
+        s->bad += e[1] != 0 || e[2] != 0x11 || e[3] != MP_IOAPIC_EN || le32(e + 4) != 0xfec00000u;
         break;
     case MP_IOINTR:
         if (e[4] == MP_BUS_PCI) {
             /* slot << 2 | pin, level and active low, on the routed pin */
             s->pci_ints++;
-            s->pci_bad += e[1] != MP_INT || rd16(e + 2) != 0x0f || e[6] != 0 ||
+            s->pci_bad += e[1] != MP_INT || le16(e + 2) != 0x0f || e[6] != 0 ||
                           e[7] != pci_intx_gsi(e[5] >> 2, (e[5] & 3) + 1) || e[5] > 127;
             s->pin_of_pci[e[5] & 127] = e[7];
             break;
@@ -118,7 +100,7 @@ static void one_entry(const uint8_t *e, struct seen *s, int ncpus)
         s->bad += e[1] != MP_INT || e[4] != MP_BUS_ISA || e[5] > 15 || e[6] != 0;
         if (e[5] <= 15) {
             s->pin_of_irq[e[5]] = e[7];
-            s->flags_of_irq[e[5]] = rd16(e + 2);
+            s->flags_of_irq[e[5]] = le16(e + 2);
         }
         break;
     case MP_LINTR:
@@ -137,7 +119,7 @@ static void walk(const uint8_t *c, int ncpus, struct seen *s)
     memset(s, 0, sizeof(*s));
     memset(s->pin_of_irq, 0xff, sizeof(s->pin_of_irq));
     s->order = true;
-    uint32_t off = MPC_SIZE, len = rd16(c + MPC_LENGTH);
+    uint32_t off = MPC_SIZE, len = le16(c + MPC_LENGTH);
     int count = 0, last = -1;
     while (off < len) {
         const uint8_t *e = c + off;
@@ -153,7 +135,7 @@ static void walk(const uint8_t *c, int ncpus, struct seen *s)
         count++;
     }
     CHECK_EQ(off, len, "entries fill the base table exactly");
-    CHECK_EQ(count, rd16(c + MPC_ENTRY_COUNT), "entry count matches the entries");
+    CHECK_EQ(count, le16(c + MPC_ENTRY_COUNT), "entry count matches the entries");
 }
 
 static void test_one_cpu(void)
@@ -218,7 +200,7 @@ static void test_area(void)
     CHECK(fw_alloc(&a, 36, 16, &gpa) != NULL && a.used == 64, "fw_alloc fills the window exactly");
     uint8_t t[5] = {1, 2, 3, 4, 0};
     t[4] = fw_checksum(t, 5);
-    CHECK_EQ(sum(t, 5), 0, "fw_checksum makes the bytes sum to 0");
+    CHECK_EQ(byte_sum(t, 5), 0, "fw_checksum makes the bytes sum to 0");
 }
 
 int main(void)
