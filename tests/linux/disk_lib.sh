@@ -153,6 +153,25 @@ result() {
     fi
 }
 
+# shell_ready: wait for the guest's shell; a FAIL and exit 1 if it never comes.
+shell_ready() {
+    vm_wait_for "hyperkit-init: ready" && return 0
+    result "the guest boots to the shell" false
+    exit 1
+}
+
+# power_off NAME: power the guest off and check its status; keep its
+# console as HYPERKIT_KEEP_LOG/NAME.log. Status 0 when every result passed.
+power_off() {
+    vm_send 'poweroff -f'
+    vm_wait_exit 120
+    result "the guest powers off with status 0 (got $VM_STATUS)" [ "$VM_STATUS" = 0 ]
+    if [ -n "${HYPERKIT_KEEP_LOG:-}" ]; then
+        mkdir -p "$HYPERKIT_KEEP_LOG" && cp "$VM_LOG" "$HYPERKIT_KEEP_LOG/$1.log"
+    fi
+    [ "$DISK_FAILED" = 0 ]
+}
+
 # field LINE KEY: the value of KEY=VALUE in a "disk: ..." line.
 field() {
     printf '%s\n' "$1" | tr ' ' '\n' | sed -n "s/^$2=//p" | head -n 1

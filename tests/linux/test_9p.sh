@@ -38,10 +38,7 @@ ro_before=$(cd "$ro" && ls -l --time-style=+%s | sha256sum)
 # shellcheck disable=SC2054 # the commas belong to hyperkit's option syntax
 vm_start initramfs-shell.img -A \
     -s "2,virtio-9p,path=$share,tag=share" -s "3,virtio-9p,path=$ro,tag=rosh,ro"
-if ! vm_wait_for "hyperkit-init: ready"; then
-    result "the guest boots to the shell" false
-    exit 1
-fi
+shell_ready
 
 # step NAME: run the guest script's step; its "p9: NAME ..." line in LINE.
 step() {
@@ -127,10 +124,4 @@ result "the ro share's directory is unchanged" \
 result "the file outside the share is untouched" \
     [ "$(cat "$out/secret.txt")" = "SECRET outside the share" ]
 
-vm_send 'poweroff -f'
-vm_wait_exit 120
-result "the guest powers off with status 0 (got $VM_STATUS)" [ "$VM_STATUS" = 0 ]
-if [ -n "${HYPERKIT_KEEP_LOG:-}" ]; then
-    mkdir -p "$HYPERKIT_KEEP_LOG" && cp "$VM_LOG" "$HYPERKIT_KEEP_LOG/9p.log"
-fi
-[ "$DISK_FAILED" = 0 ]
+power_off 9p

@@ -46,10 +46,7 @@ fi
 # shellcheck disable=SC2054 # the commas belong to hyperkit's option syntax
 vm_start initramfs-shell.img -A \
     -s "2,virtio-9p,path=$sock,tag=viasock" -s "3,virtio-9p,port=$port,tag=viatcp"
-if ! vm_wait_for "hyperkit-init: ready"; then
-    result "the guest boots to the shell" false
-    exit 1
-fi
+shell_ready
 
 # gcmd NAME LIMIT COMMANDS: run COMMANDS in the guest; LINE gets its
 # "r-NAME rc=N ..." line (the command's status, then what it printed).
@@ -106,10 +103,4 @@ fi
 gcmd remount "$DISK_STEP_BASE" "umount -l /a; umount -l /b; $(mnt viasock /a) && $(mnt viatcp /b) && cat /a/later.txt /b/gdir/g3.txt"
 result "after a remount both relays work again ($LINE)" [ "$LINE" = "r-remount rc=0 later tcp" ]
 
-vm_send 'poweroff -f'
-vm_wait_exit 120
-result "the guest powers off with status 0 (got $VM_STATUS)" [ "$VM_STATUS" = 0 ]
-if [ -n "${HYPERKIT_KEEP_LOG:-}" ]; then
-    mkdir -p "$HYPERKIT_KEEP_LOG" && cp "$VM_LOG" "$HYPERKIT_KEEP_LOG/9p-relay.log"
-fi
-[ "$DISK_FAILED" = 0 ]
+power_off 9p-relay

@@ -47,10 +47,7 @@ conn_mib=$(((VSOCK_CONNS * small + mib - 1) / mib))
 
 # shellcheck disable=SC2054 # the commas belong to hyperkit's option syntax
 vm_start "$initrd" -A -s "2,virtio-sock,guest_cid=3,path=$dir,guest_forwards=1025"
-if ! vm_wait_for "hyperkit-init: ready"; then
-    result "the guest boots to the shell" false
-    exit 1
-fi
+shell_ready
 
 # Both ends' summaries agree: every connection checked on each side.
 both_ok() { # guest-line peer-line conns
@@ -155,10 +152,4 @@ PY
 }
 result "DIR/connect to a guest port nobody listens on ends in EOF" refused_host
 
-vm_send 'poweroff -f'
-vm_wait_exit 120
-result "the guest powers off with status 0 (got $VM_STATUS)" [ "$VM_STATUS" = 0 ]
-if [ -n "${HYPERKIT_KEEP_LOG:-}" ]; then
-    mkdir -p "$HYPERKIT_KEEP_LOG" && cp "$VM_LOG" "$HYPERKIT_KEEP_LOG/vsock.log"
-fi
-[ "$DISK_FAILED" = 0 ]
+power_off vsock
