@@ -27,19 +27,18 @@
 #include <unistd.h>
 
 #include "backends/net/net.h"
+#include "net_events.h"
 #include "test.h"
 
 #define IFN "hktest0"
 #define ETHTYPE 0x88b5          /* IEEE local experimental: no stack answers it */
 
-static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
-static int nrx, nlog, nrx_ours;
+static int nrx, nrx_ours;
 static uint8_t last_rx[2048];
 static size_t last_rx_len;
 static size_t hdr;              /* the backend's header length (vnet_hdr) */
 static int nudp;                /* the kernel's UDP datagrams to port 9 */
 static uint8_t last_udp_hdr[NETBE_VNET_HDR_LEN];
-static char last_log[256];
 
 static void on_rx(void *opaque, const void *frame, size_t len)
 {
@@ -65,29 +64,8 @@ static void on_rx(void *opaque, const void *frame, size_t len)
     pthread_mutex_unlock(&mu);
 }
 
-static void on_log(void *ctx, enum hk_log_level level, const char *msg)
-{
-    pthread_mutex_lock(&mu);
-    nlog++;
-    snprintf(last_log, sizeof(last_log), "%s", msg);
-    pthread_mutex_unlock(&mu);
-}
 
-static int get(int *v)
-{
-    pthread_mutex_lock(&mu);
-    int n = *v;
-    pthread_mutex_unlock(&mu);
-    return n;
-}
 
-/* Until *v reaches n: a bound on events (60 s of 1 ms naps), not speed. */
-static bool wait_count(int *v, int n)
-{
-    for (int i = 0; i < 60000 && get(v) < n; i++)
-        nanosleep(&(struct timespec){0, 1000000}, NULL);
-    return get(v) >= n;
-}
 
 static int set_up(const char *name)
 {

@@ -21,17 +21,16 @@
 
 #include "backends/net/net.h"
 #include "devices/virtio/virtio_net.h"
+#include "net_events.h"
 #include "test.h"
 
 #define UUID "5e4a7b2c-1d3f-4a5b-8c6d-7e8f90a1b2c3"
 #define MAXPKT 1550
 
 /* --- What the backend hands the device, and logs. ----------------------------------- */
-static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
-static int nrx, nlog;
+static int nrx;
 static size_t rx_len[16];
 static uint8_t rx_data[16][MAXPKT];
-static char last_log[256];
 
 static void on_rx(void *opaque, const void *frame, size_t len)
 {
@@ -44,13 +43,6 @@ static void on_rx(void *opaque, const void *frame, size_t len)
     pthread_mutex_unlock(&mu);
 }
 
-static void on_log(void *ctx, enum hk_log_level level, const char *msg)
-{
-    pthread_mutex_lock(&mu);
-    nlog++;
-    snprintf(last_log, sizeof(last_log), "%s", msg);
-    pthread_mutex_unlock(&mu);
-}
 
 static void reset_counts(void)
 {
@@ -60,21 +52,7 @@ static void reset_counts(void)
     pthread_mutex_unlock(&mu);
 }
 
-static int get(int *v)
-{
-    pthread_mutex_lock(&mu);
-    int n = *v;
-    pthread_mutex_unlock(&mu);
-    return n;
-}
 
-/* Until *v reaches n: a bound on events, not on speed (60 s of 1 ms naps). */
-static bool wait_count(int *v, int n)
-{
-    for (int i = 0; i < 60000 && get(v) < n; i++)
-        nanosleep(&(struct timespec){0, 1000000}, NULL);
-    return get(v) >= n;
-}
 
 /* --- The fake server ---------------------------------------------------------------- */
 enum srv_mode {
