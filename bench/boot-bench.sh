@@ -26,6 +26,8 @@ only=""
 logdir=$root/build/bench
 install=1
 acpi=auto
+shared_opts="--runs --timeout --guest --hyperkit --accel --qemu --qemu-cpu --only --log-dir
+    --no-install -h --help"
 marker="hyperkit-init: ready"
 zeros_bytes=33554432 # the guest hashes this many bytes of /dev/zero
 . "$root/bench/lib.sh"
@@ -62,20 +64,9 @@ EOF
 parse_args() {
     while [ $# -gt 0 ]; do
         case $1 in
-        --runs) need_arg "$@"; runs=$2; shift ;;
-        --timeout) need_arg "$@"; timeout_s=$2; shift ;;
-        --guest) need_arg "$@"; guest=$2; shift ;;
-        --hyperkit) need_arg "$@"; hyperkit=$2; shift ;;
-        --accel) need_arg "$@"; hk_accel=$2; shift ;;
         --acpi) need_arg "$@"; acpi=$2; shift ;;
-        --qemu) need_arg "$@"; qemu=$2; shift ;;
-        --qemu-cpu) need_arg "$@"; qemu_cpus=$2; shift ;;
         --cmdline) need_arg "$@"; cmdline=$2; shift ;;
-        --only) need_arg "$@"; only=$2; shift ;;
-        --log-dir) need_arg "$@"; logdir=$2; shift ;;
-        --no-install) install=0 ;;
-        -h | --help) usage; exit 0 ;;
-        *) die "unknown option '$1' (see --help)" ;;
+        *) shared_opt "$@" || die "unknown option '$1' (see --help)"; shift $((OPT_WORDS - 1)) ;;
         esac
         shift
     done
@@ -87,16 +78,9 @@ parse_args() {
 }
 
 check_inputs() {
-    if [ ! -f "$guest/vmlinuz" ] || [ ! -f "$guest/initramfs-bench.img" ]; then
-        die "$guest has no vmlinuz or initramfs-bench.img; make them with: sh scripts/fetch-guest.sh"
-    fi
+    need_guest initramfs-bench.img
     command -v timeout >/dev/null 2>&1 || die "needs timeout(1) from coreutils"
-    if [ "$only" != qemu ]; then
-        [ -x "$hyperkit" ] || die "$hyperkit is missing; build it with: make cli"
-    fi
-    if [ "$only" != hyperkit ]; then
-        ensure_qemu
-    fi
+    need_engines
 }
 
 # -A (ACPI tables) lets the guest power off through ACPI S5; without it

@@ -23,6 +23,9 @@ reads=4000
 only=""
 logdir=$root/build/bench
 timeout_s=1800
+qemu="qemu-system-x86_64"
+install=0
+shared_opts="--guest --hyperkit --layer --only --timeout --log-dir -h --help"
 . "$root/bench/lib.sh"
 
 usage() {
@@ -49,14 +52,7 @@ while [ $# -gt 0 ]; do
     case $1 in
     --size) need_arg "$@"; size=$2; shift ;;
     --reads) need_arg "$@"; reads=$2; shift ;;
-    --guest) need_arg "$@"; guest=$2; shift ;;
-    --hyperkit) need_arg "$@"; hyperkit=$2; shift ;;
-    --layer) need_arg "$@"; layer=$2; shift ;;
-    --only) need_arg "$@"; only=$2; shift ;;
-    --timeout) need_arg "$@"; timeout_s=$2; shift ;;
-    --log-dir) need_arg "$@"; logdir=$2; shift ;;
-    -h | --help) usage; exit 0 ;;
-    *) die "unknown option '$1' (see --help)" ;;
+    *) shared_opt "$@" || die "unknown option '$1' (see --help)"; shift $((OPT_WORDS - 1)) ;;
     esac
     shift
 done
@@ -64,13 +60,10 @@ want_count --size "$size" MiB
 want_count --reads "$reads" "a count"
 want_count --timeout "$timeout_s" seconds
 want_engine "$only"
-[ -f "$guest/vmlinuz" ] && [ -f "$guest/initramfs-shell.img" ] ||
-    die "$guest has no vmlinuz or initramfs-shell.img; make them with: sh scripts/fetch-guest.sh"
+need_guest initramfs-shell.img
 [ -f "$layer" ] || die "$layer is missing; build it with: make linux-progs"
 command -v qemu-img >/dev/null 2>&1 || die "qemu-img is missing (apt-get install qemu-utils)"
-[ "$only" = qemu ] || [ -x "$hyperkit" ] || die "$hyperkit is missing; build it with: make cli"
-[ "$only" = hyperkit ] || command -v qemu-system-x86_64 >/dev/null 2>&1 ||
-    die "qemu-system-x86_64 is missing (apt-get install qemu-system-x86, or --only hyperkit)"
+need_engines
 
 # The test helpers build both engines' command lines (tests/linux/disk_lib.sh).
 export HYPERKIT=$hyperkit HYPERKIT_GUEST_DIR=$guest DISK_LAYER=$layer

@@ -14,6 +14,32 @@ need_arg() { [ $# -ge 2 ] || die "$1 needs a value (see --help)"; }
 # want_count OPTION VALUE WHAT: a positive integer, or die.
 want_count() { [[ $2 =~ ^[1-9][0-9]*$ ]] || die "$1 wants $3, not '$2'"; }
 
+# shared_opt OPTION [VALUE...]: an option several benchmarks take, when the
+# script lists it in $shared_opts: sets its variable and OPT_WORDS (the
+# words it used). Status 1 for any other option.
+# shellcheck disable=SC2034 # the variables are the script's
+shared_opt() {
+    local o known=0
+    for o in $shared_opts; do [ "$o" != "$1" ] || known=1; done
+    [ "$known" = 1 ] || return 1
+    OPT_WORDS=2
+    case $1 in
+    --guest) need_arg "$@"; guest=$2 ;;
+    --hyperkit) need_arg "$@"; hyperkit=$2 ;;
+    --accel) need_arg "$@"; hk_accel=$2 ;;
+    --layer) need_arg "$@"; layer=$2 ;;
+    --qemu) need_arg "$@"; qemu=$2 ;;
+    --qemu-cpu) need_arg "$@"; qemu_cpus=$2 ;;
+    --only) need_arg "$@"; only=$2 ;;
+    --runs) need_arg "$@"; runs=$2 ;;
+    --timeout) need_arg "$@"; timeout_s=$2 ;;
+    --log-dir) need_arg "$@"; logdir=$2 ;;
+    --no-install) install=0; OPT_WORDS=1 ;;
+    -h | --help) usage; exit 0 ;;
+    *) return 1 ;;
+    esac
+}
+
 want_engine() { case $1 in "" | hyperkit | qemu) ;; *) die "--only wants hyperkit or qemu" ;; esac; }
 
 # ratio_row WIDTH LABEL HYPERKIT QEMU SCALE FORMAT: one table row; a
@@ -86,6 +112,22 @@ ensure_qemu() {
         die "installing qemu-system-x86 failed (needs root or sudo); $hint"
     fi
     command -v "$qemu" >/dev/null 2>&1 || die "$qemu still missing after the install"
+}
+
+# need_guest INITRD: $guest holds the kernel and INITRD, or die.
+# shellcheck disable=SC2154 # guest: set by the script
+need_guest() {
+    if [ ! -f "$guest/vmlinuz" ] || [ ! -f "$guest/$1" ]; then
+        die "$guest has no vmlinuz or $1; make them with: sh scripts/fetch-guest.sh"
+    fi
+}
+
+# need_engines: hyperkit unless --only qemu, QEMU (ensure_qemu) unless
+# --only hyperkit.
+# shellcheck disable=SC2154 # only, hyperkit: set by the script
+need_engines() {
+    [ "$only" = qemu ] || [ -x "$hyperkit" ] || die "$hyperkit is missing; build it with: make cli"
+    [ "$only" = hyperkit ] || ensure_qemu
 }
 
 # Each console line with the host's time in microseconds in front.

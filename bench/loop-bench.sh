@@ -26,6 +26,8 @@ only=""
 guest_elf=$root/build/bench/loop-guest.elf
 logdir=$root/build/bench
 install=1
+shared_opts="--runs --timeout --hyperkit --accel --qemu --qemu-cpu --only --log-dir --no-install
+    -h --help"
 . "$root/bench/lib.sh"
 
 # Per loop: instructions per unit (an iteration; a 64 KiB pass), the first
@@ -67,18 +69,8 @@ parse_args() {
     while [ $# -gt 0 ]; do
         case $1 in
         --seconds) need_arg "$@"; seconds=$2; shift ;;
-        --runs) need_arg "$@"; runs=$2; shift ;;
-        --timeout) need_arg "$@"; timeout_s=$2; shift ;;
-        --hyperkit) need_arg "$@"; hyperkit=$2; shift ;;
-        --accel) need_arg "$@"; hk_accel=$2; shift ;;
-        --qemu) need_arg "$@"; qemu=$2; shift ;;
-        --qemu-cpu) need_arg "$@"; qemu_cpus=$2; shift ;;
-        --only) need_arg "$@"; only=$2; shift ;;
         --guest-elf) need_arg "$@"; guest_elf=$2; shift ;;
-        --log-dir) need_arg "$@"; logdir=$2; shift ;;
-        --no-install) install=0 ;;
-        -h | --help) usage; exit 0 ;;
-        *) die "unknown option '$1' (see --help)" ;;
+        *) shared_opt "$@" || die "unknown option '$1' (see --help)"; shift $((OPT_WORDS - 1)) ;;
         esac
         shift
     done
@@ -89,10 +81,7 @@ parse_args() {
     want_cpu_list "$qemu_cpus"
     [ -f "$guest_elf" ] || die "$guest_elf is missing; build it with: make bench-loop"
     command -v timeout >/dev/null 2>&1 || die "needs timeout(1) from coreutils"
-    if [ "$only" != qemu ]; then
-        [ -x "$hyperkit" ] || die "$hyperkit is missing; build it with: make cli"
-    fi
-    [ "$only" = hyperkit ] || ensure_qemu
+    need_engines
 }
 
 # cmd=(...) for engine $1 ("hyperkit" or "qemu-MODEL") and command line $2.

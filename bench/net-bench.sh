@@ -31,6 +31,9 @@ vsock_mib=16
 only=""
 logdir=$root/build/bench
 timeout_s=900
+qemu="qemu-system-x86_64"
+install=0
+shared_opts="--guest --hyperkit --layer --only --timeout --log-dir -h --help"
 . "$root/bench/lib.sh"
 
 usage() {
@@ -59,14 +62,7 @@ while [ $# -gt 0 ]; do
     --tcp-mib) need_arg "$@"; tcp_mib=$2; shift ;;
     --p9-mib) need_arg "$@"; p9_mib=$2; shift ;;
     --vsock-mib) need_arg "$@"; vsock_mib=$2; shift ;;
-    --guest) need_arg "$@"; guest=$2; shift ;;
-    --hyperkit) need_arg "$@"; hyperkit=$2; shift ;;
-    --layer) need_arg "$@"; layer=$2; shift ;;
-    --only) need_arg "$@"; only=$2; shift ;;
-    --timeout) need_arg "$@"; timeout_s=$2; shift ;;
-    --log-dir) need_arg "$@"; logdir=$2; shift ;;
-    -h | --help) usage; exit 0 ;;
-    *) die "unknown option '$1' (see --help)" ;;
+    *) shared_opt "$@" || die "unknown option '$1' (see --help)"; shift $((OPT_WORDS - 1)) ;;
     esac
     shift
 done
@@ -75,13 +71,10 @@ want_count --p9-mib "$p9_mib" MiB
 want_count --vsock-mib "$vsock_mib" MiB
 want_count --timeout "$timeout_s" seconds
 want_engine "$only"
-[ -f "$guest/vmlinuz" ] && [ -f "$guest/initramfs-shell.img" ] ||
-    die "$guest has no vmlinuz or initramfs-shell.img; make them with: sh scripts/fetch-guest.sh"
+need_guest initramfs-shell.img
 [ -f "$layer" ] || die "$layer is missing; build it with: make linux-progs"
 command -v python3 >/dev/null 2>&1 || die "python3 is missing"
-[ "$only" = qemu ] || [ -x "$hyperkit" ] || die "$hyperkit is missing; build it with: make cli"
-[ "$only" = hyperkit ] || command -v qemu-system-x86_64 >/dev/null 2>&1 ||
-    die "qemu-system-x86_64 is missing (apt-get install qemu-system-x86, or --only hyperkit)"
+need_engines
 
 tmp=$(mktemp -d)
 vm_pid="" peer_pid=""
