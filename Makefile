@@ -91,7 +91,7 @@ $(BUILD)/tests/%: tests/unit/%.c $(wildcard tests/unit/*.h) $(wildcard tests/cpu
 	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(BUILD)/libhyperkit.a $(LDFLAGS) $(LDLIBS)
 
 # Test guests: flat 64-bit binaries, entered by `-f flat64,FILE`.
-$(BUILD)/guests/%.bin: tests/guests/%.S tests/guests/guest.inc
+$(BUILD)/guests/%.bin: tests/guests/%.S tests/guests/guest.inc tests/guests/hexdigits.inc
 	@mkdir -p $(dir $@)
 	$(CC) -c -nostdlib -Itests/guests -o $(BUILD)/guests/$*.o $<
 	ld -Ttext=0x100000 --build-id=none -o $(BUILD)/guests/$*.elf $(BUILD)/guests/$*.o
@@ -158,12 +158,13 @@ $(DISK_IMG): $(DISK_FILES)
 	mv $@.new $@
 
 # Multiboot test kernels: a 32-bit ELF, and a flat a.out-kludge image.
-$(BUILD)/guests/multiboot.elf: tests/guests/multiboot.S
+MB_INCS := tests/guests/mb_entry.inc tests/guests/hexdigits.inc
+$(BUILD)/guests/multiboot.elf: tests/guests/multiboot.S $(MB_INCS)
 	@mkdir -p $(dir $@)
 	$(CC) -m32 -c -o $(BUILD)/guests/multiboot.o $<
 	ld -m elf_i386 -Ttext=0x100000 --build-id=none -o $@ $(BUILD)/guests/multiboot.o
 
-$(BUILD)/guests/multiboot-aout.bin: tests/guests/multiboot.S
+$(BUILD)/guests/multiboot-aout.bin: tests/guests/multiboot.S $(MB_INCS)
 	@mkdir -p $(dir $@)
 	$(CC) -m32 -DAOUT_KLUDGE -c -o $(BUILD)/guests/multiboot-aout.o $<
 	ld -m elf_i386 -Ttext=0x100000 --build-id=none -o $(BUILD)/guests/multiboot-aout.elf \
@@ -230,9 +231,9 @@ bench-loop: cli $(BUILD)/bench/loop-guest.elf
 	    --guest-elf $(BUILD)/bench/loop-guest.elf --log-dir $(BUILD)/bench
 
 # A 32-bit Multiboot ELF (QEMU's -kernel loads no other kind) that enters long mode itself.
-$(BUILD)/bench/loop-guest.elf: bench/loop-guest.S
+$(BUILD)/bench/loop-guest.elf: bench/loop-guest.S $(MB_INCS)
 	@mkdir -p $(dir $@)
-	$(CC) -m32 -c -o $(BUILD)/bench/loop-guest.o $<
+	$(CC) -m32 -Itests/guests -c -o $(BUILD)/bench/loop-guest.o $<
 	ld -m elf_i386 -Ttext=0x100000 --build-id=none -o $@ $(BUILD)/bench/loop-guest.o
 
 # Disk bench: O_DIRECT throughput and random-read IOPS on virtio-blk (raw,

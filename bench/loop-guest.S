@@ -9,28 +9,24 @@
  * prints a line over COM1 and ends through the debug-exit port at 0xf4:
  * value 0 (exit status 1) when all went well, 1 (status 3) otherwise.
  */
+#include "hexdigits.inc"
+#include "mb_entry.inc"
+
 #define COM1 0x3f8
 #define DEBUG_EXIT 0xf4
-#define MB_MAGIC 0x1badb002
 #define MB_FLAGS 0x00000003
 #define PML4 0x10000 /* page tables: low memory, out of the image's way */
-#define PDPT 0x11000
-#define PD 0x12000
 #define SRC 0x200000 /* the copy loop's buffers, as in bench.h */
 #define DST 0x300000
 #define COPY_QWORDS 8192 /* 64 KiB a pass */
 
     .code32
     .text
-    .globl _start
-_start:
-    jmp entry
-    .balign 4
-    .long MB_MAGIC, MB_FLAGS, -(MB_MAGIC + MB_FLAGS)
+    MULTIBOOT_HEADER MB_FLAGS
 
 entry:
     mov $stack_top, %esp
-    cmp $0x2badb002, %eax
+    cmp $MB_BOOT_MAGIC, %eax
     jne fail32
     xor %esi, %esi
     testl $4, (%ebx)                    /* flags.cmdline */
@@ -41,35 +37,9 @@ entry:
     call number
     mov %eax, copy_count
 
-    /* Identity-map the first GiB with 2 MiB pages. */
-    mov $PML4, %edi
-    xor %eax, %eax
-    mov $(3 * 4096 / 4), %ecx
-    rep stosl
-    movl $(PDPT | 3), PML4
-    movl $(PD | 3), PDPT
-    mov $PD, %edi
-    mov $0x83, %eax                     /* present, writable, 2 MiB */
-    mov $512, %ecx
-2:  mov %eax, (%edi)
-    add $0x200000, %eax
-    add $8, %edi
-    loop 2b
-
-    lgdt gdt_desc
-    mov %cr4, %eax
-    or $0x20, %eax                      /* PAE */
-    mov %eax, %cr4
-    mov $PML4, %eax
-    mov %eax, %cr3
-    mov $0xc0000080, %ecx               /* EFER.LME */
-    rdmsr
-    or $0x100, %eax
-    wrmsr
-    mov %cr0, %eax
-    or $0x80000001, %eax                /* PG, PE */
-    mov %eax, %cr0
-    ljmp $0x08, $long_mode
+    /* The first GiB identity-mapped; CR4 PAE, CR0 PG ET PE. */
+    IDENTITY_MAP PML4, 1
+    ENTER_LONG_MODE PML4, 0x20, 0x80000011, long_mode
 
 /* number: the next decimal number at esi (0 when there is none or esi is
  * NULL), leaving esi after it. Clobbers eax, edx. */
@@ -202,28 +172,10 @@ putc:                                   /* al, once the transmitter is free */
 
 puthex:                                 /* eax as 8 hex digits */
     mov %eax, %ebx
-    mov $8, %ecx
-3:  rol $4, %ebx
-    mov %ebx, %eax
-    and $0xf, %eax
-    cmp $10, %eax
-    jb 4f
-    add $('a' - '0' - 10), %eax
-4:  add $'0', %eax
-    push %rcx
-    call putc
-    pop %rcx
-    loop 3b
+    HEX_DIGITS %ebx, 8, putc
     ret
 
-    .balign 8
-gdt:
-    .quad 0
-    .quad 0x00af9a000000ffff            /* 0x08: 64-bit code */
-    .quad 0x00cf92000000ffff            /* 0x10: data */
-gdt_desc:
-    .word gdt_desc - gdt - 1
-    .long gdt
+    LONG_MODE_GDT
 int_count:  .long 0
 copy_count: .long 0
 int_result: .long 0

@@ -124,16 +124,7 @@ set_gate:
 show:
     pusha
     mov %eax, %ebx
-    mov $8, %ecx
-1:  rol $4, %ebx
-    mov %ebx, %eax
-    and $0xf, %eax
-    cmp $10, %eax
-    jb 2f
-    add $('a' - '0' - 10), %eax
-2:  add $'0', %eax
-    call putc32
-    loop 1b
+    HEX_DIGITS %ebx, 8, putc32
     mov $'\n', %al
     call putc32
     popa

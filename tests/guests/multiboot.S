@@ -4,8 +4,10 @@
  * prints the command line, the module list (each module's command line and
  * first line of text), mem_upper and the memory-map entry count.
  */
+#include "hexdigits.inc"
+#include "mb_entry.inc"
+
 #define COM1 0x3f8
-#define MB_MAGIC 0x1badb002
 #ifdef AOUT_KLUDGE
 #define MB_FLAGS 0x00010003
 #else
@@ -14,19 +16,14 @@
 
     .code32
     .text
-    .globl _start
-_start:
-    jmp entry
-    .balign 4
-mb_header:
-    .long MB_MAGIC, MB_FLAGS, -(MB_MAGIC + MB_FLAGS)
+    MULTIBOOT_HEADER MB_FLAGS
 #ifdef AOUT_KLUDGE
     .long mb_header, _start, 0, bss_end, entry
 #endif
 
 entry:
     mov $stack_top, %esp
-    cmp $0x2badb002, %eax
+    cmp $MB_BOOT_MAGIC, %eax
     jne bad
     mov %ebx, %ebp                      /* the info structure */
     mov $hello, %esi
@@ -87,16 +84,7 @@ newline:
 puthex:                                 /* eax as 8 digits and '\n' */
     pusha
     mov %eax, %ebx
-    mov $8, %ecx
-4:  rol $4, %ebx
-    mov %ebx, %eax
-    and $0xf, %eax
-    cmp $10, %eax
-    jb 5f
-    add $('a' - '0' - 10), %eax
-5:  add $'0', %eax
-    call putc
-    loop 4b
+    HEX_DIGITS %ebx, 8, putc
     call newline
     popa
     ret
