@@ -25,11 +25,6 @@ struct v9p {
     uint8_t *req, *resp;                /* P9_MAX_MSIZE each */
 };
 
-static uint64_t v9p_features(void *opaque)
-{
-    return 1ull << VIRTIO_9P_MOUNT_TAG;
-}
-
 static void v9p_config_read(void *opaque, unsigned off, void *buf, unsigned len)
 {
     struct v9p *v = opaque;
@@ -38,38 +33,17 @@ static void v9p_config_read(void *opaque, unsigned off, void *buf, unsigned len)
 
 static void v9p_config_write(void *opaque, unsigned off, const void *buf, unsigned len) {}
 
-static size_t gather(const struct virtq_chain *c, uint8_t *dst, size_t cap)
-{
-    size_t n = 0;
-    for (int i = 0; i < c->nout && n < cap; i++) {
-        size_t m = c->iov[i].iov_len < cap - n ? c->iov[i].iov_len : cap - n;
-        memcpy(dst + n, c->iov[i].iov_base, m);
-        n += m;
-    }
-    return n;
-}
-
-static void scatter(const struct virtq_chain *c, const uint8_t *src, size_t len)
-{
-    size_t n = 0;
-    for (int i = c->nout; i < c->nout + c->nin && n < len; i++) {
-        size_t m = c->iov[i].iov_len < len - n ? c->iov[i].iov_len : len - n;
-        memcpy(c->iov[i].iov_base, src + n, m);
-        n += m;
-    }
-}
-
 static int v9p_handle(void *opaque, int q, struct virtq_chain *c, uint32_t *written)
 {
     struct v9p *v = opaque;
-    size_t len = gather(c, v->req, P9_MAX_MSIZE);
+    size_t len = v9p_gather(c, v->req, P9_MAX_MSIZE);
     /* Trailing readable bytes past the message's own size are ignored; a
      * size beyond what was given is the server's to refuse. */
     if (len >= 4 && le32(v->req) <= len)
         len = le32(v->req);
     size_t cap = c->in_bytes < P9_MAX_MSIZE ? (size_t)c->in_bytes : P9_MAX_MSIZE;
     size_t n = p9_server_handle(v->srv, v->req, len, v->resp, cap);
-    scatter(c, v->resp, n);
+    v9p_scatter(c, v->resp, n);
     *written = (uint32_t)n;
     return HK_OK;
 }

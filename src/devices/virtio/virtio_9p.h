@@ -43,6 +43,12 @@ void v9p_conf_free(struct v9p_conf *c);
 /* The config space both forms show: the tag's length, then the tag
  * (config holds 2 + V9P_MAX_TAG bytes). Returns its size. */
 unsigned v9p_tag_config(uint8_t *config, const char *tag);
+/* The feature bits both forms offer: the tag in config space. */
+uint64_t v9p_features(void *opaque);
+/* Copy c's readable part (at most cap bytes) to dst, or len bytes of src
+ * (at most what c's writable part holds) to it: the count copied. */
+size_t v9p_gather(const struct virtq_chain *c, uint8_t *dst, size_t cap);
+size_t v9p_scatter(const struct virtq_chain *c, const uint8_t *src, size_t len);
 /* Add the PCI function both forms show, with config_size bytes of config
  * space and the form's ops and opaque; on failure *vp is NULL and err says
  * why. */

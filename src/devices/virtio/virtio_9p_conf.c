@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 
 #include "core/bytes.h"
+#include "core/iov.h"
 #include "hyperkit.h"
 
 static int fail(char *err, size_t errlen, int code, const char *fmt, ...)
@@ -92,6 +93,25 @@ unsigned v9p_tag_config(uint8_t *config, const char *tag)
     put16(config, (uint16_t)tl);
     memcpy(config + 2, tag, tl);
     return 2 + (unsigned)tl;
+}
+
+uint64_t v9p_features(void *opaque)
+{
+    return 1ull << VIRTIO_9P_MOUNT_TAG;
+}
+
+size_t v9p_gather(const struct virtq_chain *c, uint8_t *dst, size_t cap)
+{
+    size_t n = c->out_bytes < cap ? (size_t)c->out_bytes : cap;
+    iov_to_buf(c->iov, c->nout, 0, dst, n);
+    return n;
+}
+
+size_t v9p_scatter(const struct virtq_chain *c, const uint8_t *src, size_t len)
+{
+    size_t n = c->in_bytes < len ? (size_t)c->in_bytes : len;
+    iov_from_buf(c->iov + c->nout, c->nin, 0, src, n);
+    return n;
 }
 
 int v9p_pci_create(struct dev_env *env, struct pci_bus *bus, int slot, int func,

@@ -83,35 +83,12 @@ static void wake(struct v9r *r)
     }
 }
 
-/* Copy len bytes into c's writable part: the count copied. */
-static size_t scatter(const struct virtq_chain *c, const uint8_t *src, size_t len)
-{
-    size_t n = 0;
-    for (int i = c->nout; i < c->nout + c->nin && n < len; i++) {
-        size_t m = c->iov[i].iov_len < len - n ? c->iov[i].iov_len : len - n;
-        memcpy(c->iov[i].iov_base, src + n, m);
-        n += m;
-    }
-    return n;
-}
-
-static size_t gather(const struct virtq_chain *c, uint8_t *dst, size_t cap)
-{
-    size_t n = 0;
-    for (int i = 0; i < c->nout && n < cap; i++) {
-        size_t m = c->iov[i].iov_len < cap - n ? c->iov[i].iov_len : cap - n;
-        memcpy(dst + n, c->iov[i].iov_base, m);
-        n += m;
-    }
-    return n;
-}
-
 /* Answer c ourselves with Rlerror(ecode) (nothing if it has no room). */
 static void reply_error(struct v9r *r, const struct virtq_chain *c, uint16_t tag, uint32_t ecode)
 {
     uint8_t e[16];
     size_t n = c->in_bytes >= 11 ? p9_lerror(e, sizeof(e), tag, ecode) : 0;
-    virtio_pci_queue_push(r->vp, 0, c, (uint32_t)scatter(c, e, n));
+    virtio_pci_queue_push(r->vp, 0, c, (uint32_t)v9p_scatter(c, e, n));
 }
 
 static void finish(struct v9r *r, struct v9r_req *q)
@@ -193,7 +170,7 @@ static void deliver(struct v9r *r, const uint8_t *msg, size_t size)
         finish(r, old);
     }
     if (size <= q->c->in_bytes)
-        virtio_pci_queue_push(r->vp, 0, q->c, (uint32_t)scatter(q->c, msg, size));
+        virtio_pci_queue_push(r->vp, 0, q->c, (uint32_t)v9p_scatter(q->c, msg, size));
     else
         reply_error(r, q->c, tag, EMSGSIZE);
     finish(r, q);
@@ -253,7 +230,7 @@ static void write_requests(struct v9r *r)
 static void forward(struct v9r *r, struct v9r_req *q)
 {
     struct virtq_chain *c = q->c;
-    size_t len = gather(c, r->msg, P9_MAX_MSIZE);
+    size_t len = v9p_gather(c, r->msg, P9_MAX_MSIZE);
     if (len < P9_HDR_SIZE) {
         virtio_pci_queue_push(r->vp, 0, c, 0);      /* no tag to answer */
         return;
@@ -352,11 +329,6 @@ static void *relay_main(void *arg)
 
 /* --- The device ------------------------------------------------------------------------ */
 
-static uint64_t v9r_features(void *opaque)
-{
-    return 1ull << VIRTIO_9P_MOUNT_TAG;
-}
-
 static void v9r_config_read(void *opaque, unsigned off, void *buf, unsigned len)
 {
     struct v9r *r = opaque;
@@ -380,7 +352,7 @@ static void v9r_kick(void *opaque, int q)
 }
 
 static const struct virtio_dev_ops v9r_ops = {
-    .features = v9r_features,
+    .features = v9p_features,
     .config_read = v9r_config_read,
     .config_write = v9r_config_write,
     .reset = v9r_reset,
