@@ -73,10 +73,7 @@ fail32:
 
     .code64
 long_mode:
-    mov $0x10, %eax
-    mov %eax, %ds
-    mov %eax, %es
-    mov %eax, %ss
+    LONG_MODE_SEGMENTS
     mov $stack_top, %esp
 
     /* A pattern in the source buffer, so that the check below means something. */

@@ -35,12 +35,7 @@ entry:
     ENTER_LONG_MODE PML4, 0x620, 0x80000033, long_mode
     .code64
 long_mode:
-    mov $0x10, %eax
-    mov %eax, %ds
-    mov %eax, %es
-    mov %eax, %ss
-    mov %eax, %fs
-    mov %eax, %gs
+    LONG_MODE_SEGMENTS
     mov $STACK_TOP, %rsp
     mov $RAM_SIZE, %rdi
     push $2
