@@ -115,18 +115,9 @@ qemu_cmd() {
         -kernel "$guest/vmlinuz" -initrd "$guest/initramfs-bench.img" -append "$cmdline")
 }
 
-# The engine of the run in flight (its timeout(1) wrapper), for teardown.
 engine_pid=""
 tmp=""
-cleanup() {
-    if [ -n "$engine_pid" ]; then
-        kill -TERM "$engine_pid" 2>/dev/null || true
-        wait "$engine_pid" 2>/dev/null || true
-        engine_pid=""
-    fi
-    [ -z "$tmp" ] || rm -rf "$tmp"
-}
-trap cleanup EXIT
+trap engine_cleanup EXIT
 trap 'say "interrupted"; exit 130' INT TERM
 
 now_us() { now=${EPOCHREALTIME/./}; }

@@ -130,6 +130,17 @@ need_engines() {
     [ "$only" = hyperkit ] || ensure_qemu
 }
 
+# engine_cleanup: the teardown of a script that runs one engine at a time
+# (its timeout(1) wrapper in $engine_pid) in a scratch directory $tmp.
+engine_cleanup() {
+    if [ -n "$engine_pid" ]; then
+        kill -TERM "$engine_pid" 2>/dev/null || true
+        wait "$engine_pid" 2>/dev/null || true
+        engine_pid=""
+    fi
+    [ -z "$tmp" ] || rm -rf "$tmp"
+}
+
 # Each console line with the host's time in microseconds in front.
 stamp() {
     local line

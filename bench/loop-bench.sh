@@ -110,14 +110,7 @@ children_cpu_us() {
 
 engine_pid=""
 tmp=""
-cleanup() {
-    if [ -n "$engine_pid" ]; then
-        kill -TERM "$engine_pid" 2>/dev/null || true
-        wait "$engine_pid" 2>/dev/null || true
-    fi
-    [ -z "$tmp" ] || rm -rf "$tmp"
-}
-trap cleanup EXIT
+trap engine_cleanup EXIT
 trap 'say "interrupted"; exit 130' INT TERM
 
 # boot ENGINE LOOP N: one boot running LOOP N times; r_us is its wall time
