@@ -122,17 +122,6 @@ trap 'say "interrupted"; exit 130' INT TERM
 
 now_us() { now=${EPOCHREALTIME/./}; }
 
-# CPU time (user + system, microseconds) of all the children reaped so far:
-# the second line of `times`, e.g. "0m12.345s 0m0.678s". No command
-# substitution: a forked subshell would count its own (no) children.
-children_cpu_us() {
-    times >"$tmp/times"
-    cpu=$(awk 'NR == 2 {
-        n = split($0, f, /[ms ]+/); us = 0
-        for (i = 1; i + 1 <= n; i += 2) us += (f[i] * 60 + f[i + 1]) * 1e6
-        printf "%d", us }' "$tmp/times")
-}
-
 # Run one engine once: cmd=(...) is the command line, $1 its name, $2 the
 # run number. Sets the r_* figures (microseconds from process start) or
 # returns 1 with the reason in r_error.

@@ -141,6 +141,19 @@ engine_cleanup() {
     [ -z "$tmp" ] || rm -rf "$tmp"
 }
 
+# children_cpu_us: cpu = the CPU time (user + system, microseconds) of all
+# the children reaped so far: the second line of `times`, e.g. "0m12.345s
+# 0m0.678s" (through a file in $tmp). No command substitution: a forked
+# subshell would count its own (no) children.
+# shellcheck disable=SC2034 # cpu: read by the script
+children_cpu_us() {
+    times >"$tmp/times"
+    cpu=$(awk 'NR == 2 {
+        n = split($0, f, /[ms ]+/); us = 0
+        for (i = 1; i + 1 <= n; i += 2) us += (f[i] * 60 + f[i + 1]) * 1e6
+        printf "%d", us }' "$tmp/times")
+}
+
 # Each console line with the host's time in microseconds in front.
 stamp() {
     local line

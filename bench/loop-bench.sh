@@ -98,16 +98,6 @@ engine_cmd() {
     fi
 }
 
-# CPU time (user + system, us) of the children reaped so far, from the
-# second line of `times`; no command substitution (a subshell has no children).
-children_cpu_us() {
-    times >"$tmp/times"
-    cpu=$(awk 'NR == 2 {
-        n = split($0, f, /[ms ]+/); us = 0
-        for (i = 1; i + 1 <= n; i += 2) us += (f[i] * 60 + f[i + 1]) * 1e6
-        printf "%d", us }' "$tmp/times")
-}
-
 engine_pid=""
 tmp=""
 trap engine_cleanup EXIT
