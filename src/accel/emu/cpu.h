@@ -299,8 +299,21 @@ static inline void lazy_set(struct emu_cpu *cpu, int op, unsigned size, uint64_t
 
 enum emu_access { ACC_READ, ACC_WRITE, ACC_EXEC };
 
-/* Effective address of the memory operand (without segment base). */
-uint64_t emu_ea(const struct emu_cpu *cpu, const struct emu_insn *in);
+/* Effective address of the memory operand (without segment base). Inline:
+ * the specialised handlers (exec_fast.c) compute it on every access. */
+static inline __attribute__((always_inline)) uint64_t emu_ea(const struct emu_cpu *cpu,
+                                                             const struct emu_insn *in)
+{
+    uint64_t ea = (uint64_t)(int64_t)in->disp;
+    if (in->base == EA_RIP)
+        ea += cpu->rip + in->len;
+    else if (in->base != EA_NONE)
+        ea += cpu->gpr[in->base];
+    if (in->index != EA_NONE)
+        ea += cpu->gpr[in->index] << in->scale;
+    /* size_mask(in->adsz) without its shift: 8 is the common case. */
+    return in->adsz == 8 ? ea : in->adsz == 4 ? (uint32_t)ea : (uint16_t)ea;
+}
 /* Linear address for seg:ea, with 64-bit mode / segment rules. */
 int emu_linear(struct emu_cpu *cpu, int seg, uint64_t ea, unsigned size, enum emu_access acc,
                uint64_t *lin);

@@ -204,26 +204,12 @@ FAST_IMUL(4, 0) FAST_IMUL(8, 0) FAST_IMUL(4, 1) FAST_IMUL(8, 1)
     }
 FAST_MOV(4) FAST_MOV(8)
 
-/* emu_ea (operand.c), inline. */
-ALWAYS_INLINE uint64_t fast_ea(const struct emu_cpu *cpu, const struct emu_insn *in)
-{
-    uint64_t ea = (uint64_t)(int64_t)in->disp;
-    if (in->base == EA_RIP)
-        ea += cpu->rip + in->len;
-    else if (in->base != EA_NONE)
-        ea += cpu->gpr[in->base];
-    if (in->index != EA_NONE)
-        ea += cpu->gpr[in->index] << in->scale;
-    /* size_mask(in->adsz) without its shift: 8 is the common case. */
-    return in->adsz == 8 ? ea : in->adsz == 4 ? (uint32_t)ea : (uint16_t)ea;
-}
-
 /* MOV reg, [mem] and MOV [mem], reg in 64-bit mode: the TLB hit inline
  * (emu_tlb_host), everything else through the general path. */
 #define FAST_MOV_MEM(size)                                                                 \
     static EXEC(fast_mov_load_##size)                                                      \
     {                                                                                      \
-        uint64_t ea = fast_ea(cpu, in), v;                                                  \
+        uint64_t ea = emu_ea(cpu, in), v;                                                  \
         const uint8_t *h = emu_tlb_host(cpu, cpu->tlb_read, in->seg, ea, size);            \
         if (h) {                                                                           \
             if (size == 8) {                                                               \
@@ -243,7 +229,7 @@ ALWAYS_INLINE uint64_t fast_ea(const struct emu_cpu *cpu, const struct emu_insn 
     }                                                                                      \
     static EXEC(fast_mov_store_##size)                                                     \
     {                                                                                      \
-        uint64_t ea = fast_ea(cpu, in), v = cpu->gpr[in->reg];                              \
+        uint64_t ea = emu_ea(cpu, in), v = cpu->gpr[in->reg];                              \
         uint8_t *h = emu_tlb_host(cpu, cpu->tlb_write, in->seg, ea, size);                 \
         if (h) {                                                                           \
             memcpy(h, &v, size);                                                           \
@@ -284,7 +270,7 @@ ALWAYS_INLINE bool fast_load(struct emu_cpu *cpu, int seg, uint64_t ea, unsigned
     static EXEC(fast_movzx_##src##_##size)                                                 \
     {                                                                                      \
         uint64_t v;                                                                        \
-        if (!fast_load(cpu, in->seg, fast_ea(cpu, in), src, &v))                           \
+        if (!fast_load(cpu, in->seg, emu_ea(cpu, in), src, &v))                           \
             return ex_movzx(cpu, in);                                                      \
         fast_wr(cpu, in->reg, size, v);                                                    \
         return next(cpu, in);                                                              \
@@ -292,7 +278,7 @@ ALWAYS_INLINE bool fast_load(struct emu_cpu *cpu, int seg, uint64_t ea, unsigned
     static EXEC(fast_movsx_##src##_##size)                                                 \
     {                                                                                      \
         uint64_t v;                                                                        \
-        if (!fast_load(cpu, in->seg, fast_ea(cpu, in), src, &v))                           \
+        if (!fast_load(cpu, in->seg, emu_ea(cpu, in), src, &v))                           \
             return ex_movsx(cpu, in);                                                      \
         fast_wr(cpu, in->reg, size, (uint64_t)sign_extend(v, src));                        \
         return next(cpu, in);                                                              \
@@ -308,7 +294,7 @@ static const emu_exec_fn movx_fns[2][2][2] = {
     static EXEC(fast_alu_rm_##op##_##size)                                                  \
     {                                                                                       \
         uint64_t b;                                                                         \
-        if (!fast_load(cpu, in->seg, fast_ea(cpu, in), size, &b))                           \
+        if (!fast_load(cpu, in->seg, emu_ea(cpu, in), size, &b))                           \
             return ex_alu_reg_rm(cpu, in);                                                  \
         uint64_t r = fast_alu(cpu, op, size, fast_rd(cpu, in->reg, size), b);               \
         if (op != 7)                                                                        \
@@ -330,7 +316,7 @@ static const emu_exec_fn alu_mem_fns[8][2] = {
     static EXEC(fast_cmp_mr_##size)                                                         \
     {                                                                                       \
         uint64_t a;                                                                         \
-        if (!fast_load(cpu, in->seg, fast_ea(cpu, in), size, &a))                           \
+        if (!fast_load(cpu, in->seg, emu_ea(cpu, in), size, &a))                           \
             return ex_alu_rm_reg(cpu, in);                                                  \
         fast_alu(cpu, 7, size, a, fast_rd(cpu, in->reg, size));                             \
         return next(cpu, in);                                                               \
@@ -338,7 +324,7 @@ static const emu_exec_fn alu_mem_fns[8][2] = {
     static EXEC(fast_cmp_mi_##size)                                                         \
     {                                                                                       \
         uint64_t a;                                                                         \
-        if (!fast_load(cpu, in->seg, fast_ea(cpu, in), size, &a))                           \
+        if (!fast_load(cpu, in->seg, emu_ea(cpu, in), size, &a))                           \
             return ex_alu_rm_imm(cpu, in);                                                  \
         fast_alu(cpu, 7, size, a, size == 8 ? in->imm : (uint32_t)in->imm);                 \
         return next(cpu, in);                                                               \
@@ -354,7 +340,7 @@ FAST_CMP_MEM(4) FAST_CMP_MEM(8)
 ALWAYS_INLINE uint8_t *fast_rmw_host(struct emu_cpu *cpu, const struct emu_insn *in,
                                      unsigned size)
 {
-    return emu_tlb_host(cpu, cpu->tlb_write, in->seg, fast_ea(cpu, in), size);
+    return emu_tlb_host(cpu, cpu->tlb_write, in->seg, emu_ea(cpu, in), size);
 }
 
 ALWAYS_INLINE uint64_t host_load(const uint8_t *h, unsigned size)
@@ -430,7 +416,7 @@ ALWAYS_INLINE bool fast_src(struct emu_cpu *cpu, const struct emu_insn *in, unsi
         *v = fast_rd(cpu, in->rm, size);
         return true;
     }
-    return fast_load(cpu, in->seg, fast_ea(cpu, in), size, v);
+    return fast_load(cpu, in->seg, emu_ea(cpu, in), size, v);
 }
 
 #define FAST_CMOV(size)                                                                    \
@@ -461,7 +447,7 @@ static EXEC(fast_movsxd)
  * reg_write take them). */
 ALWAYS_INLINE uint8_t *fast_byte(struct emu_cpu *cpu, const struct emu_insn *in, bool write)
 {
-    return emu_tlb_host(cpu, write ? cpu->tlb_write : cpu->tlb_read, in->seg, fast_ea(cpu, in),
+    return emu_tlb_host(cpu, write ? cpu->tlb_write : cpu->tlb_read, in->seg, emu_ea(cpu, in),
                         1);
 }
 
@@ -527,7 +513,7 @@ static EXEC(fast_test_mi_b)
 #define FAST_MISC(size)                                                                    \
     static EXEC(fast_lea_##size)                                                           \
     {                                                                                      \
-        fast_wr(cpu, in->reg, size, fast_ea(cpu, in));                                     \
+        fast_wr(cpu, in->reg, size, emu_ea(cpu, in));                                     \
         return next(cpu, in);                                                              \
     }                                                                                      \
     static EXEC(fast_test_rr_##size)                                                       \
@@ -544,7 +530,7 @@ static EXEC(fast_test_mi_b)
     }                                                                                      \
     static EXEC(fast_mov_store_imm_##size)                                                 \
     {                                                                                      \
-        uint64_t ea = fast_ea(cpu, in), v = in->imm;                                       \
+        uint64_t ea = emu_ea(cpu, in), v = in->imm;                                       \
         uint8_t *h = emu_tlb_host(cpu, cpu->tlb_write, in->seg, ea, size);                 \
         if (!h)                                                                            \
             return ex_mov_rm_imm(cpu, in);                                                 \

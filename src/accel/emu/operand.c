@@ -3,18 +3,6 @@
 
 #include "accel/emu/cpu.h"
 
-uint64_t emu_ea(const struct emu_cpu *cpu, const struct emu_insn *in)
-{
-    uint64_t ea = (uint64_t)(int64_t)in->disp;
-    if (in->base == EA_RIP)
-        ea += cpu->rip + in->len;
-    else if (in->base != EA_NONE)
-        ea += cpu->gpr[in->base];
-    if (in->index != EA_NONE)
-        ea += cpu->gpr[in->index] << in->scale;
-    return ea & size_mask(in->adsz);
-}
-
 /* The alignment #AC asks of an operand of this size (SDM Vol. 3A 6.15,
  * "Interrupt 17", table of alignment requirements): its own size for
  * 2, 4, 8 and 16 bytes, 8 for an x87 80-bit value, 4 for a 16:32 far
