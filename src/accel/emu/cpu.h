@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "accel/accel.h"
 
@@ -298,6 +299,19 @@ static inline void lazy_set(struct emu_cpu *cpu, int op, unsigned size, uint64_t
 /* --- Memory (mmu.c) ------------------------------------------------------ */
 
 enum emu_access { ACC_READ, ACC_WRITE, ACC_EXEC };
+
+/* A 4- or 8-byte value from host memory (a guest page or a page-table entry). */
+static inline uint64_t emu_load48(const uint8_t *p, unsigned size)
+{
+    if (size == 8) {
+        uint64_t v;
+        memcpy(&v, p, 8);
+        return v;
+    }
+    uint32_t v32;
+    memcpy(&v32, p, 4);
+    return v32;
+}
 
 /* Effective address of the memory operand (without segment base). Inline:
  * the specialised handlers (exec_fast.c) compute it on every access. */

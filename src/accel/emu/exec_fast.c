@@ -343,25 +343,13 @@ ALWAYS_INLINE uint8_t *fast_rmw_host(struct emu_cpu *cpu, const struct emu_insn 
     return emu_tlb_host(cpu, cpu->tlb_write, in->seg, emu_ea(cpu, in), size);
 }
 
-ALWAYS_INLINE uint64_t host_load(const uint8_t *h, unsigned size)
-{
-    if (size == 8) {
-        uint64_t v;
-        memcpy(&v, h, 8);
-        return v;
-    }
-    uint32_t v32;
-    memcpy(&v32, h, 4);
-    return v32;
-}
-
 #define FAST_ALU_RMW(op, size)                                                             \
     static EXEC(fast_alu_mr_##op##_##size)                                                 \
     {                                                                                      \
         uint8_t *h = fast_rmw_host(cpu, in, size);                                         \
         if (!h)                                                                            \
             return ex_alu_rm_reg(cpu, in);                                                 \
-        uint64_t r = fast_alu(cpu, op, size, host_load(h, size), fast_rd(cpu, in->reg, size)); \
+        uint64_t r = fast_alu(cpu, op, size, emu_load48(h, size), fast_rd(cpu, in->reg, size)); \
         memcpy(h, &r, size);                                                               \
         return next(cpu, in);                                                              \
     }                                                                                      \
@@ -371,7 +359,7 @@ ALWAYS_INLINE uint64_t host_load(const uint8_t *h, unsigned size)
         if (!h)                                                                            \
             return ex_alu_rm_imm(cpu, in);                                                 \
         uint64_t b = size == 8 ? in->imm : (uint32_t)in->imm;                              \
-        uint64_t r = fast_alu(cpu, op, size, host_load(h, size), b);                       \
+        uint64_t r = fast_alu(cpu, op, size, emu_load48(h, size), b);                       \
         memcpy(h, &r, size);                                                               \
         return next(cpu, in);                                                              \
     }
@@ -394,7 +382,7 @@ static const emu_exec_fn alu_rmw_fns[2][8][2] = {
         if (!h)                                                                            \
             return ex_inc_dec_rm(cpu, in);                                                 \
         bool cf = fast_cf(cpu);                                                            \
-        uint64_t a = host_load(h, size), r = dec ? a - 1 : a + 1;                          \
+        uint64_t a = emu_load48(h, size), r = dec ? a - 1 : a + 1;                          \
         r = size == 8 ? r : (uint32_t)r;                                                   \
         lazy_set(cpu, dec ? LF_DEC : LF_INC, size, a, 1, r);                               \
         cpu->lf.cf_in = cf;                                                                \

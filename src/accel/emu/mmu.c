@@ -89,18 +89,6 @@ static uint8_t *pte_ptr(struct emu_cpu *cpu, uint64_t gpa, unsigned size)
     return emu_ram(cpu->vm, gpa, size);
 }
 
-static uint64_t pte_load(const uint8_t *p, unsigned size)
-{
-    if (size == 8) {
-        uint64_t v;
-        memcpy(&v, p, 8);
-        return v;
-    }
-    uint32_t v;
-    memcpy(&v, p, 4);
-    return v;
-}
-
 static void pte_set_bits(uint8_t *p, unsigned size, uint64_t bits)
 {
     if (size == 8)
@@ -155,7 +143,7 @@ bool emu_pdptes_load(struct emu_cpu *cpu)
         return true;
     for (int i = 0; i < 4; i++) {
         uint8_t *p = pte_ptr(cpu, ((uint32_t)cpu->cr3 & ~0x1fu) + 8u * (unsigned)i, 8);
-        uint64_t v = p ? pte_load(p, 8) : 0; /* outside RAM: not present */
+        uint64_t v = p ? emu_load48(p, 8) : 0; /* outside RAM: not present */
         ok &= !((v & PTE_P) && (v & RSVD_PDPTE));
         cpu->pdpte[i] = v;
     }
@@ -226,7 +214,7 @@ static int walk(struct emu_cpu *cpu, uint64_t lin, enum emu_access acc, uint64_t
         unsigned shift = 12 + bits * (unsigned)(level - 1);
         uint64_t idx = (lin >> shift) & ((1u << bits) - 1);
         uint8_t *p = pte_ptr(cpu, w.table + idx * w.entry_size, w.entry_size);
-        uint64_t pte = p ? pte_load(p, w.entry_size) : 0;
+        uint64_t pte = p ? emu_load48(p, w.entry_size) : 0;
         if (!(pte & PTE_P))
             return page_fault(cpu, lin, 0, acc);
         if (pte & rsvd_bits(cpu, &w, level, pte))
