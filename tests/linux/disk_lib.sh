@@ -105,32 +105,6 @@ disk_vm_start() {
     exec 9>"$VM_IN"
 }
 
-# wait_line LIMIT PATTERN FILE [FROM]: the first line of FILE matching the
-# extended regex PATTERN (from line FROM on; carriage returns removed)
-# within LIMIT s. Status 1 on a timeout or a dead VM.
-wait_line() {
-    local limit=$1 re=$2 file=$3 from=${4:-1} line chunk
-    local end=$((SECONDS + limit))
-    while :; do
-        # Only whole lines: on a slow guest a line can be read half-written.
-        chunk=$(tail -n +"$from" "$file"; echo .)
-        chunk=${chunk%.}
-        case $chunk in
-        *$'\n') ;;
-        *$'\n'*) chunk=${chunk%$'\n'*}$'\n' ;;
-        *) chunk="" ;;
-        esac
-        line=$(printf '%s' "$chunk" | tr -d '\r' | grep -E -m1 -- "$re")
-        if [ -n "$line" ]; then
-            printf '%s\n' "$line"
-            return 0
-        fi
-        if ! kill -0 "$VM_PID" 2>/dev/null || [ $SECONDS -ge $end ]; then
-            return 1
-        fi
-        sleep 0.1
-    done
-}
 guest_step() {
     local limit=$1 re=$2
     shift 2

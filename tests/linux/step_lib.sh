@@ -9,14 +9,12 @@ res() { # NAME CONDITION...
 }
 # step LIMIT MARKER COMMAND: type COMMAND, wait for "MARKER=" (the command
 # prints it as NET""X so the echoed command line never matches), print the value.
+# Only whole lines count: a half-written hash would be read as a wrong one.
 step() {
-    local limit=$1 re=$2 cmd=$3 waited=0 before line
+    local limit=$1 re=$2 cmd=$3 before line
     before=$(wc -l <"$VM_LOG")
     vm_send "$cmd"
-    while :; do
-        line=$(tail -n +"$((before + 1))" "$VM_LOG" | tr -d '\r' | grep -E -m1 -o -- "$re=[^ ]*")
-        [ -n "$line" ] && { printf '%s\n' "${line#*=}"; return 0; }
-        { ! kill -0 "$VM_PID" 2>/dev/null || [ $waited -ge $((limit * 10)) ]; } && return 1
-        sleep 0.1; waited=$((waited + 1))
-    done
+    line=$(wait_line "$limit" "$re=[^ ]*" "$VM_LOG" "$((before + 1))") || return 1
+    line=$(printf '%s\n' "$line" | grep -E -m1 -o -- "$re=[^ ]*")
+    printf '%s\n' "${line#*=}"
 }
