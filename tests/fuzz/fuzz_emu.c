@@ -120,7 +120,7 @@ static void on_timer(int sig)
 {
     (void)sig;
     fz_timeup = 1;
-    atomic_store_explicit(&fz->cpu.kick, true, memory_order_release);
+    atomic_fetch_or_explicit(&fz->cpu.events, EMU_EV_KICK, memory_order_release);
 }
 
 static void arm_timer(long ms)

@@ -145,7 +145,7 @@ void emu_block_link(struct emu_cpu *cpu, struct emu_block *prev, struct emu_bloc
     /* Jcc: the fall-through in one link, the taken branch in the other;
      * an indirect branch keeps its last target. */
     int i = b->gpa == prev->gpa + prev->bytes;
-    prev->link[i] = (struct emu_link){emu_fetch_lin(cpu), emu_chain_ctx(cpu), cpu->vm->code_gen, b};
+    prev->link[i] = (struct emu_link){emu_fetch_lin(cpu), cpu->link_ctx, b};
 }
 
 static void unlink_hash(struct emu_vm *evm, struct emu_block *b)
@@ -177,6 +177,10 @@ void emu_code_invalidate(struct emu_vm *evm, uint64_t gpa, uint64_t len)
             b = next;
         }
     }
+    /* The running vCPU (the cache's owner: this thread) follows no link
+     * made before. Others, not running, compare code_gen on entry. */
+    if (evm->inval.running && evm->inval.running->code_gen_seen != evm->code_gen)
+        emu_link_new_gen(evm->inval.running);
 }
 
 void emu_blocks_free_dead(struct emu_vm *evm)

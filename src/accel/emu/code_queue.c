@@ -3,8 +3,9 @@
  * the decoded-block cache (see emu.h). A device thread must not touch the
  * block hash or page lists while the vCPU looks blocks up, and the vCPU
  * must not pay for a lock at every block: writers queue page ranges under
- * a small mutex and set an atomic flag that the vCPU reads before each
- * lookup. A full queue turns into one flush of everything decoded.
+ * a small mutex, set an atomic flag that the vCPU reads before each
+ * lookup, and post EMU_EV_CODE to the running vCPU, which stops following
+ * block links until it drained the queue. A full queue turns into one flush of everything decoded.
  *
  * Most device writes land in pages that hold no code (disk reads into the
  * page cache): those are filtered out before the queue by the per-page
@@ -23,6 +24,7 @@ void emu_code_queue_init(struct emu_vm *evm)
     atomic_init(&evm->inval.pending, false);
     evm->inval.n = 0;
     evm->inval.overflow = false;
+    evm->inval.running = NULL;
 }
 
 void emu_code_queue_fini(struct emu_vm *evm)
@@ -94,7 +96,25 @@ static void queue_pages(struct emu_vm *evm, uint64_t first, uint64_t last)
     /* Release: a vCPU that sees the flag sees the bytes written before
      * this call (the mutex orders it against the drain). */
     atomic_store_explicit(&q->pending, true, memory_order_release);
+    /* The running vCPU looks at this word after each block; it reads the
+     * queue (under this lock) before it follows another link. */
+    if (q->running)
+        atomic_fetch_or_explicit(&q->running->events, EMU_EV_CODE, memory_order_release);
     pthread_mutex_unlock(&q->lock);
+}
+
+void emu_code_enter(struct emu_vm *evm, struct emu_cpu *cpu)
+{
+    pthread_mutex_lock(&evm->inval.lock);
+    evm->inval.running = cpu;
+    pthread_mutex_unlock(&evm->inval.lock);
+}
+
+void emu_code_leave(struct emu_vm *evm)
+{
+    pthread_mutex_lock(&evm->inval.lock);
+    evm->inval.running = NULL;
+    pthread_mutex_unlock(&evm->inval.lock);
 }
 
 void emu_code_drain(struct emu_vm *evm)

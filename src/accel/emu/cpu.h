@@ -202,8 +202,12 @@ struct emu_cpu {
     struct emu_tlb_entry tlb_read[EMU_TLB_SIZE];
     struct emu_tlb_entry tlb_write[EMU_TLB_SIZE];
     struct emu_tlb_entry tlb_exec[EMU_TLB_SIZE];
-    uint64_t tlb_gen;                  /* new at each TLB flush, unique in the VM:
-                                        * block links made before are stale (emu.h) */
+    uint64_t link_gen;                 /* new at each TLB flush and after decoded code
+                                        * was dropped, unique in the VM: block links
+                                        * made before are stale (emu.h) */
+    uint64_t link_ctx;                 /* link_gen, mode and CPL in one word: what a
+                                        * link must match (emu_link_ctx_update) */
+    uint64_t code_gen_seen;            /* the VM's code_gen when link_gen was taken */
     bool tlb_large;                    /* an entry came from a 2 or 4 MiB page since
                                         * the last flush (emu_tlb_flush_page) */
 
@@ -227,9 +231,26 @@ struct emu_cpu {
     unsigned recent_pos;
 
     struct emu_vm *vm;
-    atomic_bool kick;
+    /* EMU_EV_* bits other threads post (or this one, for itself): the run
+     * loop reads this one word after each block and leaves its fast path
+     * when any is set. */
+    _Atomic uint32_t events;
     uint64_t insn_count;
 };
+
+/* cpu->events bits. */
+#define EMU_EV_KICK 0x1u   /* return to the VMM (emu_vcpu_kick) */
+#define EMU_EV_CODE 0x2u   /* a device wrote decoded code: drain before the next link */
+
+/* What a block link made now must match when followed (struct emu_link):
+ * the link generation, the decoding mode and the CPL (user and supervisor
+ * code pages differ in rights). Kept in one word so the check is one
+ * compare; called wherever one of them changes for good (emu_update_mode,
+ * a new link generation) and at each emu_cpu_run entry. */
+static inline void emu_link_ctx_update(struct emu_cpu *cpu)
+{
+    cpu->link_ctx = cpu->link_gen << 8 | (uint64_t)cpu->mode << 2 | (unsigned)cpu->cpl;
+}
 
 /* --- Registers --------------------------------------------------------- */
 
@@ -354,6 +375,9 @@ int emu_write(struct emu_cpu *cpu, int seg, uint64_t ea, unsigned size, uint64_t
 /* Guest-physical address of a linear one (page walk, A/D bits). */
 int emu_translate(struct emu_cpu *cpu, uint64_t lin, enum emu_access acc, uint64_t *gpa);
 void emu_tlb_flush(struct emu_cpu *cpu);
+/* A fresh link generation: every block link this vCPU made before is
+ * stale (a TLB flush, decoded code dropped). */
+void emu_link_new_gen(struct emu_cpu *cpu);
 /* INVLPG: drop the translations of the page holding lin, whatever its size. */
 void emu_tlb_flush_page(struct emu_cpu *cpu, uint64_t lin);
 /* emu_translate through the TLB for acc: a hit skips the walk (and its

@@ -110,7 +110,7 @@ static int emu_vcpu_run(struct accel_vcpu *v, struct accel_exit *exit)
 
 static void emu_vcpu_kick(struct accel_vcpu *v)
 {
-    atomic_store_explicit(&v->cpu.kick, true, memory_order_release);
+    atomic_fetch_or_explicit(&v->cpu.events, EMU_EV_KICK, memory_order_release);
 }
 
 static int emu_get_regs(struct accel_vcpu *v, struct accel_regs *r)

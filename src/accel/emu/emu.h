@@ -17,26 +17,28 @@
  * Nothing is ever patched or unlinked: a link is checked when followed,
  * against what could have made it wrong since it was made:
  *  - lin: where execution goes now (RIP, or CS base + RIP);
- *  - ctx: the vCPU's translation context (emu_chain_ctx): no TLB flush since,
- *    the same decoding mode and CPL, so lin still translates to `to`'s page
- *    as the exec TLB did then, with the same access rights;
- *  - code_gen: no decoded block was dropped since, so `to` is neither freed
- *    nor decoded from bytes since overwritten; device writes still queued
- *    are looked at too.
- * So a stale link costs one lookup and never runs the wrong code.
+ *  - ctx: the vCPU's link context (cpu->link_ctx) then: its link generation,
+ *    decoding mode and CPL. The generation is new after each TLB flush, so
+ *    lin still translates to `to`'s page as the exec TLB did then, with the
+ *    same access rights; and new after decoded blocks were dropped, so `to`
+ *    is neither freed nor decoded from bytes since overwritten. Device
+ *    writes still queued post EMU_EV_CODE to the running vCPU, whose run
+ *    loop then drains them (a new generation) before it follows a link.
+ * So a stale link costs one lookup and never runs the wrong code, and the
+ * check is two compares.
  * For several vCPU threads sharing the cache (one thread owns it today):
- * ctx values are already unique per vCPU (the generation comes from a
- * VM-wide counter), so no vCPU can take another's link as made in its own
- * context; code_gen must become atomic; a link must be read whole (a
- * sequence count around its write, or links kept per vCPU), since a torn
- * one could pair one write's checks with another's block; and dropped
+ * generations are already unique per vCPU (a VM-wide counter), so no vCPU
+ * can take another's link as made in its own context; dropping blocks must
+ * give every vCPU a new generation (emu_code_invalidate does it for the
+ * running one) and the queue must post to each; a link must be read whole
+ * (a sequence count around its write, or links kept per vCPU), since a
+ * torn one could pair one write's checks with another's block; and dropped
  * blocks may be freed only once every vCPU has passed a block boundary
  * (epochs), since another may be running one or hold it as the block it
  * came from. Following then still takes no lock and patches nothing. */
 struct emu_link {
     uint64_t lin;
     uint64_t ctx;
-    uint64_t code_gen;
     struct emu_block *to;
 };
 
@@ -63,6 +65,8 @@ struct emu_inval_queue {
     pthread_mutex_t lock;
     atomic_bool pending;          /* something queued: read at every lookup */
     bool overflow;                /* too many ranges: drop all decoded code */
+    struct emu_cpu *running;      /* the vCPU inside emu_cpu_run, told of each
+                                   * queued range (EMU_EV_CODE); under lock */
     int n;
     struct emu_page_range pages[EMU_INVAL_QUEUE];
 };
@@ -82,7 +86,7 @@ struct emu_vm {
     struct emu_block *fast[1u << EMU_FAST_BITS];
     struct emu_block *dead;           /* invalidated, freed outside execution */
     uint64_t code_gen;                /* blocks dropped so far: links older are stale */
-    _Atomic uint64_t ctx_seq;         /* hands out TLB generations (emu_tlb_flush) */
+    _Atomic uint64_t ctx_seq;         /* hands out link generations (emu_link_new_gen) */
     struct emu_inval_queue inval;
     FILE *trace;                      /* --trace, or NULL */
 };
@@ -113,6 +117,10 @@ void emu_code_notify(struct emu_vm *evm, uint64_t gpa, uint64_t len);
 /* The vCPU is about to decode bytes of this page (block.c). */
 void emu_code_mark(struct emu_vm *evm, uint64_t page);
 void emu_code_drain(struct emu_vm *evm);
+/* cpu enters or leaves emu_cpu_run: from then on, until it leaves, queued
+ * ranges post EMU_EV_CODE to it. */
+void emu_code_enter(struct emu_vm *evm, struct emu_cpu *cpu);
+void emu_code_leave(struct emu_vm *evm);
 
 static inline void emu_code_drain_pending(struct emu_vm *evm)
 {
@@ -129,17 +137,10 @@ static inline uint64_t emu_fetch_lin(const struct emu_cpu *cpu)
     return (uint32_t)(cpu->seg[SEG_CS].base + cpu->rip);
 }
 
-/* What a link's translation depends on (see struct emu_link): the TLB's
- * generation, the decoding mode and the CPL (user and supervisor code
- * pages differ in rights). */
-static inline uint64_t emu_chain_ctx(const struct emu_cpu *cpu)
-{
-    return cpu->tlb_gen << 8 | (uint64_t)cpu->mode << 2 | (unsigned)cpu->cpl;
-}
-
 /* The block at RIP through prev's links, or NULL: the caller then looks
  * it up (emu_block_get) and links it (emu_block_link). prev must not have
- * been freed: the run loop keeps it only within one stretch of blocks. */
+ * been freed: the run loop keeps it only within one stretch of blocks,
+ * and follows no link while a device write is queued (EMU_EV_CODE). */
 static inline struct emu_block *emu_block_follow(const struct emu_cpu *cpu,
                                                  const struct emu_block *prev)
 {
@@ -147,11 +148,7 @@ static inline struct emu_block *emu_block_follow(const struct emu_cpu *cpu,
     const struct emu_link *l = &prev->link[1];
     if (l->lin != lin && (--l)->lin != lin)
         return NULL;
-    const struct emu_vm *evm = cpu->vm;
-    if (l->ctx != emu_chain_ctx(cpu) || l->code_gen != evm->code_gen ||
-        atomic_load_explicit(&evm->inval.pending, memory_order_acquire))
-        return NULL;
-    return l->to;
+    return l->ctx == cpu->link_ctx ? l->to : NULL;
 }
 
 /* block.c */

@@ -23,15 +23,17 @@
 #define PF_RSVD 0x8u
 #define PF_I 0x10u
 
-/* A fresh TLB generation: the block links this vCPU made under the old
- * translations are stale. Taken from a VM-wide counter so that no two
- * vCPUs ever share one (struct emu_link). */
-static void tlb_new_gen(struct emu_cpu *cpu)
+/* Taken from a VM-wide counter so that no two vCPUs ever share one
+ * (struct emu_link). */
+void emu_link_new_gen(struct emu_cpu *cpu)
 {
-    if (cpu->vm)
-        cpu->tlb_gen = atomic_fetch_add_explicit(&cpu->vm->ctx_seq, 1, memory_order_relaxed) + 1;
-    else
-        cpu->tlb_gen++;
+    if (cpu->vm) {
+        cpu->link_gen = atomic_fetch_add_explicit(&cpu->vm->ctx_seq, 1, memory_order_relaxed) + 1;
+        cpu->code_gen_seen = cpu->vm->code_gen;
+    } else {
+        cpu->link_gen++;
+    }
+    emu_link_ctx_update(cpu);
 }
 
 void emu_tlb_flush(struct emu_cpu *cpu)
@@ -40,7 +42,7 @@ void emu_tlb_flush(struct emu_cpu *cpu)
     memset(cpu->tlb_write, 0, sizeof(cpu->tlb_write));
     memset(cpu->tlb_exec, 0, sizeof(cpu->tlb_exec));
     cpu->tlb_large = false;
-    tlb_new_gen(cpu);
+    emu_link_new_gen(cpu);
 }
 
 /* A 2 MiB (PAE, 4-level) or 4 MiB (32-bit) page's translation sits in one
@@ -66,7 +68,7 @@ void emu_tlb_flush_page(struct emu_cpu *cpu, uint64_t lin)
             if (((tlbs[k][i].vpage ^ lin) & ~(LARGE_REGION - 1)) == 0)
                 tlbs[k][i].vpage = 0;
     }
-    tlb_new_gen(cpu);
+    emu_link_new_gen(cpu);
 }
 
 static int page_fault(struct emu_cpu *cpu, uint64_t lin, uint32_t err, enum emu_access acc)

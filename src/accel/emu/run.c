@@ -196,10 +196,10 @@ static int block_stop(struct emu_cpu *cpu, const struct emu_block *b, const stru
  * EMU_END_BLOCK when it ended otherwise but without exit or fault.
  * Per instruction only the call and one test: a device access sets
  * end_block (ext_access), so the access log stays empty while it is
- * clear; its positions are reset once, and the count added at the end. */
+ * clear (its positions are reset before a chain: run_chain), and the
+ * count is added at the end. */
 static int run_block(struct emu_cpu *cpu, const struct emu_block *b)
 {
-    cpu->xlog_pos = cpu->held_pos = 0;
     const struct emu_insn *in = b->insns, *end = in + b->n;
     for (; in < end; in++) {
         uint64_t rsp = cpu->gpr[4];
@@ -218,40 +218,66 @@ static int untraced_done(struct emu_cpu *cpu, int st)
     return !st && (cpu->step_trap || cpu->dbg_hit) ? emu_debug_trap(cpu) : st;
 }
 
-/* The next instruction or block. A block never runs with TF or RF set,
+/* The common path, kept short: run b, then the blocks its links lead to,
+ * back to back, while each runs to its end (EMU_OK), nothing is posted to
+ * the vCPU and the budget lasts. Between such blocks nothing a block
+ * boundary looks at can have changed: whatever sets TF, RF, an instruction
+ * breakpoint, the STI/MOV SS shadow, HLT, a pending trap or an exit's
+ * replay, or makes an interrupt deliverable, ends its block otherwise
+ * (EMU_END_BLOCK, end_block, a fault), as do CPU writes to decoded code;
+ * another thread posts to cpu->events. Mode and CPL change only with
+ * EMU_END_BLOCK too; the link generation (INVLPG) is in each link's check.
+ * With instruction breakpoints armed, one block at a time (run_next looks
+ * at each). Returns the last block's status, or the lookup's. */
+static int run_chain(struct emu_cpu *cpu, struct emu_block *b, int *budget)
+{
+    unsigned pos = cpu->recent_pos;
+    int st;
+    cpu->xlog_pos = cpu->held_pos = 0;
+    for (;;) {
+        st = run_block(cpu, b);
+        if (st != EMU_OK || --*budget <= 0 || cpu->dbg_exec ||
+            atomic_load_explicit(&cpu->events, memory_order_relaxed))
+            break;
+        struct emu_block *next = emu_block_follow(cpu, b);
+        if (!next) {
+            next = emu_block_get(cpu, &st);
+            if (!next) /* a fault, or code outside RAM: run_next steps it */
+                break;
+            emu_block_link(cpu, b, next);
+        }
+        cpu->recent_rip[pos++ & 63] = cpu->rip;
+        b = next;
+    }
+    cpu->recent_pos = pos;
+    return st;
+}
+
+/* The next instruction or blocks. A block never runs with TF or RF set,
  * or over an instruction breakpoint: they only change at instructions that
  * end a block (POPF, IRET, SYSRET, MOV DR, event delivery, a REP string
  * instruction stopped part-way), and a block stays in its page, so
- * checking here is enough (a linked block too: this runs before each).
- * *chain is the block that just ran to its end, or NULL; on return, the
- * block this ran, if the next may follow it through a link. */
-static int run_next(struct emu_cpu *cpu, struct emu_block **chain)
+ * checking here is enough (run_chain says why for the blocks it links). */
+static int run_next(struct emu_cpu *cpu, int *budget)
 {
-    struct emu_block *prev = *chain;
-    *chain = NULL;
-    if (stepped(cpu))
+    if (stepped(cpu)) {
+        --*budget;
         return step_traced(cpu);
-    if (cpu->held_valid) /* an exit interrupted it: run it as decoded then */
+    }
+    if (cpu->held_valid) { /* an exit interrupted it: run it as decoded then */
+        --*budget;
         return untraced_done(cpu, step_uncached(cpu));
+    }
     int st = EMU_OK;
-    struct emu_block *b = prev ? emu_block_follow(cpu, prev) : NULL;
+    struct emu_block *b = emu_block_get(cpu, &st);
+    if (st)
+        return st;
     if (!b) {
-        b = emu_block_get(cpu, &st);
-        if (st)
-            return st;
-        if (!b)
-            return untraced_done(cpu, step_uncached(cpu));
-        if (prev)
-            emu_block_link(cpu, prev, b);
+        --*budget;
+        return untraced_done(cpu, step_uncached(cpu));
     }
-    st = run_block(cpu, b);
-    if (st == EMU_END_BLOCK)
-        return untraced_done(cpu, EMU_OK);
-    if (st == EMU_OK && !cpu->step_trap && !cpu->dbg_hit) {
-        *chain = b;
-        return EMU_OK;
-    }
-    return untraced_done(cpu, st);
+    st = run_chain(cpu, b, budget);
+    return untraced_done(cpu, st == EMU_END_BLOCK ? EMU_OK : st);
 }
 
 /* Report HLT to the VMM: it sleeps until an interrupt or an NMI it can
@@ -302,49 +328,67 @@ static int fault(struct emu_cpu *cpu)
     return deliver(cpu);
 }
 
+/* Back to the VMM: queued device writes stop looking for this vCPU. */
+static int leave(struct emu_cpu *cpu)
+{
+    emu_code_leave(cpu->vm);
+    return 0;
+}
+
 int emu_cpu_run(struct emu_cpu *cpu, struct accel_exit *exit)
 {
     complete_exit(cpu, exit);
     cpu->exit = exit;
     memset(exit, 0, sizeof(*exit));
+    struct emu_vm *evm = cpu->vm;
+    /* From here on queued device writes post EMU_EV_CODE; those queued
+     * before are drained at the first lookup. Blocks dropped while this
+     * vCPU was out (a step, a reset) make its links stale now. The link
+     * context is taken afresh in case CPL or mode were set directly. */
+    emu_code_enter(evm, cpu);
+    if (cpu->code_gen_seen != evm->code_gen)
+        emu_link_new_gen(cpu);
+    emu_link_ctx_update(cpu);
     if (cpu->exc_pending && deliver(cpu) == EMU_EXIT)
-        return 0; /* still delivering what the last exit interrupted */
+        return leave(cpu); /* still delivering what the last exit interrupted */
     for (;;) {
-        if (atomic_exchange_explicit(&cpu->kick, false, memory_order_acquire)) {
+        /* EMU_EV_CODE needs nothing more here: the next lookup drains. */
+        uint32_t ev = atomic_exchange_explicit(&cpu->events, 0, memory_order_acquire);
+        if (ev & EMU_EV_KICK) {
             exit->reason = ACCEL_EXIT_KICKED;
-            return 0;
+            return leave(cpu);
         }
-        emu_blocks_free_dead(cpu->vm);
+        emu_blocks_free_dead(evm);
         cpu->end_block = false;
         int st = boundary(cpu);
         if (st == EMU_EXIT)
-            return 0;
+            return leave(cpu);
         if (st == EMU_FAULT) {
             if (fault(cpu) == EMU_EXIT)
-                return 0;
+                return leave(cpu);
             continue;
         }
-        if (cpu->halted)
-            return halt_exit(cpu, exit);
-        /* Blocks are freed only at the top of this loop: the one just run
-         * stays valid to take links from until then. */
-        struct emu_block *chain = NULL;
-        for (int n = 0; n < 1024; n++) {
-            cpu->recent_rip[cpu->recent_pos++ & 63] = cpu->rip;
-            st = run_next(cpu, &chain);
-            /* A kick (an interrupt raised from another thread, a pause)
-             * is seen at the next block boundary. */
-            if (st || cpu->end_block || cpu->halted || cpu->shadow ||
-                atomic_load_explicit(&cpu->kick, memory_order_relaxed))
-                break;
+        if (cpu->halted) {
+            halt_exit(cpu, exit);
+            return leave(cpu);
         }
+        /* Blocks are freed only at the top of this loop: those just run
+         * stay valid to take links from until then. A kick (an interrupt
+         * raised from another thread, a pause) is seen at the next block
+         * boundary. */
+        int budget = 1024;
+        do {
+            cpu->recent_rip[cpu->recent_pos++ & 63] = cpu->rip;
+            st = run_next(cpu, &budget);
+        } while (!st && !cpu->end_block && !cpu->halted && !cpu->shadow && budget > 0 &&
+                 !atomic_load_explicit(&cpu->events, memory_order_relaxed));
         if (st == EMU_EXIT) {
             if (exit->reason == ACCEL_EXIT_INTERNAL)
                 emu_trace_crash(cpu, exit->internal.why);
-            return 0;
+            return leave(cpu);
         }
         if (st == EMU_FAULT && fault(cpu) == EMU_EXIT)
-            return 0;
+            return leave(cpu);
     }
 }
 
@@ -373,5 +417,5 @@ void emu_cpu_reset(struct emu_cpu *cpu)
     cpu->msr_apic_base = 0xfee00900ull;
     cpu->features_off = emu_host_features_missing();
     emu_update_mode(cpu);
-    emu_tlb_flush(cpu); /* a TLB generation of its own (struct emu_link) */
+    emu_tlb_flush(cpu); /* a link generation of its own (struct emu_link) */
 }

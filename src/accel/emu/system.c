@@ -7,6 +7,7 @@ void emu_update_mode(struct emu_cpu *cpu)
     if (!(cpu->cr0 & CR0_PE)) {
         cpu->mode = MODE_REAL;
         cpu->cpl = 0;
+        emu_link_ctx_update(cpu);
         return;
     }
     if ((cpu->efer & EFER_LMA) && (cs & 0x2000))
@@ -16,4 +17,5 @@ void emu_update_mode(struct emu_cpu *cpu)
     else
         cpu->mode = (cs & 0x4000) ? MODE_PROT32 : MODE_PROT16;
     cpu->cpl = cpu->seg[SEG_CS].selector & 3;
+    emu_link_ctx_update(cpu);
 }
