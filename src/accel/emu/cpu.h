@@ -196,8 +196,12 @@ struct emu_cpu {
     int held_pos;                  /* log entries before its own: its fetch from
                                     * outside RAM, 0 after a REP iteration committed */
     bool held_valid;
-    bool end_block;                /* code under the running block was written, or a
-                                    * REP batch ran out: back to the run loop's top */
+    /* Where the running block's loop stops (the address of its end), or
+     * 0 once it must stop after this instruction: code under it was
+     * written, a device access, a trap due, a REP batch ran out (then back
+     * to the run loop's top). One field so the loop tests one compare per
+     * instruction; set through emu_end_block. */
+    uintptr_t run_end;
 
     struct emu_tlb_entry tlb_read[EMU_TLB_SIZE];
     struct emu_tlb_entry tlb_write[EMU_TLB_SIZE];
@@ -475,9 +479,14 @@ uint64_t emu_cr8_read(const struct emu_cpu *cpu);
 void emu_cr8_write(struct emu_cpu *cpu, uint64_t v);
 /* Something may have made an interrupt or NMI deliverable: end the block
  * so the run loop looks at the next instruction boundary. */
+static inline void emu_end_block(struct emu_cpu *cpu)
+{
+    cpu->run_end = 0;
+}
+
 static inline void emu_recheck_events(struct emu_cpu *cpu)
 {
-    cpu->end_block = true;
+    emu_end_block(cpu);
 }
 
 /* --- Single-step trap (SDM Vol. 3B 17.3.1.4) ----------------------------- */

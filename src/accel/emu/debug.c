@@ -172,7 +172,7 @@ bool emu_debug_data_page(struct emu_cpu *cpu, uint64_t lin, unsigned size, enum 
         bool kind = acc == ACC_WRITE || bp_rw(cpu, n) == 3;
         if (kind && size && overlap(a, len, lin, size)) {
             cpu->dbg_hit |= (uint8_t)(1u << n);
-            cpu->end_block = true; /* the trap follows this instruction */
+            emu_end_block(cpu); /* the trap follows this instruction */
         }
     }
     return on_page;
@@ -188,7 +188,7 @@ void emu_debug_io(struct emu_cpu *cpu, uint16_t port, unsigned size)
         uint64_t a = bp_addr(cpu, n) & 0xffff, len = bp_len(cpu, n);
         if (size && overlap(a, len, port, size)) {
             cpu->dbg_hit |= (uint8_t)(1u << n);
-            cpu->end_block = true;
+            emu_end_block(cpu);
         }
     }
 }

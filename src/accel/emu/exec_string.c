@@ -135,7 +135,7 @@ static int rep_run(struct emu_cpu *cpu, const struct emu_insn *in, iter_fn one, 
      * An event taken before the rest pushes RF=1, as a trap after this
      * iteration does (SDM Vol. 3B 17.3.1.1). */
     cpu->rflags |= RFLAGS_RF;
-    cpu->end_block = true;
+    emu_end_block(cpu);
     return rep_paused(cpu, compares, flags0, EMU_END_BLOCK);
 }
 

@@ -258,7 +258,7 @@ static int ext_access(struct emu_cpu *cpu, bool is_io, uint64_t addr, unsigned s
     /* The block ends after this instruction (run_block tests only this):
      * the access may have raised or unmasked an interrupt, and the
      * instruction's log must be committed (emu_insn_done). */
-    cpu->end_block = true;
+    emu_end_block(cpu);
     if (cpu->xlog_pos < cpu->xlog_n) {
         struct emu_xaccess *x = &cpu->xlog[cpu->xlog_pos++];
         if (x->is_io != is_io || x->addr != addr || x->size != size || x->is_write != is_write) {
@@ -340,7 +340,7 @@ static int page_lookup(struct emu_cpu *cpu, uint64_t lin, unsigned size, enum em
     if (acc == ACC_WRITE && emu_is_code_page(cpu->vm, *gpa)) {
         /* Self-modifying code: drop what was decoded from this page first. */
         emu_code_invalidate(cpu->vm, *gpa & ~0xfffull, 4096);
-        cpu->end_block = true;
+        emu_end_block(cpu);
     }
     if (!uncached) {
         *t = (struct emu_tlb_entry){vpage, page, *gpa & ~0xfffull};

@@ -163,15 +163,14 @@ static bool stepped(const struct emu_cpu *cpu)
     return (cpu->rflags & (RFLAGS_TF | RFLAGS_RF)) || (cpu->dbg_exec && emu_debug_exec_near(cpu));
 }
 
-/* How run_block ends at instruction in, which returned st or set
- * end_block (a device access, written code, a trap due): out of the
- * hot loop. */
-static int block_stop(struct emu_cpu *cpu, const struct emu_block *b, const struct emu_insn *in,
-                      int st, uint64_t rsp)
+/* How run_block ends after its first n instructions ran, the last
+ * returning st (EMU_OK or EMU_END_BLOCK): it ended the block (a device
+ * access, written code, a trap due), or changed what the run loop looks
+ * at. Out of the hot loop. */
+static int block_ended(struct emu_cpu *cpu, uint64_t n, int st)
 {
-    uint64_t done = (uint64_t)(in - b->insns);
-    if (st == EMU_END_BLOCK || (st == EMU_OK && cpu->xlog_n)) {
-        cpu->insn_count += done + 1;
+    cpu->insn_count += n;
+    if (st == EMU_END_BLOCK || cpu->xlog_n) {
         /* A device access may have raised an interrupt or unmasked one
          * (an EOI, a TPR write, an IPI): look before the next instruction. */
         if (cpu->xlog_n)
@@ -179,10 +178,16 @@ static int block_stop(struct emu_cpu *cpu, const struct emu_block *b, const stru
         st = emu_insn_done(cpu);
         return st ? st : EMU_END_BLOCK;
     }
-    if (st == EMU_OK) { /* cpu->end_block: code under the block was written */
-        cpu->insn_count += done + 1;
-        return EMU_END_BLOCK;
-    }
+    return EMU_END_BLOCK; /* code under the block was written */
+}
+
+/* How run_block ends at instruction in, which returned st. */
+static int block_stop(struct emu_cpu *cpu, const struct emu_block *b, const struct emu_insn *in,
+                      int st, uint64_t rsp)
+{
+    uint64_t done = (uint64_t)(in - b->insns);
+    if (st == EMU_END_BLOCK)
+        return block_ended(cpu, done + 1, st);
     cpu->insn_count += done;
     cpu->gpr[4] = rsp; /* see step_uncached */
     if (st == EMU_EXIT)
@@ -194,19 +199,26 @@ static int block_stop(struct emu_cpu *cpu, const struct emu_block *b, const stru
  * nothing a link depends on (a jump, Jcc, CALL, RET, or the page or the
  * instruction limit): the next block may then be reached through a link.
  * EMU_END_BLOCK when it ended otherwise but without exit or fault.
- * Per instruction only the call and one test: a device access sets
- * end_block (ext_access), so the access log stays empty while it is
- * clear (its positions are reset before a chain: run_chain), and the
- * count is added at the end. */
+ * Per instruction only the call, the status test and the loop's compare
+ * with cpu->run_end, which emu_end_block zeroes: a device access ends the
+ * block (ext_access), so the access log stays empty while it runs on (its
+ * positions are reset before a chain: run_chain); the count is added at
+ * the end. A block has at least one instruction. */
 static int run_block(struct emu_cpu *cpu, const struct emu_block *b)
 {
-    const struct emu_insn *in = b->insns, *end = in + b->n;
-    for (; in < end; in++) {
+    const struct emu_insn *in = b->insns;
+    cpu->run_end = (uintptr_t)(in + b->n);
+    for (;;) {
         uint64_t rsp = cpu->gpr[4];
         int st = in->fn(cpu, in);
-        if (__builtin_expect(st != EMU_OK || cpu->end_block, 0))
+        if (__builtin_expect(st != EMU_OK, 0))
             return block_stop(cpu, b, in, st, rsp);
+        in++;
+        if ((uintptr_t)in >= cpu->run_end)
+            break;
     }
+    if (__builtin_expect(!cpu->run_end, 0))
+        return block_ended(cpu, (uint64_t)(in - b->insns), EMU_OK);
     cpu->insn_count += b->n;
     return EMU_OK;
 }
@@ -224,7 +236,7 @@ static int untraced_done(struct emu_cpu *cpu, int st)
  * boundary looks at can have changed: whatever sets TF, RF, an instruction
  * breakpoint, the STI/MOV SS shadow, HLT, a pending trap or an exit's
  * replay, or makes an interrupt deliverable, ends its block otherwise
- * (EMU_END_BLOCK, end_block, a fault), as do CPU writes to decoded code;
+ * (EMU_END_BLOCK, emu_end_block, a fault), as do CPU writes to decoded code;
  * another thread posts to cpu->events. Mode and CPL change only with
  * EMU_END_BLOCK too; the link generation (INVLPG) is in each link's check.
  * With instruction breakpoints armed, one block at a time (run_next looks
@@ -241,9 +253,12 @@ static int run_chain(struct emu_cpu *cpu, struct emu_block *b, int *budget)
             break;
         struct emu_block *next = emu_block_follow(cpu, b);
         if (!next) {
-            next = emu_block_get(cpu, &st);
-            if (!next) /* a fault, or code outside RAM: run_next steps it */
+            int got; /* not st: its address would keep st in memory */
+            next = emu_block_get(cpu, &got);
+            if (!next) { /* a fault, or code outside RAM: run_next steps it */
+                st = got;
                 break;
+            }
             emu_block_link(cpu, b, next);
         }
         cpu->recent_rip[pos++ & 63] = cpu->rip;
@@ -359,7 +374,7 @@ int emu_cpu_run(struct emu_cpu *cpu, struct accel_exit *exit)
             return leave(cpu);
         }
         emu_blocks_free_dead(evm);
-        cpu->end_block = false;
+        cpu->run_end = UINTPTR_MAX; /* no block running, none to end */
         int st = boundary(cpu);
         if (st == EMU_EXIT)
             return leave(cpu);
@@ -380,7 +395,7 @@ int emu_cpu_run(struct emu_cpu *cpu, struct accel_exit *exit)
         do {
             cpu->recent_rip[cpu->recent_pos++ & 63] = cpu->rip;
             st = run_next(cpu, &budget);
-        } while (!st && !cpu->end_block && !cpu->halted && !cpu->shadow && budget > 0 &&
+        } while (!st && cpu->run_end && !cpu->halted && !cpu->shadow && budget > 0 &&
                  !atomic_load_explicit(&cpu->events, memory_order_relaxed));
         if (st == EMU_EXIT) {
             if (exit->reason == ACCEL_EXIT_INTERNAL)
