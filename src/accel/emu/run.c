@@ -239,16 +239,15 @@ static int untraced_done(struct emu_cpu *cpu, int st)
  * (EMU_END_BLOCK, emu_end_block, a fault), as do CPU writes to decoded code;
  * another thread posts to cpu->events. Mode and CPL change only with
  * EMU_END_BLOCK too; the link generation (INVLPG) is in each link's check.
- * With instruction breakpoints armed, one block at a time (run_next looks
- * at each). Returns the last block's status, or the lookup's. */
-static int run_chain(struct emu_cpu *cpu, struct emu_block *b, int *budget)
+ * Returns the last block's status, or the lookup's. */
+static int run_chain(struct emu_cpu *cpu, struct emu_block *b, int limit, int *ran)
 {
     unsigned pos = cpu->recent_pos;
-    int st;
+    int n = 0, st; /* n: blocks run after b */
     cpu->xlog_pos = cpu->held_pos = 0;
     for (;;) {
         st = run_block(cpu, b);
-        if (st != EMU_OK || --*budget <= 0 || cpu->dbg_exec ||
+        if (st != EMU_OK || n + 1 >= limit ||
             atomic_load_explicit(&cpu->events, memory_order_relaxed))
             break;
         struct emu_block *next = emu_block_follow(cpu, b);
@@ -261,10 +260,11 @@ static int run_chain(struct emu_cpu *cpu, struct emu_block *b, int *budget)
             }
             emu_block_link(cpu, b, next);
         }
-        cpu->recent_rip[pos++ & 63] = cpu->rip;
+        cpu->recent_rip[(pos + (unsigned)n++) & 63] = cpu->rip;
         b = next;
     }
-    cpu->recent_pos = pos;
+    cpu->recent_pos = pos + (unsigned)n;
+    *ran = n + 1;
     return st;
 }
 
@@ -291,7 +291,10 @@ static int run_next(struct emu_cpu *cpu, int *budget)
         --*budget;
         return untraced_done(cpu, step_uncached(cpu));
     }
-    st = run_chain(cpu, b, budget);
+    /* With instruction breakpoints armed, each block is looked at. */
+    int ran;
+    st = run_chain(cpu, b, cpu->dbg_exec ? 1 : *budget, &ran);
+    *budget -= ran;
     return untraced_done(cpu, st == EMU_END_BLOCK ? EMU_OK : st);
 }
 
