@@ -77,6 +77,7 @@ static struct emu_block *translate(struct emu_cpu *cpu, uint64_t lin, uint64_t g
     b->mode_key = mode_key(cpu);
     b->n = (uint16_t)n;
     b->bytes = (uint16_t)(lin - start);
+    b->end = (uintptr_t)(b->insns + n);
     memset(b->link, 0, sizeof(b->link)); /* ctx 0 is no vCPU's: never followed */
     memcpy(b->insns, insns, (size_t)n * sizeof(struct emu_insn));
     return b;

@@ -48,6 +48,7 @@ struct emu_block {
     uint32_t mode_key;          /* decoding mode it was made for */
     uint16_t n;
     uint16_t bytes;             /* length of its instructions together */
+    uintptr_t end;              /* the address of insns + n: run_block's stop */
     struct emu_block *hash_next;
     struct emu_block *page_next;
     struct emu_link link[2];    /* [1]: the block right after it; [0]: any other */

@@ -207,7 +207,7 @@ static int block_stop(struct emu_cpu *cpu, const struct emu_block *b, const stru
 static int run_block(struct emu_cpu *cpu, const struct emu_block *b)
 {
     const struct emu_insn *in = b->insns;
-    cpu->run_end = (uintptr_t)(in + b->n);
+    cpu->run_end = b->end;
     for (;;) {
         uint64_t rsp = cpu->gpr[4];
         int st = in->fn(cpu, in);
