@@ -227,7 +227,8 @@ bench_report() { # log qemu-rc
     echo "boot bench: $bench_label"
     echo "  hyperkit --accel kvm inside $(cat "$out/kernel-version") under $qemu -accel tcg -cpu max,+svm"
     echo "  on $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1); times are the bed's clock"
-    sed -n '/^== bench$/,/^kvm-testbed: bench status/p' "$1" | sed '1d'
+    # Without the bed kernel's own messages (e.g. KVM's notes on the guest's MSRs).
+    sed -n '/^== bench$/,/^kvm-testbed: bench status/p' "$1" | sed '1d' | grep -v '^\[ *[0-9.]*\] ' || true
     grep -q '^kvm-testbed: bench status 0$' "$1" && return 0
     echo "FAIL: [kvm] the bench did not finish with status 0 (qemu exit $2; console in $1):"
     tail -n 15 "$1" | sed 's/^/    /'
