@@ -48,6 +48,7 @@ struct accel_vm {
     int kvm_fd, vm_fd;
     int run_size;
     int nslots;
+    bool has_ioeventfd;         /* KVM_CAP_IOEVENTFD */
 };
 
 struct accel_vcpu {
@@ -184,6 +185,8 @@ static int kvm_vm_create(struct vm *vm, struct accel_vm **out)
     if (avm->kvm_fd >= 0 && (avm->vm_fd = ioctl(avm->kvm_fd, KVM_CREATE_VM, 0)) >= 0 &&
         (avm->run_size = ioctl(avm->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0)) > 0)
         r = setup_vm(avm);
+    if (!r)
+        avm->has_ioeventfd = ioctl(avm->vm_fd, KVM_CHECK_EXTENSION, KVM_CAP_IOEVENTFD) > 0;
     if (r) {
         kvm_vm_destroy(avm);
         return r;
@@ -484,6 +487,34 @@ static int kvm_signal_msi(struct accel_vm *avm, uint64_t addr, uint32_t data)
     return errno == ENOTTY ? HK_ENOTSUP : HK_EIO;
 }
 
+/* KVM_IOEVENTFD (KVM API 4.59): a matching guest write signals the
+ * eventfd inside the kernel and the vCPU goes on without an exit. Removal
+ * names the same address, length, space, match and eventfd. A write that
+ * does not match (another length or value) still exits. */
+static int kvm_ioeventfd(struct accel_vm *avm, const struct accel_ioeventfd *e, bool assign)
+{
+    if (!avm->has_ioeventfd)
+        return HK_ENOTSUP;
+    struct kvm_ioeventfd k = {
+        .datamatch = e->match ? e->data : 0,
+        .addr = e->addr,
+        .len = e->len,
+        .fd = e->fd,
+        .flags = (e->pio ? KVM_IOEVENTFD_FLAG_PIO : 0u) |
+                 (e->match ? KVM_IOEVENTFD_FLAG_DATAMATCH : 0u) |
+                 (assign ? 0u : KVM_IOEVENTFD_FLAG_DEASSIGN),
+    };
+    if (ioctl(avm->vm_fd, KVM_IOEVENTFD, &k) == 0)
+        return HK_OK;
+    switch (errno) {
+    case EEXIST: return HK_EEXIST;
+    case ENOENT: return HK_ENOENT;
+    case ENOMEM: case ENOSPC: return HK_ENOMEM;
+    case EINVAL: return HK_EINVAL;
+    default: return HK_EIO;
+    }
+}
+
 /* --- Register state ------------------------------------------------------ */
 
 static int kvm_get_regs(struct accel_vcpu *v, struct accel_regs *r)
@@ -619,4 +650,5 @@ const struct accel_ops accel_kvm_ops = {
     .attach_irq = NULL,
     .set_irq = kvm_set_irq,
     .signal_msi = kvm_signal_msi,
+    .ioeventfd = kvm_ioeventfd,
 };
