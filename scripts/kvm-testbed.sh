@@ -29,7 +29,7 @@ prog=kvm-testbed
 # Each takes the engine from TEST_ACCEL (emu when unset). KVM_TESTBED_TESTS
 # narrows it (make check runs only what already passes on kvm).
 default_tests="cli/test_guests.sh cli/test_sys_guests.sh linux/test_acpi_boot.sh linux/test_linux_shell.sh"
-default_tests="$default_tests linux/test_9p.sh linux/test_disk_data.sh"
+default_tests="$default_tests linux/test_9p.sh linux/test_disk_data.sh linux/test_kvm_notify.sh"
 tests=${KVM_TESTBED_TESTS:-$default_tests}
 # Host programs the tests run that busybox lacks or has in a smaller form:
 # getconf (CLK_TCK), ls (--time-style), the disk tests' oracles.
