@@ -195,7 +195,8 @@ bench-kvm: $(BUILD)/hyperkit guests
 # and beside them the kvm test bed (one QEMU thread; its output, kept in
 # $(BUILD)/kvm-testbed.log, is printed at the end) with the tests that pass
 # on kvm there (KVM_TESTBED_CHECK; the ring-0 guests still differ, issue 11).
-KVM_TESTBED_CHECK := cli/test_guests.sh linux/test_acpi_boot.sh linux/test_linux_shell.sh linux/test_9p.sh
+KVM_TESTBED_CHECK := cli/test_guests.sh linux/test_acpi_boot.sh linux/test_linux_shell.sh linux/test_9p.sh \
+                     linux/test_kvm_notify.sh
 check:
 	$(MAKE) guest
 	$(MAKE) all

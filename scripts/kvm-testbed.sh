@@ -34,7 +34,8 @@ prog=kvm-testbed
 # Each takes the engine from TEST_ACCEL (emu when unset). KVM_TESTBED_TESTS
 # narrows it (make check runs only what already passes on kvm).
 default_tests="cli/test_guests.sh cli/test_sys_guests.sh linux/test_acpi_boot.sh linux/test_linux_shell.sh"
-default_tests="$default_tests linux/test_9p.sh linux/test_disk_data.sh"
+default_tests="$default_tests linux/test_9p.sh linux/test_disk_data.sh linux/test_kvm_notify.sh"
+default_tests="$default_tests linux/test_net.sh linux/test_vsock.sh"
 tests=${KVM_TESTBED_TESTS:-$default_tests}
 mode=${KVM_TESTBED_MODE:-tests}
 bench_runs=${KVM_TESTBED_RUNS:-1}

@@ -89,6 +89,13 @@ static void cd_sys_return_frame(const struct cd_form *f, struct cd_rng *r, struc
         off += 0x10000;
     uint64_t ss = cd_chance(r, 60) ? e->m->sel[2] : cd_sys_selector(r);
     uint64_t frame[5] = {off, sel | hi, cd_sys_iret_flags(r), cd_value(r), ss | hi};
+    /* IRET in 64-bit code checks its SS:RSP pops' alignment with the AC it
+     * just popped on Intel: from a misaligned frame that is an #AC whose
+     * frame shows AC=0, which Linux takes for a split-lock #AC and
+     * restarts the IRET forever (AMD pops without the check). The emulator
+     * raises it (Intel); the host cannot show it, so it is never asked. */
+    if (f->op->fn == ex_iret && e->m->bits == 64 && (e->sp_lin & (e->opsz - 1)))
+        frame[2] &= ~0x40000ull;
     cd_sys_push_frame(e, c, frame, f->op->fn == ex_retf ? 2 : 5);
 }
 

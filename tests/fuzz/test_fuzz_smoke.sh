@@ -12,7 +12,7 @@ if ! clang -fsanitize=fuzzer,address,undefined -o "$probe/p" "$probe/p.c" >/dev/
     echo "SKIP: fuzz smoke: clang with libFuzzer not available"
     exit 0
 fi
-if ! make -s -f tests/fuzz/fuzz.mk FUZZ_BUILD="$out" >"$probe/build.log" 2>&1; then
+if ! make -s -j"$(nproc)" -f tests/fuzz/fuzz.mk FUZZ_BUILD="$out" >"$probe/build.log" 2>&1; then
     cat "$probe/build.log"
     echo "FAIL: fuzz smoke: build"
     exit 1

@@ -72,20 +72,23 @@ disk_vm_args() {
 }
 
 # disk_vm_cmd INITRD SPEC...: the whole command line in DISK_CMD.
+# loglevel=4: only kernel errors reach the console, where an informational
+# message (e.g. the clocksource watchdog's on nested KVM) could land in the
+# middle of a step's result line; dmesg still has everything.
 disk_vm_cmd() {
-    local initrd=$1
+    local initrd=$1 cmdline="loglevel=4 $GUEST_CMDLINE"
     shift
     disk_vm_args "$@" || return 1
     if [ "$DISK_VMM" = hyperkit ]; then
         # shellcheck disable=SC2054 # the commas belong to hyperkit's option syntax
         DISK_CMD=("$HYPERKIT" -m 512M -s 0:0,hostbridge -s 31,lpc -l com1,stdio --accel="$ACCEL" -A
-            ${DISK_HYPERKIT_FLAGS:-} "${DISK_ARGS[@]}" -f "kexec,$GUEST_DIR/vmlinuz,$initrd,console=ttyS0 $GUEST_CMDLINE")
+            ${DISK_HYPERKIT_FLAGS:-} "${DISK_ARGS[@]}" -f "kexec,$GUEST_DIR/vmlinuz,$initrd,console=ttyS0 $cmdline")
     else
         # -cpu qemu64: the model nearest emu's CPUID (see bench/README.md).
         DISK_CMD=(qemu-system-x86_64 -accel tcg -cpu qemu64 -smp 1 -m 512M -nodefaults
             -no-user-config -display none -serial stdio -monitor none -no-reboot
             -kernel "$GUEST_DIR/vmlinuz" -initrd "$initrd"
-            -append "console=ttyS0 panic=-1 $GUEST_CMDLINE" "${DISK_ARGS[@]}")
+            -append "console=ttyS0 panic=-1 $cmdline" "${DISK_ARGS[@]}")
     fi
 }
 

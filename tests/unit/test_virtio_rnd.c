@@ -46,10 +46,10 @@ static void test_rnd(bool msix_off)
         zeros += buf[i] == 0;
     CHECK(zeros < 30 && buf[1000] == 0 && buf[2047] == 0, "rnd: random bytes, only in the buffers");
     if (msix_off)
-        CHECK(vd_nmsi(&f) == 1 && f.msi_data[0] == 0x55 && f.msi_addr[0] == 0xfee00000u,
+        CHECK(vd_wait_msi(&f, 0) && vd_nmsi(&f) == 1 && f.msi_data[0] == 0x55 && f.msi_addr[0] == 0xfee00000u,
               "rnd: the single MSI vector sent");
     else
-        CHECK(fake_env_level(&f, pci_intx_gsi(SLOT, 1)), "rnd: INTx without MSI-X enabled");
+        CHECK(vd_wait_level(&f, pci_intx_gsi(SLOT, 1)), "rnd: INTx without MSI-X enabled");
     /* The driver switches to MSI / MSI-X with the line still up: it must
      * drop (a function using messages does not assert INTx), and come
      * back if messages are switched off before the ISR was read. */

@@ -248,6 +248,27 @@ static inline int vd_nmsi(struct fake_env *f)
     return n;
 }
 
+/* Wait until more than n MSIs were sent: a worker sends its interrupt
+ * after the used ring or status it announces is already visible. */
+static inline bool vd_wait_msi(struct fake_env *f, int n)
+{
+    for (long i = 0; i < 60000 && vd_nmsi(f) <= n; i++) {
+        struct timespec ts = {0, 1000000};
+        nanosleep(&ts, NULL);
+    }
+    return vd_nmsi(f) > n;
+}
+
+/* Wait until INTx line gsi is up (sent after the used ring, as above). */
+static inline bool vd_wait_level(struct fake_env *f, int gsi)
+{
+    for (long i = 0; i < 60000 && !fake_env_level(f, gsi); i++) {
+        struct timespec ts = {0, 1000000};
+        nanosleep(&ts, NULL);
+    }
+    return fake_env_level(f, gsi);
+}
+
 /* Enable MSI-X and program vector v to send (0xfee00000, data). */
 static inline void vd_msix_setup(struct vd *d, unsigned nvec, uint32_t data_base)
 {

@@ -47,6 +47,7 @@ static struct emu_block *translate(struct emu_cpu *cpu, uint64_t lin, uint64_t g
 {
     struct emu_insn insns[EMU_BLOCK_MAX_INSNS];
     int n = 0;
+    uint64_t start = lin;
     *status = EMU_OK;
     while (n < EMU_BLOCK_MAX_INSNS) {
         uint8_t bytes[15];
@@ -75,6 +76,8 @@ static struct emu_block *translate(struct emu_cpu *cpu, uint64_t lin, uint64_t g
     b->gpa = gpa;
     b->mode_key = mode_key(cpu);
     b->n = (uint16_t)n;
+    b->bytes = (uint16_t)(lin - start);
+    memset(b->link, 0, sizeof(b->link)); /* ctx 0 is no vCPU's: never followed */
     memcpy(b->insns, insns, (size_t)n * sizeof(struct emu_insn));
     return b;
 }
@@ -137,6 +140,14 @@ struct emu_block *emu_block_get(struct emu_cpu *cpu, int *status)
     return b;
 }
 
+void emu_block_link(struct emu_cpu *cpu, struct emu_block *prev, struct emu_block *b)
+{
+    /* Jcc: the fall-through in one link, the taken branch in the other;
+     * an indirect branch keeps its last target. */
+    int i = b->gpa == prev->gpa + prev->bytes;
+    prev->link[i] = (struct emu_link){emu_fetch_lin(cpu), emu_chain_ctx(cpu), cpu->vm->code_gen, b};
+}
+
 static void unlink_hash(struct emu_vm *evm, struct emu_block *b)
 {
     struct emu_block **pp = &evm->hash[hash_of(b->gpa, b->mode_key)];
@@ -151,6 +162,8 @@ void emu_code_invalidate(struct emu_vm *evm, uint64_t gpa, uint64_t len)
     for (uint64_t p = first; p <= last && p < evm->npages; p++) {
         struct emu_block *b = evm->page_blocks[p];
         evm->page_blocks[p] = NULL;
+        if (b)
+            evm->code_gen++; /* every link made before may lead to b: stale */
         if (evm->code_mark)
             atomic_store_explicit(&evm->code_mark[p], 0, memory_order_relaxed);
         while (b) {

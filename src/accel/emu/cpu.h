@@ -200,6 +200,10 @@ struct emu_cpu {
     struct emu_tlb_entry tlb_read[EMU_TLB_SIZE];
     struct emu_tlb_entry tlb_write[EMU_TLB_SIZE];
     struct emu_tlb_entry tlb_exec[EMU_TLB_SIZE];
+    uint64_t tlb_gen;                  /* new at each TLB flush, unique in the VM:
+                                        * block links made before are stale (emu.h) */
+    bool tlb_large;                    /* an entry came from a 2 or 4 MiB page since
+                                        * the last flush (emu_tlb_flush_page) */
 
     const struct accel_irq_ops *irq;   /* local APIC, NULL when none */
     void *irq_opaque;
@@ -306,6 +310,8 @@ int emu_write(struct emu_cpu *cpu, int seg, uint64_t ea, unsigned size, uint64_t
 /* Guest-physical address of a linear one (page walk, A/D bits). */
 int emu_translate(struct emu_cpu *cpu, uint64_t lin, enum emu_access acc, uint64_t *gpa);
 void emu_tlb_flush(struct emu_cpu *cpu);
+/* INVLPG: drop the translations of the page holding lin, whatever its size. */
+void emu_tlb_flush_page(struct emu_cpu *cpu, uint64_t lin);
 /* emu_translate through the TLB for acc: a hit skips the walk (and its
  * A/D updates), as hardware's TLB does; a miss fills it. For a write, the
  * caller is about to write the page (self-modifying code is dropped). */

@@ -269,8 +269,10 @@ int emu_decode(const struct emu_cpu *cpu, const uint8_t *bytes, int avail, struc
         op = x87_entry(&c, b);
         x87 = true;
     }
-    if (b == 0x90 && (px.rex & 1) && op == &emu_map1[0x90])
-        op = &emu_map1[0x91]; /* REX.B 90 is XCHG r8, rAX, not NOP */
+    /* REX.B 90 is XCHG r8, rAX, not NOP; with F3 it stays PAUSE on Intel
+     * (AMD makes it XCHG too). */
+    if (b == 0x90 && (px.rex & 1) && !px.rep && op == &emu_map1[0x90])
+        op = &emu_map1[0x91];
     in->opcode = b;
     uint8_t modrm = 0;
     op = resolve(op, &c, &modrm);

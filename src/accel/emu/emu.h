@@ -12,13 +12,43 @@
 #define EMU_HASH_BITS 14
 #define EMU_FAST_BITS 12 /* direct-mapped block cache in front of the hash */
 
+/* A block's remembered successor: the block that ran after it last time,
+ * followed instead of a lookup when it is still right (emu_block_follow).
+ * Nothing is ever patched or unlinked: a link is checked when followed,
+ * against what could have made it wrong since it was made:
+ *  - lin: where execution goes now (RIP, or CS base + RIP);
+ *  - ctx: the vCPU's translation context (emu_chain_ctx): no TLB flush since,
+ *    the same decoding mode and CPL, so lin still translates to `to`'s page
+ *    as the exec TLB did then, with the same access rights;
+ *  - code_gen: no decoded block was dropped since, so `to` is neither freed
+ *    nor decoded from bytes since overwritten; device writes still queued
+ *    are looked at too.
+ * So a stale link costs one lookup and never runs the wrong code.
+ * For several vCPU threads sharing the cache (one thread owns it today):
+ * ctx values are already unique per vCPU (the generation comes from a
+ * VM-wide counter), so no vCPU can take another's link as made in its own
+ * context; code_gen must become atomic; a link must be read whole (a
+ * sequence count around its write, or links kept per vCPU), since a torn
+ * one could pair one write's checks with another's block; and dropped
+ * blocks may be freed only once every vCPU has passed a block boundary
+ * (epochs), since another may be running one or hold it as the block it
+ * came from. Following then still takes no lock and patches nothing. */
+struct emu_link {
+    uint64_t lin;
+    uint64_t ctx;
+    uint64_t code_gen;
+    struct emu_block *to;
+};
+
 /* A run of decoded instructions within one guest-physical page. */
 struct emu_block {
     uint64_t gpa;               /* guest-physical address of the first byte */
     uint32_t mode_key;          /* decoding mode it was made for */
     uint16_t n;
+    uint16_t bytes;             /* length of its instructions together */
     struct emu_block *hash_next;
     struct emu_block *page_next;
+    struct emu_link link[2];    /* [1]: the block right after it; [0]: any other */
     struct emu_insn insns[];
 };
 
@@ -51,6 +81,8 @@ struct emu_vm {
      * chain walk for the blocks a loop keeps running. */
     struct emu_block *fast[1u << EMU_FAST_BITS];
     struct emu_block *dead;           /* invalidated, freed outside execution */
+    uint64_t code_gen;                /* blocks dropped so far: links older are stale */
+    _Atomic uint64_t ctx_seq;         /* hands out TLB generations (emu_tlb_flush) */
     struct emu_inval_queue inval;
     FILE *trace;                      /* --trace, or NULL */
 };
@@ -89,8 +121,43 @@ static inline void emu_code_drain_pending(struct emu_vm *evm)
         emu_code_drain(evm);
 }
 
+/* The linear address of RIP, where the next instruction is fetched. */
+static inline uint64_t emu_fetch_lin(const struct emu_cpu *cpu)
+{
+    if (cpu->mode == MODE_LONG64)
+        return cpu->rip;
+    return (uint32_t)(cpu->seg[SEG_CS].base + cpu->rip);
+}
+
+/* What a link's translation depends on (see struct emu_link): the TLB's
+ * generation, the decoding mode and the CPL (user and supervisor code
+ * pages differ in rights). */
+static inline uint64_t emu_chain_ctx(const struct emu_cpu *cpu)
+{
+    return cpu->tlb_gen << 8 | (uint64_t)cpu->mode << 2 | (unsigned)cpu->cpl;
+}
+
+/* The block at RIP through prev's links, or NULL: the caller then looks
+ * it up (emu_block_get) and links it (emu_block_link). prev must not have
+ * been freed: the run loop keeps it only within one stretch of blocks. */
+static inline struct emu_block *emu_block_follow(const struct emu_cpu *cpu,
+                                                 const struct emu_block *prev)
+{
+    uint64_t lin = emu_fetch_lin(cpu);
+    const struct emu_link *l = &prev->link[1];
+    if (l->lin != lin && (--l)->lin != lin)
+        return NULL;
+    const struct emu_vm *evm = cpu->vm;
+    if (l->ctx != emu_chain_ctx(cpu) || l->code_gen != evm->code_gen ||
+        atomic_load_explicit(&evm->inval.pending, memory_order_acquire))
+        return NULL;
+    return l->to;
+}
+
 /* block.c */
 struct emu_block *emu_block_get(struct emu_cpu *cpu, int *status);
+/* b, just found by emu_block_get, runs after prev: remember it. */
+void emu_block_link(struct emu_cpu *cpu, struct emu_block *prev, struct emu_block *b);
 void emu_code_invalidate(struct emu_vm *evm, uint64_t gpa, uint64_t len);
 void emu_blocks_free_dead(struct emu_vm *evm);
 void emu_blocks_free_all(struct emu_vm *evm);

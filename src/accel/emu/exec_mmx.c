@@ -96,7 +96,10 @@ EXEC(ex_mmx_movd_load)
 EXEC(ex_mmx_movd_store)
 {
     int st = mmx_begin(cpu, false);
-    if (st || (st = rm_write(cpu, in, in->opsz == 8 ? 8 : 4, mmx_get(cpu, in->reg))) != 0)
+    if (st)
+        return st;
+    mmx_store_top(cpu);
+    if ((st = rm_write(cpu, in, in->opsz == 8 ? 8 : 4, mmx_get(cpu, in->reg))) != 0)
         return st;
     mmx_enter(cpu);
     return next(cpu, in);
@@ -127,6 +130,7 @@ EXEC(ex_mmx_movq_store)
         mmx_set(cpu, in->rm, v);
         return next(cpu, in);
     }
+    mmx_store_top(cpu);
     if ((st = emu_write(cpu, in->seg, emu_ea(cpu, in), 8, v)) != 0)
         return st;
     mmx_enter(cpu);

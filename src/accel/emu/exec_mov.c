@@ -96,13 +96,14 @@ EXEC(ex_movsx)
     return next(cpu, in);
 }
 
-/* 63: MOVSXD in 64-bit mode, ARPL elsewhere. */
+/* 63: MOVSXD in 64-bit mode, ARPL elsewhere. With a 16-bit operand Intel
+ * reads only 16 bits (AMD reads 32); the low 16 are the result either way. */
 EXEC(ex_movsxd)
 {
     if (cpu->mode != MODE_LONG64)
         return ex_arpl(cpu, in);
     uint64_t v;
-    int st = rm_read(cpu, in, 4, &v);
+    int st = rm_read(cpu, in, in->opsz == 2 ? 2 : 4, &v);
     if (st)
         return st;
     reg_write(cpu, in->reg, in->opsz, (uint64_t)sign_extend(v, 4));

@@ -38,17 +38,34 @@ EXEC(ex_mov_rm_sreg)
     return st ? st : next(cpu, in);
 }
 
-/* PUSH/POP of a segment register: in->sub is the segment. */
+/* PUSH/POP of a segment register: in->sub is the segment. Intel moves
+ * the stack pointer by the operand size but reads only the 16-bit
+ * selector, and outside 64-bit mode writes only it too, leaving the
+ * slot's upper bytes alone (AMD zero-extends a 32-bit push). */
 EXEC(ex_push_sreg)
 {
-    int st = emu_push(cpu, in->opsz, cpu->seg[in->sub].selector);
-    return st ? st : next(cpu, in);
+    uint16_t sel = cpu->seg[in->sub].selector;
+    if (cpu->mode == MODE_LONG64 || in->opsz == 2) {
+        int st = emu_push(cpu, in->opsz, sel);
+        return st ? st : next(cpu, in);
+    }
+    unsigned ss = emu_stack_size(cpu);
+    uint64_t sp = (cpu->gpr[4] - in->opsz) & size_mask(ss);
+    int st = emu_write(cpu, SEG_SS, sp, 2, sel);
+    if (st)
+        return st;
+    reg_write(cpu, 4, ss, sp);
+    return next(cpu, in);
 }
 
 EXEC(ex_pop_sreg)
 {
     uint64_t v, old_rsp = cpu->gpr[4];
-    int st = emu_pop(cpu, in->opsz, &v);
+    unsigned ss = emu_stack_size(cpu);
+    uint64_t sp = cpu->gpr[4] & size_mask(ss);
+    int st = emu_read(cpu, SEG_SS, sp, 2, &v);
+    if (!st)
+        reg_write(cpu, 4, ss, sp + in->opsz);
     if (!st)
         st = emu_load_data_segment(cpu, in->sub, (uint16_t)v);
     if (st) {
@@ -153,25 +170,21 @@ EXEC(ex_call_far_mem)
 /* A far return's CS (at privilege rpl), SS when it pops one, and the new
  * RIP checked against them (outside 64-bit mode wrapped to wrap_size
  * bytes first). All checks come before any state changes (SDM "RET",
- * "IRET"): a fault leaves CS, SS and CPL as they were. Going outward the
- * SS checks come before the RIP check; at the same privilege (IRETQ pops
- * SS too) the RIP check comes first, as the host shows. *rip gets the RIP
+ * "IRET"): a fault leaves CS, SS and CPL as they were. The SS checks come
+ * before the RIP check, at the same privilege too (IRETQ pops SS there):
+ * so Intel hosts show it (AMD checks RIP first there). *rip gets the RIP
  * to load. */
 static int load_return_target(struct emu_cpu *cpu, uint16_t cs, unsigned rpl, const uint16_t *ss,
                               unsigned wrap_size, uint64_t *rip)
 {
     struct emu_segment old_cs = cpu->seg[SEG_CS], old_ss = cpu->seg[SEG_SS];
-    int old_cpl = cpu->cpl;
-    bool outer = rpl > (unsigned)old_cpl;
     int st = emu_load_code_segment(cpu, cs, rpl);
-    if (!st && ss && outer)
+    if (!st && ss)
         st = emu_load_data_segment(cpu, SEG_SS, *ss);
     if (!st && cpu->mode != MODE_LONG64)
         *rip &= size_mask(wrap_size);
     if (!st)
         st = emu_check_far_target(cpu, *rip);
-    if (!st && ss && !outer)
-        st = emu_load_data_segment(cpu, SEG_SS, *ss);
     if (st) {
         cpu->seg[SEG_CS] = old_cs;
         cpu->seg[SEG_SS] = old_ss;
@@ -354,11 +367,17 @@ static int iret(struct emu_cpu *cpu, const struct emu_insn *in)
         st = emu_raise_err(cpu, EXC_GP, (uint16_t)cs & ~3u); /* the selector: 16 bits of the slot */
         goto fail;
     }
-    /* 64-bit mode always pops SS:RSP; other modes only when going outward. */
+    /* 64-bit mode always pops SS:RSP; other modes only when going outward.
+     * Intel checks these two pops' alignment with the AC just popped (an
+     * IRETQ at CPL 3 to AC=1 from a misaligned frame is #AC(0); seen on
+     * the host as an #AC whose frame shows AC=0). */
     if (cpu->mode == MODE_LONG64 || outer) {
+        uint64_t keep = cpu->rflags;
+        cpu->rflags = (keep & ~RFLAGS_AC) | (iret_flags(cpu, fl, s) & RFLAGS_AC);
         st = emu_pop(cpu, s, &rsp);
         if (!st)
             st = emu_pop(cpu, s, &ss);
+        cpu->rflags = (cpu->rflags & ~RFLAGS_AC) | (keep & RFLAGS_AC);
         if (st)
             goto fail;
     }

@@ -10,7 +10,13 @@
 static int sse_lin(struct emu_cpu *cpu, const struct emu_insn *in, unsigned size, bool aligned,
                    enum emu_access acc, uint64_t *lin)
 {
+    /* Intel never alignment-checks a 16-byte operand that may be
+     * misaligned (MOVDQU, MOVUPS, LDDQU...; checked on the host; AMD
+     * raises #AC for it). */
+    uint64_t ac = size == 16 && !aligned ? cpu->rflags & RFLAGS_AC : 0;
+    cpu->rflags &= ~ac;
     int st = emu_linear(cpu, in->seg, emu_ea(cpu, in), size, acc, lin);
+    cpu->rflags |= ac;
     /* A misaligned 16-byte operand that must be aligned is #GP(0), even
      * where alignment checking would raise #AC (checked on the host). */
     if (st == EMU_FAULT && aligned && cpu->exc.vector == EXC_AC)
@@ -322,8 +328,9 @@ EXEC(ex_shufp)
  * host faults, storing nothing, on a not-present page even for bytes the
  * mask leaves out and for an all-zero mask (which the SDM leaves to the
  * implementation). Alignment checking wants 8-byte alignment, MASKMOVDQU
- * included, so the segment checks go by 8-byte halves (all checked on the
- * host). */
+ * included, so the segment checks go by 8-byte halves; Intel's page walk
+ * takes MASKMOVDQU's high half first, so a #PF names the first bad byte
+ * of that half when it has one (all checked on the host). */
 int sse_maskmov(struct emu_cpu *cpu, const struct emu_insn *in, const uint8_t *v,
                 const uint8_t *m, unsigned bytes)
 {
@@ -333,8 +340,8 @@ int sse_maskmov(struct emu_cpu *cpu, const struct emu_insn *in, const uint8_t *v
         st = emu_linear(cpu, in->seg, (ea + h) & size_mask(in->adsz), 8, ACC_WRITE, &lin[h / 8]);
     /* Each half at its own address: with a 16-bit rDI the second half may
      * wrap to offset 0. */
-    for (unsigned h = 0; h < bytes && !st; h += 8)
-        st = emu_probe_write(cpu, lin[h / 8], 8);
+    for (unsigned h = bytes; h > 0 && !st; h -= 8)
+        st = emu_probe_write(cpu, lin[h / 8 - 1], 8);
     if (st)
         return st;
     for (unsigned i = 0; i < bytes; i++) {

@@ -19,13 +19,39 @@ static uint64_t idx(const struct emu_cpu *cpu, const struct emu_insn *in, unsign
     return cpu->gpr[r] & size_mask(in->adsz);
 }
 
-static int rep_run(struct emu_cpu *cpu, const struct emu_insn *in, iter_fn one, bool compares)
+/* REPE/REPNE CMPS and SCAS stopped before their end (a fault, a
+ * single-step trap, the end of a batch): Intel shows the arithmetic flags
+ * of before the instruction, the last comparison's only once it ends
+ * (checked on the host; AMD shows each iteration's). */
+static int rep_paused(struct emu_cpu *cpu, bool compares, uint64_t flags0, int st)
 {
-    int64_t delta = (emu_rflags(cpu) & RFLAGS_DF) ? -(int64_t)in->opsz : (int64_t)in->opsz;
+    if (compares) {
+        uint64_t f = emu_rflags(cpu);
+        cpu->rflags = (f & ~RFLAGS_ARITH) | (flags0 & RFLAGS_ARITH);
+    }
+    return st;
+}
+
+/* `ptrs`: the registers (bit 1 rCX, 6 rSI, 7 rDI) Intel's REP setup
+ * writes back before the first iteration. */
+static int rep_run(struct emu_cpu *cpu, const struct emu_insn *in, iter_fn one, bool compares,
+                   unsigned ptrs)
+{
+    uint64_t flags0 = emu_rflags(cpu);
+    int64_t delta = (flags0 & RFLAGS_DF) ? -(int64_t)in->opsz : (int64_t)in->opsz;
     int st;
     if (!(in->flags & (INSN_REP | INSN_REPNE))) {
         st = one(cpu, in, delta);
         return st ? st : next(cpu, in);
+    }
+    /* With a 32-bit address size in 64-bit code, Intel zero-extends ECX
+     * (and MOVS's, STOS's pointers) up front: with a zero count, or a
+     * fault in the first iteration, too (checked on the host; AMD leaves
+     * them). */
+    if (in->adsz == 4 && cpu->mode == MODE_LONG64) {
+        for (unsigned r = 1; r < 8; r++)
+            if (ptrs & (1u << r))
+                cpu->gpr[r] = (uint32_t)cpu->gpr[r];
     }
     /* With TF, one iteration a step: the single-step trap comes after each
      * iteration, RIP still at the instruction until the last one (SDM
@@ -35,7 +61,7 @@ static int rep_run(struct emu_cpu *cpu, const struct emu_insn *in, iter_fn one, 
         if (idx(cpu, in, 1) == 0)
             return next(cpu, in);
         if ((st = one(cpu, in, delta)) != 0)
-            return st;
+            return rep_paused(cpu, compares, flags0, st);
         reg_write(cpu, 1, in->adsz, cpu->gpr[1] - 1);
         emu_commit_point(cpu);
         if (compares) {
@@ -54,7 +80,7 @@ static int rep_run(struct emu_cpu *cpu, const struct emu_insn *in, iter_fn one, 
      * iteration does (SDM Vol. 3B 17.3.1.1). */
     cpu->rflags |= RFLAGS_RF;
     cpu->end_block = true;
-    return EMU_END_BLOCK;
+    return rep_paused(cpu, compares, flags0, EMU_END_BLOCK);
 }
 
 static int movs_one(struct emu_cpu *cpu, const struct emu_insn *in, int64_t delta)
@@ -142,21 +168,26 @@ static int outs_one(struct emu_cpu *cpu, const struct emu_insn *in, int64_t delt
     return st;
 }
 
-EXEC(ex_movs) { return rep_run(cpu, in, movs_one, false); }
-EXEC(ex_stos) { return rep_run(cpu, in, stos_one, false); }
-EXEC(ex_lods) { return rep_run(cpu, in, lods_one, false); }
-EXEC(ex_cmps) { return rep_run(cpu, in, cmps_one, true); }
-EXEC(ex_scas) { return rep_run(cpu, in, scas_one, true); }
+#define RCX (1u << 1)
+#define RSI (1u << 6)
+#define RDI (1u << 7)
+EXEC(ex_movs) { return rep_run(cpu, in, movs_one, false, RCX | RSI | RDI); }
+EXEC(ex_stos) { return rep_run(cpu, in, stos_one, false, RCX | RDI); }
+EXEC(ex_lods) { return rep_run(cpu, in, lods_one, false, RCX); }
+EXEC(ex_cmps) { return rep_run(cpu, in, cmps_one, true, RCX); }
+EXEC(ex_scas) { return rep_run(cpu, in, scas_one, true, RCX); }
 /* INS/OUTS check the port like IN/OUT (IOPL, then the TSS bitmap), once
- * and before any access: DX does not change between iterations. */
+ * and before any access: DX does not change between iterations. The
+ * host harness cannot run them (CPL 3, IOPL 0), so what Intel's REP setup
+ * writes for them is unknown: none here. */
 EXEC(ex_ins)
 {
     int st = emu_io_check(cpu, (uint16_t)cpu->gpr[2], in->opsz);
-    return st ? st : rep_run(cpu, in, ins_one, false);
+    return st ? st : rep_run(cpu, in, ins_one, false, 0);
 }
 
 EXEC(ex_outs)
 {
     int st = emu_io_check(cpu, (uint16_t)cpu->gpr[2], in->opsz);
-    return st ? st : rep_run(cpu, in, outs_one, false);
+    return st ? st : rep_run(cpu, in, outs_one, false, 0);
 }

@@ -28,12 +28,14 @@ EXEC(ex_syscall)
     return EMU_END_BLOCK;
 }
 
-/* SYSRET: back to CPL 3, 64-bit with REX.W, else compatibility mode. */
+/* SYSRET: back to CPL 3, 64-bit with REX.W, else compatibility mode.
+ * Intel knows it in 64-bit mode only, #UD elsewhere before the CPL check
+ * (AMD runs it from legacy modes too, #GP at CPL 3). */
 EXEC(ex_sysret)
 {
-    if (!(cpu->efer & EFER_LMA) || !(cpu->efer & 1))
+    if (cpu->mode != MODE_LONG64 || !(cpu->efer & 1))
         return emu_raise(cpu, EXC_UD);
-    if (cpu->cpl != 0 || cpu->mode != MODE_LONG64)
+    if (cpu->cpl != 0)
         return emu_raise_err(cpu, EXC_GP, 0);
     uint64_t target = cpu->gpr[1];
     bool to64 = in->opsz == 8;

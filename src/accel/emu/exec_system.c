@@ -365,7 +365,14 @@ EXEC(ex_invlpg)
         return emu_raise(cpu, EXC_UD);
     if (!privileged(cpu))
         return emu_raise_err(cpu, EXC_GP, 0);
-    emu_tlb_flush(cpu);
+    /* The page of the operand's linear address; no access is made, so no
+     * canonical or segment-limit fault here. */
+    uint64_t lin = emu_ea(cpu, in);
+    if (cpu->mode != MODE_LONG64)
+        lin = (uint32_t)(cpu->seg[in->seg].base + lin);
+    else if (in->seg == SEG_FS || in->seg == SEG_GS)
+        lin += cpu->seg[in->seg].base;
+    emu_tlb_flush_page(cpu, lin);
     return next(cpu, in);
 }
 

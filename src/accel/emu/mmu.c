@@ -23,11 +23,50 @@
 #define PF_RSVD 0x8u
 #define PF_I 0x10u
 
+/* A fresh TLB generation: the block links this vCPU made under the old
+ * translations are stale. Taken from a VM-wide counter so that no two
+ * vCPUs ever share one (struct emu_link). */
+static void tlb_new_gen(struct emu_cpu *cpu)
+{
+    if (cpu->vm)
+        cpu->tlb_gen = atomic_fetch_add_explicit(&cpu->vm->ctx_seq, 1, memory_order_relaxed) + 1;
+    else
+        cpu->tlb_gen++;
+}
+
 void emu_tlb_flush(struct emu_cpu *cpu)
 {
     memset(cpu->tlb_read, 0, sizeof(cpu->tlb_read));
     memset(cpu->tlb_write, 0, sizeof(cpu->tlb_write));
     memset(cpu->tlb_exec, 0, sizeof(cpu->tlb_exec));
+    cpu->tlb_large = false;
+    tlb_new_gen(cpu);
+}
+
+/* A 2 MiB (PAE, 4-level) or 4 MiB (32-bit) page's translation sits in one
+ * entry per 4 KiB part used, in different slots. */
+#define LARGE_REGION (4ull << 20)
+
+/* INVLPG (SDM 4.10.4.1): the page's translations for user and supervisor
+ * accesses, in each TLB. While any entry may have come from a large page,
+ * every entry of the 4 MiB region around lin goes (more than the page, as
+ * a TLB may drop more). Block links made under the old translation go
+ * with the generation. */
+void emu_tlb_flush_page(struct emu_cpu *cpu, uint64_t lin)
+{
+    struct emu_tlb_entry *tlbs[3] = {cpu->tlb_read, cpu->tlb_write, cpu->tlb_exec};
+    for (int k = 0; k < 3; k++) {
+        if (!cpu->tlb_large) {
+            struct emu_tlb_entry *t = &tlbs[k][emu_tlb_slot(lin)];
+            if (((t->vpage ^ lin) & ~0xfffull) == 0)
+                t->vpage = 0;
+            continue;
+        }
+        for (int i = 0; i < EMU_TLB_SIZE; i++)
+            if (((tlbs[k][i].vpage ^ lin) & ~(LARGE_REGION - 1)) == 0)
+                tlbs[k][i].vpage = 0;
+    }
+    tlb_new_gen(cpu);
 }
 
 static int page_fault(struct emu_cpu *cpu, uint64_t lin, uint32_t err, enum emu_access acc)
@@ -167,9 +206,11 @@ static int check_access(struct emu_cpu *cpu, uint64_t lin, enum emu_access acc, 
 
 /* The walk (SDM 4.3-4.5): the first entry that is not present or sets a
  * reserved bit faults; the entries before it were used and get A (4.8),
- * it and those after it are left alone. */
-int emu_translate(struct emu_cpu *cpu, uint64_t lin, enum emu_access acc, uint64_t *gpa)
+ * it and those after it are left alone. *large: the page is 2 or 4 MiB. */
+static int walk(struct emu_cpu *cpu, uint64_t lin, enum emu_access acc, uint64_t *gpa,
+                bool *large_page)
 {
+    *large_page = false;
     if (!(cpu->cr0 & CR0_PG)) {
         *gpa = (cpu->efer & EFER_LMA) ? lin : (uint32_t)lin;
         return EMU_OK;
@@ -201,6 +242,7 @@ int emu_translate(struct emu_cpu *cpu, uint64_t lin, enum emu_access acc, uint64
             if ((st = check_access(cpu, lin, acc, writable, user, nx)) != 0)
                 return st;
             pte_mark(p, w.entry_size, pte, PTE_A | (acc == ACC_WRITE ? PTE_D : 0));
+            *large_page = large;
             uint64_t page_mask = (1ull << shift) - 1;
             *gpa = (pte & PTE_ADDR & ~page_mask) | (lin & page_mask);
             return EMU_OK;
@@ -209,6 +251,12 @@ int emu_translate(struct emu_cpu *cpu, uint64_t lin, enum emu_access acc, uint64
         w.table = pte & (w.entry_size == 8 ? PTE_ADDR : 0xfffff000ull);
     }
     return page_fault(cpu, lin, 0, acc);
+}
+
+int emu_translate(struct emu_cpu *cpu, uint64_t lin, enum emu_access acc, uint64_t *gpa)
+{
+    bool large;
+    return walk(cpu, lin, acc, gpa, &large);
 }
 
 /* An access outside RAM, or to an I/O port: replay a completed one, or
@@ -284,7 +332,8 @@ static int page_lookup(struct emu_cpu *cpu, uint64_t lin, unsigned size, enum em
         *host = t->host + (lin & 0xfff);
         return EMU_OK;
     }
-    int st = emu_translate(cpu, lin, acc, gpa);
+    bool large;
+    int st = walk(cpu, lin, acc, gpa, &large);
     if (st)
         return st;
     /* A page with an armed data breakpoint stays out of the TLB, so its
@@ -299,8 +348,10 @@ static int page_lookup(struct emu_cpu *cpu, uint64_t lin, unsigned size, enum em
         emu_code_invalidate(cpu->vm, *gpa & ~0xfffull, 4096);
         cpu->end_block = true;
     }
-    if (!uncached)
+    if (!uncached) {
         *t = (struct emu_tlb_entry){vpage, page, *gpa & ~0xfffull};
+        cpu->tlb_large |= large;
+    }
     *host = page + (lin & 0xfff);
     return EMU_OK;
 }

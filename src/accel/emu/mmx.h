@@ -6,7 +6,7 @@
  * MMX instruction but EMMS sets TOP to 0 and tags all eight registers
  * valid; a write to MMn also sets bits 79:64 of the register to ones (SDM
  * Vol. 1 9.5.1, table 9-3). Nothing changes when the instruction faults,
- * except where the executor says otherwise (checked on the host).
+ * except for the stores (mmx_store_top).
  */
 #ifndef HK_EMU_MMX_H
 #define HK_EMU_MMX_H
@@ -20,6 +20,14 @@ static inline uint64_t mmx_get(const struct emu_cpu *cpu, unsigned n)
     uint64_t v;
     memcpy(&v, cpu->fpu.st_raw[n & 7], 8);
     return v;
+}
+
+/* An MMX store that faults on its memory operand has already set TOP to
+ * 0 on Intel, though not yet the tags (checked on the host; AMD changes
+ * nothing). */
+static inline void mmx_store_top(struct emu_cpu *cpu)
+{
+    cpu->fpu.fsw &= (uint16_t)~0x3800u;
 }
 
 /* The x87 state every MMX instruction leaves (EMMS excepted). */

@@ -163,6 +163,10 @@ static bool stepped(const struct emu_cpu *cpu)
     return (cpu->rflags & (RFLAGS_TF | RFLAGS_RF)) || (cpu->dbg_exec && emu_debug_exec_near(cpu));
 }
 
+/* EMU_OK when the block ran to its end and its last instruction changed
+ * nothing a link depends on (a jump, Jcc, CALL, RET, or the page or the
+ * instruction limit): the next block may then be reached through a link.
+ * EMU_END_BLOCK when it ended otherwise but without exit or fault. */
 static int run_block(struct emu_cpu *cpu, const struct emu_block *b)
 {
     for (unsigned i = 0; i < b->n; i++) {
@@ -175,7 +179,8 @@ static int run_block(struct emu_cpu *cpu, const struct emu_block *b)
                 cpu->insn_count += i + 1;
                 if (cpu->xlog_n)
                     emu_recheck_events(cpu);
-                return emu_insn_done(cpu);
+                st = emu_insn_done(cpu);
+                return st ? st : EMU_END_BLOCK;
             }
             cpu->insn_count += i;
             cpu->gpr[4] = rsp; /* see step_uncached */
@@ -194,7 +199,7 @@ static int run_block(struct emu_cpu *cpu, const struct emu_block *b)
         }
         if (cpu->end_block) {
             cpu->insn_count += i + 1;
-            return EMU_OK;
+            return EMU_END_BLOCK;
         }
     }
     cpu->insn_count += b->n;
@@ -212,18 +217,36 @@ static int untraced_done(struct emu_cpu *cpu, int st)
  * or over an instruction breakpoint: they only change at instructions that
  * end a block (POPF, IRET, SYSRET, MOV DR, event delivery, a REP string
  * instruction stopped part-way), and a block stays in its page, so
- * checking here is enough. */
-static int run_next(struct emu_cpu *cpu)
+ * checking here is enough (a linked block too: this runs before each).
+ * *chain is the block that just ran to its end, or NULL; on return, the
+ * block this ran, if the next may follow it through a link. */
+static int run_next(struct emu_cpu *cpu, struct emu_block **chain)
 {
+    struct emu_block *prev = *chain;
+    *chain = NULL;
     if (stepped(cpu))
         return step_traced(cpu);
     if (cpu->held_valid) /* an exit interrupted it: run it as decoded then */
         return untraced_done(cpu, step_uncached(cpu));
-    int st;
-    struct emu_block *b = emu_block_get(cpu, &st);
-    if (st)
-        return st;
-    return untraced_done(cpu, b ? run_block(cpu, b) : step_uncached(cpu));
+    int st = EMU_OK;
+    struct emu_block *b = prev ? emu_block_follow(cpu, prev) : NULL;
+    if (!b) {
+        b = emu_block_get(cpu, &st);
+        if (st)
+            return st;
+        if (!b)
+            return untraced_done(cpu, step_uncached(cpu));
+        if (prev)
+            emu_block_link(cpu, prev, b);
+    }
+    st = run_block(cpu, b);
+    if (st == EMU_END_BLOCK)
+        return untraced_done(cpu, EMU_OK);
+    if (st == EMU_OK && !cpu->step_trap && !cpu->dbg_hit) {
+        *chain = b;
+        return EMU_OK;
+    }
+    return untraced_done(cpu, st);
 }
 
 /* Report HLT to the VMM: it sleeps until an interrupt or an NMI it can
@@ -298,9 +321,12 @@ int emu_cpu_run(struct emu_cpu *cpu, struct accel_exit *exit)
         }
         if (cpu->halted)
             return halt_exit(cpu, exit);
+        /* Blocks are freed only at the top of this loop: the one just run
+         * stays valid to take links from until then. */
+        struct emu_block *chain = NULL;
         for (int n = 0; n < 1024; n++) {
             cpu->recent_rip[cpu->recent_pos++ & 63] = cpu->rip;
-            st = run_next(cpu);
+            st = run_next(cpu, &chain);
             /* A kick (an interrupt raised from another thread, a pause)
              * is seen at the next block boundary. */
             if (st || cpu->end_block || cpu->halted || cpu->shadow ||
@@ -342,4 +368,5 @@ void emu_cpu_reset(struct emu_cpu *cpu)
     cpu->msr_apic_base = 0xfee00900ull;
     cpu->features_off = emu_host_features_missing();
     emu_update_mode(cpu);
+    emu_tlb_flush(cpu); /* a TLB generation of its own (struct emu_link) */
 }

@@ -442,13 +442,31 @@ static void test_step_and_data(void)
     dr_reset();
 }
 
-/* I/O breakpoints: R/W 10b with CR4.DE, a trap after IN/OUT (17.2.4). */
+/* Whether the hypervisor leaf says KVM ("KVMKVMKVM\0\0\0", as hyperkit's
+ * kvm engine shows it; the emu engine says "hyperkit"). */
+static bool under_kvm(void)
+{
+    uint32_t a, b, c, d;
+    __asm__ volatile("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(0x40000000), "c"(0));
+    return b == 0x4b4d564b && c == 0x564b4d56 && d == 0x4d;
+}
+
+/* I/O breakpoints: R/W 10b with CR4.DE, a trap after IN/OUT (17.2.4).
+ * KVM intercepts every IN and OUT, completes it in the kernel or through
+ * the VMM and then only skips the instruction, raising no #DB but
+ * single-step (Linux arch/x86/kvm/x86.c: kvm_fast_pio,
+ * complete_fast_pio_out, kvm_skip_emulated_instruction; its breakpoint
+ * checks, kvm_vcpu_check_hw_bp, are for instruction breakpoints only):
+ * under KVM an I/O breakpoint is never taken. */
 static void test_io(void)
 {
     rt_write_cr4(rt_read_cr4() | CR4_DE);
     set_dr(3, 0x80);
     set_dr(7, dr7_bp(3, RW_IO, 1, false));
-    check_db("OUT to an I/O breakpoint", rt_catch(do_outb, 0), after_outb, 8, false);
+    if (under_kvm())
+        CHECK_EQ(rt_catch(do_outb, 0), -1, "OUT to an I/O breakpoint under KVM: no #DB (KVM)");
+    else
+        check_db("OUT to an I/O breakpoint", rt_catch(do_outb, 0), after_outb, 8, false);
     dr_reset();
     rt_write_cr4(rt_read_cr4() & ~CR4_DE);
 }
