@@ -151,17 +151,8 @@ static bool wait_count(atomic_int *c, int n)
 /* A one-segment readable chain on queue 0 without a kick. */
 static void post_quiet(struct vd *d)
 {
-    uint16_t head = d->next_desc;
-    uint8_t *e = gmem_ptr(&d->f->mem, d->desc + 16ull * head, 16);
-    put64(e, VD_BUF);
-    put32(e + 8, 16);
-    put16(e + 12, 0);
-    put16(e + 14, 0);
-    d->next_desc = (uint16_t)((head + 1) % d->qsize);
-    uint8_t *a = gmem_ptr(&d->f->mem, d->avail, 6 + 2ull * d->qsize);
-    put16(a + 4 + 2 * (d->avail_idx % d->qsize), head);
-    d->avail_idx++;
-    put16(a + 2, d->avail_idx);
+    struct vd_seg seg = {VD_BUF, 16, false};
+    vd_submit_quiet(d, &seg, 1);
 }
 
 /* Queue 1 enabled (modern registers) so its kicks reach ops->kick. */
