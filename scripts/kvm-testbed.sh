@@ -61,7 +61,15 @@ kvm_modules="kvm_amd"
 # tests' python3 peers) run under QEMU's TCG, and test_vsock.sh's 64-way
 # peer alone outlasted the default 600 s's limits there.
 boot_timeout=${KVM_TESTBED_BOOT_TIMEOUT:-1200}
-silence_limit=${KVM_TESTBED_SILENCE:-$((boot_timeout + 600))}
+# Each test ends within test_limit (coreutils' timeout, a FAIL line if it
+# does not). The bed's init prints a heartbeat every minute, so a silent
+# console means the bed's kernel (or QEMU) stopped, not a hung test.
+test_limit=${KVM_TESTBED_TEST_LIMIT:-$((boot_timeout * 3))}
+silence_limit=${KVM_TESTBED_SILENCE:-600}
+heartbeat="kvm-testbed: alive"
+# KVM_TESTBED_ENV="VAR=value ...": more environment for the tests (e.g.
+# HYPERKIT_IOEVENTFD=off).
+test_env=${KVM_TESTBED_ENV:-}
 done_marker="kvm-testbed: done"
 
 qemu="qemu-system-x86_64"
@@ -72,6 +80,14 @@ fi
 case $mode in tests | bench) ;; *) die "KVM_TESTBED_MODE wants tests or bench, not '$mode'" ;; esac
 case $boot_timeout in '' | *[!0-9]* | 0*) die "KVM_TESTBED_BOOT_TIMEOUT wants seconds, not '$boot_timeout'" ;; esac
 case $bench_runs in '' | *[!0-9]* | 0*) die "KVM_TESTBED_RUNS wants a positive integer, not '$bench_runs'" ;; esac
+case $test_limit in '' | *[!0-9]* | 0*) die "KVM_TESTBED_TEST_LIMIT wants seconds, not '$test_limit'" ;; esac
+case $silence_limit in '' | *[!0-9]* | 0*) die "KVM_TESTBED_SILENCE wants seconds, not '$silence_limit'" ;; esac
+for kv in $test_env; do
+    case $kv in
+    [A-Z_]*=*) case ${kv%%=*}${kv#*=} in *[!A-Za-z0-9_.,:/=+-]*) die "KVM_TESTBED_ENV: '$kv' is not VAR=value" ;; esac ;;
+    *) die "KVM_TESTBED_ENV: '$kv' is not VAR=value" ;;
+    esac
+done
 [ -x "$build/hyperkit" ] || die "$build/hyperkit is missing (make kvm-testbed builds it)"
 [ -d "$build/guests" ] || die "$build/guests is missing (make guests)"
 
@@ -116,9 +132,10 @@ init_tests() {
     for t in $tests; do
         echo "== \$t"
         start=\$(cut -d. -f1 /proc/uptime)
-        HYPERKIT=/bin/hyperkit GUESTS=/guests HYPERKIT_GUEST_DIR=/guest TESTS_DIR=/tests \
-            DISK_LAYER=/guest/disk.cpio.gz HYPERKIT_BOOT_TIMEOUT=$boot_timeout TEST_ACCEL=kvm \\
-            bash "/tests/\$t" 2>&1
+        env HYPERKIT=/bin/hyperkit GUESTS=/guests HYPERKIT_GUEST_DIR=/guest TESTS_DIR=/tests \
+            DISK_LAYER=/guest/disk.cpio.gz HYPERKIT_BOOT_TIMEOUT=$boot_timeout TEST_ACCEL=kvm $test_env \\
+            timeout -k 30 $test_limit bash "/tests/\$t" 2>&1
+        case \$? in 124 | 137) echo "FAIL: [kvm] \$t did not end within $test_limit s" ;; esac
         echo "   (\$((\$(cut -d. -f1 /proc/uptime) - start)) s)"
     done
 EOF
@@ -151,6 +168,8 @@ for d in /lib/modules/*; do
         insmod "\$d/\$ko" || echo "FAIL: kvm test bed: insmod \$ko failed"
     done <"\$d/load"
 done
+(while sleep 60; do echo "$heartbeat"; done) &
+heartbeat=\$!
 if [ -c /dev/kvm ]; then
     grep -m1 -e vendor_id /proc/cpuinfo; grep -m1 "model name" /proc/cpuinfo
 $(if [ "$mode" = bench ]; then init_bench; else init_tests; fi)
@@ -158,6 +177,7 @@ else
     echo "FAIL: kvm test bed: no /dev/kvm after loading the modules"
     dmesg | grep -i -E 'kvm|svm' | tail -n 5
 fi
+kill \$heartbeat
 echo "$done_marker"
 poweroff -f
 EOF
@@ -220,7 +240,7 @@ watch_console() { # pid log
             quiet_for=$((quiet_for + 5))
         fi
         if [ "$quiet_for" -ge "$silence_limit" ]; then
-            echo "kvm-testbed: the console said nothing for $silence_limit s: stopping QEMU" >>"$2"
+            echo "kvm-testbed: the console said nothing for $silence_limit s (no heartbeat: the bed's kernel or QEMU stopped): stopping QEMU" >>"$2"
             kill "$1" 2>/dev/null || true
             wait "$1" 2>/dev/null || true
             return 124
@@ -236,10 +256,10 @@ bench_report() { # log qemu-rc
     echo "  hyperkit --accel kvm inside $(cat "$out/kernel-version") under $qemu -accel tcg -cpu max,+svm"
     echo "  on $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1); times are the bed's clock"
     # Without the bed kernel's own messages (e.g. KVM's notes on the guest's MSRs).
-    sed -n '/^== bench$/,/^kvm-testbed: bench status/p' "$1" | sed '1d' | grep -v '^\[ *[0-9.]*\] ' || true
+    sed -n '/^== bench$/,/^kvm-testbed: bench status/p' "$1" | sed '1d' | grep -v -e '^\[ *[0-9.]*\] ' -e "^$heartbeat\$" || true
     grep -q '^kvm-testbed: bench status 0$' "$1" && return 0
     echo "FAIL: [kvm] the bench did not finish with status 0 (qemu exit $2; console in $1):"
-    tail -n 15 "$1" | sed 's/^/    /'
+    grep -v "^$heartbeat\$" "$1" | tail -n 15 | sed 's/^/    /'
     return 1
 }
 
@@ -265,7 +285,7 @@ main() {
         sed -E 's/^(PASS|FAIL|SKIP): (\[kvm\] )?/\1: [kvm] /' >"$results" || true
     if ! grep -q "^$done_marker" "$log"; then
         echo "FAIL: [kvm] the test bed did not finish (qemu exit $rc; console in $log):" >>"$results"
-        tail -n 15 "$log" | sed 's/^/    /' >>"$results"
+        grep -v "^$heartbeat\$" "$log" | tail -n 15 | sed 's/^/    /' >>"$results"
     fi
     cat "$results"
     passed=$(grep -c '^PASS:' "$results" || true)
