@@ -65,7 +65,8 @@ boot_timeout=${KVM_TESTBED_BOOT_TIMEOUT:-1200}
 # does not). The bed's init prints a heartbeat every minute, so a silent
 # console means the bed's kernel (or QEMU) stopped, not a hung test.
 test_limit=${KVM_TESTBED_TEST_LIMIT:-$((boot_timeout * 3))}
-silence_limit=${KVM_TESTBED_SILENCE:-600}
+silence_limit=${KVM_TESTBED_SILENCE:-300}
+max_nudges=5
 heartbeat="kvm-testbed: alive"
 # KVM_TESTBED_ENV="VAR=value ...": more environment for the tests (e.g.
 # HYPERKIT_IOEVENTFD=off).
@@ -227,26 +228,47 @@ build_image() {
     pack_initramfs "$root" "$out/initramfs-kvm.img"
 }
 
-# Waits for QEMU (pid) to end; kills it when the console log has not grown
-# for silence_limit seconds. Returns QEMU's status, 124 when it was killed.
+# Waits for QEMU (pid) to end. When the console has not grown for
+# silence_limit seconds (no heartbeat: the bed's kernel stopped), records
+# the CPU's state from QEMU's monitor in $out/stall.N.txt and sends an NMI
+# (QEMU's TCG has been seen to leave its halted vCPU asleep with a timer
+# interrupt due); if the console stays silent after that too, or after
+# max_nudges, stops QEMU. Each stall gets a line in $stalls. Returns
+# QEMU's status, 124 when it was stopped.
 watch_console() { # pid log
-    size=0 quiet_for=0
+    size=0 quiet_for=0 nudges=0 nudged_at=-1
     while kill -0 "$1" 2>/dev/null; do
         sleep 5
         now=$(wc -c <"$2")
         if [ "$now" -ne "$size" ]; then
+            if [ "$nudged_at" -ge 0 ]; then
+                echo "kvm-testbed: stall $nudges: the NMI woke the bed's kernel" >>"$stalls"
+                nudged_at=-1
+            fi
             size=$now quiet_for=0
         else
             quiet_for=$((quiet_for + 5))
         fi
-        if [ "$quiet_for" -ge "$silence_limit" ]; then
-            echo "kvm-testbed: the console said nothing for $silence_limit s (no heartbeat: the bed's kernel or QEMU stopped): stopping QEMU" >>"$2"
-            kill "$1" 2>/dev/null || true
-            wait "$1" 2>/dev/null || true
-            return 124
+        [ "$quiet_for" -ge "$silence_limit" ] || continue
+        if [ "$nudged_at" -lt 0 ] && [ "$nudges" -lt "$max_nudges" ]; then
+            nudges=$((nudges + 1)) nudged_at=$size quiet_for=0
+            python3 "$here/scripts/qemu-monitor.py" "$monitor" "info registers" "info lapic" \
+                >"$out/stall.$nudges.txt" 2>&1 || true
+            echo "kvm-testbed: stall $nudges: no heartbeat for $silence_limit s during '$(current_test "$2")';" \
+                "CPU state in $out/stall.$nudges.txt; sending an NMI" >>"$stalls"
+            python3 "$here/scripts/qemu-monitor.py" "$monitor" nmi >/dev/null 2>&1 || true
+            continue
         fi
+        echo "kvm-testbed: the console said nothing for $silence_limit s (no heartbeat: the bed's kernel or QEMU stopped): stopping QEMU" >>"$stalls"
+        kill "$1" 2>/dev/null || true
+        wait "$1" 2>/dev/null || true
+        return 124
     done
     wait "$1"
+}
+
+current_test() { # log: the test that was running
+    grep -a '^== ' "$1" | tail -n 1 | cut -c4-
 }
 
 # The bench's lines from the console under the label; fails unless the
@@ -271,13 +293,19 @@ main() {
     build_image
     say "booting $(cat "$out/kernel-version") under $qemu (TCG, SVM)"
     log=$out/console.log
+    stalls=$out/stalls.log
+    monitor=$out/monitor.sock
+    rm -f "$stalls" "$monitor" "$out"/stall.*.txt
     rc=0
     "$qemu" -accel tcg -cpu max,+svm -m 2G -smp 1 -nographic -no-reboot \
+        -monitor "unix:$monitor,server=on,wait=off" \
         -kernel "$out/vmlinuz" -initrd "$out/initramfs-kvm.img" \
         -append "console=ttyS0 panic=-1 quiet" </dev/null >"$log" 2>&1 &
     watch_console $! "$log" || rc=$?
     tr -d '\r' <"$log" >"$log.txt"
     mv "$log.txt" "$log"
+    # Stalls of the bed's kernel, each with what was done about it.
+    [ ! -s "$stalls" ] || { cat "$stalls" >>"$log"; cat "$stalls"; }
     [ "$mode" = tests ] || { bench_report "$log" "$rc"; return; }
     results=$work/results
     # The results, with each test's name and guest-clock duration.
