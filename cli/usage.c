@@ -46,6 +46,7 @@ static const char usage_text[] =
     "       --accel=auto|emu|kvm: the engine that runs the guest\n"
     "           (default: $HYPERKIT_ACCEL, else auto: kvm if usable, else emu)\n"
     "       --trace=FILE: write exceptions, interrupts and crash state to FILE\n"
+    "           (emu), the count of exits to the VMM (kvm)\n"
     "       --debug-exit[=PORT]: a guest write of V to PORT (default 0xf4)\n"
     "           ends the VM with exit status (V << 1) | 1\n"
     "       --help, --version: same as -h, -v\n"

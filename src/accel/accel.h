@@ -81,6 +81,18 @@ struct accel_sregs {
 struct accel_vm;
 struct accel_vcpu;
 
+/* A guest write the engine turns into an eventfd signal instead of an
+ * exit (KVM_IOEVENTFD): len bytes at addr, in port space when pio, and
+ * with match only when the value written is data. */
+struct accel_ioeventfd {
+    uint64_t addr;
+    uint8_t len;               /* 1, 2, 4 or 8 */
+    bool pio;
+    bool match;
+    uint64_t data;
+    int fd;                    /* an eventfd */
+};
+
 /*
  * For engines with no interrupt controllers of their own (emu): how a vCPU
  * reaches its local APIC. Called on the vCPU's thread. MSR hooks return 0,
@@ -138,6 +150,13 @@ struct accel_ops {
      * engine's own interrupt controllers (KVM_SIGNAL_MSI); NULL when the VM
      * core models them (emu: irqchip_msi). */
     int (*signal_msi)(struct accel_vm *avm, uint64_t addr, uint32_t data);
+    /* Optional (NULL: none; emu, whose exits are function calls, gains
+     * nothing). Register (assign) or remove exactly that registration
+     * (!assign) of a write that signals e->fd in the kernel, with no exit.
+     * 0, or a negative code (HK_EEXIST: the same write is taken;
+     * HK_ENOTSUP: the host cannot): the write then keeps exiting as
+     * before. Safe from any thread while vCPUs run. */
+    int (*ioeventfd)(struct accel_vm *avm, const struct accel_ioeventfd *e, bool assign);
 };
 
 /* Find an engine by name ("auto" picks the first usable one: kvm, emu).

@@ -56,12 +56,24 @@ static void env_log(void *ctx, enum hk_log_level level, const char *msg)
     vm_log(be->vm, level, "%s", msg);
 }
 
+static int env_ioeventfd(void *ctx, const struct dev_ioeventfd *e, bool assign)
+{
+    struct board_env *be = ctx;
+    struct vm *vm = be->vm;
+    if (!vm->accel_ops || !vm->accel_ops->ioeventfd || !vm->accel)
+        return HK_ENOTSUP;
+    struct accel_ioeventfd a = {.addr = e->addr, .len = e->len, .pio = e->pio,
+                                .match = e->match, .data = e->data, .fd = e->fd};
+    return vm->accel_ops->ioeventfd(vm->accel, &a, assign);
+}
+
 static const struct dev_env_ops board_env_ops = {
     .irq_line = env_irq_line,
     .msi = env_msi,
     .request_exit = env_request_exit,
     .add_teardown = env_add_teardown,
     .log = env_log,
+    .ioeventfd = env_ioeventfd,
 };
 
 void board_env_init(struct board_env *be, struct vm *vm)

@@ -21,6 +21,18 @@
 
 struct dev_env;
 
+/* A guest write that may signal an eventfd instead of exiting to the VMM
+ * (the engine's ioeventfd): len bytes at addr, port space when pio, with
+ * match only when the value written is data. */
+struct dev_ioeventfd {
+    uint64_t addr;
+    uint8_t len;
+    bool pio;
+    bool match;
+    uint64_t data;
+    int fd;
+};
+
 /* The machine's side of the environment (implemented by the board). */
 struct dev_env_ops {
     /* One interrupt source changed level on line gsi. The router counts
@@ -35,6 +47,11 @@ struct dev_env_ops {
     int (*add_teardown)(void *ctx, const char *name, void *opaque, void (*destroy)(void *));
     /* One line to the VM's log at the given level. */
     void (*log)(void *ctx, enum hk_log_level level, const char *msg);
+    /* Optional (NULL, or HK_ENOTSUP: the engine has no such thing). Have
+     * the write signal e->fd without a vCPU exit (assign), or remove
+     * exactly that registration. On any error the write keeps reaching
+     * the bus as before, so a device must still handle it there. */
+    int (*ioeventfd)(void *ctx, const struct dev_ioeventfd *e, bool assign);
 };
 
 struct dev_env {

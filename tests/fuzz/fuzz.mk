@@ -41,7 +41,7 @@ $(FUZZ_BUILD)/replay_vsock: tests/fuzz/fuzz_vsock.c tests/fuzz/replay.c $(VS_RP_
 # fuzz_net: virtio-net through the real virtio PCI transport and queues,
 # on a fake backend and the unit tests' fake environment.
 NET_SRCS    := $(sort $(wildcard src/devices/virtio/virtio_net*.c)) \
-               src/devices/virtio/virtio_pci.c src/devices/virtio/virtio_pci_queue.c \
+               $(sort $(wildcard src/devices/virtio/virtio_pci*.c)) \
                src/devices/virtio/virtqueue.c $(sort $(wildcard src/devices/pci/*.c)) \
                $(sort $(wildcard src/backends/net/*.c)) src/devices/devenv.c \
                src/core/guest_mem.c src/core/iobus.c src/core/evloop.c src/core/error.c \

@@ -192,8 +192,15 @@ static void irq_tpr_write(void *opaque, uint32_t tpr)
     ((struct fz *)opaque)->tpr = tpr;
 }
 
-static const struct accel_irq_ops irq_ops = {irq_pending, irq_accept,   irq_msr_read, irq_msr_write,
-                                             irq_nmi,     irq_tpr_read, irq_tpr_write};
+static const struct accel_irq_ops irq_ops = {
+    .pending = irq_pending,
+    .accept = irq_accept,
+    .msr_read = irq_msr_read,
+    .msr_write = irq_msr_write,
+    .nmi = irq_nmi,
+    .tpr_read = irq_tpr_read,
+    .tpr_write = irq_tpr_write,
+};
 
 /* --- Building the machine ------------------------------------------------- */
 

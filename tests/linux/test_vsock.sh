@@ -15,7 +15,10 @@
 # 100 MiB each way takes ~7 s per transfer on the emu engine (~28 MiB/s,
 # both directions together, on a busy 2-core machine).
 # The helpers: progs/vsock.c in the guest, vsock_peer.py on the host (the
-# same exchange). Throughput lines ("info: ...") are the host's figures.
+# same exchange). Every wait is a step limit (disk_lib.sh), the peer's
+# too: it hashes the expected stream after the transfer, which on a slow
+# host (the kvm bed, under QEMU's emulator) takes as long again.
+# Throughput lines ("info: ...") are the host's figures.
 # HYPERKIT_KEEP_LOG=DIR keeps the console.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/disk_lib.sh"
@@ -70,11 +73,11 @@ guest_to_host() {
     sock=$dir/$(printf '00000002.%08x' "$port")
     python3 "$peer" listen "$sock" "$bytes" "$n" >"$work/peer.log" 2>&1 &
     PEER_PID=$!
-    wait_line 10 '^peer: listening' "$work/peer.log" >/dev/null
+    wait_line "$DISK_STEP_BASE" '^peer: listening' "$work/peer.log" >/dev/null
     from=$(($(wc -l <"$VM_LOG") + 1))
     vm_send "/progs/vsock connect $port $bytes $n"
     g=$(wait_line "$limit" '^vsock: connect done' "$VM_LOG" "$from")
-    p=$(wait_line 10 '^peer: done' "$work/peer.log")
+    p=$(wait_line "$limit" '^peer: done' "$work/peer.log")
     kill "$PEER_PID" 2>/dev/null
     wait "$PEER_PID" 2>/dev/null
     result "$name: guest -> DIR/00000002.$(printf %08x "$port"), $n x $bytes bytes each way ($g | $p)" \
@@ -89,11 +92,11 @@ host_to_guest() {
     local port=$1 bytes=$2 n=$3 name=$4 limit=$5 sock=$6 line=${7:-} g p from
     from=$(($(wc -l <"$VM_LOG") + 1))
     vm_send "/progs/vsock listen $port $bytes $n"
-    wait_line 20 "^vsock: listening $port" "$VM_LOG" "$from" >/dev/null
+    wait_line "$DISK_STEP_BASE" "^vsock: listening $port" "$VM_LOG" "$from" >/dev/null
     python3 "$peer" connect "$sock" "$bytes" "$n" ${line:+"$line"} >"$work/peer.log" 2>&1 &
     PEER_PID=$!
     g=$(wait_line "$limit" '^vsock: listen done' "$VM_LOG" "$from")
-    p=$(wait_line 10 '^peer: done' "$work/peer.log")
+    p=$(wait_line "$limit" '^peer: done' "$work/peer.log")
     kill "$PEER_PID" 2>/dev/null
     wait "$PEER_PID" 2>/dev/null
     result "$name: $n x $bytes bytes each way ($g | $p)" both_ok "$g" "$p" "$n"
@@ -116,13 +119,13 @@ host_to_guest 1028 "$small" "$VSOCK_CONNS" "$VSOCK_CONNS connections at once, ho
 stall=$((4 * mib))
 from=$(($(wc -l <"$VM_LOG") + 1))
 vm_send "/progs/vsock listen 1030 $stall 2"
-wait_line 20 "^vsock: listening 1030" "$VM_LOG" "$from" >/dev/null
+wait_line "$DISK_STEP_BASE" "^vsock: listening 1030" "$VM_LOG" "$from" >/dev/null
 VSOCK_PEER_STALL=0 python3 "$peer" connect "$dir/connect" "$stall" 2 00000003.00000406 \
     >"$work/peer.log" 2>&1 &
 PEER_PID=$!
 o=$(wait_line "$(step_limit 8)" '^peer: others done' "$work/peer.log")
 g=$(wait_line "$(step_limit 8)" '^vsock: listen done' "$VM_LOG" "$from")
-p=$(wait_line 10 '^peer: done' "$work/peer.log")
+p=$(wait_line "$(step_limit 8)" '^peer: done' "$work/peer.log")
 wait "$PEER_PID" 2>/dev/null
 stall_ok() {
     [ "$(field "$o" ok)" = 1 ] && both_ok "$g" "$p" 2
@@ -131,7 +134,7 @@ result "a stalled host reader blocks only its own connection ($o | $g | $p)" sta
 
 from=$(($(wc -l <"$VM_LOG") + 1))
 vm_send "/progs/vsock connect 1029 16 1"
-g=$(wait_line 20 '^vsock: (conn 0 connect|connect done)' "$VM_LOG" "$from")
+g=$(wait_line "$DISK_STEP_BASE" '^vsock: (conn 0 connect|connect done)' "$VM_LOG" "$from")
 result "a guest connection to a port nobody listens on is refused ($g)" \
     grep -q 'Connection reset\|refused' <<<"$g"
 

@@ -34,17 +34,8 @@ static bool wait_kicks(int n)
 /* A writable buffer on the avail ring without a kick. */
 static void post_quiet(struct vd *d, uint64_t gpa, uint32_t len)
 {
-    uint16_t head = d->next_desc;
-    uint8_t *e = gmem_ptr(&d->f->mem, d->desc + 16ull * head, 16);
-    put64(e, gpa);
-    put32(e + 8, len);
-    put16(e + 12, 2);
-    put16(e + 14, 0);
-    d->next_desc = (uint16_t)((head + 1) % d->qsize);
-    uint8_t *a = gmem_ptr(&d->f->mem, d->avail, 6 + 2ull * d->qsize);
-    put16(a + 4 + 2 * (d->avail_idx % d->qsize), head);
-    d->avail_idx++;
-    put16(a + 2, d->avail_idx);
+    struct vd_seg seg = {gpa, len, true};
+    vd_submit_quiet(d, &seg, 1);
 }
 
 int main(void)

@@ -178,18 +178,23 @@ static inline void vd_kick(struct vd *d)
         vd_mw(d, VIRTIO_PCI_NOTIFY_OFF, 2, 0);
 }
 
-/* Put raw avail entry `head` (any value: hostile tests) and kick. */
-static inline void vd_post_head(struct vd *d, uint16_t head)
+/* Put raw avail entry `head` (any value: hostile tests), no kick. */
+static inline void vd_post_head_quiet(struct vd *d, uint16_t head)
 {
     uint8_t *a = gmem_ptr(&d->f->mem, d->avail, 6 + 2ull * d->qsize);
     put16(a + 4 + 2 * (d->avail_idx % d->qsize), head);
     d->avail_idx++;
     put16(a + 2, d->avail_idx);
+}
+
+static inline void vd_post_head(struct vd *d, uint16_t head)
+{
+    vd_post_head_quiet(d, head);
     vd_kick(d);
 }
 
-/* A chain of n segments; returns its head. */
-static inline uint16_t vd_submit(struct vd *d, const struct vd_seg *s, int n)
+/* A chain of n segments made available without a kick; returns its head. */
+static inline uint16_t vd_submit_quiet(struct vd *d, const struct vd_seg *s, int n)
 {
     uint16_t head = d->next_desc;
     uint8_t *desc = gmem_ptr(&d->f->mem, d->desc, 16ull * d->qsize);
@@ -202,7 +207,15 @@ static inline uint16_t vd_submit(struct vd *d, const struct vd_seg *s, int n)
         put16(e + 14, (uint16_t)((idx + 1) % d->qsize));
     }
     d->next_desc = (uint16_t)((head + n) % d->qsize);
-    vd_post_head(d, head);
+    vd_post_head_quiet(d, head);
+    return head;
+}
+
+/* The same chain, then a kick. */
+static inline uint16_t vd_submit(struct vd *d, const struct vd_seg *s, int n)
+{
+    uint16_t head = vd_submit_quiet(d, s, n);
+    vd_kick(d);
     return head;
 }
 

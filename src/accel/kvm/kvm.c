@@ -48,7 +48,14 @@ struct accel_vm {
     int kvm_fd, vm_fd;
     int run_size;
     int nslots;
+    bool has_ioeventfd;         /* KVM_CAP_IOEVENTFD, not turned off */
+    FILE *trace;                /* --trace: the exit counts at the end */
+    uint64_t exits[3];          /* EXITS_*: of destroyed vCPUs */
+    atomic_uint ioeventfds;     /* registrations made */
 };
+
+/* Exits to the VMM by kind, counted for --trace: what ioeventfds save. */
+enum { EXITS_IO, EXITS_MMIO, EXITS_OTHER };
 
 struct accel_vcpu {
     struct accel_vm *avm;
@@ -59,6 +66,7 @@ struct accel_vcpu {
     unsigned io_index;          /* item of a string port I/O being handed out */
     timer_t halt_timer;         /* valid when has_timer */
     bool has_timer;
+    uint64_t exits[3];          /* EXITS_*, on the vCPU's thread */
 };
 
 static void kick_handler(int sig)
@@ -111,6 +119,13 @@ static int kvm_probe(void)
 
 static void kvm_vm_destroy(struct accel_vm *avm)
 {
+    if (avm->trace) {
+        fprintf(avm->trace, "kvm exits: io=%llu mmio=%llu other=%llu ioeventfds=%u\n",
+                (unsigned long long)avm->exits[EXITS_IO],
+                (unsigned long long)avm->exits[EXITS_MMIO],
+                (unsigned long long)avm->exits[EXITS_OTHER], atomic_load(&avm->ioeventfds));
+        fclose(avm->trace);
+    }
     if (avm->vm_fd >= 0)
         close(avm->vm_fd);
     if (avm->kvm_fd >= 0)
@@ -184,6 +199,12 @@ static int kvm_vm_create(struct vm *vm, struct accel_vm **out)
     if (avm->kvm_fd >= 0 && (avm->vm_fd = ioctl(avm->kvm_fd, KVM_CREATE_VM, 0)) >= 0 &&
         (avm->run_size = ioctl(avm->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0)) > 0)
         r = setup_vm(avm);
+    if (!r && vm->cfg.trace_path && !(avm->trace = fopen(vm->cfg.trace_path, "w")))
+        r = HK_EIO;
+    /* HYPERKIT_IOEVENTFD=off: every notify exits, to measure what they save. */
+    const char *knob = getenv("HYPERKIT_IOEVENTFD");
+    if (!r && !(knob && strcmp(knob, "off") == 0))
+        avm->has_ioeventfd = ioctl(avm->vm_fd, KVM_CHECK_EXTENSION, KVM_CAP_IOEVENTFD) > 0;
     if (r) {
         kvm_vm_destroy(avm);
         return r;
@@ -231,6 +252,8 @@ static int setup_cpuid(struct accel_vcpu *v, int id)
 
 static void kvm_vcpu_destroy(struct accel_vcpu *v)
 {
+    for (int i = 0; i < 3; i++)
+        v->avm->exits[i] += v->exits[i];
     if (v->has_timer)
         timer_delete(v->halt_timer);
     if (v->run)
@@ -304,6 +327,8 @@ static void internal(struct accel_exit *e, const char *fmt, unsigned long long a
 static void translate_exit(struct accel_vcpu *v, struct accel_exit *e)
 {
     struct kvm_run *run = v->run;
+    uint32_t why = run->exit_reason;
+    v->exits[why == KVM_EXIT_IO ? EXITS_IO : why == KVM_EXIT_MMIO ? EXITS_MMIO : EXITS_OTHER]++;
     switch (run->exit_reason) {
     case KVM_EXIT_IO:
         v->io_index = 0;
@@ -484,6 +509,37 @@ static int kvm_signal_msi(struct accel_vm *avm, uint64_t addr, uint32_t data)
     return errno == ENOTTY ? HK_ENOTSUP : HK_EIO;
 }
 
+/* KVM_IOEVENTFD (KVM API 4.59): a matching guest write signals the
+ * eventfd inside the kernel and the vCPU goes on without an exit. Removal
+ * names the same address, length, space, match and eventfd. A write that
+ * does not match (another length or value) still exits. */
+static int kvm_ioeventfd(struct accel_vm *avm, const struct accel_ioeventfd *e, bool assign)
+{
+    if (!avm->has_ioeventfd)
+        return HK_ENOTSUP;
+    struct kvm_ioeventfd k = {
+        .datamatch = e->match ? e->data : 0,
+        .addr = e->addr,
+        .len = e->len,
+        .fd = e->fd,
+        .flags = (e->pio ? KVM_IOEVENTFD_FLAG_PIO : 0u) |
+                 (e->match ? KVM_IOEVENTFD_FLAG_DATAMATCH : 0u) |
+                 (assign ? 0u : KVM_IOEVENTFD_FLAG_DEASSIGN),
+    };
+    if (ioctl(avm->vm_fd, KVM_IOEVENTFD, &k) == 0) {
+        if (assign)
+            atomic_fetch_add(&avm->ioeventfds, 1);
+        return HK_OK;
+    }
+    switch (errno) {
+    case EEXIST: return HK_EEXIST;
+    case ENOENT: return HK_ENOENT;
+    case ENOMEM: case ENOSPC: return HK_ENOMEM;
+    case EINVAL: return HK_EINVAL;
+    default: return HK_EIO;
+    }
+}
+
 /* --- Register state ------------------------------------------------------ */
 
 static int kvm_get_regs(struct accel_vcpu *v, struct accel_regs *r)
@@ -619,4 +675,5 @@ const struct accel_ops accel_kvm_ops = {
     .attach_irq = NULL,
     .set_irq = kvm_set_irq,
     .signal_msi = kvm_signal_msi,
+    .ioeventfd = kvm_ioeventfd,
 };

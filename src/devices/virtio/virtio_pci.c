@@ -471,7 +471,10 @@ static void vp_bar_moved(void *opaque, int bar, uint64_t addr)
         return;
     struct iobus *bus = io ? vp->env->pio : vp->env->mmio;
     uint64_t len = io ? vp->legacy_bar_size : VIRTIO_PCI_MODERN_BAR_SIZE;
+    int where = io ? VP_NOTIFY_LEGACY : VP_NOTIFY_MODERN;
     pthread_mutex_lock(&vp->map_lock);
+    /* Notify writes leave the engine before the bus: none is lost between. */
+    vp_notify_fds_unmap(vp, where);
     if (vp->bar_base[bar])
         iobus_unregister(bus, vp->bar_base[bar], vp);
     vp->bar_base[bar] = 0;
@@ -482,6 +485,9 @@ static void vp_bar_moved(void *opaque, int bar, uint64_t addr)
         else
             vp_warn(vp, "BAR %d at 0x%llx overlaps another device", bar, (unsigned long long)addr);
     }
+    /* Only where the bus took the BAR: a refused place stays nobody's. */
+    if (vp->bar_base[bar])
+        vp_notify_fds_map(vp, where, vp->bar_base[bar]);
     pthread_mutex_unlock(&vp->map_lock);
 }
 
@@ -617,6 +623,11 @@ void virtio_pci_destroy(struct virtio_pci *vp)
 {
     if (!vp)
         return;
+    /* The engine lets go of the eventfds before the workers close them. */
+    pthread_mutex_lock(&vp->map_lock);
+    vp_notify_fds_unmap(vp, VP_NOTIFY_MODERN);
+    vp_notify_fds_unmap(vp, VP_NOTIFY_LEGACY);
+    pthread_mutex_unlock(&vp->map_lock);
     vp_queues_stop(vp);
     pthread_mutex_lock(&vp->map_lock);
     for (int b = 0; b < PCI_NBARS; b++)

@@ -4,8 +4,12 @@
  *
  * Locks, always taken in this order: vp->lock (registers: status,
  * features, queue setup) -> q->qlock (the ring, held by the worker while
- * it processes) -> vp->irq_lock (ISR, vectors, INTx level). q->wlock only
- * guards the kick flag so a kick never waits for I/O.
+ * it processes) -> vp->irq_lock (ISR, vectors, INTx level). vp->map_lock
+ * (the BARs' registrations) is taken alone.
+ *
+ * A kick is one write to the queue's eventfd, which its worker blocks
+ * reading: from the VMM's bus handler, or, where the engine has
+ * ioeventfds, straight from the guest's notify write with no vCPU exit.
  */
 #ifndef HK_DEVICES_VIRTIO_VIRTIO_PCI_PRIV_H
 #define HK_DEVICES_VIRTIO_VIRTIO_PCI_PRIV_H
@@ -34,13 +38,20 @@ struct vp_queue {
     uint32_t epoch;                 /* bumped at every setup: older pops are stale */
     uint32_t *head_epoch;           /* device-driven: epoch a head was popped in, 0: not */
     uint16_t recent;                /* device-driven: pops since the last push/unpop */
-    /* The worker (wlock). */
-    pthread_mutex_t wlock;
-    pthread_cond_t wcond;
-    bool kicked, stop;
+    /* The worker: kicks add to kick_fd (an eventfd); stop ends it. */
+    int kick_fd;
+    atomic_bool stop;
     pthread_t thread;
     bool thread_started;
+    /* map_lock: the notify writes registered with the engine to signal
+     * kick_fd, exactly as registered (VP_NOTIFY_*). */
+    struct dev_ioeventfd notify[2];
+    bool notify_on[2];
 };
+
+/* Where a queue's notify write lands: the modern BAR's notify region, or
+ * the legacy BAR's shared QUEUE_NOTIFY port. */
+enum { VP_NOTIFY_MODERN, VP_NOTIFY_LEGACY };
 
 struct virtio_pci {
     struct dev_env *env;
@@ -54,6 +65,7 @@ struct virtio_pci {
     uint16_t qsel;
     pthread_mutex_t map_lock;       /* bar_base: the BARs' registrations */
     uint64_t bar_base[PCI_NBARS];   /* where each BAR is registered, 0: not */
+    bool notify_fds_off;            /* map_lock: the engine has no ioeventfds */
     uint64_t legacy_bar_size;
     int cfg_cap;                    /* the PCI configuration access capability */
     bool use_msix;
@@ -80,6 +92,10 @@ void vp_warn(struct virtio_pci *vp, const char *fmt, ...) __attribute__((format(
 int vp_queues_start(struct virtio_pci *vp);
 void vp_queues_stop(struct virtio_pci *vp);
 void vp_queue_kick(struct virtio_pci *vp, unsigned q);
+/* Register (after the BAR went to base) or remove (before it leaves) the
+ * queues' notify writes of that BAR with the engine (map_lock held). */
+void vp_notify_fds_map(struct virtio_pci *vp, int where, uint64_t base);
+void vp_notify_fds_unmap(struct virtio_pci *vp, int where);
 /* Start (or with start false, stop) the ring of q from its registers
  * (vp->lock held); HK_EGUEST puts the device in NEEDS_RESET. */
 int vp_queue_setup(struct virtio_pci *vp, struct vp_queue *q, bool start);

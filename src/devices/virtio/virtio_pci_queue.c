@@ -1,10 +1,14 @@
 /*
  * Queue workers and interrupts of the virtio PCI transport. A kick only
- * sets a flag and signals the queue's worker; the worker pops chains,
+ * signals the queue's eventfd, which wakes its worker (the engine may
+ * signal it too: virtio_pci_notify.c); the worker pops chains,
  * hands them to the device, pushes them back and interrupts the driver
  * when it asked to be (virtq_should_notify).
  */
+#include <errno.h>
 #include <stdlib.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 #include "devices/virtio/virtio_pci_priv.h"
 #include "hyperkit.h"
@@ -139,31 +143,39 @@ static void run_queue(struct vp_queue *q)
     pthread_mutex_unlock(&q->qlock);
 }
 
+/* Blocks on the queue's eventfd: each read takes every kick since the
+ * last one, so kicks that come while the queue runs make one more round. */
 static void *worker(void *arg)
 {
     struct vp_queue *q = arg;
     for (;;) {
-        pthread_mutex_lock(&q->wlock);
-        while (!q->kicked && !q->stop)
-            pthread_cond_wait(&q->wcond, &q->wlock);
-        bool stop = q->stop;
-        q->kicked = false;
-        pthread_mutex_unlock(&q->wlock);
-        if (stop)
+        uint64_t n;
+        ssize_t r = read(q->kick_fd, &n, sizeof(n));
+        if (atomic_load(&q->stop))
             return NULL;
-        run_queue(q);
+        if (r == (ssize_t)sizeof(n)) {
+            run_queue(q);
+        } else if (r < 0 && errno != EINTR) {
+            /* Not on a valid blocking eventfd: the queue stops, the VM goes on. */
+            vp_warn(q->vp, "queue %d: kick eventfd unreadable (errno %d)", q->index, errno);
+            return NULL;
+        }
     }
+}
+
+static void kick_fd_signal(struct vp_queue *q)
+{
+    uint64_t one = 1;
+    /* Cannot fail short of 2^64 - 2 kicks not taken. */
+    while (write(q->kick_fd, &one, sizeof(one)) < 0 && errno == EINTR)
+        ;
 }
 
 void vp_queue_kick(struct virtio_pci *vp, unsigned qi)
 {
     if (qi >= (unsigned)vp->info.nqueues)
         return;
-    struct vp_queue *q = &vp->q[qi];
-    pthread_mutex_lock(&q->wlock);
-    q->kicked = true;
-    pthread_cond_signal(&q->wcond);
-    pthread_mutex_unlock(&q->wlock);
+    kick_fd_signal(&vp->q[qi]);
 }
 
 int vp_queue_setup(struct virtio_pci *vp, struct vp_queue *q, bool start)
@@ -194,14 +206,18 @@ int vp_queue_setup(struct virtio_pci *vp, struct vp_queue *q, bool start)
 
 int vp_queues_start(struct virtio_pci *vp)
 {
+    /* First, so vp_queues_stop can tell which queues got that far. */
+    for (int i = 0; i < vp->info.nqueues; i++)
+        vp->q[i].kick_fd = -1;
     for (int i = 0; i < vp->info.nqueues; i++) {
         struct vp_queue *q = &vp->q[i];
         q->vp = vp;
         q->index = i;
         q->vq.size = 0;
         pthread_mutex_init(&q->qlock, NULL);
-        pthread_mutex_init(&q->wlock, NULL);
-        pthread_cond_init(&q->wcond, NULL);
+        atomic_init(&q->stop, false);
+        if ((q->kick_fd = eventfd(0, EFD_CLOEXEC)) < 0)
+            return errno == ENOMEM ? HK_ENOMEM : HK_EIO;
         /* A chain buffer for the largest ring the driver may choose. */
         struct virtq sized = {.size = vp->info.queue_size};
         q->chain = virtq_chain_new(&sized);
@@ -223,13 +239,14 @@ void vp_queues_stop(struct virtio_pci *vp)
     for (int i = 0; i < vp->info.nqueues; i++) {
         struct vp_queue *q = &vp->q[i];
         if (q->thread_started) {
-            pthread_mutex_lock(&q->wlock);
-            q->stop = true;
-            pthread_cond_signal(&q->wcond);
-            pthread_mutex_unlock(&q->wlock);
+            atomic_store(&q->stop, true);
+            kick_fd_signal(q);
             pthread_join(q->thread, NULL);
             q->thread_started = false;
         }
+        if (q->kick_fd >= 0)
+            close(q->kick_fd);
+        q->kick_fd = -1;
         free(q->chain);
         q->chain = NULL;
         free(q->head_epoch);
