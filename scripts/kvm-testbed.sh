@@ -31,8 +31,8 @@ prog=kvm-testbed
 . "$here/scripts/guest-lib.sh"
 
 # The tests the bed runs, relative to tests/: the one list for both engines.
-# Each takes the engine from TEST_ACCEL (emu when unset). KVM_TESTBED_TESTS
-# narrows it (make check runs only what already passes on kvm).
+# Each takes the engine from TEST_ACCEL (emu when unset). make check runs
+# them all; KVM_TESTBED_TESTS picks others.
 default_tests="cli/test_guests.sh cli/test_sys_guests.sh linux/test_acpi_boot.sh linux/test_linux_shell.sh"
 default_tests="$default_tests linux/test_9p.sh linux/test_disk_data.sh linux/test_kvm_notify.sh"
 default_tests="$default_tests linux/test_net.sh linux/test_vsock.sh"
@@ -53,10 +53,9 @@ python_imports="http.server argparse contextlib encodings.idna urllib.request ha
 # kvm-amd's dependencies (irqbypass, kvm, ccp) come from its modinfo.
 kvm_modules="kvm_amd"
 
-# A hung guest is one whose console says nothing for this long; a bed that
-# makes progress is never cut short, however busy the host (each test bounds
-# its own steps: a Linux boot waits at most HYPERKIT_BOOT_TIMEOUT).
-# The tests' hang guards scale with HYPERKIT_BOOT_TIMEOUT (lib.sh,
+# A bed that makes progress is never cut short, however busy the host:
+# each test bounds its own steps (a Linux boot waits at most
+# HYPERKIT_BOOT_TIMEOUT) and the whole test (test_limit). The tests' hang guards scale with HYPERKIT_BOOT_TIMEOUT (lib.sh,
 # disk_lib.sh), as under ASan: the bed's own programs (bash, the network
 # tests' python3 peers) run under QEMU's TCG, and test_vsock.sh's 64-way
 # peer alone outlasted the default 600 s's limits there.
