@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "accel/emu/emu.h"
+#include "accel/emu/jit/jit.h"
 
 #define CB_RAM (8ull << 20)
 #define CB_CODE 0x100000ull
@@ -86,7 +87,7 @@ static int cb_emu_init(struct cb_emu *b)
     b->evm->mem = &b->mem;
     b->evm->npages = CB_RAM >> 12;
     b->evm->page_blocks = calloc(b->evm->npages, sizeof(*b->evm->page_blocks));
-    if (!b->evm->page_blocks)
+    if (!b->evm->page_blocks || emu_jit_vm_init(b->evm)) /* HYPERKIT_EMU_JIT */
         return -1;
     uint64_t *pml4 = gmem_ptr_for_write(&b->mem, 0x1000, 4096);
     uint64_t *pdpt = gmem_ptr_for_write(&b->mem, 0x2000, 4096);
@@ -117,6 +118,8 @@ static void cb_emu_fini(struct cb_emu *b)
         emu_blocks_free_all(b->evm);
         free(b->evm->page_blocks);
     }
+    if (b->evm)
+        emu_jit_vm_fini(b->evm);
     free(b->evm);
     free(b->cpu);
     gmem_fini(&b->mem);

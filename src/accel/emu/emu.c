@@ -1,5 +1,6 @@
 /* The emu engine behind the accelerator seam (accel.h). */
 #include "accel/emu/emu.h"
+#include "accel/emu/jit/jit.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -37,6 +38,13 @@ static int emu_vm_create(struct vm *vm, struct accel_vm **out)
         free(avm);
         return HK_EIO;
     }
+    int err = emu_jit_vm_init(&avm->evm);
+    if (err) {
+        if (avm->evm.trace)
+            fclose(avm->evm.trace);
+        free(avm);
+        return err;
+    }
     emu_code_queue_init(&avm->evm);
     *out = avm;
     return HK_OK;
@@ -48,6 +56,7 @@ static void emu_vm_destroy(struct accel_vm *avm)
     if (mem->notify_opaque == &avm->evm)
         mem->write_notify = NULL;
     emu_blocks_free_all(&avm->evm);
+    emu_jit_vm_fini(&avm->evm);
     emu_code_queue_fini(&avm->evm);
     free(avm->evm.page_blocks);
     free((void *)avm->evm.code_mark);

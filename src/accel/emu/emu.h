@@ -42,6 +42,10 @@ struct emu_link {
     struct emu_block *to;
 };
 
+struct emu_block;
+/* A block compiled by the JIT (jit/jit.h): run_block's contract. */
+typedef int (*emu_jit_fn)(struct emu_cpu *cpu, const struct emu_block *b);
+
 /* A run of decoded instructions within one guest-physical page. */
 struct emu_block {
     uint64_t gpa;               /* guest-physical address of the first byte */
@@ -49,6 +53,10 @@ struct emu_block {
     uint16_t n;
     uint16_t bytes;             /* length of its instructions together */
     uintptr_t end;              /* the address of insns + n: run_block's stop */
+    emu_jit_fn jit;             /* what runs it instead of run_block, or NULL: its
+                                 * compiled code, or the lockstep check */
+    emu_jit_fn jit_code;        /* its compiled code, or NULL */
+    uint32_t jit_hot;           /* runs left before it is compiled; 0: never */
     struct emu_block *hash_next;
     struct emu_block *page_next;
     struct emu_link link[2];    /* [1]: the block right after it; [0]: any other */
@@ -90,6 +98,8 @@ struct emu_vm {
     _Atomic uint64_t ctx_seq;         /* hands out link generations (emu_link_new_gen) */
     struct emu_inval_queue inval;
     FILE *trace;                      /* --trace, or NULL */
+    struct emu_jit *jit;              /* the JIT's state, NULL when off (jit/jit.h) */
+    uint32_t jit_hot;                 /* new blocks' jit_hot: 0 when the JIT is off */
 };
 
 /* Host pointer for guest-physical RAM, or NULL (MMIO / unmapped). */
@@ -173,6 +183,16 @@ void emu_cpu_reset(struct emu_cpu *cpu);
  * the log replays from held_pos), and end it: the commit point, or
  * EMU_EXIT (internal) when it left logged accesses unreplayed. */
 void emu_insn_hold(struct emu_cpu *cpu, const struct emu_insn *in);
+/* How a block ends other than by running to its end, for run_block and
+ * the JIT's exit stubs: after its first n instructions ran, the last
+ * returning st (EMU_OK or EMU_END_BLOCK), with cpu->run_end zeroed or
+ * END_BLOCK; or at instruction in, which returned st != EMU_OK, with rsp
+ * the stack pointer it started with. */
+int emu_block_ended(struct emu_cpu *cpu, uint64_t n, int st);
+/* The interpreter's run of one block (the JIT's reference). */
+int emu_run_block(struct emu_cpu *cpu, const struct emu_block *b);
+int emu_block_stop(struct emu_cpu *cpu, const struct emu_block *b, const struct emu_insn *in,
+                   int st, uint64_t rsp);
 const struct emu_insn *emu_insn_held(struct emu_cpu *cpu);
 int emu_insn_done(struct emu_cpu *cpu);
 

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "accel/emu/emu.h"
+#include "accel/emu/jit/jit.h"
 
 /* The VMM answered the exit we returned last time: record a read's value
  * so the re-executed instruction finds it. */
@@ -167,7 +168,7 @@ static bool stepped(const struct emu_cpu *cpu)
  * returning st (EMU_OK or EMU_END_BLOCK): it ended the block (a device
  * access, written code, a trap due), or changed what the run loop looks
  * at. Out of the hot loop. */
-static int block_ended(struct emu_cpu *cpu, uint64_t n, int st)
+int emu_block_ended(struct emu_cpu *cpu, uint64_t n, int st)
 {
     cpu->insn_count += n;
     if (st == EMU_END_BLOCK || cpu->xlog_n) {
@@ -182,12 +183,12 @@ static int block_ended(struct emu_cpu *cpu, uint64_t n, int st)
 }
 
 /* How run_block ends at instruction in, which returned st. */
-static int block_stop(struct emu_cpu *cpu, const struct emu_block *b, const struct emu_insn *in,
-                      int st, uint64_t rsp)
+int emu_block_stop(struct emu_cpu *cpu, const struct emu_block *b, const struct emu_insn *in,
+                   int st, uint64_t rsp)
 {
     uint64_t done = (uint64_t)(in - b->insns);
     if (st == EMU_END_BLOCK)
-        return block_ended(cpu, done + 1, st);
+        return emu_block_ended(cpu, done + 1, st);
     cpu->insn_count += done;
     cpu->gpr[4] = rsp; /* see step_uncached */
     if (st == EMU_EXIT)
@@ -212,15 +213,38 @@ static int run_block(struct emu_cpu *cpu, const struct emu_block *b)
         uint64_t rsp = cpu->gpr[4];
         int st = in->fn(cpu, in);
         if (__builtin_expect(st != EMU_OK, 0))
-            return block_stop(cpu, b, in, st, rsp);
+            return emu_block_stop(cpu, b, in, st, rsp);
         in++;
         if ((uintptr_t)in >= cpu->run_end)
             break;
     }
     if (__builtin_expect(!cpu->run_end, 0))
-        return block_ended(cpu, (uint64_t)(in - b->insns), EMU_OK);
+        return emu_block_ended(cpu, (uint64_t)(in - b->insns), EMU_OK);
     cpu->insn_count += b->n;
     return EMU_OK;
+}
+
+/* run_block out of line, for the JIT's lockstep check. */
+int emu_run_block(struct emu_cpu *cpu, const struct emu_block *b)
+{
+    return run_block(cpu, b);
+}
+
+/* b through its compiled code when it has some (the JIT, jit/jit.h),
+ * compiled once it has run often enough; else run_block. With the JIT
+ * off, b->jit stays NULL and b->jit_hot 0: two tests. */
+static inline int exec_block(struct emu_cpu *cpu, struct emu_block *b)
+{
+#ifdef EMU_JIT_HOST
+    if (b->jit)
+        return b->jit(cpu, b);
+    if (__builtin_expect(b->jit_hot != 0, 0) && --b->jit_hot == 0) {
+        emu_jit_compile(cpu->vm, b);
+        if (b->jit)
+            return b->jit(cpu, b);
+    }
+#endif
+    return run_block(cpu, b);
 }
 
 /* After code run without TF: a SYSRET that set TF traps at once (it
@@ -246,7 +270,7 @@ static int run_chain(struct emu_cpu *cpu, struct emu_block *b, int limit, int *r
     int n = 0, st; /* n: blocks run after b */
     cpu->xlog_pos = cpu->held_pos = 0;
     for (;;) {
-        st = run_block(cpu, b);
+        st = exec_block(cpu, b);
         if (st != EMU_OK || n + 1 >= limit ||
             atomic_load_explicit(&cpu->events, memory_order_relaxed))
             break;

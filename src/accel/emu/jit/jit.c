@@ -1,0 +1,139 @@
+/*
+ * The JIT's switch, state and compile step (jit.h): HYPERKIT_EMU_JIT read
+ * at engine creation, code memory, and the whole reset when it is full.
+ */
+#include "accel/emu/jit/jit.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/log.h"
+
+#ifdef EMU_JIT_HOST
+#include "accel/emu/jit/jit_int.h"
+#endif
+
+/* One line through the VM's log, or stderr without a VM (tests). */
+static void jit_log(const struct emu_vm *evm, enum hk_log_level level, const char *msg,
+                    const char *detail)
+{
+    if (evm->vm)
+        vm_log(evm->vm, level, "emu JIT: %s%s", msg, detail);
+    else
+        fprintf(stderr, "emu JIT: %s%s\n", msg, detail);
+}
+
+int emu_jit_vm_init(struct emu_vm *evm)
+{
+    evm->jit = NULL;
+    evm->jit_hot = 0;
+    const char *e = getenv("HYPERKIT_EMU_JIT");
+    enum emu_jit_mode mode;
+    if (!e || !strcmp(e, "0") || !*e)
+        mode = EMU_JIT_OFF;
+    else if (!strcmp(e, "1"))
+        mode = EMU_JIT_ON;
+    else if (!strcmp(e, "lockstep"))
+        mode = EMU_JIT_LOCKSTEP;
+    else {
+        jit_log(evm, HK_LOG_ERROR, "HYPERKIT_EMU_JIT must be 0, 1 or lockstep, not ", e);
+        return HK_EINVAL;
+    }
+    if (mode == EMU_JIT_OFF)
+        return HK_OK;
+#ifdef EMU_JIT_HOST
+    struct emu_jit *jit = calloc(1, sizeof(*jit));
+    if (!jit) {
+        jit_log(evm, HK_LOG_WARN, "off: ", strerror(ENOMEM));
+        return HK_OK;
+    }
+    if (jit_arena_init(&jit->arena, EMU_JIT_ARENA)) {
+        jit_log(evm, HK_LOG_WARN, "off, no code memory: ", strerror(errno));
+        free(jit);
+        return HK_OK;
+    }
+    jit->mode = mode;
+    evm->jit = jit;
+    evm->jit_hot = EMU_JIT_HOT;
+#else
+    jit_log(evm, HK_LOG_WARN, "off: ", "it needs an x86-64 host");
+#endif
+    return HK_OK;
+}
+
+void emu_jit_vm_fini(struct emu_vm *evm)
+{
+#ifdef EMU_JIT_HOST
+    if (evm->jit) {
+        jit_arena_fini(&evm->jit->arena);
+        free(evm->jit);
+    }
+#endif
+    evm->jit = NULL;
+    evm->jit_hot = 0;
+}
+
+void emu_jit_set_hot(struct emu_vm *evm, unsigned hot)
+{
+    if (evm->jit)
+        evm->jit_hot = hot ? hot : 1;
+}
+
+#ifdef EMU_JIT_HOST
+/* The arena is full: every block loses its compiled code (and counts
+ * again towards a new compile), then the arena starts afresh. Compiling
+ * happens only between blocks, so no compiled code is running. Blocks on
+ * the dead list are never run again, cleared all the same. */
+static void drop_all_code(struct emu_vm *evm)
+{
+    for (unsigned h = 0; h < (1u << EMU_HASH_BITS); h++)
+        for (struct emu_block *b = evm->hash[h]; b; b = b->hash_next) {
+            b->jit = b->jit_code = NULL;
+            b->jit_hot = evm->jit_hot;
+        }
+    for (struct emu_block *b = evm->dead; b; b = b->page_next)
+        b->jit = b->jit_code = NULL;
+    jit_arena_reset(&evm->jit->arena);
+    evm->jit->resets++;
+}
+
+void emu_jit_compile(struct emu_vm *evm, struct emu_block *b)
+{
+    struct emu_jit *jit = evm->jit;
+    if (!jit)
+        return;
+    struct jit_ctx c = {
+        .j = {jit->buf, jit->buf, jit->buf + sizeof(jit->buf), false},
+        .b = b,
+        .long64 = b->mode_key == MODE_LONG64,
+    };
+    jit_build(&c);
+    if (c.j.full)
+        return; /* cannot happen at 64 instructions: stays interpreted */
+    size_t n = (size_t)(c.j.p - c.j.start);
+    void *code = jit_arena_publish(&jit->arena, c.j.start, n);
+    if (!code) {
+        drop_all_code(evm);
+        b->jit_hot = 0; /* this one is compiled now, not again later */
+        if (!(code = jit_arena_publish(&jit->arena, c.j.start, n)))
+            return;
+    }
+    b->jit_code = (emu_jit_fn)code;
+    bool check = jit->mode == EMU_JIT_LOCKSTEP && jit_lockstep_fits(b);
+    b->jit = check ? emu_jit_lockstep : b->jit_code;
+    jit->compiled++;
+}
+#else
+void emu_jit_compile(struct emu_vm *evm, struct emu_block *b)
+{
+    (void)evm;
+    (void)b;
+}
+
+int emu_jit_lockstep(struct emu_cpu *cpu, const struct emu_block *b)
+{
+    return emu_run_block(cpu, b);
+}
+#endif

@@ -1,0 +1,96 @@
+/*
+ * A block as one host function (jit_int.h says which register holds
+ * what). Each instruction is native code (jit_native.c) or, first form,
+ * a call of its own executor, as run_block makes it: RSP kept for the
+ * exit stub, status tested, then cpu->run_end for 0. Native ones cannot
+ * fail nor end the block, so they need neither test; their lengths add
+ * up in one pending RIP delta, written before any call and at the end.
+ * Exits are stubs after the body that call run.c's emu_block_stop /
+ * emu_block_ended, so every way out is run_block's.
+ */
+#if defined(__x86_64__)
+#include "accel/emu/jit/jit_int.h"
+
+static void flush_rip(struct jit_ctx *c)
+{
+    if (c->rip_delta) {
+        x_alu_mem_imm(&c->j, true, X_ADD, X_RBX, JIT_CPU(rip), c->rip_delta);
+        c->rip_delta = 0;
+    }
+}
+
+static const unsigned saved[] = {X_RBX, X_R12, X_R13, X_R14, X_R15};
+#define NSAVED (sizeof(saved) / sizeof(saved[0]))
+
+void jit_build(struct jit_ctx *c)
+{
+    const struct emu_block *b = c->b;
+    struct jit_buf *j = &c->j;
+    uint32_t stop_at[EMU_BLOCK_MAX_INSNS], ended_at[EMU_BLOCK_MAX_INSNS];
+    bool called[EMU_BLOCK_MAX_INSNS];
+    /* Five pushes after the return address: RSP 16-byte aligned at calls. */
+    for (unsigned i = 0; i < NSAVED; i++)
+        x_push(j, saved[i]);
+    x_mov_rr(j, true, X_RBX, X_RDI);
+    x_mov_rr(j, true, X_R12, X_RSI);
+    x_mov_imm(j, X_RAX, (uint64_t)b->end);
+    x_store(j, true, X_RAX, X_RBX, JIT_CPU(run_end));
+    c->rip_delta = 0;
+    c->lf_op = -1;
+    for (unsigned i = 0; i < b->n; i++) {
+        const struct emu_insn *in = &b->insns[i];
+        called[i] = !(c->long64 && jit_native(c, in));
+        if (!called[i]) {
+            c->rip_delta += in->len;
+            continue;
+        }
+        flush_rip(c);
+        x_load(j, true, X_R13, X_RBX, JIT_GPR(4));
+        x_mov_rr(j, true, X_RDI, X_RBX);
+        x_mov_imm(j, X_RSI, (uint64_t)(uintptr_t)in);
+        x_call_abs(j, (const void *)in->fn);
+        x_test_rr(j, false, X_RAX, X_RAX);
+        stop_at[i] = x_jcc(j, X_CC_NE);
+        x_alu_mem_imm(j, true, X_CMP, X_RBX, JIT_CPU(run_end), 0);
+        ended_at[i] = x_jcc(j, X_CC_E);
+        c->lf_op = -1; /* whatever the executor left */
+    }
+    /* Ran to its end. */
+    flush_rip(c);
+    x_alu_mem_imm(j, true, X_ADD, X_RBX, JIT_CPU(insn_count), b->n);
+    x_alu_rr(j, false, X_XOR, X_RAX, X_RAX);
+    uint32_t epilogue = jb_pos(j);
+    for (unsigned i = NSAVED; i-- > 0;)
+        x_pop(j, saved[i]);
+    x_ret(j);
+    /* Exit stubs: which instruction, then the shared tail. */
+    uint32_t to_stop[EMU_BLOCK_MAX_INSNS], to_ended[EMU_BLOCK_MAX_INSNS];
+    unsigned nstop = 0, nended = 0;
+    for (unsigned i = 0; i < b->n; i++) {
+        if (!called[i])
+            continue;
+        x_patch(j, stop_at[i], jb_pos(j));
+        x_mov_imm(j, X_RDX, (uint64_t)(uintptr_t)&b->insns[i]);
+        to_stop[nstop++] = x_jmp(j);
+        x_patch(j, ended_at[i], jb_pos(j));
+        x_mov_imm(j, X_RSI, i + 1);
+        to_ended[nended++] = x_jmp(j);
+    }
+    /* emu_block_stop(cpu, b, in, st, rsp) */
+    for (unsigned k = 0; k < nstop; k++)
+        x_patch(j, to_stop[k], jb_pos(j));
+    x_mov_rr(j, false, X_RCX, X_RAX);
+    x_mov_rr(j, true, X_RDI, X_RBX);
+    x_mov_rr(j, true, X_RSI, X_R12);
+    x_mov_rr(j, true, X_R8, X_R13);
+    x_call_abs(j, (const void *)emu_block_stop);
+    x_patch(j, x_jmp(j), epilogue);
+    /* emu_block_ended(cpu, n, EMU_OK) */
+    for (unsigned k = 0; k < nended; k++)
+        x_patch(j, to_ended[k], jb_pos(j));
+    x_mov_rr(j, true, X_RDI, X_RBX);
+    x_alu_rr(j, false, X_XOR, X_RDX, X_RDX);
+    x_call_abs(j, (const void *)emu_block_ended);
+    x_patch(j, x_jmp(j), epilogue);
+}
+#endif

@@ -1,0 +1,45 @@
+/* What the JIT's files share inside jit/: its state and the compiler's. */
+#ifndef HK_EMU_JIT_INT_H
+#define HK_EMU_JIT_INT_H
+
+#include <stddef.h>
+
+#include "accel/emu/jit/jit.h"
+#include "accel/emu/jit/jit_mem.h"
+#include "accel/emu/jit/jit_x86.h"
+
+#define JIT_BUF (64u << 10) /* one block's code at most: 64 instructions */
+
+struct emu_jit {
+    struct jit_arena arena;
+    enum emu_jit_mode mode;
+    uint64_t compiled, resets;
+    uint8_t buf[JIT_BUF]; /* the block being compiled */
+};
+
+/* One block's compilation. Host registers inside compiled code:
+ * RBX = cpu, R12 = the block, R13 = guest RSP as the current called
+ * instruction started (emu_block_stop restores it); RAX, RCX, RDX are
+ * scratch between instructions. Guest registers stay in cpu->gpr. */
+struct jit_ctx {
+    struct jit_buf j;
+    const struct emu_block *b;
+    bool long64;          /* 64-bit code: the only mode native forms are made for */
+    int32_t rip_delta;    /* lengths of native instructions not yet added to RIP */
+    int lf_op;            /* LF_* the last native flag-setter left, -1 when unknown */
+    unsigned lf_size;
+};
+
+#define JIT_CPU(field) ((int32_t)offsetof(struct emu_cpu, field))
+#define JIT_GPR(r) (JIT_CPU(gpr) + 8 * (int32_t)(r))
+
+/* jit_compile.c: the whole host function for c->b into c->j. */
+void jit_build(struct jit_ctx *c);
+/* jit_native.c: in as host instructions when it is one of the native
+ * forms (true), else nothing emitted; jit_native_form: whether it is. */
+bool jit_native(struct jit_ctx *c, const struct emu_insn *in);
+bool jit_native_form(const struct emu_insn *in);
+/* jit_lockstep.c: whether b can run twice (registers, flags, RIP only). */
+bool jit_lockstep_fits(const struct emu_block *b);
+
+#endif

@@ -1,0 +1,245 @@
+/*
+ * Native forms: the integer core on registers as host instructions,
+ * each doing exactly what the handler specialised at decode time does
+ * (exec_fast_alu.c, exec_fast_mem.c's LEA): the same register result and
+ * the same lazy-flag state, written field by field as lazy_set does, so
+ * native and called instructions mix with nothing in between. Guest
+ * registers are read and written in cpu->gpr; RIP moves through the
+ * compiler's pending delta. Only the specialised handlers' forms are
+ * taken (32- and 64-bit, register operands), in 64-bit code.
+ * Next: keep the flags in host RFLAGS within a block (materialised into
+ * cpu->lf before a call and at the end), then registers in host ones.
+ */
+#if defined(__x86_64__)
+#include "accel/emu/exec.h"
+#include "accel/emu/jit/jit_int.h"
+
+#define LF(field) (JIT_CPU(lf) + (int32_t)offsetof(struct emu_lazy_flags, field))
+_Static_assert(offsetof(struct emu_lazy_flags, size) == offsetof(struct emu_lazy_flags, op) + 1,
+               "lf.op and lf.size are written as one word");
+
+enum form {
+    F_NONE,
+    F_ALU_RR,   /* rm = rm OP reg */
+    F_ALU_RRR,  /* reg = reg OP rm */
+    F_ALU_RI,   /* rm = rm OP imm */
+    F_TEST_RR,
+    F_TEST_RI,
+    F_INCDEC,   /* rm +/- 1 */
+    F_MOV_RR,   /* rm = reg */
+    F_MOV_RRR,  /* reg = rm */
+    F_MOV_RI,   /* reg = imm */
+    F_LEA,
+};
+
+/* Which native form in is, keyed on the general executor its specialised
+ * handler stands for (in->fn must be that handler, not the general one:
+ * it is the handler's exact behaviour that is reproduced). */
+static enum form form_of(const struct emu_insn *in)
+{
+    emu_exec_fn g = emu_general_fn(in->fn);
+    if (g == in->fn || (in->opsz != 4 && in->opsz != 8))
+        return F_NONE;
+    bool mem = in->flags & INSN_MEM;
+    if (g == ex_lea)
+        return mem && (in->adsz == 4 || in->adsz == 8) ? F_LEA : F_NONE;
+    if (mem)
+        return F_NONE;
+    unsigned op = in->sub & 7;
+    bool alu_op = op != 2 && op != 3; /* ADC and SBB stay general */
+    if (g == ex_alu_rm_reg)
+        return alu_op ? F_ALU_RR : F_NONE;
+    if (g == ex_alu_reg_rm)
+        return alu_op ? F_ALU_RRR : F_NONE;
+    if (g == ex_alu_rm_imm)
+        return alu_op ? F_ALU_RI : F_NONE;
+    if (g == ex_test_rm_reg)
+        return F_TEST_RR;
+    if (g == ex_test_rm_imm)
+        return F_TEST_RI;
+    if (g == ex_inc_dec_rm && in->sub < 2)
+        return F_INCDEC;
+    if (g == ex_mov_rm_reg)
+        return F_MOV_RR;
+    if (g == ex_mov_reg_rm)
+        return F_MOV_RRR;
+    if (g == ex_mov_reg_imm)
+        return F_MOV_RI;
+    return F_NONE;
+}
+
+bool jit_native_form(const struct emu_insn *in)
+{
+    return form_of(in) != F_NONE;
+}
+
+/* lf.op and lf.size in one store; the compiler remembers them. */
+static void set_lf_op(struct jit_ctx *c, int op, unsigned size)
+{
+    x_store_imm(&c->j, 2, X_RBX, LF(op), (uint32_t)op | size << 8);
+    c->lf_op = op;
+    c->lf_size = size;
+}
+
+/* gpr[r] = RAX at size: a 32-bit write zeroes the upper half (fast_wr). */
+static void write_gpr(struct jit_buf *j, unsigned size, unsigned r)
+{
+    if (size == 4)
+        x_mov_rr(j, false, X_RAX, X_RAX);
+    x_store(j, true, X_RAX, X_RBX, JIT_GPR(r));
+}
+
+/* RAX = gpr[r] at size (fast_rd: a 32-bit load zero-extends). */
+static void read_gpr(struct jit_buf *j, unsigned size, unsigned r, unsigned to)
+{
+    x_load(j, size == 8, to, X_RBX, JIT_GPR(r));
+}
+
+/* fast_alu with a in RAX and b in RCX: lazy_set(lf, size, a, b, a OP b)
+ * with the untruncated 64-bit result, then the register unless CMP. */
+static void alu_core(struct jit_ctx *c, unsigned op, unsigned size, int dst)
+{
+    static const struct {
+        uint8_t host;
+        uint8_t lf;
+    } ops[8] = {{X_ADD, LF_ADD}, {X_OR, LF_LOGIC}, {0, 0},         {0, 0},
+                {X_AND, LF_LOGIC}, {X_SUB, LF_SUB}, {X_XOR, LF_LOGIC}, {X_SUB, LF_SUB}};
+    struct jit_buf *j = &c->j;
+    x_store(j, true, X_RAX, X_RBX, LF(a));
+    x_store(j, true, X_RCX, X_RBX, LF(b));
+    x_alu_rr(j, true, ops[op].host, X_RAX, X_RCX);
+    x_store(j, true, X_RAX, X_RBX, LF(res));
+    set_lf_op(c, ops[op].lf, size);
+    if (dst >= 0)
+        write_gpr(j, size, (unsigned)dst);
+}
+
+/* DL = CF of the lazy state as it is now (fast_cf): inline when the
+ * block's own native code set it, else emu_cf. */
+static void cf_to_dl(struct jit_ctx *c)
+{
+    struct jit_buf *j = &c->j;
+    bool q = c->lf_size == 8;
+    switch (c->lf_op) {
+    case LF_ADD: /* (res & m) < (a & m) */
+        x_load(j, q, X_RAX, X_RBX, LF(res));
+        x_alu_r_mem(j, q, X_CMP, X_RAX, X_RBX, LF(a));
+        x_setcc(j, X_CC_B, X_RDX);
+        break;
+    case LF_SUB: /* (a & m) < (b & m) */
+        x_load(j, q, X_RAX, X_RBX, LF(a));
+        x_alu_r_mem(j, q, X_CMP, X_RAX, X_RBX, LF(b));
+        x_setcc(j, X_CC_B, X_RDX);
+        break;
+    case LF_LOGIC:
+        x_alu_rr(j, false, X_XOR, X_RDX, X_RDX);
+        break;
+    default:
+        x_mov_rr(j, true, X_RDI, X_RBX);
+        x_call_abs(j, (const void *)emu_cf);
+        x_mov_rr(j, false, X_RDX, X_RAX); /* bool in AL: DL is all that is stored */
+        break;
+    }
+}
+
+static void incdec(struct jit_ctx *c, const struct emu_insn *in)
+{
+    struct jit_buf *j = &c->j;
+    unsigned size = in->opsz;
+    bool dec = in->sub & 1;
+    bool keep_cf = c->lf_op == LF_INC || c->lf_op == LF_DEC; /* cf_in stays as it is */
+    if (!keep_cf)
+        cf_to_dl(c);
+    read_gpr(j, size, in->rm, X_RAX);
+    x_store(j, true, X_RAX, X_RBX, LF(a));
+    x_store_imm(j, 8, X_RBX, LF(b), 1);
+    x_alu_r_imm(j, true, dec ? X_SUB : X_ADD, X_RAX, 1);
+    if (size == 4)
+        x_mov_rr(j, false, X_RAX, X_RAX); /* INC/DEC keep the truncated result */
+    x_store(j, true, X_RAX, X_RBX, LF(res));
+    x_store(j, true, X_RAX, X_RBX, JIT_GPR(in->rm));
+    set_lf_op(c, dec ? LF_DEC : LF_INC, size);
+    if (!keep_cf)
+        x_op_mem(j, false, 0x88, X_RDX, X_RBX, LF(cf_in)); /* MOV byte [cf_in], DL */
+}
+
+static void lea(struct jit_ctx *c, const struct emu_insn *in)
+{
+    struct jit_buf *j = &c->j;
+    int64_t k = in->disp;
+    if (in->base == EA_RIP) /* RIP is the instruction's own until next() */
+        k += c->rip_delta + in->len;
+    x_mov_imm(j, X_RAX, (uint64_t)k);
+    if (in->base == EA_RIP)
+        x_alu_r_mem(j, true, X_ADD, X_RAX, X_RBX, JIT_CPU(rip));
+    else if (in->base != EA_NONE)
+        x_alu_r_mem(j, true, X_ADD, X_RAX, X_RBX, JIT_GPR(in->base));
+    if (in->index != EA_NONE) {
+        x_load(j, true, X_RCX, X_RBX, JIT_GPR(in->index));
+        if (in->scale)
+            x_shl_imm(j, true, X_RCX, in->scale);
+        x_alu_rr(j, true, X_ADD, X_RAX, X_RCX);
+    }
+    if (in->adsz == 4)
+        x_mov_rr(j, false, X_RAX, X_RAX);
+    write_gpr(j, in->opsz, in->reg);
+}
+
+bool jit_native(struct jit_ctx *c, const struct emu_insn *in)
+{
+    enum form f = form_of(in);
+    struct jit_buf *j = &c->j;
+    unsigned size = in->opsz, op = in->sub & 7;
+    bool q = size == 8;
+    switch (f) {
+    case F_NONE:
+        return false;
+    case F_ALU_RR:
+        read_gpr(j, size, in->rm, X_RAX);
+        read_gpr(j, size, in->reg, X_RCX);
+        alu_core(c, op, size, op == 7 ? -1 : in->rm);
+        return true;
+    case F_ALU_RRR:
+        read_gpr(j, size, in->reg, X_RAX);
+        read_gpr(j, size, in->rm, X_RCX);
+        alu_core(c, op, size, op == 7 ? -1 : in->reg);
+        return true;
+    case F_ALU_RI:
+        read_gpr(j, size, in->rm, X_RAX);
+        x_mov_imm(j, X_RCX, q ? in->imm : (uint32_t)in->imm);
+        alu_core(c, op, size, op == 7 ? -1 : in->rm);
+        return true;
+    case F_TEST_RR:
+    case F_TEST_RI:
+        read_gpr(j, size, in->rm, X_RAX);
+        if (f == F_TEST_RR)
+            read_gpr(j, size, in->reg, X_RCX);
+        else
+            x_mov_imm(j, X_RCX, in->imm); /* as fast_test_ri: the immediate as decoded */
+        alu_core(c, 4, size, -1);
+        return true;
+    case F_INCDEC:
+        incdec(c, in);
+        return true;
+    case F_MOV_RR:
+    case F_MOV_RRR:
+        read_gpr(j, size, f == F_MOV_RR ? in->reg : in->rm, X_RAX);
+        x_store(j, true, X_RAX, X_RBX, JIT_GPR(f == F_MOV_RR ? in->rm : in->reg));
+        return true;
+    case F_MOV_RI: {
+        uint64_t v = q ? in->imm : (uint32_t)in->imm;
+        if (x_fits_s32((int64_t)v)) {
+            x_store_imm(j, 8, X_RBX, JIT_GPR(in->reg), (uint32_t)v);
+        } else {
+            x_mov_imm(j, X_RAX, v);
+            x_store(j, true, X_RAX, X_RBX, JIT_GPR(in->reg));
+        }
+        return true;
+    }
+    case F_LEA:
+        lea(c, in);
+        return true;
+    }
+    return false;
+}
+#endif

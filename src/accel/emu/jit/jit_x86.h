@@ -1,0 +1,249 @@
+/*
+ * A small x86-64 machine-code emitter for the JIT: the few instruction
+ * forms it needs, with memory operands always [base + disp32] (one form,
+ * so every field offset fits and nothing depends on its size). Bytes go
+ * to a bounded buffer; running past its end sets `full` and writes
+ * nothing more, so the caller checks once at the end.
+ */
+#ifndef HK_EMU_JIT_X86_H
+#define HK_EMU_JIT_X86_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+
+struct jit_buf {
+    uint8_t *start, *p, *end;
+    bool full;
+};
+
+enum {
+    X_RAX, X_RCX, X_RDX, X_RBX, X_RSP, X_RBP, X_RSI, X_RDI,
+    X_R8, X_R9, X_R10, X_R11, X_R12, X_R13, X_R14, X_R15,
+};
+
+/* ALU opcode groups (the /digit of 81 and the row of 01, 09, ...). */
+enum { X_ADD, X_OR, X_ADC, X_SBB, X_AND, X_SUB, X_XOR, X_CMP };
+
+/* Condition codes of Jcc and SETcc. */
+enum { X_CC_B = 2, X_CC_E = 4, X_CC_NE = 5 };
+
+static inline uint32_t jb_pos(const struct jit_buf *j)
+{
+    return (uint32_t)(j->p - j->start);
+}
+
+static inline void jb_bytes(struct jit_buf *j, const void *v, size_t n)
+{
+    if ((size_t)(j->end - j->p) < n) {
+        j->full = true;
+        j->p = j->end;
+        return;
+    }
+    memcpy(j->p, v, n);
+    j->p += n;
+}
+
+static inline void jb_u8(struct jit_buf *j, uint8_t v)
+{
+    jb_bytes(j, &v, 1);
+}
+
+static inline void jb_u32(struct jit_buf *j, uint32_t v)
+{
+    jb_bytes(j, &v, 4);
+}
+
+static inline void jb_u64(struct jit_buf *j, uint64_t v)
+{
+    jb_bytes(j, &v, 8);
+}
+
+static inline bool x_fits_s32(int64_t v)
+{
+    return v == (int64_t)(int32_t)v;
+}
+
+/* REX when any of W, R, X, B is needed. */
+static inline void x_rex(struct jit_buf *j, bool w, unsigned r, unsigned b)
+{
+    uint8_t v = (uint8_t)(0x40 | (w ? 8 : 0) | ((r >> 3) & 1) << 2 | ((b >> 3) & 1));
+    if (v != 0x40)
+        jb_u8(j, v);
+}
+
+/* ModRM (and SIB for an RSP/R12 base) for [base + disp32]. */
+static inline void x_modrm_mem(struct jit_buf *j, unsigned reg, unsigned base, int32_t disp)
+{
+    jb_u8(j, (uint8_t)(0x80 | (reg & 7) << 3 | (base & 7)));
+    if ((base & 7) == X_RSP)
+        jb_u8(j, 0x24);
+    jb_u32(j, (uint32_t)disp);
+}
+
+/* opc reg, [base + disp] (or the other way round, as opc says). */
+static inline void x_op_mem(struct jit_buf *j, bool w, uint8_t opc, unsigned reg, unsigned base,
+                            int32_t disp)
+{
+    x_rex(j, w, reg, base);
+    jb_u8(j, opc);
+    x_modrm_mem(j, reg, base, disp);
+}
+
+/* opc with register operands: reg in ModRM.reg, rm in ModRM.rm. */
+static inline void x_op_rr(struct jit_buf *j, bool w, uint8_t opc, unsigned reg, unsigned rm)
+{
+    x_rex(j, w, reg, rm);
+    jb_u8(j, opc);
+    jb_u8(j, (uint8_t)(0xc0 | (reg & 7) << 3 | (rm & 7)));
+}
+
+/* MOV reg, [base + disp]: 32-bit zero-extends. */
+static inline void x_load(struct jit_buf *j, bool w, unsigned reg, unsigned base, int32_t disp)
+{
+    x_op_mem(j, w, 0x8b, reg, base, disp);
+}
+
+static inline void x_store(struct jit_buf *j, bool w, unsigned reg, unsigned base, int32_t disp)
+{
+    x_op_mem(j, w, 0x89, reg, base, disp);
+}
+
+static inline void x_mov_rr(struct jit_buf *j, bool w, unsigned dst, unsigned src)
+{
+    x_op_rr(j, w, 0x89, src, dst);
+}
+
+/* dst = dst OP src (ADD OR ADC SBB AND SUB XOR CMP). */
+static inline void x_alu_rr(struct jit_buf *j, bool w, unsigned op, unsigned dst, unsigned src)
+{
+    x_op_rr(j, w, (uint8_t)(op * 8 + 1), src, dst);
+}
+
+/* reg OP [base + disp] (reg is the destination). */
+static inline void x_alu_r_mem(struct jit_buf *j, bool w, unsigned op, unsigned reg,
+                               unsigned base, int32_t disp)
+{
+    x_op_mem(j, w, (uint8_t)(op * 8 + 3), reg, base, disp);
+}
+
+/* [base + disp] OP= imm32 (sign-extended for 64 bits). */
+static inline void x_alu_mem_imm(struct jit_buf *j, bool w, unsigned op, unsigned base,
+                                 int32_t disp, int32_t imm)
+{
+    x_op_mem(j, w, 0x81, op, base, disp);
+    jb_u32(j, (uint32_t)imm);
+}
+
+/* reg OP= imm32 (sign-extended for 64 bits). */
+static inline void x_alu_r_imm(struct jit_buf *j, bool w, unsigned op, unsigned reg, int32_t imm)
+{
+    x_op_rr(j, w, 0x81, op, reg);
+    jb_u32(j, (uint32_t)imm);
+}
+
+/* reg = v, in the shortest of the three forms. */
+static inline void x_mov_imm(struct jit_buf *j, unsigned reg, uint64_t v)
+{
+    if (v <= 0xffffffffull) { /* MOV r32, imm32 zero-extends */
+        x_rex(j, false, 0, reg);
+        jb_u8(j, (uint8_t)(0xb8 + (reg & 7)));
+        jb_u32(j, (uint32_t)v);
+    } else if (x_fits_s32((int64_t)v)) {
+        x_op_rr(j, true, 0xc7, 0, reg);
+        jb_u32(j, (uint32_t)v);
+    } else {
+        x_rex(j, true, 0, reg);
+        jb_u8(j, (uint8_t)(0xb8 + (reg & 7)));
+        jb_u64(j, v);
+    }
+}
+
+/* MOV size [base + disp], imm: 1, 2, 4 bytes, or 8 from a sign-extended imm32. */
+static inline void x_store_imm(struct jit_buf *j, unsigned size, unsigned base, int32_t disp,
+                               uint32_t imm)
+{
+    if (size == 2)
+        jb_u8(j, 0x66);
+    x_op_mem(j, size == 8, size == 1 ? 0xc6 : 0xc7, 0, base, disp);
+    if (size == 1)
+        jb_u8(j, (uint8_t)imm);
+    else if (size == 2)
+        jb_bytes(j, &(uint16_t){(uint16_t)imm}, 2);
+    else
+        jb_u32(j, imm);
+}
+
+/* SHL reg, n. */
+static inline void x_shl_imm(struct jit_buf *j, bool w, unsigned reg, uint8_t n)
+{
+    x_op_rr(j, w, 0xc1, 4, reg);
+    jb_u8(j, n);
+}
+
+/* SETcc on AL, CL, DL or BL. */
+static inline void x_setcc(struct jit_buf *j, unsigned cc, unsigned reg)
+{
+    jb_u8(j, 0x0f);
+    jb_u8(j, (uint8_t)(0x90 + cc));
+    jb_u8(j, (uint8_t)(0xc0 | (reg & 3)));
+}
+
+static inline void x_test_rr(struct jit_buf *j, bool w, unsigned a, unsigned b)
+{
+    x_op_rr(j, w, 0x85, b, a);
+}
+
+/* CALL fn through RAX (so no displacement limit). */
+static inline void x_call_abs(struct jit_buf *j, const void *fn)
+{
+    x_mov_imm(j, X_RAX, (uint64_t)(uintptr_t)fn);
+    jb_u8(j, 0xff);
+    jb_u8(j, 0xd0);
+}
+
+/* Jcc rel32 / JMP rel32 to be patched: the position of the rel32. */
+static inline uint32_t x_jcc(struct jit_buf *j, unsigned cc)
+{
+    jb_u8(j, 0x0f);
+    jb_u8(j, (uint8_t)(0x80 + cc));
+    uint32_t at = jb_pos(j);
+    jb_u32(j, 0);
+    return at;
+}
+
+static inline uint32_t x_jmp(struct jit_buf *j)
+{
+    jb_u8(j, 0xe9);
+    uint32_t at = jb_pos(j);
+    jb_u32(j, 0);
+    return at;
+}
+
+/* Point the rel32 at `at` to position target. */
+static inline void x_patch(struct jit_buf *j, uint32_t at, uint32_t target)
+{
+    if (j->full)
+        return;
+    int32_t rel = (int32_t)(target - (at + 4));
+    memcpy(j->start + at, &rel, 4);
+}
+
+static inline void x_push(struct jit_buf *j, unsigned reg)
+{
+    x_rex(j, false, 0, reg);
+    jb_u8(j, (uint8_t)(0x50 + (reg & 7)));
+}
+
+static inline void x_pop(struct jit_buf *j, unsigned reg)
+{
+    x_rex(j, false, 0, reg);
+    jb_u8(j, (uint8_t)(0x58 + (reg & 7)));
+}
+
+static inline void x_ret(struct jit_buf *j)
+{
+    jb_u8(j, 0xc3);
+}
+
+#endif
