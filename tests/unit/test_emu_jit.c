@@ -27,6 +27,7 @@
 
 static struct emu_fixture fx;
 static struct emu_cpu cpu;
+static bool calm; /* no faults or exits: the loop programs run to their HLT */
 
 static uint64_t rng = 0x2545f4914f6cdd1dull;
 
@@ -189,7 +190,7 @@ static void gen_called(struct code *c)
         put32(c, (uint32_t)operand());
         break;
     case 12: /* rarer ways out (a third of the time: blocks get long too) */
-        switch (pick(3) ? 4 : pick(4)) {
+        switch (pick(3) || calm ? 4 : pick(4)) {
         case 0: /* MOV [SMC], eax: writes the block's own page */
             put(c, 0x89);
             put(c, 0x04);
@@ -218,10 +219,8 @@ static void gen_called(struct code *c)
     }
 }
 
-static void gen_block(struct code *c)
+static void gen_body(struct code *c, unsigned n)
 {
-    c->n = c->insns = 0;
-    unsigned n = 1 + pick(40);
     unsigned native_share = pick(5); /* some blocks all native, some mostly called */
     for (unsigned i = 0; i < n; i++, c->insns++) {
         if (pick(4) < native_share)
@@ -229,6 +228,12 @@ static void gen_block(struct code *c)
         else
             gen_called(c);
     }
+}
+
+static void gen_block(struct code *c)
+{
+    c->n = c->insns = 0;
+    gen_body(c, 1 + pick(40));
     if (pick(2)) {
         put(c, 0x70 + pick(16)); /* Jcc +0: ends the block, reads the flags */
         put(c, 0);
@@ -259,6 +264,8 @@ static void random_state(struct emu_cpu *cpu)
     }
     cpu->insn_count = rnd() & 0xffff;
     cpu->exc.vector = -1;
+    cpu->exc_pending = cpu->halted = cpu->shadow = cpu->held_valid = false;
+    cpu->xlog_n = cpu->xlog_pos = cpu->held_pos = 0;
 }
 
 /* What a run leaves that the comparison looks at. */
@@ -358,6 +365,79 @@ static int compare(const struct code *c)
     return 0;
 }
 
+/* Loop programs through emu_cpu_run: blocks compiled at their first run,
+ * with code memory so small that it is dropped again and again (and the
+ * store into the code page drops blocks too); the end state must be the
+ * interpreter's. */
+#define LOOPS 40
+static int loop_programs(void)
+{
+    struct accel_exit exit;
+    struct code c;
+    static uint8_t mem0[RAM - DATA], mem_ref[RAM - DATA];
+    uint64_t compiled = 0, resets = 0;
+    calm = true;
+    for (unsigned k = 0; k < LOOPS; k++) {
+        c.n = c.insns = 0;
+        for (unsigned m = 1 + pick(6); m > 0; m--) {
+            gen_body(&c, 1 + pick(20));
+            put(&c, 0x70 + pick(16)); /* Jcc +0: a block boundary */
+            put(&c, 0);
+        }
+        static const uint8_t dec_count[] = {0x49, 0xff, 0x8f, 0x00, 0x01, 0x00, 0x00};
+        memcpy(c.b + c.n, dec_count, sizeof(dec_count)); /* dec qword [r15 + 0x100] */
+        c.n += sizeof(dec_count);
+        put(&c, 0x0f); /* jnz CODE */
+        put(&c, 0x85);
+        put32(&c, (uint32_t)(CODE - (CODE + c.n + 4)));
+        put(&c, 0xf4);
+        memset(fx.ram + CODE, 0, 4096);
+        memcpy(fx.ram + CODE, c.b, c.n);
+        for (uint64_t i = DATA; i < RAM; i++)
+            fx.ram[i] = (uint8_t)rnd();
+        uint64_t iterations = 20 + pick(40);
+        memcpy(fx.ram + DATA + 0x100, &iterations, 8);
+        memcpy(mem0, fx.ram + DATA, sizeof(mem0));
+        random_state(&cpu);
+        start = cpu;
+        memcpy(start_code, fx.ram + CODE, 4096);
+        for (int jit = 0; jit < 2; jit++) {
+            cpu = start;
+            memcpy(fx.ram + CODE, start_code, 4096);
+            memcpy(fx.ram + DATA, mem0, sizeof(mem0));
+            emu_code_invalidate(&fx.evm, CODE, 4096);
+            emu_blocks_free_dead(&fx.evm);
+            fx.evm.jit_hot = 0;
+            if (jit)
+                emu_jit_set_hot(&fx.evm, 1);
+            memset(&exit, 0, sizeof(exit));
+            emu_fixture_run_to_hlt(&cpu, &exit, 100000);
+            record(jit ? &got : &ref, exit.reason, &exit);
+            if (!jit)
+                memcpy(mem_ref, fx.ram + DATA, sizeof(mem_ref));
+        }
+        if (ref.st != ACCEL_EXIT_HLT || ref.insn_count - start.insn_count < 3 * iterations) {
+            printf("FAIL: emu JIT: loop program %u did not run to its HLT (exit %d, %" PRIu64
+                   " instructions)\n", k, ref.st, ref.insn_count - start.insn_count);
+            return 1;
+        }
+        if (compare(&c))
+            return 1;
+        if (memcmp(mem_ref, fx.ram + DATA, sizeof(mem_ref)))
+            return report(&c, "memory (data and stack)", 0, 0);
+        emu_jit_stats(&fx.evm, &compiled, &resets);
+    }
+    calm = false;
+    if (compiled < LOOPS || resets < LOOPS / 4) {
+        printf("FAIL: emu JIT: loop programs compiled %" PRIu64 " blocks, dropped all code %" PRIu64
+               " times: too few to test\n", compiled, resets);
+        return 1;
+    }
+    printf("PASS: emu JIT: %u loop programs through emu_cpu_run end as interpreted (%" PRIu64
+           " blocks compiled, code memory dropped %" PRIu64 " times)\n", LOOPS, compiled, resets);
+    return 0;
+}
+
 int main(void)
 {
     setenv("HYPERKIT_EMU_JIT", "1", 1);
@@ -440,6 +520,9 @@ int main(void)
         printf("PASS: emu JIT: %u random blocks, %u instructions (%u native), the same as the "
                "interpreter (%u faults or exits, %u blocks ended early)\n",
                CASES, insns, native, stops, ended);
+    emu_jit_set_arena_limit(&fx.evm, 4096);
+    if (loop_programs())
+        test_failures++;
     emu_jit_vm_fini(&fx.evm);
     emu_fixture_fini(&fx);
     TEST_EXIT();

@@ -81,6 +81,28 @@ void emu_jit_set_hot(struct emu_vm *evm, unsigned hot)
         evm->jit_hot = hot ? hot : 1;
 }
 
+void emu_jit_set_arena_limit(struct emu_vm *evm, size_t bytes)
+{
+#ifdef EMU_JIT_HOST
+    if (evm->jit)
+        evm->jit->arena.limit = bytes < evm->jit->arena.size ? bytes : evm->jit->arena.size;
+#else
+    (void)evm;
+    (void)bytes;
+#endif
+}
+
+void emu_jit_stats(const struct emu_vm *evm, uint64_t *compiled, uint64_t *resets)
+{
+    *compiled = *resets = 0;
+#ifdef EMU_JIT_HOST
+    if (evm->jit) {
+        *compiled = evm->jit->compiled;
+        *resets = evm->jit->resets;
+    }
+#endif
+}
+
 #ifdef EMU_JIT_HOST
 /* The arena is full: every block loses its compiled code (and counts
  * again towards a new compile), then the arena starts afresh. Compiling

@@ -30,6 +30,10 @@ int emu_jit_vm_init(struct emu_vm *evm);
 void emu_jit_vm_fini(struct emu_vm *evm);
 /* Runs before a block reaches the threshold (tests use 1). */
 void emu_jit_set_hot(struct emu_vm *evm, unsigned hot);
+/* Tests: fill at most bytes of code memory (to see it reset), and the
+ * blocks compiled and resets so far. */
+void emu_jit_set_arena_limit(struct emu_vm *evm, size_t bytes);
+void emu_jit_stats(const struct emu_vm *evm, uint64_t *compiled, uint64_t *resets);
 /* b reached the threshold: compile it (b->jit stays NULL when it cannot). */
 void emu_jit_compile(struct emu_vm *evm, struct emu_block *b);
 /* Lockstep: run b's compiled code, checked against the interpreter. */

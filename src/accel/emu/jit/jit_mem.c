@@ -23,7 +23,7 @@ int jit_arena_init(struct jit_arena *a, size_t size)
         munmap(a->rw, size);
         goto fail;
     }
-    a->size = size;
+    a->size = a->limit = size;
     return 0;
 fail:;
     int e = errno;
@@ -49,7 +49,7 @@ void jit_arena_fini(struct jit_arena *a)
 void *jit_arena_publish(struct jit_arena *a, const void *code, size_t n)
 {
     size_t at = (a->used + 15) & ~(size_t)15; /* functions 16-byte aligned */
-    if (at > a->size || a->size - at < n)
+    if (at > a->limit || a->limit - at < n)
         return NULL;
     /* x86 keeps instruction fetch coherent with stores to the same
      * physical page, through either view (SDM Vol. 3A 11.6), and this

@@ -16,6 +16,7 @@ struct jit_arena {
     int fd;
     uint8_t *rw, *rx;    /* the two views of the same pages */
     size_t size, used;
+    size_t limit;        /* what publish may fill: size, less in tests */
     uint64_t epoch;      /* resets so far */
 };
 
