@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "accel/emu/emu.h"
+#include "accel/emu/jit/jit.h"
 #include "accel/emu/step.h"
 #include "core/guest_mem.h"
 
@@ -45,6 +46,10 @@ static inline int emu_fixture_init(struct emu_fixture *f, struct emu_cpu *cpu, u
     f->evm.code_mark = calloc(f->evm.npages, sizeof(*f->evm.code_mark));
     f->evm.trace = getenv("DBG_TRACE") ? stderr : NULL;
     emu_code_queue_init(&f->evm);
+    if (emu_jit_vm_init(&f->evm)) { /* HYPERKIT_EMU_JIT: the tests run with it too */
+        printf("FAIL: %s setup: HYPERKIT_EMU_JIT\n", what);
+        return -1;
+    }
     cpu->vm = &f->evm;
     f->ram = gmem_ptr_for_write(&f->mem, 0, size);
     return 0;
@@ -53,6 +58,7 @@ static inline int emu_fixture_init(struct emu_fixture *f, struct emu_cpu *cpu, u
 static inline void emu_fixture_fini(struct emu_fixture *f)
 {
     emu_blocks_free_all(&f->evm);
+    emu_jit_vm_fini(&f->evm);
     emu_code_queue_fini(&f->evm);
     free(f->evm.page_blocks);
     free((void *)f->evm.code_mark);

@@ -57,6 +57,19 @@ int emu_jit_vm_init(struct emu_vm *evm)
     jit->mode = mode;
     evm->jit = jit;
     evm->jit_hot = EMU_JIT_HOT;
+    /* For testing the JIT: compile after fewer runs (1: at the first). */
+    const char *hot = getenv("HYPERKIT_EMU_JIT_HOT");
+    if (hot && *hot) {
+        char *end;
+        unsigned long v = strtoul(hot, &end, 10);
+        if (*end || v < 1 || v > 65535) {
+            jit_log(evm, HK_LOG_ERROR, "HYPERKIT_EMU_JIT_HOT must be a count from 1 to 65535, not ",
+                    hot);
+            emu_jit_vm_fini(evm);
+            return HK_EINVAL;
+        }
+        evm->jit_hot = (uint32_t)v;
+    }
 #else
     jit_log(evm, HK_LOG_WARN, "off: ", "it needs an x86-64 host");
 #endif

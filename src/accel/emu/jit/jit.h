@@ -18,7 +18,10 @@
 #endif
 
 /* HYPERKIT_EMU_JIT: 0 (the default) off, 1 on, lockstep: on, each
- * compiled block checked against the interpreter as it runs. */
+ * compiled block that touches only registers, flags and RIP checked
+ * against the interpreter each time it runs (jit_lockstep.c).
+ * HYPERKIT_EMU_JIT_HOT=N, for testing: compile after N runs, not
+ * EMU_JIT_HOT. */
 enum emu_jit_mode { EMU_JIT_OFF, EMU_JIT_ON, EMU_JIT_LOCKSTEP };
 #define EMU_JIT_HOT 32
 #define EMU_JIT_ARENA (32u << 20)
