@@ -1,7 +1,8 @@
 /*
  * The JIT against the interpreter (issue 12's lockstep gate): random
- * blocks of the native forms (MOV, ALU, TEST, INC/DEC, LEA on registers)
- * mixed with called ones (ADC/SBB, shifts, IMUL, 8/16-bit forms, SETcc,
+ * blocks of the native forms (MOV, ALU, TEST, INC/DEC, LEA, SHL/SHR/SAR
+ * by a constant, IMUL on registers) mixed with called ones (ADC/SBB,
+ * rotates, shifts by CL, 8/16-bit forms, SETcc,
  * CMOVcc, loads and stores, PUSH/POP, a store into the block's own page,
  * a faulting load, an OUT that exits, HLT and Jcc as the last), each run
  * from the same random CPU state, lazy flags included, through run_block
@@ -158,13 +159,22 @@ static void gen_called(struct code *c)
     unsigned r = reg();
     switch (pick(13)) {
     case 0: op_rr(c, w, pick(2) ? 0x11 : 0x19, reg(), r); break; /* ADC, SBB */
-    case 1: {
+    case 1: { /* shifts and rotates by an immediate, 1 or CL */
         static const unsigned sub[] = {0, 1, 4, 5, 7};
-        op_rr(c, w, 0xc1, sub[pick(5)], r);
-        put(c, pick(70));
+        static const unsigned opc[] = {0xc1, 0xd1, 0xd3};
+        unsigned o = opc[pick(3)];
+        op_rr(c, w, o, sub[pick(5)], r);
+        if (o == 0xc1)
+            put(c, pick(70));
         break;
     }
-    case 2: op_rr(c, w, 0x0faf, r, reg()); break;
+    case 2: /* IMUL r, r / r, r, imm32 / r, r, imm8 */
+        switch (pick(3)) {
+        case 0: op_rr(c, w, 0x0faf, r, reg()); break;
+        case 1: op_rr(c, w, 0x69, r, reg()); put32(c, (uint32_t)operand()); break;
+        default: op_rr(c, w, 0x6b, r, reg()); put(c, pick(256)); break;
+        }
+        break;
     case 3: op_rr(c, w, 0xf7, 2 + pick(2), r); break; /* NOT, NEG */
     case 4: op_rr(c, false, 0x0fb6, r, reg()); break;
     case 5:

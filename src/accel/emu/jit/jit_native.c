@@ -30,6 +30,9 @@ enum form {
     F_MOV_RRR,  /* reg = rm */
     F_MOV_RI,   /* reg = imm */
     F_LEA,
+    F_SHIFT,    /* SHL, SHR, SAR rm by 1 or an immediate */
+    F_IMUL,     /* reg = reg * rm */
+    F_IMUL_I,   /* reg = rm * imm */
 };
 
 /* Which native form in is, keyed on the general executor its specialised
@@ -65,6 +68,13 @@ static enum form form_of(const struct emu_insn *in)
         return F_MOV_RRR;
     if (g == ex_mov_reg_imm)
         return F_MOV_RI;
+    if (g == ex_shift && (in->sub == 4 || in->sub == 5 || in->sub == 7) &&
+        (in->opcode & 0xfe) != 0xd2) /* the CL count stays called */
+        return F_SHIFT;
+    if (g == ex_imul_reg_rm)
+        return F_IMUL;
+    if (g == ex_imul_reg_rm_imm && x_fits_s32((int64_t)in->imm))
+        return F_IMUL_I;
     return F_NONE;
 }
 
@@ -185,6 +195,68 @@ static void lea(struct jit_ctx *c, const struct emu_insn *in)
     write_gpr(j, in->opsz, in->reg);
 }
 
+/* lazy_set(LF_CFOF, size, 0, OF in CL, RAX) and cf_in = DL, as the
+ * shift and IMUL handlers leave them. */
+static void cfof(struct jit_ctx *c, unsigned size)
+{
+    struct jit_buf *j = &c->j;
+    x_store_imm(j, 8, X_RBX, LF(a), 0);
+    x_store(j, true, X_RCX, X_RBX, LF(b));
+    x_store(j, true, X_RAX, X_RBX, LF(res));
+    x_op_mem(j, false, 0x88, X_RDX, X_RBX, LF(cf_in)); /* MOV byte [cf_in], DL */
+    set_lf_op(c, LF_CFOF, size);
+}
+
+/* fast_shift with a count known now: the host's shift gives the result
+ * and CF; OF as the handler has it (SHL: MSB(r) ^ CF, SHR: MSB(a),
+ * SAR: 0). A count of 0 only rewrites the register. */
+static void shift(struct jit_ctx *c, const struct emu_insn *in)
+{
+    struct jit_buf *j = &c->j;
+    unsigned size = in->opsz, w = size * 8, op = in->sub;
+    bool q = size == 8;
+    unsigned count = ((in->opcode & 0xfe) == 0xd0 ? 1u : (unsigned)in->imm) & (w - 1);
+    read_gpr(j, size, in->rm, X_RAX);
+    if (count == 0) {
+        x_store(j, true, X_RAX, X_RBX, JIT_GPR(in->rm));
+        return;
+    }
+    if (op == 5) { /* OF: the operand's sign */
+        x_mov_rr(j, q, X_RCX, X_RAX);
+        x_shift_imm(j, q, 5, X_RCX, (uint8_t)(w - 1));
+    }
+    x_shift_imm(j, q, op, X_RAX, (uint8_t)count); /* 32-bit forms zero-extend */
+    x_setcc(j, X_CC_B, X_RDX);
+    if (op == 4) { /* OF = MSB(r) ^ CF */
+        x_mov_rr(j, q, X_RCX, X_RAX);
+        x_shift_imm(j, q, 5, X_RCX, (uint8_t)(w - 1));
+        x_op_rr(j, false, 0x30, X_RDX, X_RCX); /* XOR CL, DL */
+    } else if (op == 7) {
+        x_alu_rr(j, false, X_XOR, X_RCX, X_RCX);
+    }
+    cfof(c, size);
+    x_store(j, true, X_RAX, X_RBX, JIT_GPR(in->rm));
+}
+
+/* fast_imul: the host's IMUL at the operand size gives the low half and
+ * CF = OF = it does not fit. */
+static void imul(struct jit_ctx *c, const struct emu_insn *in, bool with_imm)
+{
+    struct jit_buf *j = &c->j;
+    bool q = in->opsz == 8;
+    x_load(j, true, X_RAX, X_RBX, JIT_GPR(with_imm ? in->rm : in->reg));
+    if (with_imm) {
+        x_imul_rri(j, q, X_RAX, X_RAX, (int32_t)in->imm);
+    } else {
+        x_load(j, true, X_RCX, X_RBX, JIT_GPR(in->rm));
+        x_imul_rr(j, q, X_RAX, X_RCX);
+    }
+    x_setcc(j, X_CC_O, X_RDX);
+    x_movzx8(j, X_RCX, X_RDX);
+    cfof(c, in->opsz);
+    write_gpr(j, in->opsz, in->reg);
+}
+
 bool jit_native(struct jit_ctx *c, const struct emu_insn *in)
 {
     enum form f = form_of(in);
@@ -238,6 +310,13 @@ bool jit_native(struct jit_ctx *c, const struct emu_insn *in)
     }
     case F_LEA:
         lea(c, in);
+        return true;
+    case F_SHIFT:
+        shift(c, in);
+        return true;
+    case F_IMUL:
+    case F_IMUL_I:
+        imul(c, in, f == F_IMUL_I);
         return true;
     }
     return false;

@@ -26,7 +26,7 @@ enum {
 enum { X_ADD, X_OR, X_ADC, X_SBB, X_AND, X_SUB, X_XOR, X_CMP };
 
 /* Condition codes of Jcc and SETcc. */
-enum { X_CC_B = 2, X_CC_E = 4, X_CC_NE = 5 };
+enum { X_CC_O = 0, X_CC_B = 2, X_CC_E = 4, X_CC_NE = 5 };
 
 static inline uint32_t jb_pos(const struct jit_buf *j)
 {
@@ -179,6 +179,37 @@ static inline void x_shl_imm(struct jit_buf *j, bool w, unsigned reg, uint8_t n)
 {
     x_op_rr(j, w, 0xc1, 4, reg);
     jb_u8(j, n);
+}
+
+/* SHL (4), SHR (5), SAR (7) reg, n. */
+static inline void x_shift_imm(struct jit_buf *j, bool w, unsigned op, unsigned reg, uint8_t n)
+{
+    x_op_rr(j, w, 0xc1, op, reg);
+    jb_u8(j, n);
+}
+
+/* IMUL dst, src (0F AF) and IMUL dst, src, imm32 (69). */
+static inline void x_imul_rr(struct jit_buf *j, bool w, unsigned dst, unsigned src)
+{
+    x_rex(j, w, dst, src);
+    jb_u8(j, 0x0f);
+    jb_u8(j, 0xaf);
+    jb_u8(j, (uint8_t)(0xc0 | (dst & 7) << 3 | (src & 7)));
+}
+
+static inline void x_imul_rri(struct jit_buf *j, bool w, unsigned dst, unsigned src, int32_t imm)
+{
+    x_op_rr(j, w, 0x69, dst, src);
+    jb_u32(j, (uint32_t)imm);
+}
+
+/* MOVZX dst32, src8 (AL, CL, DL or BL). */
+static inline void x_movzx8(struct jit_buf *j, unsigned dst, unsigned src)
+{
+    x_rex(j, false, dst, 0);
+    jb_u8(j, 0x0f);
+    jb_u8(j, 0xb6);
+    jb_u8(j, (uint8_t)(0xc0 | (dst & 7) << 3 | (src & 3)));
 }
 
 /* SETcc on AL, CL, DL or BL. */
