@@ -245,8 +245,8 @@ static void gen_block(struct code *c)
     c->n = c->insns = 0;
     gen_body(c, 1 + pick(40));
     if (pick(2)) {
-        put(c, 0x70 + pick(16)); /* Jcc +0: ends the block, reads the flags */
-        put(c, 0);
+        put(c, 0x70 + pick(16)); /* Jcc: ends the block, reads the flags */
+        put(c, pick(256));
     } else {
         put(c, 0xf4); /* HLT: EMU_END_BLOCK */
     }

@@ -6,7 +6,8 @@
  * fail nor end the block, so they need neither test; their lengths add
  * up in one pending RIP delta, written before any call and at the end.
  * Exits are stubs after the body that call run.c's emu_block_stop /
- * emu_block_ended, so every way out is run_block's.
+ * emu_block_ended, so every way out is run_block's. A Jcc ending the block
+ * after native flag-setting code is native too (jcc_end).
  */
 #if defined(__x86_64__)
 #include "accel/emu/jit/jit_int.h"
@@ -17,6 +18,53 @@ static void flush_rip(struct jit_ctx *c)
         x_alu_mem_imm(&c->j, true, X_ADD, X_RBX, JIT_CPU(rip), c->rip_delta);
         c->rip_delta = 0;
     }
+}
+
+/* in through its executor, as run_block calls it: RSP kept for the
+ * stop stub, then the status and cpu->run_end tested (the jumps to the
+ * stubs are patched later through *stop and *ended). */
+static void emit_call(struct jit_ctx *c, const struct emu_insn *in, uint32_t *stop,
+                      uint32_t *ended)
+{
+    struct jit_buf *j = &c->j;
+    flush_rip(c);
+    x_load(j, true, X_R13, X_RBX, JIT_GPR(4));
+    x_mov_rr(j, true, X_RDI, X_RBX);
+    x_mov_imm(j, X_RSI, (uint64_t)(uintptr_t)in);
+    x_call_abs(j, (const void *)in->fn);
+    x_test_rr(j, false, X_RAX, X_RAX);
+    *stop = x_jcc(j, X_CC_NE);
+    x_alu_mem_imm(j, true, X_CMP, X_RBX, JIT_CPU(run_end), 0);
+    *ended = x_jcc(j, X_CC_E);
+    c->lf_op = -1; /* whatever the executor left */
+}
+
+/* The block's last instruction, a Jcc whose flags the block's own native
+ * code set (jit_jcc_flags put them in host RFLAGS): RIP to the target or
+ * past it. A non-canonical target (#GP) goes through the executor. */
+static void jcc_end(struct jit_ctx *c, const struct emu_insn *in, uint32_t *stop,
+                    uint32_t *ended)
+{
+    struct jit_buf *j = &c->j;
+    uint32_t taken = x_jcc(j, in->sub & 15);
+    x_alu_mem_imm(j, true, X_ADD, X_RBX, JIT_CPU(rip), c->rip_delta + in->len);
+    uint32_t done1 = x_jmp(j);
+    x_patch(j, taken, jb_pos(j));
+    x_load(j, true, X_RAX, X_RBX, JIT_CPU(rip));
+    x_mov_imm(j, X_RCX, (uint64_t)((int64_t)c->rip_delta + in->len + (int64_t)in->imm));
+    x_alu_rr(j, true, X_ADD, X_RAX, X_RCX);
+    x_mov_rr(j, true, X_RCX, X_RAX); /* canonical: bits 63:47 all equal */
+    x_shl_imm(j, true, X_RCX, 16);
+    x_shift_imm(j, true, 7, X_RCX, 16);
+    x_alu_rr(j, true, X_CMP, X_RCX, X_RAX);
+    uint32_t slow = x_jcc(j, X_CC_NE);
+    x_store(j, true, X_RAX, X_RBX, JIT_CPU(rip));
+    uint32_t done2 = x_jmp(j);
+    x_patch(j, slow, jb_pos(j));
+    emit_call(c, in, stop, ended); /* flushes the delta first */
+    x_patch(j, done1, jb_pos(j));
+    x_patch(j, done2, jb_pos(j));
+    c->rip_delta = 0;
 }
 
 static const unsigned saved[] = {X_RBX, X_R12, X_R13, X_R14, X_R15};
@@ -39,21 +87,17 @@ void jit_build(struct jit_ctx *c)
     c->lf_op = -1;
     for (unsigned i = 0; i < b->n; i++) {
         const struct emu_insn *in = &b->insns[i];
-        called[i] = !(c->long64 && jit_native(c, in));
-        if (!called[i]) {
+        called[i] = true;
+        if (c->long64 && i + 1 == b->n && jit_jcc_flags(c, in)) {
+            jcc_end(c, in, &stop_at[i], &ended_at[i]);
+            continue;
+        }
+        if (c->long64 && jit_native(c, in)) {
+            called[i] = false;
             c->rip_delta += in->len;
             continue;
         }
-        flush_rip(c);
-        x_load(j, true, X_R13, X_RBX, JIT_GPR(4));
-        x_mov_rr(j, true, X_RDI, X_RBX);
-        x_mov_imm(j, X_RSI, (uint64_t)(uintptr_t)in);
-        x_call_abs(j, (const void *)in->fn);
-        x_test_rr(j, false, X_RAX, X_RAX);
-        stop_at[i] = x_jcc(j, X_CC_NE);
-        x_alu_mem_imm(j, true, X_CMP, X_RBX, JIT_CPU(run_end), 0);
-        ended_at[i] = x_jcc(j, X_CC_E);
-        c->lf_op = -1; /* whatever the executor left */
+        emit_call(c, in, &stop_at[i], &ended_at[i]);
     }
     /* Ran to its end. */
     flush_rip(c);

@@ -39,6 +39,10 @@ void jit_build(struct jit_ctx *c);
  * forms (true), else nothing emitted; jit_native_form: whether it is. */
 bool jit_native(struct jit_ctx *c, const struct emu_insn *in);
 bool jit_native_form(const struct emu_insn *in);
+/* When in is a Jcc (64-bit, specialised) whose condition the block's
+ * own native code determines (c->lf_op): host RFLAGS made to hold the
+ * guest's flags for it, and true; else nothing emitted. */
+bool jit_jcc_flags(struct jit_ctx *c, const struct emu_insn *in);
 /* jit_lockstep.c: whether b can run twice (registers, flags, RIP only). */
 bool jit_lockstep_fits(const struct emu_block *b);
 

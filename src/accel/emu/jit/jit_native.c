@@ -257,6 +257,44 @@ static void imul(struct jit_ctx *c, const struct emu_insn *in, bool with_imm)
     write_gpr(j, in->opsz, in->reg);
 }
 
+bool jit_jcc_flags(struct jit_ctx *c, const struct emu_insn *in)
+{
+    if (emu_general_fn(in->fn) != ex_jcc || in->fn == ex_jcc || in->opsz != 8)
+        return false;
+    /* Only where emu_cond (and the handlers) decide from the lazy state
+     * without materialising it, so the lazy state stays exactly theirs:
+     * E/NE and S/NS after anything, the rest but O and P after SUB, all
+     * but P after a logic operation. */
+    unsigned cls = (in->sub & 15) >> 1;
+    bool zs = cls == 2 || cls == 4;
+    if (!zs && !(c->lf_op == LF_SUB && cls != 0 && cls != 5) &&
+        !(c->lf_op == LF_LOGIC && cls != 5))
+        return false;
+    struct jit_buf *j = &c->j;
+    bool q = c->lf_size == 8;
+    switch (c->lf_op) {
+    case LF_SUB: /* the same compare again */
+        x_load(j, q, X_RAX, X_RBX, LF(a));
+        x_alu_r_mem(j, q, X_CMP, X_RAX, X_RBX, LF(b));
+        return true;
+    case LF_ADD:
+        x_load(j, q, X_RAX, X_RBX, LF(a));
+        x_alu_r_mem(j, q, X_ADD, X_RAX, X_RBX, LF(b));
+        return true;
+    case LF_LOGIC: /* CF = OF = 0, the rest from the result */
+        x_load(j, q, X_RAX, X_RBX, LF(res));
+        x_test_rr(j, q, X_RAX, X_RAX);
+        return true;
+    case LF_INC:
+    case LF_DEC: /* ZF and SF right (CF is not INC/DEC's) */
+        x_load(j, q, X_RAX, X_RBX, LF(a));
+        x_alu_r_imm(j, q, c->lf_op == LF_DEC ? X_SUB : X_ADD, X_RAX, 1);
+        return true;
+    default:
+        return false;
+    }
+}
+
 bool jit_native(struct jit_ctx *c, const struct emu_insn *in)
 {
     enum form f = form_of(in);
