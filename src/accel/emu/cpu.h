@@ -202,6 +202,8 @@ struct emu_cpu {
      * to the run loop's top). One field so the loop tests one compare per
      * instruction; set through emu_end_block. */
     uintptr_t run_end;
+    bool jit_on;                   /* the VM compiles blocks (jit/jit.h): taken at
+                                    * each emu_cpu_run entry */
 
     struct emu_tlb_entry tlb_read[EMU_TLB_SIZE];
     struct emu_tlb_entry tlb_write[EMU_TLB_SIZE];

@@ -205,7 +205,8 @@ int emu_block_stop(struct emu_cpu *cpu, const struct emu_block *b, const struct 
  * block (ext_access), so the access log stays empty while it runs on (its
  * positions are reset before a chain: run_chain); the count is added at
  * the end. A block has at least one instruction. */
-static int run_block(struct emu_cpu *cpu, const struct emu_block *b)
+static inline __attribute__((always_inline)) int run_block(struct emu_cpu *cpu,
+                                                           const struct emu_block *b)
 {
     const struct emu_insn *in = b->insns;
     cpu->run_end = b->end;
@@ -231,20 +232,20 @@ int emu_run_block(struct emu_cpu *cpu, const struct emu_block *b)
 }
 
 /* b through its compiled code when it has some (the JIT, jit/jit.h),
- * compiled once it has run often enough; else run_block. With the JIT
- * off, b->jit stays NULL and b->jit_hot 0: two tests. */
-static inline int exec_block(struct emu_cpu *cpu, struct emu_block *b)
+ * compiled once it has run often enough; else run_block. Only when
+ * cpu->jit_on: with the JIT off the run loop pays one test per block. */
+static __attribute__((noinline)) int exec_block_jit(struct emu_cpu *cpu, struct emu_block *b)
 {
 #ifdef EMU_JIT_HOST
     if (b->jit)
         return b->jit(cpu, b);
-    if (__builtin_expect(b->jit_hot != 0, 0) && --b->jit_hot == 0) {
+    if (b->jit_hot != 0 && --b->jit_hot == 0) {
         emu_jit_compile(cpu->vm, b);
         if (b->jit)
             return b->jit(cpu, b);
     }
 #endif
-    return run_block(cpu, b);
+    return emu_run_block(cpu, b);
 }
 
 /* After code run without TF: a SYSRET that set TF traps at once (it
@@ -270,7 +271,7 @@ static int run_chain(struct emu_cpu *cpu, struct emu_block *b, int limit, int *r
     int n = 0, st; /* n: blocks run after b */
     cpu->xlog_pos = cpu->held_pos = 0;
     for (;;) {
-        st = exec_block(cpu, b);
+        st = __builtin_expect(cpu->jit_on, 0) ? exec_block_jit(cpu, b) : run_block(cpu, b);
         if (st != EMU_OK || n + 1 >= limit ||
             atomic_load_explicit(&cpu->events, memory_order_relaxed))
             break;
@@ -391,6 +392,7 @@ int emu_cpu_run(struct emu_cpu *cpu, struct accel_exit *exit)
     if (cpu->code_gen_seen != evm->code_gen)
         emu_link_new_gen(cpu);
     emu_link_ctx_update(cpu);
+    cpu->jit_on = evm->jit != NULL;
     if (cpu->exc_pending && deliver(cpu) == EMU_EXIT)
         return leave(cpu); /* still delivering what the last exit interrupted */
     for (;;) {
