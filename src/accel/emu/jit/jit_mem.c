@@ -2,6 +2,7 @@
 #if defined(__x86_64__)
 #include "accel/emu/jit/jit_mem.h"
 
+#include <cpuid.h>
 #include <errno.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -51,11 +52,18 @@ void *jit_arena_publish(struct jit_arena *a, const void *code, size_t n)
     size_t at = (a->used + 15) & ~(size_t)15; /* functions 16-byte aligned */
     if (at > a->limit || a->limit - at < n)
         return NULL;
-    /* x86 keeps instruction fetch coherent with stores to the same
-     * physical page, through either view (SDM Vol. 3A 11.6), and this
-     * code runs only after the call that publishes it returns. */
     memcpy(a->rw + at, code, n);
     a->used = at + n;
+    /* The store went through the other view: the processor's check of
+     * prefetched instructions against stores is by linear address (SDM
+     * Vol. 3A 11.6), so bytes fetched ahead through the RX view (the zeros
+     * after the last function) may still be executed. A serializing
+     * instruction before the new code runs, as for cross-modifying code
+     * (SDM Vol. 3A 8.1.3); without it 1 run of test_emu_jit in ~150
+     * crashed executing zeros. CPUID: serializing everywhere. */
+    unsigned eax, ebx, ecx, edx;
+    __cpuid(0, eax, ebx, ecx, edx);
+    (void)eax, (void)ebx, (void)ecx, (void)edx;
     return a->rx + at;
 }
 
