@@ -157,7 +157,8 @@ static void incdec(struct jit_ctx *c, const struct emu_insn *in)
     struct jit_buf *j = &c->j;
     unsigned size = in->opsz;
     bool dec = in->sub & 1;
-    bool keep_cf = c->lf_op == LF_INC || c->lf_op == LF_DEC; /* cf_in stays as it is */
+    /* After INC, DEC, a shift or IMUL, CF is cf_in: it stays as it is. */
+    bool keep_cf = c->lf_op == LF_INC || c->lf_op == LF_DEC || c->lf_op == LF_CFOF;
     if (!keep_cf)
         cf_to_dl(c);
     read_gpr(j, size, in->rm, X_RAX);
