@@ -67,6 +67,37 @@ static void jcc_end(struct jit_ctx *c, const struct emu_insn *in, uint32_t *stop
     c->rip_delta = 0;
 }
 
+/* Which native instructions' lazy-flag stores are dead: a later native
+ * instruction of the block overwrites them before anything reads them
+ * (a called instruction, the block's end and the Jcc ending it read
+ * all; INC/DEC read CF unless the state before keeps it). Only the last
+ * writer before a reader stores, so the state in memory is always the
+ * interpreter's wherever it can be seen. */
+static void dead_lf_stores(const struct jit_ctx *c, bool *skip_lf, bool *skip_cf)
+{
+    const struct emu_block *b = c->b;
+    struct jit_lf_effect e[EMU_BLOCK_MAX_INSNS];
+    int lf = -1;
+    for (unsigned i = 0; i < b->n; i++) {
+        if (c->long64) /* a Jcc is no native form: a reader */
+            e[i] = jit_lf_effect(&b->insns[i], lf);
+        else
+            e[i] = (struct jit_lf_effect){true, false, false, -1};
+        lf = e[i].lf_after;
+    }
+    bool dead = false, dead_cf = false; /* after the block: all read */
+    for (unsigned i = b->n; i-- > 0;) {
+        skip_lf[i] = e[i].writes && dead;
+        skip_cf[i] = e[i].writes_cf && dead_cf;
+        if (e[i].reads) {
+            dead = dead_cf = false;
+        } else {
+            dead = dead || e[i].writes;
+            dead_cf = dead_cf || e[i].writes_cf;
+        }
+    }
+}
+
 static const unsigned saved[] = {X_RBX, X_R12, X_R13, X_R14, X_R15};
 #define NSAVED (sizeof(saved) / sizeof(saved[0]))
 
@@ -85,9 +116,13 @@ void jit_build(struct jit_ctx *c)
     x_store(j, true, X_RAX, X_RBX, JIT_CPU(run_end));
     c->rip_delta = 0;
     c->lf_op = -1;
+    bool skip_lf[EMU_BLOCK_MAX_INSNS], skip_cf[EMU_BLOCK_MAX_INSNS];
+    dead_lf_stores(c, skip_lf, skip_cf);
     for (unsigned i = 0; i < b->n; i++) {
         const struct emu_insn *in = &b->insns[i];
         called[i] = true;
+        c->skip_lf = skip_lf[i];
+        c->skip_cf_in = skip_cf[i];
         if (c->long64 && i + 1 == b->n && jit_jcc_flags(c, in)) {
             jcc_end(c, in, &stop_at[i], &ended_at[i]);
             continue;

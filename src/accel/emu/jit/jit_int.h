@@ -28,7 +28,19 @@ struct jit_ctx {
     int32_t rip_delta;    /* lengths of native instructions not yet added to RIP */
     int lf_op;            /* LF_* the last native flag-setter left, -1 when unknown */
     unsigned lf_size;
+    bool skip_lf;         /* this instruction's lf.op/size/a/b/res stores are dead */
+    bool skip_cf_in;      /* and its lf.cf_in store */
 };
+
+/* What a native instruction does to the lazy-flag state in memory
+ * (jit_native.c), for jit_build's dead-store pass: reads it (a called
+ * instruction reads anything), writes op/size/a/b/res, writes cf_in, and
+ * the LF_* it leaves (-1: unknown). */
+struct jit_lf_effect {
+    bool reads, writes, writes_cf;
+    int lf_after;
+};
+struct jit_lf_effect jit_lf_effect(const struct emu_insn *in, int lf_before);
 
 #define JIT_CPU(field) ((int32_t)offsetof(struct emu_cpu, field))
 #define JIT_GPR(r) (JIT_CPU(gpr) + 8 * (int32_t)(r))

@@ -83,12 +83,87 @@ bool jit_native_form(const struct emu_insn *in)
     return form_of(in) != F_NONE;
 }
 
-/* lf.op and lf.size in one store; the compiler remembers them. */
+struct jit_lf_effect jit_lf_effect(const struct emu_insn *in, int lf_before)
+{
+    static const uint8_t alu_lf[8] = {LF_ADD, LF_LOGIC, 0, 0, LF_LOGIC, LF_SUB, LF_LOGIC, LF_SUB};
+    struct jit_lf_effect e = {false, false, false, lf_before};
+    switch (form_of(in)) {
+    case F_NONE:
+        e.reads = true; /* not native: called, reads anything */
+        e.lf_after = -1;
+        break;
+    case F_ALU_RR:
+    case F_ALU_RRR:
+    case F_ALU_RI:
+        e.writes = true;
+        e.lf_after = alu_lf[in->sub & 7];
+        break;
+    case F_TEST_RR:
+    case F_TEST_RI:
+        e.writes = true;
+        e.lf_after = LF_LOGIC;
+        break;
+    case F_INCDEC: {
+        bool keep = lf_before == LF_INC || lf_before == LF_DEC || lf_before == LF_CFOF;
+        e.reads = !keep; /* CF of the state before, from memory */
+        e.writes = true;
+        e.writes_cf = !keep;
+        e.lf_after = (in->sub & 1) ? LF_DEC : LF_INC;
+        break;
+    }
+    case F_SHIFT: {
+        unsigned w = in->opsz * 8u;
+        unsigned count = ((in->opcode & 0xfe) == 0xd0 ? 1u : (unsigned)in->imm) & (w - 1);
+        if (count) {
+            e.writes = e.writes_cf = true;
+            e.lf_after = LF_CFOF;
+        }
+        break;
+    }
+    case F_IMUL:
+    case F_IMUL_I:
+        e.writes = e.writes_cf = true;
+        e.lf_after = LF_CFOF;
+        break;
+    case F_MOV_RR:
+    case F_MOV_RRR:
+    case F_MOV_RI:
+    case F_LEA:
+        break;
+    }
+    return e;
+}
+
+/* lf.op and lf.size in one store; the compiler remembers them. The
+ * stores of the lazy state are left out where jit_build found them dead
+ * (c->skip_lf, c->skip_cf_in): overwritten by a later native instruction
+ * of the block before anything reads them. */
 static void set_lf_op(struct jit_ctx *c, int op, unsigned size)
 {
-    x_store_imm(&c->j, 2, X_RBX, LF(op), (uint32_t)op | size << 8);
+    if (!c->skip_lf)
+        x_store_imm(&c->j, 2, X_RBX, LF(op), (uint32_t)op | size << 8);
     c->lf_op = op;
     c->lf_size = size;
+}
+
+/* lf.field = reg (a, b, res), unless dead. */
+static void lf_store(struct jit_ctx *c, unsigned reg, int32_t off)
+{
+    if (!c->skip_lf)
+        x_store(&c->j, true, reg, X_RBX, off);
+}
+
+static void lf_store_imm(struct jit_ctx *c, int32_t off, uint32_t v)
+{
+    if (!c->skip_lf)
+        x_store_imm(&c->j, 8, X_RBX, off, v);
+}
+
+/* lf.cf_in = DL, unless dead. */
+static void lf_store_cf(struct jit_ctx *c)
+{
+    if (!c->skip_cf_in)
+        x_op_mem(&c->j, false, 0x88, X_RDX, X_RBX, LF(cf_in)); /* MOV byte [cf_in], DL */
 }
 
 /* gpr[r] = RAX at size: a 32-bit write zeroes the upper half (fast_wr). */
@@ -115,10 +190,10 @@ static void alu_core(struct jit_ctx *c, unsigned op, unsigned size, int dst)
     } ops[8] = {{X_ADD, LF_ADD}, {X_OR, LF_LOGIC}, {0, 0},         {0, 0},
                 {X_AND, LF_LOGIC}, {X_SUB, LF_SUB}, {X_XOR, LF_LOGIC}, {X_SUB, LF_SUB}};
     struct jit_buf *j = &c->j;
-    x_store(j, true, X_RAX, X_RBX, LF(a));
-    x_store(j, true, X_RCX, X_RBX, LF(b));
+    lf_store(c, X_RAX, LF(a));
+    lf_store(c, X_RCX, LF(b));
     x_alu_rr(j, true, ops[op].host, X_RAX, X_RCX);
-    x_store(j, true, X_RAX, X_RBX, LF(res));
+    lf_store(c, X_RAX, LF(res));
     set_lf_op(c, ops[op].lf, size);
     if (dst >= 0)
         write_gpr(j, size, (unsigned)dst);
@@ -162,16 +237,16 @@ static void incdec(struct jit_ctx *c, const struct emu_insn *in)
     if (!keep_cf)
         cf_to_dl(c);
     read_gpr(j, size, in->rm, X_RAX);
-    x_store(j, true, X_RAX, X_RBX, LF(a));
-    x_store_imm(j, 8, X_RBX, LF(b), 1);
+    lf_store(c, X_RAX, LF(a));
+    lf_store_imm(c, LF(b), 1);
     x_alu_r_imm(j, true, dec ? X_SUB : X_ADD, X_RAX, 1);
     if (size == 4)
         x_mov_rr(j, false, X_RAX, X_RAX); /* INC/DEC keep the truncated result */
-    x_store(j, true, X_RAX, X_RBX, LF(res));
+    lf_store(c, X_RAX, LF(res));
     x_store(j, true, X_RAX, X_RBX, JIT_GPR(in->rm));
     set_lf_op(c, dec ? LF_DEC : LF_INC, size);
     if (!keep_cf)
-        x_op_mem(j, false, 0x88, X_RDX, X_RBX, LF(cf_in)); /* MOV byte [cf_in], DL */
+        lf_store_cf(c);
 }
 
 static void lea(struct jit_ctx *c, const struct emu_insn *in)
@@ -200,11 +275,10 @@ static void lea(struct jit_ctx *c, const struct emu_insn *in)
  * shift and IMUL handlers leave them. */
 static void cfof(struct jit_ctx *c, unsigned size)
 {
-    struct jit_buf *j = &c->j;
-    x_store_imm(j, 8, X_RBX, LF(a), 0);
-    x_store(j, true, X_RCX, X_RBX, LF(b));
-    x_store(j, true, X_RAX, X_RBX, LF(res));
-    x_op_mem(j, false, 0x88, X_RDX, X_RBX, LF(cf_in)); /* MOV byte [cf_in], DL */
+    lf_store_imm(c, LF(a), 0);
+    lf_store(c, X_RCX, LF(b));
+    lf_store(c, X_RAX, LF(res));
+    lf_store_cf(c);
     set_lf_op(c, LF_CFOF, size);
 }
 
