@@ -1,7 +1,8 @@
 /*
  * The JIT against the interpreter (issue 12's lockstep gate): random
  * blocks of the native forms (MOV, ALU, TEST, INC/DEC, LEA, SHL/SHR/SAR
- * by a constant, IMUL on registers) mixed with called ones (ADC/SBB,
+ * by a constant, IMUL on registers, MOV to and from memory with the TLB
+ * probe inline) mixed with called ones (ADC/SBB,
  * rotates, shifts by CL, 8/16-bit forms, SETcc,
  * CMOVcc, loads and stores, PUSH/POP, a store into the block's own page,
  * a faulting load, an OUT that exits, HLT and Jcc as the last), each run
@@ -184,8 +185,10 @@ static void gen_called(struct code *c)
     case 6: op_rr(c, false, pick(8) * 8, reg(), r); break; /* 8-bit, AH..BH without REX */
     case 7: op_rr(c, false, 0x0f90 + pick(16), 0, r); break;
     case 8: op_rr(c, w, 0x0f40 + pick(16), r, reg()); break;
-    case 9: /* MOV r, [r15 + d8] / MOV [r15 + d8], r */
-        put(c, 0x49 | (r >> 3) << 2);
+    case 9: /* MOV r, [r15 + d8] / MOV [r15 + d8], r: 32 or 64 bits, maybe FS: */
+        if (pick(4) == 0)
+            put(c, 0x64); /* FS base 0 in the fixture: the same address */
+        put(c, (w ? 0x49 : 0x41) | (r >> 3) << 2);
         put(c, pick(2) ? 0x8b : 0x89);
         put(c, 0x40 | (r & 7) << 3 | 7);
         put(c, pick(16) * 8); /* 0..0x78: stays in the data page */

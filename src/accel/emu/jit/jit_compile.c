@@ -23,8 +23,8 @@ static void flush_rip(struct jit_ctx *c)
 /* in through its executor, as run_block calls it: RSP kept for the
  * stop stub, then the status and cpu->run_end tested (the jumps to the
  * stubs are patched later through *stop and *ended). */
-static void emit_call(struct jit_ctx *c, const struct emu_insn *in, uint32_t *stop,
-                      uint32_t *ended)
+void jit_emit_call(struct jit_ctx *c, const struct emu_insn *in, uint32_t *stop,
+                   uint32_t *ended)
 {
     struct jit_buf *j = &c->j;
     flush_rip(c);
@@ -61,7 +61,7 @@ static void jcc_end(struct jit_ctx *c, const struct emu_insn *in, uint32_t *stop
     x_store(j, true, X_RAX, X_RBX, JIT_CPU(rip));
     uint32_t done2 = x_jmp(j);
     x_patch(j, slow, jb_pos(j));
-    emit_call(c, in, stop, ended); /* flushes the delta first */
+    jit_emit_call(c, in, stop, ended); /* flushes the delta first */
     x_patch(j, done1, jb_pos(j));
     x_patch(j, done2, jb_pos(j));
     c->rip_delta = 0;
@@ -127,12 +127,14 @@ void jit_build(struct jit_ctx *c)
             jcc_end(c, in, &stop_at[i], &ended_at[i]);
             continue;
         }
+        if (c->long64 && jit_native_mem(c, in, &stop_at[i], &ended_at[i]))
+            continue; /* called[i]: its slow path has the stubs */
         if (c->long64 && jit_native(c, in)) {
             called[i] = false;
             c->rip_delta += in->len;
             continue;
         }
-        emit_call(c, in, &stop_at[i], &ended_at[i]);
+        jit_emit_call(c, in, &stop_at[i], &ended_at[i]);
     }
     /* Ran to its end. */
     flush_rip(c);

@@ -89,6 +89,10 @@ struct jit_lf_effect jit_lf_effect(const struct emu_insn *in, int lf_before)
     struct jit_lf_effect e = {false, false, false, lf_before};
     switch (form_of(in)) {
     case F_NONE:
+        if (jit_mem_form(in)) { /* may call its handler (and fault): flags untouched */
+            e.reads = true;
+            break;
+        }
         e.reads = true; /* not native: called, reads anything */
         e.lf_after = -1;
         break;
@@ -167,7 +171,7 @@ static void lf_store_cf(struct jit_ctx *c)
 }
 
 /* gpr[r] = RAX at size: a 32-bit write zeroes the upper half (fast_wr). */
-static void write_gpr(struct jit_buf *j, unsigned size, unsigned r)
+void jit_write_gpr(struct jit_buf *j, unsigned size, unsigned r)
 {
     if (size == 4)
         x_mov_rr(j, false, X_RAX, X_RAX);
@@ -196,7 +200,7 @@ static void alu_core(struct jit_ctx *c, unsigned op, unsigned size, int dst)
     lf_store(c, X_RAX, LF(res));
     set_lf_op(c, ops[op].lf, size);
     if (dst >= 0)
-        write_gpr(j, size, (unsigned)dst);
+        jit_write_gpr(j, size, (unsigned)dst);
 }
 
 /* DL = CF of the lazy state as it is now (fast_cf): inline when the
@@ -249,7 +253,7 @@ static void incdec(struct jit_ctx *c, const struct emu_insn *in)
         lf_store_cf(c);
 }
 
-static void lea(struct jit_ctx *c, const struct emu_insn *in)
+void jit_ea_to_rax(struct jit_ctx *c, const struct emu_insn *in)
 {
     struct jit_buf *j = &c->j;
     int64_t k = in->disp;
@@ -268,7 +272,13 @@ static void lea(struct jit_ctx *c, const struct emu_insn *in)
     }
     if (in->adsz == 4)
         x_mov_rr(j, false, X_RAX, X_RAX);
-    write_gpr(j, in->opsz, in->reg);
+}
+
+static void lea(struct jit_ctx *c, const struct emu_insn *in)
+{
+    struct jit_buf *j = &c->j;
+    jit_ea_to_rax(c, in);
+    jit_write_gpr(j, in->opsz, in->reg);
 }
 
 /* lazy_set(LF_CFOF, size, 0, OF in CL, RAX) and cf_in = DL, as the
@@ -329,7 +339,7 @@ static void imul(struct jit_ctx *c, const struct emu_insn *in, bool with_imm)
     x_setcc(j, X_CC_O, X_RDX);
     x_movzx8(j, X_RCX, X_RDX);
     cfof(c, in->opsz);
-    write_gpr(j, in->opsz, in->reg);
+    jit_write_gpr(j, in->opsz, in->reg);
 }
 
 bool jit_jcc_flags(struct jit_ctx *c, const struct emu_insn *in)

@@ -26,7 +26,7 @@ enum {
 enum { X_ADD, X_OR, X_ADC, X_SBB, X_AND, X_SUB, X_XOR, X_CMP };
 
 /* Condition codes of Jcc and SETcc. */
-enum { X_CC_O = 0, X_CC_B = 2, X_CC_E = 4, X_CC_NE = 5 };
+enum { X_CC_O = 0, X_CC_B = 2, X_CC_E = 4, X_CC_NE = 5, X_CC_A = 7 };
 
 static inline uint32_t jb_pos(const struct jit_buf *j)
 {
@@ -218,6 +218,13 @@ static inline void x_setcc(struct jit_buf *j, unsigned cc, unsigned reg)
     jb_u8(j, 0x0f);
     jb_u8(j, (uint8_t)(0x90 + cc));
     jb_u8(j, (uint8_t)(0xc0 | (reg & 3)));
+}
+
+/* TEST dword [base + disp], imm32. */
+static inline void x_test_mem_imm(struct jit_buf *j, unsigned base, int32_t disp, uint32_t imm)
+{
+    x_op_mem(j, false, 0xf7, 0, base, disp);
+    jb_u32(j, imm);
 }
 
 static inline void x_test_rr(struct jit_buf *j, bool w, unsigned a, unsigned b)

@@ -1,0 +1,98 @@
+/*
+ * MOV reg, [mem] and MOV [mem], reg (32 and 64 bits) in 64-bit code as
+ * host code: the data TLB probed inline exactly as emu_tlb_host does it
+ * (no RFLAGS.AC, canonical, within one page, the tag with the access's
+ * user/supervisor bit), then the access through the entry's host address.
+ * Anything else (a miss, a device, decoded code under a store, a data
+ * breakpoint: none of those is in the TLB) calls the specialised handler
+ * like any called instruction, which takes the full path. The fast path
+ * leaves RIP to the pending delta; the slow one writes RIP before its
+ * call, as calls do, and takes the delta back after it, so both join
+ * with the same delta pending. Neither touches the lazy flags.
+ */
+#if defined(__x86_64__)
+#include "accel/emu/exec.h"
+#include "accel/emu/jit/jit_int.h"
+
+#define TLB(tlb, field)                                                                    \
+    (JIT_CPU(tlb) + (int32_t)offsetof(struct emu_tlb_entry, field))
+
+bool jit_mem_form(const struct emu_insn *in)
+{
+    emu_exec_fn g = emu_general_fn(in->fn);
+    return g != in->fn && (g == ex_mov_reg_rm || g == ex_mov_rm_reg) &&
+           (in->flags & INSN_MEM) && (in->opsz == 4 || in->opsz == 8) &&
+           (in->adsz == 4 || in->adsz == 8);
+}
+
+bool jit_native_mem(struct jit_ctx *c, const struct emu_insn *in, uint32_t *stop,
+                    uint32_t *ended)
+{
+    if (!jit_mem_form(in))
+        return false;
+    struct jit_buf *j = &c->j;
+    bool store = emu_general_fn(in->fn) == ex_mov_rm_reg, q = in->opsz == 8;
+    int32_t tlb = store ? JIT_CPU(tlb_write) : JIT_CPU(tlb_read);
+    int lf_op = c->lf_op;
+    unsigned lf_size = c->lf_size;
+    uint32_t slow[5];
+    unsigned ns = 0;
+
+    jit_ea_to_rax(c, in); /* RAX = lin */
+    if (in->seg == SEG_FS || in->seg == SEG_GS)
+        x_alu_r_mem(j, true, X_ADD, X_RAX, X_RBX,
+                    JIT_CPU(seg) + (int32_t)(in->seg * sizeof(struct emu_segment) +
+                                             offsetof(struct emu_segment, base)));
+    x_test_mem_imm(j, X_RBX, JIT_CPU(rflags), (uint32_t)RFLAGS_AC);
+    slow[ns++] = x_jcc(j, X_CC_NE);
+    x_mov_rr(j, true, X_RCX, X_RAX); /* canonical */
+    x_shl_imm(j, true, X_RCX, 16);
+    x_shift_imm(j, true, 7, X_RCX, 16);
+    x_alu_rr(j, true, X_CMP, X_RCX, X_RAX);
+    slow[ns++] = x_jcc(j, X_CC_NE);
+    x_mov_rr(j, false, X_RCX, X_RAX); /* (lin & 0xfff) + size <= 4096 */
+    x_alu_r_imm(j, false, X_AND, X_RCX, 0xfff);
+    x_alu_r_imm(j, false, X_CMP, X_RCX, (int32_t)(4096 - in->opsz));
+    slow[ns++] = x_jcc(j, X_CC_A);
+    /* RCX = emu_tlb_tag: page | 1 | (CPL 3 ? 2 : 0) */
+    x_mov_rr(j, true, X_RCX, X_RAX);
+    x_alu_r_imm(j, true, X_AND, X_RCX, -4096);
+    x_alu_r_imm(j, true, X_OR, X_RCX, 1);
+    x_alu_mem_imm(j, false, X_CMP, X_RBX, JIT_CPU(cpl), 3);
+    x_setcc(j, X_CC_E, X_RDX);
+    x_movzx8(j, X_RDX, X_RDX);
+    x_alu_rr(j, false, X_ADD, X_RDX, X_RDX);
+    x_alu_rr(j, true, X_OR, X_RCX, X_RDX);
+    /* RDX = cpu + slot * sizeof(entry) */
+    x_mov_rr(j, true, X_RDX, X_RAX);
+    x_shift_imm(j, true, 5, X_RDX, 12);
+    x_alu_r_imm(j, false, X_AND, X_RDX, EMU_TLB_SIZE - 1);
+    x_imul_rri(j, false, X_RDX, X_RDX, (int32_t)sizeof(struct emu_tlb_entry));
+    x_alu_rr(j, true, X_ADD, X_RDX, X_RBX);
+    x_alu_r_mem(j, true, X_CMP, X_RCX, X_RDX, TLB(tlb_read, vpage) - JIT_CPU(tlb_read) + tlb);
+    slow[ns++] = x_jcc(j, X_CC_NE);
+    /* RCX = host + (lin & 0xfff) */
+    x_load(j, true, X_RCX, X_RDX, TLB(tlb_read, host) - JIT_CPU(tlb_read) + tlb);
+    x_alu_r_imm(j, false, X_AND, X_RAX, 0xfff);
+    x_alu_rr(j, true, X_ADD, X_RCX, X_RAX);
+    if (store) {
+        x_load(j, true, X_RAX, X_RBX, JIT_GPR(in->reg));
+        x_store(j, q, X_RAX, X_RCX, 0);
+    } else {
+        x_load(j, q, X_RAX, X_RCX, 0);
+        jit_write_gpr(j, in->opsz, in->reg);
+    }
+    uint32_t done = x_jmp(j);
+
+    for (unsigned k = 0; k < ns; k++)
+        x_patch(j, slow[k], jb_pos(j));
+    int32_t delta = c->rip_delta;
+    jit_emit_call(c, in, stop, ended); /* writes RIP first: delta now 0 */
+    x_alu_mem_imm(j, true, X_SUB, X_RBX, JIT_CPU(rip), delta + in->len);
+    x_patch(j, done, jb_pos(j));
+    c->rip_delta = delta + in->len;
+    c->lf_op = lf_op; /* the handler leaves the flags as they were */
+    c->lf_size = lf_size;
+    return true;
+}
+#endif
