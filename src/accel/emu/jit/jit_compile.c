@@ -1,7 +1,8 @@
 /*
  * A block as one host function (jit_int.h says which register holds
- * what). Each instruction is native code (jit_native.c) or, first form,
- * a call of its own executor, as run_block makes it: RSP kept for the
+ * what). Each instruction is native code (jit_native.c; memory MOVs in
+ * jit_native_mem.c, their slow path a call) or a call of its own
+ * executor, as run_block makes it: RSP kept for the
  * exit stub, status tested, then cpu->run_end for 0. Native ones cannot
  * fail nor end the block, so they need neither test; their lengths add
  * up in one pending RIP delta, written before any call and at the end.
