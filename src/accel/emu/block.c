@@ -70,6 +70,7 @@ static struct emu_block *translate(struct emu_cpu *cpu, uint64_t lin, uint64_t g
     }
     if (n == 0)
         return NULL;
+    emu_block_flags_live(insns, n);
     struct emu_block *b = malloc(sizeof(*b) + (size_t)n * sizeof(struct emu_insn));
     if (!b)
         return NULL;

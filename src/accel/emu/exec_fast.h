@@ -67,6 +67,15 @@ ALWAYS_INLINE bool fast_cf(const struct emu_cpu *cpu)
     }
 }
 
+/* The count of a group 2 shift or rotate as ex_shift takes it: C0/C1 an
+ * imm8, D0/D1 one, D2/D3 CL (not yet masked). */
+ALWAYS_INLINE unsigned fast_shift_count(const struct emu_cpu *cpu, const struct emu_insn *in)
+{
+    return (in->opcode & 0xfe) == 0xd2   ? (unsigned)(cpu->gpr[1] & 0xff)
+           : (in->opcode & 0xfe) == 0xd0 ? 1u
+                                         : (unsigned)in->imm;
+}
+
 /* A quadword load through the read TLB, or false (fast_ea's rules). */
 ALWAYS_INLINE bool fast_load(struct emu_cpu *cpu, int seg, uint64_t ea, unsigned size,
                              uint64_t *v)
@@ -100,5 +109,8 @@ emu_exec_fn emu_fast_pick_alu(const struct emu_cpu *cpu, const struct emu_insn *
 emu_exec_fn emu_fast_general_flow(emu_exec_fn fn);
 emu_exec_fn emu_fast_general_mem(emu_exec_fn fn);
 emu_exec_fn emu_fast_general_alu(emu_exec_fn fn);
+/* The form of fn that leaves CF and OF as they are (a ROL or ROR whose
+ * flags no one sees: emu_block_flags_live), or NULL. */
+emu_exec_fn emu_fast_without_cfof(emu_exec_fn fn);
 
 #endif

@@ -1,7 +1,7 @@
 /*
  * Specialised handlers for ALU work on registers in 32- and 64-bit forms:
- * ADD OR AND SUB XOR CMP, TEST, INC/DEC, SHL/SHR/SAR, IMUL, and MOV
- * between registers or of an immediate (exec_fast.h says what they keep).
+ * ADD OR AND SUB XOR CMP, TEST, INC/DEC, NOT/NEG, SHL/SHR/SAR, ROL/ROR,
+ * IMUL, and MOV between registers or of an immediate (exec_fast.h says what they keep).
  */
 #include "accel/emu/exec_fast.h"
 
@@ -69,12 +69,9 @@ static const emu_exec_fn incdec_rm_fns[2][2] = {{fast_incdec_rm_0_4, fast_incdec
 #define FAST_SHIFT(op, size)                                                               \
     static EXEC(fast_shift_##op##_##size)                                                  \
     {                                                                                      \
-        unsigned count = (in->opcode & 0xfe) == 0xd2   ? (unsigned)(cpu->gpr[1] & 0xff)    \
-                         : (in->opcode & 0xfe) == 0xd0 ? 1u                                \
-                                                       : (unsigned)in->imm;                \
         const unsigned w = size * 8;                                                       \
+        unsigned count = fast_shift_count(cpu, in) & (w - 1);                              \
         uint64_t a = fast_rd(cpu, in->rm, size), r;                                        \
-        count &= w - 1;                                                                    \
         if (count == 0) {                                                                  \
             fast_wr(cpu, in->rm, size, a);                                                 \
             return next(cpu, in);                                                          \
@@ -103,6 +100,50 @@ static const emu_exec_fn incdec_rm_fns[2][2] = {{fast_incdec_rm_0_4, fast_incdec
     }
 FAST_SHIFT(4, 4) FAST_SHIFT(4, 8) FAST_SHIFT(5, 4) FAST_SHIFT(5, 8) FAST_SHIFT(7, 4)
 FAST_SHIFT(7, 8)
+
+/* ROL (op 0), ROR (op 1) of a register (shift in exec_alu.c). A rotate
+ * keeps SF ZF AF PF, so it materialises the flags to set CF and OF; the
+ * _nf form (flags: 0), picked for a block where a later instruction
+ * overwrites CF and OF before anything can see them, leaves them. */
+#define FAST_ROT(op, size, flags, name)                                                    \
+    static EXEC(name)                                                                      \
+    {                                                                                      \
+        const unsigned w = size * 8;                                                       \
+        unsigned c = fast_shift_count(cpu, in) & (w - 1);                                  \
+        uint64_t a = fast_rd(cpu, in->rm, size), r = a;                                    \
+        if (c)                                                                             \
+            r = op == 0 ? (a << c) | (a >> (w - c)) : (a >> c) | (a << (w - c));           \
+        fast_wr(cpu, in->rm, size, r);                                                     \
+        if (flags && c) {                                                                  \
+            r = size == 8 ? r : (uint32_t)r;                                               \
+            bool msb = r >> (w - 1), cf = op == 0 ? r & 1 : msb;                           \
+            bool of = op == 0 ? msb ^ cf : msb ^ ((r >> (w - 2)) & 1);                     \
+            uint64_t f = emu_rflags(cpu) & ~(RFLAGS_CF | RFLAGS_OF);                       \
+            cpu->rflags = f | (cf ? RFLAGS_CF : 0) | (of ? RFLAGS_OF : 0);                 \
+        }                                                                                  \
+        return next(cpu, in);                                                              \
+    }
+#define FAST_ROT_FORMS(op, size)                                                           \
+    FAST_ROT(op, size, 1, fast_rot_##op##_##size)                                          \
+    FAST_ROT(op, size, 0, fast_rot_nf_##op##_##size)
+FAST_ROT_FORMS(0, 4) FAST_ROT_FORMS(0, 8) FAST_ROT_FORMS(1, 4) FAST_ROT_FORMS(1, 8)
+
+/* NOT and NEG of a register (ex_not, ex_neg). */
+#define FAST_NOT_NEG(size)                                                                 \
+    static EXEC(fast_not_##size)                                                           \
+    {                                                                                      \
+        fast_wr(cpu, in->rm, size, ~fast_rd(cpu, in->rm, size));                           \
+        return next(cpu, in);                                                              \
+    }                                                                                      \
+    static EXEC(fast_neg_##size)                                                           \
+    {                                                                                      \
+        uint64_t a = fast_rd(cpu, in->rm, size), r = 0 - a;                                \
+        r = size == 8 ? r : (uint32_t)r;                                                   \
+        lazy_set(cpu, LF_NEG, size, a, 0, r);                                              \
+        fast_wr(cpu, in->rm, size, r);                                                     \
+        return next(cpu, in);                                                              \
+    }
+FAST_NOT_NEG(4) FAST_NOT_NEG(8)
 
 /* IMUL reg, r/m(register)[, imm] (imul_to_reg in exec_alu.c): the
  * product's low half, CF = OF = it does not fit. */
@@ -190,6 +231,15 @@ emu_exec_fn emu_fast_pick_alu(const struct emu_cpu *cpu, const struct emu_insn *
                                                  [7] = {fast_shift_7_4, fast_shift_7_8}};
         return shifts[in->sub][q];
     }
+    if (fn == ex_shift && in->sub < 2) {
+        static const emu_exec_fn rots[2][2] = {{fast_rot_0_4, fast_rot_0_8},
+                                               {fast_rot_1_4, fast_rot_1_8}};
+        return rots[in->sub][q];
+    }
+    if (fn == ex_not)
+        return q ? fast_not_8 : fast_not_4;
+    if (fn == ex_neg)
+        return q ? fast_neg_8 : fast_neg_4;
     if (fn == ex_imul_reg_rm)
         return q ? fast_imul_0_8 : fast_imul_0_4;
     if (fn == ex_imul_reg_rm_imm)
@@ -226,6 +276,18 @@ emu_exec_fn emu_fast_general_alu(emu_exec_fn fn)
         {fast_shift_5_8, ex_shift},
         {fast_shift_7_4, ex_shift},
         {fast_shift_7_8, ex_shift},
+        {fast_rot_0_4, ex_shift},
+        {fast_rot_0_8, ex_shift},
+        {fast_rot_1_4, ex_shift},
+        {fast_rot_1_8, ex_shift},
+        {fast_rot_nf_0_4, ex_shift},
+        {fast_rot_nf_0_8, ex_shift},
+        {fast_rot_nf_1_4, ex_shift},
+        {fast_rot_nf_1_8, ex_shift},
+        {fast_not_4, ex_not},
+        {fast_not_8, ex_not},
+        {fast_neg_4, ex_neg},
+        {fast_neg_8, ex_neg},
         {fast_imul_0_4, ex_imul_reg_rm},
         {fast_imul_0_8, ex_imul_reg_rm},
         {fast_imul_1_4, ex_imul_reg_rm_imm},
@@ -244,5 +306,16 @@ emu_exec_fn emu_fast_general_alu(emu_exec_fn fn)
     for (size_t i = 0; i < sizeof(pairs) / sizeof(pairs[0]); i++)
         if (pairs[i].fast == fn)
             return pairs[i].general;
+    return NULL;
+}
+
+emu_exec_fn emu_fast_without_cfof(emu_exec_fn fn)
+{
+    static const emu_exec_fn with[4] = {fast_rot_0_4, fast_rot_0_8, fast_rot_1_4, fast_rot_1_8};
+    static const emu_exec_fn without[4] = {fast_rot_nf_0_4, fast_rot_nf_0_8, fast_rot_nf_1_4,
+                                           fast_rot_nf_1_8};
+    for (int i = 0; i < 4; i++)
+        if (fn == with[i])
+            return without[i];
     return NULL;
 }
