@@ -147,7 +147,7 @@ void emu_block_link(struct emu_cpu *cpu, struct emu_block *prev, struct emu_bloc
     /* Jcc: the fall-through in one link, the taken branch in the other;
      * an indirect branch keeps its last target. */
     int i = b->gpa == prev->gpa + prev->bytes;
-    prev->link[i] = (struct emu_link){emu_fetch_lin(cpu), cpu->link_ctx, b};
+    prev->link[i] = (struct emu_link){emu_fetch_lin(cpu), cpu->link_ctx, b, cpu->code_gen_seen};
 }
 
 static void unlink_hash(struct emu_vm *evm, struct emu_block *b)
