@@ -18,16 +18,28 @@
 
 /* A row of a handler table: op's 32- and 64-bit fast_alu_FORM_OP_SIZE. */
 #define ALU_ROW(form, op) {fast_alu_##form##_##op##_4, fast_alu_##form##_##op##_8}
+/* The same with the byte form first. */
+#define ALU_ROW3(form, op)                                                                 \
+    {fast_alu_##form##_##op##_1, fast_alu_##form##_##op##_4, fast_alu_##form##_##op##_8}
 
 ALWAYS_INLINE uint64_t fast_rd(const struct emu_cpu *cpu, unsigned r, unsigned size)
 {
-    return size == 8 ? cpu->gpr[r] : (uint32_t)cpu->gpr[r];
+    return size == 8 ? cpu->gpr[r] : size == 4 ? (uint32_t)cpu->gpr[r] : reg_read(cpu, r, size);
 }
 
-/* 32-bit writes zero the upper half (reg_write for sizes 4 and 8). */
+/* 32-bit writes zero the upper half, byte ones merge (reg_write). */
 ALWAYS_INLINE void fast_wr(struct emu_cpu *cpu, unsigned r, unsigned size, uint64_t v)
 {
-    cpu->gpr[r] = size == 8 ? v : (uint32_t)v;
+    if (size == 8 || size == 4)
+        cpu->gpr[r] = size == 8 ? v : (uint32_t)v;
+    else
+        reg_write(cpu, r, size, v);
+}
+
+/* An instruction's immediate at an operand size. */
+ALWAYS_INLINE uint64_t fast_imm(const struct emu_insn *in, unsigned size)
+{
+    return size == 8 ? in->imm : size == 4 ? (uint32_t)in->imm : in->imm & size_mask(size);
 }
 
 /* alu() in exec_alu.c for ADD OR AND SUB XOR CMP (ADC and SBB read CF:

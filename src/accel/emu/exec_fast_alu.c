@@ -25,13 +25,12 @@
     }                                                                                      \
     static EXEC(fast_alu_ri_##op##_##size)                                                 \
     {                                                                                      \
-        uint64_t b = size == 8 ? in->imm : (uint32_t)in->imm;                              \
-        uint64_t r = fast_alu(cpu, op, size, fast_rd(cpu, in->rm, size), b);               \
+        uint64_t r = fast_alu(cpu, op, size, fast_rd(cpu, in->rm, size), fast_imm(in, size)); \
         if (op != 7)                                                                       \
             fast_wr(cpu, in->rm, size, r);                                                 \
         return next(cpu, in);                                                              \
     }
-#define FAST_ALU_SIZES(op) FAST_ALU(op, 4) FAST_ALU(op, 8)
+#define FAST_ALU_SIZES(op) FAST_ALU(op, 1) FAST_ALU(op, 4) FAST_ALU(op, 8)
 FAST_ALU_SIZES(0)
 FAST_ALU_SIZES(1)
 FAST_ALU_SIZES(4)
@@ -39,11 +38,11 @@ FAST_ALU_SIZES(5)
 FAST_ALU_SIZES(6)
 FAST_ALU_SIZES(7)
 
-/* [form][op][size == 8]; NULL for ADC and SBB. */
+/* [form][op][size: byte, 4, 8]; NULL for ADC and SBB. */
 #define ALU_FORM(form)                                                                       \
-    {ALU_ROW(form, 0), ALU_ROW(form, 1), {NULL, NULL}, {NULL, NULL}, ALU_ROW(form, 4),      \
-     ALU_ROW(form, 5), ALU_ROW(form, 6), ALU_ROW(form, 7)}
-static const emu_exec_fn alu_fns[3][8][2] = {ALU_FORM(rr), ALU_FORM(rrr), ALU_FORM(ri)};
+    {ALU_ROW3(form, 0), ALU_ROW3(form, 1), {NULL, NULL, NULL}, {NULL, NULL, NULL},          \
+     ALU_ROW3(form, 4), ALU_ROW3(form, 5), ALU_ROW3(form, 6), ALU_ROW3(form, 7)}
+static const emu_exec_fn alu_fns[3][8][3] = {ALU_FORM(rr), ALU_FORM(rrr), ALU_FORM(ri)};
 
 /* INC/DEC of a register (inc_dec in exec_alu.c). */
 #define FAST_INC_DEC(dec, size, field)                                                     \
@@ -187,7 +186,7 @@ FAST_IMUL(4, 0) FAST_IMUL(8, 0) FAST_IMUL(4, 1) FAST_IMUL(8, 1)
         fast_wr(cpu, in->reg, size, in->imm);                                              \
         return next(cpu, in);                                                              \
     }
-FAST_MOV(4) FAST_MOV(8)
+FAST_MOV(1) FAST_MOV(4) FAST_MOV(8)
 
 /* TEST on registers. */
 #define FAST_TEST(size)                                                                    \
@@ -199,28 +198,72 @@ FAST_MOV(4) FAST_MOV(8)
     }                                                                                      \
     static EXEC(fast_test_ri_##size)                                                       \
     {                                                                                      \
-        uint64_t a = fast_rd(cpu, in->rm, size), b = in->imm;                              \
+        uint64_t a = fast_rd(cpu, in->rm, size), b = fast_imm(in, size);                   \
         lazy_set(cpu, LF_LOGIC, size, a, b, a & b);                                        \
         return next(cpu, in);                                                              \
     }
-FAST_TEST(4) FAST_TEST(8)
+FAST_TEST(1) FAST_TEST(4) FAST_TEST(8)
+
+/* MOVZX, MOVSX from a byte or word register (ex_movzx, ex_movsx). */
+#define FAST_MOVX_REG(sx, from, size)                                                       \
+    static EXEC(fast_movx_reg_##sx##_##from##_##size)                                       \
+    {                                                                                       \
+        uint64_t v = reg_read(cpu, in->rm, from);                                           \
+        fast_wr(cpu, in->reg, size, sx ? (uint64_t)sign_extend(v, from) : v);               \
+        return next(cpu, in);                                                               \
+    }
+FAST_MOVX_REG(0, 1, 4) FAST_MOVX_REG(0, 1, 8) FAST_MOVX_REG(0, 2, 4) FAST_MOVX_REG(0, 2, 8)
+FAST_MOVX_REG(1, 1, 4) FAST_MOVX_REG(1, 1, 8) FAST_MOVX_REG(1, 2, 4) FAST_MOVX_REG(1, 2, 8)
+/* [movsx][from a word][size == 8] */
+static const emu_exec_fn movx_reg_fns[2][2][2] = {
+    {{fast_movx_reg_0_1_4, fast_movx_reg_0_1_8}, {fast_movx_reg_0_2_4, fast_movx_reg_0_2_8}},
+    {{fast_movx_reg_1_1_4, fast_movx_reg_1_1_8}, {fast_movx_reg_1_2_4, fast_movx_reg_1_2_8}}};
+
+/* The byte forms: ALU, TEST and MOV on registers. */
+static emu_exec_fn pick_byte(const struct emu_insn *in)
+{
+    emu_exec_fn fn = in->fn;
+    if (fn == ex_test_rm_reg)
+        return fast_test_rr_1;
+    if (fn == ex_test_rm_imm)
+        return fast_test_ri_1;
+    if (fn == ex_alu_rm_reg)
+        return alu_fns[0][in->sub & 7][0];
+    if (fn == ex_alu_reg_rm)
+        return alu_fns[1][in->sub & 7][0];
+    if (fn == ex_alu_rm_imm || fn == ex_alu_acc_imm)
+        return alu_fns[2][in->sub & 7][0];
+    if (fn == ex_mov_rm_reg)
+        return fast_mov_rr_1;
+    if (fn == ex_mov_reg_rm)
+        return fast_mov_rrr_1;
+    if (fn == ex_mov_reg_imm)
+        return fast_mov_ri_1;
+    return NULL;
+}
 
 emu_exec_fn emu_fast_pick_alu(const struct emu_cpu *cpu, const struct emu_insn *in)
 {
-    if ((in->flags & INSN_MEM) || (in->opsz != 4 && in->opsz != 8))
+    if (in->flags & INSN_MEM)
+        return NULL;
+    if (in->opsz == 1)
+        return pick_byte(in);
+    if (in->opsz != 4 && in->opsz != 8)
         return NULL;
     emu_exec_fn fn = in->fn;
     bool q = in->opsz == 8;
+    if ((fn == ex_movzx || fn == ex_movsx) && (in->imm == 1 || in->imm == 2))
+        return movx_reg_fns[fn == ex_movsx][in->imm == 2][q];
     if (fn == ex_test_rm_reg)
         return q ? fast_test_rr_8 : fast_test_rr_4;
     if (fn == ex_test_rm_imm)
         return q ? fast_test_ri_8 : fast_test_ri_4;
     if (fn == ex_alu_rm_reg)
-        return alu_fns[0][in->sub & 7][q];
+        return alu_fns[0][in->sub & 7][1 + q];
     if (fn == ex_alu_reg_rm)
-        return alu_fns[1][in->sub & 7][q];
+        return alu_fns[1][in->sub & 7][1 + q];
     if (fn == ex_alu_rm_imm || fn == ex_alu_acc_imm)
-        return alu_fns[2][in->sub & 7][q];
+        return alu_fns[2][in->sub & 7][1 + q];
     if (fn == ex_inc_dec_rm && in->sub < 2)
         return incdec_rm_fns[in->sub][q];
     if (fn == ex_inc_dec_reg && !q) /* 40-4F: not in 64-bit mode */
@@ -259,7 +302,7 @@ emu_exec_fn emu_fast_general_alu(emu_exec_fn fn)
     static const emu_exec_fn general[3] = {ex_alu_rm_reg, ex_alu_reg_rm, ex_alu_rm_imm};
     for (int op = 0; op < 8 && fn; op++)
         for (int f = 0; f < 3; f++)
-            if (alu_fns[f][op][0] == fn || alu_fns[f][op][1] == fn)
+            if (alu_fns[f][op][0] == fn || alu_fns[f][op][1] == fn || alu_fns[f][op][2] == fn)
                 return general[f];
     const struct {
         emu_exec_fn fast, general;
@@ -292,6 +335,19 @@ emu_exec_fn emu_fast_general_alu(emu_exec_fn fn)
         {fast_imul_0_8, ex_imul_reg_rm},
         {fast_imul_1_4, ex_imul_reg_rm_imm},
         {fast_imul_1_8, ex_imul_reg_rm_imm},
+        {fast_mov_rr_1, ex_mov_rm_reg},
+        {fast_mov_rrr_1, ex_mov_reg_rm},
+        {fast_mov_ri_1, ex_mov_reg_imm},
+        {fast_test_rr_1, ex_test_rm_reg},
+        {fast_test_ri_1, ex_test_rm_imm},
+        {fast_movx_reg_0_1_4, ex_movzx},
+        {fast_movx_reg_0_1_8, ex_movzx},
+        {fast_movx_reg_0_2_4, ex_movzx},
+        {fast_movx_reg_0_2_8, ex_movzx},
+        {fast_movx_reg_1_1_4, ex_movsx},
+        {fast_movx_reg_1_1_8, ex_movsx},
+        {fast_movx_reg_1_2_4, ex_movsx},
+        {fast_movx_reg_1_2_8, ex_movsx},
         {fast_mov_rr_4, ex_mov_rm_reg},
         {fast_mov_rr_8, ex_mov_rm_reg},
         {fast_mov_rrr_4, ex_mov_reg_rm},
