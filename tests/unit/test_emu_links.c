@@ -86,17 +86,7 @@ int main(void)
     memcpy(fx.ram + Q_A, add_a, sizeof(add_a));
     memcpy(fx.ram + Q_B, add_b, sizeof(add_b));
 
-    emu_cpu_reset(&cpu);
-    cpu.seg[SEG_CS] = (struct emu_segment){0, 0xffffffff, 0x08, 0xc09b};
-    for (int s = 0; s < 6; s++)
-        if (s != SEG_CS)
-            cpu.seg[s] = (struct emu_segment){0, 0xffffffff, 0x10, 0xc093};
-    cpu.cr0 = 0x80000011ull; /* PG ET PE */
-    cpu.cr3 = PD_A;
-    cpu.rip = CODE;
-    cpu.gpr[4] = STACK;
-    emu_update_mode(&cpu);
-    emu_tlb_flush(&cpu);
+    emu_fixture_paged32(&cpu, PD_A, 0, CODE, STACK);
     struct accel_exit exit = {0};
     emu_fixture_run_to_hlt(&cpu, &exit, 100000);
     char name[160];
