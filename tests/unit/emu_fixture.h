@@ -110,6 +110,27 @@ static inline void emu_fixture_long64(struct emu_cpu *cpu, uint8_t *ram, uint64_
     cpu->gpr[4] = rsp;
 }
 
+/* Reset cpu into 32-bit protected mode at CPL 0 with paging from cr3 and
+ * cr4 (flat 4 GiB code 0x08 and data 0x10 segments, CR0 PG ET PE), RIP
+ * and RSP as given; mode and TLB brought up to date. */
+static inline void emu_fixture_paged32(struct emu_cpu *cpu, uint64_t cr3, uint64_t cr4,
+                                       uint64_t rip, uint64_t rsp)
+{
+    emu_cpu_reset(cpu);
+    cpu->seg[SEG_CS] = (struct emu_segment){0, 0xffffffff, 0x08, 0xc09b};
+    for (int s = 0; s < 6; s++)
+        if (s != SEG_CS)
+            cpu->seg[s] = (struct emu_segment){0, 0xffffffff, 0x10, 0xc093};
+    cpu->cr0 = 0x80000011ull; /* PG ET PE */
+    cpu->cr3 = cr3;
+    cpu->cr4 = cr4;
+    cpu->efer = 0;
+    cpu->rip = rip;
+    cpu->gpr[4] = rsp;
+    emu_update_mode(cpu);
+    emu_tlb_flush(cpu);
+}
+
 /* Run until HLT, at most `runs` times through the run loop. */
 static inline void emu_fixture_run_to_hlt(struct emu_cpu *cpu, struct accel_exit *exit, int runs)
 {

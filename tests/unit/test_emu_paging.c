@@ -43,19 +43,7 @@ static void setup_pae(const uint8_t *insn, unsigned len)
     put64(PD + 8, 0x200000 | P | RW | US | PS);
     for (uint64_t i = 0; i < RAM / 4096; i++)
         put64(PT + 8 * i, (i << 12) | P | RW | US);
-    emu_cpu_reset(&cpu);
-    cpu.seg[SEG_CS] = (struct emu_segment){0, 0xffffffff, 0x08, 0xc09b};
-    for (int s = 0; s < 6; s++)
-        if (s != SEG_CS)
-            cpu.seg[s] = (struct emu_segment){0, 0xffffffff, 0x10, 0xc093};
-    cpu.cr0 = 0x80000011ull; /* PG ET PE */
-    cpu.cr3 = PDPT;
-    cpu.cr4 = CR4_PAE;
-    cpu.efer = 0;
-    cpu.rip = CODE;
-    cpu.gpr[4] = STACK;
-    emu_update_mode(&cpu);
-    emu_tlb_flush(&cpu);
+    emu_fixture_paged32(&cpu, PDPT, CR4_PAE, CODE, STACK);
     CHECK(emu_pdptes_load(&cpu), "emu paging: the test's PDPTEs load");
 }
 

@@ -70,6 +70,7 @@ static struct emu_block *translate(struct emu_cpu *cpu, uint64_t lin, uint64_t g
     }
     if (n == 0)
         return NULL;
+    emu_block_flags_live(insns, n);
     struct emu_block *b = malloc(sizeof(*b) + (size_t)n * sizeof(struct emu_insn));
     if (!b)
         return NULL;
@@ -148,7 +149,7 @@ void emu_block_link(struct emu_cpu *cpu, struct emu_block *prev, struct emu_bloc
     /* Jcc: the fall-through in one link, the taken branch in the other;
      * an indirect branch keeps its last target. */
     int i = b->gpa == prev->gpa + prev->bytes;
-    prev->link[i] = (struct emu_link){emu_fetch_lin(cpu), cpu->link_ctx, b};
+    prev->link[i] = (struct emu_link){emu_fetch_lin(cpu), cpu->link_ctx, b, cpu->code_gen_seen};
 }
 
 static void unlink_hash(struct emu_vm *evm, struct emu_block *b)

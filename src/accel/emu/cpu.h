@@ -578,5 +578,8 @@ int emu_decode(const struct emu_cpu *cpu, const uint8_t *bytes, int avail, struc
 void emu_specialize(const struct emu_cpu *cpu, struct emu_insn *in);
 /* The general executor a specialised one stands for, or fn (exec_fast.c). */
 emu_exec_fn emu_general_fn(emu_exec_fn fn);
+/* Once a block is decoded: rotates whose CF and OF no one sees take their
+ * form that leaves the flags (flags_live.c). */
+void emu_block_flags_live(struct emu_insn *insns, int n);
 
 #endif

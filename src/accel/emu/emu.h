@@ -9,8 +9,8 @@
 #include "core/guest_mem.h"
 
 #define EMU_BLOCK_MAX_INSNS 64
-#define EMU_HASH_BITS 14
-#define EMU_FAST_BITS 12 /* direct-mapped block cache in front of the hash */
+#define EMU_HASH_BITS 16
+#define EMU_FAST_BITS 14 /* direct-mapped block cache in front of the hash */
 
 /* A block's remembered successor: the block that ran after it last time,
  * followed instead of a lookup when it is still right (emu_block_follow).
@@ -26,6 +26,12 @@
  *    loop then drains them (a new generation) before it follows a link.
  * So a stale link costs one lookup and never runs the wrong code, and the
  * check is two compares.
+ * A TLB flush (every CR3 write: each context switch) need not stale a link
+ * within one page: when prev started in the page lin is in, and lin was
+ * reached now from prev, that page translates now to prev's physical page
+ * (prev was reached in this context); so `to` is right if it is prev's
+ * page at lin's offset and no decoded code was dropped since the link was
+ * made (code_gen, the vCPU's view of the VM's code generation then).
  * For several vCPU threads sharing the cache (one thread owns it today):
  * generations are already unique per vCPU (a VM-wide counter), so no vCPU
  * can take another's link as made in its own context; dropping blocks must
@@ -40,6 +46,7 @@ struct emu_link {
     uint64_t lin;
     uint64_t ctx;
     struct emu_block *to;
+    uint64_t code_gen;
 };
 
 struct emu_block;
@@ -148,18 +155,31 @@ static inline uint64_t emu_fetch_lin(const struct emu_cpu *cpu)
     return (uint32_t)(cpu->seg[SEG_CS].base + cpu->rip);
 }
 
+/* A link made in another link context, still right within prev's page
+ * (see struct emu_link): prev started at prev_lin. */
+static inline bool emu_link_same_page(const struct emu_cpu *cpu, const struct emu_block *prev,
+                                      uint64_t prev_lin, const struct emu_link *l, uint64_t lin)
+{
+    return ((prev_lin ^ lin) >> 12) == 0 && l->code_gen == cpu->code_gen_seen &&
+           l->to->gpa == ((prev->gpa & ~0xfffull) | (lin & 0xfff)) &&
+           l->to->mode_key == prev->mode_key;
+}
+
 /* The block at RIP through prev's links, or NULL: the caller then looks
- * it up (emu_block_get) and links it (emu_block_link). prev must not have
- * been freed: the run loop keeps it only within one stretch of blocks,
- * and follows no link while a device write is queued (EMU_EV_CODE). */
+ * it up (emu_block_get) and links it (emu_block_link). prev, which
+ * started at prev_lin, must not have been freed: the run loop keeps it
+ * only within one stretch of blocks, and follows no link while a device
+ * write is queued (EMU_EV_CODE). */
 static inline struct emu_block *emu_block_follow(const struct emu_cpu *cpu,
-                                                 const struct emu_block *prev)
+                                                 const struct emu_block *prev, uint64_t prev_lin)
 {
     uint64_t lin = emu_fetch_lin(cpu);
     const struct emu_link *l = &prev->link[1];
     if (l->lin != lin && (--l)->lin != lin)
         return NULL;
-    return l->ctx == cpu->link_ctx ? l->to : NULL;
+    if (__builtin_expect(l->ctx == cpu->link_ctx, 1))
+        return l->to;
+    return emu_link_same_page(cpu, prev, prev_lin, l, lin) ? l->to : NULL;
 }
 
 /* block.c */

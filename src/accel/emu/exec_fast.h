@@ -18,16 +18,28 @@
 
 /* A row of a handler table: op's 32- and 64-bit fast_alu_FORM_OP_SIZE. */
 #define ALU_ROW(form, op) {fast_alu_##form##_##op##_4, fast_alu_##form##_##op##_8}
+/* The same with the byte form first. */
+#define ALU_ROW3(form, op)                                                                 \
+    {fast_alu_##form##_##op##_1, fast_alu_##form##_##op##_4, fast_alu_##form##_##op##_8}
 
 ALWAYS_INLINE uint64_t fast_rd(const struct emu_cpu *cpu, unsigned r, unsigned size)
 {
-    return size == 8 ? cpu->gpr[r] : (uint32_t)cpu->gpr[r];
+    return size == 8 ? cpu->gpr[r] : size == 4 ? (uint32_t)cpu->gpr[r] : reg_read(cpu, r, size);
 }
 
-/* 32-bit writes zero the upper half (reg_write for sizes 4 and 8). */
+/* 32-bit writes zero the upper half, byte ones merge (reg_write). */
 ALWAYS_INLINE void fast_wr(struct emu_cpu *cpu, unsigned r, unsigned size, uint64_t v)
 {
-    cpu->gpr[r] = size == 8 ? v : (uint32_t)v;
+    if (size == 8 || size == 4)
+        cpu->gpr[r] = size == 8 ? v : (uint32_t)v;
+    else
+        reg_write(cpu, r, size, v);
+}
+
+/* An instruction's immediate at an operand size. */
+ALWAYS_INLINE uint64_t fast_imm(const struct emu_insn *in, unsigned size)
+{
+    return size == 8 ? in->imm : size == 4 ? (uint32_t)in->imm : in->imm & size_mask(size);
 }
 
 /* alu() in exec_alu.c for ADD OR AND SUB XOR CMP (ADC and SBB read CF:
@@ -67,6 +79,15 @@ ALWAYS_INLINE bool fast_cf(const struct emu_cpu *cpu)
     }
 }
 
+/* The count of a group 2 shift or rotate as ex_shift takes it: C0/C1 an
+ * imm8, D0/D1 one, D2/D3 CL (not yet masked). */
+ALWAYS_INLINE unsigned fast_shift_count(const struct emu_cpu *cpu, const struct emu_insn *in)
+{
+    return (in->opcode & 0xfe) == 0xd2   ? (unsigned)(cpu->gpr[1] & 0xff)
+           : (in->opcode & 0xfe) == 0xd0 ? 1u
+                                         : (unsigned)in->imm;
+}
+
 /* A quadword load through the read TLB, or false (fast_ea's rules). */
 ALWAYS_INLINE bool fast_load(struct emu_cpu *cpu, int seg, uint64_t ea, unsigned size,
                              uint64_t *v)
@@ -100,5 +121,8 @@ emu_exec_fn emu_fast_pick_alu(const struct emu_cpu *cpu, const struct emu_insn *
 emu_exec_fn emu_fast_general_flow(emu_exec_fn fn);
 emu_exec_fn emu_fast_general_mem(emu_exec_fn fn);
 emu_exec_fn emu_fast_general_alu(emu_exec_fn fn);
+/* The form of fn that leaves CF and OF as they are (a ROL or ROR whose
+ * flags no one sees: emu_block_flags_live), or NULL. */
+emu_exec_fn emu_fast_without_cfof(emu_exec_fn fn);
 
 #endif

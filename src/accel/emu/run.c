@@ -271,11 +271,12 @@ static int run_chain(struct emu_cpu *cpu, struct emu_block *b, int limit, int *r
     int n = 0, st; /* n: blocks run after b */
     cpu->xlog_pos = cpu->held_pos = 0;
     for (;;) {
+        uint64_t lin = emu_fetch_lin(cpu);
         st = __builtin_expect(cpu->jit_on, 0) ? exec_block_jit(cpu, b) : run_block(cpu, b);
         if (st != EMU_OK || n + 1 >= limit ||
             atomic_load_explicit(&cpu->events, memory_order_relaxed))
             break;
-        struct emu_block *next = emu_block_follow(cpu, b);
+        struct emu_block *next = emu_block_follow(cpu, b, lin);
         if (!next) {
             int got; /* not st: its address would keep st in memory */
             next = emu_block_get(cpu, &got);
