@@ -198,7 +198,7 @@ FAST_MOV(1) FAST_MOV(4) FAST_MOV(8)
     }                                                                                      \
     static EXEC(fast_test_ri_##size)                                                       \
     {                                                                                      \
-        uint64_t a = fast_rd(cpu, in->rm, size), b = fast_imm(in, size);                   \
+        uint64_t a = fast_rd(cpu, in->rm, size), b = in->imm; /* raw, as ex_test_rm_imm */ \
         lazy_set(cpu, LF_LOGIC, size, a, b, a & b);                                        \
         return next(cpu, in);                                                              \
     }
