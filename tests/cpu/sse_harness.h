@@ -25,6 +25,7 @@
 #include "catch_faults.h"
 #include "accel/emu/sse.h"
 #include "core/guest_mem.h"
+#include "../unit/xorshift.h"
 struct state {
     uint64_t gpr[16];  /* offset 0 */
     emu_xmm xmm[16];   /* 128 */
@@ -145,10 +146,7 @@ static int emu_run1(struct state *s, const uint8_t *insn, int len)
 static uint64_t rng = 88172645463325252ull;
 static uint64_t rnd(void)
 {
-    rng ^= rng << 13;
-    rng ^= rng >> 7;
-    rng ^= rng << 17;
-    return rng;
+    return xorshift64(&rng);
 }
 
 static const uint32_t f_edge[] = {

@@ -10,6 +10,7 @@
 #include "accel/emu/exec.h"
 #include "emu_fixture.h"
 #include "test.h"
+#include "xorshift.h"
 
 #define RAM 0x10000ull
 #define CODE 0x1000ull
@@ -57,10 +58,7 @@ static uint64_t rng = 0x9e3779b97f4a7c15ull;
 
 static uint64_t next_rand(void)
 {
-    rng ^= rng << 13;
-    rng ^= rng >> 7;
-    rng ^= rng << 17;
-    return rng;
+    return xorshift64(&rng);
 }
 
 static uint64_t operand(void)

@@ -11,6 +11,7 @@
 #include "accel/emu/exec_fast.h"
 #include "emu_fixture.h"
 #include "test.h"
+#include "xorshift.h"
 
 #define RAM 0x20000ull
 #define CODE 0x1000ull
@@ -59,10 +60,7 @@ static uint64_t rng = 0x243f6a8885a308d3ull;
 
 static uint64_t next_rand(void)
 {
-    rng ^= rng << 13;
-    rng ^= rng >> 7;
-    rng ^= rng << 17;
-    return rng;
+    return xorshift64(&rng);
 }
 
 /* A random run of forms then HLT, at CODE or ending where CODE's page

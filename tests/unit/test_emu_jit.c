@@ -19,6 +19,7 @@
 #include "accel/emu/jit/jit_int.h"
 #include "emu_fixture.h"
 #include "test.h"
+#include "xorshift.h"
 
 #define RAM 0x40000ull
 #define CODE 0x10000ull
@@ -35,10 +36,7 @@ static uint64_t rng = 0x2545f4914f6cdd1dull;
 
 static uint64_t rnd(void)
 {
-    rng ^= rng << 13;
-    rng ^= rng >> 7;
-    rng ^= rng << 17;
-    return rng;
+    return xorshift64(&rng);
 }
 
 static unsigned pick(unsigned n)

@@ -15,6 +15,7 @@
 #include "../cpu/host_quirks.h"
 #include "../cpu/mmx_forms.h"
 #include "test.h"
+#include "xorshift.h"
 
 #define ARITH_FLAGS 0x8d5ull
 #define CASES 1500
@@ -22,10 +23,7 @@
 static uint64_t rng = 0x9e3779b97f4a7c15ull;
 static uint64_t rnd(void)
 {
-    rng ^= rng << 13;
-    rng ^= rng >> 7;
-    rng ^= rng << 17;
-    return rng;
+    return xorshift64(&rng);
 }
 
 /* --- Inputs -------------------------------------------------------------------- */
