@@ -12,7 +12,8 @@ FUZZ_CPPFLAGS := -D_GNU_SOURCE -Iinclude -Isrc
 FUZZ_WARN  := -Wall -Wextra -Wno-unused-parameter
 FUZZ_CFLAGS := -std=c11 -O1 -g -pthread $(FUZZ_WARN) $(FUZZ_SAN)
 
-FUZZ_LIB_SRCS := $(sort $(wildcard src/accel/emu/*.c)) src/core/guest_mem.c src/core/iov.c \
+FUZZ_LIB_SRCS := $(sort $(wildcard src/accel/emu/*.c src/accel/emu/jit/*.c)) src/core/guest_mem.c \
+                 src/core/iov.c src/core/log.c \
                  src/devices/virtio/virtqueue.c src/devices/virtio/virtio_blk_req.c
 FUZZ_OBJS   := $(FUZZ_LIB_SRCS:%.c=$(FUZZ_BUILD)/fz/%.o)
 REPLAY_OBJS := $(FUZZ_LIB_SRCS:%.c=$(FUZZ_BUILD)/rp/%.o)
