@@ -182,8 +182,11 @@ guest:
 # The fuzz smoke run is left out there (its targets are built with ASan +
 # UBSan already and ran in the plain suite), and the disk test's pattern is
 # 16 MiB instead of 64 (the same code paths, a quarter of the guest's time).
+# It runs the emu engine's interpreter alone (HYPERKIT_EMU_JIT=0), so CI
+# runs every test with the JIT (the default) and without it.
 san:
-	HYPERKIT_BOOT_TIMEOUT=1200 RUN_FUZZ_SMOKE=0 DISK_PATTERN_MIB=16 $(MAKE) BUILD=build-san SAN=1 test
+	HYPERKIT_EMU_JIT=0 HYPERKIT_BOOT_TIMEOUT=1200 RUN_FUZZ_SMOKE=0 DISK_PATTERN_MIB=16 \
+	    $(MAKE) BUILD=build-san SAN=1 test
 
 # The kvm engine on real KVM nested under QEMU's emulated SVM
 # (scripts/kvm-testbed.sh): the engine-independent tests with TEST_ACCEL=kvm.

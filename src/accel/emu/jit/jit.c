@@ -31,7 +31,9 @@ int emu_jit_vm_init(struct emu_vm *evm)
     evm->jit_hot = 0;
     const char *e = getenv("HYPERKIT_EMU_JIT");
     enum emu_jit_mode mode;
-    if (!e || !strcmp(e, "0") || !*e)
+    if (!e || !*e)
+        mode = EMU_JIT_DEFAULT;
+    else if (!strcmp(e, "0"))
         mode = EMU_JIT_OFF;
     else if (!strcmp(e, "1"))
         mode = EMU_JIT_ON;

@@ -17,12 +17,17 @@
 #define EMU_JIT_HOST 1
 #endif
 
-/* HYPERKIT_EMU_JIT: 0 (the default) off, 1 on, lockstep: on, each
- * compiled block that touches only registers, flags and RIP checked
- * against the interpreter each time it runs (jit_lockstep.c).
- * HYPERKIT_EMU_JIT_HOT=N, for testing: compile after N runs, not
- * EMU_JIT_HOT. */
+/* HYPERKIT_EMU_JIT: 1 (the default, on x86-64 hosts) on, 0 off (the
+ * interpreter alone), lockstep: on, each compiled block that touches only
+ * registers, flags and RIP checked against the interpreter each time it
+ * runs (jit_lockstep.c). HYPERKIT_EMU_JIT_HOT=N, for testing: compile
+ * after N runs, not EMU_JIT_HOT. */
 enum emu_jit_mode { EMU_JIT_OFF, EMU_JIT_ON, EMU_JIT_LOCKSTEP };
+#ifdef EMU_JIT_HOST
+#define EMU_JIT_DEFAULT EMU_JIT_ON
+#else
+#define EMU_JIT_DEFAULT EMU_JIT_OFF
+#endif
 #define EMU_JIT_HOT 32
 #define EMU_JIT_ARENA (32u << 20)
 
