@@ -23,6 +23,7 @@
 #include <sys/time.h>
 
 #include "accel/emu/emu.h"
+#include "accel/emu/jit/jit.h"
 #include "core/vm.h"
 
 #define FZ_RAM (4ull << 20)
@@ -642,6 +643,13 @@ static struct fz *fz_create(void)
     f->evm.mem = &f->mem;
     f->evm.npages = FZ_RAM >> 12;
     f->evm.page_blocks = calloc(f->evm.npages, sizeof(*f->evm.page_blocks));
+    /* The JIT as HYPERKIT_EMU_JIT says (on by default; lockstep checks each
+     * compiled block against the interpreter and aborts on a difference),
+     * compiling a block at its second run unless HYPERKIT_EMU_JIT_HOT says
+     * otherwise, so short inputs reach compiled code. */
+    setenv("HYPERKIT_EMU_JIT_HOT", "2", 0);
+    if (emu_jit_vm_init(&f->evm))
+        abort();
     f->cpu.vm = &f->evm;
     f->devnull = fopen("/dev/null", "w");
     f->verbose = getenv("FUZZ_EMU_VERBOSE") != NULL;
@@ -674,9 +682,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         run_blocks(f);
     arm_timer(0);
     emu_blocks_free_all(&f->evm); /* libFuzzer counts mallocs against frees */
-    if (f->verbose)
-        fprintf(stderr, "fuzz_emu: %s, %llu instructions, %u answers, rip %#llx%s\n",
-                (f->h.mode & 8) ? "steps" : "blocks", (unsigned long long)f->cpu.insn_count,
-                f->answers, (unsigned long long)f->cpu.rip, fz_timeup ? ", out of time" : "");
+    if (f->verbose) {
+        uint64_t compiled, resets;
+        emu_jit_stats(&f->evm, &compiled, &resets);
+        fprintf(stderr, "fuzz_emu: %s, %llu instructions, %u answers, rip %#llx%s, %llu blocks "
+                "compiled so far\n", (f->h.mode & 8) ? "steps" : "blocks",
+                (unsigned long long)f->cpu.insn_count, f->answers, (unsigned long long)f->cpu.rip,
+                fz_timeup ? ", out of time" : "", (unsigned long long)compiled);
+    }
     return 0;
 }
