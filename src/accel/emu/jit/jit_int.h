@@ -57,6 +57,21 @@ void jit_write_gpr(struct jit_buf *j, unsigned size, unsigned r);
  * the TLB probe inline and the handler called on anything else; false
  * (nothing emitted) for other instructions. */
 bool jit_mem_form(const struct emu_insn *in);
+/* RAX = the linear address of in's memory operand (64-bit code: FS/GS
+ * base added, no limit checks). */
+void jit_mem_lin(struct jit_ctx *c, const struct emu_insn *in);
+/* The data-TLB probe inline for size bytes at the linear address in RAX,
+ * as emu_tlb_host does it; tlb: JIT_CPU(tlb_read) or JIT_CPU(tlb_write).
+ * Hit: RCX = the host address (RAX, RDX clobbered). Miss: jumps whose
+ * targets the caller patches, returned in slow[], their count returned. */
+#define JIT_PROBE_SLOW 4
+unsigned jit_tlb_probe(struct jit_ctx *c, int32_t tlb, unsigned size, uint32_t slow[JIT_PROBE_SLOW]);
+/* After a probed fast path that ends in the jump done: the slow jumps
+ * land on a call of in's handler (which takes the full path), RIP kept
+ * as pending delta both ways; the lazy state is taken as the handler
+ * leaving it untouched (callers whose handler changes it reset c->lf_op). */
+void jit_mem_slow_call(struct jit_ctx *c, const struct emu_insn *in, const uint32_t *slow,
+                       unsigned ns, uint32_t done, uint32_t *stop, uint32_t *ended);
 bool jit_native_mem(struct jit_ctx *c, const struct emu_insn *in, uint32_t *stop,
                     uint32_t *ended);
 /* jit_native.c: in as host instructions when it is one of the native

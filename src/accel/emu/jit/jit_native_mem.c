@@ -25,24 +25,19 @@ bool jit_mem_form(const struct emu_insn *in)
            (in->adsz == 4 || in->adsz == 8);
 }
 
-bool jit_native_mem(struct jit_ctx *c, const struct emu_insn *in, uint32_t *stop,
-                    uint32_t *ended)
+void jit_mem_lin(struct jit_ctx *c, const struct emu_insn *in)
 {
-    if (!jit_mem_form(in))
-        return false;
-    struct jit_buf *j = &c->j;
-    bool store = emu_general_fn(in->fn) == ex_mov_rm_reg, q = in->opsz == 8;
-    int32_t tlb = store ? JIT_CPU(tlb_write) : JIT_CPU(tlb_read);
-    int lf_op = c->lf_op;
-    unsigned lf_size = c->lf_size;
-    uint32_t slow[5];
-    unsigned ns = 0;
-
-    jit_ea_to_rax(c, in); /* RAX = lin */
+    jit_ea_to_rax(c, in);
     if (in->seg == SEG_FS || in->seg == SEG_GS)
-        x_alu_r_mem(j, true, X_ADD, X_RAX, X_RBX,
+        x_alu_r_mem(&c->j, true, X_ADD, X_RAX, X_RBX,
                     JIT_CPU(seg) + (int32_t)(in->seg * sizeof(struct emu_segment) +
                                              offsetof(struct emu_segment, base)));
+}
+
+unsigned jit_tlb_probe(struct jit_ctx *c, int32_t tlb, unsigned size, uint32_t slow[JIT_PROBE_SLOW])
+{
+    struct jit_buf *j = &c->j;
+    unsigned ns = 0;
     x_test_mem_imm(j, X_RBX, JIT_CPU(rflags), (uint32_t)RFLAGS_AC);
     slow[ns++] = x_jcc(j, X_CC_NE);
     x_mov_rr(j, true, X_RCX, X_RAX); /* canonical */
@@ -52,7 +47,7 @@ bool jit_native_mem(struct jit_ctx *c, const struct emu_insn *in, uint32_t *stop
     slow[ns++] = x_jcc(j, X_CC_NE);
     x_mov_rr(j, false, X_RCX, X_RAX); /* (lin & 0xfff) + size <= 4096 */
     x_alu_r_imm(j, false, X_AND, X_RCX, 0xfff);
-    x_alu_r_imm(j, false, X_CMP, X_RCX, (int32_t)(4096 - in->opsz));
+    x_alu_r_imm(j, false, X_CMP, X_RCX, (int32_t)(4096 - size));
     slow[ns++] = x_jcc(j, X_CC_A);
     /* RCX = emu_tlb_tag: page | 1 | (CPL 3 ? 2 : 0) */
     x_mov_rr(j, true, X_RCX, X_RAX);
@@ -75,15 +70,15 @@ bool jit_native_mem(struct jit_ctx *c, const struct emu_insn *in, uint32_t *stop
     x_load(j, true, X_RCX, X_RDX, TLB(tlb_read, host) - JIT_CPU(tlb_read) + tlb);
     x_alu_r_imm(j, false, X_AND, X_RAX, 0xfff);
     x_alu_rr(j, true, X_ADD, X_RCX, X_RAX);
-    if (store) {
-        x_load(j, true, X_RAX, X_RBX, JIT_GPR(in->reg));
-        x_store(j, q, X_RAX, X_RCX, 0);
-    } else {
-        x_load(j, q, X_RAX, X_RCX, 0);
-        jit_write_gpr(j, in->opsz, in->reg);
-    }
-    uint32_t done = x_jmp(j);
+    return ns;
+}
 
+void jit_mem_slow_call(struct jit_ctx *c, const struct emu_insn *in, const uint32_t *slow,
+                       unsigned ns, uint32_t done, uint32_t *stop, uint32_t *ended)
+{
+    struct jit_buf *j = &c->j;
+    int lf_op = c->lf_op;
+    unsigned lf_size = c->lf_size;
     for (unsigned k = 0; k < ns; k++)
         x_patch(j, slow[k], jb_pos(j));
     int32_t delta = c->rip_delta;
@@ -93,6 +88,26 @@ bool jit_native_mem(struct jit_ctx *c, const struct emu_insn *in, uint32_t *stop
     c->rip_delta = delta + in->len;
     c->lf_op = lf_op; /* the handler leaves the flags as they were */
     c->lf_size = lf_size;
+}
+
+bool jit_native_mem(struct jit_ctx *c, const struct emu_insn *in, uint32_t *stop,
+                    uint32_t *ended)
+{
+    if (!jit_mem_form(in))
+        return false;
+    struct jit_buf *j = &c->j;
+    bool store = emu_general_fn(in->fn) == ex_mov_rm_reg, q = in->opsz == 8;
+    uint32_t slow[JIT_PROBE_SLOW];
+    jit_mem_lin(c, in); /* RAX = lin */
+    unsigned ns = jit_tlb_probe(c, store ? JIT_CPU(tlb_write) : JIT_CPU(tlb_read), in->opsz, slow);
+    if (store) {
+        x_load(j, true, X_RAX, X_RBX, JIT_GPR(in->reg));
+        x_store(j, q, X_RAX, X_RCX, 0);
+    } else {
+        x_load(j, q, X_RAX, X_RCX, 0);
+        jit_write_gpr(j, in->opsz, in->reg);
+    }
+    jit_mem_slow_call(c, in, slow, ns, x_jmp(j), stop, ended);
     return true;
 }
 #endif
