@@ -235,6 +235,13 @@ struct emu_cpu {
 
     uint64_t recent_rip[64];           /* block starts, for crash reports */
     unsigned recent_pos;
+    /* Compiled blocks that ran to their end go on into the next compiled
+     * block through its link themselves (jit_compile.c): at most
+     * chain_left more (run_chain sets it, each such jump takes one), and
+     * the last one entered and its linear RIP are left here. */
+    int32_t chain_left;
+    struct emu_block *chain_block;
+    uint64_t chain_lin;
 
     struct emu_vm *vm;
     /* EMU_EV_* bits other threads post (or this one, for itself): the run

@@ -169,17 +169,22 @@ static inline bool emu_link_same_page(const struct emu_cpu *cpu, const struct em
  * it up (emu_block_get) and links it (emu_block_link). prev, which
  * started at prev_lin, must not have been freed: the run loop keeps it
  * only within one stretch of blocks, and follows no link while a device
- * write is queued (EMU_EV_CODE). */
-static inline struct emu_block *emu_block_follow(const struct emu_cpu *cpu,
-                                                 const struct emu_block *prev, uint64_t prev_lin)
+ * write is queued (EMU_EV_CODE). A link found right within its page is
+ * made anew in this context, as a lookup would make it: the compiled
+ * code's own follow (jit_compile.c) then takes it too. */
+static inline struct emu_block *emu_block_follow(const struct emu_cpu *cpu, struct emu_block *prev,
+                                                 uint64_t prev_lin)
 {
     uint64_t lin = emu_fetch_lin(cpu);
-    const struct emu_link *l = &prev->link[1];
+    struct emu_link *l = &prev->link[1];
     if (l->lin != lin && (--l)->lin != lin)
         return NULL;
     if (__builtin_expect(l->ctx == cpu->link_ctx, 1))
         return l->to;
-    return emu_link_same_page(cpu, prev, prev_lin, l, lin) ? l->to : NULL;
+    if (!emu_link_same_page(cpu, prev, prev_lin, l, lin))
+        return NULL;
+    l->ctx = cpu->link_ctx;
+    return l->to;
 }
 
 /* block.c */

@@ -267,12 +267,24 @@ static int untraced_done(struct emu_cpu *cpu, int st)
  * Returns the last block's status, or the lookup's. */
 static int run_chain(struct emu_cpu *cpu, struct emu_block *b, int limit, int *ran)
 {
-    unsigned pos = cpu->recent_pos;
     int n = 0, st; /* n: blocks run after b */
     cpu->xlog_pos = cpu->held_pos = 0;
     for (;;) {
         uint64_t lin = emu_fetch_lin(cpu);
-        st = __builtin_expect(cpu->jit_on, 0) ? exec_block_jit(cpu, b) : run_block(cpu, b);
+        if (__builtin_expect(cpu->jit_on, 0)) {
+            /* Compiled code may go on into the blocks its links lead to,
+             * with the same checks as here (jit_compile.c, chain_next). */
+            int32_t left = limit - n - 1;
+            cpu->chain_left = left;
+            st = exec_block_jit(cpu, b);
+            if (cpu->chain_left != left) {
+                n += left - cpu->chain_left;
+                b = cpu->chain_block;
+                lin = cpu->chain_lin;
+            }
+        } else {
+            st = run_block(cpu, b);
+        }
         if (st != EMU_OK || n + 1 >= limit ||
             atomic_load_explicit(&cpu->events, memory_order_relaxed))
             break;
@@ -286,10 +298,10 @@ static int run_chain(struct emu_cpu *cpu, struct emu_block *b, int limit, int *r
             }
             emu_block_link(cpu, b, next);
         }
-        cpu->recent_rip[(pos + (unsigned)n++) & 63] = cpu->rip;
+        cpu->recent_rip[cpu->recent_pos++ & 63] = cpu->rip;
+        n++;
         b = next;
     }
-    cpu->recent_pos = pos + (unsigned)n;
     *ran = n + 1;
     return st;
 }

@@ -145,6 +145,8 @@ void emu_jit_compile(struct emu_vm *evm, struct emu_block *b)
         .j = {jit->buf, jit->buf, jit->buf + sizeof(jit->buf), false},
         .b = b,
         .long64 = b->mode_key == MODE_LONG64,
+        /* Not in lockstep, where each block is checked as it starts. */
+        .chain = b->mode_key == MODE_LONG64 && jit->mode == EMU_JIT_ON,
     };
     jit_build(&c);
     if (c.j.full)

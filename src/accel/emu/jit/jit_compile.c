@@ -99,6 +99,57 @@ static void dead_lf_stores(const struct jit_ctx *c, bool *skip_lf, bool *skip_cf
     }
 }
 
+#define LINK1(field)                                                                       \
+    ((int32_t)(offsetof(struct emu_block, link) + sizeof(struct emu_link) +                 \
+               offsetof(struct emu_link, field)))
+
+/* The block ran to its end (status EMU_OK): go on into the block its link
+ * leads to when that one is compiled, making run_chain's checks between
+ * blocks, as it makes them: blocks left in the chain's budget, nothing
+ * posted to the vCPU, a link made for this RIP in the link context now
+ * (emu_block_follow's common case; the rest goes back to run_chain). R12
+ * becomes the next block, which sets cpu->run_end itself; its stubs then
+ * end with its own instructions. The jumps to out[] return EMU_OK. */
+static unsigned chain_next(struct jit_ctx *c, uint32_t out[5])
+{
+    struct jit_buf *j = &c->j;
+    unsigned n = 0;
+    x_alu_mem_imm(j, false, X_CMP, X_RBX, JIT_CPU(chain_left), 0);
+    out[n++] = x_jcc(j, X_CC_LE);
+    x_alu_mem_imm(j, false, X_CMP, X_RBX, JIT_CPU(events), 0);
+    out[n++] = x_jcc(j, X_CC_NE);
+    /* RDX = the block less one link, so that LINK1 finds link[0]. */
+    x_load(j, true, X_RAX, X_RBX, JIT_CPU(rip));
+    x_mov_rr(j, true, X_RDX, X_R12);
+    x_alu_r_mem(j, true, X_CMP, X_RAX, X_R12, LINK1(lin));
+    uint32_t found = x_jcc(j, X_CC_E);
+    x_alu_r_imm(j, true, X_SUB, X_RDX, (int32_t)sizeof(struct emu_link));
+    x_alu_r_mem(j, true, X_CMP, X_RAX, X_RDX, LINK1(lin));
+    out[n++] = x_jcc(j, X_CC_NE);
+    x_patch(j, found, jb_pos(j));
+    x_load(j, true, X_RCX, X_RBX, JIT_CPU(link_ctx));
+    x_alu_r_mem(j, true, X_CMP, X_RCX, X_RDX, LINK1(ctx));
+    out[n++] = x_jcc(j, X_CC_NE);
+    x_load(j, true, X_RDX, X_RDX, LINK1(to));
+    x_load(j, true, X_RCX, X_RDX, (int32_t)offsetof(struct emu_block, jit));
+    x_test_rr(j, true, X_RCX, X_RCX);
+    out[n++] = x_jcc(j, X_CC_E);
+    /* Taken: counted, told to run_chain, and in the crash trail. */
+    x_alu_mem_imm(j, false, X_SUB, X_RBX, JIT_CPU(chain_left), 1);
+    x_store(j, true, X_RDX, X_RBX, JIT_CPU(chain_block));
+    x_store(j, true, X_RAX, X_RBX, JIT_CPU(chain_lin));
+    x_load(j, false, X_RSI, X_RBX, JIT_CPU(recent_pos));
+    x_alu_mem_imm(j, false, X_ADD, X_RBX, JIT_CPU(recent_pos), 1);
+    x_alu_r_imm(j, false, X_AND, X_RSI, 63);
+    x_shl_imm(j, false, X_RSI, 3);
+    x_alu_rr(j, true, X_ADD, X_RSI, X_RBX);
+    x_store(j, true, X_RAX, X_RSI, JIT_CPU(recent_rip));
+    x_mov_rr(j, true, X_R12, X_RDX);
+    x_alu_r_imm(j, true, X_ADD, X_RCX, JIT_CHAIN_ENTRY);
+    x_jmp_reg(j, X_RCX);
+    return n;
+}
+
 static const unsigned saved[] = {X_RBX, X_R12, X_R13, X_R14, X_R15};
 #define NSAVED (sizeof(saved) / sizeof(saved[0]))
 
@@ -113,6 +164,8 @@ void jit_build(struct jit_ctx *c)
         x_push(j, saved[i]);
     x_mov_rr(j, true, X_RBX, X_RDI);
     x_mov_rr(j, true, X_R12, X_RSI);
+    if (jb_pos(j) != JIT_CHAIN_ENTRY) /* never: the same bytes each time */
+        j->full = true;
     x_mov_imm(j, X_RAX, (uint64_t)b->end);
     x_store(j, true, X_RAX, X_RBX, JIT_CPU(run_end));
     c->rip_delta = 0;
@@ -140,6 +193,12 @@ void jit_build(struct jit_ctx *c)
     /* Ran to its end. */
     flush_rip(c);
     x_alu_mem_imm(j, true, X_ADD, X_RBX, JIT_CPU(insn_count), b->n);
+    if (c->chain) {
+        uint32_t out[5];
+        unsigned nout = chain_next(c, out);
+        for (unsigned k = 0; k < nout; k++)
+            x_patch(j, out[k], jb_pos(j));
+    }
     x_alu_rr(j, false, X_XOR, X_RAX, X_RAX);
     uint32_t epilogue = jb_pos(j);
     for (unsigned i = NSAVED; i-- > 0;)

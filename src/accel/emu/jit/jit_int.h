@@ -25,6 +25,7 @@ struct jit_ctx {
     struct jit_buf j;
     const struct emu_block *b;
     bool long64;          /* 64-bit code: the only mode native forms are made for */
+    bool chain;           /* ends by going on into the next compiled block */
     int32_t rip_delta;    /* lengths of native instructions not yet added to RIP */
     int lf_op;            /* LF_* the last native flag-setter left, -1 when unknown */
     unsigned lf_size;
@@ -41,6 +42,10 @@ struct jit_lf_effect {
     int lf_after;
 };
 struct jit_lf_effect jit_lf_effect(const struct emu_insn *in, int lf_before);
+
+/* Where a compiled block's code goes on from after its prologue: the
+ * entry of a block another one chains into, RBX and R12 set. */
+#define JIT_CHAIN_ENTRY 15
 
 #define JIT_CPU(field) ((int32_t)offsetof(struct emu_cpu, field))
 #define JIT_GPR(r) (JIT_CPU(gpr) + 8 * (int32_t)(r))

@@ -26,7 +26,7 @@ enum {
 enum { X_ADD, X_OR, X_ADC, X_SBB, X_AND, X_SUB, X_XOR, X_CMP };
 
 /* Condition codes of Jcc and SETcc. */
-enum { X_CC_O = 0, X_CC_B = 2, X_CC_E = 4, X_CC_NE = 5, X_CC_A = 7 };
+enum { X_CC_O = 0, X_CC_B = 2, X_CC_E = 4, X_CC_NE = 5, X_CC_A = 7, X_CC_LE = 14 };
 
 static inline uint32_t jb_pos(const struct jit_buf *j)
 {
@@ -265,6 +265,14 @@ static inline void x_patch(struct jit_buf *j, uint32_t at, uint32_t target)
         return;
     int32_t rel = (int32_t)(target - (at + 4));
     memcpy(j->start + at, &rel, 4);
+}
+
+/* JMP reg */
+static inline void x_jmp_reg(struct jit_buf *j, unsigned reg)
+{
+    x_rex(j, false, 0, reg);
+    jb_u8(j, 0xff);
+    jb_u8(j, (uint8_t)(0xe0 + (reg & 7)));
 }
 
 static inline void x_push(struct jit_buf *j, unsigned reg)

@@ -1,0 +1,144 @@
+/*
+ * Compiled blocks going on into each other (jit_compile.c, chain_next)
+ * keep the run loop's promises: an interrupt that becomes pending while
+ * the guest spins in one compiled loop is taken within the run loop's
+ * budget of blocks, as the interpreter takes it, and the instruction
+ * count and registers come out as interpreted. The guest counts ECX
+ * down in a two-instruction loop, then halts; the interrupt controller
+ * stub offers vector 0x40 once the vCPU has run RAISE instructions, and
+ * the handler records the count it interrupted.
+ */
+#include <inttypes.h>
+
+#include "accel/emu/jit/jit.h"
+#include "emu_fixture.h"
+#include "test.h"
+
+__asm__(".pushsection .rodata\n"
+        ".globl chain_guest, chain_guest_end, chain_h40\n"
+        ".code64\n"
+        "chain_guest:\n"
+        "  mov $2000000, %ecx\n"
+        "  sti\n"
+        "1:\n"
+        "  dec %ecx\n"
+        "  jnz 1b\n"
+        "  hlt\n"
+        "chain_h40:\n"
+        "  mov %rcx, 0x8000\n"
+        "  incq 0x8008\n"
+        "  iretq\n"
+        "chain_guest_end:\n"
+        ".popsection\n");
+
+extern const uint8_t chain_guest[], chain_guest_end[], chain_h40[];
+
+#define RAM (1u << 20)
+#define LOAD 0x10000ull
+#define IDT 0x1000ull
+#define STACK 0x7000ull
+#define RAISE 100000u
+/* The run loop looks for interrupts at least every 1024 blocks (run.c's
+ * budget); each block here is the two-instruction loop. */
+#define LATENCY (2u * 1024u + 16u)
+
+static struct emu_fixture fx;
+static struct emu_cpu cpu;
+static bool taken;
+
+static int stub_pending(void *opaque, uint64_t now)
+{
+    return !taken && cpu.insn_count >= RAISE ? 0x40 : -1;
+}
+
+static void stub_accept(void *opaque, int vector)
+{
+    taken = true;
+}
+
+static int stub_msr(void *opaque, uint32_t index, uint64_t *value)
+{
+    return 1;
+}
+
+static int stub_msr_write(void *opaque, uint32_t index, uint64_t value)
+{
+    return 1;
+}
+
+static bool stub_nmi(void *opaque)
+{
+    return false;
+}
+
+static uint32_t stub_tpr_read(void *opaque)
+{
+    return 0;
+}
+
+static void stub_tpr_write(void *opaque, uint32_t v)
+{
+}
+
+static const struct accel_irq_ops stub = {.pending = stub_pending, .accept = stub_accept,
+                                          .msr_read = stub_msr, .msr_write = stub_msr_write,
+                                          .nmi = stub_nmi, .tpr_read = stub_tpr_read,
+                                          .tpr_write = stub_tpr_write};
+
+struct outcome {
+    uint64_t rcx_at_irq, irqs, insns, rcx;
+    int reason;
+};
+
+static struct outcome run(bool jit)
+{
+    memset(fx.ram, 0, RAM);
+    emu_blocks_free_all(&fx.evm);
+    fx.evm.jit_hot = 0;
+    if (jit)
+        emu_jit_set_hot(&fx.evm, 1);
+    emu_fixture_load(&fx, LOAD, chain_guest, chain_guest_end);
+    emu_fixture_set_gate(fx.ram, IDT, 0x40, emu_fixture_at(&fx, chain_h40));
+    emu_fixture_long64(&cpu, fx.ram, LOAD, STACK);
+    cpu.idtr = (struct accel_dtable){IDT, 16 * 0x41 - 1};
+    cpu.irq = &stub;
+    emu_update_mode(&cpu);
+    taken = false;
+    struct accel_exit exit = {0};
+    emu_fixture_run_to_hlt(&cpu, &exit, 100);
+    struct outcome o = {.insns = cpu.insn_count, .rcx = cpu.gpr[1], .reason = (int)exit.reason};
+    memcpy(&o.rcx_at_irq, fx.ram + 0x8000, 8);
+    memcpy(&o.irqs, fx.ram + 0x8008, 8);
+    return o;
+}
+
+int main(void)
+{
+    if (emu_fixture_init(&fx, &cpu, RAM, "emu chain"))
+        return 1;
+    if (!fx.evm.jit) {
+        printf("SKIP: emu chain: the JIT is off (HYPERKIT_EMU_JIT=0 or not an x86-64 host)\n");
+        emu_fixture_fini(&fx);
+        return 0;
+    }
+    struct outcome ref = run(false), got = run(true);
+    uint64_t compiled, resets;
+    emu_jit_stats(&fx.evm, &compiled, &resets);
+    CHECK(compiled > 0, "emu chain: the loop was compiled");
+    for (int k = 0; k < 2; k++) {
+        const struct outcome *o = k ? &got : &ref;
+        const char *who = k ? "JIT" : "interpreter";
+        uint64_t at = 2 + 2 * (2000000 - o->rcx_at_irq); /* instructions before it */
+        printf("%s: emu chain: %s: the interrupt taken after %" PRIu64
+               " instructions (raised at %u)\n",
+               o->irqs == 1 && at >= RAISE && at <= RAISE + LATENCY ? "PASS" : "FAIL", who, at,
+               RAISE);
+        if (!(o->irqs == 1 && at >= RAISE && at <= RAISE + LATENCY))
+            test_failures++;
+        CHECK_EQ(o->reason, ACCEL_EXIT_HLT, "emu chain: the guest reaches HLT");
+        CHECK_EQ(o->rcx, 0, "emu chain: the loop ran to its end");
+    }
+    CHECK_EQ(got.insns, ref.insns, "emu chain: the JIT's instruction count is the interpreter's");
+    emu_fixture_fini(&fx);
+    TEST_EXIT();
+}
