@@ -149,7 +149,9 @@ void emu_block_link(struct emu_cpu *cpu, struct emu_block *prev, struct emu_bloc
     /* Jcc: the fall-through in one link, the taken branch in the other;
      * an indirect branch keeps its last target. */
     int i = b->gpa == prev->gpa + prev->bytes;
-    prev->link[i] = (struct emu_link){emu_fetch_lin(cpu), cpu->link_ctx, b, cpu->code_gen_seen};
+    uint64_t lin = emu_fetch_lin(cpu);
+    prev->link[i] = (struct emu_link){lin, cpu->link_ctx, b, cpu->code_gen_seen};
+    cpu->jcache[emu_jcache_slot(lin)] = (struct emu_jcache_entry){lin, cpu->link_ctx, b, 0};
 }
 
 static void unlink_hash(struct emu_vm *evm, struct emu_block *b)

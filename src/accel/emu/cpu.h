@@ -166,6 +166,14 @@ struct emu_fpu {
     emu_xmm xmm[16];
 };
 
+#define EMU_JCACHE_BITS 10
+struct emu_block;
+struct emu_jcache_entry {
+    uint64_t lin, ctx;
+    struct emu_block *to;
+    uint64_t unused; /* 32 bytes: compiled code indexes by a shift */
+};
+
 struct emu_cpu {
     uint64_t gpr[16];
     uint64_t rip;
@@ -233,6 +241,10 @@ struct emu_cpu {
     unsigned features_off;             /* enum emu_host_feature bits: the host lacks
                                         * them (set at reset), or a test said so */
 
+    /* Blocks looked up, by linear RIP, with the link context then: a
+     * link of any block to any block (emu.h), taken when a block's own
+     * two miss (a RET's many targets). */
+    struct emu_jcache_entry jcache[1u << EMU_JCACHE_BITS];
     uint64_t recent_rip[64];           /* block starts, for crash reports */
     unsigned recent_pos;
     /* Compiled blocks that ran to their end go on into the next compiled

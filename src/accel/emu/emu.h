@@ -187,9 +187,24 @@ static inline struct emu_block *emu_block_follow(const struct emu_cpu *cpu, stru
     return l->to;
 }
 
+/* The jump cache's slot for lin (cpu->jcache; jit_compile.c hashes alike). */
+static inline unsigned emu_jcache_slot(uint64_t lin)
+{
+    return (unsigned)(lin ^ lin >> EMU_JCACHE_BITS) & ((1u << EMU_JCACHE_BITS) - 1);
+}
+
+/* The block at lin looked up in this link context, or NULL: right as a
+ * link made then is (emu_block_follow's rules). */
+static inline struct emu_block *emu_jcache_find(const struct emu_cpu *cpu, uint64_t lin)
+{
+    const struct emu_jcache_entry *e = &cpu->jcache[emu_jcache_slot(lin)];
+    return e->lin == lin && e->ctx == cpu->link_ctx ? e->to : NULL;
+}
+
 /* block.c */
 struct emu_block *emu_block_get(struct emu_cpu *cpu, int *status);
-/* b, just found by emu_block_get, runs after prev: remember it. */
+/* b, just found by emu_block_get or in the jump cache, runs after prev:
+ * remember it, in prev's links and the jump cache. */
 void emu_block_link(struct emu_cpu *cpu, struct emu_block *prev, struct emu_block *b);
 void emu_code_invalidate(struct emu_vm *evm, uint64_t gpa, uint64_t len);
 void emu_blocks_free_dead(struct emu_vm *evm);

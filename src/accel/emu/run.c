@@ -289,6 +289,8 @@ static int run_chain(struct emu_cpu *cpu, struct emu_block *b, int limit, int *r
             atomic_load_explicit(&cpu->events, memory_order_relaxed))
             break;
         struct emu_block *next = emu_block_follow(cpu, b, lin);
+        if (!next && (next = emu_jcache_find(cpu, emu_fetch_lin(cpu))) != NULL)
+            emu_block_link(cpu, b, next);
         if (!next) {
             int got; /* not st: its address would keep st in memory */
             next = emu_block_get(cpu, &got);

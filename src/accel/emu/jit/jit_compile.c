@@ -99,6 +99,10 @@ static void dead_lf_stores(const struct jit_ctx *c, bool *skip_lf, bool *skip_cf
     }
 }
 
+#define JCACHE(field)                                                                      \
+    ((int32_t)(offsetof(struct emu_cpu, jcache) + offsetof(struct emu_jcache_entry, field)))
+_Static_assert(sizeof(struct emu_jcache_entry) == 32, "chain_next indexes the jump cache by << 5");
+
 #define LINK1(field)                                                                       \
     ((int32_t)(offsetof(struct emu_block, link) + sizeof(struct emu_link) +                 \
                offsetof(struct emu_link, field)))
@@ -107,10 +111,11 @@ static void dead_lf_stores(const struct jit_ctx *c, bool *skip_lf, bool *skip_cf
  * leads to when that one is compiled, making run_chain's checks between
  * blocks, as it makes them: blocks left in the chain's budget, nothing
  * posted to the vCPU, a link made for this RIP in the link context now
- * (emu_block_follow's common case; the rest goes back to run_chain). R12
+ * (emu_block_follow's common case), else the jump cache's entry for it
+ * (the rest goes back to run_chain). R12
  * becomes the next block, which sets cpu->run_end itself; its stubs then
  * end with its own instructions. The jumps to out[] return EMU_OK. */
-static unsigned chain_next(struct jit_ctx *c, uint32_t out[5])
+static unsigned chain_next(struct jit_ctx *c, uint32_t out[8])
 {
     struct jit_buf *j = &c->j;
     unsigned n = 0;
@@ -120,17 +125,34 @@ static unsigned chain_next(struct jit_ctx *c, uint32_t out[5])
     out[n++] = x_jcc(j, X_CC_NE);
     /* RDX = the block less one link, so that LINK1 finds link[0]. */
     x_load(j, true, X_RAX, X_RBX, JIT_CPU(rip));
+    x_load(j, true, X_RCX, X_RBX, JIT_CPU(link_ctx));
     x_mov_rr(j, true, X_RDX, X_R12);
     x_alu_r_mem(j, true, X_CMP, X_RAX, X_R12, LINK1(lin));
     uint32_t found = x_jcc(j, X_CC_E);
     x_alu_r_imm(j, true, X_SUB, X_RDX, (int32_t)sizeof(struct emu_link));
     x_alu_r_mem(j, true, X_CMP, X_RAX, X_RDX, LINK1(lin));
-    out[n++] = x_jcc(j, X_CC_NE);
+    uint32_t jcache = x_jcc(j, X_CC_NE);
     x_patch(j, found, jb_pos(j));
-    x_load(j, true, X_RCX, X_RBX, JIT_CPU(link_ctx));
     x_alu_r_mem(j, true, X_CMP, X_RCX, X_RDX, LINK1(ctx));
     out[n++] = x_jcc(j, X_CC_NE);
     x_load(j, true, X_RDX, X_RDX, LINK1(to));
+    uint32_t have = x_jmp(j);
+    /* Neither link: the jump cache (emu_jcache_find), RSI = its slot. */
+    x_patch(j, jcache, jb_pos(j));
+    x_mov_rr(j, true, X_RSI, X_RAX);
+    x_shift_imm(j, true, 5, X_RSI, EMU_JCACHE_BITS);
+    x_alu_rr(j, true, X_XOR, X_RSI, X_RAX);
+    x_alu_r_imm(j, false, X_AND, X_RSI, (1 << EMU_JCACHE_BITS) - 1);
+    x_shl_imm(j, false, X_RSI, 5);
+    x_alu_rr(j, true, X_ADD, X_RSI, X_RBX);
+    x_alu_r_mem(j, true, X_CMP, X_RAX, X_RSI, JCACHE(lin));
+    out[n++] = x_jcc(j, X_CC_NE);
+    x_alu_r_mem(j, true, X_CMP, X_RCX, X_RSI, JCACHE(ctx));
+    out[n++] = x_jcc(j, X_CC_NE);
+    x_load(j, true, X_RDX, X_RSI, JCACHE(to));
+    x_test_rr(j, true, X_RDX, X_RDX);
+    out[n++] = x_jcc(j, X_CC_E);
+    x_patch(j, have, jb_pos(j));
     x_load(j, true, X_RCX, X_RDX, (int32_t)offsetof(struct emu_block, jit));
     x_test_rr(j, true, X_RCX, X_RCX);
     out[n++] = x_jcc(j, X_CC_E);
@@ -194,7 +216,7 @@ void jit_build(struct jit_ctx *c)
     flush_rip(c);
     x_alu_mem_imm(j, true, X_ADD, X_RBX, JIT_CPU(insn_count), b->n);
     if (c->chain) {
-        uint32_t out[5];
+        uint32_t out[8];
         unsigned nout = chain_next(c, out);
         for (unsigned k = 0; k < nout; k++)
             x_patch(j, out[k], jb_pos(j));
