@@ -384,17 +384,24 @@ int emu_read(struct emu_cpu *cpu, int seg, uint64_t ea, unsigned size, uint64_t 
  * page, a hit in tlb (cpu->tlb_read or tlb_write: RAM, no data breakpoint,
  * for a write no decoded code): the host address of seg:ea. NULL when it
  * must take the full path (emu_read, emu_write). A canonical first byte
- * makes the whole access canonical when it stays in one page. */
-static inline uint8_t *emu_tlb_host(struct emu_cpu *cpu, const struct emu_tlb_entry *tlb,
-                                    int seg, uint64_t ea, unsigned size)
+ * makes the whole access canonical when it stays in one page. _lin: for
+ * the linear address itself. */
+static inline uint8_t *emu_tlb_host_lin(struct emu_cpu *cpu, const struct emu_tlb_entry *tlb,
+                                        uint64_t lin, unsigned size)
 {
     if (cpu->mode != MODE_LONG64 || (cpu->rflags & RFLAGS_AC))
         return NULL;
-    uint64_t lin = ea + (seg == SEG_FS || seg == SEG_GS ? cpu->seg[seg].base : 0);
     const struct emu_tlb_entry *t = &tlb[emu_tlb_slot(lin)];
     if (t->vpage != emu_tlb_tag(cpu, lin) || (lin & 0xfff) + size > 4096 || !emu_canonical(lin))
         return NULL;
     return t->host + (lin & 0xfff);
+}
+
+static inline uint8_t *emu_tlb_host(struct emu_cpu *cpu, const struct emu_tlb_entry *tlb,
+                                    int seg, uint64_t ea, unsigned size)
+{
+    uint64_t lin = ea + (seg == SEG_FS || seg == SEG_GS ? cpu->seg[seg].base : 0);
+    return emu_tlb_host_lin(cpu, tlb, lin, size);
 }
 int emu_write(struct emu_cpu *cpu, int seg, uint64_t ea, unsigned size, uint64_t val);
 /* Guest-physical address of a linear one (page walk, A/D bits). */

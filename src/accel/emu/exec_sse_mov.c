@@ -40,6 +40,11 @@ int sse_load(struct emu_cpu *cpu, const struct emu_insn *in, unsigned size, bool
     if (st)
         return st;
     memset(v, 0, sizeof(*v));
+    const uint8_t *h = emu_tlb_host_lin(cpu, cpu->tlb_read, lin, size);
+    if (h) { /* the common case: RAM through the TLB */
+        memcpy(v->b, h, size);
+        return EMU_OK;
+    }
     return emu_read_lin(cpu, lin, v->b, size, ACC_READ);
 }
 
@@ -50,6 +55,11 @@ int sse_store(struct emu_cpu *cpu, const struct emu_insn *in, unsigned size, boo
     int st = sse_lin(cpu, in, size, aligned && size == 16, ACC_WRITE, &lin);
     if (st)
         return st;
+    uint8_t *h = emu_tlb_host_lin(cpu, cpu->tlb_write, lin, size);
+    if (h) {
+        memcpy(h, v->b, size);
+        return EMU_OK;
+    }
     return emu_write_lin(cpu, lin, v->b, size);
 }
 
