@@ -6,7 +6,9 @@
  * count and registers come out as interpreted. The guest counts ECX
  * down in a two-instruction loop, then halts; the interrupt controller
  * stub offers vector 0x40 once the vCPU has run RAISE instructions, and
- * the handler records the count it interrupted.
+ * the handler records the count it interrupted. And a loop that remaps
+ * its own code page and INVLPGs it goes on in the new page: INVLPG ends
+ * the block, so neither the block's rest nor a link runs the old code.
  */
 #include <inttypes.h>
 
@@ -31,7 +33,28 @@ __asm__(".pushsection .rodata\n"
         "chain_guest_end:\n"
         ".popsection\n");
 
+/* Remap the running code page, INVLPG it, jump back into it: the code
+ * there now is the other page's. */
+__asm__(".pushsection .rodata\n"
+        ".globl remap_a, remap_a_end, remap_b, remap_b_end\n"
+        ".code64\n"
+        "remap_a:\n"
+        "1:\n"
+        "  mov %rbx, (%rdi)\n"
+        "  invlpg (%rsi)\n"
+        "  dec %ecx\n"
+        "  jnz 1b\n"
+        "  mov $0xaa, %eax\n"
+        "  hlt\n"
+        "remap_a_end:\n"
+        "remap_b:\n"
+        "  mov $0xbb, %eax\n"
+        "  hlt\n"
+        "remap_b_end:\n"
+        ".popsection\n");
+
 extern const uint8_t chain_guest[], chain_guest_end[], chain_h40[];
+extern const uint8_t remap_a[], remap_a_end[], remap_b[], remap_b_end[];
 
 #define RAM (1u << 20)
 #define LOAD 0x10000ull
@@ -112,14 +135,54 @@ static struct outcome run(bool jit)
     return o;
 }
 
+/* 4-level paging, the first 2 MiB mapped 4 KiB pages one to one, but
+ * the code page CODE_LIN starts out on A and the guest moves it to B. */
+#define PML4 0x20000ull
+#define PT (PML4 + 0x3000)
+#define CODE_A 0x30000ull
+#define CODE_B 0x31000ull
+static uint64_t remap(bool jit)
+{
+    memset(fx.ram, 0, RAM);
+    emu_blocks_free_all(&fx.evm);
+    fx.evm.jit_hot = 0;
+    if (jit)
+        emu_jit_set_hot(&fx.evm, 1);
+    for (uint64_t level = 0; level < 3; level++) {
+        uint64_t e = PML4 + (level + 1) * 0x1000 + 3;
+        memcpy(fx.ram + PML4 + level * 0x1000, &e, 8);
+    }
+    for (uint64_t p = 0; p < 512; p++) {
+        uint64_t e = p * 0x1000 + 3;
+        memcpy(fx.ram + PT + p * 8, &e, 8);
+    }
+    memcpy(fx.ram + CODE_A, remap_a, (size_t)(remap_a_end - remap_a));
+    memcpy(fx.ram + CODE_B, remap_b, (size_t)(remap_b_end - remap_b));
+    emu_fixture_long64(&cpu, fx.ram, CODE_A, STACK);
+    cpu.cr0 |= 0x80000000ull;
+    cpu.cr4 |= 0x20; /* PAE */
+    cpu.cr3 = PML4;
+    cpu.gpr[3] = CODE_B + 3;             /* RBX: the new entry */
+    cpu.gpr[7] = PT + (CODE_A >> 12) * 8; /* RDI: the code page's entry */
+    cpu.gpr[6] = CODE_A;                 /* RSI: its linear address */
+    cpu.gpr[1] = 10;
+    emu_update_mode(&cpu);
+    emu_tlb_flush(&cpu);
+    struct accel_exit exit = {0};
+    emu_fixture_run_to_hlt(&cpu, &exit, 100);
+    return exit.reason == ACCEL_EXIT_HLT ? cpu.gpr[0] : ~0ull;
+}
+
 int main(void)
 {
     if (emu_fixture_init(&fx, &cpu, RAM, "emu chain"))
         return 1;
+    CHECK_EQ(remap(false), 0xbb, "emu chain: after INVLPG of its own remapped page, a loop "
+                                 "goes on in the new page (interpreter)");
     if (!fx.evm.jit) {
         printf("SKIP: emu chain: the JIT is off (HYPERKIT_EMU_JIT=0 or not an x86-64 host)\n");
         emu_fixture_fini(&fx);
-        return 0;
+        TEST_EXIT();
     }
     struct outcome ref = run(false), got = run(true);
     uint64_t compiled, resets;
@@ -139,6 +202,8 @@ int main(void)
         CHECK_EQ(o->rcx, 0, "emu chain: the loop ran to its end");
     }
     CHECK_EQ(got.insns, ref.insns, "emu chain: the JIT's instruction count is the interpreter's");
+    CHECK_EQ(remap(true), 0xbb, "emu chain: after INVLPG of its own remapped page, a loop "
+                                "goes on in the new page (JIT)");
     emu_fixture_fini(&fx);
     TEST_EXIT();
 }

@@ -373,7 +373,12 @@ EXEC(ex_invlpg)
     else if (in->seg == SEG_FS || in->seg == SEG_GS)
         lin += cpu->seg[in->seg].base;
     emu_tlb_flush_page(cpu, lin);
-    return next(cpu, in);
+    /* INVLPG serializes (SDM Vol. 3A 9.3): the next instruction is
+     * fetched through the new translation, which the rest of this block,
+     * decoded through the old one, may not be; nor may a link within its
+     * page (emu_link_same_page). */
+    next(cpu, in);
+    return EMU_END_BLOCK;
 }
 
 EXEC(ex_cli)

@@ -11,6 +11,7 @@
  * after native flag-setting code is native too (jcc_end).
  */
 #if defined(__x86_64__)
+#include "accel/emu/exec.h"
 #include "accel/emu/jit/jit_int.h"
 
 static void flush_rip(struct jit_ctx *c)
@@ -172,6 +173,40 @@ static unsigned chain_next(struct jit_ctx *c, uint32_t out[8])
     return n;
 }
 
+/* Whether b ends in a Jcc or JMP back to its own first instruction (a
+ * relative target: RIP past the block plus imm), in 64-bit code. */
+static bool self_loop(const struct jit_ctx *c)
+{
+    const struct emu_block *b = c->b;
+    const struct emu_insn *in = &b->insns[b->n - 1];
+    emu_exec_fn g = emu_general_fn(in->fn);
+    return c->chain && (g == ex_jcc || g == ex_jmp_rel) && (int64_t)in->imm == -(int64_t)b->bytes;
+}
+
+/* A self loop that ran to its end and went back to its start (RIP as at
+ * entry, in R14): again from the top of the body, with chain_next's
+ * checks but no link to look at: RIP is the start it was entered at, and
+ * the link context is the one it was entered in (R15) unless an INVLPG
+ * in it gave a new one. Anything else falls to chain_next (jumps in
+ * general[]) or returns (out[]). */
+static void loop_back(struct jit_ctx *c, uint32_t body, uint32_t out[2], uint32_t general[2])
+{
+    struct jit_buf *j = &c->j;
+    x_load(j, true, X_RAX, X_RBX, JIT_CPU(rip));
+    x_alu_rr(j, true, X_CMP, X_RAX, X_R14);
+    general[0] = x_jcc(j, X_CC_NE);
+    x_alu_mem_imm(j, false, X_CMP, X_RBX, JIT_CPU(chain_left), 0);
+    out[0] = x_jcc(j, X_CC_LE);
+    x_alu_mem_imm(j, false, X_CMP, X_RBX, JIT_CPU(events), 0);
+    out[1] = x_jcc(j, X_CC_NE);
+    x_alu_r_mem(j, true, X_CMP, X_R15, X_RBX, JIT_CPU(link_ctx));
+    general[1] = x_jcc(j, X_CC_NE);
+    x_alu_mem_imm(j, false, X_SUB, X_RBX, JIT_CPU(chain_left), 1);
+    x_store(j, true, X_R12, X_RBX, JIT_CPU(chain_block));
+    x_store(j, true, X_RAX, X_RBX, JIT_CPU(chain_lin));
+    x_patch(j, x_jmp(j), body);
+}
+
 static const unsigned saved[] = {X_RBX, X_R12, X_R13, X_R14, X_R15};
 #define NSAVED (sizeof(saved) / sizeof(saved[0]))
 
@@ -190,6 +225,12 @@ void jit_build(struct jit_ctx *c)
         j->full = true;
     x_mov_imm(j, X_RAX, (uint64_t)b->end);
     x_store(j, true, X_RAX, X_RBX, JIT_CPU(run_end));
+    bool loop = self_loop(c);
+    if (loop) { /* where it starts and in which context, for loop_back */
+        x_load(j, true, X_R14, X_RBX, JIT_CPU(rip));
+        x_load(j, true, X_R15, X_RBX, JIT_CPU(link_ctx));
+    }
+    uint32_t body = jb_pos(j);
     c->rip_delta = 0;
     c->lf_op = -1;
     bool skip_lf[EMU_BLOCK_MAX_INSNS], skip_cf[EMU_BLOCK_MAX_INSNS];
@@ -216,8 +257,15 @@ void jit_build(struct jit_ctx *c)
     flush_rip(c);
     x_alu_mem_imm(j, true, X_ADD, X_RBX, JIT_CPU(insn_count), b->n);
     if (c->chain) {
-        uint32_t out[8];
-        unsigned nout = chain_next(c, out);
+        uint32_t out[10], general[2];
+        unsigned nout = 0;
+        if (loop) {
+            loop_back(c, body, out, general);
+            nout = 2;
+            x_patch(j, general[0], jb_pos(j));
+            x_patch(j, general[1], jb_pos(j));
+        }
+        nout += chain_next(c, out + nout);
         for (unsigned k = 0; k < nout; k++)
             x_patch(j, out[k], jb_pos(j));
     }
