@@ -30,11 +30,15 @@
 #define STACK_LO 0x2e000ull /* the pages the stack's slots are filled in */
 #define STACK_HI 0x31000ull
 #define SMC (CODE + 0x800) /* the self-modifying store's target */
+#define HIGH 0x7ffffffff000ull /* CODE's linear address once paged (page_high) */
+#define PML4 0x3a000ull /* and the 5 tables after it */
 #define CASES 10000
+#define PAGED_CASES 2000
 
 static struct emu_fixture fx;
 static struct emu_cpu cpu;
 static bool calm; /* no faults or exits: the loop programs run to their HLT */
+static uint64_t code_at = CODE; /* CODE or HIGH */
 
 static uint64_t rng = 0x2545f4914f6cdd1dull;
 
@@ -265,8 +269,10 @@ static void gen_block(struct code *c)
         put(c, pick(256));
         break;
     case 2:
-        put(c, 0xe8); /* CALL rel32 */
-        put32(c, pick(2) ? pick(256) - 128u : (uint32_t)operand());
+        put(c, 0xe8); /* CALL rel32: at HIGH, maybe past the canonical end */
+        put32(c, code_at == HIGH && pick(2) ? 0xe00 + pick(0x300)
+                 : pick(2)                  ? pick(256) - 128u
+                                            : (uint32_t)operand());
         break;
     case 3:
         if (pick(2)) {
@@ -304,6 +310,8 @@ static uint64_t random_rsp(void)
 {
     if (calm || pick(3))
         return STACK;
+    if (code_at == HIGH && pick(2)) /* across HIGH - 0x1000 (0x2e000) and HIGH (CODE) */
+        return pick(2) ? HIGH + 4 * pick(3) : HIGH + 0x1000 + 4 * pick(3); /* or the hole */
     switch (pick(5)) {
     case 0: return 0x2f000 + 4 * pick(5);   /* pushes into or across page 0x2e000 */
     case 1: return 0x30000 - 4 * pick(5);   /* pops across page 0x30000 */
@@ -320,7 +328,7 @@ static void random_state(struct emu_cpu *cpu)
     cpu->gpr[4] = random_rsp();
     cpu->gpr[13] = 0x8000000000000000ull;
     cpu->gpr[15] = DATA;
-    cpu->rip = CODE;
+    cpu->rip = code_at;
     /* AC (no alignment check at CPL 0) keeps accesses off the TLB. */
     emu_set_rflags(cpu, 2 | (rnd() & RFLAGS_ARITH) | (pick(16) ? 0 : RFLAGS_AC));
     if (!calm && pick(8) == 0)
@@ -509,6 +517,118 @@ static int loop_programs(void)
     return 0;
 }
 
+/* What the random blocks covered. */
+struct tally {
+    unsigned insns, native, stops, ended;
+    unsigned stack, stack_ends, stack_odd; /* stack forms, CALL/RET last, off STACK or AC */
+    unsigned call_gp;                      /* CALLs to a non-canonical target */
+};
+
+/* One random block run interpreted, then compiled from the same state:
+ * whether both did the same; t counts what it covered. */
+static bool random_block(unsigned k, struct tally *t)
+{
+    struct accel_exit exit;
+    struct code c;
+    gen_block(&c);
+    memset(fx.ram + CODE, 0, 4096);
+    memcpy(fx.ram + CODE, c.b, c.n);
+    for (unsigned i = 0; i < 4096; i++)
+        fx.ram[DATA + i] = (uint8_t)rnd();
+    for (uint64_t a = STACK_LO; a < STACK_HI; a += 8) {
+        uint64_t v = stack_value();
+        memcpy(fx.ram + a, &v, 8);
+    }
+    emu_code_invalidate(&fx.evm, CODE, 4096);
+    emu_blocks_free_dead(&fx.evm);
+    random_state(&cpu);
+    memset(&exit, 0, sizeof(exit));
+    cpu.exit = &exit;
+    int st;
+    struct emu_block *b = emu_block_get(&cpu, &st);
+    if (!b) {
+        printf("FAIL: emu JIT: case %u: no block (status %d)\n", k, st);
+        return false;
+    }
+    start = cpu;
+    memcpy(start_ram, fx.ram, RAM);
+    st = emu_run_block(&cpu, b);
+    record(&ref, st, &exit);
+    /* The same block decoded afresh (the run may have dropped it: the
+     * store into its page), from the same state. */
+    restore();
+    memset(&exit, 0, sizeof(exit));
+    emu_code_invalidate(&fx.evm, CODE, 4096);
+    if (!(b = emu_block_get(&cpu, &st))) {
+        printf("FAIL: emu JIT: case %u: no block the second time\n", k);
+        return false;
+    }
+    emu_jit_compile(&fx.evm, b);
+    if (!b->jit_code) {
+        printf("FAIL: emu JIT: case %u: block not compiled\n", k);
+        return false;
+    }
+    st = b->jit_code(&cpu, b);
+    record(&got, st, &exit);
+    if (compare(&c))
+        return false;
+    const struct emu_insn *last = &b->insns[b->n - 1];
+    unsigned s = 0;
+    t->insns += b->n;
+    for (unsigned i = 0; i < b->n; i++) {
+        t->native += jit_native_form(&b->insns[i]);
+        s += jit_stack_form(&b->insns[i]);
+    }
+    t->stack += s;
+    t->stack_ends += jit_stack_form(last);
+    t->stack_odd += s && (start.gpr[4] != STACK || (start.rflags & RFLAGS_AC));
+    t->call_gp += jit_stack_form(last) && emu_general_fn(last->fn) == ex_call_rel &&
+                  ref.vector == EXC_GP;
+    t->stops += ref.st != EMU_OK && ref.st != EMU_END_BLOCK;
+    t->ended += ref.st == EMU_END_BLOCK && ref.insn_count - start.insn_count < b->n;
+    return true;
+}
+
+/* cases random blocks (at most 5 failures): how many failed. */
+static unsigned random_blocks(unsigned cases, struct tally *t)
+{
+    unsigned failed = 0;
+    for (unsigned k = 0; k < cases && failed < 5; k++)
+        failed += !random_block(k, t);
+    test_failures += failed;
+    return failed;
+}
+
+/* 4-level paging: the low 2 MiB identity-mapped by one large page, the
+ * last page below the non-canonical hole (HIGH) mapped to CODE, so that
+ * a CALL rel32 there can reach a non-canonical target, and the page
+ * before it to STACK_LO, so that a stack slot across the two is not
+ * contiguous in RAM (and its second half writes the block's code). */
+
+static void set_entry(uint64_t table, unsigned index, uint64_t entry)
+{
+    memcpy(fx.ram + table + 8 * index, &entry, 8);
+}
+
+static void page_high(void)
+{
+    memset(fx.ram + PML4, 0, 0x6000);
+    set_entry(PML4, 0, (PML4 + 0x1000) | 7);
+    set_entry(PML4 + 0x1000, 0, (PML4 + 0x2000) | 7);
+    set_entry(PML4 + 0x2000, 0, 0x87); /* 2 MiB at 0 (PS) */
+    set_entry(PML4, 255, (PML4 + 0x3000) | 7);
+    set_entry(PML4 + 0x3000, 511, (PML4 + 0x4000) | 7);
+    set_entry(PML4 + 0x4000, 511, (PML4 + 0x5000) | 7);
+    set_entry(PML4 + 0x5000, 511, CODE | 7);
+    set_entry(PML4 + 0x5000, 510, STACK_LO | 7);
+    cpu.cr3 = PML4;
+    cpu.cr4 |= CR4_PAE;
+    cpu.cr0 |= 0x80000000u; /* PG */
+    emu_update_mode(&cpu);
+    emu_tlb_flush(&cpu);
+    code_at = HIGH;
+}
+
 int main(void)
 {
     setenv("HYPERKIT_EMU_JIT", "1", 1);
@@ -521,92 +641,40 @@ int main(void)
     }
     emu_fixture_long64(&cpu, fx.ram, CODE, STACK);
     emu_update_mode(&cpu);
-    struct accel_exit exit;
-    unsigned failed = 0, insns = 0, native = 0, stops = 0, ended = 0;
-    unsigned stack = 0, stack_ends = 0, stack_odd = 0; /* stack forms, CALL/RET last, odd RSP */
-    struct code c;
-    for (unsigned k = 0; k < CASES && failed < 5; k++) {
-        gen_block(&c);
-        memset(fx.ram + CODE, 0, 4096);
-        memcpy(fx.ram + CODE, c.b, c.n);
-        for (unsigned i = 0; i < 4096; i++)
-            fx.ram[DATA + i] = (uint8_t)rnd();
-        for (uint64_t a = STACK_LO; a < STACK_HI; a += 8) {
-            uint64_t v = stack_value();
-            memcpy(fx.ram + a, &v, 8);
-        }
-        emu_code_invalidate(&fx.evm, CODE, 4096);
-        emu_blocks_free_dead(&fx.evm);
-        random_state(&cpu);
-        memset(&exit, 0, sizeof(exit));
-        cpu.exit = &exit;
-        cpu.xlog_n = cpu.xlog_pos = cpu.held_pos = 0;
-        cpu.held_valid = false;
-        int st;
-        struct emu_block *b = emu_block_get(&cpu, &st);
-        if (!b) {
-            printf("FAIL: emu JIT: case %u: no block (status %d)\n", k, st);
-            failed++;
-            test_failures++;
-            continue;
-        }
-        start = cpu;
-        memcpy(start_ram, fx.ram, RAM);
-        st = emu_run_block(&cpu, b);
-        record(&ref, st, &exit);
-        /* The same block decoded afresh (the run may have dropped it:
-         * the store into its page), from the same state. */
-        restore();
-        memset(&exit, 0, sizeof(exit));
-        emu_code_invalidate(&fx.evm, CODE, 4096);
-        if (!(b = emu_block_get(&cpu, &st))) {
-            printf("FAIL: emu JIT: case %u: no block the second time\n", k);
-            failed++;
-            test_failures++;
-            continue;
-        }
-        emu_jit_compile(&fx.evm, b);
-        if (!b->jit_code) {
-            printf("FAIL: emu JIT: case %u: block not compiled\n", k);
-            failed++;
-            test_failures++;
-            continue;
-        }
-        st = b->jit_code(&cpu, b);
-        record(&got, st, &exit);
-        if (compare(&c)) {
-            failed++;
-            test_failures++;
-        }
-        insns += b->n;
-        for (unsigned i = 0; i < b->n; i++)
-            native += jit_native_form(&b->insns[i]);
-        unsigned s = 0;
-        for (unsigned i = 0; i < b->n; i++)
-            s += jit_stack_form(&b->insns[i]);
-        stack += s;
-        stack_ends += jit_stack_form(&b->insns[b->n - 1]);
-        stack_odd += s && (start.gpr[4] != STACK || (start.rflags & RFLAGS_AC));
-        stops += ref.st != EMU_OK && ref.st != EMU_END_BLOCK;
-        ended += ref.st == EMU_END_BLOCK && ref.insn_count - start.insn_count < b->n;
-    }
+    struct tally t = {0};
     /* The test must see every way out, and native code in quantity. */
-    if (!failed && (native < insns / 4 || stops < CASES / 50 || ended < CASES / 50 ||
-                    stack < insns / 20 || stack_ends < CASES / 10 || stack_odd < CASES / 20)) {
-        printf("FAIL: emu JIT: the cases miss a path (%u native of %u, %u stops, %u ended early, "
-               "%u stack forms, %u CALL/RET ends, %u blocks with them off STACK)\n",
-               native, insns, stops, ended, stack, stack_ends, stack_odd);
-        failed++;
-        test_failures++;
+    if (random_blocks(CASES, &t) == 0) {
+        if (t.native < t.insns / 4 || t.stops < CASES / 50 || t.ended < CASES / 50 ||
+            t.stack < t.insns / 20 || t.stack_ends < CASES / 10 || t.stack_odd < CASES / 20) {
+            printf("FAIL: emu JIT: the cases miss a path (%u native of %u, %u stops, %u ended "
+                   "early, %u stack forms, %u CALL/RET ends, %u blocks with them off STACK)\n",
+                   t.native, t.insns, t.stops, t.ended, t.stack, t.stack_ends, t.stack_odd);
+            test_failures++;
+        } else {
+            printf("PASS: emu JIT: %u random blocks, %u instructions (%u native, %u stack forms, "
+                   "%u CALL/RET ends), the same as the interpreter (%u faults or exits, %u "
+                   "blocks ended early, %u with an odd RSP or AC)\n",
+                   CASES, t.insns, t.native, t.stack, t.stack_ends, t.stops, t.ended,
+                   t.stack_odd);
+        }
     }
-    if (!failed)
-        printf("PASS: emu JIT: %u random blocks, %u instructions (%u native, %u stack forms, "
-               "%u CALL/RET ends), the same as the interpreter (%u faults or exits, %u blocks "
-               "ended early, %u with an odd RSP or AC)\n",
-               CASES, insns, native, stack, stack_ends, stops, ended, stack_odd);
     emu_jit_set_arena_limit(&fx.evm, 4096);
     if (loop_programs())
         test_failures++;
+    emu_jit_set_arena_limit(&fx.evm, EMU_JIT_ARENA);
+    page_high();
+    struct tally p = {0};
+    if (random_blocks(PAGED_CASES, &p) == 0) {
+        if (p.call_gp < PAGED_CASES / 50) {
+            printf("FAIL: emu JIT: paged blocks: only %u CALLs to a non-canonical target\n",
+                   p.call_gp);
+            test_failures++;
+        } else {
+            printf("PASS: emu JIT: %u random blocks at %#llx under 4-level paging, the same as "
+                   "the interpreter (%u CALLs to a non-canonical target)\n",
+                   PAGED_CASES, (unsigned long long)HIGH, p.call_gp);
+        }
+    }
     emu_fixture_fini(&fx);
     TEST_EXIT();
 }
