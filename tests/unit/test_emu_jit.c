@@ -72,7 +72,7 @@ static unsigned reg(void)
 }
 
 struct code {
-    uint8_t b[1024];
+    uint8_t b[2048]; /* a loop program: up to 6 x 20 instructions of up to 10 bytes */
     unsigned n, insns;
 };
 
