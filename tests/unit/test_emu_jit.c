@@ -1,16 +1,18 @@
 /*
  * The JIT against the interpreter (issue 12's lockstep gate): random
  * blocks of the native forms (MOV, ALU, TEST, INC/DEC, LEA, SHL/SHR/SAR
- * by a constant, IMUL on registers, MOV to and from memory with the TLB
- * probe inline) mixed with called ones (ADC/SBB,
- * rotates, shifts by CL, 8/16-bit forms, SETcc,
- * CMOVcc, loads and stores, PUSH/POP, a store into the block's own page,
- * a faulting load, an OUT that exits, HLT and Jcc as the last), each run
+ * by a constant, IMUL on registers, MOV to and from memory and PUSH/POP
+ * with the TLB probe inline, CALL and RET ending the block) mixed with
+ * called ones (ADC/SBB, rotates, shifts by CL, 8/16-bit forms, SETcc,
+ * CMOVcc, loads and stores, a store into the block's own page, a
+ * faulting load, an OUT that exits, HLT and Jcc as the last), each run
  * from the same random CPU state, lazy flags included, through run_block
- * (emu_run_block) and through its compiled code. Every GPR, RIP, the
- * materialised RFLAGS, the lazy-flag state, the instruction count, the
- * status, the fault, the held instruction, the exit and the memory the
- * block can reach must be the same.
+ * (emu_run_block) and through its compiled code. RSP is sometimes at a
+ * page edge, non-canonical, past RAM, or moved by POP RSP, and the data
+ * TLB sometimes empty or RFLAGS.AC set, so the stack forms take their
+ * slow paths too. Every GPR, RIP, the materialised RFLAGS, the lazy-flag
+ * state, the instruction count, the status, the fault, the held
+ * instruction, the exit and all of RAM must be the same.
  */
 #include <inttypes.h>
 
@@ -24,13 +26,19 @@
 #define RAM 0x40000ull
 #define CODE 0x10000ull
 #define DATA 0x20000ull   /* r15 points here */
-#define STACK 0x2f800ull  /* RSP: pushes stay in page 0x2f000 */
+#define STACK 0x2f800ull  /* RSP, most of the time */
+#define STACK_LO 0x2e000ull /* the pages the stack's slots are filled in */
+#define STACK_HI 0x31000ull
 #define SMC (CODE + 0x800) /* the self-modifying store's target */
+#define HIGH 0x7ffffffff000ull /* CODE's linear address once paged (page_high) */
+#define PML4 0x3a000ull /* and the 5 tables after it */
 #define CASES 10000
+#define PAGED_CASES 2000
 
 static struct emu_fixture fx;
 static struct emu_cpu cpu;
 static bool calm; /* no faults or exits: the loop programs run to their HLT */
+static uint64_t code_at = CODE; /* CODE or HIGH */
 
 static uint64_t rng = 0x2545f4914f6cdd1dull;
 
@@ -64,7 +72,7 @@ static unsigned reg(void)
 }
 
 struct code {
-    uint8_t b[1024];
+    uint8_t b[2048]; /* a loop program: up to 6 x 20 instructions of up to 10 bytes */
     unsigned n, insns;
 };
 
@@ -96,7 +104,7 @@ static void gen_native(struct code *c)
 {
     bool w = pick(2);
     unsigned op = pick(8);
-    switch (pick(9)) {
+    switch (pick(10)) {
     case 0: op_rr(c, w, pick(2) ? 0x89 : 0x8b, reg(), reg()); break;
     case 1: { /* MOV r, imm32 / r64, imm64 */
         unsigned r = reg();
@@ -148,6 +156,14 @@ static void gen_native(struct code *c)
         put32(c, (uint32_t)operand());
         break;
     }
+    case 9: { /* PUSH r (any, RSP too) / POP r (RSP too unless calm) */
+        bool popping = pick(2);
+        unsigned r = popping ? (pick(8) || calm ? reg() : 4) : pick(16);
+        if (r >= 8 || pick(8) == 0)
+            put(c, 0x40 | (r >> 3)); /* REX.W is ignored: still 64-bit */
+        put(c, (popping ? 0x58 : 0x50) + (r & 7));
+        break;
+    }
     }
 }
 
@@ -191,7 +207,8 @@ static void gen_called(struct code *c)
         put(c, 0x40 | (r & 7) << 3 | 7);
         put(c, pick(16) * 8); /* 0..0x78: stays in the data page */
         break;
-    case 10: /* PUSH r / POP r */
+    case 10: /* PUSH r16 / POP r16: not specialised */
+        put(c, 0x66);
         if (r >= 8)
             put(c, 0x41);
         put(c, (pick(2) ? 0x50 : 0x58) + (r & 7));
@@ -245,11 +262,62 @@ static void gen_block(struct code *c)
 {
     c->n = c->insns = 0;
     gen_body(c, 1 + pick(40));
-    if (pick(2)) {
+    switch (pick(5)) {
+    case 0:
+    case 1:
         put(c, 0x70 + pick(16)); /* Jcc: ends the block, reads the flags */
         put(c, pick(256));
-    } else {
+        break;
+    case 2:
+        put(c, 0xe8); /* CALL rel32: at HIGH, maybe past the canonical end */
+        put32(c, code_at == HIGH && pick(2) ? 0xe00 + pick(0x300)
+                 : pick(2)                  ? pick(256) - 128u
+                                            : (uint32_t)operand());
+        break;
+    case 3:
+        if (pick(2)) {
+            put(c, 0xc3); /* RET */
+        } else {
+            put(c, 0xc2); /* RET imm16 */
+            put(c, pick(2) ? 8 * pick(4) : pick(256));
+            put(c, pick(4) ? 0 : pick(256));
+        }
+        break;
+    default:
         put(c, 0xf4); /* HLT: EMU_END_BLOCK */
+        break;
+    }
+}
+
+/* A stack slot's random content: mostly an address in the stack's pages
+ * (for POP RSP) or the code page (for RET), else past RAM, non-canonical
+ * or anything. */
+static uint64_t stack_value(void)
+{
+    switch (pick(6)) {
+    case 0:
+    case 1: return STACK_LO + (rnd() & 0x2ff8) + pick(2) * pick(8);
+    case 2: return CODE + pick(4096);
+    case 3: return 0x100000 + pick(4096);
+    case 4: return 0x0000800000000000ull + pick(4096) - 2048;
+    default: return operand();
+    }
+}
+
+/* RSP for a case: most of the time STACK, else a slot across or at a
+ * page edge, past RAM (not backed: the full path) or non-canonical. */
+static uint64_t random_rsp(void)
+{
+    if (calm || pick(3))
+        return STACK;
+    if (code_at == HIGH && pick(2)) /* across HIGH - 0x1000 (0x2e000) and HIGH (CODE) */
+        return pick(2) ? HIGH + 4 * pick(3) : HIGH + 0x1000 + 4 * pick(3); /* or the hole */
+    switch (pick(5)) {
+    case 0: return 0x2f000 + 4 * pick(5);   /* pushes into or across page 0x2e000 */
+    case 1: return 0x30000 - 4 * pick(5);   /* pops across page 0x30000 */
+    case 2: return 0x100000 + 8 * pick(8);  /* past RAM */
+    case 3: return 0x0000800000000000ull + 8 * pick(4); /* non-canonical */
+    default: return STACK_LO + (rnd() & 0x2fff);
     }
 }
 
@@ -257,11 +325,14 @@ static void random_state(struct emu_cpu *cpu)
 {
     for (int r = 0; r < 16; r++)
         cpu->gpr[r] = operand();
-    cpu->gpr[4] = STACK;
+    cpu->gpr[4] = random_rsp();
     cpu->gpr[13] = 0x8000000000000000ull;
     cpu->gpr[15] = DATA;
-    cpu->rip = CODE;
-    emu_set_rflags(cpu, 2 | (rnd() & RFLAGS_ARITH));
+    cpu->rip = code_at;
+    /* AC (no alignment check at CPL 0) keeps accesses off the TLB. */
+    emu_set_rflags(cpu, 2 | (rnd() & RFLAGS_ARITH) | (pick(16) ? 0 : RFLAGS_AC));
+    if (!calm && pick(8) == 0)
+        emu_tlb_flush(cpu); /* the stack's slots miss the TLB, then fill it */
     static const uint8_t ops[] = {LF_NONE, LF_ADD, LF_ADC, LF_SUB, LF_SBB, LF_LOGIC,
                                   LF_INC,  LF_DEC, LF_NEG, LF_CFOF};
     cpu->lf.op = ops[pick(sizeof(ops))];
@@ -290,19 +361,17 @@ struct outcome {
     uint64_t held_rip;
     int xlog_n;
     struct accel_exit exit;
-    uint8_t code[4096], data[4096], stack[4096];
+    uint8_t ram[RAM];
 };
 
 static struct emu_cpu start;
-static uint8_t start_code[4096], start_data[4096], start_stack[4096];
+static uint8_t start_ram[RAM];
 static struct outcome ref, got;
 
 static void restore(void)
 {
     cpu = start;
-    memcpy(fx.ram + CODE, start_code, 4096);
-    memcpy(fx.ram + DATA, start_data, 4096);
-    memcpy(fx.ram + (STACK & ~0xfffull), start_stack, 4096);
+    memcpy(fx.ram, start_ram, RAM);
 }
 
 static void record(struct outcome *o, int st, const struct accel_exit *exit)
@@ -318,9 +387,7 @@ static void record(struct outcome *o, int st, const struct accel_exit *exit)
     o->held_rip = cpu.held_rip;
     o->xlog_n = cpu.xlog_n;
     o->exit = *exit;
-    memcpy(o->code, fx.ram + CODE, 4096);
-    memcpy(o->data, fx.ram + DATA, 4096);
-    memcpy(o->stack, fx.ram + (STACK & ~0xfffull), 4096);
+    memcpy(o->ram, fx.ram, RAM);
     o->rflags = emu_rflags(&cpu); /* last: it materialises (changes lf) */
 }
 
@@ -370,9 +437,12 @@ static int compare(const struct code *c)
                       (uint64_t)got.held_valid << 63 | got.held_rip);
     if (memcmp(&ref.exit, &got.exit, sizeof(ref.exit)))
         return report(c, "the exit (reason)", ref.exit.reason, got.exit.reason);
-    if (memcmp(ref.code, got.code, 4096) || memcmp(ref.data, got.data, 4096) ||
-        memcmp(ref.stack, got.stack, 4096))
-        return report(c, "memory", 0, 0);
+    if (memcmp(ref.ram, got.ram, RAM)) {
+        uint64_t a = 0;
+        while (ref.ram[a] == got.ram[a])
+            a++;
+        return report(c, "memory (the address, then the JIT's byte)", a, got.ram[a]);
+    }
     return 0;
 }
 
@@ -385,15 +455,20 @@ static int loop_programs(void)
 {
     struct accel_exit exit;
     struct code c;
-    static uint8_t mem0[RAM - DATA], mem_ref[RAM - DATA];
     uint64_t compiled = 0, resets = 0;
     calm = true;
     for (unsigned k = 0; k < LOOPS; k++) {
         c.n = c.insns = 0;
         for (unsigned m = 1 + pick(6); m > 0; m--) {
             gen_body(&c, 1 + pick(20));
-            put(&c, 0x70 + pick(16)); /* Jcc +0: a block boundary */
-            put(&c, 0);
+            if (pick(2)) {
+                put(&c, 0x70 + pick(16)); /* Jcc +0: a block boundary */
+                put(&c, 0);
+            } else { /* CALL 1f; JMP 2f; 1: RET; 2: three blocks */
+                static const uint8_t call_ret[] = {0xe8, 2, 0, 0, 0, 0xeb, 1, 0xc3};
+                memcpy(c.b + c.n, call_ret, sizeof(call_ret));
+                c.n += sizeof(call_ret);
+            }
         }
         static const uint8_t dec_count[] = {0x49, 0xff, 0x8f, 0x00, 0x01, 0x00, 0x00};
         memcpy(c.b + c.n, dec_count, sizeof(dec_count)); /* dec qword [r15 + 0x100] */
@@ -408,14 +483,11 @@ static int loop_programs(void)
             fx.ram[i] = (uint8_t)rnd();
         uint64_t iterations = 20 + pick(40);
         memcpy(fx.ram + DATA + 0x100, &iterations, 8);
-        memcpy(mem0, fx.ram + DATA, sizeof(mem0));
         random_state(&cpu);
         start = cpu;
-        memcpy(start_code, fx.ram + CODE, 4096);
+        memcpy(start_ram, fx.ram, RAM);
         for (int jit = 0; jit < 2; jit++) {
-            cpu = start;
-            memcpy(fx.ram + CODE, start_code, 4096);
-            memcpy(fx.ram + DATA, mem0, sizeof(mem0));
+            restore();
             emu_code_invalidate(&fx.evm, CODE, 4096);
             emu_blocks_free_dead(&fx.evm);
             fx.evm.jit_hot = 0;
@@ -424,8 +496,6 @@ static int loop_programs(void)
             memset(&exit, 0, sizeof(exit));
             emu_fixture_run_to_hlt(&cpu, &exit, 100000);
             record(jit ? &got : &ref, exit.reason, &exit);
-            if (!jit)
-                memcpy(mem_ref, fx.ram + DATA, sizeof(mem_ref));
         }
         if (ref.st != ACCEL_EXIT_HLT || ref.insn_count - start.insn_count < 3 * iterations) {
             printf("FAIL: emu JIT: loop program %u did not run to its HLT (exit %d, %" PRIu64
@@ -434,8 +504,6 @@ static int loop_programs(void)
         }
         if (compare(&c))
             return 1;
-        if (memcmp(mem_ref, fx.ram + DATA, sizeof(mem_ref)))
-            return report(&c, "memory (data and stack)", 0, 0);
         emu_jit_stats(&fx.evm, &compiled, &resets);
     }
     calm = false;
@@ -447,6 +515,118 @@ static int loop_programs(void)
     printf("PASS: emu JIT: %u loop programs through emu_cpu_run end as interpreted (%" PRIu64
            " blocks compiled, code memory dropped %" PRIu64 " times)\n", LOOPS, compiled, resets);
     return 0;
+}
+
+/* What the random blocks covered. */
+struct tally {
+    unsigned insns, native, stops, ended;
+    unsigned stack, stack_ends, stack_odd; /* stack forms, CALL/RET last, off STACK or AC */
+    unsigned call_gp;                      /* CALLs to a non-canonical target */
+};
+
+/* One random block run interpreted, then compiled from the same state:
+ * whether both did the same; t counts what it covered. */
+static bool random_block(unsigned k, struct tally *t)
+{
+    struct accel_exit exit;
+    struct code c;
+    gen_block(&c);
+    memset(fx.ram + CODE, 0, 4096);
+    memcpy(fx.ram + CODE, c.b, c.n);
+    for (unsigned i = 0; i < 4096; i++)
+        fx.ram[DATA + i] = (uint8_t)rnd();
+    for (uint64_t a = STACK_LO; a < STACK_HI; a += 8) {
+        uint64_t v = stack_value();
+        memcpy(fx.ram + a, &v, 8);
+    }
+    emu_code_invalidate(&fx.evm, CODE, 4096);
+    emu_blocks_free_dead(&fx.evm);
+    random_state(&cpu);
+    memset(&exit, 0, sizeof(exit));
+    cpu.exit = &exit;
+    int st;
+    struct emu_block *b = emu_block_get(&cpu, &st);
+    if (!b) {
+        printf("FAIL: emu JIT: case %u: no block (status %d)\n", k, st);
+        return false;
+    }
+    start = cpu;
+    memcpy(start_ram, fx.ram, RAM);
+    st = emu_run_block(&cpu, b);
+    record(&ref, st, &exit);
+    /* The same block decoded afresh (the run may have dropped it: the
+     * store into its page), from the same state. */
+    restore();
+    memset(&exit, 0, sizeof(exit));
+    emu_code_invalidate(&fx.evm, CODE, 4096);
+    if (!(b = emu_block_get(&cpu, &st))) {
+        printf("FAIL: emu JIT: case %u: no block the second time\n", k);
+        return false;
+    }
+    emu_jit_compile(&fx.evm, b);
+    if (!b->jit_code) {
+        printf("FAIL: emu JIT: case %u: block not compiled\n", k);
+        return false;
+    }
+    st = b->jit_code(&cpu, b);
+    record(&got, st, &exit);
+    if (compare(&c))
+        return false;
+    const struct emu_insn *last = &b->insns[b->n - 1];
+    unsigned s = 0;
+    t->insns += b->n;
+    for (unsigned i = 0; i < b->n; i++) {
+        t->native += jit_native_form(&b->insns[i]);
+        s += jit_stack_form(&b->insns[i]);
+    }
+    t->stack += s;
+    t->stack_ends += jit_stack_form(last);
+    t->stack_odd += s && (start.gpr[4] != STACK || (start.rflags & RFLAGS_AC));
+    t->call_gp += jit_stack_form(last) && emu_general_fn(last->fn) == ex_call_rel &&
+                  ref.vector == EXC_GP;
+    t->stops += ref.st != EMU_OK && ref.st != EMU_END_BLOCK;
+    t->ended += ref.st == EMU_END_BLOCK && ref.insn_count - start.insn_count < b->n;
+    return true;
+}
+
+/* cases random blocks (at most 5 failures): how many failed. */
+static unsigned random_blocks(unsigned cases, struct tally *t)
+{
+    unsigned failed = 0;
+    for (unsigned k = 0; k < cases && failed < 5; k++)
+        failed += !random_block(k, t);
+    test_failures += failed;
+    return failed;
+}
+
+/* 4-level paging: the low 2 MiB identity-mapped by one large page, the
+ * last page below the non-canonical hole (HIGH) mapped to CODE, so that
+ * a CALL rel32 there can reach a non-canonical target, and the page
+ * before it to STACK_LO, so that a stack slot across the two is not
+ * contiguous in RAM (and its second half writes the block's code). */
+
+static void set_entry(uint64_t table, unsigned index, uint64_t entry)
+{
+    memcpy(fx.ram + table + 8 * index, &entry, 8);
+}
+
+static void page_high(void)
+{
+    memset(fx.ram + PML4, 0, 0x6000);
+    set_entry(PML4, 0, (PML4 + 0x1000) | 7);
+    set_entry(PML4 + 0x1000, 0, (PML4 + 0x2000) | 7);
+    set_entry(PML4 + 0x2000, 0, 0x87); /* 2 MiB at 0 (PS) */
+    set_entry(PML4, 255, (PML4 + 0x3000) | 7);
+    set_entry(PML4 + 0x3000, 511, (PML4 + 0x4000) | 7);
+    set_entry(PML4 + 0x4000, 511, (PML4 + 0x5000) | 7);
+    set_entry(PML4 + 0x5000, 511, CODE | 7);
+    set_entry(PML4 + 0x5000, 510, STACK_LO | 7);
+    cpu.cr3 = PML4;
+    cpu.cr4 |= CR4_PAE;
+    cpu.cr0 |= 0x80000000u; /* PG */
+    emu_update_mode(&cpu);
+    emu_tlb_flush(&cpu);
+    code_at = HIGH;
 }
 
 int main(void)
@@ -461,80 +641,40 @@ int main(void)
     }
     emu_fixture_long64(&cpu, fx.ram, CODE, STACK);
     emu_update_mode(&cpu);
-    struct accel_exit exit;
-    unsigned failed = 0, insns = 0, native = 0, stops = 0, ended = 0;
-    struct code c;
-    for (unsigned k = 0; k < CASES && failed < 5; k++) {
-        gen_block(&c);
-        memset(fx.ram + CODE, 0, 4096);
-        memcpy(fx.ram + CODE, c.b, c.n);
-        for (unsigned i = 0; i < 4096; i++)
-            fx.ram[DATA + i] = (uint8_t)rnd();
-        emu_code_invalidate(&fx.evm, CODE, 4096);
-        emu_blocks_free_dead(&fx.evm);
-        random_state(&cpu);
-        memset(&exit, 0, sizeof(exit));
-        cpu.exit = &exit;
-        cpu.xlog_n = cpu.xlog_pos = cpu.held_pos = 0;
-        cpu.held_valid = false;
-        int st;
-        struct emu_block *b = emu_block_get(&cpu, &st);
-        if (!b) {
-            printf("FAIL: emu JIT: case %u: no block (status %d)\n", k, st);
-            failed++;
-            test_failures++;
-            continue;
-        }
-        start = cpu;
-        memcpy(start_code, fx.ram + CODE, 4096);
-        memcpy(start_data, fx.ram + DATA, 4096);
-        memcpy(start_stack, fx.ram + (STACK & ~0xfffull), 4096);
-        st = emu_run_block(&cpu, b);
-        record(&ref, st, &exit);
-        /* The same block decoded afresh (the run may have dropped it:
-         * the store into its page), from the same state. */
-        restore();
-        memset(&exit, 0, sizeof(exit));
-        emu_code_invalidate(&fx.evm, CODE, 4096);
-        if (!(b = emu_block_get(&cpu, &st))) {
-            printf("FAIL: emu JIT: case %u: no block the second time\n", k);
-            failed++;
-            test_failures++;
-            continue;
-        }
-        emu_jit_compile(&fx.evm, b);
-        if (!b->jit_code) {
-            printf("FAIL: emu JIT: case %u: block not compiled\n", k);
-            failed++;
-            test_failures++;
-            continue;
-        }
-        st = b->jit_code(&cpu, b);
-        record(&got, st, &exit);
-        if (compare(&c)) {
-            failed++;
-            test_failures++;
-        }
-        insns += b->n;
-        for (unsigned i = 0; i < b->n; i++)
-            native += jit_native_form(&b->insns[i]);
-        stops += ref.st != EMU_OK && ref.st != EMU_END_BLOCK;
-        ended += ref.st == EMU_END_BLOCK && ref.insn_count - start.insn_count < b->n;
-    }
+    struct tally t = {0};
     /* The test must see every way out, and native code in quantity. */
-    if (!failed && (native < insns / 4 || stops < CASES / 50 || ended < CASES / 50)) {
-        printf("FAIL: emu JIT: the cases miss a path (%u native of %u, %u stops, %u ended early)\n",
-               native, insns, stops, ended);
-        failed++;
-        test_failures++;
+    if (random_blocks(CASES, &t) == 0) {
+        if (t.native < t.insns / 4 || t.stops < CASES / 50 || t.ended < CASES / 50 ||
+            t.stack < t.insns / 20 || t.stack_ends < CASES / 10 || t.stack_odd < CASES / 20) {
+            printf("FAIL: emu JIT: the cases miss a path (%u native of %u, %u stops, %u ended "
+                   "early, %u stack forms, %u CALL/RET ends, %u blocks with them off STACK)\n",
+                   t.native, t.insns, t.stops, t.ended, t.stack, t.stack_ends, t.stack_odd);
+            test_failures++;
+        } else {
+            printf("PASS: emu JIT: %u random blocks, %u instructions (%u native, %u stack forms, "
+                   "%u CALL/RET ends), the same as the interpreter (%u faults or exits, %u "
+                   "blocks ended early, %u with an odd RSP or AC)\n",
+                   CASES, t.insns, t.native, t.stack, t.stack_ends, t.stops, t.ended,
+                   t.stack_odd);
+        }
     }
-    if (!failed)
-        printf("PASS: emu JIT: %u random blocks, %u instructions (%u native), the same as the "
-               "interpreter (%u faults or exits, %u blocks ended early)\n",
-               CASES, insns, native, stops, ended);
     emu_jit_set_arena_limit(&fx.evm, 4096);
     if (loop_programs())
         test_failures++;
+    emu_jit_set_arena_limit(&fx.evm, EMU_JIT_ARENA);
+    page_high();
+    struct tally p = {0};
+    if (random_blocks(PAGED_CASES, &p) == 0) {
+        if (p.call_gp < PAGED_CASES / 50) {
+            printf("FAIL: emu JIT: paged blocks: only %u CALLs to a non-canonical target\n",
+                   p.call_gp);
+            test_failures++;
+        } else {
+            printf("PASS: emu JIT: %u random blocks at %#llx under 4-level paging, the same as "
+                   "the interpreter (%u CALLs to a non-canonical target)\n",
+                   PAGED_CASES, (unsigned long long)HIGH, p.call_gp);
+        }
+    }
     emu_fixture_fini(&fx);
     TEST_EXIT();
 }

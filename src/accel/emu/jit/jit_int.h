@@ -79,6 +79,12 @@ void jit_mem_slow_call(struct jit_ctx *c, const struct emu_insn *in, const uint3
                        unsigned ns, uint32_t done, uint32_t *stop, uint32_t *ended);
 bool jit_native_mem(struct jit_ctx *c, const struct emu_insn *in, uint32_t *stop,
                     uint32_t *ended);
+/* jit_native_stack.c: PUSH and POP reg, CALL rel32 and RET (imm16) in
+ * 64-bit code, the slot through the inline probe, the handler called on
+ * anything else; false (nothing emitted) for other instructions. */
+bool jit_stack_form(const struct emu_insn *in);
+bool jit_native_stack(struct jit_ctx *c, const struct emu_insn *in, uint32_t *stop,
+                      uint32_t *ended);
 /* jit_native.c: in as host instructions when it is one of the native
  * forms (true), else nothing emitted; jit_native_form: whether it is. */
 bool jit_native(struct jit_ctx *c, const struct emu_insn *in);

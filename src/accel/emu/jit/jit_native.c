@@ -89,7 +89,7 @@ struct jit_lf_effect jit_lf_effect(const struct emu_insn *in, int lf_before)
     struct jit_lf_effect e = {false, false, false, lf_before};
     switch (form_of(in)) {
     case F_NONE:
-        if (jit_mem_form(in)) { /* may call its handler (and fault): flags untouched */
+        if (jit_mem_form(in) || jit_stack_form(in)) { /* may call its handler: flags kept */
             e.reads = true;
             break;
         }

@@ -1,0 +1,142 @@
+/*
+ * PUSH reg, POP reg, CALL rel32, RET and RET imm16 in 64-bit code as
+ * host code, each doing on its fast path exactly what its specialised
+ * handler does (exec_fast_flow.c: fast_push, fast_pop, fast_call,
+ * fast_ret). The stack slot goes through the data-TLB probe inline
+ * (jit_tlb_probe): in 64-bit mode SS's base is not added (emu_tlb_host
+ * adds only FS's and GS's), so RSP is the linear address. A miss, a
+ * page-crossing or non-canonical slot, RFLAGS.AC, or a non-canonical
+ * CALL or RET target calls the handler, which takes the full path;
+ * nothing is written before the last check, so the handler starts from
+ * untouched state, and jit_emit_call's R13 (RSP for emu_block_stop) is
+ * the instruction's own. PUSH and POP leave RIP to the pending delta, as
+ * memory MOVs do (jit_mem_slow_call). CALL and RET end the block: RIP is
+ * written on both paths and no delta is left. None touches the flags.
+ */
+#if defined(__x86_64__)
+#include "accel/emu/exec.h"
+#include "accel/emu/jit/jit_int.h"
+
+bool jit_stack_form(const struct emu_insn *in)
+{
+    emu_exec_fn g = emu_general_fn(in->fn);
+    return g != in->fn && in->opsz == 8 &&
+           (g == ex_push_reg || g == ex_pop_reg || g == ex_call_rel || g == ex_ret);
+}
+
+/* Jump (returned, to be patched) unless RAX is canonical; RCX clobbered. */
+static uint32_t jump_noncanonical(struct jit_buf *j)
+{
+    x_mov_rr(j, true, X_RCX, X_RAX);
+    x_shl_imm(j, true, X_RCX, 16);
+    x_shift_imm(j, true, 7, X_RCX, 16);
+    x_alu_rr(j, true, X_CMP, X_RCX, X_RAX);
+    return x_jcc(j, X_CC_NE);
+}
+
+/* RAX = RSP - 8 (PUSH, CALL) or RSP (POP, RET), then the probe: RCX =
+ * the slot's host address on a hit. */
+static unsigned probe_slot(struct jit_ctx *c, bool push, uint32_t slow[JIT_PROBE_SLOW])
+{
+    x_load(&c->j, true, X_RAX, X_RBX, JIT_GPR(4));
+    if (push)
+        x_alu_r_imm(&c->j, true, X_SUB, X_RAX, 8);
+    return jit_tlb_probe(c, push ? JIT_CPU(tlb_write) : JIT_CPU(tlb_read), 8, slow);
+}
+
+/* fast_push: the register read after the probe, before RSP moves (PUSH
+ * RSP pushes the old value). */
+static void push(struct jit_ctx *c, const struct emu_insn *in, uint32_t *stop, uint32_t *ended)
+{
+    struct jit_buf *j = &c->j;
+    uint32_t slow[JIT_PROBE_SLOW];
+    unsigned ns = probe_slot(c, true, slow);
+    x_load(j, true, X_RAX, X_RBX, JIT_GPR(in->reg));
+    x_store(j, true, X_RAX, X_RCX, 0);
+    x_alu_mem_imm(j, true, X_SUB, X_RBX, JIT_GPR(4), 8);
+    jit_mem_slow_call(c, in, slow, ns, x_jmp(j), stop, ended);
+}
+
+/* fast_pop: RSP moves first, then the register (POP RSP leaves the
+ * popped value). */
+static void pop(struct jit_ctx *c, const struct emu_insn *in, uint32_t *stop, uint32_t *ended)
+{
+    struct jit_buf *j = &c->j;
+    uint32_t slow[JIT_PROBE_SLOW];
+    unsigned ns = probe_slot(c, false, slow);
+    x_load(j, true, X_RAX, X_RCX, 0);
+    x_alu_mem_imm(j, true, X_ADD, X_RBX, JIT_GPR(4), 8);
+    x_store(j, true, X_RAX, X_RBX, JIT_GPR(in->reg));
+    jit_mem_slow_call(c, in, slow, ns, x_jmp(j), stop, ended);
+}
+
+/* The block's end after a fast path that wrote RIP and jumps to done:
+ * the slow jumps call the handler (which flushes the pending delta
+ * first and sets RIP itself); no delta is left either way. */
+static void end_slow_call(struct jit_ctx *c, const struct emu_insn *in, const uint32_t *slow,
+                          unsigned ns, uint32_t done, uint32_t *stop, uint32_t *ended)
+{
+    struct jit_buf *j = &c->j;
+    for (unsigned k = 0; k < ns; k++)
+        x_patch(j, slow[k], jb_pos(j));
+    jit_emit_call(c, in, stop, ended);
+    x_patch(j, done, jb_pos(j));
+    c->rip_delta = 0;
+}
+
+/* fast_call: the return address (RIP past the CALL) pushed, RIP = the
+ * target; a non-canonical target is the handler's (#GP). */
+static void call(struct jit_ctx *c, const struct emu_insn *in, uint32_t *stop, uint32_t *ended)
+{
+    struct jit_buf *j = &c->j;
+    uint32_t slow[JIT_PROBE_SLOW + 1];
+    int32_t ret = c->rip_delta + in->len; /* from cpu->rip */
+    x_load(j, true, X_RAX, X_RBX, JIT_CPU(rip));
+    x_mov_imm(j, X_RCX, (uint64_t)((int64_t)ret + (int64_t)in->imm));
+    x_alu_rr(j, true, X_ADD, X_RAX, X_RCX);
+    slow[0] = jump_noncanonical(j);
+    unsigned ns = 1 + probe_slot(c, true, slow + 1);
+    x_load(j, true, X_RAX, X_RBX, JIT_CPU(rip));
+    x_alu_r_imm(j, true, X_ADD, X_RAX, ret);
+    x_store(j, true, X_RAX, X_RCX, 0);
+    x_mov_imm(j, X_RCX, in->imm); /* sign-extended rel32 */
+    x_alu_rr(j, true, X_ADD, X_RAX, X_RCX);
+    x_store(j, true, X_RAX, X_RBX, JIT_CPU(rip));
+    x_alu_mem_imm(j, true, X_SUB, X_RBX, JIT_GPR(4), 8);
+    end_slow_call(c, in, slow, ns, x_jmp(j), stop, ended);
+}
+
+/* fast_ret: RIP = the popped target, RSP past it and imm16 more; a
+ * non-canonical target is the handler's (#GP). */
+static void ret(struct jit_ctx *c, const struct emu_insn *in, uint32_t *stop, uint32_t *ended)
+{
+    struct jit_buf *j = &c->j;
+    uint32_t slow[JIT_PROBE_SLOW + 1];
+    unsigned ns = probe_slot(c, false, slow);
+    x_load(j, true, X_RAX, X_RCX, 0);
+    slow[ns++] = jump_noncanonical(j);
+    x_store(j, true, X_RAX, X_RBX, JIT_CPU(rip));
+    x_alu_mem_imm(j, true, X_ADD, X_RBX, JIT_GPR(4), (int32_t)(8 + in->imm)); /* imm16 */
+    end_slow_call(c, in, slow, ns, x_jmp(j), stop, ended);
+}
+
+bool jit_native_stack(struct jit_ctx *c, const struct emu_insn *in, uint32_t *stop,
+                      uint32_t *ended)
+{
+    if (!jit_stack_form(in))
+        return false;
+    emu_exec_fn g = emu_general_fn(in->fn);
+    bool last = in == &c->b->insns[c->b->n - 1];
+    if (g == ex_push_reg)
+        push(c, in, stop, ended);
+    else if (g == ex_pop_reg)
+        pop(c, in, stop, ended);
+    else if (!last) /* CALL and RET end their block (INSN_ENDS) */
+        return false;
+    else if (g == ex_call_rel)
+        call(c, in, stop, ended);
+    else
+        ret(c, in, stop, ended);
+    return true;
+}
+#endif
