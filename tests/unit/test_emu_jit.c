@@ -568,6 +568,7 @@ static bool random_block(unsigned k, struct tally *t)
         printf("FAIL: emu JIT: case %u: block not compiled\n", k);
         return false;
     }
+    cpu.chain_left = 0; /* this block alone: no budget to go on into others */
     st = b->jit_code(&cpu, b);
     record(&got, st, &exit);
     if (compare(&c))
