@@ -292,14 +292,31 @@ static void gen_called(struct code *c)
         put(c, 0x66);
         op_rr(c, false, 0x0f40 + pick(16), r, reg());
         break;
-    case 9: /* MOV r, [r15 + d8] / MOV [r15 + d8], r: 32 or 64 bits, maybe FS: */
+    case 9: { /* MOV r, [r15 + d8] / MOV [r15 + d8], r: 8, 32 or 64 bits; MOVZX,
+               * MOVSX r, byte or word [r15 + d8]; MOVSXD; maybe FS: */
+        static const unsigned opc[] = {0x8b, 0x89, 0x8a, 0x88, 0x0fb6, 0x0fb7, 0x0fbe, 0x0fbf, 0x63};
+        unsigned o = opc[pick(sizeof(opc) / sizeof(opc[0]))];
+        bool byte = o == 0x8a || o == 0x88 || o == 0x0fb6 || o == 0x0fbe;
+        if (byte && pick(2)) { /* [rsp + d8] without REX: AH..BH (stays in the stack page) */
+            unsigned b = o == 0x8a || o == 0x88 ? pick(8) : (r & 7) == 4 ? 5 : r & 7;
+            if (o > 0xff)
+                put(c, o >> 8);
+            put(c, o & 0xff);
+            put(c, 0x44 | b << 3);
+            put(c, 0x24);
+            put(c, pick(256));
+            break;
+        }
         if (pick(4) == 0)
             put(c, 0x64); /* FS base 0 in the fixture: the same address */
-        put(c, (w ? 0x49 : 0x41) | (r >> 3) << 2);
-        put(c, pick(2) ? 0x8b : 0x89);
+        put(c, (w || o == 0x63 ? 0x49 : 0x41) | (r >> 3) << 2); /* byte: SPL..DIL, R8B..: r not 4 */
+        if (o > 0xff)
+            put(c, o >> 8);
+        put(c, o & 0xff);
         put(c, 0x40 | (r & 7) << 3 | 7);
-        put(c, pick(16) * 8); /* 0..0x78: stays in the data page */
-        break;
+        put(c, pick(16) * 8 + (byte ? pick(8) : 0));
+        break; /* 0..0x7f: stays in the data page */
+    }
     case 10: /* PUSH r / POP r */
         if (r >= 8)
             put(c, 0x41);

@@ -265,29 +265,12 @@ static void lf_store_cf(struct jit_ctx *c)
         x_op_mem(&c->j, false, 0x88, X_RDX, X_RBX, LF(cf_in)); /* MOV byte [cf_in], DL */
 }
 
-/* Where byte register r lives: AH..BH (REG_HIGH8 on, as the decoder
- * names them without REX) are byte 1 of RAX..RBX. */
-static int32_t byte_reg_at(unsigned r)
-{
-    return r >= REG_HIGH8 ? JIT_GPR(r - REG_HIGH8) + 1 : JIT_GPR(r);
-}
-
-/* opc (0F opc) with a memory operand [base + disp]. */
-static void op0f_mem(struct jit_buf *j, bool w, uint8_t opc, unsigned reg, unsigned base,
-                     int32_t disp)
-{
-    x_rex(j, w, reg, base);
-    jb_u8(j, 0x0f);
-    jb_u8(j, opc);
-    x_modrm_mem(j, reg, base, disp);
-}
-
 /* gpr[r] = RAX at size: a 32-bit write zeroes the upper half, a byte one
  * merges (fast_wr, reg_write). */
 void jit_write_gpr(struct jit_buf *j, unsigned size, unsigned r)
 {
     if (size == 1) {
-        x_op_mem(j, false, 0x88, X_RAX, X_RBX, byte_reg_at(r)); /* MOV [..], AL */
+        x_op_mem(j, false, 0x88, X_RAX, X_RBX, JIT_GPR8(r)); /* MOV [..], AL */
         return;
     }
     if (size == 4)
@@ -299,7 +282,7 @@ void jit_write_gpr(struct jit_buf *j, unsigned size, unsigned r)
 static void read_gpr(struct jit_buf *j, unsigned size, unsigned r, unsigned to)
 {
     if (size == 1)
-        op0f_mem(j, false, 0xb6, to, X_RBX, byte_reg_at(r)); /* MOVZX to32, byte */
+        x_op0f_mem(j, false, 0xb6, to, X_RBX, JIT_GPR8(r)); /* MOVZX to32, byte */
     else
         x_load(j, size == 8, to, X_RBX, JIT_GPR(r));
 }
@@ -576,9 +559,9 @@ static void movx(struct jit_buf *j, const struct emu_insn *in)
         x_op_mem(j, true, 0x63, X_RAX, X_RBX, JIT_GPR(in->rm));
     } else {
         bool sx = emu_general_fn(in->fn) == ex_movsx, word = in->imm == 2;
-        int32_t at = word ? JIT_GPR(in->rm) : byte_reg_at(in->rm);
+        int32_t at = word ? JIT_GPR(in->rm) : JIT_GPR8(in->rm);
         /* 0F B6/B7 MOVZX, 0F BE/BF MOVSX; a 32-bit one zero-extends */
-        op0f_mem(j, sx && in->opsz == 8, (uint8_t)((sx ? 0xbe : 0xb6) + word), X_RAX, X_RBX, at);
+        x_op0f_mem(j, sx && in->opsz == 8, (uint8_t)((sx ? 0xbe : 0xb6) + word), X_RAX, X_RBX, at);
     }
     x_store(j, true, X_RAX, X_RBX, JIT_GPR(in->reg));
 }
@@ -655,7 +638,7 @@ bool jit_native(struct jit_ctx *c, const struct emu_insn *in)
     case F_MOV_RI: {
         uint64_t v = q ? in->imm : (uint32_t)in->imm;
         if (size == 1) {
-            x_store_imm(j, 1, X_RBX, byte_reg_at(in->reg), (uint32_t)in->imm);
+            x_store_imm(j, 1, X_RBX, JIT_GPR8(in->reg), (uint32_t)in->imm);
         } else if (x_fits_s32((int64_t)v)) {
             x_store_imm(j, 8, X_RBX, JIT_GPR(in->reg), (uint32_t)v);
         } else {
