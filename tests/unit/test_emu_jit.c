@@ -2,8 +2,9 @@
  * The JIT against the interpreter (issue 12's lockstep gate): random
  * blocks of the native forms (MOV, ALU, TEST, INC/DEC, LEA, SHL/SHR/SAR
  * and ROL/ROR by a constant, IMUL, MOVZX/MOVSX/MOVSXD, CMOVcc and SETcc on
- * registers, the byte forms on AL..BH and the REX byte registers, MOV to
- * and from memory with the TLB probe inline) mixed with called ones
+ * registers, the byte forms on AL..BH and the REX byte registers, MOV
+ * (8, 32, 64 bits) to and from memory and MOVZX/MOVSX/MOVSXD from it with
+ * the TLB probe inline) mixed with called ones
  * (ADC/SBB, shifts and rotates by CL, 16-bit and other byte forms,
  * loads and stores, PUSH/POP, a store into the block's own page,
  * a faulting load, an OUT that exits, HLT and Jcc as the last), each run
