@@ -3,10 +3,9 @@
  * each doing exactly what the handler specialised at decode time does
  * (exec_fast_alu.c; exec_fast_mem.c's LEA, CMOVcc, MOVSXD; ex_setcc):
  * the same register result and the same lazy-flag state, written field
- * by field as lazy_set does, so
- * native and called instructions mix with nothing in between. Guest
- * registers are read and written in cpu->gpr; RIP moves through the
- * compiler's pending delta. Only the specialised handlers' forms are
+ * by field as lazy_set does, so native and called instructions mix with
+ * nothing in between. Guest registers are read and written in cpu->gpr;
+ * RIP moves through the compiler's pending delta. Only the specialised handlers' forms are
  * taken (32- and 64-bit register operands; the byte forms on AL..BH and
  * the REX byte registers; SETcc), in 64-bit code. CMOVcc and SETcc are
  * native only where the block's own code decides their condition.
