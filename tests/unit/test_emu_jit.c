@@ -1,11 +1,13 @@
 /*
  * The JIT against the interpreter (issue 12's lockstep gate): random
  * blocks of the native forms (MOV, ALU, TEST, INC/DEC, LEA, SHL/SHR/SAR
- * by a constant, IMUL on registers, MOV to and from memory and PUSH/POP
- * with the TLB probe inline, CALL and RET ending the block) mixed with
- * called ones (ADC/SBB, rotates, shifts by CL, 8/16-bit forms, SETcc,
- * CMOVcc, loads and stores, a store into the block's own page, a
- * faulting load, an OUT that exits, HLT and Jcc as the last), each run
+ * and ROL/ROR by a constant, IMUL, MOVZX/MOVSX/MOVSXD, CMOVcc and SETcc on
+ * registers, the byte forms on AL..BH and the REX byte registers, MOV
+ * (8, 32, 64 bits) to and from memory and MOVZX/MOVSX/MOVSXD from it and
+ * PUSH/POP with the TLB probe inline, CALL and RET ending the block) mixed
+ * with called ones (ADC/SBB, shifts and rotates by CL, 16-bit and other
+ * byte forms, PUSH/POP of words, a store into the block's own page,
+ * a faulting load, an OUT that exits, HLT and Jcc as the last), each run
  * from the same random CPU state, lazy flags included, through run_block
  * (emu_run_block) and through its compiled code. RSP is sometimes at a
  * page edge, non-canonical, past RAM, or moved by POP RSP, and the data
@@ -17,6 +19,7 @@
 #include <inttypes.h>
 
 #include "accel/emu/exec.h"
+#include "accel/emu/exec_fast.h"
 #include "accel/emu/jit/jit.h"
 #include "accel/emu/jit/jit_int.h"
 #include "emu_fixture.h"
@@ -56,6 +59,7 @@ static uint64_t operand(void)
 {
     static const uint64_t edges[] = {0,          1,          0x7f,       0x80,
                                      0xff,       0x7fffffff, 0x80000000, 0xffffffff,
+                                     0x7fff,     0x8000,     0xff80,
                                      0x100000000ull, 0x7fffffffffffffffull,
                                      0x8000000000000000ull, 0xffffffffffffffffull};
     uint64_t r = rnd();
@@ -99,12 +103,79 @@ static void op_rr(struct code *c, bool w, unsigned opc, unsigned r, unsigned m)
     put(c, 0xc0 | (r & 7) << 3 | (m & 7));
 }
 
+/* A byte form on registers: without REX, 4-7 name AH..BH (all eight may
+ * be written); with REX, only the registers reg() allows (4 is SPL). */
+static void byte_rr(struct code *c, unsigned opc)
+{
+    unsigned r, m;
+    if (pick(2)) {
+        r = pick(8);
+        m = pick(8);
+    } else {
+        r = reg();
+        m = reg();
+        put(c, 0x40 | (r >> 3) << 2 | (m >> 3));
+    }
+    if (opc > 0xff)
+        put(c, opc >> 8);
+    put(c, opc & 0xff);
+    put(c, 0xc0 | (r & 7) << 3 | (m & 7));
+}
+
+/* ALU, TEST, CMP, MOV on byte registers, register or immediate. */
+static void gen_byte(struct code *c)
+{
+    static const uint8_t imm8[] = {0, 1, 0x7f, 0x80, 0x81, 0xfe, 0xff};
+    unsigned op = pick(8);
+    switch (pick(6)) {
+    case 0: byte_rr(c, op * 8 + (pick(2) ? 0 : 2)); return; /* ADC, SBB stay called */
+    case 1: byte_rr(c, 0x80); c->b[c->n - 1] = (uint8_t)((c->b[c->n - 1] & 0xc7) | op << 3); break;
+    case 2: put(c, op * 8 + 4); break; /* op AL, imm8 */
+    case 3: /* TEST r/m8, r8 / imm8; TEST AL, imm8 */
+        if (pick(3) == 0) {
+            put(c, 0xa8);
+        } else if (pick(2)) {
+            byte_rr(c, 0x84);
+            return;
+        } else {
+            byte_rr(c, 0xf6);
+            c->b[c->n - 1] &= 0xc7;
+        }
+        break;
+    case 4: byte_rr(c, pick(2) ? 0x88 : 0x8a); return;
+    default: { /* MOV r8, imm8 */
+        unsigned r = pick(2) ? pick(8) : reg();
+        bool rex = r >= 8 || pick(2);
+        if (rex)
+            put(c, 0x40 | (r >> 3)); /* with REX: no AH..BH, and 4 is SPL */
+        if (rex && r == 4)
+            r = 5;
+        put(c, 0xb0 + (r & 7));
+        break;
+    }
+    }
+    put(c, pick(2) ? imm8[pick(sizeof(imm8))] : pick(256));
+}
+
+/* MOVZX, MOVSX from a byte register (AH..BH without REX) or a word one,
+ * to 32 or 64 bits. */
+static void gen_movx(struct code *c)
+{
+    bool w = pick(3) == 0, word = pick(3) == 0;
+    unsigned d = reg(), s = pick(16), opc = (pick(2) ? 0x0fb6 : 0x0fbe) + word;
+    if (w || d >= 8 || s >= 8 || pick(2))
+        put(c, 0x40 | (w ? 8 : 0) | (d >> 3) << 2 | (s >> 3));
+    put(c, 0x0f);
+    put(c, opc & 0xff);
+    put(c, 0xc0 | (d & 7) << 3 | (s & 7));
+}
+
 /* A native form. */
 static void gen_native(struct code *c)
 {
     bool w = pick(2);
     unsigned op = pick(8);
-    switch (pick(10)) {
+    switch (pick(15)) {
     case 0: op_rr(c, w, pick(2) ? 0x89 : 0x8b, reg(), reg()); break;
     case 1: { /* MOV r, imm32 / r64, imm64 */
         unsigned r = reg();
@@ -156,7 +227,33 @@ static void gen_native(struct code *c)
         put32(c, (uint32_t)operand());
         break;
     }
-    case 9: { /* PUSH r (any, RSP too) / POP r (RSP too unless calm) */
+    case 9: /* ROL, ROR by 1 or an immediate (edge counts: 0, the width, past it) */
+        if (pick(3) == 0) {
+            op_rr(c, w, 0xd1, pick(2), reg());
+        } else {
+            static const uint8_t counts[] = {0, 1, 2, 31, 32, 33, 63, 64, 65, 0xff};
+            op_rr(c, w, 0xc1, pick(2), reg());
+            put(c, pick(3) ? counts[pick(sizeof(counts))] : pick(256));
+        }
+        break;
+    case 10: gen_byte(c); break;
+    case 11: gen_movx(c); break;
+    case 12: /* MOVSXD r64, r32 */
+        op_rr(c, true, 0x63, reg(), pick(16));
+        break;
+    case 13: /* CMP or TEST, then CMOVcc or SETcc on its flags (or on another's) */
+        if (pick(4)) {
+            if (pick(2))
+                op_rr(c, w, pick(2) ? 0x39 : 0x85, reg(), reg());
+            else
+                byte_rr(c, pick(2) ? 0x38 : 0x84);
+        }
+        if (pick(2))
+            op_rr(c, w, 0x0f40 + pick(16), reg(), reg());
+        else
+            byte_rr(c, 0x0f90 + pick(16));
+        break;
+    case 14: { /* PUSH r (any, RSP too) / POP r (RSP too unless calm) */
         bool popping = pick(2);
         unsigned r = popping ? (pick(8) || calm ? reg() : 4) : pick(16);
         if (r >= 8 || pick(8) == 0)
@@ -191,22 +288,52 @@ static void gen_called(struct code *c)
         }
         break;
     case 3: op_rr(c, w, 0xf7, 2 + pick(2), r); break; /* NOT, NEG */
-    case 4: op_rr(c, false, 0x0fb6, r, reg()); break;
+    case 4: /* INC, DEC, NOT, NEG of a byte register */
+        byte_rr(c, pick(2) ? 0xfe : 0xf6);
+        c->b[c->n - 1] = (uint8_t)((c->b[c->n - 1] & 0xc7) | (pick(2) + (c->b[c->n - 2] == 0xf6 ? 2 : 0)) << 3);
+        break;
     case 5:
         put(c, 0x66);
         op_rr(c, false, pick(8) * 8 + 1, reg(), r);
         break;
-    case 6: op_rr(c, false, pick(8) * 8, reg(), r); break; /* 8-bit, AH..BH without REX */
-    case 7: op_rr(c, false, 0x0f90 + pick(16), 0, r); break;
-    case 8: op_rr(c, w, 0x0f40 + pick(16), r, reg()); break;
-    case 9: /* MOV r, [r15 + d8] / MOV [r15 + d8], r: 32 or 64 bits, maybe FS: */
+    case 6: byte_rr(c, (2 + pick(2)) * 8 + pick(2) * 2); break; /* ADC, SBB on bytes */
+    case 7: { /* byte shifts and rotates: by 1, an immediate, CL */
+        static const uint8_t shifts[] = {0xc0, 0xd0, 0xd2};
+        byte_rr(c, shifts[pick(3)]);
+        c->b[c->n - 1] = (uint8_t)((c->b[c->n - 1] & 0xc7) | pick(8) << 3);
+        if (c->b[c->n - 2] == 0xc0)
+            put(c, pick(20));
+        break;
+    }
+    case 8: /* CMOVcc on words */
+        put(c, 0x66);
+        op_rr(c, false, 0x0f40 + pick(16), r, reg());
+        break;
+    case 9: { /* MOV r, [r15 + d8] / MOV [r15 + d8], r: 8, 32 or 64 bits; MOVZX,
+               * MOVSX r, byte or word [r15 + d8]; MOVSXD; maybe FS: */
+        static const unsigned opc[] = {0x8b, 0x89, 0x8a, 0x88, 0x0fb6, 0x0fb7, 0x0fbe, 0x0fbf, 0x63};
+        unsigned o = opc[pick(sizeof(opc) / sizeof(opc[0]))];
+        bool byte = o == 0x8a || o == 0x88 || o == 0x0fb6 || o == 0x0fbe;
+        if (byte && pick(2)) { /* [rsp + d8] without REX: AH..BH (stays in the stack page) */
+            unsigned b = o == 0x8a || o == 0x88 ? pick(8) : (r & 7) == 4 ? 5 : r & 7;
+            if (o > 0xff)
+                put(c, o >> 8);
+            put(c, o & 0xff);
+            put(c, 0x44 | b << 3);
+            put(c, 0x24);
+            put(c, pick(256));
+            break;
+        }
         if (pick(4) == 0)
             put(c, 0x64); /* FS base 0 in the fixture: the same address */
-        put(c, (w ? 0x49 : 0x41) | (r >> 3) << 2);
-        put(c, pick(2) ? 0x8b : 0x89);
+        put(c, (w || o == 0x63 ? 0x49 : 0x41) | (r >> 3) << 2); /* byte: SPL..DIL, R8B..: r not 4 */
+        if (o > 0xff)
+            put(c, o >> 8);
+        put(c, o & 0xff);
         put(c, 0x40 | (r & 7) << 3 | 7);
-        put(c, pick(16) * 8); /* 0..0x78: stays in the data page */
-        break;
+        put(c, pick(16) * 8 + (byte ? pick(8) : 0));
+        break; /* 0..0x7f: stays in the data page */
+    }
     case 10: /* PUSH r16 / POP r16: not specialised */
         put(c, 0x66);
         if (r >= 8)
@@ -239,8 +366,8 @@ static void gen_called(struct code *c)
             put(c, 0x0f);
             put(c, 0x0b);
             break;
-        default: /* MOVSXD */
-            op_rr(c, true, 0x63, r, reg());
+        default: /* XCHG r, r */
+            op_rr(c, w, 0x87, r, reg());
             break;
         }
         break;
@@ -517,11 +644,45 @@ static int loop_programs(void)
     return 0;
 }
 
+/* The register forms whose every case the random blocks must compile
+ * natively in quantity: rotates that set CF and OF and quiet ones
+ * (emu_block_flags_live), byte forms on AH..BH, MOVZX/MOVSX/MOVSXD, and
+ * CMOVcc/SETcc whose condition the block's own code decides (the lazy
+ * state the compiler tracks, as jit_build does through jit_lf_effect). */
+enum { K_ROT_FLAGS, K_ROT_QUIET, K_HIGH8, K_MOVX, K_COND, K_KINDS };
+static const char *const kind_names[K_KINDS] = {"rotates setting CF/OF", "quiet rotates",
+                                                "AH..BH forms", "MOVZX/MOVSX/MOVSXD",
+                                                "CMOVcc/SETcc"};
+
+static void count_kinds(const struct emu_block *b, unsigned *kinds)
+{
+    int lf = -1;
+    for (unsigned i = 0; i < b->n; i++) {
+        const struct emu_insn *in = &b->insns[i];
+        struct jit_lf_effect e = jit_lf_effect(in, lf);
+        emu_exec_fn g = emu_general_fn(in->fn);
+        if (jit_native_form(in)) {
+            if (g == ex_shift)
+                kinds[emu_fast_without_cfof(in->fn) ? K_ROT_FLAGS : K_ROT_QUIET] +=
+                    in->sub < 2;
+            else if (g == ex_movzx || g == ex_movsx || g == ex_movsxd)
+                kinds[K_MOVX]++;
+            else if (g == ex_setcc || g == ex_cmovcc)
+                kinds[K_COND] += e.lf_after != -1; /* else called */
+            if (in->rm >= REG_HIGH8 && (in->opsz == 1 || g == ex_setcc || g == ex_movzx ||
+                                        g == ex_movsx))
+                kinds[K_HIGH8]++;
+        }
+        lf = e.lf_after;
+    }
+}
+
 /* What the random blocks covered. */
 struct tally {
     unsigned insns, native, stops, ended;
     unsigned stack, stack_ends, stack_odd; /* stack forms, CALL/RET last, off STACK or AC */
     unsigned call_gp;                      /* CALLs to a non-canonical target */
+    unsigned kinds[K_KINDS];               /* the register forms' kinds, native */
 };
 
 /* One random block run interpreted, then compiled from the same state:
@@ -544,6 +705,8 @@ static bool random_block(unsigned k, struct tally *t)
     random_state(&cpu);
     memset(&exit, 0, sizeof(exit));
     cpu.exit = &exit;
+    cpu.xlog_n = cpu.xlog_pos = cpu.held_pos = 0;
+    cpu.held_valid = false;
     int st;
     struct emu_block *b = emu_block_get(&cpu, &st);
     if (!b) {
@@ -580,6 +743,7 @@ static bool random_block(unsigned k, struct tally *t)
         t->native += jit_native_form(&b->insns[i]);
         s += jit_stack_form(&b->insns[i]);
     }
+    count_kinds(b, t->kinds);
     t->stack += s;
     t->stack_ends += jit_stack_form(last);
     t->stack_odd += s && (start.gpr[4] != STACK || (start.rflags & RFLAGS_AC));
@@ -659,6 +823,17 @@ int main(void)
                    t.stack_odd);
         }
     }
+    for (int k = 0; k < K_KINDS && !test_failures; k++) {
+        if (t.kinds[k] < CASES / 20) {
+            printf("FAIL: emu JIT: only %u %s compiled natively\n", t.kinds[k], kind_names[k]);
+            test_failures++;
+        }
+    }
+    if (!test_failures)
+        printf("PASS: emu JIT: the random blocks' native register forms: %u rotates setting "
+               "CF/OF, %u quiet, %u on AH..BH, %u MOVZX/MOVSX/MOVSXD, %u CMOVcc/SETcc\n",
+               t.kinds[K_ROT_FLAGS], t.kinds[K_ROT_QUIET], t.kinds[K_HIGH8], t.kinds[K_MOVX],
+               t.kinds[K_COND]);
     emu_jit_set_arena_limit(&fx.evm, 4096);
     if (loop_programs())
         test_failures++;

@@ -49,18 +49,23 @@ struct jit_lf_effect jit_lf_effect(const struct emu_insn *in, int lf_before);
 
 #define JIT_CPU(field) ((int32_t)offsetof(struct emu_cpu, field))
 #define JIT_GPR(r) (JIT_CPU(gpr) + 8 * (int32_t)(r))
+/* Byte register r: AH..BH (REG_HIGH8 on, as the decoder names them
+ * without REX) are byte 1 of RAX..RBX. */
+#define JIT_GPR8(r) ((r) >= REG_HIGH8 ? JIT_GPR((r) - REG_HIGH8) + 1 : JIT_GPR(r))
 
 /* jit_compile.c: the whole host function for c->b into c->j; in called
  * as run_block calls it (the stub jumps patched through *stop, *ended). */
 void jit_build(struct jit_ctx *c);
 void jit_emit_call(struct jit_ctx *c, const struct emu_insn *in, uint32_t *stop,
                    uint32_t *ended);
-/* jit_native.c: RAX = in's effective address (emu_ea); gpr[r] = RAX at size. */
+/* jit_native.c: RAX = in's effective address (emu_ea); gpr[r] = RAX at
+ * size (1: the byte register, AH..BH included). */
 void jit_ea_to_rax(struct jit_ctx *c, const struct emu_insn *in);
 void jit_write_gpr(struct jit_buf *j, unsigned size, unsigned r);
-/* jit_native_mem.c: MOV between a register and memory in 64-bit code,
- * the TLB probe inline and the handler called on anything else; false
- * (nothing emitted) for other instructions. */
+/* jit_native_mem.c: MOV between a register and memory (8, 32, 64 bits)
+ * and MOVZX/MOVSX/MOVSXD loads in 64-bit code, the TLB probe inline and
+ * the handler called on anything else; false (nothing emitted) for other
+ * instructions. */
 bool jit_mem_form(const struct emu_insn *in);
 /* RAX = the linear address of in's memory operand (64-bit code: FS/GS
  * base added, no limit checks). */

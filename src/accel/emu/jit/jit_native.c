@@ -1,17 +1,20 @@
 /*
  * Native forms: the integer core on registers as host instructions,
  * each doing exactly what the handler specialised at decode time does
- * (exec_fast_alu.c, exec_fast_mem.c's LEA): the same register result and
- * the same lazy-flag state, written field by field as lazy_set does, so
- * native and called instructions mix with nothing in between. Guest
- * registers are read and written in cpu->gpr; RIP moves through the
- * compiler's pending delta. Only the specialised handlers' forms are
- * taken (32- and 64-bit, register operands), in 64-bit code.
+ * (exec_fast_alu.c; exec_fast_mem.c's LEA, CMOVcc, MOVSXD; ex_setcc):
+ * the same register result and the same lazy-flag state, written field
+ * by field as lazy_set does, so native and called instructions mix with
+ * nothing in between. Guest registers are read and written in cpu->gpr;
+ * RIP moves through the compiler's pending delta. Only the specialised handlers' forms are
+ * taken (32- and 64-bit register operands; the byte forms on AL..BH and
+ * the REX byte registers; SETcc), in 64-bit code. CMOVcc and SETcc are
+ * native only where the block's own code decides their condition.
  * Next: keep the flags in host RFLAGS within a block (materialised into
  * cpu->lf before a call and at the end), then registers in host ones.
  */
 #if defined(__x86_64__)
 #include "accel/emu/exec.h"
+#include "accel/emu/exec_fast.h"
 #include "accel/emu/jit/jit_int.h"
 
 #define LF(field) (JIT_CPU(lf) + (int32_t)offsetof(struct emu_lazy_flags, field))
@@ -33,22 +36,58 @@ enum form {
     F_SHIFT,    /* SHL, SHR, SAR rm by 1 or an immediate */
     F_IMUL,     /* reg = reg * rm */
     F_IMUL_I,   /* reg = rm * imm */
+    F_ROT,      /* ROL, ROR rm by 1 or an immediate */
+    F_MOVX,     /* MOVZX, MOVSX reg, byte or word register */
+    F_MOVSXD,
+    F_CMOV,     /* native when the condition is known (cond_known), else called */
+    F_SETCC,    /* the same */
 };
+
+/* The byte forms (pick_byte in exec_fast_alu.c): ALU, TEST and MOV on
+ * registers, AH..BH included. */
+static enum form byte_form(emu_exec_fn g, unsigned op)
+{
+    bool alu_op = op != 2 && op != 3;
+    if (g == ex_alu_rm_reg)
+        return alu_op ? F_ALU_RR : F_NONE;
+    if (g == ex_alu_reg_rm)
+        return alu_op ? F_ALU_RRR : F_NONE;
+    if (g == ex_alu_rm_imm)
+        return alu_op ? F_ALU_RI : F_NONE;
+    if (g == ex_test_rm_reg)
+        return F_TEST_RR;
+    if (g == ex_test_rm_imm)
+        return F_TEST_RI;
+    if (g == ex_mov_rm_reg)
+        return F_MOV_RR;
+    if (g == ex_mov_reg_rm)
+        return F_MOV_RRR;
+    if (g == ex_mov_reg_imm)
+        return F_MOV_RI;
+    return F_NONE;
+}
 
 /* Which native form in is, keyed on the general executor its specialised
  * handler stands for (in->fn must be that handler, not the general one:
- * it is the handler's exact behaviour that is reproduced). */
+ * it is the handler's exact behaviour that is reproduced). SETcc has no
+ * specialised handler: ex_setcc on a register is reproduced. */
 static enum form form_of(const struct emu_insn *in)
 {
     emu_exec_fn g = emu_general_fn(in->fn);
-    if (g == in->fn || (in->opsz != 4 && in->opsz != 8))
-        return F_NONE;
     bool mem = in->flags & INSN_MEM;
+    if (in->fn == ex_setcc)
+        return mem ? F_NONE : F_SETCC;
+    if (g == in->fn)
+        return F_NONE;
+    unsigned op = in->sub & 7;
+    if (in->opsz == 1)
+        return mem ? F_NONE : byte_form(g, op);
+    if (in->opsz != 4 && in->opsz != 8)
+        return F_NONE;
     if (g == ex_lea)
         return mem && (in->adsz == 4 || in->adsz == 8) ? F_LEA : F_NONE;
     if (mem)
         return F_NONE;
-    unsigned op = in->sub & 7;
     bool alu_op = op != 2 && op != 3; /* ADC and SBB stay general */
     if (g == ex_alu_rm_reg)
         return alu_op ? F_ALU_RR : F_NONE;
@@ -68,14 +107,61 @@ static enum form form_of(const struct emu_insn *in)
         return F_MOV_RRR;
     if (g == ex_mov_reg_imm)
         return F_MOV_RI;
-    if (g == ex_shift && (in->sub == 4 || in->sub == 5 || in->sub == 7) &&
-        (in->opcode & 0xfe) != 0xd2) /* the CL count stays called */
-        return F_SHIFT;
+    if (g == ex_shift && (in->opcode & 0xfe) != 0xd2) { /* the CL count stays called */
+        if (in->sub == 4 || in->sub == 5 || in->sub == 7)
+            return F_SHIFT;
+        if (in->sub < 2)
+            return F_ROT;
+    }
     if (g == ex_imul_reg_rm)
         return F_IMUL;
     if (g == ex_imul_reg_rm_imm && x_fits_s32((int64_t)in->imm))
         return F_IMUL_I;
+    if ((g == ex_movzx || g == ex_movsx) && (in->imm == 1 || in->imm == 2))
+        return F_MOVX;
+    if (g == ex_movsxd && in->opsz == 8)
+        return F_MOVSXD;
+    if (g == ex_cmovcc)
+        return F_CMOV;
     return F_NONE;
+}
+
+/* The count of a shift or rotate by 1 or an immediate, masked as the
+ * handlers mask it. */
+static unsigned const_count(const struct emu_insn *in)
+{
+    unsigned w = in->opsz * 8u;
+    return ((in->opcode & 0xfe) == 0xd0 ? 1u : (unsigned)in->imm) & (w - 1);
+}
+
+/* A rotate whose handler sets CF and OF (materialising the flags), not
+ * the quiet one emu_block_flags_live picked. */
+static bool rot_sets_flags(const struct emu_insn *in)
+{
+    return emu_fast_without_cfof(in->fn) != NULL;
+}
+
+/* Whether emu_cond decides condition cc from lazy state lf_op without
+ * materialising it (so the state stays exactly as the handler leaves
+ * it), and cond_flags can put it in host RFLAGS: E/NE and S/NS after
+ * anything it knows, the rest but O and P after SUB, all but P after a
+ * logic operation. */
+static bool cond_known(int lf_op, unsigned cc)
+{
+    unsigned cls = (cc & 15) >> 1;
+    bool zs = cls == 2 || cls == 4;
+    switch (lf_op) {
+    case LF_SUB:
+        return cls != 0 && cls != 5;
+    case LF_LOGIC:
+        return cls != 5;
+    case LF_ADD:
+    case LF_INC:
+    case LF_DEC:
+        return zs;
+    default:
+        return false;
+    }
 }
 
 bool jit_native_form(const struct emu_insn *in)
@@ -115,15 +201,24 @@ struct jit_lf_effect jit_lf_effect(const struct emu_insn *in, int lf_before)
         e.lf_after = (in->sub & 1) ? LF_DEC : LF_INC;
         break;
     }
-    case F_SHIFT: {
-        unsigned w = in->opsz * 8u;
-        unsigned count = ((in->opcode & 0xfe) == 0xd0 ? 1u : (unsigned)in->imm) & (w - 1);
-        if (count) {
+    case F_SHIFT:
+        if (const_count(in)) {
             e.writes = e.writes_cf = true;
             e.lf_after = LF_CFOF;
         }
         break;
-    }
+    case F_ROT: /* materialises the flags (reads all, leaves LF_NONE), or leaves them */
+        if (rot_sets_flags(in) && const_count(in)) {
+            e.reads = true;
+            e.lf_after = LF_NONE;
+        }
+        break;
+    case F_CMOV:
+    case F_SETCC: /* native: reads the state and leaves it; else called */
+        e.reads = true;
+        if (!cond_known(lf_before, in->sub))
+            e.lf_after = -1;
+        break;
     case F_IMUL:
     case F_IMUL_I:
         e.writes = e.writes_cf = true;
@@ -133,6 +228,8 @@ struct jit_lf_effect jit_lf_effect(const struct emu_insn *in, int lf_before)
     case F_MOV_RRR:
     case F_MOV_RI:
     case F_LEA:
+    case F_MOVX:
+    case F_MOVSXD:
         break;
     }
     return e;
@@ -170,18 +267,63 @@ static void lf_store_cf(struct jit_ctx *c)
         x_op_mem(&c->j, false, 0x88, X_RDX, X_RBX, LF(cf_in)); /* MOV byte [cf_in], DL */
 }
 
-/* gpr[r] = RAX at size: a 32-bit write zeroes the upper half (fast_wr). */
+/* gpr[r] = RAX at size: a 32-bit write zeroes the upper half, a byte one
+ * merges (fast_wr, reg_write). */
 void jit_write_gpr(struct jit_buf *j, unsigned size, unsigned r)
 {
+    if (size == 1) {
+        x_op_mem(j, false, 0x88, X_RAX, X_RBX, JIT_GPR8(r)); /* MOV [..], AL */
+        return;
+    }
     if (size == 4)
         x_mov_rr(j, false, X_RAX, X_RAX);
     x_store(j, true, X_RAX, X_RBX, JIT_GPR(r));
 }
 
-/* RAX = gpr[r] at size (fast_rd: a 32-bit load zero-extends). */
+/* to = gpr[r] at size, zero-extended (fast_rd, reg_read). */
 static void read_gpr(struct jit_buf *j, unsigned size, unsigned r, unsigned to)
 {
-    x_load(j, size == 8, to, X_RBX, JIT_GPR(r));
+    if (size == 1)
+        x_op0f_mem(j, false, 0xb6, to, X_RBX, JIT_GPR8(r)); /* MOVZX to32, byte */
+    else
+        x_load(j, size == 8, to, X_RBX, JIT_GPR(r));
+}
+
+/* Host instructions on the lazy state at the size it was set with
+ * (c->lf_size: 1, 2, 4 or 8), on RAX, RCX or RDX: reg = lf.field, and
+ * reg OP lf.field (the flags those leave are the operation's at that
+ * size; the upper part of reg is then garbage). */
+static void lf_prefix(struct jit_ctx *c)
+{
+    if (c->lf_size == 2)
+        jb_u8(&c->j, 0x66);
+}
+
+static void lf_load(struct jit_ctx *c, unsigned reg, int32_t off)
+{
+    lf_prefix(c);
+    x_op_mem(&c->j, c->lf_size == 8, c->lf_size == 1 ? 0x8a : 0x8b, reg, X_RBX, off);
+}
+
+static void lf_alu(struct jit_ctx *c, unsigned op, unsigned reg, int32_t off)
+{
+    lf_prefix(c);
+    x_op_mem(&c->j, c->lf_size == 8, (uint8_t)(op * 8 + (c->lf_size == 1 ? 2 : 3)), reg, X_RBX,
+             off);
+}
+
+/* reg OP= imm8 (sign-extended) and TEST reg, reg at the lazy size. */
+static void lf_alu_imm8(struct jit_ctx *c, unsigned op, unsigned reg, int8_t imm)
+{
+    lf_prefix(c);
+    x_op_rr(&c->j, c->lf_size == 8, c->lf_size == 1 ? 0x80 : 0x83, op, reg);
+    jb_u8(&c->j, (uint8_t)imm);
+}
+
+static void lf_test(struct jit_ctx *c, unsigned reg)
+{
+    lf_prefix(c);
+    x_op_rr(&c->j, c->lf_size == 8, c->lf_size == 1 ? 0x84 : 0x85, reg, reg);
 }
 
 /* fast_alu with a in RAX and b in RCX: lazy_set(lf, size, a, b, a OP b)
@@ -208,16 +350,15 @@ static void alu_core(struct jit_ctx *c, unsigned op, unsigned size, int dst)
 static void cf_to_dl(struct jit_ctx *c)
 {
     struct jit_buf *j = &c->j;
-    bool q = c->lf_size == 8;
     switch (c->lf_op) {
     case LF_ADD: /* (res & m) < (a & m) */
-        x_load(j, q, X_RAX, X_RBX, LF(res));
-        x_alu_r_mem(j, q, X_CMP, X_RAX, X_RBX, LF(a));
+        lf_load(c, X_RAX, LF(res));
+        lf_alu(c, X_CMP, X_RAX, LF(a));
         x_setcc(j, X_CC_B, X_RDX);
         break;
     case LF_SUB: /* (a & m) < (b & m) */
-        x_load(j, q, X_RAX, X_RBX, LF(a));
-        x_alu_r_mem(j, q, X_CMP, X_RAX, X_RBX, LF(b));
+        lf_load(c, X_RAX, LF(a));
+        lf_alu(c, X_CMP, X_RAX, LF(b));
         x_setcc(j, X_CC_B, X_RDX);
         break;
     case LF_LOGIC:
@@ -342,42 +483,114 @@ static void imul(struct jit_ctx *c, const struct emu_insn *in, bool with_imm)
     jit_write_gpr(j, in->opsz, in->reg);
 }
 
-bool jit_jcc_flags(struct jit_ctx *c, const struct emu_insn *in)
+/* Host RFLAGS made to hold the guest's flags for a condition that
+ * cond_known(c->lf_op) decides: the same operation again at the same
+ * size, on the operands the lazy state holds (RAX clobbered). */
+static void cond_flags(struct jit_ctx *c)
 {
-    if (emu_general_fn(in->fn) != ex_jcc || in->fn == ex_jcc || in->opsz != 8)
-        return false;
-    /* Only where emu_cond (and the handlers) decide from the lazy state
-     * without materialising it, so the lazy state stays exactly theirs:
-     * E/NE and S/NS after anything, the rest but O and P after SUB, all
-     * but P after a logic operation. */
-    unsigned cls = (in->sub & 15) >> 1;
-    bool zs = cls == 2 || cls == 4;
-    if (!zs && !(c->lf_op == LF_SUB && cls != 0 && cls != 5) &&
-        !(c->lf_op == LF_LOGIC && cls != 5))
-        return false;
-    struct jit_buf *j = &c->j;
-    bool q = c->lf_size == 8;
     switch (c->lf_op) {
     case LF_SUB: /* the same compare again */
-        x_load(j, q, X_RAX, X_RBX, LF(a));
-        x_alu_r_mem(j, q, X_CMP, X_RAX, X_RBX, LF(b));
-        return true;
+        lf_load(c, X_RAX, LF(a));
+        lf_alu(c, X_CMP, X_RAX, LF(b));
+        break;
     case LF_ADD:
-        x_load(j, q, X_RAX, X_RBX, LF(a));
-        x_alu_r_mem(j, q, X_ADD, X_RAX, X_RBX, LF(b));
-        return true;
+        lf_load(c, X_RAX, LF(a));
+        lf_alu(c, X_ADD, X_RAX, LF(b));
+        break;
     case LF_LOGIC: /* CF = OF = 0, the rest from the result */
-        x_load(j, q, X_RAX, X_RBX, LF(res));
-        x_test_rr(j, q, X_RAX, X_RAX);
-        return true;
-    case LF_INC:
-    case LF_DEC: /* ZF and SF right (CF is not INC/DEC's) */
-        x_load(j, q, X_RAX, X_RBX, LF(a));
-        x_alu_r_imm(j, q, c->lf_op == LF_DEC ? X_SUB : X_ADD, X_RAX, 1);
-        return true;
-    default:
-        return false;
+        lf_load(c, X_RAX, LF(res));
+        lf_test(c, X_RAX);
+        break;
+    default: /* INC, DEC: ZF and SF right (CF is not INC/DEC's) */
+        lf_load(c, X_RAX, LF(a));
+        lf_alu_imm8(c, c->lf_op == LF_DEC ? X_SUB : X_ADD, X_RAX, 1);
+        break;
     }
+}
+
+bool jit_jcc_flags(struct jit_ctx *c, const struct emu_insn *in)
+{
+    if (emu_general_fn(in->fn) != ex_jcc || in->fn == ex_jcc || in->opsz != 8 ||
+        !cond_known(c->lf_op, in->sub))
+        return false;
+    cond_flags(c);
+    return true;
+}
+
+/* fast_rot with a count known now: the host's rotate. The quiet form
+ * leaves the flags; the other (count not 0) materialises them with
+ * emu_rflags, as the handler does, and sets CF and OF from the result
+ * as it has them (ROL: CF = LSB, OF = MSB ^ CF; ROR: CF = MSB, OF = the
+ * top two bits differ), so the state after is LF_NONE and rflags. */
+static void rot(struct jit_ctx *c, const struct emu_insn *in)
+{
+    struct jit_buf *j = &c->j;
+    unsigned size = in->opsz, w = size * 8, count = const_count(in);
+    read_gpr(j, size, in->rm, X_RAX);
+    if (count)
+        x_shift_imm(j, size == 8, in->sub, X_RAX, (uint8_t)count); /* C1 /0 ROL, /1 ROR */
+    x_store(j, true, X_RAX, X_RBX, JIT_GPR(in->rm));
+    if (!count || !rot_sets_flags(in))
+        return;
+    x_mov_rr(j, true, X_RDI, X_RBX);
+    x_call_abs(j, (const void *)emu_rflags);
+    x_alu_r_imm(j, true, X_AND, X_RAX, (int32_t) ~(uint32_t)(RFLAGS_CF | RFLAGS_OF));
+    read_gpr(j, size, in->rm, X_RCX); /* the result, zero-extended */
+    x_mov_rr(j, true, X_RDX, X_RCX);
+    if (in->sub == 0) { /* RDX = CF = LSB, RCX = MSB ^ CF */
+        x_alu_r_imm(j, true, X_AND, X_RDX, 1);
+        x_shift_imm(j, true, 5, X_RCX, (uint8_t)(w - 1));
+    } else { /* RDX = CF = MSB, RCX = bit w-2 ^ CF */
+        x_shift_imm(j, true, 5, X_RDX, (uint8_t)(w - 1));
+        x_shift_imm(j, true, 5, X_RCX, (uint8_t)(w - 2));
+        x_alu_r_imm(j, true, X_AND, X_RCX, 1);
+    }
+    x_alu_rr(j, true, X_XOR, X_RCX, X_RDX);
+    x_shl_imm(j, true, X_RCX, 11); /* OF */
+    x_alu_rr(j, true, X_OR, X_RAX, X_RDX);
+    x_alu_rr(j, true, X_OR, X_RAX, X_RCX);
+    x_store(j, true, X_RAX, X_RBX, JIT_CPU(rflags));
+    c->lf_op = LF_NONE;
+}
+
+/* fast_movx_reg, fast_movsxd: the host's MOVZX, MOVSX, MOVSXD from the
+ * register's bytes in cpu->gpr, the whole register written. */
+static void movx(struct jit_buf *j, const struct emu_insn *in)
+{
+    if (emu_general_fn(in->fn) == ex_movsxd) {
+        x_op_mem(j, true, 0x63, X_RAX, X_RBX, JIT_GPR(in->rm));
+    } else {
+        bool sx = emu_general_fn(in->fn) == ex_movsx, word = in->imm == 2;
+        int32_t at = word ? JIT_GPR(in->rm) : JIT_GPR8(in->rm);
+        /* 0F B6/B7 MOVZX, 0F BE/BF MOVSX; a 32-bit one zero-extends */
+        x_op0f_mem(j, sx && in->opsz == 8, (uint8_t)((sx ? 0xbe : 0xb6) + word), X_RAX, X_RBX, at);
+    }
+    x_store(j, true, X_RAX, X_RBX, JIT_GPR(in->reg));
+}
+
+/* fast_cmov, ex_setcc on registers, their condition decided as emu_cond
+ * decides it (cond_known): the host's CMOVcc on the values (a 32-bit one
+ * zero-extends its destination either way, as the handler does), the
+ * host's SETcc into the byte register. */
+static void cmov(struct jit_ctx *c, const struct emu_insn *in)
+{
+    struct jit_buf *j = &c->j;
+    bool q = in->opsz == 8;
+    cond_flags(c);
+    x_load(j, q, X_RAX, X_RBX, JIT_GPR(in->reg));
+    x_load(j, q, X_RCX, X_RBX, JIT_GPR(in->rm));
+    x_rex(j, q, X_RAX, X_RCX);
+    jb_u8(j, 0x0f);
+    jb_u8(j, (uint8_t)(0x40 + (in->sub & 15)));
+    jb_u8(j, 0xc1); /* CMOVcc RAX, RCX */
+    x_store(j, true, X_RAX, X_RBX, JIT_GPR(in->reg));
+}
+
+static void setcc(struct jit_ctx *c, const struct emu_insn *in)
+{
+    cond_flags(c);
+    x_setcc(&c->j, in->sub & 15, X_RAX);
+    jit_write_gpr(&c->j, 1, in->rm);
 }
 
 bool jit_native(struct jit_ctx *c, const struct emu_insn *in)
@@ -401,7 +614,7 @@ bool jit_native(struct jit_ctx *c, const struct emu_insn *in)
         return true;
     case F_ALU_RI:
         read_gpr(j, size, in->rm, X_RAX);
-        x_mov_imm(j, X_RCX, q ? in->imm : (uint32_t)in->imm);
+        x_mov_imm(j, X_RCX, in->imm & size_mask(size)); /* fast_imm */
         alu_core(c, op, size, op == 7 ? -1 : in->rm);
         return true;
     case F_TEST_RR:
@@ -419,11 +632,16 @@ bool jit_native(struct jit_ctx *c, const struct emu_insn *in)
     case F_MOV_RR:
     case F_MOV_RRR:
         read_gpr(j, size, f == F_MOV_RR ? in->reg : in->rm, X_RAX);
-        x_store(j, true, X_RAX, X_RBX, JIT_GPR(f == F_MOV_RR ? in->rm : in->reg));
+        if (size == 1) /* read_gpr zero-extended the others */
+            jit_write_gpr(j, 1, f == F_MOV_RR ? in->rm : in->reg);
+        else
+            x_store(j, true, X_RAX, X_RBX, JIT_GPR(f == F_MOV_RR ? in->rm : in->reg));
         return true;
     case F_MOV_RI: {
         uint64_t v = q ? in->imm : (uint32_t)in->imm;
-        if (x_fits_s32((int64_t)v)) {
+        if (size == 1) {
+            x_store_imm(j, 1, X_RBX, JIT_GPR8(in->reg), (uint32_t)in->imm);
+        } else if (x_fits_s32((int64_t)v)) {
             x_store_imm(j, 8, X_RBX, JIT_GPR(in->reg), (uint32_t)v);
         } else {
             x_mov_imm(j, X_RAX, v);
@@ -440,6 +658,22 @@ bool jit_native(struct jit_ctx *c, const struct emu_insn *in)
     case F_IMUL:
     case F_IMUL_I:
         imul(c, in, f == F_IMUL_I);
+        return true;
+    case F_ROT:
+        rot(c, in);
+        return true;
+    case F_MOVX:
+    case F_MOVSXD:
+        movx(j, in);
+        return true;
+    case F_CMOV:
+    case F_SETCC:
+        if (!cond_known(c->lf_op, in->sub))
+            return false; /* called: emu_cond materialises */
+        if (f == F_CMOV)
+            cmov(c, in);
+        else
+            setcc(c, in);
         return true;
     }
     return false;

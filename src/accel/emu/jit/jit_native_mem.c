@@ -1,6 +1,6 @@
 /*
- * MOV reg, [mem] and MOV [mem], reg (32 and 64 bits) in 64-bit code as
- * host code: the data TLB probed inline exactly as emu_tlb_host does it
+ * MOV reg, [mem] and MOV [mem], reg (8, 32 and 64 bits, AH..BH included)
+ * and MOVZX/MOVSX/MOVSXD reg, [mem] in 64-bit code as host code: the data TLB probed inline exactly as emu_tlb_host does it
  * (no RFLAGS.AC, canonical, within one page, the tag with the access's
  * user/supervisor bit), then the access through the entry's host address.
  * Anything else (a miss, a device, decoded code under a store, a data
@@ -20,9 +20,13 @@
 bool jit_mem_form(const struct emu_insn *in)
 {
     emu_exec_fn g = emu_general_fn(in->fn);
-    return g != in->fn && (g == ex_mov_reg_rm || g == ex_mov_rm_reg) &&
-           (in->flags & INSN_MEM) && (in->opsz == 4 || in->opsz == 8) &&
-           (in->adsz == 4 || in->adsz == 8);
+    if (g == in->fn || !(in->flags & INSN_MEM) || (in->adsz != 4 && in->adsz != 8))
+        return false;
+    if (g == ex_mov_reg_rm || g == ex_mov_rm_reg)
+        return in->opsz == 1 || in->opsz == 4 || in->opsz == 8;
+    if (g == ex_movzx || g == ex_movsx) /* fast_movzx, fast_movsx */
+        return (in->opsz == 4 || in->opsz == 8) && (in->imm == 1 || in->imm == 2);
+    return g == ex_movsxd && in->opsz == 8; /* fast_movsxd */
 }
 
 void jit_mem_lin(struct jit_ctx *c, const struct emu_insn *in)
@@ -96,13 +100,25 @@ bool jit_native_mem(struct jit_ctx *c, const struct emu_insn *in, uint32_t *stop
     if (!jit_mem_form(in))
         return false;
     struct jit_buf *j = &c->j;
-    bool store = emu_general_fn(in->fn) == ex_mov_rm_reg, q = in->opsz == 8;
+    emu_exec_fn g = emu_general_fn(in->fn);
+    bool store = g == ex_mov_rm_reg, q = in->opsz == 8, sx = g == ex_movsx;
+    bool movx = g == ex_movzx || sx;
+    unsigned size = movx ? (unsigned)in->imm : g == ex_movsxd ? 4 : in->opsz;
     uint32_t slow[JIT_PROBE_SLOW];
     jit_mem_lin(c, in); /* RAX = lin */
-    unsigned ns = jit_tlb_probe(c, store ? JIT_CPU(tlb_write) : JIT_CPU(tlb_read), in->opsz, slow);
-    if (store) {
+    unsigned ns = jit_tlb_probe(c, store ? JIT_CPU(tlb_write) : JIT_CPU(tlb_read), size, slow);
+    if (store && size == 1) {
+        x_op0f_mem(j, false, 0xb6, X_RAX, X_RBX, JIT_GPR8(in->reg)); /* MOVZX EAX, byte */
+        x_op_mem(j, false, 0x88, X_RAX, X_RCX, 0);
+    } else if (store) {
         x_load(j, true, X_RAX, X_RBX, JIT_GPR(in->reg));
         x_store(j, q, X_RAX, X_RCX, 0);
+    } else if (movx || size == 1) { /* 0F B6/B7 MOVZX, 0F BE/BF MOVSX (a 32-bit one zero-extends) */
+        x_op0f_mem(j, sx && q, (uint8_t)((sx ? 0xbe : 0xb6) + (size == 2)), X_RAX, X_RCX, 0);
+        jit_write_gpr(j, movx ? 8 : 1, in->reg);
+    } else if (g == ex_movsxd) {
+        x_op_mem(j, true, 0x63, X_RAX, X_RCX, 0);
+        jit_write_gpr(j, 8, in->reg);
     } else {
         x_load(j, q, X_RAX, X_RCX, 0);
         jit_write_gpr(j, in->opsz, in->reg);

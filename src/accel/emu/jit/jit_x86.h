@@ -98,6 +98,16 @@ static inline void x_op_rr(struct jit_buf *j, bool w, uint8_t opc, unsigned reg,
     jb_u8(j, (uint8_t)(0xc0 | (reg & 7) << 3 | (rm & 7)));
 }
 
+/* 0F opc reg, [base + disp] (MOVZX, MOVSX, ...). */
+static inline void x_op0f_mem(struct jit_buf *j, bool w, uint8_t opc, unsigned reg, unsigned base,
+                              int32_t disp)
+{
+    x_rex(j, w, reg, base);
+    jb_u8(j, 0x0f);
+    jb_u8(j, opc);
+    x_modrm_mem(j, reg, base, disp);
+}
+
 /* MOV reg, [base + disp]: 32-bit zero-extends. */
 static inline void x_load(struct jit_buf *j, bool w, unsigned reg, unsigned base, int32_t disp)
 {
