@@ -2,7 +2,8 @@
  * The JIT against the interpreter (issue 12's lockstep gate): random
  * blocks of the native forms (MOV, ALU, TEST, INC/DEC, LEA, SHL/SHR/SAR
  * by a constant, IMUL on registers, MOV to and from memory with the TLB
- * probe inline) mixed with called ones (ADC/SBB,
+ * probe inline, ALU/CMP/TEST/MOV-immediate and byte MOVs on memory, the
+ * data TLB sometimes empty) mixed with called ones (ADC/SBB,
  * rotates, shifts by CL, 8/16-bit forms, SETcc,
  * CMOVcc, loads and stores, PUSH/POP, a store into the block's own page,
  * a faulting load, an OUT that exits, HLT and Jcc as the last), each run
@@ -91,12 +92,70 @@ static void op_rr(struct code *c, bool w, unsigned opc, unsigned r, unsigned m)
     put(c, 0xc0 | (r & 7) << 3 | (m & 7));
 }
 
+/* An integer form on memory (jit_native_alu_mem.c's, and their called
+ * neighbours): the operand in the data page at r15 + d8 (maybe FS:, maybe
+ * 32-bit addressing), at an absolute address in it (no REX: AH..BH), or
+ * rarely at r13 (non-canonical: #GP through the slow path). */
+static void gen_alu_mem(struct code *c)
+{
+    bool w = pick(2), byte = pick(3) == 0;
+    unsigned op = pick(8), r = reg(), opc, sub = r, imm = 0; /* imm: its bytes */
+    switch (pick(8)) {
+    case 0: opc = op * 8 + 3; break;             /* ALU r, [m] (ADC, SBB called) */
+    case 1: opc = 0x39; break;                   /* CMP [m], r */
+    case 2: opc = op * 8 + 1; break;             /* ALU [m], r */
+    case 3: opc = 0x81; sub = op; imm = 4; break; /* ALU [m], imm32 */
+    case 4: opc = 0x83; sub = op; imm = 1; break; /* ALU [m], imm8 */
+    case 5: opc = 0xf7; sub = 0; imm = 4; break; /* TEST [m], imm */
+    case 6: opc = 0xc7; sub = 0; imm = 4; break; /* MOV [m], imm */
+    default: opc = pick(2) ? 0x8b : 0x89; break; /* MOV r, [m] / [m], r */
+    }
+    if (byte) { /* 0x83 has no byte form: 0x80 */
+        opc = opc == 0x83 ? 0x80 : opc - 1;
+        imm = imm ? 1 : 0;
+    }
+    if (!byte && !(opc & 0xc0) && pick(16) == 0 && opc != 0x39 && (opc & 7) == 1)
+        put(c, 0xf0); /* LOCK: the general executor */
+    if (!calm && pick(24) == 0) { /* [r13 + d8]: #GP */
+        put(c, 0x49 | (r >> 3) << 2);
+        put(c, opc);
+        put(c, 0x45 | (sub & 7) << 3);
+        put(c, pick(16) * 8);
+    } else if (pick(3) == 0) { /* [DATA + d32], no base: byte registers 4-7 are AH..BH */
+        if (byte)
+            sub &= 7;
+        if (w && !byte)
+            put(c, 0x48 | (sub >> 3) << 2);
+        else if (sub >= 8)
+            put(c, 0x44);
+        put(c, opc);
+        put(c, 0x04 | (sub & 7) << 3);
+        put(c, 0x25);
+        put32(c, (uint32_t)DATA + 0x200 + pick(0xdf8)); /* not the loops' counter */
+    } else {
+        if (pick(4) == 0)
+            put(c, 0x64); /* FS base 0 in the fixture: the same address */
+        if (pick(4) == 0)
+            put(c, 0x67); /* r15d: the same address */
+        put(c, (w && !byte ? 0x49 : 0x41) | (sub >> 3) << 2);
+        put(c, opc);
+        put(c, 0x40 | (sub & 7) << 3 | 7);
+        put(c, pick(128)); /* unaligned too; stays in the data page */
+    }
+    if (imm == 1)
+        put(c, (unsigned)operand() & 0xff);
+    else if (imm == 4)
+        put32(c, (uint32_t)operand());
+}
+
 /* A native form. */
 static void gen_native(struct code *c)
 {
     bool w = pick(2);
     unsigned op = pick(8);
-    switch (pick(9)) {
+    switch (pick(11)) {
+    case 9:
+    case 10: gen_alu_mem(c); break;
     case 0: op_rr(c, w, pick(2) ? 0x89 : 0x8b, reg(), reg()); break;
     case 1: { /* MOV r, imm32 / r64, imm64 */
         unsigned r = reg();
@@ -462,7 +521,7 @@ int main(void)
     emu_fixture_long64(&cpu, fx.ram, CODE, STACK);
     emu_update_mode(&cpu);
     struct accel_exit exit;
-    unsigned failed = 0, insns = 0, native = 0, stops = 0, ended = 0;
+    unsigned failed = 0, insns = 0, native = 0, alu_mem = 0, stops = 0, ended = 0;
     struct code c;
     for (unsigned k = 0; k < CASES && failed < 5; k++) {
         gen_block(&c);
@@ -484,6 +543,10 @@ int main(void)
             failed++;
             test_failures++;
             continue;
+        }
+        if (pick(3) == 0) { /* the data TLB empty: the memory forms' slow path */
+            memset(cpu.tlb_read, 0, sizeof(cpu.tlb_read));
+            memset(cpu.tlb_write, 0, sizeof(cpu.tlb_write));
         }
         start = cpu;
         memcpy(start_code, fx.ram + CODE, 4096);
@@ -516,22 +579,28 @@ int main(void)
             test_failures++;
         }
         insns += b->n;
-        for (unsigned i = 0; i < b->n; i++)
-            native += jit_native_form(&b->insns[i]);
+        for (unsigned i = 0; i < b->n; i++) {
+            alu_mem += jit_alu_mem_form(&b->insns[i]);
+            native += jit_native_form(&b->insns[i]) || jit_mem_form(&b->insns[i]) ||
+                      jit_alu_mem_form(&b->insns[i]);
+        }
         stops += ref.st != EMU_OK && ref.st != EMU_END_BLOCK;
         ended += ref.st == EMU_END_BLOCK && ref.insn_count - start.insn_count < b->n;
     }
     /* The test must see every way out, and native code in quantity. */
-    if (!failed && (native < insns / 4 || stops < CASES / 50 || ended < CASES / 50)) {
-        printf("FAIL: emu JIT: the cases miss a path (%u native of %u, %u stops, %u ended early)\n",
-               native, insns, stops, ended);
+    if (!failed && (native < insns / 4 || alu_mem < insns / 40 || stops < CASES / 50 ||
+                    ended < CASES / 50)) {
+        printf("FAIL: emu JIT: the cases miss a path (%u native of %u, %u ALU on memory, %u stops, "
+               "%u ended early)\n",
+               native, insns, alu_mem, stops, ended);
         failed++;
         test_failures++;
     }
     if (!failed)
-        printf("PASS: emu JIT: %u random blocks, %u instructions (%u native), the same as the "
-               "interpreter (%u faults or exits, %u blocks ended early)\n",
-               CASES, insns, native, stops, ended);
+        printf("PASS: emu JIT: %u random blocks, %u instructions (%u native, %u of them ALU, CMP, "
+               "TEST or MOV on memory), the same as the interpreter (%u faults or exits, %u blocks "
+               "ended early)\n",
+               CASES, insns, native, alu_mem, stops, ended);
     emu_jit_set_arena_limit(&fx.evm, 4096);
     if (loop_programs())
         test_failures++;

@@ -74,6 +74,17 @@ void jit_mem_slow_call(struct jit_ctx *c, const struct emu_insn *in, const uint3
                        unsigned ns, uint32_t done, uint32_t *stop, uint32_t *ended);
 bool jit_native_mem(struct jit_ctx *c, const struct emu_insn *in, uint32_t *stop,
                     uint32_t *ended);
+/* jit_native_alu_mem.c: the ALU, CMP, TEST and MOV-immediate forms on
+ * memory and the byte MOVs in 64-bit code, as jit_native_mem does MOV;
+ * jit_alu_mem_lf_effect: their jit_lf_effect into *e (false: not one). */
+bool jit_alu_mem_form(const struct emu_insn *in);
+bool jit_alu_mem_lf_effect(const struct emu_insn *in, int lf_before, struct jit_lf_effect *e);
+bool jit_native_alu_mem(struct jit_ctx *c, const struct emu_insn *in, uint32_t *stop,
+                        uint32_t *ended);
+/* jit_native.c: fast_alu with a in RAX, b in RCX (op 0-7 but ADC, SBB):
+ * the lazy state as lazy_set leaves it (dead stores left out), RAX = the
+ * untruncated result, written to gpr[dst] at size unless dst < 0. */
+void jit_alu_core(struct jit_ctx *c, unsigned op, unsigned size, int dst);
 /* jit_native.c: in as host instructions when it is one of the native
  * forms (true), else nothing emitted; jit_native_form: whether it is. */
 bool jit_native(struct jit_ctx *c, const struct emu_insn *in);

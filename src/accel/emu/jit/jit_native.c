@@ -89,6 +89,8 @@ struct jit_lf_effect jit_lf_effect(const struct emu_insn *in, int lf_before)
     struct jit_lf_effect e = {false, false, false, lf_before};
     switch (form_of(in)) {
     case F_NONE:
+        if (jit_alu_mem_lf_effect(in, lf_before, &e))
+            break;
         if (jit_mem_form(in)) { /* may call its handler (and fault): flags untouched */
             e.reads = true;
             break;
@@ -201,6 +203,11 @@ static void alu_core(struct jit_ctx *c, unsigned op, unsigned size, int dst)
     set_lf_op(c, ops[op].lf, size);
     if (dst >= 0)
         jit_write_gpr(j, size, (unsigned)dst);
+}
+
+void jit_alu_core(struct jit_ctx *c, unsigned op, unsigned size, int dst)
+{
+    alu_core(c, op, size, dst);
 }
 
 /* DL = CF of the lazy state as it is now (fast_cf): inline when the
