@@ -95,12 +95,14 @@ static void op_rr(struct code *c, bool w, unsigned opc, unsigned r, unsigned m)
 /* An integer form on memory (jit_native_alu_mem.c's, and their called
  * neighbours): the operand in the data page at r15 + d8 (maybe FS:, maybe
  * 32-bit addressing), at an absolute address in it (no REX: AH..BH), or
- * rarely at r13 (non-canonical: #GP through the slow path). */
-static void gen_alu_mem(struct code *c)
+ * rarely at r13 (non-canonical: #GP through the slow path). Before a
+ * Jcc: a form that sets the flags the Jcc then reads. */
+static void gen_alu_mem(struct code *c, bool before_jcc)
 {
+    static const unsigned flag_forms[] = {0, 1, 3, 4, 5};
     bool w = pick(2), byte = pick(3) == 0;
     unsigned op = pick(8), r = reg(), opc, sub = r, imm = 0; /* imm: its bytes */
-    switch (pick(8)) {
+    switch (before_jcc ? flag_forms[pick(5)] : pick(8)) {
     case 0: opc = op * 8 + 3; break;             /* ALU r, [m] (ADC, SBB called) */
     case 1: opc = 0x39; break;                   /* CMP [m], r */
     case 2: opc = op * 8 + 1; break;             /* ALU [m], r */
@@ -155,7 +157,7 @@ static void gen_native(struct code *c)
     unsigned op = pick(8);
     switch (pick(11)) {
     case 9:
-    case 10: gen_alu_mem(c); break;
+    case 10: gen_alu_mem(c, false); break;
     case 0: op_rr(c, w, pick(2) ? 0x89 : 0x8b, reg(), reg()); break;
     case 1: { /* MOV r, imm32 / r64, imm64 */
         unsigned r = reg();
@@ -305,6 +307,10 @@ static void gen_block(struct code *c)
     c->n = c->insns = 0;
     gen_body(c, 1 + pick(40));
     if (pick(2)) {
+        if (pick(3) == 0) {
+            gen_alu_mem(c, true);
+            c->insns++;
+        }
         put(c, 0x70 + pick(16)); /* Jcc: ends the block, reads the flags */
         put(c, pick(256));
     } else {

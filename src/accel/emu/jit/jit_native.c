@@ -362,12 +362,19 @@ bool jit_jcc_flags(struct jit_ctx *c, const struct emu_insn *in)
     if (!zs && !(c->lf_op == LF_SUB && cls != 0 && cls != 5) &&
         !(c->lf_op == LF_LOGIC && cls != 5))
         return false;
+    /* A byte CMP or TEST on memory (jit_native_alu_mem.c): byte operations. */
+    bool b8 = c->lf_size == 1;
+    if (b8 && c->lf_op != LF_SUB && c->lf_op != LF_LOGIC)
+        return false;
     struct jit_buf *j = &c->j;
     bool q = c->lf_size == 8;
     switch (c->lf_op) {
     case LF_SUB: /* the same compare again */
         x_load(j, q, X_RAX, X_RBX, LF(a));
-        x_alu_r_mem(j, q, X_CMP, X_RAX, X_RBX, LF(b));
+        if (b8)
+            x_op_mem(j, false, 0x3a, X_RAX, X_RBX, LF(b)); /* CMP AL, [b] */
+        else
+            x_alu_r_mem(j, q, X_CMP, X_RAX, X_RBX, LF(b));
         return true;
     case LF_ADD:
         x_load(j, q, X_RAX, X_RBX, LF(a));
@@ -375,7 +382,10 @@ bool jit_jcc_flags(struct jit_ctx *c, const struct emu_insn *in)
         return true;
     case LF_LOGIC: /* CF = OF = 0, the rest from the result */
         x_load(j, q, X_RAX, X_RBX, LF(res));
-        x_test_rr(j, q, X_RAX, X_RAX);
+        if (b8)
+            x_op_rr(j, false, 0x84, X_RAX, X_RAX); /* TEST AL, AL */
+        else
+            x_test_rr(j, q, X_RAX, X_RAX);
         return true;
     case LF_INC:
     case LF_DEC: /* ZF and SF right (CF is not INC/DEC's) */

@@ -201,10 +201,11 @@ bool jit_native_alu_mem(struct jit_ctx *c, const struct emu_insn *in, uint32_t *
         x_store(j, q, X_RAX, X_RDX, 0);
         break;
     }
-    /* The core set c->lf_op to what the handler leaves on either path;
-     * a byte one as unknown: jit_jcc_flags and cf_to_dl compare 32 or 64
-     * bits. */
-    int lf_op = size == 1 && f != F_STORE_IMM && f != F_LOAD_B && f != F_STORE_B ? -1 : c->lf_op;
+    /* The core set c->lf_op to what the handler leaves on either path
+     * (a byte one only CMP's LF_SUB and TEST's LF_LOGIC, whose CF the
+     * native INC/DEC take right from the zero-extended operands, and
+     * jit_jcc_flags knows at byte size). */
+    int lf_op = c->lf_op;
     unsigned lf_size = c->lf_size;
     jit_mem_slow_call(c, in, slow, ns, x_jmp(j), stop, ended);
     c->lf_op = lf_op;
