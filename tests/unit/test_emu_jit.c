@@ -99,10 +99,10 @@ static void op_rr(struct code *c, bool w, unsigned opc, unsigned r, unsigned m)
  * Jcc: a form that sets the flags the Jcc then reads. */
 static void gen_alu_mem(struct code *c, bool before_jcc)
 {
-    static const unsigned flag_forms[] = {0, 1, 3, 4, 5};
+    static const unsigned flag_forms[] = {0, 1, 3, 4, 5, 8};
     bool w = pick(2), byte = pick(3) == 0;
     unsigned op = pick(8), r = reg(), opc, sub = r, imm = 0; /* imm: its bytes */
-    switch (before_jcc ? flag_forms[pick(5)] : pick(8)) {
+    switch (before_jcc ? flag_forms[pick(6)] : pick(9)) {
     case 0: opc = op * 8 + 3; break;             /* ALU r, [m] (ADC, SBB called) */
     case 1: opc = 0x39; break;                   /* CMP [m], r */
     case 2: opc = op * 8 + 1; break;             /* ALU [m], r */
@@ -110,6 +110,7 @@ static void gen_alu_mem(struct code *c, bool before_jcc)
     case 4: opc = 0x83; sub = op; imm = 1; break; /* ALU [m], imm8 */
     case 5: opc = 0xf7; sub = 0; imm = 4; break; /* TEST [m], imm */
     case 6: opc = 0xc7; sub = 0; imm = 4; break; /* MOV [m], imm */
+    case 8: opc = 0x85; break;                   /* TEST [m], r */
     default: opc = pick(2) ? 0x8b : 0x89; break; /* MOV r, [m] / [m], r */
     }
     if (byte) { /* 0x83 has no byte form: 0x80 */

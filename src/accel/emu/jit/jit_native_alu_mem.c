@@ -1,7 +1,7 @@
 /*
  * The integer forms with a memory operand that exec_fast_mem.c
  * specialises in 64-bit code, as host code: ALU reg, [mem] (ADD OR AND
- * SUB XOR CMP), CMP [mem], reg / imm, byte TEST [mem], imm, MOV [mem],
+ * SUB XOR CMP), CMP and TEST [mem], reg / imm, MOV [mem],
  * imm, the byte MOV loads and stores, and the read-modify-write ALU
  * [mem], reg / imm without LOCK. Each probes the data TLB inline
  * (jit_tlb_probe: the read TLB, or the write one for a store or a
@@ -20,7 +20,8 @@ enum form {
     F_LOAD_OP,   /* reg = reg OP [mem] (CMP: flags only); fast_alu_rm */
     F_CMP_MR,    /* CMP [mem], reg; fast_cmp_mr */
     F_CMP_MI,    /* CMP [mem], imm; fast_cmp_mi */
-    F_TEST_MI,   /* byte TEST [mem], imm; fast_test_mi_b */
+    F_TEST_MR,   /* TEST [mem], reg; fast_test_mr */
+    F_TEST_MI,   /* TEST [mem], imm; fast_test_mi */
     F_STORE_IMM, /* MOV [mem], imm; fast_mov_store_imm */
     F_LOAD_B,    /* MOV r8, [mem]; fast_mov_load_b */
     F_STORE_B,   /* MOV [mem], r8; fast_mov_store_b */
@@ -46,6 +47,8 @@ static enum form form_of(const struct emu_insn *in)
             return F_STORE_IMM;
         if (g == ex_test_rm_imm)
             return F_TEST_MI;
+        if (g == ex_test_rm_reg)
+            return F_TEST_MR;
         if (g == ex_alu_rm_imm && in->sub == 7)
             return F_CMP_MI;
         if (g == ex_alu_rm_reg && in->sub == 7)
@@ -60,6 +63,10 @@ static enum form form_of(const struct emu_insn *in)
         return F_CMP_MR;
     if (g == ex_alu_rm_imm && in->sub == 7)
         return F_CMP_MI;
+    if (g == ex_test_rm_reg)
+        return F_TEST_MR;
+    if (g == ex_test_rm_imm)
+        return F_TEST_MI;
     if (g == ex_mov_rm_imm)
         return F_STORE_IMM;
     if (!(in->flags & INSN_LOCK) && alu_op && g == ex_alu_rm_reg)
@@ -83,7 +90,7 @@ bool jit_alu_mem_lf_effect(const struct emu_insn *in, int lf_before, struct jit_
     /* It may call its handler, which may fault: the state before must be
      * in memory. Both paths leave op, size, a, b, res (never cf_in). */
     *e = (struct jit_lf_effect){true, true, false, alu_lf[in->sub & 7]};
-    if (f == F_TEST_MI)
+    if (f == F_TEST_MR || f == F_TEST_MI)
         e->lf_after = LF_LOGIC;
     if (f == F_STORE_IMM || f == F_LOAD_B || f == F_STORE_B) {
         e->writes = false;
@@ -132,7 +139,7 @@ static void load_reg(struct jit_buf *j, unsigned size, unsigned r, unsigned to)
 }
 
 /* The immediate as the handlers take it: CMP and the read-modify-writes
- * at the operand size, byte TEST as decoded. */
+ * at the operand size, TEST as decoded. */
 static uint64_t imm_of(const struct emu_insn *in, enum form f)
 {
     if (f == F_TEST_MI || in->opsz == 8)
@@ -163,9 +170,10 @@ bool jit_native_alu_mem(struct jit_ctx *c, const struct emu_insn *in, uint32_t *
         jit_alu_core(c, op, size, op == 7 ? -1 : (int)in->reg);
         break;
     case F_CMP_MR:
+    case F_TEST_MR:
         load_mem(j, size, X_RAX, X_RCX);
         load_reg(j, size, in->reg, X_RCX);
-        jit_alu_core(c, 7, size, -1);
+        jit_alu_core(c, f == F_TEST_MR ? 4 : 7, size, -1);
         break;
     case F_CMP_MI:
     case F_TEST_MI:
