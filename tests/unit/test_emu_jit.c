@@ -2,7 +2,7 @@
  * The JIT against the interpreter (issue 12's lockstep gate): random
  * blocks of the native forms (MOV, ALU, TEST, INC/DEC, LEA, SHL/SHR/SAR
  * by a constant, IMUL on registers, MOV to and from memory with the TLB
- * probe inline, ALU/CMP/TEST/MOV-immediate and byte MOVs on memory, the
+ * probe inline, ALU/CMP/TEST/INC/DEC/MOV-immediate and byte MOVs on memory, the
  * data TLB sometimes empty) mixed with called ones (ADC/SBB,
  * rotates, shifts by CL, 8/16-bit forms, SETcc,
  * CMOVcc, loads and stores, PUSH/POP, a store into the block's own page,
@@ -99,10 +99,10 @@ static void op_rr(struct code *c, bool w, unsigned opc, unsigned r, unsigned m)
  * Jcc: a form that sets the flags the Jcc then reads. */
 static void gen_alu_mem(struct code *c, bool before_jcc)
 {
-    static const unsigned flag_forms[] = {0, 1, 3, 4, 5, 8};
+    static const unsigned flag_forms[] = {0, 1, 3, 4, 5, 8, 9};
     bool w = pick(2), byte = pick(3) == 0;
     unsigned op = pick(8), r = reg(), opc, sub = r, imm = 0; /* imm: its bytes */
-    switch (before_jcc ? flag_forms[pick(6)] : pick(9)) {
+    switch (before_jcc ? flag_forms[pick(7)] : pick(10)) {
     case 0: opc = op * 8 + 3; break;             /* ALU r, [m] (ADC, SBB called) */
     case 1: opc = 0x39; break;                   /* CMP [m], r */
     case 2: opc = op * 8 + 1; break;             /* ALU [m], r */
@@ -111,6 +111,7 @@ static void gen_alu_mem(struct code *c, bool before_jcc)
     case 5: opc = 0xf7; sub = 0; imm = 4; break; /* TEST [m], imm */
     case 6: opc = 0xc7; sub = 0; imm = 4; break; /* MOV [m], imm */
     case 8: opc = 0x85; break;                   /* TEST [m], r */
+    case 9: opc = 0xff; sub = pick(2); break;    /* INC, DEC [m] */
     default: opc = pick(2) ? 0x8b : 0x89; break; /* MOV r, [m] / [m], r */
     }
     if (byte) { /* 0x83 has no byte form: 0x80 */
@@ -534,8 +535,10 @@ int main(void)
         gen_block(&c);
         memset(fx.ram + CODE, 0, 4096);
         memcpy(fx.ram + CODE, c.b, c.n);
-        for (unsigned i = 0; i < 4096; i++)
-            fx.ram[DATA + i] = (uint8_t)rnd();
+        for (unsigned i = 0; i < 4096; i += 8) { /* edge values: carries out of 32 bits */
+            uint64_t v = operand();
+            memcpy(fx.ram + DATA + i, &v, 8);
+        }
         emu_code_invalidate(&fx.evm, CODE, 4096);
         emu_blocks_free_dead(&fx.evm);
         random_state(&cpu);

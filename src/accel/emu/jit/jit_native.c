@@ -248,16 +248,27 @@ static void incdec(struct jit_ctx *c, const struct emu_insn *in)
     if (!keep_cf)
         cf_to_dl(c);
     read_gpr(j, size, in->rm, X_RAX);
+    jit_incdec_core(c, dec, size, keep_cf);
+    x_store(j, true, X_RAX, X_RBX, JIT_GPR(in->rm));
+}
+
+void jit_incdec_core(struct jit_ctx *c, bool dec, unsigned size, bool keep_cf)
+{
+    struct jit_buf *j = &c->j;
     lf_store(c, X_RAX, LF(a));
     lf_store_imm(c, LF(b), 1);
     x_alu_r_imm(j, true, dec ? X_SUB : X_ADD, X_RAX, 1);
     if (size == 4)
         x_mov_rr(j, false, X_RAX, X_RAX); /* INC/DEC keep the truncated result */
     lf_store(c, X_RAX, LF(res));
-    x_store(j, true, X_RAX, X_RBX, JIT_GPR(in->rm));
     set_lf_op(c, dec ? LF_DEC : LF_INC, size);
     if (!keep_cf)
         lf_store_cf(c);
+}
+
+void jit_cf_to_dl(struct jit_ctx *c)
+{
+    cf_to_dl(c);
 }
 
 void jit_ea_to_rax(struct jit_ctx *c, const struct emu_insn *in)

@@ -3,7 +3,7 @@
  * specialises in 64-bit code, as host code: ALU reg, [mem] (ADD OR AND
  * SUB XOR CMP), CMP and TEST [mem], reg / imm, MOV [mem],
  * imm, the byte MOV loads and stores, and the read-modify-write ALU
- * [mem], reg / imm without LOCK. Each probes the data TLB inline
+ * [mem], reg / imm and INC/DEC [mem] without LOCK. Each probes the data TLB inline
  * (jit_tlb_probe: the read TLB, or the write one for a store or a
  * read-modify-write, as the handler does: a write-TLB hit is a readable
  * RAM page) and then does what its handler does on a hit, the lazy flags
@@ -27,6 +27,7 @@ enum form {
     F_STORE_B,   /* MOV [mem], r8; fast_mov_store_b */
     F_RMW_MR,    /* [mem] = [mem] OP reg; fast_alu_mr */
     F_RMW_MI,    /* [mem] = [mem] OP imm; fast_alu_mi */
+    F_INCDEC,    /* INC/DEC [mem]; fast_incdec_mem */
 };
 
 /* Which form in is, keyed on the general executor of its specialised
@@ -73,7 +74,23 @@ static enum form form_of(const struct emu_insn *in)
         return F_RMW_MR;
     if (!(in->flags & INSN_LOCK) && alu_op && g == ex_alu_rm_imm)
         return F_RMW_MI;
+    if (!(in->flags & INSN_LOCK) && g == ex_inc_dec_rm && in->sub < 2)
+        return F_INCDEC;
     return F_NONE;
+}
+
+/* INC/DEC keep CF as the state before has it (cf_in), or take it inline
+ * from it: native then; after anything else (emu_cf would be called, the
+ * host address live) the handler is called. */
+static bool incdec_keeps_cf(int lf_before)
+{
+    return lf_before == LF_INC || lf_before == LF_DEC || lf_before == LF_CFOF;
+}
+
+static bool incdec_native(int lf_before)
+{
+    return incdec_keeps_cf(lf_before) || lf_before == LF_ADD || lf_before == LF_SUB ||
+           lf_before == LF_LOGIC;
 }
 
 bool jit_alu_mem_form(const struct emu_insn *in)
@@ -87,6 +104,14 @@ bool jit_alu_mem_lf_effect(const struct emu_insn *in, int lf_before, struct jit_
     enum form f = form_of(in);
     if (f == F_NONE)
         return false;
+    if (f == F_INCDEC) {
+        if (incdec_native(lf_before))
+            *e = (struct jit_lf_effect){true, true, !incdec_keeps_cf(lf_before),
+                                        (in->sub & 1) ? LF_DEC : LF_INC};
+        else /* called */
+            *e = (struct jit_lf_effect){true, false, false, -1};
+        return true;
+    }
     /* It may call its handler, which may fault: the state before must be
      * in memory. Both paths leave op, size, a, b, res (never cf_in). */
     *e = (struct jit_lf_effect){true, true, false, alu_lf[in->sub & 7]};
@@ -151,7 +176,7 @@ bool jit_native_alu_mem(struct jit_ctx *c, const struct emu_insn *in, uint32_t *
                         uint32_t *ended)
 {
     enum form f = form_of(in);
-    if (f == F_NONE)
+    if (f == F_NONE || (f == F_INCDEC && !incdec_native(c->lf_op)))
         return false;
     struct jit_buf *j = &c->j;
     unsigned size = in->opsz, op = in->sub & 7;
@@ -208,6 +233,15 @@ bool jit_native_alu_mem(struct jit_ctx *c, const struct emu_insn *in, uint32_t *
         jit_alu_core(c, op, size, -1);
         x_store(j, q, X_RAX, X_RDX, 0);
         break;
+    case F_INCDEC: { /* CF first, from the state before (RCX kept) */
+        bool keep = incdec_keeps_cf(c->lf_op);
+        if (!keep)
+            jit_cf_to_dl(c);
+        load_mem(j, size, X_RAX, X_RCX);
+        jit_incdec_core(c, in->sub & 1, size, keep);
+        x_store(j, q, X_RAX, X_RCX, 0);
+        break;
+    }
     }
     /* The core set c->lf_op to what the handler leaves on either path
      * (a byte one only CMP's LF_SUB and TEST's LF_LOGIC, whose CF the
