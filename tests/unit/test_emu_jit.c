@@ -3,10 +3,12 @@
  * blocks of the native forms (MOV, ALU, TEST, INC/DEC, LEA, SHL/SHR/SAR
  * and ROL/ROR by a constant, IMUL, MOVZX/MOVSX/MOVSXD, CMOVcc and SETcc on
  * registers, the byte forms on AL..BH and the REX byte registers, MOV
- * (8, 32, 64 bits) to and from memory and MOVZX/MOVSX/MOVSXD from it and
- * PUSH/POP with the TLB probe inline, CALL and RET ending the block) mixed
- * with called ones (ADC/SBB, shifts and rotates by CL, 16-bit and other
- * byte forms, PUSH/POP of words, a store into the block's own page,
+ * (8, 32, 64 bits) to and from memory and MOVZX/MOVSX/MOVSXD from it,
+ * ALU/CMP/TEST/INC/DEC/MOV-immediate on memory and PUSH/POP with the TLB
+ * probe inline (the data TLB sometimes empty), CALL and RET ending the
+ * block) mixed with called ones (ADC/SBB, shifts and rotates by CL,
+ * 16-bit and other byte forms, PUSH/POP of words, a store into the
+ * block's own page,
  * a faulting load, an OUT that exits, HLT and Jcc as the last), each run
  * from the same random CPU state, lazy flags included, through run_block
  * (emu_run_block) and through its compiled code. RSP is sometimes at a
@@ -170,12 +172,74 @@ static void gen_movx(struct code *c)
     put(c, 0xc0 | (d & 7) << 3 | (s & 7));
 }
 
+/* An integer form on memory (jit_native_alu_mem.c's, and their called
+ * neighbours): the operand in the data page at r15 + d8 (maybe FS:, maybe
+ * 32-bit addressing), at an absolute address in it (no REX: AH..BH), or
+ * rarely at r13 (non-canonical: #GP through the slow path). Before a
+ * Jcc: a form that sets the flags the Jcc then reads. */
+static void gen_alu_mem(struct code *c, bool before_jcc)
+{
+    static const unsigned flag_forms[] = {0, 1, 3, 4, 5, 8, 9};
+    bool w = pick(2), byte = pick(3) == 0;
+    unsigned op = pick(8), r = reg(), opc, sub = r, imm = 0; /* imm: its bytes */
+    switch (before_jcc ? flag_forms[pick(7)] : pick(10)) {
+    case 0: opc = op * 8 + 3; break;             /* ALU r, [m] (ADC, SBB called) */
+    case 1: opc = 0x39; break;                   /* CMP [m], r */
+    case 2: opc = op * 8 + 1; break;             /* ALU [m], r */
+    case 3: opc = 0x81; sub = op; imm = 4; break; /* ALU [m], imm32 */
+    case 4: opc = 0x83; sub = op; imm = 1; break; /* ALU [m], imm8 */
+    case 5: opc = 0xf7; sub = 0; imm = 4; break; /* TEST [m], imm */
+    case 6: opc = 0xc7; sub = 0; imm = 4; break; /* MOV [m], imm */
+    case 8: opc = 0x85; break;                   /* TEST [m], r */
+    case 9: opc = 0xff; sub = pick(2); break;    /* INC, DEC [m] */
+    default: opc = pick(2) ? 0x8b : 0x89; break; /* MOV r, [m] / [m], r */
+    }
+    if (byte) { /* 0x83 has no byte form: 0x80 */
+        opc = opc == 0x83 ? 0x80 : opc - 1;
+        imm = imm ? 1 : 0;
+    }
+    if (!byte && !(opc & 0xc0) && pick(16) == 0 && opc != 0x39 && (opc & 7) == 1)
+        put(c, 0xf0); /* LOCK: the general executor */
+    if (!calm && pick(24) == 0) { /* [r13 + d8]: #GP */
+        put(c, 0x49 | (r >> 3) << 2);
+        put(c, opc);
+        put(c, 0x45 | (sub & 7) << 3);
+        put(c, pick(16) * 8);
+    } else if (pick(3) == 0) { /* [DATA + d32], no base: byte registers 4-7 are AH..BH */
+        if (byte)
+            sub &= 7;
+        if (w && !byte)
+            put(c, 0x48 | (sub >> 3) << 2);
+        else if (sub >= 8)
+            put(c, 0x44);
+        put(c, opc);
+        put(c, 0x04 | (sub & 7) << 3);
+        put(c, 0x25);
+        put32(c, (uint32_t)DATA + 0x200 + pick(0xdf8)); /* not the loops' counter */
+    } else {
+        if (pick(4) == 0)
+            put(c, 0x64); /* FS base 0 in the fixture: the same address */
+        if (pick(4) == 0)
+            put(c, 0x67); /* r15d: the same address */
+        put(c, (w && !byte ? 0x49 : 0x41) | (sub >> 3) << 2);
+        put(c, opc);
+        put(c, 0x40 | (sub & 7) << 3 | 7);
+        put(c, pick(128)); /* unaligned too; stays in the data page */
+    }
+    if (imm == 1)
+        put(c, (unsigned)operand() & 0xff);
+    else if (imm == 4)
+        put32(c, (uint32_t)operand());
+}
+
 /* A native form. */
 static void gen_native(struct code *c)
 {
     bool w = pick(2);
     unsigned op = pick(8);
-    switch (pick(15)) {
+    switch (pick(17)) {
+    case 15:
+    case 16: gen_alu_mem(c, false); break;
     case 0: op_rr(c, w, pick(2) ? 0x89 : 0x8b, reg(), reg()); break;
     case 1: { /* MOV r, imm32 / r64, imm64 */
         unsigned r = reg();
@@ -392,6 +456,10 @@ static void gen_block(struct code *c)
     switch (pick(5)) {
     case 0:
     case 1:
+        if (pick(3) == 0) { /* a flag-setting form on memory before it */
+            gen_alu_mem(c, true);
+            c->insns++;
+        }
         put(c, 0x70 + pick(16)); /* Jcc: ends the block, reads the flags */
         put(c, pick(256));
         break;
@@ -683,6 +751,7 @@ struct tally {
     unsigned stack, stack_ends, stack_odd; /* stack forms, CALL/RET last, off STACK or AC */
     unsigned call_gp;                      /* CALLs to a non-canonical target */
     unsigned kinds[K_KINDS];               /* the register forms' kinds, native */
+    unsigned alu_mem;                      /* ALU, CMP, TEST, MOV on memory, native */
 };
 
 /* One random block run interpreted, then compiled from the same state:
@@ -694,8 +763,10 @@ static bool random_block(unsigned k, struct tally *t)
     gen_block(&c);
     memset(fx.ram + CODE, 0, 4096);
     memcpy(fx.ram + CODE, c.b, c.n);
-    for (unsigned i = 0; i < 4096; i++)
-        fx.ram[DATA + i] = (uint8_t)rnd();
+    for (unsigned i = 0; i < 4096; i += 8) { /* edge values: carries out of 32 bits */
+        uint64_t v = operand();
+        memcpy(fx.ram + DATA + i, &v, 8);
+    }
     for (uint64_t a = STACK_LO; a < STACK_HI; a += 8) {
         uint64_t v = stack_value();
         memcpy(fx.ram + a, &v, 8);
@@ -712,6 +783,10 @@ static bool random_block(unsigned k, struct tally *t)
     if (!b) {
         printf("FAIL: emu JIT: case %u: no block (status %d)\n", k, st);
         return false;
+    }
+    if (pick(3) == 0) { /* the data TLB empty: the memory forms' slow path */
+        memset(cpu.tlb_read, 0, sizeof(cpu.tlb_read));
+        memset(cpu.tlb_write, 0, sizeof(cpu.tlb_write));
     }
     start = cpu;
     memcpy(start_ram, fx.ram, RAM);
@@ -742,6 +817,7 @@ static bool random_block(unsigned k, struct tally *t)
     for (unsigned i = 0; i < b->n; i++) {
         t->native += jit_native_form(&b->insns[i]);
         s += jit_stack_form(&b->insns[i]);
+        t->alu_mem += jit_alu_mem_form(&b->insns[i]);
     }
     count_kinds(b, t->kinds);
     t->stack += s;
@@ -810,16 +886,20 @@ int main(void)
     /* The test must see every way out, and native code in quantity. */
     if (random_blocks(CASES, &t) == 0) {
         if (t.native < t.insns / 4 || t.stops < CASES / 50 || t.ended < CASES / 50 ||
-            t.stack < t.insns / 20 || t.stack_ends < CASES / 10 || t.stack_odd < CASES / 20) {
+            t.stack < t.insns / 25 || t.stack_ends < CASES / 10 || t.stack_odd < CASES / 20 ||
+            t.alu_mem < t.insns / 40) {
             printf("FAIL: emu JIT: the cases miss a path (%u native of %u, %u stops, %u ended "
-                   "early, %u stack forms, %u CALL/RET ends, %u blocks with them off STACK)\n",
-                   t.native, t.insns, t.stops, t.ended, t.stack, t.stack_ends, t.stack_odd);
+                   "early, %u stack forms, %u CALL/RET ends, %u blocks with them off STACK, "
+                   "%u ALU on memory)\n",
+                   t.native, t.insns, t.stops, t.ended, t.stack, t.stack_ends, t.stack_odd,
+                   t.alu_mem);
             test_failures++;
         } else {
             printf("PASS: emu JIT: %u random blocks, %u instructions (%u native, %u stack forms, "
-                   "%u CALL/RET ends), the same as the interpreter (%u faults or exits, %u "
-                   "blocks ended early, %u with an odd RSP or AC)\n",
-                   CASES, t.insns, t.native, t.stack, t.stack_ends, t.stops, t.ended,
+                   "%u CALL/RET ends, %u ALU, CMP, TEST or MOV on memory), the same as the "
+                   "interpreter (%u faults or exits, %u blocks ended early, %u with an odd RSP "
+                   "or AC)\n",
+                   CASES, t.insns, t.native, t.stack, t.stack_ends, t.alu_mem, t.stops, t.ended,
                    t.stack_odd);
         }
     }

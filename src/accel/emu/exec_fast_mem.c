@@ -110,6 +110,28 @@ static const emu_exec_fn alu_mem_fns[8][2] = {
     }
 FAST_CMP_MEM(4) FAST_CMP_MEM(8)
 
+/* TEST [mem], reg / imm in 64-bit mode (ex_test_rm_reg, ex_test_rm_imm:
+ * the immediate as decoded). */
+#define FAST_TEST_MEM(size)                                                                 \
+    static EXEC(fast_test_mr_##size)                                                        \
+    {                                                                                       \
+        uint64_t a;                                                                         \
+        if (!fast_load(cpu, in->seg, emu_ea(cpu, in), size, &a))                           \
+            return ex_test_rm_reg(cpu, in);                                                 \
+        uint64_t b = fast_rd(cpu, in->reg, size);                                           \
+        lazy_set(cpu, LF_LOGIC, size, a, b, a & b);                                         \
+        return next(cpu, in);                                                               \
+    }                                                                                       \
+    static EXEC(fast_test_mi_##size)                                                        \
+    {                                                                                       \
+        uint64_t a;                                                                         \
+        if (!fast_load(cpu, in->seg, emu_ea(cpu, in), size, &a))                           \
+            return ex_test_rm_imm(cpu, in);                                                 \
+        lazy_set(cpu, LF_LOGIC, size, a, in->imm, a & in->imm);                             \
+        return next(cpu, in);                                                               \
+    }
+FAST_TEST_MEM(4) FAST_TEST_MEM(8)
+
 /* Read-modify-write of memory in 64-bit code without LOCK: a write-TLB
  * hit is a writable RAM page with A and D set, no decoded code and no
  * data breakpoint, so the read and the write both succeed there and no
@@ -265,6 +287,16 @@ static EXEC(fast_cmp_mr_b)
     return next(cpu, in);
 }
 
+static EXEC(fast_test_mr_b)
+{
+    const uint8_t *h = fast_byte(cpu, in, false);
+    if (!h)
+        return ex_test_rm_reg(cpu, in);
+    uint64_t a = *h, b = reg_read(cpu, in->reg, 1);
+    lazy_set(cpu, LF_LOGIC, 1, a, b, a & b);
+    return next(cpu, in);
+}
+
 static EXEC(fast_test_mi_b)
 {
     const uint8_t *h = fast_byte(cpu, in, false);
@@ -304,6 +336,7 @@ emu_exec_fn emu_fast_pick_mem(const struct emu_cpu *cpu, const struct emu_insn *
                : fn == ex_mov_rm_reg ? fast_mov_store_b
                : fn == ex_mov_rm_imm ? fast_mov_store_imm_b
                : fn == ex_test_rm_imm ? fast_test_mi_b
+               : fn == ex_test_rm_reg ? fast_test_mr_b
                : fn == ex_alu_rm_imm && in->sub == 7 ? fast_cmp_mi_b
                : fn == ex_alu_rm_reg && in->sub == 7 ? fast_cmp_mr_b
                                                       : NULL;
@@ -338,6 +371,10 @@ emu_exec_fn emu_fast_pick_mem(const struct emu_cpu *cpu, const struct emu_insn *
         return q ? fast_cmp_mr_8 : fast_cmp_mr_4;
     if (long64 && fn == ex_alu_rm_imm && in->sub == 7)
         return q ? fast_cmp_mi_8 : fast_cmp_mi_4;
+    if (long64 && fn == ex_test_rm_reg)
+        return q ? fast_test_mr_8 : fast_test_mr_4;
+    if (long64 && fn == ex_test_rm_imm)
+        return q ? fast_test_mi_8 : fast_test_mi_4;
     return NULL;
 }
 
@@ -371,6 +408,11 @@ emu_exec_fn emu_fast_general_mem(emu_exec_fn fn)
         {fast_cmp_mi_b, ex_alu_rm_imm},
         {fast_cmp_mr_b, ex_alu_rm_reg},
         {fast_test_mi_b, ex_test_rm_imm},
+        {fast_test_mr_b, ex_test_rm_reg},
+        {fast_test_mr_4, ex_test_rm_reg},
+        {fast_test_mr_8, ex_test_rm_reg},
+        {fast_test_mi_4, ex_test_rm_imm},
+        {fast_test_mi_8, ex_test_rm_imm},
         {fast_cmov_4, ex_cmovcc},
         {fast_cmov_8, ex_cmovcc},
         {fast_movsxd, ex_movsxd},

@@ -248,6 +248,8 @@ void jit_build(struct jit_ctx *c)
             continue; /* called[i]: its slow path has the stubs */
         if (c->long64 && jit_native_stack(c, in, &stop_at[i], &ended_at[i]))
             continue; /* likewise */
+        if (c->long64 && jit_native_alu_mem(c, in, &stop_at[i], &ended_at[i]))
+            continue;
         if (c->long64 && jit_native(c, in)) {
             called[i] = false;
             c->rip_delta += in->len;

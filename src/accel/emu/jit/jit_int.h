@@ -90,6 +90,23 @@ bool jit_native_mem(struct jit_ctx *c, const struct emu_insn *in, uint32_t *stop
 bool jit_stack_form(const struct emu_insn *in);
 bool jit_native_stack(struct jit_ctx *c, const struct emu_insn *in, uint32_t *stop,
                       uint32_t *ended);
+/* jit_native_alu_mem.c: the ALU, CMP, TEST and MOV-immediate forms on
+ * memory and the byte MOVs in 64-bit code, as jit_native_mem does MOV;
+ * jit_alu_mem_lf_effect: their jit_lf_effect into *e (false: not one). */
+bool jit_alu_mem_form(const struct emu_insn *in);
+bool jit_alu_mem_lf_effect(const struct emu_insn *in, int lf_before, struct jit_lf_effect *e);
+bool jit_native_alu_mem(struct jit_ctx *c, const struct emu_insn *in, uint32_t *stop,
+                        uint32_t *ended);
+/* jit_native.c: fast_alu with a in RAX, b in RCX (op 0-7 but ADC, SBB):
+ * the lazy state as lazy_set leaves it (dead stores left out), RAX = the
+ * untruncated result, written to gpr[dst] at size unless dst < 0. */
+void jit_alu_core(struct jit_ctx *c, unsigned op, unsigned size, int dst);
+/* DL = CF of the lazy state now (fast_cf): only RAX and RDX touched when
+ * c->lf_op is LF_ADD, LF_SUB or LF_LOGIC, else a call of emu_cf. */
+void jit_cf_to_dl(struct jit_ctx *c);
+/* fast_incdec's lazy state with a in RAX and CF in DL (unless keep_cf:
+ * the state before is INC, DEC or CFOF): RAX = the result at size. */
+void jit_incdec_core(struct jit_ctx *c, bool dec, unsigned size, bool keep_cf);
 /* jit_native.c: in as host instructions when it is one of the native
  * forms (true), else nothing emitted; jit_native_form: whether it is. */
 bool jit_native(struct jit_ctx *c, const struct emu_insn *in);

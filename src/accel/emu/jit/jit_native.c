@@ -175,6 +175,8 @@ struct jit_lf_effect jit_lf_effect(const struct emu_insn *in, int lf_before)
     struct jit_lf_effect e = {false, false, false, lf_before};
     switch (form_of(in)) {
     case F_NONE:
+        if (jit_alu_mem_lf_effect(in, lf_before, &e))
+            break;
         if (jit_mem_form(in) || jit_stack_form(in)) { /* may call its handler: flags kept */
             e.reads = true;
             break;
@@ -345,6 +347,11 @@ static void alu_core(struct jit_ctx *c, unsigned op, unsigned size, int dst)
         jit_write_gpr(j, size, (unsigned)dst);
 }
 
+void jit_alu_core(struct jit_ctx *c, unsigned op, unsigned size, int dst)
+{
+    alu_core(c, op, size, dst);
+}
+
 /* DL = CF of the lazy state as it is now (fast_cf): inline when the
  * block's own native code set it, else emu_cf. */
 static void cf_to_dl(struct jit_ctx *c)
@@ -382,16 +389,27 @@ static void incdec(struct jit_ctx *c, const struct emu_insn *in)
     if (!keep_cf)
         cf_to_dl(c);
     read_gpr(j, size, in->rm, X_RAX);
+    jit_incdec_core(c, dec, size, keep_cf);
+    x_store(j, true, X_RAX, X_RBX, JIT_GPR(in->rm));
+}
+
+void jit_incdec_core(struct jit_ctx *c, bool dec, unsigned size, bool keep_cf)
+{
+    struct jit_buf *j = &c->j;
     lf_store(c, X_RAX, LF(a));
     lf_store_imm(c, LF(b), 1);
     x_alu_r_imm(j, true, dec ? X_SUB : X_ADD, X_RAX, 1);
     if (size == 4)
         x_mov_rr(j, false, X_RAX, X_RAX); /* INC/DEC keep the truncated result */
     lf_store(c, X_RAX, LF(res));
-    x_store(j, true, X_RAX, X_RBX, JIT_GPR(in->rm));
     set_lf_op(c, dec ? LF_DEC : LF_INC, size);
     if (!keep_cf)
         lf_store_cf(c);
+}
+
+void jit_cf_to_dl(struct jit_ctx *c)
+{
+    cf_to_dl(c);
 }
 
 void jit_ea_to_rax(struct jit_ctx *c, const struct emu_insn *in)
