@@ -44,6 +44,7 @@ static struct emu_fixture fx;
 static struct emu_cpu cpu;
 static bool calm; /* no faults or exits: the loop programs run to their HLT */
 static uint64_t code_at = CODE; /* CODE or HIGH */
+static bool user_mode;          /* the cases run at CPL 3 (after supervisor reads) */
 
 static uint64_t rng = 0x2545f4914f6cdd1dull;
 
@@ -528,6 +529,14 @@ static void random_state(struct emu_cpu *cpu)
     emu_set_rflags(cpu, 2 | (rnd() & RFLAGS_ARITH) | (pick(16) ? 0 : RFLAGS_AC));
     if (!calm && pick(8) == 0)
         emu_tlb_flush(cpu); /* the stack's slots miss the TLB, then fill it */
+    if (user_mode) { /* supervisor reads fill the data TLB, then CPL 3 */
+        cpu->cpl = 0;
+        for (uint64_t a = DATA; a < DATA + 4096; a += 256) {
+            uint64_t v;
+            emu_read(cpu, SEG_DS, a, 8, &v);
+        }
+        cpu->cpl = 3;
+    }
     static const uint8_t ops[] = {LF_NONE, LF_ADD, LF_ADC, LF_SUB, LF_SBB, LF_LOGIC,
                                   LF_INC,  LF_DEC, LF_NEG, LF_CFOF};
     cpu->lf.op = ops[pick(sizeof(ops))];
@@ -931,6 +940,28 @@ int main(void)
                    PAGED_CASES, (unsigned long long)HIGH, p.call_gp);
         }
     }
+    /* CPL 3, the low 2 MiB (the data page and the stack) supervisor-only
+     * and its translations filled by supervisor reads first: each access
+     * there must fault, compiled or not (a TLB tag without the user bit
+     * would let compiled code through); with CR0.AM, a misaligned one
+     * when RFLAGS.AC is set (#AC), on the user stack too. */
+    set_entry(PML4 + 0x2000, 0, 0x83);
+    emu_tlb_flush(&cpu);
+    cpu.cr0 |= 1u << 18; /* AM: with RFLAGS.AC, #AC for what is misaligned */
+    user_mode = true;
+    struct tally u = {0};
+    if (random_blocks(PAGED_CASES, &u) == 0) {
+        if (u.stops < PAGED_CASES / 2) {
+            printf("FAIL: emu JIT: user blocks: only %u of %u stopped\n", u.stops, PAGED_CASES);
+            test_failures++;
+        } else {
+            printf("PASS: emu JIT: %u random blocks at CPL 3 over supervisor pages the TLB "
+                   "holds, the same as the interpreter (%u faulted or exited)\n",
+                   PAGED_CASES, u.stops);
+        }
+    }
+    user_mode = false;
+    cpu.cpl = 0;
     emu_fixture_fini(&fx);
     TEST_EXIT();
 }

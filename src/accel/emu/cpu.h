@@ -94,6 +94,7 @@ struct emu_tlb_entry {
     uint64_t vpage;      /* linear page | 1 when valid | 2 for a user access */
     uint8_t *host;       /* host address of the page */
     uint64_t gpage;      /* guest-physical page */
+    uint64_t unused;     /* 32 bytes: compiled code indexes by a shift */
 };
 #define EMU_TLB_SIZE 256
 
@@ -254,6 +255,7 @@ struct emu_cpu {
     int32_t chain_left;
     struct emu_block *chain_block;
     uint64_t chain_lin;
+    uint64_t loop_ctx;                 /* a self-looping block's link context at entry */
 
     struct emu_vm *vm;
     /* EMU_EV_* bits other threads post (or this one, for itself): the run

@@ -343,7 +343,7 @@ static int page_lookup(struct emu_cpu *cpu, uint64_t lin, unsigned size, enum em
         emu_end_block(cpu);
     }
     if (!uncached) {
-        *t = (struct emu_tlb_entry){vpage, page, *gpa & ~0xfffull};
+        *t = (struct emu_tlb_entry){vpage, page, *gpa & ~0xfffull, 0};
         cpu->tlb_large |= large;
     }
     *host = page + (lin & 0xfff);

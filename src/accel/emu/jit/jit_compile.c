@@ -41,17 +41,13 @@ void jit_emit_call(struct jit_ctx *c, const struct emu_insn *in, uint32_t *stop,
     c->lf_op = -1; /* whatever the executor left */
 }
 
-/* The block's last instruction, a Jcc whose flags the block's own native
- * code set (jit_jcc_flags put them in host RFLAGS): RIP to the target or
- * past it. A non-canonical target (#GP) goes through the executor. */
-static void jcc_end(struct jit_ctx *c, const struct emu_insn *in, uint32_t *stop,
-                    uint32_t *ended)
+/* RIP = the instruction's RIP + len + imm (in, a relative jump in 64-bit
+ * code, with the pending delta); a non-canonical target (#GP) through
+ * in's executor. */
+static void rel_jump(struct jit_ctx *c, const struct emu_insn *in, uint32_t *stop,
+                     uint32_t *ended)
 {
     struct jit_buf *j = &c->j;
-    uint32_t taken = x_jcc(j, in->sub & 15);
-    x_alu_mem_imm(j, true, X_ADD, X_RBX, JIT_CPU(rip), c->rip_delta + in->len);
-    uint32_t done1 = x_jmp(j);
-    x_patch(j, taken, jb_pos(j));
     x_load(j, true, X_RAX, X_RBX, JIT_CPU(rip));
     x_mov_imm(j, X_RCX, (uint64_t)((int64_t)c->rip_delta + in->len + (int64_t)in->imm));
     x_alu_rr(j, true, X_ADD, X_RAX, X_RCX);
@@ -61,12 +57,36 @@ static void jcc_end(struct jit_ctx *c, const struct emu_insn *in, uint32_t *stop
     x_alu_rr(j, true, X_CMP, X_RCX, X_RAX);
     uint32_t slow = x_jcc(j, X_CC_NE);
     x_store(j, true, X_RAX, X_RBX, JIT_CPU(rip));
-    uint32_t done2 = x_jmp(j);
+    uint32_t done = x_jmp(j);
     x_patch(j, slow, jb_pos(j));
     jit_emit_call(c, in, stop, ended); /* flushes the delta first */
-    x_patch(j, done1, jb_pos(j));
-    x_patch(j, done2, jb_pos(j));
+    x_patch(j, done, jb_pos(j));
     c->rip_delta = 0;
+}
+
+/* The block's last instruction, a Jcc whose flags the block's own native
+ * code set (jit_jcc_flags put them in host RFLAGS): RIP to the target or
+ * past it. */
+static void jcc_end(struct jit_ctx *c, const struct emu_insn *in, uint32_t *stop,
+                    uint32_t *ended)
+{
+    struct jit_buf *j = &c->j;
+    uint32_t taken = x_jcc(j, in->sub & 15);
+    x_alu_mem_imm(j, true, X_ADD, X_RBX, JIT_CPU(rip), c->rip_delta + in->len);
+    uint32_t done = x_jmp(j);
+    x_patch(j, taken, jb_pos(j));
+    rel_jump(c, in, stop, ended);
+    x_patch(j, done, jb_pos(j));
+}
+
+/* JMP rel ending the block in 64-bit code (ex_jmp_rel, not specialised). */
+static bool jmp_end(struct jit_ctx *c, const struct emu_insn *in, uint32_t *stop,
+                    uint32_t *ended)
+{
+    if (in->fn != ex_jmp_rel || in->opsz != 8)
+        return false;
+    rel_jump(c, in, stop, ended);
+    return true;
 }
 
 /* Which native instructions' lazy-flag stores are dead: a later native
@@ -168,7 +188,7 @@ static unsigned chain_next(struct jit_ctx *c, uint32_t out[8])
     x_alu_rr(j, true, X_ADD, X_RSI, X_RBX);
     x_store(j, true, X_RAX, X_RSI, JIT_CPU(recent_rip));
     x_mov_rr(j, true, X_R12, X_RDX);
-    x_alu_r_imm(j, true, X_ADD, X_RCX, JIT_CHAIN_ENTRY);
+    x_alu_r_imm(j, true, X_ADD, X_RCX, (int32_t)c->entry);
     x_jmp_reg(j, X_RCX);
     return n;
 }
@@ -186,8 +206,8 @@ static bool self_loop(const struct jit_ctx *c)
 /* A self loop that ran to its end and went back to its start (RIP as at
  * entry, in R14): again from the top of the body, with chain_next's
  * checks but no link to look at: RIP is the start it was entered at, and
- * the link context is the one it was entered in (R15) unless an INVLPG
- * in it gave a new one. Anything else falls to chain_next (jumps in
+ * the link context is the one it was entered in (cpu->loop_ctx) unless
+ * something in it gave a new one. Anything else falls to chain_next (jumps in
  * general[]) or returns (out[]). */
 static void loop_back(struct jit_ctx *c, uint32_t body, uint32_t out[2], uint32_t general[2])
 {
@@ -199,12 +219,32 @@ static void loop_back(struct jit_ctx *c, uint32_t body, uint32_t out[2], uint32_
     out[0] = x_jcc(j, X_CC_LE);
     x_alu_mem_imm(j, false, X_CMP, X_RBX, JIT_CPU(events), 0);
     out[1] = x_jcc(j, X_CC_NE);
-    x_alu_r_mem(j, true, X_CMP, X_R15, X_RBX, JIT_CPU(link_ctx));
+    x_load(j, true, X_RCX, X_RBX, JIT_CPU(loop_ctx));
+    x_alu_r_mem(j, true, X_CMP, X_RCX, X_RBX, JIT_CPU(link_ctx));
     general[1] = x_jcc(j, X_CC_NE);
     x_alu_mem_imm(j, false, X_SUB, X_RBX, JIT_CPU(chain_left), 1);
     x_store(j, true, X_R12, X_RBX, JIT_CPU(chain_block));
     x_store(j, true, X_RAX, X_RBX, JIT_CPU(chain_lin));
     x_patch(j, x_jmp(j), body);
+}
+
+/* R15 = what emu_tlb_tag adds to a page for this CPL (1, | 2 at CPL 3),
+ * | 4 when RFLAGS.AC is set: then no entry matches, and every access
+ * takes its handler's full path, as emu_tlb_host has it. CPL and AC
+ * change only at instructions that end the block, so this holds for
+ * the blocks chained after it too. */
+static void tlb_tag_bits(struct jit_buf *j)
+{
+    x_alu_rr(j, false, X_XOR, X_RAX, X_RAX);
+    x_alu_mem_imm(j, false, X_CMP, X_RBX, JIT_CPU(cpl), 3);
+    x_setcc(j, X_CC_E, X_RAX);
+    x_alu_rr(j, false, X_ADD, X_RAX, X_RAX);
+    x_alu_r_imm(j, false, X_OR, X_RAX, 1);
+    x_test_mem_imm(j, X_RBX, JIT_CPU(rflags), (uint32_t)RFLAGS_AC);
+    uint32_t no_ac = x_jcc(j, X_CC_E);
+    x_alu_r_imm(j, false, X_OR, X_RAX, 4);
+    x_patch(j, no_ac, jb_pos(j));
+    x_mov_rr(j, true, X_R15, X_RAX);
 }
 
 static const unsigned saved[] = {X_RBX, X_R12, X_R13, X_R14, X_R15};
@@ -221,14 +261,15 @@ void jit_build(struct jit_ctx *c)
         x_push(j, saved[i]);
     x_mov_rr(j, true, X_RBX, X_RDI);
     x_mov_rr(j, true, X_R12, X_RSI);
-    if (jb_pos(j) != JIT_CHAIN_ENTRY) /* never: the same bytes each time */
-        j->full = true;
+    tlb_tag_bits(j);
+    c->entry = jb_pos(j);
     x_mov_imm(j, X_RAX, (uint64_t)b->end);
     x_store(j, true, X_RAX, X_RBX, JIT_CPU(run_end));
     bool loop = self_loop(c);
     if (loop) { /* where it starts and in which context, for loop_back */
         x_load(j, true, X_R14, X_RBX, JIT_CPU(rip));
-        x_load(j, true, X_R15, X_RBX, JIT_CPU(link_ctx));
+        x_load(j, true, X_RAX, X_RBX, JIT_CPU(link_ctx));
+        x_store(j, true, X_RAX, X_RBX, JIT_CPU(loop_ctx));
     }
     uint32_t body = jb_pos(j);
     c->rip_delta = 0;
@@ -242,6 +283,13 @@ void jit_build(struct jit_ctx *c)
         c->skip_cf_in = skip_cf[i];
         if (c->long64 && i + 1 == b->n && jit_jcc_flags(c, in)) {
             jcc_end(c, in, &stop_at[i], &ended_at[i]);
+            continue;
+        }
+        if (c->long64 && i + 1 == b->n && jmp_end(c, in, &stop_at[i], &ended_at[i]))
+            continue;
+        if (c->long64 && in->fn == ex_nop) { /* NOP, hint NOPs: RIP only */
+            called[i] = false;
+            c->rip_delta += in->len;
             continue;
         }
         if (c->long64 && jit_native_mem(c, in, &stop_at[i], &ended_at[i]))

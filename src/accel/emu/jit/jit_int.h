@@ -19,13 +19,18 @@ struct emu_jit {
 
 /* One block's compilation. Host registers inside compiled code:
  * RBX = cpu, R12 = the block, R13 = guest RSP as the current called
- * instruction started (emu_block_stop restores it); RAX, RCX, RDX are
- * scratch between instructions. Guest registers stay in cpu->gpr. */
+ * instruction started (emu_block_stop restores it), R14 = RIP as a self
+ * looping block started (loop_back), R15 = the bits of a data-TLB tag
+ * for this CPL and RFLAGS.AC (jit_tlb_probe; set once on entry: neither
+ * changes in a chain of blocks); RAX, RCX, RDX are scratch between
+ * instructions. Guest registers stay in cpu->gpr. */
 struct jit_ctx {
     struct jit_buf j;
     const struct emu_block *b;
     bool long64;          /* 64-bit code: the only mode native forms are made for */
     bool chain;           /* ends by going on into the next compiled block */
+    uint32_t entry;       /* where the code goes on after the prologue: the
+                           * same in every block, where others chain in */
     int32_t rip_delta;    /* lengths of native instructions not yet added to RIP */
     int lf_op;            /* LF_* the last native flag-setter left, -1 when unknown */
     unsigned lf_size;
@@ -43,9 +48,6 @@ struct jit_lf_effect {
 };
 struct jit_lf_effect jit_lf_effect(const struct emu_insn *in, int lf_before);
 
-/* Where a compiled block's code goes on from after its prologue: the
- * entry of a block another one chains into, RBX and R12 set. */
-#define JIT_CHAIN_ENTRY 15
 
 #define JIT_CPU(field) ((int32_t)offsetof(struct emu_cpu, field))
 #define JIT_GPR(r) (JIT_CPU(gpr) + 8 * (int32_t)(r))

@@ -175,6 +175,8 @@ struct jit_lf_effect jit_lf_effect(const struct emu_insn *in, int lf_before)
     struct jit_lf_effect e = {false, false, false, lf_before};
     switch (form_of(in)) {
     case F_NONE:
+        if (in->fn == ex_nop) /* jit_build: RIP only */
+            break;
         if (jit_alu_mem_lf_effect(in, lf_before, &e))
             break;
         if (jit_mem_form(in) || jit_stack_form(in)) { /* may call its handler: flags kept */

@@ -14,6 +14,8 @@
 #include "accel/emu/exec.h"
 #include "accel/emu/jit/jit_int.h"
 
+_Static_assert(sizeof(struct emu_tlb_entry) == 32, "jit_tlb_probe indexes the TLB by << 5");
+
 #define TLB(tlb, field)                                                                    \
     (JIT_CPU(tlb) + (int32_t)offsetof(struct emu_tlb_entry, field))
 
@@ -42,31 +44,20 @@ unsigned jit_tlb_probe(struct jit_ctx *c, int32_t tlb, unsigned size, uint32_t s
 {
     struct jit_buf *j = &c->j;
     unsigned ns = 0;
-    x_test_mem_imm(j, X_RBX, JIT_CPU(rflags), (uint32_t)RFLAGS_AC);
-    slow[ns++] = x_jcc(j, X_CC_NE);
-    x_mov_rr(j, true, X_RCX, X_RAX); /* canonical */
-    x_shl_imm(j, true, X_RCX, 16);
-    x_shift_imm(j, true, 7, X_RCX, 16);
-    x_alu_rr(j, true, X_CMP, X_RCX, X_RAX);
-    slow[ns++] = x_jcc(j, X_CC_NE);
-    x_mov_rr(j, false, X_RCX, X_RAX); /* (lin & 0xfff) + size <= 4096 */
-    x_alu_r_imm(j, false, X_AND, X_RCX, 0xfff);
-    x_alu_r_imm(j, false, X_CMP, X_RCX, (int32_t)(4096 - size));
-    slow[ns++] = x_jcc(j, X_CC_A);
-    /* RCX = emu_tlb_tag: page | 1 | (CPL 3 ? 2 : 0) */
+    /* RCX = the tag of the access's last byte: its page, then R15's bits
+     * (valid, user, and a bit no entry has when RFLAGS.AC is set). Its
+     * slot is the first byte's, which holds the last byte's page only
+     * when both are one page; a non-canonical page is in no entry. */
     x_mov_rr(j, true, X_RCX, X_RAX);
+    if (size > 1)
+        x_alu_r_imm(j, true, X_ADD, X_RCX, (int32_t)size - 1);
     x_alu_r_imm(j, true, X_AND, X_RCX, -4096);
-    x_alu_r_imm(j, true, X_OR, X_RCX, 1);
-    x_alu_mem_imm(j, false, X_CMP, X_RBX, JIT_CPU(cpl), 3);
-    x_setcc(j, X_CC_E, X_RDX);
-    x_movzx8(j, X_RDX, X_RDX);
-    x_alu_rr(j, false, X_ADD, X_RDX, X_RDX);
-    x_alu_rr(j, true, X_OR, X_RCX, X_RDX);
+    x_alu_rr(j, true, X_OR, X_RCX, X_R15);
     /* RDX = cpu + slot * sizeof(entry) */
-    x_mov_rr(j, true, X_RDX, X_RAX);
-    x_shift_imm(j, true, 5, X_RDX, 12);
+    x_mov_rr(j, false, X_RDX, X_RAX);
+    x_shift_imm(j, false, 5, X_RDX, 12);
     x_alu_r_imm(j, false, X_AND, X_RDX, EMU_TLB_SIZE - 1);
-    x_imul_rri(j, false, X_RDX, X_RDX, (int32_t)sizeof(struct emu_tlb_entry));
+    x_shl_imm(j, false, X_RDX, 5);
     x_alu_rr(j, true, X_ADD, X_RDX, X_RBX);
     x_alu_r_mem(j, true, X_CMP, X_RCX, X_RDX, TLB(tlb_read, vpage) - JIT_CPU(tlb_read) + tlb);
     slow[ns++] = x_jcc(j, X_CC_NE);
