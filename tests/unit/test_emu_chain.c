@@ -53,7 +53,38 @@ __asm__(".pushsection .rodata\n"
         "remap_b_end:\n"
         ".popsection\n");
 
+/* Two address spaces that map the page at 0x40000 to different code,
+ * and a shared loop that switches between them and calls into it: each
+ * call must run the current space's code, however links were made. */
+__asm__(".pushsection .rodata\n"
+        ".globl spaces_loop, spaces_loop_end, spaces_a, spaces_a_end, spaces_b, spaces_b_end\n"
+        ".code64\n"
+        "spaces_loop:\n"
+        "1:\n"
+        "  xchg %r8, %r9\n"
+        "  mov %r8, %cr3\n"
+        "  call *%r10\n"
+        "  dec %ecx\n"
+        "  jnz 1b\n"
+        "  hlt\n"
+        "spaces_loop_end:\n"
+        "spaces_a:\n"
+        "  add $1, %ebx\n"
+        "  jmp 2f\n"
+        "2:\n"
+        "  ret\n"
+        "spaces_a_end:\n"
+        "spaces_b:\n"
+        "  add $0x10000, %ebx\n"
+        "  jmp 3f\n"
+        "3:\n"
+        "  ret\n"
+        "spaces_b_end:\n"
+        ".popsection\n");
+
 extern const uint8_t chain_guest[], chain_guest_end[], chain_h40[];
+extern const uint8_t spaces_loop[], spaces_loop_end[], spaces_a[], spaces_a_end[], spaces_b[],
+    spaces_b_end[];
 extern const uint8_t remap_a[], remap_a_end[], remap_b[], remap_b_end[];
 
 #define RAM (1u << 20)
@@ -173,12 +204,56 @@ static uint64_t remap(bool jit)
     return exit.reason == ACCEL_EXIT_HLT ? cpu.gpr[0] : ~0ull;
 }
 
+/* Two 4-level tables (at PML4 and PML4 + 0x4000), one to one but for
+ * the page at SPACE_LIN: A's code there, or B's. ebx after 2 * rounds
+ * calls, or ~0 if the guest did not halt. */
+#define SPACE_LIN 0x40000ull
+static uint64_t spaces(bool jit, unsigned rounds)
+{
+    memset(fx.ram, 0, RAM);
+    emu_blocks_free_all(&fx.evm);
+    fx.evm.jit_hot = 0;
+    if (jit)
+        emu_jit_set_hot(&fx.evm, 1);
+    for (uint64_t t = 0; t < 2; t++) {
+        uint64_t base = PML4 + t * 0x4000;
+        for (uint64_t level = 0; level < 3; level++) {
+            uint64_t e = base + (level + 1) * 0x1000 + 3;
+            memcpy(fx.ram + base + level * 0x1000, &e, 8);
+        }
+        for (uint64_t p = 0; p < 512; p++) {
+            uint64_t e = p * 0x1000 + 3;
+            if (p == SPACE_LIN >> 12)
+                e = SPACE_LIN + t * 0x1000 + 3;
+            memcpy(fx.ram + base + 0x3000 + p * 8, &e, 8);
+        }
+    }
+    memcpy(fx.ram + CODE_A, spaces_loop, (size_t)(spaces_loop_end - spaces_loop));
+    memcpy(fx.ram + SPACE_LIN, spaces_a, (size_t)(spaces_a_end - spaces_a));
+    memcpy(fx.ram + SPACE_LIN + 0x1000, spaces_b, (size_t)(spaces_b_end - spaces_b));
+    emu_fixture_long64(&cpu, fx.ram, CODE_A, STACK);
+    cpu.cr0 |= 0x80000000ull;
+    cpu.cr4 |= 0x20; /* PAE */
+    cpu.cr3 = PML4;
+    cpu.gpr[8] = PML4 + 0x4000; /* the other table: the first round runs B's code */
+    cpu.gpr[9] = PML4;
+    cpu.gpr[10] = SPACE_LIN;
+    cpu.gpr[1] = 2 * rounds;
+    emu_update_mode(&cpu);
+    emu_tlb_flush(&cpu);
+    struct accel_exit exit = {0};
+    emu_fixture_run_to_hlt(&cpu, &exit, 1000000);
+    return exit.reason == ACCEL_EXIT_HLT ? cpu.gpr[3] : ~0ull;
+}
+
 int main(void)
 {
     if (emu_fixture_init(&fx, &cpu, RAM, "emu chain"))
         return 1;
     CHECK_EQ(remap(false), 0xbb, "emu chain: after INVLPG of its own remapped page, a loop "
                                  "goes on in the new page (interpreter)");
+    CHECK_EQ(spaces(false, 1000), 1000 * 0x10001ull,
+             "emu chain: 2000 CR3 switches, each call runs its own space's code (interpreter)");
     if (!fx.evm.jit) {
         printf("SKIP: emu chain: the JIT is off (HYPERKIT_EMU_JIT=0 or not an x86-64 host)\n");
         emu_fixture_fini(&fx);
@@ -202,6 +277,8 @@ int main(void)
         CHECK_EQ(o->rcx, 0, "emu chain: the loop ran to its end");
     }
     CHECK_EQ(got.insns, ref.insns, "emu chain: the JIT's instruction count is the interpreter's");
+    CHECK_EQ(spaces(true, 1000), 1000 * 0x10001ull,
+             "emu chain: 2000 CR3 switches, each call runs its own space's code (JIT)");
     CHECK_EQ(remap(true), 0xbb, "emu chain: after INVLPG of its own remapped page, a loop "
                                 "goes on in the new page (JIT)");
     emu_fixture_fini(&fx);

@@ -251,7 +251,8 @@ struct emu_cpu {
     /* Compiled blocks that ran to their end go on into the next compiled
      * block through its link themselves (jit_compile.c): at most
      * chain_left more (run_chain sets it, each such jump takes one), and
-     * the last one entered and its linear RIP are left here. */
+     * the last one entered and its linear RIP are left here (chain_lin:
+     * where the running block started, from run_chain too). */
     int32_t chain_left;
     struct emu_block *chain_block;
     uint64_t chain_lin;

@@ -276,6 +276,7 @@ static int run_chain(struct emu_cpu *cpu, struct emu_block *b, int limit, int *r
              * with the same checks as here (jit_compile.c, chain_next). */
             int32_t left = limit - n - 1;
             cpu->chain_left = left;
+            cpu->chain_lin = lin; /* where b started: chain_next's same-page links */
             st = exec_block_jit(cpu, b);
             if (cpu->chain_left != left) {
                 n += left - cpu->chain_left;

@@ -124,6 +124,7 @@ static void dead_lf_stores(const struct jit_ctx *c, bool *skip_lf, bool *skip_cf
     ((int32_t)(offsetof(struct emu_cpu, jcache) + offsetof(struct emu_jcache_entry, field)))
 _Static_assert(sizeof(struct emu_jcache_entry) == 32, "chain_next indexes the jump cache by << 5");
 
+#define BLOCK(field) ((int32_t)offsetof(struct emu_block, field))
 #define LINK1(field)                                                                       \
     ((int32_t)(offsetof(struct emu_block, link) + sizeof(struct emu_link) +                 \
                offsetof(struct emu_link, field)))
@@ -136,7 +137,7 @@ _Static_assert(sizeof(struct emu_jcache_entry) == 32, "chain_next indexes the ju
  * (the rest goes back to run_chain). R12
  * becomes the next block, which sets cpu->run_end itself; its stubs then
  * end with its own instructions. The jumps to out[] return EMU_OK. */
-static unsigned chain_next(struct jit_ctx *c, uint32_t out[8])
+static unsigned chain_next(struct jit_ctx *c, uint32_t out[12])
 {
     struct jit_buf *j = &c->j;
     unsigned n = 0;
@@ -155,9 +156,34 @@ static unsigned chain_next(struct jit_ctx *c, uint32_t out[8])
     uint32_t jcache = x_jcc(j, X_CC_NE);
     x_patch(j, found, jb_pos(j));
     x_alu_r_mem(j, true, X_CMP, X_RCX, X_RDX, LINK1(ctx));
-    out[n++] = x_jcc(j, X_CC_NE);
+    uint32_t other_ctx = x_jcc(j, X_CC_NE);
     x_load(j, true, X_RDX, X_RDX, LINK1(to));
     uint32_t have = x_jmp(j);
+    /* A link made in another context (a CR3 switch since), still right
+     * within this block's page (emu_link_same_page, this block started
+     * at cpu->chain_lin): made anew in this context, as run_chain would. */
+    x_patch(j, other_ctx, jb_pos(j));
+    x_load(j, true, X_RSI, X_RBX, JIT_CPU(chain_lin));
+    x_alu_rr(j, true, X_XOR, X_RSI, X_RAX);
+    x_shift_imm(j, true, 5, X_RSI, 12);
+    out[n++] = x_jcc(j, X_CC_NE);
+    x_load(j, true, X_RSI, X_RDX, LINK1(code_gen));
+    x_alu_r_mem(j, true, X_CMP, X_RSI, X_RBX, JIT_CPU(code_gen_seen));
+    out[n++] = x_jcc(j, X_CC_NE);
+    x_load(j, true, X_RSI, X_RDX, LINK1(to));
+    x_load(j, true, X_RDI, X_R12, BLOCK(gpa));
+    x_alu_r_imm(j, true, X_AND, X_RDI, -4096);
+    x_mov_rr(j, false, X_R8, X_RAX);
+    x_alu_r_imm(j, false, X_AND, X_R8, 0xfff);
+    x_alu_rr(j, true, X_OR, X_RDI, X_R8);
+    x_alu_r_mem(j, true, X_CMP, X_RDI, X_RSI, BLOCK(gpa));
+    out[n++] = x_jcc(j, X_CC_NE);
+    x_load(j, false, X_RDI, X_R12, BLOCK(mode_key));
+    x_alu_r_mem(j, false, X_CMP, X_RDI, X_RSI, BLOCK(mode_key));
+    out[n++] = x_jcc(j, X_CC_NE);
+    x_store(j, true, X_RCX, X_RDX, LINK1(ctx));
+    x_mov_rr(j, true, X_RDX, X_RSI);
+    uint32_t have2 = x_jmp(j);
     /* Neither link: the jump cache (emu_jcache_find), RSI = its slot. */
     x_patch(j, jcache, jb_pos(j));
     x_mov_rr(j, true, X_RSI, X_RAX);
@@ -174,7 +200,8 @@ static unsigned chain_next(struct jit_ctx *c, uint32_t out[8])
     x_test_rr(j, true, X_RDX, X_RDX);
     out[n++] = x_jcc(j, X_CC_E);
     x_patch(j, have, jb_pos(j));
-    x_load(j, true, X_RCX, X_RDX, (int32_t)offsetof(struct emu_block, jit));
+    x_patch(j, have2, jb_pos(j));
+    x_load(j, true, X_RCX, X_RDX, BLOCK(jit));
     x_test_rr(j, true, X_RCX, X_RCX);
     out[n++] = x_jcc(j, X_CC_E);
     /* Taken: counted, told to run_chain, and in the crash trail. */
@@ -309,7 +336,7 @@ void jit_build(struct jit_ctx *c)
     flush_rip(c);
     x_alu_mem_imm(j, true, X_ADD, X_RBX, JIT_CPU(insn_count), b->n);
     if (c->chain) {
-        uint32_t out[10], general[2];
+        uint32_t out[14], general[2];
         unsigned nout = 0;
         if (loop) {
             loop_back(c, body, out, general);
