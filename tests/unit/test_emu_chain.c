@@ -139,6 +139,17 @@ static const struct accel_irq_ops stub = {.pending = stub_pending, .accept = stu
                                           .nmi = stub_nmi, .tpr_read = stub_tpr_read,
                                           .tpr_write = stub_tpr_write};
 
+/* RAM cleared, no decoded code, the JIT compiling at a block's first run
+ * or not at all. */
+static void fresh(bool jit)
+{
+    memset(fx.ram, 0, RAM);
+    emu_blocks_free_all(&fx.evm);
+    fx.evm.jit_hot = 0;
+    if (jit)
+        emu_jit_set_hot(&fx.evm, 1);
+}
+
 struct outcome {
     uint64_t rcx_at_irq, irqs, insns, rcx;
     int reason;
@@ -146,11 +157,7 @@ struct outcome {
 
 static struct outcome run(bool jit)
 {
-    memset(fx.ram, 0, RAM);
-    emu_blocks_free_all(&fx.evm);
-    fx.evm.jit_hot = 0;
-    if (jit)
-        emu_jit_set_hot(&fx.evm, 1);
+    fresh(jit);
     emu_fixture_load(&fx, LOAD, chain_guest, chain_guest_end);
     emu_fixture_set_gate(fx.ram, IDT, 0x40, emu_fixture_at(&fx, chain_h40));
     emu_fixture_long64(&cpu, fx.ram, LOAD, STACK);
@@ -172,27 +179,36 @@ static struct outcome run(bool jit)
 #define PT (PML4 + 0x3000)
 #define CODE_A 0x30000ull
 #define CODE_B 0x31000ull
-static uint64_t remap(bool jit)
+/* 4-level tables at base mapping the first 2 MiB one to one in 4 KiB
+ * pages, but the page at lin to target. */
+static void tables(uint64_t base, uint64_t lin, uint64_t target)
 {
-    memset(fx.ram, 0, RAM);
-    emu_blocks_free_all(&fx.evm);
-    fx.evm.jit_hot = 0;
-    if (jit)
-        emu_jit_set_hot(&fx.evm, 1);
     for (uint64_t level = 0; level < 3; level++) {
-        uint64_t e = PML4 + (level + 1) * 0x1000 + 3;
-        memcpy(fx.ram + PML4 + level * 0x1000, &e, 8);
+        uint64_t e = base + (level + 1) * 0x1000 + 3;
+        memcpy(fx.ram + base + level * 0x1000, &e, 8);
     }
     for (uint64_t p = 0; p < 512; p++) {
-        uint64_t e = p * 0x1000 + 3;
-        memcpy(fx.ram + PT + p * 8, &e, 8);
+        uint64_t e = (p == lin >> 12 ? target : p * 0x1000) + 3;
+        memcpy(fx.ram + base + 0x3000 + p * 8, &e, 8);
     }
-    memcpy(fx.ram + CODE_A, remap_a, (size_t)(remap_a_end - remap_a));
-    memcpy(fx.ram + CODE_B, remap_b, (size_t)(remap_b_end - remap_b));
-    emu_fixture_long64(&cpu, fx.ram, CODE_A, STACK);
+}
+
+/* 64-bit paging from cr3, at rip. */
+static void paged64(uint64_t cr3, uint64_t rip)
+{
+    emu_fixture_long64(&cpu, fx.ram, rip, STACK);
     cpu.cr0 |= 0x80000000ull;
     cpu.cr4 |= 0x20; /* PAE */
-    cpu.cr3 = PML4;
+    cpu.cr3 = cr3;
+}
+
+static uint64_t remap(bool jit)
+{
+    fresh(jit);
+    tables(PML4, CODE_A, CODE_A);
+    memcpy(fx.ram + CODE_A, remap_a, (size_t)(remap_a_end - remap_a));
+    memcpy(fx.ram + CODE_B, remap_b, (size_t)(remap_b_end - remap_b));
+    paged64(PML4, CODE_A);
     cpu.gpr[3] = CODE_B + 3;             /* RBX: the new entry */
     cpu.gpr[7] = PT + (CODE_A >> 12) * 8; /* RDI: the code page's entry */
     cpu.gpr[6] = CODE_A;                 /* RSI: its linear address */
@@ -210,31 +226,13 @@ static uint64_t remap(bool jit)
 #define SPACE_LIN 0x40000ull
 static uint64_t spaces(bool jit, unsigned rounds)
 {
-    memset(fx.ram, 0, RAM);
-    emu_blocks_free_all(&fx.evm);
-    fx.evm.jit_hot = 0;
-    if (jit)
-        emu_jit_set_hot(&fx.evm, 1);
-    for (uint64_t t = 0; t < 2; t++) {
-        uint64_t base = PML4 + t * 0x4000;
-        for (uint64_t level = 0; level < 3; level++) {
-            uint64_t e = base + (level + 1) * 0x1000 + 3;
-            memcpy(fx.ram + base + level * 0x1000, &e, 8);
-        }
-        for (uint64_t p = 0; p < 512; p++) {
-            uint64_t e = p * 0x1000 + 3;
-            if (p == SPACE_LIN >> 12)
-                e = SPACE_LIN + t * 0x1000 + 3;
-            memcpy(fx.ram + base + 0x3000 + p * 8, &e, 8);
-        }
-    }
+    fresh(jit);
+    tables(PML4, SPACE_LIN, SPACE_LIN);
+    tables(PML4 + 0x4000, SPACE_LIN, SPACE_LIN + 0x1000);
     memcpy(fx.ram + CODE_A, spaces_loop, (size_t)(spaces_loop_end - spaces_loop));
     memcpy(fx.ram + SPACE_LIN, spaces_a, (size_t)(spaces_a_end - spaces_a));
     memcpy(fx.ram + SPACE_LIN + 0x1000, spaces_b, (size_t)(spaces_b_end - spaces_b));
-    emu_fixture_long64(&cpu, fx.ram, CODE_A, STACK);
-    cpu.cr0 |= 0x80000000ull;
-    cpu.cr4 |= 0x20; /* PAE */
-    cpu.cr3 = PML4;
+    paged64(PML4, CODE_A);
     cpu.gpr[8] = PML4 + 0x4000; /* the other table: the first round runs B's code */
     cpu.gpr[9] = PML4;
     cpu.gpr[10] = SPACE_LIN;

@@ -43,11 +43,11 @@ enum form {
     F_SETCC,    /* the same */
 };
 
-/* The byte forms (pick_byte in exec_fast_alu.c): ALU, TEST and MOV on
- * registers, AH..BH included. */
-static enum form byte_form(emu_exec_fn g, unsigned op)
+/* The forms on registers at every size (for bytes, pick_byte in
+ * exec_fast_alu.c, AH..BH included): ALU, TEST and MOV. */
+static enum form any_size_form(emu_exec_fn g, unsigned op)
 {
-    bool alu_op = op != 2 && op != 3;
+    bool alu_op = op != 2 && op != 3; /* ADC and SBB stay general */
     if (g == ex_alu_rm_reg)
         return alu_op ? F_ALU_RR : F_NONE;
     if (g == ex_alu_reg_rm)
@@ -81,32 +81,18 @@ static enum form form_of(const struct emu_insn *in)
         return F_NONE;
     unsigned op = in->sub & 7;
     if (in->opsz == 1)
-        return mem ? F_NONE : byte_form(g, op);
+        return mem ? F_NONE : any_size_form(g, op);
     if (in->opsz != 4 && in->opsz != 8)
         return F_NONE;
     if (g == ex_lea)
         return mem && (in->adsz == 4 || in->adsz == 8) ? F_LEA : F_NONE;
     if (mem)
         return F_NONE;
-    bool alu_op = op != 2 && op != 3; /* ADC and SBB stay general */
-    if (g == ex_alu_rm_reg)
-        return alu_op ? F_ALU_RR : F_NONE;
-    if (g == ex_alu_reg_rm)
-        return alu_op ? F_ALU_RRR : F_NONE;
-    if (g == ex_alu_rm_imm)
-        return alu_op ? F_ALU_RI : F_NONE;
-    if (g == ex_test_rm_reg)
-        return F_TEST_RR;
-    if (g == ex_test_rm_imm)
-        return F_TEST_RI;
+    enum form f = any_size_form(g, op);
+    if (f != F_NONE)
+        return f;
     if (g == ex_inc_dec_rm && in->sub < 2)
         return F_INCDEC;
-    if (g == ex_mov_rm_reg)
-        return F_MOV_RR;
-    if (g == ex_mov_reg_rm)
-        return F_MOV_RRR;
-    if (g == ex_mov_reg_imm)
-        return F_MOV_RI;
     if (g == ex_shift && (in->opcode & 0xfe) != 0xd2) { /* the CL count stays called */
         if (in->sub == 4 || in->sub == 5 || in->sub == 7)
             return F_SHIFT;
