@@ -244,6 +244,63 @@ static uint64_t spaces(bool jit, unsigned rounds)
     return exit.reason == ACCEL_EXIT_HLT ? cpu.gpr[3] : ~0ull;
 }
 
+/* Found in review. A block at linear 0x100 jumping to 0 the first time
+ * it runs, in a VM that never dropped code: its zeroed link[1] (lin 0,
+ * code_gen 0, no block) must not be taken for a link. */
+static bool jump_to_zero(bool jit)
+{
+    emu_fixture_fini(&fx); /* a new VM: no code dropped yet, code_gen 0 */
+    memset(&fx, 0, sizeof(fx));
+    if (emu_fixture_init(&fx, &cpu, RAM, "emu chain"))
+        return false;
+    fresh(jit);
+    fx.ram[0] = 0xf4; /* hlt */
+    fx.ram[0x100] = 0xe9; /* jmp 0 */
+    int32_t rel = -0x105;
+    memcpy(fx.ram + 0x101, &rel, 4);
+    emu_fixture_long64(&cpu, fx.ram, 0x100, STACK);
+    emu_update_mode(&cpu);
+    struct accel_exit exit = {0};
+    emu_fixture_run_to_hlt(&cpu, &exit, 10);
+    return exit.reason == ACCEL_EXIT_HLT && cpu.rip == 1;
+}
+
+/* Found in review. A descriptor read through a GDT reaching past the
+ * canonical boundary walks a non-canonical page; a load from that page
+ * must still raise #GP, compiled or not (RAX stays 0x55). */
+__asm__(".pushsection .rodata\n"
+        ".globl noncanon, noncanon_end\n"
+        ".code64\n"
+        "noncanon:\n"
+        "  mov $0x1008, %eax\n"
+        "  mov %eax, %ds\n"
+        "  movabs $0x800000000100, %rsi\n"
+        "  mov $0x55, %eax\n"
+        "  mov (%rsi), %rax\n"
+        "  hlt\n"
+        "noncanon_end:\n"
+        ".popsection\n");
+extern const uint8_t noncanon[], noncanon_end[];
+
+static uint64_t noncanonical_load(bool jit)
+{
+    fresh(jit);
+    tables(PML4, 0, 0);
+    uint64_t e256 = PML4 + 0x1000 + 3; /* PML4[256]: the same tables again */
+    memcpy(fx.ram + PML4 + 256 * 8, &e256, 8);
+    uint64_t data = 0x00cf92000000ffffull, mark = 0x1234;
+    memcpy(fx.ram + 0x8, &data, 8);   /* the descriptor, at 0x800000000008 */
+    memcpy(fx.ram + 0x100, &mark, 8); /* what the load must not see */
+    memcpy(fx.ram + CODE_A, noncanon, (size_t)(noncanon_end - noncanon));
+    paged64(PML4, CODE_A);
+    cpu.gdtr = (struct accel_dtable){0x7ffffffff000ull, 0xffff};
+    emu_update_mode(&cpu);
+    emu_tlb_flush(&cpu);
+    struct accel_exit exit = {0};
+    emu_fixture_run_to_hlt(&cpu, &exit, 10);
+    return cpu.gpr[0];
+}
+
 int main(void)
 {
     if (emu_fixture_init(&fx, &cpu, RAM, "emu chain"))
@@ -252,6 +309,10 @@ int main(void)
                                  "goes on in the new page (interpreter)");
     CHECK_EQ(spaces(false, 1000), 1000 * 0x10001ull,
              "emu chain: 2000 CR3 switches, each call runs its own space's code (interpreter)");
+    CHECK(jump_to_zero(false), "emu chain: a first jump to 0 from page 0 (interpreter)");
+    CHECK_EQ(noncanonical_load(false), 0x55,
+             "emu chain: a load from a non-canonical page a descriptor read walked faults "
+             "(interpreter)");
     if (!fx.evm.jit) {
         printf("SKIP: emu chain: the JIT is off (HYPERKIT_EMU_JIT=0 or not an x86-64 host)\n");
         emu_fixture_fini(&fx);
@@ -277,6 +338,9 @@ int main(void)
     CHECK_EQ(got.insns, ref.insns, "emu chain: the JIT's instruction count is the interpreter's");
     CHECK_EQ(spaces(true, 1000), 1000 * 0x10001ull,
              "emu chain: 2000 CR3 switches, each call runs its own space's code (JIT)");
+    CHECK(jump_to_zero(true), "emu chain: a first jump to 0 from page 0 (JIT)");
+    CHECK_EQ(noncanonical_load(true), 0x55,
+             "emu chain: a load from a non-canonical page a descriptor read walked faults (JIT)");
     CHECK_EQ(remap(true), 0xbb, "emu chain: after INVLPG of its own remapped page, a loop "
                                 "goes on in the new page (JIT)");
     emu_fixture_fini(&fx);

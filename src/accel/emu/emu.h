@@ -156,11 +156,12 @@ static inline uint64_t emu_fetch_lin(const struct emu_cpu *cpu)
 }
 
 /* A link made in another link context, still right within prev's page
- * (see struct emu_link): prev started at prev_lin. */
+ * (see struct emu_link): prev started at prev_lin. A new block's links
+ * are zero (lin 0, no block), and code_gen may still be 0 too. */
 static inline bool emu_link_same_page(const struct emu_cpu *cpu, const struct emu_block *prev,
                                       uint64_t prev_lin, const struct emu_link *l, uint64_t lin)
 {
-    return ((prev_lin ^ lin) >> 12) == 0 && l->code_gen == cpu->code_gen_seen &&
+    return ((prev_lin ^ lin) >> 12) == 0 && l->code_gen == cpu->code_gen_seen && l->to &&
            l->to->gpa == ((prev->gpa & ~0xfffull) | (lin & 0xfff)) &&
            l->to->mode_key == prev->mode_key;
 }

@@ -331,8 +331,11 @@ static int page_lookup(struct emu_cpu *cpu, uint64_t lin, unsigned size, enum em
     if (st)
         return st;
     /* A page with an armed data breakpoint stays out of the TLB, so its
-     * every access is checked here (debug.c). */
-    bool uncached = cpu->dbg_data && acc != ACC_EXEC && emu_debug_data_page(cpu, lin, size, acc);
+     * every access is checked here (debug.c). So does a non-canonical
+     * page (a system-table access may reach one): compiled code's probe
+     * takes a tag match as canonical (jit_tlb_probe). */
+    bool uncached = !emu_canonical(lin) ||
+                    (cpu->dbg_data && acc != ACC_EXEC && emu_debug_data_page(cpu, lin, size, acc));
     uint8_t *page = emu_ram(cpu->vm, *gpa & ~0xfffull, 4096);
     *host = NULL;
     if (!page)

@@ -137,7 +137,7 @@ _Static_assert(sizeof(struct emu_jcache_entry) == 32, "chain_next indexes the ju
  * (the rest goes back to run_chain). R12
  * becomes the next block, which sets cpu->run_end itself; its stubs then
  * end with its own instructions. The jumps to out[] return EMU_OK. */
-static unsigned chain_next(struct jit_ctx *c, uint32_t out[12])
+static unsigned chain_next(struct jit_ctx *c, uint32_t out[13])
 {
     struct jit_buf *j = &c->j;
     unsigned n = 0;
@@ -171,6 +171,8 @@ static unsigned chain_next(struct jit_ctx *c, uint32_t out[12])
     x_alu_r_mem(j, true, X_CMP, X_RSI, X_RBX, JIT_CPU(code_gen_seen));
     out[n++] = x_jcc(j, X_CC_NE);
     x_load(j, true, X_RSI, X_RDX, LINK1(to));
+    x_test_rr(j, true, X_RSI, X_RSI); /* a new block's zeroed link */
+    out[n++] = x_jcc(j, X_CC_E);
     x_load(j, true, X_RDI, X_R12, BLOCK(gpa));
     x_alu_r_imm(j, true, X_AND, X_RDI, -4096);
     x_mov_rr(j, false, X_R8, X_RAX);
@@ -257,9 +259,10 @@ static void loop_back(struct jit_ctx *c, uint32_t body, uint32_t out[2], uint32_
 
 /* R15 = what emu_tlb_tag adds to a page for this CPL (1, | 2 at CPL 3),
  * | 4 when RFLAGS.AC is set: then no entry matches, and every access
- * takes its handler's full path, as emu_tlb_host has it. CPL and AC
- * change only at instructions that end the block, so this holds for
- * the blocks chained after it too. */
+ * takes its handler's full path, as emu_tlb_host has it. Every
+ * instruction that changes CPL or AC (POPF, IRET, SYSCALL/SYSRET, far
+ * transfers, CR0) ends its block, and blocks that end so never chain:
+ * this holds for the blocks chained after it too. */
 static void tlb_tag_bits(struct jit_buf *j)
 {
     x_alu_rr(j, false, X_XOR, X_RAX, X_RAX);
@@ -336,7 +339,7 @@ void jit_build(struct jit_ctx *c)
     flush_rip(c);
     x_alu_mem_imm(j, true, X_ADD, X_RBX, JIT_CPU(insn_count), b->n);
     if (c->chain) {
-        uint32_t out[14], general[2];
+        uint32_t out[15], general[2];
         unsigned nout = 0;
         if (loop) {
             loop_back(c, body, out, general);
