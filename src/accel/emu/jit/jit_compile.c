@@ -133,10 +133,10 @@ _Static_assert(sizeof(struct emu_jcache_entry) == 32, "chain_next indexes the ju
  * leads to when that one is compiled, making run_chain's checks between
  * blocks, as it makes them: blocks left in the chain's budget, nothing
  * posted to the vCPU, a link made for this RIP in the link context now
- * (emu_block_follow's common case), else the jump cache's entry for it
- * (the rest goes back to run_chain). R12
- * becomes the next block, which sets cpu->run_end itself; its stubs then
- * end with its own instructions. The jumps to out[] return EMU_OK. */
+ * (emu_block_follow, its same-page rule included), else the jump cache's
+ * entry for it; anything else goes back to run_chain. R12 becomes the
+ * next block, which sets cpu->run_end itself; its stubs then end with its
+ * own instructions. The jumps to out[] return EMU_OK. */
 static unsigned chain_next(struct jit_ctx *c, uint32_t out[13])
 {
     struct jit_buf *j = &c->j;
