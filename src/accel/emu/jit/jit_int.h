@@ -47,6 +47,11 @@ struct jit_lf_effect {
     int lf_after;
 };
 struct jit_lf_effect jit_lf_effect(const struct emu_insn *in, int lf_before);
+/* The LF_* an ALU operation op (0-7 but ADC, SBB) leaves. */
+int jit_alu_lf(unsigned op);
+/* Whether INC/DEC after a state lf_before keep CF as it is (cf_in):
+ * after INC, DEC, a shift or IMUL. */
+bool jit_incdec_keeps_cf(int lf_before);
 
 
 #define JIT_CPU(field) ((int32_t)offsetof(struct emu_cpu, field))

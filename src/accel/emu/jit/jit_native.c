@@ -155,9 +155,19 @@ bool jit_native_form(const struct emu_insn *in)
     return form_of(in) != F_NONE;
 }
 
-struct jit_lf_effect jit_lf_effect(const struct emu_insn *in, int lf_before)
+int jit_alu_lf(unsigned op)
 {
     static const uint8_t alu_lf[8] = {LF_ADD, LF_LOGIC, 0, 0, LF_LOGIC, LF_SUB, LF_LOGIC, LF_SUB};
+    return alu_lf[op & 7];
+}
+
+bool jit_incdec_keeps_cf(int lf_before)
+{
+    return lf_before == LF_INC || lf_before == LF_DEC || lf_before == LF_CFOF;
+}
+
+struct jit_lf_effect jit_lf_effect(const struct emu_insn *in, int lf_before)
+{
     struct jit_lf_effect e = {false, false, false, lf_before};
     switch (form_of(in)) {
     case F_NONE:
@@ -176,7 +186,7 @@ struct jit_lf_effect jit_lf_effect(const struct emu_insn *in, int lf_before)
     case F_ALU_RRR:
     case F_ALU_RI:
         e.writes = true;
-        e.lf_after = alu_lf[in->sub & 7];
+        e.lf_after = jit_alu_lf(in->sub);
         break;
     case F_TEST_RR:
     case F_TEST_RI:
@@ -184,7 +194,7 @@ struct jit_lf_effect jit_lf_effect(const struct emu_insn *in, int lf_before)
         e.lf_after = LF_LOGIC;
         break;
     case F_INCDEC: {
-        bool keep = lf_before == LF_INC || lf_before == LF_DEC || lf_before == LF_CFOF;
+        bool keep = jit_incdec_keeps_cf(lf_before);
         e.reads = !keep; /* CF of the state before, from memory */
         e.writes = true;
         e.writes_cf = !keep;
@@ -320,17 +330,12 @@ static void lf_test(struct jit_ctx *c, unsigned reg)
  * with the untruncated 64-bit result, then the register unless CMP. */
 static void alu_core(struct jit_ctx *c, unsigned op, unsigned size, int dst)
 {
-    static const struct {
-        uint8_t host;
-        uint8_t lf;
-    } ops[8] = {{X_ADD, LF_ADD}, {X_OR, LF_LOGIC}, {0, 0},         {0, 0},
-                {X_AND, LF_LOGIC}, {X_SUB, LF_SUB}, {X_XOR, LF_LOGIC}, {X_SUB, LF_SUB}};
     struct jit_buf *j = &c->j;
     lf_store(c, X_RAX, LF(a));
     lf_store(c, X_RCX, LF(b));
-    x_alu_rr(j, true, ops[op].host, X_RAX, X_RCX);
+    x_alu_rr(j, true, op == 7 ? X_SUB : op, X_RAX, X_RCX); /* the /digit is the host's; CMP subtracts */
     lf_store(c, X_RAX, LF(res));
-    set_lf_op(c, ops[op].lf, size);
+    set_lf_op(c, jit_alu_lf(op), size);
     if (dst >= 0)
         jit_write_gpr(j, size, (unsigned)dst);
 }
@@ -373,7 +378,7 @@ static void incdec(struct jit_ctx *c, const struct emu_insn *in)
     unsigned size = in->opsz;
     bool dec = in->sub & 1;
     /* After INC, DEC, a shift or IMUL, CF is cf_in: it stays as it is. */
-    bool keep_cf = c->lf_op == LF_INC || c->lf_op == LF_DEC || c->lf_op == LF_CFOF;
+    bool keep_cf = jit_incdec_keeps_cf(c->lf_op);
     if (!keep_cf)
         cf_to_dl(c);
     read_gpr(j, size, in->rm, X_RAX);

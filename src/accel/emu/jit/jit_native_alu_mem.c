@@ -76,14 +76,9 @@ static enum form form_of(const struct emu_insn *in)
 /* INC/DEC keep CF as the state before has it (cf_in), or take it inline
  * from it: native then; after anything else (emu_cf would be called, the
  * host address live) the handler is called. */
-static bool incdec_keeps_cf(int lf_before)
-{
-    return lf_before == LF_INC || lf_before == LF_DEC || lf_before == LF_CFOF;
-}
-
 static bool incdec_native(int lf_before)
 {
-    return incdec_keeps_cf(lf_before) || lf_before == LF_ADD || lf_before == LF_SUB ||
+    return jit_incdec_keeps_cf(lf_before) || lf_before == LF_ADD || lf_before == LF_SUB ||
            lf_before == LF_LOGIC;
 }
 
@@ -94,13 +89,12 @@ bool jit_alu_mem_form(const struct emu_insn *in)
 
 bool jit_alu_mem_lf_effect(const struct emu_insn *in, int lf_before, struct jit_lf_effect *e)
 {
-    static const uint8_t alu_lf[8] = {LF_ADD, LF_LOGIC, 0, 0, LF_LOGIC, LF_SUB, LF_LOGIC, LF_SUB};
     enum form f = form_of(in);
     if (f == F_NONE)
         return false;
     if (f == F_INCDEC) {
         if (incdec_native(lf_before))
-            *e = (struct jit_lf_effect){true, true, !incdec_keeps_cf(lf_before),
+            *e = (struct jit_lf_effect){true, true, !jit_incdec_keeps_cf(lf_before),
                                         (in->sub & 1) ? LF_DEC : LF_INC};
         else /* called */
             *e = (struct jit_lf_effect){true, false, false, -1};
@@ -108,7 +102,7 @@ bool jit_alu_mem_lf_effect(const struct emu_insn *in, int lf_before, struct jit_
     }
     /* It may call its handler, which may fault: the state before must be
      * in memory. Both paths leave op, size, a, b, res (never cf_in). */
-    *e = (struct jit_lf_effect){true, true, false, alu_lf[in->sub & 7]};
+    *e = (struct jit_lf_effect){true, true, false, jit_alu_lf(in->sub)};
     if (f == F_TEST_MR || f == F_TEST_MI)
         e->lf_after = LF_LOGIC;
     if (f == F_STORE_IMM) {
@@ -205,7 +199,7 @@ bool jit_native_alu_mem(struct jit_ctx *c, const struct emu_insn *in, uint32_t *
         x_store(j, q, X_RAX, X_RDX, 0);
         break;
     case F_INCDEC: { /* CF first, from the state before (RCX kept) */
-        bool keep = incdec_keeps_cf(c->lf_op);
+        bool keep = jit_incdec_keeps_cf(c->lf_op);
         if (!keep)
             jit_cf_to_dl(c);
         load_mem(j, size, X_RAX, X_RCX);
