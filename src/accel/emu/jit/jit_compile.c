@@ -51,11 +51,7 @@ static void rel_jump(struct jit_ctx *c, const struct emu_insn *in, uint32_t *sto
     x_load(j, true, X_RAX, X_RBX, JIT_CPU(rip));
     x_mov_imm(j, X_RCX, (uint64_t)((int64_t)c->rip_delta + in->len + (int64_t)in->imm));
     x_alu_rr(j, true, X_ADD, X_RAX, X_RCX);
-    x_mov_rr(j, true, X_RCX, X_RAX); /* canonical: bits 63:47 all equal */
-    x_shl_imm(j, true, X_RCX, 16);
-    x_shift_imm(j, true, 7, X_RCX, 16);
-    x_alu_rr(j, true, X_CMP, X_RCX, X_RAX);
-    uint32_t slow = x_jcc(j, X_CC_NE);
+    uint32_t slow = jit_jump_noncanonical(j);
     x_store(j, true, X_RAX, X_RBX, JIT_CPU(rip));
     uint32_t done = x_jmp(j);
     x_patch(j, slow, jb_pos(j));

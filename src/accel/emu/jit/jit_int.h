@@ -95,6 +95,9 @@ bool jit_native_mem(struct jit_ctx *c, const struct emu_insn *in, uint32_t *stop
  * 64-bit code, the slot through the inline probe, the handler called on
  * anything else; false (nothing emitted) for other instructions. */
 bool jit_stack_form(const struct emu_insn *in);
+/* A jump (returned, to be patched) taken unless RAX is canonical (bits
+ * 63:47 all equal); RCX clobbered. */
+uint32_t jit_jump_noncanonical(struct jit_buf *j);
 bool jit_native_stack(struct jit_ctx *c, const struct emu_insn *in, uint32_t *stop,
                       uint32_t *ended);
 /* jit_native_alu_mem.c: the ALU, CMP, TEST and MOV-immediate forms on

@@ -24,8 +24,7 @@ bool jit_stack_form(const struct emu_insn *in)
            (g == ex_push_reg || g == ex_pop_reg || g == ex_call_rel || g == ex_ret);
 }
 
-/* Jump (returned, to be patched) unless RAX is canonical; RCX clobbered. */
-static uint32_t jump_noncanonical(struct jit_buf *j)
+uint32_t jit_jump_noncanonical(struct jit_buf *j)
 {
     x_mov_rr(j, true, X_RCX, X_RAX);
     x_shl_imm(j, true, X_RCX, 16);
@@ -94,7 +93,7 @@ static void call(struct jit_ctx *c, const struct emu_insn *in, uint32_t *stop, u
     x_load(j, true, X_RAX, X_RBX, JIT_CPU(rip));
     x_mov_imm(j, X_RCX, (uint64_t)((int64_t)ret + (int64_t)in->imm));
     x_alu_rr(j, true, X_ADD, X_RAX, X_RCX);
-    slow[0] = jump_noncanonical(j);
+    slow[0] = jit_jump_noncanonical(j);
     unsigned ns = 1 + probe_slot(c, true, slow + 1);
     x_load(j, true, X_RAX, X_RBX, JIT_CPU(rip));
     x_alu_r_imm(j, true, X_ADD, X_RAX, ret);
@@ -114,7 +113,7 @@ static void ret(struct jit_ctx *c, const struct emu_insn *in, uint32_t *stop, ui
     uint32_t slow[JIT_PROBE_SLOW + 1];
     unsigned ns = probe_slot(c, false, slow);
     x_load(j, true, X_RAX, X_RCX, 0);
-    slow[ns++] = jump_noncanonical(j);
+    slow[ns++] = jit_jump_noncanonical(j);
     x_store(j, true, X_RAX, X_RBX, JIT_CPU(rip));
     x_alu_mem_imm(j, true, X_ADD, X_RBX, JIT_GPR(4), (int32_t)(8 + in->imm)); /* imm16 */
     end_slow_call(c, in, slow, ns, x_jmp(j), stop, ended);
