@@ -22,13 +22,15 @@ static void flush_rip(struct jit_ctx *c)
     }
 }
 
-/* in through its executor, as run_block calls it: RSP kept for the
- * stop stub, then the status and cpu->run_end tested (the jumps to the
- * stubs are patched later through *stop and *ended). */
+/* in through its executor, as run_block calls it: the guest registers
+ * the block holds stored, RSP kept for the stop stub, then the status
+ * and cpu->run_end tested (the jumps to the stubs are patched later
+ * through *stop and *ended). After it no host register holds any. */
 void jit_emit_call(struct jit_ctx *c, const struct emu_insn *in, uint32_t *stop,
                    uint32_t *ended)
 {
     struct jit_buf *j = &c->j;
+    jit_regs_flush(c);
     flush_rip(c);
     x_load(j, true, X_R13, X_RBX, JIT_GPR(4));
     x_mov_rr(j, true, X_RDI, X_RBX);
@@ -38,6 +40,7 @@ void jit_emit_call(struct jit_ctx *c, const struct emu_insn *in, uint32_t *stop,
     *stop = x_jcc(j, X_CC_NE);
     x_alu_mem_imm(j, true, X_CMP, X_RBX, JIT_CPU(run_end), 0);
     *ended = x_jcc(j, X_CC_E);
+    jit_regs_forget(c);
     c->lf_op = -1; /* whatever the executor left */
 }
 
@@ -51,11 +54,12 @@ static void rel_jump(struct jit_ctx *c, const struct emu_insn *in, uint32_t *sto
     x_load(j, true, X_RAX, X_RBX, JIT_CPU(rip));
     x_mov_imm(j, X_RCX, (uint64_t)((int64_t)c->rip_delta + in->len + (int64_t)in->imm));
     x_alu_rr(j, true, X_ADD, X_RAX, X_RCX);
+    jit_regs_slow_point(c);
     uint32_t slow = jit_jump_noncanonical(j);
     x_store(j, true, X_RAX, X_RBX, JIT_CPU(rip));
     uint32_t done = x_jmp(j);
     x_patch(j, slow, jb_pos(j));
-    jit_emit_call(c, in, stop, ended); /* flushes the delta first */
+    jit_regs_slow_call(c, in, stop, ended); /* flushes the delta first */
     x_patch(j, done, jb_pos(j));
     c->rip_delta = 0;
 }
@@ -276,7 +280,9 @@ static void tlb_tag_bits(struct jit_buf *j)
 static const unsigned saved[] = {X_RBX, X_R12, X_R13, X_R14, X_R15};
 #define NSAVED (sizeof(saved) / sizeof(saved[0]))
 
-void jit_build(struct jit_ctx *c)
+/* The block, the pool holding *preload from the top of the body on;
+ * *end = what it holds at the end (all stored). */
+static void build(struct jit_ctx *c, const struct jit_regs *preload, struct jit_regs *end)
 {
     const struct emu_block *b = c->b;
     struct jit_buf *j = &c->j;
@@ -298,6 +304,9 @@ void jit_build(struct jit_ctx *c)
         x_store(j, true, X_RAX, X_RBX, JIT_CPU(loop_ctx));
     }
     uint32_t body = jb_pos(j);
+    jit_regs_clear(&c->regs);
+    jit_regs_load(c, preload);
+    uint32_t body_loaded = jb_pos(j);
     c->rip_delta = 0;
     c->lf_op = -1;
     bool skip_lf[EMU_BLOCK_MAX_INSNS], skip_cf[EMU_BLOCK_MAX_INSNS];
@@ -307,6 +316,7 @@ void jit_build(struct jit_ctx *c)
         called[i] = true;
         c->skip_lf = skip_lf[i];
         c->skip_cf_in = skip_cf[i];
+        c->slow_marked = false;
         if (c->long64 && i + 1 == b->n && jit_jcc_flags(c, in)) {
             jcc_end(c, in, &stop_at[i], &ended_at[i]);
             continue;
@@ -332,13 +342,16 @@ void jit_build(struct jit_ctx *c)
         jit_emit_call(c, in, &stop_at[i], &ended_at[i]);
     }
     /* Ran to its end. */
+    jit_regs_flush(c);
+    *end = c->regs;
     flush_rip(c);
     x_alu_mem_imm(j, true, X_ADD, X_RBX, JIT_CPU(insn_count), b->n);
     if (c->chain) {
         uint32_t out[15], general[2];
         unsigned nout = 0;
         if (loop) {
-            loop_back(c, body, out, general);
+            /* Still holding what the top loads: past those loads. */
+            loop_back(c, jit_regs_same(&c->regs, preload) ? body_loaded : body, out, general);
             nout = 2;
             x_patch(j, general[0], jb_pos(j));
             x_patch(j, general[1], jb_pos(j));
@@ -381,5 +394,16 @@ void jit_build(struct jit_ctx *c)
     x_alu_rr(j, false, X_XOR, X_RDX, X_RDX);
     x_call_abs(j, (const void *)emu_block_ended);
     x_patch(j, x_jmp(j), epilogue);
+}
+
+void jit_build(struct jit_ctx *c)
+{
+    struct jit_regs none, end, end2;
+    jit_regs_clear(&none);
+    build(c, &none, &end);
+    if (self_loop(c) && !c->j.full) { /* again, loading at the top what the end holds */
+        c->j.p = c->j.start;
+        build(c, &end, &end2);
+    }
 }
 #endif

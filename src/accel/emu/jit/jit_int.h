@@ -17,13 +17,22 @@ struct emu_jit {
     uint8_t buf[JIT_BUF]; /* the block being compiled */
 };
 
+/* Which guest register each host register of the pool holds within a
+ * block, and which of them are newer than cpu->gpr (jit_regs.c). */
+#define JIT_POOL 6
+struct jit_regs {
+    int8_t host[16];  /* guest register -> host register, -1: in cpu->gpr only */
+    uint16_t dirty;   /* guest registers whose host copy cpu->gpr lacks */
+    uint32_t used[16], tick; /* last use, for taking the least recent */
+};
+
 /* One block's compilation. Host registers inside compiled code:
  * RBX = cpu, R12 = the block, R13 = guest RSP as the current called
  * instruction started (emu_block_stop restores it), R14 = RIP as a self
  * looping block started (loop_back), R15 = the bits of a data-TLB tag
  * for this CPL and RFLAGS.AC (jit_tlb_probe; set once on entry: neither
  * changes in a chain of blocks); RAX, RCX, RDX are scratch between
- * instructions. Guest registers stay in cpu->gpr. */
+ * instructions. RSI, RDI, R8-R11 hold guest registers (c->regs). */
 struct jit_ctx {
     struct jit_buf j;
     const struct emu_block *b;
@@ -36,6 +45,9 @@ struct jit_ctx {
     unsigned lf_size;
     bool skip_lf;         /* this instruction's lf.op/size/a/b/res stores are dead */
     bool skip_cf_in;      /* and its lf.cf_in store */
+    struct jit_regs regs;      /* what the pool holds here */
+    struct jit_regs slow_regs; /* what it held at this instruction's slow jumps */
+    bool slow_marked;          /* slow_regs taken for this instruction */
 };
 
 /* What a native instruction does to the lazy-flag state in memory
@@ -65,10 +77,37 @@ bool jit_incdec_keeps_cf(int lf_before);
 void jit_build(struct jit_ctx *c);
 void jit_emit_call(struct jit_ctx *c, const struct emu_insn *in, uint32_t *stop,
                    uint32_t *ended);
-/* jit_native.c: RAX = in's effective address (emu_ea); gpr[r] = RAX at
- * size (1: the byte register, AH..BH included). */
+/* jit_native.c: RAX = in's effective address (emu_ea). */
 void jit_ea_to_rax(struct jit_ctx *c, const struct emu_insn *in);
-void jit_write_gpr(struct jit_buf *j, unsigned size, unsigned r);
+/* jit_regs.c. jit_reg: the host register holding guest register g
+ * (loaded when it is not held); jit_reg_def: one for g about to be
+ * written whole; jit_reg_written: g's host register was written.
+ * jit_reg_sync: g's cpu->gpr made current; jit_reg_drop: and no longer
+ * held. jit_regs_flush: every dirty one stored (all held still);
+ * jit_regs_forget: nothing held (after a call); jit_regs_load: the
+ * state *to loaded from cpu->gpr. */
+void jit_regs_clear(struct jit_regs *r);
+unsigned jit_reg(struct jit_ctx *c, unsigned g);
+unsigned jit_reg_def(struct jit_ctx *c, unsigned g);
+void jit_reg_written(struct jit_ctx *c, unsigned g);
+void jit_reg_sync(struct jit_ctx *c, unsigned g);
+void jit_reg_drop(struct jit_ctx *c, unsigned g);
+void jit_regs_flush(struct jit_ctx *c);
+void jit_regs_forget(struct jit_ctx *c);
+void jit_regs_load(struct jit_ctx *c, const struct jit_regs *to);
+bool jit_regs_same(const struct jit_regs *a, const struct jit_regs *b);
+/* Before each jump to an instruction's slow path: the state there taken
+ * (every such jump must leave from one state). jit_regs_slow_call: on
+ * the slow path, in called from that state, then the fast path's state
+ * loaded back, so both paths join holding the same. */
+void jit_regs_slow_point(struct jit_ctx *c);
+void jit_regs_slow_call(struct jit_ctx *c, const struct emu_insn *in, uint32_t *stop,
+                        uint32_t *ended);
+/* to = guest register g at size, zero-extended (fast_rd, reg_read; g
+ * from REG_HIGH8 on: AH..BH); g = RAX at size (fast_wr: a 32-bit write
+ * zeroes the upper half, a byte one merges). */
+void jit_read_gpr(struct jit_ctx *c, unsigned size, unsigned g, unsigned to);
+void jit_write_gpr(struct jit_ctx *c, unsigned size, unsigned g);
 /* jit_native_mem.c: MOV between a register and memory (8, 32, 64 bits)
  * and MOVZX/MOVSX/MOVSXD loads in 64-bit code, the TLB probe inline and
  * the handler called on anything else; false (nothing emitted) for other

@@ -267,28 +267,6 @@ static void lf_store_cf(struct jit_ctx *c)
         x_op_mem(&c->j, false, 0x88, X_RDX, X_RBX, LF(cf_in)); /* MOV byte [cf_in], DL */
 }
 
-/* gpr[r] = RAX at size: a 32-bit write zeroes the upper half, a byte one
- * merges (fast_wr, reg_write). */
-void jit_write_gpr(struct jit_buf *j, unsigned size, unsigned r)
-{
-    if (size == 1) {
-        x_op_mem(j, false, 0x88, X_RAX, X_RBX, JIT_GPR8(r)); /* MOV [..], AL */
-        return;
-    }
-    if (size == 4)
-        x_mov_rr(j, false, X_RAX, X_RAX);
-    x_store(j, true, X_RAX, X_RBX, JIT_GPR(r));
-}
-
-/* to = gpr[r] at size, zero-extended (fast_rd, reg_read). */
-static void read_gpr(struct jit_buf *j, unsigned size, unsigned r, unsigned to)
-{
-    if (size == 1)
-        x_op0f_mem(j, false, 0xb6, to, X_RBX, JIT_GPR8(r)); /* MOVZX to32, byte */
-    else
-        x_load(j, size == 8, to, X_RBX, JIT_GPR(r));
-}
-
 /* Host instructions on the lazy state at the size it was set with
  * (c->lf_size: 1, 2, 4 or 8), on RAX, RCX or RDX: reg = lf.field, and
  * reg OP lf.field (the flags those leave are the operation's at that
@@ -337,7 +315,7 @@ static void alu_core(struct jit_ctx *c, unsigned op, unsigned size, int dst)
     lf_store(c, X_RAX, LF(res));
     set_lf_op(c, jit_alu_lf(op), size);
     if (dst >= 0)
-        jit_write_gpr(j, size, (unsigned)dst);
+        jit_write_gpr(c, size, (unsigned)dst);
 }
 
 void jit_alu_core(struct jit_ctx *c, unsigned op, unsigned size, int dst)
@@ -364,26 +342,27 @@ static void cf_to_dl(struct jit_ctx *c)
     case LF_LOGIC:
         x_alu_rr(j, false, X_XOR, X_RDX, X_RDX);
         break;
-    default:
+    default: /* a call: the registers held stored first */
+        jit_regs_flush(c);
         x_mov_rr(j, true, X_RDI, X_RBX);
         x_call_abs(j, (const void *)emu_cf);
         x_mov_rr(j, false, X_RDX, X_RAX); /* bool in AL: DL is all that is stored */
+        jit_regs_forget(c);
         break;
     }
 }
 
 static void incdec(struct jit_ctx *c, const struct emu_insn *in)
 {
-    struct jit_buf *j = &c->j;
     unsigned size = in->opsz;
     bool dec = in->sub & 1;
     /* After INC, DEC, a shift or IMUL, CF is cf_in: it stays as it is. */
     bool keep_cf = jit_incdec_keeps_cf(c->lf_op);
     if (!keep_cf)
         cf_to_dl(c);
-    read_gpr(j, size, in->rm, X_RAX);
+    jit_read_gpr(c, size, in->rm, X_RAX);
     jit_incdec_core(c, dec, size, keep_cf);
-    x_store(j, true, X_RAX, X_RBX, JIT_GPR(in->rm));
+    jit_write_gpr(c, 8, in->rm); /* truncated by the core */
 }
 
 void jit_incdec_core(struct jit_ctx *c, bool dec, unsigned size, bool keep_cf)
@@ -415,9 +394,9 @@ void jit_ea_to_rax(struct jit_ctx *c, const struct emu_insn *in)
     if (in->base == EA_RIP)
         x_alu_r_mem(j, true, X_ADD, X_RAX, X_RBX, JIT_CPU(rip));
     else if (in->base != EA_NONE)
-        x_alu_r_mem(j, true, X_ADD, X_RAX, X_RBX, JIT_GPR(in->base));
+        x_alu_rr(j, true, X_ADD, X_RAX, jit_reg(c, in->base));
     if (in->index != EA_NONE) {
-        x_load(j, true, X_RCX, X_RBX, JIT_GPR(in->index));
+        x_mov_rr(j, true, X_RCX, jit_reg(c, in->index));
         if (in->scale)
             x_shl_imm(j, true, X_RCX, in->scale);
         x_alu_rr(j, true, X_ADD, X_RAX, X_RCX);
@@ -428,9 +407,8 @@ void jit_ea_to_rax(struct jit_ctx *c, const struct emu_insn *in)
 
 static void lea(struct jit_ctx *c, const struct emu_insn *in)
 {
-    struct jit_buf *j = &c->j;
     jit_ea_to_rax(c, in);
-    jit_write_gpr(j, in->opsz, in->reg);
+    jit_write_gpr(c, in->opsz, in->reg);
 }
 
 /* lazy_set(LF_CFOF, size, 0, OF in CL, RAX) and cf_in = DL, as the
@@ -453,9 +431,9 @@ static void shift(struct jit_ctx *c, const struct emu_insn *in)
     unsigned size = in->opsz, w = size * 8, op = in->sub;
     bool q = size == 8;
     unsigned count = ((in->opcode & 0xfe) == 0xd0 ? 1u : (unsigned)in->imm) & (w - 1);
-    read_gpr(j, size, in->rm, X_RAX);
+    jit_read_gpr(c, size, in->rm, X_RAX);
     if (count == 0) {
-        x_store(j, true, X_RAX, X_RBX, JIT_GPR(in->rm));
+        jit_write_gpr(c, 8, in->rm);
         return;
     }
     if (op == 5) { /* OF: the operand's sign */
@@ -472,7 +450,7 @@ static void shift(struct jit_ctx *c, const struct emu_insn *in)
         x_alu_rr(j, false, X_XOR, X_RCX, X_RCX);
     }
     cfof(c, size);
-    x_store(j, true, X_RAX, X_RBX, JIT_GPR(in->rm));
+    jit_write_gpr(c, 8, in->rm);
 }
 
 /* fast_imul: the host's IMUL at the operand size gives the low half and
@@ -481,17 +459,16 @@ static void imul(struct jit_ctx *c, const struct emu_insn *in, bool with_imm)
 {
     struct jit_buf *j = &c->j;
     bool q = in->opsz == 8;
-    x_load(j, true, X_RAX, X_RBX, JIT_GPR(with_imm ? in->rm : in->reg));
+    jit_read_gpr(c, 8, with_imm ? in->rm : in->reg, X_RAX);
     if (with_imm) {
         x_imul_rri(j, q, X_RAX, X_RAX, (int32_t)in->imm);
     } else {
-        x_load(j, true, X_RCX, X_RBX, JIT_GPR(in->rm));
-        x_imul_rr(j, q, X_RAX, X_RCX);
+        x_imul_rr(j, q, X_RAX, jit_reg(c, in->rm));
     }
     x_setcc(j, X_CC_O, X_RDX);
     x_movzx8(j, X_RCX, X_RDX);
     cfof(c, in->opsz);
-    jit_write_gpr(j, in->opsz, in->reg);
+    jit_write_gpr(c, in->opsz, in->reg);
 }
 
 /* Host RFLAGS made to hold the guest's flags for a condition that
@@ -537,16 +514,18 @@ static void rot(struct jit_ctx *c, const struct emu_insn *in)
 {
     struct jit_buf *j = &c->j;
     unsigned size = in->opsz, w = size * 8, count = const_count(in);
-    read_gpr(j, size, in->rm, X_RAX);
+    jit_read_gpr(c, size, in->rm, X_RAX);
     if (count)
         x_shift_imm(j, size == 8, in->sub, X_RAX, (uint8_t)count); /* C1 /0 ROL, /1 ROR */
-    x_store(j, true, X_RAX, X_RBX, JIT_GPR(in->rm));
+    jit_write_gpr(c, 8, in->rm);
     if (!count || !rot_sets_flags(in))
         return;
+    jit_regs_flush(c); /* a call */
     x_mov_rr(j, true, X_RDI, X_RBX);
     x_call_abs(j, (const void *)emu_rflags);
+    jit_regs_forget(c);
     x_alu_r_imm(j, true, X_AND, X_RAX, (int32_t) ~(uint32_t)(RFLAGS_CF | RFLAGS_OF));
-    read_gpr(j, size, in->rm, X_RCX); /* the result, zero-extended */
+    jit_read_gpr(c, size, in->rm, X_RCX); /* the result, zero-extended */
     x_mov_rr(j, true, X_RDX, X_RCX);
     if (in->sub == 0) { /* RDX = CF = LSB, RCX = MSB ^ CF */
         x_alu_r_imm(j, true, X_AND, X_RDX, 1);
@@ -565,18 +544,26 @@ static void rot(struct jit_ctx *c, const struct emu_insn *in)
 }
 
 /* fast_movx_reg, fast_movsxd: the host's MOVZX, MOVSX, MOVSXD from the
- * register's bytes in cpu->gpr, the whole register written. */
-static void movx(struct jit_buf *j, const struct emu_insn *in)
+ * register (AH..BH from cpu->gpr, made current), the whole register
+ * written. */
+static void movx(struct jit_ctx *c, const struct emu_insn *in)
 {
+    struct jit_buf *j = &c->j;
     if (emu_general_fn(in->fn) == ex_movsxd) {
-        x_op_mem(j, true, 0x63, X_RAX, X_RBX, JIT_GPR(in->rm));
+        x_op_rr(j, true, 0x63, X_RAX, jit_reg(c, in->rm));
     } else {
         bool sx = emu_general_fn(in->fn) == ex_movsx, word = in->imm == 2;
-        int32_t at = word ? JIT_GPR(in->rm) : JIT_GPR8(in->rm);
+        bool w = sx && in->opsz == 8;
         /* 0F B6/B7 MOVZX, 0F BE/BF MOVSX; a 32-bit one zero-extends */
-        x_op0f_mem(j, sx && in->opsz == 8, (uint8_t)((sx ? 0xbe : 0xb6) + word), X_RAX, X_RBX, at);
+        uint8_t opc = (uint8_t)((sx ? 0xbe : 0xb6) + word);
+        if (!word && in->rm >= REG_HIGH8) {
+            jit_reg_sync(c, in->rm - REG_HIGH8);
+            x_op0f_mem(j, w, opc, X_RAX, X_RBX, JIT_GPR8(in->rm));
+        } else {
+            x_op0f_rr(j, w, opc, X_RAX, jit_reg(c, in->rm), !word);
+        }
     }
-    x_store(j, true, X_RAX, X_RBX, JIT_GPR(in->reg));
+    jit_write_gpr(c, 8, in->reg);
 }
 
 /* fast_cmov, ex_setcc on registers, their condition decided as emu_cond
@@ -587,21 +574,22 @@ static void cmov(struct jit_ctx *c, const struct emu_insn *in)
 {
     struct jit_buf *j = &c->j;
     bool q = in->opsz == 8;
-    cond_flags(c);
-    x_load(j, q, X_RAX, X_RBX, JIT_GPR(in->reg));
-    x_load(j, q, X_RCX, X_RBX, JIT_GPR(in->rm));
-    x_rex(j, q, X_RAX, X_RCX);
+    jit_read_gpr(c, in->opsz, in->reg, X_RCX);
+    jit_read_gpr(c, in->opsz, in->rm, X_RDX);
+    cond_flags(c); /* RAX */
+    x_mov_rr(j, true, X_RAX, X_RCX);
+    x_rex(j, q, X_RAX, X_RDX);
     jb_u8(j, 0x0f);
     jb_u8(j, (uint8_t)(0x40 + (in->sub & 15)));
-    jb_u8(j, 0xc1); /* CMOVcc RAX, RCX */
-    x_store(j, true, X_RAX, X_RBX, JIT_GPR(in->reg));
+    jb_u8(j, 0xc2); /* CMOVcc RAX, RDX */
+    jit_write_gpr(c, 8, in->reg);
 }
 
 static void setcc(struct jit_ctx *c, const struct emu_insn *in)
 {
     cond_flags(c);
     x_setcc(&c->j, in->sub & 15, X_RAX);
-    jit_write_gpr(&c->j, 1, in->rm);
+    jit_write_gpr(c, 1, in->rm);
 }
 
 bool jit_native(struct jit_ctx *c, const struct emu_insn *in)
@@ -614,25 +602,25 @@ bool jit_native(struct jit_ctx *c, const struct emu_insn *in)
     case F_NONE:
         return false;
     case F_ALU_RR:
-        read_gpr(j, size, in->rm, X_RAX);
-        read_gpr(j, size, in->reg, X_RCX);
+        jit_read_gpr(c, size, in->rm, X_RAX);
+        jit_read_gpr(c, size, in->reg, X_RCX);
         alu_core(c, op, size, op == 7 ? -1 : in->rm);
         return true;
     case F_ALU_RRR:
-        read_gpr(j, size, in->reg, X_RAX);
-        read_gpr(j, size, in->rm, X_RCX);
+        jit_read_gpr(c, size, in->reg, X_RAX);
+        jit_read_gpr(c, size, in->rm, X_RCX);
         alu_core(c, op, size, op == 7 ? -1 : in->reg);
         return true;
     case F_ALU_RI:
-        read_gpr(j, size, in->rm, X_RAX);
+        jit_read_gpr(c, size, in->rm, X_RAX);
         x_mov_imm(j, X_RCX, in->imm & size_mask(size)); /* fast_imm */
         alu_core(c, op, size, op == 7 ? -1 : in->rm);
         return true;
     case F_TEST_RR:
     case F_TEST_RI:
-        read_gpr(j, size, in->rm, X_RAX);
+        jit_read_gpr(c, size, in->rm, X_RAX);
         if (f == F_TEST_RR)
-            read_gpr(j, size, in->reg, X_RCX);
+            jit_read_gpr(c, size, in->reg, X_RCX);
         else
             x_mov_imm(j, X_RCX, in->imm); /* as fast_test_ri: the immediate as decoded */
         alu_core(c, 4, size, -1);
@@ -642,21 +630,16 @@ bool jit_native(struct jit_ctx *c, const struct emu_insn *in)
         return true;
     case F_MOV_RR:
     case F_MOV_RRR:
-        read_gpr(j, size, f == F_MOV_RR ? in->reg : in->rm, X_RAX);
-        if (size == 1) /* read_gpr zero-extended the others */
-            jit_write_gpr(j, 1, f == F_MOV_RR ? in->rm : in->reg);
-        else
-            x_store(j, true, X_RAX, X_RBX, JIT_GPR(f == F_MOV_RR ? in->rm : in->reg));
+        jit_read_gpr(c, size, f == F_MOV_RR ? in->reg : in->rm, X_RAX);
+        jit_write_gpr(c, size, f == F_MOV_RR ? in->rm : in->reg);
         return true;
     case F_MOV_RI: {
         uint64_t v = q ? in->imm : (uint32_t)in->imm;
         if (size == 1) {
-            x_store_imm(j, 1, X_RBX, JIT_GPR8(in->reg), (uint32_t)in->imm);
-        } else if (x_fits_s32((int64_t)v)) {
-            x_store_imm(j, 8, X_RBX, JIT_GPR(in->reg), (uint32_t)v);
+            x_mov_imm(j, X_RAX, in->imm & 0xff);
+            jit_write_gpr(c, 1, in->reg);
         } else {
-            x_mov_imm(j, X_RAX, v);
-            x_store(j, true, X_RAX, X_RBX, JIT_GPR(in->reg));
+            x_mov_imm(j, jit_reg_def(c, in->reg), v); /* the upper half zeroed when 32-bit */
         }
         return true;
     }
@@ -675,7 +658,7 @@ bool jit_native(struct jit_ctx *c, const struct emu_insn *in)
         return true;
     case F_MOVX:
     case F_MOVSXD:
-        movx(j, in);
+        movx(c, in);
         return true;
     case F_CMOV:
     case F_SETCC:

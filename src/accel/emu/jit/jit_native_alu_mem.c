@@ -127,15 +127,6 @@ static void load_mem(struct jit_buf *j, unsigned size, unsigned to, unsigned bas
         x_load(j, size == 8, to, base, 0);
 }
 
-/* to = gpr[r] at size, zero-extended (fast_rd, reg_read). */
-static void load_reg(struct jit_buf *j, unsigned size, unsigned r, unsigned to)
-{
-    if (size == 1)
-        movzx8_mem(j, to, X_RBX, JIT_GPR8(r));
-    else
-        x_load(j, size == 8, to, X_RBX, JIT_GPR(r));
-}
-
 /* The immediate as the handlers take it: CMP and the read-modify-writes
  * at the operand size, TEST as decoded. */
 static uint64_t imm_of(const struct emu_insn *in, enum form f)
@@ -164,13 +155,13 @@ bool jit_native_alu_mem(struct jit_ctx *c, const struct emu_insn *in, uint32_t *
         return false;
     case F_LOAD_OP: /* a = reg, b = [mem] */
         load_mem(j, size, X_RCX, X_RCX);
-        load_reg(j, size, in->reg, X_RAX);
+        jit_read_gpr(c, size, in->reg, X_RAX);
         jit_alu_core(c, op, size, op == 7 ? -1 : (int)in->reg);
         break;
     case F_CMP_MR:
     case F_TEST_MR:
         load_mem(j, size, X_RAX, X_RCX);
-        load_reg(j, size, in->reg, X_RCX);
+        jit_read_gpr(c, size, in->reg, X_RCX);
         jit_alu_core(c, f == F_TEST_MR ? 4 : 7, size, -1);
         break;
     case F_CMP_MI:
@@ -192,7 +183,7 @@ bool jit_native_alu_mem(struct jit_ctx *c, const struct emu_insn *in, uint32_t *
         x_mov_rr(j, true, X_RDX, X_RCX);
         load_mem(j, size, X_RAX, X_RDX);
         if (f == F_RMW_MR)
-            load_reg(j, size, in->reg, X_RCX);
+            jit_read_gpr(c, size, in->reg, X_RCX);
         else
             x_mov_imm(j, X_RCX, imm_of(in, f));
         jit_alu_core(c, op, size, -1);

@@ -60,6 +60,7 @@ unsigned jit_tlb_probe(struct jit_ctx *c, int32_t tlb, unsigned size, uint32_t s
     x_shl_imm(j, false, X_RDX, 5);
     x_alu_rr(j, true, X_ADD, X_RDX, X_RBX);
     x_alu_r_mem(j, true, X_CMP, X_RCX, X_RDX, TLB(tlb_read, vpage) - JIT_CPU(tlb_read) + tlb);
+    jit_regs_slow_point(c);
     slow[ns++] = x_jcc(j, X_CC_NE);
     /* RCX = host + (lin & 0xfff) */
     x_load(j, true, X_RCX, X_RDX, TLB(tlb_read, host) - JIT_CPU(tlb_read) + tlb);
@@ -77,7 +78,7 @@ void jit_mem_slow_call(struct jit_ctx *c, const struct emu_insn *in, const uint3
     for (unsigned k = 0; k < ns; k++)
         x_patch(j, slow[k], jb_pos(j));
     int32_t delta = c->rip_delta;
-    jit_emit_call(c, in, stop, ended); /* writes RIP first: delta now 0 */
+    jit_regs_slow_call(c, in, stop, ended); /* writes RIP first: delta now 0 */
     x_alu_mem_imm(j, true, X_SUB, X_RBX, JIT_CPU(rip), delta + in->len);
     x_patch(j, done, jb_pos(j));
     c->rip_delta = delta + in->len;
@@ -99,20 +100,20 @@ bool jit_native_mem(struct jit_ctx *c, const struct emu_insn *in, uint32_t *stop
     jit_mem_lin(c, in); /* RAX = lin */
     unsigned ns = jit_tlb_probe(c, store ? JIT_CPU(tlb_write) : JIT_CPU(tlb_read), size, slow);
     if (store && size == 1) {
-        x_op0f_mem(j, false, 0xb6, X_RAX, X_RBX, JIT_GPR8(in->reg)); /* MOVZX EAX, byte */
+        jit_read_gpr(c, 1, in->reg, X_RAX);
         x_op_mem(j, false, 0x88, X_RAX, X_RCX, 0);
     } else if (store) {
-        x_load(j, true, X_RAX, X_RBX, JIT_GPR(in->reg));
+        jit_read_gpr(c, 8, in->reg, X_RAX);
         x_store(j, q, X_RAX, X_RCX, 0);
     } else if (movx || size == 1) { /* 0F B6/B7 MOVZX, 0F BE/BF MOVSX (a 32-bit one zero-extends) */
         x_op0f_mem(j, sx && q, (uint8_t)((sx ? 0xbe : 0xb6) + (size == 2)), X_RAX, X_RCX, 0);
-        jit_write_gpr(j, movx ? 8 : 1, in->reg);
+        jit_write_gpr(c, movx ? 8 : 1, in->reg);
     } else if (g == ex_movsxd) {
         x_op_mem(j, true, 0x63, X_RAX, X_RCX, 0);
-        jit_write_gpr(j, 8, in->reg);
+        jit_write_gpr(c, 8, in->reg);
     } else {
         x_load(j, q, X_RAX, X_RCX, 0);
-        jit_write_gpr(j, in->opsz, in->reg);
+        jit_write_gpr(c, in->opsz, in->reg);
     }
     jit_mem_slow_call(c, in, slow, ns, x_jmp(j), stop, ended);
     return true;

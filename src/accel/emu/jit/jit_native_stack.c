@@ -37,7 +37,7 @@ uint32_t jit_jump_noncanonical(struct jit_buf *j)
  * the slot's host address on a hit. */
 static unsigned probe_slot(struct jit_ctx *c, bool push, uint32_t slow[JIT_PROBE_SLOW])
 {
-    x_load(&c->j, true, X_RAX, X_RBX, JIT_GPR(4));
+    x_mov_rr(&c->j, true, X_RAX, jit_reg(c, 4));
     if (push)
         x_alu_r_imm(&c->j, true, X_SUB, X_RAX, 8);
     return jit_tlb_probe(c, push ? JIT_CPU(tlb_write) : JIT_CPU(tlb_read), 8, slow);
@@ -50,9 +50,10 @@ static void push(struct jit_ctx *c, const struct emu_insn *in, uint32_t *stop, u
     struct jit_buf *j = &c->j;
     uint32_t slow[JIT_PROBE_SLOW];
     unsigned ns = probe_slot(c, true, slow);
-    x_load(j, true, X_RAX, X_RBX, JIT_GPR(in->reg));
+    jit_read_gpr(c, 8, in->reg, X_RAX);
     x_store(j, true, X_RAX, X_RCX, 0);
-    x_alu_mem_imm(j, true, X_SUB, X_RBX, JIT_GPR(4), 8);
+    x_alu_r_imm(j, true, X_SUB, jit_reg(c, 4), 8);
+    jit_reg_written(c, 4);
     jit_mem_slow_call(c, in, slow, ns, x_jmp(j), stop, ended);
 }
 
@@ -64,8 +65,9 @@ static void pop(struct jit_ctx *c, const struct emu_insn *in, uint32_t *stop, ui
     uint32_t slow[JIT_PROBE_SLOW];
     unsigned ns = probe_slot(c, false, slow);
     x_load(j, true, X_RAX, X_RCX, 0);
-    x_alu_mem_imm(j, true, X_ADD, X_RBX, JIT_GPR(4), 8);
-    x_store(j, true, X_RAX, X_RBX, JIT_GPR(in->reg));
+    x_alu_r_imm(j, true, X_ADD, jit_reg(c, 4), 8);
+    jit_reg_written(c, 4);
+    jit_write_gpr(c, 8, in->reg);
     jit_mem_slow_call(c, in, slow, ns, x_jmp(j), stop, ended);
 }
 
@@ -78,7 +80,7 @@ static void end_slow_call(struct jit_ctx *c, const struct emu_insn *in, const ui
     struct jit_buf *j = &c->j;
     for (unsigned k = 0; k < ns; k++)
         x_patch(j, slow[k], jb_pos(j));
-    jit_emit_call(c, in, stop, ended);
+    jit_regs_slow_call(c, in, stop, ended);
     x_patch(j, done, jb_pos(j));
     c->rip_delta = 0;
 }
@@ -90,9 +92,11 @@ static void call(struct jit_ctx *c, const struct emu_insn *in, uint32_t *stop, u
     struct jit_buf *j = &c->j;
     uint32_t slow[JIT_PROBE_SLOW + 1];
     int32_t ret = c->rip_delta + in->len; /* from cpu->rip */
+    jit_reg(c, 4); /* held before the first slow jump: all leave from one state */
     x_load(j, true, X_RAX, X_RBX, JIT_CPU(rip));
     x_mov_imm(j, X_RCX, (uint64_t)((int64_t)ret + (int64_t)in->imm));
     x_alu_rr(j, true, X_ADD, X_RAX, X_RCX);
+    jit_regs_slow_point(c);
     slow[0] = jit_jump_noncanonical(j);
     unsigned ns = 1 + probe_slot(c, true, slow + 1);
     x_load(j, true, X_RAX, X_RBX, JIT_CPU(rip));
@@ -101,7 +105,8 @@ static void call(struct jit_ctx *c, const struct emu_insn *in, uint32_t *stop, u
     x_mov_imm(j, X_RCX, in->imm); /* sign-extended rel32 */
     x_alu_rr(j, true, X_ADD, X_RAX, X_RCX);
     x_store(j, true, X_RAX, X_RBX, JIT_CPU(rip));
-    x_alu_mem_imm(j, true, X_SUB, X_RBX, JIT_GPR(4), 8);
+    x_alu_r_imm(j, true, X_SUB, jit_reg(c, 4), 8);
+    jit_reg_written(c, 4);
     end_slow_call(c, in, slow, ns, x_jmp(j), stop, ended);
 }
 
@@ -113,9 +118,11 @@ static void ret(struct jit_ctx *c, const struct emu_insn *in, uint32_t *stop, ui
     uint32_t slow[JIT_PROBE_SLOW + 1];
     unsigned ns = probe_slot(c, false, slow);
     x_load(j, true, X_RAX, X_RCX, 0);
+    jit_regs_slow_point(c);
     slow[ns++] = jit_jump_noncanonical(j);
     x_store(j, true, X_RAX, X_RBX, JIT_CPU(rip));
-    x_alu_mem_imm(j, true, X_ADD, X_RBX, JIT_GPR(4), (int32_t)(8 + in->imm)); /* imm16 */
+    x_alu_r_imm(j, true, X_ADD, jit_reg(c, 4), (int32_t)(8 + in->imm)); /* imm16 */
+    jit_reg_written(c, 4);
     end_slow_call(c, in, slow, ns, x_jmp(j), stop, ended);
 }
 

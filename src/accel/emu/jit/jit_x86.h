@@ -222,6 +222,51 @@ static inline void x_movzx8(struct jit_buf *j, unsigned dst, unsigned src)
     jb_u8(j, (uint8_t)(0xc0 | (dst & 7) << 3 | (src & 3)));
 }
 
+/* A REX prefix for a byte operation on reg and rm: forced for SPL..DIL
+ * (4-7), which without one would be AH..BH. */
+static inline void x_rex_byte(struct jit_buf *j, unsigned reg, unsigned rm)
+{
+    if ((reg >= 4 && reg < 8) || (rm >= 4 && rm < 8) || reg >= 8 || rm >= 8)
+        jb_u8(j, (uint8_t)(0x40 | ((reg >> 3) & 1) << 2 | ((rm >> 3) & 1)));
+}
+
+/* MOVZX dst32, src8 and MOVZX dst32, src16 for any src. */
+static inline void x_movzx8_any(struct jit_buf *j, unsigned dst, unsigned src)
+{
+    x_rex_byte(j, dst, src);
+    jb_u8(j, 0x0f);
+    jb_u8(j, 0xb6);
+    jb_u8(j, (uint8_t)(0xc0 | (dst & 7) << 3 | (src & 7)));
+}
+
+static inline void x_movzx16(struct jit_buf *j, unsigned dst, unsigned src)
+{
+    x_rex(j, false, dst, src);
+    jb_u8(j, 0x0f);
+    jb_u8(j, 0xb7);
+    jb_u8(j, (uint8_t)(0xc0 | (dst & 7) << 3 | (src & 7)));
+}
+
+/* 0F opc reg, rm with register operands; byte: rm is a byte register
+ * (SPL..DIL need a REX). */
+static inline void x_op0f_rr(struct jit_buf *j, bool w, uint8_t opc, unsigned reg, unsigned rm,
+                             bool byte)
+{
+    if (w || reg >= 8 || rm >= 8 || (byte && rm >= 4))
+        jb_u8(j, (uint8_t)(0x40 | (w ? 8 : 0) | ((reg >> 3) & 1) << 2 | ((rm >> 3) & 1)));
+    jb_u8(j, 0x0f);
+    jb_u8(j, opc);
+    jb_u8(j, (uint8_t)(0xc0 | (reg & 7) << 3 | (rm & 7)));
+}
+
+/* MOV dst8, src8 for any two registers (the upper bytes of dst kept). */
+static inline void x_mov8_rr(struct jit_buf *j, unsigned dst, unsigned src)
+{
+    x_rex_byte(j, src, dst);
+    jb_u8(j, 0x88);
+    jb_u8(j, (uint8_t)(0xc0 | (src & 7) << 3 | (dst & 7)));
+}
+
 /* SETcc on AL, CL, DL or BL. */
 static inline void x_setcc(struct jit_buf *j, unsigned cc, unsigned reg)
 {
