@@ -44,13 +44,28 @@ void jit_emit_call(struct jit_ctx *c, const struct emu_insn *in, uint32_t *stop,
     c->lf_op = -1; /* whatever the executor left */
 }
 
+/* Whether in's relative target (in, at c->insn_off in the block) lies
+ * in the page the block starts in: canonical then, as the block's own
+ * RIP is. */
+static bool target_same_page(const struct jit_ctx *c, const struct emu_insn *in)
+{
+    int64_t at = (int64_t)(c->b->gpa & 0xfff) + c->insn_off + in->len + (int64_t)in->imm;
+    return at >= 0 && at < 4096;
+}
+
 /* RIP = the instruction's RIP + len + imm (in, a relative jump in 64-bit
  * code, with the pending delta); a non-canonical target (#GP) through
- * in's executor. */
-static void rel_jump(struct jit_ctx *c, const struct emu_insn *in, uint32_t *stop,
+ * in's executor. Whether it emitted that call (the stubs for it). */
+static bool rel_jump(struct jit_ctx *c, const struct emu_insn *in, uint32_t *stop,
                      uint32_t *ended)
 {
     struct jit_buf *j = &c->j;
+    if (target_same_page(c, in)) {
+        x_alu_mem_imm(j, true, X_ADD, X_RBX, JIT_CPU(rip),
+                      (int32_t)(c->rip_delta + in->len + (int64_t)in->imm));
+        c->rip_delta = 0;
+        return false;
+    }
     x_load(j, true, X_RAX, X_RBX, JIT_CPU(rip));
     x_mov_imm(j, X_RCX, (uint64_t)((int64_t)c->rip_delta + in->len + (int64_t)in->imm));
     x_alu_rr(j, true, X_ADD, X_RAX, X_RCX);
@@ -62,30 +77,41 @@ static void rel_jump(struct jit_ctx *c, const struct emu_insn *in, uint32_t *sto
     jit_regs_slow_call(c, in, stop, ended); /* flushes the delta first */
     x_patch(j, done, jb_pos(j));
     c->rip_delta = 0;
+    return true;
 }
 
 /* The block's last instruction, a Jcc whose flags the block's own native
  * code set (jit_jcc_flags put them in host RFLAGS): RIP to the target or
- * past it. */
-static void jcc_end(struct jit_ctx *c, const struct emu_insn *in, uint32_t *stop,
-                    uint32_t *ended)
+ * past it. In a self loop (loop_jcc) the taken jump goes to the loop's
+ * tail (loop_tail, *taken_at to patch), RIP past it otherwise. Whether
+ * it emitted a call. */
+static bool jcc_end(struct jit_ctx *c, const struct emu_insn *in, bool loop_jcc,
+                    uint32_t *taken_at, uint32_t *stop, uint32_t *ended)
 {
     struct jit_buf *j = &c->j;
     uint32_t taken = x_jcc(j, in->sub & 15);
+    if (loop_jcc) {
+        *taken_at = taken;
+        x_alu_mem_imm(j, true, X_ADD, X_RBX, JIT_CPU(rip), c->rip_delta + in->len);
+        c->rip_delta = 0;
+        return false;
+    }
     x_alu_mem_imm(j, true, X_ADD, X_RBX, JIT_CPU(rip), c->rip_delta + in->len);
     uint32_t done = x_jmp(j);
     x_patch(j, taken, jb_pos(j));
-    rel_jump(c, in, stop, ended);
+    bool call = rel_jump(c, in, stop, ended);
     x_patch(j, done, jb_pos(j));
+    return call;
 }
 
-/* JMP rel ending the block in 64-bit code (ex_jmp_rel, not specialised). */
-static bool jmp_end(struct jit_ctx *c, const struct emu_insn *in, uint32_t *stop,
+/* JMP rel ending the block in 64-bit code (ex_jmp_rel, not specialised);
+ * *called: whether it emitted a call. */
+static bool jmp_end(struct jit_ctx *c, const struct emu_insn *in, bool *called, uint32_t *stop,
                     uint32_t *ended)
 {
     if (in->fn != ex_jmp_rel || in->opsz != 8)
         return false;
-    rel_jump(c, in, stop, ended);
+    *called = rel_jump(c, in, stop, ended);
     return true;
 }
 
@@ -252,9 +278,30 @@ static void loop_back(struct jit_ctx *c, uint32_t body, uint32_t out[2], uint32_
     x_alu_r_mem(j, true, X_CMP, X_RCX, X_RBX, JIT_CPU(link_ctx));
     general[1] = x_jcc(j, X_CC_NE);
     x_alu_mem_imm(j, false, X_SUB, X_RBX, JIT_CPU(chain_left), 1);
-    x_store(j, true, X_R12, X_RBX, JIT_CPU(chain_block));
-    x_store(j, true, X_RAX, X_RBX, JIT_CPU(chain_lin));
-    x_patch(j, x_jmp(j), body);
+    x_patch(j, x_jmp(j), body); /* chain_block, chain_lin: as set on entry */
+}
+
+/* The taken jump of a self loop's closing Jcc (jcc_end), out of line:
+ * the registers held (*held, as at the jump) stored, the block counted,
+ * RIP its start (R14), then loop_back's checks to the top of the body
+ * (top), or to chain_next (general) or out. */
+static void loop_tail(struct jit_ctx *c, const struct jit_regs *held, uint32_t top,
+                      uint32_t general, uint32_t out)
+{
+    struct jit_buf *j = &c->j;
+    c->regs = *held;
+    jit_regs_flush(c);
+    x_alu_mem_imm(j, true, X_ADD, X_RBX, JIT_CPU(insn_count), c->b->n);
+    x_store(j, true, X_R14, X_RBX, JIT_CPU(rip));
+    x_alu_mem_imm(j, false, X_CMP, X_RBX, JIT_CPU(chain_left), 0);
+    x_patch(j, x_jcc(j, X_CC_LE), out);
+    x_alu_mem_imm(j, false, X_CMP, X_RBX, JIT_CPU(events), 0);
+    x_patch(j, x_jcc(j, X_CC_NE), out);
+    x_load(j, true, X_RCX, X_RBX, JIT_CPU(loop_ctx));
+    x_alu_r_mem(j, true, X_CMP, X_RCX, X_RBX, JIT_CPU(link_ctx));
+    x_patch(j, x_jcc(j, X_CC_NE), general);
+    x_alu_mem_imm(j, false, X_SUB, X_RBX, JIT_CPU(chain_left), 1);
+    x_patch(j, x_jmp(j), top);
 }
 
 /* R15 = what emu_tlb_tag adds to a page for this CPL (1, | 2 at CPL 3),
@@ -298,10 +345,12 @@ static void build(struct jit_ctx *c, const struct jit_regs *preload, struct jit_
     x_mov_imm(j, X_RAX, (uint64_t)b->end);
     x_store(j, true, X_RAX, X_RBX, JIT_CPU(run_end));
     bool loop = self_loop(c);
-    if (loop) { /* where it starts and in which context, for loop_back */
+    if (loop) { /* where it starts and in which context, for loop_back;
+                 * chain_lin is this start already (run_chain, chain_next) */
         x_load(j, true, X_R14, X_RBX, JIT_CPU(rip));
         x_load(j, true, X_RAX, X_RBX, JIT_CPU(link_ctx));
         x_store(j, true, X_RAX, X_RBX, JIT_CPU(loop_ctx));
+        x_store(j, true, X_R12, X_RBX, JIT_CPU(chain_block));
     }
     uint32_t body = jb_pos(j);
     jit_regs_clear(&c->regs);
@@ -311,17 +360,23 @@ static void build(struct jit_ctx *c, const struct jit_regs *preload, struct jit_
     c->lf_op = -1;
     bool skip_lf[EMU_BLOCK_MAX_INSNS], skip_cf[EMU_BLOCK_MAX_INSNS];
     dead_lf_stores(c, skip_lf, skip_cf);
-    for (unsigned i = 0; i < b->n; i++) {
+    bool loop_jcc = false; /* the loop closes with a native Jcc: loop_tail */
+    uint32_t loop_taken = 0;
+    struct jit_regs at_jcc;
+    c->insn_off = 0;
+    for (unsigned i = 0; i < b->n; c->insn_off += b->insns[i].len, i++) {
         const struct emu_insn *in = &b->insns[i];
         called[i] = true;
         c->skip_lf = skip_lf[i];
         c->skip_cf_in = skip_cf[i];
         c->slow_marked = false;
         if (c->long64 && i + 1 == b->n && jit_jcc_flags(c, in)) {
-            jcc_end(c, in, &stop_at[i], &ended_at[i]);
+            loop_jcc = loop;
+            at_jcc = c->regs;
+            called[i] = jcc_end(c, in, loop_jcc, &loop_taken, &stop_at[i], &ended_at[i]);
             continue;
         }
-        if (c->long64 && i + 1 == b->n && jmp_end(c, in, &stop_at[i], &ended_at[i]))
+        if (c->long64 && i + 1 == b->n && jmp_end(c, in, &called[i], &stop_at[i], &ended_at[i]))
             continue;
         if (c->long64 && in->fn == ex_nop) { /* NOP, hint NOPs: RIP only */
             called[i] = false;
@@ -346,25 +401,36 @@ static void build(struct jit_ctx *c, const struct jit_regs *preload, struct jit_
     *end = c->regs;
     flush_rip(c);
     x_alu_mem_imm(j, true, X_ADD, X_RBX, JIT_CPU(insn_count), b->n);
+    uint32_t general_at = 0;
     if (c->chain) {
         uint32_t out[15], general[2];
         unsigned nout = 0;
-        if (loop) {
+        if (loop && !loop_jcc) {
             /* Still holding what the top loads: past those loads. */
             loop_back(c, jit_regs_same(&c->regs, preload) ? body_loaded : body, out, general);
             nout = 2;
             x_patch(j, general[0], jb_pos(j));
             x_patch(j, general[1], jb_pos(j));
         }
+        general_at = jb_pos(j);
         nout += chain_next(c, out + nout);
         for (unsigned k = 0; k < nout; k++)
             x_patch(j, out[k], jb_pos(j));
     }
+    uint32_t out_at = jb_pos(j);
     x_alu_rr(j, false, X_XOR, X_RAX, X_RAX);
     uint32_t epilogue = jb_pos(j);
     for (unsigned i = NSAVED; i-- > 0;)
         x_pop(j, saved[i]);
     x_ret(j);
+    if (loop_jcc) {
+        x_patch(j, loop_taken, jb_pos(j));
+        /* Still holding what the top loads: past those loads. */
+        struct jit_regs held = at_jcc;
+        held.dirty = 0;
+        loop_tail(c, &at_jcc, jit_regs_same(&held, preload) ? body_loaded : body, general_at,
+                  out_at);
+    }
     /* Exit stubs: which instruction, then the shared tail. */
     uint32_t to_stop[EMU_BLOCK_MAX_INSNS], to_ended[EMU_BLOCK_MAX_INSNS];
     unsigned nstop = 0, nended = 0;

@@ -41,6 +41,7 @@ struct jit_ctx {
     uint32_t entry;       /* where the code goes on after the prologue: the
                            * same in every block, where others chain in */
     int32_t rip_delta;    /* lengths of native instructions not yet added to RIP */
+    uint32_t insn_off;    /* the instruction's offset in the block */
     int lf_op;            /* LF_* the last native flag-setter left, -1 when unknown */
     unsigned lf_size;
     bool skip_lf;         /* this instruction's lf.op/size/a/b/res stores are dead */

@@ -388,18 +388,29 @@ void jit_ea_to_rax(struct jit_ctx *c, const struct emu_insn *in)
 {
     struct jit_buf *j = &c->j;
     int64_t k = in->disp;
-    if (in->base == EA_RIP) /* RIP is the instruction's own until next() */
+    if (in->base == EA_RIP) { /* RIP is the instruction's own until next() */
         k += c->rip_delta + in->len;
-    x_mov_imm(j, X_RAX, (uint64_t)k);
-    if (in->base == EA_RIP)
-        x_alu_r_mem(j, true, X_ADD, X_RAX, X_RBX, JIT_CPU(rip));
-    else if (in->base != EA_NONE)
-        x_alu_rr(j, true, X_ADD, X_RAX, jit_reg(c, in->base));
-    if (in->index != EA_NONE) {
-        x_mov_rr(j, true, X_RCX, jit_reg(c, in->index));
-        if (in->scale)
-            x_shl_imm(j, true, X_RCX, in->scale);
-        x_alu_rr(j, true, X_ADD, X_RAX, X_RCX);
+        x_load(j, true, X_RAX, X_RBX, JIT_CPU(rip));
+        if (x_fits_s32(k)) {
+            x_alu_r_imm(j, true, X_ADD, X_RAX, (int32_t)k);
+        } else {
+            x_mov_imm(j, X_RCX, (uint64_t)k);
+            x_alu_rr(j, true, X_ADD, X_RAX, X_RCX);
+        }
+    } else if (x_fits_s32(k)) { /* one LEA on the registers held */
+        int base = in->base == EA_NONE ? -1 : (int)jit_reg(c, in->base);
+        int index = in->index == EA_NONE ? -1 : (int)jit_reg(c, in->index);
+        x_lea(j, true, X_RAX, base, index, in->scale, (int32_t)k);
+    } else {
+        x_mov_imm(j, X_RAX, (uint64_t)k);
+        if (in->base != EA_NONE)
+            x_alu_rr(j, true, X_ADD, X_RAX, jit_reg(c, in->base));
+        if (in->index != EA_NONE) {
+            x_mov_rr(j, true, X_RCX, jit_reg(c, in->index));
+            if (in->scale)
+                x_shl_imm(j, true, X_RCX, in->scale);
+            x_alu_rr(j, true, X_ADD, X_RAX, X_RCX);
+        }
     }
     if (in->adsz == 4)
         x_mov_rr(j, false, X_RAX, X_RAX);
@@ -592,12 +603,106 @@ static void setcc(struct jit_ctx *c, const struct emu_insn *in)
     jit_write_gpr(c, 1, in->rm);
 }
 
+/* 32- and 64-bit forms as one host instruction on the host registers
+ * holding their operands, where that leaves cpu->lf as the handler
+ * would: the MOVs, LEA and quiet rotates always, the flag-setting ones
+ * when their lazy-state stores are dead (c->skip_lf, and c->skip_cf_in
+ * for those that set cf_in). False: nothing emitted. */
+static bool direct(struct jit_ctx *c, const struct emu_insn *in, enum form f)
+{
+    struct jit_buf *j = &c->j;
+    unsigned size = in->opsz, op = in->sub & 7;
+    bool q = size == 8, dead = c->skip_lf, dead_cf = c->skip_lf && c->skip_cf_in;
+    if (size != 4 && size != 8)
+        return false;
+    switch (f) {
+    case F_ALU_RR:
+    case F_ALU_RRR: {
+        if (!dead)
+            return false;
+        unsigned dst = f == F_ALU_RR ? in->rm : in->reg, src = f == F_ALU_RR ? in->reg : in->rm;
+        if (op != 7) { /* CMP: nothing but the state the compiler knows */
+            unsigned hs = jit_reg(c, src);
+            x_alu_rr(j, q, op, jit_reg(c, dst), hs);
+            jit_reg_written(c, dst);
+        }
+        set_lf_op(c, jit_alu_lf(op), size);
+        return true;
+    }
+    case F_ALU_RI:
+        if (!dead || (q && !x_fits_s32((int64_t)in->imm)))
+            return false;
+        if (op != 7) {
+            x_alu_r_imm(j, q, op, jit_reg(c, in->rm), (int32_t)in->imm);
+            jit_reg_written(c, in->rm);
+        }
+        set_lf_op(c, jit_alu_lf(op), size);
+        return true;
+    case F_TEST_RR:
+    case F_TEST_RI:
+        if (!dead)
+            return false;
+        set_lf_op(c, LF_LOGIC, size);
+        return true;
+    case F_INCDEC:
+        if (!dead || !(jit_incdec_keeps_cf(c->lf_op) || c->skip_cf_in))
+            return false;
+        x_alu_r_imm(j, q, (in->sub & 1) ? X_SUB : X_ADD, jit_reg(c, in->rm), 1);
+        jit_reg_written(c, in->rm);
+        set_lf_op(c, (in->sub & 1) ? LF_DEC : LF_INC, size);
+        return true;
+    case F_SHIFT:
+    case F_ROT:
+        if (!const_count(in) || (f == F_SHIFT ? !dead_cf : rot_sets_flags(in)))
+            return false;
+        x_shift_imm(j, q, in->sub, jit_reg(c, in->rm), (uint8_t)const_count(in));
+        jit_reg_written(c, in->rm);
+        if (f == F_SHIFT)
+            set_lf_op(c, LF_CFOF, size);
+        return true;
+    case F_IMUL:
+        if (!dead_cf)
+            return false;
+        x_imul_rr(j, q, jit_reg(c, in->reg), jit_reg(c, in->rm));
+        jit_reg_written(c, in->reg);
+        set_lf_op(c, LF_CFOF, size);
+        return true;
+    case F_IMUL_I: {
+        if (!dead_cf)
+            return false;
+        unsigned hs = jit_reg(c, in->rm);
+        x_imul_rri(j, q, jit_reg_def(c, in->reg), hs, (int32_t)in->imm);
+        set_lf_op(c, LF_CFOF, size);
+        return true;
+    }
+    case F_MOV_RR:
+    case F_MOV_RRR: {
+        unsigned dst = f == F_MOV_RR ? in->rm : in->reg, src = f == F_MOV_RR ? in->reg : in->rm;
+        unsigned hs = jit_reg(c, src);
+        x_mov_rr(j, q, jit_reg_def(c, dst), hs); /* a 32-bit one zero-extends */
+        return true;
+    }
+    case F_LEA: {
+        if (in->adsz != 8 || in->base == EA_RIP)
+            return false;
+        int base = in->base == EA_NONE ? -1 : (int)jit_reg(c, in->base);
+        int index = in->index == EA_NONE ? -1 : (int)jit_reg(c, in->index);
+        x_lea(j, q, jit_reg_def(c, in->reg), base, index, in->scale, in->disp);
+        return true;
+    }
+    default:
+        return false;
+    }
+}
+
 bool jit_native(struct jit_ctx *c, const struct emu_insn *in)
 {
     enum form f = form_of(in);
     struct jit_buf *j = &c->j;
     unsigned size = in->opsz, op = in->sub & 7;
     bool q = size == 8;
+    if (f != F_NONE && direct(c, in, f))
+        return true;
     switch (f) {
     case F_NONE:
         return false;

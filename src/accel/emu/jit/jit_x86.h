@@ -259,6 +259,22 @@ static inline void x_op0f_rr(struct jit_buf *j, bool w, uint8_t opc, unsigned re
     jb_u8(j, (uint8_t)(0xc0 | (reg & 7) << 3 | (rm & 7)));
 }
 
+/* LEA dst, [base + index << scale + disp32]; base or index < 0: none
+ * (index never RSP). */
+static inline void x_lea(struct jit_buf *j, bool w, unsigned dst, int base, int index,
+                         unsigned scale, int32_t disp)
+{
+    unsigned b = base < 0 ? X_RBP : (unsigned)base, x = index < 0 ? X_RSP : (unsigned)index;
+    uint8_t rex = (uint8_t)(0x40 | (w ? 8 : 0) | ((dst >> 3) & 1) << 2 | ((x >> 3) & 1) << 1 |
+                            ((b >> 3) & 1));
+    if (rex != 0x40)
+        jb_u8(j, rex);
+    jb_u8(j, 0x8d);
+    jb_u8(j, (uint8_t)((base < 0 ? 0x00 : 0x80) | (dst & 7) << 3 | 4)); /* SIB follows */
+    jb_u8(j, (uint8_t)(scale << 6 | (x & 7) << 3 | (b & 7)));
+    jb_u32(j, (uint32_t)disp);
+}
+
 /* MOV dst8, src8 for any two registers (the upper bytes of dst kept). */
 static inline void x_mov8_rr(struct jit_buf *j, unsigned dst, unsigned src)
 {
