@@ -41,6 +41,8 @@ enum form {
     F_MOVSXD,
     F_CMOV,     /* native when the condition is known (cond_known), else called */
     F_SETCC,    /* the same */
+    F_NOT,
+    F_NEG,
 };
 
 /* The forms on registers at every size (for bytes, pick_byte in
@@ -109,6 +111,10 @@ static enum form form_of(const struct emu_insn *in)
         return F_MOVSXD;
     if (g == ex_cmovcc)
         return F_CMOV;
+    if (g == ex_not)
+        return F_NOT;
+    if (g == ex_neg)
+        return F_NEG;
     return F_NONE;
 }
 
@@ -224,6 +230,11 @@ struct jit_lf_effect jit_lf_effect(const struct emu_insn *in, int lf_before)
         e.writes = e.writes_cf = true;
         e.lf_after = LF_CFOF;
         break;
+    case F_NEG:
+        e.writes = true;
+        e.lf_after = LF_NEG;
+        break;
+    case F_NOT:
     case F_MOV_RR:
     case F_MOV_RRR:
     case F_MOV_RI:
@@ -682,6 +693,15 @@ static bool direct(struct jit_ctx *c, const struct emu_insn *in, enum form f)
         x_mov_rr(j, q, jit_reg_def(c, dst), hs); /* a 32-bit one zero-extends */
         return true;
     }
+    case F_NOT:
+    case F_NEG: /* F7 /2, /3 */
+        if (f == F_NEG && !dead)
+            return false;
+        x_op_rr(j, q, 0xf7, f == F_NOT ? 2 : 3, jit_reg(c, in->rm));
+        jit_reg_written(c, in->rm);
+        if (f == F_NEG)
+            set_lf_op(c, LF_NEG, size);
+        return true;
     case F_LEA: {
         if (in->adsz != 8 || in->base == EA_RIP)
             return false;
@@ -765,6 +785,17 @@ bool jit_native(struct jit_ctx *c, const struct emu_insn *in)
     case F_MOVSXD:
         movx(c, in);
         return true;
+    case F_NEG: /* fast_neg: lazy_set(LF_NEG, size, a, 0, -a truncated) */
+        jit_read_gpr(c, size, in->rm, X_RAX);
+        lf_store(c, X_RAX, LF(a));
+        lf_store_imm(c, LF(b), 0);
+        x_op_rr(j, q, 0xf7, 3, X_RAX); /* a 32-bit NEG zero-extends */
+        lf_store(c, X_RAX, LF(res));
+        set_lf_op(c, LF_NEG, size);
+        jit_write_gpr(c, 8, in->rm);
+        return true;
+    case F_NOT: /* always direct */
+        return false;
     case F_CMOV:
     case F_SETCC:
         if (!cond_known(c->lf_op, in->sub))
