@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "core/log.h"
 
@@ -72,6 +73,15 @@ int emu_jit_vm_init(struct emu_vm *evm)
         }
         evm->jit_hot = (uint32_t)v;
     }
+    /* For profiling compiled code: perf report names each block by its
+     * guest-physical address (System.map finds the kernel's). */
+    const char *map = getenv("HYPERKIT_EMU_JIT_PERFMAP");
+    if (map && !strcmp(map, "1")) {
+        char path[64];
+        snprintf(path, sizeof(path), "/tmp/perf-%d.map", (int)getpid());
+        if (!(jit->perf_map = fopen(path, "a")))
+            jit_log(evm, HK_LOG_WARN, "no perf map: ", strerror(errno));
+    }
 #else
     jit_log(evm, HK_LOG_WARN, "off: ", "it needs an x86-64 host");
 #endif
@@ -82,6 +92,8 @@ void emu_jit_vm_fini(struct emu_vm *evm)
 {
 #ifdef EMU_JIT_HOST
     if (evm->jit) {
+        if (evm->jit->perf_map)
+            fclose(evm->jit->perf_map);
         jit_arena_fini(&evm->jit->arena);
         free(evm->jit);
     }
@@ -160,6 +172,9 @@ void emu_jit_compile(struct emu_vm *evm, struct emu_block *b)
             return;
     }
     b->jit_code = (emu_jit_fn)code;
+    if (jit->perf_map)
+        fprintf(jit->perf_map, "%lx %zx hk_gpa_%llx\n", (unsigned long)(uintptr_t)code, n,
+                (unsigned long long)b->gpa);
     bool check = jit->mode == EMU_JIT_LOCKSTEP && jit_lockstep_fits(b);
     b->jit = check ? emu_jit_lockstep : b->jit_code;
     jit->compiled++;

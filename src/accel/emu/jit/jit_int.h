@@ -3,6 +3,7 @@
 #define HK_EMU_JIT_INT_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 #include "accel/emu/jit/jit.h"
 #include "accel/emu/jit/jit_mem.h"
@@ -14,6 +15,7 @@ struct emu_jit {
     struct jit_arena arena;
     enum emu_jit_mode mode;
     uint64_t compiled, resets;
+    FILE *perf_map;  /* HYPERKIT_EMU_JIT_PERFMAP: /tmp/perf-PID.map, each block's code */
     uint8_t buf[JIT_BUF]; /* the block being compiled */
 };
 
