@@ -187,9 +187,9 @@ static unsigned chain_next(struct jit_ctx *c, uint32_t out[13])
     uint32_t have = x_jmp(j);
     /* A link made in another context (a CR3 switch since), still right
      * within this block's page (emu_link_same_page, this block started
-     * at cpu->chain_lin): made anew in this context, as run_chain would. */
+     * at RBP): made anew in this context, as run_chain would. */
     x_patch(j, other_ctx, jb_pos(j));
-    x_load(j, true, X_RSI, X_RBX, JIT_CPU(chain_lin));
+    x_mov_rr(j, true, X_RSI, X_RBP);
     x_alu_rr(j, true, X_XOR, X_RSI, X_RAX);
     x_shift_imm(j, true, 5, X_RSI, 12);
     out[n++] = x_jcc(j, X_CC_NE);
@@ -232,16 +232,12 @@ static unsigned chain_next(struct jit_ctx *c, uint32_t out[13])
     x_load(j, true, X_RCX, X_RDX, BLOCK(jit));
     x_test_rr(j, true, X_RCX, X_RCX);
     out[n++] = x_jcc(j, X_CC_E);
-    /* Taken: counted, told to run_chain, and in the crash trail. */
+    /* Taken: counted; R12 and RBP are the block and where it starts (told
+     * to run_chain on the way out). The crash trail (cpu->recent_rip)
+     * has the blocks run_chain enters, not these: HYPERKIT_EMU_JIT=0
+     * for every block's. */
     x_alu_mem_imm(j, false, X_SUB, X_RBX, JIT_CPU(chain_left), 1);
-    x_store(j, true, X_RDX, X_RBX, JIT_CPU(chain_block));
-    x_store(j, true, X_RAX, X_RBX, JIT_CPU(chain_lin));
-    x_load(j, false, X_RSI, X_RBX, JIT_CPU(recent_pos));
-    x_alu_mem_imm(j, false, X_ADD, X_RBX, JIT_CPU(recent_pos), 1);
-    x_alu_r_imm(j, false, X_AND, X_RSI, 63);
-    x_shl_imm(j, false, X_RSI, 3);
-    x_alu_rr(j, true, X_ADD, X_RSI, X_RBX);
-    x_store(j, true, X_RAX, X_RSI, JIT_CPU(recent_rip));
+    x_mov_rr(j, true, X_RBP, X_RAX);
     x_mov_rr(j, true, X_R12, X_RDX);
     x_alu_r_imm(j, true, X_ADD, X_RCX, (int32_t)c->entry);
     x_jmp_reg(j, X_RCX);
@@ -278,7 +274,7 @@ static void loop_back(struct jit_ctx *c, uint32_t body, uint32_t out[2], uint32_
     x_alu_r_mem(j, true, X_CMP, X_RCX, X_RBX, JIT_CPU(link_ctx));
     general[1] = x_jcc(j, X_CC_NE);
     x_alu_mem_imm(j, false, X_SUB, X_RBX, JIT_CPU(chain_left), 1);
-    x_patch(j, x_jmp(j), body); /* chain_block, chain_lin: as set on entry */
+    x_patch(j, x_jmp(j), body);
 }
 
 /* The taken jump of a self loop's closing Jcc (jcc_end), out of line:
@@ -324,7 +320,7 @@ static void tlb_tag_bits(struct jit_buf *j)
     x_mov_rr(j, true, X_R15, X_RAX);
 }
 
-static const unsigned saved[] = {X_RBX, X_R12, X_R13, X_R14, X_R15};
+static const unsigned saved[] = {X_RBX, X_RBP, X_R12, X_R13, X_R14, X_R15};
 #define NSAVED (sizeof(saved) / sizeof(saved[0]))
 
 /* The block, the pool holding *preload from the top of the body on;
@@ -335,11 +331,14 @@ static void build(struct jit_ctx *c, const struct jit_regs *preload, struct jit_
     struct jit_buf *j = &c->j;
     uint32_t stop_at[EMU_BLOCK_MAX_INSNS], ended_at[EMU_BLOCK_MAX_INSNS];
     bool called[EMU_BLOCK_MAX_INSNS];
-    /* Five pushes after the return address: RSP 16-byte aligned at calls. */
+    /* Six pushes after the return address and 8 more: RSP 16-byte
+     * aligned at calls. */
     for (unsigned i = 0; i < NSAVED; i++)
         x_push(j, saved[i]);
+    x_alu_r_imm(j, true, X_SUB, X_RSP, 8);
     x_mov_rr(j, true, X_RBX, X_RDI);
     x_mov_rr(j, true, X_R12, X_RSI);
+    x_load(j, true, X_RBP, X_RBX, JIT_CPU(chain_lin)); /* where run_chain entered it */
     tlb_tag_bits(j);
     c->entry = jb_pos(j);
     x_mov_imm(j, X_RAX, (uint64_t)b->end);
@@ -350,7 +349,6 @@ static void build(struct jit_ctx *c, const struct jit_regs *preload, struct jit_
         x_load(j, true, X_R14, X_RBX, JIT_CPU(rip));
         x_load(j, true, X_RAX, X_RBX, JIT_CPU(link_ctx));
         x_store(j, true, X_RAX, X_RBX, JIT_CPU(loop_ctx));
-        x_store(j, true, X_R12, X_RBX, JIT_CPU(chain_block));
     }
     uint32_t body = jb_pos(j);
     jit_regs_clear(&c->regs);
@@ -420,6 +418,9 @@ static void build(struct jit_ctx *c, const struct jit_regs *preload, struct jit_
     uint32_t out_at = jb_pos(j);
     x_alu_rr(j, false, X_XOR, X_RAX, X_RAX);
     uint32_t epilogue = jb_pos(j);
+    x_store(j, true, X_R12, X_RBX, JIT_CPU(chain_block)); /* the last block run, for run_chain */
+    x_store(j, true, X_RBP, X_RBX, JIT_CPU(chain_lin));
+    x_alu_r_imm(j, true, X_ADD, X_RSP, 8);
     for (unsigned i = NSAVED; i-- > 0;)
         x_pop(j, saved[i]);
     x_ret(j);

@@ -29,7 +29,7 @@ struct jit_regs {
 };
 
 /* One block's compilation. Host registers inside compiled code:
- * RBX = cpu, R12 = the block, R13 = guest RSP as the current called
+ * RBX = cpu, R12 = the block, RBP = its linear start (chain_next), R13 = guest RSP as the current called
  * instruction started (emu_block_stop restores it), R14 = RIP as a self
  * looping block started (loop_back), R15 = the bits of a data-TLB tag
  * for this CPL and RFLAGS.AC (jit_tlb_probe; set once on entry: neither
