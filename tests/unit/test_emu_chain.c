@@ -301,6 +301,79 @@ static uint64_t noncanonical_load(bool jit)
     return cpu.gpr[0];
 }
 
+/* A ring of RING blocks, block i adding i + 1 to EBX and going on to the
+ * next, directly (a link) or, every other one, through one shared block
+ * that jumps to RDX (so it has many targets: the jump cache's); the last
+ * one counts ECX down to
+ * go round again. With code memory that holds only a few blocks' code, it
+ * is reset over and over while blocks chain into each other, and no link
+ * or jump cache entry may still lead into code memory from before a
+ * reset. Returns EBX. */
+#define RING 48
+#define RING_JMP (LOAD + 16 * RING) /* JMP RDX */
+#define RING_SIDE (RING_JMP + 0x100) /* JMP to block 0 */
+static uint64_t ring(bool jit, unsigned rounds)
+{
+    fresh(jit);
+    for (unsigned i = 0; i < RING; i++) {
+        uint8_t *p = fx.ram + LOAD + 16 * i;
+        uint32_t add = i + 1, next = (uint32_t)(LOAD + 16 * (i + 1));
+        int32_t rel;
+        p[0] = 0x81; /* ADD EBX, imm32 */
+        p[1] = 0xc3;
+        memcpy(p + 2, &add, 4);
+        if (i + 1 < RING && (i & 1)) { /* JMP rel32 next: a link */
+            p[6] = 0xe9;
+            rel = (int32_t)(next - (LOAD + 16 * i + 11));
+            memcpy(p + 7, &rel, 4);
+        } else if (i + 1 < RING) {
+            p[6] = 0xba; /* MOV EDX, next */
+            memcpy(p + 7, &next, 4);
+            p[11] = 0xe9; /* JMP rel32 RING_JMP */
+            rel = (int32_t)(RING_JMP - (LOAD + 16 * i + 16));
+            memcpy(p + 12, &rel, 4);
+        } else {
+            p[6] = 0xff; /* DEC ECX */
+            p[7] = 0xc9;
+            p[8] = 0x0f; /* JNZ rel32 to block 0 */
+            p[9] = 0x85;
+            rel = -(16 * (int32_t)i + 14);
+            memcpy(p + 10, &rel, 4);
+            p[14] = 0xf4; /* HLT */
+        }
+    }
+    fx.ram[RING_JMP] = 0xff;
+    fx.ram[RING_JMP + 1] = 0xe2;
+    fx.ram[RING_SIDE] = 0xe9; /* JMP rel32 to block 0 */
+    int32_t back = -(int32_t)(RING_SIDE + 5 - LOAD);
+    memcpy(fx.ram + RING_SIDE + 1, &back, 4);
+    emu_fixture_long64(&cpu, fx.ram, LOAD, STACK);
+    emu_update_mode(&cpu);
+    cpu.gpr[1] = rounds;
+    cpu.gpr[3] = 0;
+    struct accel_exit exit = {0};
+    emu_fixture_run_to_hlt(&cpu, &exit, 100000);
+    return cpu.gpr[3];
+}
+
+/* The ring run with room for all its code (so links lead into compiled
+ * code), then entered again through a block never run before, with code
+ * memory full: compiling that one resets it, and the ring's blocks
+ * compiled afresh must not follow their old links' code. Returns EBX of
+ * the second run. */
+static uint64_t ring_after_reset(unsigned rounds)
+{
+    ring(true, rounds);
+    emu_jit_set_arena_limit(&fx.evm, emu_jit_code_used(&fx.evm) + 64);
+    cpu.halted = false;
+    cpu.rip = RING_SIDE;
+    cpu.gpr[1] = rounds;
+    cpu.gpr[3] = 0;
+    struct accel_exit exit = {0};
+    emu_fixture_run_to_hlt(&cpu, &exit, 100000);
+    return cpu.gpr[3];
+}
+
 int main(void)
 {
     if (emu_fixture_init(&fx, &cpu, RAM, "emu chain"))
@@ -343,6 +416,27 @@ int main(void)
              "emu chain: a load from a non-canonical page a descriptor read walked faults (JIT)");
     CHECK_EQ(remap(true), 0xbb, "emu chain: after INVLPG of its own remapped page, a loop "
                                 "goes on in the new page (JIT)");
+    uint64_t resets_before;
+    emu_jit_stats(&fx.evm, &compiled, &resets_before);
+    emu_jit_set_arena_limit(&fx.evm, 6 * 1024);
+    uint64_t sum = ring(true, 300);
+    emu_jit_set_arena_limit(&fx.evm, EMU_JIT_ARENA);
+    emu_jit_stats(&fx.evm, &compiled, &resets);
+    CHECK_EQ(sum, 300ull * RING * (RING + 1) / 2,
+             "emu chain: a ring of blocks chaining into each other while code memory is "
+             "reset runs each block's own code (JIT)");
+    printf("%s: emu chain: code memory was reset %" PRIu64 " times in the ring\n",
+           resets - resets_before > 100 ? "PASS" : "FAIL", resets - resets_before);
+    if (resets - resets_before <= 100)
+        test_failures++;
+    emu_jit_set_arena_limit(&fx.evm, EMU_JIT_ARENA);
+    emu_jit_stats(&fx.evm, &compiled, &resets_before);
+    sum = ring_after_reset(20);
+    emu_jit_stats(&fx.evm, &compiled, &resets);
+    emu_jit_set_arena_limit(&fx.evm, EMU_JIT_ARENA);
+    CHECK(sum == 20ull * RING * (RING + 1) / 2 && resets > resets_before,
+          "emu chain: a ring whose links led into compiled code, entered again after code "
+          "memory was reset, runs each block's own code (JIT)");
     emu_fixture_fini(&fx);
     TEST_EXIT();
 }

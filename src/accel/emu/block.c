@@ -80,6 +80,7 @@ static struct emu_block *translate(struct emu_cpu *cpu, uint64_t lin, uint64_t g
     b->bytes = (uint16_t)(lin - start);
     b->end = (uintptr_t)(b->insns + n);
     b->jit = b->jit_code = NULL;
+    b->jit_entry = NULL;
     b->jit_hot = cpu->vm->jit_hot;
     memset(b->link, 0, sizeof(b->link)); /* ctx 0 is no vCPU's: never followed */
     memcpy(b->insns, insns, (size_t)n * sizeof(struct emu_insn));
@@ -153,8 +154,9 @@ void emu_block_link(struct emu_cpu *cpu, struct emu_block *prev, struct emu_bloc
      * an indirect branch keeps its last target. */
     int i = b->gpa == prev->gpa + prev->bytes;
     uint64_t lin = emu_fetch_lin(cpu);
-    prev->link[i] = (struct emu_link){lin, cpu->link_ctx, b, cpu->code_gen_seen};
-    cpu->jcache[emu_jcache_slot(lin)] = (struct emu_jcache_entry){lin, cpu->link_ctx, b, 0};
+    prev->link[i] = (struct emu_link){lin, cpu->link_ctx, b, cpu->code_gen_seen, b->jit_entry};
+    cpu->jcache[emu_jcache_slot(lin)] =
+        (struct emu_jcache_entry){lin, cpu->link_ctx, b, b->jit_entry};
 }
 
 static void unlink_hash(struct emu_vm *evm, struct emu_block *b)

@@ -173,7 +173,7 @@ struct emu_block;
 struct emu_jcache_entry {
     uint64_t lin, ctx;
     struct emu_block *to;
-    uint64_t unused; /* 32 bytes: compiled code indexes by a shift */
+    void *code; /* to->jit_entry then (struct emu_link) */
 };
 
 struct emu_cpu {

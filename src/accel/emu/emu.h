@@ -47,6 +47,8 @@ struct emu_link {
     uint64_t ctx;
     struct emu_block *to;
     uint64_t code_gen;
+    void *code;       /* to->jit_entry when made or last followed: compiled code
+                       * goes on there without reading `to` (jit_compile.c) */
 };
 
 struct emu_block;
@@ -63,6 +65,7 @@ struct emu_block {
     emu_jit_fn jit;             /* what runs it instead of run_block, or NULL: its
                                  * compiled code, or the lockstep check */
     emu_jit_fn jit_code;        /* its compiled code, or NULL */
+    void *jit_entry;            /* where other compiled blocks chain into it, or NULL */
     uint32_t jit_hot;           /* runs left before it is compiled; 0: never */
     struct emu_block *hash_next;
     struct emu_block *page_next;
@@ -180,11 +183,14 @@ static inline struct emu_block *emu_block_follow(const struct emu_cpu *cpu, stru
     struct emu_link *l = &prev->link[1];
     if (l->lin != lin && (--l)->lin != lin)
         return NULL;
-    if (__builtin_expect(l->ctx == cpu->link_ctx, 1))
+    if (__builtin_expect(l->ctx == cpu->link_ctx, 1)) {
+        l->code = l->to->jit_entry; /* compiled since the link was made */
         return l->to;
+    }
     if (!emu_link_same_page(cpu, prev, prev_lin, l, lin))
         return NULL;
     l->ctx = cpu->link_ctx;
+    l->code = l->to->jit_entry;
     return l->to;
 }
 

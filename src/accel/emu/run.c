@@ -240,7 +240,9 @@ static __attribute__((noinline)) int exec_block_jit(struct emu_cpu *cpu, struct 
     if (b->jit)
         return b->jit(cpu, b);
     if (b->jit_hot != 0 && --b->jit_hot == 0) {
-        emu_jit_compile(cpu->vm, b);
+        if (emu_jit_compile(cpu->vm, b))
+            for (unsigned i = 0; i < (1u << EMU_JCACHE_BITS); i++)
+                cpu->jcache[i].code = NULL;
         if (b->jit)
             return b->jit(cpu, b);
     }

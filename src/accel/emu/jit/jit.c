@@ -119,6 +119,16 @@ void emu_jit_set_arena_limit(struct emu_vm *evm, size_t bytes)
 #endif
 }
 
+size_t emu_jit_code_used(const struct emu_vm *evm)
+{
+#ifdef EMU_JIT_HOST
+    return evm->jit ? evm->jit->arena.used : 0;
+#else
+    (void)evm;
+    return 0;
+#endif
+}
+
 void emu_jit_stats(const struct emu_vm *evm, uint64_t *compiled, uint64_t *resets)
 {
     *compiled = *resets = 0;
@@ -135,24 +145,31 @@ void emu_jit_stats(const struct emu_vm *evm, uint64_t *compiled, uint64_t *reset
  * again towards a new compile), then the arena starts afresh. Compiling
  * happens only between blocks, so no compiled code is running. Blocks on
  * the dead list are never run again, cleared all the same. */
+static void forget_code(struct emu_block *b)
+{
+    b->jit = b->jit_code = NULL;
+    b->jit_entry = b->link[0].code = b->link[1].code = NULL;
+}
+
 static void drop_all_code(struct emu_vm *evm)
 {
     for (unsigned h = 0; h < (1u << EMU_HASH_BITS); h++)
         for (struct emu_block *b = evm->hash[h]; b; b = b->hash_next) {
-            b->jit = b->jit_code = NULL;
+            forget_code(b);
             b->jit_hot = evm->jit_hot;
         }
     for (struct emu_block *b = evm->dead; b; b = b->page_next)
-        b->jit = b->jit_code = NULL;
+        forget_code(b);
     jit_arena_reset(&evm->jit->arena);
     evm->jit->resets++;
 }
 
-void emu_jit_compile(struct emu_vm *evm, struct emu_block *b)
+bool emu_jit_compile(struct emu_vm *evm, struct emu_block *b)
 {
     struct emu_jit *jit = evm->jit;
+    bool dropped = false;
     if (!jit)
-        return;
+        return false;
     struct jit_ctx c = {
         .j = {jit->buf, jit->buf, jit->buf + sizeof(jit->buf), false},
         .b = b,
@@ -162,28 +179,33 @@ void emu_jit_compile(struct emu_vm *evm, struct emu_block *b)
     };
     jit_build(&c);
     if (c.j.full)
-        return; /* cannot happen at 64 instructions: stays interpreted */
+        return false; /* cannot happen at 64 instructions: stays interpreted */
     size_t n = (size_t)(c.j.p - c.j.start);
     void *code = jit_arena_publish(&jit->arena, c.j.start, n);
     if (!code) {
         drop_all_code(evm);
+        dropped = true;
         b->jit_hot = 0; /* this one is compiled now, not again later */
         if (!(code = jit_arena_publish(&jit->arena, c.j.start, n)))
-            return;
+            return dropped;
     }
     b->jit_code = (emu_jit_fn)code;
+    if (c.chain)
+        b->jit_entry = (uint8_t *)code + c.entry;
     if (jit->perf_map)
         fprintf(jit->perf_map, "%lx %zx hk_gpa_%llx\n", (unsigned long)(uintptr_t)code, n,
                 (unsigned long long)b->gpa);
     bool check = jit->mode == EMU_JIT_LOCKSTEP && jit_lockstep_fits(b);
     b->jit = check ? emu_jit_lockstep : b->jit_code;
     jit->compiled++;
+    return dropped;
 }
 #else
-void emu_jit_compile(struct emu_vm *evm, struct emu_block *b)
+bool emu_jit_compile(struct emu_vm *evm, struct emu_block *b)
 {
     (void)evm;
     (void)b;
+    return false;
 }
 
 int emu_jit_lockstep(struct emu_cpu *cpu, const struct emu_block *b)

@@ -41,9 +41,13 @@ void emu_jit_set_hot(struct emu_vm *evm, unsigned hot);
 /* Tests: fill at most bytes of code memory (to see it reset), and the
  * blocks compiled and resets so far. */
 void emu_jit_set_arena_limit(struct emu_vm *evm, size_t bytes);
+size_t emu_jit_code_used(const struct emu_vm *evm);
 void emu_jit_stats(const struct emu_vm *evm, uint64_t *compiled, uint64_t *resets);
-/* b reached the threshold: compile it (b->jit stays NULL when it cannot). */
-void emu_jit_compile(struct emu_vm *evm, struct emu_block *b);
+/* b reached the threshold: compile it (b->jit stays NULL when it cannot).
+ * True when code memory was full and every block's compiled code went
+ * (links' and jump caches' code pointers with it: the caller clears its
+ * vCPU's jump cache's). */
+bool emu_jit_compile(struct emu_vm *evm, struct emu_block *b);
 /* Lockstep: run b's compiled code, checked against the interpreter. */
 int emu_jit_lockstep(struct emu_cpu *cpu, const struct emu_block *b);
 

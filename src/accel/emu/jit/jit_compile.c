@@ -160,7 +160,10 @@ _Static_assert(sizeof(struct emu_jcache_entry) == 32, "chain_next indexes the ju
  * blocks, as it makes them: blocks left in the chain's budget, nothing
  * posted to the vCPU, a link made for this RIP in the link context now
  * (emu_block_follow, its same-page rule included), else the jump cache's
- * entry for it; anything else goes back to run_chain. R12 becomes the
+ * entry for it; anything else goes back to run_chain. The link or entry
+ * holds where the next block's code is entered (its jit_entry when made,
+ * NULL when it was not compiled then; cleared when code memory is
+ * reset), so the next block's own memory is not read. R12 becomes the
  * next block, which sets cpu->run_end itself; its stubs then end with its
  * own instructions. The jumps to out[] return EMU_OK. */
 static unsigned chain_next(struct jit_ctx *c, uint32_t out[13])
@@ -183,6 +186,7 @@ static unsigned chain_next(struct jit_ctx *c, uint32_t out[13])
     x_patch(j, found, jb_pos(j));
     x_alu_r_mem(j, true, X_CMP, X_RCX, X_RDX, LINK1(ctx));
     uint32_t other_ctx = x_jcc(j, X_CC_NE);
+    x_load(j, true, X_RCX, X_RDX, LINK1(code));
     x_load(j, true, X_RDX, X_RDX, LINK1(to));
     uint32_t have = x_jmp(j);
     /* A link made in another context (a CR3 switch since), still right
@@ -210,6 +214,8 @@ static unsigned chain_next(struct jit_ctx *c, uint32_t out[13])
     x_alu_r_mem(j, false, X_CMP, X_RDI, X_RSI, BLOCK(mode_key));
     out[n++] = x_jcc(j, X_CC_NE);
     x_store(j, true, X_RCX, X_RDX, LINK1(ctx));
+    x_load(j, true, X_RCX, X_RSI, BLOCK(jit_entry));
+    x_store(j, true, X_RCX, X_RDX, LINK1(code));
     x_mov_rr(j, true, X_RDX, X_RSI);
     uint32_t have2 = x_jmp(j);
     /* Neither link: the jump cache (emu_jcache_find), RSI = its slot. */
@@ -224,13 +230,11 @@ static unsigned chain_next(struct jit_ctx *c, uint32_t out[13])
     out[n++] = x_jcc(j, X_CC_NE);
     x_alu_r_mem(j, true, X_CMP, X_RCX, X_RSI, JCACHE(ctx));
     out[n++] = x_jcc(j, X_CC_NE);
+    x_load(j, true, X_RCX, X_RSI, JCACHE(code));
     x_load(j, true, X_RDX, X_RSI, JCACHE(to));
-    x_test_rr(j, true, X_RDX, X_RDX);
-    out[n++] = x_jcc(j, X_CC_E);
     x_patch(j, have, jb_pos(j));
     x_patch(j, have2, jb_pos(j));
-    x_load(j, true, X_RCX, X_RDX, BLOCK(jit));
-    x_test_rr(j, true, X_RCX, X_RCX);
+    x_test_rr(j, true, X_RCX, X_RCX); /* not compiled (when linked): run_chain */
     out[n++] = x_jcc(j, X_CC_E);
     /* Taken: counted; R12 and RBP are the block and where it starts (told
      * to run_chain on the way out). The crash trail (cpu->recent_rip)
@@ -239,7 +243,6 @@ static unsigned chain_next(struct jit_ctx *c, uint32_t out[13])
     x_alu_mem_imm(j, false, X_SUB, X_RBX, JIT_CPU(chain_left), 1);
     x_mov_rr(j, true, X_RBP, X_RAX);
     x_mov_rr(j, true, X_R12, X_RDX);
-    x_alu_r_imm(j, true, X_ADD, X_RCX, (int32_t)c->entry);
     x_jmp_reg(j, X_RCX);
     return n;
 }

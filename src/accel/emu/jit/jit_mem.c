@@ -69,6 +69,9 @@ void *jit_arena_publish(struct jit_arena *a, const void *code, size_t n)
 
 void jit_arena_reset(struct jit_arena *a)
 {
+    /* INT3 over the old code: a jump still aimed at it (a bug) traps
+     * instead of running code of blocks that may since be gone. */
+    memset(a->rw, 0xcc, a->used);
     a->used = 0;
     a->epoch++;
 }
