@@ -726,19 +726,46 @@ static int loop_programs(void)
  * (emu_block_flags_live), byte forms on AH..BH, MOVZX/MOVSX/MOVSXD, and
  * CMOVcc/SETcc whose condition the block's own code decides (the lazy
  * state the compiler tracks, as jit_build does through jit_lf_effect). */
-enum { K_ROT_FLAGS, K_ROT_QUIET, K_HIGH8, K_MOVX, K_COND, K_KINDS };
-static const char *const kind_names[K_KINDS] = {"rotates setting CF/OF", "quiet rotates",
-                                                "AH..BH forms", "MOVZX/MOVSX/MOVSXD",
-                                                "CMOVcc/SETcc"};
+enum { K_ROT_FLAGS, K_ROT_QUIET, K_HIGH8, K_MOVX, K_COND, K_NOT_NEG, K_NEG_LIVE, K_DEAD_LF,
+       K_KINDS };
+static const char *const kind_names[K_KINDS] = {
+    "rotates setting CF/OF", "quiet rotates", "AH..BH forms", "MOVZX/MOVSX/MOVSXD",
+    "CMOVcc/SETcc", "NOT/NEG", "NEGs whose flags are read",
+    "32/64-bit flag setters whose lazy state is dead"};
+
+/* Which instructions' lazy-flag stores are dead, as jit_compile.c's
+ * dead_lf_stores finds them (the block's end and any reader read all):
+ * those flag setters are one host instruction (direct() in jit_native.c). */
+static void dead_lf(const struct emu_block *b, bool *dead_at)
+{
+    struct jit_lf_effect e[EMU_BLOCK_MAX_INSNS];
+    int lf = -1;
+    for (unsigned i = 0; i < b->n; i++) {
+        e[i] = jit_lf_effect(&b->insns[i], lf);
+        lf = e[i].lf_after;
+    }
+    bool dead = false;
+    for (unsigned i = b->n; i-- > 0;) {
+        dead_at[i] = e[i].writes && dead;
+        dead = e[i].reads ? false : dead || e[i].writes;
+    }
+}
 
 static void count_kinds(const struct emu_block *b, unsigned *kinds)
 {
     int lf = -1;
+    bool dead_at[EMU_BLOCK_MAX_INSNS];
+    dead_lf(b, dead_at);
     for (unsigned i = 0; i < b->n; i++) {
         const struct emu_insn *in = &b->insns[i];
         struct jit_lf_effect e = jit_lf_effect(in, lf);
         emu_exec_fn g = emu_general_fn(in->fn);
         if (jit_native_form(in)) {
+            if (g == ex_not || g == ex_neg)
+                kinds[K_NOT_NEG]++;
+            kinds[K_NEG_LIVE] += g == ex_neg && !dead_at[i];
+            kinds[K_DEAD_LF] += e.writes && dead_at[i] && (in->opsz == 4 || in->opsz == 8) &&
+                                !(in->flags & INSN_MEM);
             if (g == ex_shift)
                 kinds[emu_fast_without_cfof(in->fn) ? K_ROT_FLAGS : K_ROT_QUIET] +=
                     in->sub < 2;
@@ -920,9 +947,11 @@ int main(void)
     }
     if (!test_failures)
         printf("PASS: emu JIT: the random blocks' native register forms: %u rotates setting "
-               "CF/OF, %u quiet, %u on AH..BH, %u MOVZX/MOVSX/MOVSXD, %u CMOVcc/SETcc\n",
+               "CF/OF, %u quiet, %u on AH..BH, %u MOVZX/MOVSX/MOVSXD, %u CMOVcc/SETcc, %u NOT/NEG "
+               "(%u NEGs whose flags are read), %u flag setters as one host instruction (lazy "
+               "state dead)\n",
                t.kinds[K_ROT_FLAGS], t.kinds[K_ROT_QUIET], t.kinds[K_HIGH8], t.kinds[K_MOVX],
-               t.kinds[K_COND]);
+               t.kinds[K_COND], t.kinds[K_NOT_NEG], t.kinds[K_NEG_LIVE], t.kinds[K_DEAD_LF]);
     emu_jit_set_arena_limit(&fx.evm, 4096);
     if (loop_programs())
         test_failures++;
