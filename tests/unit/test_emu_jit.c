@@ -645,11 +645,13 @@ static void record(struct outcome *o, int st, const struct accel_exit *exit)
     o->rflags = emu_rflags(&cpu); /* last: it materialises (changes lf) */
 }
 
+static const char *section = "random blocks"; /* which part of the test reports */
+
 static int report(const struct code *c, const char *what, uint64_t a, uint64_t b)
 {
-    printf("FAIL: JIT differs from the interpreter in %s: interpreter %#" PRIx64 ", JIT %#" PRIx64
-           "; block:",
-           what, a, b);
+    printf("FAIL: emu JIT: %s: JIT differs from the interpreter in %s: interpreter %#" PRIx64
+           ", JIT %#" PRIx64 "; block:",
+           section, what, a, b);
     for (unsigned i = 0; i < c->n; i++)
         printf(" %02x", c->b[i]);
     printf("\n");
@@ -710,6 +712,7 @@ static int loop_programs(void)
     struct accel_exit exit;
     struct code c;
     uint64_t compiled = 0, resets = 0;
+    section = "loop programs";
     calm = true;
     for (unsigned k = 0; k < LOOPS; k++) {
         c.n = c.insns = 0;
@@ -969,6 +972,7 @@ static unsigned random_blocks(unsigned cases, struct tally *t)
 static void crowded_blocks(void)
 {
     struct tally t = {0};
+    section = "crowded blocks";
     calm = crowded = true;
     unsigned failed = random_blocks(CROWDED_CASES, &t);
     calm = crowded = false;
@@ -1056,6 +1060,7 @@ static int self_loops(void)
     unsigned crowding = 0;
     uint64_t insns = 0;
     int rc = 0;
+    section = "self loops";
     calm = true;
     for (unsigned k = 0; k < SELF_LOOPS && !rc; k++) {
         c.n = c.insns = 0;
@@ -1236,6 +1241,7 @@ int main(void)
     if (self_loops())
         test_failures++;
     page_high();
+    section = "paged blocks";
     struct tally p = {0};
     if (random_blocks(PAGED_CASES, &p) == 0) {
         if (p.call_gp < PAGED_CASES / 50) {
@@ -1257,6 +1263,7 @@ int main(void)
     emu_tlb_flush(&cpu);
     cpu.cr0 |= 1u << 18; /* AM: with RFLAGS.AC, #AC for what is misaligned */
     user_mode = true;
+    section = "user blocks";
     struct tally u = {0};
     if (random_blocks(PAGED_CASES, &u) == 0) {
         if (u.stops < PAGED_CASES / 2) {
