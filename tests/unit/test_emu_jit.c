@@ -993,8 +993,10 @@ static void crowded_blocks(void)
 /* The closing of a self loop: the counter at [r15 + 0x100] counted down
  * by a native flag setter (on memory, or on a register loaded from and
  * stored back to it), then a Jcc to the block's own start (CODE) that
- * the setter's lazy state decides (jit_jcc_flags). */
-static void gen_loop_close(struct code *c)
+ * the setter's lazy state decides (jit_jcc_flags: loop_tail), or, after
+ * DEC on memory, sometimes a JG it does not decide (called: loop_back).
+ * Whether the Jcc is the called one. */
+static bool gen_loop_close(struct code *c)
 {
     static const uint8_t dec_mem[] = {0x49, 0xff, 0x8f, 0x00, 0x01, 0x00, 0x00};
     static const uint8_t sub_mem[] = {0x49, 0x83, 0xaf, 0x00, 0x01, 0x00, 0x00, 0x01};
@@ -1003,7 +1005,7 @@ static void gen_loop_close(struct code *c)
     if (v == 0) {
         memcpy(c->b + c->n, dec_mem, sizeof(dec_mem));
         c->n += sizeof(dec_mem);
-        cc = 5; /* after DEC only ZF and SF are known */
+        cc = pick(2) ? 5 : 0xf; /* after DEC only ZF and SF are known: JG called */
     } else if (v == 1) {
         memcpy(c->b + c->n, sub_mem, sizeof(sub_mem));
         c->n += sizeof(sub_mem);
@@ -1043,6 +1045,7 @@ static void gen_loop_close(struct code *c)
         put(c, 0x80 + cc);
         put32(c, (uint32_t)(back - 4));
     }
+    return cc == 0xf && v == 0;
 }
 
 /* Self loops through emu_cpu_run: one block, native forms crowding the
@@ -1052,12 +1055,12 @@ static void gen_loop_close(struct code *c)
  * block's compiled code called once, with no link or jump-cache entry
  * to go on by, must run every iteration itself (loop_tail, loop_back)
  * and end in that state too. */
-#define SELF_LOOPS 60
+#define SELF_LOOPS 80
 static int self_loops(void)
 {
     struct accel_exit exit;
     struct code c;
-    unsigned crowding = 0;
+    unsigned crowding = 0, called_jcc = 0;
     uint64_t insns = 0;
     int rc = 0;
     section = "self loops";
@@ -1070,7 +1073,7 @@ static int self_loops(void)
             else
                 gen_crowded(&c);
         }
-        gen_loop_close(&c);
+        called_jcc += gen_loop_close(&c);
         unsigned loop_bytes = c.n;
         put(&c, 0xf4);
         memset(fx.ram + CODE, 0, 4096);
@@ -1146,14 +1149,16 @@ static int self_loops(void)
     calm = false;
     if (rc)
         return rc;
-    if (crowding < SELF_LOOPS / 2) {
-        printf("FAIL: emu JIT: only %u of %u self loops crowd the register pool\n", crowding,
-               SELF_LOOPS);
+    if (crowding < SELF_LOOPS / 2 || called_jcc < SELF_LOOPS / 20 ||
+        called_jcc > SELF_LOOPS / 2) {
+        printf("FAIL: emu JIT: only %u of %u self loops crowd the register pool, %u close with a "
+               "called Jcc\n", crowding, SELF_LOOPS, called_jcc);
         return 1;
     }
     printf("PASS: emu JIT: %u self loops (%" PRIu64 " instructions, %u crowding the register pool "
-           "before a memory form) through emu_cpu_run end as interpreted, and their code called "
-           "once runs every iteration to the same state\n", SELF_LOOPS, insns, crowding);
+           "before a memory form, %u closed by a called Jcc, the rest by a native one) through "
+           "emu_cpu_run end as interpreted, and their code called once runs every iteration to "
+           "the same state\n", SELF_LOOPS, insns, crowding, called_jcc);
     return 0;
 }
 
