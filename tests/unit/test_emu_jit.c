@@ -1162,6 +1162,98 @@ static int self_loops(void)
     return 0;
 }
 
+/* Self loops closed by JMP (jmp_end, then loop_back with the registers
+ * still held), which only chain_left ends: the block's code called once
+ * with a budget of k more blocks must run it k + 1 times, as the
+ * interpreter's run_block does one after another. */
+#define JMP_LOOPS 60
+static int jmp_loops(void)
+{
+    struct accel_exit exit;
+    struct code c;
+    unsigned crowding = 0;
+    uint64_t runs = 0;
+    int rc = 0;
+    section = "JMP self loops";
+    calm = true;
+    for (unsigned k = 0; k < JMP_LOOPS && !rc; k++) {
+        c.n = c.insns = 0;
+        for (unsigned n = 4 + pick(30); n > 0; n--, c.insns++) {
+            if (pick(16) == 0)
+                gen_called(&c);
+            else
+                gen_crowded(&c);
+        }
+        int32_t back = -(int32_t)(c.n + 2);
+        if (back >= -128) {
+            put(&c, 0xeb);
+            put(&c, (unsigned)back & 0xff);
+        } else {
+            put(&c, 0xe9);
+            put32(&c, (uint32_t)(back - 3));
+        }
+        c.insns++;
+        memset(fx.ram + CODE, 0, 4096);
+        memcpy(fx.ram + CODE, c.b, c.n);
+        for (uint64_t i = DATA; i < RAM; i++)
+            fx.ram[i] = (uint8_t)rnd();
+        random_state(&cpu);
+        emu_tlb_flush(&cpu);
+        memset(&exit, 0, sizeof(exit));
+        cpu.exit = &exit;
+        start = cpu;
+        memcpy(start_ram, fx.ram, RAM);
+        unsigned budget = 5 + pick(30);
+        emu_code_invalidate(&fx.evm, CODE, 4096);
+        emu_blocks_free_dead(&fx.evm);
+        fx.evm.jit_hot = 0;
+        int st = EMU_OK;
+        for (unsigned i = 0; i <= budget && st == EMU_OK; i++) {
+            struct emu_block *b = emu_block_get(&cpu, &st);
+            if (!b || b->bytes != c.n) {
+                printf("FAIL: emu JIT: JMP self loop %u is not one block\n", k);
+                return 1;
+            }
+            st = emu_run_block(&cpu, b);
+        }
+        record(&ref, st, &exit);
+        restore();
+        emu_code_invalidate(&fx.evm, CODE, 4096);
+        emu_blocks_free_dead(&fx.evm);
+        struct emu_block *b = emu_block_get(&cpu, &st);
+        emu_jit_compile(&fx.evm, b);
+        if (!b->jit_code) {
+            printf("FAIL: emu JIT: JMP self loop %u not compiled\n", k);
+            return 1;
+        }
+        crowding += crowds_pool(b);
+        memset(cpu.jcache, 0, sizeof(cpu.jcache));
+        cpu.chain_left = (int32_t)budget;
+        cpu.chain_lin = code_at;
+        st = b->jit_code(&cpu, b);
+        record(&got, st, &exit);
+        if (ref.st != EMU_OK || ref.insn_count - start.insn_count != (budget + 1) * b->n) {
+            printf("FAIL: emu JIT: JMP self loop %u: the interpreter's runs ended with status %d\n",
+                   k, ref.st);
+            return 1;
+        }
+        rc = compare(&c);
+        runs += budget + 1;
+    }
+    calm = false;
+    if (rc)
+        return rc;
+    if (crowding < JMP_LOOPS / 2) {
+        printf("FAIL: emu JIT: only %u of %u JMP self loops crowd the register pool\n", crowding,
+               JMP_LOOPS);
+        return 1;
+    }
+    printf("PASS: emu JIT: %u self loops closed by JMP (%u crowding the register pool), their "
+           "code called once with a budget of blocks, the same as %" PRIu64 " interpreted runs\n",
+           JMP_LOOPS, crowding, runs);
+    return 0;
+}
+
 /* 4-level paging: the low 2 MiB identity-mapped by one large page, the
  * last page below the non-canonical hole (HIGH) mapped to CODE, so that
  * a CALL rel32 there can reach a non-canonical target, and the page
@@ -1244,6 +1336,8 @@ int main(void)
         test_failures++;
     emu_jit_set_arena_limit(&fx.evm, EMU_JIT_ARENA);
     if (self_loops())
+        test_failures++;
+    if (jmp_loops())
         test_failures++;
     page_high();
     section = "paged blocks";
