@@ -1048,6 +1048,16 @@ static bool gen_loop_close(struct code *c)
     return cc == 0xf && v == 0;
 }
 
+/* A loop body's first forms: ALU on two registers (ADD, SUB, XOR: both
+ * read), so that what the pool holds at the loop's top is read before a
+ * memory form's slow path loads the pool again. */
+static void gen_loop_head(struct code *c)
+{
+    static const unsigned ops[] = {0, 5, 6};
+    for (unsigned n = 2 + pick(4); n > 0; n--, c->insns++)
+        op_rr(c, pick(2), ops[pick(3)] * 8 + 1, reg(), reg());
+}
+
 /* Self loops through emu_cpu_run: one block, native forms crowding the
  * register pool (held across iterations), memory forms whose first
  * access misses the data TLB, a called form now and then, closed by
@@ -1067,7 +1077,8 @@ static int self_loops(void)
     calm = true;
     for (unsigned k = 0; k < SELF_LOOPS && !rc; k++) {
         c.n = c.insns = 0;
-        for (unsigned n = 6 + pick(30); n > 0; n--, c.insns++) {
+        gen_loop_head(&c);
+        for (unsigned n = 4 + pick(28); n > 0; n--, c.insns++) {
             if (pick(12) == 0)
                 gen_called(&c);
             else
@@ -1178,7 +1189,8 @@ static int jmp_loops(void)
     calm = true;
     for (unsigned k = 0; k < JMP_LOOPS && !rc; k++) {
         c.n = c.insns = 0;
-        for (unsigned n = 4 + pick(30); n > 0; n--, c.insns++) {
+        gen_loop_head(&c);
+        for (unsigned n = 2 + pick(28); n > 0; n--, c.insns++) {
             if (pick(16) == 0)
                 gen_called(&c);
             else
