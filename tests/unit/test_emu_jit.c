@@ -16,7 +16,11 @@
  * TLB sometimes empty or RFLAGS.AC set, so the stack forms take their
  * slow paths too. Every GPR, RIP, the materialised RFLAGS, the lazy-flag
  * state, the instruction count, the status, the fault, the held
- * instruction, the exit and all of RAM must be the same.
+ * instruction, the exit and all of RAM must be the same. Crowded blocks
+ * (more guest registers than the JIT's pool holds, memory forms from an
+ * empty data TLB) and self loops (closed by a Jcc or a JMP to their own
+ * start, their compiled code also called alone) are compared the same
+ * way; floors fail the test when a path stops being exercised.
  */
 #include <inttypes.h>
 

@@ -112,7 +112,8 @@ static void prologue(void)
     static const uint8_t push[] = {0x53, 0x55, 0x41, 0x54, 0x41, 0x55, 0x41, 0x56, 0x41, 0x57};
     raw(push, sizeof(push));
     raw_mov_mem(0x89, X_RSP, X_RDI, 8 * R_RSP); /* the host RSP kept */
-    static const uint8_t flags[] = {0xff, 0xb7, 8 * R_FLAGS, 0, 0, 0, 0x9d}; /* push [rdi+]; popfq */
+    /* PUSH qword [rdi + 8 * R_FLAGS]; POPFQ */
+    static const uint8_t flags[] = {0xff, 0xb7, 8 * R_FLAGS, 0, 0, 0, 0x9d};
     raw(flags, sizeof(flags));
     for (unsigned r = 0; r < 16; r++)
         if (r != X_RDI)
@@ -203,8 +204,9 @@ static void check(struct tcase *c)
     char why[160] = "";
     for (unsigned r = 0; r < 16 && !why[0]; r++)
         if (c->r[r] != c->want[r])
-            snprintf(why, sizeof(why), "%s = %#" PRIx64 ", expected %#" PRIx64 " (was %#" PRIx64 ")",
-                     names[r], c->r[r], c->want[r], c->in[r]);
+            snprintf(why, sizeof(why),
+                     "%s = %#" PRIx64 ", expected %#" PRIx64 " (was %#" PRIx64 ")", names[r],
+                     c->r[r], c->want[r], c->in[r]);
     uint64_t fm = c->fmask; /* DF and the arithmetic flags but the undefined ones */
     if (!why[0] && (c->r[R_FLAGS] & fm) != (c->want[R_FLAGS] & fm))
         snprintf(why, sizeof(why), "RFLAGS = %#" PRIx64 ", expected %#" PRIx64 " in %#" PRIx64,
@@ -538,7 +540,8 @@ static void test_mem_forms(void)
                 x_store_imm(&jb, size, base, disp, (uint32_t)imm);
                 case_end(c);
                 w = k & 1;
-                c = case_begin("alu%u%s [%s + %d], %#x", k, w ? "" : "(32)", names[base], disp, imm);
+                c = case_begin("alu%u%s [%s + %d], %#x", k, w ? "" : "(32)", names[base], disp,
+                               imm);
                 point(c, base, disp);
                 memcpy(&mv, c->mem_in + MEM_AT, 8);
                 r = alu(k, w, mv, (uint64_t)(int64_t)imm, c->in[R_FLAGS] & F_CF, &f, &fm);
