@@ -16,7 +16,11 @@
  * TLB sometimes empty or RFLAGS.AC set, so the stack forms take their
  * slow paths too. Every GPR, RIP, the materialised RFLAGS, the lazy-flag
  * state, the instruction count, the status, the fault, the held
- * instruction, the exit and all of RAM must be the same.
+ * instruction, the exit and all of RAM must be the same. Crowded blocks
+ * (more guest registers than the JIT's pool holds, memory forms from an
+ * empty data TLB) and self loops (closed by a Jcc or a JMP to their own
+ * start, their compiled code also called alone) are compared the same
+ * way; floors fail the test when a path stops being exercised.
  */
 #include <inttypes.h>
 
@@ -43,6 +47,7 @@
 static struct emu_fixture fx;
 static struct emu_cpu cpu;
 static bool calm; /* no faults or exits: the loop programs run to their HLT */
+static bool crowded; /* random blocks from gen_crowded_block, the data TLB empty */
 static uint64_t code_at = CODE; /* CODE or HIGH */
 static bool user_mode;          /* the cases run at CPL 3 (after supervisor reads) */
 
@@ -502,6 +507,55 @@ static void gen_block(struct code *c)
     }
 }
 
+/* MOV r, [r15 + d8] / MOV [r15 + d8], r at 32 or 64 bits: jit_native_mem's. */
+static void gen_mov_mem(struct code *c)
+{
+    unsigned r = reg();
+    put(c, (pick(2) ? 0x49 : 0x41) | (r >> 3) << 2);
+    put(c, pick(2) ? 0x8b : 0x89);
+    put(c, 0x40 | (r & 7) << 3 | 7);
+    put(c, pick(16) * 8);
+}
+
+/* Register pressure: native register forms on all of reg()'s 13
+ * registers (more than the JIT's pool of 6 holds: evictions, dirty ones
+ * stored), NOT and NEG, and memory forms, whose slow path (the data TLB
+ * empty at the start) must store what the pool holds and load it back. */
+static void gen_crowded(struct code *c)
+{
+    switch (pick(8)) {
+    case 0: op_rr(c, pick(2), 0xf7, 2 + pick(2), reg()); break; /* NOT, NEG */
+    case 1: gen_alu_mem(c, false); break;
+    case 2:
+    case 3: gen_mov_mem(c); break;
+    case 4: { /* LEA r, [base + index * scale + disp32] of held registers */
+        unsigned r = reg(), base = reg(), index = reg();
+        put(c, 0x40 | (pick(2) ? 8 : 0) | (r >> 3) << 2 | (index >> 3) << 1 | (base >> 3));
+        put(c, 0x8d);
+        put(c, 0x84 | (r & 7) << 3);
+        put(c, pick(4) << 6 | (index & 7) << 3 | (base & 7));
+        put32(c, (uint32_t)operand());
+        break;
+    }
+    default: gen_native(c); break;
+    }
+}
+
+static void gen_crowded_block(struct code *c)
+{
+    c->n = c->insns = 0;
+    for (unsigned n = 10 + pick(30); n > 0; n--, c->insns++)
+        gen_crowded(c);
+    if (pick(2)) {
+        gen_alu_mem(c, true);
+        c->insns++;
+        put(c, 0x70 + pick(16));
+        put(c, pick(256));
+    } else {
+        put(c, 0xf4);
+    }
+}
+
 /* A stack slot's random content: mostly an address in the stack's pages
  * (for POP RSP) or the code page (for RET), else past RAM, non-canonical
  * or anything. */
@@ -612,11 +666,13 @@ static void record(struct outcome *o, int st, const struct accel_exit *exit)
     o->rflags = emu_rflags(&cpu); /* last: it materialises (changes lf) */
 }
 
+static const char *section = "random blocks"; /* which part of the test reports */
+
 static int report(const struct code *c, const char *what, uint64_t a, uint64_t b)
 {
-    printf("FAIL: JIT differs from the interpreter in %s: interpreter %#" PRIx64 ", JIT %#" PRIx64
-           "; block:",
-           what, a, b);
+    printf("FAIL: emu JIT: %s: JIT differs from the interpreter in %s: interpreter %#" PRIx64
+           ", JIT %#" PRIx64 "; block:",
+           section, what, a, b);
     for (unsigned i = 0; i < c->n; i++)
         printf(" %02x", c->b[i]);
     printf("\n");
@@ -677,6 +733,7 @@ static int loop_programs(void)
     struct accel_exit exit;
     struct code c;
     uint64_t compiled = 0, resets = 0;
+    section = "loop programs";
     calm = true;
     for (unsigned k = 0; k < LOOPS; k++) {
         c.n = c.insns = 0;
@@ -743,19 +800,46 @@ static int loop_programs(void)
  * (emu_block_flags_live), byte forms on AH..BH, MOVZX/MOVSX/MOVSXD, and
  * CMOVcc/SETcc whose condition the block's own code decides (the lazy
  * state the compiler tracks, as jit_build does through jit_lf_effect). */
-enum { K_ROT_FLAGS, K_ROT_QUIET, K_HIGH8, K_MOVX, K_COND, K_KINDS };
-static const char *const kind_names[K_KINDS] = {"rotates setting CF/OF", "quiet rotates",
-                                                "AH..BH forms", "MOVZX/MOVSX/MOVSXD",
-                                                "CMOVcc/SETcc"};
+enum { K_ROT_FLAGS, K_ROT_QUIET, K_HIGH8, K_MOVX, K_COND, K_NOT_NEG, K_NEG_LIVE, K_DEAD_LF,
+       K_KINDS };
+static const char *const kind_names[K_KINDS] = {
+    "rotates setting CF/OF", "quiet rotates", "AH..BH forms", "MOVZX/MOVSX/MOVSXD",
+    "CMOVcc/SETcc", "NOT/NEG", "NEGs whose flags are read",
+    "32/64-bit flag setters whose lazy state is dead"};
+
+/* Which instructions' lazy-flag stores are dead, as jit_compile.c's
+ * dead_lf_stores finds them (the block's end and any reader read all):
+ * those flag setters are one host instruction (direct() in jit_native.c). */
+static void dead_lf(const struct emu_block *b, bool *dead_at)
+{
+    struct jit_lf_effect e[EMU_BLOCK_MAX_INSNS];
+    int lf = -1;
+    for (unsigned i = 0; i < b->n; i++) {
+        e[i] = jit_lf_effect(&b->insns[i], lf);
+        lf = e[i].lf_after;
+    }
+    bool dead = false;
+    for (unsigned i = b->n; i-- > 0;) {
+        dead_at[i] = e[i].writes && dead;
+        dead = e[i].reads ? false : dead || e[i].writes;
+    }
+}
 
 static void count_kinds(const struct emu_block *b, unsigned *kinds)
 {
     int lf = -1;
+    bool dead_at[EMU_BLOCK_MAX_INSNS];
+    dead_lf(b, dead_at);
     for (unsigned i = 0; i < b->n; i++) {
         const struct emu_insn *in = &b->insns[i];
         struct jit_lf_effect e = jit_lf_effect(in, lf);
         emu_exec_fn g = emu_general_fn(in->fn);
         if (jit_native_form(in)) {
+            if (g == ex_not || g == ex_neg)
+                kinds[K_NOT_NEG]++;
+            kinds[K_NEG_LIVE] += g == ex_neg && !dead_at[i];
+            kinds[K_DEAD_LF] += e.writes && dead_at[i] && (in->opsz == 4 || in->opsz == 8) &&
+                                !(in->flags & INSN_MEM);
             if (g == ex_shift)
                 kinds[emu_fast_without_cfof(in->fn) ? K_ROT_FLAGS : K_ROT_QUIET] +=
                     in->sub < 2;
@@ -778,7 +862,39 @@ struct tally {
     unsigned call_gp;                      /* CALLs to a non-canonical target */
     unsigned kinds[K_KINDS];               /* the register forms' kinds, native */
     unsigned alu_mem;                      /* ALU, CMP, TEST, MOV on memory, native */
+    unsigned crowded;                      /* blocks crowding the pool, memory forms in them */
 };
+
+/* Whether b has a run of compiled instructions with no call between
+ * (which empties the JIT's register pool) naming at least JIT_POOL + 2
+ * guest registers, and memory forms in it after the pool is full. */
+static bool crowds_pool(const struct emu_block *b)
+{
+    uint32_t named = 0;
+    for (unsigned i = 0; i < b->n; i++) {
+        const struct emu_insn *in = &b->insns[i];
+        bool mem_form = jit_mem_form(in) || jit_alu_mem_form(in);
+        if (!jit_native_form(in) && !mem_form && !jit_stack_form(in)) {
+            named = 0;
+            continue;
+        }
+        if (mem_form && __builtin_popcount(named) > JIT_POOL + 1)
+            return true;
+        emu_exec_fn g = emu_general_fn(in->fn);
+        bool group = (in->opcode >= 0x80 && in->opcode <= 0x83) || in->opcode == 0xc1 ||
+                     in->opcode == 0xd1 || in->opcode == 0xf7 || in->opcode == 0xff ||
+                     in->opcode == 0xc7;
+        if (!group && in->reg < 16)
+            named |= 1u << in->reg;
+        if (in->flags & INSN_MEM) {
+            named |= in->base < 16 ? 1u << in->base : 0;
+            named |= in->index < 16 ? 1u << in->index : 0;
+        } else if (g != ex_mov_reg_imm && in->rm < 16) {
+            named |= 1u << in->rm;
+        }
+    }
+    return false;
+}
 
 /* One random block run interpreted, then compiled from the same state:
  * whether both did the same; t counts what it covered. */
@@ -786,7 +902,10 @@ static bool random_block(unsigned k, struct tally *t)
 {
     struct accel_exit exit;
     struct code c;
-    gen_block(&c);
+    if (crowded)
+        gen_crowded_block(&c);
+    else
+        gen_block(&c);
     memset(fx.ram + CODE, 0, 4096);
     memcpy(fx.ram + CODE, c.b, c.n);
     for (unsigned i = 0; i < 4096; i += 8) { /* edge values: carries out of 32 bits */
@@ -810,7 +929,7 @@ static bool random_block(unsigned k, struct tally *t)
         printf("FAIL: emu JIT: case %u: no block (status %d)\n", k, st);
         return false;
     }
-    if (pick(3) == 0) { /* the data TLB empty: the memory forms' slow path */
+    if (crowded || pick(3) == 0) { /* the data TLB empty: the memory forms' slow path */
         memset(cpu.tlb_read, 0, sizeof(cpu.tlb_read));
         memset(cpu.tlb_write, 0, sizeof(cpu.tlb_write));
     }
@@ -846,6 +965,7 @@ static bool random_block(unsigned k, struct tally *t)
         t->alu_mem += jit_alu_mem_form(&b->insns[i]);
     }
     count_kinds(b, t->kinds);
+    t->crowded += crowds_pool(b);
     t->stack += s;
     t->stack_ends += jit_stack_form(last);
     t->stack_odd += s && (start.gpr[4] != STACK || (start.rflags & RFLAGS_AC));
@@ -864,6 +984,307 @@ static unsigned random_blocks(unsigned cases, struct tally *t)
         failed += !random_block(k, t);
     test_failures += failed;
     return failed;
+}
+
+/* Crowded random blocks (gen_crowded_block), each from an empty data
+ * TLB, against the interpreter; most must crowd the register pool with
+ * memory forms among the held registers. */
+#define CROWDED_CASES 2000
+static void crowded_blocks(void)
+{
+    struct tally t = {0};
+    section = "crowded blocks";
+    calm = crowded = true;
+    unsigned failed = random_blocks(CROWDED_CASES, &t);
+    calm = crowded = false;
+    if (failed)
+        return;
+    if (t.crowded < CROWDED_CASES / 2 || t.kinds[K_NOT_NEG] < CROWDED_CASES / 2) {
+        printf("FAIL: emu JIT: crowded blocks: only %u of %u crowd the register pool before a "
+               "memory form, %u NOT/NEG\n", t.crowded, CROWDED_CASES, t.kinds[K_NOT_NEG]);
+        test_failures++;
+        return;
+    }
+    printf("PASS: emu JIT: %u blocks of native forms on 13 registers and memory forms from an "
+           "empty data TLB, the same as the interpreter (%u with more than %u registers held "
+           "before a memory form, %u ALU/MOV on memory, %u NOT/NEG)\n",
+           CROWDED_CASES, t.crowded, JIT_POOL + 1, t.alu_mem, t.kinds[K_NOT_NEG]);
+}
+
+/* The closing of a self loop: the counter at [r15 + 0x100] counted down
+ * by a native flag setter (on memory, or on a register loaded from and
+ * stored back to it), then a Jcc to the block's own start (CODE) that
+ * the setter's lazy state decides (jit_jcc_flags: loop_tail), or, after
+ * DEC on memory, sometimes a JG it does not decide (called: loop_back).
+ * Whether the Jcc is the called one. */
+static bool gen_loop_close(struct code *c)
+{
+    static const uint8_t dec_mem[] = {0x49, 0xff, 0x8f, 0x00, 0x01, 0x00, 0x00};
+    static const uint8_t sub_mem[] = {0x49, 0x83, 0xaf, 0x00, 0x01, 0x00, 0x00, 0x01};
+    static const uint8_t ccs[] = {0x5, 0x7, 0xf}; /* NZ, A, G: all end at 0 */
+    unsigned r = reg(), cc = ccs[pick(3)], v = pick(4);
+    if (v == 0) {
+        memcpy(c->b + c->n, dec_mem, sizeof(dec_mem));
+        c->n += sizeof(dec_mem);
+        cc = pick(2) ? 5 : 0xf; /* after DEC only ZF and SF are known: JG called */
+    } else if (v == 1) {
+        memcpy(c->b + c->n, sub_mem, sizeof(sub_mem));
+        c->n += sizeof(sub_mem);
+    } else {
+        put(c, 0x49 | (r >> 3) << 2); /* mov r, [r15 + 0x100] */
+        put(c, 0x8b);
+        put(c, 0x87 | (r & 7) << 3);
+        put32(c, 0x100);
+        put(c, 0x48 | (r >> 3));
+        if (v == 2) { /* sub r, 1 */
+            put(c, 0x83);
+            put(c, 0xe8 | (r & 7));
+            put(c, 1);
+        } else { /* dec r; then test r, r below */
+            put(c, 0xff);
+            put(c, 0xc8 | (r & 7));
+        }
+        put(c, 0x49 | (r >> 3) << 2); /* mov [r15 + 0x100], r */
+        put(c, 0x89);
+        put(c, 0x87 | (r & 7) << 3);
+        put32(c, 0x100);
+        if (v == 3) {
+            put(c, 0x48 | (r >> 3) << 2 | (r >> 3));
+            put(c, 0x85);
+            put(c, 0xc0 | (r & 7) << 3 | (r & 7));
+            cc = pick(2) ? 5 : 0xf;
+        }
+        c->insns += v == 3 ? 3 : 2;
+    }
+    c->insns += 2;
+    int32_t back = -(int32_t)(c->n + 2);
+    if (back >= -128) {
+        put(c, 0x70 + cc);
+        put(c, (unsigned)back & 0xff);
+    } else {
+        put(c, 0x0f);
+        put(c, 0x80 + cc);
+        put32(c, (uint32_t)(back - 4));
+    }
+    return cc == 0xf && v == 0;
+}
+
+/* A loop body's first forms: ALU on two registers (ADD, SUB, XOR: both
+ * read), so that what the pool holds at the loop's top is read before a
+ * memory form's slow path loads the pool again. */
+static void gen_loop_head(struct code *c)
+{
+    static const unsigned ops[] = {0, 5, 6};
+    for (unsigned n = 2 + pick(4); n > 0; n--, c->insns++)
+        op_rr(c, pick(2), ops[pick(3)] * 8 + 1, reg(), reg());
+}
+
+/* Self loops through emu_cpu_run: one block, native forms crowding the
+ * register pool (held across iterations), memory forms whose first
+ * access misses the data TLB, a called form now and then, closed by
+ * gen_loop_close; the end state must be the interpreter's. Then the
+ * block's compiled code called once, with no link or jump-cache entry
+ * to go on by, must run every iteration itself (loop_tail, loop_back)
+ * and end in that state too. */
+#define SELF_LOOPS 80
+static int self_loops(void)
+{
+    struct accel_exit exit;
+    struct code c;
+    unsigned crowding = 0, called_jcc = 0;
+    uint64_t insns = 0;
+    int rc = 0;
+    section = "self loops";
+    calm = true;
+    for (unsigned k = 0; k < SELF_LOOPS && !rc; k++) {
+        c.n = c.insns = 0;
+        gen_loop_head(&c);
+        for (unsigned n = 4 + pick(28); n > 0; n--, c.insns++) {
+            if (pick(12) == 0)
+                gen_called(&c);
+            else
+                gen_crowded(&c);
+        }
+        called_jcc += gen_loop_close(&c);
+        unsigned loop_bytes = c.n;
+        put(&c, 0xf4);
+        memset(fx.ram + CODE, 0, 4096);
+        memcpy(fx.ram + CODE, c.b, c.n);
+        for (uint64_t i = DATA; i < RAM; i++)
+            fx.ram[i] = (uint8_t)rnd();
+        uint64_t iterations = 20 + pick(40);
+        memcpy(fx.ram + DATA + 0x100, &iterations, 8);
+        random_state(&cpu);
+        emu_tlb_flush(&cpu); /* the first access of each page misses */
+        start = cpu;
+        memcpy(start_ram, fx.ram, RAM);
+        for (int jit = 0; jit < 2; jit++) {
+            restore();
+            emu_code_invalidate(&fx.evm, CODE, 4096);
+            emu_blocks_free_dead(&fx.evm);
+            fx.evm.jit_hot = 0;
+            if (jit)
+                emu_jit_set_hot(&fx.evm, 1);
+            memset(&exit, 0, sizeof(exit));
+            emu_fixture_run_to_hlt(&cpu, &exit, 100000);
+            record(jit ? &got : &ref, exit.reason, &exit);
+        }
+        if (ref.st != ACCEL_EXIT_HLT || ref.insn_count - start.insn_count < iterations * c.insns) {
+            printf("FAIL: emu JIT: self loop %u did not run to its HLT (exit %d, %" PRIu64
+                   " instructions)\n", k, ref.st, ref.insn_count - start.insn_count);
+            return 1;
+        }
+        if (compare(&c))
+            return 1;
+        /* The compiled block alone, from the start. */
+        restore();
+        emu_code_invalidate(&fx.evm, CODE, 4096);
+        emu_blocks_free_dead(&fx.evm);
+        fx.evm.jit_hot = 0;
+        memset(&exit, 0, sizeof(exit));
+        cpu.exit = &exit;
+        int st;
+        struct emu_block *b = emu_block_get(&cpu, &st);
+        if (!b || b->bytes != loop_bytes) {
+            printf("FAIL: emu JIT: self loop %u is not one block (%u of %u bytes)\n", k,
+                   b ? b->bytes : 0, loop_bytes);
+            return 1;
+        }
+        emu_jit_compile(&fx.evm, b);
+        if (!b->jit_code) {
+            printf("FAIL: emu JIT: self loop %u not compiled\n", k);
+            return 1;
+        }
+        crowding += crowds_pool(b);
+        insns += b->n;
+        memset(cpu.jcache, 0, sizeof(cpu.jcache));
+        cpu.chain_left = 1000;
+        cpu.chain_lin = code_at;
+        st = b->jit_code(&cpu, b);
+        uint64_t ran = cpu.insn_count - start.insn_count;
+        if (st != EMU_OK || ran != iterations * b->n || cpu.rip != code_at + b->bytes) {
+            printf("FAIL: emu JIT: self loop %u's code called once: status %d, %" PRIu64
+                   " instructions (%" PRIu64 " iterations of %u expected), RIP %#" PRIx64 "\n",
+                   k, st, ran, iterations, b->n, cpu.rip);
+            return 1;
+        }
+        for (int r = 0; r < 16 && !rc; r++)
+            if (cpu.gpr[r] != ref.gpr[r])
+                rc = report(&c, "a register after the loop's code called once", ref.gpr[r],
+                            cpu.gpr[r]);
+        if (!rc && emu_rflags(&cpu) != ref.rflags)
+            rc = report(&c, "RFLAGS after the loop's code called once", ref.rflags,
+                        emu_rflags(&cpu));
+        if (!rc && memcmp(fx.ram, ref.ram, RAM))
+            rc = report(&c, "memory after the loop's code called once", 0, 0);
+    }
+    calm = false;
+    if (rc)
+        return rc;
+    if (crowding < SELF_LOOPS / 2 || called_jcc < SELF_LOOPS / 20 ||
+        called_jcc > SELF_LOOPS / 2) {
+        printf("FAIL: emu JIT: only %u of %u self loops crowd the register pool, %u close with a "
+               "called Jcc\n", crowding, SELF_LOOPS, called_jcc);
+        return 1;
+    }
+    printf("PASS: emu JIT: %u self loops (%" PRIu64 " instructions, %u crowding the register pool "
+           "before a memory form, %u closed by a called Jcc, the rest by a native one) through "
+           "emu_cpu_run end as interpreted, and their code called once runs every iteration to "
+           "the same state\n", SELF_LOOPS, insns, crowding, called_jcc);
+    return 0;
+}
+
+/* Self loops closed by JMP (jmp_end, then loop_back with the registers
+ * still held), which only chain_left ends: the block's code called once
+ * with a budget of k more blocks must run it k + 1 times, as the
+ * interpreter's run_block does one after another. */
+#define JMP_LOOPS 60
+static int jmp_loops(void)
+{
+    struct accel_exit exit;
+    struct code c;
+    unsigned crowding = 0;
+    uint64_t runs = 0;
+    int rc = 0;
+    section = "JMP self loops";
+    calm = true;
+    for (unsigned k = 0; k < JMP_LOOPS && !rc; k++) {
+        c.n = c.insns = 0;
+        gen_loop_head(&c);
+        for (unsigned n = 2 + pick(28); n > 0; n--, c.insns++) {
+            if (pick(16) == 0)
+                gen_called(&c);
+            else
+                gen_crowded(&c);
+        }
+        int32_t back = -(int32_t)(c.n + 2);
+        if (back >= -128) {
+            put(&c, 0xeb);
+            put(&c, (unsigned)back & 0xff);
+        } else {
+            put(&c, 0xe9);
+            put32(&c, (uint32_t)(back - 3));
+        }
+        c.insns++;
+        memset(fx.ram + CODE, 0, 4096);
+        memcpy(fx.ram + CODE, c.b, c.n);
+        for (uint64_t i = DATA; i < RAM; i++)
+            fx.ram[i] = (uint8_t)rnd();
+        random_state(&cpu);
+        emu_tlb_flush(&cpu);
+        memset(&exit, 0, sizeof(exit));
+        cpu.exit = &exit;
+        start = cpu;
+        memcpy(start_ram, fx.ram, RAM);
+        unsigned budget = 5 + pick(30);
+        emu_code_invalidate(&fx.evm, CODE, 4096);
+        emu_blocks_free_dead(&fx.evm);
+        fx.evm.jit_hot = 0;
+        int st = EMU_OK;
+        for (unsigned i = 0; i <= budget && st == EMU_OK; i++) {
+            struct emu_block *b = emu_block_get(&cpu, &st);
+            if (!b || b->bytes != c.n) {
+                printf("FAIL: emu JIT: JMP self loop %u is not one block\n", k);
+                return 1;
+            }
+            st = emu_run_block(&cpu, b);
+        }
+        record(&ref, st, &exit);
+        restore();
+        emu_code_invalidate(&fx.evm, CODE, 4096);
+        emu_blocks_free_dead(&fx.evm);
+        struct emu_block *b = emu_block_get(&cpu, &st);
+        emu_jit_compile(&fx.evm, b);
+        if (!b->jit_code) {
+            printf("FAIL: emu JIT: JMP self loop %u not compiled\n", k);
+            return 1;
+        }
+        crowding += crowds_pool(b);
+        memset(cpu.jcache, 0, sizeof(cpu.jcache));
+        cpu.chain_left = (int32_t)budget;
+        cpu.chain_lin = code_at;
+        st = b->jit_code(&cpu, b);
+        record(&got, st, &exit);
+        if (ref.st != EMU_OK || ref.insn_count - start.insn_count != (budget + 1) * b->n) {
+            printf("FAIL: emu JIT: JMP self loop %u: the interpreter's runs ended with status %d\n",
+                   k, ref.st);
+            return 1;
+        }
+        rc = compare(&c);
+        runs += budget + 1;
+    }
+    calm = false;
+    if (rc)
+        return rc;
+    if (crowding < JMP_LOOPS / 2) {
+        printf("FAIL: emu JIT: only %u of %u JMP self loops crowd the register pool\n", crowding,
+               JMP_LOOPS);
+        return 1;
+    }
+    printf("PASS: emu JIT: %u self loops closed by JMP (%u crowding the register pool), their "
+           "code called once with a budget of blocks, the same as %" PRIu64 " interpreted runs\n",
+           JMP_LOOPS, crowding, runs);
+    return 0;
 }
 
 /* 4-level paging: the low 2 MiB identity-mapped by one large page, the
@@ -937,14 +1358,22 @@ int main(void)
     }
     if (!test_failures)
         printf("PASS: emu JIT: the random blocks' native register forms: %u rotates setting "
-               "CF/OF, %u quiet, %u on AH..BH, %u MOVZX/MOVSX/MOVSXD, %u CMOVcc/SETcc\n",
+               "CF/OF, %u quiet, %u on AH..BH, %u MOVZX/MOVSX/MOVSXD, %u CMOVcc/SETcc, %u NOT/NEG "
+               "(%u NEGs whose flags are read), %u flag setters as one host instruction (lazy "
+               "state dead)\n",
                t.kinds[K_ROT_FLAGS], t.kinds[K_ROT_QUIET], t.kinds[K_HIGH8], t.kinds[K_MOVX],
-               t.kinds[K_COND]);
+               t.kinds[K_COND], t.kinds[K_NOT_NEG], t.kinds[K_NEG_LIVE], t.kinds[K_DEAD_LF]);
+    crowded_blocks();
     emu_jit_set_arena_limit(&fx.evm, 4096);
     if (loop_programs())
         test_failures++;
     emu_jit_set_arena_limit(&fx.evm, EMU_JIT_ARENA);
+    if (self_loops())
+        test_failures++;
+    if (jmp_loops())
+        test_failures++;
     page_high();
+    section = "paged blocks";
     struct tally p = {0};
     if (random_blocks(PAGED_CASES, &p) == 0) {
         if (p.call_gp < PAGED_CASES / 50) {
@@ -966,6 +1395,7 @@ int main(void)
     emu_tlb_flush(&cpu);
     cpu.cr0 |= 1u << 18; /* AM: with RFLAGS.AC, #AC for what is misaligned */
     user_mode = true;
+    section = "user blocks";
     struct tally u = {0};
     if (random_blocks(PAGED_CASES, &u) == 0) {
         if (u.stops < PAGED_CASES / 2) {

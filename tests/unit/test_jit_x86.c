@@ -1,0 +1,776 @@
+/*
+ * The JIT's x86-64 emitters (src/accel/emu/jit/jit_x86.h) against the
+ * host CPU. Each case is one emitted instruction inside a function whose
+ * frame is hand-encoded here, not by the emitters: it loads all sixteen
+ * registers and RFLAGS from an array, runs the instruction, and stores
+ * them back. The result must be what C computes for that instruction:
+ * the destination's value (and its flags where they are defined), every
+ * other register and flag untouched, and for memory forms the bytes
+ * around the operand. The code runs from the JIT's own code memory
+ * (jit_mem.c's two views), so a wrong length or a stray prefix shows as
+ * a wrong result or a crash, which the signal handler reports by case.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "test.h"
+#include "xorshift.h"
+
+#if defined(__x86_64__)
+#include "accel/emu/jit/jit_mem.h"
+#include "accel/emu/jit/jit_x86.h"
+
+#define F_CF 0x001u
+#define F_PF 0x004u
+#define F_AF 0x010u
+#define F_ZF 0x040u
+#define F_SF 0x080u
+#define F_OF 0x800u
+#define F_ARITH (F_CF | F_PF | F_AF | F_ZF | F_SF | F_OF)
+#define R_RSP 16   /* the host RSP kept in the case's array while it runs */
+#define R_FLAGS 17 /* RFLAGS in and out */
+#define MEM_AT 8   /* memory operands address mem[MEM_AT] */
+
+struct tcase {
+    uint64_t r[18];          /* loaded, then stored back, by the code */
+    uint64_t in[18], want[18];
+    uint64_t fmask;          /* the flags checked: DF and all arithmetic ones but the undefined */
+    uint8_t mem[32], mem_in[32], mem_want[32];
+    uint32_t off, ins, ins_end; /* the function's offset in the batch, its instruction's */
+    char name[96];
+};
+
+#define BATCH 512
+#define BATCH_CODE (BATCH * 400)
+static struct tcase cases[BATCH];
+static unsigned ncases;
+static uint8_t code[BATCH_CODE];
+static struct jit_buf jb;
+static struct jit_arena arena;
+static const char *group;
+static unsigned group_cases, group_failed;
+static const struct tcase *running; /* for the crash report */
+static uint64_t rng = 0x9e3779b97f4a7c15ull;
+
+static uint64_t rnd(void)
+{
+    return xorshift64(&rng);
+}
+
+static const char *const names[16] = {"rax", "rcx", "rdx", "rbx", "rsp", "rbp", "rsi", "rdi",
+                                      "r8",  "r9",  "r10", "r11", "r12", "r13", "r14", "r15"};
+
+static void on_crash(int sig)
+{
+    char line[200];
+    int n = snprintf(line, sizeof(line), "FAIL: jit_x86: %s: signal %d running %s\n",
+                     group ? group : "?", sig, running ? running->name : "the harness");
+    if (n > 0)
+        (void)!write(1, line, (size_t)n);
+    _exit(1);
+}
+
+static void crash_handler(void)
+{
+    static uint8_t alt[64 << 10]; /* the case's RSP is anything */
+    stack_t ss = {.ss_sp = alt, .ss_size = sizeof(alt)};
+    sigaltstack(&ss, NULL);
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_crash;
+    sa.sa_flags = SA_ONSTACK;
+    int sigs[] = {SIGSEGV, SIGILL, SIGBUS, SIGFPE, SIGTRAP};
+    for (unsigned i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+        sigaction(sigs[i], &sa, NULL);
+}
+
+/* Hand-encoded frame: REX.W 8B/89 with [base + disp32], base RDI or RAX
+ * (neither needs a SIB). */
+static void raw(const void *b, size_t n)
+{
+    jb_bytes(&jb, b, n);
+}
+
+static void raw_mov_mem(uint8_t opc, unsigned reg, unsigned base, int32_t disp)
+{
+    uint8_t b[7] = {(uint8_t)(0x48 | (reg >> 3) << 2), opc,
+                    (uint8_t)(0x80 | (reg & 7) << 3 | base)};
+    memcpy(b + 3, &disp, 4);
+    raw(b, 7);
+}
+
+static void prologue(void)
+{
+    static const uint8_t push[] = {0x53, 0x55, 0x41, 0x54, 0x41, 0x55, 0x41, 0x56, 0x41, 0x57};
+    raw(push, sizeof(push));
+    raw_mov_mem(0x89, X_RSP, X_RDI, 8 * R_RSP); /* the host RSP kept */
+    /* PUSH qword [rdi + 8 * R_FLAGS]; POPFQ */
+    static const uint8_t flags[] = {0xff, 0xb7, 8 * R_FLAGS, 0, 0, 0, 0x9d};
+    raw(flags, sizeof(flags));
+    for (unsigned r = 0; r < 16; r++)
+        if (r != X_RDI)
+            raw_mov_mem(0x8b, r, X_RDI, 8 * (int32_t)r);
+    raw_mov_mem(0x8b, X_RDI, X_RDI, 8 * X_RDI);
+}
+
+/* Nothing here changes the flags before PUSHFQ. */
+static void epilogue(struct tcase *c)
+{
+    uint64_t at = (uint64_t)(uintptr_t)c->r;
+    uint8_t b[10] = {0x48, 0xa3}; /* MOV [moffs64], RAX */
+    memcpy(b + 2, &at, 8);
+    raw(b, 10);
+    b[1] = 0xb8; /* MOV RAX, imm64 */
+    raw(b, 10);
+    for (unsigned r = 1; r < 16; r++)
+        raw_mov_mem(0x89, r, X_RAX, 8 * (int32_t)r);
+    raw_mov_mem(0x8b, X_RSP, X_RAX, 8 * R_RSP);
+    static const uint8_t pushf[] = {0x9c, 0x59}; /* pushfq; pop rcx */
+    raw(pushf, sizeof(pushf));
+    raw_mov_mem(0x89, X_RCX, X_RAX, 8 * R_FLAGS);
+    static const uint8_t pop[] = {0x41, 0x5f, 0x41, 0x5e, 0x41, 0x5d, 0x41, 0x5c, 0x5d, 0x5b, 0xc3};
+    raw(pop, sizeof(pop));
+}
+
+static uint64_t value(void)
+{
+    static const uint64_t edges[] = {0, 1, 0x7f, 0x80, 0xff, 0x7fffffff, 0x80000000, 0xffffffff,
+                                     0x100000000ull, 0x7fffffffffffffffull,
+                                     0x8000000000000000ull, ~0ull};
+    uint64_t r = rnd();
+    return (r & 3) ? rnd() : edges[(r >> 2) % (sizeof(edges) / sizeof(edges[0]))];
+}
+
+static void run_batch(void);
+
+/* A new case: random registers, flags and memory, all expected kept;
+ * the instruction goes into jb next, then case_end. */
+static struct tcase *case_begin(const char *fmt, ...)
+{
+    if (ncases == BATCH || (size_t)(jb.end - jb.p) < 1024)
+        run_batch();
+    struct tcase *c = &cases[ncases++];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(c->name, sizeof(c->name), fmt, ap);
+    va_end(ap);
+    for (unsigned r = 0; r < 16; r++)
+        c->in[r] = c->want[r] = value();
+    c->in[R_FLAGS] = c->want[R_FLAGS] = 0x202 | (rnd() & F_ARITH);
+    c->fmask = F_ARITH | 0x400;
+    for (unsigned i = 0; i < sizeof(c->mem); i++)
+        c->mem_in[i] = c->mem_want[i] = (uint8_t)rnd();
+    while (jb_pos(&jb) & 15)
+        jb_u8(&jb, 0xcc);
+    c->off = jb_pos(&jb);
+    prologue();
+    c->ins = jb_pos(&jb);
+    return c;
+}
+
+static void case_end(struct tcase *c)
+{
+    c->ins_end = jb_pos(&jb);
+    epilogue(c);
+}
+
+static void set(struct tcase *c, unsigned r, uint64_t v)
+{
+    c->in[r] = c->want[r] = v;
+}
+
+/* A memory operand at mem[MEM_AT] through base + disp. */
+static void point(struct tcase *c, unsigned base, int32_t disp)
+{
+    set(c, base, (uint64_t)(uintptr_t)(c->mem + MEM_AT) - (uint64_t)(int64_t)disp);
+}
+
+static void group_begin(const char *name)
+{
+    group = name;
+    group_cases = group_failed = 0;
+}
+
+static void check(struct tcase *c)
+{
+    char why[160] = "";
+    for (unsigned r = 0; r < 16 && !why[0]; r++)
+        if (c->r[r] != c->want[r])
+            snprintf(why, sizeof(why),
+                     "%s = %#" PRIx64 ", expected %#" PRIx64 " (was %#" PRIx64 ")", names[r],
+                     c->r[r], c->want[r], c->in[r]);
+    uint64_t fm = c->fmask; /* DF and the arithmetic flags but the undefined ones */
+    if (!why[0] && (c->r[R_FLAGS] & fm) != (c->want[R_FLAGS] & fm))
+        snprintf(why, sizeof(why), "RFLAGS = %#" PRIx64 ", expected %#" PRIx64 " in %#" PRIx64,
+                 c->r[R_FLAGS] & fm, c->want[R_FLAGS] & fm, fm);
+    for (unsigned i = 0; i < sizeof(c->mem) && !why[0]; i++)
+        if (c->mem[i] != c->mem_want[i])
+            snprintf(why, sizeof(why), "memory byte %d = %#x, expected %#x", (int)i - MEM_AT,
+                     c->mem[i], c->mem_want[i]);
+    group_cases++;
+    if (why[0] && group_failed++ < 5) {
+        printf("FAIL: jit_x86: %s: %s: %s; bytes:", group, c->name, why);
+        for (uint32_t i = c->ins; i < c->ins_end; i++)
+            printf(" %02x", code[i]);
+        printf("\n");
+    }
+}
+
+static void run_batch(void)
+{
+    if (!ncases)
+        return;
+    if (jb.full) {
+        printf("FAIL: jit_x86: %s: the batch's code did not fit\n", group);
+        exit(1);
+    }
+    size_t n = jb_pos(&jb);
+    uint8_t *rx = jit_arena_publish(&arena, code, n);
+    if (!rx) {
+        jit_arena_reset(&arena);
+        rx = jit_arena_publish(&arena, code, n);
+    }
+    if (!rx) {
+        printf("FAIL: jit_x86: code memory too small\n");
+        exit(1);
+    }
+    for (unsigned k = 0; k < ncases; k++) {
+        struct tcase *c = &cases[k];
+        memcpy(c->r, c->in, sizeof(c->r));
+        memcpy(c->mem, c->mem_in, sizeof(c->mem));
+        running = c;
+        ((void (*)(uint64_t *))(void *)(rx + c->off))(c->r);
+        running = NULL;
+        check(c);
+    }
+    ncases = 0;
+    jb = (struct jit_buf){code, code, code + sizeof(code), false};
+}
+
+static void group_end(void)
+{
+    run_batch();
+    if (!group_failed)
+        printf("PASS: jit_x86: %s: %u forms as the host CPU runs them\n", group, group_cases);
+    else
+        printf("FAIL: jit_x86: %s: %u of %u forms wrong\n", group, group_failed, group_cases);
+    test_failures += group_failed != 0;
+    fflush(stdout);
+}
+
+/* ---- What C says the instructions do. ---- */
+
+static uint64_t mask_of(bool w)
+{
+    return w ? ~0ull : 0xffffffffull;
+}
+
+static uint64_t result_flags(uint64_t r, bool w)
+{
+    unsigned bits = w ? 64 : 32;
+    uint64_t f = 0;
+    r &= mask_of(w);
+    if (!r)
+        f |= F_ZF;
+    if (r >> (bits - 1))
+        f |= F_SF;
+    if (!__builtin_parity((unsigned)(r & 0xff)))
+        f |= F_PF;
+    return f;
+}
+
+/* ALU op (X_ADD..X_CMP) at 32 or 64 bits: the result (what is written:
+ * zero-extended at 32), the arithmetic flags into *f, those it leaves
+ * undefined into *undef. */
+static uint64_t alu(unsigned op, bool w, uint64_t a, uint64_t b, bool cf, uint64_t *f,
+                    uint64_t *undef)
+{
+    unsigned bits = w ? 64 : 32;
+    uint64_t m = mask_of(w), r;
+    a &= m;
+    b &= m;
+    unsigned __int128 wide;
+    *undef = 0;
+    *f = 0;
+    switch (op) {
+    case X_ADD:
+    case X_ADC: {
+        unsigned c = op == X_ADC && cf;
+        wide = (unsigned __int128)a + b + c;
+        r = (uint64_t)wide & m;
+        if ((wide >> bits) & 1)
+            *f |= F_CF;
+        if (((a ^ r) & (b ^ r)) >> (bits - 1) & 1)
+            *f |= F_OF;
+        if ((a ^ b ^ r) & 0x10)
+            *f |= F_AF;
+        break;
+    }
+    case X_SUB:
+    case X_SBB:
+    case X_CMP: {
+        unsigned c = op == X_SBB && cf;
+        r = (a - b - c) & m;
+        if ((unsigned __int128)a < (unsigned __int128)b + c)
+            *f |= F_CF;
+        if (((a ^ b) & (a ^ r)) >> (bits - 1) & 1)
+            *f |= F_OF;
+        if ((a ^ b ^ r) & 0x10)
+            *f |= F_AF;
+        break;
+    }
+    default:
+        r = (op == X_OR ? a | b : op == X_AND ? a & b : a ^ b) & m;
+        *undef = F_AF;
+        break;
+    }
+    *f |= result_flags(r, w);
+    return r;
+}
+
+/* The instruction sets the flags in defined to f, leaves undef
+ * undefined, and keeps the rest. */
+static void want_flags(struct tcase *c, uint64_t f, uint64_t defined, uint64_t undef)
+{
+    c->fmask = (F_ARITH | 0x400) & ~undef;
+    c->want[R_FLAGS] = (c->in[R_FLAGS] & ~defined) | (f & defined);
+}
+
+static const int32_t disps[] = {0, 8, -8, 0x7f, -0x80, 0x80, -0x81, 0x12345678, -0x12345678,
+                                INT32_MAX, INT32_MIN};
+#define NDISPS (sizeof(disps) / sizeof(disps[0]))
+
+/* ---- The groups. ---- */
+
+/* LEA dst, [base + index << scale + disp]: every destination, base
+ * (none, RBP, R13, RSP, R12 ...), index (none, R12 ...), scale; the
+ * displacements and both sizes in turn. */
+static void test_lea(void)
+{
+    group_begin("x_lea");
+    unsigned n = 0;
+    for (int base = -1; base < 16; base++)
+        for (int index = -1; index < 16; index++) {
+            if (index == X_RSP)
+                continue;
+            for (unsigned dst = 0; dst < 16; dst++)
+                for (unsigned scale = 0; scale < 4; scale++, n++) {
+                    int32_t disp = disps[n % NDISPS];
+                    bool w = (n / NDISPS) & 1;
+                    struct tcase *c = case_begin("lea %s%s, [%s + %s * %u + %d]", names[dst],
+                                                 w ? "" : "(32)", base < 0 ? "-" : names[base],
+                                                 index < 0 ? "-" : names[index], 1u << scale, disp);
+                    uint64_t v = (uint64_t)(int64_t)disp;
+                    if (base >= 0)
+                        v += c->in[base];
+                    if (index >= 0)
+                        v += c->in[index] << scale;
+                    c->want[dst] = v & mask_of(w);
+                    x_lea(&jb, w, dst, base, index, scale, disp);
+                    case_end(c);
+                }
+        }
+    group_end();
+}
+
+/* The byte and word moves between any two registers (SPL..DIL, not
+ * AH..BH, for 4-7), and the 0F forms movx() makes with x_op0f_rr. */
+static void test_byte_moves(void)
+{
+    group_begin("x_movzx8_any, x_movzx16, x_mov8_rr, x_movzx8");
+    for (unsigned d = 0; d < 16; d++)
+        for (unsigned s = 0; s < 16; s++) {
+            struct tcase *c = case_begin("movzx %s, byte %s", names[d], names[s]);
+            c->want[d] = c->in[s] & 0xff;
+            x_movzx8_any(&jb, d, s);
+            case_end(c);
+            c = case_begin("movzx %s, word %s", names[d], names[s]);
+            c->want[d] = c->in[s] & 0xffff;
+            x_movzx16(&jb, d, s);
+            case_end(c);
+            c = case_begin("mov byte %s, byte %s", names[d], names[s]);
+            c->want[d] = (c->in[d] & ~0xffull) | (c->in[s] & 0xff);
+            x_mov8_rr(&jb, d, s);
+            case_end(c);
+            if (s < 4) {
+                c = case_begin("movzx %s, %s (AL..BL)", names[d], names[s]);
+                c->want[d] = c->in[s] & 0xff;
+                x_movzx8(&jb, d, s);
+                case_end(c);
+            }
+        }
+    group_end();
+    group_begin("x_op0f_rr (MOVZX, MOVSX), MOVSXD");
+    static const uint8_t opcs[] = {0xb6, 0xb7, 0xbe, 0xbf};
+    for (unsigned d = 0; d < 16; d++)
+        for (unsigned s = 0; s < 16; s++) {
+            for (unsigned k = 0; k < 8; k++) {
+                uint8_t opc = opcs[k & 3];
+                bool w = k >> 2, byte = !(opc & 1), sx = opc >= 0xbe;
+                struct tcase *c = case_begin("0f %02x %s%s, %s", opc, names[d], w ? "" : "(32)",
+                                             names[s]);
+                uint64_t v = c->in[s] & (byte ? 0xff : 0xffff);
+                if (sx)
+                    v = byte ? (uint64_t)(int64_t)(int8_t)v : (uint64_t)(int64_t)(int16_t)v;
+                c->want[d] = v & mask_of(w);
+                x_op0f_rr(&jb, w, opc, d, s, byte);
+                case_end(c);
+            }
+            struct tcase *c = case_begin("movsxd %s, %s", names[d], names[s]);
+            c->want[d] = (uint64_t)(int64_t)(int32_t)c->in[s];
+            x_op_rr(&jb, true, 0x63, d, s);
+            case_end(c);
+        }
+    group_end();
+}
+
+static bool cond(unsigned cc, uint64_t f)
+{
+    bool cf = f & F_CF, zf = f & F_ZF, sf = f & F_SF, of = f & F_OF, pf = f & F_PF, r;
+    switch (cc >> 1) {
+    case 0: r = of; break;
+    case 1: r = cf; break;
+    case 2: r = zf; break;
+    case 3: r = cf || zf; break;
+    case 4: r = sf; break;
+    case 5: r = pf; break;
+    case 6: r = sf != of; break;
+    default: r = zf || sf != of; break;
+    }
+    return r != (cc & 1);
+}
+
+static void test_setcc(void)
+{
+    group_begin("x_setcc");
+    for (unsigned cc = 0; cc < 16; cc++)
+        for (unsigned r = 0; r < 4; r++)
+            for (unsigned k = 0; k < 8; k++) {
+                struct tcase *c = case_begin("set%u %s", cc, names[r]);
+                c->want[r] = (c->in[r] & ~0xffull) | cond(cc, c->in[R_FLAGS]);
+                x_setcc(&jb, cc, r);
+                case_end(c);
+            }
+    group_end();
+}
+
+/* MOV r, [base + disp] and back, at 32 and 64 bits: every register with
+ * every base (RSP and R12 need a SIB, RBP and R13 a displacement). */
+static void test_load_store(void)
+{
+    group_begin("x_load, x_store");
+    unsigned n = 0;
+    for (unsigned reg = 0; reg < 16; reg++)
+        for (unsigned base = 0; base < 16; base++)
+            for (unsigned k = 0; k < 4; k++, n++) {
+                bool w = k & 1, st = k & 2;
+                int32_t disp = disps[n % NDISPS];
+                struct tcase *c = case_begin("%s%s %s, [%s + %d]", st ? "store" : "load",
+                                             w ? "" : "(32)", names[reg], names[base], disp);
+                point(c, base, disp);
+                uint64_t mv;
+                memcpy(&mv, c->mem_in + MEM_AT, 8);
+                if (st) {
+                    memcpy(c->mem_want + MEM_AT, &c->in[reg], w ? 8 : 4);
+                    x_store(&jb, w, reg, base, disp);
+                } else {
+                    c->want[reg] = mv & mask_of(w);
+                    x_load(&jb, w, reg, base, disp);
+                }
+                case_end(c);
+            }
+    group_end();
+}
+
+/* The other memory forms the JIT emits: MOVZX from a byte, a byte store
+ * (x_op_mem 88: AL..BL or R8B..), the immediate stores, ALU from memory,
+ * ALU on memory with an immediate, TEST on memory. */
+static void test_mem_forms(void)
+{
+    group_begin("x_op0f_mem, x_op_mem 88, x_store_imm, x_alu_r_mem, x_alu_mem_imm, x_test_mem_imm");
+    static const unsigned sizes[] = {1, 2, 4, 8};
+    unsigned n = 0;
+    for (unsigned reg = 0; reg < 16; reg++)
+        for (unsigned base = 0; base < 16; base++, n++) {
+            int32_t disp = disps[n % NDISPS];
+            uint64_t mv;
+            struct tcase *c = case_begin("movzx %s, byte [%s + %d]", names[reg], names[base], disp);
+            point(c, base, disp);
+            c->want[reg] = c->mem_in[MEM_AT];
+            x_op0f_mem(&jb, false, 0xb6, reg, base, disp);
+            case_end(c);
+            if (reg < 4 || reg >= 8) { /* 4-7 would be AH..BH */
+                c = case_begin("mov byte [%s + %d], %s", names[base], disp, names[reg]);
+                point(c, base, disp);
+                c->mem_want[MEM_AT] = (uint8_t)c->in[reg];
+                x_op_mem(&jb, false, 0x88, reg, base, disp);
+                case_end(c);
+            }
+            unsigned op = n % 8;
+            bool w = (n / 8) & 1;
+            uint64_t f, fm;
+            c = case_begin("alu%u%s %s, [%s + %d]", op, w ? "" : "(32)", names[reg], names[base],
+                           disp);
+            point(c, base, disp);
+            memcpy(&mv, c->mem_in + MEM_AT, 8);
+            uint64_t r = alu(op, w, c->in[reg], mv, c->in[R_FLAGS] & F_CF, &f, &fm);
+            if (op != X_CMP)
+                c->want[reg] = r;
+            want_flags(c, f, F_ARITH & ~fm, fm);
+            x_alu_r_mem(&jb, w, op, reg, base, disp);
+            case_end(c);
+            if (reg != 0)
+                continue;
+            /* The forms with no register operand: per base, every size / op. */
+            for (unsigned k = 0; k < 8; k++) {
+                int32_t imm = (int32_t)value();
+                unsigned size = sizes[k & 3];
+                c = case_begin("mov size %u [%s + %d], %#x", size, names[base], disp, imm);
+                point(c, base, disp);
+                uint64_t v = (uint64_t)(int64_t)imm;
+                memcpy(c->mem_want + MEM_AT, &v, size);
+                x_store_imm(&jb, size, base, disp, (uint32_t)imm);
+                case_end(c);
+                w = k & 1;
+                c = case_begin("alu%u%s [%s + %d], %#x", k, w ? "" : "(32)", names[base], disp,
+                               imm);
+                point(c, base, disp);
+                memcpy(&mv, c->mem_in + MEM_AT, 8);
+                r = alu(k, w, mv, (uint64_t)(int64_t)imm, c->in[R_FLAGS] & F_CF, &f, &fm);
+                if (k != X_CMP)
+                    memcpy(c->mem_want + MEM_AT, &r, w ? 8 : 4);
+                want_flags(c, f, F_ARITH & ~fm, fm);
+                x_alu_mem_imm(&jb, w, k, base, disp, imm);
+                case_end(c);
+                c = case_begin("test dword [%s + %d], %#x", names[base], disp, imm);
+                point(c, base, disp);
+                memcpy(&mv, c->mem_in + MEM_AT, 8);
+                r = alu(X_AND, false, mv, (uint32_t)imm, false, &f, &fm);
+                want_flags(c, f, F_ARITH & ~fm, fm);
+                x_test_mem_imm(&jb, base, disp, (uint32_t)imm);
+                case_end(c);
+            }
+        }
+    group_end();
+}
+
+/* ALU, TEST, MOV between registers and with an immediate, NOT and NEG
+ * (F7 /2, /3 through x_op_rr). */
+static void test_alu(void)
+{
+    group_begin("x_alu_rr, x_alu_r_imm, x_test_rr, x_mov_rr, NOT/NEG");
+    uint64_t f, fm;
+    for (unsigned d = 0; d < 16; d++)
+        for (unsigned s = 0; s < 16; s++)
+            for (unsigned op = 0; op < 8; op++)
+                for (unsigned w = 0; w < 2; w++) {
+                    struct tcase *c = case_begin("alu%u%s %s, %s", op, w ? "" : "(32)", names[d],
+                                                 names[s]);
+                    uint64_t r = alu(op, w, c->in[d], c->in[s], c->in[R_FLAGS] & F_CF, &f, &fm);
+                    if (op != X_CMP)
+                        c->want[d] = r;
+                    want_flags(c, f, F_ARITH & ~fm, fm);
+                    x_alu_rr(&jb, w, op, d, s);
+                    case_end(c);
+                }
+    for (unsigned d = 0; d < 16; d++)
+        for (unsigned k = 0; k < 32; k++) {
+            unsigned op = k & 7;
+            bool w = (k >> 3) & 1;
+            int32_t imm = (int32_t)value();
+            struct tcase *c = case_begin("alu%u%s %s, %#x", op, w ? "" : "(32)", names[d], imm);
+            uint64_t r = alu(op, w, c->in[d], (uint64_t)(int64_t)imm, c->in[R_FLAGS] & F_CF, &f,
+                             &fm);
+            if (op != X_CMP)
+                c->want[d] = r;
+            want_flags(c, f, F_ARITH & ~fm, fm);
+            x_alu_r_imm(&jb, w, op, d, imm);
+            case_end(c);
+        }
+    for (unsigned a = 0; a < 16; a++)
+        for (unsigned b = 0; b < 16; b++)
+            for (unsigned w = 0; w < 2; w++) {
+                struct tcase *c = case_begin("test%s %s, %s", w ? "" : "(32)", names[a], names[b]);
+                alu(X_AND, w, c->in[a], c->in[b], false, &f, &fm);
+                want_flags(c, f, F_ARITH & ~fm, fm);
+                x_test_rr(&jb, w, a, b);
+                case_end(c);
+                c = case_begin("mov%s %s, %s", w ? "" : "(32)", names[a], names[b]);
+                c->want[a] = c->in[b] & mask_of(w);
+                x_mov_rr(&jb, w, a, b);
+                case_end(c);
+            }
+    for (unsigned d = 0; d < 16; d++)
+        for (unsigned k = 0; k < 8; k++) {
+            bool w = k & 1, neg = k & 2;
+            struct tcase *c = case_begin("%s%s %s", neg ? "neg" : "not", w ? "" : "(32)", names[d]);
+            if (neg) {
+                uint64_t r = alu(X_SUB, w, 0, c->in[d], false, &f, &fm);
+                c->want[d] = r;
+                want_flags(c, f, F_ARITH & ~fm, fm);
+            } else {
+                c->want[d] = ~c->in[d] & mask_of(w);
+            }
+            x_op_rr(&jb, w, 0xf7, neg ? 3 : 2, d);
+            case_end(c);
+        }
+    group_end();
+}
+
+/* Shifts and rotates by a constant (C1 /0 /1 /4 /5 /7; x_shl_imm):
+ * the value, CF where a count defines it, nothing changed by count 0. */
+static void test_shifts(void)
+{
+    group_begin("x_shift_imm, x_shl_imm");
+    static const unsigned ops[] = {0, 1, 4, 5, 7};
+    static const uint8_t counts[] = {0, 1, 2, 7, 8, 31, 32, 33, 63, 64};
+    for (unsigned d = 0; d < 16; d++)
+        for (unsigned o = 0; o < 6; o++)
+            for (unsigned k = 0; k < 2 * sizeof(counts); k++) {
+                bool w = k & 1;
+                unsigned op = o < 5 ? ops[o] : 4, bits = w ? 64 : 32;
+                uint8_t n = counts[k >> 1];
+                struct tcase *c = case_begin("%s %u%s %s, %u", o < 5 ? "shift" : "shl", op,
+                                             w ? "" : "(32)", names[d], n);
+                uint64_t a = c->in[d] & mask_of(w), r = a;
+                unsigned cnt = n & (bits - 1);
+                bool cf = false, of = false;
+                uint64_t msb = 1ull << (bits - 1);
+                if (cnt) {
+                    switch (op) {
+                    case 0:
+                        r = (a << cnt | a >> (bits - cnt)) & mask_of(w);
+                        cf = r & 1;
+                        of = !!(r & msb) != cf;
+                        break;
+                    case 1:
+                        r = (a >> cnt | a << (bits - cnt)) & mask_of(w);
+                        cf = r & msb;
+                        of = !!(r & msb) != !!(r & msb >> 1);
+                        break;
+                    case 4:
+                        r = (a << cnt) & mask_of(w);
+                        cf = (a >> (bits - cnt)) & 1;
+                        of = !!(r & msb) != cf;
+                        break;
+                    case 5:
+                        r = a >> cnt;
+                        cf = (a >> (cnt - 1)) & 1;
+                        of = a & msb;
+                        break;
+                    default: {
+                        int64_t sv = w ? (int64_t)a : (int64_t)(int32_t)a;
+                        r = (uint64_t)(sv >> cnt) & mask_of(w);
+                        cf = (uint64_t)(sv >> (cnt - 1)) & 1;
+                        break;
+                    }
+                    }
+                    /* OF only for a count of 1; rotates keep SF, ZF, PF, AF */
+                    uint64_t f = (cf ? F_CF : 0) | (of ? F_OF : 0), def = F_CF, undef = 0;
+                    if (cnt == 1)
+                        def |= F_OF;
+                    else
+                        undef |= F_OF;
+                    if (op >= 4) {
+                        f |= result_flags(r, w);
+                        def |= F_SF | F_ZF | F_PF;
+                        undef |= F_AF;
+                    }
+                    want_flags(c, f, def, undef);
+                }
+                c->want[d] = r & mask_of(w); /* 32-bit: zero-extended even by 0 */
+                if (o < 5)
+                    x_shift_imm(&jb, w, op, d, n);
+                else
+                    x_shl_imm(&jb, w, d, n);
+                case_end(c);
+            }
+    group_end();
+}
+
+static uint64_t imul(bool w, uint64_t a, uint64_t b, bool *over)
+{
+    if (w) {
+        __int128 p = (__int128)(int64_t)a * (int64_t)b;
+        *over = p != (int64_t)p;
+        return (uint64_t)p;
+    }
+    int64_t p = (int64_t)(int32_t)a * (int32_t)b;
+    *over = p != (int32_t)p;
+    return (uint32_t)p;
+}
+
+static void test_imul_mov_imm(void)
+{
+    group_begin("x_imul_rr, x_imul_rri, x_mov_imm");
+    bool over;
+    for (unsigned d = 0; d < 16; d++)
+        for (unsigned s = 0; s < 16; s++)
+            for (unsigned k = 0; k < 4; k++) {
+                bool w = k & 1;
+                if (k & 2) {
+                    int32_t imm = (int32_t)value();
+                    struct tcase *c = case_begin("imul%s %s, %s, %#x", w ? "" : "(32)", names[d],
+                                                 names[s], imm);
+                    c->want[d] = imul(w, c->in[s], (uint64_t)(int64_t)imm, &over);
+                    want_flags(c, over ? F_CF | F_OF : 0, F_CF | F_OF, F_ARITH & ~(F_CF | F_OF));
+                    x_imul_rri(&jb, w, d, s, imm);
+                    case_end(c);
+                } else {
+                    struct tcase *c = case_begin("imul%s %s, %s", w ? "" : "(32)", names[d],
+                                                 names[s]);
+                    c->want[d] = imul(w, c->in[d], c->in[s], &over);
+                    want_flags(c, over ? F_CF | F_OF : 0, F_CF | F_OF, F_ARITH & ~(F_CF | F_OF));
+                    x_imul_rr(&jb, w, d, s);
+                    case_end(c);
+                }
+            }
+    /* The three forms: imm32 zero-extended, imm32 sign-extended, imm64. */
+    static const uint64_t imms[] = {0, 1, 0x7fffffff, 0x80000000, 0xffffffff, 0x100000000ull,
+                                    0xffffffff80000000ull, ~0ull, 0x7fffffff80000000ull,
+                                    0x123456789abcdef0ull};
+    for (unsigned d = 0; d < 16; d++)
+        for (unsigned k = 0; k < sizeof(imms) / sizeof(imms[0]); k++) {
+            struct tcase *c = case_begin("mov %s, %#" PRIx64, names[d], imms[k]);
+            c->want[d] = imms[k];
+            x_mov_imm(&jb, d, imms[k]);
+            case_end(c);
+        }
+    group_end();
+}
+
+int main(void)
+{
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    if (jit_arena_init(&arena, 4u << 20)) {
+        printf("FAIL: jit_x86: no code memory (%s)\n", strerror(errno));
+        return 1;
+    }
+    crash_handler();
+    jb = (struct jit_buf){code, code, code + sizeof(code), false};
+    test_lea();
+    test_byte_moves();
+    test_setcc();
+    test_load_store();
+    test_mem_forms();
+    test_alu();
+    test_shifts();
+    test_imul_mov_imm();
+    jit_arena_fini(&arena);
+    TEST_EXIT();
+}
+#else
+int main(void)
+{
+    SKIP("jit_x86", "the JIT's emitters are x86-64 only");
+    return 0;
+}
+#endif
