@@ -721,6 +721,84 @@ static int loop_programs(void)
     return 0;
 }
 
+/* Self loops: one block of random forms closing with a Jcc back to its
+ * own start (jit_compile.c compiles it twice, the top loading what the
+ * end holds), the Jcc native (loop_tail, from its taken jump) or called
+ * after an XCHG (loop_back, from the block's end), through emu_cpu_run
+ * with chaining; the end state must be the interpreter's. */
+#define SELF_LOOPS 400
+static int self_loop_programs(void)
+{
+    struct accel_exit exit;
+    struct code c;
+    unsigned singles = 0; /* compiled as one block, the loop whole */
+    calm = true;
+    for (unsigned k = 0; k < SELF_LOOPS; k++) {
+        c.n = c.insns = 0;
+        gen_body(&c, 1 + pick(50));
+        static const uint8_t dec_count[] = {0x49, 0xff, 0x8f, 0x00, 0x01, 0x00, 0x00};
+        memcpy(c.b + c.n, dec_count, sizeof(dec_count)); /* dec qword [r15 + 0x100] */
+        c.n += sizeof(dec_count);
+        bool called_jcc = pick(2);
+        if (called_jcc) { /* xchg rbx, rbx: called, the flags left */
+            put(&c, 0x48);
+            put(&c, 0x87);
+            put(&c, 0xdb);
+        }
+        if (c.n + 2 < 128 && pick(2)) { /* jnz CODE, rel8 or rel32 */
+            put(&c, 0x75);
+            put(&c, (uint8_t)-(int)(c.n + 1));
+        } else {
+            put(&c, 0x0f);
+            put(&c, 0x85);
+            put32(&c, (uint32_t)(CODE - (CODE + c.n + 4)));
+        }
+        put(&c, 0xf4);
+        memset(fx.ram + CODE, 0, 4096);
+        memcpy(fx.ram + CODE, c.b, c.n);
+        for (uint64_t i = DATA; i < RAM; i++)
+            fx.ram[i] = (uint8_t)rnd();
+        uint64_t iterations = 2 + pick(40);
+        memcpy(fx.ram + DATA + 0x100, &iterations, 8);
+        random_state(&cpu);
+        start = cpu;
+        memcpy(start_ram, fx.ram, RAM);
+        for (int jit = 0; jit < 2; jit++) {
+            restore();
+            emu_code_invalidate(&fx.evm, CODE, 4096);
+            emu_blocks_free_dead(&fx.evm);
+            fx.evm.jit_hot = 0;
+            if (jit)
+                emu_jit_set_hot(&fx.evm, 1);
+            memset(&exit, 0, sizeof(exit));
+            emu_fixture_run_to_hlt(&cpu, &exit, 100000);
+            record(jit ? &got : &ref, exit.reason, &exit);
+        }
+        int st;
+        cpu.rip = CODE;
+        struct emu_block *b = emu_block_get(&cpu, &st);
+        singles += b && b->n == c.insns + 2 + called_jcc && b->jit_code;
+        if (ref.st != ACCEL_EXIT_HLT) {
+            printf("FAIL: emu JIT: self loop %u did not run to its HLT (exit %d)\n", k, ref.st);
+            calm = false;
+            return 1;
+        }
+        if (compare(&c)) {
+            calm = false;
+            return 1;
+        }
+    }
+    calm = false;
+    if (singles < SELF_LOOPS / 2) {
+        printf("FAIL: emu JIT: only %u of %u self loops compiled as one block\n", singles,
+               SELF_LOOPS);
+        return 1;
+    }
+    printf("PASS: emu JIT: %u self-looping blocks through emu_cpu_run end as interpreted (%u "
+           "compiled whole)\n", SELF_LOOPS, singles);
+    return 0;
+}
+
 /* The register forms whose every case the random blocks must compile
  * natively in quantity: rotates that set CF and OF and quiet ones
  * (emu_block_flags_live), byte forms on AH..BH, MOVZX/MOVSX/MOVSXD, and
@@ -927,6 +1005,8 @@ int main(void)
     if (loop_programs())
         test_failures++;
     emu_jit_set_arena_limit(&fx.evm, EMU_JIT_ARENA);
+    if (self_loop_programs())
+        test_failures++;
     page_high();
     struct tally p = {0};
     if (random_blocks(PAGED_CASES, &p) == 0) {
