@@ -335,7 +335,24 @@ static void gen_called(struct code *c)
     bool w = pick(2);
     unsigned r = reg();
     switch (pick(13)) {
-    case 0: op_rr(c, w, pick(2) ? 0x11 : 0x19, reg(), r); break; /* ADC, SBB */
+    case 0: /* ADC, SBB: r/m, r; r, r/m; r/m, imm32 / imm8; BSWAP */
+        switch (pick(4)) {
+        case 0: op_rr(c, w, (pick(2) ? 0x11 : 0x19) + pick(2) * 2, reg(), r); break;
+        case 1:
+            op_rr(c, w, 0x81, 2 + pick(2), r);
+            put32(c, (uint32_t)operand());
+            break;
+        case 2:
+            op_rr(c, w, 0x83, 2 + pick(2), r);
+            put(c, pick(256));
+            break;
+        default: /* 0F C8+r */
+            put(c, 0x40 | (w ? 8 : 0) | (r >> 3));
+            put(c, 0x0f);
+            put(c, 0xc8 + (r & 7));
+            break;
+        }
+        break;
     case 1: { /* shifts and rotates by an immediate, 1 or CL */
         static const unsigned sub[] = {0, 1, 4, 5, 7};
         static const unsigned opc[] = {0xc1, 0xd1, 0xd3};

@@ -59,7 +59,8 @@ static bool lazy_af(const struct emu_lazy_flags *lf)
     return ((lf->a ^ lf->b ^ lf->res) & 0x10) != 0;
 }
 
-uint64_t emu_rflags(struct emu_cpu *cpu)
+/* RFLAGS as the lazy state has them, the state left as it is. */
+static uint64_t peek_rflags(const struct emu_cpu *cpu)
 {
     const struct emu_lazy_flags *lf = &cpu->lf;
     if (lf->op == LF_NONE)
@@ -72,9 +73,16 @@ uint64_t emu_rflags(struct emu_cpu *cpu)
     f |= r == 0 ? RFLAGS_ZF : 0;
     f |= (r & sign_bit(lf->size)) ? RFLAGS_SF : 0;
     f |= lazy_of(lf) ? RFLAGS_OF : 0;
-    cpu->rflags = f;
-    cpu->lf.op = LF_NONE;
     return f;
+}
+
+uint64_t emu_rflags(struct emu_cpu *cpu)
+{
+    if (cpu->lf.op == LF_NONE)
+        return cpu->rflags;
+    cpu->rflags = peek_rflags(cpu);
+    cpu->lf.op = LF_NONE;
+    return cpu->rflags;
 }
 
 void emu_set_rflags(struct emu_cpu *cpu, uint64_t v)
@@ -135,8 +143,8 @@ bool emu_cond(struct emu_cpu *cpu, unsigned cc)
         }
         return r ^ (cc & 1);
     }
-slow:;
-    uint64_t f = emu_rflags(cpu);
+slow:; /* the state kept lazy: compiled code's conditions read it alike (jit_native.c) */
+    uint64_t f = peek_rflags(cpu);
     bool cf = f & RFLAGS_CF, zf = f & RFLAGS_ZF, sf = f & RFLAGS_SF, of = f & RFLAGS_OF;
     switch (cc >> 1) {
     case 0: r = of; break;

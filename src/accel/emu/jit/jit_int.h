@@ -154,7 +154,8 @@ bool jit_native_alu_mem(struct jit_ctx *c, const struct emu_insn *in, uint32_t *
  * untruncated result, written to gpr[dst] at size unless dst < 0. */
 void jit_alu_core(struct jit_ctx *c, unsigned op, unsigned size, int dst);
 /* DL = CF of the lazy state now (fast_cf): only RAX and RDX touched when
- * c->lf_op is LF_ADD, LF_SUB or LF_LOGIC, else a call of emu_cf. */
+ * c->lf_op is LF_ADD, LF_SUB or LF_LOGIC, RCX too for LF_ADC and LF_SBB,
+ * else a call of emu_cf. */
 void jit_cf_to_dl(struct jit_ctx *c);
 /* fast_incdec's lazy state with a in RAX and CF in DL (unless keep_cf:
  * the state before is INC, DEC or CFOF): RAX = the result at size. */

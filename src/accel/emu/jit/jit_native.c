@@ -43,6 +43,10 @@ enum form {
     F_SETCC,    /* the same */
     F_NOT,
     F_NEG,
+    /* General executors (no specialised handler) reproduced: */
+    F_ADC,      /* ADC, SBB on registers (alu_rm, ex_alu_reg_rm) */
+    F_BSWAP,    /* ex_bswap, 32 and 64 bits */
+    F_MOV_RMI,  /* C7 /0 on a register (ex_mov_rm_imm) */
 };
 
 /* The forms on registers at every size (for bytes, pick_byte in
@@ -79,6 +83,14 @@ static enum form form_of(const struct emu_insn *in)
     bool mem = in->flags & INSN_MEM;
     if (in->fn == ex_setcc)
         return mem ? F_NONE : F_SETCC;
+    if (!mem && (in->opsz == 4 || in->opsz == 8) && in->fn == ex_bswap)
+        return F_BSWAP;
+    if (!mem && (in->opsz == 4 || in->opsz == 8) && in->fn == ex_mov_rm_imm)
+        return F_MOV_RMI;
+    if (!mem && in->opsz != 2 && (in->sub == 2 || in->sub == 3) &&
+        (in->fn == ex_alu_rm_reg || in->fn == ex_alu_reg_rm || in->fn == ex_alu_rm_imm ||
+         in->fn == ex_alu_acc_imm))
+        return F_ADC;
     if (g == in->fn)
         return F_NONE;
     unsigned op = in->sub & 7;
@@ -141,16 +153,14 @@ static bool rot_sets_flags(const struct emu_insn *in)
 static bool cond_known(int lf_op, unsigned cc)
 {
     unsigned cls = (cc & 15) >> 1;
-    bool zs = cls == 2 || cls == 4;
     switch (lf_op) {
     case LF_SUB:
-        return cls != 0 && cls != 5;
-    case LF_LOGIC:
-        return cls != 5;
     case LF_ADD:
+    case LF_LOGIC: /* the same operation again at its size: every flag */
+        return true;
     case LF_INC:
-    case LF_DEC:
-        return zs;
+    case LF_DEC: /* the same but CF, which is not INC/DEC's: B, BE and their negations */
+        return cls != 1 && cls != 3;
     default:
         return false;
     }
@@ -234,7 +244,13 @@ struct jit_lf_effect jit_lf_effect(const struct emu_insn *in, int lf_before)
         e.writes = true;
         e.lf_after = LF_NEG;
         break;
+    case F_ADC: /* CF of the state before, then all of it */
+        e.reads = e.writes = e.writes_cf = true;
+        e.lf_after = (in->sub & 7) == 2 ? LF_ADC : LF_SBB;
+        break;
     case F_NOT:
+    case F_BSWAP:
+    case F_MOV_RMI:
     case F_MOV_RR:
     case F_MOV_RRR:
     case F_MOV_RI:
@@ -335,7 +351,7 @@ void jit_alu_core(struct jit_ctx *c, unsigned op, unsigned size, int dst)
 }
 
 /* DL = CF of the lazy state as it is now (fast_cf): inline when the
- * block's own native code set it, else emu_cf. */
+ * block's own native code set it (RAX, RCX clobbered), else emu_cf. */
 static void cf_to_dl(struct jit_ctx *c)
 {
     struct jit_buf *j = &c->j;
@@ -352,6 +368,21 @@ static void cf_to_dl(struct jit_ctx *c)
         break;
     case LF_LOGIC:
         x_alu_rr(j, false, X_XOR, X_RDX, X_RDX);
+        break;
+    case LF_ADC: /* cf_in ? (res & m) <= (a & m) : (res & m) < (a & m) */
+    case LF_SBB: /* cf_in ? (a & m) <= (b & m) : (a & m) < (b & m) */
+        lf_load(c, X_RAX, c->lf_op == LF_ADC ? LF(res) : LF(a));
+        lf_alu(c, X_CMP, X_RAX, c->lf_op == LF_ADC ? LF(a) : LF(b));
+        x_setcc(j, X_CC_B, X_RDX);
+        x_setcc(j, X_CC_B + 4, X_RCX); /* BE */
+        x_movzx8(j, X_RDX, X_RDX);
+        x_movzx8(j, X_RCX, X_RCX);
+        x_op_mem(j, false, 0xf6, 0, X_RBX, LF(cf_in)); /* TEST byte [cf_in], 1 */
+        jb_u8(j, 1);
+        x_rex(j, false, X_RDX, X_RCX);
+        jb_u8(j, 0x0f);
+        jb_u8(j, 0x45); /* CMOVNZ EDX, ECX */
+        jb_u8(j, 0xd1);
         break;
     default: /* a call: the registers held stored first */
         jit_regs_flush(c);
@@ -527,6 +558,33 @@ bool jit_jcc_flags(struct jit_ctx *c, const struct emu_insn *in)
     return true;
 }
 
+/* alu() in exec_alu.c for ADC and SBB on registers: CF of the state
+ * before, then lazy_set(LF_ADC or LF_SBB, size, a, b, a +/- b +/- CF)
+ * with cf_in = CF, the destination written at size (a: the r/m register,
+ * or reg for ex_alu_reg_rm; b: the other, or the immediate at size). */
+static void adc(struct jit_ctx *c, const struct emu_insn *in)
+{
+    struct jit_buf *j = &c->j;
+    unsigned size = in->opsz;
+    bool sbb = (in->sub & 7) == 3, to_reg = in->fn == ex_alu_reg_rm;
+    unsigned dst = to_reg ? in->reg : in->rm;
+    cf_to_dl(c);
+    jit_read_gpr(c, size, dst, X_RAX);
+    if (in->fn == ex_alu_rm_imm || in->fn == ex_alu_acc_imm)
+        x_mov_imm(j, X_RCX, in->imm & size_mask(size));
+    else
+        jit_read_gpr(c, size, to_reg ? in->rm : in->reg, X_RCX);
+    lf_store(c, X_RAX, LF(a));
+    lf_store(c, X_RCX, LF(b));
+    x_movzx8(j, X_RDX, X_RDX);
+    x_alu_rr(j, true, sbb ? X_SUB : X_ADD, X_RAX, X_RCX);
+    x_alu_rr(j, true, sbb ? X_SUB : X_ADD, X_RAX, X_RDX);
+    lf_store(c, X_RAX, LF(res));
+    set_lf_op(c, sbb ? LF_SBB : LF_ADC, size);
+    lf_store_cf(c);
+    jit_write_gpr(c, size, dst);
+}
+
 /* fast_rot with a count known now: the host's rotate. The quiet form
  * leaves the flags; the other (count not 0) materialises them with
  * emu_rflags, as the handler does, and sets CF and OF from the result
@@ -693,6 +751,19 @@ static bool direct(struct jit_ctx *c, const struct emu_insn *in, enum form f)
         x_mov_rr(j, q, jit_reg_def(c, dst), hs); /* a 32-bit one zero-extends */
         return true;
     }
+    case F_BSWAP: /* 0F C8+r; a 32-bit one zero-extends */
+    case F_MOV_RMI: {
+        if (f == F_MOV_RMI) {
+            x_mov_imm(j, jit_reg_def(c, in->rm), q ? in->imm : (uint32_t)in->imm);
+            return true;
+        }
+        unsigned h = jit_reg(c, in->reg);
+        x_rex(j, q, 0, h);
+        jb_u8(j, 0x0f);
+        jb_u8(j, (uint8_t)(0xc8 + (h & 7)));
+        jit_reg_written(c, in->reg);
+        return true;
+    }
     case F_NOT:
     case F_NEG: /* F7 /2, /3 */
         if (f == F_NEG && !dead)
@@ -794,7 +865,12 @@ bool jit_native(struct jit_ctx *c, const struct emu_insn *in)
         set_lf_op(c, LF_NEG, size);
         jit_write_gpr(c, 8, in->rm);
         return true;
+    case F_ADC:
+        adc(c, in);
+        return true;
     case F_NOT: /* always direct */
+    case F_BSWAP:
+    case F_MOV_RMI:
         return false;
     case F_CMOV:
     case F_SETCC:
