@@ -467,9 +467,12 @@ static void gen_body(struct code *c, unsigned n)
     }
 }
 
+static bool jcc_last; /* gen_block ended the block with a Jcc rel8 */
+
 static void gen_block(struct code *c)
 {
     c->n = c->insns = 0;
+    jcc_last = false;
     gen_body(c, 1 + pick(40));
     switch (pick(5)) {
     case 0:
@@ -480,6 +483,7 @@ static void gen_block(struct code *c)
         }
         put(c, 0x70 + pick(16)); /* Jcc: ends the block, reads the flags */
         put(c, pick(256));
+        jcc_last = true;
         break;
     case 2:
         put(c, 0xe8); /* CALL rel32: at HIGH, maybe past the canonical end */
@@ -856,6 +860,7 @@ struct tally {
     unsigned call_gp;                      /* CALLs to a non-canonical target */
     unsigned kinds[K_KINDS];               /* the register forms' kinds, native */
     unsigned alu_mem;                      /* ALU, CMP, TEST, MOV on memory, native */
+    unsigned self_loops, looped;           /* blocks made to loop to their start, ran again */
 };
 
 /* One random block run interpreted, then compiled from the same state:
@@ -865,6 +870,15 @@ static bool random_block(unsigned k, struct tally *t)
     struct accel_exit exit;
     struct code c;
     gen_block(&c);
+    /* Sometimes a self loop: the Jcc back to the block's start, run
+     * again while it goes there, up to loops more times (compiled: with
+     * that budget, loop_tail or loop_back). */
+    unsigned loops = 0;
+    if (jcc_last && c.n <= 128 && pick(3) == 0) {
+        c.b[c.n - 1] = (uint8_t)-(int)c.n;
+        loops = 1 + pick(40);
+        t->self_loops++;
+    }
     memset(fx.ram + CODE, 0, 4096);
     memcpy(fx.ram + CODE, c.b, c.n);
     for (unsigned i = 0; i < 4096; i += 8) { /* edge values: carries out of 32 bits */
@@ -892,9 +906,12 @@ static bool random_block(unsigned k, struct tally *t)
         memset(cpu.tlb_read, 0, sizeof(cpu.tlb_read));
         memset(cpu.tlb_write, 0, sizeof(cpu.tlb_write));
     }
+    memset(cpu.jcache, 0, sizeof(cpu.jcache)); /* chain_next: nothing to go on into */
     start = cpu;
     memcpy(start_ram, fx.ram, RAM);
     st = emu_run_block(&cpu, b);
+    for (unsigned n = 0; n < loops && st == EMU_OK && cpu.rip == code_at; n++)
+        st = emu_run_block(&cpu, b);
     record(&ref, st, &exit);
     /* The same block decoded afresh (the run may have dropped it: the
      * store into its page), from the same state. */
@@ -910,7 +927,7 @@ static bool random_block(unsigned k, struct tally *t)
         printf("FAIL: emu JIT: case %u: block not compiled\n", k);
         return false;
     }
-    cpu.chain_left = 0; /* this block alone: no budget to go on into others */
+    cpu.chain_left = (int32_t)loops; /* this block alone, maybe looping: no other to go on into */
     st = b->jit_code(&cpu, b);
     record(&got, st, &exit);
     if (compare(&c))
@@ -929,6 +946,7 @@ static bool random_block(unsigned k, struct tally *t)
     t->stack_odd += s && (start.gpr[4] != STACK || (start.rflags & RFLAGS_AC));
     t->call_gp += jit_stack_form(last) && emu_general_fn(last->fn) == ex_call_rel &&
                   ref.vector == EXC_GP;
+    t->looped += ref.insn_count - start.insn_count > b->n;
     t->stops += ref.st != EMU_OK && ref.st != EMU_END_BLOCK;
     t->ended += ref.st == EMU_END_BLOCK && ref.insn_count - start.insn_count < b->n;
     return true;
@@ -991,20 +1009,20 @@ int main(void)
     if (random_blocks(CASES, &t) == 0) {
         if (t.native < t.insns / 4 || t.stops < CASES / 50 || t.ended < CASES / 50 ||
             t.stack < t.insns / 25 || t.stack_ends < CASES / 10 || t.stack_odd < CASES / 20 ||
-            t.alu_mem < t.insns / 40) {
+            t.alu_mem < t.insns / 40 || t.looped < CASES / 50) {
             printf("FAIL: emu JIT: the cases miss a path (%u native of %u, %u stops, %u ended "
                    "early, %u stack forms, %u CALL/RET ends, %u blocks with them off STACK, "
-                   "%u ALU on memory)\n",
+                   "%u ALU on memory, %u self loops run again)\n",
                    t.native, t.insns, t.stops, t.ended, t.stack, t.stack_ends, t.stack_odd,
-                   t.alu_mem);
+                   t.alu_mem, t.looped);
             test_failures++;
         } else {
             printf("PASS: emu JIT: %u random blocks, %u instructions (%u native, %u stack forms, "
                    "%u CALL/RET ends, %u ALU, CMP, TEST or MOV on memory), the same as the "
                    "interpreter (%u faults or exits, %u blocks ended early, %u with an odd RSP "
-                   "or AC)\n",
+                   "or AC, %u self loops run again)\n",
                    CASES, t.insns, t.native, t.stack, t.stack_ends, t.alu_mem, t.stops, t.ended,
-                   t.stack_odd);
+                   t.stack_odd, t.looped);
         }
     }
     for (int k = 0; k < K_KINDS && !test_failures; k++) {
