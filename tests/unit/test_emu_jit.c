@@ -467,14 +467,14 @@ static void gen_body(struct code *c, unsigned n)
     }
 }
 
-static bool jcc_last; /* gen_block ended the block with a Jcc rel8 */
+static bool rel8_last; /* gen_block ended the block with a Jcc or JMP rel8 */
 
 static void gen_block(struct code *c)
 {
     c->n = c->insns = 0;
-    jcc_last = false;
+    rel8_last = false;
     gen_body(c, 1 + pick(40));
-    switch (pick(5)) {
+    switch (pick(6)) {
     case 0:
     case 1:
         if (pick(3) == 0) { /* a flag-setting form on memory before it */
@@ -483,7 +483,7 @@ static void gen_block(struct code *c)
         }
         put(c, 0x70 + pick(16)); /* Jcc: ends the block, reads the flags */
         put(c, pick(256));
-        jcc_last = true;
+        rel8_last = true;
         break;
     case 2:
         put(c, 0xe8); /* CALL rel32: at HIGH, maybe past the canonical end */
@@ -498,6 +498,18 @@ static void gen_block(struct code *c)
             put(c, 0xc2); /* RET imm16 */
             put(c, pick(2) ? 8 * pick(4) : pick(256));
             put(c, pick(4) ? 0 : pick(256));
+        }
+        break;
+    case 4: /* JMP rel8 / rel32: at HIGH, maybe past the canonical end */
+        if (pick(2)) {
+            put(c, 0xeb);
+            put(c, pick(256));
+            rel8_last = true;
+        } else {
+            put(c, 0xe9);
+            put32(c, code_at == HIGH && pick(2) ? 0xe00 + pick(0x300)
+                     : pick(2)                  ? pick(0x2000) - 0x1000u
+                                                : (uint32_t)operand());
         }
         break;
     default:
@@ -874,7 +886,7 @@ static bool random_block(unsigned k, struct tally *t)
      * again while it goes there, up to loops more times (compiled: with
      * that budget, loop_tail or loop_back). */
     unsigned loops = 0;
-    if (jcc_last && c.n <= 128 && pick(3) == 0) {
+    if (rel8_last && c.n <= 128 && pick(3) == 0) {
         c.b[c.n - 1] = (uint8_t)-(int)c.n;
         loops = 1 + pick(40);
         t->self_loops++;
