@@ -99,6 +99,9 @@ static void insert(struct emu_cpu *cpu, struct emu_block *b)
     for (int i = 0; i < EMU_TLB_SIZE; i++)
         if (cpu->tlb_write[i].gpage == (b->gpa & ~0xfffull))
             cpu->tlb_write[i].vpage = 0;
+    for (int i = 0; i < EMU_TLB_VICTIMS; i++)
+        if (cpu->tlb_victim[1][i].gpage == (b->gpa & ~0xfffull))
+            cpu->tlb_victim[1][i].vpage = 0;
 }
 
 /* The exec TLB's translation of lin, or a page walk that fills it. */

@@ -97,6 +97,7 @@ struct emu_tlb_entry {
     uint64_t unused;     /* 32 bytes: compiled code indexes by a shift */
 };
 #define EMU_TLB_SIZE 256
+#define EMU_TLB_VICTIMS 8
 
 /* A TLB entry's tag: the page, valid, and the access's user/supervisor
  * mode, as a translation filled by a supervisor access (an implicit one
@@ -217,6 +218,11 @@ struct emu_cpu {
     struct emu_tlb_entry tlb_read[EMU_TLB_SIZE];
     struct emu_tlb_entry tlb_write[EMU_TLB_SIZE];
     struct emu_tlb_entry tlb_exec[EMU_TLB_SIZE];
+    /* Data translations pushed out of their slot by another page's, kept
+     * so that two pages taking turns in one slot refill it without a
+     * walk (page_lookup): [0] read, [1] write; flushed with the slots. */
+    struct emu_tlb_entry tlb_victim[2][EMU_TLB_VICTIMS];
+    unsigned victim_next[2];
     uint64_t link_gen;                 /* new at each TLB flush and after decoded code
                                         * was dropped, unique in the VM: block links
                                         * made before are stale (emu.h) */

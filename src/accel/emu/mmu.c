@@ -41,6 +41,7 @@ void emu_tlb_flush(struct emu_cpu *cpu)
     memset(cpu->tlb_read, 0, sizeof(cpu->tlb_read));
     memset(cpu->tlb_write, 0, sizeof(cpu->tlb_write));
     memset(cpu->tlb_exec, 0, sizeof(cpu->tlb_exec));
+    memset(cpu->tlb_victim, 0, sizeof(cpu->tlb_victim));
     cpu->tlb_large = false;
     emu_link_new_gen(cpu);
 }
@@ -57,6 +58,11 @@ void emu_tlb_flush(struct emu_cpu *cpu)
 void emu_tlb_flush_page(struct emu_cpu *cpu, uint64_t lin)
 {
     struct emu_tlb_entry *tlbs[3] = {cpu->tlb_read, cpu->tlb_write, cpu->tlb_exec};
+    uint64_t region = cpu->tlb_large ? ~(LARGE_REGION - 1) : ~0xfffull;
+    for (int k = 0; k < 2; k++)
+        for (int i = 0; i < EMU_TLB_VICTIMS; i++)
+            if (((cpu->tlb_victim[k][i].vpage ^ lin) & region) == 0)
+                cpu->tlb_victim[k][i].vpage = 0;
     for (int k = 0; k < 3; k++) {
         if (!cpu->tlb_large) {
             struct emu_tlb_entry *t = &tlbs[k][emu_tlb_slot(lin)];
@@ -326,6 +332,15 @@ static int page_lookup(struct emu_cpu *cpu, uint64_t lin, unsigned size, enum em
         *host = t->host + (lin & 0xfff);
         return EMU_OK;
     }
+    struct emu_tlb_entry *victims = acc == ACC_EXEC ? NULL : cpu->tlb_victim[acc == ACC_WRITE];
+    for (unsigned i = 0; victims && i < EMU_TLB_VICTIMS; i++)
+        if (victims[i].vpage == vpage) { /* back into its slot, the slot's page kept here */
+            struct emu_tlb_entry was = *t;
+            *t = victims[i];
+            victims[i] = was;
+            *host = t->host + (lin & 0xfff);
+            return EMU_OK;
+        }
     bool large;
     int st = walk(cpu, lin, acc, gpa, &large);
     if (st)
@@ -346,6 +361,10 @@ static int page_lookup(struct emu_cpu *cpu, uint64_t lin, unsigned size, enum em
         emu_end_block(cpu);
     }
     if (!uncached) {
+        if (victims && t->vpage) {
+            unsigned *next = &cpu->victim_next[acc == ACC_WRITE];
+            victims[(*next)++ % EMU_TLB_VICTIMS] = *t;
+        }
         *t = (struct emu_tlb_entry){vpage, page, *gpa & ~0xfffull, 0};
         cpu->tlb_large |= large;
     }

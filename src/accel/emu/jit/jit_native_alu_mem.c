@@ -34,9 +34,15 @@ enum form {
 static enum form form_of(const struct emu_insn *in)
 {
     emu_exec_fn g = emu_general_fn(in->fn);
-    if (g == in->fn || !(in->flags & INSN_MEM) || (in->adsz != 4 && in->adsz != 8))
-        return F_NONE;
     bool alu_op = in->sub < 8 && in->sub != 2 && in->sub != 3; /* ADC, SBB stay general */
+    if (!(in->flags & INSN_MEM) || (in->adsz != 4 && in->adsz != 8))
+        return F_NONE;
+    /* The byte ALU r8, [mem] has no specialised handler: ex_alu_reg_rm's
+     * own (a = the register, b = the byte, alu()) is reproduced. */
+    if (in->fn == ex_alu_reg_rm && in->opsz == 1 && alu_op)
+        return F_LOAD_OP;
+    if (g == in->fn)
+        return F_NONE;
     if (in->opsz == 1) { /* byte MOV loads and stores: jit_native_mem.c */
         if (g == ex_mov_rm_imm)
             return F_STORE_IMM;
