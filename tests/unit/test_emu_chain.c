@@ -374,6 +374,42 @@ static uint64_t ring_after_reset(unsigned rounds)
     return cpu.gpr[3];
 }
 
+/* Found in review. Compiled code going on into the next block keeps
+ * that block's linear start (RBP) and leaves it in cpu->chain_lin on the
+ * way out, with the block in cpu->chain_block: run_chain follows the
+ * next link from there, and a link made in another address space is
+ * taken only within that block's own page (emu_link_same_page). A loop
+ * between two pages, run twice so that the second run goes from block to
+ * block through links only, up to the HLT after it: whether the block
+ * left there is the HLT's, at its own address. */
+static bool chain_lin_left(void)
+{
+    static const uint8_t a[] = {
+        0xb9, 0x32, 0x00, 0x00, 0x00, /* 0x10000: mov ecx, 50 */
+        0xff, 0xc9,                   /* 0x10005: dec ecx */
+        0xe9, 0xf4, 0x0f, 0x00, 0x00, /* jmp 0x11000 */
+    };
+    static const uint8_t b[] = {
+        0x0f, 0x85, 0xff, 0xef, 0xff, 0xff, /* 0x11000: jnz 0x10005 */
+        0xf4,                               /* 0x11006: hlt */
+    };
+    fresh(true);
+    memcpy(fx.ram + LOAD, a, sizeof(a));
+    memcpy(fx.ram + LOAD + 0x1000, b, sizeof(b));
+    bool ok = true;
+    emu_fixture_long64(&cpu, fx.ram, LOAD, STACK);
+    emu_update_mode(&cpu);
+    for (int run = 0; run < 2; run++) {
+        cpu.rip = LOAD;
+        cpu.halted = false;
+        struct accel_exit exit = {0};
+        emu_fixture_run_to_hlt(&cpu, &exit, 10);
+        ok = exit.reason == ACCEL_EXIT_HLT && cpu.gpr[1] == 0 && cpu.rip == LOAD + 0x1007;
+    }
+    return ok && cpu.chain_block && cpu.chain_block->gpa == LOAD + 0x1006 &&
+           cpu.chain_lin == LOAD + 0x1006;
+}
+
 int main(void)
 {
     if (emu_fixture_init(&fx, &cpu, RAM, "emu chain"))
@@ -412,6 +448,8 @@ int main(void)
     CHECK_EQ(spaces(true, 1000), 1000 * 0x10001ull,
              "emu chain: 2000 CR3 switches, each call runs its own space's code (JIT)");
     CHECK(jump_to_zero(true), "emu chain: a first jump to 0 from page 0 (JIT)");
+    CHECK(chain_lin_left(), "emu chain: a chain of compiled blocks ending in a HLT block leaves "
+                            "that block and its linear start for run_chain");
     CHECK_EQ(noncanonical_load(true), 0x55,
              "emu chain: a load from a non-canonical page a descriptor read walked faults (JIT)");
     CHECK_EQ(remap(true), 0xbb, "emu chain: after INVLPG of its own remapped page, a loop "

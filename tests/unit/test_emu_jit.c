@@ -75,11 +75,14 @@ static uint64_t operand(void)
                    : rnd();
 }
 
-/* Registers the random forms may write: not RSP, R13 (a non-canonical
- * address, for the faulting load) or R15 (the data page). */
+/* Registers the random forms may write: not R13 (a non-canonical
+ * address, for the faulting load) or R15 (the data page), and RSP
+ * rarely (the stack forms then fault or miss) and never when calm. */
 static unsigned reg(void)
 {
     static const unsigned ok[] = {0, 1, 2, 3, 5, 6, 7, 8, 9, 10, 11, 12, 14};
+    if (!calm && pick(64) == 0)
+        return 4;
     return ok[pick(sizeof(ok) / sizeof(ok[0]))];
 }
 
@@ -265,10 +268,10 @@ static void gen_native(struct code *c)
         else
             put(c, pick(256));
         break;
-    case 4: /* ALU eAX, imm32 */
+    case 4: /* ALU eAX, imm32 (ADC, SBB too) */
         if (w)
             put(c, 0x48);
-        put(c, (op == 2 || op == 3 ? 5 : op) * 8 + 5);
+        put(c, op * 8 + 5);
         put32(c, (uint32_t)operand());
         break;
     case 5: op_rr(c, w, 0x85, reg(), reg()); break;
@@ -461,9 +464,11 @@ static void gen_called(struct code *c)
     }
 }
 
+static bool all_native; /* gen_body: native forms only */
+
 static void gen_body(struct code *c, unsigned n)
 {
-    unsigned native_share = pick(5); /* some blocks all native, some mostly called */
+    unsigned native_share = all_native ? 4 : pick(5); /* some blocks all native, some mostly called */
     for (unsigned i = 0; i < n; i++, c->insns++) {
         if (pick(4) < native_share)
             gen_native(c);
@@ -472,11 +477,14 @@ static void gen_body(struct code *c, unsigned n)
     }
 }
 
+static bool rel8_last; /* gen_block ended the block with a Jcc or JMP rel8 */
+
 static void gen_block(struct code *c)
 {
     c->n = c->insns = 0;
+    rel8_last = false;
     gen_body(c, 1 + pick(40));
-    switch (pick(5)) {
+    switch (pick(6)) {
     case 0:
     case 1:
         if (pick(3) == 0) { /* a flag-setting form on memory before it */
@@ -485,6 +493,7 @@ static void gen_block(struct code *c)
         }
         put(c, 0x70 + pick(16)); /* Jcc: ends the block, reads the flags */
         put(c, pick(256));
+        rel8_last = true;
         break;
     case 2:
         put(c, 0xe8); /* CALL rel32: at HIGH, maybe past the canonical end */
@@ -499,6 +508,18 @@ static void gen_block(struct code *c)
             put(c, 0xc2); /* RET imm16 */
             put(c, pick(2) ? 8 * pick(4) : pick(256));
             put(c, pick(4) ? 0 : pick(256));
+        }
+        break;
+    case 4: /* JMP rel8 / rel32: at HIGH, maybe past the canonical end */
+        if (pick(2)) {
+            put(c, 0xeb);
+            put(c, pick(256));
+            rel8_last = true;
+        } else {
+            put(c, 0xe9);
+            put32(c, code_at == HIGH && pick(2) ? 0xe00 + pick(0x300)
+                     : pick(2)                  ? pick(0x2000) - 0x1000u
+                                                : (uint32_t)operand());
         }
         break;
     default:
@@ -795,6 +816,111 @@ static int loop_programs(void)
     return 0;
 }
 
+/* Self loops: one block of random forms closing with a Jcc back to its
+ * own start (jit_compile.c compiles it twice, the top loading what the
+ * end holds), the Jcc native (loop_tail, from its taken jump) or called
+ * after an XCHG (loop_back, from the block's end), through emu_cpu_run
+ * with chaining; the end state must be the interpreter's. */
+#define SELF_LOOP_PROGRAMS 400
+static int self_loop_programs(void)
+{
+    struct accel_exit exit;
+    struct code c;
+    unsigned singles = 0; /* compiled as one block, the loop whole */
+    calm = true;
+    for (unsigned k = 0; k < SELF_LOOP_PROGRAMS; k++) {
+        /* Outer: the count of the inner loop set, a few forms, a Jcc +0
+         * (a boundary, the link to the loop chain_next takes the second
+         * time round); the self loop; the outer count, jnz CODE. */
+        c.n = c.insns = 0;
+        uint32_t inner = 2 + pick(40);
+        static const uint8_t set_count[] = {0x49, 0xc7, 0x87, 0x00, 0x01, 0x00, 0x00};
+        memcpy(c.b + c.n, set_count, sizeof(set_count)); /* mov qword [r15 + 0x100], imm32 */
+        c.n += sizeof(set_count);
+        put32(&c, inner);
+        gen_body(&c, pick(8));
+        put(&c, 0x70 + pick(16));
+        put(&c, 0);
+        unsigned top = c.n;
+        bool native = pick(2); /* many registers held across the loop, its Jcc native */
+        all_native = native;
+        gen_body(&c, 1 + pick(50));
+        all_native = false;
+        if (native) { /* test eax, eax: a state the compiler knows, so DEC [m] and JNZ native */
+            put(&c, 0x85);
+            put(&c, 0xc0);
+            c.insns++;
+        }
+        static const uint8_t dec_count[] = {0x49, 0xff, 0x8f, 0x00, 0x01, 0x00, 0x00};
+        memcpy(c.b + c.n, dec_count, sizeof(dec_count)); /* dec qword [r15 + 0x100] */
+        c.n += sizeof(dec_count);
+        bool called_jcc = !native && pick(2);
+        if (called_jcc) { /* xchg rbx, rbx: called, the flags left */
+            put(&c, 0x48);
+            put(&c, 0x87);
+            put(&c, 0xdb);
+        }
+        if (c.n + 2 - top < 128 && pick(2)) { /* jnz top, rel8 or rel32 */
+            put(&c, 0x75);
+            put(&c, (uint8_t)-(int)(c.n + 1 - top));
+        } else {
+            put(&c, 0x0f);
+            put(&c, 0x85);
+            put32(&c, (uint32_t)-(int32_t)(c.n + 4 - top));
+        }
+        unsigned loop_end = c.n;
+        static const uint8_t dec_outer[] = {0x49, 0xff, 0x8f, 0x08, 0x01, 0x00, 0x00};
+        memcpy(c.b + c.n, dec_outer, sizeof(dec_outer)); /* dec qword [r15 + 0x108] */
+        c.n += sizeof(dec_outer);
+        put(&c, 0x0f); /* jnz CODE */
+        put(&c, 0x85);
+        put32(&c, (uint32_t)-(int32_t)(c.n + 4));
+        put(&c, 0xf4);
+        memset(fx.ram + CODE, 0, 4096);
+        memcpy(fx.ram + CODE, c.b, c.n);
+        for (uint64_t i = DATA; i < RAM; i++)
+            fx.ram[i] = (uint8_t)rnd();
+        uint64_t outer = 1 + pick(4);
+        memcpy(fx.ram + DATA + 0x108, &outer, 8);
+        random_state(&cpu);
+        start = cpu;
+        memcpy(start_ram, fx.ram, RAM);
+        for (int jit = 0; jit < 2; jit++) {
+            restore();
+            emu_code_invalidate(&fx.evm, CODE, 4096);
+            emu_blocks_free_dead(&fx.evm);
+            fx.evm.jit_hot = 0;
+            if (jit)
+                emu_jit_set_hot(&fx.evm, 1);
+            memset(&exit, 0, sizeof(exit));
+            emu_fixture_run_to_hlt(&cpu, &exit, 100000);
+            record(jit ? &got : &ref, exit.reason, &exit);
+        }
+        int st;
+        cpu.rip = CODE + top;
+        struct emu_block *b = emu_block_get(&cpu, &st);
+        singles += b && b->bytes == loop_end - top && b->jit_code;
+        if (ref.st != ACCEL_EXIT_HLT) {
+            printf("FAIL: emu JIT: self loop %u did not run to its HLT (exit %d)\n", k, ref.st);
+            calm = false;
+            return 1;
+        }
+        if (compare(&c)) {
+            calm = false;
+            return 1;
+        }
+    }
+    calm = false;
+    if (singles < SELF_LOOP_PROGRAMS / 2) {
+        printf("FAIL: emu JIT: only %u of %u self loops compiled as one block\n", singles,
+               SELF_LOOP_PROGRAMS);
+        return 1;
+    }
+    printf("PASS: emu JIT: %u self-looping blocks through emu_cpu_run end as interpreted (%u "
+           "compiled whole)\n", SELF_LOOP_PROGRAMS, singles);
+    return 0;
+}
+
 /* The register forms whose every case the random blocks must compile
  * natively in quantity: rotates that set CF and OF and quiet ones
  * (emu_block_flags_live), byte forms on AH..BH, MOVZX/MOVSX/MOVSXD, and
@@ -863,6 +989,7 @@ struct tally {
     unsigned kinds[K_KINDS];               /* the register forms' kinds, native */
     unsigned alu_mem;                      /* ALU, CMP, TEST, MOV on memory, native */
     unsigned crowded;                      /* blocks crowding the pool, memory forms in them */
+    unsigned self_loops, looped;           /* blocks made to loop to their start, ran again */
 };
 
 /* Whether b has a run of compiled instructions with no call between
@@ -906,6 +1033,15 @@ static bool random_block(unsigned k, struct tally *t)
         gen_crowded_block(&c);
     else
         gen_block(&c);
+    /* Sometimes a self loop: the Jcc back to the block's start, run
+     * again while it goes there, up to loops more times (compiled: with
+     * that budget, loop_tail or loop_back). */
+    unsigned loops = 0;
+    if (!crowded && rel8_last && c.n <= 128 && pick(3) == 0) {
+        c.b[c.n - 1] = (uint8_t)-(int)c.n;
+        loops = 1 + pick(40);
+        t->self_loops++;
+    }
     memset(fx.ram + CODE, 0, 4096);
     memcpy(fx.ram + CODE, c.b, c.n);
     for (unsigned i = 0; i < 4096; i += 8) { /* edge values: carries out of 32 bits */
@@ -933,9 +1069,12 @@ static bool random_block(unsigned k, struct tally *t)
         memset(cpu.tlb_read, 0, sizeof(cpu.tlb_read));
         memset(cpu.tlb_write, 0, sizeof(cpu.tlb_write));
     }
+    memset(cpu.jcache, 0, sizeof(cpu.jcache)); /* chain_next: nothing to go on into */
     start = cpu;
     memcpy(start_ram, fx.ram, RAM);
     st = emu_run_block(&cpu, b);
+    for (unsigned n = 0; n < loops && st == EMU_OK && cpu.rip == code_at; n++)
+        st = emu_run_block(&cpu, b);
     record(&ref, st, &exit);
     /* The same block decoded afresh (the run may have dropped it: the
      * store into its page), from the same state. */
@@ -951,7 +1090,7 @@ static bool random_block(unsigned k, struct tally *t)
         printf("FAIL: emu JIT: case %u: block not compiled\n", k);
         return false;
     }
-    cpu.chain_left = 0; /* this block alone: no budget to go on into others */
+    cpu.chain_left = (int32_t)loops; /* this block alone, maybe looping: no other to go on into */
     st = b->jit_code(&cpu, b);
     record(&got, st, &exit);
     if (compare(&c))
@@ -971,6 +1110,7 @@ static bool random_block(unsigned k, struct tally *t)
     t->stack_odd += s && (start.gpr[4] != STACK || (start.rflags & RFLAGS_AC));
     t->call_gp += jit_stack_form(last) && emu_general_fn(last->fn) == ex_call_rel &&
                   ref.vector == EXC_GP;
+    t->looped += ref.insn_count - start.insn_count > b->n;
     t->stops += ref.st != EMU_OK && ref.st != EMU_END_BLOCK;
     t->ended += ref.st == EMU_END_BLOCK && ref.insn_count - start.insn_count < b->n;
     return true;
@@ -1334,20 +1474,20 @@ int main(void)
     if (random_blocks(CASES, &t) == 0) {
         if (t.native < t.insns / 4 || t.stops < CASES / 50 || t.ended < CASES / 50 ||
             t.stack < t.insns / 25 || t.stack_ends < CASES / 10 || t.stack_odd < CASES / 20 ||
-            t.alu_mem < t.insns / 40) {
+            t.alu_mem < t.insns / 40 || t.looped < CASES / 50) {
             printf("FAIL: emu JIT: the cases miss a path (%u native of %u, %u stops, %u ended "
                    "early, %u stack forms, %u CALL/RET ends, %u blocks with them off STACK, "
-                   "%u ALU on memory)\n",
+                   "%u ALU on memory, %u self loops run again)\n",
                    t.native, t.insns, t.stops, t.ended, t.stack, t.stack_ends, t.stack_odd,
-                   t.alu_mem);
+                   t.alu_mem, t.looped);
             test_failures++;
         } else {
             printf("PASS: emu JIT: %u random blocks, %u instructions (%u native, %u stack forms, "
                    "%u CALL/RET ends, %u ALU, CMP, TEST or MOV on memory), the same as the "
                    "interpreter (%u faults or exits, %u blocks ended early, %u with an odd RSP "
-                   "or AC)\n",
+                   "or AC, %u self loops run again)\n",
                    CASES, t.insns, t.native, t.stack, t.stack_ends, t.alu_mem, t.stops, t.ended,
-                   t.stack_odd);
+                   t.stack_odd, t.looped);
         }
     }
     for (int k = 0; k < K_KINDS && !test_failures; k++) {
@@ -1371,6 +1511,8 @@ int main(void)
     if (self_loops())
         test_failures++;
     if (jmp_loops())
+        test_failures++;
+    if (self_loop_programs())
         test_failures++;
     page_high();
     section = "paged blocks";

@@ -4,13 +4,14 @@
  * (exec_fast_alu.c; exec_fast_mem.c's LEA, CMOVcc, MOVSXD; ex_setcc):
  * the same register result and the same lazy-flag state, written field
  * by field as lazy_set does, so native and called instructions mix with
- * nothing in between. Guest registers are read and written in cpu->gpr;
- * RIP moves through the compiler's pending delta. Only the specialised handlers' forms are
- * taken (32- and 64-bit register operands; the byte forms on AL..BH and
- * the REX byte registers; SETcc), in 64-bit code. CMOVcc and SETcc are
- * native only where the block's own code decides their condition.
- * Next: keep the flags in host RFLAGS within a block (materialised into
- * cpu->lf before a call and at the end), then registers in host ones.
+ * nothing in between. Guest registers are read and written in the host
+ * registers that hold them within the block (jit_regs.c; AH..BH in
+ * cpu->gpr, made current first); RIP moves through the compiler's
+ * pending delta. Only the specialised handlers' forms are taken (32- and
+ * 64-bit register operands; the byte forms on AL..BH and the REX byte
+ * registers; SETcc), and a few general executors' (ADC/SBB, BSWAP, MOV
+ * r/m, imm), in 64-bit code. CMOVcc and SETcc are native only where the
+ * block's own code decides their condition.
  */
 #if defined(__x86_64__)
 #include "accel/emu/exec.h"
