@@ -5,6 +5,7 @@
 #include "accel/emu/jit/jit.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -76,11 +77,21 @@ int emu_jit_vm_init(struct emu_vm *evm)
     /* For profiling compiled code: perf report names each block by its
      * guest-physical address (System.map finds the kernel's). */
     const char *map = getenv("HYPERKIT_EMU_JIT_PERFMAP");
+    if (map && *map && strcmp(map, "0") && strcmp(map, "1")) {
+        jit_log(evm, HK_LOG_ERROR, "HYPERKIT_EMU_JIT_PERFMAP must be 0 or 1, not ", map);
+        emu_jit_vm_fini(evm);
+        return HK_EINVAL;
+    }
     if (map && !strcmp(map, "1")) {
         char path[64];
         snprintf(path, sizeof(path), "/tmp/perf-%d.map", (int)getpid());
-        if (!(jit->perf_map = fopen(path, "a")))
+        /* Not through a link someone else put there: /tmp is shared. */
+        int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0600);
+        if (fd < 0 || !(jit->perf_map = fdopen(fd, "a"))) {
             jit_log(evm, HK_LOG_WARN, "no perf map: ", strerror(errno));
+            if (fd >= 0)
+                close(fd);
+        }
     }
 #else
     jit_log(evm, HK_LOG_WARN, "off: ", "it needs an x86-64 host");
