@@ -687,6 +687,37 @@ static void record(struct outcome *o, int st, const struct accel_exit *exit)
     o->rflags = emu_rflags(&cpu); /* last: it materialises (changes lf) */
 }
 
+/* c placed at CODE over random data, count at DATA + at, then run from
+ * one random state (with the data TLB empty when cold) to its HLT twice:
+ * interpreted into ref, then compiled, each block at its first run, into
+ * got. */
+static void run_program(const struct code *c, unsigned at, uint64_t count, bool cold)
+{
+    struct accel_exit exit;
+    memset(fx.ram + CODE, 0, 4096);
+    memcpy(fx.ram + CODE, c->b, c->n);
+    for (uint64_t i = DATA; i < RAM; i++)
+        fx.ram[i] = (uint8_t)rnd();
+    memcpy(fx.ram + DATA + at, &count, 8);
+    random_state(&cpu);
+    if (cold)
+        emu_tlb_flush(&cpu); /* the first access of each page misses */
+    start = cpu;
+    memcpy(start_ram, fx.ram, RAM);
+    for (int jit = 0; jit < 2; jit++) {
+        restore();
+        emu_code_invalidate(&fx.evm, CODE, 4096);
+        emu_blocks_free_dead(&fx.evm);
+        fx.evm.jit_hot = 0;
+        if (jit)
+            emu_jit_set_hot(&fx.evm, 1);
+        memset(&exit, 0, sizeof(exit));
+        emu_fixture_run_to_hlt(&cpu, &exit, 100000);
+        record(jit ? &got : &ref, exit.reason, &exit);
+    }
+}
+
+
 static const char *section = "random blocks"; /* which part of the test reports */
 
 static int report(const struct code *c, const char *what, uint64_t a, uint64_t b)
@@ -751,7 +782,6 @@ static int compare(const struct code *c)
 #define LOOPS 40
 static int loop_programs(void)
 {
-    struct accel_exit exit;
     struct code c;
     uint64_t compiled = 0, resets = 0;
     section = "loop programs";
@@ -776,26 +806,8 @@ static int loop_programs(void)
         put(&c, 0x85);
         put32(&c, (uint32_t)(CODE - (CODE + c.n + 4)));
         put(&c, 0xf4);
-        memset(fx.ram + CODE, 0, 4096);
-        memcpy(fx.ram + CODE, c.b, c.n);
-        for (uint64_t i = DATA; i < RAM; i++)
-            fx.ram[i] = (uint8_t)rnd();
         uint64_t iterations = 20 + pick(40);
-        memcpy(fx.ram + DATA + 0x100, &iterations, 8);
-        random_state(&cpu);
-        start = cpu;
-        memcpy(start_ram, fx.ram, RAM);
-        for (int jit = 0; jit < 2; jit++) {
-            restore();
-            emu_code_invalidate(&fx.evm, CODE, 4096);
-            emu_blocks_free_dead(&fx.evm);
-            fx.evm.jit_hot = 0;
-            if (jit)
-                emu_jit_set_hot(&fx.evm, 1);
-            memset(&exit, 0, sizeof(exit));
-            emu_fixture_run_to_hlt(&cpu, &exit, 100000);
-            record(jit ? &got : &ref, exit.reason, &exit);
-        }
+        run_program(&c, 0x100, iterations, false);
         if (ref.st != ACCEL_EXIT_HLT || ref.insn_count - start.insn_count < 3 * iterations) {
             printf("FAIL: emu JIT: loop program %u did not run to its HLT (exit %d, %" PRIu64
                    " instructions)\n", k, ref.st, ref.insn_count - start.insn_count);
@@ -824,7 +836,6 @@ static int loop_programs(void)
 #define SELF_LOOP_PROGRAMS 400
 static int self_loop_programs(void)
 {
-    struct accel_exit exit;
     struct code c;
     unsigned singles = 0; /* compiled as one block, the loop whole */
     calm = true;
@@ -876,26 +887,8 @@ static int self_loop_programs(void)
         put(&c, 0x85);
         put32(&c, (uint32_t)-(int32_t)(c.n + 4));
         put(&c, 0xf4);
-        memset(fx.ram + CODE, 0, 4096);
-        memcpy(fx.ram + CODE, c.b, c.n);
-        for (uint64_t i = DATA; i < RAM; i++)
-            fx.ram[i] = (uint8_t)rnd();
         uint64_t outer = 1 + pick(4);
-        memcpy(fx.ram + DATA + 0x108, &outer, 8);
-        random_state(&cpu);
-        start = cpu;
-        memcpy(start_ram, fx.ram, RAM);
-        for (int jit = 0; jit < 2; jit++) {
-            restore();
-            emu_code_invalidate(&fx.evm, CODE, 4096);
-            emu_blocks_free_dead(&fx.evm);
-            fx.evm.jit_hot = 0;
-            if (jit)
-                emu_jit_set_hot(&fx.evm, 1);
-            memset(&exit, 0, sizeof(exit));
-            emu_fixture_run_to_hlt(&cpu, &exit, 100000);
-            record(jit ? &got : &ref, exit.reason, &exit);
-        }
+        run_program(&c, 0x108, outer, false);
         int st;
         cpu.rip = CODE + top;
         struct emu_block *b = emu_block_get(&cpu, &st);
@@ -1248,27 +1241,8 @@ static int self_loops(void)
         called_jcc += gen_loop_close(&c);
         unsigned loop_bytes = c.n;
         put(&c, 0xf4);
-        memset(fx.ram + CODE, 0, 4096);
-        memcpy(fx.ram + CODE, c.b, c.n);
-        for (uint64_t i = DATA; i < RAM; i++)
-            fx.ram[i] = (uint8_t)rnd();
         uint64_t iterations = 20 + pick(40);
-        memcpy(fx.ram + DATA + 0x100, &iterations, 8);
-        random_state(&cpu);
-        emu_tlb_flush(&cpu); /* the first access of each page misses */
-        start = cpu;
-        memcpy(start_ram, fx.ram, RAM);
-        for (int jit = 0; jit < 2; jit++) {
-            restore();
-            emu_code_invalidate(&fx.evm, CODE, 4096);
-            emu_blocks_free_dead(&fx.evm);
-            fx.evm.jit_hot = 0;
-            if (jit)
-                emu_jit_set_hot(&fx.evm, 1);
-            memset(&exit, 0, sizeof(exit));
-            emu_fixture_run_to_hlt(&cpu, &exit, 100000);
-            record(jit ? &got : &ref, exit.reason, &exit);
-        }
+        run_program(&c, 0x100, iterations, true);
         if (ref.st != ACCEL_EXIT_HLT || ref.insn_count - start.insn_count < iterations * c.insns) {
             printf("FAIL: emu JIT: self loop %u did not run to its HLT (exit %d, %" PRIu64
                    " instructions)\n", k, ref.st, ref.insn_count - start.insn_count);
