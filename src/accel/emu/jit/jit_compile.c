@@ -362,6 +362,7 @@ static void build(struct jit_ctx *c, const struct jit_regs *preload, struct jit_
     bool skip_lf[EMU_BLOCK_MAX_INSNS], skip_cf[EMU_BLOCK_MAX_INSNS];
     dead_lf_stores(c, skip_lf, skip_cf);
     bool loop_jcc = false; /* the loop closes with a native Jcc: loop_tail */
+    bool prev_native = false;
     uint32_t loop_taken = 0;
     struct jit_regs at_jcc;
     c->insn_off = 0;
@@ -371,7 +372,12 @@ static void build(struct jit_ctx *c, const struct jit_regs *preload, struct jit_
         c->skip_lf = skip_lf[i];
         c->skip_cf_in = skip_cf[i];
         c->slow_marked = false;
-        if (c->long64 && i + 1 == b->n && jit_jcc_flags(c, in)) {
+        /* Host flags still the guest's: only right after a native
+         * register form that left them (a call or a slow path does not). */
+        bool host_flags = prev_native && c->host_flags;
+        prev_native = false;
+        c->host_flags = false;
+        if (c->long64 && i + 1 == b->n && jit_jcc_flags(c, in, host_flags)) {
             loop_jcc = loop;
             at_jcc = c->regs;
             called[i] = jcc_end(c, in, loop_jcc, &loop_taken, &stop_at[i], &ended_at[i]);
@@ -391,6 +397,7 @@ static void build(struct jit_ctx *c, const struct jit_regs *preload, struct jit_
         if (c->long64 && jit_native_alu_mem(c, in, &stop_at[i], &ended_at[i]))
             continue;
         if (c->long64 && jit_native(c, in)) {
+            prev_native = true;
             called[i] = false;
             c->rip_delta += in->len;
             continue;

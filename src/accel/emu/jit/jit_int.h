@@ -48,6 +48,9 @@ struct jit_ctx {
     unsigned lf_size;
     bool skip_lf;         /* this instruction's lf.op/size/a/b/res stores are dead */
     bool skip_cf_in;      /* and its lf.cf_in store */
+    bool host_flags;      /* host RFLAGS hold the guest's flags of lf_op (all
+                           * but CF after INC/DEC): the last host instruction
+                           * changing them was that operation at its size */
     struct jit_regs regs;      /* what the pool holds here */
     struct jit_regs slow_regs; /* what it held at this instruction's slow jumps */
     bool slow_marked;          /* slow_regs taken for this instruction */
@@ -167,7 +170,7 @@ bool jit_native_form(const struct emu_insn *in);
 /* When in is a Jcc (64-bit, specialised) whose condition the block's
  * own native code determines (c->lf_op): host RFLAGS made to hold the
  * guest's flags for it, and true; else nothing emitted. */
-bool jit_jcc_flags(struct jit_ctx *c, const struct emu_insn *in);
+bool jit_jcc_flags(struct jit_ctx *c, const struct emu_insn *in, bool host_flags);
 /* jit_lockstep.c: whether b can run twice (registers, flags, RIP only). */
 bool jit_lockstep_fits(const struct emu_block *b);
 

@@ -340,6 +340,7 @@ static void alu_core(struct jit_ctx *c, unsigned op, unsigned size, int dst)
     lf_store(c, X_RAX, LF(a));
     lf_store(c, X_RCX, LF(b));
     x_alu_rr(j, true, op == 7 ? X_SUB : op, X_RAX, X_RCX); /* the /digit is the host's; CMP subtracts */
+    c->host_flags = size == 8; /* the rest only moves */
     lf_store(c, X_RAX, LF(res));
     set_lf_op(c, jit_alu_lf(op), size);
     if (dst >= 0)
@@ -413,9 +414,10 @@ void jit_incdec_core(struct jit_ctx *c, bool dec, unsigned size, bool keep_cf)
     struct jit_buf *j = &c->j;
     lf_store(c, X_RAX, LF(a));
     lf_store_imm(c, LF(b), 1);
-    x_alu_r_imm(j, true, dec ? X_SUB : X_ADD, X_RAX, 1);
-    if (size == 4)
-        x_mov_rr(j, false, X_RAX, X_RAX); /* INC/DEC keep the truncated result */
+    /* At its size (INC/DEC keep the truncated result): ZF, SF, OF, PF are
+     * INC/DEC's, and only moves follow */
+    x_alu_r_imm(j, size == 8, dec ? X_SUB : X_ADD, X_RAX, 1);
+    c->host_flags = true;
     lf_store(c, X_RAX, LF(res));
     set_lf_op(c, dec ? LF_DEC : LF_INC, size);
     if (!keep_cf)
@@ -550,12 +552,13 @@ static void cond_flags(struct jit_ctx *c)
     }
 }
 
-bool jit_jcc_flags(struct jit_ctx *c, const struct emu_insn *in)
+bool jit_jcc_flags(struct jit_ctx *c, const struct emu_insn *in, bool host_flags)
 {
     if (emu_general_fn(in->fn) != ex_jcc || in->fn == ex_jcc || in->opsz != 8 ||
         !cond_known(c->lf_op, in->sub))
         return false;
-    cond_flags(c);
+    if (!host_flags) /* else the operation right before left them there */
+        cond_flags(c);
     return true;
 }
 
@@ -720,6 +723,7 @@ static bool direct(struct jit_ctx *c, const struct emu_insn *in, enum form f)
         x_alu_r_imm(j, q, (in->sub & 1) ? X_SUB : X_ADD, jit_reg(c, in->rm), 1);
         jit_reg_written(c, in->rm);
         set_lf_op(c, (in->sub & 1) ? LF_DEC : LF_INC, size);
+        c->host_flags = true;
         return true;
     case F_SHIFT:
     case F_ROT:
