@@ -257,6 +257,24 @@ static bool self_loop(const struct jit_ctx *c)
     return c->chain && (g == ex_jcc || g == ex_jmp_rel) && (int64_t)in->imm == -(int64_t)b->bytes;
 }
 
+/* The checks between two runs of a self loop, as chain_next makes them
+ * between blocks: blocks left in the budget (out[0]), nothing posted
+ * (out[1]), the link context it was entered in (*general, for chain_next);
+ * then the block counted against the budget and a jump to top. */
+static void loop_again(struct jit_ctx *c, uint32_t top, uint32_t out[2], uint32_t *general)
+{
+    struct jit_buf *j = &c->j;
+    x_alu_mem_imm(j, false, X_CMP, X_RBX, JIT_CPU(chain_left), 0);
+    out[0] = x_jcc(j, X_CC_LE);
+    x_alu_mem_imm(j, false, X_CMP, X_RBX, JIT_CPU(events), 0);
+    out[1] = x_jcc(j, X_CC_NE);
+    x_load(j, true, X_RCX, X_RBX, JIT_CPU(loop_ctx));
+    x_alu_r_mem(j, true, X_CMP, X_RCX, X_RBX, JIT_CPU(link_ctx));
+    *general = x_jcc(j, X_CC_NE);
+    x_alu_mem_imm(j, false, X_SUB, X_RBX, JIT_CPU(chain_left), 1);
+    x_patch(j, x_jmp(j), top);
+}
+
 /* A self loop that ran to its end and went back to its start (RIP as at
  * entry, in R14): again from the top of the body, with chain_next's
  * checks but no link to look at: RIP is the start it was entered at, and
@@ -269,15 +287,7 @@ static void loop_back(struct jit_ctx *c, uint32_t body, uint32_t out[2], uint32_
     x_load(j, true, X_RAX, X_RBX, JIT_CPU(rip));
     x_alu_rr(j, true, X_CMP, X_RAX, X_R14);
     general[0] = x_jcc(j, X_CC_NE);
-    x_alu_mem_imm(j, false, X_CMP, X_RBX, JIT_CPU(chain_left), 0);
-    out[0] = x_jcc(j, X_CC_LE);
-    x_alu_mem_imm(j, false, X_CMP, X_RBX, JIT_CPU(events), 0);
-    out[1] = x_jcc(j, X_CC_NE);
-    x_load(j, true, X_RCX, X_RBX, JIT_CPU(loop_ctx));
-    x_alu_r_mem(j, true, X_CMP, X_RCX, X_RBX, JIT_CPU(link_ctx));
-    general[1] = x_jcc(j, X_CC_NE);
-    x_alu_mem_imm(j, false, X_SUB, X_RBX, JIT_CPU(chain_left), 1);
-    x_patch(j, x_jmp(j), body);
+    loop_again(c, body, out, &general[1]);
 }
 
 /* The taken jump of a self loop's closing Jcc (jcc_end), out of line:
@@ -292,15 +302,11 @@ static void loop_tail(struct jit_ctx *c, const struct jit_regs *held, uint32_t t
     jit_regs_flush(c);
     x_alu_mem_imm(j, true, X_ADD, X_RBX, JIT_CPU(insn_count), c->b->n);
     x_store(j, true, X_R14, X_RBX, JIT_CPU(rip));
-    x_alu_mem_imm(j, false, X_CMP, X_RBX, JIT_CPU(chain_left), 0);
-    x_patch(j, x_jcc(j, X_CC_LE), out);
-    x_alu_mem_imm(j, false, X_CMP, X_RBX, JIT_CPU(events), 0);
-    x_patch(j, x_jcc(j, X_CC_NE), out);
-    x_load(j, true, X_RCX, X_RBX, JIT_CPU(loop_ctx));
-    x_alu_r_mem(j, true, X_CMP, X_RCX, X_RBX, JIT_CPU(link_ctx));
-    x_patch(j, x_jcc(j, X_CC_NE), general);
-    x_alu_mem_imm(j, false, X_SUB, X_RBX, JIT_CPU(chain_left), 1);
-    x_patch(j, x_jmp(j), top);
+    uint32_t outs[2], to_general;
+    loop_again(c, top, outs, &to_general);
+    x_patch(j, outs[0], out);
+    x_patch(j, outs[1], out);
+    x_patch(j, to_general, general);
 }
 
 /* R15 = what emu_tlb_tag adds to a page for this CPL (1, | 2 at CPL 3),
