@@ -24,7 +24,7 @@ void jit_regs_clear(struct jit_regs *r)
         r->host[g] = -1;
 }
 
-static bool same_regs(const struct jit_regs *a, const struct jit_regs *b)
+bool jit_regs_same(const struct jit_regs *a, const struct jit_regs *b)
 {
     return a->dirty == b->dirty && !memcmp(a->host, b->host, sizeof(a->host));
 }
@@ -119,11 +119,6 @@ void jit_regs_load(struct jit_ctx *c, const struct jit_regs *to)
     c->regs = *to;
 }
 
-bool jit_regs_same(const struct jit_regs *a, const struct jit_regs *b)
-{
-    return same_regs(a, b);
-}
-
 void jit_regs_slow_point(struct jit_ctx *c)
 {
     if (!c->slow_marked) {
@@ -132,7 +127,7 @@ void jit_regs_slow_point(struct jit_ctx *c)
     }
     /* Every slow jump of one instruction leaves from the same state: the
      * slow path stores what that state holds dirty. */
-    assert(same_regs(&c->slow_regs, &c->regs));
+    assert(jit_regs_same(&c->slow_regs, &c->regs));
 }
 
 void jit_regs_slow_call(struct jit_ctx *c, const struct emu_insn *in, uint32_t *stop,
@@ -142,8 +137,7 @@ void jit_regs_slow_call(struct jit_ctx *c, const struct emu_insn *in, uint32_t *
     assert(c->slow_marked);
     c->regs = c->slow_regs;
     jit_emit_call(c, in, stop, ended); /* stores them, then they are gone */
-    jit_regs_load(c, &join);
-    c->regs.dirty = join.dirty; /* as the fast path has them: stored again at worst */
+    jit_regs_load(c, &join); /* dirty as the fast path has them: stored again at worst */
 }
 
 /* Reading a guest register at a size into host register to, and
