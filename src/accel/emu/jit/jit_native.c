@@ -756,12 +756,12 @@ static bool direct(struct jit_ctx *c, const struct emu_insn *in, enum form f)
         x_mov_rr(j, q, jit_reg_def(c, dst), hs); /* a 32-bit one zero-extends */
         return true;
     }
-    case F_BSWAP: /* 0F C8+r; a 32-bit one zero-extends */
-    case F_MOV_RMI: {
-        if (f == F_MOV_RMI) {
-            x_mov_imm(j, jit_reg_def(c, in->rm), q ? in->imm : (uint32_t)in->imm);
-            return true;
-        }
+    case F_MOV_RI:
+    case F_MOV_RMI: /* the upper half zeroed when 32-bit */
+        x_mov_imm(j, jit_reg_def(c, f == F_MOV_RI ? in->reg : in->rm),
+                  q ? in->imm : (uint32_t)in->imm);
+        return true;
+    case F_BSWAP: { /* 0F C8+r; a 32-bit one zero-extends */
         unsigned h = jit_reg(c, in->reg);
         x_rex(j, q, 0, h);
         jb_u8(j, 0x0f);
@@ -834,16 +834,10 @@ bool jit_native(struct jit_ctx *c, const struct emu_insn *in)
         jit_read_gpr(c, size, f == F_MOV_RR ? in->reg : in->rm, X_RAX);
         jit_write_gpr(c, size, f == F_MOV_RR ? in->rm : in->reg);
         return true;
-    case F_MOV_RI: {
-        uint64_t v = q ? in->imm : (uint32_t)in->imm;
-        if (size == 1) {
-            x_mov_imm(j, X_RAX, in->imm & 0xff);
-            jit_write_gpr(c, 1, in->reg);
-        } else {
-            x_mov_imm(j, jit_reg_def(c, in->reg), v); /* the upper half zeroed when 32-bit */
-        }
+    case F_MOV_RI: /* bytes; the others direct */
+        x_mov_imm(j, X_RAX, in->imm & 0xff);
+        jit_write_gpr(c, 1, in->reg);
         return true;
-    }
     case F_LEA:
         lea(c, in);
         return true;
