@@ -1,5 +1,5 @@
 /*
- * Compiled blocks going on into each other (jit_compile.c, chain_next)
+ * Compiled blocks going on into each other (jit_compile.c chain_exit, jit_shared.c)
  * keep the run loop's promises: an interrupt that becomes pending while
  * the guest spins in one compiled loop is taken within the run loop's
  * budget of blocks, as the interpreter takes it, and the instruction

@@ -841,7 +841,7 @@ static int self_loop_programs(void)
     calm = true;
     for (unsigned k = 0; k < SELF_LOOP_PROGRAMS; k++) {
         /* Outer: the count of the inner loop set, a few forms, a Jcc +0
-         * (a boundary, the link to the loop chain_next takes the second
+         * (a boundary, the link to the loop chain_exit takes the second
          * time round); the self loop; the outer count, jnz CODE. */
         c.n = c.insns = 0;
         uint32_t inner = 2 + pick(40);
@@ -1062,7 +1062,7 @@ static bool random_block(unsigned k, struct tally *t)
         memset(cpu.tlb_read, 0, sizeof(cpu.tlb_read));
         memset(cpu.tlb_write, 0, sizeof(cpu.tlb_write));
     }
-    memset(cpu.jcache, 0, sizeof(cpu.jcache)); /* chain_next: nothing to go on into */
+    memset(cpu.jcache, 0, sizeof(cpu.jcache)); /* chaining: nothing to go on into */
     start = cpu;
     memcpy(start_ram, fx.ram, RAM);
     st = emu_run_block(&cpu, b);

@@ -252,7 +252,7 @@ static void run_batch(void)
         check(c);
     }
     ncases = 0;
-    jb = (struct jit_buf){code, code, code + sizeof(code), false};
+    jb = (struct jit_buf){code, code, code + sizeof(code), false, 0};
 }
 
 static void group_end(void)
@@ -755,7 +755,7 @@ int main(void)
         return 1;
     }
     crash_handler();
-    jb = (struct jit_buf){code, code, code + sizeof(code), false};
+    jb = (struct jit_buf){code, code, code + sizeof(code), false, 0};
     test_lea();
     test_byte_moves();
     test_setcc();

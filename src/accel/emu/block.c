@@ -80,7 +80,7 @@ static struct emu_block *translate(struct emu_cpu *cpu, uint64_t lin, uint64_t g
     b->bytes = (uint16_t)(lin - start);
     b->end = (uintptr_t)(b->insns + n);
     b->jit = b->jit_code = NULL;
-    b->jit_entry = NULL;
+    b->jit_entry = b->jit_body = NULL;
     b->jit_hot = cpu->vm->jit_hot;
     memset(b->link, 0, sizeof(b->link)); /* ctx 0 is no vCPU's: never followed */
     memcpy(b->insns, insns, (size_t)n * sizeof(struct emu_insn));

@@ -66,6 +66,8 @@ struct emu_block {
                                  * compiled code, or the lockstep check */
     emu_jit_fn jit_code;        /* its compiled code, or NULL */
     void *jit_entry;            /* where other compiled blocks chain into it, or NULL */
+    void *jit_body;             /* its compiled code's start: jit_code (the shared
+                                 * entry from C) goes on there */
     uint32_t jit_hot;           /* runs left before it is compiled; 0: never */
     struct emu_block *hash_next;
     struct emu_block *page_next;

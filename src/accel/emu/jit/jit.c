@@ -58,6 +58,12 @@ int emu_jit_vm_init(struct emu_vm *evm)
         free(jit);
         return HK_OK;
     }
+    if (!jit_shared_build(jit)) {
+        jit_log(evm, HK_LOG_WARN, "off: ", "the shared code does not fit in code memory");
+        jit_arena_fini(&jit->arena);
+        free(jit);
+        return HK_OK;
+    }
     jit->mode = mode;
     evm->jit = jit;
     evm->jit_hot = EMU_JIT_HOT;
@@ -91,6 +97,9 @@ int emu_jit_vm_init(struct emu_vm *evm)
             jit_log(evm, HK_LOG_WARN, "no perf map: ", strerror(errno));
             if (fd >= 0)
                 close(fd);
+        } else {
+            fprintf(jit->perf_map, "%lx %zx hk_shared\n",
+                    (unsigned long)(uintptr_t)jit->arena.rx, jit->arena.keep);
         }
     }
 #else
@@ -159,7 +168,7 @@ void emu_jit_stats(const struct emu_vm *evm, uint64_t *compiled, uint64_t *reset
 static void forget_code(struct emu_block *b)
 {
     b->jit = b->jit_code = NULL;
-    b->jit_entry = b->link[0].code = b->link[1].code = NULL;
+    b->jit_entry = b->jit_body = b->link[0].code = b->link[1].code = NULL;
 }
 
 static void drop_all_code(struct emu_vm *evm)
@@ -182,7 +191,9 @@ bool emu_jit_compile(struct emu_vm *evm, struct emu_block *b)
     if (!jit)
         return false;
     struct jit_ctx c = {
-        .j = {jit->buf, jit->buf, jit->buf + sizeof(jit->buf), false},
+        .j = {jit->buf, jit->buf, jit->buf + sizeof(jit->buf), false,
+              jit_arena_next(&jit->arena)},
+        .sh = &jit->shared,
         .b = b,
         .long64 = b->mode_key == MODE_LONG64,
         /* Not in lockstep, where each block is checked as it starts. */
@@ -191,18 +202,25 @@ bool emu_jit_compile(struct emu_vm *evm, struct emu_block *b)
     jit_build(&c);
     if (c.j.full)
         return false; /* cannot happen at 64 instructions: stays interpreted */
-    size_t n = (size_t)(c.j.p - c.j.start);
-    void *code = jit_arena_publish(&jit->arena, c.j.start, n);
+    void *code = jit_arena_publish(&jit->arena, c.j.start, (size_t)(c.j.p - c.j.start));
     if (!code) {
         drop_all_code(evm);
         dropped = true;
         b->jit_hot = 0; /* this one is compiled now, not again later */
-        if (!(code = jit_arena_publish(&jit->arena, c.j.start, n)))
+        /* Again for where it goes now: its jumps to the shared code are
+         * relative. */
+        c.j.p = c.j.start;
+        c.j.base = jit_arena_next(&jit->arena);
+        jit_build(&c);
+        if (c.j.full ||
+            !(code = jit_arena_publish(&jit->arena, c.j.start, (size_t)(c.j.p - c.j.start))))
             return dropped;
     }
-    b->jit_code = (emu_jit_fn)code;
+    size_t n = (size_t)(c.j.p - c.j.start);
+    b->jit_code = (emu_jit_fn)(uintptr_t)jit->shared.enter;
+    b->jit_body = code;
     if (c.chain)
-        b->jit_entry = (uint8_t *)code + c.entry;
+        b->jit_entry = code;
     if (jit->perf_map)
         fprintf(jit->perf_map, "%lx %zx hk_gpa_%llx\n", (unsigned long)(uintptr_t)code, n,
                 (unsigned long long)b->gpa);

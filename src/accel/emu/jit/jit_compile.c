@@ -6,9 +6,11 @@
  * exit stub, status tested, then cpu->run_end for 0. Native ones cannot
  * fail nor end the block, so they need neither test; their lengths add
  * up in one pending RIP delta, written before any call and at the end.
- * Exits are stubs after the body that call run.c's emu_block_stop /
- * emu_block_ended, so every way out is run_block's. A Jcc ending the block
- * after native flag-setting code is native too (jcc_end).
+ * Exits are stubs after the body that name the instruction and jump to
+ * the shared code's calls of run.c's emu_block_stop / emu_block_ended
+ * (jit_shared.c), so every way out is run_block's. A Jcc ending the block
+ * after native flag-setting code is native too (jcc_end), each of its two
+ * ways out chaining on through the link it makes (chain_exit).
  */
 #if defined(__x86_64__)
 #include "accel/emu/exec.h"
@@ -81,27 +83,14 @@ static bool rel_jump(struct jit_ctx *c, const struct emu_insn *in, uint32_t *sto
 }
 
 /* The block's last instruction, a Jcc whose flags the block's own native
- * code set (jit_jcc_flags put them in host RFLAGS): RIP to the target or
- * past it. In a self loop (loop_jcc) the taken jump goes to the loop's
- * tail (loop_tail, *taken_at to patch), RIP past it otherwise. Whether
- * it emitted a call. */
-static bool jcc_end(struct jit_ctx *c, const struct emu_insn *in, bool loop_jcc,
-                    uint32_t *taken_at, uint32_t *stop, uint32_t *ended)
+ * code set (jit_jcc_flags put them in host RFLAGS): RIP past it, and the
+ * taken jump returned, for build to end that path (rel_jump, or
+ * loop_tail in a self loop). */
+static uint32_t jcc_end(struct jit_ctx *c, const struct emu_insn *in)
 {
-    struct jit_buf *j = &c->j;
-    uint32_t taken = x_jcc(j, in->sub & 15);
-    if (loop_jcc) {
-        *taken_at = taken;
-        x_alu_mem_imm(j, true, X_ADD, X_RBX, JIT_CPU(rip), c->rip_delta + in->len);
-        c->rip_delta = 0;
-        return false;
-    }
-    x_alu_mem_imm(j, true, X_ADD, X_RBX, JIT_CPU(rip), c->rip_delta + in->len);
-    uint32_t done = x_jmp(j);
-    x_patch(j, taken, jb_pos(j));
-    bool call = rel_jump(c, in, stop, ended);
-    x_patch(j, done, jb_pos(j));
-    return call;
+    uint32_t taken = x_jcc(&c->j, in->sub & 15);
+    x_alu_mem_imm(&c->j, true, X_ADD, X_RBX, JIT_CPU(rip), c->rip_delta + in->len);
+    return taken;
 }
 
 /* JMP rel ending the block in 64-bit code (ex_jmp_rel, not specialised);
@@ -146,105 +135,63 @@ static void dead_lf_stores(const struct jit_ctx *c, bool *skip_lf, bool *skip_cf
     }
 }
 
-#define JCACHE(field)                                                                      \
-    ((int32_t)(offsetof(struct emu_cpu, jcache) + offsetof(struct emu_jcache_entry, field)))
-_Static_assert(sizeof(struct emu_jcache_entry) == 32, "chain_next indexes the jump cache by << 5");
-
-#define BLOCK(field) ((int32_t)offsetof(struct emu_block, field))
-#define LINK1(field)                                                                       \
-    ((int32_t)(offsetof(struct emu_block, link) + sizeof(struct emu_link) +                 \
+#define LINK(k, field)                                                                     \
+    ((int32_t)(offsetof(struct emu_block, link) + (k) * sizeof(struct emu_link) +          \
                offsetof(struct emu_link, field)))
 
-/* The block ran to its end (status EMU_OK): go on into the block its link
- * leads to when that one is compiled, making run_chain's checks between
- * blocks, as it makes them: blocks left in the chain's budget, nothing
- * posted to the vCPU, a link made for this RIP in the link context now
- * (emu_block_follow, its same-page rule included), else the jump cache's
- * entry for it; anything else goes back to run_chain. The link or entry
- * holds where the next block's code is entered (its jit_entry when made,
- * NULL when it was not compiled then; cleared when code memory is
- * reset), so the next block's own memory is not read. R12 becomes the
- * next block, which sets cpu->run_end itself; its stubs then end with its
- * own instructions. The jumps to out[] return EMU_OK. */
-static unsigned chain_next(struct jit_ctx *c, uint32_t out[13])
+/* The block ran to its end (status EMU_OK): go on into the next block's
+ * compiled code, making run_chain's checks between blocks as it makes
+ * them: blocks left in the chain's budget, nothing posted to the vCPU,
+ * then a link made for this RIP in the link context now. Only link[k],
+ * the one this way out of the block makes (emu_block_link: [1] the
+ * block right after, [0] a jump's target; k < 0: either), is looked at
+ * here; anything else is the shared code's (chain_any: both links, the
+ * same-page rule, the jump cache). R12 becomes the next block, RBP its
+ * start; its code sets cpu->run_end itself. */
+static void chain_exit(struct jit_ctx *c, int k)
 {
     struct jit_buf *j = &c->j;
-    unsigned n = 0;
     x_alu_mem_imm(j, false, X_CMP, X_RBX, JIT_CPU(chain_left), 0);
-    out[n++] = x_jcc(j, X_CC_LE);
+    x_jcc_abs(j, X_CC_LE, c->sh->out);
     x_alu_mem_imm(j, false, X_CMP, X_RBX, JIT_CPU(events), 0);
-    out[n++] = x_jcc(j, X_CC_NE);
-    /* RDX = the block less one link, so that LINK1 finds link[0]. */
+    x_jcc_abs(j, X_CC_NE, c->sh->out);
+    if (k < 0) {
+        x_jmp_abs(j, c->sh->chain_any);
+        return;
+    }
     x_load(j, true, X_RAX, X_RBX, JIT_CPU(rip));
     x_load(j, true, X_RCX, X_RBX, JIT_CPU(link_ctx));
-    x_mov_rr(j, true, X_RDX, X_R12);
-    x_alu_r_mem(j, true, X_CMP, X_RAX, X_R12, LINK1(lin));
-    uint32_t found = x_jcc(j, X_CC_E);
-    x_alu_r_imm(j, true, X_SUB, X_RDX, (int32_t)sizeof(struct emu_link));
-    x_alu_r_mem(j, true, X_CMP, X_RAX, X_RDX, LINK1(lin));
-    uint32_t jcache = x_jcc(j, X_CC_NE);
-    x_patch(j, found, jb_pos(j));
-    x_alu_r_mem(j, true, X_CMP, X_RCX, X_RDX, LINK1(ctx));
-    uint32_t other_ctx = x_jcc(j, X_CC_NE);
-    x_load(j, true, X_RCX, X_RDX, LINK1(code));
-    x_load(j, true, X_RDX, X_RDX, LINK1(to));
-    uint32_t have = x_jmp(j);
-    /* A link made in another context (a CR3 switch since), still right
-     * within this block's page (emu_link_same_page, this block started
-     * at RBP): made anew in this context, as run_chain would. */
-    x_patch(j, other_ctx, jb_pos(j));
-    x_mov_rr(j, true, X_RSI, X_RBP);
-    x_alu_rr(j, true, X_XOR, X_RSI, X_RAX);
-    x_shift_imm(j, true, 5, X_RSI, 12);
-    out[n++] = x_jcc(j, X_CC_NE);
-    x_load(j, true, X_RSI, X_RDX, LINK1(code_gen));
-    x_alu_r_mem(j, true, X_CMP, X_RSI, X_RBX, JIT_CPU(code_gen_seen));
-    out[n++] = x_jcc(j, X_CC_NE);
-    x_load(j, true, X_RSI, X_RDX, LINK1(to));
-    x_test_rr(j, true, X_RSI, X_RSI); /* a new block's zeroed link */
-    out[n++] = x_jcc(j, X_CC_E);
-    x_load(j, true, X_RDI, X_R12, BLOCK(gpa));
-    x_alu_r_imm(j, true, X_AND, X_RDI, -4096);
-    x_mov_rr(j, false, X_R8, X_RAX);
-    x_alu_r_imm(j, false, X_AND, X_R8, 0xfff);
-    x_alu_rr(j, true, X_OR, X_RDI, X_R8);
-    x_alu_r_mem(j, true, X_CMP, X_RDI, X_RSI, BLOCK(gpa));
-    out[n++] = x_jcc(j, X_CC_NE);
-    x_load(j, false, X_RDI, X_R12, BLOCK(mode_key));
-    x_alu_r_mem(j, false, X_CMP, X_RDI, X_RSI, BLOCK(mode_key));
-    out[n++] = x_jcc(j, X_CC_NE);
-    x_store(j, true, X_RCX, X_RDX, LINK1(ctx));
-    x_load(j, true, X_RCX, X_RSI, BLOCK(jit_entry));
-    x_store(j, true, X_RCX, X_RDX, LINK1(code));
-    x_mov_rr(j, true, X_RDX, X_RSI);
-    uint32_t have2 = x_jmp(j);
-    /* Neither link: the jump cache (emu_jcache_find), RSI = its slot. */
-    x_patch(j, jcache, jb_pos(j));
-    x_mov_rr(j, true, X_RSI, X_RAX);
-    x_shift_imm(j, true, 5, X_RSI, EMU_JCACHE_BITS);
-    x_alu_rr(j, true, X_XOR, X_RSI, X_RAX);
-    x_alu_r_imm(j, false, X_AND, X_RSI, (1 << EMU_JCACHE_BITS) - 1);
-    x_shl_imm(j, false, X_RSI, 5);
-    x_alu_rr(j, true, X_ADD, X_RSI, X_RBX);
-    x_alu_r_mem(j, true, X_CMP, X_RAX, X_RSI, JCACHE(lin));
-    out[n++] = x_jcc(j, X_CC_NE);
-    x_alu_r_mem(j, true, X_CMP, X_RCX, X_RSI, JCACHE(ctx));
-    out[n++] = x_jcc(j, X_CC_NE);
-    x_load(j, true, X_RCX, X_RSI, JCACHE(code));
-    x_load(j, true, X_RDX, X_RSI, JCACHE(to));
-    x_patch(j, have, jb_pos(j));
-    x_patch(j, have2, jb_pos(j));
+    x_alu_r_mem(j, true, X_CMP, X_RAX, X_R12, LINK(k, lin));
+    x_jcc_abs(j, X_CC_NE, c->sh->chain_any);
+    x_alu_r_mem(j, true, X_CMP, X_RCX, X_R12, LINK(k, ctx));
+    uint32_t other = x_jcc(j, X_CC_NE);
+    x_load(j, true, X_RCX, X_R12, LINK(k, code));
     x_test_rr(j, true, X_RCX, X_RCX); /* not compiled (when linked): run_chain */
-    out[n++] = x_jcc(j, X_CC_E);
-    /* Taken: counted; R12 and RBP are the block and where it starts (told
-     * to run_chain on the way out). The crash trail (cpu->recent_rip)
-     * has the blocks run_chain enters, not these: HYPERKIT_EMU_JIT=0
-     * for every block's. */
+    x_jcc_abs(j, X_CC_E, c->sh->out);
+    x_load(j, true, X_RDX, X_R12, LINK(k, to));
     x_alu_mem_imm(j, false, X_SUB, X_RBX, JIT_CPU(chain_left), 1);
     x_mov_rr(j, true, X_RBP, X_RAX);
     x_mov_rr(j, true, X_R12, X_RDX);
     x_jmp_reg(j, X_RCX);
-    return n;
+    /* Made in another context: the shared code's same-page rule, RDX
+     * addressing link[k] as link[1]. */
+    x_patch(j, other, jb_pos(j));
+    x_mov_rr(j, true, X_RDX, X_R12);
+    if (k == 0)
+        x_alu_r_imm(j, true, X_SUB, X_RDX, (int32_t)sizeof(struct emu_link));
+    x_jmp_abs(j, c->sh->chain_other);
+}
+
+/* Which link the block's own way out makes (chain_exit's k) when it ends
+ * with in: a jump's target ([0]) after an unconditional control transfer,
+ * either after a conditional one that was called, the block right after
+ * ([1]) when it just stops (its size, its page). */
+static int exit_link(const struct emu_insn *in)
+{
+    emu_exec_fn g = emu_general_fn(in->fn);
+    if (!(in->flags & INSN_ENDS))
+        return 1;
+    return g == ex_jcc || g == ex_loop || g == ex_jcxz ? -1 : 0;
 }
 
 /* Whether b ends in a Jcc or JMP back to its own first instruction (a
@@ -257,17 +204,17 @@ static bool self_loop(const struct jit_ctx *c)
     return c->chain && (g == ex_jcc || g == ex_jmp_rel) && (int64_t)in->imm == -(int64_t)b->bytes;
 }
 
-/* The checks between two runs of a self loop, as chain_next makes them
- * between blocks: blocks left in the budget (out[0]), nothing posted
- * (out[1]), the link context it was entered in (*general, for chain_next);
+/* The checks between two runs of a self loop, as chain_exit makes them
+ * between blocks: blocks left in the budget and nothing posted (else
+ * out), the link context it was entered in (*general, for chain_exit);
  * then the block counted against the budget and a jump to top. */
-static void loop_again(struct jit_ctx *c, uint32_t top, uint32_t out[2], uint32_t *general)
+static void loop_again(struct jit_ctx *c, uint32_t top, uint32_t *general)
 {
     struct jit_buf *j = &c->j;
     x_alu_mem_imm(j, false, X_CMP, X_RBX, JIT_CPU(chain_left), 0);
-    out[0] = x_jcc(j, X_CC_LE);
+    x_jcc_abs(j, X_CC_LE, c->sh->out);
     x_alu_mem_imm(j, false, X_CMP, X_RBX, JIT_CPU(events), 0);
-    out[1] = x_jcc(j, X_CC_NE);
+    x_jcc_abs(j, X_CC_NE, c->sh->out);
     x_load(j, true, X_RCX, X_RBX, JIT_CPU(loop_ctx));
     x_alu_r_mem(j, true, X_CMP, X_RCX, X_RBX, JIT_CPU(link_ctx));
     *general = x_jcc(j, X_CC_NE);
@@ -276,85 +223,66 @@ static void loop_again(struct jit_ctx *c, uint32_t top, uint32_t out[2], uint32_
 }
 
 /* A self loop that ran to its end and went back to its start (RIP as at
- * entry, in R14): again from the top of the body, with chain_next's
+ * entry, in R14): again from the top of the body, with chain_exit's
  * checks but no link to look at: RIP is the start it was entered at, and
  * the link context is the one it was entered in (cpu->loop_ctx) unless
- * something in it gave a new one. Anything else falls to chain_next (jumps in
- * general[]) or returns (out[]). */
-static void loop_back(struct jit_ctx *c, uint32_t body, uint32_t out[2], uint32_t general[2])
+ * something in it gave a new one. Anything else falls to chain_exit
+ * (jumps in general[]). */
+static void loop_back(struct jit_ctx *c, uint32_t body, uint32_t general[2])
 {
     struct jit_buf *j = &c->j;
     x_load(j, true, X_RAX, X_RBX, JIT_CPU(rip));
     x_alu_rr(j, true, X_CMP, X_RAX, X_R14);
     general[0] = x_jcc(j, X_CC_NE);
-    loop_again(c, body, out, &general[1]);
+    loop_again(c, body, &general[1]);
 }
 
 /* The taken jump of a self loop's closing Jcc (jcc_end), out of line:
  * the registers held (*held, as at the jump) stored, the block counted,
  * RIP its start (R14), then loop_back's checks to the top of the body
- * (top), or to chain_next (general) or out. */
+ * (top), or to chain_exit (general). */
 static void loop_tail(struct jit_ctx *c, const struct jit_regs *held, uint32_t top,
-                      uint32_t general, uint32_t out)
+                      uint32_t general)
 {
     struct jit_buf *j = &c->j;
     c->regs = *held;
     jit_regs_flush(c);
     x_alu_mem_imm(j, true, X_ADD, X_RBX, JIT_CPU(insn_count), c->b->n);
     x_store(j, true, X_R14, X_RBX, JIT_CPU(rip));
-    uint32_t outs[2], to_general;
-    loop_again(c, top, outs, &to_general);
-    x_patch(j, outs[0], out);
-    x_patch(j, outs[1], out);
+    uint32_t to_general;
+    loop_again(c, top, &to_general);
     x_patch(j, to_general, general);
 }
 
-/* R15 = what emu_tlb_tag adds to a page for this CPL (1, | 2 at CPL 3),
- * | 4 when RFLAGS.AC is set: then no entry matches, and every access
- * takes its handler's full path, as emu_tlb_host has it. Every
- * instruction that changes CPL or AC (POPF, IRET, SYSCALL/SYSRET, far
- * transfers, CR0) ends its block, and blocks that end so never chain:
- * this holds for the blocks chained after it too. */
-static void tlb_tag_bits(struct jit_buf *j)
+/* The block ran to its end on one way out: the registers it holds and
+ * RIP stored, its instructions counted, then on into the next block
+ * (chain_exit's k) or back to run_chain. */
+static void end_exit(struct jit_ctx *c, int k)
 {
-    x_alu_rr(j, false, X_XOR, X_RAX, X_RAX);
-    x_alu_mem_imm(j, false, X_CMP, X_RBX, JIT_CPU(cpl), 3);
-    x_setcc(j, X_CC_E, X_RAX);
-    x_alu_rr(j, false, X_ADD, X_RAX, X_RAX);
-    x_alu_r_imm(j, false, X_OR, X_RAX, 1);
-    x_test_mem_imm(j, X_RBX, JIT_CPU(rflags), (uint32_t)RFLAGS_AC);
-    uint32_t no_ac = x_jcc(j, X_CC_E);
-    x_alu_r_imm(j, false, X_OR, X_RAX, 4);
-    x_patch(j, no_ac, jb_pos(j));
-    x_mov_rr(j, true, X_R15, X_RAX);
+    jit_regs_flush(c);
+    flush_rip(c);
+    x_alu_mem_imm(&c->j, true, X_ADD, X_RBX, JIT_CPU(insn_count), c->b->n);
+    if (c->chain)
+        chain_exit(c, k);
+    else
+        x_jmp_abs(&c->j, c->sh->out);
 }
 
-static const unsigned saved[] = {X_RBX, X_RBP, X_R12, X_R13, X_R14, X_R15};
-#define NSAVED (sizeof(saved) / sizeof(saved[0]))
-
 /* The block, the pool holding *preload from the top of the body on;
- * *end = what it holds at the end (all stored). */
+ * *end = what it holds at the end (all stored). It starts where
+ * jit_body and jit_entry say: the shared entry from C has set up the
+ * registers jit_int.h lists, as a chaining block left them. */
 static void build(struct jit_ctx *c, const struct jit_regs *preload, struct jit_regs *end)
 {
     const struct emu_block *b = c->b;
     struct jit_buf *j = &c->j;
     uint32_t stop_at[EMU_BLOCK_MAX_INSNS], ended_at[EMU_BLOCK_MAX_INSNS];
     bool called[EMU_BLOCK_MAX_INSNS];
-    /* Six pushes after the return address and 8 more: RSP 16-byte
-     * aligned at calls. */
-    for (unsigned i = 0; i < NSAVED; i++)
-        x_push(j, saved[i]);
-    x_alu_r_imm(j, true, X_SUB, X_RSP, 8);
-    x_mov_rr(j, true, X_RBX, X_RDI);
-    x_mov_rr(j, true, X_R12, X_RSI);
-    x_load(j, true, X_RBP, X_RBX, JIT_CPU(chain_lin)); /* where run_chain entered it */
-    tlb_tag_bits(j);
-    c->entry = jb_pos(j);
     x_mov_imm(j, X_RAX, (uint64_t)b->end);
     x_store(j, true, X_RAX, X_RBX, JIT_CPU(run_end));
     bool loop = self_loop(c);
     if (loop) { /* where it starts and in which context, for loop_back;
-                 * chain_lin is this start already (run_chain, chain_next) */
+                 * chain_lin is this start already (run_chain, chain_exit) */
         x_load(j, true, X_R14, X_RBX, JIT_CPU(rip));
         x_load(j, true, X_RAX, X_RBX, JIT_CPU(link_ctx));
         x_store(j, true, X_RAX, X_RBX, JIT_CPU(loop_ctx));
@@ -367,9 +295,11 @@ static void build(struct jit_ctx *c, const struct jit_regs *preload, struct jit_
     c->lf_op = -1;
     bool skip_lf[EMU_BLOCK_MAX_INSNS], skip_cf[EMU_BLOCK_MAX_INSNS];
     dead_lf_stores(c, skip_lf, skip_cf);
-    bool loop_jcc = false; /* the loop closes with a native Jcc: loop_tail */
+    bool jcc = false;      /* closes with a native Jcc (jcc_end): two ways out */
+    bool loop_jcc = false; /* and loops on its taken jump: loop_tail */
     bool prev_native = false;
-    uint32_t loop_taken = 0;
+    uint32_t jcc_taken = 0;
+    int32_t jcc_delta = 0;
     struct jit_regs at_jcc;
     c->insn_off = 0;
     for (unsigned i = 0; i < b->n; c->insn_off += b->insns[i].len, i++) {
@@ -384,9 +314,13 @@ static void build(struct jit_ctx *c, const struct jit_regs *preload, struct jit_
         prev_native = false;
         c->host_flags = false;
         if (c->long64 && i + 1 == b->n && jit_jcc_flags(c, in, host_flags)) {
+            jcc = true;
             loop_jcc = loop;
             at_jcc = c->regs;
-            called[i] = jcc_end(c, in, loop_jcc, &loop_taken, &stop_at[i], &ended_at[i]);
+            jcc_delta = c->rip_delta;
+            jcc_taken = jcc_end(c, in);
+            c->rip_delta = 0;
+            called[i] = false; /* unless the taken path's rel_jump calls */
             continue;
         }
         if (c->long64 && i + 1 == b->n && jmp_end(c, in, &called[i], &stop_at[i], &ended_at[i]))
@@ -410,73 +344,54 @@ static void build(struct jit_ctx *c, const struct jit_regs *preload, struct jit_
         }
         jit_emit_call(c, in, &stop_at[i], &ended_at[i]);
     }
-    /* Ran to its end. */
+    const struct emu_insn *last = &b->insns[b->n - 1];
+    /* Ran to its end (past a native Jcc: not taken). */
     jit_regs_flush(c);
     *end = c->regs;
     flush_rip(c);
     x_alu_mem_imm(j, true, X_ADD, X_RBX, JIT_CPU(insn_count), b->n);
     uint32_t general_at = 0;
     if (c->chain) {
-        uint32_t out[15], general[2];
-        unsigned nout = 0;
         if (loop && !loop_jcc) {
+            uint32_t general[2];
             /* Still holding what the top loads: past those loads. */
-            loop_back(c, jit_regs_same(&c->regs, preload) ? body_loaded : body, out, general);
-            nout = 2;
+            loop_back(c, jit_regs_same(&c->regs, preload) ? body_loaded : body, general);
             x_patch(j, general[0], jb_pos(j));
             x_patch(j, general[1], jb_pos(j));
+            chain_exit(c, -1);
+        } else {
+            general_at = jb_pos(j);
+            chain_exit(c, jcc ? 1 : exit_link(last));
         }
-        general_at = jb_pos(j);
-        nout += chain_next(c, out + nout);
-        for (unsigned k = 0; k < nout; k++)
-            x_patch(j, out[k], jb_pos(j));
+    } else {
+        x_jmp_abs(j, c->sh->out);
     }
-    uint32_t out_at = jb_pos(j);
-    x_alu_rr(j, false, X_XOR, X_RAX, X_RAX);
-    uint32_t epilogue = jb_pos(j);
-    x_store(j, true, X_R12, X_RBX, JIT_CPU(chain_block)); /* the last block run, for run_chain */
-    x_store(j, true, X_RBP, X_RBX, JIT_CPU(chain_lin));
-    x_alu_r_imm(j, true, X_ADD, X_RSP, 8);
-    for (unsigned i = NSAVED; i-- > 0;)
-        x_pop(j, saved[i]);
-    x_ret(j);
+    if (jcc && !loop_jcc) { /* taken: RIP to the target */
+        unsigned i = b->n - 1u;
+        x_patch(j, jcc_taken, jb_pos(j));
+        c->regs = at_jcc;
+        c->rip_delta = jcc_delta;
+        called[i] = rel_jump(c, last, &stop_at[i], &ended_at[i]);
+        end_exit(c, 0);
+    }
     if (loop_jcc) {
-        x_patch(j, loop_taken, jb_pos(j));
+        x_patch(j, jcc_taken, jb_pos(j));
         /* Still holding what the top loads: past those loads. */
         struct jit_regs held = at_jcc;
         held.dirty = 0;
-        loop_tail(c, &at_jcc, jit_regs_same(&held, preload) ? body_loaded : body, general_at,
-                  out_at);
+        loop_tail(c, &at_jcc, jit_regs_same(&held, preload) ? body_loaded : body, general_at);
     }
-    /* Exit stubs: which instruction, then the shared tail. */
-    uint32_t to_stop[EMU_BLOCK_MAX_INSNS], to_ended[EMU_BLOCK_MAX_INSNS];
-    unsigned nstop = 0, nended = 0;
+    /* Exit stubs: which instruction, then the shared code. */
     for (unsigned i = 0; i < b->n; i++) {
         if (!called[i])
             continue;
         x_patch(j, stop_at[i], jb_pos(j));
         x_mov_imm(j, X_RDX, (uint64_t)(uintptr_t)&b->insns[i]);
-        to_stop[nstop++] = x_jmp(j);
+        x_jmp_abs(j, c->sh->stop);
         x_patch(j, ended_at[i], jb_pos(j));
         x_mov_imm(j, X_RSI, i + 1);
-        to_ended[nended++] = x_jmp(j);
+        x_jmp_abs(j, c->sh->ended);
     }
-    /* emu_block_stop(cpu, b, in, st, rsp) */
-    for (unsigned k = 0; k < nstop; k++)
-        x_patch(j, to_stop[k], jb_pos(j));
-    x_mov_rr(j, false, X_RCX, X_RAX);
-    x_mov_rr(j, true, X_RDI, X_RBX);
-    x_mov_rr(j, true, X_RSI, X_R12);
-    x_mov_rr(j, true, X_R8, X_R13);
-    x_call_abs(j, (const void *)emu_block_stop);
-    x_patch(j, x_jmp(j), epilogue);
-    /* emu_block_ended(cpu, n, EMU_OK) */
-    for (unsigned k = 0; k < nended; k++)
-        x_patch(j, to_ended[k], jb_pos(j));
-    x_mov_rr(j, true, X_RDI, X_RBX);
-    x_alu_rr(j, false, X_XOR, X_RDX, X_RDX);
-    x_call_abs(j, (const void *)emu_block_ended);
-    x_patch(j, x_jmp(j), epilogue);
 }
 
 void jit_build(struct jit_ctx *c)

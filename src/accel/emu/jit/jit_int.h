@@ -11,8 +11,22 @@
 
 #define JIT_BUF (64u << 10) /* one block's code at most: 64 instructions */
 
+/* Code every block shares, made once at the start of code memory, which
+ * a reset keeps (jit_shared.c): a block's own code is only its body and
+ * the fast path of its chaining, jumping here for the rest. */
+struct jit_shared {
+    const uint8_t *enter;       /* run_block's contract: from C into b->jit_body */
+    const uint8_t *out;         /* return EMU_OK to run_chain */
+    const uint8_t *leave;       /* return EAX to run_chain */
+    const uint8_t *stop;        /* EAX: the status of RDX's instruction (emu_block_stop) */
+    const uint8_t *ended;       /* ESI: instructions run when run_end was zeroed */
+    const uint8_t *chain_any;   /* the next block through either link or the jump cache */
+    const uint8_t *chain_other; /* RDX's link (as link[1]) matched RAX in another context */
+};
+
 struct emu_jit {
     struct jit_arena arena;
+    struct jit_shared shared;
     enum emu_jit_mode mode;
     uint64_t compiled, resets;
     FILE *perf_map;  /* HYPERKIT_EMU_JIT_PERFMAP: /tmp/perf-PID.map, each block's code */
@@ -29,7 +43,7 @@ struct jit_regs {
 };
 
 /* One block's compilation. Host registers inside compiled code:
- * RBX = cpu, R12 = the block, RBP = its linear start (chain_next), R13 = guest RSP as the current called
+ * RBX = cpu, R12 = the block, RBP = its linear start (chain_exit), R13 = guest RSP as the current called
  * instruction started (emu_block_stop restores it), R14 = RIP as a self
  * looping block started (loop_back), R15 = the bits of a data-TLB tag
  * for this CPL and RFLAGS.AC (jit_tlb_probe; set once on entry: neither
@@ -37,11 +51,10 @@ struct jit_regs {
  * instructions. RSI, RDI, R8-R11 hold guest registers (c->regs). */
 struct jit_ctx {
     struct jit_buf j;
+    const struct jit_shared *sh;
     const struct emu_block *b;
     bool long64;          /* 64-bit code: the only mode native forms are made for */
     bool chain;           /* ends by going on into the next compiled block */
-    uint32_t entry;       /* where the code goes on after the prologue: the
-                           * same in every block, where others chain in */
     int32_t rip_delta;    /* lengths of native instructions not yet added to RIP */
     uint32_t insn_off;    /* the instruction's offset in the block */
     int lf_op;            /* LF_* the last native flag-setter left, -1 when unknown */
@@ -77,6 +90,10 @@ bool jit_incdec_keeps_cf(int lf_before);
 /* Byte register r: AH..BH (REG_HIGH8 on, as the decoder names them
  * without REX) are byte 1 of RAX..RBX. */
 #define JIT_GPR8(r) ((r) >= REG_HIGH8 ? JIT_GPR((r) - REG_HIGH8) + 1 : JIT_GPR(r))
+
+/* jit_shared.c: the shared code into code memory, at its start before
+ * any block (a reset keeps it); false when it does not fit. */
+bool jit_shared_build(struct emu_jit *jit);
 
 /* jit_compile.c: the whole host function for c->b into c->j; in called
  * as run_block calls it (the stub jumps patched through *stop, *ended). */

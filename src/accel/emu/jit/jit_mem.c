@@ -47,9 +47,19 @@ void jit_arena_fini(struct jit_arena *a)
     a->fd = -1;
 }
 
+static size_t next_at(const struct jit_arena *a)
+{
+    return (a->used + 15) & ~(size_t)15; /* functions 16-byte aligned */
+}
+
+uintptr_t jit_arena_next(const struct jit_arena *a)
+{
+    return (uintptr_t)(a->rx + next_at(a));
+}
+
 void *jit_arena_publish(struct jit_arena *a, const void *code, size_t n)
 {
-    size_t at = (a->used + 15) & ~(size_t)15; /* functions 16-byte aligned */
+    size_t at = next_at(a);
     if (at > a->limit || a->limit - at < n)
         return NULL;
     memcpy(a->rw + at, code, n);
@@ -71,8 +81,8 @@ void jit_arena_reset(struct jit_arena *a)
 {
     /* INT3 over the old code: a jump still aimed at it (a bug) traps
      * instead of running code of blocks that may since be gone. */
-    memset(a->rw, 0xcc, a->used);
-    a->used = 0;
+    memset(a->rw + a->keep, 0xcc, a->used - a->keep);
+    a->used = a->keep;
     a->epoch++;
 }
 #endif

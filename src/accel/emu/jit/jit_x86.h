@@ -15,6 +15,7 @@
 struct jit_buf {
     uint8_t *start, *p, *end;
     bool full;
+    uintptr_t base; /* where start will run (x_patch_abs), 0: unknown */
 };
 
 enum {
@@ -336,6 +337,34 @@ static inline void x_patch(struct jit_buf *j, uint32_t at, uint32_t target)
         return;
     int32_t rel = (int32_t)(target - (at + 4));
     memcpy(j->start + at, &rel, 4);
+}
+
+/* Point the rel32 at `at` to code at the absolute address target (in
+ * reach: the same code memory as j->base). */
+static inline void x_patch_abs(struct jit_buf *j, uint32_t at, const void *target)
+{
+    if (j->full)
+        return;
+    int32_t rel = (int32_t)((intptr_t)target - (intptr_t)(j->base + at + 4));
+    memcpy(j->start + at, &rel, 4);
+}
+
+static inline void x_jcc_abs(struct jit_buf *j, unsigned cc, const void *target)
+{
+    x_patch_abs(j, x_jcc(j, cc), target);
+}
+
+static inline void x_jmp_abs(struct jit_buf *j, const void *target)
+{
+    x_patch_abs(j, x_jmp(j), target);
+}
+
+/* JMP [base + disp32] */
+static inline void x_jmp_mem(struct jit_buf *j, unsigned base, int32_t disp)
+{
+    x_rex(j, false, 0, base);
+    jb_u8(j, 0xff);
+    x_modrm_mem(j, 4, base, disp);
 }
 
 /* JMP reg */
