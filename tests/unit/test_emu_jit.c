@@ -47,6 +47,8 @@
 static struct emu_fixture fx;
 static struct emu_cpu cpu;
 static bool calm; /* no faults or exits: the loop programs run to their HLT */
+static bool regs_only; /* gen_native, gen_byte: register forms that never call (no
+                        * memory or stack, CMOVcc/SETcc, ADC/SBB on bytes) */
 static bool crowded; /* random blocks from gen_crowded_block, the data TLB empty */
 static uint64_t code_at = CODE; /* CODE or HIGH */
 static bool user_mode;          /* the cases run at CPL 3 (after supervisor reads) */
@@ -138,7 +140,7 @@ static void gen_byte(struct code *c)
 {
     static const uint8_t imm8[] = {0, 1, 0x7f, 0x80, 0x81, 0xfe, 0xff};
     unsigned op = pick(8);
-    switch (pick(6)) {
+    switch (regs_only ? 1 + pick(5) : pick(6)) {
     case 0: byte_rr(c, op * 8 + (pick(2) ? 0 : 2)); return; /* ADC, SBB stay called */
     case 1: byte_rr(c, 0x80); c->b[c->n - 1] = (uint8_t)((c->b[c->n - 1] & 0xc7) | op << 3); break;
     case 2: put(c, op * 8 + 4); break; /* op AL, imm8 */
@@ -246,7 +248,7 @@ static void gen_native(struct code *c)
 {
     bool w = pick(2);
     unsigned op = pick(8);
-    switch (pick(17)) {
+    switch (regs_only ? pick(13) : pick(17)) {
     case 15:
     case 16: gen_alu_mem(c, false); break;
     case 0: op_rr(c, w, pick(2) ? 0x89 : 0x8b, reg(), reg()); break;
@@ -1308,6 +1310,170 @@ static int self_loops(void)
     return 0;
 }
 
+/* Whether b's compiled code calls none of its instructions' executors:
+ * jit_emit_call names each by its address (MOV RSI, imm64), and the code
+ * before the next block's holds no such bytes. */
+static bool calls_nothing(const struct emu_block *b)
+{
+    const struct jit_arena *a = &fx.evm.jit->arena;
+    const uint8_t *p = b->jit_body, *end = a->rx + a->used;
+    for (unsigned i = 0; i < b->n; i++) {
+        uint64_t in = (uint64_t)(uintptr_t)&b->insns[i];
+        for (const uint8_t *q = p; q + 8 <= end; q++)
+            if (!memcmp(q, &in, 8))
+                return false;
+    }
+    return true;
+}
+
+/* From the state after restore() with RIP at the loop's top and R13 its
+ * count: the loop block run by the interpreter runs times (into ref),
+ * then by its compiled code called once with a budget of blocks and
+ * cpu->events as given (into got). */
+static struct emu_block *pure_run(uint64_t top, uint64_t count, unsigned runs, int32_t budget,
+                                  uint32_t events)
+{
+    struct accel_exit exit;
+    int st = EMU_OK;
+    restore();
+    cpu.rip = top;
+    cpu.gpr[13] = count;
+    start = cpu;
+    memset(&exit, 0, sizeof(exit));
+    cpu.exit = &exit;
+    emu_code_invalidate(&fx.evm, CODE, 4096);
+    emu_blocks_free_dead(&fx.evm);
+    fx.evm.jit_hot = 0;
+    struct emu_block *b = emu_block_get(&cpu, &st);
+    for (unsigned i = 0; i < runs && b && st == EMU_OK; i++)
+        st = emu_run_block(&cpu, b);
+    record(&ref, st, &exit);
+    cpu = start;
+    memcpy(fx.ram, start_ram, RAM);
+    cpu.exit = &exit;
+    memset(&exit, 0, sizeof(exit));
+    emu_code_invalidate(&fx.evm, CODE, 4096);
+    emu_blocks_free_dead(&fx.evm);
+    if (!(b = emu_block_get(&cpu, &st)))
+        return NULL;
+    emu_jit_compile(&fx.evm, b);
+    if (!b->jit_code)
+        return NULL;
+    memset(cpu.jcache, 0, sizeof(cpu.jcache));
+    cpu.chain_left = budget;
+    cpu.chain_lin = top;
+    cpu.events = events;
+    st = b->jit_code(&cpu, b);
+    cpu.events = 0;
+    record(&got, st, &exit);
+    return b;
+}
+
+/* Self loops of register forms only, counted down in R13 (which they
+ * never write), closed by DEC or SUB and a native JNZ: the pure loop
+ * (jit_compile.c) that calls nothing, holds its registers dirty across
+ * iterations and counts them in a host register. Through emu_cpu_run,
+ * then its code called once: with a budget smaller than the count it
+ * must stop after budget + 1 runs, with an event posted after one run,
+ * and otherwise run to the end, each time in the interpreter's state. */
+#define PURE_LOOPS 120
+static int pure_loops(void)
+{
+    struct code c;
+    unsigned pure = 0;
+    int rc = 0;
+    section = "pure loops";
+    calm = regs_only = true;
+    for (unsigned k = 0; k < PURE_LOOPS && !rc; k++) {
+        uint32_t count = 30 + pick(40);
+        c.n = c.insns = 0;
+        put(&c, 0x41); /* mov r13d, count */
+        put(&c, 0xbd);
+        put32(&c, count);
+        unsigned top = c.n;
+        gen_loop_head(&c);
+        for (unsigned n = 3 + pick(24); n > 0; n--, c.insns++)
+            gen_native(&c);
+        if (pick(2)) { /* dec r13d */
+            put(&c, 0x41);
+            put(&c, 0xff);
+            put(&c, 0xcd);
+        } else { /* sub r13, 1 */
+            put(&c, 0x49);
+            put(&c, 0x83);
+            put(&c, 0xed);
+            put(&c, 1);
+        }
+        int32_t back = -(int32_t)(c.n - top + 2);
+        if (back >= -128) {
+            put(&c, 0x75);
+            put(&c, (unsigned)back & 0xff);
+        } else {
+            put(&c, 0x0f);
+            put(&c, 0x85);
+            put32(&c, (uint32_t)(back - 4));
+        }
+        put(&c, 0xf4);
+        run_program(&c, 0x100, 0, true);
+        if (ref.st != ACCEL_EXIT_HLT) {
+            printf("FAIL: emu JIT: pure loop %u did not run to its HLT (exit %d)\n", k, ref.st);
+            rc = 1;
+            break;
+        }
+        if ((rc = compare(&c)))
+            break;
+        uint64_t at = code_at + top;
+        unsigned budget = 2 + pick(count - 4);
+        struct emu_block *b = pure_run(at, count, budget + 1, (int32_t)budget, 0);
+        if (!b) {
+            printf("FAIL: emu JIT: pure loop %u not compiled\n", k);
+            rc = 1;
+            break;
+        }
+        if (ref.rip != at || ref.insn_count - start.insn_count != (budget + 1) * b->n) {
+            printf("FAIL: emu JIT: pure loop %u: the interpreter's %u runs ended elsewhere\n", k,
+                   budget + 1);
+            rc = 1;
+            break;
+        }
+        if ((rc = compare(&c)))
+            break;
+        /* Each jump back is a block of the budget (loop_again). */
+        int32_t left[3] = {cpu.chain_left};
+        pure += calls_nothing(b);
+        pure_run(at, count, 1, 1000, EMU_EV_KICK);
+        left[1] = cpu.chain_left;
+        if ((rc = compare(&c)))
+            break;
+        pure_run(at, count, count, 1000, 0);
+        left[2] = cpu.chain_left;
+        if (ref.rip != at + b->bytes) {
+            printf("FAIL: emu JIT: pure loop %u did not end in %u runs\n", k, count);
+            rc = 1;
+            break;
+        }
+        if ((rc = compare(&c)))
+            break;
+        if (left[0] != 0 || left[1] != 1000 || left[2] != 1000 - (int32_t)(count - 1)) {
+            printf("FAIL: emu JIT: pure loop %u: blocks left in the budget %d, %d, %d; expected "
+                   "0, 1000, %d\n", k, left[0], left[1], left[2], 1000 - (int32_t)(count - 1));
+            rc = 1;
+        }
+    }
+    calm = regs_only = false;
+    if (rc)
+        return rc;
+    if (pure < PURE_LOOPS / 2) {
+        printf("FAIL: emu JIT: only %u of %u register-only loops call nothing\n", pure,
+               PURE_LOOPS);
+        return 1;
+    }
+    printf("PASS: emu JIT: %u self loops of register forms (%u calling nothing), through "
+           "emu_cpu_run and their code called once with a budget, with an event posted and to "
+           "their end, the same as the interpreter\n", PURE_LOOPS, pure);
+    return 0;
+}
+
 /* Self loops closed by JMP (jmp_end, then loop_back with the registers
  * still held), which only chain_left ends: the block's code called once
  * with a budget of k more blocks must run it k + 1 times, as the
@@ -1485,6 +1651,8 @@ int main(void)
     if (self_loops())
         test_failures++;
     if (jmp_loops())
+        test_failures++;
+    if (pure_loops())
         test_failures++;
     if (self_loop_programs())
         test_failures++;

@@ -32,6 +32,7 @@ void jit_emit_call(struct jit_ctx *c, const struct emu_insn *in, uint32_t *stop,
                    uint32_t *ended)
 {
     struct jit_buf *j = &c->j;
+    c->calls = true;
     jit_regs_flush(c);
     flush_rip(c);
     x_load(j, true, X_R13, X_RBX, JIT_GPR(4));
@@ -254,6 +255,41 @@ static void loop_tail(struct jit_ctx *c, const struct jit_regs *held, uint32_t t
     x_patch(j, to_general, general);
 }
 
+/* A pure loop (build) ran its body R13 + 1 times: counted, its R13
+ * jumps back to the top taken from the budget, as loop_again takes them. */
+static void pure_count(struct jit_ctx *c)
+{
+    struct jit_buf *j = &c->j;
+    x_mov_rr(j, true, X_RAX, X_R13);
+    x_alu_r_imm(j, true, X_ADD, X_RAX, 1);
+    x_imul_rri(j, true, X_RAX, X_RAX, c->b->n);
+    x_op_mem(j, true, 0x01, X_RAX, X_RBX, JIT_CPU(insn_count)); /* ADD [..], RAX */
+    x_op_mem(j, false, 0x29, X_R13, X_RBX, JIT_CPU(chain_left)); /* SUB [..], R13D */
+}
+
+/* The taken jump of a pure loop's closing Jcc: loop_again's checks on
+ * the budget less R13 and on events, then R13 + 1 and the top of the
+ * body (top), with the registers still held and as dirty as at the jump
+ * (the body was built from that state: build). RIP is still the
+ * block's start (nothing called moved it), and the link context the one
+ * it was entered in. Leaving: the registers stored, pure_count, out. */
+static void pure_tail(struct jit_ctx *c, const struct jit_regs *held, uint32_t top)
+{
+    struct jit_buf *j = &c->j;
+    x_op_mem(j, false, 0x39, X_R13, X_RBX, JIT_CPU(chain_left)); /* CMP [..], R13D */
+    uint32_t spent = x_jcc(j, X_CC_LE);
+    x_alu_mem_imm(j, false, X_CMP, X_RBX, JIT_CPU(events), 0);
+    uint32_t posted = x_jcc(j, X_CC_NE);
+    x_alu_r_imm(j, true, X_ADD, X_R13, 1);
+    x_patch(j, x_jmp(j), top);
+    x_patch(j, spent, jb_pos(j));
+    x_patch(j, posted, jb_pos(j));
+    c->regs = *held;
+    jit_regs_flush(c);
+    pure_count(c);
+    x_jmp_abs(j, c->sh->out);
+}
+
 /* The block ran to its end on one way out: the registers it holds and
  * RIP stored, its instructions counted, then on into the next block
  * (chain_exit's k) or back to run_chain. */
@@ -269,10 +305,17 @@ static void end_exit(struct jit_ctx *c, int k)
 }
 
 /* The block, the pool holding *preload from the top of the body on;
- * *end = what it holds at the end (all stored). It starts where
- * jit_body and jit_entry say: the shared entry from C has set up the
- * registers jit_int.h lists, as a chaining block left them. */
-static void build(struct jit_ctx *c, const struct jit_regs *preload, struct jit_regs *end)
+ * *end = what it holds at the end (all stored), *at_jcc what at a
+ * closing native Jcc. It starts where jit_body and jit_entry say: the
+ * shared entry from C has set up the registers jit_int.h lists, as a
+ * chaining block left them.
+ * A pure loop (c->pure_loop: a self loop closing with a native Jcc that
+ * calls no executor, built a second time from what its Jcc holds, dirty
+ * ones included) loops without storing anything: R13 (free: no call
+ * needs it) counts the jumps back, the count and the budget are settled
+ * on the way out (pure_tail, pure_count). */
+static void build(struct jit_ctx *c, const struct jit_regs *preload, struct jit_regs *end,
+                  struct jit_regs *at_jcc_out)
 {
     const struct emu_block *b = c->b;
     struct jit_buf *j = &c->j;
@@ -286,6 +329,8 @@ static void build(struct jit_ctx *c, const struct jit_regs *preload, struct jit_
         x_load(j, true, X_R14, X_RBX, JIT_CPU(rip));
         x_load(j, true, X_RAX, X_RBX, JIT_CPU(link_ctx));
         x_store(j, true, X_RAX, X_RBX, JIT_CPU(loop_ctx));
+        if (c->pure_loop)
+            x_alu_rr(j, false, X_XOR, X_R13, X_R13);
     }
     uint32_t body = jb_pos(j);
     jit_regs_clear(&c->regs);
@@ -293,6 +338,7 @@ static void build(struct jit_ctx *c, const struct jit_regs *preload, struct jit_
     uint32_t body_loaded = jb_pos(j);
     c->rip_delta = 0;
     c->lf_op = -1;
+    c->calls = false;
     bool skip_lf[EMU_BLOCK_MAX_INSNS], skip_cf[EMU_BLOCK_MAX_INSNS];
     dead_lf_stores(c, skip_lf, skip_cf);
     bool jcc = false;      /* closes with a native Jcc (jcc_end): two ways out */
@@ -301,6 +347,7 @@ static void build(struct jit_ctx *c, const struct jit_regs *preload, struct jit_
     uint32_t jcc_taken = 0;
     int32_t jcc_delta = 0;
     struct jit_regs at_jcc;
+    jit_regs_clear(&at_jcc);
     c->insn_off = 0;
     for (unsigned i = 0; i < b->n; c->insn_off += b->insns[i].len, i++) {
         const struct emu_insn *in = &b->insns[i];
@@ -346,10 +393,16 @@ static void build(struct jit_ctx *c, const struct jit_regs *preload, struct jit_
     }
     const struct emu_insn *last = &b->insns[b->n - 1];
     /* Ran to its end (past a native Jcc: not taken). */
+    bool pure = c->pure_loop && loop_jcc && !c->calls && jit_regs_same(&at_jcc, preload);
+    *at_jcc_out = at_jcc;
+    c->loop_jcc = loop_jcc;
     jit_regs_flush(c);
     *end = c->regs;
     flush_rip(c);
-    x_alu_mem_imm(j, true, X_ADD, X_RBX, JIT_CPU(insn_count), b->n);
+    if (pure)
+        pure_count(c);
+    else
+        x_alu_mem_imm(j, true, X_ADD, X_RBX, JIT_CPU(insn_count), b->n);
     uint32_t general_at = 0;
     if (c->chain) {
         if (loop && !loop_jcc) {
@@ -374,7 +427,10 @@ static void build(struct jit_ctx *c, const struct jit_regs *preload, struct jit_
         called[i] = rel_jump(c, last, &stop_at[i], &ended_at[i]);
         end_exit(c, 0);
     }
-    if (loop_jcc) {
+    if (pure) {
+        x_patch(j, jcc_taken, jb_pos(j));
+        pure_tail(c, &at_jcc, body_loaded);
+    } else if (loop_jcc) {
         x_patch(j, jcc_taken, jb_pos(j));
         /* Still holding what the top loads: past those loads. */
         struct jit_regs held = at_jcc;
@@ -396,12 +452,14 @@ static void build(struct jit_ctx *c, const struct jit_regs *preload, struct jit_
 
 void jit_build(struct jit_ctx *c)
 {
-    struct jit_regs none, end, end2;
+    struct jit_regs none, end, at_jcc, end2, at_jcc2;
     jit_regs_clear(&none);
-    build(c, &none, &end);
+    c->pure_loop = false;
+    build(c, &none, &end, &at_jcc);
     if (self_loop(c) && !c->j.full) { /* again, loading at the top what the end holds */
         c->j.p = c->j.start;
-        build(c, &end, &end2);
+        c->pure_loop = c->loop_jcc && !c->calls;
+        build(c, c->pure_loop ? &at_jcc : &end, &end2, &at_jcc2);
     }
 }
 #endif

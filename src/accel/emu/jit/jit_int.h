@@ -67,6 +67,9 @@ struct jit_ctx {
     struct jit_regs regs;      /* what the pool holds here */
     struct jit_regs slow_regs; /* what it held at this instruction's slow jumps */
     bool slow_marked;          /* slow_regs taken for this instruction */
+    bool calls;                /* an executor called (jit_emit_call) so far */
+    bool pure_loop;            /* a self loop calling nothing: build's pure tail */
+    bool loop_jcc;             /* build: the block loops on its native closing Jcc */
 };
 
 /* What a native instruction does to the lazy-flag state in memory
