@@ -42,6 +42,8 @@
 #define SMC (CODE + 0x800) /* the self-modifying store's target */
 #define HIGH 0x7ffffffff000ull /* CODE's linear address once paged (page_high) */
 #define PML4 0x3a000ull /* and the 5 tables after it */
+#define LOW_PT 0x32000ull /* page_high's table for the low 2 MiB */
+#define AFTER_DATA 0x33000ull /* where page_high maps the page after DATA's */
 #define CASES 10000
 #define PAGED_CASES 2000
 
@@ -1714,11 +1716,13 @@ static int jmp_loops(void)
     return 0;
 }
 
-/* 4-level paging: the low 2 MiB identity-mapped by one large page, the
- * last page below the non-canonical hole (HIGH) mapped to CODE, so that
- * a CALL rel32 there can reach a non-canonical target, and the page
- * before it to STACK_LO, so that a stack slot across the two is not
- * contiguous in RAM (and its second half writes the block's code). */
+/* 4-level paging: the low 2 MiB identity-mapped but for the page after
+ * the data page (AFTER_DATA: an operand across the data page's end is
+ * not contiguous in RAM), the last page below the non-canonical hole
+ * (HIGH) mapped to CODE, so that a CALL rel32 there can reach a
+ * non-canonical target, and the page before it to STACK_LO, so that a
+ * stack slot across the two is not contiguous in RAM either (and its
+ * second half writes the block's code). */
 
 static void set_entry(uint64_t table, unsigned index, uint64_t entry)
 {
@@ -1730,7 +1734,10 @@ static void page_high(void)
     memset(fx.ram + PML4, 0, 0x6000);
     set_entry(PML4, 0, (PML4 + 0x1000) | 7);
     set_entry(PML4 + 0x1000, 0, (PML4 + 0x2000) | 7);
-    set_entry(PML4 + 0x2000, 0, 0x87); /* 2 MiB at 0 (PS) */
+    set_entry(PML4 + 0x2000, 0, LOW_PT | 7);
+    for (unsigned i = 0; i < 512; i++)
+        set_entry(LOW_PT, i, ((uint64_t)i << 12) | 7);
+    set_entry(LOW_PT, (DATA >> 12) + 1, AFTER_DATA | 7);
     set_entry(PML4, 255, (PML4 + 0x3000) | 7);
     set_entry(PML4 + 0x3000, 511, (PML4 + 0x4000) | 7);
     set_entry(PML4 + 0x4000, 511, (PML4 + 0x5000) | 7);
