@@ -6,15 +6,18 @@
  * (8, 32, 64 bits) to and from memory and MOVZX/MOVSX/MOVSXD from it,
  * ALU/CMP/TEST/INC/DEC/MOV-immediate on memory and PUSH/POP with the TLB
  * probe inline (the data TLB sometimes empty), CALL and RET ending the
- * block) mixed with called ones (ADC/SBB, shifts and rotates by CL,
- * 16-bit and other byte forms, PUSH/POP of words, a store into the
- * block's own page,
+ * block, the SSE2 moves and integer forms on XMM registers and memory,
+ * aligned or not, across a page, with CR0.TS, CR0.EM or no CR4.OSFXSR
+ * now and then) mixed with called ones (ADC/SBB, shifts and rotates by
+ * CL, 16-bit and other byte forms, PUSH/POP of words, other SSE forms,
+ * CLTS, a store into the block's own page,
  * a faulting load, an OUT that exits, HLT and Jcc as the last), each run
- * from the same random CPU state, lazy flags included, through run_block
- * (emu_run_block) and through its compiled code. RSP is sometimes at a
- * page edge, non-canonical, past RAM, or moved by POP RSP, and the data
- * TLB sometimes empty or RFLAGS.AC set, so the stack forms take their
- * slow paths too. Every GPR, RIP, the materialised RFLAGS, the lazy-flag
+ * from the same random CPU state, lazy flags and XMM registers included,
+ * through run_block (emu_run_block) and through its compiled code. RSP is
+ * sometimes at a page edge, non-canonical, past RAM, or moved by POP RSP,
+ * and the data TLB sometimes empty or RFLAGS.AC set, so the stack forms
+ * take their slow paths too. Every GPR and XMM register, CR0, RIP, the
+ * materialised RFLAGS, the lazy-flag
  * state, the instruction count, the status, the fault, the held
  * instruction, the exit and all of RAM must be the same. Crowded blocks
  * (more guest registers than the JIT's pool holds, memory forms from an
