@@ -156,8 +156,11 @@ bool jit_native_alu_mem(struct jit_ctx *c, const struct emu_insn *in, uint32_t *
  * host XMM registers, the CR0/CR4 check before the block's first, the
  * alignment check and the TLB probe inline, the handler called on
  * anything else (*called: whether code for that was emitted, its stubs
- * through *stop, *ended); false (nothing emitted) for other instructions.
- * They leave the lazy flags alone, but may call their handler. */
+ * through *stop, *ended; a register form after the check has none);
+ * false (nothing emitted) for other instructions. They leave the lazy
+ * flags alone, but may call their handler. Each jit_sse_form instruction
+ * of a 64-bit block must be compiled by it, in order: the later ones
+ * count on the first's check. */
 bool jit_sse_form(const struct emu_insn *in);
 bool jit_native_sse(struct jit_ctx *c, const struct emu_insn *in, bool *called, uint32_t *stop,
                     uint32_t *ended);
