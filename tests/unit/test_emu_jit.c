@@ -6,15 +6,18 @@
  * (8, 32, 64 bits) to and from memory and MOVZX/MOVSX/MOVSXD from it,
  * ALU/CMP/TEST/INC/DEC/MOV-immediate on memory and PUSH/POP with the TLB
  * probe inline (the data TLB sometimes empty), CALL and RET ending the
- * block) mixed with called ones (ADC/SBB, shifts and rotates by CL,
- * 16-bit and other byte forms, PUSH/POP of words, a store into the
- * block's own page,
+ * block, the SSE2 moves and integer forms on XMM registers and memory,
+ * aligned or not, across a page, with CR0.TS, CR0.EM or no CR4.OSFXSR
+ * now and then) mixed with called ones (ADC/SBB, shifts and rotates by
+ * CL, 16-bit and other byte forms, PUSH/POP of words, other SSE forms,
+ * CLTS, a store into the block's own page,
  * a faulting load, an OUT that exits, HLT and Jcc as the last), each run
- * from the same random CPU state, lazy flags included, through run_block
- * (emu_run_block) and through its compiled code. RSP is sometimes at a
- * page edge, non-canonical, past RAM, or moved by POP RSP, and the data
- * TLB sometimes empty or RFLAGS.AC set, so the stack forms take their
- * slow paths too. Every GPR, RIP, the materialised RFLAGS, the lazy-flag
+ * from the same random CPU state, lazy flags and XMM registers included,
+ * through run_block (emu_run_block) and through its compiled code. RSP is
+ * sometimes at a page edge, non-canonical, past RAM, or moved by POP RSP,
+ * and the data TLB sometimes empty or RFLAGS.AC set, so the stack forms
+ * take their slow paths too. Every GPR and XMM register, CR0, RIP, the
+ * materialised RFLAGS, the lazy-flag
  * state, the instruction count, the status, the fault, the held
  * instruction, the exit and all of RAM must be the same. Crowded blocks
  * (more guest registers than the JIT's pool holds, memory forms from an
@@ -26,6 +29,7 @@
 
 #include "accel/emu/exec.h"
 #include "accel/emu/exec_fast.h"
+#include "accel/emu/sse.h"
 #include "accel/emu/jit/jit.h"
 #include "accel/emu/jit/jit_int.h"
 #include "emu_fixture.h"
@@ -41,6 +45,8 @@
 #define SMC (CODE + 0x800) /* the self-modifying store's target */
 #define HIGH 0x7ffffffff000ull /* CODE's linear address once paged (page_high) */
 #define PML4 0x3a000ull /* and the 5 tables after it */
+#define LOW_PT 0x32000ull /* page_high's table for the low 2 MiB */
+#define AFTER_DATA 0x33000ull /* where page_high maps the page after DATA's */
 #define CASES 10000
 #define PAGED_CASES 2000
 
@@ -243,12 +249,194 @@ static void gen_alu_mem(struct code *c, bool before_jcc)
         put32(c, (uint32_t)operand());
 }
 
+
+/* The SSE memory operand's encoding after the opcode (ModRM with reg,
+ * then SIB and displacement), the prefixes before it in pre[] (FS, 67)
+ * and REX.B in rex_b: [r15 + d8] in the data page, 16-byte aligned or
+ * not (misaligned when the form need not be aligned, or sometimes when
+ * not calm: #GP), across the data page's end, at an absolute address in
+ * it, RIP-relative (the code page), or rarely [r13] (non-canonical:
+ * #GP). */
+struct sse_mem {
+    uint8_t pre[2], npre, b[8], n;
+    bool rex_b;
+};
+
+static unsigned sse_crossing; /* memory operands across a page generated */
+
+static struct sse_mem sse_mem(unsigned reg, unsigned size, bool aligned, bool load)
+{
+    struct sse_mem m = {.npre = 0, .n = 0, .rex_b = false};
+    bool misalign = !aligned || (!calm && pick(4) == 0);
+    unsigned r = (reg & 7) << 3;
+    if (pick(6) == 0)
+        m.pre[m.npre++] = 0x64; /* FS base 0 in the fixture: the same address */
+    /* RIP-relative: misaligned as RIP is, and a store there writes the
+     * block's own page (neither when calm, but for loads that need not
+     * be aligned) */
+    switch (pick(!calm || (load && !aligned) ? 9 : 8)) {
+    case 0: { /* across the data page's end, or its last bytes */
+        uint32_t d = 0x1000 - size + (misalign ? 1 + pick(size) : 0);
+        sse_crossing += d + size > 0x1000;
+        m.rex_b = true;
+        m.b[m.n++] = (uint8_t)(0x80 | r | 7);
+        memcpy(m.b + m.n, &d, 4);
+        m.n += 4;
+        return m;
+    }
+    case 1: { /* [DATA + d32], no base */
+        uint32_t d = (uint32_t)DATA + 0x200 + 16 * pick(0xd0) + (misalign ? pick(16) : 0);
+        m.b[m.n++] = (uint8_t)(0x04 | r);
+        m.b[m.n++] = 0x25;
+        memcpy(m.b + m.n, &d, 4);
+        m.n += 4;
+        return m;
+    }
+    case 2:
+        if (!calm && pick(3) == 0) { /* [r13 + d8]: non-canonical */
+            m.rex_b = true;
+            m.b[m.n++] = (uint8_t)(0x40 | r | 5);
+            m.b[m.n++] = (uint8_t)(16 * pick(8));
+            return m;
+        }
+        break;
+    case 8: { /* [rip + d32]: in the code page (or the page before) */
+        uint32_t d = (uint32_t)(pick(256) - 128);
+        m.b[m.n++] = (uint8_t)(0x05 | r);
+        memcpy(m.b + m.n, &d, 4);
+        m.n += 4;
+        return m;
+    }
+    default:
+        break;
+    }
+    if (pick(4) == 0)
+        m.pre[m.npre++] = 0x67; /* r15d: the same address */
+    m.rex_b = true; /* [r15 + d8]: 0..0x8f, not the loops' counter */
+    m.b[m.n++] = (uint8_t)(0x40 | r | 7);
+    m.b[m.n++] = (uint8_t)(16 * pick(8) + (misalign && pick(2) ? 1 + pick(15) : 0));
+    return m;
+}
+
+/* [pre] [pfx] [REX] 0F opc ModRM...: reg the XMM (or general) register in
+ * ModRM.reg; the r/m operand a register (rm >= 0) or memory of size
+ * bytes (aligned: it must be, for the form). */
+static void sse_form(struct code *c, unsigned pfx, bool w, unsigned opc, unsigned reg, int rm,
+                     unsigned size, bool aligned, bool load)
+{
+    struct sse_mem m = {.npre = 0};
+    if (rm < 0)
+        m = sse_mem(reg, size, aligned, load);
+    for (unsigned i = 0; i < m.npre; i++)
+        put(c, m.pre[i]);
+    if (pfx)
+        put(c, pfx);
+    unsigned b = rm >= 0 ? (unsigned)rm >> 3 : m.rex_b;
+    unsigned rex = 0x40 | (w ? 8 : 0) | (reg >> 3) << 2 | b;
+    if (rex != 0x40 || pick(4) == 0)
+        put(c, rex);
+    put(c, 0x0f);
+    if (opc > 0xff)
+        put(c, opc >> 8);
+    put(c, opc & 0xff);
+    if (rm >= 0) {
+        put(c, 0xc0 | (reg & 7) << 3 | ((unsigned)rm & 7));
+    } else {
+        for (unsigned i = 0; i < m.n; i++)
+            put(c, m.b[i]);
+    }
+}
+
+/* An XMM register or memory (half the time) for the r/m operand. */
+static int sse_rm(void)
+{
+    return pick(2) ? (int)pick(16) : -1;
+}
+
+/* The SSE2 forms jit_native_sse.c makes native (moves, integer
+ * operations, shifts by an immediate, PSHUF*, PMOVMSKB, MOVD/MOVQ), and
+ * now and then a called neighbour (MOVSS, PSHUFB, an MMX PCMPEQB) or
+ * CLTS. */
+static void gen_sse(struct code *c)
+{
+    static const uint8_t int_ops[] = {
+        0x74, 0x74, 0xef, 0xef, 0xda, 0xda, 0xeb, 0xdb, 0xdf, 0xf8, 0xfc, 0x60, 0x61, 0x75,
+        0x76, 0x62, 0x6c, 0x68, 0x69, 0x6a, 0x6d, 0x63, 0x6b, 0x67, 0x64, 0x65, 0x66, 0xfd,
+        0xfe, 0xd4, 0xf9, 0xfa, 0xfb, 0xec, 0xed, 0xdc, 0xdd, 0xe8, 0xe9, 0xd8, 0xd9, 0xd5,
+        0xe5, 0xe4, 0xf4, 0xf5, 0xf6, 0xe0, 0xe3, 0xde, 0xea, 0xee, 0xd1, 0xd2, 0xd3, 0xe1,
+        0xe2, 0xf1, 0xf2, 0xf3};
+    unsigned x = pick(16);
+    bool w = pick(2);
+    switch (pick(12)) {
+    case 0:
+    case 1: { /* MOVDQA/MOVDQU (66/F3 0F 6F, 7F), MOVAPS/MOVAPD, MOVUPS/MOVUPD (0F 28/29, 10/11) */
+        static const unsigned pfx[] = {0x66, 0xf3, 0, 0x66, 0, 0x66};
+        static const unsigned ld[] = {0x6f, 0x6f, 0x28, 0x28, 0x10, 0x10};
+        unsigned k = pick(6);
+        bool store = pick(2), aligned = k == 0 || k == 2 || k == 3;
+        sse_form(c, pfx[k], false, ld[k] + (store ? (k < 2 ? 0x10 : 1) : 0), x, sse_rm(), 16,
+                 aligned, !store);
+        break;
+    }
+    case 2:
+    case 3:
+    case 4: /* 66 0F integer operations */
+        sse_form(c, 0x66, false, int_ops[pick(sizeof(int_ops))], x, sse_rm(), 16, true, true);
+        break;
+    case 5: /* ANDPS ANDNPS ORPS XORPS (and PD), UNPCKLPS/HPS (PD) */
+        sse_form(c, pick(2) ? 0x66 : 0, false, pick(4) ? 0x54 + pick(4) : 0x14 + pick(2), x,
+                 sse_rm(), 16, true, true);
+        break;
+    case 6: { /* 66 0F 71-73 /n ib (the undefined /n too: #UD), a memory one #UD */
+        static const uint8_t ext[] = {2, 4, 6, 2, 4, 6, 2, 3, 6, 7};
+        unsigned k = pick(10), opc = 0x71 + (k < 3 ? 0 : k < 6 ? 1 : 2);
+        unsigned n = calm || pick(16) ? ext[k] : pick(8);
+        sse_form(c, 0x66, false, opc, n, calm || pick(16) ? (int)x : -1, 16, false, true);
+        static const uint8_t counts[] = {0, 1, 3, 7, 8, 15, 16, 17, 31, 32, 33, 63, 64, 65, 0xff};
+        put(c, pick(2) ? counts[pick(sizeof(counts))] : pick(256));
+        break;
+    }
+    case 7: /* PSHUFD, PSHUFHW, PSHUFLW */
+        sse_form(c, (const unsigned[]){0x66, 0xf3, 0xf2}[pick(3)], false, 0x70, x, sse_rm(), 16,
+                 true, true);
+        put(c, pick(256));
+        break;
+    case 8: /* PMOVMSKB r32, xmm */
+        sse_form(c, 0x66, w, 0xd7, reg(), (int)x, 16, false, true);
+        break;
+    case 9: /* MOVD/MOVQ xmm, r/m32/64 and back */
+        if (pick(2))
+            sse_form(c, 0x66, w, 0x6e, x, pick(2) ? (int)pick(16) : -1, w ? 8 : 4, false, true);
+        else
+            sse_form(c, 0x66, w, 0x7e, x, pick(2) ? (int)reg() : -1, w ? 8 : 4, false, false);
+        break;
+    case 10: /* MOVQ xmm, xmm/m64 (F3 0F 7E); MOVQ xmm/m64, xmm (66 0F D6) */
+        if (pick(2))
+            sse_form(c, 0xf3, false, 0x7e, x, sse_rm(), 8, false, true);
+        else
+            sse_form(c, 0x66, false, 0xd6, x, sse_rm(), 8, false, false);
+        break;
+    default: /* called: MOVSS, PSHUFB, MMX PCMPEQB; CLTS (#GP at CPL 3) */
+        switch (pick(calm ? 3 : 4)) {
+        case 0: sse_form(c, 0xf3, false, 0x10, x, sse_rm(), 4, false, true); break;
+        case 1: sse_form(c, 0x66, false, 0x3800, x, sse_rm(), 16, true, true); break;
+        case 2: sse_form(c, 0, false, 0x74, x & 7, (int)pick(8), 8, false, true); break;
+        default:
+            put(c, 0x0f);
+            put(c, 0x06);
+            break;
+        }
+        break;
+    }
+}
+
 /* A native form. */
 static void gen_native(struct code *c)
 {
     bool w = pick(2);
     unsigned op = pick(8);
-    switch (regs_only ? pick(13) : pick(17)) {
+    switch (regs_only ? pick(13) : pick(18)) {
+    case 17: gen_sse(c); break;
     case 15:
     case 16: gen_alu_mem(c, false); break;
     case 0: op_rr(c, w, pick(2) ? 0x89 : 0x8b, reg(), reg()); break;
@@ -467,12 +655,15 @@ static void gen_called(struct code *c)
 }
 
 static bool all_native; /* gen_body: native forms only */
+static bool sse_heavy;  /* gen_body: half of them SSE forms (as in glibc's string functions) */
 
 static void gen_body(struct code *c, unsigned n)
 {
     unsigned native_share = all_native ? 4 : pick(5); /* some blocks all native, some mostly called */
     for (unsigned i = 0; i < n; i++, c->insns++) {
-        if (pick(4) < native_share)
+        if (sse_heavy && pick(2))
+            gen_sse(c);
+        else if (pick(4) < native_share)
             gen_native(c);
         else
             gen_called(c);
@@ -485,7 +676,9 @@ static void gen_block(struct code *c)
 {
     c->n = c->insns = 0;
     rel8_last = false;
+    sse_heavy = pick(10) == 0;
     gen_body(c, 1 + pick(40));
+    sse_heavy = false;
     switch (pick(6)) {
     case 0:
     case 1:
@@ -611,6 +804,38 @@ static uint64_t random_rsp(void)
     }
 }
 
+/* XMM registers: edge qwords, bytes of the edges (zero bytes for the
+ * string functions' compares), or a copy of another (lanes that compare
+ * equal); and the SSE state emu_sse_check looks at: usable, unless
+ * (rarely, not when calm) CR0.TS (#NM), CR0.EM or no CR4.OSFXSR (#UD). */
+static void random_xmm(struct emu_cpu *cpu)
+{
+    static const uint8_t bytes[] = {0, 0, 1, 0x7f, 0x80, 0xff, 0x2f, 0x61};
+    for (unsigned x = 0; x < 16; x++) {
+        emu_xmm *v = &cpu->fpu.xmm[x];
+        switch (pick(4)) {
+        case 0: *v = cpu->fpu.xmm[pick(16)]; break;
+        case 1:
+            for (unsigned i = 0; i < 16; i++)
+                v->b[i] = bytes[pick(sizeof(bytes))];
+            break;
+        default:
+            v->q[0] = operand();
+            v->q[1] = operand();
+            break;
+        }
+    }
+    cpu->cr0 &= ~(CR0_TS | CR0_EM);
+    cpu->cr4 |= CR4_OSFXSR;
+    if (!calm && pick(12) == 0) {
+        switch (pick(4)) {
+        case 0: cpu->cr0 |= CR0_EM; break;
+        case 1: cpu->cr4 &= ~CR4_OSFXSR; break;
+        default: cpu->cr0 |= CR0_TS; break;
+        }
+    }
+}
+
 static void random_state(struct emu_cpu *cpu)
 {
     for (int r = 0; r < 16; r++)
@@ -642,6 +867,7 @@ static void random_state(struct emu_cpu *cpu)
         cpu->lf.b = operand();
         cpu->lf.res = operand();
     }
+    random_xmm(cpu);
     cpu->insn_count = rnd() & 0xffff;
     cpu->exc.vector = -1;
     cpu->exc_pending = cpu->halted = cpu->shadow = cpu->held_valid = false;
@@ -652,6 +878,8 @@ static void random_state(struct emu_cpu *cpu)
 struct outcome {
     int st;
     uint64_t gpr[16], rip, rflags, insn_count;
+    emu_xmm xmm[16];
+    uint64_t cr0;
     struct emu_lazy_flags lf;
     int vector;
     uint32_t error;
@@ -676,6 +904,8 @@ static void record(struct outcome *o, int st, const struct accel_exit *exit)
 {
     o->st = st;
     memcpy(o->gpr, cpu.gpr, sizeof(o->gpr));
+    memcpy(o->xmm, cpu.fpu.xmm, sizeof(o->xmm));
+    o->cr0 = cpu.cr0;
     o->rip = cpu.rip;
     o->lf = cpu.lf;
     o->insn_count = cpu.insn_count;
@@ -742,6 +972,15 @@ static int compare(const struct code *c)
     for (int r = 0; r < 16; r++)
         if (ref.gpr[r] != got.gpr[r])
             return report(c, names[r], ref.gpr[r], got.gpr[r]);
+    for (int x = 0; x < 16; x++)
+        for (int h = 0; h < 2; h++)
+            if (ref.xmm[x].q[h] != got.xmm[x].q[h]) {
+                char what[32];
+                snprintf(what, sizeof(what), "XMM%d's %s quadword", x, h ? "high" : "low");
+                return report(c, what, ref.xmm[x].q[h], got.xmm[x].q[h]);
+            }
+    if (ref.cr0 != got.cr0)
+        return report(c, "CR0", ref.cr0, got.cr0);
     if (ref.rip != got.rip)
         return report(c, "RIP", ref.rip, got.rip);
     if (ref.rflags != got.rflags)
@@ -985,7 +1224,63 @@ struct tally {
     unsigned alu_mem;                      /* ALU, CMP, TEST, MOV on memory, native */
     unsigned crowded;                      /* blocks crowding the pool, memory forms in them */
     unsigned self_loops, looped;           /* blocks made to loop to their start, ran again */
+    unsigned sse, sse_mem;                 /* SSE forms compiled natively, those on memory */
+    unsigned sse_direct;                   /* register ones with no call of their handler */
+    unsigned sse_nm, sse_ud, sse_gp;       /* blocks stopped by #NM, #UD, #GP at one */
 };
+
+/* The size of b's compiled code, right after it was compiled (the last
+ * code in code memory). */
+static size_t code_size(const struct emu_block *b)
+{
+    const struct jit_arena *a = &fx.evm.jit->arena;
+    return (size_t)(a->rx + a->used - (const uint8_t *)b->jit_body);
+}
+
+/* Whether the code [code, code + n) holds in's address (jit_emit_call's
+ * MOV RSI, imm64, an exit stub's MOV RDX, imm64): whether any way of
+ * calling in's handler was compiled. */
+static bool code_names(const uint8_t *code, size_t n, const struct emu_insn *in)
+{
+    uint64_t a = (uint64_t)(uintptr_t)in;
+    for (size_t i = 0; i + 8 <= n; i++)
+        if (!memcmp(code + i, &a, 8))
+            return true;
+    return false;
+}
+
+/* b's SSE forms, compiled to code of n bytes, into t: each on a
+ * register after the block's first (the CR0/CR4 check made) must be
+ * native with no call of its handler compiled, each other one must have
+ * one (its slow path); the vector of a fault at one is counted. False
+ * when the code is not so. */
+static bool sse_tally(const struct emu_block *b, const uint8_t *code, size_t n, struct tally *t)
+{
+    bool checked = false;
+    uint64_t at = code_at;
+    for (unsigned i = 0; i < b->n; at += b->insns[i].len, i++) {
+        const struct emu_insn *in = &b->insns[i];
+        if (!jit_sse_form(in))
+            continue;
+        bool mem = in->flags & INSN_MEM, direct = checked && !mem;
+        if (code_names(code, n, in) == direct) {
+            printf("FAIL: emu JIT: SSE form %u of a block (%02x, %s) %s\n", i, in->opcode,
+                   mem ? "memory" : "registers",
+                   direct ? "calls its handler" : "has no slow path compiled");
+            return false;
+        }
+        t->sse++;
+        t->sse_mem += mem;
+        t->sse_direct += direct;
+        checked = true;
+        if (ref.st != EMU_OK && ref.rip == at) {
+            t->sse_nm += ref.vector == EXC_NM;
+            t->sse_ud += ref.vector == EXC_UD;
+            t->sse_gp += ref.vector == EXC_GP;
+        }
+    }
+    return true;
+}
 
 /* Whether b has a run of compiled instructions with no call between
  * (which empties the JIT's register pool) naming at least JIT_POOL + 2
@@ -1085,6 +1380,7 @@ static bool random_block(unsigned k, struct tally *t)
         printf("FAIL: emu JIT: case %u: block not compiled\n", k);
         return false;
     }
+    size_t code_bytes = code_size(b);
     cpu.chain_left = (int32_t)loops; /* this block alone, maybe looping: no other to go on into */
     st = b->jit_code(&cpu, b);
     record(&got, st, &exit);
@@ -1099,6 +1395,10 @@ static bool random_block(unsigned k, struct tally *t)
         t->alu_mem += jit_alu_mem_form(&b->insns[i]);
     }
     count_kinds(b, t->kinds);
+    if (!sse_tally(b, b->jit_body, code_bytes, t)) {
+        report(&c, "where it calls SSE handlers", 0, 0);
+        return false;
+    }
     t->crowded += crowds_pool(b);
     t->stack += s;
     t->stack_ends += jit_stack_form(last);
@@ -1109,6 +1409,27 @@ static bool random_block(unsigned k, struct tally *t)
     t->stops += ref.st != EMU_OK && ref.st != EMU_END_BLOCK;
     t->ended += ref.st == EMU_END_BLOCK && ref.insn_count - start.insn_count < b->n;
     return true;
+}
+
+/* The SSE forms the random blocks must have compiled natively and run
+ * into each of their faults. */
+static void sse_floors(const struct tally *t)
+{
+    if (t->sse < t->insns / 50 || t->sse_mem < t->sse / 4 || t->sse_direct < t->sse / 8 ||
+        t->sse_nm < CASES / 400 || t->sse_ud < CASES / 400 || t->sse_gp < CASES / 100 ||
+        sse_crossing < CASES / 40) {
+        printf("FAIL: emu JIT: the random blocks miss SSE paths (%u native SSE forms of %u "
+               "instructions, %u on memory, %u with no call; blocks stopped at one by #NM %u, "
+               "#UD %u, #GP %u; %u operands across a page)\n",
+               t->sse, t->insns, t->sse_mem, t->sse_direct, t->sse_nm, t->sse_ud, t->sse_gp,
+               sse_crossing);
+        test_failures++;
+        return;
+    }
+    printf("PASS: emu JIT: the random blocks' SSE forms: %u native (%u on memory, %u on "
+           "registers with no call of their handler compiled), blocks stopped at one by #NM %u, "
+           "#UD %u, #GP %u times, %u operands across a page\n",
+           t->sse, t->sse_mem, t->sse_direct, t->sse_nm, t->sse_ud, t->sse_gp, sse_crossing);
 }
 
 /* cases random blocks (at most 5 failures): how many failed. */
@@ -1310,19 +1631,13 @@ static int self_loops(void)
     return 0;
 }
 
-/* Whether b's compiled code calls none of its instructions' executors:
- * jit_emit_call names each by its address (MOV RSI, imm64), and the code
- * before the next block's holds no such bytes. */
+/* Whether b's code, just compiled, calls none of its instructions'
+ * executors (code_names). */
 static bool calls_nothing(const struct emu_block *b)
 {
-    const struct jit_arena *a = &fx.evm.jit->arena;
-    const uint8_t *p = b->jit_body, *end = a->rx + a->used;
-    for (unsigned i = 0; i < b->n; i++) {
-        uint64_t in = (uint64_t)(uintptr_t)&b->insns[i];
-        for (const uint8_t *q = p; q + 8 <= end; q++)
-            if (!memcmp(q, &in, 8))
-                return false;
-    }
+    for (unsigned i = 0; i < b->n; i++)
+        if (code_names(b->jit_body, code_size(b), &b->insns[i]))
+            return false;
     return true;
 }
 
@@ -1567,11 +1882,13 @@ static int jmp_loops(void)
     return 0;
 }
 
-/* 4-level paging: the low 2 MiB identity-mapped by one large page, the
- * last page below the non-canonical hole (HIGH) mapped to CODE, so that
- * a CALL rel32 there can reach a non-canonical target, and the page
- * before it to STACK_LO, so that a stack slot across the two is not
- * contiguous in RAM (and its second half writes the block's code). */
+/* 4-level paging: the low 2 MiB identity-mapped but for the page after
+ * the data page (AFTER_DATA: an operand across the data page's end is
+ * not contiguous in RAM), the last page below the non-canonical hole
+ * (HIGH) mapped to CODE, so that a CALL rel32 there can reach a
+ * non-canonical target, and the page before it to STACK_LO, so that a
+ * stack slot across the two is not contiguous in RAM either (and its
+ * second half writes the block's code). */
 
 static void set_entry(uint64_t table, unsigned index, uint64_t entry)
 {
@@ -1583,7 +1900,10 @@ static void page_high(void)
     memset(fx.ram + PML4, 0, 0x6000);
     set_entry(PML4, 0, (PML4 + 0x1000) | 7);
     set_entry(PML4 + 0x1000, 0, (PML4 + 0x2000) | 7);
-    set_entry(PML4 + 0x2000, 0, 0x87); /* 2 MiB at 0 (PS) */
+    set_entry(PML4 + 0x2000, 0, LOW_PT | 7);
+    for (unsigned i = 0; i < 512; i++)
+        set_entry(LOW_PT, i, ((uint64_t)i << 12) | 7);
+    set_entry(LOW_PT, (DATA >> 12) + 1, AFTER_DATA | 7);
     set_entry(PML4, 255, (PML4 + 0x3000) | 7);
     set_entry(PML4 + 0x3000, 511, (PML4 + 0x4000) | 7);
     set_entry(PML4 + 0x4000, 511, (PML4 + 0x5000) | 7);
@@ -1612,9 +1932,10 @@ int main(void)
     struct tally t = {0};
     /* The test must see every way out, and native code in quantity. */
     if (random_blocks(CASES, &t) == 0) {
-        if (t.native < t.insns / 4 || t.stops < CASES / 50 || t.ended < CASES / 50 ||
-            t.stack < t.insns / 25 || t.stack_ends < CASES / 10 || t.stack_odd < CASES / 20 ||
-            t.alu_mem < t.insns / 40 || t.looped < CASES / 50) {
+        unsigned others = t.insns - t.sse; /* the shares of the forms but SSE's */
+        if (t.native < others / 4 || t.stops < CASES / 50 || t.ended < CASES / 50 ||
+            t.stack < others / 25 || t.stack_ends < CASES / 10 || t.stack_odd < CASES / 20 ||
+            t.alu_mem < others / 40 || t.looped < CASES / 50) {
             printf("FAIL: emu JIT: the cases miss a path (%u native of %u, %u stops, %u ended "
                    "early, %u stack forms, %u CALL/RET ends, %u blocks with them off STACK, "
                    "%u ALU on memory, %u self loops run again)\n",
@@ -1636,6 +1957,8 @@ int main(void)
             test_failures++;
         }
     }
+    if (!test_failures)
+        sse_floors(&t);
     if (!test_failures)
         printf("PASS: emu JIT: the random blocks' native register forms: %u rotates setting "
                "CF/OF, %u quiet, %u on AH..BH, %u MOVZX/MOVSX/MOVSXD, %u CMOVcc/SETcc, %u NOT/NEG "

@@ -6,7 +6,9 @@
  * them back. The result must be what C computes for that instruction:
  * the destination's value (and its flags where they are defined), every
  * other register and flag untouched, and for memory forms the bytes
- * around the operand. The code runs from the JIT's own code memory
+ * around the operand. The frame loads and stores XMM0-XMM15 too, so the
+ * SSE forms are checked the same way (and every other form must leave
+ * them alone). The code runs from the JIT's own code memory
  * (jit_mem.c's two views), so a wrong length or a stray prefix shows as
  * a wrong result or a crash, which the signal handler reports by case.
  */
@@ -15,6 +17,7 @@
 #include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +30,7 @@
 #if defined(__x86_64__)
 #include "accel/emu/jit/jit_mem.h"
 #include "accel/emu/jit/jit_x86.h"
+#include "accel/emu/sse.h"
 
 #define F_CF 0x001u
 #define F_PF 0x004u
@@ -44,12 +48,13 @@ struct tcase {
     uint64_t in[18], want[18];
     uint64_t fmask;          /* the flags checked: DF and all arithmetic ones but the undefined */
     uint8_t mem[32], mem_in[32], mem_want[32];
+    uint8_t x[16][16], x_in[16][16], x_want[16][16]; /* XMM0-XMM15, as r, in and want */
     uint32_t off, ins, ins_end; /* the function's offset in the batch, its instruction's */
     char name[96];
 };
 
 #define BATCH 512
-#define BATCH_CODE (BATCH * 400)
+#define BATCH_CODE (BATCH * 700)
 static struct tcase cases[BATCH];
 static unsigned ncases;
 static uint8_t code[BATCH_CODE];
@@ -107,6 +112,23 @@ static void raw_mov_mem(uint8_t opc, unsigned reg, unsigned base, int32_t disp)
     raw(b, 7);
 }
 
+/* MOVDQU xmm, [base + disp32] (F3 0F 6F) or back (7F), base RDI or RAX. */
+static void raw_movdqu(uint8_t opc, unsigned xmm, unsigned base, int32_t disp)
+{
+    uint8_t b[9];
+    size_t n = 0;
+    b[n++] = 0xf3;
+    if (xmm >= 8)
+        b[n++] = 0x44; /* REX.R */
+    b[n++] = 0x0f;
+    b[n++] = opc;
+    b[n++] = (uint8_t)(0x80 | (xmm & 7) << 3 | base);
+    memcpy(b + n, &disp, 4);
+    raw(b, n + 4);
+}
+
+#define XMM_AT(n) ((int32_t)(offsetof(struct tcase, x) - offsetof(struct tcase, r)) + 16 * (int32_t)(n))
+
 static void prologue(void)
 {
     static const uint8_t push[] = {0x53, 0x55, 0x41, 0x54, 0x41, 0x55, 0x41, 0x56, 0x41, 0x57};
@@ -115,6 +137,8 @@ static void prologue(void)
     /* PUSH qword [rdi + 8 * R_FLAGS]; POPFQ */
     static const uint8_t flags[] = {0xff, 0xb7, 8 * R_FLAGS, 0, 0, 0, 0x9d};
     raw(flags, sizeof(flags));
+    for (unsigned x = 0; x < 16; x++)
+        raw_movdqu(0x6f, x, X_RDI, XMM_AT(x));
     for (unsigned r = 0; r < 16; r++)
         if (r != X_RDI)
             raw_mov_mem(0x8b, r, X_RDI, 8 * (int32_t)r);
@@ -132,6 +156,8 @@ static void epilogue(struct tcase *c)
     raw(b, 10);
     for (unsigned r = 1; r < 16; r++)
         raw_mov_mem(0x89, r, X_RAX, 8 * (int32_t)r);
+    for (unsigned x = 0; x < 16; x++)
+        raw_movdqu(0x7f, x, X_RAX, XMM_AT(x));
     raw_mov_mem(0x8b, X_RSP, X_RAX, 8 * R_RSP);
     static const uint8_t pushf[] = {0x9c, 0x59}; /* pushfq; pop rcx */
     raw(pushf, sizeof(pushf));
@@ -147,6 +173,23 @@ static uint64_t value(void)
                                      0x8000000000000000ull, ~0ull};
     uint64_t r = rnd();
     return (r & 3) ? rnd() : edges[(r >> 2) % (sizeof(edges) / sizeof(edges[0]))];
+}
+
+/* 16 random bytes, often edges (0, 7F, 80, FF) and often a byte of
+ * like (an earlier register's: lanes that compare equal). */
+static void xmm_value(uint8_t *v, const uint8_t *like)
+{
+    static const uint8_t edges[] = {0, 0x7f, 0x80, 0xff, 1, 0xfe};
+    unsigned mode = (unsigned)(rnd() % 4);
+    for (unsigned i = 0; i < 16; i++) {
+        uint64_t r = rnd();
+        if (like && mode == 0 && (r & 1))
+            v[i] = like[i];
+        else if (mode == 1 && (r & 6))
+            v[i] = edges[(r >> 3) % sizeof(edges)];
+        else
+            v[i] = (uint8_t)(r >> 8);
+    }
 }
 
 static void run_batch(void);
@@ -168,6 +211,9 @@ static struct tcase *case_begin(const char *fmt, ...)
     c->fmask = F_ARITH | 0x400;
     for (unsigned i = 0; i < sizeof(c->mem); i++)
         c->mem_in[i] = c->mem_want[i] = (uint8_t)rnd();
+    for (unsigned x = 0; x < 16; x++)
+        xmm_value(c->x_in[x], x ? c->x_in[rnd() % x] : NULL);
+    memcpy(c->x_want, c->x_in, sizeof(c->x_in));
     while (jb_pos(&jb) & 15)
         jb_u8(&jb, 0xcc);
     c->off = jb_pos(&jb);
@@ -215,6 +261,11 @@ static void check(struct tcase *c)
         if (c->mem[i] != c->mem_want[i])
             snprintf(why, sizeof(why), "memory byte %d = %#x, expected %#x", (int)i - MEM_AT,
                      c->mem[i], c->mem_want[i]);
+    for (unsigned x = 0; x < 16 && !why[0]; x++)
+        for (unsigned i = 0; i < 16 && !why[0]; i++)
+            if (c->x[x][i] != c->x_want[x][i])
+                snprintf(why, sizeof(why), "xmm%u byte %u = %#x, expected %#x (was %#x)", x, i,
+                         c->x[x][i], c->x_want[x][i], c->x_in[x][i]);
     group_cases++;
     if (why[0] && group_failed++ < 5) {
         printf("FAIL: jit_x86: %s: %s: %s; bytes:", group, c->name, why);
@@ -245,6 +296,7 @@ static void run_batch(void)
     for (unsigned k = 0; k < ncases; k++) {
         struct tcase *c = &cases[k];
         memcpy(c->r, c->in, sizeof(c->r));
+        memcpy(c->x, c->x_in, sizeof(c->x));
         memcpy(c->mem, c->mem_in, sizeof(c->mem));
         running = c;
         ((void (*)(uint64_t *))(void *)(rx + c->off))(c->r);
@@ -566,7 +618,7 @@ static void test_mem_forms(void)
  * (F7 /2, /3 through x_op_rr). */
 static void test_alu(void)
 {
-    group_begin("x_alu_rr, x_alu_r_imm, x_test_rr, x_mov_rr, NOT/NEG");
+    group_begin("x_alu_rr, x_alu_r_imm, x_test_rr, x_test_r_imm, x_mov_rr, NOT/NEG");
     uint64_t f, fm;
     for (unsigned d = 0; d < 16; d++)
         for (unsigned s = 0; s < 16; s++)
@@ -593,6 +645,11 @@ static void test_alu(void)
                 c->want[d] = r;
             want_flags(c, f, F_ARITH & ~fm, fm);
             x_alu_r_imm(&jb, w, op, d, imm);
+            case_end(c);
+            c = case_begin("test%s %s, %#x", w ? "" : "(32)", names[d], imm);
+            alu(X_AND, w, c->in[d], (uint64_t)(int64_t)imm, false, &f, &fm);
+            want_flags(c, f, F_ARITH & ~fm, fm);
+            x_test_r_imm(&jb, w, d, (uint32_t)imm);
             case_end(c);
         }
     for (unsigned a = 0; a < 16; a++)
@@ -747,6 +804,155 @@ static void test_imul_mov_imm(void)
     group_end();
 }
 
+
+/* ---- SSE2 on the XMM registers. ---- */
+
+/* The integer operations by their 66 0F opcode, what the interpreter's
+ * sse_int_lanes computes for each the reference. */
+static const struct {
+    uint8_t opc, op;
+    const char *name;
+} sse_ops[] = {
+    {0x60, I_PUNPCKLBW, "punpcklbw"}, {0x61, I_PUNPCKLWD, "punpcklwd"},
+    {0x62, I_PUNPCKLDQ, "punpckldq"}, {0x6c, I_PUNPCKLQDQ, "punpcklqdq"},
+    {0x68, I_PUNPCKHBW, "punpckhbw"}, {0x69, I_PUNPCKHWD, "punpckhwd"},
+    {0x6a, I_PUNPCKHDQ, "punpckhdq"}, {0x6d, I_PUNPCKHQDQ, "punpckhqdq"},
+    {0x63, I_PACKSSWB, "packsswb"},   {0x6b, I_PACKSSDW, "packssdw"},
+    {0x67, I_PACKUSWB, "packuswb"},   {0x74, I_PCMPEQB, "pcmpeqb"},
+    {0x75, I_PCMPEQW, "pcmpeqw"},     {0x76, I_PCMPEQD, "pcmpeqd"},
+    {0x64, I_PCMPGTB, "pcmpgtb"},     {0x65, I_PCMPGTW, "pcmpgtw"},
+    {0x66, I_PCMPGTD, "pcmpgtd"},     {0xfc, I_PADDB, "paddb"},
+    {0xfd, I_PADDW, "paddw"},         {0xfe, I_PADDD, "paddd"},
+    {0xd4, I_PADDQ, "paddq"},         {0xf8, I_PSUBB, "psubb"},
+    {0xf9, I_PSUBW, "psubw"},         {0xfa, I_PSUBD, "psubd"},
+    {0xfb, I_PSUBQ, "psubq"},         {0xec, I_PADDSB, "paddsb"},
+    {0xed, I_PADDSW, "paddsw"},       {0xdc, I_PADDUSB, "paddusb"},
+    {0xdd, I_PADDUSW, "paddusw"},     {0xe8, I_PSUBSB, "psubsb"},
+    {0xe9, I_PSUBSW, "psubsw"},       {0xd8, I_PSUBUSB, "psubusb"},
+    {0xd9, I_PSUBUSW, "psubusw"},     {0xd5, I_PMULLW, "pmullw"},
+    {0xe5, I_PMULHW, "pmulhw"},       {0xe4, I_PMULHUW, "pmulhuw"},
+    {0xf4, I_PMULUDQ, "pmuludq"},     {0xf5, I_PMADDWD, "pmaddwd"},
+    {0xf6, I_PSADBW, "psadbw"},       {0xe0, I_PAVGB, "pavgb"},
+    {0xe3, I_PAVGW, "pavgw"},         {0xda, I_PMINUB, "pminub"},
+    {0xde, I_PMAXUB, "pmaxub"},       {0xea, I_PMINSW, "pminsw"},
+    {0xee, I_PMAXSW, "pmaxsw"},       {0xdb, I_PAND, "pand"},
+    {0xdf, I_PANDN, "pandn"},         {0xeb, I_POR, "por"},
+    {0xef, I_PXOR, "pxor"},           {0xd1, I_PSRLW, "psrlw"},
+    {0xd2, I_PSRLD, "psrld"},         {0xd3, I_PSRLQ, "psrlq"},
+    {0xe1, I_PSRAW, "psraw"},         {0xe2, I_PSRAD, "psrad"},
+    {0xf1, I_PSLLW, "psllw"},         {0xf2, I_PSLLD, "pslld"},
+    {0xf3, I_PSLLQ, "psllq"},
+};
+#define NSSE_OPS (sizeof(sse_ops) / sizeof(sse_ops[0]))
+
+/* The shifts by an immediate: 66 0F opc /sub ib. */
+static const struct {
+    uint8_t opc, sub, op;
+    const char *name;
+} sse_shifts[] = {
+    {0x71, 2, I_PSRLW, "psrlw"}, {0x71, 4, I_PSRAW, "psraw"}, {0x71, 6, I_PSLLW, "psllw"},
+    {0x72, 2, I_PSRLD, "psrld"}, {0x72, 4, I_PSRAD, "psrad"}, {0x72, 6, I_PSLLD, "pslld"},
+    {0x73, 2, I_PSRLQ, "psrlq"}, {0x73, 3, I_PSRLDQ, "psrldq"}, {0x73, 6, I_PSLLQ, "psllq"},
+    {0x73, 7, I_PSLLDQ, "pslldq"},
+};
+
+/* want xmm d = op(d, s) as the interpreter computes it (s read before d
+ * changes: they may be one register). */
+static void want_lanes(struct tcase *c, unsigned op, unsigned d, const emu_xmm *s)
+{
+    emu_xmm dv, sv = *s;
+    memcpy(&dv, c->x_in[d], 16);
+    sse_int_lanes(op, &dv, &sv, 16);
+    memcpy(c->x_want[d], &dv, 16);
+}
+
+static uint8_t shift_count(void)
+{
+    static const uint8_t counts[] = {0, 1, 3, 7, 8, 15, 16, 17, 31, 32, 33, 63, 64, 65, 0xff};
+    return rnd() & 1 ? counts[rnd() % sizeof(counts)] : (uint8_t)rnd();
+}
+
+/* MOVDQU loads and stores with every register and base, the integer
+ * operations (every pair of registers for some, random pairs for all),
+ * the shifts by an immediate, PSHUFD/HW/LW and PMOVMSKB. */
+static void test_sse(void)
+{
+    group_begin("x_movdqu_load, x_movdqu_store, x_sse_op, x_sse_shift_imm, x_pshuf, x_pmovmskb");
+    unsigned n = 0;
+    for (unsigned x = 0; x < 16; x++)
+        for (unsigned base = 0; base < 16; base++)
+            for (unsigned st = 0; st < 2; st++, n++) {
+                int32_t disp = disps[n % NDISPS];
+                struct tcase *c = st ? case_begin("movdqu [%s + %d], xmm%u", names[base], disp, x)
+                                     : case_begin("movdqu xmm%u, [%s + %d]", x, names[base], disp);
+                point(c, base, disp);
+                if (st) {
+                    memcpy(c->mem_want + MEM_AT, c->x_in[x], 16);
+                    x_movdqu_store(&jb, x, base, disp);
+                } else {
+                    memcpy(c->x_want[x], c->mem_in + MEM_AT, 16);
+                    x_movdqu_load(&jb, x, base, disp);
+                }
+                case_end(c);
+            }
+    for (unsigned k = 0; k < NSSE_OPS; k++)
+        for (unsigned t = 0; t < 64; t++) {
+            bool every = k % 8 == 0; /* all 256 pairs for some */
+            unsigned d = every ? t / 16 * 4 + (unsigned)(rnd() % 4) : (unsigned)(rnd() % 16);
+            unsigned s = every ? t % 16 : (unsigned)(rnd() % 16);
+            struct tcase *c = case_begin("%s xmm%u, xmm%u", sse_ops[k].name, d, s);
+            emu_xmm sv;
+            memcpy(&sv, c->x_in[s], 16);
+            want_lanes(c, sse_ops[k].op, d, &sv);
+            x_sse_op(&jb, sse_ops[k].opc, d, s);
+            case_end(c);
+        }
+    for (unsigned k = 0; k < sizeof(sse_shifts) / sizeof(sse_shifts[0]); k++)
+        for (unsigned x = 0; x < 16; x++)
+            for (unsigned t = 0; t < 4; t++) {
+                uint8_t count = shift_count();
+                struct tcase *c = case_begin("%s xmm%u, %u", sse_shifts[k].name, x, count);
+                emu_xmm cv = {.q = {count, 0}};
+                want_lanes(c, sse_shifts[k].op, x, &cv);
+                x_sse_shift_imm(&jb, sse_shifts[k].opc, sse_shifts[k].sub, x, count);
+                case_end(c);
+            }
+    static const uint8_t shuf_pfx[] = {0x66, 0xf3, 0xf2};
+    static const char *const shuf_names[] = {"pshufd", "pshufhw", "pshuflw"};
+    for (unsigned d = 0; d < 16; d++)
+        for (unsigned s = 0; s < 16; s++) {
+            unsigned k = (d + s) % 3;
+            uint8_t imm = (uint8_t)rnd();
+            struct tcase *c = case_begin("%s xmm%u, xmm%u, %#x", shuf_names[k], d, s, imm);
+            emu_xmm sv, r;
+            memcpy(&sv, c->x_in[s], 16);
+            r = sv;
+            for (unsigned i = 0; i < 4; i++) {
+                unsigned sel = (imm >> (2 * i)) & 3;
+                if (k == 0)
+                    r.d[i] = sv.d[sel];
+                else if (k == 1)
+                    r.w[4 + i] = sv.w[4 + sel];
+                else
+                    r.w[i] = sv.w[sel];
+            }
+            memcpy(c->x_want[d], &r, 16);
+            x_pshuf(&jb, shuf_pfx[k], d, s, imm);
+            case_end(c);
+        }
+    for (unsigned r = 0; r < 16; r++)
+        for (unsigned x = 0; x < 16; x++) {
+            struct tcase *c = case_begin("pmovmskb %s, xmm%u", names[r], x);
+            uint64_t m = 0;
+            for (unsigned i = 0; i < 16; i++)
+                m |= (uint64_t)(c->x_in[x][i] >> 7) << i;
+            c->want[r] = m;
+            x_pmovmskb(&jb, r, x);
+            case_end(c);
+        }
+    group_end();
+}
+
 int main(void)
 {
     setvbuf(stdout, NULL, _IOLBF, 0);
@@ -764,6 +970,7 @@ int main(void)
     test_alu();
     test_shifts();
     test_imul_mov_imm();
+    test_sse();
     jit_arena_fini(&arena);
     TEST_EXIT();
 }

@@ -383,6 +383,8 @@ static void build(struct jit_ctx *c, const struct jit_regs *preload, struct jit_
             continue; /* likewise */
         if (c->long64 && jit_native_alu_mem(c, in, &stop_at[i], &ended_at[i]))
             continue;
+        if (c->long64 && jit_native_sse(c, in, &called[i], &stop_at[i], &ended_at[i]))
+            continue;
         if (c->long64 && jit_native(c, in)) {
             prev_native = true;
             called[i] = false;

@@ -172,6 +172,18 @@ bool jit_alu_mem_form(const struct emu_insn *in);
 bool jit_alu_mem_lf_effect(const struct emu_insn *in, int lf_before, struct jit_lf_effect *e);
 bool jit_native_alu_mem(struct jit_ctx *c, const struct emu_insn *in, uint32_t *stop,
                         uint32_t *ended);
+/* jit_native_sse.c: the SSE2 moves and integer forms in 64-bit code on
+ * host XMM registers, the CR0/CR4 check before the block's first, the
+ * alignment check and the TLB probe inline, the handler called on
+ * anything else (*called: whether code for that was emitted, its stubs
+ * through *stop, *ended; a register form after the check has none);
+ * false (nothing emitted) for other instructions. They leave the lazy
+ * flags alone, but may call their handler. Each jit_sse_form instruction
+ * of a 64-bit block must be compiled by it, in order: the later ones
+ * count on the first's check. */
+bool jit_sse_form(const struct emu_insn *in);
+bool jit_native_sse(struct jit_ctx *c, const struct emu_insn *in, bool *called, uint32_t *stop,
+                    uint32_t *ended);
 /* jit_native.c: fast_alu with a in RAX, b in RCX (op 0-7 but ADC, SBB):
  * the lazy state as lazy_set leaves it (dead stores left out), RAX = the
  * untruncated result, written to gpr[dst] at size unless dst < 0. */

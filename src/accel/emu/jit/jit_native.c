@@ -192,7 +192,8 @@ struct jit_lf_effect jit_lf_effect(const struct emu_insn *in, int lf_before)
             break;
         if (jit_alu_mem_lf_effect(in, lf_before, &e))
             break;
-        if (jit_mem_form(in) || jit_stack_form(in)) { /* may call its handler: flags kept */
+        /* May call its handler: the flags kept, the state before read. */
+        if (jit_mem_form(in) || jit_stack_form(in) || jit_sse_form(in)) {
             e.reads = true;
             break;
         }

@@ -304,6 +304,75 @@ static inline void x_test_rr(struct jit_buf *j, bool w, unsigned a, unsigned b)
     x_op_rr(j, w, 0x85, b, a);
 }
 
+/* TEST reg, imm32 (sign-extended for 64 bits). */
+static inline void x_test_r_imm(struct jit_buf *j, bool w, unsigned reg, uint32_t imm)
+{
+    x_op_rr(j, w, 0xf7, 0, reg);
+    jb_u32(j, imm);
+}
+
+/* SSE2 on host XMM registers 0-15 (xmm operands are their numbers):
+ * [pfx] [REX] 0F opc with ModRM, pfx the mandatory prefix (0x66, 0xF2,
+ * 0xF3; 0: none), which goes before REX. */
+static inline void x_sse_rr(struct jit_buf *j, uint8_t pfx, bool w, uint8_t opc, unsigned reg,
+                            unsigned rm)
+{
+    if (pfx)
+        jb_u8(j, pfx);
+    x_rex(j, w, reg, rm);
+    jb_u8(j, 0x0f);
+    jb_u8(j, opc);
+    jb_u8(j, (uint8_t)(0xc0 | (reg & 7) << 3 | (rm & 7)));
+}
+
+static inline void x_sse_mem(struct jit_buf *j, uint8_t pfx, uint8_t opc, unsigned reg,
+                             unsigned base, int32_t disp)
+{
+    if (pfx)
+        jb_u8(j, pfx);
+    x_op0f_mem(j, false, opc, reg, base, disp);
+}
+
+/* MOVDQU xmm, [base + disp] and MOVDQU [base + disp], xmm: any alignment. */
+static inline void x_movdqu_load(struct jit_buf *j, unsigned xmm, unsigned base, int32_t disp)
+{
+    x_sse_mem(j, 0xf3, 0x6f, xmm, base, disp);
+}
+
+static inline void x_movdqu_store(struct jit_buf *j, unsigned xmm, unsigned base, int32_t disp)
+{
+    x_sse_mem(j, 0xf3, 0x7f, xmm, base, disp);
+}
+
+/* 66 0F opc dst, src: an SSE2 integer operation dst = dst OP src
+ * (PCMPEQB 74, PXOR EF, PMINUB DA, PUNPCKLBW 60, ...). */
+static inline void x_sse_op(struct jit_buf *j, uint8_t opc, unsigned dst, unsigned src)
+{
+    x_sse_rr(j, 0x66, false, opc, dst, src);
+}
+
+/* 66 0F 71-73 /sub ib: a shift of xmm by an immediate (PSRLW 71 /2,
+ * PSRLDQ 73 /3, ...). */
+static inline void x_sse_shift_imm(struct jit_buf *j, uint8_t opc, unsigned sub, unsigned xmm,
+                                   uint8_t n)
+{
+    x_sse_rr(j, 0x66, false, opc, sub, xmm);
+    jb_u8(j, n);
+}
+
+/* PSHUFD (pfx 66), PSHUFHW (F3), PSHUFLW (F2) dst, src, imm8. */
+static inline void x_pshuf(struct jit_buf *j, uint8_t pfx, unsigned dst, unsigned src, uint8_t imm)
+{
+    x_sse_rr(j, pfx, false, 0x70, dst, src);
+    jb_u8(j, imm);
+}
+
+/* PMOVMSKB r32, xmm. */
+static inline void x_pmovmskb(struct jit_buf *j, unsigned dst, unsigned xmm)
+{
+    x_sse_rr(j, 0x66, false, 0xd7, dst, xmm);
+}
+
 /* CALL fn through RAX (so no displacement limit). */
 static inline void x_call_abs(struct jit_buf *j, const void *fn)
 {
