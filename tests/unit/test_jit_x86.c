@@ -304,7 +304,7 @@ static void run_batch(void)
         check(c);
     }
     ncases = 0;
-    jb = (struct jit_buf){code, code, code + sizeof(code), false, 0};
+    jb = (struct jit_buf){code, code, code + sizeof(code), false, 0, 0, NULL};
 }
 
 static void group_end(void)
@@ -961,7 +961,7 @@ int main(void)
         return 1;
     }
     crash_handler();
-    jb = (struct jit_buf){code, code, code + sizeof(code), false, 0};
+    jb = (struct jit_buf){code, code, code + sizeof(code), false, 0, 0, NULL};
     test_lea();
     test_byte_moves();
     test_setcc();

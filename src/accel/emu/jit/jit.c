@@ -192,7 +192,9 @@ bool emu_jit_compile(struct emu_vm *evm, struct emu_block *b)
         return false;
     struct jit_ctx c = {
         .j = {jit->buf, jit->buf, jit->buf + sizeof(jit->buf), false,
-              jit_arena_next(&jit->arena)},
+              jit_arena_next(&jit->arena), 0, &jit->fix},
+        .other = {jit->cold_buf, jit->cold_buf, jit->cold_buf + sizeof(jit->cold_buf), false,
+                  0, JIT_COLD, &jit->fix},
         .sh = &jit->shared,
         .b = b,
         .long64 = b->mode_key == MODE_LONG64,
@@ -209,7 +211,6 @@ bool emu_jit_compile(struct emu_vm *evm, struct emu_block *b)
         b->jit_hot = 0; /* this one is compiled now, not again later */
         /* Again for where it goes now: its jumps to the shared code are
          * relative. */
-        c.j.p = c.j.start;
         c.j.base = jit_arena_next(&jit->arena);
         jit_build(&c);
         if (c.j.full ||

@@ -16,6 +16,23 @@
 #include "accel/emu/exec.h"
 #include "accel/emu/jit/jit_int.h"
 
+static void swap_sections(struct jit_ctx *c)
+{
+    struct jit_buf t = c->j;
+    c->j = c->other;
+    c->other = t;
+}
+
+void jit_cold_begin(struct jit_ctx *c)
+{
+    swap_sections(c);
+}
+
+void jit_cold_end(struct jit_ctx *c)
+{
+    swap_sections(c);
+}
+
 static void flush_rip(struct jit_ctx *c)
 {
     if (c->rip_delta) {
@@ -75,10 +92,12 @@ static bool rel_jump(struct jit_ctx *c, const struct emu_insn *in, uint32_t *sto
     jit_regs_slow_point(c);
     uint32_t slow = jit_jump_noncanonical(j);
     x_store(j, true, X_RAX, X_RBX, JIT_CPU(rip));
-    uint32_t done = x_jmp(j);
+    uint32_t join = jb_pos(j);
+    jit_cold_begin(c);
     x_patch(j, slow, jb_pos(j));
     jit_regs_slow_call(c, in, stop, ended); /* flushes the delta first */
-    x_patch(j, done, jb_pos(j));
+    x_patch(j, x_jmp(j), join);
+    jit_cold_end(c);
     c->rip_delta = 0;
     return true;
 }
@@ -439,7 +458,8 @@ static void build(struct jit_ctx *c, const struct jit_regs *preload, struct jit_
         held.dirty = 0;
         loop_tail(c, &at_jcc, jit_regs_same(&held, preload) ? body_loaded : body, general_at);
     }
-    /* Exit stubs: which instruction, then the shared code. */
+    /* Exit stubs, cold: which instruction, then the shared code. */
+    jit_cold_begin(c);
     for (unsigned i = 0; i < b->n; i++) {
         if (!called[i])
             continue;
@@ -450,6 +470,38 @@ static void build(struct jit_ctx *c, const struct jit_regs *preload, struct jit_
         x_mov_imm(j, X_RSI, i + 1);
         x_jmp_abs(j, c->sh->ended);
     }
+    jit_cold_end(c);
+}
+
+/* The cold section after the hot one in c->j, and the patches across
+ * them (struct jit_fixups) made: one function from c->j.start. */
+static void join(struct jit_ctx *c)
+{
+    struct jit_buf *h = &c->j, *k = &c->other;
+    size_t hot = (size_t)(h->p - h->start), cold = (size_t)(k->p - k->start);
+    if (h->full || k->full || cold > (size_t)(h->end - h->p)) {
+        h->full = true;
+        return;
+    }
+    memcpy(h->p, k->start, cold);
+    h->p += cold;
+    for (unsigned i = 0; i < h->fix->n; i++) {
+        const struct jit_fixup *f = &h->fix->v[i];
+        uint32_t at = f->at & JIT_COLD ? (uint32_t)hot + (f->at & ~JIT_COLD) : f->at;
+        uint32_t to = f->target & JIT_COLD ? (uint32_t)hot + (f->target & ~JIT_COLD) : f->target;
+        int32_t rel = f->abs ? (int32_t)((intptr_t)f->abs - (intptr_t)(h->base + at + 4))
+                             : (int32_t)(to - (at + 4));
+        memcpy(h->start + at, &rel, 4);
+    }
+}
+
+/* Both sections empty, nothing to patch. */
+static void sections_reset(struct jit_ctx *c)
+{
+    c->j.p = c->j.start;
+    c->other.p = c->other.start;
+    c->j.full = c->other.full = false;
+    c->j.fix->n = 0;
 }
 
 void jit_build(struct jit_ctx *c)
@@ -457,11 +509,14 @@ void jit_build(struct jit_ctx *c)
     struct jit_regs none, end, at_jcc, end2, at_jcc2;
     jit_regs_clear(&none);
     c->pure_loop = false;
+    sections_reset(c);
     build(c, &none, &end, &at_jcc);
-    if (self_loop(c) && !c->j.full) { /* again, loading at the top what the end holds */
-        c->j.p = c->j.start;
+    if (self_loop(c) && !c->j.full && !c->other.full) {
+        /* Again, loading at the top what the end holds. */
+        sections_reset(c);
         c->pure_loop = c->loop_jcc && !c->calls;
         build(c, c->pure_loop ? &at_jcc : &end, &end2, &at_jcc2);
     }
+    join(c);
 }
 #endif

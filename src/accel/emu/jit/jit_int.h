@@ -30,7 +30,9 @@ struct emu_jit {
     enum emu_jit_mode mode;
     uint64_t compiled, resets;
     FILE *perf_map;  /* HYPERKIT_EMU_JIT_PERFMAP: /tmp/perf-PID.map, each block's code */
-    uint8_t buf[JIT_BUF]; /* the block being compiled */
+    uint8_t buf[JIT_BUF]; /* the block being compiled, then its hot and cold sections */
+    uint8_t cold_buf[JIT_BUF]; /* its cold section while compiling */
+    struct jit_fixups fix;
 };
 
 /* Which guest register each host register of the pool holds within a
@@ -50,7 +52,8 @@ struct jit_regs {
  * changes in a chain of blocks); RAX, RCX, RDX are scratch between
  * instructions. RSI, RDI, R8-R11 hold guest registers (c->regs). */
 struct jit_ctx {
-    struct jit_buf j;
+    struct jit_buf j;     /* the section being written */
+    struct jit_buf other; /* the other one (jit_cold_begin, jit_cold_end) */
     const struct jit_shared *sh;
     const struct emu_block *b;
     bool long64;          /* 64-bit code: the only mode native forms are made for */
@@ -97,6 +100,11 @@ bool jit_incdec_keeps_cf(int lf_before);
 /* jit_shared.c: the shared code into code memory, at its start before
  * any block (a reset keeps it); false when it does not fit. */
 bool jit_shared_build(struct emu_jit *jit);
+
+/* jit_compile.c: from jit_cold_begin to jit_cold_end, code goes to the
+ * cold section (slow paths: run rarely, kept out of the hot code's way). */
+void jit_cold_begin(struct jit_ctx *c);
+void jit_cold_end(struct jit_ctx *c);
 
 /* jit_compile.c: the whole host function for c->b into c->j; in called
  * as run_block calls it (the stub jumps patched through *stop, *ended). */
@@ -148,12 +156,13 @@ void jit_mem_lin(struct jit_ctx *c, const struct emu_insn *in);
  * targets the caller patches, returned in slow[], their count returned. */
 #define JIT_PROBE_SLOW 4
 unsigned jit_tlb_probe(struct jit_ctx *c, int32_t tlb, unsigned size, uint32_t slow[JIT_PROBE_SLOW]);
-/* After a probed fast path that ends in the jump done: the slow jumps
- * land on a call of in's handler (which takes the full path), RIP kept
- * as pending delta both ways; the lazy state is taken as the handler
- * leaving it untouched (callers whose handler changes it reset c->lf_op). */
+/* After a probed fast path: the slow jumps land on a call of in's
+ * handler (which takes the full path) in the cold section, which then
+ * goes on after the fast path; RIP kept as pending delta both ways; the
+ * lazy state is taken as the handler leaving it untouched (callers whose
+ * handler changes it reset c->lf_op). */
 void jit_mem_slow_call(struct jit_ctx *c, const struct emu_insn *in, const uint32_t *slow,
-                       unsigned ns, uint32_t done, uint32_t *stop, uint32_t *ended);
+                       unsigned ns, uint32_t *stop, uint32_t *ended);
 bool jit_native_mem(struct jit_ctx *c, const struct emu_insn *in, uint32_t *stop,
                     uint32_t *ended);
 /* jit_native_stack.c: PUSH and POP reg, CALL rel32 and RET (imm16) in

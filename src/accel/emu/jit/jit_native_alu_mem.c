@@ -211,7 +211,7 @@ bool jit_native_alu_mem(struct jit_ctx *c, const struct emu_insn *in, uint32_t *
      * jit_jcc_flags knows at byte size). */
     int lf_op = c->lf_op;
     unsigned lf_size = c->lf_size;
-    jit_mem_slow_call(c, in, slow, ns, x_jmp(j), stop, ended);
+    jit_mem_slow_call(c, in, slow, ns, stop, ended);
     c->lf_op = lf_op;
     c->lf_size = lf_size;
     return true;

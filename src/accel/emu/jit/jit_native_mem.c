@@ -70,17 +70,20 @@ unsigned jit_tlb_probe(struct jit_ctx *c, int32_t tlb, unsigned size, uint32_t s
 }
 
 void jit_mem_slow_call(struct jit_ctx *c, const struct emu_insn *in, const uint32_t *slow,
-                       unsigned ns, uint32_t done, uint32_t *stop, uint32_t *ended)
+                       unsigned ns, uint32_t *stop, uint32_t *ended)
 {
     struct jit_buf *j = &c->j;
     int lf_op = c->lf_op;
     unsigned lf_size = c->lf_size;
+    uint32_t join = jb_pos(j);
+    jit_cold_begin(c);
     for (unsigned k = 0; k < ns; k++)
         x_patch(j, slow[k], jb_pos(j));
     int32_t delta = c->rip_delta;
     jit_regs_slow_call(c, in, stop, ended); /* writes RIP first: delta now 0 */
     x_alu_mem_imm(j, true, X_SUB, X_RBX, JIT_CPU(rip), delta + in->len);
-    x_patch(j, done, jb_pos(j));
+    x_patch(j, x_jmp(j), join);
+    jit_cold_end(c);
     c->rip_delta = delta + in->len;
     c->lf_op = lf_op; /* the handler leaves the flags as they were */
     c->lf_size = lf_size;
@@ -115,7 +118,7 @@ bool jit_native_mem(struct jit_ctx *c, const struct emu_insn *in, uint32_t *stop
         x_load(j, q, X_RAX, X_RCX, 0);
         jit_write_gpr(c, in->opsz, in->reg);
     }
-    jit_mem_slow_call(c, in, slow, ns, x_jmp(j), stop, ended);
+    jit_mem_slow_call(c, in, slow, ns, stop, ended);
     return true;
 }
 #endif

@@ -260,7 +260,7 @@ bool jit_native_sse(struct jit_ctx *c, const struct emu_insn *in, bool *called, 
     body(c, in, f);
     *called = ns != 0;
     if (ns)
-        jit_mem_slow_call(c, in, slow, ns, x_jmp(j), stop, ended);
+        jit_mem_slow_call(c, in, slow, ns, stop, ended);
     else
         c->rip_delta += in->len;
     return true;

@@ -54,7 +54,7 @@ static void push(struct jit_ctx *c, const struct emu_insn *in, uint32_t *stop, u
     x_store(j, true, X_RAX, X_RCX, 0);
     x_alu_r_imm(j, true, X_SUB, jit_reg(c, 4), 8);
     jit_reg_written(c, 4);
-    jit_mem_slow_call(c, in, slow, ns, x_jmp(j), stop, ended);
+    jit_mem_slow_call(c, in, slow, ns, stop, ended);
 }
 
 /* fast_pop: RSP moves first, then the register (POP RSP leaves the
@@ -68,20 +68,24 @@ static void pop(struct jit_ctx *c, const struct emu_insn *in, uint32_t *stop, ui
     x_alu_r_imm(j, true, X_ADD, jit_reg(c, 4), 8);
     jit_reg_written(c, 4);
     jit_write_gpr(c, 8, in->reg);
-    jit_mem_slow_call(c, in, slow, ns, x_jmp(j), stop, ended);
+    jit_mem_slow_call(c, in, slow, ns, stop, ended);
 }
 
-/* The block's end after a fast path that wrote RIP and jumps to done:
- * the slow jumps call the handler (which flushes the pending delta
- * first and sets RIP itself); no delta is left either way. */
+/* The block's end after a fast path that wrote RIP: the slow jumps call
+ * the handler (which flushes the pending delta first and sets RIP
+ * itself) in the cold section, then go on after the fast path; no delta
+ * is left either way. */
 static void end_slow_call(struct jit_ctx *c, const struct emu_insn *in, const uint32_t *slow,
-                          unsigned ns, uint32_t done, uint32_t *stop, uint32_t *ended)
+                          unsigned ns, uint32_t *stop, uint32_t *ended)
 {
     struct jit_buf *j = &c->j;
+    uint32_t join = jb_pos(j);
+    jit_cold_begin(c);
     for (unsigned k = 0; k < ns; k++)
         x_patch(j, slow[k], jb_pos(j));
     jit_regs_slow_call(c, in, stop, ended);
-    x_patch(j, done, jb_pos(j));
+    x_patch(j, x_jmp(j), join);
+    jit_cold_end(c);
     c->rip_delta = 0;
 }
 
@@ -107,7 +111,7 @@ static void call(struct jit_ctx *c, const struct emu_insn *in, uint32_t *stop, u
     x_store(j, true, X_RAX, X_RBX, JIT_CPU(rip));
     x_alu_r_imm(j, true, X_SUB, jit_reg(c, 4), 8);
     jit_reg_written(c, 4);
-    end_slow_call(c, in, slow, ns, x_jmp(j), stop, ended);
+    end_slow_call(c, in, slow, ns, stop, ended);
 }
 
 /* fast_ret: RIP = the popped target, RSP past it and imm16 more; a
@@ -123,7 +127,7 @@ static void ret(struct jit_ctx *c, const struct emu_insn *in, uint32_t *stop, ui
     x_store(j, true, X_RAX, X_RBX, JIT_CPU(rip));
     x_alu_r_imm(j, true, X_ADD, jit_reg(c, 4), (int32_t)(8 + in->imm)); /* imm16 */
     jit_reg_written(c, 4);
-    end_slow_call(c, in, slow, ns, x_jmp(j), stop, ended);
+    end_slow_call(c, in, slow, ns, stop, ended);
 }
 
 bool jit_native_stack(struct jit_ctx *c, const struct emu_insn *in, uint32_t *stop,

@@ -180,7 +180,7 @@ static void emit_chain(struct jit_buf *j, uint32_t out, uint32_t *any, uint32_t 
 bool jit_shared_build(struct emu_jit *jit)
 {
     struct jit_arena *a = &jit->arena;
-    struct jit_buf jb = {jit->buf, jit->buf, jit->buf + sizeof(jit->buf), false, 0};
+    struct jit_buf jb = {jit->buf, jit->buf, jit->buf + sizeof(jit->buf), false, 0, 0, NULL};
     struct jit_buf *j = &jb;
     uint32_t out, leave, stop, ended, any, other;
     emit_out_leave(j, &out, &leave);

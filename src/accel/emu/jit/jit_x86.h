@@ -12,10 +12,28 @@
 #include <stdint.h>
 #include <string.h>
 
+/* A block's code is built in two sections, joined at the end (jit_join):
+ * the hot one, run in order, and the cold one after it (slow paths), so
+ * that the code the guest usually runs is dense in the instruction cache.
+ * Positions in the cold one carry JIT_COLD; a jump from one section into
+ * the other, or to an absolute address from the cold one (whose address
+ * is known only at the join), is patched then, from its fixup. */
+#define JIT_COLD 0x80000000u
+#define JIT_FIXUPS 1024
+struct jit_fixups {
+    unsigned n;
+    struct jit_fixup {
+        uint32_t at, target;  /* rel32 position, position it jumps to */
+        const void *abs;      /* or this address, when not NULL */
+    } v[JIT_FIXUPS];
+};
+
 struct jit_buf {
     uint8_t *start, *p, *end;
     bool full;
-    uintptr_t base; /* where start will run (x_patch_abs), 0: unknown */
+    uintptr_t base;          /* where start will run (x_patch_abs), 0: unknown */
+    uint32_t pos_base;       /* 0, or JIT_COLD for a cold section */
+    struct jit_fixups *fix;  /* the patches jit_join makes (NULL: one section only) */
 };
 
 enum {
@@ -31,7 +49,17 @@ enum { X_CC_O = 0, X_CC_B = 2, X_CC_E = 4, X_CC_NE = 5, X_CC_A = 7, X_CC_LE = 14
 
 static inline uint32_t jb_pos(const struct jit_buf *j)
 {
-    return (uint32_t)(j->p - j->start);
+    return j->pos_base + (uint32_t)(j->p - j->start);
+}
+
+/* A patch jit_join makes; no room: the block is not compiled (full). */
+static inline void jb_fixup(struct jit_buf *j, uint32_t at, uint32_t target, const void *abs)
+{
+    if (!j->fix || j->fix->n == JIT_FIXUPS) {
+        j->full = true;
+        return;
+    }
+    j->fix->v[j->fix->n++] = (struct jit_fixup){at, target, abs};
 }
 
 static inline void jb_bytes(struct jit_buf *j, const void *v, size_t n)
@@ -399,13 +427,18 @@ static inline uint32_t x_jmp(struct jit_buf *j)
     return at;
 }
 
-/* Point the rel32 at `at` to position target. */
+/* Point the rel32 at `at` to position target (now when both are in j's
+ * section, else at the join). */
 static inline void x_patch(struct jit_buf *j, uint32_t at, uint32_t target)
 {
     if (j->full)
         return;
+    if ((at & JIT_COLD) != j->pos_base || (target & JIT_COLD) != j->pos_base) {
+        jb_fixup(j, at, target, NULL);
+        return;
+    }
     int32_t rel = (int32_t)(target - (at + 4));
-    memcpy(j->start + at, &rel, 4);
+    memcpy(j->start + (at - j->pos_base), &rel, 4);
 }
 
 /* Point the rel32 at `at` to code at the absolute address target (in
@@ -414,6 +447,10 @@ static inline void x_patch_abs(struct jit_buf *j, uint32_t at, const void *targe
 {
     if (j->full)
         return;
+    if (j->pos_base || (at & JIT_COLD)) {
+        jb_fixup(j, at, 0, target);
+        return;
+    }
     int32_t rel = (int32_t)((intptr_t)target - (intptr_t)(j->base + at + 4));
     memcpy(j->start + at, &rel, 4);
 }
