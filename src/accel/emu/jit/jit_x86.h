@@ -1,7 +1,8 @@
 /*
  * A small x86-64 machine-code emitter for the JIT: the few instruction
- * forms it needs, with memory operands always [base + disp32] (one form,
- * so every field offset fits and nothing depends on its size). Bytes go
+ * forms it needs, with memory operands [base + disp] in their shortest
+ * encoding (no displacement, disp8, disp32: code size is what keeps the
+ * compiled code in the instruction cache). Bytes go
  * to a bounded buffer; running past its end sets `full` and writes
  * nothing more, so the caller checks once at the end.
  */
@@ -101,13 +102,19 @@ static inline void x_rex(struct jit_buf *j, bool w, unsigned r, unsigned b)
         jb_u8(j, v);
 }
 
-/* ModRM (and SIB for an RSP/R12 base) for [base + disp32]. */
+/* ModRM (and SIB for an RSP/R12 base) for [base + disp]: no
+ * displacement when it is 0 (but for an RBP/R13 base, whose mod 00 means
+ * RIP-relative or disp32), else disp8 when it fits, else disp32. */
 static inline void x_modrm_mem(struct jit_buf *j, unsigned reg, unsigned base, int32_t disp)
 {
-    jb_u8(j, (uint8_t)(0x80 | (reg & 7) << 3 | (base & 7)));
+    unsigned mod = disp == 0 && (base & 7) != X_RBP ? 0x00 : disp == (int8_t)disp ? 0x40 : 0x80;
+    jb_u8(j, (uint8_t)(mod | (reg & 7) << 3 | (base & 7)));
     if ((base & 7) == X_RSP)
         jb_u8(j, 0x24);
-    jb_u32(j, (uint32_t)disp);
+    if (mod == 0x40)
+        jb_u8(j, (uint8_t)disp);
+    else if (mod == 0x80)
+        jb_u32(j, (uint32_t)disp);
 }
 
 /* opc reg, [base + disp] (or the other way round, as opc says). */
