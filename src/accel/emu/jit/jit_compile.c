@@ -167,7 +167,7 @@ static void dead_lf_stores(const struct jit_ctx *c, bool *skip_lf, bool *skip_cf
  * block right after, [0] a jump's target; k < 0: either), is looked at
  * here; anything else is the shared code's (chain_any: both links, the
  * same-page rule, the jump cache). R12 becomes the next block, RBP its
- * start; its code sets cpu->run_end itself. */
+ * start; cpu->run_end stays as it is, not 0 (jit_shared.c, enter). */
 static void chain_exit(struct jit_ctx *c, int k)
 {
     struct jit_buf *j = &c->j;
@@ -340,8 +340,6 @@ static void build(struct jit_ctx *c, const struct jit_regs *preload, struct jit_
     struct jit_buf *j = &c->j;
     uint32_t stop_at[EMU_BLOCK_MAX_INSNS], ended_at[EMU_BLOCK_MAX_INSNS];
     bool called[EMU_BLOCK_MAX_INSNS];
-    x_mov_imm(j, X_RAX, (uint64_t)b->end);
-    x_store(j, true, X_RAX, X_RBX, JIT_CPU(run_end));
     bool loop = self_loop(c);
     if (loop) { /* where it starts and in which context, for loop_back;
                  * chain_lin is this start already (run_chain, chain_exit) */

@@ -46,7 +46,10 @@ static void tlb_tag_bits(struct jit_buf *j)
 /* enter(cpu, b), as run_block is called: the callee-saved registers kept
  * (six pushes after the return address and 8 more: RSP 16-byte aligned
  * at calls), RBX = cpu, R12 = b, RBP = where run_chain entered it, R15
- * set, then b's body. */
+ * set, cpu->run_end = b->end as run_block sets it, then b's body. Only
+ * whether run_end is 0 matters to compiled code (emu_end_block zeroes it
+ * to end the block after a call): a block it chains into finds it set,
+ * since one that saw it zeroed returns instead, so blocks do not set it. */
 static void emit_enter(struct jit_buf *j)
 {
     for (unsigned i = 0; i < NSAVED; i++)
@@ -55,6 +58,8 @@ static void emit_enter(struct jit_buf *j)
     x_mov_rr(j, true, X_RBX, X_RDI);
     x_mov_rr(j, true, X_R12, X_RSI);
     x_load(j, true, X_RBP, X_RBX, JIT_CPU(chain_lin));
+    x_load(j, true, X_RAX, X_R12, BLOCK(end));
+    x_store(j, true, X_RAX, X_RBX, JIT_CPU(run_end));
     tlb_tag_bits(j);
     x_jmp_mem(j, X_R12, BLOCK(jit_body));
 }
