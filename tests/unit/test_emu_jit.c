@@ -1382,6 +1382,7 @@ static bool random_block(unsigned k, struct tally *t)
     }
     size_t code_bytes = code_size(b);
     cpu.chain_left = (int32_t)loops; /* this block alone, maybe looping: no other to go on into */
+    cpu.chain_lin = code_at;         /* where run_chain would have entered it */
     st = b->jit_code(&cpu, b);
     record(&got, st, &exit);
     if (compare(&c))

@@ -73,22 +73,53 @@ static bool target_same_page(const struct jit_ctx *c, const struct emu_insn *in)
     return at >= 0 && at < 4096;
 }
 
+/* Where a way out of the block leaves RIP, from the block's start, when
+ * the compiler knows it (else RIP_UNKNOWN: read it from cpu->rip). */
+#define RIP_UNKNOWN INT64_MIN
+
+/* With chaining, RBP is the block's linear start, which is its RIP in
+ * 64-bit code (run_chain, chain_exit): a way out whose RIP is the start
+ * plus a constant writes it from RBP, without reading cpu->rip (whose
+ * last write may still be on its way), and chain_exit takes it so too. */
+static bool rip_from_rbp(const struct jit_ctx *c, int64_t off)
+{
+    return c->chain && x_fits_s32(off);
+}
+
+static void set_rip_rbp(struct jit_ctx *c, int64_t off)
+{
+    x_lea(&c->j, true, X_RAX, X_RBP, -1, 0, (int32_t)off);
+    x_store(&c->j, true, X_RAX, X_RBX, JIT_CPU(rip));
+    c->rip_delta = 0;
+}
+
 /* RIP = the instruction's RIP + len + imm (in, a relative jump in 64-bit
- * code, with the pending delta); a non-canonical target (#GP) through
- * in's executor. Whether it emitted that call (the stubs for it). */
+ * code at c->insn_off, with the pending delta); a non-canonical target
+ * (#GP) through in's executor. Whether it emitted that call (the stubs
+ * for it). */
 static bool rel_jump(struct jit_ctx *c, const struct emu_insn *in, uint32_t *stop,
                      uint32_t *ended)
 {
     struct jit_buf *j = &c->j;
-    if (target_same_page(c, in)) {
+    int64_t off = (int64_t)c->insn_off + in->len + (int64_t)in->imm;
+    if (rip_from_rbp(c, off)) {
+        x_lea(j, true, X_RAX, X_RBP, -1, 0, (int32_t)off);
+        if (target_same_page(c, in)) {
+            x_store(j, true, X_RAX, X_RBX, JIT_CPU(rip));
+            c->rip_delta = 0;
+            return false;
+        }
+    } else if (target_same_page(c, in)) {
         x_alu_mem_imm(j, true, X_ADD, X_RBX, JIT_CPU(rip),
                       (int32_t)(c->rip_delta + in->len + (int64_t)in->imm));
         c->rip_delta = 0;
         return false;
     }
-    x_load(j, true, X_RAX, X_RBX, JIT_CPU(rip));
-    x_mov_imm(j, X_RCX, (uint64_t)((int64_t)c->rip_delta + in->len + (int64_t)in->imm));
-    x_alu_rr(j, true, X_ADD, X_RAX, X_RCX);
+    if (!rip_from_rbp(c, off)) {
+        x_load(j, true, X_RAX, X_RBX, JIT_CPU(rip));
+        x_mov_imm(j, X_RCX, (uint64_t)((int64_t)c->rip_delta + in->len + (int64_t)in->imm));
+        x_alu_rr(j, true, X_ADD, X_RAX, X_RCX);
+    }
     jit_regs_slow_point(c);
     uint32_t slow = jit_jump_noncanonical(j);
     x_store(j, true, X_RAX, X_RBX, JIT_CPU(rip));
@@ -109,7 +140,10 @@ static bool rel_jump(struct jit_ctx *c, const struct emu_insn *in, uint32_t *sto
 static uint32_t jcc_end(struct jit_ctx *c, const struct emu_insn *in)
 {
     uint32_t taken = x_jcc(&c->j, in->sub & 15);
-    x_alu_mem_imm(&c->j, true, X_ADD, X_RBX, JIT_CPU(rip), c->rip_delta + in->len);
+    if (rip_from_rbp(c, c->insn_off + in->len))
+        set_rip_rbp(c, c->insn_off + in->len);
+    else
+        x_alu_mem_imm(&c->j, true, X_ADD, X_RBX, JIT_CPU(rip), c->rip_delta + in->len);
     return taken;
 }
 
@@ -168,7 +202,7 @@ static void dead_lf_stores(const struct jit_ctx *c, bool *skip_lf, bool *skip_cf
  * here; anything else is the shared code's (chain_any: both links, the
  * same-page rule, the jump cache). R12 becomes the next block, RBP its
  * start; cpu->run_end stays as it is, not 0 (jit_shared.c, enter). */
-static void chain_exit(struct jit_ctx *c, int k)
+static void chain_exit(struct jit_ctx *c, int k, int64_t rip_off)
 {
     struct jit_buf *j = &c->j;
     x_alu_mem_imm(j, false, X_CMP, X_RBX, JIT_CPU(chain_left), 0);
@@ -179,7 +213,10 @@ static void chain_exit(struct jit_ctx *c, int k)
         x_jmp_abs(j, c->sh->chain_any);
         return;
     }
-    x_load(j, true, X_RAX, X_RBX, JIT_CPU(rip));
+    if (rip_off != RIP_UNKNOWN)
+        x_lea(j, true, X_RAX, X_RBP, -1, 0, (int32_t)rip_off);
+    else
+        x_load(j, true, X_RAX, X_RBX, JIT_CPU(rip));
     x_load(j, true, X_RCX, X_RBX, JIT_CPU(link_ctx));
     x_alu_r_mem(j, true, X_CMP, X_RAX, X_R12, LINK(k, lin));
     x_jcc_abs(j, X_CC_NE, c->sh->chain_any);
@@ -311,14 +348,14 @@ static void pure_tail(struct jit_ctx *c, const struct jit_regs *held, uint32_t t
 
 /* The block ran to its end on one way out: the registers it holds and
  * RIP stored, its instructions counted, then on into the next block
- * (chain_exit's k) or back to run_chain. */
-static void end_exit(struct jit_ctx *c, int k)
+ * (chain_exit's k, rip_off) or back to run_chain. */
+static void end_exit(struct jit_ctx *c, int k, int64_t rip_off)
 {
     jit_regs_flush(c);
     flush_rip(c);
     x_alu_mem_imm(&c->j, true, X_ADD, X_RBX, JIT_CPU(insn_count), c->b->n);
     if (c->chain)
-        chain_exit(c, k);
+        chain_exit(c, k, rip_off);
     else
         x_jmp_abs(&c->j, c->sh->out);
 }
@@ -361,6 +398,7 @@ static void build(struct jit_ctx *c, const struct jit_regs *preload, struct jit_
     bool jcc = false;      /* closes with a native Jcc (jcc_end): two ways out */
     bool loop_jcc = false; /* and loops on its taken jump: loop_tail */
     bool prev_native = false;
+    bool jmp_last = false; /* closes with a native JMP rel (jmp_end) */
     uint32_t jcc_taken = 0;
     int32_t jcc_delta = 0;
     struct jit_regs at_jcc;
@@ -387,8 +425,10 @@ static void build(struct jit_ctx *c, const struct jit_regs *preload, struct jit_
             called[i] = false; /* unless the taken path's rel_jump calls */
             continue;
         }
-        if (c->long64 && i + 1 == b->n && jmp_end(c, in, &called[i], &stop_at[i], &ended_at[i]))
+        if (c->long64 && i + 1 == b->n && jmp_end(c, in, &called[i], &stop_at[i], &ended_at[i])) {
+            jmp_last = true;
             continue;
+        }
         if (c->long64 && in->fn == ex_nop) { /* NOP, hint NOPs: RIP only */
             called[i] = false;
             c->rip_delta += in->len;
@@ -411,13 +451,25 @@ static void build(struct jit_ctx *c, const struct jit_regs *preload, struct jit_
         jit_emit_call(c, in, &stop_at[i], &ended_at[i]);
     }
     const struct emu_insn *last = &b->insns[b->n - 1];
-    /* Ran to its end (past a native Jcc: not taken). */
+    /* Ran to its end (past a native Jcc: not taken). RIP there from the
+     * start: past the block, after a Jcc or no jump, the JMP's target;
+     * not in a loop, whose loop_tail comes to the chaining with its own. */
+    int64_t rip_off = RIP_UNKNOWN, taken_off = (int64_t)b->bytes + (int64_t)last->imm;
+    if (jcc || !(last->flags & INSN_ENDS))
+        rip_off = b->bytes;
+    else if (jmp_last)
+        rip_off = taken_off;
+    if (loop || !rip_from_rbp(c, rip_off))
+        rip_off = RIP_UNKNOWN;
     bool pure = c->pure_loop && loop_jcc && !c->calls && jit_regs_same(&at_jcc, preload);
     *at_jcc_out = at_jcc;
     c->loop_jcc = loop_jcc;
     jit_regs_flush(c);
     *end = c->regs;
-    flush_rip(c);
+    if (rip_off != RIP_UNKNOWN && !jcc && !jmp_last)
+        set_rip_rbp(c, rip_off);
+    else
+        flush_rip(c);
     if (pure)
         pure_count(c);
     else
@@ -430,10 +482,10 @@ static void build(struct jit_ctx *c, const struct jit_regs *preload, struct jit_
             loop_back(c, jit_regs_same(&c->regs, preload) ? body_loaded : body, general);
             x_patch(j, general[0], jb_pos(j));
             x_patch(j, general[1], jb_pos(j));
-            chain_exit(c, -1);
+            chain_exit(c, -1, RIP_UNKNOWN);
         } else {
             general_at = jb_pos(j);
-            chain_exit(c, jcc ? 1 : exit_link(last));
+            chain_exit(c, jcc ? 1 : exit_link(last), rip_off);
         }
     } else {
         x_jmp_abs(j, c->sh->out);
@@ -443,8 +495,9 @@ static void build(struct jit_ctx *c, const struct jit_regs *preload, struct jit_
         x_patch(j, jcc_taken, jb_pos(j));
         c->regs = at_jcc;
         c->rip_delta = jcc_delta;
+        c->insn_off = b->bytes - last->len; /* the Jcc's, for rel_jump */
         called[i] = rel_jump(c, last, &stop_at[i], &ended_at[i]);
-        end_exit(c, 0);
+        end_exit(c, 0, rip_from_rbp(c, taken_off) ? taken_off : RIP_UNKNOWN);
     }
     if (pure) {
         x_patch(j, jcc_taken, jb_pos(j));
