@@ -454,6 +454,15 @@ int main(void)
              "emu chain: a load from a non-canonical page a descriptor read walked faults (JIT)");
     CHECK_EQ(remap(true), 0xbb, "emu chain: after INVLPG of its own remapped page, a loop "
                                 "goes on in the new page (JIT)");
+    /* Blocks in one page go on into each other by direct jumps
+     * (jit_compile.c, direct_exit): the count and the last block run as
+     * interpreted, the HLT block entered so included. */
+    ring(false, 50);
+    uint64_t ring_insns = cpu.insn_count, ring_rip = cpu.rip;
+    ring(true, 50);
+    CHECK(cpu.insn_count == ring_insns && cpu.rip == ring_rip,
+          "emu chain: a ring of blocks in one page, going on into each other directly, "
+          "counts its instructions and ends as interpreted (JIT)");
     uint64_t resets_before;
     emu_jit_stats(&fx.evm, &compiled, &resets_before);
     emu_jit_set_arena_limit(&fx.evm, 6 * 1024);

@@ -219,9 +219,9 @@ bool emu_jit_compile(struct emu_vm *evm, struct emu_block *b)
     }
     size_t n = (size_t)(c.j.p - c.j.start);
     b->jit_code = (emu_jit_fn)(uintptr_t)jit->shared.enter;
-    b->jit_body = code;
+    b->jit_body = code; /* with chaining: R12 = b first (JIT_SELF_BYTES) */
     if (c.chain)
-        b->jit_entry = code;
+        b->jit_entry = (uint8_t *)code + JIT_SELF_BYTES;
     if (jit->perf_map)
         fprintf(jit->perf_map, "%lx %zx hk_gpa_%llx\n", (unsigned long)(uintptr_t)code, n,
                 (unsigned long long)b->gpa);

@@ -239,6 +239,73 @@ static void chain_exit(struct jit_ctx *c, int k, int64_t rip_off)
     x_jmp_abs(j, c->sh->chain_other);
 }
 
+/* Whether a way out whose RIP is the block's start plus off stays in the
+ * block's page: then the block there is found once and jumped to
+ * directly ever after (direct_exit). */
+static bool same_page_exit(const struct jit_ctx *c, int64_t off)
+{
+    int64_t at = (int64_t)(c->b->gpa & 0xfff) + off;
+    return c->chain && off != RIP_UNKNOWN && at >= 0 && at < 4096;
+}
+
+/* A way out to the block at RBP + off in this block's page (RIP written,
+ * registers stored, instructions counted): after run_chain's checks
+ * between blocks, a jump straight into that block's code, RBP its start
+ * and R12 set by the block itself (JIT_SELF_BYTES). No link need be
+ * checked: a page that translates to this block's physical page here
+ * takes RBP + off to the same page, where the block at that offset is
+ * the one decoded there with this mode (mode and CPL change only at
+ * instructions that end their block), and decoded code is dropped page
+ * by page, taking this block with the other. The jump starts out to
+ * link[k]'s check (chain_exit) and is made into the direct one (patched
+ * in place through the writable view) the first time that link leads
+ * to compiled code; code memory is reset as a whole. */
+static void direct_exit(struct jit_ctx *c, int k, int64_t off)
+{
+    struct jit_buf *j = &c->j;
+    x_alu_mem_imm(j, false, X_CMP, X_RBX, JIT_CPU(chain_left), 0);
+    x_jcc_abs(j, X_CC_LE, c->sh->out);
+    x_alu_mem_imm(j, false, X_CMP, X_RBX, JIT_CPU(events), 0);
+    x_jcc_abs(j, X_CC_NE, c->sh->out);
+    x_alu_mem_imm(j, false, X_SUB, X_RBX, JIT_CPU(chain_left), 1);
+    x_lea(j, true, X_RBP, X_RBP, -1, 0, (int32_t)off);
+    while ((jb_pos(j) + 1) & 3) /* the rel32 aligned: patched by one store */
+        jb_u8(j, 0x90);
+    uint32_t site = x_jmp(j);
+    /* Not yet direct, cold: the budget and RBP as they were, link[k]. */
+    jit_cold_begin(c);
+    x_patch(j, site, jb_pos(j));
+    x_alu_mem_imm(j, false, X_ADD, X_RBX, JIT_CPU(chain_left), 1);
+    x_lea(j, true, X_RBP, X_RBP, -1, 0, (int32_t)-off);
+    x_lea(j, true, X_RAX, X_RBP, -1, 0, (int32_t)off);
+    x_load(j, true, X_RCX, X_RBX, JIT_CPU(link_ctx));
+    x_alu_r_mem(j, true, X_CMP, X_RAX, X_R12, LINK(k, lin));
+    x_jcc_abs(j, X_CC_NE, c->sh->chain_any);
+    x_alu_r_mem(j, true, X_CMP, X_RCX, X_R12, LINK(k, ctx));
+    x_jcc_abs(j, X_CC_NE, c->sh->chain_any);
+    x_load(j, true, X_RCX, X_R12, LINK(k, code));
+    x_test_rr(j, true, X_RCX, X_RCX); /* not compiled (when linked): run_chain */
+    x_jcc_abs(j, X_CC_E, c->sh->out);
+    /* site's rel32 = the block's start (before its entry) less past site. */
+    jb_u8(j, 0x48); /* LEA RSI, [RIP + rel32]: the address just past site */
+    jb_u8(j, 0x8d);
+    jb_u8(j, 0x35);
+    uint32_t rel_at = jb_pos(j);
+    jb_u32(j, 0);
+    jb_fixup(j, rel_at, site + 4, NULL); /* RIP-relative: a jump's rel32 */
+    x_lea(j, true, X_RDI, X_RCX, -1, 0, -JIT_SELF_BYTES);
+    x_alu_rr(j, true, X_SUB, X_RDI, X_RSI);
+    x_mov_imm(j, X_RDX, (uint64_t)c->sh->rw_delta);
+    x_alu_rr(j, true, X_ADD, X_RSI, X_RDX);
+    x_op_mem(j, false, 0x89, X_RDI, X_RSI, -4); /* MOV [RSI - 4], EDI */
+    x_load(j, true, X_RDX, X_R12, LINK(k, to));
+    x_alu_mem_imm(j, false, X_SUB, X_RBX, JIT_CPU(chain_left), 1);
+    x_mov_rr(j, true, X_RBP, X_RAX);
+    x_mov_rr(j, true, X_R12, X_RDX);
+    x_jmp_reg(j, X_RCX);
+    jit_cold_end(c);
+}
+
 /* Which link the block's own way out makes (chain_exit's k) when it ends
  * with in: a jump's target ([0]) after an unconditional control transfer,
  * either after a conditional one that was called, the block right after
@@ -354,7 +421,9 @@ static void end_exit(struct jit_ctx *c, int k, int64_t rip_off)
     jit_regs_flush(c);
     flush_rip(c);
     x_alu_mem_imm(&c->j, true, X_ADD, X_RBX, JIT_CPU(insn_count), c->b->n);
-    if (c->chain)
+    if (same_page_exit(c, rip_off))
+        direct_exit(c, k, rip_off);
+    else if (c->chain)
         chain_exit(c, k, rip_off);
     else
         x_jmp_abs(&c->j, c->sh->out);
@@ -377,6 +446,11 @@ static void build(struct jit_ctx *c, const struct jit_regs *preload, struct jit_
     struct jit_buf *j = &c->j;
     uint32_t stop_at[EMU_BLOCK_MAX_INSNS], ended_at[EMU_BLOCK_MAX_INSNS];
     bool called[EMU_BLOCK_MAX_INSNS];
+    if (c->chain) { /* MOV R12, b: JIT_SELF_BYTES, for direct_exit */
+        jb_u8(j, 0x49);
+        jb_u8(j, 0xbc);
+        jb_u64(j, (uint64_t)(uintptr_t)b);
+    }
     bool loop = self_loop(c);
     if (loop) { /* where it starts and in which context, for loop_back;
                  * chain_lin is this start already (run_chain, chain_exit) */
@@ -485,7 +559,10 @@ static void build(struct jit_ctx *c, const struct jit_regs *preload, struct jit_
             chain_exit(c, -1, RIP_UNKNOWN);
         } else {
             general_at = jb_pos(j);
-            chain_exit(c, jcc ? 1 : exit_link(last), rip_off);
+            if (!loop_jcc && same_page_exit(c, rip_off))
+                direct_exit(c, jcc ? 1 : exit_link(last), rip_off);
+            else
+                chain_exit(c, jcc ? 1 : exit_link(last), rip_off);
         }
     } else {
         x_jmp_abs(j, c->sh->out);

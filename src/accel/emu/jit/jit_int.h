@@ -22,7 +22,13 @@ struct jit_shared {
     const uint8_t *ended;       /* ESI: instructions run when run_end was zeroed */
     const uint8_t *chain_any;   /* the next block through either link or the jump cache */
     const uint8_t *chain_other; /* RDX's link (as link[1]) matched RAX in another context */
+    intptr_t rw_delta;          /* code memory's writable view less its executable one */
 };
+
+/* A chaining block's code starts by setting R12 to its own block: a
+ * direct jump from a block in its page enters there (jit_compile.c,
+ * direct_exit); links and run_chain enter after it (jit_entry). */
+#define JIT_SELF_BYTES 10
 
 struct emu_jit {
     struct jit_arena arena;

@@ -200,7 +200,8 @@ bool jit_shared_build(struct emu_jit *jit)
         return false;
     a->keep = a->used;
     jit->shared = (struct jit_shared){code + enter, code + out, code + leave, code + stop,
-                                      code + ended, code + any, code + other};
+                                      code + ended, code + any, code + other,
+                                      (intptr_t)(a->rw - a->rx)};
     return true;
 }
 #endif
