@@ -193,6 +193,18 @@ static void dead_lf_stores(const struct jit_ctx *c, bool *skip_lf, bool *skip_cf
     ((int32_t)(offsetof(struct emu_block, link) + (k) * sizeof(struct emu_link) +          \
                offsetof(struct emu_link, field)))
 
+/* run_chain's checks between two blocks, made where compiled code goes
+ * on into another block or runs its own again: blocks left in the budget
+ * and nothing posted to the vCPU, else back to run_chain (out). */
+static void between_blocks(struct jit_ctx *c)
+{
+    struct jit_buf *j = &c->j;
+    x_alu_mem_imm(j, false, X_CMP, X_RBX, JIT_CPU(chain_left), 0);
+    x_jcc_abs(j, X_CC_LE, c->sh->out);
+    x_alu_mem_imm(j, false, X_CMP, X_RBX, JIT_CPU(events), 0);
+    x_jcc_abs(j, X_CC_NE, c->sh->out);
+}
+
 /* The block ran to its end (status EMU_OK): go on into the next block's
  * compiled code, making run_chain's checks between blocks as it makes
  * them: blocks left in the chain's budget, nothing posted to the vCPU,
@@ -205,10 +217,7 @@ static void dead_lf_stores(const struct jit_ctx *c, bool *skip_lf, bool *skip_cf
 static void chain_exit(struct jit_ctx *c, int k, int64_t rip_off)
 {
     struct jit_buf *j = &c->j;
-    x_alu_mem_imm(j, false, X_CMP, X_RBX, JIT_CPU(chain_left), 0);
-    x_jcc_abs(j, X_CC_LE, c->sh->out);
-    x_alu_mem_imm(j, false, X_CMP, X_RBX, JIT_CPU(events), 0);
-    x_jcc_abs(j, X_CC_NE, c->sh->out);
+    between_blocks(c);
     if (k < 0) {
         x_jmp_abs(j, c->sh->chain_any);
         return;
@@ -263,10 +272,7 @@ static bool same_page_exit(const struct jit_ctx *c, int64_t off)
 static void direct_exit(struct jit_ctx *c, int k, int64_t off)
 {
     struct jit_buf *j = &c->j;
-    x_alu_mem_imm(j, false, X_CMP, X_RBX, JIT_CPU(chain_left), 0);
-    x_jcc_abs(j, X_CC_LE, c->sh->out);
-    x_alu_mem_imm(j, false, X_CMP, X_RBX, JIT_CPU(events), 0);
-    x_jcc_abs(j, X_CC_NE, c->sh->out);
+    between_blocks(c);
     x_alu_mem_imm(j, false, X_SUB, X_RBX, JIT_CPU(chain_left), 1);
     x_lea(j, true, X_RBP, X_RBP, -1, 0, (int32_t)off);
     while ((jb_pos(j) + 1) & 3) /* the rel32 aligned: patched by one store */
@@ -335,10 +341,7 @@ static bool self_loop(const struct jit_ctx *c)
 static void loop_again(struct jit_ctx *c, uint32_t top, uint32_t *general)
 {
     struct jit_buf *j = &c->j;
-    x_alu_mem_imm(j, false, X_CMP, X_RBX, JIT_CPU(chain_left), 0);
-    x_jcc_abs(j, X_CC_LE, c->sh->out);
-    x_alu_mem_imm(j, false, X_CMP, X_RBX, JIT_CPU(events), 0);
-    x_jcc_abs(j, X_CC_NE, c->sh->out);
+    between_blocks(c);
     x_load(j, true, X_RCX, X_RBX, JIT_CPU(loop_ctx));
     x_alu_r_mem(j, true, X_CMP, X_RCX, X_RBX, JIT_CPU(link_ctx));
     *general = x_jcc(j, X_CC_NE);
