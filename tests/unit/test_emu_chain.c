@@ -1,5 +1,5 @@
 /*
- * Compiled blocks going on into each other (jit_compile.c chain_exit, jit_shared.c)
+ * Compiled blocks going on into each other (jit_chain.c, jit_shared.c)
  * keep the run loop's promises: an interrupt that becomes pending while
  * the guest spins in one compiled loop is taken within the run loop's
  * budget of blocks, as the interpreter takes it, and the instruction
@@ -455,7 +455,7 @@ int main(void)
     CHECK_EQ(remap(true), 0xbb, "emu chain: after INVLPG of its own remapped page, a loop "
                                 "goes on in the new page (JIT)");
     /* Blocks in one page go on into each other by direct jumps
-     * (jit_compile.c, direct_exit): the count and the last block run as
+     * (jit_chain.c, jit_direct_exit): the count and the last block run as
      * interpreted, the HLT block entered so included. */
     ring(false, 50);
     uint64_t ring_insns = cpu.insn_count, ring_rip = cpu.rip;

@@ -1071,8 +1071,8 @@ static int loop_programs(void)
 
 /* Self loops: one block of random forms closing with a Jcc back to its
  * own start (jit_compile.c compiles it twice, the top loading what the
- * end holds), the Jcc native (loop_tail, from its taken jump) or called
- * after an XCHG (loop_back, from the block's end), through emu_cpu_run
+ * end holds), the Jcc native (jit_loop_tail, from its taken jump) or called
+ * after an XCHG (jit_loop_back, from the block's end), through emu_cpu_run
  * with chaining; the end state must be the interpreter's. */
 #define SELF_LOOP_PROGRAMS 400
 static int self_loop_programs(void)
@@ -1082,7 +1082,7 @@ static int self_loop_programs(void)
     calm = true;
     for (unsigned k = 0; k < SELF_LOOP_PROGRAMS; k++) {
         /* Outer: the count of the inner loop set, a few forms, a Jcc +0
-         * (a boundary, the link to the loop chain_exit takes the second
+         * (a boundary, the link to the loop jit_chain_exit takes the second
          * time round); the self loop; the outer count, jnz CODE. */
         c.n = c.insns = 0;
         uint32_t inner = 2 + pick(40);
@@ -1325,7 +1325,7 @@ static bool random_block(unsigned k, struct tally *t)
         gen_block(&c);
     /* Sometimes a self loop: the Jcc back to the block's start, run
      * again while it goes there, up to loops more times (compiled: with
-     * that budget, loop_tail or loop_back). */
+     * that budget, jit_loop_tail or jit_loop_back). */
     unsigned loops = 0;
     if (!crowded && rel8_last && c.n <= 128 && pick(3) == 0) {
         c.b[c.n - 1] = (uint8_t)-(int)c.n;
@@ -1471,8 +1471,8 @@ static void crowded_blocks(void)
 /* The closing of a self loop: the counter at [r15 + 0x100] counted down
  * by a native flag setter (on memory, or on a register loaded from and
  * stored back to it), then a Jcc to the block's own start (CODE) that
- * the setter's lazy state decides (jit_jcc_flags: loop_tail), or, after
- * DEC on memory, sometimes a JG it does not decide (called: loop_back).
+ * the setter's lazy state decides (jit_jcc_flags: jit_loop_tail), or, after
+ * DEC on memory, sometimes a JG it does not decide (called: jit_loop_back).
  * Whether the Jcc is the called one. */
 static bool gen_loop_close(struct code *c)
 {
@@ -1541,7 +1541,7 @@ static void gen_loop_head(struct code *c)
  * access misses the data TLB, a called form now and then, closed by
  * gen_loop_close; the end state must be the interpreter's. Then the
  * block's compiled code called once, with no link or jump-cache entry
- * to go on by, must run every iteration itself (loop_tail, loop_back)
+ * to go on by, must run every iteration itself (jit_loop_tail, jit_loop_back)
  * and end in that state too. */
 #define SELF_LOOPS 80
 static int self_loops(void)
@@ -1790,7 +1790,7 @@ static int pure_loops(void)
     return 0;
 }
 
-/* Self loops closed by JMP (jmp_end, then loop_back with the registers
+/* Self loops closed by JMP (jmp_end, then jit_loop_back with the registers
  * still held), which only chain_left ends: the block's code called once
  * with a budget of k more blocks must run it k + 1 times, as the
  * interpreter's run_block does one after another. */

@@ -275,7 +275,7 @@ static int run_chain(struct emu_cpu *cpu, struct emu_block *b, int limit, int *r
         uint64_t lin = emu_fetch_lin(cpu);
         if (__builtin_expect(cpu->jit_on, 0)) {
             /* Compiled code may go on into the blocks its links lead to,
-             * with the same checks as here (jit_compile.c chain_exit, jit_shared.c). */
+             * with the same checks as here (jit_chain.c, jit_shared.c). */
             int32_t left = limit - n - 1;
             cpu->chain_left = left;
             cpu->chain_lin = lin; /* where b started: the same-page rule of compiled chaining */

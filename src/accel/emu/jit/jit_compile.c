@@ -10,7 +10,7 @@
  * the shared code's calls of run.c's emu_block_stop / emu_block_ended
  * (jit_shared.c), so every way out is run_block's. A Jcc ending the block
  * after native flag-setting code is native too (jcc_end), each of its two
- * ways out chaining on through the link it makes (chain_exit).
+ * ways out chaining on through the link it makes (jit_chain_exit).
  */
 #if defined(__x86_64__)
 #include "accel/emu/exec.h"
@@ -73,14 +73,10 @@ static bool target_same_page(const struct jit_ctx *c, const struct emu_insn *in)
     return at >= 0 && at < 4096;
 }
 
-/* Where a way out of the block leaves RIP, from the block's start, when
- * the compiler knows it (else RIP_UNKNOWN: read it from cpu->rip). */
-#define RIP_UNKNOWN INT64_MIN
-
 /* With chaining, RBP is the block's linear start, which is its RIP in
- * 64-bit code (run_chain, chain_exit): a way out whose RIP is the start
+ * 64-bit code (run_chain, jit_chain_exit): a way out whose RIP is the start
  * plus a constant writes it from RBP, without reading cpu->rip (whose
- * last write may still be on its way), and chain_exit takes it so too. */
+ * last write may still be on its way), and jit_chain_exit takes it so too. */
 static bool rip_from_rbp(const struct jit_ctx *c, int64_t off)
 {
     return c->chain && x_fits_s32(off);
@@ -136,7 +132,7 @@ static bool rel_jump(struct jit_ctx *c, const struct emu_insn *in, uint32_t *sto
 /* The block's last instruction, a Jcc whose flags the block's own native
  * code set (jit_jcc_flags put them in host RFLAGS): RIP past it, and the
  * taken jump returned, for build to end that path (rel_jump, or
- * loop_tail in a self loop). */
+ * jit_loop_tail in a self loop). */
 static uint32_t jcc_end(struct jit_ctx *c, const struct emu_insn *in)
 {
     uint32_t taken = x_jcc(&c->j, in->sub & 15);
@@ -189,130 +185,7 @@ static void dead_lf_stores(const struct jit_ctx *c, bool *skip_lf, bool *skip_cf
     }
 }
 
-#define LINK(k, field)                                                                     \
-    ((int32_t)(offsetof(struct emu_block, link) + (k) * sizeof(struct emu_link) +          \
-               offsetof(struct emu_link, field)))
-
-/* run_chain's checks between two blocks, made where compiled code goes
- * on into another block or runs its own again: blocks left in the budget
- * and nothing posted to the vCPU, else back to run_chain (out). */
-static void between_blocks(struct jit_ctx *c)
-{
-    struct jit_buf *j = &c->j;
-    x_alu_mem_imm(j, false, X_CMP, X_RBX, JIT_CPU(chain_left), 0);
-    x_jcc_abs(j, X_CC_LE, c->sh->out);
-    x_alu_mem_imm(j, false, X_CMP, X_RBX, JIT_CPU(events), 0);
-    x_jcc_abs(j, X_CC_NE, c->sh->out);
-}
-
-/* The block ran to its end (status EMU_OK): go on into the next block's
- * compiled code, making run_chain's checks between blocks as it makes
- * them: blocks left in the chain's budget, nothing posted to the vCPU,
- * then a link made for this RIP in the link context now. Only link[k],
- * the one this way out of the block makes (emu_block_link: [1] the
- * block right after, [0] a jump's target; k < 0: either), is looked at
- * here; anything else is the shared code's (chain_any: both links, the
- * same-page rule, the jump cache). R12 becomes the next block, RBP its
- * start; cpu->run_end stays as it is, not 0 (jit_shared.c, enter). */
-static void chain_exit(struct jit_ctx *c, int k, int64_t rip_off)
-{
-    struct jit_buf *j = &c->j;
-    between_blocks(c);
-    if (k < 0) {
-        x_jmp_abs(j, c->sh->chain_any);
-        return;
-    }
-    if (rip_off != RIP_UNKNOWN)
-        x_lea(j, true, X_RAX, X_RBP, -1, 0, (int32_t)rip_off);
-    else
-        x_load(j, true, X_RAX, X_RBX, JIT_CPU(rip));
-    x_load(j, true, X_RCX, X_RBX, JIT_CPU(link_ctx));
-    x_alu_r_mem(j, true, X_CMP, X_RAX, X_R12, LINK(k, lin));
-    x_jcc_abs(j, X_CC_NE, c->sh->chain_any);
-    x_alu_r_mem(j, true, X_CMP, X_RCX, X_R12, LINK(k, ctx));
-    uint32_t other = x_jcc(j, X_CC_NE);
-    x_load(j, true, X_RCX, X_R12, LINK(k, code));
-    x_test_rr(j, true, X_RCX, X_RCX); /* not compiled (when linked): run_chain */
-    x_jcc_abs(j, X_CC_E, c->sh->out);
-    x_load(j, true, X_RDX, X_R12, LINK(k, to));
-    x_alu_mem_imm(j, false, X_SUB, X_RBX, JIT_CPU(chain_left), 1);
-    x_mov_rr(j, true, X_RBP, X_RAX);
-    x_mov_rr(j, true, X_R12, X_RDX);
-    x_jmp_reg(j, X_RCX);
-    /* Made in another context: the shared code's same-page rule, RDX
-     * addressing link[k] as link[1]. */
-    x_patch(j, other, jb_pos(j));
-    x_mov_rr(j, true, X_RDX, X_R12);
-    if (k == 0)
-        x_alu_r_imm(j, true, X_SUB, X_RDX, (int32_t)sizeof(struct emu_link));
-    x_jmp_abs(j, c->sh->chain_other);
-}
-
-/* Whether a way out whose RIP is the block's start plus off stays in the
- * block's page: then the block there is found once and jumped to
- * directly ever after (direct_exit). */
-static bool same_page_exit(const struct jit_ctx *c, int64_t off)
-{
-    int64_t at = (int64_t)(c->b->gpa & 0xfff) + off;
-    return c->chain && off != RIP_UNKNOWN && at >= 0 && at < 4096;
-}
-
-/* A way out to the block at RBP + off in this block's page (RIP written,
- * registers stored, instructions counted): after run_chain's checks
- * between blocks, a jump straight into that block's code, RBP its start
- * and R12 set by the block itself (JIT_SELF_BYTES). No link need be
- * checked: a page that translates to this block's physical page here
- * takes RBP + off to the same page, where the block at that offset is
- * the one decoded there with this mode (mode and CPL change only at
- * instructions that end their block), and decoded code is dropped page
- * by page, taking this block with the other. The jump starts out to
- * link[k]'s check (chain_exit) and is made into the direct one (patched
- * in place through the writable view) the first time that link leads
- * to compiled code; code memory is reset as a whole. */
-static void direct_exit(struct jit_ctx *c, int k, int64_t off)
-{
-    struct jit_buf *j = &c->j;
-    between_blocks(c);
-    x_alu_mem_imm(j, false, X_SUB, X_RBX, JIT_CPU(chain_left), 1);
-    x_lea(j, true, X_RBP, X_RBP, -1, 0, (int32_t)off);
-    while ((jb_pos(j) + 1) & 3) /* the rel32 aligned: patched by one store */
-        jb_u8(j, 0x90);
-    uint32_t site = x_jmp(j);
-    /* Not yet direct, cold: the budget and RBP as they were, link[k]. */
-    jit_cold_begin(c);
-    x_patch(j, site, jb_pos(j));
-    x_alu_mem_imm(j, false, X_ADD, X_RBX, JIT_CPU(chain_left), 1);
-    x_lea(j, true, X_RBP, X_RBP, -1, 0, (int32_t)-off);
-    x_lea(j, true, X_RAX, X_RBP, -1, 0, (int32_t)off);
-    x_load(j, true, X_RCX, X_RBX, JIT_CPU(link_ctx));
-    x_alu_r_mem(j, true, X_CMP, X_RAX, X_R12, LINK(k, lin));
-    x_jcc_abs(j, X_CC_NE, c->sh->chain_any);
-    x_alu_r_mem(j, true, X_CMP, X_RCX, X_R12, LINK(k, ctx));
-    x_jcc_abs(j, X_CC_NE, c->sh->chain_any);
-    x_load(j, true, X_RCX, X_R12, LINK(k, code));
-    x_test_rr(j, true, X_RCX, X_RCX); /* not compiled (when linked): run_chain */
-    x_jcc_abs(j, X_CC_E, c->sh->out);
-    /* site's rel32 = the block's start (before its entry) less past site. */
-    jb_u8(j, 0x48); /* LEA RSI, [RIP + rel32]: the address just past site */
-    jb_u8(j, 0x8d);
-    jb_u8(j, 0x35);
-    uint32_t rel_at = jb_pos(j);
-    jb_u32(j, 0);
-    jb_fixup(j, rel_at, site + 4, NULL); /* RIP-relative: a jump's rel32 */
-    x_lea(j, true, X_RDI, X_RCX, -1, 0, -JIT_SELF_BYTES);
-    x_alu_rr(j, true, X_SUB, X_RDI, X_RSI);
-    x_mov_imm(j, X_RDX, (uint64_t)c->sh->rw_delta);
-    x_alu_rr(j, true, X_ADD, X_RSI, X_RDX);
-    x_op_mem(j, false, 0x89, X_RDI, X_RSI, -4); /* MOV [RSI - 4], EDI */
-    x_load(j, true, X_RDX, X_R12, LINK(k, to));
-    x_alu_mem_imm(j, false, X_SUB, X_RBX, JIT_CPU(chain_left), 1);
-    x_mov_rr(j, true, X_RBP, X_RAX);
-    x_mov_rr(j, true, X_R12, X_RDX);
-    x_jmp_reg(j, X_RCX);
-    jit_cold_end(c);
-}
-
-/* Which link the block's own way out makes (chain_exit's k) when it ends
+/* Which link the block's own way out makes (jit_chain_exit's k) when it ends
  * with in: a jump's target ([0]) after an unconditional control transfer,
  * either after a conditional one that was called, the block right after
  * ([1]) when it just stops (its size, its page). */
@@ -324,110 +197,18 @@ static int exit_link(const struct emu_insn *in)
     return g == ex_jcc || g == ex_loop || g == ex_jcxz ? -1 : 0;
 }
 
-/* Whether b ends in a Jcc or JMP back to its own first instruction (a
- * relative target: RIP past the block plus imm), in 64-bit code. */
-static bool self_loop(const struct jit_ctx *c)
-{
-    const struct emu_block *b = c->b;
-    const struct emu_insn *in = &b->insns[b->n - 1];
-    emu_exec_fn g = emu_general_fn(in->fn);
-    return c->chain && (g == ex_jcc || g == ex_jmp_rel) && (int64_t)in->imm == -(int64_t)b->bytes;
-}
-
-/* The checks between two runs of a self loop, as chain_exit makes them
- * between blocks: blocks left in the budget and nothing posted (else
- * out), the link context it was entered in (*general, for chain_exit);
- * then the block counted against the budget and a jump to top. */
-static void loop_again(struct jit_ctx *c, uint32_t top, uint32_t *general)
-{
-    struct jit_buf *j = &c->j;
-    between_blocks(c);
-    x_load(j, true, X_RCX, X_RBX, JIT_CPU(loop_ctx));
-    x_alu_r_mem(j, true, X_CMP, X_RCX, X_RBX, JIT_CPU(link_ctx));
-    *general = x_jcc(j, X_CC_NE);
-    x_alu_mem_imm(j, false, X_SUB, X_RBX, JIT_CPU(chain_left), 1);
-    x_patch(j, x_jmp(j), top);
-}
-
-/* A self loop that ran to its end and went back to its start (RIP as at
- * entry, in R14): again from the top of the body, with chain_exit's
- * checks but no link to look at: RIP is the start it was entered at, and
- * the link context is the one it was entered in (cpu->loop_ctx) unless
- * something in it gave a new one. Anything else falls to chain_exit
- * (jumps in general[]). */
-static void loop_back(struct jit_ctx *c, uint32_t body, uint32_t general[2])
-{
-    struct jit_buf *j = &c->j;
-    x_load(j, true, X_RAX, X_RBX, JIT_CPU(rip));
-    x_alu_rr(j, true, X_CMP, X_RAX, X_R14);
-    general[0] = x_jcc(j, X_CC_NE);
-    loop_again(c, body, &general[1]);
-}
-
-/* The taken jump of a self loop's closing Jcc (jcc_end), out of line:
- * the registers held (*held, as at the jump) stored, the block counted,
- * RIP its start (R14), then loop_back's checks to the top of the body
- * (top), or to chain_exit (general). */
-static void loop_tail(struct jit_ctx *c, const struct jit_regs *held, uint32_t top,
-                      uint32_t general)
-{
-    struct jit_buf *j = &c->j;
-    c->regs = *held;
-    jit_regs_flush(c);
-    x_alu_mem_imm(j, true, X_ADD, X_RBX, JIT_CPU(insn_count), c->b->n);
-    x_store(j, true, X_R14, X_RBX, JIT_CPU(rip));
-    uint32_t to_general;
-    loop_again(c, top, &to_general);
-    x_patch(j, to_general, general);
-}
-
-/* A pure loop (build) ran its body R13 + 1 times: counted, its R13
- * jumps back to the top taken from the budget, as loop_again takes them. */
-static void pure_count(struct jit_ctx *c)
-{
-    struct jit_buf *j = &c->j;
-    x_mov_rr(j, true, X_RAX, X_R13);
-    x_alu_r_imm(j, true, X_ADD, X_RAX, 1);
-    x_imul_rri(j, true, X_RAX, X_RAX, c->b->n);
-    x_op_mem(j, true, 0x01, X_RAX, X_RBX, JIT_CPU(insn_count)); /* ADD [..], RAX */
-    x_op_mem(j, false, 0x29, X_R13, X_RBX, JIT_CPU(chain_left)); /* SUB [..], R13D */
-}
-
-/* The taken jump of a pure loop's closing Jcc: loop_again's checks on
- * the budget less R13 and on events, then R13 + 1 and the top of the
- * body (top), with the registers still held and as dirty as at the jump
- * (the body was built from that state: build). RIP is still the
- * block's start (nothing called moved it), and the link context the one
- * it was entered in. Leaving: the registers stored, pure_count, out. */
-static void pure_tail(struct jit_ctx *c, const struct jit_regs *held, uint32_t top)
-{
-    struct jit_buf *j = &c->j;
-    x_op_mem(j, false, 0x39, X_R13, X_RBX, JIT_CPU(chain_left)); /* CMP [..], R13D */
-    uint32_t spent = x_jcc(j, X_CC_LE);
-    x_alu_mem_imm(j, false, X_CMP, X_RBX, JIT_CPU(events), 0);
-    uint32_t posted = x_jcc(j, X_CC_NE);
-    x_alu_r_imm(j, true, X_ADD, X_R13, 1);
-    x_patch(j, x_jmp(j), top);
-    x_patch(j, spent, jb_pos(j));
-    x_patch(j, posted, jb_pos(j));
-    c->regs = *held;
-    jit_regs_flush(c);
-    pure_count(c);
-    x_jmp_abs(j, c->sh->out);
-}
-
 /* The block ran to its end on one way out: the registers it holds and
  * RIP stored, its instructions counted, then on into the next block
- * (chain_exit's k, rip_off) or back to run_chain. */
+ * (jit_chain_exit's k, rip_off) or back to run_chain. */
 static void end_exit(struct jit_ctx *c, int k, int64_t rip_off)
 {
     jit_regs_flush(c);
     flush_rip(c);
     x_alu_mem_imm(&c->j, true, X_ADD, X_RBX, JIT_CPU(insn_count), c->b->n);
-    if (same_page_exit(c, rip_off))
-        direct_exit(c, k, rip_off);
+    if (jit_same_page_exit(c, rip_off))
+        jit_direct_exit(c, k, rip_off);
     else if (c->chain)
-        chain_exit(c, k, rip_off);
+        jit_chain_exit(c, k, rip_off);
     else
         x_jmp_abs(&c->j, c->sh->out);
 }
@@ -441,7 +222,7 @@ static void end_exit(struct jit_ctx *c, int k, int64_t rip_off)
  * calls no executor, built a second time from what its Jcc holds, dirty
  * ones included) loops without storing anything: R13 (free: no call
  * needs it) counts the jumps back, the count and the budget are settled
- * on the way out (pure_tail, pure_count). */
+ * on the way out (jit_pure_tail, jit_pure_count). */
 static void build(struct jit_ctx *c, const struct jit_regs *preload, struct jit_regs *end,
                   struct jit_regs *at_jcc_out)
 {
@@ -449,14 +230,14 @@ static void build(struct jit_ctx *c, const struct jit_regs *preload, struct jit_
     struct jit_buf *j = &c->j;
     uint32_t stop_at[EMU_BLOCK_MAX_INSNS], ended_at[EMU_BLOCK_MAX_INSNS];
     bool called[EMU_BLOCK_MAX_INSNS];
-    if (c->chain) { /* MOV R12, b: JIT_SELF_BYTES, for direct_exit */
+    if (c->chain) { /* MOV R12, b: JIT_SELF_BYTES, for jit_direct_exit */
         jb_u8(j, 0x49);
         jb_u8(j, 0xbc);
         jb_u64(j, (uint64_t)(uintptr_t)b);
     }
-    bool loop = self_loop(c);
-    if (loop) { /* where it starts and in which context, for loop_back;
-                 * chain_lin is this start already (run_chain, chain_exit) */
+    bool loop = jit_self_loop(c);
+    if (loop) { /* where it starts and in which context, for jit_loop_back;
+                 * chain_lin is this start already (run_chain, jit_chain_exit) */
         x_load(j, true, X_R14, X_RBX, JIT_CPU(rip));
         x_load(j, true, X_RAX, X_RBX, JIT_CPU(link_ctx));
         x_store(j, true, X_RAX, X_RBX, JIT_CPU(loop_ctx));
@@ -530,7 +311,7 @@ static void build(struct jit_ctx *c, const struct jit_regs *preload, struct jit_
     const struct emu_insn *last = &b->insns[b->n - 1];
     /* Ran to its end (past a native Jcc: not taken). RIP there from the
      * start: past the block, after a Jcc or no jump, the JMP's target;
-     * not in a loop, whose loop_tail comes to the chaining with its own. */
+     * not in a loop, whose jit_loop_tail comes to the chaining with its own. */
     int64_t rip_off = RIP_UNKNOWN, taken_off = (int64_t)b->bytes + (int64_t)last->imm;
     if (jcc || !(last->flags & INSN_ENDS))
         rip_off = b->bytes;
@@ -548,7 +329,7 @@ static void build(struct jit_ctx *c, const struct jit_regs *preload, struct jit_
     else
         flush_rip(c);
     if (pure)
-        pure_count(c);
+        jit_pure_count(c);
     else
         x_alu_mem_imm(j, true, X_ADD, X_RBX, JIT_CPU(insn_count), b->n);
     uint32_t general_at = 0;
@@ -556,16 +337,16 @@ static void build(struct jit_ctx *c, const struct jit_regs *preload, struct jit_
         if (loop && !loop_jcc) {
             uint32_t general[2];
             /* Still holding what the top loads: past those loads. */
-            loop_back(c, jit_regs_same(&c->regs, preload) ? body_loaded : body, general);
+            jit_loop_back(c, jit_regs_same(&c->regs, preload) ? body_loaded : body, general);
             x_patch(j, general[0], jb_pos(j));
             x_patch(j, general[1], jb_pos(j));
-            chain_exit(c, -1, RIP_UNKNOWN);
+            jit_chain_exit(c, -1, RIP_UNKNOWN);
         } else {
             general_at = jb_pos(j);
-            if (!loop_jcc && same_page_exit(c, rip_off))
-                direct_exit(c, jcc ? 1 : exit_link(last), rip_off);
+            if (!loop_jcc && jit_same_page_exit(c, rip_off))
+                jit_direct_exit(c, jcc ? 1 : exit_link(last), rip_off);
             else
-                chain_exit(c, jcc ? 1 : exit_link(last), rip_off);
+                jit_chain_exit(c, jcc ? 1 : exit_link(last), rip_off);
         }
     } else {
         x_jmp_abs(j, c->sh->out);
@@ -581,13 +362,13 @@ static void build(struct jit_ctx *c, const struct jit_regs *preload, struct jit_
     }
     if (pure) {
         x_patch(j, jcc_taken, jb_pos(j));
-        pure_tail(c, &at_jcc, body_loaded);
+        jit_pure_tail(c, &at_jcc, body_loaded);
     } else if (loop_jcc) {
         x_patch(j, jcc_taken, jb_pos(j));
         /* Still holding what the top loads: past those loads. */
         struct jit_regs held = at_jcc;
         held.dirty = 0;
-        loop_tail(c, &at_jcc, jit_regs_same(&held, preload) ? body_loaded : body, general_at);
+        jit_loop_tail(c, &at_jcc, jit_regs_same(&held, preload) ? body_loaded : body, general_at);
     }
     /* Exit stubs, cold: which instruction, then the shared code. */
     jit_cold_begin(c);
@@ -642,7 +423,7 @@ void jit_build(struct jit_ctx *c)
     c->pure_loop = false;
     sections_reset(c);
     build(c, &none, &end, &at_jcc);
-    if (self_loop(c) && !c->j.full && !c->other.full) {
+    if (jit_self_loop(c) && !c->j.full && !c->other.full) {
         /* Again, loading at the top what the end holds. */
         sections_reset(c);
         c->pure_loop = c->loop_jcc && !c->calls;

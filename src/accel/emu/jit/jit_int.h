@@ -27,7 +27,7 @@ struct jit_shared {
 
 /* A chaining block's code starts by setting R12 to its own block: a
  * direct jump from a block in its page enters there (jit_compile.c,
- * direct_exit); links and run_chain enter after it (jit_entry). */
+ * jit_direct_exit); links and run_chain enter after it (jit_entry). */
 #define JIT_SELF_BYTES 10
 
 struct emu_jit {
@@ -51,9 +51,9 @@ struct jit_regs {
 };
 
 /* One block's compilation. Host registers inside compiled code:
- * RBX = cpu, R12 = the block, RBP = its linear start (chain_exit), R13 = guest RSP as the current called
+ * RBX = cpu, R12 = the block, RBP = its linear start (jit_chain_exit), R13 = guest RSP as the current called
  * instruction started (emu_block_stop restores it), R14 = RIP as a self
- * looping block started (loop_back), R15 = the bits of a data-TLB tag
+ * looping block started (jit_loop_back), R15 = the bits of a data-TLB tag
  * for this CPL and RFLAGS.AC (jit_tlb_probe; set once on entry: neither
  * changes in a chain of blocks); RAX, RCX, RDX are scratch between
  * instructions. RSI, RDI, R8-R11 hold guest registers (c->regs). */
@@ -111,6 +111,35 @@ bool jit_shared_build(struct emu_jit *jit);
  * cold section (slow paths: run rarely, kept out of the hot code's way). */
 void jit_cold_begin(struct jit_ctx *c);
 void jit_cold_end(struct jit_ctx *c);
+
+/* Where a way out of a block leaves RIP, from the block's start, when the
+ * compiler knows it (else RIP_UNKNOWN: read it from cpu->rip). */
+#define RIP_UNKNOWN INT64_MIN
+
+/* jit_chain.c: a block's ways out into the next block, after its
+ * registers, RIP and count are stored. jit_between_blocks: run_chain's
+ * checks (budget, events), else out. jit_chain_exit: through link[k]
+ * (k < 0: any), RIP at the block's start (RBP) + rip_off unless
+ * RIP_UNKNOWN. jit_same_page_exit: whether RIP there (start + off) is in
+ * the block's page; jit_direct_exit: then a jump patched straight into
+ * the block there. */
+void jit_between_blocks(struct jit_ctx *c);
+void jit_chain_exit(struct jit_ctx *c, int k, int64_t rip_off);
+bool jit_same_page_exit(const struct jit_ctx *c, int64_t off);
+void jit_direct_exit(struct jit_ctx *c, int k, int64_t off);
+
+/* jit_loop.c: self loops (a Jcc or JMP back to the block's first
+ * instruction, with chaining). jit_loop_back: a loop that ran to its end
+ * and is at its start again goes to body, else to general[] (chaining).
+ * jit_loop_tail: a native closing Jcc's taken jump, the registers *held
+ * stored, to top or general. jit_pure_tail, jit_pure_count: the pure
+ * loop's (build in jit_compile.c), R13 counting the jumps back. */
+bool jit_self_loop(const struct jit_ctx *c);
+void jit_loop_back(struct jit_ctx *c, uint32_t body, uint32_t general[2]);
+void jit_loop_tail(struct jit_ctx *c, const struct jit_regs *held, uint32_t top,
+                   uint32_t general);
+void jit_pure_count(struct jit_ctx *c);
+void jit_pure_tail(struct jit_ctx *c, const struct jit_regs *held, uint32_t top);
 
 /* jit_compile.c: the whole host function for c->b into c->j; in called
  * as run_block calls it (the stub jumps patched through *stop, *ended). */

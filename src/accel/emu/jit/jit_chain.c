@@ -1,0 +1,135 @@
+/*
+ * How compiled code goes on from one block into the next (jit_compile.c
+ * builds the block, these its ways out): run_chain's checks between
+ * blocks, then the link the way out makes (jit_chain_exit) or, within the
+ * block's page, a jump patched straight into the next block's code
+ * (jit_direct_exit). The rest (both links, the same-page rule, the jump
+ * cache) is the shared code's (jit_shared.c).
+ */
+#if defined(__x86_64__)
+#include "accel/emu/exec.h"
+#include "accel/emu/jit/jit_int.h"
+
+#define LINK(k, field)                                                                     \
+    ((int32_t)(offsetof(struct emu_block, link) + (k) * sizeof(struct emu_link) +          \
+               offsetof(struct emu_link, field)))
+
+/* run_chain's checks between two blocks, made where compiled code goes
+ * on into another block or runs its own again: blocks left in the budget
+ * and nothing posted to the vCPU, else back to run_chain (out). */
+void jit_between_blocks(struct jit_ctx *c)
+{
+    struct jit_buf *j = &c->j;
+    x_alu_mem_imm(j, false, X_CMP, X_RBX, JIT_CPU(chain_left), 0);
+    x_jcc_abs(j, X_CC_LE, c->sh->out);
+    x_alu_mem_imm(j, false, X_CMP, X_RBX, JIT_CPU(events), 0);
+    x_jcc_abs(j, X_CC_NE, c->sh->out);
+}
+
+/* The block ran to its end (status EMU_OK): go on into the next block's
+ * compiled code, making run_chain's checks between blocks as it makes
+ * them: blocks left in the chain's budget, nothing posted to the vCPU,
+ * then a link made for this RIP in the link context now. Only link[k],
+ * the one this way out of the block makes (emu_block_link: [1] the
+ * block right after, [0] a jump's target; k < 0: either), is looked at
+ * here; anything else is the shared code's (chain_any: both links, the
+ * same-page rule, the jump cache). R12 becomes the next block, RBP its
+ * start; cpu->run_end stays as it is, not 0 (jit_shared.c, enter). */
+void jit_chain_exit(struct jit_ctx *c, int k, int64_t rip_off)
+{
+    struct jit_buf *j = &c->j;
+    jit_between_blocks(c);
+    if (k < 0) {
+        x_jmp_abs(j, c->sh->chain_any);
+        return;
+    }
+    if (rip_off != RIP_UNKNOWN)
+        x_lea(j, true, X_RAX, X_RBP, -1, 0, (int32_t)rip_off);
+    else
+        x_load(j, true, X_RAX, X_RBX, JIT_CPU(rip));
+    x_load(j, true, X_RCX, X_RBX, JIT_CPU(link_ctx));
+    x_alu_r_mem(j, true, X_CMP, X_RAX, X_R12, LINK(k, lin));
+    x_jcc_abs(j, X_CC_NE, c->sh->chain_any);
+    x_alu_r_mem(j, true, X_CMP, X_RCX, X_R12, LINK(k, ctx));
+    uint32_t other = x_jcc(j, X_CC_NE);
+    x_load(j, true, X_RCX, X_R12, LINK(k, code));
+    x_test_rr(j, true, X_RCX, X_RCX); /* not compiled (when linked): run_chain */
+    x_jcc_abs(j, X_CC_E, c->sh->out);
+    x_load(j, true, X_RDX, X_R12, LINK(k, to));
+    x_alu_mem_imm(j, false, X_SUB, X_RBX, JIT_CPU(chain_left), 1);
+    x_mov_rr(j, true, X_RBP, X_RAX);
+    x_mov_rr(j, true, X_R12, X_RDX);
+    x_jmp_reg(j, X_RCX);
+    /* Made in another context: the shared code's same-page rule, RDX
+     * addressing link[k] as link[1]. */
+    x_patch(j, other, jb_pos(j));
+    x_mov_rr(j, true, X_RDX, X_R12);
+    if (k == 0)
+        x_alu_r_imm(j, true, X_SUB, X_RDX, (int32_t)sizeof(struct emu_link));
+    x_jmp_abs(j, c->sh->chain_other);
+}
+
+/* Whether a way out whose RIP is the block's start plus off stays in the
+ * block's page: then the block there is found once and jumped to
+ * directly ever after (jit_direct_exit). */
+bool jit_same_page_exit(const struct jit_ctx *c, int64_t off)
+{
+    int64_t at = (int64_t)(c->b->gpa & 0xfff) + off;
+    return c->chain && off != RIP_UNKNOWN && at >= 0 && at < 4096;
+}
+
+/* A way out to the block at RBP + off in this block's page (RIP written,
+ * registers stored, instructions counted): after run_chain's checks
+ * between blocks, a jump straight into that block's code, RBP its start
+ * and R12 set by the block itself (JIT_SELF_BYTES). No link need be
+ * checked: a page that translates to this block's physical page here
+ * takes RBP + off to the same page, where the block at that offset is
+ * the one decoded there with this mode (mode and CPL change only at
+ * instructions that end their block), and decoded code is dropped page
+ * by page, taking this block with the other. The jump starts out to
+ * link[k]'s check (jit_chain_exit) and is made into the direct one (patched
+ * in place through the writable view) the first time that link leads
+ * to compiled code; code memory is reset as a whole. */
+void jit_direct_exit(struct jit_ctx *c, int k, int64_t off)
+{
+    struct jit_buf *j = &c->j;
+    jit_between_blocks(c);
+    x_alu_mem_imm(j, false, X_SUB, X_RBX, JIT_CPU(chain_left), 1);
+    x_lea(j, true, X_RBP, X_RBP, -1, 0, (int32_t)off);
+    while ((jb_pos(j) + 1) & 3) /* the rel32 aligned: patched by one store */
+        jb_u8(j, 0x90);
+    uint32_t site = x_jmp(j);
+    /* Not yet direct, cold: the budget and RBP as they were, link[k]. */
+    jit_cold_begin(c);
+    x_patch(j, site, jb_pos(j));
+    x_alu_mem_imm(j, false, X_ADD, X_RBX, JIT_CPU(chain_left), 1);
+    x_lea(j, true, X_RBP, X_RBP, -1, 0, (int32_t)-off);
+    x_lea(j, true, X_RAX, X_RBP, -1, 0, (int32_t)off);
+    x_load(j, true, X_RCX, X_RBX, JIT_CPU(link_ctx));
+    x_alu_r_mem(j, true, X_CMP, X_RAX, X_R12, LINK(k, lin));
+    x_jcc_abs(j, X_CC_NE, c->sh->chain_any);
+    x_alu_r_mem(j, true, X_CMP, X_RCX, X_R12, LINK(k, ctx));
+    x_jcc_abs(j, X_CC_NE, c->sh->chain_any);
+    x_load(j, true, X_RCX, X_R12, LINK(k, code));
+    x_test_rr(j, true, X_RCX, X_RCX); /* not compiled (when linked): run_chain */
+    x_jcc_abs(j, X_CC_E, c->sh->out);
+    /* site's rel32 = the block's start (before its entry) less past site. */
+    jb_u8(j, 0x48); /* LEA RSI, [RIP + rel32]: the address just past site */
+    jb_u8(j, 0x8d);
+    jb_u8(j, 0x35);
+    uint32_t rel_at = jb_pos(j);
+    jb_u32(j, 0);
+    jb_fixup(j, rel_at, site + 4, NULL); /* RIP-relative: a jump's rel32 */
+    x_lea(j, true, X_RDI, X_RCX, -1, 0, -JIT_SELF_BYTES);
+    x_alu_rr(j, true, X_SUB, X_RDI, X_RSI);
+    x_mov_imm(j, X_RDX, (uint64_t)c->sh->rw_delta);
+    x_alu_rr(j, true, X_ADD, X_RSI, X_RDX);
+    x_op_mem(j, false, 0x89, X_RDI, X_RSI, -4); /* MOV [RSI - 4], EDI */
+    x_load(j, true, X_RDX, X_R12, LINK(k, to));
+    x_alu_mem_imm(j, false, X_SUB, X_RBX, JIT_CPU(chain_left), 1);
+    x_mov_rr(j, true, X_RBP, X_RAX);
+    x_mov_rr(j, true, X_R12, X_RDX);
+    x_jmp_reg(j, X_RCX);
+    jit_cold_end(c);
+}
+#endif

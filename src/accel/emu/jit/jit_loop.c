@@ -1,0 +1,102 @@
+/*
+ * Blocks that loop to their own start (jit_compile.c builds them twice,
+ * the second time loading at the top what the end holds): the way back
+ * to the top without leaving the block, with run_chain's checks between
+ * runs, and the pure loop that holds its registers across runs.
+ */
+#if defined(__x86_64__)
+#include "accel/emu/exec.h"
+#include "accel/emu/jit/jit_int.h"
+
+/* Whether b ends in a Jcc or JMP back to its own first instruction (a
+ * relative target: RIP past the block plus imm), in 64-bit code. */
+bool jit_self_loop(const struct jit_ctx *c)
+{
+    const struct emu_block *b = c->b;
+    const struct emu_insn *in = &b->insns[b->n - 1];
+    emu_exec_fn g = emu_general_fn(in->fn);
+    return c->chain && (g == ex_jcc || g == ex_jmp_rel) && (int64_t)in->imm == -(int64_t)b->bytes;
+}
+
+/* The checks between two runs of a self loop, as jit_chain_exit makes them
+ * between blocks: blocks left in the budget and nothing posted (else
+ * out), the link context it was entered in (*general, for jit_chain_exit);
+ * then the block counted against the budget and a jump to top. */
+static void loop_again(struct jit_ctx *c, uint32_t top, uint32_t *general)
+{
+    struct jit_buf *j = &c->j;
+    jit_between_blocks(c);
+    x_load(j, true, X_RCX, X_RBX, JIT_CPU(loop_ctx));
+    x_alu_r_mem(j, true, X_CMP, X_RCX, X_RBX, JIT_CPU(link_ctx));
+    *general = x_jcc(j, X_CC_NE);
+    x_alu_mem_imm(j, false, X_SUB, X_RBX, JIT_CPU(chain_left), 1);
+    x_patch(j, x_jmp(j), top);
+}
+
+/* A self loop that ran to its end and went back to its start (RIP as at
+ * entry, in R14): again from the top of the body, with jit_chain_exit's
+ * checks but no link to look at: RIP is the start it was entered at, and
+ * the link context is the one it was entered in (cpu->loop_ctx) unless
+ * something in it gave a new one. Anything else falls to jit_chain_exit
+ * (jumps in general[]). */
+void jit_loop_back(struct jit_ctx *c, uint32_t body, uint32_t general[2])
+{
+    struct jit_buf *j = &c->j;
+    x_load(j, true, X_RAX, X_RBX, JIT_CPU(rip));
+    x_alu_rr(j, true, X_CMP, X_RAX, X_R14);
+    general[0] = x_jcc(j, X_CC_NE);
+    loop_again(c, body, &general[1]);
+}
+
+/* The taken jump of a self loop's closing Jcc (jcc_end), out of line:
+ * the registers held (*held, as at the jump) stored, the block counted,
+ * RIP its start (R14), then jit_loop_back's checks to the top of the body
+ * (top), or to jit_chain_exit (general). */
+void jit_loop_tail(struct jit_ctx *c, const struct jit_regs *held, uint32_t top,
+                      uint32_t general)
+{
+    struct jit_buf *j = &c->j;
+    c->regs = *held;
+    jit_regs_flush(c);
+    x_alu_mem_imm(j, true, X_ADD, X_RBX, JIT_CPU(insn_count), c->b->n);
+    x_store(j, true, X_R14, X_RBX, JIT_CPU(rip));
+    uint32_t to_general;
+    loop_again(c, top, &to_general);
+    x_patch(j, to_general, general);
+}
+
+/* A pure loop (build) ran its body R13 + 1 times: counted, its R13
+ * jumps back to the top taken from the budget, as loop_again takes them. */
+void jit_pure_count(struct jit_ctx *c)
+{
+    struct jit_buf *j = &c->j;
+    x_mov_rr(j, true, X_RAX, X_R13);
+    x_alu_r_imm(j, true, X_ADD, X_RAX, 1);
+    x_imul_rri(j, true, X_RAX, X_RAX, c->b->n);
+    x_op_mem(j, true, 0x01, X_RAX, X_RBX, JIT_CPU(insn_count)); /* ADD [..], RAX */
+    x_op_mem(j, false, 0x29, X_R13, X_RBX, JIT_CPU(chain_left)); /* SUB [..], R13D */
+}
+
+/* The taken jump of a pure loop's closing Jcc: loop_again's checks on
+ * the budget less R13 and on events, then R13 + 1 and the top of the
+ * body (top), with the registers still held and as dirty as at the jump
+ * (the body was built from that state: build). RIP is still the
+ * block's start (nothing called moved it), and the link context the one
+ * it was entered in. Leaving: the registers stored, jit_pure_count, out. */
+void jit_pure_tail(struct jit_ctx *c, const struct jit_regs *held, uint32_t top)
+{
+    struct jit_buf *j = &c->j;
+    x_op_mem(j, false, 0x39, X_R13, X_RBX, JIT_CPU(chain_left)); /* CMP [..], R13D */
+    uint32_t spent = x_jcc(j, X_CC_LE);
+    x_alu_mem_imm(j, false, X_CMP, X_RBX, JIT_CPU(events), 0);
+    uint32_t posted = x_jcc(j, X_CC_NE);
+    x_alu_r_imm(j, true, X_ADD, X_R13, 1);
+    x_patch(j, x_jmp(j), top);
+    x_patch(j, spent, jb_pos(j));
+    x_patch(j, posted, jb_pos(j));
+    c->regs = *held;
+    jit_regs_flush(c);
+    jit_pure_count(c);
+    x_jmp_abs(j, c->sh->out);
+}
+#endif
