@@ -113,6 +113,14 @@ void jit_direct_exit(struct jit_ctx *c, int k, int64_t off)
     x_load(j, true, X_RCX, X_R12, LINK(k, code));
     x_test_rr(j, true, X_RCX, X_RCX); /* not compiled (when linked): run_chain */
     x_jcc_abs(j, X_CC_E, c->sh->out);
+    /* Only into the block at this page + off: a link made in this
+     * context may still lead elsewhere (a PTE the guest changed without
+     * INVLPG, the exec TLB refilled since this block was found). Another
+     * block is gone on into unpatched, as chain_any would. */
+    x_load(j, true, X_RDX, X_R12, LINK(k, to));
+    x_mov_imm(j, X_RSI, c->b->gpa + (uint64_t)off);
+    x_alu_r_mem(j, true, X_CMP, X_RSI, X_RDX, (int32_t)offsetof(struct emu_block, gpa));
+    uint32_t elsewhere = x_jcc(j, X_CC_NE);
     /* site's rel32 = the block's start (before its entry) less past site. */
     jb_u8(j, 0x48); /* LEA RSI, [RIP + rel32]: the address just past site */
     jb_u8(j, 0x8d);
@@ -126,6 +134,7 @@ void jit_direct_exit(struct jit_ctx *c, int k, int64_t off)
     x_alu_rr(j, true, X_ADD, X_RSI, X_RDX);
     x_op_mem(j, false, 0x89, X_RDI, X_RSI, -4); /* MOV [RSI - 4], EDI */
     x_load(j, true, X_RDX, X_R12, LINK(k, to));
+    x_patch(j, elsewhere, jb_pos(j));
     x_alu_mem_imm(j, false, X_SUB, X_RBX, JIT_CPU(chain_left), 1);
     x_mov_rr(j, true, X_RBP, X_RAX);
     x_mov_rr(j, true, X_R12, X_RDX);
