@@ -410,6 +410,93 @@ static bool chain_lin_left(void)
            cpu.chain_lin == LOAD + 0x1006;
 }
 
+
+/* Found in review. A direct jump (jit_direct_exit) is patched once
+ * link[k] leads to compiled code, but that link need not lead into the
+ * block's own page: the guest rewrote the PTE of the page A was entered
+ * at (no INVLPG), A entered through a link made before (a stale
+ * translation, as a TLB may keep), and the block at A's target looked up
+ * afresh through the new PTE (the exec TLB slot evicted by a page 1 MiB
+ * up). Then A, entered at an alias of its own page whose mapping never
+ * changed, must go on into its own page's block, as interpreted: EBX
+ * counts the other page's block (0x1000 each). With write_q, the guest
+ * then writes to Q, so that the block there is dropped and freed before
+ * A is entered at the alias: a jump into a freed block's code. */
+#define ALIAS_V 0x40000ull  /* A's page: P at first, then Q */
+#define ALIAS_Q 0x41000ull
+#define ALIAS_V2 0x50000ull /* P always */
+#define ALIAS_EVICT 0x140000ull /* the same exec TLB slot as ALIAS_V */
+#define ALIAS_RET 0x60000ull
+__asm__(".pushsection .rodata\n"
+        ".globl alias_z, alias_z_end, alias_a, alias_a_end\n"
+        ".code64\n"
+        "alias_z:\n"
+        "  xor %edx, %edx\n"
+        "  mov $3, %ecx\n"
+        "1:\n"
+        "  call 9f\n"
+        "  dec %ecx\n"
+        "  jnz 1b\n"
+        "  mov %r13, (%rdi)\n"
+        "  call *%r11\n"
+        "  mov $1, %edx\n"
+        "  mov $4, %ecx\n"
+        "2:\n"
+        "  call 9f\n"
+        "  dec %ecx\n"
+        "  jnz 2b\n"
+        "  test %r8, %r8\n"
+        "  jz 4f\n"
+        "  movb $0x90, (%r8)\n"
+        "4:\n"
+        "  call *%r9\n"
+        "  hlt\n"
+        "9:\n"
+        "  call *%r10\n"
+        "  ret\n"
+        "alias_z_end:\n"
+        "alias_a:\n"
+        "  test %edx, %edx\n"
+        "  jnz 3f\n"
+        "  ret\n"
+        "  .fill 0x100 - (. - alias_a), 1, 0x90\n"
+        "3:\n"
+        "alias_a_end:\n"
+        ".popsection\n");
+extern const uint8_t alias_z[], alias_z_end[], alias_a[], alias_a_end[];
+
+static uint64_t alias_stale(bool jit, bool write_q)
+{
+    static const uint8_t b[] = {0xc3};                               /* P + 0x100: ret */
+    static const uint8_t c[] = {0x81, 0xc3, 0x00, 0x10, 0x00, 0x00, 0xc3}; /* add ebx, 0x1000; ret */
+    size_t a_len = (size_t)(alias_a_end - alias_a);
+    fresh(jit);
+    tables(PML4, ALIAS_V, ALIAS_V);
+    uint64_t e = ALIAS_V + 3; /* V2 -> P */
+    memcpy(fx.ram + PT + (ALIAS_V2 >> 12) * 8, &e, 8);
+    e = ALIAS_RET + 3;
+    memcpy(fx.ram + PT + (ALIAS_EVICT >> 12) * 8, &e, 8);
+    memcpy(fx.ram + LOAD, alias_z, (size_t)(alias_z_end - alias_z));
+    memcpy(fx.ram + ALIAS_V, alias_a, a_len);
+    memcpy(fx.ram + ALIAS_V + a_len, b, sizeof(b));
+    memcpy(fx.ram + ALIAS_Q, alias_a, a_len);
+    memcpy(fx.ram + ALIAS_Q + a_len, c, sizeof(c));
+    fx.ram[ALIAS_RET] = 0xc3;
+    paged64(PML4, LOAD);
+    cpu.gpr[3] = 0;
+    cpu.gpr[7] = PT + (ALIAS_V >> 12) * 8; /* RDI: V's PTE */
+    cpu.gpr[13] = ALIAS_Q + 3;            /* R13: V -> Q */
+    cpu.gpr[10] = ALIAS_V;
+    cpu.gpr[11] = ALIAS_EVICT;
+    cpu.gpr[9] = ALIAS_V2;
+    cpu.gpr[8] = write_q ? ALIAS_V + 0x300 : 0; /* R8: a write to Q, dropping its blocks */
+    emu_update_mode(&cpu);
+    emu_tlb_flush(&cpu);
+    struct accel_exit exit = {0};
+    emu_fixture_run_to_hlt(&cpu, &exit, 1000);
+    return exit.reason == ACCEL_EXIT_HLT ? cpu.gpr[3] : ~0ull;
+}
+
 int main(void)
 {
     if (emu_fixture_init(&fx, &cpu, RAM, "emu chain"))
@@ -448,6 +535,17 @@ int main(void)
     CHECK_EQ(spaces(true, 1000), 1000 * 0x10001ull,
              "emu chain: 2000 CR3 switches, each call runs its own space's code (JIT)");
     CHECK(jump_to_zero(true), "emu chain: a first jump to 0 from page 0 (JIT)");
+    uint64_t alias_ref = alias_stale(false, false), alias_jit = alias_stale(true, false);
+    printf("emu chain: alias: interpreter EBX %#" PRIx64 ", JIT %#" PRIx64 "\n", alias_ref,
+           alias_jit);
+    CHECK_EQ(alias_jit, alias_ref,
+             "emu chain: a block entered at an alias of its page goes on into its own page's "
+             "block, whatever page its link led to (JIT)");
+    alias_ref = alias_stale(false, true);
+    alias_jit = alias_stale(true, true);
+    CHECK_EQ(alias_jit, alias_ref,
+             "emu chain: a block entered at an alias of its page goes on into its own page's "
+             "block after the block its link led to was dropped (JIT)");
     CHECK(chain_lin_left(), "emu chain: a chain of compiled blocks ending in a HLT block leaves "
                             "that block and its linear start for run_chain");
     CHECK_EQ(noncanonical_load(true), 0x55,
