@@ -82,6 +82,29 @@ __asm__(".pushsection .rodata\n"
         "spaces_b_end:\n"
         ".popsection\n");
 
+/* The same loop as two blocks of one page (a JMP, a TEST and JNZ): they
+ * go on into each other by direct jumps (jit_direct_exit), which must make
+ * run_chain's checks between blocks too. Found in review. */
+__asm__(".pushsection .rodata\n"
+        ".globl chain_guest2, chain_guest2_end, chain_h40_2\n"
+        ".code64\n"
+        "chain_guest2:\n"
+        "  mov $2000000, %ecx\n"
+        "  sti\n"
+        "1:\n"
+        "  dec %ecx\n"
+        "  jmp 2f\n"
+        "2:\n"
+        "  test %ecx, %ecx\n"
+        "  jnz 1b\n"
+        "  hlt\n"
+        "chain_h40_2:\n"
+        "  mov %rcx, 0x8000\n"
+        "  incq 0x8008\n"
+        "  iretq\n"
+        "chain_guest2_end:\n"
+        ".popsection\n");
+extern const uint8_t chain_guest2[], chain_guest2_end[], chain_h40_2[];
 extern const uint8_t chain_guest[], chain_guest_end[], chain_h40[];
 extern const uint8_t spaces_loop[], spaces_loop_end[], spaces_a[], spaces_a_end[], spaces_b[],
     spaces_b_end[];
@@ -155,11 +178,12 @@ struct outcome {
     int reason;
 };
 
-static struct outcome run(bool jit)
+static struct outcome run_guest(bool jit, const uint8_t *guest, const uint8_t *guest_end,
+                                const uint8_t *handler)
 {
     fresh(jit);
-    emu_fixture_load(&fx, LOAD, chain_guest, chain_guest_end);
-    emu_fixture_set_gate(fx.ram, IDT, 0x40, emu_fixture_at(&fx, chain_h40));
+    emu_fixture_load(&fx, LOAD, guest, guest_end);
+    emu_fixture_set_gate(fx.ram, IDT, 0x40, emu_fixture_at(&fx, handler));
     emu_fixture_long64(&cpu, fx.ram, LOAD, STACK);
     cpu.idtr = (struct accel_dtable){IDT, 16 * 0x41 - 1};
     cpu.irq = &stub;
@@ -171,6 +195,11 @@ static struct outcome run(bool jit)
     memcpy(&o.rcx_at_irq, fx.ram + 0x8000, 8);
     memcpy(&o.irqs, fx.ram + 0x8008, 8);
     return o;
+}
+
+static struct outcome run(bool jit)
+{
+    return run_guest(jit, chain_guest, chain_guest_end, chain_h40);
 }
 
 /* 4-level paging, the first 2 MiB mapped 4 KiB pages one to one, but
@@ -532,6 +561,21 @@ int main(void)
         CHECK_EQ(o->rcx, 0, "emu chain: the loop ran to its end");
     }
     CHECK_EQ(got.insns, ref.insns, "emu chain: the JIT's instruction count is the interpreter's");
+    /* The two-block loop (4 instructions a round): the interrupt within
+     * the budget of blocks, as interpreted. */
+    struct outcome ref2 = run_guest(false, chain_guest2, chain_guest2_end, chain_h40_2),
+                   got2 = run_guest(true, chain_guest2, chain_guest2_end, chain_h40_2);
+    for (int k = 0; k < 2; k++) {
+        const struct outcome *o = k ? &got2 : &ref2;
+        uint64_t at = 2 + 4 * (2000000 - o->rcx_at_irq);
+        CHECK(o->irqs == 1 && at >= RAISE && at <= RAISE + LATENCY,
+              k ? "emu chain: two blocks of one page going on into each other directly take the "
+                  "interrupt within the budget (JIT)"
+                : "emu chain: the two-block loop takes the interrupt within the budget "
+                  "(interpreter)");
+    }
+    CHECK_EQ(got2.insns, ref2.insns,
+             "emu chain: the two-block loop's instruction count is the interpreter's (JIT)");
     CHECK_EQ(spaces(true, 1000), 1000 * 0x10001ull,
              "emu chain: 2000 CR3 switches, each call runs its own space's code (JIT)");
     CHECK(jump_to_zero(true), "emu chain: a first jump to 0 from page 0 (JIT)");
