@@ -496,8 +496,9 @@ extern const uint8_t alias_z[], alias_z_end[], alias_a[], alias_a_end[];
 
 static uint64_t alias_stale(bool jit, bool write_q)
 {
-    static const uint8_t b[] = {0xc3};                               /* P + 0x100: ret */
-    static const uint8_t c[] = {0x81, 0xc3, 0x00, 0x10, 0x00, 0x00, 0xc3}; /* add ebx, 0x1000; ret */
+    static const uint8_t b[] = {0xc3}; /* P + 0x100: ret */
+    /* Q + 0x100: add ebx, 0x1000; ret */
+    static const uint8_t c[] = {0x81, 0xc3, 0x00, 0x10, 0x00, 0x00, 0xc3};
     size_t a_len = (size_t)(alias_a_end - alias_a);
     fresh(jit);
     tables(PML4, ALIAS_V, ALIAS_V);
