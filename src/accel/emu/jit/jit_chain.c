@@ -87,9 +87,12 @@ bool jit_same_page_exit(const struct jit_ctx *c, int64_t off)
  * the one decoded there with this mode (mode and CPL change only at
  * instructions that end their block), and decoded code is dropped page
  * by page, taking this block with the other. The jump starts out to
- * link[k]'s check (jit_chain_exit) and is made into the direct one (patched
- * in place through the writable view) the first time that link leads
- * to compiled code; code memory is reset as a whole. */
+ * link[k]'s check (as jit_chain_exit makes it) and is made into the
+ * direct one (patched in place through the writable view) the first time
+ * that link leads to compiled code of the block at this block's physical
+ * page + off: only that one (a link made in this context may lead to
+ * another page, after a PTE change without INVLPG: found in review).
+ * Code memory is reset as a whole. */
 void jit_direct_exit(struct jit_ctx *c, int k, int64_t off)
 {
     struct jit_buf *j = &c->j;
