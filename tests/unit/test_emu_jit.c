@@ -1757,13 +1757,14 @@ static int pure_loops(void)
         /* Each jump back is a block of the budget (loop_again). */
         int32_t left[3] = {cpu.chain_left};
         pure += calls_nothing(b);
+        unsigned bytes = b->bytes; /* b is dropped by the next runs' invalidation */
         pure_run(at, count, 1, 1000, EMU_EV_KICK);
         left[1] = cpu.chain_left;
         if ((rc = compare(&c)))
             break;
         pure_run(at, count, count, 1000, 0);
         left[2] = cpu.chain_left;
-        if (ref.rip != at + b->bytes) {
+        if (ref.rip != at + bytes) {
             printf("FAIL: emu JIT: pure loop %u did not end in %u runs\n", k, count);
             rc = 1;
             break;
