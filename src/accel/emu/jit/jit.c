@@ -201,22 +201,21 @@ bool emu_jit_compile(struct emu_vm *evm, struct emu_block *b)
         /* Not in lockstep, where each block is checked as it starts. */
         .chain = b->mode_key == MODE_LONG64 && jit->mode == EMU_JIT_ON,
     };
-    jit_build(&c);
-    if (c.j.full)
-        return false; /* cannot happen at 64 instructions: stays interpreted */
-    void *code = jit_arena_publish(&jit->arena, c.j.start, (size_t)(c.j.p - c.j.start));
-    if (!code) {
+    void *code;
+    for (;;) { /* built for where it goes: its jumps to the shared code are relative */
+        jit_build(&c);
+        if (c.j.full)
+            return dropped; /* cannot happen at 64 instructions: stays interpreted */
+        code = jit_arena_publish(&jit->arena, c.j.start, (size_t)(c.j.p - c.j.start));
+        if (code || dropped)
+            break;
         drop_all_code(evm);
         dropped = true;
         b->jit_hot = 0; /* this one is compiled now, not again later */
-        /* Again for where it goes now: its jumps to the shared code are
-         * relative. */
         c.j.base = jit_arena_next(&jit->arena);
-        jit_build(&c);
-        if (c.j.full ||
-            !(code = jit_arena_publish(&jit->arena, c.j.start, (size_t)(c.j.p - c.j.start))))
-            return dropped;
     }
+    if (!code)
+        return dropped;
     size_t n = (size_t)(c.j.p - c.j.start);
     b->jit_code = (emu_jit_fn)(uintptr_t)jit->shared.enter;
     b->jit_body = code; /* with chaining: R12 = b first (JIT_SELF_BYTES) */

@@ -197,6 +197,19 @@ static int exit_link(const struct emu_insn *in)
     return g == ex_jcc || g == ex_loop || g == ex_jcxz ? -1 : 0;
 }
 
+/* On into the next block after a way out (link[k], RIP at the start +
+ * rip_off when known): straight in within the page, else through the
+ * link; without chaining, back to run_chain. */
+static void go_on(struct jit_ctx *c, int k, int64_t rip_off)
+{
+    if (jit_same_page_exit(c, rip_off))
+        jit_direct_exit(c, k, rip_off);
+    else if (c->chain)
+        jit_chain_exit(c, k, rip_off);
+    else
+        x_jmp_abs(&c->j, c->sh->out);
+}
+
 /* The block ran to its end on one way out: the registers it holds and
  * RIP stored, its instructions counted, then on into the next block
  * (jit_chain_exit's k, rip_off) or back to run_chain. */
@@ -205,12 +218,7 @@ static void end_exit(struct jit_ctx *c, int k, int64_t rip_off)
     jit_regs_flush(c);
     flush_rip(c);
     x_alu_mem_imm(&c->j, true, X_ADD, X_RBX, JIT_CPU(insn_count), c->b->n);
-    if (jit_same_page_exit(c, rip_off))
-        jit_direct_exit(c, k, rip_off);
-    else if (c->chain)
-        jit_chain_exit(c, k, rip_off);
-    else
-        x_jmp_abs(&c->j, c->sh->out);
+    go_on(c, k, rip_off);
 }
 
 /* The block, the pool holding *preload from the top of the body on;
@@ -333,23 +341,16 @@ static void build(struct jit_ctx *c, const struct jit_regs *preload, struct jit_
     else
         x_alu_mem_imm(j, true, X_ADD, X_RBX, JIT_CPU(insn_count), b->n);
     uint32_t general_at = 0;
-    if (c->chain) {
-        if (loop && !loop_jcc) {
-            uint32_t general[2];
-            /* Still holding what the top loads: past those loads. */
-            jit_loop_back(c, jit_regs_same(&c->regs, preload) ? body_loaded : body, general);
-            x_patch(j, general[0], jb_pos(j));
-            x_patch(j, general[1], jb_pos(j));
-            jit_chain_exit(c, -1, RIP_UNKNOWN);
-        } else {
-            general_at = jb_pos(j);
-            if (!loop_jcc && jit_same_page_exit(c, rip_off))
-                jit_direct_exit(c, jcc ? 1 : exit_link(last), rip_off);
-            else
-                jit_chain_exit(c, jcc ? 1 : exit_link(last), rip_off);
-        }
+    if (loop && !loop_jcc) { /* a self loop: chaining */
+        uint32_t general[2];
+        /* Still holding what the top loads: past those loads. */
+        jit_loop_back(c, jit_regs_same(&c->regs, preload) ? body_loaded : body, general);
+        x_patch(j, general[0], jb_pos(j));
+        x_patch(j, general[1], jb_pos(j));
+        jit_chain_exit(c, -1, RIP_UNKNOWN);
     } else {
-        x_jmp_abs(j, c->sh->out);
+        general_at = jb_pos(j); /* rip_off unknown in a loop: its tail comes here */
+        go_on(c, jcc ? 1 : exit_link(last), rip_off);
     }
     if (jcc && !loop_jcc) { /* taken: RIP to the target */
         unsigned i = b->n - 1u;

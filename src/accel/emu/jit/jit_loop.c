@@ -53,7 +53,7 @@ void jit_loop_back(struct jit_ctx *c, uint32_t body, uint32_t general[2])
  * RIP its start (R14), then jit_loop_back's checks to the top of the body
  * (top), or to jit_chain_exit (general). */
 void jit_loop_tail(struct jit_ctx *c, const struct jit_regs *held, uint32_t top,
-                      uint32_t general)
+                   uint32_t general)
 {
     struct jit_buf *j = &c->j;
     c->regs = *held;
