@@ -527,6 +527,126 @@ static uint64_t alias_stale(bool jit, bool write_q)
     return exit.reason == ACCEL_EXIT_HLT ? cpu.gpr[3] : ~0ull;
 }
 
+/* Links into global pages (emu.h) outlive MOV CR3, and nothing else
+ * that may change them. Two 4-level tables map everything one to one;
+ * the loop's page and G are global. The loop switches CR3 and calls G
+ * (add ebx, 1) rounds times; then G is remapped to G2 (add ebx, 0x100)
+ * in both tables and INVLPGed; G2's immediate is overwritten (0x10000:
+ * its decoded code dropped); G is mapped back and CR4.PGE turned off
+ * and on. Each new G runs twice, before and after a CR3 switch: EBX
+ * shows which ran. *lookups and *jit_runs: the run loop's figures. */
+#define GLOBAL_G 0x40000ull
+#define GLOBAL_G2 0x41000ull
+#define PTE_G 0x100ull
+__asm__(".pushsection .rodata\n"
+        ".globl global_loop, global_loop_end\n"
+        ".code64\n"
+        "global_loop:\n"
+        "1:\n"
+        "  mov %r8, %cr3\n"
+        "  xchg %r8, %r9\n"
+        "  call *%r10\n"
+        "  dec %ecx\n"
+        "  jnz 1b\n"
+        "  mov %r11, (%rdi)\n"            /* G -> G2 in both tables */
+        "  mov %r11, (%rsi)\n"
+        "  invlpg (%r10)\n"
+        "  call *%r10\n"
+        "  mov %r8, %cr3\n"
+        "  call *%r10\n"
+        "  movl $0x10000, 2(%r10)\n"      /* G2: add ebx, 0x10000 */
+        "  call *%r10\n"
+        "  mov %r9, %cr3\n"
+        "  call *%r10\n"
+        "  mov %r12, (%rdi)\n"            /* back to G: only a CR4.PGE toggle */
+        "  mov %r12, (%rsi)\n"
+        "  mov %cr4, %rax\n"
+        "  and $~0x80, %eax\n"
+        "  mov %rax, %cr4\n"
+        "  or $0x80, %eax\n"
+        "  mov %rax, %cr4\n"
+        "  call *%r10\n"
+        "  mov %r8, %cr3\n"
+        "  call *%r10\n"
+        "  hlt\n"
+        "global_loop_end:\n"
+        ".popsection\n");
+extern const uint8_t global_loop[], global_loop_end[];
+
+static uint64_t global_links(bool jit, bool global, unsigned rounds, uint64_t *lookups,
+                             uint64_t *jit_runs)
+{
+    static const uint8_t add1[] = {0x81, 0xc3, 0x01, 0x00, 0x00, 0x00, 0xc3};
+    static const uint8_t add100[] = {0x81, 0xc3, 0x00, 0x01, 0x00, 0x00, 0xc3};
+    fresh(jit);
+    uint64_t other = PML4 + 0x4000, g = global ? PTE_G : 0;
+    tables(PML4, GLOBAL_G, GLOBAL_G);
+    tables(other, GLOBAL_G, GLOBAL_G);
+    for (int t = 0; t < 2; t++) {
+        uint64_t pt = (t ? other : PML4) + 0x3000;
+        for (uint64_t lin = LOAD; lin < LOAD + 0x1000 * 16; lin += 0x1000) {
+            uint64_t e = lin + 3 + g; /* the loop's pages (the code is 1 page) */
+            memcpy(fx.ram + pt + (lin >> 12) * 8, &e, 8);
+        }
+        uint64_t e = GLOBAL_G + 3 + g;
+        memcpy(fx.ram + pt + (GLOBAL_G >> 12) * 8, &e, 8);
+    }
+    memcpy(fx.ram + LOAD, global_loop, (size_t)(global_loop_end - global_loop));
+    memcpy(fx.ram + GLOBAL_G, add1, sizeof(add1));
+    memcpy(fx.ram + GLOBAL_G2, add100, sizeof(add100));
+    paged64(PML4, LOAD);
+    cpu.cr4 |= 0x80; /* PGE */
+    cpu.gpr[1] = rounds;
+    cpu.gpr[3] = 0;
+    cpu.gpr[8] = other;
+    cpu.gpr[9] = PML4;
+    cpu.gpr[10] = GLOBAL_G;
+    cpu.gpr[11] = GLOBAL_G2 + 3 + g;
+    cpu.gpr[12] = GLOBAL_G + 3 + g;
+    cpu.gpr[7] = PML4 + 0x3000 + (GLOBAL_G >> 12) * 8;
+    cpu.gpr[6] = other + 0x3000 + (GLOBAL_G >> 12) * 8;
+    emu_update_mode(&cpu);
+    emu_tlb_flush(&cpu);
+    cpu.lookups = cpu.jit_runs = 0;
+    struct accel_exit exit = {0};
+    emu_fixture_run_to_hlt(&cpu, &exit, 100000);
+    *lookups = cpu.lookups;
+    *jit_runs = cpu.jit_runs;
+    return exit.reason == ACCEL_EXIT_HLT ? cpu.gpr[3] : ~0ull;
+}
+
+static void global_checks(bool jit)
+{
+    const char *who = jit ? "JIT" : "interpreter";
+    unsigned rounds = 1000;
+    uint64_t want = rounds + 2 * 0x100 + 2 * 0x10000 + 2, lookups, jit_runs;
+    uint64_t got = global_links(jit, true, rounds, &lookups, &jit_runs);
+    char name[200];
+    snprintf(name, sizeof(name),
+             "emu chain: global code runs as mapped after %u CR3 switches, INVLPG, a write "
+             "to it and a CR4.PGE toggle (EBX %#" PRIx64 ") (%s)",
+             rounds, got, who);
+    CHECK_EQ(got, want, name);
+    snprintf(name, sizeof(name),
+             "emu chain: links into global pages outlive CR3 switches: %" PRIu64
+             " lookups for %u switches (%s)",
+             lookups, rounds, who);
+    CHECK(lookups < rounds + 100, name); /* one after each MOV CR3: it ends the run */
+    if (jit) {
+        snprintf(name, sizeof(name),
+                 "emu chain: compiled code follows links into global pages after a CR3 "
+                 "switch: entered %" PRIu64 " times for %u switches (JIT)",
+                 jit_runs, rounds);
+        CHECK(jit_runs < rounds + 100, name);
+    }
+    got = global_links(jit, false, rounds, &lookups, &jit_runs);
+    snprintf(name, sizeof(name),
+             "emu chain: without G, the same code looks up the next block after each CR3 "
+             "switch: %" PRIu64 " lookups, EBX %#" PRIx64 " (%s)",
+             lookups, got, who);
+    CHECK(got == want && lookups >= 2 * rounds, name); /* the call and the return too */
+}
+
 int main(void)
 {
     if (emu_fixture_init(&fx, &cpu, RAM, "emu chain"))
@@ -536,6 +656,7 @@ int main(void)
     CHECK_EQ(spaces(false, 1000), 1000 * 0x10001ull,
              "emu chain: 2000 CR3 switches, each call runs its own space's code (interpreter)");
     CHECK(jump_to_zero(false), "emu chain: a first jump to 0 from page 0 (interpreter)");
+    global_checks(false);
     CHECK_EQ(noncanonical_load(false), 0x55,
              "emu chain: a load from a non-canonical page a descriptor read walked faults "
              "(interpreter)");
@@ -580,6 +701,7 @@ int main(void)
     CHECK_EQ(spaces(true, 1000), 1000 * 0x10001ull,
              "emu chain: 2000 CR3 switches, each call runs its own space's code (JIT)");
     CHECK(jump_to_zero(true), "emu chain: a first jump to 0 from page 0 (JIT)");
+    global_checks(true);
     uint64_t alias_ref = alias_stale(false, false), alias_jit = alias_stale(true, false);
     printf("emu chain: alias: interpreter EBX %#" PRIx64 ", JIT %#" PRIx64 "\n", alias_ref,
            alias_jit);

@@ -122,6 +122,66 @@ static void code_page(void)
     CHECK(clean, "emu TLB: code decoded from a page drops its write translation from the victims");
 }
 
+/* Runs the instruction bytes at CODE, then HLT. */
+static void run_insn(const uint8_t *code, size_t n)
+{
+    memcpy(ram + CODE, code, n);
+    ram[CODE + n] = 0xf4;
+    emu_code_invalidate(cpu.vm, CODE, 4096); /* the last call's code */
+    cpu.rip = CODE;
+    cpu.halted = false;
+    struct accel_exit exit = {0};
+    emu_fixture_run_to_hlt(&cpu, &exit, 10);
+}
+
+#define G_BIT 0x100ull
+#define LIN_D (LIN_A + 0x1000) /* another slot than A's and B's */
+
+/* MOV CR3 keeps global translations and only those, with CR4.PGE
+ * (SDM 4.10.4.1): A (global) and D are read, both remapped to C without
+ * INVLPG, then CR3 written. A kept reads the old page, one dropped the
+ * new. With victim, A is pushed to the victims by B first. Then `then`
+ * (a CR4 write, INVLPG of A) must drop A too. */
+static void global_kept(bool pge, bool victim, const char *then)
+{
+    static const uint8_t mov_cr3[] = {0x0f, 0x20, 0xd8, 0x0f, 0x22, 0xd8}; /* eax = cr3 */
+    static const uint8_t mov_cr4[] = {0x0f, 0x20, 0xe0, 0x0f, 0x22, 0xe0};
+    static const uint8_t invlpg_a[] = {0x0f, 0x01, 0x3d, LIN_A & 0xff, (LIN_A >> 8) & 0xff,
+                                       (LIN_A >> 16) & 0xff, 0};
+    setup();
+    if (pge)
+        cpu.cr4 |= CR4_PGE;
+    *pte(LIN_A) |= G_BIT;
+    map(LIN_D, PAGE_B);
+    bool right = rd(LIN_A) == 0xaaaa && rd(LIN_D) == 0xbbbb;
+    if (victim) { /* A a victim, and D + 1 MiB (not global) too */
+        map(LIN_D + (256ull << 12), PAGE_B);
+        right = right && rd(LIN_B) == 0xbbbb && rd(LIN_D + (256ull << 12)) == 0xbbbb &&
+                rd(LIN_D) == 0xbbbb;
+    }
+    map(LIN_A, PAGE_C);
+    *pte(LIN_A) |= G_BIT;
+    map(LIN_D, PAGE_C);
+    map(LIN_D + (256ull << 12), PAGE_C);
+    run_insn(mov_cr3, sizeof(mov_cr3));
+    uint64_t a = rd(LIN_A), d = rd(LIN_D);
+    if (victim && rd(LIN_D + (256ull << 12)) != 0xcccc)
+        d = 0;
+    char name[160];
+    snprintf(name, sizeof(name), "emu TLB: MOV CR3 %s a global page%s (%#llx) and drops another",
+             pge ? "keeps" : "without CR4.PGE drops", victim ? " pushed to the victims" : "",
+             (unsigned long long)a);
+    CHECK(right && a == (pge ? 0xaaaa : 0xcccc) && d == 0xcccc, name);
+    if (!then)
+        return;
+    if (!strcmp(then, "INVLPG"))
+        run_insn(invlpg_a, sizeof(invlpg_a));
+    else
+        run_insn(mov_cr4, sizeof(mov_cr4));
+    snprintf(name, sizeof(name), "emu TLB: %s drops a global translation", then);
+    CHECK_EQ(rd(LIN_A), 0xcccc, name);
+}
+
 int main(void)
 {
     if (emu_fixture_init(&fx, &cpu, RAM, "emu TLB"))
@@ -131,6 +191,9 @@ int main(void)
     invalidated("INVLPG");
     invalidated("a TLB flush");
     code_page();
+    global_kept(true, false, "INVLPG");
+    global_kept(true, true, "a CR4 write");
+    global_kept(false, false, NULL);
     emu_fixture_fini(&fx);
     TEST_EXIT();
 }

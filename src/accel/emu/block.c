@@ -120,6 +120,7 @@ struct emu_block *emu_block_get(struct emu_cpu *cpu, int *status)
 {
     struct emu_vm *evm = cpu->vm;
     uint64_t gpa, lin = cpu->rip;
+    cpu->lookups++;
     if (cpu->mode != MODE_LONG64)
         lin = (uint32_t)(cpu->seg[SEG_CS].base + cpu->rip);
     *status = exec_gpa(cpu, lin, &gpa);
@@ -154,9 +155,13 @@ void emu_block_link(struct emu_cpu *cpu, struct emu_block *prev, struct emu_bloc
      * an indirect branch keeps its last target. */
     int i = b->gpa == prev->gpa + prev->bytes;
     uint64_t lin = emu_fetch_lin(cpu);
-    prev->link[i] = (struct emu_link){lin, cpu->link_ctx, b, cpu->code_gen_seen, b->jit_entry};
-    cpu->jcache[emu_jcache_slot(lin)] =
-        (struct emu_jcache_entry){lin, cpu->link_ctx, b, b->jit_entry};
+    /* Through a global translation (in the exec TLB now: the lookup just
+     * made or kept it), the link outlives MOV CR3 as the translation does. */
+    const struct emu_tlb_entry *t = &cpu->tlb_exec[emu_tlb_slot(lin)];
+    bool global = t->vpage == emu_tlb_tag(cpu, lin) && t->global;
+    uint64_t ctx = global ? cpu->global_ctx : cpu->link_ctx;
+    prev->link[i] = (struct emu_link){lin, ctx, b, cpu->code_gen_seen, b->jit_entry};
+    cpu->jcache[emu_jcache_slot(lin)] = (struct emu_jcache_entry){lin, ctx, b, b->jit_entry};
 }
 
 static void unlink_hash(struct emu_vm *evm, struct emu_block *b)

@@ -94,7 +94,9 @@ struct emu_tlb_entry {
     uint64_t vpage;      /* linear page | 1 when valid | 2 for a user access */
     uint8_t *host;       /* host address of the page */
     uint64_t gpage;      /* guest-physical page */
-    uint64_t unused;     /* 32 bytes: compiled code indexes by a shift */
+    uint64_t global;     /* a global translation (G with CR4.PGE): MOV CR3 keeps
+                          * it; also pads to 32 bytes, as compiled code
+                          * indexes by a shift */
 };
 #define EMU_TLB_SIZE 256
 #define EMU_TLB_VICTIMS 8
@@ -228,6 +230,10 @@ struct emu_cpu {
                                         * made before are stale (emu.h) */
     uint64_t link_ctx;                 /* link_gen, mode and CPL in one word: what a
                                         * link must match (emu_link_ctx_update) */
+    uint64_t global_gen;               /* as link_gen, but kept by MOV CR3: new at
+                                        * every other flush, INVLPG and code drop */
+    uint64_t global_ctx;               /* global_gen, mode and CPL: what a link to
+                                        * a global page may match instead (emu.h) */
     uint64_t code_gen_seen;            /* the VM's code_gen when link_gen was taken */
     bool tlb_large;                    /* an entry came from a 2 or 4 MiB page since
                                         * the last flush (emu_tlb_flush_page) */
@@ -270,6 +276,10 @@ struct emu_cpu {
      * when any is set. */
     _Atomic uint32_t events;
     uint64_t insn_count;
+    /* How often the run loop found no link to the next block
+     * (emu_block_get) and how often it entered compiled code: for tests
+     * and profiles of chaining. */
+    uint64_t lookups, jit_runs;
 };
 
 /* cpu->events bits. */
@@ -283,7 +293,9 @@ struct emu_cpu {
  * a new link generation) and at each emu_cpu_run entry. */
 static inline void emu_link_ctx_update(struct emu_cpu *cpu)
 {
-    cpu->link_ctx = cpu->link_gen << 8 | (uint64_t)cpu->mode << 2 | (unsigned)cpu->cpl;
+    uint64_t mode_cpl = (uint64_t)cpu->mode << 2 | (unsigned)cpu->cpl;
+    cpu->link_ctx = cpu->link_gen << 8 | mode_cpl;
+    cpu->global_ctx = cpu->global_gen << 8 | mode_cpl;
 }
 
 /* --- Registers --------------------------------------------------------- */
@@ -416,8 +428,10 @@ int emu_write(struct emu_cpu *cpu, int seg, uint64_t ea, unsigned size, uint64_t
 /* Guest-physical address of a linear one (page walk, A/D bits). */
 int emu_translate(struct emu_cpu *cpu, uint64_t lin, enum emu_access acc, uint64_t *gpa);
 void emu_tlb_flush(struct emu_cpu *cpu);
-/* A fresh link generation: every block link this vCPU made before is
- * stale (a TLB flush, decoded code dropped). */
+/* MOV CR3: every translation but the global ones (SDM 4.10.4.1). */
+void emu_tlb_flush_nonglobal(struct emu_cpu *cpu);
+/* A fresh link generation and global one: every block link this vCPU
+ * made before is stale (a TLB flush, decoded code dropped). */
 void emu_link_new_gen(struct emu_cpu *cpu);
 /* INVLPG: drop the translations of the page holding lin, whatever its size. */
 void emu_tlb_flush_page(struct emu_cpu *cpu, uint64_t lin);

@@ -26,6 +26,12 @@
  *    loop then drains them (a new generation) before it follows a link.
  * So a stale link costs one lookup and never runs the wrong code, and the
  * check is two compares.
+ * A link to a page the exec TLB translated through a global entry carries
+ * the global context instead (cpu->global_ctx: the global generation,
+ * mode and CPL). MOV CR3 keeps global translations (emu_tlb_flush_nonglobal)
+ * and so this generation; every other flush, INVLPG and every drop of
+ * decoded code makes a new one. Kernel code, mapped global, keeps its
+ * links across context switches.
  * A TLB flush (every CR3 write: each context switch) need not stale a link
  * within one page: when prev started in the page lin is in, and lin was
  * reached now from prev, that page translates now to prev's physical page
@@ -185,7 +191,7 @@ static inline struct emu_block *emu_block_follow(const struct emu_cpu *cpu, stru
     struct emu_link *l = &prev->link[1];
     if (l->lin != lin && (--l)->lin != lin)
         return NULL;
-    if (__builtin_expect(l->ctx == cpu->link_ctx, 1)) {
+    if (__builtin_expect(l->ctx == cpu->link_ctx, 1) || l->ctx == cpu->global_ctx) {
         l->code = l->to->jit_entry; /* compiled since the link was made */
         return l->to;
     }
@@ -207,7 +213,7 @@ static inline unsigned emu_jcache_slot(uint64_t lin)
 static inline struct emu_block *emu_jcache_find(const struct emu_cpu *cpu, uint64_t lin)
 {
     const struct emu_jcache_entry *e = &cpu->jcache[emu_jcache_slot(lin)];
-    return e->lin == lin && e->ctx == cpu->link_ctx ? e->to : NULL;
+    return e->lin == lin && (e->ctx == cpu->link_ctx || e->ctx == cpu->global_ctx) ? e->to : NULL;
 }
 
 /* block.c */

@@ -320,7 +320,9 @@ EXEC(ex_mov_to_cr)
     }
     if (st || (st = pdptes_reload(cpu, in->reg, &old)) != 0)
         return st;
-    if (in->reg != 2 && in->reg != 8) /* CR2 and the TPR hold no translation */
+    if (in->reg == 3)
+        emu_tlb_flush_nonglobal(cpu);
+    else if (in->reg != 2 && in->reg != 8) /* CR2 and the TPR hold no translation */
         emu_tlb_flush(cpu);
     emu_update_mode(cpu);
     next(cpu, in);

@@ -14,6 +14,7 @@
 #define PTE_A 0x20ull
 #define PTE_D 0x40ull
 #define PTE_PS 0x80ull
+#define PTE_G 0x100ull
 #define PTE_NX (1ull << 63)
 #define PTE_ADDR 0x000ffffffffff000ull
 
@@ -23,16 +24,22 @@
 #define PF_RSVD 0x8u
 #define PF_I 0x10u
 
-/* Taken from a VM-wide counter so that no two vCPUs ever share one
- * (struct emu_link). */
+/* Generations are taken from a VM-wide counter so that no two vCPUs
+ * ever share one (struct emu_link), and no link generation is ever a
+ * global one. */
+static uint64_t next_gen(struct emu_cpu *cpu)
+{
+    static _Atomic uint64_t no_vm_seq; /* a vCPU a test made without a VM */
+    _Atomic uint64_t *seq = cpu->vm ? &cpu->vm->ctx_seq : &no_vm_seq;
+    return atomic_fetch_add_explicit(seq, 1, memory_order_relaxed) + 1;
+}
+
 void emu_link_new_gen(struct emu_cpu *cpu)
 {
-    if (cpu->vm) {
-        cpu->link_gen = atomic_fetch_add_explicit(&cpu->vm->ctx_seq, 1, memory_order_relaxed) + 1;
+    cpu->link_gen = next_gen(cpu);
+    cpu->global_gen = next_gen(cpu);
+    if (cpu->vm)
         cpu->code_gen_seen = cpu->vm->code_gen;
-    } else {
-        cpu->link_gen++;
-    }
     emu_link_ctx_update(cpu);
 }
 
@@ -44,6 +51,32 @@ void emu_tlb_flush(struct emu_cpu *cpu)
     memset(cpu->tlb_victim, 0, sizeof(cpu->tlb_victim));
     cpu->tlb_large = false;
     emu_link_new_gen(cpu);
+}
+
+static void drop_nonglobal(struct emu_tlb_entry *t, unsigned n)
+{
+    for (unsigned i = 0; i < n; i++)
+        if (!t[i].global)
+            t[i].vpage = 0;
+}
+
+/* Links into global pages stay right: their translation is kept (a link
+ * to one carries the global context, block.c). So only the link
+ * generation is new, unless decoded code was dropped since the last
+ * (then links to anything may lead to a freed block). */
+void emu_tlb_flush_nonglobal(struct emu_cpu *cpu)
+{
+    drop_nonglobal(cpu->tlb_read, EMU_TLB_SIZE);
+    drop_nonglobal(cpu->tlb_write, EMU_TLB_SIZE);
+    drop_nonglobal(cpu->tlb_exec, EMU_TLB_SIZE);
+    drop_nonglobal(cpu->tlb_victim[0], EMU_TLB_VICTIMS);
+    drop_nonglobal(cpu->tlb_victim[1], EMU_TLB_VICTIMS);
+    if (cpu->vm && cpu->code_gen_seen != cpu->vm->code_gen) {
+        emu_link_new_gen(cpu);
+        return;
+    }
+    cpu->link_gen = next_gen(cpu);
+    emu_link_ctx_update(cpu);
 }
 
 /* A 2 MiB (PAE, 4-level) or 4 MiB (32-bit) page's translation sits in one
@@ -200,13 +233,19 @@ static int check_access(struct emu_cpu *cpu, uint64_t lin, enum emu_access acc, 
     return EMU_OK;
 }
 
+/* What a walk found besides the address: the page is 2 or 4 MiB; it is
+ * global (G in the entry that maps it, with CR4.PGE: SDM 4.10.2.4). */
+struct leaf {
+    bool large, global;
+};
+
 /* The walk (SDM 4.3-4.5): the first entry that is not present or sets a
  * reserved bit faults; the entries before it were used and get A (4.8),
- * it and those after it are left alone. *large: the page is 2 or 4 MiB. */
+ * it and those after it are left alone. */
 static int walk(struct emu_cpu *cpu, uint64_t lin, enum emu_access acc, uint64_t *gpa,
-                bool *large_page)
+                struct leaf *leaf)
 {
-    *large_page = false;
+    *leaf = (struct leaf){false, false};
     if (!(cpu->cr0 & CR0_PG)) {
         *gpa = (cpu->efer & EFER_LMA) ? lin : (uint32_t)lin;
         return EMU_OK;
@@ -238,7 +277,7 @@ static int walk(struct emu_cpu *cpu, uint64_t lin, enum emu_access acc, uint64_t
             if ((st = check_access(cpu, lin, acc, writable, user, nx)) != 0)
                 return st;
             pte_mark(p, w.entry_size, pte, PTE_A | (acc == ACC_WRITE ? PTE_D : 0));
-            *large_page = large;
+            *leaf = (struct leaf){large, (cpu->cr4 & CR4_PGE) && (pte & PTE_G)};
             uint64_t page_mask = (1ull << shift) - 1;
             *gpa = (pte & PTE_ADDR & ~page_mask) | (lin & page_mask);
             return EMU_OK;
@@ -251,8 +290,8 @@ static int walk(struct emu_cpu *cpu, uint64_t lin, enum emu_access acc, uint64_t
 
 int emu_translate(struct emu_cpu *cpu, uint64_t lin, enum emu_access acc, uint64_t *gpa)
 {
-    bool large;
-    return walk(cpu, lin, acc, gpa, &large);
+    struct leaf leaf;
+    return walk(cpu, lin, acc, gpa, &leaf);
 }
 
 /* An access outside RAM, or to an I/O port: replay a completed one, or
@@ -341,8 +380,8 @@ static int page_lookup(struct emu_cpu *cpu, uint64_t lin, unsigned size, enum em
             *host = t->host + (lin & 0xfff);
             return EMU_OK;
         }
-    bool large;
-    int st = walk(cpu, lin, acc, gpa, &large);
+    struct leaf leaf;
+    int st = walk(cpu, lin, acc, gpa, &leaf);
     if (st)
         return st;
     /* A page with an armed data breakpoint stays out of the TLB, so its
@@ -365,8 +404,8 @@ static int page_lookup(struct emu_cpu *cpu, uint64_t lin, unsigned size, enum em
             unsigned *next = &cpu->victim_next[acc == ACC_WRITE];
             victims[(*next)++ % EMU_TLB_VICTIMS] = *t;
         }
-        *t = (struct emu_tlb_entry){vpage, page, *gpa & ~0xfffull, 0};
-        cpu->tlb_large |= large;
+        *t = (struct emu_tlb_entry){vpage, page, *gpa & ~0xfffull, leaf.global};
+        cpu->tlb_large |= leaf.large;
     }
     *host = page + (lin & 0xfff);
     return EMU_OK;

@@ -280,6 +280,7 @@ static int run_chain(struct emu_cpu *cpu, struct emu_block *b, int limit, int *r
             cpu->chain_left = left;
             cpu->chain_lin = lin; /* where b started: the same-page rule of compiled chaining */
             st = exec_block_jit(cpu, b);
+            cpu->jit_runs++;
             if (cpu->chain_left != left) {
                 n += left - cpu->chain_left;
                 b = cpu->chain_block;

@@ -121,14 +121,19 @@ static void emit_chain(struct jit_buf *j, uint32_t out, uint32_t *any, uint32_t 
     x_patch(j, found, jb_pos(j));
     x_alu_r_mem(j, true, X_CMP, X_RCX, X_RDX, LINK1(ctx));
     uint32_t other_ctx = x_jcc(j, X_CC_NE);
+    uint32_t take = jb_pos(j);
     x_load(j, true, X_RCX, X_RDX, LINK1(code));
     x_load(j, true, X_RDX, X_RDX, LINK1(to));
     uint32_t have = x_jmp(j);
-    /* A link made in another context (a CR3 switch since), still right
-     * within this block's page (emu_link_same_page): made anew in this
-     * context, as run_chain would. */
+    /* A link made in another context (a CR3 switch since): right if it
+     * leads to a global page in this global context, or within this
+     * block's page (emu_link_same_page; then made anew in this context,
+     * as run_chain would). */
     *other = jb_pos(j);
     x_patch(j, other_ctx, *other);
+    x_load(j, true, X_RSI, X_RBX, JIT_CPU(global_ctx));
+    x_alu_r_mem(j, true, X_CMP, X_RSI, X_RDX, LINK1(ctx));
+    x_patch(j, x_jcc(j, X_CC_E), take);
     x_mov_rr(j, true, X_RSI, X_RBP);
     x_alu_rr(j, true, X_XOR, X_RSI, X_RAX);
     x_shift_imm(j, true, 5, X_RSI, 12);
@@ -165,7 +170,11 @@ static void emit_chain(struct jit_buf *j, uint32_t out, uint32_t *any, uint32_t 
     x_alu_r_mem(j, true, X_CMP, X_RAX, X_RSI, JCACHE(lin));
     x_patch(j, x_jcc(j, X_CC_NE), out);
     x_alu_r_mem(j, true, X_CMP, X_RCX, X_RSI, JCACHE(ctx));
+    uint32_t in_ctx = x_jcc(j, X_CC_E);
+    x_load(j, true, X_RDI, X_RBX, JIT_CPU(global_ctx));
+    x_alu_r_mem(j, true, X_CMP, X_RDI, X_RSI, JCACHE(ctx));
     x_patch(j, x_jcc(j, X_CC_NE), out);
+    x_patch(j, in_ctx, jb_pos(j));
     x_load(j, true, X_RCX, X_RSI, JCACHE(code));
     x_load(j, true, X_RDX, X_RSI, JCACHE(to));
     x_patch(j, have, jb_pos(j));
