@@ -47,11 +47,15 @@ void jit_chain_exit(struct jit_ctx *c, int k, int64_t rip_off)
         x_lea(j, true, X_RAX, X_RBP, -1, 0, (int32_t)rip_off);
     else
         x_load(j, true, X_RAX, X_RBX, JIT_CPU(rip));
-    x_load(j, true, X_RCX, X_RBX, JIT_CPU(link_ctx));
     x_alu_r_mem(j, true, X_CMP, X_RAX, X_R12, LINK(k, lin));
     x_jcc_abs(j, X_CC_NE, c->sh->chain_any);
-    x_alu_r_mem(j, true, X_CMP, X_RCX, X_R12, LINK(k, ctx));
+    /* Made in this context, or to a global page in this global one. */
+    x_load(j, true, X_RCX, X_R12, LINK(k, ctx));
+    x_alu_r_mem(j, true, X_CMP, X_RCX, X_RBX, JIT_CPU(link_ctx));
+    uint32_t in_ctx = x_jcc(j, X_CC_E);
+    x_alu_r_mem(j, true, X_CMP, X_RCX, X_RBX, JIT_CPU(global_ctx));
     uint32_t other = x_jcc(j, X_CC_NE);
+    x_patch(j, in_ctx, jb_pos(j));
     x_load(j, true, X_RCX, X_R12, LINK(k, code));
     x_test_rr(j, true, X_RCX, X_RCX); /* not compiled (when linked): run_chain */
     x_jcc_abs(j, X_CC_E, c->sh->out);
@@ -61,12 +65,15 @@ void jit_chain_exit(struct jit_ctx *c, int k, int64_t rip_off)
     x_mov_rr(j, true, X_R12, X_RDX);
     x_jmp_reg(j, X_RCX);
     /* Made in another context: the shared code's same-page rule, RDX
-     * addressing link[k] as link[1]. */
+     * addressing link[k] as link[1], RCX the link context. */
+    jit_cold_begin(c);
     x_patch(j, other, jb_pos(j));
+    x_load(j, true, X_RCX, X_RBX, JIT_CPU(link_ctx));
     x_mov_rr(j, true, X_RDX, X_R12);
     if (k == 0)
         x_alu_r_imm(j, true, X_SUB, X_RDX, (int32_t)sizeof(struct emu_link));
     x_jmp_abs(j, c->sh->chain_other);
+    jit_cold_end(c);
 }
 
 /* Whether a way out whose RIP is the block's start plus off stays in the
