@@ -281,6 +281,7 @@ static void build(struct jit_ctx *c, const struct jit_regs *preload, struct jit_
         bool host_flags = prev_native && c->host_flags;
         prev_native = false;
         c->host_flags = false;
+        c->want_flags = i + 2 == b->n && emu_general_fn(b->insns[i + 1].fn) == ex_jcc;
         if (c->long64 && i + 1 == b->n && jit_jcc_flags(c, in, host_flags)) {
             jcc = true;
             loop_jcc = loop;
@@ -304,8 +305,10 @@ static void build(struct jit_ctx *c, const struct jit_regs *preload, struct jit_
             continue; /* called[i]: its slow path has the stubs */
         if (c->long64 && jit_native_stack(c, in, &stop_at[i], &ended_at[i]))
             continue; /* likewise */
-        if (c->long64 && jit_native_alu_mem(c, in, &stop_at[i], &ended_at[i]))
+        if (c->long64 && jit_native_alu_mem(c, in, &stop_at[i], &ended_at[i])) {
+            prev_native = c->host_flags; /* its slow path leaves them too */
             continue;
+        }
         if (c->long64 && jit_native_sse(c, in, &called[i], &stop_at[i], &ended_at[i]))
             continue;
         if (c->long64 && jit_native(c, in)) {

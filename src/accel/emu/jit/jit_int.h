@@ -70,6 +70,9 @@ struct jit_ctx {
     unsigned lf_size;
     bool skip_lf;         /* this instruction's lf.op/size/a/b/res stores are dead */
     bool skip_cf_in;      /* and its lf.cf_in store */
+    bool want_flags;      /* the next instruction is the block's closing Jcc:
+                           * a flag setter leaves host RFLAGS holding its
+                           * flags at any size (jit_alu_core) */
     bool host_flags;      /* host RFLAGS hold the guest's flags of lf_op (all
                            * but CF after INC/DEC): the last host instruction
                            * changing them was that operation at its size */
@@ -230,8 +233,12 @@ bool jit_native_sse(struct jit_ctx *c, const struct emu_insn *in, bool *called, 
                     uint32_t *ended);
 /* jit_native.c: fast_alu with a in RAX, b in RCX (op 0-7 but ADC, SBB):
  * the lazy state as lazy_set leaves it (dead stores left out), RAX = the
- * untruncated result, written to gpr[dst] at size unless dst < 0. */
+ * result (its low size bytes; untruncated unless c->want_flags), written
+ * to gpr[dst] at size unless dst < 0. */
 void jit_alu_core(struct jit_ctx *c, unsigned op, unsigned size, int dst);
+/* Host RFLAGS made to hold the flags of the lazy state c->lf_op, at its
+ * size, from memory (RAX clobbered): as c->host_flags says they are. */
+void jit_cond_flags(struct jit_ctx *c);
 /* DL = CF of the lazy state now (fast_cf): only RAX and RDX touched when
  * c->lf_op is LF_ADD, LF_SUB or LF_LOGIC, RCX too for LF_ADC and LF_SBB,
  * else a call of emu_cf. */

@@ -148,7 +148,7 @@ static bool rot_sets_flags(const struct emu_insn *in)
 
 /* Whether emu_cond decides condition cc from lazy state lf_op without
  * materialising it (so the state stays exactly as the handler leaves
- * it), and cond_flags can put it in host RFLAGS: E/NE and S/NS after
+ * it), and jit_cond_flags can put it in host RFLAGS: E/NE and S/NS after
  * anything it knows, the rest but O and P after SUB, all but P after a
  * logic operation. */
 static bool cond_known(int lf_op, unsigned cc)
@@ -343,6 +343,17 @@ static void alu_core(struct jit_ctx *c, unsigned op, unsigned size, int dst)
     x_alu_rr(j, true, op == 7 ? X_SUB : op, X_RAX, X_RCX); /* the /digit is the host's; CMP subtracts */
     c->host_flags = size == 8; /* the rest only moves */
     lf_store(c, X_RAX, LF(res));
+    if (size == 4 && c->want_flags) {
+        /* For the Jcc: the operation again at 32 bits, from a taken back
+         * (ADD, SUB, CMP), or the zero-extended logic result tested. */
+        if (op == X_ADD || op == X_SUB || op == 7) {
+            x_alu_rr(j, true, op == X_ADD ? X_SUB : X_ADD, X_RAX, X_RCX);
+            x_alu_rr(j, false, op, X_RAX, X_RCX);
+        } else {
+            x_test_rr(j, false, X_RAX, X_RAX);
+        }
+        c->host_flags = true;
+    }
     set_lf_op(c, jit_alu_lf(op), size);
     if (dst >= 0)
         jit_write_gpr(c, size, (unsigned)dst);
@@ -531,7 +542,7 @@ static void imul(struct jit_ctx *c, const struct emu_insn *in, bool with_imm)
 /* Host RFLAGS made to hold the guest's flags for a condition that
  * cond_known(c->lf_op) decides: the same operation again at the same
  * size, on the operands the lazy state holds (RAX clobbered). */
-static void cond_flags(struct jit_ctx *c)
+void jit_cond_flags(struct jit_ctx *c)
 {
     switch (c->lf_op) {
     case LF_SUB: /* the same compare again */
@@ -559,7 +570,7 @@ bool jit_jcc_flags(struct jit_ctx *c, const struct emu_insn *in, bool host_flags
         !cond_known(c->lf_op, in->sub))
         return false;
     if (!host_flags) /* else the operation right before left them there */
-        cond_flags(c);
+        jit_cond_flags(c);
     return true;
 }
 
@@ -661,7 +672,7 @@ static void cmov(struct jit_ctx *c, const struct emu_insn *in)
     bool q = in->opsz == 8;
     jit_read_gpr(c, in->opsz, in->reg, X_RCX);
     jit_read_gpr(c, in->opsz, in->rm, X_RDX);
-    cond_flags(c); /* RAX */
+    jit_cond_flags(c); /* RAX */
     x_mov_rr(j, true, X_RAX, X_RCX);
     x_rex(j, q, X_RAX, X_RDX);
     jb_u8(j, 0x0f);
@@ -672,7 +683,7 @@ static void cmov(struct jit_ctx *c, const struct emu_insn *in)
 
 static void setcc(struct jit_ctx *c, const struct emu_insn *in)
 {
-    cond_flags(c);
+    jit_cond_flags(c);
     x_setcc(&c->j, in->sub & 15, X_RAX);
     jit_write_gpr(c, 1, in->rm);
 }

@@ -48,16 +48,16 @@ unsigned jit_tlb_probe(struct jit_ctx *c, int32_t tlb, unsigned size, uint32_t s
      * (valid, user, and a bit no entry has when RFLAGS.AC is set). Its
      * slot is the first byte's, which holds the last byte's page only
      * when both are one page; a non-canonical page is in no entry. */
-    x_mov_rr(j, true, X_RCX, X_RAX);
     if (size > 1)
-        x_alu_r_imm(j, true, X_ADD, X_RCX, (int32_t)size - 1);
+        x_lea(j, true, X_RCX, X_RAX, -1, 0, (int32_t)size - 1);
+    else
+        x_mov_rr(j, true, X_RCX, X_RAX);
     x_alu_r_imm(j, true, X_AND, X_RCX, -4096);
     x_alu_rr(j, true, X_OR, X_RCX, X_R15);
-    /* RDX = cpu + slot * sizeof(entry) */
+    /* RDX = cpu + slot * sizeof(entry): the slot's bits shifted into place */
     x_mov_rr(j, false, X_RDX, X_RAX);
-    x_shift_imm(j, false, 5, X_RDX, 12);
-    x_alu_r_imm(j, false, X_AND, X_RDX, EMU_TLB_SIZE - 1);
-    x_shl_imm(j, false, X_RDX, 5);
+    x_shift_imm(j, false, 5, X_RDX, 12 - 5);
+    x_alu_r_imm(j, false, X_AND, X_RDX, (EMU_TLB_SIZE - 1) << 5);
     x_alu_rr(j, true, X_ADD, X_RDX, X_RBX);
     x_alu_r_mem(j, true, X_CMP, X_RCX, X_RDX, TLB(tlb_read, vpage) - JIT_CPU(tlb_read) + tlb);
     jit_regs_slow_point(c);
@@ -75,6 +75,7 @@ void jit_mem_slow_call(struct jit_ctx *c, const struct emu_insn *in, const uint3
     struct jit_buf *j = &c->j;
     int lf_op = c->lf_op;
     unsigned lf_size = c->lf_size;
+    bool host_flags = c->host_flags;
     uint32_t join = jb_pos(j);
     jit_cold_begin(c);
     for (unsigned k = 0; k < ns; k++)
@@ -82,11 +83,14 @@ void jit_mem_slow_call(struct jit_ctx *c, const struct emu_insn *in, const uint3
     int32_t delta = c->rip_delta;
     jit_regs_slow_call(c, in, stop, ended); /* writes RIP first: delta now 0 */
     x_alu_mem_imm(j, true, X_SUB, X_RBX, JIT_CPU(rip), delta + in->len);
+    c->lf_op = lf_op; /* the handler leaves the flags as they were */
+    c->lf_size = lf_size;
+    if (host_flags) /* the fast path left them in host RFLAGS: so must this one */
+        jit_cond_flags(c);
     x_patch(j, x_jmp(j), join);
     jit_cold_end(c);
     c->rip_delta = delta + in->len;
-    c->lf_op = lf_op; /* the handler leaves the flags as they were */
-    c->lf_size = lf_size;
+    c->host_flags = host_flags;
 }
 
 bool jit_native_mem(struct jit_ctx *c, const struct emu_insn *in, uint32_t *stop,
