@@ -343,15 +343,17 @@ static void alu_core(struct jit_ctx *c, unsigned op, unsigned size, int dst)
     x_alu_rr(j, true, op == 7 ? X_SUB : op, X_RAX, X_RCX); /* the /digit is the host's; CMP subtracts */
     c->host_flags = size == 8; /* the rest only moves */
     lf_store(c, X_RAX, LF(res));
-    if (size == 4 && c->want_flags) {
-        /* For the Jcc: the operation again at 32 bits, from a taken back
-         * (ADD, SUB, CMP), or the zero-extended logic result tested. */
-        if (op == X_ADD || op == X_SUB || op == 7) {
+    if (size < 8 && c->want_flags) {
+        /* For the Jcc: the operation again at its size, from a taken back
+         * (ADD, SUB, CMP), or the zero-extended logic result tested
+         * (opcode - 1: the byte form; 66: the word one). */
+        bool arith = op == X_ADD || op == X_SUB || op == 7;
+        if (arith)
             x_alu_rr(j, true, op == X_ADD ? X_SUB : X_ADD, X_RAX, X_RCX);
-            x_alu_rr(j, false, op, X_RAX, X_RCX);
-        } else {
-            x_test_rr(j, false, X_RAX, X_RAX);
-        }
+        if (size == 2)
+            jb_u8(j, 0x66);
+        x_op_rr(j, false, (uint8_t)((arith ? op * 8 + 1 : 0x85) - (size == 1)),
+                arith ? X_RCX : X_RAX, X_RAX);
         c->host_flags = true;
     }
     set_lf_op(c, jit_alu_lf(op), size);
