@@ -273,6 +273,79 @@ static uint64_t spaces(bool jit, unsigned rounds)
     return exit.reason == ACCEL_EXIT_HLT ? cpu.gpr[3] : ~0ull;
 }
 
+/* As spaces, but the loop's CALL is a CALL rel32, three times in each
+ * space: a way out whose RIP the compiler knows, into another page,
+ * where compiled code jumps straight to the block its link led to,
+ * guarded by that link's RIP and context (jit_far_exit: patched at the
+ * second call, taken at the third). Each CR3 switch must send the call
+ * to that space's own code. */
+static uint64_t spaces_static(bool jit, unsigned rounds)
+{
+    static const uint8_t loop[] = {
+        0x4d, 0x87, 0xc8,             /* 0x30000: xchg r8, r9 */
+        0x41, 0x0f, 0x22, 0xd8,       /* mov cr3, r8 */
+        0xba, 0x03, 0x00, 0x00, 0x00, /* mov edx, 3 */
+        0xe8, 0xef, 0xff, 0x00, 0x00, /* 0x3000c: call 0x40000 */
+        0xff, 0xca,                   /* dec edx */
+        0x75, 0xf7,                   /* jnz 0x3000c */
+        0xff, 0xc9,                   /* dec ecx */
+        0x75, 0xe7,                   /* jnz 0x30000 */
+        0xf4,                         /* hlt */
+    };
+    fresh(jit);
+    tables(PML4, SPACE_LIN, SPACE_LIN);
+    tables(PML4 + 0x4000, SPACE_LIN, SPACE_LIN + 0x1000);
+    memcpy(fx.ram + CODE_A, loop, sizeof(loop));
+    memcpy(fx.ram + SPACE_LIN, spaces_a, (size_t)(spaces_a_end - spaces_a));
+    memcpy(fx.ram + SPACE_LIN + 0x1000, spaces_b, (size_t)(spaces_b_end - spaces_b));
+    paged64(PML4, CODE_A);
+    cpu.gpr[8] = PML4 + 0x4000;
+    cpu.gpr[9] = PML4;
+    cpu.gpr[1] = 2 * rounds;
+    cpu.gpr[3] = 0;
+    emu_update_mode(&cpu);
+    emu_tlb_flush(&cpu);
+    struct accel_exit exit = {0};
+    emu_fixture_run_to_hlt(&cpu, &exit, 1000000);
+    return exit.reason == ACCEL_EXIT_HLT ? cpu.gpr[3] : ~0ull;
+}
+
+/* One code page P at two linear addresses (0x50000, and 0x60000 too),
+ * its block a CALL rel32 0x8000 on: from 0x50000 into 0x58000 (add ebx,
+ * 1), from 0x60000 into 0x68000 (add ebx, 0x10000). The loop calls P at
+ * both in turns, in one context: the call's patched jump (jit_far_exit)
+ * must be taken only from the linear address it was patched for. */
+static uint64_t alias_far(bool jit, unsigned rounds)
+{
+    static const uint8_t loop[] = {
+        0xb9, 0x00, 0x00, 0x00, 0x00, /* 0x30000: mov ecx, rounds */
+        0x41, 0xff, 0xd2,             /* 0x30005: call r10 */
+        0x41, 0xff, 0xd3,             /* call r11 */
+        0xff, 0xc9,                   /* dec ecx */
+        0x75, 0xf6,                   /* jnz 0x30005 */
+        0xf4,                         /* hlt */
+    };
+    static const uint8_t p[] = {0xe8, 0xfb, 0x7f, 0x00, 0x00, 0xc3}; /* call .+0x8000; ret */
+    static const uint8_t a[] = {0x81, 0xc3, 0x01, 0x00, 0x00, 0x00, 0xc3};
+    static const uint8_t b[] = {0x81, 0xc3, 0x00, 0x00, 0x01, 0x00, 0xc3};
+    fresh(jit);
+    tables(PML4, 0x60000, 0x50000);
+    memcpy(fx.ram + CODE_A, loop, sizeof(loop));
+    memcpy(fx.ram + CODE_A + 1, &rounds, 4);
+    memcpy(fx.ram + 0x50000, p, sizeof(p));
+    memcpy(fx.ram + 0x58000, a, sizeof(a));
+    memcpy(fx.ram + 0x68000, b, sizeof(b));
+    paged64(PML4, CODE_A);
+    cpu.gpr[10] = 0x50000;
+    cpu.gpr[11] = 0x60000;
+    cpu.gpr[3] = 0;
+    emu_update_mode(&cpu);
+    emu_tlb_flush(&cpu);
+    struct accel_exit exit = {0};
+    emu_fixture_run_to_hlt(&cpu, &exit, 1000000);
+    return exit.reason == ACCEL_EXIT_HLT ? cpu.gpr[3] : ~0ull;
+}
+
 /* Found in review. A block at linear 0x100 jumping to 0 the first time
  * it runs, in a VM that never dropped code: its zeroed link[1] (lin 0,
  * code_gen 0, no block) must not be taken for a link. */
@@ -700,6 +773,18 @@ int main(void)
              "emu chain: the two-block loop's instruction count is the interpreter's (JIT)");
     CHECK_EQ(spaces(true, 1000), 1000 * 0x10001ull,
              "emu chain: 2000 CR3 switches, each call runs its own space's code (JIT)");
+    CHECK_EQ(spaces_static(false, 1000), 3000 * 0x10001ull,
+             "emu chain: 2000 CR3 switches, each CALL rel32 runs its own space's code "
+             "(interpreter)");
+    CHECK_EQ(alias_far(false, 1000), 1000 * 0x10001ull,
+             "emu chain: a CALL rel32 in a page entered at two linear addresses goes to each "
+             "one's own target (interpreter)");
+    CHECK_EQ(alias_far(true, 1000), 1000 * 0x10001ull,
+             "emu chain: a CALL rel32 in a page entered at two linear addresses goes to each "
+             "one's own target (JIT)");
+    CHECK_EQ(spaces_static(true, 1000), 3000 * 0x10001ull,
+             "emu chain: 2000 CR3 switches, each CALL rel32 into another page runs its own "
+             "space's code (JIT)");
     CHECK(jump_to_zero(true), "emu chain: a first jump to 0 from page 0 (JIT)");
     global_checks(true);
     uint64_t alias_ref = alias_stale(false, false), alias_jit = alias_stale(true, false);

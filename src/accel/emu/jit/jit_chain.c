@@ -151,4 +151,91 @@ void jit_direct_exit(struct jit_ctx *c, int k, int64_t off)
     x_jmp_reg(j, X_RCX);
     jit_cold_end(c);
 }
+
+/* MOV RCX, imm64 with the immediate always 8 bytes: where it starts. */
+static uint32_t mov_rcx_imm64(struct jit_buf *j, uint64_t v)
+{
+    jb_u8(j, 0x48);
+    jb_u8(j, 0xb9);
+    uint32_t at = jb_pos(j);
+    jb_u64(j, v);
+    return at;
+}
+
+/* A way out to RBP + off in another page: link[k]'s check (as
+ * jit_chain_exit makes it) with the link's RIP and context as immediates
+ * in the code and a direct jump into its block, all three patched from
+ * the link the first time it leads to compiled code, and again whenever
+ * it is found in another context (after a CR3 switch, unless the block
+ * is in a global page). So no link is read from the block: the check
+ * compares RIP (RBP + off: the block may be entered at another linear
+ * alias) with one immediate and the context with the other, as a link's
+ * own check does, and the jump goes where that link led. What makes a
+ * link stale makes the context differ (a flush, INVLPG, decoded code
+ * dropped); code memory is reset as a whole, this code with it. The
+ * three are patched by separate stores: one vCPU thread runs compiled
+ * code (several would need the context cleared first and set last). */
+void jit_far_exit(struct jit_ctx *c, int k, int64_t off)
+{
+    struct jit_buf *j = &c->j;
+    jit_between_blocks(c);
+    x_lea(j, true, X_RAX, X_RBP, -1, 0, (int32_t)off);
+    uint32_t lin_at = mov_rcx_imm64(j, ~0ull); /* no RIP: not yet patched */
+    x_alu_rr(j, true, X_CMP, X_RAX, X_RCX);
+    uint32_t miss_lin = x_jcc(j, X_CC_NE);
+    uint32_t ctx_at = mov_rcx_imm64(j, 0); /* no vCPU's context */
+    x_alu_r_mem(j, true, X_CMP, X_RCX, X_RBX, JIT_CPU(link_ctx));
+    uint32_t in_ctx = x_jcc(j, X_CC_E);
+    x_alu_r_mem(j, true, X_CMP, X_RCX, X_RBX, JIT_CPU(global_ctx));
+    uint32_t miss_ctx = x_jcc(j, X_CC_NE);
+    x_patch(j, in_ctx, jb_pos(j));
+    x_alu_mem_imm(j, false, X_SUB, X_RBX, JIT_CPU(chain_left), 1);
+    x_mov_rr(j, true, X_RBP, X_RAX);
+    uint32_t site = x_jmp(j); /* into the block's R12 prefix (JIT_SELF_BYTES) */
+    /* Cold: link[k] as jit_chain_exit checks it, then the patches. */
+    jit_cold_begin(c);
+    uint32_t resolve = jb_pos(j);
+    x_patch(j, miss_lin, resolve);
+    x_patch(j, miss_ctx, resolve);
+    x_patch(j, site, resolve);
+    x_alu_r_mem(j, true, X_CMP, X_RAX, X_R12, LINK(k, lin));
+    x_jcc_abs(j, X_CC_NE, c->sh->chain_any);
+    x_load(j, true, X_RCX, X_R12, LINK(k, ctx));
+    x_alu_r_mem(j, true, X_CMP, X_RCX, X_RBX, JIT_CPU(link_ctx));
+    uint32_t ok = x_jcc(j, X_CC_E);
+    x_alu_r_mem(j, true, X_CMP, X_RCX, X_RBX, JIT_CPU(global_ctx));
+    uint32_t other = x_jcc(j, X_CC_NE);
+    x_patch(j, ok, jb_pos(j));
+    x_load(j, true, X_RDX, X_R12, LINK(k, code));
+    x_test_rr(j, true, X_RDX, X_RDX); /* not compiled (when linked): run_chain */
+    x_jcc_abs(j, X_CC_E, c->sh->out);
+    /* RSI = the RIP immediate (executable view), RDI = the jump's rel32:
+     * the block's start (before its entry) less past site. */
+    jb_u8(j, 0x48); /* LEA RSI, [RIP + rel32] */
+    jb_u8(j, 0x8d);
+    jb_u8(j, 0x35);
+    uint32_t rel_at = jb_pos(j);
+    jb_u32(j, 0);
+    jb_fixup(j, rel_at, lin_at, NULL);
+    int32_t past_site = (int32_t)(site + 4 - lin_at);
+    x_lea(j, true, X_RDI, X_RDX, -1, 0, -JIT_SELF_BYTES - past_site);
+    x_alu_rr(j, true, X_SUB, X_RDI, X_RSI);
+    x_mov_imm(j, X_R8, (uint64_t)c->sh->rw_delta);
+    x_alu_rr(j, true, X_ADD, X_RSI, X_R8);
+    x_store(j, true, X_RAX, X_RSI, 0);
+    x_store(j, true, X_RCX, X_RSI, (int32_t)(ctx_at - lin_at));
+    x_op_mem(j, false, 0x89, X_RDI, X_RSI, past_site - 4); /* MOV [site's rel32], EDI */
+    x_alu_mem_imm(j, false, X_SUB, X_RBX, JIT_CPU(chain_left), 1);
+    x_mov_rr(j, true, X_RBP, X_RAX);
+    x_load(j, true, X_R12, X_R12, LINK(k, to));
+    x_jmp_reg(j, X_RDX);
+    /* Made in another context: the shared code's same-page rule. */
+    x_patch(j, other, jb_pos(j));
+    x_load(j, true, X_RCX, X_RBX, JIT_CPU(link_ctx));
+    x_mov_rr(j, true, X_RDX, X_R12);
+    if (k == 0)
+        x_alu_r_imm(j, true, X_SUB, X_RDX, (int32_t)sizeof(struct emu_link));
+    x_jmp_abs(j, c->sh->chain_other);
+    jit_cold_end(c);
+}
 #endif

@@ -204,6 +204,8 @@ static void go_on(struct jit_ctx *c, int k, int64_t rip_off)
 {
     if (jit_same_page_exit(c, rip_off))
         jit_direct_exit(c, k, rip_off);
+    else if (c->chain && k >= 0 && rip_off != RIP_UNKNOWN)
+        jit_far_exit(c, k, rip_off);
     else if (c->chain)
         jit_chain_exit(c, k, rip_off);
     else
@@ -324,9 +326,12 @@ static void build(struct jit_ctx *c, const struct jit_regs *preload, struct jit_
      * start: past the block, after a Jcc or no jump, the JMP's target;
      * not in a loop, whose jit_loop_tail comes to the chaining with its own. */
     int64_t rip_off = RIP_UNKNOWN, taken_off = (int64_t)b->bytes + (int64_t)last->imm;
+    /* A CALL rel32 left RIP at its target (both its paths: the handler's
+     * or jit_native_stack's) unless it faulted (stop) */
+    bool call_last = c->long64 && emu_general_fn(last->fn) == ex_call_rel && last->opsz == 8;
     if (jcc || !(last->flags & INSN_ENDS))
         rip_off = b->bytes;
-    else if (jmp_last)
+    else if (jmp_last || call_last)
         rip_off = taken_off;
     if (loop || !rip_from_rbp(c, rip_off))
         rip_off = RIP_UNKNOWN;
@@ -335,7 +340,7 @@ static void build(struct jit_ctx *c, const struct jit_regs *preload, struct jit_
     c->loop_jcc = loop_jcc;
     jit_regs_flush(c);
     *end = c->regs;
-    if (rip_off != RIP_UNKNOWN && !jcc && !jmp_last)
+    if (rip_off != RIP_UNKNOWN && !jcc && !jmp_last && !call_last)
         set_rip_rbp(c, rip_off);
     else
         flush_rip(c);

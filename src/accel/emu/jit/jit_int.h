@@ -125,11 +125,13 @@ void jit_cold_end(struct jit_ctx *c);
  * (k < 0: any), RIP at the block's start (RBP) + rip_off unless
  * RIP_UNKNOWN. jit_same_page_exit: whether RIP there (start + off) is in
  * the block's page; jit_direct_exit: then a jump patched straight into
- * the block there. */
+ * the block there; jit_far_exit: into another page, a jump patched with
+ * the link it was taken from, guarded by the link's RIP and context. */
 void jit_between_blocks(struct jit_ctx *c);
 void jit_chain_exit(struct jit_ctx *c, int k, int64_t rip_off);
 bool jit_same_page_exit(const struct jit_ctx *c, int64_t off);
 void jit_direct_exit(struct jit_ctx *c, int k, int64_t off);
+void jit_far_exit(struct jit_ctx *c, int k, int64_t off);
 
 /* jit_loop.c: self loops (a Jcc or JMP back to the block's first
  * instruction, with chaining). jit_loop_back: a loop that ran to its end
