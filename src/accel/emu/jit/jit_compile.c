@@ -231,8 +231,8 @@ static void end_exit(struct jit_ctx *c, int k, int64_t rip_off)
  * A pure loop (c->pure_loop: a self loop closing with a native Jcc that
  * calls no executor, built a second time from what its Jcc holds, dirty
  * ones included) loops without storing anything: R13 (free: no call
- * needs it) counts the jumps back, the count and the budget are settled
- * on the way out (jit_pure_tail, jit_pure_count). */
+ * needs it) counts the budget down, one a jump back, the count and the
+ * budget are settled on the way out (jit_pure_tail, jit_pure_count). */
 static void build(struct jit_ctx *c, const struct jit_regs *preload, struct jit_regs *end,
                   struct jit_regs *at_jcc_out)
 {
@@ -251,8 +251,8 @@ static void build(struct jit_ctx *c, const struct jit_regs *preload, struct jit_
         x_load(j, true, X_R14, X_RBX, JIT_CPU(rip));
         x_load(j, true, X_RAX, X_RBX, JIT_CPU(link_ctx));
         x_store(j, true, X_RAX, X_RBX, JIT_CPU(loop_ctx));
-        if (c->pure_loop)
-            x_alu_rr(j, false, X_XOR, X_R13, X_R13);
+        if (c->pure_loop) /* the budget less the jumps back (jit_pure_tail) */
+            x_load(j, false, X_R13, X_RBX, JIT_CPU(chain_left));
     }
     uint32_t body = jb_pos(j);
     jit_regs_clear(&c->regs);

@@ -65,32 +65,35 @@ void jit_loop_tail(struct jit_ctx *c, const struct jit_regs *held, uint32_t top,
     x_patch(j, to_general, general);
 }
 
-/* A pure loop (build) ran its body R13 + 1 times: counted, its R13
- * jumps back to the top taken from the budget, as loop_again takes them. */
+/* A pure loop (build) ran its body once more than it jumped back: R13 =
+ * the budget less those jumps. Counted, the jumps taken from the budget,
+ * as loop_again takes them. */
 void jit_pure_count(struct jit_ctx *c)
 {
     struct jit_buf *j = &c->j;
-    x_mov_rr(j, true, X_RAX, X_R13);
+    x_load(j, false, X_RAX, X_RBX, JIT_CPU(chain_left));
+    x_alu_rr(j, false, X_SUB, X_RAX, X_R13); /* the jumps back */
+    x_store(j, false, X_R13, X_RBX, JIT_CPU(chain_left));
     x_alu_r_imm(j, true, X_ADD, X_RAX, 1);
     x_imul_rri(j, true, X_RAX, X_RAX, c->b->n);
     x_op_mem(j, true, 0x01, X_RAX, X_RBX, JIT_CPU(insn_count)); /* ADD [..], RAX */
-    x_op_mem(j, false, 0x29, X_R13, X_RBX, JIT_CPU(chain_left)); /* SUB [..], R13D */
 }
 
 /* The taken jump of a pure loop's closing Jcc: loop_again's checks on
- * the budget less R13 and on events, then R13 + 1 and the top of the
- * body (top), with the registers still held and as dirty as at the jump
+ * the budget left (R13, from the prologue: build) and on events, then
+ * R13 - 1 and the top of the body (top), with the registers still held
+ * and as dirty as at the jump
  * (the body was built from that state: build). RIP is still the
  * block's start (nothing called moved it), and the link context the one
  * it was entered in. Leaving: the registers stored, jit_pure_count, out. */
 void jit_pure_tail(struct jit_ctx *c, const struct jit_regs *held, uint32_t top)
 {
     struct jit_buf *j = &c->j;
-    x_op_mem(j, false, 0x39, X_R13, X_RBX, JIT_CPU(chain_left)); /* CMP [..], R13D */
+    x_test_rr(j, false, X_R13, X_R13);
     uint32_t spent = x_jcc(j, X_CC_LE);
     x_alu_mem_imm(j, false, X_CMP, X_RBX, JIT_CPU(events), 0);
     uint32_t posted = x_jcc(j, X_CC_NE);
-    x_alu_r_imm(j, true, X_ADD, X_R13, 1);
+    x_alu_r_imm(j, false, X_SUB, X_R13, 1);
     x_patch(j, x_jmp(j), top);
     x_patch(j, spent, jb_pos(j));
     x_patch(j, posted, jb_pos(j));

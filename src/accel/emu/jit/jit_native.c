@@ -506,17 +506,19 @@ static void shift(struct jit_ctx *c, const struct emu_insn *in)
         jit_write_gpr(c, 8, in->rm);
         return;
     }
-    if (op == 5) { /* OF: the operand's sign */
+    bool of = !c->skip_lf; /* else its store (lf.b) is dead: not computed */
+    if (op == 5 && of) { /* OF: the operand's sign */
         x_mov_rr(j, q, X_RCX, X_RAX);
         x_shift_imm(j, q, 5, X_RCX, (uint8_t)(w - 1));
     }
     x_shift_imm(j, q, op, X_RAX, (uint8_t)count); /* 32-bit forms zero-extend */
-    x_setcc(j, X_CC_B, X_RDX);
-    if (op == 4) { /* OF = MSB(r) ^ CF */
+    if (!c->skip_cf_in || (op == 4 && of))
+        x_setcc(j, X_CC_B, X_RDX);
+    if (op == 4 && of) { /* OF = MSB(r) ^ CF */
         x_mov_rr(j, q, X_RCX, X_RAX);
         x_shift_imm(j, q, 5, X_RCX, (uint8_t)(w - 1));
         x_op_rr(j, false, 0x30, X_RDX, X_RCX); /* XOR CL, DL */
-    } else if (op == 7) {
+    } else if (op == 7 && of) {
         x_alu_rr(j, false, X_XOR, X_RCX, X_RCX);
     }
     cfof(c, size);
