@@ -481,9 +481,12 @@ static uint64_t ring_after_reset(unsigned rounds)
  * way out, with the block in cpu->chain_block: run_chain follows the
  * next link from there, and a link made in another address space is
  * taken only within that block's own page (emu_link_same_page). A loop
- * between two pages, run twice so that the second run goes from block to
- * block through links only, up to the HLT after it: whether the block
- * left there is the HLT's, at its own address. */
+ * between two pages, run three times so that the last run goes from block
+ * to block through links only (the first makes them, the second finds the
+ * blocks they lead to compiled), up to the HLT after it (in a third page, so
+ * that the last way out goes through its link and sets R12 itself, not
+ * the entered block's prefix): whether the block left there is the
+ * HLT's, at its own address. */
 static bool chain_lin_left(void)
 {
     static const uint8_t a[] = {
@@ -493,23 +496,25 @@ static bool chain_lin_left(void)
     };
     static const uint8_t b[] = {
         0x0f, 0x85, 0xff, 0xef, 0xff, 0xff, /* 0x11000: jnz 0x10005 */
-        0xf4,                               /* 0x11006: hlt */
+        0xe9, 0xf5, 0x0f, 0x00, 0x00,       /* 0x11006: jmp 0x12000 */
     };
     fresh(true);
     memcpy(fx.ram + LOAD, a, sizeof(a));
     memcpy(fx.ram + LOAD + 0x1000, b, sizeof(b));
+    fx.ram[LOAD + 0x2000] = 0xf4; /* hlt: the last run goes on into it through the
+                                   * JMP's link, patching its jump (jit_far_exit) */
     bool ok = true;
     emu_fixture_long64(&cpu, fx.ram, LOAD, STACK);
     emu_update_mode(&cpu);
-    for (int run = 0; run < 2; run++) {
+    for (int run = 0; run < 3; run++) {
         cpu.rip = LOAD;
         cpu.halted = false;
         struct accel_exit exit = {0};
         emu_fixture_run_to_hlt(&cpu, &exit, 10);
-        ok = exit.reason == ACCEL_EXIT_HLT && cpu.gpr[1] == 0 && cpu.rip == LOAD + 0x1007;
+        ok = exit.reason == ACCEL_EXIT_HLT && cpu.gpr[1] == 0 && cpu.rip == LOAD + 0x2001;
     }
-    return ok && cpu.chain_block && cpu.chain_block->gpa == LOAD + 0x1006 &&
-           cpu.chain_lin == LOAD + 0x1006;
+    return ok && cpu.chain_block && cpu.chain_block->gpa == LOAD + 0x2000 &&
+           cpu.chain_lin == LOAD + 0x2000;
 }
 
 

@@ -26,6 +26,64 @@ void jit_between_blocks(struct jit_ctx *c)
     x_jcc_abs(j, X_CC_NE, c->sh->out);
 }
 
+/* link[k]'s check for a way out to RIP = RAX: a link made for another RIP
+ * goes to the shared chain_any, one made before its block was compiled
+ * back to run_chain (out); RCX is left its context, RDX its code. The
+ * jump taken when that context is neither this one nor this global one
+ * is returned, for to_chain_other. */
+static uint32_t link_check(struct jit_ctx *c, int k)
+{
+    struct jit_buf *j = &c->j;
+    x_alu_r_mem(j, true, X_CMP, X_RAX, X_R12, LINK(k, lin));
+    x_jcc_abs(j, X_CC_NE, c->sh->chain_any);
+    x_load(j, true, X_RCX, X_R12, LINK(k, ctx));
+    x_alu_r_mem(j, true, X_CMP, X_RCX, X_RBX, JIT_CPU(link_ctx));
+    uint32_t in_ctx = x_jcc(j, X_CC_E);
+    x_alu_r_mem(j, true, X_CMP, X_RCX, X_RBX, JIT_CPU(global_ctx));
+    uint32_t other = x_jcc(j, X_CC_NE);
+    x_patch(j, in_ctx, jb_pos(j));
+    x_load(j, true, X_RDX, X_R12, LINK(k, code));
+    x_test_rr(j, true, X_RDX, X_RDX); /* not compiled (when linked): run_chain */
+    x_jcc_abs(j, X_CC_E, c->sh->out);
+    return other;
+}
+
+/* After link_check: counted, into link[k]'s block at its code (RDX), R12
+ * that block, RBP its start. */
+static void through_link(struct jit_ctx *c, int k)
+{
+    struct jit_buf *j = &c->j;
+    x_alu_mem_imm(j, false, X_SUB, X_RBX, JIT_CPU(chain_left), 1);
+    x_mov_rr(j, true, X_RBP, X_RAX);
+    x_load(j, true, X_R12, X_R12, LINK(k, to));
+    x_jmp_reg(j, X_RDX);
+}
+
+/* link_check's other-context jump, here: the shared code's same-page
+ * rule (chain_other), RDX addressing link[k] as link[1], RCX the link
+ * context. */
+static void to_chain_other(struct jit_ctx *c, int k, uint32_t other)
+{
+    struct jit_buf *j = &c->j;
+    x_patch(j, other, jb_pos(j));
+    x_load(j, true, X_RCX, X_RBX, JIT_CPU(link_ctx));
+    x_mov_rr(j, true, X_RDX, X_R12);
+    if (k == 0)
+        x_alu_r_imm(j, true, X_SUB, X_RDX, (int32_t)sizeof(struct emu_link));
+    x_jmp_abs(j, c->sh->chain_other);
+}
+
+/* LEA RSI, [RIP + rel32] from the cold section to hot position at. */
+static void lea_rsi_hot(struct jit_buf *j, uint32_t at)
+{
+    jb_u8(j, 0x48);
+    jb_u8(j, 0x8d);
+    jb_u8(j, 0x35);
+    uint32_t rel_at = jb_pos(j);
+    jb_u32(j, 0);
+    jb_fixup(j, rel_at, at, NULL); /* RIP-relative: as a jump's rel32 */
+}
+
 /* The block ran to its end (status EMU_OK): go on into the next block's
  * compiled code, making run_chain's checks between blocks as it makes
  * them: blocks left in the chain's budget, nothing posted to the vCPU,
@@ -47,32 +105,10 @@ void jit_chain_exit(struct jit_ctx *c, int k, int64_t rip_off)
         x_lea(j, true, X_RAX, X_RBP, -1, 0, (int32_t)rip_off);
     else
         x_load(j, true, X_RAX, X_RBX, JIT_CPU(rip));
-    x_alu_r_mem(j, true, X_CMP, X_RAX, X_R12, LINK(k, lin));
-    x_jcc_abs(j, X_CC_NE, c->sh->chain_any);
-    /* Made in this context, or to a global page in this global one. */
-    x_load(j, true, X_RCX, X_R12, LINK(k, ctx));
-    x_alu_r_mem(j, true, X_CMP, X_RCX, X_RBX, JIT_CPU(link_ctx));
-    uint32_t in_ctx = x_jcc(j, X_CC_E);
-    x_alu_r_mem(j, true, X_CMP, X_RCX, X_RBX, JIT_CPU(global_ctx));
-    uint32_t other = x_jcc(j, X_CC_NE);
-    x_patch(j, in_ctx, jb_pos(j));
-    x_load(j, true, X_RCX, X_R12, LINK(k, code));
-    x_test_rr(j, true, X_RCX, X_RCX); /* not compiled (when linked): run_chain */
-    x_jcc_abs(j, X_CC_E, c->sh->out);
-    x_load(j, true, X_RDX, X_R12, LINK(k, to));
-    x_alu_mem_imm(j, false, X_SUB, X_RBX, JIT_CPU(chain_left), 1);
-    x_mov_rr(j, true, X_RBP, X_RAX);
-    x_mov_rr(j, true, X_R12, X_RDX);
-    x_jmp_reg(j, X_RCX);
-    /* Made in another context: the shared code's same-page rule, RDX
-     * addressing link[k] as link[1], RCX the link context. */
+    uint32_t other = link_check(c, k);
+    through_link(c, k);
     jit_cold_begin(c);
-    x_patch(j, other, jb_pos(j));
-    x_load(j, true, X_RCX, X_RBX, JIT_CPU(link_ctx));
-    x_mov_rr(j, true, X_RDX, X_R12);
-    if (k == 0)
-        x_alu_r_imm(j, true, X_SUB, X_RDX, (int32_t)sizeof(struct emu_link));
-    x_jmp_abs(j, c->sh->chain_other);
+    to_chain_other(c, k, other);
     jit_cold_end(c);
 }
 
@@ -115,40 +151,25 @@ void jit_direct_exit(struct jit_ctx *c, int k, int64_t off)
     x_alu_mem_imm(j, false, X_ADD, X_RBX, JIT_CPU(chain_left), 1);
     x_lea(j, true, X_RBP, X_RBP, -1, 0, (int32_t)-off);
     x_lea(j, true, X_RAX, X_RBP, -1, 0, (int32_t)off);
-    x_load(j, true, X_RCX, X_RBX, JIT_CPU(link_ctx));
-    x_alu_r_mem(j, true, X_CMP, X_RAX, X_R12, LINK(k, lin));
-    x_jcc_abs(j, X_CC_NE, c->sh->chain_any);
-    x_alu_r_mem(j, true, X_CMP, X_RCX, X_R12, LINK(k, ctx));
-    x_jcc_abs(j, X_CC_NE, c->sh->chain_any);
-    x_load(j, true, X_RCX, X_R12, LINK(k, code));
-    x_test_rr(j, true, X_RCX, X_RCX); /* not compiled (when linked): run_chain */
-    x_jcc_abs(j, X_CC_E, c->sh->out);
+    uint32_t other = link_check(c, k);
     /* Only into the block at this page + off: a link made in this
      * context may still lead elsewhere (a PTE the guest changed without
      * INVLPG, the exec TLB refilled since this block was found). Another
      * block is gone on into unpatched, as chain_any would. */
-    x_load(j, true, X_RDX, X_R12, LINK(k, to));
+    x_load(j, true, X_RCX, X_R12, LINK(k, to));
     x_mov_imm(j, X_RSI, c->b->gpa + (uint64_t)off);
-    x_alu_r_mem(j, true, X_CMP, X_RSI, X_RDX, (int32_t)offsetof(struct emu_block, gpa));
+    x_alu_r_mem(j, true, X_CMP, X_RSI, X_RCX, (int32_t)offsetof(struct emu_block, gpa));
     uint32_t elsewhere = x_jcc(j, X_CC_NE);
     /* site's rel32 = the block's start (before its entry) less past site. */
-    jb_u8(j, 0x48); /* LEA RSI, [RIP + rel32]: the address just past site */
-    jb_u8(j, 0x8d);
-    jb_u8(j, 0x35);
-    uint32_t rel_at = jb_pos(j);
-    jb_u32(j, 0);
-    jb_fixup(j, rel_at, site + 4, NULL); /* RIP-relative: a jump's rel32 */
-    x_lea(j, true, X_RDI, X_RCX, -1, 0, -JIT_SELF_BYTES);
+    lea_rsi_hot(j, site + 4);
+    x_lea(j, true, X_RDI, X_RDX, -1, 0, -JIT_SELF_BYTES);
     x_alu_rr(j, true, X_SUB, X_RDI, X_RSI);
-    x_mov_imm(j, X_RDX, (uint64_t)c->sh->rw_delta);
-    x_alu_rr(j, true, X_ADD, X_RSI, X_RDX);
+    x_mov_imm(j, X_R8, (uint64_t)c->sh->rw_delta);
+    x_alu_rr(j, true, X_ADD, X_RSI, X_R8);
     x_op_mem(j, false, 0x89, X_RDI, X_RSI, -4); /* MOV [RSI - 4], EDI */
-    x_load(j, true, X_RDX, X_R12, LINK(k, to));
     x_patch(j, elsewhere, jb_pos(j));
-    x_alu_mem_imm(j, false, X_SUB, X_RBX, JIT_CPU(chain_left), 1);
-    x_mov_rr(j, true, X_RBP, X_RAX);
-    x_mov_rr(j, true, X_R12, X_RDX);
-    x_jmp_reg(j, X_RCX);
+    through_link(c, k);
+    to_chain_other(c, k, other);
     jit_cold_end(c);
 }
 
@@ -198,25 +219,10 @@ void jit_far_exit(struct jit_ctx *c, int k, int64_t off)
     x_patch(j, miss_lin, resolve);
     x_patch(j, miss_ctx, resolve);
     x_patch(j, site, resolve);
-    x_alu_r_mem(j, true, X_CMP, X_RAX, X_R12, LINK(k, lin));
-    x_jcc_abs(j, X_CC_NE, c->sh->chain_any);
-    x_load(j, true, X_RCX, X_R12, LINK(k, ctx));
-    x_alu_r_mem(j, true, X_CMP, X_RCX, X_RBX, JIT_CPU(link_ctx));
-    uint32_t ok = x_jcc(j, X_CC_E);
-    x_alu_r_mem(j, true, X_CMP, X_RCX, X_RBX, JIT_CPU(global_ctx));
-    uint32_t other = x_jcc(j, X_CC_NE);
-    x_patch(j, ok, jb_pos(j));
-    x_load(j, true, X_RDX, X_R12, LINK(k, code));
-    x_test_rr(j, true, X_RDX, X_RDX); /* not compiled (when linked): run_chain */
-    x_jcc_abs(j, X_CC_E, c->sh->out);
+    uint32_t other = link_check(c, k);
     /* RSI = the RIP immediate (executable view), RDI = the jump's rel32:
      * the block's start (before its entry) less past site. */
-    jb_u8(j, 0x48); /* LEA RSI, [RIP + rel32] */
-    jb_u8(j, 0x8d);
-    jb_u8(j, 0x35);
-    uint32_t rel_at = jb_pos(j);
-    jb_u32(j, 0);
-    jb_fixup(j, rel_at, lin_at, NULL);
+    lea_rsi_hot(j, lin_at);
     int32_t past_site = (int32_t)(site + 4 - lin_at);
     x_lea(j, true, X_RDI, X_RDX, -1, 0, -JIT_SELF_BYTES - past_site);
     x_alu_rr(j, true, X_SUB, X_RDI, X_RSI);
@@ -225,17 +231,8 @@ void jit_far_exit(struct jit_ctx *c, int k, int64_t off)
     x_store(j, true, X_RAX, X_RSI, 0);
     x_store(j, true, X_RCX, X_RSI, (int32_t)(ctx_at - lin_at));
     x_op_mem(j, false, 0x89, X_RDI, X_RSI, past_site - 4); /* MOV [site's rel32], EDI */
-    x_alu_mem_imm(j, false, X_SUB, X_RBX, JIT_CPU(chain_left), 1);
-    x_mov_rr(j, true, X_RBP, X_RAX);
-    x_load(j, true, X_R12, X_R12, LINK(k, to));
-    x_jmp_reg(j, X_RDX);
-    /* Made in another context: the shared code's same-page rule. */
-    x_patch(j, other, jb_pos(j));
-    x_load(j, true, X_RCX, X_RBX, JIT_CPU(link_ctx));
-    x_mov_rr(j, true, X_RDX, X_R12);
-    if (k == 0)
-        x_alu_r_imm(j, true, X_SUB, X_RDX, (int32_t)sizeof(struct emu_link));
-    x_jmp_abs(j, c->sh->chain_other);
+    through_link(c, k);
+    to_chain_other(c, k, other);
     jit_cold_end(c);
 }
 #endif
