@@ -183,7 +183,9 @@ static uint32_t mov_rcx_imm64(struct jit_buf *j, uint64_t v)
     return at;
 }
 
-/* A way out to RBP + off in another page: link[k]'s check (as
+/* A way out to RBP + off in another page (or to RIP as it is, off
+ * RIP_UNKNOWN: a RET, an indirect jump; patched for the target link[k]
+ * holds, so the one run_chain last linked): link[k]'s check (as
  * jit_chain_exit makes it) with the link's RIP and context as immediates
  * in the code and a direct jump into its block, all three patched from
  * the link the first time it leads to compiled code, and again whenever
@@ -200,7 +202,10 @@ void jit_far_exit(struct jit_ctx *c, int k, int64_t off)
 {
     struct jit_buf *j = &c->j;
     jit_between_blocks(c);
-    x_lea(j, true, X_RAX, X_RBP, -1, 0, (int32_t)off);
+    if (off != RIP_UNKNOWN)
+        x_lea(j, true, X_RAX, X_RBP, -1, 0, (int32_t)off);
+    else
+        x_load(j, true, X_RAX, X_RBX, JIT_CPU(rip));
     uint32_t lin_at = mov_rcx_imm64(j, ~0ull); /* no RIP: not yet patched */
     x_alu_rr(j, true, X_CMP, X_RAX, X_RCX);
     uint32_t miss_lin = x_jcc(j, X_CC_NE);
