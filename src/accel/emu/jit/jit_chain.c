@@ -1,7 +1,8 @@
 /*
  * How compiled code goes on from one block into the next (jit_compile.c
  * builds the block, these its ways out): run_chain's checks between
- * blocks, then the link the way out makes (jit_chain_exit) or, within the
+ * blocks, then the link the way out makes, through a jump patched from
+ * it and guarded as it is (jit_chain_exit, jit_far_exit) or, within the
  * block's page, a jump patched straight into the next block's code
  * (jit_direct_exit). The rest (both links, the same-page rule, the jump
  * cache) is the shared code's (jit_shared.c).
@@ -89,27 +90,19 @@ static void lea_rsi_hot(struct jit_buf *j, uint32_t at)
  * them: blocks left in the chain's budget, nothing posted to the vCPU,
  * then a link made for this RIP in the link context now. Only link[k],
  * the one this way out of the block makes (emu_block_link: [1] the
- * block right after, [0] a jump's target; k < 0: either), is looked at
- * here; anything else is the shared code's (chain_any: both links, the
- * same-page rule, the jump cache). R12 becomes the next block, RBP its
- * start; cpu->run_end stays as it is, not 0 (jit_shared.c, enter). */
+ * block right after, [0] a jump's target), is looked at here, through
+ * the jump patched from it (jit_far_exit); anything else (k < 0: either
+ * link) is the shared code's (chain_any: both links, the same-page rule,
+ * the jump cache). R12 becomes the next block, RBP its start;
+ * cpu->run_end stays as it is, not 0 (jit_shared.c, enter). */
 void jit_chain_exit(struct jit_ctx *c, int k, int64_t rip_off)
 {
-    struct jit_buf *j = &c->j;
-    jit_between_blocks(c);
-    if (k < 0) {
-        x_jmp_abs(j, c->sh->chain_any);
+    if (k >= 0) {
+        jit_far_exit(c, k, rip_off);
         return;
     }
-    if (rip_off != RIP_UNKNOWN)
-        x_lea(j, true, X_RAX, X_RBP, -1, 0, (int32_t)rip_off);
-    else
-        x_load(j, true, X_RAX, X_RBX, JIT_CPU(rip));
-    uint32_t other = link_check(c, k);
-    through_link(c, k);
-    jit_cold_begin(c);
-    to_chain_other(c, k, other);
-    jit_cold_end(c);
+    jit_between_blocks(c);
+    x_jmp_abs(&c->j, c->sh->chain_any);
 }
 
 /* Whether a way out whose RIP is the block's start plus off stays in the
@@ -130,7 +123,7 @@ bool jit_same_page_exit(const struct jit_ctx *c, int64_t off)
  * the one decoded there with this mode (mode and CPL change only at
  * instructions that end their block), and decoded code is dropped page
  * by page, taking this block with the other. The jump starts out to
- * link[k]'s check (as jit_chain_exit makes it) and is made into the
+ * link[k]'s check (link_check) and is made into the
  * direct one (patched in place through the writable view) the first time
  * that link leads to compiled code of the block at this block's physical
  * page + off: only that one (a link made in this context may lead to
@@ -185,8 +178,8 @@ static uint32_t mov_rcx_imm64(struct jit_buf *j, uint64_t v)
 
 /* A way out to RBP + off in another page (or to RIP as it is, off
  * RIP_UNKNOWN: a RET, an indirect jump; patched for the target link[k]
- * holds, so the one run_chain last linked): link[k]'s check (as
- * jit_chain_exit makes it) with the link's RIP and context as immediates
+ * holds, so the one run_chain last linked): link[k]'s check
+ * (link_check) with the link's RIP and context as immediates
  * in the code and a direct jump into its block, all three patched from
  * the link the first time it leads to compiled code, and again whenever
  * it is found in another context (after a CR3 switch, unless the block
@@ -218,7 +211,7 @@ void jit_far_exit(struct jit_ctx *c, int k, int64_t off)
     x_alu_mem_imm(j, false, X_SUB, X_RBX, JIT_CPU(chain_left), 1);
     x_mov_rr(j, true, X_RBP, X_RAX);
     uint32_t site = x_jmp(j); /* into the block's R12 prefix (JIT_SELF_BYTES) */
-    /* Cold: link[k] as jit_chain_exit checks it, then the patches. */
+    /* Cold: link[k]'s check, then the patches. */
     jit_cold_begin(c);
     uint32_t resolve = jb_pos(j);
     x_patch(j, miss_lin, resolve);

@@ -204,8 +204,6 @@ static void go_on(struct jit_ctx *c, int k, int64_t rip_off)
 {
     if (jit_same_page_exit(c, rip_off))
         jit_direct_exit(c, k, rip_off);
-    else if (c->chain && k >= 0)
-        jit_far_exit(c, k, rip_off);
     else if (c->chain)
         jit_chain_exit(c, k, rip_off);
     else

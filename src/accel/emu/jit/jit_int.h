@@ -123,10 +123,10 @@ void jit_cold_end(struct jit_ctx *c);
  * registers, RIP and count are stored. jit_between_blocks: run_chain's
  * checks (budget, events), else out. jit_chain_exit: through link[k]
  * (k < 0: any), RIP at the block's start (RBP) + rip_off unless
- * RIP_UNKNOWN. jit_same_page_exit: whether RIP there (start + off) is in
- * the block's page; jit_direct_exit: then a jump patched straight into
- * the block there; jit_far_exit: into another page, a jump patched with
- * the link it was taken from, guarded by the link's RIP and context. */
+ * RIP_UNKNOWN: by a jump patched from the link, guarded by the link's
+ * RIP and context (jit_far_exit). jit_same_page_exit: whether RIP there
+ * (start + off) is in the block's page; jit_direct_exit: then a jump
+ * patched straight into the block there. */
 void jit_between_blocks(struct jit_ctx *c);
 void jit_chain_exit(struct jit_ctx *c, int k, int64_t rip_off);
 bool jit_same_page_exit(const struct jit_ctx *c, int64_t off);
