@@ -231,6 +231,20 @@ static void paged64(uint64_t cr3, uint64_t rip)
     cpu.cr3 = cr3;
 }
 
+/* The guest as set up, from a TLB flush, run until HLT (at most runs
+ * times through the run loop; with count, the run loop's lookup and
+ * compiled-code figures counted from 0): whether it halted. */
+static bool run_paged(int runs, bool count)
+{
+    emu_update_mode(&cpu);
+    emu_tlb_flush(&cpu);
+    if (count)
+        cpu.lookups = cpu.jit_runs = 0;
+    struct accel_exit exit = {0};
+    emu_fixture_run_to_hlt(&cpu, &exit, runs);
+    return exit.reason == ACCEL_EXIT_HLT;
+}
+
 static uint64_t remap(bool jit)
 {
     fresh(jit);
@@ -242,23 +256,20 @@ static uint64_t remap(bool jit)
     cpu.gpr[7] = PT + (CODE_A >> 12) * 8; /* RDI: the code page's entry */
     cpu.gpr[6] = CODE_A;                 /* RSI: its linear address */
     cpu.gpr[1] = 10;
-    emu_update_mode(&cpu);
-    emu_tlb_flush(&cpu);
-    struct accel_exit exit = {0};
-    emu_fixture_run_to_hlt(&cpu, &exit, 100);
-    return exit.reason == ACCEL_EXIT_HLT ? cpu.gpr[0] : ~0ull;
+    return run_paged(100, false) ? cpu.gpr[0] : ~0ull;
 }
 
 /* Two 4-level tables (at PML4 and PML4 + 0x4000), one to one but for
- * the page at SPACE_LIN: A's code there, or B's. ebx after 2 * rounds
- * calls, or ~0 if the guest did not halt. */
+ * the page at SPACE_LIN: A's code there, or B's. The loop (loop, len
+ * bytes at CODE_A) switches between them, calling SPACE_LIN: ebx after
+ * 2 * rounds rounds, or ~0 if the guest did not halt. */
 #define SPACE_LIN 0x40000ull
-static uint64_t spaces(bool jit, unsigned rounds)
+static uint64_t run_spaces(bool jit, const uint8_t *loop, size_t len, unsigned rounds)
 {
     fresh(jit);
     tables(PML4, SPACE_LIN, SPACE_LIN);
     tables(PML4 + 0x4000, SPACE_LIN, SPACE_LIN + 0x1000);
-    memcpy(fx.ram + CODE_A, spaces_loop, (size_t)(spaces_loop_end - spaces_loop));
+    memcpy(fx.ram + CODE_A, loop, len);
     memcpy(fx.ram + SPACE_LIN, spaces_a, (size_t)(spaces_a_end - spaces_a));
     memcpy(fx.ram + SPACE_LIN + 0x1000, spaces_b, (size_t)(spaces_b_end - spaces_b));
     paged64(PML4, CODE_A);
@@ -266,11 +277,14 @@ static uint64_t spaces(bool jit, unsigned rounds)
     cpu.gpr[9] = PML4;
     cpu.gpr[10] = SPACE_LIN;
     cpu.gpr[1] = 2 * rounds;
-    emu_update_mode(&cpu);
-    emu_tlb_flush(&cpu);
-    struct accel_exit exit = {0};
-    emu_fixture_run_to_hlt(&cpu, &exit, 1000000);
-    return exit.reason == ACCEL_EXIT_HLT ? cpu.gpr[3] : ~0ull;
+    cpu.gpr[3] = 0;
+    return run_paged(1000000, false) ? cpu.gpr[3] : ~0ull;
+}
+
+/* Each round calls SPACE_LIN once, through CALL r10. */
+static uint64_t spaces(bool jit, unsigned rounds)
+{
+    return run_spaces(jit, spaces_loop, (size_t)(spaces_loop_end - spaces_loop), rounds);
 }
 
 /* As spaces, but the loop's CALL is a CALL rel32, three times in each
@@ -292,22 +306,7 @@ static uint64_t spaces_static(bool jit, unsigned rounds)
         0x75, 0xe7,                   /* jnz 0x30000 */
         0xf4,                         /* hlt */
     };
-    fresh(jit);
-    tables(PML4, SPACE_LIN, SPACE_LIN);
-    tables(PML4 + 0x4000, SPACE_LIN, SPACE_LIN + 0x1000);
-    memcpy(fx.ram + CODE_A, loop, sizeof(loop));
-    memcpy(fx.ram + SPACE_LIN, spaces_a, (size_t)(spaces_a_end - spaces_a));
-    memcpy(fx.ram + SPACE_LIN + 0x1000, spaces_b, (size_t)(spaces_b_end - spaces_b));
-    paged64(PML4, CODE_A);
-    cpu.gpr[8] = PML4 + 0x4000;
-    cpu.gpr[9] = PML4;
-    cpu.gpr[1] = 2 * rounds;
-    cpu.gpr[3] = 0;
-    emu_update_mode(&cpu);
-    emu_tlb_flush(&cpu);
-    struct accel_exit exit = {0};
-    emu_fixture_run_to_hlt(&cpu, &exit, 1000000);
-    return exit.reason == ACCEL_EXIT_HLT ? cpu.gpr[3] : ~0ull;
+    return run_spaces(jit, loop, sizeof(loop), rounds);
 }
 
 /* One code page P at two linear addresses (0x50000, and 0x60000 too),
@@ -339,11 +338,7 @@ static uint64_t alias_far(bool jit, unsigned rounds)
     cpu.gpr[10] = 0x50000;
     cpu.gpr[11] = 0x60000;
     cpu.gpr[3] = 0;
-    emu_update_mode(&cpu);
-    emu_tlb_flush(&cpu);
-    struct accel_exit exit = {0};
-    emu_fixture_run_to_hlt(&cpu, &exit, 1000000);
-    return exit.reason == ACCEL_EXIT_HLT ? cpu.gpr[3] : ~0ull;
+    return run_paged(1000000, false) ? cpu.gpr[3] : ~0ull;
 }
 
 /* Found in review. A block at linear 0x100 jumping to 0 the first time
@@ -598,11 +593,7 @@ static uint64_t alias_stale(bool jit, bool write_q)
     cpu.gpr[11] = ALIAS_EVICT;
     cpu.gpr[9] = ALIAS_V2;
     cpu.gpr[8] = write_q ? ALIAS_V + 0x300 : 0; /* R8: a write to Q, dropping its blocks */
-    emu_update_mode(&cpu);
-    emu_tlb_flush(&cpu);
-    struct accel_exit exit = {0};
-    emu_fixture_run_to_hlt(&cpu, &exit, 1000);
-    return exit.reason == ACCEL_EXIT_HLT ? cpu.gpr[3] : ~0ull;
+    return run_paged(1000, false) ? cpu.gpr[3] : ~0ull;
 }
 
 /* Links into global pages (emu.h) outlive MOV CR3, and nothing else
@@ -683,14 +674,10 @@ static uint64_t global_links(bool jit, bool global, unsigned rounds, uint64_t *l
     cpu.gpr[12] = GLOBAL_G + 3 + g;
     cpu.gpr[7] = PML4 + 0x3000 + (GLOBAL_G >> 12) * 8;
     cpu.gpr[6] = other + 0x3000 + (GLOBAL_G >> 12) * 8;
-    emu_update_mode(&cpu);
-    emu_tlb_flush(&cpu);
-    cpu.lookups = cpu.jit_runs = 0;
-    struct accel_exit exit = {0};
-    emu_fixture_run_to_hlt(&cpu, &exit, 100000);
+    bool halted = run_paged(100000, true);
     *lookups = cpu.lookups;
     *jit_runs = cpu.jit_runs;
-    return exit.reason == ACCEL_EXIT_HLT ? cpu.gpr[3] : ~0ull;
+    return halted ? cpu.gpr[3] : ~0ull;
 }
 
 static void global_checks(bool jit)
@@ -778,18 +765,18 @@ int main(void)
              "emu chain: the two-block loop's instruction count is the interpreter's (JIT)");
     CHECK_EQ(spaces(true, 1000), 1000 * 0x10001ull,
              "emu chain: 2000 CR3 switches, each call runs its own space's code (JIT)");
-    CHECK_EQ(spaces_static(false, 1000), 3000 * 0x10001ull,
-             "emu chain: 2000 CR3 switches, each CALL rel32 runs its own space's code "
-             "(interpreter)");
-    CHECK_EQ(alias_far(false, 1000), 1000 * 0x10001ull,
-             "emu chain: a CALL rel32 in a page entered at two linear addresses goes to each "
-             "one's own target (interpreter)");
-    CHECK_EQ(alias_far(true, 1000), 1000 * 0x10001ull,
-             "emu chain: a CALL rel32 in a page entered at two linear addresses goes to each "
-             "one's own target (JIT)");
-    CHECK_EQ(spaces_static(true, 1000), 3000 * 0x10001ull,
-             "emu chain: 2000 CR3 switches, each CALL rel32 into another page runs its own "
-             "space's code (JIT)");
+    for (int k = 0; k < 2; k++) { /* the way out to a CALL rel32's target (jit_far_exit) */
+        const char *who = k ? "JIT" : "interpreter";
+        char name[160];
+        snprintf(name, sizeof(name),
+                 "emu chain: 2000 CR3 switches, each CALL rel32 into another page runs its own "
+                 "space's code (%s)", who);
+        CHECK_EQ(spaces_static(k, 1000), 3000 * 0x10001ull, name);
+        snprintf(name, sizeof(name),
+                 "emu chain: a CALL rel32 in a page entered at two linear addresses goes to "
+                 "each one's own target (%s)", who);
+        CHECK_EQ(alias_far(k, 1000), 1000 * 0x10001ull, name);
+    }
     CHECK(jump_to_zero(true), "emu chain: a first jump to 0 from page 0 (JIT)");
     global_checks(true);
     uint64_t alias_ref = alias_stale(false, false), alias_jit = alias_stale(true, false);
