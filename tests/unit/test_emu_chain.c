@@ -607,6 +607,22 @@ static uint64_t alias_stale(bool jit, bool write_q)
 #define GLOBAL_G 0x40000ull
 #define GLOBAL_G2 0x41000ull
 #define PTE_G 0x100ull
+/* After the loop (CALL: how G is called): G remapped to G2 and INVLPGed,
+ * G2's immediate overwritten, G mapped back with a CR4.PGE toggle, each
+ * new G called twice, before and after a CR3 switch. */
+#define GLOBAL_PHASES(CALL)                                                                \
+    "  mov %r11, (%rdi)\n" /* G -> G2 in both tables */                                   \
+    "  mov %r11, (%rsi)\n"                                                                 \
+    "  invlpg (%r10)\n" CALL "  mov %r8, %cr3\n" CALL                                      \
+    "  movl $0x10000, 2(%r10)\n" /* G2: add ebx, 0x10000 */                                \
+    CALL "  mov %r9, %cr3\n" CALL                                                          \
+    "  mov %r12, (%rdi)\n" /* back to G: only a CR4.PGE toggle */                          \
+    "  mov %r12, (%rsi)\n"                                                                 \
+    "  mov %cr4, %rax\n"                                                                   \
+    "  and $~0x80, %eax\n"                                                                 \
+    "  mov %rax, %cr4\n"                                                                   \
+    "  or $0x80, %eax\n"                                                                   \
+    "  mov %rax, %cr4\n" CALL "  mov %r8, %cr3\n" CALL "  hlt\n"
 __asm__(".pushsection .rodata\n"
         ".globl global_loop, global_loop_end\n"
         ".code64\n"
@@ -617,30 +633,35 @@ __asm__(".pushsection .rodata\n"
         "  call *%r10\n"
         "  dec %ecx\n"
         "  jnz 1b\n"
-        "  mov %r11, (%rdi)\n"            /* G -> G2 in both tables */
-        "  mov %r11, (%rsi)\n"
-        "  invlpg (%r10)\n"
-        "  call *%r10\n"
-        "  mov %r8, %cr3\n"
-        "  call *%r10\n"
-        "  movl $0x10000, 2(%r10)\n"      /* G2: add ebx, 0x10000 */
-        "  call *%r10\n"
-        "  mov %r9, %cr3\n"
-        "  call *%r10\n"
-        "  mov %r12, (%rdi)\n"            /* back to G: only a CR4.PGE toggle */
-        "  mov %r12, (%rsi)\n"
-        "  mov %cr4, %rax\n"
-        "  and $~0x80, %eax\n"
-        "  mov %rax, %cr4\n"
-        "  or $0x80, %eax\n"
-        "  mov %rax, %cr4\n"
-        "  call *%r10\n"
-        "  mov %r8, %cr3\n"
-        "  call *%r10\n"
-        "  hlt\n"
+        GLOBAL_PHASES("  call *%r10\n")
         "global_loop_end:\n"
         ".popsection\n");
 extern const uint8_t global_loop[], global_loop_end[];
+
+
+/* Found in review (a check): global_loop with each CALL a CALL rel32
+ * (jit_far_exit's patched jump, guarded by the link's context). */
+__asm__(".pushsection .rodata\n"
+        ".globl global_loop_rel, global_loop_rel_end\n"
+        ".code64\n"
+        ".macro callg\n"
+        "  .byte 0xe8\n"
+        "  .long 0x40000 - 0x10000 - (. + 4 - global_loop_rel)\n"
+        ".endm\n"
+        "global_loop_rel:\n"
+        "1:\n"
+        "  mov %r8, %cr3\n"
+        "  xchg %r8, %r9\n"
+        "  callg\n"
+        "  callg\n"
+        "  dec %ecx\n"
+        "  jnz 1b\n"
+        GLOBAL_PHASES("  callg\n")
+        "global_loop_rel_end:\n"
+        ".purgem callg\n"
+        ".popsection\n");
+extern const uint8_t global_loop_rel[], global_loop_rel_end[];
+static const uint8_t *global_guest = global_loop, *global_guest_end = global_loop_end;
 
 static uint64_t global_links(bool jit, bool global, unsigned rounds, uint64_t *lookups,
                              uint64_t *jit_runs)
@@ -660,7 +681,7 @@ static uint64_t global_links(bool jit, bool global, unsigned rounds, uint64_t *l
         uint64_t e = GLOBAL_G + 3 + g;
         memcpy(fx.ram + pt + (GLOBAL_G >> 12) * 8, &e, 8);
     }
-    memcpy(fx.ram + LOAD, global_loop, (size_t)(global_loop_end - global_loop));
+    memcpy(fx.ram + LOAD, global_guest, (size_t)(global_guest_end - global_guest));
     memcpy(fx.ram + GLOBAL_G, add1, sizeof(add1));
     memcpy(fx.ram + GLOBAL_G2, add100, sizeof(add100));
     paged64(PML4, LOAD);
@@ -678,6 +699,32 @@ static uint64_t global_links(bool jit, bool global, unsigned rounds, uint64_t *l
     *lookups = cpu.lookups;
     *jit_runs = cpu.jit_runs;
     return halted ? cpu.gpr[3] : ~0ull;
+}
+
+
+static void global_rel_checks(void)
+{
+    uint64_t lookups, jit_runs, ref, got;
+    unsigned rounds = 500;
+    global_guest = global_loop_rel;
+    global_guest_end = global_loop_rel_end;
+    for (int g = 0; g < 2; g++) {
+        ref = global_links(false, g, rounds, &lookups, &jit_runs);
+        got = global_links(true, g, rounds, &lookups, &jit_runs);
+        printf("emu chain: CALL rel32 loop, G %d: %" PRIu64 " lookups, %" PRIu64
+               " JIT entries for %u CR3 switches\n",
+               g, lookups, jit_runs, rounds);
+        if (g)
+            CHECK(lookups < rounds + 100 && jit_runs < rounds + 100,
+                  "emu chain: compiled CALL rel32s into a global page go on after CR3 switches");
+        CHECK(got == ref && ref == 2 * rounds + 2 * 0x100 + 2 * 0x10000 + 2,
+              g ? "emu chain: CALL rel32 into a global page across CR3 switches, INVLPG, a write "
+                  "to it and a CR4.PGE toggle, as interpreted (JIT)"
+                : "emu chain: CALL rel32 into a page across CR3 switches, INVLPG, a write to it "
+                  "and a CR4.PGE toggle, as interpreted (JIT)");
+    }
+    global_guest = global_loop;
+    global_guest_end = global_loop_end;
 }
 
 static void global_checks(bool jit)
@@ -710,6 +757,210 @@ static void global_checks(bool jit)
              "switch: %" PRIu64 " lookups, EBX %#" PRIx64 " (%s)",
              lookups, got, who);
     CHECK(got == want && lookups >= 2 * rounds, name); /* the call and the return too */
+}
+
+
+/* Found in review. Two blocks of one page going on into each other: A
+ * (dec ecx; jmp over a NOP) and B (test ecx, ecx; jnz A). Their ways out
+ * stay in the page, so each becomes a jump patched straight into the
+ * other's code (jit_direct_exit) the first time its link leads there. In
+ * a global page (G, CR4.PGE: kernel code) the links carry the global
+ * context, and the direct exit must still be patched. Whether A's code
+ * holds a JMP rel32 to B's code start (jit_body), and B's to A's. */
+__asm__(".pushsection .rodata\n"
+        ".globl direct_loop, direct_loop_end\n"
+        ".code64\n"
+        "direct_loop:\n"
+        "1:\n"
+        "  dec %ecx\n"
+        "  jmp 2f\n"
+        "  nop\n" /* B is not right after A: A's link to it is link[0] */
+        "2:\n"
+        "  test %ecx, %ecx\n"
+        "  jnz 1b\n"
+        "  hlt\n"
+        "direct_loop_end:\n"
+        ".popsection\n");
+extern const uint8_t direct_loop[], direct_loop_end[];
+
+static struct emu_block *block_at(uint64_t gpa)
+{
+    for (struct emu_block *b = fx.evm.page_blocks[gpa >> 12]; b; b = b->page_next)
+        if (b->gpa == gpa)
+            return b;
+    return NULL;
+}
+
+/* A JMP rel32 in from's code (its first 1 KiB) to to's code start. */
+static bool jumps_to(const struct emu_block *from, const struct emu_block *to)
+{
+    const uint8_t *p = from->jit_body, *target = to->jit_body;
+    for (unsigned i = 0; p && target && i + 5 <= 1024; i++) {
+        int32_t rel;
+        memcpy(&rel, p + i + 1, 4);
+        if (p[i] == 0xe9 && p + i + 5 + rel == target)
+            return true;
+    }
+    return false;
+}
+
+static bool direct_patched(bool global)
+{
+    fresh(true);
+    tables(PML4, LOAD, LOAD);
+    uint64_t e = LOAD + 3 + (global ? PTE_G : 0);
+    memcpy(fx.ram + PT + (LOAD >> 12) * 8, &e, 8);
+    memcpy(fx.ram + LOAD, direct_loop, (size_t)(direct_loop_end - direct_loop));
+    paged64(PML4, LOAD);
+    cpu.cr4 |= 0x80; /* PGE */
+    cpu.gpr[1] = 1000;
+    emu_update_mode(&cpu);
+    emu_tlb_flush(&cpu);
+    struct accel_exit exit = {0};
+    emu_fixture_run_to_hlt(&cpu, &exit, 1000);
+    struct emu_block *a = block_at(LOAD), *b = block_at(LOAD + 2 + 2 + 1);
+    return exit.reason == ACCEL_EXIT_HLT && a && b && jumps_to(a, b) && jumps_to(b, a);
+}
+
+
+/* Found in review (checks, passing or not). A ring of FAR_N blocks, each
+ * in a page of its own at offset 0x100 + 8 * i: block i adds i + 1 to
+ * EBX and jumps (JMP rel32) into the next page's block, the last one
+ * counts ECX down and goes back to block 0 (JNZ rel32). Every way out
+ * but the HLT leaves its page: jit_far_exit's patched jumps. With
+ * self_write, the last block also writes ECX into block 3's immediate
+ * each round (its code dropped while the ring runs compiled). */
+#define FAR_N 8
+static uint64_t far_block(unsigned i)
+{
+    return LOAD + 0x1000ull * i + 0x100 + 8 * i;
+}
+
+static uint64_t far_ring(bool jit, unsigned rounds, bool self_write, uint32_t three)
+{
+    fresh(jit);
+    for (unsigned i = 0; i < FAR_N; i++) {
+        uint8_t *p = fx.ram + far_block(i);
+        uint32_t add = i == 3 ? three : i + 1;
+        p[0] = 0x81; /* add ebx, imm32 */
+        p[1] = 0xc3;
+        memcpy(p + 2, &add, 4);
+        p += 6;
+        if (i + 1 < FAR_N) {
+            p[0] = 0xe9;
+            int32_t rel = (int32_t)(far_block(i + 1) - (far_block(i) + 11));
+            memcpy(p + 1, &rel, 4);
+            continue;
+        }
+        if (self_write) { /* mov [far_block(3) + 2], ecx (absolute disp32) */
+            static const uint8_t mov[] = {0x89, 0x0c, 0x25};
+            memcpy(p, mov, 3);
+            uint32_t at = (uint32_t)far_block(3) + 2;
+            memcpy(p + 3, &at, 4);
+            p += 7;
+        }
+        p[0] = 0xff; /* dec ecx */
+        p[1] = 0xc9;
+        p[2] = 0x0f; /* jnz rel32 */
+        p[3] = 0x85;
+        int32_t rel = (int32_t)(far_block(0) - (uint64_t)(p + 8 - fx.ram));
+        memcpy(p + 4, &rel, 4);
+        p[8] = 0xf4;
+    }
+    emu_fixture_long64(&cpu, fx.ram, far_block(0), STACK);
+    emu_update_mode(&cpu);
+    cpu.gpr[1] = rounds;
+    cpu.gpr[3] = 0;
+    struct accel_exit exit = {0};
+    emu_fixture_run_to_hlt(&cpu, &exit, 100000);
+    return exit.reason == ACCEL_EXIT_HLT ? cpu.gpr[3] : ~0ull;
+}
+
+/* The ring run, then block 3's immediate changed from outside (the vCPU
+ * not running: its code dropped, code_gen new), then run again from
+ * block 0: the patched jumps must not lead into the dropped code. */
+static uint64_t far_ring_dropped(bool jit, unsigned rounds)
+{
+    far_ring(jit, rounds, false, 4);
+    uint32_t add = 0x1000;
+    memcpy(fx.ram + far_block(3) + 2, &add, 4);
+    emu_code_invalidate(&fx.evm, far_block(3), 6);
+    cpu.halted = false;
+    cpu.rip = far_block(0);
+    cpu.gpr[1] = rounds;
+    cpu.gpr[3] = 0;
+    struct accel_exit exit = {0};
+    emu_fixture_run_to_hlt(&cpu, &exit, 100000);
+    return exit.reason == ACCEL_EXIT_HLT ? cpu.gpr[3] : ~0ull;
+}
+
+
+/* Found in review. A block at the end of linear page 0x50000 (add ebx,
+ * 1) falls through into the next linear page, whose block (dec ecx; jnz
+ * back) ends the round. Its way out is jit_far_exit's with link[1] (the
+ * block right after), but emu_block_link files the link under [1] only
+ * when the next block is physically right after: with the two pages
+ * physically apart (as a process's pages are), it goes to [0] and the
+ * patched jump is never made. Whether the first block's code holds it,
+ * with the pages physically together or apart. */
+static bool fallthrough_patched(bool together)
+{
+    const uint64_t l0 = 0x50000, l1 = 0x51000, p0 = 0x60000, p1 = together ? 0x61000 : 0x58000;
+    fresh(true);
+    tables(PML4, l0, p0);
+    uint64_t e = p1 + 3;
+    memcpy(fx.ram + PT + (l1 >> 12) * 8, &e, 8);
+    static const uint8_t end0[] = {0x81, 0xc3, 0x01, 0x00, 0x00, 0x00}; /* add ebx, 1 */
+    memcpy(fx.ram + p0 + 0x1000 - sizeof(end0), end0, sizeof(end0));
+    uint8_t start1[] = {0xff, 0xc9, 0x0f, 0x85, 0, 0, 0, 0, 0xf4}; /* dec ecx; jnz; hlt */
+    int32_t rel = -(int32_t)(sizeof(end0) + 8);
+    memcpy(start1 + 4, &rel, 4);
+    memcpy(fx.ram + p1, start1, sizeof(start1));
+    paged64(PML4, l0 + 0x1000 - sizeof(end0));
+    cpu.gpr[1] = 100;
+    cpu.gpr[3] = 0;
+    emu_update_mode(&cpu);
+    emu_tlb_flush(&cpu);
+    struct accel_exit exit = {0};
+    emu_fixture_run_to_hlt(&cpu, &exit, 1000);
+    struct emu_block *a = block_at(p0 + 0x1000 - sizeof(end0)), *b = block_at(p1);
+    return exit.reason == ACCEL_EXIT_HLT && cpu.gpr[3] == 100 && a && b && jumps_to(a, b);
+}
+
+static void far_checks(void)
+{
+    uint64_t want = 300ull * FAR_N * (FAR_N + 1) / 2;
+    far_ring(false, 300, false, 4);
+    uint64_t ref_insns = cpu.insn_count, ref_rip = cpu.rip;
+    far_ring(true, 300, false, 4);
+    CHECK(cpu.insn_count == ref_insns && cpu.rip == ref_rip,
+          "emu chain: the 8-page ring counts its instructions and ends as interpreted (JIT)");
+    CHECK_EQ(far_ring(true, 300, false, 4), want,
+             "emu chain: a ring of blocks in 8 pages, each going on into the next page by a "
+             "patched jump (JIT)");
+    bool patched = true;
+    for (unsigned i = 0; i + 1 < FAR_N; i++)
+        patched = patched && jumps_to(block_at(far_block(i)), block_at(far_block(i + 1)));
+    CHECK(patched && jumps_to(block_at(far_block(FAR_N - 1)), block_at(far_block(0))),
+          "emu chain: each way out of the 8-page ring is a jump patched into the next block "
+          "(jit_far_exit)");
+    emu_jit_set_arena_limit(&fx.evm, 3 * 1024);
+    uint64_t resets_before, resets, compiled;
+    emu_jit_stats(&fx.evm, &compiled, &resets_before);
+    uint64_t got = far_ring(true, 300, false, 4);
+    emu_jit_stats(&fx.evm, &compiled, &resets);
+    emu_jit_set_arena_limit(&fx.evm, EMU_JIT_ARENA);
+    CHECK(got == want && resets > resets_before + 10,
+          "emu chain: the ring of 8 pages while code memory is reset runs each block's own "
+          "code (JIT)");
+    uint64_t ref = far_ring(false, 300, true, 4);
+    CHECK_EQ(far_ring(true, 300, true, 4), ref,
+             "emu chain: the ring of 8 pages rewriting a block's immediate each round, as "
+             "interpreted (JIT)");
+    ref = far_ring_dropped(false, 50);
+    CHECK(far_ring_dropped(true, 50) == ref && ref == 50ull * (FAR_N * (FAR_N + 1) / 2 - 4 + 0x1000),
+          "emu chain: the ring of 8 pages after a block's code was dropped from outside runs "
+          "its new code (JIT)");
 }
 
 int main(void)
@@ -778,7 +1029,19 @@ int main(void)
         CHECK_EQ(alias_far(k, 1000), 1000 * 0x10001ull, name);
     }
     CHECK(jump_to_zero(true), "emu chain: a first jump to 0 from page 0 (JIT)");
+    far_checks();
+    CHECK(fallthrough_patched(true), "emu chain: a fall-through into the next page, physically "
+                                     "right after, is a patched jump (jit_far_exit)");
+    CHECK(fallthrough_patched(false), "emu chain: a fall-through into the next page, physically "
+                                      "elsewhere, is a patched jump too (jit_far_exit, "
+                                      "emu_block_link's link[1]). Found in review");
+    CHECK(direct_patched(false), "emu chain: two blocks of one page jump straight into each "
+                                 "other (jit_direct_exit patched)");
+    CHECK(direct_patched(true), "emu chain: two blocks of one global page jump straight into "
+                                "each other too (jit_direct_exit patched for links in the "
+                                "global context). Found in review");
     global_checks(true);
+    global_rel_checks();
     uint64_t alias_ref = alias_stale(false, false), alias_jit = alias_stale(true, false);
     printf("emu chain: alias: interpreter EBX %#" PRIx64 ", JIT %#" PRIx64 "\n", alias_ref,
            alias_jit);

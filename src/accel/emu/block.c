@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "accel/emu/emu.h"
+#include "accel/emu/exec.h"
 
 static uint32_t mode_key(const struct emu_cpu *cpu)
 {
@@ -151,9 +152,16 @@ struct emu_block *emu_block_get(struct emu_cpu *cpu, int *status)
 
 void emu_block_link(struct emu_cpu *cpu, struct emu_block *prev, struct emu_block *b)
 {
-    /* Jcc: the fall-through in one link, the taken branch in the other;
-     * an indirect branch keeps its last target. */
-    int i = b->gpa == prev->gpa + prev->bytes;
+    /* [1] the way on past the block's end, [0] a jump's: a Jcc keeps
+     * both ways, an indirect branch its last target. As compiled code
+     * files them (jit_chain_exit's k), so chosen by the last instruction
+     * and the page offset, not the physical address: a process's next
+     * page is seldom physically next (found in review). */
+    const struct emu_insn *last = &prev->insns[prev->n - 1];
+    emu_exec_fn g = emu_general_fn(last->fn);
+    bool past_end = ((b->gpa ^ (prev->gpa + prev->bytes)) & 0xfff) == 0;
+    int i = !(last->flags & INSN_ENDS) ||
+            ((g == ex_jcc || g == ex_loop || g == ex_jcxz) && past_end);
     uint64_t lin = emu_fetch_lin(cpu);
     /* Through a global translation (in the exec TLB now: the lookup just
      * made or kept it), the link outlives MOV CR3 as the translation does. */

@@ -77,7 +77,8 @@ struct emu_block {
     uint32_t jit_hot;           /* runs left before it is compiled; 0: never */
     struct emu_block *hash_next;
     struct emu_block *page_next;
-    struct emu_link link[2];    /* [1]: the block right after it; [0]: any other */
+    struct emu_link link[2];    /* [1]: the way on past its end; [0]: a jump's
+                                 * (emu_block_link) */
     struct emu_insn insns[];
 };
 

@@ -90,7 +90,7 @@ static void lea_rsi_hot(struct jit_buf *j, uint32_t at)
  * them: blocks left in the chain's budget, nothing posted to the vCPU,
  * then a link made for this RIP in the link context now. Only link[k],
  * the one this way out of the block makes (emu_block_link: [1] the
- * block right after, [0] a jump's target), is looked at here, through
+ * way on past its end, [0] a jump's target), is looked at here, through
  * the jump patched from it (jit_far_exit); anything else (k < 0: either
  * link) is the shared code's (chain_any: both links, the same-page rule,
  * the jump cache). R12 becomes the next block, RBP its start;
