@@ -158,10 +158,8 @@ void emu_block_link(struct emu_cpu *cpu, struct emu_block *prev, struct emu_bloc
      * and the page offset, not the physical address: a process's next
      * page is seldom physically next (found in review). */
     const struct emu_insn *last = &prev->insns[prev->n - 1];
-    emu_exec_fn g = emu_general_fn(last->fn);
     bool past_end = ((b->gpa ^ (prev->gpa + prev->bytes)) & 0xfff) == 0;
-    int i = !(last->flags & INSN_ENDS) ||
-            ((g == ex_jcc || g == ex_loop || g == ex_jcxz) && past_end);
+    int i = !(last->flags & INSN_ENDS) || (emu_cond_branch(last) && past_end);
     uint64_t lin = emu_fetch_lin(cpu);
     /* Through a global translation (in the exec TLB now: the lookup just
      * made or kept it), the link outlives MOV CR3 as the translation does. */

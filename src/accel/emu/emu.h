@@ -178,6 +178,13 @@ static inline bool emu_link_same_page(const struct emu_cpu *cpu, const struct em
            l->to->mode_key == prev->mode_key;
 }
 
+/* Whether a link or jump-cache entry made with context ctx holds now:
+ * made in this context, or to a global page in this global one. */
+static inline bool emu_link_ctx_now(const struct emu_cpu *cpu, uint64_t ctx)
+{
+    return __builtin_expect(ctx == cpu->link_ctx, 1) || ctx == cpu->global_ctx;
+}
+
 /* The block at RIP through prev's links, or NULL: the caller then looks
  * it up (emu_block_get) and links it (emu_block_link). prev, which
  * started at prev_lin, must not have been freed: the run loop keeps it
@@ -192,7 +199,7 @@ static inline struct emu_block *emu_block_follow(const struct emu_cpu *cpu, stru
     struct emu_link *l = &prev->link[1];
     if (l->lin != lin && (--l)->lin != lin)
         return NULL;
-    if (__builtin_expect(l->ctx == cpu->link_ctx, 1) || l->ctx == cpu->global_ctx) {
+    if (emu_link_ctx_now(cpu, l->ctx)) {
         l->code = l->to->jit_entry; /* compiled since the link was made */
         return l->to;
     }
@@ -214,7 +221,7 @@ static inline unsigned emu_jcache_slot(uint64_t lin)
 static inline struct emu_block *emu_jcache_find(const struct emu_cpu *cpu, uint64_t lin)
 {
     const struct emu_jcache_entry *e = &cpu->jcache[emu_jcache_slot(lin)];
-    return e->lin == lin && (e->ctx == cpu->link_ctx || e->ctx == cpu->global_ctx) ? e->to : NULL;
+    return e->lin == lin && emu_link_ctx_now(cpu, e->ctx) ? e->to : NULL;
 }
 
 /* block.c */

@@ -48,6 +48,14 @@ EXEC(ex_jmp_rel); EXEC(ex_jcc); EXEC(ex_call_rel); EXEC(ex_ret); EXEC(ex_jmp_rm)
 EXEC(ex_call_rm); EXEC(ex_loop); EXEC(ex_jcxz); EXEC(ex_int3); EXEC(ex_icebp); EXEC(ex_int_imm); EXEC(ex_iret);
 EXEC(ex_nop); EXEC(ex_ud); EXEC(ex_flag_op);
 
+/* A conditional jump (Jcc, LOOPcc, JrCXZ): a block it ends goes on two
+ * ways, past its end or to the target (block links, compiled ways out). */
+static inline bool emu_cond_branch(const struct emu_insn *in)
+{
+    emu_exec_fn g = emu_general_fn(in->fn);
+    return g == ex_jcc || g == ex_loop || g == ex_jcxz;
+}
+
 /* exec_string.c */
 EXEC(ex_movs); EXEC(ex_stos); EXEC(ex_lods); EXEC(ex_cmps); EXEC(ex_scas);
 EXEC(ex_ins); EXEC(ex_outs);

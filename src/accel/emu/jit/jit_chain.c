@@ -27,6 +27,18 @@ void jit_between_blocks(struct jit_ctx *c)
     x_jcc_abs(j, X_CC_NE, c->sh->out);
 }
 
+/* Whether RCX, a link's context, holds now (emu_link_ctx_now): this
+ * context or this global one; the jump taken when neither is returned. */
+static uint32_t ctx_check(struct jit_buf *j)
+{
+    x_alu_r_mem(j, true, X_CMP, X_RCX, X_RBX, JIT_CPU(link_ctx));
+    uint32_t in_ctx = x_jcc(j, X_CC_E);
+    x_alu_r_mem(j, true, X_CMP, X_RCX, X_RBX, JIT_CPU(global_ctx));
+    uint32_t miss = x_jcc(j, X_CC_NE);
+    x_patch(j, in_ctx, jb_pos(j));
+    return miss;
+}
+
 /* link[k]'s check for a way out to RIP = RAX: a link made for another RIP
  * goes to the shared chain_any, one made before its block was compiled
  * back to run_chain (out); RCX is left its context, RDX its code. The
@@ -38,11 +50,7 @@ static uint32_t link_check(struct jit_ctx *c, int k)
     x_alu_r_mem(j, true, X_CMP, X_RAX, X_R12, LINK(k, lin));
     x_jcc_abs(j, X_CC_NE, c->sh->chain_any);
     x_load(j, true, X_RCX, X_R12, LINK(k, ctx));
-    x_alu_r_mem(j, true, X_CMP, X_RCX, X_RBX, JIT_CPU(link_ctx));
-    uint32_t in_ctx = x_jcc(j, X_CC_E);
-    x_alu_r_mem(j, true, X_CMP, X_RCX, X_RBX, JIT_CPU(global_ctx));
-    uint32_t other = x_jcc(j, X_CC_NE);
-    x_patch(j, in_ctx, jb_pos(j));
+    uint32_t other = ctx_check(j);
     x_load(j, true, X_RDX, X_R12, LINK(k, code));
     x_test_rr(j, true, X_RDX, X_RDX); /* not compiled (when linked): run_chain */
     x_jcc_abs(j, X_CC_E, c->sh->out);
@@ -203,11 +211,7 @@ void jit_far_exit(struct jit_ctx *c, int k, int64_t off)
     x_alu_rr(j, true, X_CMP, X_RAX, X_RCX);
     uint32_t miss_lin = x_jcc(j, X_CC_NE);
     uint32_t ctx_at = mov_rcx_imm64(j, 0); /* no vCPU's context */
-    x_alu_r_mem(j, true, X_CMP, X_RCX, X_RBX, JIT_CPU(link_ctx));
-    uint32_t in_ctx = x_jcc(j, X_CC_E);
-    x_alu_r_mem(j, true, X_CMP, X_RCX, X_RBX, JIT_CPU(global_ctx));
-    uint32_t miss_ctx = x_jcc(j, X_CC_NE);
-    x_patch(j, in_ctx, jb_pos(j));
+    uint32_t miss_ctx = ctx_check(j);
     x_alu_mem_imm(j, false, X_SUB, X_RBX, JIT_CPU(chain_left), 1);
     x_mov_rr(j, true, X_RBP, X_RAX);
     uint32_t site = x_jmp(j); /* into the block's R12 prefix (JIT_SELF_BYTES) */

@@ -191,10 +191,9 @@ static void dead_lf_stores(const struct jit_ctx *c, bool *skip_lf, bool *skip_cf
  * ([1]) when it just stops (its size, its page). */
 static int exit_link(const struct emu_insn *in)
 {
-    emu_exec_fn g = emu_general_fn(in->fn);
     if (!(in->flags & INSN_ENDS))
         return 1;
-    return g == ex_jcc || g == ex_loop || g == ex_jcxz ? -1 : 0;
+    return emu_cond_branch(in) ? -1 : 0;
 }
 
 /* On into the next block after a way out (link[k], RIP at the start +
