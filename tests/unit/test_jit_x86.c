@@ -682,21 +682,28 @@ static void test_alu(void)
     group_end();
 }
 
-/* Shifts and rotates by a constant (C1 /0 /1 /4 /5 /7; x_shl_imm):
- * the value, CF where a count defines it, nothing changed by count 0. */
+/* Shifts and rotates by a constant (C1 /0 /1 /4 /5 /7; x_shl_imm) and
+ * SHL, SHR, SAR by CL (D3; x_shift_cl, RCX's other bits random): the
+ * value, CF where a count defines it, nothing changed by count 0. */
 static void test_shifts(void)
 {
-    group_begin("x_shift_imm, x_shl_imm");
-    static const unsigned ops[] = {0, 1, 4, 5, 7};
+    group_begin("x_shift_imm, x_shl_imm, x_shift_cl");
+    static const unsigned ops[] = {0, 1, 4, 5, 7, 4, 4, 5, 7};
+    static const char *const kinds[] = {"shift", "shift", "shift", "shift", "shift",
+                                        "shl",   "cl",    "cl",    "cl"};
     static const uint8_t counts[] = {0, 1, 2, 7, 8, 31, 32, 33, 63, 64};
     for (unsigned d = 0; d < 16; d++)
-        for (unsigned o = 0; o < 6; o++)
+        for (unsigned o = 0; o < 9; o++)
             for (unsigned k = 0; k < 2 * sizeof(counts); k++) {
-                bool w = k & 1;
-                unsigned op = o < 5 ? ops[o] : 4, bits = w ? 64 : 32;
+                bool w = k & 1, by_cl = o > 5;
+                unsigned op = ops[o], bits = w ? 64 : 32;
                 uint8_t n = counts[k >> 1];
-                struct tcase *c = case_begin("%s %u%s %s, %u", o < 5 ? "shift" : "shl", op,
-                                             w ? "" : "(32)", names[d], n);
+                if (by_cl && d == X_RCX)
+                    continue;
+                struct tcase *c = case_begin("%s %u%s %s, %u", kinds[o], op, w ? "" : "(32)",
+                                             names[d], n);
+                if (by_cl)
+                    set(c, X_RCX, (c->in[X_RCX] & ~0xffull) | n);
                 uint64_t a = c->in[d] & mask_of(w), r = a;
                 unsigned cnt = n & (bits - 1);
                 bool cf = false, of = false;
@@ -746,8 +753,10 @@ static void test_shifts(void)
                 c->want[d] = r & mask_of(w); /* 32-bit: zero-extended even by 0 */
                 if (o < 5)
                     x_shift_imm(&jb, w, op, d, n);
-                else
+                else if (!by_cl)
                     x_shl_imm(&jb, w, d, n);
+                else
+                    x_shift_cl(&jb, w, op, d);
                 case_end(c);
             }
     group_end();

@@ -22,6 +22,7 @@ struct jit_shared {
     const uint8_t *ended;       /* ESI: instructions run when run_end was zeroed */
     const uint8_t *chain_any;   /* the next block through either link or the jump cache */
     const uint8_t *chain_other; /* RDX's link (as link[1]) matched RAX in another context */
+    const uint8_t *cf_dl;       /* called: DL = the guest's CF (emu_cf), RAX, RCX clobbered */
     intptr_t rw_delta;          /* code memory's writable view less its executable one */
 };
 

@@ -367,7 +367,8 @@ void jit_alu_core(struct jit_ctx *c, unsigned op, unsigned size, int dst)
 }
 
 /* DL = CF of the lazy state as it is now (fast_cf): inline when the
- * block's own native code set it (RAX, RCX clobbered), else emu_cf. */
+ * block's own native code set it, else the shared code's cf_dl (RAX,
+ * RCX clobbered). */
 static void cf_to_dl(struct jit_ctx *c)
 {
     struct jit_buf *j = &c->j;
@@ -400,12 +401,8 @@ static void cf_to_dl(struct jit_ctx *c)
         jb_u8(j, 0x45); /* CMOVNZ EDX, ECX */
         jb_u8(j, 0xd1);
         break;
-    default: /* a call: the registers held stored first */
-        jit_regs_flush(c);
-        x_mov_rr(j, true, X_RDI, X_RBX);
-        x_call_abs(j, (const void *)emu_cf);
-        x_mov_rr(j, false, X_RDX, X_RAX); /* bool in AL: DL is all that is stored */
-        jit_regs_forget(c);
+    default: /* the shared code's, which keeps the registers held */
+        x_call_abs(j, c->sh->cf_dl);
         break;
     }
 }

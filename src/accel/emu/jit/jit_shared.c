@@ -18,6 +18,7 @@
                offsetof(struct emu_link, field)))
 #define JCACHE(field)                                                                      \
     ((int32_t)(offsetof(struct emu_cpu, jcache) + offsetof(struct emu_jcache_entry, field)))
+#define LF(field) (JIT_CPU(lf) + (int32_t)offsetof(struct emu_lazy_flags, field))
 _Static_assert(sizeof(struct emu_jcache_entry) == 32, "chain_any indexes the jump cache by << 5");
 
 static const unsigned saved[] = {X_RBX, X_RBP, X_R12, X_R13, X_R14, X_R15};
@@ -191,15 +192,99 @@ static void emit_chain(struct jit_buf *j, uint32_t out, uint32_t *any, uint32_t 
     x_jmp_reg(j, X_RCX);
 }
 
+/* RAX = lf.x, RDX = lf.y, both shifted left by CL (64 - 8 * size: the
+ * bits above the size gone, as x & m, y & m compare), and compared. */
+static void cmp_at_size(struct jit_buf *j, int32_t x, int32_t y)
+{
+    x_load(j, true, X_RAX, X_RBX, x);
+    x_load(j, true, X_RDX, X_RBX, y);
+    x_shift_cl(j, true, 4, X_RAX);
+    x_shift_cl(j, true, 4, X_RDX);
+    x_alu_rr(j, true, X_CMP, X_RAX, X_RDX);
+}
+
+/* CF when a carry in (lf.cf_in) makes "below" "below or equal" (ADC, SBB). */
+static void carry_or_equal(struct jit_buf *j)
+{
+    x_setcc(j, X_CC_B, X_RDX);
+    x_setcc(j, X_CC_B + 4, X_RCX); /* BE */
+    x_op0f_mem(j, false, 0xb6, X_RAX, X_RBX, LF(cf_in)); /* MOVZX EAX, byte [cf_in] */
+    x_test_rr(j, false, X_RAX, X_RAX);
+    x_op0f_rr(j, false, 0x45, X_RDX, X_RCX, false); /* CMOVNZ EDX, ECX */
+}
+
+/* cf_dl: DL = emu_cf (lazy_cf of cpu->lf, or RFLAGS.CF when there is no
+ * lazy state), for INC, DEC, ADC and SBB after a state the compiler does
+ * not know. Called from compiled code, it keeps every register but RAX,
+ * RCX, RDX and the flags, so the registers a block holds stay held: the
+ * C call it replaces had them stored and loaded again, and cost more
+ * than the instruction. */
+static void emit_cf_dl(struct jit_buf *j, uint32_t *at)
+{
+    *at = jb_pos(j);
+    x_op0f_mem(j, false, 0xb6, X_RCX, X_RBX, LF(size)); /* MOVZX ECX, byte [size] */
+    x_shl_imm(j, false, X_RCX, 3);
+    x_mov_imm(j, X_RAX, 64);
+    x_alu_rr(j, false, X_SUB, X_RAX, X_RCX);
+    x_mov_rr(j, false, X_RCX, X_RAX);
+    x_op0f_mem(j, false, 0xb6, X_RAX, X_RBX, LF(op));
+    static const struct {
+        uint8_t op;
+        int32_t x, y;
+        unsigned cc; /* 0: carry_or_equal */
+    } cmp[] = {
+        {LF_SUB, LF(a), LF(b), X_CC_B},   {LF_ADD, LF(res), LF(a), X_CC_B},
+        {LF_SBB, LF(a), LF(b), 0},        {LF_ADC, LF(res), LF(a), 0},
+        {LF_NEG, LF(a), 0, 0}, /* a & m != 0 */
+    };
+    for (unsigned i = 0; i < sizeof(cmp) / sizeof(cmp[0]); i++) {
+        x_alu_r_imm(j, false, X_CMP, X_RAX, cmp[i].op);
+        uint32_t next = x_jcc(j, X_CC_NE);
+        if (cmp[i].op == LF_NEG) {
+            x_load(j, true, X_RAX, X_RBX, cmp[i].x);
+            x_shift_cl(j, true, 4, X_RAX);
+            x_test_rr(j, true, X_RAX, X_RAX);
+            x_setcc(j, X_CC_NE, X_RDX);
+        } else {
+            cmp_at_size(j, cmp[i].x, cmp[i].y);
+            if (cmp[i].cc)
+                x_setcc(j, cmp[i].cc, X_RDX);
+            else
+                carry_or_equal(j);
+        }
+        x_ret(j);
+        x_patch(j, next, jb_pos(j));
+    }
+    /* INC, DEC, shifts and MUL: cf_in; no lazy state: RFLAGS.CF; a logic
+     * operation: 0. */
+    x_alu_r_imm(j, false, X_CMP, X_RAX, LF_INC);
+    uint32_t low = x_jcc(j, X_CC_B);
+    x_alu_r_imm(j, false, X_CMP, X_RAX, LF_CFOF);
+    uint32_t zero = x_jcc(j, X_CC_A);
+    x_op0f_mem(j, false, 0xb6, X_RDX, X_RBX, LF(cf_in));
+    x_ret(j);
+    x_patch(j, low, jb_pos(j));
+    x_test_rr(j, false, X_RAX, X_RAX);
+    uint32_t zero2 = x_jcc(j, X_CC_NE);
+    x_load(j, false, X_RDX, X_RBX, JIT_CPU(rflags));
+    x_alu_r_imm(j, false, X_AND, X_RDX, (int32_t)RFLAGS_CF);
+    x_ret(j);
+    x_patch(j, zero, jb_pos(j));
+    x_patch(j, zero2, jb_pos(j));
+    x_alu_rr(j, false, X_XOR, X_RDX, X_RDX);
+    x_ret(j);
+}
+
 bool jit_shared_build(struct emu_jit *jit)
 {
     struct jit_arena *a = &jit->arena;
     struct jit_buf jb = {jit->buf, jit->buf, jit->buf + sizeof(jit->buf), false, 0, 0, NULL};
     struct jit_buf *j = &jb;
-    uint32_t out, leave, stop, ended, any, other;
+    uint32_t out, leave, stop, ended, any, other, cf_dl;
     emit_out_leave(j, &out, &leave);
     emit_stubs(j, leave, &stop, &ended);
     emit_chain(j, out, &any, &other);
+    emit_cf_dl(j, &cf_dl);
     uint32_t enter = jb_pos(j);
     emit_enter(j);
     if (j->full || a->used)
@@ -209,7 +294,7 @@ bool jit_shared_build(struct emu_jit *jit)
         return false;
     a->keep = a->used;
     jit->shared = (struct jit_shared){code + enter, code + out, code + leave, code + stop,
-                                      code + ended, code + any, code + other,
+                                      code + ended, code + any, code + other, code + cf_dl,
                                       (intptr_t)(a->rw - a->rx)};
     return true;
 }

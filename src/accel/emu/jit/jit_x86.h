@@ -234,6 +234,12 @@ static inline void x_shift_imm(struct jit_buf *j, bool w, unsigned op, unsigned 
     jb_u8(j, n);
 }
 
+/* SHL (4), SHR (5), SAR (7) reg, CL. */
+static inline void x_shift_cl(struct jit_buf *j, bool w, unsigned op, unsigned reg)
+{
+    x_op_rr(j, w, 0xd3, op, reg);
+}
+
 /* IMUL dst, src (0F AF) and IMUL dst, src, imm32 (69). */
 static inline void x_imul_rr(struct jit_buf *j, bool w, unsigned dst, unsigned src)
 {
