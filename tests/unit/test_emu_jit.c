@@ -836,6 +836,23 @@ static void random_xmm(struct emu_cpu *cpu)
     }
 }
 
+/* A lazy state as an instruction leaves it: the result is the operation
+ * on its operands (what compiled code that redoes the operation relies
+ * on: jit_cond_flags, the shared code's host_flags), the rest random. */
+static void lazy_consistent(struct emu_lazy_flags *lf)
+{
+    switch (lf->op) {
+    case LF_ADD: lf->res = lf->a + lf->b; break;
+    case LF_ADC: lf->res = lf->a + lf->b + lf->cf_in; break;
+    case LF_SUB: lf->res = lf->a - lf->b; break;
+    case LF_SBB: lf->res = lf->a - lf->b - lf->cf_in; break;
+    case LF_INC: lf->b = 1; lf->res = lf->a + 1; break;
+    case LF_DEC: lf->b = 1; lf->res = lf->a - 1; break;
+    case LF_NEG: lf->b = 0; lf->res = 0 - lf->a; break;
+    default: break; /* LOGIC: the result alone; CFOF: cf_in, b, the result */
+    }
+}
+
 static void random_state(struct emu_cpu *cpu)
 {
     for (int r = 0; r < 16; r++)
@@ -866,6 +883,7 @@ static void random_state(struct emu_cpu *cpu)
         cpu->lf.a = operand();
         cpu->lf.b = operand();
         cpu->lf.res = operand();
+        lazy_consistent(&cpu->lf);
     }
     random_xmm(cpu);
     cpu->insn_count = rnd() & 0xffff;

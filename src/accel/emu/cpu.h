@@ -351,6 +351,7 @@ static inline void reg_write(struct emu_cpu *cpu, unsigned r, unsigned size, uin
 uint64_t emu_rflags(struct emu_cpu *cpu);          /* materialize all flags */
 void emu_set_rflags(struct emu_cpu *cpu, uint64_t v);
 bool emu_cf(const struct emu_cpu *cpu);
+uint64_t emu_peek_rflags(const struct emu_cpu *cpu); /* emu_rflags, the lazy state kept */
 bool emu_cond(struct emu_cpu *cpu, unsigned cc);   /* Jcc/SETcc/CMOVcc 0-15 */
 
 static inline void lazy_set(struct emu_cpu *cpu, int op, unsigned size, uint64_t a, uint64_t b,

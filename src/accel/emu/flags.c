@@ -60,7 +60,7 @@ static bool lazy_af(const struct emu_lazy_flags *lf)
 }
 
 /* RFLAGS as the lazy state has them, the state left as it is. */
-static uint64_t peek_rflags(const struct emu_cpu *cpu)
+uint64_t emu_peek_rflags(const struct emu_cpu *cpu)
 {
     const struct emu_lazy_flags *lf = &cpu->lf;
     if (lf->op == LF_NONE)
@@ -80,7 +80,7 @@ uint64_t emu_rflags(struct emu_cpu *cpu)
 {
     if (cpu->lf.op == LF_NONE)
         return cpu->rflags;
-    cpu->rflags = peek_rflags(cpu);
+    cpu->rflags = emu_peek_rflags(cpu);
     cpu->lf.op = LF_NONE;
     return cpu->rflags;
 }
@@ -144,7 +144,7 @@ bool emu_cond(struct emu_cpu *cpu, unsigned cc)
         return r ^ (cc & 1);
     }
 slow:; /* the state kept lazy: compiled code's conditions read it alike (jit_native.c) */
-    uint64_t f = peek_rflags(cpu);
+    uint64_t f = emu_peek_rflags(cpu);
     bool cf = f & RFLAGS_CF, zf = f & RFLAGS_ZF, sf = f & RFLAGS_SF, of = f & RFLAGS_OF;
     switch (cc >> 1) {
     case 0: r = of; break;

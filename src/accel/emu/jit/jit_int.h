@@ -23,6 +23,7 @@ struct jit_shared {
     const uint8_t *chain_any;   /* the next block through either link or the jump cache */
     const uint8_t *chain_other; /* RDX's link (as link[1]) matched RAX in another context */
     const uint8_t *cf_dl;       /* called: DL = the guest's CF (emu_cf), RAX, RCX clobbered */
+    const uint8_t *host_flags;  /* called: host CF, ZF, SF, OF the guest's (not PF, AF), RAX-RDX */
     intptr_t rw_delta;          /* code memory's writable view less its executable one */
 };
 
@@ -243,8 +244,8 @@ void jit_alu_core(struct jit_ctx *c, unsigned op, unsigned size, int dst);
  * size, from memory (RAX clobbered): as c->host_flags says they are. */
 void jit_cond_flags(struct jit_ctx *c);
 /* DL = CF of the lazy state now (fast_cf): only RAX and RDX touched when
- * c->lf_op is LF_ADD, LF_SUB or LF_LOGIC, RCX too for LF_ADC and LF_SBB,
- * else a call of emu_cf. */
+ * c->lf_op is LF_ADD, LF_SUB or LF_LOGIC, RCX too for LF_ADC, LF_SBB and
+ * the shared code's cf_dl, called for anything else. */
 void jit_cf_to_dl(struct jit_ctx *c);
 /* fast_incdec's lazy state with a in RAX and CF in DL (unless keep_cf:
  * the state before is INC, DEC or CFOF): RAX = the result at size. */

@@ -167,6 +167,14 @@ static bool cond_known(int lf_op, unsigned cc)
     }
 }
 
+/* Whether a Jcc, SETcc or CMOVcc on cc is made native after lf_op: all
+ * but the parity ones (jit_cond_flags_for: the shared code's host_flags
+ * does not make PF) when cond_known does not decide them. */
+static bool cond_native(int lf_op, unsigned cc)
+{
+    return cond_known(lf_op, cc) || ((cc & 15) >> 1) != 5;
+}
+
 bool jit_native_form(const struct emu_insn *in)
 {
     return form_of(in) != F_NONE;
@@ -234,7 +242,7 @@ struct jit_lf_effect jit_lf_effect(const struct emu_insn *in, int lf_before)
     case F_CMOV:
     case F_SETCC: /* native: reads the state and leaves it; else called */
         e.reads = true;
-        if (!cond_known(lf_before, in->sub))
+        if (!cond_native(lf_before, in->sub))
             e.lf_after = -1;
         break;
     case F_IMUL:
@@ -565,13 +573,25 @@ void jit_cond_flags(struct jit_ctx *c)
     }
 }
 
+/* Host RFLAGS made to hold what condition cc reads (cond_native): as
+ * jit_cond_flags does when cond_known decides it, else through the shared
+ * code's host_flags (RAX, RCX, RDX clobbered). */
+static void cond_flags_for(struct jit_ctx *c, unsigned cc)
+{
+    if (cond_known(c->lf_op, cc))
+        jit_cond_flags(c);
+    else
+        x_call_abs(&c->j, c->sh->host_flags);
+}
+
 bool jit_jcc_flags(struct jit_ctx *c, const struct emu_insn *in, bool host_flags)
 {
     if (emu_general_fn(in->fn) != ex_jcc || in->fn == ex_jcc || in->opsz != 8 ||
-        !cond_known(c->lf_op, in->sub))
+        !cond_native(c->lf_op, in->sub))
         return false;
-    if (!host_flags) /* else the operation right before left them there */
-        jit_cond_flags(c);
+    /* else the operation right before left them there */
+    if (!host_flags || !cond_known(c->lf_op, in->sub))
+        cond_flags_for(c, in->sub);
     return true;
 }
 
@@ -671,9 +691,9 @@ static void cmov(struct jit_ctx *c, const struct emu_insn *in)
 {
     struct jit_buf *j = &c->j;
     bool q = in->opsz == 8;
+    cond_flags_for(c, in->sub); /* RAX-RDX: first; MOVs keep the flags */
     jit_read_gpr(c, in->opsz, in->reg, X_RCX);
     jit_read_gpr(c, in->opsz, in->rm, X_RDX);
-    jit_cond_flags(c); /* RAX */
     x_mov_rr(j, true, X_RAX, X_RCX);
     x_rex(j, q, X_RAX, X_RDX);
     jb_u8(j, 0x0f);
@@ -684,7 +704,7 @@ static void cmov(struct jit_ctx *c, const struct emu_insn *in)
 
 static void setcc(struct jit_ctx *c, const struct emu_insn *in)
 {
-    jit_cond_flags(c);
+    cond_flags_for(c, in->sub);
     x_setcc(&c->j, in->sub & 15, X_RAX);
     jit_write_gpr(c, 1, in->rm);
 }
@@ -886,8 +906,8 @@ bool jit_native(struct jit_ctx *c, const struct emu_insn *in)
         return false;
     case F_CMOV:
     case F_SETCC:
-        if (!cond_known(c->lf_op, in->sub))
-            return false; /* called: emu_cond materialises */
+        if (!cond_native(c->lf_op, in->sub))
+            return false; /* called */
         if (f == F_CMOV)
             cmov(c, in);
         else

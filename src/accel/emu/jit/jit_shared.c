@@ -192,6 +192,19 @@ static void emit_chain(struct jit_buf *j, uint32_t out, uint32_t *any, uint32_t 
     x_jmp_reg(j, X_RCX);
 }
 
+/* CL = 64 - 8 * lf.size, EAX = lf.op: operands shifted left by CL compare
+ * as they do masked to the size, and give CF, ZF, SF and OF at the size
+ * when added or subtracted (not PF, AF: the low byte is gone). */
+static void shift_and_op(struct jit_buf *j)
+{
+    x_op0f_mem(j, false, 0xb6, X_RCX, X_RBX, LF(size)); /* MOVZX ECX, byte [size] */
+    x_shl_imm(j, false, X_RCX, 3);
+    x_mov_imm(j, X_RAX, 64);
+    x_alu_rr(j, false, X_SUB, X_RAX, X_RCX);
+    x_mov_rr(j, false, X_RCX, X_RAX);
+    x_op0f_mem(j, false, 0xb6, X_RAX, X_RBX, LF(op));
+}
+
 /* RAX = lf.x, RDX = lf.y, both shifted left by CL (64 - 8 * size: the
  * bits above the size gone, as x & m, y & m compare), and compared. */
 static void cmp_at_size(struct jit_buf *j, int32_t x, int32_t y)
@@ -222,12 +235,7 @@ static void carry_or_equal(struct jit_buf *j)
 static void emit_cf_dl(struct jit_buf *j, uint32_t *at)
 {
     *at = jb_pos(j);
-    x_op0f_mem(j, false, 0xb6, X_RCX, X_RBX, LF(size)); /* MOVZX ECX, byte [size] */
-    x_shl_imm(j, false, X_RCX, 3);
-    x_mov_imm(j, X_RAX, 64);
-    x_alu_rr(j, false, X_SUB, X_RAX, X_RCX);
-    x_mov_rr(j, false, X_RCX, X_RAX);
-    x_op0f_mem(j, false, 0xb6, X_RAX, X_RBX, LF(op));
+    shift_and_op(j);
     static const struct {
         uint8_t op;
         int32_t x, y;
@@ -275,16 +283,70 @@ static void emit_cf_dl(struct jit_buf *j, uint32_t *at)
     x_ret(j);
 }
 
+/* The registers compiled code holds guest registers in (jit_int.h): kept
+ * across a C call made from a stub. */
+static const unsigned pool[] = {X_RSI, X_RDI, X_R8, X_R9, X_R10, X_R11};
+#define NPOOL (sizeof(pool) / sizeof(pool[0]))
+
+/* host_flags: host CF, ZF, SF and OF made the guest's (emu_cond's, the
+ * lazy state kept), for a Jcc, SETcc or CMOVcc after a state the compiler
+ * does not know; PF and AF are not (no parity condition comes here).
+ * After SUB, ADD and a logic operation: the operation again on the
+ * operands shifted to the top; else emu_peek_rflags, through POPF of its
+ * arithmetic flags (IF set as it is in user mode: nothing else changes).
+ * RAX, RCX, RDX clobbered, the registers held kept. Called with RSP 16-byte
+ * aligned, so 8 below after the call: six pushes and 8 more align it. */
+static void emit_host_flags(struct jit_buf *j, uint32_t *at)
+{
+    *at = jb_pos(j);
+    shift_and_op(j);
+    x_alu_r_imm(j, false, X_CMP, X_RAX, LF_SUB);
+    uint32_t not_sub = x_jcc(j, X_CC_NE);
+    cmp_at_size(j, LF(a), LF(b));
+    x_ret(j);
+    x_patch(j, not_sub, jb_pos(j));
+    x_alu_r_imm(j, false, X_CMP, X_RAX, LF_ADD);
+    uint32_t not_add = x_jcc(j, X_CC_NE);
+    x_load(j, true, X_RAX, X_RBX, LF(a));
+    x_load(j, true, X_RDX, X_RBX, LF(b));
+    x_shift_cl(j, true, 4, X_RAX);
+    x_shift_cl(j, true, 4, X_RDX);
+    x_alu_rr(j, true, X_ADD, X_RAX, X_RDX);
+    x_ret(j);
+    x_patch(j, not_add, jb_pos(j));
+    x_alu_r_imm(j, false, X_CMP, X_RAX, LF_LOGIC);
+    uint32_t not_logic = x_jcc(j, X_CC_NE);
+    x_load(j, true, X_RAX, X_RBX, LF(res));
+    x_shift_cl(j, true, 4, X_RAX);
+    x_test_rr(j, true, X_RAX, X_RAX); /* CF = OF = 0 */
+    x_ret(j);
+    x_patch(j, not_logic, jb_pos(j));
+    for (unsigned i = 0; i < NPOOL; i++)
+        x_push(j, pool[i]);
+    x_alu_r_imm(j, true, X_SUB, X_RSP, 8);
+    x_mov_rr(j, true, X_RDI, X_RBX);
+    x_call_abs(j, (const void *)emu_peek_rflags);
+    x_alu_r_imm(j, true, X_ADD, X_RSP, 8);
+    for (unsigned i = NPOOL; i-- > 0;)
+        x_pop(j, pool[i]);
+    x_alu_r_imm(j, false, X_AND, X_RAX, (int32_t)(RFLAGS_CF | RFLAGS_ZF | RFLAGS_SF | RFLAGS_OF));
+    x_alu_r_imm(j, false, X_OR, X_RAX, 0x202);
+    x_push(j, X_RAX);
+    jb_u8(j, 0x9d); /* POPF */
+    x_ret(j);
+}
+
 bool jit_shared_build(struct emu_jit *jit)
 {
     struct jit_arena *a = &jit->arena;
     struct jit_buf jb = {jit->buf, jit->buf, jit->buf + sizeof(jit->buf), false, 0, 0, NULL};
     struct jit_buf *j = &jb;
-    uint32_t out, leave, stop, ended, any, other, cf_dl;
+    uint32_t out, leave, stop, ended, any, other, cf_dl, host_flags;
     emit_out_leave(j, &out, &leave);
     emit_stubs(j, leave, &stop, &ended);
     emit_chain(j, out, &any, &other);
     emit_cf_dl(j, &cf_dl);
+    emit_host_flags(j, &host_flags);
     uint32_t enter = jb_pos(j);
     emit_enter(j);
     if (j->full || a->used)
@@ -295,6 +357,7 @@ bool jit_shared_build(struct emu_jit *jit)
     a->keep = a->used;
     jit->shared = (struct jit_shared){code + enter, code + out, code + leave, code + stop,
                                       code + ended, code + any, code + other, code + cf_dl,
+                                      code + host_flags,
                                       (intptr_t)(a->rw - a->rx)};
     return true;
 }
