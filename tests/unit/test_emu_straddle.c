@@ -331,6 +331,43 @@ static void spaces(bool jit, uint64_t entry, const char *what)
     CHECK_EQ(o.uncached, 0, name);
 }
 
+/* 32-bit paging (PD at PML4, its table after it): the first 4 MiB one
+ * to one but TAIL_LIN, on T_A; the loop remaps it to T_B and INVLPGs
+ * it in the middle round. The instruction is cached in this mode too
+ * (its own mode key) and the remap is honoured. */
+static void paged32(bool jit)
+{
+    char name[200];
+    fresh();
+    uint32_t pde = (uint32_t)(PML4 + 0x1000) | 3;
+    memcpy(fx.ram + PML4, &pde, 4);
+    for (uint32_t p = 0; p < 1024; p++) {
+        uint32_t pte = (p == TAIL_LIN >> 12 ? (uint32_t)T_A : p << 12) | 3;
+        memcpy(fx.ram + PML4 + 0x1000 + 4 * p, &pte, 4);
+    }
+    static const uint8_t remap32[] = {0x89, 0x37,        /* mov [edi], esi */
+                                      0x0f, 0x01, 0x38}; /* invlpg [eax] */
+    loop(remap32, sizeof(remap32));
+    emu_blocks_free_all(&fx.evm);
+    fx.evm.jit_hot = 0;
+    if (jit)
+        emu_jit_set_hot(&fx.evm, 1);
+    emu_fixture_paged32(&cpu, PML4, 0, LOOP, STACK);
+    cpu.gpr[0] = TAIL_LIN;
+    cpu.gpr[6] = T_B | 3;
+    cpu.gpr[7] = PML4 + 0x1000 + (TAIL_LIN >> 12) * 4;
+    struct accel_exit exit = {0};
+    emu_fixture_run_to_hlt(&cpu, &exit, 1000000);
+    uint64_t want = (HALF + 1) + (HALF - 1) * 0x101ull;
+    name_of(name, sizeof(name), "32-bit paging: cached, and its second page remapped, INVLPG: "
+            "the new bytes run", jit);
+    CHECK(exit.reason == ACCEL_EXIT_HLT && (cpu.gpr[3] & 0xffffffff) == want &&
+              cpu.uncached_fetches == 0, name);
+    if ((cpu.gpr[3] & 0xffffffff) != want || cpu.uncached_fetches)
+        printf("  ebx %#" PRIx64 ", %" PRIu64 " uncached fetches\n", cpu.gpr[3],
+               cpu.uncached_fetches);
+}
+
 int main(void)
 {
     if (emu_fixture_init(&fx, &cpu, RAM, "emu straddle"))
@@ -351,6 +388,7 @@ int main(void)
         remaps(jit);
         spaces(jit, S, "CR3 switches between two second pages behind one first page: each "
                        "space runs its own bytes");
+        paged32(jit);
         spaces(jit, NOPS, "CR3 switches, the instruction reached from a block before it in "
                             "its first page: each space runs its own bytes");
     }
