@@ -317,8 +317,9 @@ static int run_chain(struct emu_cpu *cpu, struct emu_block *b, int limit, int *r
 /* The next instruction or blocks. A block never runs with TF or RF set,
  * or over an instruction breakpoint: they only change at instructions that
  * end a block (POPF, IRET, SYSRET, MOV DR, event delivery, a REP string
- * instruction stopped part-way), and a block stays in its page, so
- * checking here is enough (run_chain says why for the blocks it links). */
+ * instruction stopped part-way), and a block's instructions all start in
+ * its first page (emu_debug_exec_near looks at that page), so checking
+ * here is enough (run_chain says why for the blocks it links). */
 static int run_next(struct emu_cpu *cpu, int *budget)
 {
     if (stepped(cpu)) {
