@@ -280,6 +280,9 @@ struct emu_cpu {
      * (emu_block_get) and how often it entered compiled code: for tests
      * and profiles of chaining. */
     uint64_t lookups, jit_runs;
+    /* Instructions fetched and decoded afresh, without a block (run.c:
+     * code outside RAM, TF, a straddling one the cache could not hold). */
+    uint64_t uncached_fetches;
 };
 
 /* cpu->events bits. */

@@ -61,7 +61,8 @@ struct emu_block;
 /* A block compiled by the JIT (jit/jit.h): run_block's contract. */
 typedef int (*emu_jit_fn)(struct emu_cpu *cpu, const struct emu_block *b);
 
-/* A run of decoded instructions within one guest-physical page. */
+/* A run of decoded instructions within one guest-physical page; or one
+ * instruction that runs on into the next page (emu_block_straddles). */
 struct emu_block {
     uint64_t gpa;               /* guest-physical address of the first byte */
     uint32_t mode_key;          /* decoding mode it was made for */
@@ -77,6 +78,12 @@ struct emu_block {
     uint32_t jit_hot;           /* runs left before it is compiled; 0: never */
     struct emu_block *hash_next;
     struct emu_block *page_next;
+    /* A straddling block only: the guest-physical page its instruction
+     * ends in (as the exec TLB translated the next linear page when it
+     * was decoded: each lookup compares), and the next block in that
+     * page's list (page_blocks; page_next is for the first page's). */
+    uint64_t tail_gpa;
+    struct emu_block *tail_next;
     struct emu_link link[2];    /* [1]: the way on past its end; [0]: a jump's
                                  * (emu_block_link) */
     struct emu_insn insns[];
@@ -120,6 +127,16 @@ struct emu_vm {
     struct emu_jit *jit;              /* the JIT's state, NULL when off (jit/jit.h) */
     uint32_t jit_hot;                 /* new blocks' jit_hot: 0 when the JIT is off */
 };
+
+/* Whether b is one instruction that runs past the end of its first page
+ * into the next. Found only by a lookup (emu_block_get), which checks
+ * that the next linear page still translates to b->tail_gpa: never
+ * through a link, the jump cache or compiled code's patched jumps, whose
+ * checks cover the first page only (emu_block_link). */
+static inline bool emu_block_straddles(const struct emu_block *b)
+{
+    return (b->gpa & 0xfff) + b->bytes > 4096;
+}
 
 /* Host pointer for guest-physical RAM, or NULL (MMIO / unmapped). */
 static inline uint8_t *emu_ram(const struct emu_vm *evm, uint64_t gpa, uint64_t len)

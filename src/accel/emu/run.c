@@ -65,7 +65,8 @@ int emu_insn_done(struct emu_cpu *cpu)
 }
 
 /* The instruction bytes at RIP, for an instruction that has no cached
- * block (code outside RAM or straddling a page). */
+ * block (code outside RAM, or straddling into a page outside RAM or
+ * past the canonical or 4 GiB end). */
 static int fetch_uncached(struct emu_cpu *cpu, struct emu_insn *in)
 {
     uint8_t bytes[15];
@@ -73,6 +74,7 @@ static int fetch_uncached(struct emu_cpu *cpu, struct emu_insn *in)
     if (cpu->mode != MODE_LONG64)
         lin = (uint32_t)(cpu->seg[SEG_CS].base + cpu->rip);
     int avail = 15;
+    cpu->uncached_fetches++;
     /* Code outside RAM is fetched through the access log too: the fetch
      * replays first, then the instruction's own accesses. */
     cpu->xlog_pos = 0;
@@ -315,8 +317,9 @@ static int run_chain(struct emu_cpu *cpu, struct emu_block *b, int limit, int *r
 /* The next instruction or blocks. A block never runs with TF or RF set,
  * or over an instruction breakpoint: they only change at instructions that
  * end a block (POPF, IRET, SYSRET, MOV DR, event delivery, a REP string
- * instruction stopped part-way), and a block stays in its page, so
- * checking here is enough (run_chain says why for the blocks it links). */
+ * instruction stopped part-way), and a block's instructions all start in
+ * its first page (emu_debug_exec_near looks at that page), so checking
+ * here is enough (run_chain says why for the blocks it links). */
 static int run_next(struct emu_cpu *cpu, int *budget)
 {
     if (stepped(cpu)) {

@@ -130,7 +130,9 @@ bool jit_same_page_exit(const struct jit_ctx *c, int64_t off)
  * takes RBP + off to the same page, where the block at that offset is
  * the one decoded there with this mode (mode and CPL change only at
  * instructions that end their block), and decoded code is dropped page
- * by page, taking this block with the other. The jump starts out to
+ * by page, taking this block with the other (never a straddling block,
+ * which a write to its second page alone drops: no link leads to one,
+ * emu_block_link). The jump starts out to
  * link[k]'s check (link_check) and is made into the
  * direct one (patched in place through the writable view) the first time
  * that link leads to compiled code of the block at this block's physical
