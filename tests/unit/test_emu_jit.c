@@ -679,7 +679,7 @@ static void gen_block(struct code *c)
     sse_heavy = pick(10) == 0;
     gen_body(c, 1 + pick(40));
     sse_heavy = false;
-    switch (pick(6)) {
+    switch (pick(7)) {
     case 0:
     case 1:
         if (pick(3) == 0) { /* a flag-setting form on memory before it */
@@ -717,6 +717,15 @@ static void gen_block(struct code *c)
                                                 : (uint32_t)operand());
         }
         break;
+    case 5: { /* JMP or CALL through a register (FF /4, FF /2), REX.W or not:
+               * to a random operand, often canonical, else #GP */
+        unsigned r = pick(16);
+        if (r >= 8 || pick(4) == 0)
+            put(c, 0x40 | pick(2) << 3 | r >> 3);
+        put(c, 0xff);
+        put(c, 0xc0 | (pick(2) ? 2u : 4u) << 3 | (r & 7));
+        break;
+    }
     default:
         put(c, 0xf4); /* HLT: EMU_END_BLOCK */
         break;

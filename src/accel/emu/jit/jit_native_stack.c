@@ -1,8 +1,8 @@
 /*
- * PUSH reg, POP reg, CALL rel32, RET and RET imm16 in 64-bit code as
- * host code, each doing on its fast path exactly what its specialised
- * handler does (exec_fast_flow.c: fast_push, fast_pop, fast_call,
- * fast_ret). The stack slot goes through the data-TLB probe inline
+ * PUSH reg, POP reg, CALL rel32, RET and RET imm16, JMP and CALL through
+ * a register, in 64-bit code as host code, each doing on its fast path
+ * exactly what its handler does (exec_fast_flow.c: fast_push, fast_pop,
+ * fast_call, fast_ret; exec_ctrl.c: ex_jmp_rm, ex_call_rm). The stack slot goes through the data-TLB probe inline
  * (jit_tlb_probe): in 64-bit mode SS's base is not added (emu_tlb_host
  * adds only FS's and GS's), so RSP is the linear address. A miss, a
  * page-crossing or non-canonical slot, RFLAGS.AC, or a non-canonical
@@ -17,11 +17,19 @@
 #include "accel/emu/exec.h"
 #include "accel/emu/jit/jit_int.h"
 
+/* JMP and CALL through a register (FF /4, FF /2), 64-bit. */
+static bool branch_reg(const struct emu_insn *in)
+{
+    return (in->fn == ex_jmp_rm || in->fn == ex_call_rm) && in->opsz == 8 &&
+           !(in->flags & INSN_MEM);
+}
+
 bool jit_stack_form(const struct emu_insn *in)
 {
     emu_exec_fn g = emu_general_fn(in->fn);
-    return g != in->fn && in->opsz == 8 &&
-           (g == ex_push_reg || g == ex_pop_reg || g == ex_call_rel || g == ex_ret);
+    return (g != in->fn && in->opsz == 8 &&
+            (g == ex_push_reg || g == ex_pop_reg || g == ex_call_rel || g == ex_ret)) ||
+           branch_reg(in);
 }
 
 uint32_t jit_jump_noncanonical(struct jit_buf *j)
@@ -130,6 +138,38 @@ static void ret(struct jit_ctx *c, const struct emu_insn *in, uint32_t *stop, ui
     end_slow_call(c, in, slow, ns, stop, ended);
 }
 
+/* ex_jmp_rm and ex_call_rm on a register: RIP = its value, a
+ * non-canonical one the handler's (#GP); CALL pushes RIP past it first,
+ * as call does, the register read again after the probe (CALL RSP
+ * jumps to RSP as it was). */
+static void branch_to_reg(struct jit_ctx *c, const struct emu_insn *in, uint32_t *stop,
+                          uint32_t *ended)
+{
+    struct jit_buf *j = &c->j;
+    uint32_t slow[JIT_PROBE_SLOW + 1];
+    bool is_call = in->fn == ex_call_rm;
+    int32_t ret = c->rip_delta + in->len; /* from cpu->rip */
+    if (is_call)
+        jit_reg(c, 4); /* held before the first slow jump: all leave from one state */
+    jit_read_gpr(c, 8, in->rm, X_RAX);
+    jit_regs_slow_point(c);
+    slow[0] = jit_jump_noncanonical(j);
+    unsigned ns = 1;
+    if (is_call) {
+        ns += probe_slot(c, true, slow + 1);
+        x_load(j, true, X_RAX, X_RBX, JIT_CPU(rip));
+        x_alu_r_imm(j, true, X_ADD, X_RAX, ret);
+        x_store(j, true, X_RAX, X_RCX, 0);
+        jit_read_gpr(c, 8, in->rm, X_RAX);
+    }
+    x_store(j, true, X_RAX, X_RBX, JIT_CPU(rip));
+    if (is_call) {
+        x_alu_r_imm(j, true, X_SUB, jit_reg(c, 4), 8);
+        jit_reg_written(c, 4);
+    }
+    end_slow_call(c, in, slow, ns, stop, ended);
+}
+
 bool jit_native_stack(struct jit_ctx *c, const struct emu_insn *in, uint32_t *stop,
                       uint32_t *ended)
 {
@@ -141,8 +181,10 @@ bool jit_native_stack(struct jit_ctx *c, const struct emu_insn *in, uint32_t *st
         push(c, in, stop, ended);
     else if (g == ex_pop_reg)
         pop(c, in, stop, ended);
-    else if (!last) /* CALL and RET end their block (INSN_ENDS) */
+    else if (!last) /* JMP, CALL and RET end their block (INSN_ENDS) */
         return false;
+    else if (branch_reg(in))
+        branch_to_reg(c, in, stop, ended);
     else if (g == ex_call_rel)
         call(c, in, stop, ended);
     else
