@@ -193,8 +193,13 @@ struct jit_lf_effect jit_lf_effect(const struct emu_insn *in, int lf_before)
         if (jit_alu_mem_lf_effect(in, lf_before, &e))
             break;
         /* May call its handler: the flags kept, the state before read. */
-        if (jit_mem_form(in) || jit_stack_form(in) || jit_sse_form(in)) {
+        if (jit_mem_form(in) || jit_stack_form(in)) {
             e.reads = true;
+            break;
+        }
+        if (jit_sse_form(in)) {
+            e.reads = true;
+            e.lf_after = jit_sse_lf_after(in, lf_before);
             break;
         }
         e.reads = true; /* not native: called, reads anything */
