@@ -1417,10 +1417,11 @@ static bool crowds_pool(const struct emu_block *b)
 }
 
 /* The paged sections' tables (PML4 and the 5 pages after it, LOW_PT)
- * as set, their entries put back before each case where more than their
- * accessed and dirty bits changed: the low 2 MiB are mapped writable
- * for the guest, whose stray stores (a PUSH with a random RSP) would
- * otherwise change the next cases' translations. */
+ * as set, their entries put back before each case where they changed:
+ * the low 2 MiB are mapped writable for the guest, whose stray stores
+ * (a PUSH with a random RSP) would otherwise change the next cases'
+ * translations; and each case starts with the accessed and dirty bits
+ * clear, so that it shows which ones it sets. */
 static uint64_t tables[0x7000 / 8];
 static bool tables_kept;
 
@@ -1442,7 +1443,7 @@ static void restore_tables(void)
     for (unsigned i = 0; tables_kept && i < 0x7000 / 8; i++) {
         uint64_t v;
         memcpy(&v, table_entry(i), 8);
-        if ((v ^ tables[i]) & ~0x60ull) { /* not just A and D */
+        if (v != tables[i]) {
             memcpy(table_entry(i), &tables[i], 8);
             changed = true;
         }
@@ -2175,6 +2176,30 @@ int main(void)
                    PAGED_CASES, (unsigned long long)HIGH, p.call_gp);
         }
     }
+    /* The data page read-only (CR0.WP: for CPL 0 too): every store to it
+     * must fault, compiled or not, though its loads fill the read TLB
+     * (a store probing that one would write through). */
+    set_entry(LOW_PT, DATA >> 12, DATA | 5);
+    cpu.cr0 |= CR0_WP;
+    keep_tables();
+    emu_tlb_flush(&cpu);
+    section = "blocks on a read-only data page";
+    struct tally r = {0};
+    if (random_blocks(PAGED_CASES, &r) == 0) {
+        if (r.stops < PAGED_CASES / 4) {
+            printf("FAIL: emu JIT: read-only data: only %u of %u stopped\n", r.stops,
+                   PAGED_CASES);
+            test_failures++;
+        } else {
+            printf("PASS: emu JIT: %u random blocks with the data page read-only, the same as "
+                   "the interpreter (%u faulted or exited)\n",
+                   PAGED_CASES, r.stops);
+        }
+    }
+    set_entry(LOW_PT, DATA >> 12, DATA | 7);
+    cpu.cr0 &= ~CR0_WP;
+    keep_tables();
+    emu_tlb_flush(&cpu);
     /* CPL 3, the low 2 MiB (the data page and the stack) supervisor-only
      * and its translations filled by supervisor reads first: each access
      * there must fault, compiled or not (a TLB tag without the user bit
