@@ -982,10 +982,10 @@ static void str_ref(bool explicit, unsigned imm, const uint8_t *av, const uint8_
 /* PSHUFB with every pair of registers (the interpreter's lanes the
  * reference), PCMPxSTRI with random pairs and imm8 (32-bit lengths: the
  * host's own run from C the reference; REX.W with lengths whose upper
- * halves are 0 the same), and PUSHFQ. */
+ * halves are 0 the same), PUSHFQ and POPFQ. */
 static void test_ssse3_sse42(void)
 {
-    group_begin("x_pshufb, x_pcmpstr, x_pushf");
+    group_begin("x_pshufb, x_pcmpstr, x_pushf, x_popf");
     for (unsigned d = 0; d < 16; d++)
         for (unsigned s = 0; s < 16; s++) {
             struct tcase *c = case_begin("pshufb xmm%u, xmm%u", d, s);
@@ -1023,6 +1023,15 @@ static void test_ssse3_sse42(void)
         memcpy(c->mem_want + 16, &c->in[R_FLAGS], 8);
         x_pushf(&jb);
         x_pop(&jb, r);
+        case_end(c);
+        c = case_begin("push %s; popfq", names[r]);
+        uint64_t v = 0x202 | (rnd() & F_ARITH);
+        set(c, X_RSP, (uint64_t)(uintptr_t)(c->mem + 24));
+        set(c, r, v);
+        c->want[R_FLAGS] = v;
+        memcpy(c->mem_want + 16, &v, 8);
+        x_push(&jb, r);
+        x_popf(&jb);
         case_end(c);
     }
     group_end();

@@ -243,8 +243,8 @@ bool jit_native_sse(struct jit_ctx *c, const struct emu_insn *in, bool *called, 
 #define JIT_ISA_SSE42 2u
 unsigned jit_host_isa(void);
 /* The LF_* a jit_sse_form instruction leaves after lf_before, on
- * either of its paths: the string compares set the flags (-1), the
- * others keep them. */
+ * either of its paths: the string compares materialised flags
+ * (LF_NONE), the others the state before. */
 int jit_sse_lf_after(const struct emu_insn *in, int lf_before);
 /* jit_native.c: fast_alu with a in RAX, b in RCX (op 0-7 but ADC, SBB):
  * the lazy state as lazy_set leaves it (dead stores left out), RAX = the

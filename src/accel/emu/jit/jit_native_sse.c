@@ -124,7 +124,7 @@ bool jit_sse_form(const struct emu_insn *in)
 
 int jit_sse_lf_after(const struct emu_insn *in, int lf_before)
 {
-    return form_of(in) == S_STR_CMP ? -1 : lf_before;
+    return form_of(in) == S_STR_CMP ? LF_NONE : lf_before;
 }
 
 unsigned jit_host_isa(void)

@@ -528,6 +528,11 @@ static inline void x_pushf(struct jit_buf *j)
     jb_u8(j, 0x9c); /* PUSHFQ */
 }
 
+static inline void x_popf(struct jit_buf *j)
+{
+    jb_u8(j, 0x9d); /* POPFQ */
+}
+
 static inline void x_pop(struct jit_buf *j, unsigned reg)
 {
     x_rex(j, false, 0, reg);
