@@ -29,7 +29,7 @@
 
 #include "accel/emu/exec.h"
 #include "accel/emu/exec_fast.h"
-#include "accel/emu/sse.h"
+#include "accel/emu/sse4.h"
 #include "accel/emu/jit/jit.h"
 #include "accel/emu/jit/jit_int.h"
 #include "emu_fixture.h"
@@ -353,10 +353,36 @@ static int sse_rm(void)
     return pick(2) ? (int)pick(16) : -1;
 }
 
+/* PCMPESTRM/ESTRI/ISTRM/ISTRI (66 0F 3A 60-63) xmm, xmm/m128 (any
+ * alignment), imm8 (any: every data format, aggregation, polarity and
+ * index end), REX.W sometimes (64-bit lengths); the explicit forms'
+ * lengths in RAX and RDX, sometimes set right before (small, negative,
+ * past 16, with upper bits). */
+static void gen_str_cmp(struct code *c, unsigned opc, unsigned imm)
+{
+    static const uint32_t lens[] = {0, 1, 5, 7, 8, 9, 15, 16, 17, 0xfffffff8u, 0xfffffff0u,
+                                    0xffffffefu, 0x80000000u, 0x7fffffff};
+    for (unsigned r = 0; r < 2 && opc < 0x62; r++) {
+        if (pick(3))
+            continue;
+        if (pick(2))
+            put(c, 0x48); /* MOV r64, simm32 (C7 /0) */
+        else
+            put(c, 0x40); /* MOV r32, imm32 (C7 /0, a 32-bit one zero-extends) */
+        put(c, 0xc7);
+        put(c, 0xc0 | (r ? 2 : 0));
+        put32(c, lens[pick(sizeof(lens) / sizeof(lens[0]))]);
+        c->insns++;
+    }
+    sse_form(c, 0x66, pick(2), 0x3a00 | opc, pick(16), sse_rm(), 16, false, true);
+    put(c, imm);
+}
+
 /* The SSE2 forms jit_native_sse.c makes native (moves, integer
- * operations, shifts by an immediate, PSHUF*, PMOVMSKB, MOVD/MOVQ), and
- * now and then a called neighbour (MOVSS, PSHUFB, an MMX PCMPEQB) or
- * CLTS. */
+ * operations, shifts by an immediate, PSHUF*, PMOVMSKB, MOVD/MOVQ),
+ * PSHUFB and the string compares (native when the host has them), and
+ * now and then a called neighbour (MOVSS, PSHUFB's MMX form, an MMX
+ * PCMPEQB) or CLTS. */
 static void gen_sse(struct code *c)
 {
     static const uint8_t int_ops[] = {
@@ -367,7 +393,13 @@ static void gen_sse(struct code *c)
         0xe2, 0xf1, 0xf2, 0xf3};
     unsigned x = pick(16);
     bool w = pick(2);
-    switch (pick(12)) {
+    switch (pick(14)) {
+    case 12: /* PSHUFB xmm, xmm/m128 (aligned) */
+        sse_form(c, 0x66, w, 0x3800, x, sse_rm(), 16, true, true);
+        break;
+    case 13:
+        gen_str_cmp(c, 0x60 + pick(4), pick(256));
+        break;
     case 0:
     case 1: { /* MOVDQA/MOVDQU (66/F3 0F 6F, 7F), MOVAPS/MOVAPD, MOVUPS/MOVUPD (0F 28/29, 10/11) */
         static const unsigned pfx[] = {0x66, 0xf3, 0, 0x66, 0, 0x66};
@@ -416,10 +448,10 @@ static void gen_sse(struct code *c)
         else
             sse_form(c, 0x66, false, 0xd6, x, sse_rm(), 8, false, false);
         break;
-    default: /* called: MOVSS, PSHUFB, MMX PCMPEQB; CLTS (#GP at CPL 3) */
+    default: /* called: MOVSS, MMX PSHUFB, MMX PCMPEQB; CLTS (#GP at CPL 3) */
         switch (pick(calm ? 3 : 4)) {
         case 0: sse_form(c, 0xf3, false, 0x10, x, sse_rm(), 4, false, true); break;
-        case 1: sse_form(c, 0x66, false, 0x3800, x, sse_rm(), 16, true, true); break;
+        case 1: sse_form(c, 0, false, 0x3800, x & 7, (int)pick(8), 8, false, true); break;
         case 2: sse_form(c, 0, false, 0x74, x & 7, (int)pick(8), 8, false, true); break;
         default:
             put(c, 0x0f);
@@ -732,6 +764,41 @@ static void gen_block(struct code *c)
     }
 }
 
+/* str_block's: the string compare (opcode, imm8) of the next block, or
+ * none (opc 0). */
+static unsigned str_opc, str_imm;
+
+/* A string compare (str_opc, str_imm) on registers or memory, maybe
+ * between SSE forms, then HLT (the flags seen at the end) or a Jcc on
+ * them, or a SETcc and a called form. */
+static void gen_str_block(struct code *c)
+{
+    c->n = c->insns = 0;
+    rel8_last = false;
+    if (pick(3) == 0) {
+        gen_sse(c);
+        c->insns++;
+    }
+    gen_str_cmp(c, str_opc, str_imm);
+    c->insns++;
+    switch (pick(3)) {
+    case 0:
+        put(c, 0x70 + pick(16));
+        put(c, pick(256));
+        rel8_last = true;
+        break;
+    case 1:
+        put(c, 0x0f); /* SETcc AL */
+        put(c, 0x90 + pick(16));
+        put(c, 0xc0);
+        put(c, 0xf4);
+        break;
+    default:
+        put(c, 0xf4);
+        break;
+    }
+}
+
 /* MOV r, [r15 + d8] / MOV [r15 + d8], r at 32 or 64 bits: jit_native_mem's. */
 static void gen_mov_mem(struct code *c)
 {
@@ -836,6 +903,11 @@ static void random_xmm(struct emu_cpu *cpu)
     }
     cpu->cr0 &= ~(CR0_TS | CR0_EM);
     cpu->cr4 |= CR4_OSFXSR;
+    /* Now and then SSE4.2 off, as on a host without it: the string
+     * compares #UD (their native form's slow path). */
+    cpu->features_off = emu_host_features_missing();
+    if (!calm && pick(16) == 0)
+        cpu->features_off |= 1u << EMU_HF_SSE42;
     if (!calm && pick(12) == 0) {
         switch (pick(4)) {
         case 0: cpu->cr0 |= CR0_EM; break;
@@ -1254,6 +1326,9 @@ struct tally {
     unsigned sse, sse_mem;                 /* SSE forms compiled natively, those on memory */
     unsigned sse_direct;                   /* register ones with no call of their handler */
     unsigned sse_nm, sse_ud, sse_gp;       /* blocks stopped by #NM, #UD, #GP at one */
+    unsigned shufb, str;                   /* PSHUFB, PCMPxSTRx compiled as the host's */
+    unsigned str_ud;                       /* blocks stopped at a string compare by #UD */
+    unsigned str_jcc;                      /* closed right after one by a native Jcc */
 };
 
 /* The size of b's compiled code, right after it was compiled (the last
@@ -1276,20 +1351,51 @@ static bool code_names(const uint8_t *code, size_t n, const struct emu_insn *in)
     return false;
 }
 
+/* Whether the code holds the host's PSHUFB or string compare (in's
+ * opcode and imm8) on XMM0 and XMM1, as jit_native_sse emits it. */
+static bool code_has_host_op(const uint8_t *code, size_t n, const struct emu_insn *in)
+{
+    bool str = in->fn == ex_pcmpstr;
+    const uint8_t op[] = {0x0f, str ? 0x3a : 0x38, str ? in->opcode : 0x00, 0xc1,
+                          (uint8_t)in->imm};
+    size_t len = str ? 5 : 4;
+    for (size_t i = 1; i + len <= n; i++) /* after 66 or 66 REX.W */
+        if ((code[i - 1] == 0x66 || code[i - 1] == 0x48) && !memcmp(code + i, op, len))
+            return true;
+    return false;
+}
+
 /* b's SSE forms, compiled to code of n bytes, into t: each on a
  * register after the block's first (the CR0/CR4 check made) must be
  * native with no call of its handler compiled, each other one must have
- * one (its slow path); the vector of a fault at one is counted. False
- * when the code is not so. */
+ * one (its slow path); so must a string compare (SSE4.2 may be off in
+ * the CPU), and PSHUFB or a string compare must be the host's own
+ * instruction exactly when the host has it (else the handler alone);
+ * the vector of a fault at one is counted. False when the code is not
+ * so. */
 static bool sse_tally(const struct emu_block *b, const uint8_t *code, size_t n, struct tally *t)
 {
     bool checked = false;
+    unsigned isa = fx.evm.jit->host_isa;
     uint64_t at = code_at;
     for (unsigned i = 0; i < b->n; at += b->insns[i].len, i++) {
         const struct emu_insn *in = &b->insns[i];
         if (!jit_sse_form(in))
             continue;
-        bool mem = in->flags & INSN_MEM, direct = checked && !mem;
+        bool str = in->fn == ex_pcmpstr, shufb = in->fn == ex_ssse3;
+        bool host = str ? (isa & JIT_ISA_SSE42) : shufb ? (isa & JIT_ISA_SSSE3) : true;
+        bool mem = in->flags & INSN_MEM, direct = checked && !mem && !str && host;
+        if ((str || shufb) && code_has_host_op(code, n, in) != host) {
+            printf("FAIL: emu JIT: %s %u of a block (%02x) %s the host's instruction\n",
+                   str ? "string compare" : "PSHUFB", i, in->opcode,
+                   host ? "is not" : "is, on a host without it,");
+            return false;
+        }
+        t->shufb += shufb && host;
+        t->str += str && host;
+        const struct emu_insn *next = in + 1;
+        t->str_jcc += str && i + 2 == b->n && emu_general_fn(next->fn) == ex_jcc &&
+                      next->fn != ex_jcc && !code_names(code, n, next);
         if (code_names(code, n, in) == direct) {
             printf("FAIL: emu JIT: SSE form %u of a block (%02x, %s) %s\n", i, in->opcode,
                    mem ? "memory" : "registers",
@@ -1304,6 +1410,7 @@ static bool sse_tally(const struct emu_block *b, const uint8_t *code, size_t n, 
             t->sse_nm += ref.vector == EXC_NM;
             t->sse_ud += ref.vector == EXC_UD;
             t->sse_gp += ref.vector == EXC_GP;
+            t->str_ud += str && ref.vector == EXC_UD && (start.features_off >> EMU_HF_SSE42) & 1;
         }
     }
     return true;
@@ -1340,6 +1447,42 @@ static bool crowds_pool(const struct emu_block *b)
     return false;
 }
 
+/* The paged sections' tables (PML4 and the 5 pages after it, LOW_PT)
+ * as set, their entries put back before each case where they changed:
+ * the low 2 MiB are mapped writable for the guest, whose stray stores
+ * (a PUSH with a random RSP) would otherwise change the next cases'
+ * translations; and each case starts with the accessed and dirty bits
+ * clear, so that it shows which ones it sets. */
+static uint64_t tables[0x7000 / 8];
+static bool tables_kept;
+
+static uint64_t *table_entry(unsigned i)
+{
+    return (uint64_t *)(fx.ram + (i < 0x6000 / 8 ? PML4 + 8 * i : LOW_PT + 8 * (i - 0x6000 / 8)));
+}
+
+static void keep_tables(void)
+{
+    for (unsigned i = 0; i < 0x7000 / 8; i++)
+        memcpy(&tables[i], table_entry(i), 8);
+    tables_kept = true;
+}
+
+static void restore_tables(void)
+{
+    bool changed = false;
+    for (unsigned i = 0; tables_kept && i < 0x7000 / 8; i++) {
+        uint64_t v;
+        memcpy(&v, table_entry(i), 8);
+        if (v != tables[i]) {
+            memcpy(table_entry(i), &tables[i], 8);
+            changed = true;
+        }
+    }
+    if (changed)
+        emu_tlb_flush(&cpu);
+}
+
 /* One random block run interpreted, then compiled from the same state:
  * whether both did the same; t counts what it covered. */
 static bool random_block(unsigned k, struct tally *t)
@@ -1348,6 +1491,8 @@ static bool random_block(unsigned k, struct tally *t)
     struct code c;
     if (crowded)
         gen_crowded_block(&c);
+    else if (str_opc)
+        gen_str_block(&c);
     else
         gen_block(&c);
     /* Sometimes a self loop: the Jcc back to the block's start, run
@@ -1359,6 +1504,7 @@ static bool random_block(unsigned k, struct tally *t)
         loops = 1 + pick(40);
         t->self_loops++;
     }
+    restore_tables();
     memset(fx.ram + CODE, 0, 4096);
     memcpy(fx.ram + CODE, c.b, c.n);
     for (unsigned i = 0; i < 4096; i += 8) { /* edge values: carries out of 32 bits */
@@ -1445,19 +1591,58 @@ static void sse_floors(const struct tally *t)
 {
     if (t->sse < t->insns / 50 || t->sse_mem < t->sse / 4 || t->sse_direct < t->sse / 8 ||
         t->sse_nm < CASES / 400 || t->sse_ud < CASES / 400 || t->sse_gp < CASES / 100 ||
-        sse_crossing < CASES / 40) {
+        sse_crossing < CASES / 40 || t->shufb < CASES / 20 || t->str < CASES / 20 ||
+        t->str_ud < CASES / 1000) {
         printf("FAIL: emu JIT: the random blocks miss SSE paths (%u native SSE forms of %u "
                "instructions, %u on memory, %u with no call; blocks stopped at one by #NM %u, "
-               "#UD %u, #GP %u; %u operands across a page)\n",
+               "#UD %u, #GP %u; %u operands across a page; %u PSHUFB, %u string compares as "
+               "the host's, %u #UD with SSE4.2 off)\n",
                t->sse, t->insns, t->sse_mem, t->sse_direct, t->sse_nm, t->sse_ud, t->sse_gp,
-               sse_crossing);
+               sse_crossing, t->shufb, t->str, t->str_ud);
         test_failures++;
         return;
     }
     printf("PASS: emu JIT: the random blocks' SSE forms: %u native (%u on memory, %u on "
            "registers with no call of their handler compiled), blocks stopped at one by #NM %u, "
-           "#UD %u, #GP %u times, %u operands across a page\n",
-           t->sse, t->sse_mem, t->sse_direct, t->sse_nm, t->sse_ud, t->sse_gp, sse_crossing);
+           "#UD %u, #GP %u times, %u operands across a page; %u PSHUFB and %u string compares "
+           "as the host's instruction (%u #UD with SSE4.2 off)\n",
+           t->sse, t->sse_mem, t->sse_direct, t->sse_nm, t->sse_ud, t->sse_gp, sse_crossing,
+           t->shufb, t->str, t->str_ud);
+}
+
+/* Every string compare with every imm8, on registers and on memory
+ * (misaligned, across a page, faulting), its flags and ECX or XMM0 read
+ * after it; then random blocks on a JIT told the host lacks SSSE3 and
+ * SSE4.2, whose PSHUFB and string compares must call their handler. */
+static unsigned random_blocks(unsigned cases, struct tally *t);
+static void string_compares(void)
+{
+    struct tally t = {0};
+    section = "string compares";
+    unsigned failed = 0;
+    for (str_opc = 0x60; str_opc <= 0x63 && !failed; str_opc++)
+        for (str_imm = 0; str_imm < 256 && !failed; str_imm++)
+            failed += random_blocks(4, &t);
+    str_opc = 0;
+    if (!failed && (t.str < 4 * 256 * 4 * 3 / 4 || t.str_jcc < t.str / 8)) {
+        printf("FAIL: emu JIT: only %u string compares as the host's instruction, %u closed "
+               "by a native Jcc\n", t.str, t.str_jcc);
+        failed = 1;
+        test_failures++;
+    }
+    if (!failed)
+        printf("PASS: emu JIT: PCMPESTRM/ESTRI/ISTRM/ISTRI with every imm8, %u as the host's "
+               "instruction (%u closed by a native Jcc on their flags), the same as the "
+               "interpreter (%u #UD with SSE4.2 off)\n",
+               t.str, t.str_jcc, t.str_ud);
+    unsigned isa = fx.evm.jit->host_isa;
+    fx.evm.jit->host_isa = 0;
+    section = "blocks without the host's SSSE3 and SSE4.2";
+    struct tally n = {0};
+    if (random_blocks(2000, &n) == 0)
+        printf("PASS: emu JIT: 2000 random blocks on a JIT without the host's SSSE3 and SSE4.2 "
+               "(PSHUFB and the string compares called), the same as the interpreter\n");
+    fx.evm.jit->host_isa = isa;
 }
 
 /* cases random blocks (at most 5 failures): how many failed. */
@@ -1944,6 +2129,7 @@ static void page_high(void)
     emu_update_mode(&cpu);
     emu_tlb_flush(&cpu);
     code_at = HIGH;
+    keep_tables();
 }
 
 int main(void)
@@ -1996,6 +2182,7 @@ int main(void)
                t.kinds[K_ROT_FLAGS], t.kinds[K_ROT_QUIET], t.kinds[K_HIGH8], t.kinds[K_MOVX],
                t.kinds[K_COND], t.kinds[K_NOT_NEG], t.kinds[K_NEG_LIVE], t.kinds[K_DEAD_LF]);
     crowded_blocks();
+    string_compares();
     emu_jit_set_arena_limit(&fx.evm, 4096);
     if (loop_programs())
         test_failures++;
@@ -2022,12 +2209,37 @@ int main(void)
                    PAGED_CASES, (unsigned long long)HIGH, p.call_gp);
         }
     }
+    /* The data page read-only (CR0.WP: for CPL 0 too): every store to it
+     * must fault, compiled or not, though its loads fill the read TLB
+     * (a store probing that one would write through). */
+    set_entry(LOW_PT, DATA >> 12, DATA | 5);
+    cpu.cr0 |= CR0_WP;
+    keep_tables();
+    emu_tlb_flush(&cpu);
+    section = "blocks on a read-only data page";
+    struct tally r = {0};
+    if (random_blocks(PAGED_CASES, &r) == 0) {
+        if (r.stops < PAGED_CASES / 4) {
+            printf("FAIL: emu JIT: read-only data: only %u of %u stopped\n", r.stops,
+                   PAGED_CASES);
+            test_failures++;
+        } else {
+            printf("PASS: emu JIT: %u random blocks with the data page read-only, the same as "
+                   "the interpreter (%u faulted or exited)\n",
+                   PAGED_CASES, r.stops);
+        }
+    }
+    set_entry(LOW_PT, DATA >> 12, DATA | 7);
+    cpu.cr0 &= ~CR0_WP;
+    keep_tables();
+    emu_tlb_flush(&cpu);
     /* CPL 3, the low 2 MiB (the data page and the stack) supervisor-only
      * and its translations filled by supervisor reads first: each access
      * there must fault, compiled or not (a TLB tag without the user bit
      * would let compiled code through); with CR0.AM, a misaligned one
      * when RFLAGS.AC is set (#AC), on the user stack too. */
     set_entry(PML4 + 0x2000, 0, 0x83);
+    keep_tables();
     emu_tlb_flush(&cpu);
     cpu.cr0 |= 1u << 18; /* AM: with RFLAGS.AC, #AC for what is misaligned */
     user_mode = true;

@@ -28,9 +28,12 @@
 #include "xorshift.h"
 
 #if defined(__x86_64__)
+#include <emmintrin.h>
+
+#include "accel/emu/jit/jit_int.h"
 #include "accel/emu/jit/jit_mem.h"
 #include "accel/emu/jit/jit_x86.h"
-#include "accel/emu/sse.h"
+#include "accel/emu/sse4.h"
 
 #define F_CF 0x001u
 #define F_PF 0x004u
@@ -962,6 +965,87 @@ static void test_sse(void)
     group_end();
 }
 
+/* PCMPISTRI/PCMPESTRI with imm8 as the host runs them from C (the
+ * reference): ECX and CF, ZF, SF, OF (AF and PF clear). */
+#define STR_OUT "=c"(*idx), "=@ccc"(cf), "=@ccz"(zf), "=@ccs"(sf), "=@cco"(of)
+#define STR_REF(i)                                                                      \
+    case i:                                                                             \
+        if (explicit)                                                                   \
+            __asm__("pcmpestri $" #i ", %[b], %[a]"                                     \
+                    : STR_OUT : [a] "x"(a), [b] "x"(b), "a"(la), "d"(lb));               \
+        else                                                                            \
+            __asm__("pcmpistri $" #i ", %[b], %[a]" : STR_OUT : [a] "x"(a), [b] "x"(b)); \
+        break;
+
+static void str_ref(bool explicit, unsigned imm, const uint8_t *av, const uint8_t *bv,
+                    uint32_t la, uint32_t lb, uint64_t *idx, uint64_t *fl)
+{
+    __m128i a, b;
+    uint8_t cf = 0, zf = 0, sf = 0, of = 0;
+    memcpy(&a, av, 16);
+    memcpy(&b, bv, 16);
+    switch (imm & 0x3f) { SSE_IMM64(STR_REF) }
+    *fl = (cf ? F_CF : 0) | (zf ? F_ZF : 0) | (sf ? F_SF : 0) | (of ? F_OF : 0);
+}
+
+/* PSHUFB with every pair of registers (the interpreter's lanes the
+ * reference), PCMPxSTRI with random pairs and imm8 (32-bit lengths: the
+ * host's own run from C the reference; REX.W with lengths whose upper
+ * halves are 0 the same), PUSHFQ and POPFQ. */
+static void test_ssse3_sse42(void)
+{
+    group_begin("x_pshufb, x_pcmpstr, x_pushf, x_popf");
+    for (unsigned d = 0; d < 16; d++)
+        for (unsigned s = 0; s < 16; s++) {
+            struct tcase *c = case_begin("pshufb xmm%u, xmm%u", d, s);
+            emu_xmm dv, sv;
+            memcpy(&dv, c->x_in[d], 16);
+            memcpy(&sv, c->x_in[s], 16);
+            ssse3_lanes(S_PSHUFB, &dv, &sv, 16);
+            memcpy(c->x_want[d], &dv, 16);
+            x_pshufb(&jb, d, s);
+            case_end(c);
+        }
+    for (unsigned k = 0; k < 1024; k++) {
+        unsigned a = (unsigned)(rnd() % 16), b = (unsigned)(rnd() % 16);
+        uint8_t imm = (uint8_t)(k & 0x3f);
+        bool explicit = k & 0x40, w = explicit && (k & 0x80);
+        uint8_t opc = explicit ? 0x61 : 0x63;
+        struct tcase *c = case_begin("pcmp%cstri%s xmm%u, xmm%u, %#x", explicit ? 'e' : 'i',
+                                     w ? " (REX.W)" : "", a, b, imm);
+        set(c, X_RAX, rnd() % 20);
+        set(c, X_RDX, rnd() % 20);
+        uint64_t idx, fl;
+        str_ref(explicit, imm, c->x_in[a], c->x_in[b], (uint32_t)c->in[X_RAX],
+                (uint32_t)c->in[X_RDX], &idx, &fl);
+        c->want[X_RCX] = idx;
+        c->want[R_FLAGS] = (c->in[R_FLAGS] & ~(uint64_t)F_ARITH) | (fl & F_ARITH);
+        x_pcmpstr(&jb, w, opc, a, b, imm);
+        case_end(c);
+    }
+    for (unsigned r = 0; r < 16; r++) {
+        if (r == X_RSP)
+            continue;
+        struct tcase *c = case_begin("pushfq; pop %s", names[r]);
+        set(c, X_RSP, (uint64_t)(uintptr_t)(c->mem + 24)); /* the slot: mem[16..23] */
+        c->want[r] = c->in[R_FLAGS];
+        memcpy(c->mem_want + 16, &c->in[R_FLAGS], 8);
+        x_pushf(&jb);
+        x_pop(&jb, r);
+        case_end(c);
+        c = case_begin("push %s; popfq", names[r]);
+        uint64_t v = 0x202 | (rnd() & F_ARITH);
+        set(c, X_RSP, (uint64_t)(uintptr_t)(c->mem + 24));
+        set(c, r, v);
+        c->want[R_FLAGS] = v;
+        memcpy(c->mem_want + 16, &v, 8);
+        x_push(&jb, r);
+        x_popf(&jb);
+        case_end(c);
+    }
+    group_end();
+}
+
 int main(void)
 {
     setvbuf(stdout, NULL, _IOLBF, 0);
@@ -980,6 +1064,10 @@ int main(void)
     test_shifts();
     test_imul_mov_imm();
     test_sse();
+    if ((jit_host_isa() & (JIT_ISA_SSSE3 | JIT_ISA_SSE42)) == (JIT_ISA_SSSE3 | JIT_ISA_SSE42))
+        test_ssse3_sse42();
+    else
+        printf("SKIP: jit_x86: PSHUFB and PCMPxSTRI: the host lacks SSSE3 or SSE4.2\n");
     jit_arena_fini(&arena);
     TEST_EXIT();
 }

@@ -126,6 +126,8 @@ struct emu_exception {
 #define RFLAGS_RF 0x10000ull
 #define RFLAGS_AC 0x40000ull
 #define RFLAGS_ARITH (RFLAGS_CF | RFLAGS_PF | RFLAGS_AF | RFLAGS_ZF | RFLAGS_SF | RFLAGS_OF)
+/* The bits emu_set_rflags keeps (bit 1 is always set, the rest read as 0). */
+#define RFLAGS_WRITABLE 0x3f7fd7ull
 
 #define CR0_PE 0x1ull
 #define CR0_WP 0x10000ull

@@ -88,7 +88,7 @@ uint64_t emu_rflags(struct emu_cpu *cpu)
 void emu_set_rflags(struct emu_cpu *cpu, uint64_t v)
 {
     cpu->lf.op = LF_NONE;
-    cpu->rflags = (v & 0x3f7fd7) | 0x2; /* reserved bits read as fixed */
+    cpu->rflags = (v & RFLAGS_WRITABLE) | 0x2; /* reserved bits read as fixed */
 }
 
 bool emu_cf(const struct emu_cpu *cpu)

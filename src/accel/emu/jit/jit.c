@@ -65,6 +65,7 @@ int emu_jit_vm_init(struct emu_vm *evm)
         return HK_OK;
     }
     jit->mode = mode;
+    jit->host_isa = jit_host_isa();
     evm->jit = jit;
     evm->jit_hot = EMU_JIT_HOT;
     /* For testing the JIT: compile after fewer runs (1: at the first). */
@@ -198,6 +199,7 @@ bool emu_jit_compile(struct emu_vm *evm, struct emu_block *b)
         .sh = &jit->shared,
         .b = b,
         .long64 = b->mode_key == MODE_LONG64,
+        .host_isa = jit->host_isa,
         /* Not in lockstep, where each block is checked as it starts. */
         .chain = b->mode_key == MODE_LONG64 && jit->mode == EMU_JIT_ON,
     };

@@ -36,6 +36,7 @@ struct emu_jit {
     struct jit_arena arena;
     struct jit_shared shared;
     enum emu_jit_mode mode;
+    unsigned host_isa;    /* JIT_ISA_*: what the host runs, from CPUID at init */
     uint64_t compiled, resets;
     FILE *perf_map;  /* HYPERKIT_EMU_JIT_PERFMAP: /tmp/perf-PID.map, each block's code */
     uint8_t buf[JIT_BUF]; /* the block being compiled, then its hot and cold sections */
@@ -65,6 +66,7 @@ struct jit_ctx {
     const struct jit_shared *sh;
     const struct emu_block *b;
     bool long64;          /* 64-bit code: the only mode native forms are made for */
+    unsigned host_isa;    /* JIT_ISA_*: the host instructions native forms may use */
     bool chain;           /* ends by going on into the next compiled block */
     int32_t rip_delta;    /* lengths of native instructions not yet added to RIP */
     uint32_t insn_off;    /* the instruction's offset in the block */
@@ -223,8 +225,8 @@ bool jit_alu_mem_form(const struct emu_insn *in);
 bool jit_alu_mem_lf_effect(const struct emu_insn *in, int lf_before, struct jit_lf_effect *e);
 bool jit_native_alu_mem(struct jit_ctx *c, const struct emu_insn *in, uint32_t *stop,
                         uint32_t *ended);
-/* jit_native_sse.c: the SSE2 moves and integer forms in 64-bit code on
- * host XMM registers, the CR0/CR4 check before the block's first, the
+/* jit_native_sse.c: the SSE2 moves and integer forms, PSHUFB and the
+ * SSE4.2 string compares in 64-bit code on host XMM registers, the CR0/CR4 check before the block's first, the
  * alignment check and the TLB probe inline, the handler called on
  * anything else (*called: whether code for that was emitted, its stubs
  * through *stop, *ended; a register form after the check has none);
@@ -235,6 +237,17 @@ bool jit_native_alu_mem(struct jit_ctx *c, const struct emu_insn *in, uint32_t *
 bool jit_sse_form(const struct emu_insn *in);
 bool jit_native_sse(struct jit_ctx *c, const struct emu_insn *in, bool *called, uint32_t *stop,
                     uint32_t *ended);
+/* The host's SSSE3 and SSE4.2 (CPUID leaf 1 ECX bits 9 and 20): PSHUFB
+ * and the string compares are native only when it has them (else their
+ * handler is called, as the same instruction on a host without them
+ * would die of SIGILL). jit_host_isa: what this host has. */
+#define JIT_ISA_SSSE3 1u
+#define JIT_ISA_SSE42 2u
+unsigned jit_host_isa(void);
+/* The LF_* a jit_sse_form instruction leaves after lf_before, on
+ * either of its paths: the string compares materialised flags
+ * (LF_NONE), the others the state before. */
+int jit_sse_lf_after(const struct emu_insn *in, int lf_before);
 /* jit_native.c: fast_alu with a in RAX, b in RCX (op 0-7 but ADC, SBB):
  * the lazy state as lazy_set leaves it (dead stores left out), RAX = the
  * result (its low size bytes; untruncated unless c->want_flags), written

@@ -150,11 +150,14 @@ static bool rot_sets_flags(const struct emu_insn *in)
  * materialising it (so the state stays exactly as the handler leaves
  * it), and jit_cond_flags can put it in host RFLAGS: E/NE and S/NS after
  * anything it knows, the rest but O and P after SUB, all but P after a
- * logic operation. */
+ * logic operation, every one from materialised flags (LF_NONE: after a
+ * rotate setting CF/OF or a string compare). */
 static bool cond_known(int lf_op, unsigned cc)
 {
     unsigned cls = (cc & 15) >> 1;
     switch (lf_op) {
+    case LF_NONE:
+        return true;
     case LF_SUB:
     case LF_ADD:
     case LF_LOGIC: /* the same operation again at its size: every flag */
@@ -201,8 +204,13 @@ struct jit_lf_effect jit_lf_effect(const struct emu_insn *in, int lf_before)
         if (jit_alu_mem_lf_effect(in, lf_before, &e))
             break;
         /* May call its handler: the flags kept, the state before read. */
-        if (jit_mem_form(in) || jit_stack_form(in) || jit_sse_form(in)) {
+        if (jit_mem_form(in) || jit_stack_form(in)) {
             e.reads = true;
+            break;
+        }
+        if (jit_sse_form(in)) {
+            e.reads = true;
+            e.lf_after = jit_sse_lf_after(in, lf_before);
             break;
         }
         e.reads = true; /* not native: called, reads anything */
@@ -565,6 +573,13 @@ void jit_cond_flags(struct jit_ctx *c)
     case LF_LOGIC: /* CF = OF = 0, the rest from the result */
         lf_load(c, X_RAX, LF(res));
         lf_test(c, X_RAX);
+        break;
+    case LF_NONE: /* cpu->rflags' arithmetic flags by POPFQ, the others 0
+                   * (DF as the host's ABI wants it; IF stays at CPL 3) */
+        x_load(&c->j, false, X_RAX, X_RBX, JIT_CPU(rflags));
+        x_alu_r_imm(&c->j, false, X_AND, X_RAX, (int32_t)RFLAGS_ARITH);
+        x_push(&c->j, X_RAX);
+        x_popf(&c->j);
         break;
     default: /* INC, DEC: ZF and SF right (CF is not INC/DEC's) */
         lf_load(c, X_RAX, LF(a));

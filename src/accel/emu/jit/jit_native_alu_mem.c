@@ -151,7 +151,7 @@ bool jit_native_alu_mem(struct jit_ctx *c, const struct emu_insn *in, uint32_t *
     struct jit_buf *j = &c->j;
     unsigned size = in->opsz, op = in->sub & 7;
     bool q = size == 8;
-    bool write = f == F_STORE_IMM || f == F_RMW_MR || f == F_RMW_MI;
+    bool write = f == F_STORE_IMM || f == F_RMW_MR || f == F_RMW_MI || f == F_INCDEC;
     uint32_t slow[JIT_PROBE_SLOW];
     jit_mem_lin(c, in); /* RAX = lin */
     unsigned ns = jit_tlb_probe(c, write ? JIT_CPU(tlb_write) : JIT_CPU(tlb_read), size, slow);

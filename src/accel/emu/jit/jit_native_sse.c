@@ -4,7 +4,10 @@
  * moves), ex_sse_int's integer operations (PCMPEQB, PXOR, PMINUB, the
  * unpacks and packs, ..., and ANDPS/ORPS/XORPS/ANDNPS, which are the same
  * operations), the shifts by an immediate, PSHUFD/PSHUFHW/PSHUFLW,
- * PMOVMSKB, and MOVD/MOVQ between XMM and a general register or memory.
+ * PMOVMSKB, and MOVD/MOVQ between XMM and a general register or memory;
+ * and, when the host has them (jit_host_isa, else the handler is called),
+ * SSSE3's PSHUFB and SSE4.2's string compares PCMPxSTRI/PCMPxSTRM, which
+ * glibc's strcspn, strspn, strcpy and memcpy variants run on.
  * The guest's XMM registers stay in cpu->fpu.xmm: each form loads its
  * operands into host XMM0 and XMM1 (caller-saved, holding nothing between
  * instructions), runs the same host instruction, and stores the result
@@ -15,18 +18,22 @@
  *   block makes the check fail once it passed (MOV to CR0/CR4 and LMSW end
  *   their block, CLTS only clears TS, a fault or task switch leaves it);
  * - a 16-byte memory operand that must be aligned (MOVDQA, MOVAPS, the
- *   ex_sse_int and PSHUF forms: sse_lin's #GP) is not;
+ *   ex_sse_int, PSHUF and PSHUFB forms: sse_lin's #GP) is not;
+ * - for a string compare, the CPU has SSE4.2 off (cpu->features_off:
+ *   ex_pcmpstr's #UD);
  * - the data-TLB probe misses (jit_tlb_probe: RFLAGS.AC, a page crossing,
  *   not canonical, not RAM, decoded code under a store).
  * The handler then takes the full path from untouched state and raises
  * the fault, if any, itself. Both paths leave RIP to the pending delta;
- * neither touches the lazy flags.
+ * neither touches the lazy flags but the string compares', which both
+ * leave as emu_set_rflags does (str_cmp).
  */
 #if defined(__x86_64__)
 #include <assert.h>
+#include <cpuid.h>
 
 #include "accel/emu/jit/jit_int.h"
-#include "accel/emu/sse.h"
+#include "accel/emu/sse4.h"
 
 #define XMM(n) (JIT_CPU(fpu.xmm) + 16 * (int32_t)((n) & 15))
 
@@ -42,6 +49,8 @@ enum form {
     S_MOVD_STORE, /* r/m32/64 = xmm's low bits (ex_sse_movd_store) */
     S_MOVQ_LOAD,  /* xmm = xmm/m64 zero-extended (ex_sse_movq_load) */
     S_MOVQ_STORE, /* xmm/m64 = xmm's low quadword, zero-extended (ex_sse_movq_store) */
+    S_BYTE_SHUF,  /* PSHUFB xmm, xmm/m128, aligned (ex_ssse3, S_PSHUFB) */
+    S_STR_CMP,    /* PCMPxSTRx xmm, xmm/m128, imm8 (ex_pcmpstr) */
 };
 
 /* The host's 66 0F opcode for each enum sse_int_op (0: none; PSRLDQ and
@@ -101,12 +110,39 @@ static enum form form_of(const struct emu_insn *in)
         return S_MOVQ_LOAD;
     if (fn == ex_sse_movq_store)
         return S_MOVQ_STORE;
+    if (fn == ex_ssse3)
+        return in->sub == S_PSHUFB ? S_BYTE_SHUF : S_NONE;
+    if (fn == ex_pcmpstr)
+        return S_STR_CMP;
     return S_NONE;
 }
 
 bool jit_sse_form(const struct emu_insn *in)
 {
     return form_of(in) != S_NONE;
+}
+
+int jit_sse_lf_after(const struct emu_insn *in, int lf_before)
+{
+    return form_of(in) == S_STR_CMP ? LF_NONE : lf_before;
+}
+
+unsigned jit_host_isa(void)
+{
+    unsigned eax, ebx, ecx = 0, edx;
+    if (!__get_cpuid(1, &eax, &ebx, &ecx, &edx))
+        return 0;
+    return ((ecx >> 9) & 1 ? JIT_ISA_SSSE3 : 0) | ((ecx >> 20) & 1 ? JIT_ISA_SSE42 : 0);
+}
+
+/* Whether the host runs f's instruction (the SSE2 ones: every x86-64). */
+static bool host_has(const struct jit_ctx *c, enum form f)
+{
+    if (f == S_BYTE_SHUF)
+        return c->host_isa & JIT_ISA_SSSE3;
+    if (f == S_STR_CMP)
+        return c->host_isa & JIT_ISA_SSE42;
+    return true;
 }
 
 /* Whether one of the block's native SSE forms comes before in: its code
@@ -136,7 +172,8 @@ static unsigned sse_check(struct jit_ctx *c, uint32_t *slow)
 /* The memory operand's size, and whether it must be 16-byte aligned. */
 static unsigned mem_size(const struct emu_insn *in, enum form f, bool *aligned)
 {
-    *aligned = f == S_INT || f == S_PSHUF || ((f == S_MOV_LOAD || f == S_MOV_STORE) && in->sub);
+    *aligned = f == S_INT || f == S_PSHUF || f == S_BYTE_SHUF ||
+               ((f == S_MOV_LOAD || f == S_MOV_STORE) && in->sub);
     if (f == S_MOVD_LOAD || f == S_MOVD_STORE)
         return in->opsz == 8 ? 8 : 4;
     return f == S_MOVQ_LOAD || f == S_MOVQ_STORE ? 8 : 16;
@@ -156,6 +193,40 @@ static void xmm_from_rax(struct jit_buf *j, unsigned n)
 {
     x_store(j, true, X_RAX, X_RBX, XMM(n));
     x_store_imm(j, 8, X_RBX, XMM(n) + 8, 0);
+}
+
+/* ex_pcmpstr's fast path: the host's instruction on the same operands,
+ * for the explicit-length forms with the guest's RAX and RDX (the host
+ * takes their saturated absolute values, as str_len does), then ECX or
+ * XMM0, and the flags as emu_set_rflags leaves them: CF, ZF, SF, OF the
+ * host's, AF and PF clear, the other bits kept, the lazy state LF_NONE
+ * (its other fields as they were). */
+static void str_cmp(struct jit_ctx *c, const struct emu_insn *in)
+{
+    struct jit_buf *j = &c->j;
+    bool explicit = in->opcode < 0x62, index = in->opcode & 1;
+    x_movdqu_load(j, 0, X_RBX, XMM(in->reg));
+    load_rm(j, in, 1);
+    if (explicit) {
+        jit_read_gpr(c, 8, 0, X_RAX);
+        jit_read_gpr(c, 8, 2, X_RDX);
+    }
+    x_pcmpstr(j, explicit && in->opsz == 8, in->opcode, 0, 1, (uint8_t)in->imm);
+    x_pushf(j);
+    x_pop(j, X_RDX);
+    if (index)
+        x_mov_rr(j, false, X_RAX, X_RCX); /* the host's ECX */
+    else
+        x_movdqu_store(j, 0, X_RBX, XMM(0));
+    x_alu_r_imm(j, false, X_AND, X_RDX, (int32_t)(RFLAGS_CF | RFLAGS_ZF | RFLAGS_SF | RFLAGS_OF));
+    x_load(j, true, X_RCX, X_RBX, JIT_CPU(rflags));
+    x_alu_r_imm(j, true, X_AND, X_RCX, (int32_t)(RFLAGS_WRITABLE & ~RFLAGS_ARITH));
+    x_alu_rr(j, true, X_OR, X_RCX, X_RDX);
+    x_alu_r_imm(j, true, X_OR, X_RCX, 2);
+    x_store(j, true, X_RCX, X_RBX, JIT_CPU(rflags));
+    x_store_imm(j, 1, X_RBX, JIT_CPU(lf.op), LF_NONE);
+    if (index)
+        jit_write_gpr(c, 4, 1);
 }
 
 /* What the handler does on its fast path, the checks passed (RCX = the
@@ -226,6 +297,15 @@ static void body(struct jit_ctx *c, const struct emu_insn *in, enum form f)
         else
             xmm_from_rax(j, in->rm);
         break;
+    case S_BYTE_SHUF:
+        x_movdqu_load(j, 0, X_RBX, XMM(in->reg));
+        load_rm(j, in, 1);
+        x_pshufb(j, 0, 1);
+        x_movdqu_store(j, 0, X_RBX, XMM(in->reg));
+        break;
+    case S_STR_CMP:
+        str_cmp(c, in);
+        break;
     }
 }
 
@@ -237,13 +317,27 @@ bool jit_native_sse(struct jit_ctx *c, const struct emu_insn *in, bool *called, 
         return false;
     assert(in >= c->b->insns && in < c->b->insns + c->b->n);
     struct jit_buf *j = &c->j;
+    if (!host_has(c, f)) { /* the handler, which checks as a native form's first would */
+        int lf_op = c->lf_op;
+        unsigned lf_size = c->lf_size;
+        jit_emit_call(c, in, stop, ended);
+        c->lf_op = jit_sse_lf_after(in, lf_op);
+        c->lf_size = lf_size;
+        *called = true;
+        return true;
+    }
     bool mem = in->flags & INSN_MEM;
-    uint32_t slow[3 + JIT_PROBE_SLOW];
+    uint32_t slow[4 + JIT_PROBE_SLOW];
     unsigned ns = 0;
     if (mem)
         jit_mem_lin(c, in); /* RAX = lin; first: it may load registers */
     if (!checked_before(c, in))
         ns += sse_check(c, slow);
+    if (f == S_STR_CMP) { /* ex_pcmpstr's #UD */
+        jit_regs_slow_point(c);
+        x_test_mem_imm(j, X_RBX, JIT_CPU(features_off), 1u << EMU_HF_SSE42);
+        slow[ns++] = x_jcc(j, X_CC_NE);
+    }
     if (mem) {
         bool aligned, store = f == S_MOV_STORE || f == S_MOVD_STORE || f == S_MOVQ_STORE;
         unsigned size = mem_size(in, f, &aligned);
@@ -263,6 +357,7 @@ bool jit_native_sse(struct jit_ctx *c, const struct emu_insn *in, bool *called, 
         jit_mem_slow_call(c, in, slow, ns, stop, ended);
     else
         c->rip_delta += in->len;
+    c->lf_op = jit_sse_lf_after(in, c->lf_op);
     return true;
 }
 #endif

@@ -408,6 +408,35 @@ static inline void x_pshuf(struct jit_buf *j, uint8_t pfx, unsigned dst, unsigne
     jb_u8(j, imm);
 }
 
+/* 66 [REX] 0F map opc with register operands: the three-byte opcode
+ * maps 0F 38 and 0F 3A (SSSE3, SSE4); w: REX.W. */
+static inline void x_sse_map_rr(struct jit_buf *j, bool w, uint8_t map, uint8_t opc, unsigned reg,
+                                unsigned rm)
+{
+    jb_u8(j, 0x66);
+    x_rex(j, w, reg, rm);
+    jb_u8(j, 0x0f);
+    jb_u8(j, map);
+    jb_u8(j, opc);
+    jb_u8(j, (uint8_t)(0xc0 | (reg & 7) << 3 | (rm & 7)));
+}
+
+/* PSHUFB dst, src (66 0F 38 00). */
+static inline void x_pshufb(struct jit_buf *j, unsigned dst, unsigned src)
+{
+    x_sse_map_rr(j, false, 0x38, 0x00, dst, src);
+}
+
+/* PCMPESTRM (opc 60), PCMPESTRI (61), PCMPISTRM (62), PCMPISTRI (63)
+ * a, b, imm8 (66 0F 3A opc); w: REX.W, the explicit lengths from RAX
+ * and RDX rather than EAX and EDX. */
+static inline void x_pcmpstr(struct jit_buf *j, bool w, uint8_t opc, unsigned a, unsigned b,
+                             uint8_t imm)
+{
+    x_sse_map_rr(j, w, 0x3a, opc, a, b);
+    jb_u8(j, imm);
+}
+
 /* PMOVMSKB r32, xmm. */
 static inline void x_pmovmskb(struct jit_buf *j, unsigned dst, unsigned xmm)
 {
@@ -498,6 +527,16 @@ static inline void x_push(struct jit_buf *j, unsigned reg)
 {
     x_rex(j, false, 0, reg);
     jb_u8(j, (uint8_t)(0x50 + (reg & 7)));
+}
+
+static inline void x_pushf(struct jit_buf *j)
+{
+    jb_u8(j, 0x9c); /* PUSHFQ */
+}
+
+static inline void x_popf(struct jit_buf *j)
+{
+    jb_u8(j, 0x9d); /* POPFQ */
 }
 
 static inline void x_pop(struct jit_buf *j, unsigned reg)
