@@ -545,6 +545,44 @@ static void test_load_store(void)
     group_end();
 }
 
+/* MOV r, [base + index + disp32] and CMP r, [base + index + disp32]
+ * (x_op_mem_idx 8B, 3B), at 32 and 64 bits: every register with every
+ * base and index (not RSP; not the base, which the address would count
+ * twice), the index's value random and small. */
+static void test_mem_idx(void)
+{
+    group_begin("x_op_mem_idx");
+    unsigned n = 0;
+    for (unsigned reg = 0; reg < 16; reg++)
+        for (unsigned base = 0; base < 16; base++)
+            for (unsigned index = 0; index < 16; index++, n++) {
+                if (index == X_RSP || index == base)
+                    continue;
+                bool w = n & 1, cmp = n & 2;
+                int32_t disp = disps[n % NDISPS];
+                uint64_t iv = rnd() & 0xfff8;
+                struct tcase *c = case_begin("%s%s %s, [%s + %s + %d]", cmp ? "cmp" : "mov",
+                                             w ? "" : "(32)", names[reg], names[base],
+                                             names[index], disp);
+                set(c, index, iv);
+                point(c, base, disp);
+                set(c, base, c->in[base] - iv);
+                uint64_t mv;
+                memcpy(&mv, c->mem_in + MEM_AT, 8);
+                mv &= mask_of(w);
+                if (cmp) {
+                    uint64_t f, undef;
+                    alu(X_CMP, w, c->in[reg], mv, false, &f, &undef);
+                    want_flags(c, f, F_ARITH, undef);
+                } else {
+                    c->want[reg] = mv;
+                }
+                x_op_mem_idx(&jb, w, cmp ? 0x3b : 0x8b, reg, base, index, disp);
+                case_end(c);
+            }
+    group_end();
+}
+
 /* The other memory forms the JIT emits: MOVZX from a byte, a byte store
  * (x_op_mem 88: AL..BL or R8B..), the immediate stores, ALU from memory,
  * ALU on memory with an immediate, TEST on memory. */
@@ -1062,6 +1100,7 @@ int main(void)
     test_mem_forms();
     test_alu();
     test_shifts();
+    test_mem_idx();
     test_imul_mov_imm();
     test_sse();
     if ((jit_host_isa() & (JIT_ISA_SSSE3 | JIT_ISA_SSE42)) == (JIT_ISA_SSSE3 | JIT_ISA_SSE42))

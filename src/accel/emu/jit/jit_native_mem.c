@@ -54,16 +54,17 @@ unsigned jit_tlb_probe(struct jit_ctx *c, int32_t tlb, unsigned size, uint32_t s
         x_mov_rr(j, true, X_RCX, X_RAX);
     x_alu_r_imm(j, true, X_AND, X_RCX, -4096);
     x_alu_rr(j, true, X_OR, X_RCX, X_R15);
-    /* RDX = cpu + slot * sizeof(entry): the slot's bits shifted into place */
+    /* RDX = slot * sizeof(entry): the slot's bits shifted into place; the
+     * entry at [RBX + RDX + its offset] (no add on the way to the tag) */
     x_mov_rr(j, false, X_RDX, X_RAX);
     x_shift_imm(j, false, 5, X_RDX, 12 - 5);
     x_alu_r_imm(j, false, X_AND, X_RDX, (EMU_TLB_SIZE - 1) << 5);
-    x_alu_rr(j, true, X_ADD, X_RDX, X_RBX);
-    x_alu_r_mem(j, true, X_CMP, X_RCX, X_RDX, TLB(tlb_read, vpage) - JIT_CPU(tlb_read) + tlb);
+    x_op_mem_idx(j, true, 0x3b, X_RCX, X_RBX, X_RDX,
+                 TLB(tlb_read, vpage) - JIT_CPU(tlb_read) + tlb); /* CMP RCX, tag */
     jit_regs_slow_point(c);
     slow[ns++] = x_jcc(j, X_CC_NE);
     /* RCX = host + (lin & 0xfff) */
-    x_load(j, true, X_RCX, X_RDX, TLB(tlb_read, host) - JIT_CPU(tlb_read) + tlb);
+    x_op_mem_idx(j, true, 0x8b, X_RCX, X_RBX, X_RDX, TLB(tlb_read, host) - JIT_CPU(tlb_read) + tlb);
     x_alu_r_imm(j, false, X_AND, X_RAX, 0xfff);
     x_alu_rr(j, true, X_ADD, X_RCX, X_RAX);
     return ns;

@@ -332,7 +332,7 @@ static void emit_host_flags(struct jit_buf *j, uint32_t *at)
     x_alu_r_imm(j, false, X_AND, X_RAX, (int32_t)(RFLAGS_CF | RFLAGS_ZF | RFLAGS_SF | RFLAGS_OF));
     x_alu_r_imm(j, false, X_OR, X_RAX, 0x202);
     x_push(j, X_RAX);
-    jb_u8(j, 0x9d); /* POPF */
+    x_popf(j);
     x_ret(j);
 }
 

@@ -126,6 +126,21 @@ static inline void x_op_mem(struct jit_buf *j, bool w, uint8_t opc, unsigned reg
     x_modrm_mem(j, reg, base, disp);
 }
 
+/* opc reg, [base + index + disp32] (or the other way round, as opc says);
+ * index never RSP. */
+static inline void x_op_mem_idx(struct jit_buf *j, bool w, uint8_t opc, unsigned reg,
+                                unsigned base, unsigned index, int32_t disp)
+{
+    uint8_t rex = (uint8_t)(0x40 | (w ? 8 : 0) | ((reg >> 3) & 1) << 2 | ((index >> 3) & 1) << 1 |
+                            ((base >> 3) & 1));
+    if (rex != 0x40)
+        jb_u8(j, rex);
+    jb_u8(j, opc);
+    jb_u8(j, (uint8_t)(0x80 | (reg & 7) << 3 | 4)); /* SIB, disp32 */
+    jb_u8(j, (uint8_t)((index & 7) << 3 | (base & 7)));
+    jb_u32(j, (uint32_t)disp);
+}
+
 /* opc with register operands: reg in ModRM.reg, rm in ModRM.rm. */
 static inline void x_op_rr(struct jit_buf *j, bool w, uint8_t opc, unsigned reg, unsigned rm)
 {
