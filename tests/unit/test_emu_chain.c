@@ -116,8 +116,9 @@ extern const uint8_t remap_a[], remap_a_end[], remap_b[], remap_b_end[];
 #define STACK 0x7000ull
 #define RAISE 100000u
 /* The run loop looks for interrupts at least every 1024 blocks (run.c's
- * budget); each block here is the two-instruction loop. */
-#define LATENCY (2u * 1024u + 16u)
+ * budget), compiled chaining every 1024 * EMU_CHAIN_INSNS instructions;
+ * each block here is the two-instruction loop. */
+#define LATENCY (1024u * EMU_CHAIN_INSNS + 16u)
 
 static struct emu_fixture fx;
 static struct emu_cpu cpu;

@@ -1485,6 +1485,21 @@ static void restore_tables(void)
 
 /* One random block run interpreted, then compiled from the same state:
  * whether both did the same; t counts what it covered. */
+/* b's code called once, as run_chain calls it: with a budget of `runs`
+ * more runs of b (cpu.chain_left counts instructions: each run that
+ * ends takes b->n), and the instructions taken counted as run_chain
+ * counts them. The budget left, in runs of b, into *left (if not NULL). */
+static int run_compiled(struct emu_block *b, int32_t runs, int32_t *left)
+{
+    int32_t budget = runs * (int32_t)b->n;
+    cpu.chain_left = budget;
+    int st = b->jit_code(&cpu, b);
+    cpu.insn_count += (uint32_t)(budget - cpu.chain_left);
+    if (left)
+        *left = cpu.chain_left / (int32_t)b->n;
+    return st;
+}
+
 static bool random_block(unsigned k, struct tally *t)
 {
     struct accel_exit exit;
@@ -1554,9 +1569,8 @@ static bool random_block(unsigned k, struct tally *t)
         return false;
     }
     size_t code_bytes = code_size(b);
-    cpu.chain_left = (int32_t)loops; /* this block alone, maybe looping: no other to go on into */
-    cpu.chain_lin = code_at;         /* where run_chain would have entered it */
-    st = b->jit_code(&cpu, b);
+    cpu.chain_lin = code_at; /* where run_chain would have entered it */
+    st = run_compiled(b, (int32_t)loops, NULL); /* this block alone, maybe looping */
     record(&got, st, &exit);
     if (compare(&c))
         return false;
@@ -1808,9 +1822,8 @@ static int self_loops(void)
         crowding += crowds_pool(b);
         insns += b->n;
         memset(cpu.jcache, 0, sizeof(cpu.jcache));
-        cpu.chain_left = 1000;
         cpu.chain_lin = code_at;
-        st = b->jit_code(&cpu, b);
+        st = run_compiled(b, 1000, NULL);
         uint64_t ran = cpu.insn_count - start.insn_count;
         if (st != EMU_OK || ran != iterations * b->n || cpu.rip != code_at + b->bytes) {
             printf("FAIL: emu JIT: self loop %u's code called once: status %d, %" PRIu64
@@ -1856,8 +1869,10 @@ static bool calls_nothing(const struct emu_block *b)
 
 /* From the state after restore() with RIP at the loop's top and R13 its
  * count: the loop block run by the interpreter runs times (into ref),
- * then by its compiled code called once with a budget of blocks and
- * cpu->events as given (into got). */
+ * then by its compiled code called once with a budget of runs and
+ * cpu->events as given (into got); the runs left in the budget into
+ * pure_left. */
+static int32_t pure_left;
 static struct emu_block *pure_run(uint64_t top, uint64_t count, unsigned runs, int32_t budget,
                                   uint32_t events)
 {
@@ -1888,10 +1903,9 @@ static struct emu_block *pure_run(uint64_t top, uint64_t count, unsigned runs, i
     if (!b->jit_code)
         return NULL;
     memset(cpu.jcache, 0, sizeof(cpu.jcache));
-    cpu.chain_left = budget;
     cpu.chain_lin = top;
     cpu.events = events;
-    st = b->jit_code(&cpu, b);
+    st = run_compiled(b, budget, &pure_left);
     cpu.events = 0;
     record(&got, st, &exit);
     return b;
@@ -1966,16 +1980,16 @@ static int pure_loops(void)
         }
         if ((rc = compare(&c)))
             break;
-        /* Each jump back is a block of the budget (loop_again). */
-        int32_t left[3] = {cpu.chain_left};
+        /* Each run that ends is taken from the budget (jit_pure_tail). */
+        int32_t left[3] = {pure_left};
         pure += calls_nothing(b);
         unsigned bytes = b->bytes; /* b is dropped by the next runs' invalidation */
         pure_run(at, count, 1, 1000, EMU_EV_KICK);
-        left[1] = cpu.chain_left;
+        left[1] = pure_left;
         if ((rc = compare(&c)))
             break;
         pure_run(at, count, count, 1000, 0);
-        left[2] = cpu.chain_left;
+        left[2] = pure_left;
         if (ref.rip != at + bytes) {
             printf("FAIL: emu JIT: pure loop %u did not end in %u runs\n", k, count);
             rc = 1;
@@ -1983,9 +1997,9 @@ static int pure_loops(void)
         }
         if ((rc = compare(&c)))
             break;
-        if (left[0] != 0 || left[1] != 1000 || left[2] != 1000 - (int32_t)(count - 1)) {
-            printf("FAIL: emu JIT: pure loop %u: blocks left in the budget %d, %d, %d; expected "
-                   "0, 1000, %d\n", k, left[0], left[1], left[2], 1000 - (int32_t)(count - 1));
+        if (left[0] != -1 || left[1] != 999 || left[2] != 1000 - (int32_t)count) {
+            printf("FAIL: emu JIT: pure loop %u: runs left in the budget %d, %d, %d; expected "
+                   "-1, 999, %d\n", k, left[0], left[1], left[2], 1000 - (int32_t)count);
             rc = 1;
         }
     }
@@ -2070,9 +2084,8 @@ static int jmp_loops(void)
         }
         crowding += crowds_pool(b);
         memset(cpu.jcache, 0, sizeof(cpu.jcache));
-        cpu.chain_left = (int32_t)budget;
         cpu.chain_lin = code_at;
-        st = b->jit_code(&cpu, b);
+        st = run_compiled(b, (int32_t)budget, NULL);
         record(&got, st, &exit);
         if (ref.st != EMU_OK || ref.insn_count - start.insn_count != (budget + 1) * b->n) {
             printf("FAIL: emu JIT: JMP self loop %u: the interpreter's runs ended with status %d\n",

@@ -263,8 +263,9 @@ struct emu_cpu {
     uint64_t recent_rip[64];           /* block starts, for crash reports */
     unsigned recent_pos;
     /* Compiled blocks that ran to their end go on into the next compiled
-     * block through its link themselves (jit_compile.c): at most
-     * chain_left more (run_chain sets it, each such jump takes one), and
+     * block through its link themselves (jit_compile.c) while chain_left,
+     * a budget of instructions, lasts: each such block takes its own from
+     * it (run_chain sets it and adds what was taken to insn_count), and
      * the last one entered and its linear RIP are left here (chain_lin:
      * where the running block started, from run_chain too). */
     int32_t chain_left;
@@ -286,6 +287,10 @@ struct emu_cpu {
      * code outside RAM, TF, a straddling one the cache could not hold). */
     uint64_t uncached_fetches;
 };
+
+/* run_chain's budget of blocks in instructions, for compiled chaining
+ * (cpu->chain_left): about as many as that many blocks hold. */
+#define EMU_CHAIN_INSNS 8
 
 /* cpu->events bits. */
 #define EMU_EV_KICK 0x1u   /* return to the VMM (emu_vcpu_kick) */

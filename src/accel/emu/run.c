@@ -277,17 +277,20 @@ static int run_chain(struct emu_cpu *cpu, struct emu_block *b, int limit, int *r
         uint64_t lin = emu_fetch_lin(cpu);
         if (__builtin_expect(cpu->jit_on, 0)) {
             /* Compiled code may go on into the blocks its links lead to,
-             * with the same checks as here (jit_chain.c, jit_shared.c). */
-            int32_t left = limit - n - 1;
+             * with the same checks as here (jit_chain.c, jit_shared.c).
+             * Its budget is in instructions: each block that runs to its
+             * end takes its own from chain_left, which counts them. */
+            int32_t left = (limit - n - 1) * EMU_CHAIN_INSNS;
             cpu->chain_left = left;
             cpu->chain_lin = lin; /* where b started: the same-page rule of compiled chaining */
+            cpu->chain_block = b;
             st = exec_block_jit(cpu, b);
             cpu->jit_runs++;
-            if (cpu->chain_left != left) {
-                n += left - cpu->chain_left;
-                b = cpu->chain_block;
-                lin = cpu->chain_lin;
-            }
+            uint32_t ran_insns = (uint32_t)(left - cpu->chain_left);
+            cpu->insn_count += ran_insns;
+            n += (int)(ran_insns / EMU_CHAIN_INSNS);
+            b = cpu->chain_block;
+            lin = cpu->chain_lin;
         } else {
             st = run_block(cpu, b);
         }

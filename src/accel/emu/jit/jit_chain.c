@@ -15,14 +15,17 @@
     ((int32_t)(offsetof(struct emu_block, link) + (k) * sizeof(struct emu_link) +          \
                offsetof(struct emu_link, field)))
 
-/* run_chain's checks between two blocks, made where compiled code goes
- * on into another block or runs its own again: blocks left in the budget
- * and nothing posted to the vCPU, else back to run_chain (out). */
+/* The block ran to its end: its instructions taken from the budget
+ * (cpu->chain_left, which run_chain turns into the instruction count),
+ * then run_chain's checks between two blocks, made where compiled code
+ * goes on into another block or runs its own again: the budget not
+ * spent and nothing posted to the vCPU, else back to run_chain (out).
+ * One read-modify-write per block: the count and the budget are one. */
 void jit_between_blocks(struct jit_ctx *c)
 {
     struct jit_buf *j = &c->j;
-    x_alu_mem_imm(j, false, X_CMP, X_RBX, JIT_CPU(chain_left), 0);
-    x_jcc_abs(j, X_CC_LE, c->sh->out);
+    x_alu_mem_imm(j, false, X_SUB, X_RBX, JIT_CPU(chain_left), c->b->n);
+    x_jcc_abs(j, X_CC_L, c->sh->out);
     x_alu_mem_imm(j, false, X_CMP, X_RBX, JIT_CPU(events), 0);
     x_jcc_abs(j, X_CC_NE, c->sh->out);
 }
@@ -57,12 +60,11 @@ static uint32_t link_check(struct jit_ctx *c, int k)
     return other;
 }
 
-/* After link_check: counted, into link[k]'s block at its code (RDX), R12
- * that block, RBP its start. */
+/* After link_check: into link[k]'s block at its code (RDX), R12 that
+ * block, RBP its start. */
 static void through_link(struct jit_ctx *c, int k)
 {
     struct jit_buf *j = &c->j;
-    x_alu_mem_imm(j, false, X_SUB, X_RBX, JIT_CPU(chain_left), 1);
     x_mov_rr(j, true, X_RBP, X_RAX);
     x_load(j, true, X_R12, X_R12, LINK(k, to));
     x_jmp_reg(j, X_RDX);
@@ -143,15 +145,13 @@ void jit_direct_exit(struct jit_ctx *c, int k, int64_t off)
 {
     struct jit_buf *j = &c->j;
     jit_between_blocks(c);
-    x_alu_mem_imm(j, false, X_SUB, X_RBX, JIT_CPU(chain_left), 1);
     x_lea(j, true, X_RBP, X_RBP, -1, 0, (int32_t)off);
     while ((jb_pos(j) + 1) & 3) /* the rel32 aligned: patched by one store */
         jb_u8(j, 0x90);
     uint32_t site = x_jmp(j);
-    /* Not yet direct, cold: the budget and RBP as they were, link[k]. */
+    /* Not yet direct, cold: RBP as it was, link[k]. */
     jit_cold_begin(c);
     x_patch(j, site, jb_pos(j));
-    x_alu_mem_imm(j, false, X_ADD, X_RBX, JIT_CPU(chain_left), 1);
     x_lea(j, true, X_RBP, X_RBP, -1, 0, (int32_t)-off);
     x_lea(j, true, X_RAX, X_RBP, -1, 0, (int32_t)off);
     uint32_t other = link_check(c, k);
@@ -214,7 +214,6 @@ void jit_far_exit(struct jit_ctx *c, int k, int64_t off)
     uint32_t miss_lin = x_jcc(j, X_CC_NE);
     uint32_t ctx_at = mov_rcx_imm64(j, 0); /* no vCPU's context */
     uint32_t miss_ctx = ctx_check(j);
-    x_alu_mem_imm(j, false, X_SUB, X_RBX, JIT_CPU(chain_left), 1);
     x_mov_rr(j, true, X_RBP, X_RAX);
     uint32_t site = x_jmp(j); /* into the block's R12 prefix (JIT_SELF_BYTES) */
     /* Cold: link[k]'s check, then the patches. */

@@ -205,18 +205,19 @@ static void go_on(struct jit_ctx *c, int k, int64_t rip_off)
         jit_direct_exit(c, k, rip_off);
     else if (c->chain)
         jit_chain_exit(c, k, rip_off);
-    else
+    else { /* its instructions taken from the budget all the same */
+        x_alu_mem_imm(&c->j, false, X_SUB, X_RBX, JIT_CPU(chain_left), c->b->n);
         x_jmp_abs(&c->j, c->sh->out);
+    }
 }
 
 /* The block ran to its end on one way out: the registers it holds and
- * RIP stored, its instructions counted, then on into the next block
- * (jit_chain_exit's k, rip_off) or back to run_chain. */
+ * RIP stored, then on into the next block (jit_chain_exit's k, rip_off)
+ * or back to run_chain, its instructions counted on the way. */
 static void end_exit(struct jit_ctx *c, int k, int64_t rip_off)
 {
     jit_regs_flush(c);
     flush_rip(c);
-    x_alu_mem_imm(&c->j, true, X_ADD, X_RBX, JIT_CPU(insn_count), c->b->n);
     go_on(c, k, rip_off);
 }
 
@@ -248,7 +249,7 @@ static void build(struct jit_ctx *c, const struct jit_regs *preload, struct jit_
         x_load(j, true, X_R14, X_RBX, JIT_CPU(rip));
         x_load(j, true, X_RAX, X_RBX, JIT_CPU(link_ctx));
         x_store(j, true, X_RAX, X_RBX, JIT_CPU(loop_ctx));
-        if (c->pure_loop) /* the budget less the jumps back (jit_pure_tail) */
+        if (c->pure_loop) /* the budget less the runs jumping back (jit_pure_tail) */
             x_load(j, false, X_R13, X_RBX, JIT_CPU(chain_left));
     }
     uint32_t body = jb_pos(j);
@@ -343,18 +344,13 @@ static void build(struct jit_ctx *c, const struct jit_regs *preload, struct jit_
         flush_rip(c);
     if (pure)
         jit_pure_count(c);
-    else
-        x_alu_mem_imm(j, true, X_ADD, X_RBX, JIT_CPU(insn_count), b->n);
-    uint32_t general_at = 0;
     if (loop && !loop_jcc) { /* a self loop: chaining */
-        uint32_t general[2];
         /* Still holding what the top loads: past those loads. */
-        jit_loop_back(c, jit_regs_same(&c->regs, preload) ? body_loaded : body, general);
-        x_patch(j, general[0], jb_pos(j));
-        x_patch(j, general[1], jb_pos(j));
+        uint32_t general =
+            jit_loop_back(c, jit_regs_same(&c->regs, preload) ? body_loaded : body);
+        x_patch(j, general, jb_pos(j));
         jit_chain_exit(c, -1, RIP_UNKNOWN);
     } else {
-        general_at = jb_pos(j); /* rip_off unknown in a loop: its tail comes here */
         go_on(c, jcc ? 1 : exit_link(last), rip_off);
     }
     if (jcc && !loop_jcc) { /* taken: RIP to the target */
@@ -374,7 +370,7 @@ static void build(struct jit_ctx *c, const struct jit_regs *preload, struct jit_
         /* Still holding what the top loads: past those loads. */
         struct jit_regs held = at_jcc;
         held.dirty = 0;
-        jit_loop_tail(c, &at_jcc, jit_regs_same(&held, preload) ? body_loaded : body, general_at);
+        jit_loop_tail(c, &at_jcc, jit_regs_same(&held, preload) ? body_loaded : body);
     }
     /* Exit stubs, cold: which instruction, then the shared code. */
     jit_cold_begin(c);

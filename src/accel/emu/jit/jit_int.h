@@ -124,7 +124,8 @@ void jit_cold_end(struct jit_ctx *c);
 #define RIP_UNKNOWN INT64_MIN
 
 /* jit_chain.c: a block's ways out into the next block, after its
- * registers, RIP and count are stored. jit_between_blocks: run_chain's
+ * registers and RIP are stored. jit_between_blocks: the block's
+ * instructions taken from the budget (cpu->chain_left), then run_chain's
  * checks (budget, events), else out. jit_chain_exit: through link[k]
  * (k < 0: any), RIP at the block's start (RBP) + rip_off unless
  * RIP_UNKNOWN: by a jump patched from the link, guarded by the link's
@@ -139,14 +140,14 @@ void jit_far_exit(struct jit_ctx *c, int k, int64_t off);
 
 /* jit_loop.c: self loops (a Jcc or JMP back to the block's first
  * instruction, with chaining). jit_loop_back: a loop that ran to its end
- * and is at its start again goes to body, else to general[] (chaining).
- * jit_loop_tail: a native closing Jcc's taken jump, the registers *held
- * stored, to top or general. jit_pure_tail, jit_pure_count: the pure
- * loop's (build in jit_compile.c), R13 counting the jumps back. */
+ * and is at its start again goes to body, another RIP to the jump
+ * returned (for jit_chain_exit). jit_loop_tail: a native closing Jcc's
+ * taken jump, the registers *held stored, to top. A changed link context
+ * goes to the shared chain_any. jit_pure_tail, jit_pure_count: the pure
+ * loop's (build in jit_compile.c), R13 the budget less its runs. */
 bool jit_self_loop(const struct jit_ctx *c);
-void jit_loop_back(struct jit_ctx *c, uint32_t body, uint32_t general[2]);
-void jit_loop_tail(struct jit_ctx *c, const struct jit_regs *held, uint32_t top,
-                   uint32_t general);
+uint32_t jit_loop_back(struct jit_ctx *c, uint32_t body);
+void jit_loop_tail(struct jit_ctx *c, const struct jit_regs *held, uint32_t top);
 void jit_pure_count(struct jit_ctx *c);
 void jit_pure_tail(struct jit_ctx *c, const struct jit_regs *held, uint32_t top);
 

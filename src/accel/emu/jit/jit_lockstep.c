@@ -102,8 +102,11 @@ int emu_jit_lockstep(struct emu_cpu *cpu, const struct emu_block *b)
     take(cpu, &ref);
     uint64_t rfl_ref = rflags_now(cpu);
     put(cpu, &start);
+    int32_t left = cpu->chain_left;
     int st = b->jit_code(cpu, b);
+    /* Compared with what run_chain will count: the budget taken. */
     take(cpu, &got);
+    got.insn_count += (uint32_t)(left - cpu->chain_left);
     static const char *const names[16] = {"RAX", "RCX", "RDX", "RBX", "RSP", "RBP", "RSI", "RDI",
                                           "R8",  "R9",  "R10", "R11", "R12", "R13", "R14", "R15"};
     if (st != st_ref)

@@ -19,17 +19,17 @@ bool jit_self_loop(const struct jit_ctx *c)
 }
 
 /* The checks between two runs of a self loop, as jit_chain_exit makes them
- * between blocks: blocks left in the budget and nothing posted (else
- * out), the link context it was entered in (*general, for jit_chain_exit);
- * then the block counted against the budget and a jump to top. */
-static void loop_again(struct jit_ctx *c, uint32_t top, uint32_t *general)
+ * between blocks: the run taken from the budget, the budget not spent and
+ * nothing posted (else out), then the link context it was entered in
+ * (else the shared code's chain_any, as jit_chain_exit would go on after
+ * its own checks), and a jump to top. */
+static void loop_again(struct jit_ctx *c, uint32_t top)
 {
     struct jit_buf *j = &c->j;
     jit_between_blocks(c);
     x_load(j, true, X_RCX, X_RBX, JIT_CPU(loop_ctx));
     x_alu_r_mem(j, true, X_CMP, X_RCX, X_RBX, JIT_CPU(link_ctx));
-    *general = x_jcc(j, X_CC_NE);
-    x_alu_mem_imm(j, false, X_SUB, X_RBX, JIT_CPU(chain_left), 1);
+    x_jcc_abs(j, X_CC_NE, c->sh->chain_any);
     x_patch(j, x_jmp(j), top);
 }
 
@@ -37,51 +37,40 @@ static void loop_again(struct jit_ctx *c, uint32_t top, uint32_t *general)
  * entry, in R14): again from the top of the body, with jit_chain_exit's
  * checks but no link to look at: RIP is the start it was entered at, and
  * the link context is the one it was entered in (cpu->loop_ctx) unless
- * something in it gave a new one. Anything else falls to jit_chain_exit
- * (jumps in general[]). */
-void jit_loop_back(struct jit_ctx *c, uint32_t body, uint32_t general[2])
+ * something in it gave a new one. Another RIP falls to jit_chain_exit
+ * (the jump returned). */
+uint32_t jit_loop_back(struct jit_ctx *c, uint32_t body)
 {
     struct jit_buf *j = &c->j;
     x_load(j, true, X_RAX, X_RBX, JIT_CPU(rip));
     x_alu_rr(j, true, X_CMP, X_RAX, X_R14);
-    general[0] = x_jcc(j, X_CC_NE);
-    loop_again(c, body, &general[1]);
+    uint32_t general = x_jcc(j, X_CC_NE);
+    loop_again(c, body);
+    return general;
 }
 
 /* The taken jump of a self loop's closing Jcc (jcc_end), out of line:
- * the registers held (*held, as at the jump) stored, the block counted,
- * RIP its start (R14), then jit_loop_back's checks to the top of the body
- * (top), or to jit_chain_exit (general). */
-void jit_loop_tail(struct jit_ctx *c, const struct jit_regs *held, uint32_t top,
-                   uint32_t general)
+ * the registers held (*held, as at the jump) stored, RIP its start (R14),
+ * then loop_again's checks to the top of the body (top). */
+void jit_loop_tail(struct jit_ctx *c, const struct jit_regs *held, uint32_t top)
 {
     struct jit_buf *j = &c->j;
     c->regs = *held;
     jit_regs_flush(c);
-    x_alu_mem_imm(j, true, X_ADD, X_RBX, JIT_CPU(insn_count), c->b->n);
     x_store(j, true, X_R14, X_RBX, JIT_CPU(rip));
-    uint32_t to_general;
-    loop_again(c, top, &to_general);
-    x_patch(j, to_general, general);
+    loop_again(c, top);
 }
 
-/* A pure loop (build) ran its body once more than it jumped back: R13 =
- * the budget less those jumps. Counted, the jumps taken from the budget,
- * as loop_again takes them. */
+/* A pure loop (build) leaving: R13 = the budget less the runs that
+ * jumped back (jit_pure_tail takes each), stored. */
 void jit_pure_count(struct jit_ctx *c)
 {
-    struct jit_buf *j = &c->j;
-    x_load(j, false, X_RAX, X_RBX, JIT_CPU(chain_left));
-    x_alu_rr(j, false, X_SUB, X_RAX, X_R13); /* the jumps back */
-    x_store(j, false, X_R13, X_RBX, JIT_CPU(chain_left));
-    x_alu_r_imm(j, true, X_ADD, X_RAX, 1);
-    x_imul_rri(j, true, X_RAX, X_RAX, c->b->n);
-    x_op_mem(j, true, 0x01, X_RAX, X_RBX, JIT_CPU(insn_count)); /* ADD [..], RAX */
+    x_store(&c->j, false, X_R13, X_RBX, JIT_CPU(chain_left));
 }
 
 /* The taken jump of a pure loop's closing Jcc: loop_again's checks on
- * the budget left (R13, from the prologue: build) and on events, then
- * R13 - 1 and the top of the body (top), with the registers still held
+ * the budget (R13, from the prologue: build, less this run) and on
+ * events, then the top of the body (top), with the registers still held
  * and as dirty as at the jump
  * (the body was built from that state: build). RIP is still the
  * block's start (nothing called moved it), and the link context the one
@@ -89,11 +78,10 @@ void jit_pure_count(struct jit_ctx *c)
 void jit_pure_tail(struct jit_ctx *c, const struct jit_regs *held, uint32_t top)
 {
     struct jit_buf *j = &c->j;
-    x_test_rr(j, false, X_R13, X_R13);
-    uint32_t spent = x_jcc(j, X_CC_LE);
+    x_alu_r_imm(j, false, X_SUB, X_R13, c->b->n);
+    uint32_t spent = x_jcc(j, X_CC_L);
     x_alu_mem_imm(j, false, X_CMP, X_RBX, JIT_CPU(events), 0);
     uint32_t posted = x_jcc(j, X_CC_NE);
-    x_alu_r_imm(j, false, X_SUB, X_R13, 1);
     x_patch(j, x_jmp(j), top);
     x_patch(j, spent, jb_pos(j));
     x_patch(j, posted, jb_pos(j));

@@ -182,11 +182,10 @@ static void emit_chain(struct jit_buf *j, uint32_t out, uint32_t *any, uint32_t 
     x_patch(j, have2, jb_pos(j));
     x_test_rr(j, true, X_RCX, X_RCX); /* not compiled (when linked): run_chain */
     x_patch(j, x_jcc(j, X_CC_E), out);
-    /* Taken: counted; R12 and RBP are the block and where it starts (told
-     * to run_chain on the way out). The crash trail (cpu->recent_rip)
-     * has the blocks run_chain enters, not these: HYPERKIT_EMU_JIT=0
-     * for every block's. */
-    x_alu_mem_imm(j, false, X_SUB, X_RBX, JIT_CPU(chain_left), 1);
+    /* Taken: R12 and RBP are the block and where it starts (told to
+     * run_chain on the way out). The crash trail (cpu->recent_rip) has
+     * the blocks run_chain enters, not these: HYPERKIT_EMU_JIT=0 for
+     * every block's. */
     x_mov_rr(j, true, X_RBP, X_RAX);
     x_mov_rr(j, true, X_R12, X_RDX);
     x_jmp_reg(j, X_RCX);

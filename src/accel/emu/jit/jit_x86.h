@@ -46,7 +46,7 @@ enum {
 enum { X_ADD, X_OR, X_ADC, X_SBB, X_AND, X_SUB, X_XOR, X_CMP };
 
 /* Condition codes of Jcc and SETcc. */
-enum { X_CC_O = 0, X_CC_B = 2, X_CC_E = 4, X_CC_NE = 5, X_CC_A = 7, X_CC_LE = 14 };
+enum { X_CC_O = 0, X_CC_B = 2, X_CC_E = 4, X_CC_NE = 5, X_CC_A = 7, X_CC_L = 12, X_CC_LE = 14 };
 
 static inline uint32_t jb_pos(const struct jit_buf *j)
 {
