@@ -2145,6 +2145,141 @@ static void page_high(void)
     keep_tables();
 }
 
+
+/* Non-canonical targets against the SDM, not only the interpreter: JMP
+ * or CALL through a register and CALL rel32 (at HIGH's end) to
+ * 0x800000000000 are #GP(0) at the branch, RSP and the stack untouched,
+ * interpreted and compiled; and a fetch there (sequential execution off
+ * the canonical end, an instruction straddling into it) is #GP(0), never
+ * a walk of the address's low 48 bits (#PF, or another page's code). */
+#define NONCANON 0x0000800000000000ull
+static int noncanonical_case(const char *what, const uint8_t *code, unsigned n, unsigned at,
+                             bool jit)
+{
+    struct accel_exit exit;
+    memset(fx.ram + CODE, 0x90, 4096);
+    memcpy(fx.ram + CODE + at, code, n);
+    emu_code_invalidate(&fx.evm, CODE, 4096);
+    emu_blocks_free_dead(&fx.evm);
+    random_state(&cpu);
+    cpu.rip = HIGH + at;
+    cpu.gpr[0] = NONCANON;
+    cpu.gpr[4] = STACK;
+    emu_set_rflags(&cpu, 2);
+    uint64_t slot;
+    memcpy(&slot, fx.ram + STACK - 8, 8);
+    memset(&exit, 0, sizeof(exit));
+    cpu.exit = &exit;
+    /* The slot in the write TLB: a CALL's probe hits, so only the target
+     * check keeps its fast path from pushing */
+    if (emu_write(&cpu, SEG_SS, STACK - 8, 8, slot) != EMU_OK) {
+        printf("FAIL: emu JIT: %s: the stack slot not writable\n", what);
+        return 1;
+    }
+    int st;
+    struct emu_block *b = emu_block_get(&cpu, &st);
+    if (!b) {
+        printf("FAIL: emu JIT: %s: no block (status %d)\n", what, st);
+        return 1;
+    }
+    if (jit) {
+        emu_jit_compile(&fx.evm, b);
+        if (!b->jit_code) {
+            printf("FAIL: emu JIT: %s: not compiled\n", what);
+            return 1;
+        }
+        cpu.chain_left = 0;
+        cpu.chain_lin = cpu.rip;
+        st = b->jit_code(&cpu, b);
+    } else {
+        st = emu_run_block(&cpu, b);
+    }
+    uint64_t slot_after;
+    memcpy(&slot_after, fx.ram + STACK - 8, 8);
+    uint64_t branch = HIGH + at; /* code is the branch alone */
+    if (st != EMU_FAULT || cpu.exc.vector != EXC_GP || cpu.exc.error != 0 || cpu.rip != branch ||
+        cpu.gpr[4] != STACK || slot_after != slot) {
+        printf("FAIL: emu JIT: %s (%s): status %d, vector %d, error %u, RIP %#llx (the branch: "
+               "%#llx), RSP %#llx (was %#llx), stack slot %s\n",
+               what, jit ? "compiled" : "interpreted", st, cpu.exc.vector, cpu.exc.error,
+               (unsigned long long)cpu.rip, (unsigned long long)branch,
+               (unsigned long long)cpu.gpr[4], (unsigned long long)STACK,
+               slot_after == slot ? "untouched" : "written");
+        return 1;
+    }
+    return 0;
+}
+
+/* A fetch at lin (RIP there, the block cache's lookup; then one step,
+ * which fetches afresh): #GP(0), RIP unmoved. */
+static int noncanonical_fetch(const char *what, uint64_t rip)
+{
+    struct accel_exit exit;
+    random_state(&cpu);
+    cpu.rip = rip;
+    memset(&exit, 0, sizeof(exit));
+    cpu.exit = &exit;
+    emu_code_invalidate(&fx.evm, CODE, 4096);
+    int st;
+    struct emu_block *b = emu_block_get(&cpu, &st);
+    bool got_gp = !b && st == EMU_FAULT && cpu.exc.vector == EXC_GP && cpu.exc.error == 0;
+    if (!b && st == EMU_OK) { /* left to the uncached fetch: as one step takes it */
+        got_gp = emu_fixture_step_fault(&cpu, EXC_GP, 0, &st);
+    }
+    if (!got_gp || cpu.rip != rip) {
+        printf("FAIL: emu JIT: %s: block %p, status %d, vector %d, error %u, RIP %#llx, CR2 "
+               "%#llx (expected #GP(0) at %#llx)\n",
+               what, (void *)b, st, cpu.exc.vector, cpu.exc.error, (unsigned long long)cpu.rip,
+               (unsigned long long)cpu.cr2, (unsigned long long)rip);
+        return 1;
+    }
+    return 0;
+}
+
+static int noncanonical(void)
+{
+    static const uint8_t jmp_rax[] = {0xff, 0xe0}, call_rax[] = {0xff, 0xd0},
+                         call_rel[] = {0xe8, 0, 0, 0, 0};
+    static const struct {
+        const char *what;
+        const uint8_t *code;
+        unsigned n, at;
+    } cases[] = {
+        {"JMP RAX to a non-canonical target", jmp_rax, 2, 0x100},
+        {"CALL RAX to a non-canonical target", call_rax, 2, 0x100},
+        {"CALL rel32 to a non-canonical target", call_rel, 5, 0x1000 - 5},
+    };
+    int fails = 0;
+    for (unsigned k = 0; k < sizeof(cases) / sizeof(cases[0]); k++)
+        for (int jit = 0; jit < 2; jit++)
+            fails += noncanonical_case(cases[k].what, cases[k].code, cases[k].n, cases[k].at,
+                                       jit);
+    /* PML4[256] (what 0x800000000000's low 48 bits walk) mapped to the
+     * code too: a fetch that walked it would run that code. */
+    set_entry(PML4, 256, (PML4 + 0x1000) | 7);
+    keep_tables();
+    emu_tlb_flush(&cpu);
+    fails += noncanonical_fetch("a fetch at 0x800000000000 (mapped if walked)", NONCANON);
+    set_entry(PML4, 256, 0);
+    keep_tables();
+    emu_tlb_flush(&cpu);
+    fails += noncanonical_fetch("a fetch at 0x800000000000 (not mapped if walked)", NONCANON);
+    /* MOV RAX, imm64 at the last canonical bytes: it runs on into 0x800000000000 */
+    memset(fx.ram + CODE, 0x90, 4096);
+    fx.ram[CODE + 0xffe] = 0x48;
+    fx.ram[CODE + 0xfff] = 0xb8;
+    fails += noncanonical_fetch("an instruction straddling into 0x800000000000", HIGH + 0xffe);
+    /* A walk that aliased decoded a block elsewhere: none left for the
+     * sections after (a store there would end their interpreted runs) */
+    emu_code_invalidate(&fx.evm, 0, RAM);
+    emu_blocks_free_dead(&fx.evm);
+    if (!fails)
+        printf("PASS: emu JIT: JMP/CALL through a register and CALL rel32 to a non-canonical "
+               "target are #GP(0) at the branch with the stack untouched (interpreted and "
+               "compiled); a fetch at or into a non-canonical address is #GP(0)\n");
+    return fails;
+}
+
 int main(void)
 {
     setenv("HYPERKIT_EMU_JIT", "1", 1);
@@ -2222,6 +2357,10 @@ int main(void)
                    PAGED_CASES, (unsigned long long)HIGH, p.call_gp);
         }
     }
+    uint64_t rng_kept = rng; /* the sections after see the same cases either way */
+    if (noncanonical())
+        test_failures++;
+    rng = rng_kept;
     /* The data page read-only (CR0.WP: for CPL 0 too): every store to it
      * must fault, compiled or not, though its loads fill the read TLB
      * (a store probing that one would write through). */

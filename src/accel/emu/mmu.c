@@ -246,6 +246,13 @@ static int walk(struct emu_cpu *cpu, uint64_t lin, enum emu_access acc, uint64_t
                 struct leaf *leaf)
 {
     *leaf = (struct leaf){false, false};
+    /* A fetch from a non-canonical address is #GP(0), its low 48 bits
+     * never walked (they may alias a mapped page). Branches check their
+     * targets; sequential execution off the canonical end, or an
+     * instruction running on into it, gets here (no TLB entry is ever
+     * made for a non-canonical page: page_lookup). */
+    if (acc == ACC_EXEC && cpu->mode == MODE_LONG64 && !emu_canonical(lin))
+        return emu_raise_err(cpu, EXC_GP, 0);
     if (!(cpu->cr0 & CR0_PG)) {
         *gpa = (cpu->efer & EFER_LMA) ? lin : (uint32_t)lin;
         return EMU_OK;
