@@ -80,6 +80,29 @@ static inline uint64_t emu_fixture_at(const struct emu_fixture *f, const uint8_t
     return f->load + (uint64_t)(label - f->guest);
 }
 
+/* 4-level tables at base (PML4, PDPT, PD, PT in four pages) mapping the
+ * first 2 MiB one to one in 4 KiB pages, writable, but the page at lin
+ * to target. */
+static inline void emu_fixture_tables_4k(uint8_t *ram, uint64_t base, uint64_t lin,
+                                         uint64_t target)
+{
+    for (uint64_t level = 0; level < 3; level++) {
+        uint64_t e = base + (level + 1) * 0x1000 + 3;
+        memcpy(ram + base + level * 0x1000, &e, 8);
+    }
+    for (uint64_t p = 0; p < 512; p++) {
+        uint64_t e = (p == lin >> 12 ? target : p * 0x1000) + 3;
+        memcpy(ram + base + 0x3000 + p * 8, &e, 8);
+    }
+}
+
+/* n bytes into RAM at *at, *at moved past them: guests assembled in a test. */
+static inline void emu_fixture_emit(uint8_t *ram, uint64_t *at, const void *bytes, unsigned n)
+{
+    memcpy(ram + *at, bytes, n);
+    *at += n;
+}
+
 /* A 64-bit interrupt gate (type 0xe, DPL 0, present) to 0x08:target in
  * the IDT at idt (SDM Vol. 3A 6.14.1). */
 static inline void emu_fixture_set_gate(uint8_t *ram, uint64_t idt, int vector, uint64_t target)

@@ -209,18 +209,9 @@ static struct outcome run(bool jit)
 #define PT (PML4 + 0x3000)
 #define CODE_A 0x30000ull
 #define CODE_B 0x31000ull
-/* 4-level tables at base mapping the first 2 MiB one to one in 4 KiB
- * pages, but the page at lin to target. */
 static void tables(uint64_t base, uint64_t lin, uint64_t target)
 {
-    for (uint64_t level = 0; level < 3; level++) {
-        uint64_t e = base + (level + 1) * 0x1000 + 3;
-        memcpy(fx.ram + base + level * 0x1000, &e, 8);
-    }
-    for (uint64_t p = 0; p < 512; p++) {
-        uint64_t e = (p == lin >> 12 ? target : p * 0x1000) + 3;
-        memcpy(fx.ram + base + 0x3000 + p * 8, &e, 8);
-    }
+    emu_fixture_tables_4k(fx.ram, base, lin, target);
 }
 
 /* 64-bit paging from cr3, at rip. */

@@ -28,8 +28,7 @@ static uint64_t at; /* where emit writes */
 
 static void emit(const void *bytes, unsigned n)
 {
-    memcpy(fx.ram + at, bytes, n);
-    at += n;
+    emu_fixture_emit(fx.ram, &at, bytes, n);
 }
 
 static void emit_op_imm32(uint8_t op, uint32_t imm)

@@ -52,8 +52,7 @@ static uint64_t at; /* where emit writes */
 
 static void emit(const void *bytes, unsigned n)
 {
-    memcpy(fx.ram + at, bytes, n);
-    at += n;
+    emu_fixture_emit(fx.ram, &at, bytes, n);
 }
 
 static void emit_op_imm32(const void *op, unsigned n, uint32_t imm)
@@ -62,18 +61,10 @@ static void emit_op_imm32(const void *op, unsigned n, uint32_t imm)
     emit(&imm, 4);
 }
 
-/* 4-level tables at base mapping the first 2 MiB one to one in 4 KiB
- * pages, but TAIL_LIN to tail. */
+/* The first 2 MiB one to one but TAIL_LIN to tail. */
 static void tables(uint64_t base, uint64_t tail)
 {
-    for (uint64_t level = 0; level < 3; level++) {
-        uint64_t e = base + (level + 1) * 0x1000 + 3;
-        memcpy(fx.ram + base + level * 0x1000, &e, 8);
-    }
-    for (uint64_t p = 0; p < 512; p++) {
-        uint64_t e = (p == TAIL_LIN >> 12 ? tail : p * 0x1000) + 3;
-        memcpy(fx.ram + base + 0x3000 + p * 8, &e, 8);
-    }
+    emu_fixture_tables_4k(fx.ram, base, TAIL_LIN, tail);
 }
 
 /* The straddling instruction and both tails; the #PF handler (CR2 and
