@@ -230,7 +230,8 @@ static void end_exit(struct jit_ctx *c, int k, int64_t rip_off)
  * calls no executor, built a second time from what its Jcc holds, dirty
  * ones included) loops without storing anything: R13 (free: no call
  * needs it) counts the budget down, one a jump back, the count and the
- * budget are settled on the way out (jit_pure_tail, jit_pure_count). */
+ * budget are settled on the way out (jit_pure_checks at the top of the
+ * body, where its Jcc jumps back to; jit_pure_exit, jit_pure_count). */
 static void build(struct jit_ctx *c, const struct jit_regs *preload, struct jit_regs *end,
                   struct jit_regs *at_jcc_out)
 {
@@ -249,13 +250,23 @@ static void build(struct jit_ctx *c, const struct jit_regs *preload, struct jit_
         x_load(j, true, X_R14, X_RBX, JIT_CPU(rip));
         x_load(j, true, X_RAX, X_RBX, JIT_CPU(link_ctx));
         x_store(j, true, X_RAX, X_RBX, JIT_CPU(loop_ctx));
-        if (c->pure_loop) /* the budget less the runs jumping back (jit_pure_tail) */
+        if (c->pure_loop) /* the budget less the runs jumping back (jit_pure_checks) */
             x_load(j, false, X_R13, X_RBX, JIT_CPU(chain_left));
     }
     uint32_t body = jb_pos(j);
     jit_regs_clear(&c->regs);
     jit_regs_load(c, preload);
     uint32_t body_loaded = jb_pos(j);
+    /* A pure loop's checks between runs, where its Jcc comes back to
+     * (pure_top); the first run, and any other way back when it turns
+     * out not pure, come in past them. */
+    uint32_t pure_top = 0, pure_out[2] = {0, 0};
+    if (c->pure_loop) {
+        uint32_t first = x_jmp(j);
+        pure_top = jb_pos(j);
+        jit_pure_checks(c, pure_out);
+        x_patch(j, first, jb_pos(j));
+    }
     c->rip_delta = 0;
     c->lf_op = -1;
     c->calls = false;
@@ -363,8 +374,8 @@ static void build(struct jit_ctx *c, const struct jit_regs *preload, struct jit_
         end_exit(c, 0, rip_from_rbp(c, taken_off) ? taken_off : RIP_UNKNOWN);
     }
     if (pure) {
-        x_patch(j, jcc_taken, jb_pos(j));
-        jit_pure_tail(c, &at_jcc, body_loaded);
+        x_patch(j, jcc_taken, pure_top);
+        jit_pure_exit(c, &at_jcc, pure_out);
     } else if (loop_jcc) {
         x_patch(j, jcc_taken, jb_pos(j));
         /* Still holding what the top loads: past those loads. */

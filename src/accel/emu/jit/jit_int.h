@@ -143,13 +143,15 @@ void jit_far_exit(struct jit_ctx *c, int k, int64_t off);
  * and is at its start again goes to body, another RIP to the jump
  * returned (for jit_chain_exit). jit_loop_tail: a native closing Jcc's
  * taken jump, the registers *held stored, to top. A changed link context
- * goes to the shared chain_any. jit_pure_tail, jit_pure_count: the pure
- * loop's (build in jit_compile.c), R13 the budget less its runs. */
+ * goes to the shared chain_any. jit_pure_checks, jit_pure_exit,
+ * jit_pure_count: the pure loop's (build in jit_compile.c), R13 the
+ * budget less its runs. */
 bool jit_self_loop(const struct jit_ctx *c);
 uint32_t jit_loop_back(struct jit_ctx *c, uint32_t body);
 void jit_loop_tail(struct jit_ctx *c, const struct jit_regs *held, uint32_t top);
 void jit_pure_count(struct jit_ctx *c);
-void jit_pure_tail(struct jit_ctx *c, const struct jit_regs *held, uint32_t top);
+void jit_pure_checks(struct jit_ctx *c, uint32_t out[2]);
+void jit_pure_exit(struct jit_ctx *c, const struct jit_regs *held, const uint32_t out[2]);
 
 /* jit_compile.c: the whole host function for c->b into c->j; in called
  * as run_block calls it (the stub jumps patched through *stop, *ended). */

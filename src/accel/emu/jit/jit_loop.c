@@ -68,23 +68,29 @@ void jit_pure_count(struct jit_ctx *c)
     x_store(&c->j, false, X_R13, X_RBX, JIT_CPU(chain_left));
 }
 
-/* The taken jump of a pure loop's closing Jcc: loop_again's checks on
- * the budget (R13, from the prologue: build, less this run) and on
- * events, then the top of the body (top), with the registers still held
- * and as dirty as at the jump
- * (the body was built from that state: build). RIP is still the
- * block's start (nothing called moved it), and the link context the one
- * it was entered in. Leaving: the registers stored, jit_pure_count, out. */
-void jit_pure_tail(struct jit_ctx *c, const struct jit_regs *held, uint32_t top)
+/* A pure loop's checks between two runs, at the top of its body, where
+ * its closing Jcc jumps straight back to (one taken jump a run): the
+ * run just made taken from the budget (R13, from the prologue: build),
+ * then events; the first run comes in past them. The registers are held
+ * there as the Jcc holds them (the body was built from that state). The
+ * two jumps out are returned, for jit_pure_exit. */
+void jit_pure_checks(struct jit_ctx *c, uint32_t out[2])
 {
     struct jit_buf *j = &c->j;
     x_alu_r_imm(j, false, X_SUB, X_R13, c->b->n);
-    uint32_t spent = x_jcc(j, X_CC_L);
+    out[0] = x_jcc(j, X_CC_L);
     x_alu_mem_imm(j, false, X_CMP, X_RBX, JIT_CPU(events), 0);
-    uint32_t posted = x_jcc(j, X_CC_NE);
-    x_patch(j, x_jmp(j), top);
-    x_patch(j, spent, jb_pos(j));
-    x_patch(j, posted, jb_pos(j));
+    out[1] = x_jcc(j, X_CC_NE);
+}
+
+/* jit_pure_checks' ways out: the registers held (*held, as at the Jcc)
+ * stored, jit_pure_count, out. RIP is still the block's start (nothing
+ * called moved it), and the link context the one it was entered in. */
+void jit_pure_exit(struct jit_ctx *c, const struct jit_regs *held, const uint32_t out[2])
+{
+    struct jit_buf *j = &c->j;
+    x_patch(j, out[0], jb_pos(j));
+    x_patch(j, out[1], jb_pos(j));
     c->regs = *held;
     jit_regs_flush(c);
     jit_pure_count(c);
