@@ -109,6 +109,8 @@ bool jit_incdec_keeps_cf(int lf_before);
 /* Byte register r: AH..BH (REG_HIGH8 on, as the decoder names them
  * without REX) are byte 1 of RAX..RBX. */
 #define JIT_GPR8(r) ((r) >= REG_HIGH8 ? JIT_GPR((r) - REG_HIGH8) + 1 : JIT_GPR(r))
+/* A field of the lazy-flag state (cpu->lf). */
+#define LF(field) (JIT_CPU(lf) + (int32_t)offsetof(struct emu_lazy_flags, field))
 
 /* jit_shared.c: the shared code into code memory, at its start before
  * any block (a reset keeps it); false when it does not fit. */
@@ -259,6 +261,10 @@ void jit_alu_core(struct jit_ctx *c, unsigned op, unsigned size, int dst);
 /* Host RFLAGS made to hold the flags of the lazy state c->lf_op, at its
  * size, from memory (RAX clobbered): as c->host_flags says they are. */
 void jit_cond_flags(struct jit_ctx *c);
+/* Host RFLAGS' arithmetic flags = EAX's (an RFLAGS image), by POPFQ of
+ * those alone: DF, TF and AC stay clear as the host's code needs them,
+ * and IF stays as it is at CPL 3. */
+void jit_popf_arith(struct jit_buf *j);
 /* DL = CF of the lazy state now (fast_cf): only RAX and RDX touched when
  * c->lf_op is LF_ADD, LF_SUB or LF_LOGIC, RCX too for LF_ADC, LF_SBB and
  * the shared code's cf_dl, called for anything else. */

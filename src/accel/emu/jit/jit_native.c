@@ -18,7 +18,6 @@
 #include "accel/emu/exec_fast.h"
 #include "accel/emu/jit/jit_int.h"
 
-#define LF(field) (JIT_CPU(lf) + (int32_t)offsetof(struct emu_lazy_flags, field))
 _Static_assert(offsetof(struct emu_lazy_flags, size) == offsetof(struct emu_lazy_flags, op) + 1,
                "lf.op and lf.size are written as one word");
 
@@ -574,18 +573,22 @@ void jit_cond_flags(struct jit_ctx *c)
         lf_load(c, X_RAX, LF(res));
         lf_test(c, X_RAX);
         break;
-    case LF_NONE: /* cpu->rflags' arithmetic flags by POPFQ, the others 0
-                   * (DF as the host's ABI wants it; IF stays at CPL 3) */
+    case LF_NONE: /* cpu->rflags' arithmetic flags */
         x_load(&c->j, false, X_RAX, X_RBX, JIT_CPU(rflags));
-        x_alu_r_imm(&c->j, false, X_AND, X_RAX, (int32_t)RFLAGS_ARITH);
-        x_push(&c->j, X_RAX);
-        x_popf(&c->j);
+        jit_popf_arith(&c->j);
         break;
     default: /* INC, DEC: ZF and SF right (CF is not INC/DEC's) */
         lf_load(c, X_RAX, LF(a));
         lf_alu_imm8(c, c->lf_op == LF_DEC ? X_SUB : X_ADD, X_RAX, 1);
         break;
     }
+}
+
+void jit_popf_arith(struct jit_buf *j)
+{
+    x_alu_r_imm(j, false, X_AND, X_RAX, (int32_t)RFLAGS_ARITH);
+    x_push(j, X_RAX);
+    x_popf(j);
 }
 
 /* Host RFLAGS made to hold what condition cc reads (cond_native): as

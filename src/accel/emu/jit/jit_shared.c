@@ -18,7 +18,6 @@
                offsetof(struct emu_link, field)))
 #define JCACHE(field)                                                                      \
     ((int32_t)(offsetof(struct emu_cpu, jcache) + offsetof(struct emu_jcache_entry, field)))
-#define LF(field) (JIT_CPU(lf) + (int32_t)offsetof(struct emu_lazy_flags, field))
 _Static_assert(sizeof(struct emu_jcache_entry) == 32, "chain_any indexes the jump cache by << 5");
 
 static const unsigned saved[] = {X_RBX, X_RBP, X_R12, X_R13, X_R14, X_R15};
@@ -205,14 +204,15 @@ static void shift_and_op(struct jit_buf *j)
 }
 
 /* RAX = lf.x, RDX = lf.y, both shifted left by CL (64 - 8 * size: the
- * bits above the size gone, as x & m, y & m compare), and compared. */
-static void cmp_at_size(struct jit_buf *j, int32_t x, int32_t y)
+ * bits above the size gone, as x & m, y & m compare), then RAX op= RDX
+ * (X_CMP, X_ADD): the flags the operation has at the size. */
+static void op_at_size(struct jit_buf *j, unsigned op, int32_t x, int32_t y)
 {
     x_load(j, true, X_RAX, X_RBX, x);
     x_load(j, true, X_RDX, X_RBX, y);
     x_shift_cl(j, true, 4, X_RAX);
     x_shift_cl(j, true, 4, X_RDX);
-    x_alu_rr(j, true, X_CMP, X_RAX, X_RDX);
+    x_alu_rr(j, true, op, X_RAX, X_RDX);
 }
 
 /* CF when a carry in (lf.cf_in) makes "below" "below or equal" (ADC, SBB). */
@@ -253,7 +253,7 @@ static void emit_cf_dl(struct jit_buf *j, uint32_t *at)
             x_test_rr(j, true, X_RAX, X_RAX);
             x_setcc(j, X_CC_NE, X_RDX);
         } else {
-            cmp_at_size(j, cmp[i].x, cmp[i].y);
+            op_at_size(j, X_CMP, cmp[i].x, cmp[i].y);
             if (cmp[i].cc)
                 x_setcc(j, cmp[i].cc, X_RDX);
             else
@@ -291,8 +291,8 @@ static const unsigned pool[] = {X_RSI, X_RDI, X_R8, X_R9, X_R10, X_R11};
  * lazy state kept), for a Jcc, SETcc or CMOVcc after a state the compiler
  * does not know; PF and AF are not (no parity condition comes here).
  * After SUB, ADD and a logic operation: the operation again on the
- * operands shifted to the top; else emu_peek_rflags, through POPF of its
- * arithmetic flags (IF set as it is in user mode: nothing else changes).
+ * operands shifted to the top; else emu_peek_rflags, through
+ * jit_popf_arith.
  * RAX, RCX, RDX clobbered, the registers held kept. Called with RSP 16-byte
  * aligned, so 8 below after the call: six pushes and 8 more align it. */
 static void emit_host_flags(struct jit_buf *j, uint32_t *at)
@@ -301,16 +301,12 @@ static void emit_host_flags(struct jit_buf *j, uint32_t *at)
     shift_and_op(j);
     x_alu_r_imm(j, false, X_CMP, X_RAX, LF_SUB);
     uint32_t not_sub = x_jcc(j, X_CC_NE);
-    cmp_at_size(j, LF(a), LF(b));
+    op_at_size(j, X_CMP, LF(a), LF(b));
     x_ret(j);
     x_patch(j, not_sub, jb_pos(j));
     x_alu_r_imm(j, false, X_CMP, X_RAX, LF_ADD);
     uint32_t not_add = x_jcc(j, X_CC_NE);
-    x_load(j, true, X_RAX, X_RBX, LF(a));
-    x_load(j, true, X_RDX, X_RBX, LF(b));
-    x_shift_cl(j, true, 4, X_RAX);
-    x_shift_cl(j, true, 4, X_RDX);
-    x_alu_rr(j, true, X_ADD, X_RAX, X_RDX);
+    op_at_size(j, X_ADD, LF(a), LF(b));
     x_ret(j);
     x_patch(j, not_add, jb_pos(j));
     x_alu_r_imm(j, false, X_CMP, X_RAX, LF_LOGIC);
@@ -328,10 +324,7 @@ static void emit_host_flags(struct jit_buf *j, uint32_t *at)
     x_alu_r_imm(j, true, X_ADD, X_RSP, 8);
     for (unsigned i = NPOOL; i-- > 0;)
         x_pop(j, pool[i]);
-    x_alu_r_imm(j, false, X_AND, X_RAX, (int32_t)(RFLAGS_CF | RFLAGS_ZF | RFLAGS_SF | RFLAGS_OF));
-    x_alu_r_imm(j, false, X_OR, X_RAX, 0x202);
-    x_push(j, X_RAX);
-    x_popf(j);
+    jit_popf_arith(j);
     x_ret(j);
 }
 
