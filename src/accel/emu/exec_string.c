@@ -37,6 +37,56 @@ static int rep_paused(struct emu_cpu *cpu, bool compares, uint64_t flags0, int s
 static int movs_one(struct emu_cpu *cpu, const struct emu_insn *in, int64_t delta);
 static int stos_one(struct emu_cpu *cpu, const struct emu_insn *in, int64_t delta);
 
+/* k elements of sz bytes, each v: a fixed-size store per element (a
+ * variable-size memcpy would call the library once per element). */
+static void fill(uint8_t *dst, uint64_t v, unsigned sz, uint64_t k)
+{
+    uint16_t w = (uint16_t)v;
+    uint32_t d = (uint32_t)v;
+    if (sz == 1)
+        memset(dst, (int)v, k);
+    else if (sz == 2)
+        for (uint64_t i = 0; i < k; i++)
+            memcpy(dst + 2 * i, &w, 2);
+    else if (sz == 4)
+        for (uint64_t i = 0; i < k; i++)
+            memcpy(dst + 4 * i, &d, 4);
+    else
+        for (uint64_t i = 0; i < k; i++)
+            memcpy(dst + 8 * i, &v, 8);
+}
+
+/* k elements of sz bytes from src to dst, upwards, each read whole before
+ * it is written, as REP MOVS moves them. Below the source or past its
+ * end, the destination gets the source as it was: memmove. Inside it,
+ * bytes already copied are copied again (a pattern repeats): then element
+ * by element, at a fixed size. */
+static void copy_in_order(uint8_t *dst, const uint8_t *src, unsigned sz, uint64_t k)
+{
+    uint64_t n = k * sz;
+    if (dst <= src || dst >= src + n) {
+        memmove(dst, src, n);
+        return;
+    }
+    for (uint64_t i = 0; i < n; i += sz) { /* each element read whole, then written */
+        if (sz == 1) {
+            dst[i] = src[i];
+        } else if (sz == 2) {
+            uint16_t x;
+            memcpy(&x, src + i, 2);
+            memcpy(dst + i, &x, 2);
+        } else if (sz == 4) {
+            uint32_t x;
+            memcpy(&x, src + i, 4);
+            memcpy(dst + i, &x, 4);
+        } else {
+            uint64_t x;
+            memcpy(&x, src + i, 8);
+            memcpy(dst + i, &x, 8);
+        }
+    }
+}
+
 /* Up to max iterations of REP MOVS or STOS at once, in 64-bit code with a
  * 64-bit address size and DF clear, while every element stays in pages
  * that hit the TLB (RAM; for the destination no decoded code; no data
@@ -57,9 +107,7 @@ static uint64_t rep_bulk(struct emu_cpu *cpu, const struct emu_insn *in, iter_fn
     uint64_t k = (4096 - (rdi & 0xfff)) / sz;
     if (one == stos_one) {
         k = k < max ? k : max;
-        uint64_t v = reg_read(cpu, 0, sz);
-        for (uint64_t i = 0; i < k; i++)
-            memcpy(dst + i * sz, &v, sz);
+        fill(dst, reg_read(cpu, 0, sz), sz, k);
         cpu->gpr[7] = rdi + k * sz;
         return k;
     }
@@ -69,11 +117,7 @@ static uint64_t rep_bulk(struct emu_cpu *cpu, const struct emu_insn *in, iter_fn
     uint64_t ks = (4096 - (rsi & 0xfff)) / sz;
     k = k < ks ? k : ks;
     k = k < max ? k : max;
-    for (uint64_t i = 0; i < k; i++) {
-        uint64_t v;
-        memcpy(&v, src + i * sz, sz);
-        memcpy(dst + i * sz, &v, sz);
-    }
+    copy_in_order(dst, src, sz, k);
     cpu->gpr[6] = rsi + k * sz;
     cpu->gpr[7] = rdi + k * sz;
     return k;
@@ -84,8 +128,9 @@ static uint64_t rep_bulk(struct emu_cpu *cpu, const struct emu_insn *in, iter_fn
 static int rep_run(struct emu_cpu *cpu, const struct emu_insn *in, iter_fn one, bool compares,
                    unsigned ptrs)
 {
-    uint64_t flags0 = emu_rflags(cpu);
-    int64_t delta = (flags0 & RFLAGS_DF) ? -(int64_t)in->opsz : (int64_t)in->opsz;
+    /* DF is never lazy; the arithmetic flags only matter to compares */
+    uint64_t flags0 = compares ? emu_rflags(cpu) : 0;
+    int64_t delta = (cpu->rflags & RFLAGS_DF) ? -(int64_t)in->opsz : (int64_t)in->opsz;
     int st;
     if (!(in->flags & (INSN_REP | INSN_REPNE))) {
         st = one(cpu, in, delta);
