@@ -732,11 +732,22 @@ static void setcc(struct jit_ctx *c, const struct emu_insn *in)
  * would: the MOVs, LEA and quiet rotates always, the flag-setting ones
  * when their lazy-state stores are dead (c->skip_lf, and c->skip_cf_in
  * for those that set cf_in). False: nothing emitted. */
+/* After a direct IMUL: cf_in unless dead (the host's CF, which is OF),
+ * and the state the compiler knows. */
+static void imul_cf(struct jit_ctx *c, unsigned size)
+{
+    if (!c->skip_cf_in) {
+        x_setcc(&c->j, X_CC_B, X_RDX);
+        lf_store_cf(c);
+    }
+    set_lf_op(c, LF_CFOF, size);
+}
+
 static bool direct(struct jit_ctx *c, const struct emu_insn *in, enum form f)
 {
     struct jit_buf *j = &c->j;
     unsigned size = in->opsz, op = in->sub & 7;
-    bool q = size == 8, dead = c->skip_lf, dead_cf = c->skip_lf && c->skip_cf_in;
+    bool q = size == 8, dead = c->skip_lf;
     if (size != 4 && size != 8)
         return false;
     switch (f) {
@@ -777,27 +788,31 @@ static bool direct(struct jit_ctx *c, const struct emu_insn *in, enum form f)
         c->host_flags = true;
         return true;
     case F_SHIFT:
-    case F_ROT:
-        if (!const_count(in) || (f == F_SHIFT ? !dead_cf : rot_sets_flags(in)))
+    case F_ROT: /* a shift's CF, when live, as the host's shift leaves it */
+        if (!const_count(in) || (f == F_SHIFT ? !dead : rot_sets_flags(in)))
             return false;
         x_shift_imm(j, q, in->sub, jit_reg(c, in->rm), (uint8_t)const_count(in));
         jit_reg_written(c, in->rm);
+        if (f == F_SHIFT && !c->skip_cf_in) {
+            x_setcc(j, X_CC_B, X_RDX);
+            lf_store_cf(c);
+        }
         if (f == F_SHIFT)
             set_lf_op(c, LF_CFOF, size);
         return true;
-    case F_IMUL:
-        if (!dead_cf)
+    case F_IMUL: /* CF (= OF), when live, as the host's IMUL leaves it */
+        if (!dead)
             return false;
         x_imul_rr(j, q, jit_reg(c, in->reg), jit_reg(c, in->rm));
         jit_reg_written(c, in->reg);
-        set_lf_op(c, LF_CFOF, size);
+        imul_cf(c, size);
         return true;
     case F_IMUL_I: {
-        if (!dead_cf)
+        if (!dead)
             return false;
         unsigned hs = jit_reg(c, in->rm);
         x_imul_rri(j, q, jit_reg_def(c, in->reg), hs, (int32_t)in->imm);
-        set_lf_op(c, LF_CFOF, size);
+        imul_cf(c, size);
         return true;
     }
     case F_MOV_RR:
