@@ -4,8 +4,7 @@
  * SUB XOR CMP), CMP and TEST [mem], reg / imm, MOV [mem], imm, the
  * read-modify-write ALU [mem], reg / imm and INC/DEC [mem] without LOCK
  * (INC/DEC after any lazy state: CF through jit_cf_to_dl); and the byte
- * ALU reg, [mem], which has no specialised handler, as its general
- * executor.
+ * ALU forms that have no specialised handler, as their general executor.
  * Each probes the data TLB inline (jit_tlb_probe: the read TLB, or the
  * write one for a store or a read-modify-write, as the handler does: a
  * write-TLB hit is a readable RAM page) and then does what its handler
@@ -44,7 +43,14 @@ static enum form form_of(const struct emu_insn *in)
      * own (a = the register, b = the byte, alu()) is reproduced. */
     if (in->fn == ex_alu_reg_rm && in->opsz == 1 && alu_op)
         return F_LOAD_OP;
-    bool rmw = !(in->flags & INSN_LOCK) && alu_op;
+    /* Nor has the byte ALU [mem], r8 / imm8: alu_rm's (the read with
+     * write intent, a = the byte, b = the register or the immediate at
+     * size, alu(), the write) is, as fast_alu_mr/mi do it at 32 and 64. */
+    bool rmw = !(in->flags & INSN_LOCK) && alu_op && in->sub != 7;
+    if (in->opsz == 1 && rmw && in->fn == ex_alu_rm_reg)
+        return F_RMW_MR;
+    if (in->opsz == 1 && rmw && in->fn == ex_alu_rm_imm)
+        return F_RMW_MI;
     if (g == in->fn)
         return F_NONE;
     if (in->opsz == 1) { /* byte MOV loads and stores: jit_native_mem.c */
@@ -199,7 +205,10 @@ bool jit_native_alu_mem(struct jit_ctx *c, const struct emu_insn *in, uint32_t *
         else
             x_mov_imm(j, X_RCX, imm_of(in, f));
         jit_alu_core(c, op, size, -1);
-        x_store(j, q, X_RAX, X_RDX, 0);
+        if (size == 1)
+            x_op_mem(j, false, 0x88, X_RAX, X_RDX, 0); /* MOV [RDX], AL */
+        else
+            x_store(j, q, X_RAX, X_RDX, 0);
         break;
     case F_INCDEC: { /* CF first, from the state before (RCX kept) */
         bool keep = jit_incdec_keeps_cf(c->lf_op);
