@@ -2,14 +2,15 @@
  * The JIT against the interpreter (issue 12's lockstep gate): random
  * blocks of the native forms (MOV, ALU, TEST, INC/DEC, LEA, SHL/SHR/SAR
  * and ROL/ROR by a constant, IMUL, MOVZX/MOVSX/MOVSXD, CMOVcc and SETcc on
- * registers, the byte forms on AL..BH and the REX byte registers, MOV
- * (8, 32, 64 bits) to and from memory and MOVZX/MOVSX/MOVSXD from it,
+ * registers, TEST on words, the byte forms on AL..BH and the REX byte
+ * registers, MOV (8, 16, 32, 64 bits) to and from memory and
+ * MOVZX/MOVSX/MOVSXD from it,
  * ALU/CMP/TEST/INC/DEC/MOV-immediate on memory and PUSH/POP with the TLB
  * probe inline (the data TLB sometimes empty), CALL and RET ending the
  * block, the SSE2 moves and integer forms on XMM registers and memory,
  * aligned or not, across a page, with CR0.TS, CR0.EM or no CR4.OSFXSR
  * now and then) mixed with called ones (ADC/SBB, shifts and rotates by
- * CL, 16-bit and other byte forms, PUSH/POP of words, other SSE forms,
+ * CL, other 16-bit and byte forms, PUSH/POP of words, other SSE forms,
  * CLTS, a store into the block's own page,
  * a faulting load, an OUT that exits, HLT and Jcc as the last), each run
  * from the same random CPU state, lazy flags and XMM registers included,
@@ -190,15 +191,18 @@ static void gen_movx(struct code *c)
 }
 
 /* An integer form on memory (jit_native_alu_mem.c's, and their called
- * neighbours): the operand in the data page at r15 + d8 (maybe FS:, maybe
+ * neighbours), of 8, 16 (MOV native, the others called), 32 or 64 bits,
+ * maybe LOCKed (the general executor): the operand in the data page at r15 + d8 (maybe FS:, maybe
  * 32-bit addressing), at an absolute address in it (no REX: AH..BH), or
  * rarely at r13 (non-canonical: #GP through the slow path). Before a
  * Jcc: a form that sets the flags the Jcc then reads. */
 static void gen_alu_mem(struct code *c, bool before_jcc)
 {
     static const unsigned flag_forms[] = {0, 1, 3, 4, 5, 8, 9};
-    bool w = pick(2), byte = pick(3) == 0;
+    bool w = pick(2), byte = pick(3) == 0, word = !byte && pick(4) == 0;
     unsigned op = pick(8), r = reg(), opc, sub = r, imm = 0; /* imm: its bytes */
+    if (word) /* 66: MOVs native, the rest called */
+        w = false;
     switch (before_jcc ? flag_forms[pick(7)] : pick(10)) {
     case 0: opc = op * 8 + 3; break;             /* ALU r, [m] (ADC, SBB called) */
     case 1: opc = 0x39; break;                   /* CMP [m], r */
@@ -215,8 +219,12 @@ static void gen_alu_mem(struct code *c, bool before_jcc)
         opc = opc == 0x83 ? 0x80 : opc - 1;
         imm = imm ? 1 : 0;
     }
-    if (!byte && !(opc & 0xc0) && pick(16) == 0 && opc != 0x39 && (opc & 7) == 1)
+    if (word && imm == 4)
+        imm = 2;
+    if (!(opc & 0xc0) && pick(16) == 0 && opc != 0x38 && opc != 0x39 && (opc & 6) == 0)
         put(c, 0xf0); /* LOCK: the general executor */
+    if (word)
+        put(c, 0x66);
     if (!calm && pick(24) == 0) { /* [r13 + d8]: #GP */
         put(c, 0x49 | (r >> 3) << 2);
         put(c, opc);
@@ -243,10 +251,9 @@ static void gen_alu_mem(struct code *c, bool before_jcc)
         put(c, 0x40 | (sub & 7) << 3 | 7);
         put(c, pick(128)); /* unaligned too; stays in the data page */
     }
-    if (imm == 1)
-        put(c, (unsigned)operand() & 0xff);
-    else if (imm == 4)
-        put32(c, (uint32_t)operand());
+    uint32_t v = (uint32_t)operand();
+    for (unsigned k = 0; k < imm; k++) /* imm8, imm16 or imm32 */
+        put(c, (v >> (8 * k)) & 0xff);
 }
 
 
@@ -496,11 +503,23 @@ static void gen_native(struct code *c)
         put(c, op * 8 + 5);
         put32(c, (uint32_t)operand());
         break;
-    case 5: op_rr(c, w, 0x85, reg(), reg()); break;
-    case 6:
-        op_rr(c, w, 0xf7, 0, reg());
-        put32(c, (uint32_t)operand());
+    case 5: /* TEST r, r (words too) */
+        if (pick(4) == 0) {
+            put(c, 0x66);
+            w = false;
+        }
+        op_rr(c, w, 0x85, reg(), reg());
         break;
+    case 6: { /* TEST r, imm32 / imm16 */
+        bool word = pick(4) == 0;
+        if (word)
+            put(c, 0x66);
+        op_rr(c, w && !word, 0xf7, 0, reg());
+        uint32_t v = (uint32_t)operand();
+        for (unsigned k = 0; k < (word ? 2u : 4u); k++)
+            put(c, (v >> (8 * k)) & 0xff);
+        break;
+    }
     case 7: op_rr(c, w, 0xff, pick(2), reg()); break;
     case 8: { /* LEA: base + index * scale + disp32, RIP-relative, 32-bit addressing */
         unsigned r = reg();
@@ -1321,6 +1340,7 @@ struct tally {
     unsigned call_gp;                      /* CALLs to a non-canonical target */
     unsigned kinds[K_KINDS];               /* the register forms' kinds, native */
     unsigned alu_mem;                      /* ALU, CMP, TEST, MOV on memory, native */
+    unsigned words, byte_rmw;              /* word MOVs on memory and TESTs, byte ALU [m], native */
     unsigned crowded;                      /* blocks crowding the pool, memory forms in them */
     unsigned self_loops, looped;           /* blocks made to loop to their start, ran again */
     unsigned sse, sse_mem;                 /* SSE forms compiled natively, those on memory */
@@ -1581,6 +1601,10 @@ static bool random_block(unsigned k, struct tally *t)
         t->native += jit_native_form(&b->insns[i]);
         s += jit_stack_form(&b->insns[i]);
         t->alu_mem += jit_alu_mem_form(&b->insns[i]);
+        const struct emu_insn *in = &b->insns[i];
+        t->words += in->opsz == 2 && (jit_mem_form(in) || jit_native_form(in));
+        t->byte_rmw += in->opsz == 1 && jit_alu_mem_form(in) &&
+                       (in->fn == ex_alu_rm_reg || in->fn == ex_alu_rm_imm);
     }
     count_kinds(b, t->kinds);
     if (!sse_tally(b, b->jit_body, code_bytes, t)) {
@@ -2280,6 +2304,138 @@ static int noncanonical(void)
     return fails;
 }
 
+/* Memory forms made native after forms that were called (INC/DEC
+ * after any lazy state, the byte ALU read-modify-writes, the word MOVs)
+ * and TEST on word registers, each in a block of its own with what sets
+ * up its case before it: the compiled code must hold the form's own host
+ * access (sig: its bytes, the ModRM's mod and rm bits only where ModRM
+ * is 0xc7 in mask) and no call of a register form's handler, and end as
+ * the interpreter does with the operand at DATA + off (RDX = that),
+ * from a warm TLB (read, then written), an empty one, and across the
+ * data page's end. */
+struct directed {
+    const char *what;
+    uint8_t code[12], n, sig[4], mask[4], sig_n;
+};
+
+static bool code_has(const uint8_t *code, size_t n, const struct directed *d)
+{
+    for (size_t i = 0; i + d->sig_n + 1 <= n; i++) {
+        const uint8_t *at = code + i;
+        size_t k = 0;
+        while (k < d->sig_n && (at[k] & d->mask[k]) == d->sig[k]) {
+            k++;
+            if (k == 1 && d->sig[0] == 0x66 && (at[1] & 0xf0) == 0x40)
+                at++; /* 66 REX: the host register's */
+        }
+        if (k == d->sig_n)
+            return true;
+    }
+    return false;
+}
+
+static unsigned directed_faults; /* cases the interpreter ended with an exception */
+
+static int directed_case(const struct directed *d, uint64_t off, int tlb)
+{
+    struct code c = {.n = d->n};
+    struct accel_exit exit;
+    memcpy(c.b, d->code, d->n);
+    c.b[c.n++] = 0xf4; /* HLT */
+    restore_tables();
+    memset(fx.ram + CODE, 0, 4096);
+    memcpy(fx.ram + CODE, c.b, c.n);
+    emu_code_invalidate(&fx.evm, CODE, 4096);
+    emu_blocks_free_dead(&fx.evm);
+    random_state(&cpu);
+    memset(&exit, 0, sizeof(exit));
+    cpu.exit = &exit;
+    cpu.gpr[2] = DATA + off;
+    emu_set_rflags(&cpu, 2 | (rnd() & RFLAGS_ARITH)); /* no AC */
+    if (tlb) { /* a read fills the read TLB, a write (which may fault) the write one */
+        uint64_t v;
+        if (emu_read(&cpu, SEG_DS, DATA + off, 1, &v) == EMU_OK)
+            emu_write(&cpu, SEG_DS, DATA + off, 1, v);
+        cpu.exc.vector = -1;
+    } else {
+        emu_tlb_flush(&cpu);
+    }
+    start = cpu;
+    memcpy(start_ram, fx.ram, RAM);
+    int st;
+    struct emu_block *b = emu_block_get(&cpu, &st);
+    if (!b) {
+        printf("FAIL: emu JIT: %s: no block (status %d)\n", d->what, st);
+        return 1;
+    }
+    st = emu_run_block(&cpu, b);
+    record(&ref, st, &exit);
+    directed_faults += st == EMU_FAULT;
+    restore();
+    memset(&exit, 0, sizeof(exit));
+    emu_code_invalidate(&fx.evm, CODE, 4096);
+    if ((b = emu_block_get(&cpu, &st)) != NULL)
+        emu_jit_compile(&fx.evm, b);
+    if (!b || !b->jit_code) {
+        printf("FAIL: emu JIT: %s: not compiled\n", d->what);
+        return 1;
+    }
+    size_t n = code_size(b);
+    const struct emu_insn *last = &b->insns[b->n - 2]; /* the form, before HLT */
+    bool calls = !(last->flags & INSN_MEM) && code_names(b->jit_body, n, last);
+    if (!code_has(b->jit_body, n, d) || calls) {
+        printf("FAIL: emu JIT: %s: %s\n", d->what,
+               calls ? "its handler is called" : "compiled without its native access");
+        return 1;
+    }
+    cpu.chain_lin = code_at;
+    st = run_compiled(b, 0, NULL);
+    record(&got, st, &exit);
+    return compare(&c);
+}
+
+static int directed_forms(void)
+{
+    directed_faults = 0;
+    static const struct directed forms[] = {
+        /* INC/DEC (%rdx): after the block's unknown state (the shared
+         * cf_dl, RCX saved around it), after ADC (inline, RCX too), ADD,
+         * INC (CF kept); the store through RCX */
+        {"decl (%rdx)", {0xff, 0x0a}, 2, {0x89, 0x01}, {0xff, 0xff}, 2},
+        {"incq (%rdx)", {0x48, 0xff, 0x02}, 3, {0x48, 0x89, 0x01}, {0xff, 0xff, 0xff}, 3},
+        {"adc %rbx,%rax; incl (%rdx)", {0x48, 0x11, 0xd8, 0xff, 0x02}, 5, {0x89, 0x01},
+         {0xff, 0xff}, 2},
+        {"add %rbx,%rax; decq (%rdx)", {0x48, 0x01, 0xd8, 0x48, 0xff, 0x0a}, 6,
+         {0x48, 0x89, 0x01}, {0xff, 0xff, 0xff}, 3},
+        {"inc %eax; decl (%rdx)", {0xff, 0xc0, 0xff, 0x0a}, 4, {0x89, 0x01}, {0xff, 0xff}, 2},
+        /* the byte ALU [mem], r8 / imm8: MOV [RDX], AL */
+        {"and %al,(%rdx)", {0x20, 0x02}, 2, {0x88, 0x02}, {0xff, 0xff}, 2},
+        {"or %bh,(%rdx)", {0x08, 0x3a}, 2, {0x88, 0x02}, {0xff, 0xff}, 2},
+        {"sub %sil,(%rdx)", {0x40, 0x28, 0x32}, 3, {0x88, 0x02}, {0xff, 0xff}, 2},
+        {"xorb $0x5a,(%rdx)", {0x80, 0x32, 0x5a}, 3, {0x88, 0x02}, {0xff, 0xff}, 2},
+        {"addb $0xff,(%rdx)", {0x80, 0x02, 0xff}, 3, {0x88, 0x02}, {0xff, 0xff}, 2},
+        /* the word MOVs: 66 [REX] 89/8B with [RCX] */
+        {"mov %ax,(%rdx)", {0x66, 0x89, 0x02}, 3, {0x66, 0x89, 0x01}, {0xff, 0xff, 0xc7}, 3},
+        {"mov %r9w,(%rdx)", {0x66, 0x44, 0x89, 0x0a}, 4, {0x66, 0x89, 0x01}, {0xff, 0xff, 0xc7},
+         3},
+        {"mov (%rdx),%cx", {0x66, 0x8b, 0x0a}, 3, {0x66, 0x8b, 0x01}, {0xff, 0xff, 0xc7}, 3},
+        {"mov (%rdx),%r9w", {0x66, 0x44, 0x8b, 0x0a}, 4, {0x66, 0x8b, 0x01}, {0xff, 0xff, 0xc7},
+         3},
+        /* TEST on words: the operands zero-extended from 16 bits (MOVZX) */
+        {"test %cx,%cx", {0x66, 0x85, 0xc9}, 3, {0x0f, 0xb7}, {0xff, 0xff}, 2},
+        {"test $0x8001,%r10w", {0x66, 0x41, 0xf7, 0xc2, 0x01, 0x80}, 6, {0x0f, 0xb7},
+         {0xff, 0xff}, 2},
+    };
+    static const uint64_t offs[] = {0x100, 0x7ff, 0xfff, 0xffe, 0xffc, 0xff9};
+    int fails = 0;
+    for (unsigned i = 0; i < sizeof(forms) / sizeof(forms[0]) && fails < 5; i++)
+        for (unsigned o = 0; o < sizeof(offs) / sizeof(offs[0]) && fails < 5; o++)
+            for (int tlb = 0; tlb < 2 && fails < 5; tlb++)
+                for (int k = 0; k < 4 && fails < 5; k++) /* random states, lazy ones too */
+                    fails += directed_case(&forms[i], offs[o], tlb);
+    return fails;
+}
+
 int main(void)
 {
     setenv("HYPERKIT_EMU_JIT", "1", 1);
@@ -2298,20 +2454,23 @@ int main(void)
         unsigned others = t.insns - t.sse; /* the shares of the forms but SSE's */
         if (t.native < others / 4 || t.stops < CASES / 50 || t.ended < CASES / 50 ||
             t.stack < others / 25 || t.stack_ends < CASES / 10 || t.stack_odd < CASES / 20 ||
-            t.alu_mem < others / 40 || t.looped < CASES / 50) {
+            t.alu_mem < others / 40 || t.looped < CASES / 50 || t.words < CASES / 20 ||
+            t.byte_rmw < CASES / 20) {
             printf("FAIL: emu JIT: the cases miss a path (%u native of %u, %u stops, %u ended "
                    "early, %u stack forms, %u CALL/RET ends, %u blocks with them off STACK, "
-                   "%u ALU on memory, %u self loops run again)\n",
+                   "%u ALU on memory, %u self loops run again, %u word MOVs on memory and "
+                   "TESTs, %u byte ALU [mem] native)\n",
                    t.native, t.insns, t.stops, t.ended, t.stack, t.stack_ends, t.stack_odd,
-                   t.alu_mem, t.looped);
+                   t.alu_mem, t.looped, t.words, t.byte_rmw);
             test_failures++;
         } else {
             printf("PASS: emu JIT: %u random blocks, %u instructions (%u native, %u stack forms, "
-                   "%u CALL/RET ends, %u ALU, CMP, TEST or MOV on memory), the same as the "
-                   "interpreter (%u faults or exits, %u blocks ended early, %u with an odd RSP "
-                   "or AC, %u self loops run again)\n",
-                   CASES, t.insns, t.native, t.stack, t.stack_ends, t.alu_mem, t.stops, t.ended,
-                   t.stack_odd, t.looped);
+                   "%u CALL/RET ends, %u ALU, CMP, TEST or MOV on memory, %u word MOVs on "
+                   "memory and TESTs, %u byte ALU [mem]), the same as the interpreter (%u faults "
+                   "or exits, %u blocks ended early, %u with an odd RSP or AC, %u self loops run "
+                   "again)\n",
+                   CASES, t.insns, t.native, t.stack, t.stack_ends, t.alu_mem, t.words,
+                   t.byte_rmw, t.stops, t.ended, t.stack_odd, t.looped);
         }
     }
     for (int k = 0; k < K_KINDS && !test_failures; k++) {
@@ -2360,6 +2519,14 @@ int main(void)
     uint64_t rng_kept = rng; /* the sections after see the same cases either way */
     if (noncanonical())
         test_failures++;
+    section = "native memory forms";
+    if (directed_forms() == 0)
+        printf("PASS: emu JIT: INC/DEC [mem] after any lazy state, byte ALU [mem], r8 / imm8, "
+               "MOV of words to and from memory and TEST on words compiled natively, the same "
+               "as the interpreter from a warm and an empty TLB and across a page (%u "
+               "faulted)\n", directed_faults);
+    else
+        test_failures++;
     rng = rng_kept;
     /* The data page read-only (CR0.WP: for CPL 0 too): every store to it
      * must fault, compiled or not, though its loads fill the read TLB
@@ -2381,6 +2548,11 @@ int main(void)
                    PAGED_CASES, r.stops);
         }
     }
+    if (directed_forms() == 0)
+        printf("PASS: emu JIT: the native memory forms on the read-only data page, the same as "
+               "the interpreter (%u faulted)\n", directed_faults);
+    else
+        test_failures++;
     set_entry(LOW_PT, DATA >> 12, DATA | 7);
     cpu.cr0 &= ~CR0_WP;
     keep_tables();
@@ -2407,6 +2579,11 @@ int main(void)
                    PAGED_CASES, u.stops);
         }
     }
+    if (directed_forms() == 0)
+        printf("PASS: emu JIT: the native memory forms at CPL 3 over supervisor pages, the same "
+               "as the interpreter (%u faulted)\n", directed_faults);
+    else
+        test_failures++;
     user_mode = false;
     cpu.cpl = 0;
     emu_fixture_fini(&fx);

@@ -191,7 +191,7 @@ void jit_regs_slow_call(struct jit_ctx *c, const struct emu_insn *in, uint32_t *
  * zeroes the upper half, a byte one merges). */
 void jit_read_gpr(struct jit_ctx *c, unsigned size, unsigned g, unsigned to);
 void jit_write_gpr(struct jit_ctx *c, unsigned size, unsigned g);
-/* jit_native_mem.c: MOV between a register and memory (8, 32, 64 bits)
+/* jit_native_mem.c: MOV between a register and memory (8, 16, 32, 64 bits)
  * and MOVZX/MOVSX/MOVSXD loads in 64-bit code, the TLB probe inline and
  * the handler called on anything else; false (nothing emitted) for other
  * instructions. */

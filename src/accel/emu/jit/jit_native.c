@@ -10,7 +10,7 @@
  * pending delta. Only the specialised handlers' forms are taken (32- and
  * 64-bit register operands; the byte forms on AL..BH and the REX byte
  * registers; SETcc), and a few general executors' (ADC/SBB, BSWAP, MOV
- * r/m, imm), in 64-bit code. CMOVcc and SETcc are native only where the
+ * r/m, imm, TEST on word registers), in 64-bit code. CMOVcc and SETcc are native only where the
  * block's own code decides their condition.
  */
 #if defined(__x86_64__)
@@ -91,6 +91,10 @@ static enum form form_of(const struct emu_insn *in)
         (in->fn == ex_alu_rm_reg || in->fn == ex_alu_reg_rm || in->fn == ex_alu_rm_imm ||
          in->fn == ex_alu_acc_imm))
         return F_ADC;
+    /* TEST on word registers has no specialised handler: test()'s
+     * lazy_set(LF_LOGIC, 2, a, b, a & b), the immediate as decoded. */
+    if (!mem && in->opsz == 2 && (in->fn == ex_test_rm_reg || in->fn == ex_test_rm_imm))
+        return in->fn == ex_test_rm_reg ? F_TEST_RR : F_TEST_RI;
     if (g == in->fn)
         return F_NONE;
     unsigned op = in->sub & 7;
@@ -748,8 +752,8 @@ static bool direct(struct jit_ctx *c, const struct emu_insn *in, enum form f)
     struct jit_buf *j = &c->j;
     unsigned size = in->opsz, op = in->sub & 7;
     bool q = size == 8, dead = c->skip_lf;
-    if (size != 4 && size != 8)
-        return false;
+    if (size != 4 && size != 8 && !(size == 2 && (f == F_TEST_RR || f == F_TEST_RI)))
+        return false; /* a dead TEST emits nothing: a word one too */
     switch (f) {
     case F_ALU_RR:
     case F_ALU_RRR: {

@@ -1,15 +1,17 @@
 /*
  * The integer forms with a memory operand that exec_fast_mem.c
  * specialises in 64-bit code, as host code: ALU reg, [mem] (ADD OR AND
- * SUB XOR CMP), CMP and TEST [mem], reg / imm, MOV [mem],
- * imm, and the read-modify-write ALU
- * [mem], reg / imm and INC/DEC [mem] without LOCK. Each probes the data TLB inline
- * (jit_tlb_probe: the read TLB, or the write one for a store or a
- * read-modify-write, as the handler does: a write-TLB hit is a readable
- * RAM page) and then does what its handler does on a hit, the lazy flags
- * through jit_native.c's ALU core; anything else calls the handler
- * (jit_mem_slow_call), which leaves the same lazy state when it does not
- * fault. RIP moves through the pending delta both ways.
+ * SUB XOR CMP), CMP and TEST [mem], reg / imm, MOV [mem], imm, the
+ * read-modify-write ALU [mem], reg / imm and INC/DEC [mem] without LOCK
+ * (INC/DEC after any lazy state: CF through jit_cf_to_dl); and the byte
+ * ALU forms that have no specialised handler, as their general executor.
+ * Each probes the data TLB inline (jit_tlb_probe: the read TLB, or the
+ * write one for a store or a read-modify-write, as the handler does: a
+ * write-TLB hit is a readable RAM page) and then does what its handler
+ * does on a hit, the lazy flags through jit_native.c's ALU core; anything
+ * else calls the handler (jit_mem_slow_call), which leaves the same lazy
+ * state when it does not fault. RIP moves through the pending delta both
+ * ways.
  */
 #if defined(__x86_64__)
 #include "accel/emu/exec.h"
@@ -41,6 +43,14 @@ static enum form form_of(const struct emu_insn *in)
      * own (a = the register, b = the byte, alu()) is reproduced. */
     if (in->fn == ex_alu_reg_rm && in->opsz == 1 && alu_op)
         return F_LOAD_OP;
+    /* Nor has the byte ALU [mem], r8 / imm8: alu_rm's (the read with
+     * write intent, a = the byte, b = the register or the immediate at
+     * size, alu(), the write) is, as fast_alu_mr/mi do it at 32 and 64. */
+    bool rmw = !(in->flags & INSN_LOCK) && alu_op && in->sub != 7;
+    if (in->opsz == 1 && rmw && in->fn == ex_alu_rm_reg)
+        return F_RMW_MR;
+    if (in->opsz == 1 && rmw && in->fn == ex_alu_rm_imm)
+        return F_RMW_MI;
     if (g == in->fn)
         return F_NONE;
     if (in->opsz == 1) { /* byte MOV loads and stores: jit_native_mem.c */
@@ -70,22 +80,13 @@ static enum form form_of(const struct emu_insn *in)
         return F_TEST_MI;
     if (g == ex_mov_rm_imm)
         return F_STORE_IMM;
-    if (!(in->flags & INSN_LOCK) && alu_op && g == ex_alu_rm_reg)
+    if (rmw && g == ex_alu_rm_reg)
         return F_RMW_MR;
-    if (!(in->flags & INSN_LOCK) && alu_op && g == ex_alu_rm_imm)
+    if (rmw && g == ex_alu_rm_imm)
         return F_RMW_MI;
     if (!(in->flags & INSN_LOCK) && g == ex_inc_dec_rm && in->sub < 2)
         return F_INCDEC;
     return F_NONE;
-}
-
-/* INC/DEC keep CF as the state before has it (cf_in), or take it inline
- * from it: native then; after anything else (emu_cf would be called, the
- * host address live) the handler is called. */
-static bool incdec_native(int lf_before)
-{
-    return jit_incdec_keeps_cf(lf_before) || lf_before == LF_ADD || lf_before == LF_SUB ||
-           lf_before == LF_LOGIC;
 }
 
 bool jit_alu_mem_form(const struct emu_insn *in)
@@ -98,12 +99,9 @@ bool jit_alu_mem_lf_effect(const struct emu_insn *in, int lf_before, struct jit_
     enum form f = form_of(in);
     if (f == F_NONE)
         return false;
-    if (f == F_INCDEC) {
-        if (incdec_native(lf_before))
-            *e = (struct jit_lf_effect){true, true, !jit_incdec_keeps_cf(lf_before),
-                                        (in->sub & 1) ? LF_DEC : LF_INC};
-        else /* called */
-            *e = (struct jit_lf_effect){true, false, false, -1};
+    if (f == F_INCDEC) { /* CF of the state before read, on either path */
+        *e = (struct jit_lf_effect){true, true, !jit_incdec_keeps_cf(lf_before),
+                                    (in->sub & 1) ? LF_DEC : LF_INC};
         return true;
     }
     /* It may call its handler, which may fault: the state before must be
@@ -133,6 +131,20 @@ static void load_mem(struct jit_buf *j, unsigned size, unsigned to, unsigned bas
         x_load(j, size == 8, to, base, 0);
 }
 
+/* DL = CF of the lazy state (jit_cf_to_dl) with the host address in RCX
+ * kept: the inline forms after ADD, SUB and a logic operation leave it,
+ * the others (ADC, SBB, the shared cf_dl for a state the compiler does
+ * not know) clobber it, so it is saved around them on the host stack. */
+static void cf_to_dl_keep_rcx(struct jit_ctx *c)
+{
+    bool clobbers = c->lf_op != LF_ADD && c->lf_op != LF_SUB && c->lf_op != LF_LOGIC;
+    if (clobbers)
+        x_push(&c->j, X_RCX);
+    jit_cf_to_dl(c);
+    if (clobbers)
+        x_pop(&c->j, X_RCX);
+}
+
 /* The immediate as the handlers take it: CMP and the read-modify-writes
  * at the operand size, TEST as decoded. */
 static uint64_t imm_of(const struct emu_insn *in, enum form f)
@@ -146,7 +158,7 @@ bool jit_native_alu_mem(struct jit_ctx *c, const struct emu_insn *in, uint32_t *
                         uint32_t *ended)
 {
     enum form f = form_of(in);
-    if (f == F_NONE || (f == F_INCDEC && !incdec_native(c->lf_op)))
+    if (f == F_NONE)
         return false;
     struct jit_buf *j = &c->j;
     unsigned size = in->opsz, op = in->sub & 7;
@@ -193,12 +205,15 @@ bool jit_native_alu_mem(struct jit_ctx *c, const struct emu_insn *in, uint32_t *
         else
             x_mov_imm(j, X_RCX, imm_of(in, f));
         jit_alu_core(c, op, size, -1);
-        x_store(j, q, X_RAX, X_RDX, 0);
+        if (size == 1)
+            x_op_mem(j, false, 0x88, X_RAX, X_RDX, 0); /* MOV [RDX], AL */
+        else
+            x_store(j, q, X_RAX, X_RDX, 0);
         break;
     case F_INCDEC: { /* CF first, from the state before (RCX kept) */
         bool keep = jit_incdec_keeps_cf(c->lf_op);
         if (!keep)
-            jit_cf_to_dl(c);
+            cf_to_dl_keep_rcx(c);
         load_mem(j, size, X_RAX, X_RCX);
         jit_incdec_core(c, in->sub & 1, size, keep);
         x_store(j, q, X_RAX, X_RCX, 0);
@@ -206,9 +221,8 @@ bool jit_native_alu_mem(struct jit_ctx *c, const struct emu_insn *in, uint32_t *
     }
     }
     /* The core set c->lf_op to what the handler leaves on either path
-     * (a byte one only CMP's LF_SUB and TEST's LF_LOGIC, whose CF the
-     * native INC/DEC take right from the zero-extended operands, and
-     * jit_jcc_flags knows at byte size). */
+     * (at byte size too: the lazy state's readers, jit_cf_to_dl and
+     * jit_cond_flags, work at its size). */
     int lf_op = c->lf_op;
     unsigned lf_size = c->lf_size;
     jit_mem_slow_call(c, in, slow, ns, stop, ended);

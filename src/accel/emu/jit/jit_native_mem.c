@@ -1,5 +1,5 @@
 /*
- * MOV reg, [mem] and MOV [mem], reg (8, 32 and 64 bits, AH..BH included)
+ * MOV reg, [mem] and MOV [mem], reg (8, 16, 32 and 64 bits, AH..BH included)
  * and MOVZX/MOVSX/MOVSXD reg, [mem] in 64-bit code as host code: the data TLB probed inline exactly as emu_tlb_host does it
  * (no RFLAGS.AC, canonical, within one page, the tag with the access's
  * user/supervisor bit), then the access through the entry's host address.
@@ -22,7 +22,13 @@ _Static_assert(sizeof(struct emu_tlb_entry) == 32, "jit_tlb_probe indexes the TL
 bool jit_mem_form(const struct emu_insn *in)
 {
     emu_exec_fn g = emu_general_fn(in->fn);
-    if (g == in->fn || !(in->flags & INSN_MEM) || (in->adsz != 4 && in->adsz != 8))
+    if (!(in->flags & INSN_MEM) || (in->adsz != 4 && in->adsz != 8))
+        return false;
+    /* The word MOVs have no specialised handler: their general executor
+     * (rm_read or rm_write at 2, reg_read, reg_write) is reproduced. */
+    if (in->opsz == 2 && (in->fn == ex_mov_reg_rm || in->fn == ex_mov_rm_reg))
+        return true;
+    if (g == in->fn)
         return false;
     if (g == ex_mov_reg_rm || g == ex_mov_rm_reg)
         return in->opsz == 1 || in->opsz == 4 || in->opsz == 8;
@@ -110,6 +116,12 @@ bool jit_native_mem(struct jit_ctx *c, const struct emu_insn *in, uint32_t *stop
     if (store && size == 1) {
         jit_read_gpr(c, 1, in->reg, X_RAX);
         x_op_mem(j, false, 0x88, X_RAX, X_RCX, 0);
+    } else if (size == 2 && !movx) { /* 66 89 / 66 8B: a load keeps bits 63:16 */
+        unsigned h = jit_reg(c, in->reg);
+        jb_u8(j, 0x66);
+        x_op_mem(j, false, store ? 0x89 : 0x8b, h, X_RCX, 0);
+        if (!store)
+            jit_reg_written(c, in->reg);
     } else if (store) {
         jit_read_gpr(c, 8, in->reg, X_RAX);
         x_store(j, q, X_RAX, X_RCX, 0);
