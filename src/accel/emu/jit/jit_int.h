@@ -25,6 +25,7 @@ struct jit_shared {
     const uint8_t *cf_dl;       /* called: DL = the guest's CF (emu_cf), RAX, RCX clobbered */
     const uint8_t *host_flags;  /* called: host CF, ZF, SF, OF the guest's (not PF, AF), RAX-RDX */
     intptr_t rw_delta;          /* code memory's writable view less its executable one */
+    const uint8_t *rflags;      /* called: emu_rflags unless lf.op is LF_NONE, RAX clobbered */
 };
 
 /* A chaining block's code starts by setting R12 to its own block: a

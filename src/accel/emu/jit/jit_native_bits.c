@@ -5,9 +5,10 @@
  * registers (bit_scan in exec_alu.c) and BT of a 32- or 64-bit register
  * or memory operand by an immediate (bit_op). The shift by CL changes no
  * flag when its count is 0, so after it the compiler knows nothing of
- * the lazy state; BSF, BSR and BT materialise the flags (emu_rflags) and
- * change one of them, leaving LF_NONE. BT on memory probes the read TLB
- * inline and calls its handler on anything else (jit_mem_slow_call).
+ * the lazy state; BSF, BSR and BT materialise the flags (emu_rflags,
+ * through the shared code's rflags) and change one of them, leaving
+ * LF_NONE. BT on memory probes the read TLB inline and calls its handler
+ * on anything else (jit_mem_slow_call).
  */
 #if defined(__x86_64__)
 #include "accel/emu/exec.h"
@@ -122,30 +123,22 @@ static void shift_cl(struct jit_ctx *c, const struct emu_insn *in)
 }
 
 /* emu_rflags: the lazy state's flags into cpu->rflags and lf.op =
- * LF_NONE, unless the compiler knows it is so. The call, rare, is cold,
- * every caller-saved host register the code may hold (the pool, RCX,
- * RDX) kept around it: the pool stays as it is. RAX clobbered. */
+ * LF_NONE (the shared code's rflags), unless the compiler knows it is
+ * so; only RAX clobbered, the registers held kept. */
 static void materialise(struct jit_ctx *c)
 {
-    static const uint8_t kept[] = {X_RCX, X_RDX, X_RSI, X_RDI, X_R8, X_R9, X_R10, X_R11};
-    _Static_assert(sizeof(kept) % 2 == 0, "RSP stays 16-byte aligned for the call");
     struct jit_buf *j = &c->j;
     if (c->lf_op == LF_NONE)
         return;
-    x_op_mem(j, false, 0x80, X_CMP, X_RBX, LF(op)); /* CMP byte [op], LF_NONE */
-    jb_u8(j, LF_NONE);
-    uint32_t call = x_jcc(j, X_CC_NE);
-    uint32_t join = jb_pos(j);
-    jit_cold_begin(c);
-    x_patch(j, call, jb_pos(j));
-    for (unsigned k = 0; k < sizeof(kept); k++)
-        x_push(j, kept[k]);
-    x_mov_rr(j, true, X_RDI, X_RBX);
-    x_call_abs(j, (const void *)emu_rflags);
-    for (unsigned k = sizeof(kept); k-- > 0;)
-        x_pop(j, kept[k]);
-    x_patch(j, x_jmp(j), join);
-    jit_cold_end(c);
+    uint32_t none = 0;
+    if (c->lf_op < 0) { /* unknown: it may be so already */
+        x_op_mem(j, false, 0x80, X_CMP, X_RBX, LF(op)); /* CMP byte [op], LF_NONE */
+        jb_u8(j, LF_NONE);
+        none = x_jcc(j, X_CC_E);
+    }
+    x_call_abs(j, c->sh->rflags);
+    if (none)
+        x_patch(j, none, jb_pos(j));
     c->lf_op = LF_NONE;
 }
 
