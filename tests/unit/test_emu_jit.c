@@ -469,11 +469,74 @@ static void gen_sse(struct code *c)
     }
 }
 
+/* The bit forms jit_native_bits.c makes native: SHL/SHR/SAR r, CL (CL
+ * set to an edge count first, half the time), BSF/BSR r, r (the source
+ * zeroed first, now and then; F3, TZCNT's encoding, is BSF here), BT r,
+ * imm8 and, when mem, BT [m], imm8 (sse_mem's operands); now and then a
+ * 16-bit one, called. */
+static void gen_bits(struct code *c, bool mem)
+{
+    bool w = pick(2), word = pick(8) == 0;
+    unsigned r = reg(), s = reg();
+    switch (pick(mem ? 5 : 3)) {
+    case 0: { /* SHL, SHR, SAR r, CL */
+        static const uint8_t counts[] = {0, 1, 31, 32, 33, 63, 64, 0xff};
+        static const unsigned sub[] = {4, 5, 7};
+        if (pick(2)) { /* MOV CL, imm8 */
+            put(c, 0xb1);
+            put(c, counts[pick(sizeof(counts))]);
+            c->insns++;
+        }
+        if (word)
+            put(c, 0x66);
+        op_rr(c, w, 0xd3, sub[pick(3)], r);
+        break;
+    }
+    case 1: /* BSF, BSR r, r */
+        if (pick(3) == 0) { /* XOR s, s: a zero source */
+            op_rr(c, pick(2), 0x31, s, s);
+            c->insns++;
+        }
+        if (pick(4) == 0)
+            put(c, 0xf3);
+        if (word)
+            put(c, 0x66);
+        op_rr(c, w, pick(2) ? 0x0fbc : 0x0fbd, r, s);
+        break;
+    case 2: /* BT r, imm8 */
+        if (word)
+            put(c, 0x66);
+        op_rr(c, w, 0x0fba, 4, r);
+        put(c, pick(256));
+        break;
+    case 3: /* BT [rsp + d8], imm8 (glibc's btl $0xa, 0xc(%rsp)) */
+        if (word)
+            put(c, 0x66);
+        if (w)
+            put(c, 0x48);
+        put(c, 0x0f);
+        put(c, 0xba);
+        put(c, 0x64);
+        put(c, 0x24);
+        put(c, 8 * pick(4) + (pick(4) ? 0 : pick(8)));
+        put(c, pick(256));
+        break;
+    default: /* BT [m], imm8 */
+        sse_form(c, word ? 0x66 : 0, w, 0xba, 4, -1, word ? 2 : w ? 8 : 4, false, true);
+        put(c, pick(256));
+        break;
+    }
+}
+
 /* A native form. */
 static void gen_native(struct code *c)
 {
     bool w = pick(2);
     unsigned op = pick(8);
+    if (pick(regs_only ? 14 : 20) == 0) {
+        gen_bits(c, !regs_only);
+        return;
+    }
     switch (regs_only ? pick(13) : pick(18)) {
     case 17: gen_sse(c); break;
     case 15:
@@ -782,6 +845,9 @@ static void gen_block(struct code *c)
         break;
     }
 }
+
+/* random_block: this block rather than a generated one (NULL: none). */
+static const struct code *given;
 
 /* str_block's: the string compare (opcode, imm8) of the next block, or
  * none (opc 0). */
@@ -1349,6 +1415,7 @@ struct tally {
     unsigned shufb, str;                   /* PSHUFB, PCMPxSTRx compiled as the host's */
     unsigned str_ud;                       /* blocks stopped at a string compare by #UD */
     unsigned str_jcc;                      /* closed right after one by a native Jcc */
+    unsigned bits[4];                      /* SHx r, CL; BSF/BSR; BT r, imm; BT [m], imm native */
 };
 
 /* The size of b's compiled code, right after it was compiled (the last
@@ -1432,6 +1499,28 @@ static bool sse_tally(const struct emu_block *b, const uint8_t *code, size_t n, 
             t->sse_gp += ref.vector == EXC_GP;
             t->str_ud += str && ref.vector == EXC_UD && (start.features_off >> EMU_HF_SSE42) & 1;
         }
+    }
+    return true;
+}
+
+/* b's bit forms (jit_native_bits.c), compiled to code of n bytes, into
+ * t: one on registers must have no call of its handler compiled, BT on
+ * memory one (its slow path). False when the code is not so. */
+static bool bits_tally(const struct emu_block *b, const uint8_t *code, size_t n, struct tally *t)
+{
+    for (unsigned i = 0; i < b->n; i++) {
+        const struct emu_insn *in = &b->insns[i];
+        if (!jit_bits_form(in))
+            continue;
+        bool mem = in->flags & INSN_MEM;
+        if (code_names(code, n, in) != mem) {
+            printf("FAIL: emu JIT: bit form %u of a block (%02x, %s) %s\n", i, in->opcode,
+                   mem ? "memory" : "registers",
+                   mem ? "has no slow path compiled" : "calls its handler");
+            return false;
+        }
+        emu_exec_fn g = emu_general_fn(in->fn);
+        t->bits[mem ? 3 : g == ex_shift ? 0 : g == ex_bt_imm ? 2 : 1]++;
     }
     return true;
 }
@@ -1524,7 +1613,10 @@ static bool random_block(unsigned k, struct tally *t)
 {
     struct accel_exit exit;
     struct code c;
-    if (crowded)
+    if (given) {
+        c = *given;
+        rel8_last = false;
+    } else if (crowded)
         gen_crowded_block(&c);
     else if (str_opc)
         gen_str_block(&c);
@@ -1611,6 +1703,10 @@ static bool random_block(unsigned k, struct tally *t)
         report(&c, "where it calls SSE handlers", 0, 0);
         return false;
     }
+    if (!bits_tally(b, b->jit_body, code_bytes, t)) {
+        report(&c, "where it calls bit forms' handlers", 0, 0);
+        return false;
+    }
     t->crowded += crowds_pool(b);
     t->stack += s;
     t->stack_ends += jit_stack_form(last);
@@ -1646,6 +1742,73 @@ static void sse_floors(const struct tally *t)
            "as the host's instruction (%u #UD with SSE4.2 off)\n",
            t->sse, t->sse_mem, t->sse_direct, t->sse_nm, t->sse_ud, t->sse_gp, sse_crossing,
            t->shufb, t->str, t->str_ud);
+}
+
+/* The bit forms the random blocks must have compiled natively. */
+static void bits_floors(const struct tally *t)
+{
+    static const char *const names[4] = {"SHL/SHR/SAR r, CL", "BSF/BSR r, r", "BT r, imm8",
+                                         "BT [m], imm8"};
+    for (unsigned k = 0; k < 4; k++) {
+        if (t->bits[k] < CASES / 50) {
+            printf("FAIL: emu JIT: only %u %s compiled natively\n", t->bits[k], names[k]);
+            test_failures++;
+            return;
+        }
+    }
+    printf("PASS: emu JIT: the random blocks' bit forms: %u SHL/SHR/SAR r, CL, %u BSF/BSR, %u BT "
+           "r, imm8 with no call of their handler compiled, %u BT [m], imm8 native\n",
+           t->bits[0], t->bits[1], t->bits[2], t->bits[3]);
+}
+
+/* Blocks of the bit forms at their edges, each from many random states
+ * (lazy states of every kind, LF_NONE among them; the data TLB empty now
+ * and then): counts of 0 (CL 0, 32, 64) keeping the flags and still
+ * zero-extending a 32-bit register, in place (the state dead) or not;
+ * BSF/BSR of 0 leaving the destination whole; BT's immediate past the
+ * width; BT on the stack as glibc has it; the flags read after each. */
+static unsigned random_blocks(unsigned cases, struct tally *t);
+static void bit_edges(void)
+{
+    static const struct {
+        uint8_t n, b[12];
+    } blocks[] = {
+        {5, {0xb1, 0x00, 0xd3, 0xe0, 0xf4}},                   /* mov cl, 0; shl eax, cl */
+        {5, {0xb1, 0x20, 0xd3, 0xf8, 0xf4}},                   /* mov cl, 32; sar eax, cl */
+        {6, {0xb1, 0x40, 0x48, 0xd3, 0xe8, 0xf4}},             /* mov cl, 64; shr rax, cl */
+        {6, {0xb1, 0x3f, 0x48, 0xd3, 0xe0, 0xf4}},             /* mov cl, 63; shl rax, cl */
+        {7, {0xb1, 0x00, 0xd3, 0xe0, 0x85, 0xc0, 0xf4}},       /* ...; test eax, eax: dead */
+        {8, {0xb1, 0x21, 0x41, 0xd3, 0xe1, 0x01, 0xc0, 0xf4}}, /* shl r9d, cl; add: dead */
+        {6, {0x48, 0xd3, 0xea, 0x72, 0x00, 0xf4}},             /* shr rdx, cl; jc */
+        {5, {0xd3, 0xf8, 0xff, 0xc1, 0xf4}},                   /* sar eax, cl; inc ecx */
+        {6, {0x31, 0xd2, 0x0f, 0xbc, 0xc2, 0xf4}},             /* xor edx, edx; bsf eax, edx */
+        {7, {0x31, 0xc0, 0x48, 0x0f, 0xbd, 0xc0, 0xf4}},       /* xor eax, eax; bsr rax, rax */
+        {5, {0x48, 0x0f, 0xbc, 0xc0, 0xf4}},                   /* bsf rax, rax */
+        {5, {0xf3, 0x0f, 0xbc, 0xc2, 0xf4}},                   /* tzcnt (bsf) eax, edx */
+        {5, {0x45, 0x0f, 0xbd, 0xd3, 0xf4}},                   /* bsr r10d, r11d */
+        {6, {0x0f, 0xbc, 0xc2, 0x74, 0x00, 0xf4}},             /* bsf eax, edx; jz */
+        {7, {0x0f, 0xba, 0xe0, 0x1f, 0x72, 0x00, 0xf4}},       /* bt eax, 31; jc */
+        {6, {0x48, 0x0f, 0xba, 0xe0, 0xff, 0xf4}},             /* bt rax, 255 */
+        {7, {0x0f, 0xba, 0x64, 0x24, 0x0c, 0x0a, 0xf4}},       /* bt dword [rsp + 12], 10 */
+        {7, {0x49, 0x0f, 0xba, 0x67, 0x10, 0x45, 0xf4}},       /* bt qword [r15 + 16], 69 */
+        {11, {0x0f, 0xba, 0xe0, 0x03, 0x0f, 0xbc, 0xc2, 0x0f, 0x92, 0xc1, 0xf4}}, /* bt; bsf; setc */
+    };
+    struct tally t = {0};
+    section = "bit form edges";
+    unsigned failed = 0;
+    for (unsigned k = 0; k < sizeof(blocks) / sizeof(blocks[0]) && !failed; k++) {
+        struct code c = {.n = blocks[k].n, .insns = 1};
+        memcpy(c.b, blocks[k].b, blocks[k].n);
+        given = &c;
+        failed += random_blocks(300, &t);
+    }
+    given = NULL;
+    if (!failed)
+        printf("PASS: emu JIT: %u blocks of bit forms at their edges from 300 random states each, "
+               "the same as the interpreter (%u SHx r, CL, %u BSF/BSR, %u BT r, %u BT [m] "
+               "native)\n",
+               (unsigned)(sizeof(blocks) / sizeof(blocks[0])), t.bits[0], t.bits[1], t.bits[2],
+               t.bits[3]);
 }
 
 /* Every string compare with every imm8, on registers and on memory
@@ -2482,6 +2645,8 @@ int main(void)
     if (!test_failures)
         sse_floors(&t);
     if (!test_failures)
+        bits_floors(&t);
+    if (!test_failures)
         printf("PASS: emu JIT: the random blocks' native register forms: %u rotates setting "
                "CF/OF, %u quiet, %u on AH..BH, %u MOVZX/MOVSX/MOVSXD, %u CMOVcc/SETcc, %u NOT/NEG "
                "(%u NEGs whose flags are read), %u flag setters as one host instruction (lazy "
@@ -2490,6 +2655,7 @@ int main(void)
                t.kinds[K_COND], t.kinds[K_NOT_NEG], t.kinds[K_NEG_LIVE], t.kinds[K_DEAD_LF]);
     crowded_blocks();
     string_compares();
+    bit_edges();
     emu_jit_set_arena_limit(&fx.evm, 4096);
     if (loop_programs())
         test_failures++;

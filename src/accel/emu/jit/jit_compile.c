@@ -322,6 +322,8 @@ static void build(struct jit_ctx *c, const struct jit_regs *preload, struct jit_
         }
         if (c->long64 && jit_native_sse(c, in, &called[i], &stop_at[i], &ended_at[i]))
             continue;
+        if (c->long64 && jit_native_bits(c, in, &called[i], &stop_at[i], &ended_at[i]))
+            continue;
         if (c->long64 && jit_native(c, in)) {
             prev_native = true;
             called[i] = false;

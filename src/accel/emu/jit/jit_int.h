@@ -25,6 +25,7 @@ struct jit_shared {
     const uint8_t *cf_dl;       /* called: DL = the guest's CF (emu_cf), RAX, RCX clobbered */
     const uint8_t *host_flags;  /* called: host CF, ZF, SF, OF the guest's (not PF, AF), RAX-RDX */
     intptr_t rw_delta;          /* code memory's writable view less its executable one */
+    const uint8_t *rflags;      /* called: emu_rflags unless lf.op is LF_NONE, RAX clobbered */
 };
 
 /* A chaining block's code starts by setting R12 to its own block: a
@@ -230,6 +231,16 @@ bool jit_alu_mem_form(const struct emu_insn *in);
 bool jit_alu_mem_lf_effect(const struct emu_insn *in, int lf_before, struct jit_lf_effect *e);
 bool jit_native_alu_mem(struct jit_ctx *c, const struct emu_insn *in, uint32_t *stop,
                         uint32_t *ended);
+/* jit_native_bits.c: SHL/SHR/SAR reg, CL, BSF/BSR reg, reg and BT
+ * reg/[mem], imm8 at 32 and 64 bits in 64-bit code (BT on memory: the
+ * TLB probe inline, the handler called on anything else, *called kept;
+ * the register forms: *called = false, RIP moved by the pending delta);
+ * false (nothing emitted) for other instructions. jit_bits_lf_effect:
+ * their jit_lf_effect into *e (false: not one). */
+bool jit_bits_form(const struct emu_insn *in);
+bool jit_bits_lf_effect(const struct emu_insn *in, int lf_before, struct jit_lf_effect *e);
+bool jit_native_bits(struct jit_ctx *c, const struct emu_insn *in, bool *called, uint32_t *stop,
+                     uint32_t *ended);
 /* jit_native_sse.c: the SSE2 moves and integer forms, PSHUFB and the
  * SSE4.2 string compares in 64-bit code on host XMM registers, the CR0/CR4 check before the block's first, the
  * alignment check and the TLB probe inline, the handler called on

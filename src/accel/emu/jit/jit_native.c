@@ -206,6 +206,8 @@ struct jit_lf_effect jit_lf_effect(const struct emu_insn *in, int lf_before)
             break;
         if (jit_alu_mem_lf_effect(in, lf_before, &e))
             break;
+        if (jit_bits_lf_effect(in, lf_before, &e))
+            break;
         /* May call its handler: the flags kept, the state before read. */
         if (jit_mem_form(in) || jit_stack_form(in)) {
             e.reads = true;

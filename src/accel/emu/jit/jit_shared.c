@@ -328,17 +328,90 @@ static void emit_host_flags(struct jit_buf *j, uint32_t *at)
     x_ret(j);
 }
 
+/* op reg, [RBX + off] at size (1, 2, 4, 8; opc the 32-bit form's). */
+static void op_sized_mem(struct jit_buf *j, unsigned size, uint8_t opc, unsigned reg, int32_t off)
+{
+    if (size == 2)
+        jb_u8(j, 0x66);
+    x_op_mem(j, size == 8, (uint8_t)(size == 1 ? opc - 1 : opc), reg, X_RBX, off);
+}
+
+/* rflags: emu_rflags (the lazy state's flags into cpu->rflags, lf.op =
+ * LF_NONE), for BSF, BSR and BT, called when lf.op is not LF_NONE. After
+ * SUB, ADD and a logic operation the operation again at its size gives
+ * every flag (PF and AF from the low bits the operands keep; a logic
+ * one's AF is 0, the host's undefined); anything else calls emu_rflags.
+ * RAX and the host flags clobbered, every other register kept; called
+ * with RSP 16-byte aligned, as host_flags. */
+static void emit_rflags(struct jit_buf *j, uint32_t *at)
+{
+    static const uint8_t ops[] = {LF_SUB, LF_LOGIC, LF_ADD}, sizes[] = {4, 8, 1, 2};
+    uint32_t to_tail[12], to_logic[4];
+    unsigned nt = 0, nl = 0;
+    *at = jb_pos(j);
+    x_op0f_mem(j, false, 0xb7, X_RAX, X_RBX, LF(op)); /* MOVZX EAX, word [op]: op | size << 8 */
+    for (unsigned o = 0; o < sizeof(ops); o++) {
+        for (unsigned k = 0; k < sizeof(sizes); k++) {
+            unsigned size = sizes[k];
+            x_alu_r_imm(j, false, X_CMP, X_RAX, (int32_t)(ops[o] | size << 8));
+            uint32_t next = x_jcc(j, X_CC_NE);
+            if (ops[o] == LF_LOGIC) {
+                op_sized_mem(j, size, 0x8b, X_RAX, LF(res));
+                if (size == 2)
+                    jb_u8(j, 0x66);
+                x_op_rr(j, size == 8, size == 1 ? 0x84 : 0x85, X_RAX, X_RAX); /* TEST */
+                to_logic[nl++] = x_jmp(j);
+            } else {
+                op_sized_mem(j, size, 0x8b, X_RAX, LF(a));
+                op_sized_mem(j, size, ops[o] == LF_SUB ? 0x3b : 0x03, X_RAX, LF(b)); /* CMP, ADD */
+                to_tail[nt++] = x_jmp(j);
+            }
+            x_patch(j, next, jb_pos(j));
+        }
+    }
+    for (unsigned i = 0; i < NPOOL; i++)
+        x_push(j, pool[i]);
+    x_push(j, X_RCX);
+    x_push(j, X_RDX);
+    x_alu_r_imm(j, true, X_SUB, X_RSP, 8);
+    x_mov_rr(j, true, X_RDI, X_RBX);
+    x_call_abs(j, (const void *)emu_rflags);
+    x_alu_r_imm(j, true, X_ADD, X_RSP, 8);
+    x_pop(j, X_RDX);
+    x_pop(j, X_RCX);
+    for (unsigned i = NPOOL; i-- > 0;)
+        x_pop(j, pool[i]);
+    x_ret(j);
+    for (unsigned i = 0; i < nl; i++)
+        x_patch(j, to_logic[i], jb_pos(j));
+    x_pushf(j);
+    x_pop(j, X_RAX);
+    x_alu_r_imm(j, false, X_AND, X_RAX, (int32_t)(RFLAGS_ARITH & ~RFLAGS_AF));
+    uint32_t merge = x_jmp(j);
+    for (unsigned i = 0; i < nt; i++)
+        x_patch(j, to_tail[i], jb_pos(j));
+    x_pushf(j);
+    x_pop(j, X_RAX);
+    x_alu_r_imm(j, false, X_AND, X_RAX, (int32_t)RFLAGS_ARITH);
+    x_patch(j, merge, jb_pos(j));
+    x_alu_mem_imm(j, true, X_AND, X_RBX, JIT_CPU(rflags), (int32_t) ~(uint32_t)RFLAGS_ARITH);
+    x_op_mem(j, true, 0x09, X_RAX, X_RBX, JIT_CPU(rflags)); /* OR [rflags], RAX */
+    x_store_imm(j, 1, X_RBX, LF(op), LF_NONE);
+    x_ret(j);
+}
+
 bool jit_shared_build(struct emu_jit *jit)
 {
     struct jit_arena *a = &jit->arena;
     struct jit_buf jb = {jit->buf, jit->buf, jit->buf + sizeof(jit->buf), false, 0, 0, NULL};
     struct jit_buf *j = &jb;
-    uint32_t out, leave, stop, ended, any, other, cf_dl, host_flags;
+    uint32_t out, leave, stop, ended, any, other, cf_dl, host_flags, rflags;
     emit_out_leave(j, &out, &leave);
     emit_stubs(j, leave, &stop, &ended);
     emit_chain(j, out, &any, &other);
     emit_cf_dl(j, &cf_dl);
     emit_host_flags(j, &host_flags);
+    emit_rflags(j, &rflags);
     uint32_t enter = jb_pos(j);
     emit_enter(j);
     if (j->full || a->used)
@@ -350,7 +423,7 @@ bool jit_shared_build(struct emu_jit *jit)
     jit->shared = (struct jit_shared){code + enter, code + out, code + leave, code + stop,
                                       code + ended, code + any, code + other, code + cf_dl,
                                       code + host_flags,
-                                      (intptr_t)(a->rw - a->rx)};
+                                      (intptr_t)(a->rw - a->rx), code + rflags};
     return true;
 }
 #endif
