@@ -4,7 +4,8 @@
  * and ROL/ROR by a constant, IMUL, MOVZX/MOVSX/MOVSXD, CMOVcc and SETcc on
  * registers, the byte forms on AL..BH and the REX byte registers, MOV
  * (8, 32, 64 bits) to and from memory and MOVZX/MOVSX/MOVSXD from it,
- * ALU/CMP/TEST/INC/DEC/MOV-immediate on memory and PUSH/POP with the TLB
+ * ALU/CMP/TEST/INC/DEC/MOV-immediate on memory, SETcc, XCHG and CMPXCHG
+ * on memory (XCHG on registers too) and PUSH/POP with the TLB
  * probe inline (the data TLB sometimes empty), CALL and RET ending the
  * block, the SSE2 moves and integer forms on XMM registers and memory,
  * aligned or not, across a page, with CR0.TS, CR0.EM or no CR4.OSFXSR
@@ -250,6 +251,80 @@ static void gen_alu_mem(struct code *c, bool before_jcc)
 }
 
 
+/* SETcc, XCHG (LOCK or not) and CMPXCHG (LOCK or not) on memory at 8,
+ * 32 or 64 bits (jit_native_atomic.c's): at [r15 + d8] (maybe FS:, maybe
+ * 32-bit addressing), at [rsp + d8], at an absolute address in the data
+ * page (now and then across its end; no REX: AH..BH), RIP-relative (the
+ * data page, or the page before the code's when paged; rarely the code's
+ * own page, decoded code: the slow path), or rarely [r13] (#GP); and
+ * XCHG between registers. Before a Jcc: CMPXCHG, whose flags it reads. */
+static void gen_atomic(struct code *c, bool before_jcc)
+{
+    bool w = pick(2), byte = pick(4) == 0;
+    unsigned r = reg(), kind = before_jcc ? 2 : pick(5), opc;
+    if (kind == 4) { /* XCHG r, r */
+        if (byte)
+            byte_rr(c, 0x86);
+        else
+            op_rr(c, w, 0x87, r, reg());
+        return;
+    }
+    if (kind == 0) { /* SETcc: 0F 90+cc /0 */
+        byte = true;
+        r = 0;
+        opc = 0x0f90 + pick(16);
+    } else {
+        opc = kind == 1 ? 0x87 : 0x0fb1;
+        opc -= byte;
+        if (pick(kind == 1 ? 4 : 2) == 0)
+            put(c, 0xf0); /* LOCK */
+    }
+    unsigned size = byte ? 1 : w ? 8 : 4, mode = pick(8);
+    unsigned rex = 0x40 | (w && !byte ? 8 : 0) | (r >> 3) << 2;
+    if (byte && mode == 3)
+        r &= 7; /* no REX below: 4-7 are AH..BH */
+    if (!calm && mode == 0) { /* [r13 + d8]: #GP */
+        put(c, rex | 1);
+    } else if (mode == 1) { /* FS:, 67 */
+        if (pick(2))
+            put(c, 0x64);
+        if (pick(2))
+            put(c, 0x67);
+        put(c, rex | 1);
+    } else if (mode == 3) { /* absolute, no REX when it need not */
+        if (rex != 0x40)
+            put(c, rex);
+    } else {
+        put(c, rex | (mode == 2 || mode == 4 ? 0 : 1));
+    }
+    if (opc > 0xff)
+        put(c, opc >> 8);
+    put(c, opc & 0xff);
+    unsigned rr = (r & 7) << 3;
+    if (!calm && mode == 0) {
+        put(c, 0x45 | rr);
+        put(c, pick(16) * 8);
+    } else if (mode == 2) { /* [rsp + d8] */
+        put(c, 0x44 | rr);
+        put(c, 0x24);
+        put(c, pick(128));
+    } else if (mode == 3) { /* [DATA + d32]: across the page's end now and then */
+        put(c, 0x04 | rr);
+        put(c, 0x25);
+        put32(c, (uint32_t)DATA + (pick(4) ? 0x200 + pick(0xdf8) : 0x1000 - size + pick(size)));
+    } else if (mode == 4) { /* RIP-relative */
+        put(c, 0x05 | rr);
+        uint64_t next = code_at + c->n + 4; /* the block starts at code_at */
+        uint64_t to = !calm && pick(8) == 0 ? code_at + 0x800 + pick(64)
+                      : code_at == CODE ? DATA + 0x200 + pick(0xdf8)
+                                        : HIGH - 0x800 + pick(0x700);
+        put32(c, (uint32_t)(to - next));
+    } else { /* [r15 + d8] */
+        put(c, 0x47 | rr);
+        put(c, pick(128));
+    }
+}
+
 /* The SSE memory operand's encoding after the opcode (ModRM with reg,
  * then SIB and displacement), the prefixes before it in pre[] (FS, 67)
  * and REX.B in rex_b: [r15 + d8] in the data page, 16-byte aligned or
@@ -467,7 +542,8 @@ static void gen_native(struct code *c)
 {
     bool w = pick(2);
     unsigned op = pick(8);
-    switch (regs_only ? pick(13) : pick(18)) {
+    switch (regs_only ? pick(13) : pick(19)) {
+    case 18: gen_atomic(c, false); break;
     case 17: gen_sse(c); break;
     case 15:
     case 16: gen_alu_mem(c, false); break;
@@ -715,7 +791,10 @@ static void gen_block(struct code *c)
     case 0:
     case 1:
         if (pick(3) == 0) { /* a flag-setting form on memory before it */
-            gen_alu_mem(c, true);
+            if (pick(4))
+                gen_alu_mem(c, true);
+            else
+                gen_atomic(c, true);
             c->insns++;
         }
         put(c, 0x70 + pick(16)); /* Jcc: ends the block, reads the flags */
@@ -811,11 +890,12 @@ static void gen_mov_mem(struct code *c)
 
 /* Register pressure: native register forms on all of reg()'s 13
  * registers (more than the JIT's pool of 6 holds: evictions, dirty ones
- * stored), NOT and NEG, and memory forms, whose slow path (the data TLB
- * empty at the start) must store what the pool holds and load it back. */
+ * stored), NOT and NEG, and memory forms (SETcc, XCHG, CMPXCHG among
+ * them), whose slow path (the data TLB empty at the start) must store
+ * what the pool holds and load it back. */
 static void gen_crowded(struct code *c)
 {
-    switch (pick(8)) {
+    switch (pick(9)) {
     case 0: op_rr(c, pick(2), 0xf7, 2 + pick(2), reg()); break; /* NOT, NEG */
     case 1: gen_alu_mem(c, false); break;
     case 2:
@@ -829,6 +909,7 @@ static void gen_crowded(struct code *c)
         put32(c, (uint32_t)operand());
         break;
     }
+    case 5: gen_atomic(c, false); break; /* SETcc, XCHG, CMPXCHG */
     default: gen_native(c); break;
     }
 }
@@ -1329,6 +1410,9 @@ struct tally {
     unsigned shufb, str;                   /* PSHUFB, PCMPxSTRx compiled as the host's */
     unsigned str_ud;                       /* blocks stopped at a string compare by #UD */
     unsigned str_jcc;                      /* closed right after one by a native Jcc */
+    unsigned atomic[4];                    /* SETcc [m], XCHG [m], XCHG r, r, CMPXCHG [m] native */
+    unsigned atomic_called;                /* SETcc [m] called (parity, state unknown) */
+    unsigned atomic_pf, atomic_pf_w;       /* blocks stopped at one by #PF, with W set */
 };
 
 /* The size of b's compiled code, right after it was compiled (the last
@@ -1416,6 +1500,79 @@ static bool sse_tally(const struct emu_block *b, const uint8_t *code, size_t n, 
     return true;
 }
 
+/* Whether the code [code, code + n) holds the len bytes at op. */
+static bool code_has(const uint8_t *code, size_t n, const uint8_t *op, size_t len)
+{
+    for (size_t i = 0; i + len <= n; i++)
+        if (!memcmp(code + i, op, len))
+            return true;
+    return false;
+}
+
+enum { A_SETCC, A_XCHG, A_XCHG_RR, A_CMPXCHG };
+static const char *const atomic_names[4] = {"SETcc [m]", "XCHG [m]", "XCHG r, r", "CMPXCHG [m]"};
+
+/* b's SETcc, XCHG and CMPXCHG forms (jit_native_atomic.c), compiled to
+ * code of n bytes, into t: XCHG between registers must be native with no
+ * call of its handler compiled; a memory form must hold the host's own
+ * instruction as jit_native_atomic emits it on the probe's host address
+ * (SETcc AL then MOV [RCX], AL; XCHG [RCX], RAX at size; LOCK CMPXCHG
+ * [RCX], RDX at size), and a call of its handler (the slow path); so
+ * must a SETcc whose condition the compiler does not take
+ * (jit_cond_native, after the state jit_lf_effect tracks), which is
+ * called (another SETcc on the same condition may be native: the
+ * host's instruction is not looked for). A #PF stopping the block at one is counted. False when
+ * the code is not so. */
+static bool atomic_tally(const struct emu_block *b, const uint8_t *code, size_t n, struct tally *t)
+{
+    int lf = -1;
+    uint64_t at = code_at;
+    for (unsigned i = 0; i < b->n; at += b->insns[i].len, i++) {
+        const struct emu_insn *in = &b->insns[i];
+        int lf_before = lf;
+        lf = jit_lf_effect(in, lf).lf_after;
+        if (!jit_atomic_form(in))
+            continue;
+        bool mem = in->flags & INSN_MEM, w = in->opsz == 8, byte = in->opsz == 1;
+        int k = in->fn == ex_setcc ? A_SETCC : in->fn == ex_cmpxchg ? A_CMPXCHG
+                : mem ? A_XCHG : A_XCHG_RR;
+        bool native = k != A_SETCC || jit_cond_native(lf_before, in->sub);
+        uint8_t op[6];
+        size_t len = 0;
+        if (k == A_SETCC) {
+            const uint8_t s[] = {0x0f, (uint8_t)(0x90 + (in->sub & 15)), 0xc0, 0x88, 0x01};
+            memcpy(op, s, len = sizeof(s));
+        } else if (k == A_XCHG) { /* [REX.W] 86/87 (RAX, [RCX]) */
+            if (w)
+                op[len++] = 0x48;
+            op[len++] = byte ? 0x86 : 0x87;
+            op[len++] = 0x01;
+        } else if (k == A_CMPXCHG) { /* F0 [REX.W] 0F B0/B1 (RDX, [RCX]) */
+            op[len++] = 0xf0;
+            if (w)
+                op[len++] = 0x48;
+            op[len++] = 0x0f;
+            op[len++] = byte ? 0xb0 : 0xb1;
+            op[len++] = 0x11;
+        }
+        bool host = len && code_has(code, n, op, len), calls = code_names(code, n, in);
+        if ((len && native && !host) || calls != (k != A_XCHG_RR)) {
+            printf("FAIL: emu JIT: %s %u of a block (%u bytes) %s\n", atomic_names[k], i,
+                   in->opsz, native && !host ? "is not the host's instruction"
+                             : calls         ? "calls its handler"
+                                             : "has no slow path compiled");
+            return false;
+        }
+        t->atomic[k] += native;
+        t->atomic_called += !native;
+        if (ref.st == EMU_FAULT && ref.rip == at && ref.vector == EXC_PF) {
+            t->atomic_pf++;
+            t->atomic_pf_w += (ref.error & 2) != 0;
+        }
+    }
+    return true;
+}
+
 /* Whether b has a run of compiled instructions with no call between
  * (which empties the JIT's register pool) naming at least JIT_POOL + 2
  * guest registers, and memory forms in it after the pool is full. */
@@ -1424,8 +1581,9 @@ static bool crowds_pool(const struct emu_block *b)
     uint32_t named = 0;
     for (unsigned i = 0; i < b->n; i++) {
         const struct emu_insn *in = &b->insns[i];
-        bool mem_form = jit_mem_form(in) || jit_alu_mem_form(in);
-        if (!jit_native_form(in) && !mem_form && !jit_stack_form(in)) {
+        bool mem_form = jit_mem_form(in) || jit_alu_mem_form(in) ||
+                        (jit_atomic_form(in) && (in->flags & INSN_MEM));
+        if (!jit_native_form(in) && !mem_form && !jit_stack_form(in) && !jit_atomic_form(in)) {
             named = 0;
             continue;
         }
@@ -1587,6 +1745,10 @@ static bool random_block(unsigned k, struct tally *t)
         report(&c, "where it calls SSE handlers", 0, 0);
         return false;
     }
+    if (!atomic_tally(b, b->jit_body, code_bytes, t)) {
+        report(&c, "where it compiles SETcc, XCHG, CMPXCHG", 0, 0);
+        return false;
+    }
     t->crowded += crowds_pool(b);
     t->stack += s;
     t->stack_ends += jit_stack_form(last);
@@ -1622,6 +1784,25 @@ static void sse_floors(const struct tally *t)
            "as the host's instruction (%u #UD with SSE4.2 off)\n",
            t->sse, t->sse_mem, t->sse_direct, t->sse_nm, t->sse_ud, t->sse_gp, sse_crossing,
            t->shufb, t->str, t->str_ud);
+}
+
+/* The SETcc, XCHG and CMPXCHG forms the random blocks must have
+ * compiled natively. */
+static void atomic_floors(const struct tally *t)
+{
+    for (int k = 0; k < 4; k++) {
+        if (t->atomic[k] < CASES / 20 || t->atomic_called < CASES / 1000) {
+            printf("FAIL: emu JIT: only %u %s compiled natively (%u SETcc [m] called)\n",
+                   t->atomic[k], atomic_names[k], t->atomic_called);
+            test_failures++;
+            return;
+        }
+    }
+    printf("PASS: emu JIT: the random blocks' atomic forms as the host's instruction: %u SETcc "
+           "[m] (%u called: parity after an unknown state), %u XCHG [m], %u XCHG r, r, %u "
+           "CMPXCHG [m]\n",
+           t->atomic[A_SETCC], t->atomic_called, t->atomic[A_XCHG], t->atomic[A_XCHG_RR],
+           t->atomic[A_CMPXCHG]);
 }
 
 /* Every string compare with every imm8, on registers and on memory
@@ -2323,6 +2504,8 @@ int main(void)
     if (!test_failures)
         sse_floors(&t);
     if (!test_failures)
+        atomic_floors(&t);
+    if (!test_failures)
         printf("PASS: emu JIT: the random blocks' native register forms: %u rotates setting "
                "CF/OF, %u quiet, %u on AH..BH, %u MOVZX/MOVSX/MOVSXD, %u CMOVcc/SETcc, %u NOT/NEG "
                "(%u NEGs whose flags are read), %u flag setters as one host instruction (lazy "
@@ -2371,14 +2554,17 @@ int main(void)
     section = "blocks on a read-only data page";
     struct tally r = {0};
     if (random_blocks(PAGED_CASES, &r) == 0) {
-        if (r.stops < PAGED_CASES / 4) {
-            printf("FAIL: emu JIT: read-only data: only %u of %u stopped\n", r.stops,
-                   PAGED_CASES);
+        if (r.stops < PAGED_CASES / 4 || r.atomic_pf < PAGED_CASES / 50 ||
+            r.atomic_pf_w != r.atomic_pf) {
+            printf("FAIL: emu JIT: read-only data: only %u of %u stopped, %u at SETcc, XCHG or "
+                   "CMPXCHG by #PF (%u with W)\n",
+                   r.stops, PAGED_CASES, r.atomic_pf, r.atomic_pf_w);
             test_failures++;
         } else {
             printf("PASS: emu JIT: %u random blocks with the data page read-only, the same as "
-                   "the interpreter (%u faulted or exited)\n",
-                   PAGED_CASES, r.stops);
+                   "the interpreter (%u faulted or exited, %u at SETcc, XCHG or CMPXCHG by #PF "
+                   "with W)\n",
+                   PAGED_CASES, r.stops, r.atomic_pf);
         }
     }
     set_entry(LOW_PT, DATA >> 12, DATA | 7);
