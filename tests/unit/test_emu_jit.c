@@ -5,7 +5,8 @@
  * registers, TEST on words, the byte forms on AL..BH and the REX byte
  * registers, MOV (8, 16, 32, 64 bits) to and from memory and
  * MOVZX/MOVSX/MOVSXD from it,
- * ALU/CMP/TEST/INC/DEC/MOV-immediate on memory and PUSH/POP with the TLB
+ * ALU/CMP/TEST/INC/DEC/MOV-immediate on memory, SETcc, XCHG and CMPXCHG
+ * on memory (XCHG on registers too) and PUSH/POP with the TLB
  * probe inline (the data TLB sometimes empty), CALL and RET ending the
  * block, the SSE2 moves and integer forms on XMM registers and memory,
  * aligned or not, across a page, with CR0.TS, CR0.EM or no CR4.OSFXSR
@@ -256,6 +257,80 @@ static void gen_alu_mem(struct code *c, bool before_jcc)
         put(c, (v >> (8 * k)) & 0xff);
 }
 
+
+/* SETcc, XCHG (LOCK or not) and CMPXCHG (LOCK or not) on memory at 8,
+ * 32 or 64 bits (jit_native_atomic.c's): at [r15 + d8] (maybe FS:, maybe
+ * 32-bit addressing), at [rsp + d8], at an absolute address in the data
+ * page (now and then across its end; no REX: AH..BH), RIP-relative (the
+ * data page, or the page before the code's when paged; rarely the code's
+ * own page, decoded code: the slow path), or rarely [r13] (#GP); and
+ * XCHG between registers. Before a Jcc: CMPXCHG, whose flags it reads. */
+static void gen_atomic(struct code *c, bool before_jcc)
+{
+    bool w = pick(2), byte = pick(4) == 0;
+    unsigned r = reg(), kind = before_jcc ? 2 : pick(5), opc;
+    if (kind == 4) { /* XCHG r, r */
+        if (byte)
+            byte_rr(c, 0x86);
+        else
+            op_rr(c, w, 0x87, r, reg());
+        return;
+    }
+    if (kind == 0) { /* SETcc: 0F 90+cc /0 */
+        byte = true;
+        r = 0;
+        opc = 0x0f90 + pick(16);
+    } else {
+        opc = kind == 1 ? 0x87 : 0x0fb1;
+        opc -= byte;
+        if (pick(kind == 1 ? 4 : 2) == 0)
+            put(c, 0xf0); /* LOCK */
+    }
+    unsigned size = byte ? 1 : w ? 8 : 4, mode = pick(8);
+    unsigned rex = 0x40 | (w && !byte ? 8 : 0) | (r >> 3) << 2;
+    if (byte && mode == 3)
+        r &= 7; /* no REX below: 4-7 are AH..BH */
+    if (!calm && mode == 0) { /* [r13 + d8]: #GP */
+        put(c, rex | 1);
+    } else if (mode == 1) { /* FS:, 67 */
+        if (pick(2))
+            put(c, 0x64);
+        if (pick(2))
+            put(c, 0x67);
+        put(c, rex | 1);
+    } else if (mode == 3) { /* absolute, no REX when it need not */
+        if (rex != 0x40)
+            put(c, rex);
+    } else {
+        put(c, rex | (mode == 2 || mode == 4 ? 0 : 1));
+    }
+    if (opc > 0xff)
+        put(c, opc >> 8);
+    put(c, opc & 0xff);
+    unsigned rr = (r & 7) << 3;
+    if (!calm && mode == 0) {
+        put(c, 0x45 | rr);
+        put(c, pick(16) * 8);
+    } else if (mode == 2) { /* [rsp + d8] */
+        put(c, 0x44 | rr);
+        put(c, 0x24);
+        put(c, pick(128));
+    } else if (mode == 3) { /* [DATA + d32]: across the page's end now and then */
+        put(c, 0x04 | rr);
+        put(c, 0x25);
+        put32(c, (uint32_t)DATA + (pick(4) ? 0x200 + pick(0xdf8) : 0x1000 - size + pick(size)));
+    } else if (mode == 4) { /* RIP-relative */
+        put(c, 0x05 | rr);
+        uint64_t next = code_at + c->n + 4; /* the block starts at code_at */
+        uint64_t to = !calm && pick(8) == 0 ? code_at + 0x800 + pick(64)
+                      : code_at == CODE ? DATA + 0x200 + pick(0xdf8)
+                                        : HIGH - 0x800 + pick(0x700);
+        put32(c, (uint32_t)(to - next));
+    } else { /* [r15 + d8] */
+        put(c, 0x47 | rr);
+        put(c, pick(128));
+    }
+}
 
 /* The SSE memory operand's encoding after the opcode (ModRM with reg,
  * then SIB and displacement), the prefixes before it in pre[] (FS, 67)
@@ -537,7 +612,8 @@ static void gen_native(struct code *c)
         gen_bits(c, !regs_only);
         return;
     }
-    switch (regs_only ? pick(13) : pick(18)) {
+    switch (regs_only ? pick(13) : pick(19)) {
+    case 18: gen_atomic(c, false); break;
     case 17: gen_sse(c); break;
     case 15:
     case 16: gen_alu_mem(c, false); break;
@@ -797,7 +873,10 @@ static void gen_block(struct code *c)
     case 0:
     case 1:
         if (pick(3) == 0) { /* a flag-setting form on memory before it */
-            gen_alu_mem(c, true);
+            if (pick(4))
+                gen_alu_mem(c, true);
+            else
+                gen_atomic(c, true);
             c->insns++;
         }
         put(c, 0x70 + pick(16)); /* Jcc: ends the block, reads the flags */
@@ -896,11 +975,12 @@ static void gen_mov_mem(struct code *c)
 
 /* Register pressure: native register forms on all of reg()'s 13
  * registers (more than the JIT's pool of 6 holds: evictions, dirty ones
- * stored), NOT and NEG, and memory forms, whose slow path (the data TLB
- * empty at the start) must store what the pool holds and load it back. */
+ * stored), NOT and NEG, and memory forms (SETcc, XCHG, CMPXCHG among
+ * them), whose slow path (the data TLB empty at the start) must store
+ * what the pool holds and load it back. */
 static void gen_crowded(struct code *c)
 {
-    switch (pick(8)) {
+    switch (pick(9)) {
     case 0: op_rr(c, pick(2), 0xf7, 2 + pick(2), reg()); break; /* NOT, NEG */
     case 1: gen_alu_mem(c, false); break;
     case 2:
@@ -914,6 +994,7 @@ static void gen_crowded(struct code *c)
         put32(c, (uint32_t)operand());
         break;
     }
+    case 5: gen_atomic(c, false); break; /* SETcc, XCHG, CMPXCHG */
     default: gen_native(c); break;
     }
 }
@@ -1416,6 +1497,9 @@ struct tally {
     unsigned str_ud;                       /* blocks stopped at a string compare by #UD */
     unsigned str_jcc;                      /* closed right after one by a native Jcc */
     unsigned bits[4];                      /* SHx r, CL; BSF/BSR; BT r, imm; BT [m], imm native */
+    unsigned atomic[4];                    /* SETcc [m], XCHG [m], XCHG r, r, CMPXCHG [m] native */
+    unsigned atomic_called;                /* SETcc [m] called (parity, state unknown) */
+    unsigned atomic_pf, atomic_pf_w;       /* blocks stopped at one by #PF, with W set */
 };
 
 /* The size of b's compiled code, right after it was compiled (the last
@@ -1525,6 +1609,79 @@ static bool bits_tally(const struct emu_block *b, const uint8_t *code, size_t n,
     return true;
 }
 
+/* Whether the code [code, code + n) holds the len bytes at op. */
+static bool code_has(const uint8_t *code, size_t n, const uint8_t *op, size_t len)
+{
+    for (size_t i = 0; i + len <= n; i++)
+        if (!memcmp(code + i, op, len))
+            return true;
+    return false;
+}
+
+enum { A_SETCC, A_XCHG, A_XCHG_RR, A_CMPXCHG };
+static const char *const atomic_names[4] = {"SETcc [m]", "XCHG [m]", "XCHG r, r", "CMPXCHG [m]"};
+
+/* b's SETcc, XCHG and CMPXCHG forms (jit_native_atomic.c), compiled to
+ * code of n bytes, into t: XCHG between registers must be native with no
+ * call of its handler compiled; a memory form must hold the host's own
+ * instruction as jit_native_atomic emits it on the probe's host address
+ * (SETcc AL then MOV [RCX], AL; XCHG [RCX], RAX at size; LOCK CMPXCHG
+ * [RCX], RDX at size), and a call of its handler (the slow path); so
+ * must a SETcc whose condition the compiler does not take
+ * (jit_cond_native, after the state jit_lf_effect tracks), which is
+ * called (another SETcc on the same condition may be native: the
+ * host's instruction is not looked for). A #PF stopping the block at one is counted. False when
+ * the code is not so. */
+static bool atomic_tally(const struct emu_block *b, const uint8_t *code, size_t n, struct tally *t)
+{
+    int lf = -1;
+    uint64_t at = code_at;
+    for (unsigned i = 0; i < b->n; at += b->insns[i].len, i++) {
+        const struct emu_insn *in = &b->insns[i];
+        int lf_before = lf;
+        lf = jit_lf_effect(in, lf).lf_after;
+        if (!jit_atomic_form(in))
+            continue;
+        bool mem = in->flags & INSN_MEM, w = in->opsz == 8, byte = in->opsz == 1;
+        int k = in->fn == ex_setcc ? A_SETCC : in->fn == ex_cmpxchg ? A_CMPXCHG
+                : mem ? A_XCHG : A_XCHG_RR;
+        bool native = k != A_SETCC || jit_cond_native(lf_before, in->sub);
+        uint8_t op[6];
+        size_t len = 0;
+        if (k == A_SETCC) {
+            const uint8_t s[] = {0x0f, (uint8_t)(0x90 + (in->sub & 15)), 0xc0, 0x88, 0x01};
+            memcpy(op, s, len = sizeof(s));
+        } else if (k == A_XCHG) { /* [REX.W] 86/87 (RAX, [RCX]) */
+            if (w)
+                op[len++] = 0x48;
+            op[len++] = byte ? 0x86 : 0x87;
+            op[len++] = 0x01;
+        } else if (k == A_CMPXCHG) { /* F0 [REX.W] 0F B0/B1 (RDX, [RCX]) */
+            op[len++] = 0xf0;
+            if (w)
+                op[len++] = 0x48;
+            op[len++] = 0x0f;
+            op[len++] = byte ? 0xb0 : 0xb1;
+            op[len++] = 0x11;
+        }
+        bool host = len && code_has(code, n, op, len), calls = code_names(code, n, in);
+        if ((len && native && !host) || calls != (k != A_XCHG_RR)) {
+            printf("FAIL: emu JIT: %s %u of a block (%u bytes) %s\n", atomic_names[k], i,
+                   in->opsz, native && !host ? "is not the host's instruction"
+                             : calls         ? "calls its handler"
+                                             : "has no slow path compiled");
+            return false;
+        }
+        t->atomic[k] += native;
+        t->atomic_called += !native;
+        if (ref.st == EMU_FAULT && ref.rip == at && ref.vector == EXC_PF) {
+            t->atomic_pf++;
+            t->atomic_pf_w += (ref.error & 2) != 0;
+        }
+    }
+    return true;
+}
+
 /* Whether b has a run of compiled instructions with no call between
  * (which empties the JIT's register pool) naming at least JIT_POOL + 2
  * guest registers, and memory forms in it after the pool is full. */
@@ -1533,8 +1690,9 @@ static bool crowds_pool(const struct emu_block *b)
     uint32_t named = 0;
     for (unsigned i = 0; i < b->n; i++) {
         const struct emu_insn *in = &b->insns[i];
-        bool mem_form = jit_mem_form(in) || jit_alu_mem_form(in);
-        if (!jit_native_form(in) && !mem_form && !jit_stack_form(in)) {
+        bool mem_form = jit_mem_form(in) || jit_alu_mem_form(in) ||
+                        (jit_atomic_form(in) && (in->flags & INSN_MEM));
+        if (!jit_native_form(in) && !mem_form && !jit_stack_form(in) && !jit_atomic_form(in)) {
             named = 0;
             continue;
         }
@@ -1707,6 +1865,10 @@ static bool random_block(unsigned k, struct tally *t)
         report(&c, "where it calls bit forms' handlers", 0, 0);
         return false;
     }
+    if (!atomic_tally(b, b->jit_body, code_bytes, t)) {
+        report(&c, "where it compiles SETcc, XCHG, CMPXCHG", 0, 0);
+        return false;
+    }
     t->crowded += crowds_pool(b);
     t->stack += s;
     t->stack_ends += jit_stack_form(last);
@@ -1809,6 +1971,25 @@ static void bit_edges(void)
                "native)\n",
                (unsigned)(sizeof(blocks) / sizeof(blocks[0])), t.bits[0], t.bits[1], t.bits[2],
                t.bits[3]);
+}
+
+/* The SETcc, XCHG and CMPXCHG forms the random blocks must have
+ * compiled natively. */
+static void atomic_floors(const struct tally *t)
+{
+    for (int k = 0; k < 4; k++) {
+        if (t->atomic[k] < CASES / 20 || t->atomic_called < CASES / 1000) {
+            printf("FAIL: emu JIT: only %u %s compiled natively (%u SETcc [m] called)\n",
+                   t->atomic[k], atomic_names[k], t->atomic_called);
+            test_failures++;
+            return;
+        }
+    }
+    printf("PASS: emu JIT: the random blocks' atomic forms as the host's instruction: %u SETcc "
+           "[m] (%u called: parity after an unknown state), %u XCHG [m], %u XCHG r, r, %u "
+           "CMPXCHG [m]\n",
+           t->atomic[A_SETCC], t->atomic_called, t->atomic[A_XCHG], t->atomic[A_XCHG_RR],
+           t->atomic[A_CMPXCHG]);
 }
 
 /* Every string compare with every imm8, on registers and on memory
@@ -2296,6 +2477,186 @@ static int jmp_loops(void)
     return 0;
 }
 
+/* Directed cases of jit_native_atomic.c's forms, the operand at
+ * DATA + 0x40 (through R15, RDI = DATA, RSP, RIP-relative) or across the
+ * data page's end, each from random states, interpreted and compiled:
+ * warm (the operand's page in the write TLB, the read TLB empty) and
+ * cold (both empty); CMPXCHG with the accumulator made equal to the
+ * operand, and not; SETcc after a state the block sets and one it does
+ * not know (the shared host_flags; a Jcc on parity after it). Warm, a
+ * memory form in one page must not call its handler: the handler would
+ * read the operand through the read TLB and fill it (the interpreted run
+ * must, the compiled one must not). With the data page read-only
+ * (read_only: its translation in the read TLB when warm), each must be
+ * #PF with P and W set, CMPXCHG's compare failing or not. */
+struct atomic_case {
+    const char *what;
+    uint8_t code[16];
+    unsigned n;
+    unsigned rel_at;   /* a rel32 to DATA + 0x40 there (0: none), RIP the instruction's end */
+    unsigned rel_end;
+    unsigned size;     /* the operand's; 0: no memory operand */
+    bool straddles;    /* the operand across the data page's end */
+    bool eq;           /* the accumulator made equal to the operand */
+    bool handler_reads; /* the handler reads the operand (XCHG, CMPXCHG) */
+    unsigned at;        /* the form's offset (after a flag setter) */
+};
+
+static const struct atomic_case atomic_cases[] = {
+    {"LOCK CMPXCHG [r15 + 0x40], edx (equal)",
+     {0xf0, 0x41, 0x0f, 0xb1, 0x57, 0x40, 0xf4}, 7, 0, 0, 4, false, true, true, 0},
+    {"LOCK CMPXCHG [r15 + 0x40], edx",
+     {0xf0, 0x41, 0x0f, 0xb1, 0x57, 0x40, 0xf4}, 7, 0, 0, 4, false, false, true, 0},
+    {"LOCK CMPXCHG [r15 + 0x40], rdx (equal)",
+     {0xf0, 0x49, 0x0f, 0xb1, 0x57, 0x40, 0xf4}, 7, 0, 0, 8, false, true, true, 0},
+    {"LOCK CMPXCHG [r15 + 0x40], rdx",
+     {0xf0, 0x49, 0x0f, 0xb1, 0x57, 0x40, 0xf4}, 7, 0, 0, 8, false, false, true, 0},
+    {"LOCK CMPXCHG [r15 + 0x40], dl (equal)",
+     {0xf0, 0x41, 0x0f, 0xb0, 0x57, 0x40, 0xf4}, 7, 0, 0, 1, false, true, true, 0},
+    {"CMPXCHG [rdi + 0x40], ah", {0x0f, 0xb0, 0x67, 0x40, 0xf4}, 5, 0, 0, 1, false, false, true, 0},
+    {"CMPXCHG [rdi + 0x40], edx; JNE (equal)",
+     {0x0f, 0xb1, 0x57, 0x40, 0x75, 0x00}, 6, 0, 0, 4, false, true, true, 0},
+    {"CMPXCHG [rdi + 0x40], edx; JNE",
+     {0x0f, 0xb1, 0x57, 0x40, 0x75, 0x00}, 6, 0, 0, 4, false, false, true, 0},
+    {"LOCK CMPXCHG [rip + rel32], edx (equal)",
+     {0xf0, 0x0f, 0xb1, 0x15, 0, 0, 0, 0, 0xf4}, 9, 4, 8, 4, false, true, true, 0},
+    {"LOCK CMPXCHG [DATA + 0xffe], edx (equal)",
+     {0xf0, 0x0f, 0xb1, 0x14, 0x25, 0xfe, 0x0f, 0x02, 0x00, 0xf4}, 10, 0, 0, 4, true, true, true, 0},
+    {"LOCK CMPXCHG [DATA + 0xffe], edx",
+     {0xf0, 0x0f, 0xb1, 0x14, 0x25, 0xfe, 0x0f, 0x02, 0x00, 0xf4}, 10, 0, 0, 4, true, false, true, 0},
+    {"XCHG [rdi + 0x40], eax", {0x87, 0x47, 0x40, 0xf4}, 4, 0, 0, 4, false, false, true, 0},
+    {"XCHG [rdi + 0x40], rax", {0x48, 0x87, 0x47, 0x40, 0xf4}, 5, 0, 0, 8, false, false, true, 0},
+    {"XCHG [rdi + 0x40], ah", {0x86, 0x67, 0x40, 0xf4}, 4, 0, 0, 1, false, false, true, 0},
+    {"XCHG [rip + rel32], eax", {0x87, 0x05, 0, 0, 0, 0, 0xf4}, 7, 2, 6, 4, false, false, true, 0},
+    {"XCHG [DATA + 0xffe], eax",
+     {0x87, 0x04, 0x25, 0xfe, 0x0f, 0x02, 0x00, 0xf4}, 8, 0, 0, 4, true, false, true, 0},
+    {"XCHG rsi, rdi", {0x48, 0x87, 0xf7, 0xf4}, 4, 0, 0, 0, false, false, false, 0},
+    {"XCHG esi, esi", {0x87, 0xf6, 0xf4}, 3, 0, 0, 0, false, false, false, 0},
+    {"CMP eax, ecx; SETE [rsp + 0x3b]",
+     {0x39, 0xc8, 0x0f, 0x94, 0x44, 0x24, 0x3b, 0xf4}, 8, 0, 0, 1, false, false, false, 2},
+    {"SETA [r15 + 0x40] (state unknown)",
+     {0x41, 0x0f, 0x97, 0x47, 0x40, 0xf4}, 6, 0, 0, 1, false, false, false, 0},
+    {"INC r8d; SETB [r15 + 0x40]; JP",
+     {0x41, 0xff, 0xc0, 0x41, 0x0f, 0x92, 0x47, 0x40, 0x7a, 0x00}, 10, 0, 0, 1, false, false, false, 3},
+    {"ADC eax, ecx; SETP [r15 + 0x40] (called)",
+     {0x11, 0xc8, 0x41, 0x0f, 0x9a, 0x47, 0x40, 0xf4}, 8, 0, 0, 1, false, false, false, 2},
+};
+
+/* One run of case k: *compiled_reads whether the compiled run filled the
+ * read TLB for the operand; false when it differs from the interpreter
+ * or (read_only) does not fault as it must. */
+static bool atomic_case_run(const struct atomic_case *k, bool warm, bool read_only,
+                            bool *compiled_reads, bool *interp_reads)
+{
+    struct accel_exit exit;
+    struct code c = {.n = k->n, .insns = 1};
+    memcpy(c.b, k->code, k->n);
+    uint64_t lin = k->straddles ? DATA + 0xffe : DATA + 0x40;
+    if (k->rel_at) {
+        uint64_t rel = lin - (code_at + k->rel_end);
+        if (!x_fits_s32((int64_t)rel))
+            return true; /* paged: DATA is out of reach */
+        memcpy(c.b + k->rel_at, &(uint32_t){(uint32_t)rel}, 4);
+    }
+    restore_tables();
+    memset(fx.ram + CODE, 0xf4, 4096);
+    memcpy(fx.ram + CODE, c.b, c.n);
+    for (unsigned i = 0; i < 4096; i += 8) {
+        uint64_t v = operand();
+        memcpy(fx.ram + DATA + i, &v, 8);
+    }
+    emu_code_invalidate(&fx.evm, CODE, 4096);
+    emu_blocks_free_dead(&fx.evm);
+    random_state(&cpu);
+    emu_set_rflags(&cpu, emu_rflags(&cpu) & ~(uint64_t)RFLAGS_AC);
+    cpu.gpr[7] = DATA;
+    cpu.gpr[4] = DATA + 0x40 - 0x3b;
+    if (k->eq)
+        memcpy(&cpu.gpr[0], fx.ram + lin, k->size);
+    memset(&exit, 0, sizeof(exit));
+    cpu.exit = &exit;
+    cpu.xlog_n = cpu.xlog_pos = cpu.held_pos = 0;
+    cpu.held_valid = false;
+    memset(cpu.tlb_read, 0, sizeof(cpu.tlb_read));
+    memset(cpu.tlb_write, 0, sizeof(cpu.tlb_write));
+    if (warm) { /* the operand's page (its first byte's) in one TLB */
+        uint64_t v;
+        if (read_only)
+            emu_read(&cpu, SEG_DS, lin, 1, &v);
+        else if (emu_read(&cpu, SEG_DS, lin, 1, &v) || emu_write(&cpu, SEG_DS, lin, 1, v))
+            return printf("FAIL: emu JIT: %s: the operand not writable\n", k->what), false;
+        if (!read_only)
+            memset(cpu.tlb_read, 0, sizeof(cpu.tlb_read));
+    }
+    int st;
+    struct emu_block *b = emu_block_get(&cpu, &st);
+    if (!b)
+        return printf("FAIL: emu JIT: %s: no block (status %d)\n", k->what, st), false;
+    memset(cpu.jcache, 0, sizeof(cpu.jcache));
+    start = cpu;
+    memcpy(start_ram, fx.ram, RAM);
+    const struct emu_tlb_entry *slot = &cpu.tlb_read[emu_tlb_slot(lin)];
+    st = emu_run_block(&cpu, b);
+    *interp_reads = slot->vpage == emu_tlb_tag(&cpu, lin);
+    record(&ref, st, &exit);
+    restore();
+    memset(&exit, 0, sizeof(exit));
+    emu_code_invalidate(&fx.evm, CODE, 4096);
+    if (!(b = emu_block_get(&cpu, &st)))
+        return printf("FAIL: emu JIT: %s: no block the second time\n", k->what), false;
+    emu_jit_compile(&fx.evm, b);
+    if (!b->jit_code)
+        return printf("FAIL: emu JIT: %s: not compiled\n", k->what), false;
+    cpu.chain_lin = code_at;
+    st = run_compiled(b, 0, NULL);
+    *compiled_reads = slot->vpage == emu_tlb_tag(&cpu, lin);
+    record(&got, st, &exit);
+    if (compare(&c))
+        return false;
+    if (read_only && k->size &&
+        (ref.st != EMU_FAULT || ref.vector != EXC_PF || (ref.error & 3) != 3 ||
+         ref.rip != code_at + k->at)) {
+        printf("FAIL: emu JIT: %s on a read-only page: status %d, vector %d, error %#x, RIP %#llx "
+               "(expected #PF with P and W at the instruction)\n",
+               k->what, ref.st, ref.vector, ref.error, (unsigned long long)ref.rip);
+        return false;
+    }
+    return true;
+}
+
+static int atomic_directed(bool read_only)
+{
+    const char *kept = section;
+    section = read_only ? "SETcc, XCHG, CMPXCHG on a read-only page" : "SETcc, XCHG, CMPXCHG";
+    unsigned runs = 0, fails = 0;
+    for (size_t i = 0; i < sizeof(atomic_cases) / sizeof(atomic_cases[0]) && !fails; i++) {
+        const struct atomic_case *k = &atomic_cases[i];
+        for (unsigned r = 0; r < 64 && !fails; r++, runs++) {
+            bool warm = r & 1, compiled_reads, interp_reads;
+            if (!atomic_case_run(k, warm, read_only, &compiled_reads, &interp_reads)) {
+                fails++;
+                break;
+            }
+            /* Warm in one page: native (no read); the interpreter's handler reads. */
+            if (!read_only && warm && k->handler_reads && !k->straddles &&
+                (compiled_reads || !interp_reads)) {
+                printf("FAIL: emu JIT: %s: warm, the compiled run %s the read TLB (the "
+                       "interpreter's %s)\n",
+                       k->what, compiled_reads ? "filled" : "did not fill",
+                       interp_reads ? "did" : "did not");
+                fails++;
+            }
+        }
+    }
+    section = kept;
+    if (!fails)
+        printf("PASS: emu JIT: %u directed runs of SETcc, XCHG, CMPXCHG (%s; TLB warm and cold, "
+               "CMPXCHG equal and not, across a page), the same as the interpreter%s\n",
+               runs, read_only ? "the data page read-only: #PF with W" : "native when warm",
+               read_only ? "" : ", the handler not called when warm");
+    return fails;
+}
+
 /* 4-level paging: the low 2 MiB identity-mapped but for the page after
  * the data page (AFTER_DATA: an operand across the data page's end is
  * not contiguous in RAM), the last page below the non-canonical hole
@@ -2481,7 +2842,7 @@ struct directed {
     uint8_t code[12], n, sig[4], mask[4], sig_n;
 };
 
-static bool code_has(const uint8_t *code, size_t n, const struct directed *d)
+static bool code_has_sig(const uint8_t *code, size_t n, const struct directed *d)
 {
     for (size_t i = 0; i + d->sig_n + 1 <= n; i++) {
         const uint8_t *at = code + i;
@@ -2546,7 +2907,7 @@ static int directed_case(const struct directed *d, uint64_t off, int tlb)
     size_t n = code_size(b);
     const struct emu_insn *last = &b->insns[b->n - 2]; /* the form, before HLT */
     bool calls = !(last->flags & INSN_MEM) && code_names(b->jit_body, n, last);
-    if (!code_has(b->jit_body, n, d) || calls) {
+    if (!code_has_sig(b->jit_body, n, d) || calls) {
         printf("FAIL: emu JIT: %s: %s\n", d->what,
                calls ? "its handler is called" : "compiled without its native access");
         return 1;
@@ -2647,12 +3008,16 @@ int main(void)
     if (!test_failures)
         bits_floors(&t);
     if (!test_failures)
+        atomic_floors(&t);
+    if (!test_failures)
         printf("PASS: emu JIT: the random blocks' native register forms: %u rotates setting "
                "CF/OF, %u quiet, %u on AH..BH, %u MOVZX/MOVSX/MOVSXD, %u CMOVcc/SETcc, %u NOT/NEG "
                "(%u NEGs whose flags are read), %u flag setters as one host instruction (lazy "
                "state dead)\n",
                t.kinds[K_ROT_FLAGS], t.kinds[K_ROT_QUIET], t.kinds[K_HIGH8], t.kinds[K_MOVX],
                t.kinds[K_COND], t.kinds[K_NOT_NEG], t.kinds[K_NEG_LIVE], t.kinds[K_DEAD_LF]);
+    if (atomic_directed(false))
+        test_failures++;
     crowded_blocks();
     string_compares();
     bit_edges();
@@ -2701,17 +3066,22 @@ int main(void)
     cpu.cr0 |= CR0_WP;
     keep_tables();
     emu_tlb_flush(&cpu);
+    if (atomic_directed(true))
+        test_failures++;
     section = "blocks on a read-only data page";
     struct tally r = {0};
     if (random_blocks(PAGED_CASES, &r) == 0) {
-        if (r.stops < PAGED_CASES / 4) {
-            printf("FAIL: emu JIT: read-only data: only %u of %u stopped\n", r.stops,
-                   PAGED_CASES);
+        if (r.stops < PAGED_CASES / 4 || r.atomic_pf < PAGED_CASES / 50 ||
+            r.atomic_pf_w != r.atomic_pf) {
+            printf("FAIL: emu JIT: read-only data: only %u of %u stopped, %u at SETcc, XCHG or "
+                   "CMPXCHG by #PF (%u with W)\n",
+                   r.stops, PAGED_CASES, r.atomic_pf, r.atomic_pf_w);
             test_failures++;
         } else {
             printf("PASS: emu JIT: %u random blocks with the data page read-only, the same as "
-                   "the interpreter (%u faulted or exited)\n",
-                   PAGED_CASES, r.stops);
+                   "the interpreter (%u faulted or exited, %u at SETcc, XCHG or CMPXCHG by #PF "
+                   "with W)\n",
+                   PAGED_CASES, r.stops, r.atomic_pf);
         }
     }
     if (directed_forms() == 0)

@@ -655,6 +655,101 @@ static void test_mem_forms(void)
     group_end();
 }
 
+/* v's low size bytes into old, the rest of old kept; a 32-bit write
+ * zero-extends (what a register write at size leaves). */
+static uint64_t write_sized(uint64_t old, unsigned size, uint64_t v)
+{
+    if (size == 8)
+        return v;
+    if (size == 4)
+        return (uint32_t)v;
+    uint64_t m = size == 2 ? 0xffffull : 0xffull;
+    return (old & ~m) | (v & m);
+}
+
+/* The flags of CMP a, b at size bytes. */
+static uint64_t cmp_flags(unsigned size, uint64_t a, uint64_t b)
+{
+    unsigned bits = size * 8;
+    uint64_t m = bits == 64 ? ~0ull : (1ull << bits) - 1, f = 0;
+    a &= m;
+    b &= m;
+    uint64_t r = (a - b) & m;
+    if (a < b)
+        f |= F_CF;
+    if (((a ^ b) & (a ^ r)) >> (bits - 1) & 1)
+        f |= F_OF;
+    if ((a ^ b ^ r) & 0x10)
+        f |= F_AF;
+    if (!r)
+        f |= F_ZF;
+    if (r >> (bits - 1) & 1)
+        f |= F_SF;
+    if (!__builtin_parity((unsigned)(r & 0xff)))
+        f |= F_PF;
+    return f;
+}
+
+/* XCHG and LOCK CMPXCHG on memory at every size, every register with
+ * every base (the base itself too: its value is the address), CMPXCHG
+ * equal and not (RAX's low bytes made the operand's half the time);
+ * XCHG between any two registers (one with itself: zero-extended at 32
+ * bits), and CMOVcc on every condition. */
+static void test_atomic(void)
+{
+    group_begin("x_xchg_mem, x_lock_cmpxchg_mem, x_xchg_rr, x_cmov");
+    static const unsigned sizes[] = {1, 2, 4, 8};
+    unsigned n = 0;
+    for (unsigned reg = 0; reg < 16; reg++)
+        for (unsigned base = 0; base < 16; base++)
+            for (unsigned k = 0; k < 8; k++, n++) {
+                unsigned size = sizes[k & 3];
+                int32_t disp = disps[n % NDISPS];
+                bool cx = k & 4;
+                struct tcase *c = case_begin("%s size %u [%s + %d], %s",
+                                             cx ? "lock cmpxchg" : "xchg", size, names[base],
+                                             disp, names[reg]);
+                point(c, base, disp);
+                if (cx && (rnd() & 1)) { /* equal */
+                    memcpy(c->mem_in + MEM_AT, &c->in[X_RAX], size);
+                    memcpy(c->mem_want + MEM_AT, &c->in[X_RAX], size);
+                }
+                uint64_t mv = 0;
+                memcpy(&mv, c->mem_in + MEM_AT, size);
+                if (!cx) {
+                    memcpy(c->mem_want + MEM_AT, &c->in[reg], size);
+                    c->want[reg] = write_sized(c->in[reg], size, mv);
+                    x_xchg_mem(&jb, size, reg, base, disp);
+                } else {
+                    uint64_t acc = c->in[X_RAX];
+                    uint64_t m = size == 8 ? ~0ull : (1ull << (8 * size)) - 1;
+                    if ((acc & m) == mv)
+                        memcpy(c->mem_want + MEM_AT, &c->in[reg], size);
+                    else
+                        c->want[X_RAX] = write_sized(acc, size, mv);
+                    want_flags(c, cmp_flags(size, acc, mv), F_ARITH, 0);
+                    x_lock_cmpxchg_mem(&jb, size, reg, base, disp);
+                }
+                case_end(c);
+            }
+    for (unsigned a = 0; a < 16; a++)
+        for (unsigned b = 0; b < 16; b++)
+            for (unsigned w = 0; w < 2; w++) {
+                struct tcase *c = case_begin("xchg%s %s, %s", w ? "" : "(32)", names[a], names[b]);
+                uint64_t va = c->in[a], vb = c->in[b];
+                c->want[a] = vb & mask_of(w);
+                c->want[b] = va & mask_of(w);
+                x_xchg_rr(&jb, w, a, b);
+                case_end(c);
+                unsigned cc = (unsigned)rnd() & 15;
+                c = case_begin("cmov%u%s %s, %s", cc, w ? "" : "(32)", names[a], names[b]);
+                c->want[a] = (cond(cc, c->in[R_FLAGS]) ? c->in[b] : c->in[a]) & mask_of(w);
+                x_cmov(&jb, w, cc, a, b);
+                case_end(c);
+            }
+    group_end();
+}
+
 /* ALU, TEST, MOV between registers and with an immediate, NOT and NEG
  * (F7 /2, /3 through x_op_rr). */
 static void test_alu(void)
@@ -1098,6 +1193,7 @@ int main(void)
     test_setcc();
     test_load_store();
     test_mem_forms();
+    test_atomic();
     test_alu();
     test_shifts();
     test_mem_idx();

@@ -324,6 +324,10 @@ static void build(struct jit_ctx *c, const struct jit_regs *preload, struct jit_
             continue;
         if (c->long64 && jit_native_bits(c, in, &called[i], &stop_at[i], &ended_at[i]))
             continue;
+        if (c->long64 && jit_native_atomic(c, in, &called[i], &stop_at[i], &ended_at[i])) {
+            prev_native = c->host_flags; /* a slow path leaves them too */
+            continue;
+        }
         if (c->long64 && jit_native(c, in)) {
             prev_native = true;
             called[i] = false;

@@ -241,6 +241,25 @@ bool jit_bits_form(const struct emu_insn *in);
 bool jit_bits_lf_effect(const struct emu_insn *in, int lf_before, struct jit_lf_effect *e);
 bool jit_native_bits(struct jit_ctx *c, const struct emu_insn *in, bool *called, uint32_t *stop,
                      uint32_t *ended);
+/* jit_native_atomic.c: SETcc [mem], XCHG (registers, memory) and
+ * CMPXCHG [mem] in 64-bit code, memory through the write TLB's probe
+ * inline and the host's own locked XCHG / LOCK CMPXCHG on it, the
+ * handler called on anything else (*called: whether code for that was
+ * emitted, its stubs through *stop, *ended); false (nothing emitted)
+ * for other instructions, and for a SETcc whose condition
+ * jit_cond_native does not take (called). jit_atomic_lf_effect: their
+ * jit_lf_effect into *e (false: not one). */
+bool jit_atomic_form(const struct emu_insn *in);
+bool jit_atomic_lf_effect(const struct emu_insn *in, int lf_before, struct jit_lf_effect *e);
+bool jit_native_atomic(struct jit_ctx *c, const struct emu_insn *in, bool *called, uint32_t *stop,
+                       uint32_t *ended);
+/* jit_native.c: whether emu_cond decides condition cc after lazy state
+ * lf_op without materialising it, so jit_cond_flags can make host
+ * RFLAGS hold it (known); whether a SETcc, CMOVcc or Jcc on cc is made
+ * native there (native: known, or any but the parity ones through the
+ * shared code's host_flags). */
+bool jit_cond_known(int lf_op, unsigned cc);
+bool jit_cond_native(int lf_op, unsigned cc);
 /* jit_native_sse.c: the SSE2 moves and integer forms, PSHUFB and the
  * SSE4.2 string compares in 64-bit code on host XMM registers, the CR0/CR4 check before the block's first, the
  * alignment check and the TLB probe inline, the handler called on

@@ -29,7 +29,8 @@ static bool pure_insn(const struct emu_insn *in)
         ex_alu_rm_reg, ex_alu_reg_rm, ex_alu_acc_imm, ex_alu_rm_imm, ex_test_rm_reg,
         ex_test_rm_imm, ex_inc_dec_rm, ex_inc_dec_reg, ex_not, ex_neg, ex_imul_reg_rm,
         ex_imul_reg_rm_imm, ex_shift, ex_setcc, ex_cmovcc, ex_mov_rm_reg, ex_mov_reg_rm,
-        ex_mov_reg_imm, ex_movzx, ex_movsx, ex_movsxd, ex_xchg_acc_reg, ex_cbw, ex_cwd,
+        ex_mov_reg_imm, ex_movzx, ex_movsx, ex_movsxd, ex_xchg_acc_reg, ex_xchg_rm_reg, ex_cbw,
+        ex_cwd,
     };
     for (size_t i = 0; i < sizeof(reg_forms) / sizeof(reg_forms[0]); i++)
         if (g == reg_forms[i])

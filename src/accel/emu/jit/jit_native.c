@@ -181,6 +181,16 @@ static bool cond_native(int lf_op, unsigned cc)
     return cond_known(lf_op, cc) || ((cc & 15) >> 1) != 5;
 }
 
+bool jit_cond_known(int lf_op, unsigned cc)
+{
+    return cond_known(lf_op, cc);
+}
+
+bool jit_cond_native(int lf_op, unsigned cc)
+{
+    return cond_native(lf_op, cc);
+}
+
 bool jit_native_form(const struct emu_insn *in)
 {
     return form_of(in) != F_NONE;
@@ -207,6 +217,8 @@ struct jit_lf_effect jit_lf_effect(const struct emu_insn *in, int lf_before)
         if (jit_alu_mem_lf_effect(in, lf_before, &e))
             break;
         if (jit_bits_lf_effect(in, lf_before, &e))
+            break;
+        if (jit_atomic_lf_effect(in, lf_before, &e))
             break;
         /* May call its handler: the flags kept, the state before read. */
         if (jit_mem_form(in) || jit_stack_form(in)) {

@@ -348,6 +348,56 @@ static inline void x_setcc(struct jit_buf *j, unsigned cc, unsigned reg)
     jb_u8(j, (uint8_t)(0xc0 | (reg & 3)));
 }
 
+/* The prefixes of an operation on [base + disp] at size 1, 2, 4 or 8
+ * bytes with reg: 66 for a word, then REX when W, R or B is needed, or
+ * for a byte reg 4-7 (SPL..DIL, not AH..BH). */
+static inline void x_prefix_sized(struct jit_buf *j, unsigned size, unsigned reg, unsigned base)
+{
+    uint8_t rex = (uint8_t)(0x40 | (size == 8 ? 8 : 0) | ((reg >> 3) & 1) << 2 | ((base >> 3) & 1));
+    if (size == 2)
+        jb_u8(j, 0x66);
+    if (rex != 0x40 || (size == 1 && reg >= 4))
+        jb_u8(j, rex);
+}
+
+/* XCHG [base + disp], reg at size (86, 87): locked by the processor
+ * with or without a LOCK prefix (SDM "XCHG"). */
+static inline void x_xchg_mem(struct jit_buf *j, unsigned size, unsigned reg, unsigned base,
+                              int32_t disp)
+{
+    x_prefix_sized(j, size, reg, base);
+    jb_u8(j, size == 1 ? 0x86 : 0x87);
+    x_modrm_mem(j, reg, base, disp);
+}
+
+/* LOCK CMPXCHG [base + disp], reg at size (F0 0F B0, B1): compares
+ * RAX's low size bytes with the operand, ZF = equal; equal: the operand
+ * = reg, else RAX's low size bytes = the operand (a 32-bit one
+ * zero-extends RAX then only); the operand written either way. */
+static inline void x_lock_cmpxchg_mem(struct jit_buf *j, unsigned size, unsigned reg,
+                                      unsigned base, int32_t disp)
+{
+    jb_u8(j, 0xf0);
+    x_prefix_sized(j, size, reg, base);
+    jb_u8(j, 0x0f);
+    jb_u8(j, size == 1 ? 0xb0 : 0xb1);
+    x_modrm_mem(j, reg, base, disp);
+}
+
+/* XCHG a, b (87 /r, never the 90+r short form: a 32-bit XCHG of a
+ * register with itself zero-extends it). */
+static inline void x_xchg_rr(struct jit_buf *j, bool w, unsigned a, unsigned b)
+{
+    x_op_rr(j, w, 0x87, a, b);
+}
+
+/* CMOVcc dst, src (0F 40+cc); a 32-bit one zero-extends dst even when
+ * the condition is false. */
+static inline void x_cmov(struct jit_buf *j, bool w, unsigned cc, unsigned dst, unsigned src)
+{
+    x_op0f_rr(j, w, (uint8_t)(0x40 + (cc & 15)), dst, src, false);
+}
+
 /* TEST dword [base + disp], imm32. */
 static inline void x_test_mem_imm(struct jit_buf *j, unsigned base, int32_t disp, uint32_t imm)
 {
