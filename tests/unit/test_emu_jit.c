@@ -2414,6 +2414,8 @@ static void branch_case_state(const struct branch_case *k)
 {
     memset(fx.ram + CODE, 0x90, 4096);
     memcpy(fx.ram + CODE + (BRANCH_AT - HIGH), k->code, k->n);
+    for (uint64_t a = DATA; a < STACK_HI; a++) /* no pointer left by an earlier case */
+        fx.ram[a] = (uint8_t)rnd();
     emu_code_invalidate(&fx.evm, CODE, 4096);
     emu_blocks_free_dead(&fx.evm);
     random_state(&cpu);
