@@ -2,13 +2,14 @@
  * The JIT against the interpreter (issue 12's lockstep gate): random
  * blocks of the native forms (MOV, ALU, TEST, INC/DEC, LEA, SHL/SHR/SAR
  * and ROL/ROR by a constant, IMUL, MOVZX/MOVSX/MOVSXD, CMOVcc and SETcc on
- * registers, the byte forms on AL..BH and the REX byte registers, MOV
- * (8, 32, 64 bits) to and from memory and MOVZX/MOVSX/MOVSXD from it,
- * ALU/CMP/TEST/INC/DEC/MOV-immediate on memory and PUSH/POP with the TLB
- * probe inline (the data TLB sometimes empty), CALL and RET, JMP and
- * CALL through a register or memory ending the block, the SSE2 moves and integer forms on XMM registers and memory,
- * aligned or not, across a page, with CR0.TS, CR0.EM or no CR4.OSFXSR
- * now and then) mixed with called ones (ADC/SBB, shifts and rotates by
+ * registers, CBW/CWDE/CDQE, MUL on registers, the byte forms on AL..BH
+ * and the REX byte registers, MOV (8, 32, 64 bits) to and from memory
+ * and MOVZX/MOVSX/MOVSXD from it, ALU/CMP/TEST/INC/DEC/MOV-immediate on
+ * memory and PUSH/POP with the TLB probe inline (the data TLB sometimes
+ * empty), CALL and RET, JMP and CALL through a register or memory
+ * ending the block, the SSE2 moves and integer forms on XMM registers
+ * and memory, aligned or not, across a page, with CR0.TS, CR0.EM or no
+ * CR4.OSFXSR now and then) mixed with called ones (ADC/SBB, shifts and rotates by
  * CL, 16-bit and other byte forms, PUSH/POP of words, other SSE forms,
  * CLTS, a store into the block's own page,
  * a faulting load, an OUT that exits, HLT and Jcc as the last), each run
@@ -533,8 +534,18 @@ static void gen_native(struct code *c)
         break;
     case 10: gen_byte(c); break;
     case 11: gen_movx(c); break;
-    case 12: /* MOVSXD r64, r32 */
-        op_rr(c, true, 0x63, reg(), pick(16));
+    case 12: /* MOVSXD r64, r32; CBW, CWDE, CDQE; MUL r32 / r64 */
+        switch (pick(3)) {
+        case 0: op_rr(c, true, 0x63, reg(), pick(16)); break;
+        case 1:
+            if (pick(3) == 0)
+                put(c, 0x66);
+            else if (pick(2))
+                put(c, 0x48);
+            put(c, 0x98);
+            break;
+        default: op_rr(c, w, 0xf7, 4, pick(16)); break;
+        }
         break;
     case 13: /* CMP or TEST, then CMOVcc or SETcc on its flags (or on another's) */
         if (pick(4)) {
@@ -617,9 +628,17 @@ static void gen_called(struct code *c)
             put(c, pick(20));
         break;
     }
-    case 8: /* CMOVcc on words */
-        put(c, 0x66);
-        op_rr(c, false, 0x0f40 + pick(16), r, reg());
+    case 8: /* CMOVcc on words; MUL of a word or a byte */
+        if (pick(3)) {
+            put(c, 0x66);
+            op_rr(c, false, 0x0f40 + pick(16), r, reg());
+        } else if (pick(2)) {
+            put(c, 0x66);
+            op_rr(c, false, 0xf7, 4, reg());
+        } else {
+            byte_rr(c, 0xf6);
+            c->b[c->n - 1] = (uint8_t)((c->b[c->n - 1] & 0xc7) | 4 << 3);
+        }
         break;
     case 9: { /* MOV r, [r15 + d8] / MOV [r15 + d8], r: 8, 32 or 64 bits; MOVZX,
                * MOVSX r, byte or word [r15 + d8]; MOVSXD; maybe FS: */
@@ -1319,11 +1338,11 @@ static int self_loop_programs(void)
  * CMOVcc/SETcc whose condition the block's own code decides (the lazy
  * state the compiler tracks, as jit_build does through jit_lf_effect). */
 enum { K_ROT_FLAGS, K_ROT_QUIET, K_HIGH8, K_MOVX, K_COND, K_NOT_NEG, K_NEG_LIVE, K_DEAD_LF,
-       K_KINDS };
+       K_CBW, K_MUL, K_KINDS };
 static const char *const kind_names[K_KINDS] = {
     "rotates setting CF/OF", "quiet rotates", "AH..BH forms", "MOVZX/MOVSX/MOVSXD",
     "CMOVcc/SETcc", "NOT/NEG", "NEGs whose flags are read",
-    "32/64-bit flag setters whose lazy state is dead"};
+    "32/64-bit flag setters whose lazy state is dead", "CBW/CWDE/CDQE", "MULs on registers"};
 
 /* Which instructions' lazy-flag stores are dead, as jit_compile.c's
  * dead_lf_stores finds them (the block's end and any reader read all):
@@ -1365,6 +1384,8 @@ static void count_kinds(const struct emu_block *b, unsigned *kinds)
                 kinds[K_MOVX]++;
             else if (g == ex_setcc || g == ex_cmovcc)
                 kinds[K_COND] += e.lf_after != -1; /* else called */
+            kinds[K_CBW] += g == ex_cbw;
+            kinds[K_MUL] += g == ex_mul;
             if (in->rm >= REG_HIGH8 && (in->opsz == 1 || g == ex_setcc || g == ex_movzx ||
                                         g == ex_movsx))
                 kinds[K_HIGH8]++;
@@ -1471,6 +1492,22 @@ static bool sse_tally(const struct emu_block *b, const uint8_t *code, size_t n, 
             t->sse_ud += ref.vector == EXC_UD;
             t->sse_gp += ref.vector == EXC_GP;
             t->str_ud += str && ref.vector == EXC_UD && (start.features_off >> EMU_HF_SSE42) & 1;
+        }
+    }
+    return true;
+}
+
+/* b's native CBW/CWDE/CDQE and MULs, compiled to code of n bytes: none
+ * may have a call of its handler compiled (they have no slow path). */
+static bool wide_native(const struct emu_block *b, const uint8_t *code, size_t n)
+{
+    for (unsigned i = 0; i < b->n; i++) {
+        const struct emu_insn *in = &b->insns[i];
+        if ((in->fn == ex_cbw || in->fn == ex_mul) && jit_native_form(in) &&
+            code_names(code, n, in)) {
+            printf("FAIL: emu JIT: %s %u of a block (size %u) calls its handler\n",
+                   in->fn == ex_cbw ? "CBW/CWDE/CDQE" : "MUL", i, in->opsz);
+            return false;
         }
     }
     return true;
@@ -1645,6 +1682,10 @@ static bool random_block(unsigned k, struct tally *t)
     count_kinds(b, t->kinds);
     if (!sse_tally(b, b->jit_body, code_bytes, t)) {
         report(&c, "where it calls SSE handlers", 0, 0);
+        return false;
+    }
+    if (!wide_native(b, b->jit_body, code_bytes)) {
+        report(&c, "where it calls CBW or MUL handlers", 0, 0);
         return false;
     }
     t->crowded += crowds_pool(b);
@@ -2582,9 +2623,10 @@ int main(void)
         printf("PASS: emu JIT: the random blocks' native register forms: %u rotates setting "
                "CF/OF, %u quiet, %u on AH..BH, %u MOVZX/MOVSX/MOVSXD, %u CMOVcc/SETcc, %u NOT/NEG "
                "(%u NEGs whose flags are read), %u flag setters as one host instruction (lazy "
-               "state dead)\n",
+               "state dead), %u CBW/CWDE/CDQE and %u MULs with no call of their handler\n",
                t.kinds[K_ROT_FLAGS], t.kinds[K_ROT_QUIET], t.kinds[K_HIGH8], t.kinds[K_MOVX],
-               t.kinds[K_COND], t.kinds[K_NOT_NEG], t.kinds[K_NEG_LIVE], t.kinds[K_DEAD_LF]);
+               t.kinds[K_COND], t.kinds[K_NOT_NEG], t.kinds[K_NEG_LIVE], t.kinds[K_DEAD_LF],
+               t.kinds[K_CBW], t.kinds[K_MUL]);
     crowded_blocks();
     string_compares();
     emu_jit_set_arena_limit(&fx.evm, 4096);
