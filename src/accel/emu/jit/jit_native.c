@@ -10,8 +10,9 @@
  * pending delta. Only the specialised handlers' forms are taken (32- and
  * 64-bit register operands; the byte forms on AL..BH and the REX byte
  * registers; SETcc), and a few general executors' (ADC/SBB, BSWAP, MOV
- * r/m, imm, CBW/CWDE/CDQE, MUL on a register), in 64-bit code. CMOVcc and SETcc are native only where the
- * block's own code decides their condition.
+ * r/m, imm, CBW/CWDE/CDQE, MUL on a register), in 64-bit code. CMOVcc
+ * and SETcc are native only where the block's own code decides their
+ * condition.
  */
 #if defined(__x86_64__)
 #include "accel/emu/exec.h"
