@@ -2,13 +2,14 @@
  * The JIT against the interpreter (issue 12's lockstep gate): random
  * blocks of the native forms (MOV, ALU, TEST, INC/DEC, LEA, SHL/SHR/SAR
  * and ROL/ROR by a constant, IMUL, MOVZX/MOVSX/MOVSXD, CMOVcc and SETcc on
- * registers, TEST on words, the byte forms on AL..BH and the REX byte
- * registers, MOV (8, 16, 32, 64 bits) to and from memory and
- * MOVZX/MOVSX/MOVSXD from it,
+ * registers, TEST on words, CBW/CWDE/CDQE, MUL on registers, the byte
+ * forms on AL..BH and the REX byte registers, MOV (8, 16, 32, 64 bits)
+ * to and from memory and MOVZX/MOVSX/MOVSXD from it,
  * ALU/CMP/TEST/INC/DEC/MOV-immediate on memory, SETcc, XCHG and CMPXCHG
  * on memory (XCHG on registers too) and PUSH/POP with the TLB
- * probe inline (the data TLB sometimes empty), CALL and RET ending the
- * block, the SSE2 moves and integer forms on XMM registers and memory,
+ * probe inline (the data TLB sometimes empty), CALL and RET, JMP and
+ * CALL through a register or memory ending the block, the SSE2 moves and
+ * integer forms on XMM registers and memory,
  * aligned or not, across a page, with CR0.TS, CR0.EM or no CR4.OSFXSR
  * now and then) mixed with called ones (ADC/SBB, shifts and rotates by
  * CL, other 16-bit and byte forms, PUSH/POP of words, other SSE forms,
@@ -691,8 +692,18 @@ static void gen_native(struct code *c)
         break;
     case 10: gen_byte(c); break;
     case 11: gen_movx(c); break;
-    case 12: /* MOVSXD r64, r32 */
-        op_rr(c, true, 0x63, reg(), pick(16));
+    case 12: /* MOVSXD r64, r32; CBW, CWDE, CDQE; MUL r32 / r64 */
+        switch (pick(3)) {
+        case 0: op_rr(c, true, 0x63, reg(), pick(16)); break;
+        case 1:
+            if (pick(3) == 0)
+                put(c, 0x66);
+            else if (pick(2))
+                put(c, 0x48);
+            put(c, 0x98);
+            break;
+        default: op_rr(c, w, 0xf7, 4, pick(16)); break;
+        }
         break;
     case 13: /* CMP or TEST, then CMOVcc or SETcc on its flags (or on another's) */
         if (pick(4)) {
@@ -775,9 +786,17 @@ static void gen_called(struct code *c)
             put(c, pick(20));
         break;
     }
-    case 8: /* CMOVcc on words */
-        put(c, 0x66);
-        op_rr(c, false, 0x0f40 + pick(16), r, reg());
+    case 8: /* CMOVcc on words; MUL of a word or a byte */
+        if (pick(3)) {
+            put(c, 0x66);
+            op_rr(c, false, 0x0f40 + pick(16), r, reg());
+        } else if (pick(2)) {
+            put(c, 0x66);
+            op_rr(c, false, 0xf7, 4, reg());
+        } else {
+            byte_rr(c, 0xf6);
+            c->b[c->n - 1] = (uint8_t)((c->b[c->n - 1] & 0xc7) | 4 << 3);
+        }
         break;
     case 9: { /* MOV r, [r15 + d8] / MOV [r15 + d8], r: 8, 32 or 64 bits; MOVZX,
                * MOVSX r, byte or word [r15 + d8]; MOVSXD; maybe FS: */
@@ -862,6 +881,64 @@ static void gen_body(struct code *c, unsigned n)
 
 static bool rel8_last; /* gen_block ended the block with a Jcc or JMP rel8 */
 
+/* JMP or CALL through memory (FF /4, FF /2): the pointer (a random
+ * operand or stack value: often canonical, else #GP) RIP-relative into
+ * the data page (the code page at HIGH), at [r15 + d8] (maybe FS:, or
+ * 32-bit addressing), [r15 + index * 8 + d8] (a random index: now and
+ * then off the data page, or off RAM), on the stack around RSP (a CALL
+ * pushing over the slot it read), or at a random register. */
+static void gen_branch_mem(struct code *c)
+{
+    unsigned digit = pick(2) ? 2 : 4;
+    switch (pick(5)) {
+    case 0: { /* RIP-relative: [rip + disp32] */
+        put(c, 0xff);
+        put(c, digit << 3 | 5);
+        uint64_t end = code_at + c->n + 4;
+        uint64_t at = code_at == CODE ? DATA + 8 * pick(512) : code_at + 8 * pick(512);
+        put32(c, (uint32_t)(at - end));
+        break;
+    }
+    case 1: /* [r15 + d8], FS: or 32-bit addressing now and then */
+        if (pick(4) == 0)
+            put(c, 0x64);
+        else if (pick(4) == 0)
+            put(c, 0x67);
+        put(c, 0x41);
+        put(c, 0xff);
+        put(c, 0x40 | digit << 3 | 7);
+        put(c, pick(32) * 8 + (pick(8) ? 0 : pick(8)));
+        break;
+    case 2: { /* [r15 + index * 8 + d8] */
+        unsigned index = reg();
+        put(c, 0x41 | (index >> 3) << 1);
+        put(c, 0xff);
+        put(c, 0x40 | digit << 3 | 4);
+        put(c, 3 << 6 | (index & 7) << 3 | 7);
+        put(c, pick(256));
+        break;
+    }
+    case 3: /* [rsp + d8]: -8, the slot a CALL pushes to, or above */
+        put(c, 0xff);
+        put(c, 0x40 | digit << 3 | 4);
+        put(c, 0x24);
+        put(c, pick(2) ? 0xf8 : 8 * pick(8));
+        break;
+    default: { /* [r], mostly a fault or past RAM */
+        unsigned r = pick(16);
+        if (r >= 8)
+            put(c, 0x41);
+        put(c, 0xff);
+        put(c, ((r & 7) == 5 ? 0x40 : 0) | digit << 3 | ((r & 7) == 4 ? 4 : r & 7));
+        if ((r & 7) == 4)
+            put(c, 0x24);
+        if ((r & 7) == 5)
+            put(c, 0);
+        break;
+    }
+    }
+}
+
 static void gen_block(struct code *c)
 {
     c->n = c->insns = 0;
@@ -869,7 +946,7 @@ static void gen_block(struct code *c)
     sse_heavy = pick(10) == 0;
     gen_body(c, 1 + pick(40));
     sse_heavy = false;
-    switch (pick(7)) {
+    switch (pick(8)) {
     case 0:
     case 1:
         if (pick(3) == 0) { /* a flag-setting form on memory before it */
@@ -919,6 +996,7 @@ static void gen_block(struct code *c)
         put(c, 0xc0 | (pick(2) ? 2u : 4u) << 3 | (r & 7));
         break;
     }
+    case 6: gen_branch_mem(c); break;
     default:
         put(c, 0xf4); /* HLT: EMU_END_BLOCK */
         break;
@@ -1426,11 +1504,11 @@ static int self_loop_programs(void)
  * CMOVcc/SETcc whose condition the block's own code decides (the lazy
  * state the compiler tracks, as jit_build does through jit_lf_effect). */
 enum { K_ROT_FLAGS, K_ROT_QUIET, K_HIGH8, K_MOVX, K_COND, K_NOT_NEG, K_NEG_LIVE, K_DEAD_LF,
-       K_KINDS };
+       K_CBW, K_MUL, K_KINDS };
 static const char *const kind_names[K_KINDS] = {
     "rotates setting CF/OF", "quiet rotates", "AH..BH forms", "MOVZX/MOVSX/MOVSXD",
     "CMOVcc/SETcc", "NOT/NEG", "NEGs whose flags are read",
-    "32/64-bit flag setters whose lazy state is dead"};
+    "32/64-bit flag setters whose lazy state is dead", "CBW/CWDE/CDQE", "MULs on registers"};
 
 /* Which instructions' lazy-flag stores are dead, as jit_compile.c's
  * dead_lf_stores finds them (the block's end and any reader read all):
@@ -1472,6 +1550,8 @@ static void count_kinds(const struct emu_block *b, unsigned *kinds)
                 kinds[K_MOVX]++;
             else if (g == ex_setcc || g == ex_cmovcc)
                 kinds[K_COND] += e.lf_after != -1; /* else called */
+            kinds[K_CBW] += g == ex_cbw;
+            kinds[K_MUL] += g == ex_mul;
             if (in->rm >= REG_HIGH8 && (in->opsz == 1 || g == ex_setcc || g == ex_movzx ||
                                         g == ex_movsx))
                 kinds[K_HIGH8]++;
@@ -1485,6 +1565,7 @@ struct tally {
     unsigned insns, native, stops, ended;
     unsigned stack, stack_ends, stack_odd; /* stack forms, CALL/RET last, off STACK or AC */
     unsigned call_gp;                      /* CALLs to a non-canonical target */
+    unsigned branch_mem, branch_mem_ok;    /* JMP/CALL through memory last, those run */
     unsigned kinds[K_KINDS];               /* the register forms' kinds, native */
     unsigned alu_mem;                      /* ALU, CMP, TEST, MOV on memory, native */
     unsigned words, byte_rmw;              /* word MOVs on memory and TESTs, byte ALU [m], native */
@@ -1682,6 +1763,22 @@ static bool atomic_tally(const struct emu_block *b, const uint8_t *code, size_t 
     return true;
 }
 
+/* b's native CBW/CWDE/CDQE and MULs, compiled to code of n bytes: none
+ * may have a call of its handler compiled (they have no slow path). */
+static bool wide_native(const struct emu_block *b, const uint8_t *code, size_t n)
+{
+    for (unsigned i = 0; i < b->n; i++) {
+        const struct emu_insn *in = &b->insns[i];
+        if ((in->fn == ex_cbw || in->fn == ex_mul) && jit_native_form(in) &&
+            code_names(code, n, in)) {
+            printf("FAIL: emu JIT: %s %u of a block (size %u) calls its handler\n",
+                   in->fn == ex_cbw ? "CBW/CWDE/CDQE" : "MUL", i, in->opsz);
+            return false;
+        }
+    }
+    return true;
+}
+
 /* Whether b has a run of compiled instructions with no call between
  * (which empties the JIT's register pool) naming at least JIT_POOL + 2
  * guest registers, and memory forms in it after the pool is full. */
@@ -1869,7 +1966,14 @@ static bool random_block(unsigned k, struct tally *t)
         report(&c, "where it compiles SETcc, XCHG, CMPXCHG", 0, 0);
         return false;
     }
+    if (!wide_native(b, b->jit_body, code_bytes)) {
+        report(&c, "where it calls CBW or MUL handlers", 0, 0);
+        return false;
+    }
     t->crowded += crowds_pool(b);
+    bool branch_mem = jit_stack_form(last) && (last->flags & INSN_MEM);
+    t->branch_mem += branch_mem;
+    t->branch_mem_ok += branch_mem && ref.st == EMU_OK;
     t->stack += s;
     t->stack_ends += jit_stack_form(last);
     t->stack_odd += s && (start.gpr[4] != STACK || (start.rflags & RFLAGS_AC));
@@ -2960,6 +3064,196 @@ static int directed_forms(void)
     return fails;
 }
 
+/* JMP and CALL through memory, each way they can go, at HIGH under
+ * page_high's paging: compiled the same as interpreted, and as the SDM
+ * has it (RIP = the pointer, the return address pushed; #GP(0) for a
+ * non-canonical target, #PF for the pointer's or the push's page not
+ * present, at the branch with RSP and the stack untouched). After
+ * compiling, the decoded instruction's displacement is moved 8 bytes on,
+ * to a second pointer that only the handler would read (rm_read takes
+ * it from the instruction at run time, compiled code from the
+ * displacement compiled in): a case on the native path (the pointer and
+ * the stack slot in the TLB) must still go to the first target, one on
+ * the slow path (a miss, a pointer across a page) to the second. */
+enum branch_path { BP_NATIVE, BP_SLOW, BP_EITHER };
+struct branch_case {
+    const char *what;
+    uint8_t code[8];
+    unsigned n;
+    uint64_t ptr;              /* the pointer's linear address */
+    uint64_t target, rsp, fs;  /* the pointer, RSP, FS's base */
+    bool read_tlb, write_tlb;  /* the pointer's page, the stack slot's in the TLB */
+    enum branch_path path;     /* BP_EITHER: not moved (the faulting cases) */
+    int vector;                /* -1: runs to the target */
+    uint32_t error;
+    uint64_t cr2;
+};
+
+#define BRANCH_AT (HIGH + 0x100)
+#define BRANCH_TO (HIGH + 0x40)
+#define BRANCH_TO2 (HIGH + 0x80) /* the second pointer's */
+static const struct branch_case branch_cases[] = {
+    {"JMP [RIP + disp32] (a PLT slot)", {0xff, 0x25, 0xfa, 0x06, 0, 0}, 6, HIGH + 0x800,
+     BRANCH_TO, STACK, 0, true, true, BP_NATIVE, -1, 0, 0},
+    {"CALL [RIP + disp32]", {0xff, 0x15, 0xfa, 0x06, 0, 0}, 6, HIGH + 0x800, BRANCH_TO, STACK,
+     0, true, true, BP_NATIVE, -1, 0, 0},
+    {"JMP [R15 + 8]", {0x41, 0xff, 0x67, 0x08}, 4, DATA + 8, BRANCH_TO, STACK, 0, true, true,
+     BP_NATIVE, -1, 0, 0},
+    {"CALL [RAX + 8]", {0xff, 0x50, 0x08}, 3, DATA + 8, BRANCH_TO, STACK, 0, true, true,
+     BP_NATIVE, -1, 0, 0},
+    {"CALL [RBP + 0x38]", {0xff, 0x55, 0x38}, 3, DATA + 0x38, BRANCH_TO, STACK, 0, true, true,
+     BP_NATIVE, -1, 0, 0},
+    {"JMP [R15 + RCX * 8 + 0x10]", {0x41, 0xff, 0x64, 0xcf, 0x10}, 5, DATA + 0x28, BRANCH_TO,
+     STACK, 0, true, true, BP_NATIVE, -1, 0, 0},
+    {"JMP [R15D + 8] (32-bit addressing)", {0x67, 0x41, 0xff, 0x67, 0x08}, 5, DATA + 8,
+     BRANCH_TO, STACK, 0, true, true, BP_NATIVE, -1, 0, 0},
+    {"CALL FS:[R15 + 8] (FS's base 0x100)", {0x64, 0x41, 0xff, 0x57, 0x08}, 5, DATA + 0x108,
+     BRANCH_TO, STACK, 0x100, true, true, BP_NATIVE, -1, 0, 0},
+    {"CALL [RSP - 8] (pushing over its pointer)", {0xff, 0x54, 0x24, 0xf8}, 4, STACK - 8,
+     BRANCH_TO, STACK, 0, true, true, BP_NATIVE, -1, 0, 0},
+    {"CALL [RSP]", {0xff, 0x14, 0x24}, 3, STACK, BRANCH_TO, STACK, 0, true, true, BP_NATIVE,
+     -1, 0, 0},
+    {"JMP [R15 + 8], the TLB empty", {0x41, 0xff, 0x67, 0x08}, 4, DATA + 8, BRANCH_TO, STACK, 0,
+     false, false, BP_SLOW, -1, 0, 0},
+    {"CALL [R15 + 8], the stack slot not in the TLB", {0x41, 0xff, 0x57, 0x08}, 4, DATA + 8,
+     BRANCH_TO, STACK, 0, true, false, BP_SLOW, -1, 0, 0},
+    {"JMP [R15 + 0xffc], the pointer across a page", {0x41, 0xff, 0xa7, 0xfc, 0x0f, 0, 0}, 7,
+     DATA + 0xffc, BRANCH_TO, STACK, 0, true, true, BP_SLOW, -1, 0, 0},
+    {"JMP [R15 + 8] to a non-canonical target", {0x41, 0xff, 0x67, 0x08}, 4, DATA + 8, NONCANON,
+     STACK, 0, true, true, BP_EITHER, EXC_GP, 0, 0},
+    {"CALL [R15 + 8] to a non-canonical target", {0x41, 0xff, 0x57, 0x08}, 4, DATA + 8,
+     NONCANON, STACK, 0, true, true, BP_EITHER, EXC_GP, 0, 0},
+    {"JMP [RDX], its page not present", {0xff, 0x22}, 2, HIGH - 0x2000 + 0x10, BRANCH_TO, STACK,
+     0, false, true, BP_EITHER, EXC_PF, 0, HIGH - 0x2000 + 0x10},
+    {"CALL [R15 + 8], the push's page not present", {0x41, 0xff, 0x57, 0x08}, 4, DATA + 8,
+     BRANCH_TO, HIGH - 0x1000, 0, true, false, BP_EITHER, EXC_PF, 2, HIGH - 0x1008},
+};
+
+/* The case's state: the branch alone at BRANCH_AT, the pointers written
+ * (through the paging), the TLB holding what the case says. */
+static void branch_case_state(const struct branch_case *k)
+{
+    memset(fx.ram + CODE, 0x90, 4096);
+    memcpy(fx.ram + CODE + (BRANCH_AT - HIGH), k->code, k->n);
+    for (uint64_t a = DATA; a < STACK_HI; a++) /* no pointer left by an earlier case */
+        fx.ram[a] = (uint8_t)rnd();
+    emu_code_invalidate(&fx.evm, CODE, 4096);
+    emu_blocks_free_dead(&fx.evm);
+    random_state(&cpu);
+    cpu.rip = BRANCH_AT;
+    cpu.gpr[0] = DATA;
+    cpu.gpr[1] = 3;
+    cpu.gpr[2] = k->ptr;
+    cpu.gpr[4] = k->rsp;
+    cpu.gpr[5] = DATA;
+    cpu.seg[SEG_FS].base = k->fs;
+    emu_set_rflags(&cpu, 2);
+    emu_tlb_flush(&cpu);
+    if (!(k->ptr >> 12 == (HIGH - 0x2000) >> 12)) {
+        emu_write(&cpu, SEG_DS, k->ptr, 8, k->target);
+        emu_write(&cpu, SEG_DS, k->ptr + 8, 8, BRANCH_TO2);
+    }
+    emu_tlb_flush(&cpu);
+    uint64_t v;
+    if (k->read_tlb)
+        emu_read(&cpu, SEG_DS, k->ptr, 8, &v);
+    if (k->write_tlb && emu_read(&cpu, SEG_SS, k->rsp - 8, 8, &v) == EMU_OK)
+        emu_write(&cpu, SEG_SS, k->rsp - 8, 8, v);
+}
+
+/* The case run interpreted into ref, then compiled (the displacement
+ * moved unless BP_EITHER) into got: 0 when both are as they must be. */
+static int branch_case(const struct branch_case *k)
+{
+    struct accel_exit exit;
+    struct code c;
+    memcpy(c.b, k->code, k->n);
+    c.n = k->n;
+    branch_case_state(k);
+    start = cpu;
+    memcpy(start_ram, fx.ram, RAM);
+    int st;
+    uint64_t cr2[2] = {0, 0};
+    bool call = false;
+    for (int jit = 0; jit < 2; jit++) {
+        restore();
+        memset(&exit, 0, sizeof(exit));
+        cpu.exit = &exit;
+        emu_code_invalidate(&fx.evm, CODE, 4096);
+        struct emu_block *b = emu_block_get(&cpu, &st);
+        if (!b || b->n != 1) {
+            printf("FAIL: emu JIT: %s: no block of the branch alone (status %d)\n", k->what, st);
+            return 1;
+        }
+        struct emu_insn *in = (struct emu_insn *)&b->insns[0];
+        call = in->fn == ex_call_rm;
+        if (jit) {
+            emu_jit_compile(&fx.evm, b);
+            if (!b->jit_code) {
+                printf("FAIL: emu JIT: %s: not compiled\n", k->what);
+                return 1;
+            }
+            if (k->path != BP_EITHER)
+                in->disp += 8;
+            cpu.chain_lin = cpu.rip;
+            st = run_compiled(b, 0, NULL);
+            if (k->path != BP_EITHER)
+                in->disp -= 8;
+        } else {
+            st = emu_run_block(&cpu, b);
+        }
+        cr2[jit] = cpu.cr2;
+        record(jit ? &got : &ref, st, &exit);
+    }
+    emu_code_invalidate(&fx.evm, CODE, 4096);
+    emu_blocks_free_dead(&fx.evm);
+    cpu.seg[SEG_FS].base = 0;
+    if (k->path == BP_SLOW)
+        ref.rip = BRANCH_TO2; /* the handler read the second pointer */
+    if (compare(&c)) {
+        printf("FAIL: emu JIT: %s: compiled not as interpreted%s\n", k->what,
+               k->path == BP_NATIVE ? " on the native path" : "");
+        return 1;
+    }
+    /* And as the SDM has it. */
+    uint64_t slot = 0, slot_was = 0;
+    if (k->rsp == STACK) {
+        memcpy(&slot, got.ram + STACK - 8, 8);
+        memcpy(&slot_was, start_ram + STACK - 8, 8);
+    }
+    bool runs = k->vector < 0;
+    uint64_t rip = !runs ? BRANCH_AT : k->path == BP_SLOW ? BRANCH_TO2 : BRANCH_TO;
+    uint64_t rsp = k->rsp - (runs && call ? 8 : 0);
+    uint64_t pushed = runs && call ? BRANCH_AT + k->n : slot_was;
+    if (got.st != (runs ? EMU_OK : EMU_FAULT) || got.vector != k->vector ||
+        (!runs && got.error != k->error) || got.rip != rip || got.gpr[4] != rsp ||
+        slot != pushed || (k->vector == EXC_PF && (cr2[0] != k->cr2 || cr2[1] != k->cr2))) {
+        printf("FAIL: emu JIT: %s: status %d, vector %d, error %u, RIP %#llx (expected %#llx), "
+               "RSP %#llx (expected %#llx), slot %#llx (expected %#llx), CR2 %#llx\n",
+               k->what, got.st, got.vector, got.error, (unsigned long long)got.rip,
+               (unsigned long long)rip, (unsigned long long)got.gpr[4],
+               (unsigned long long)rsp, (unsigned long long)slot, (unsigned long long)pushed,
+               (unsigned long long)cr2[1]);
+        return 1;
+    }
+    return 0;
+}
+
+static int mem_branches(void)
+{
+    int fails = 0;
+    section = "JMP/CALL through memory";
+    for (unsigned k = 0; k < sizeof(branch_cases) / sizeof(branch_cases[0]); k++)
+        fails += branch_case(&branch_cases[k]);
+    if (!fails)
+        printf("PASS: emu JIT: JMP/CALL through memory (RIP-relative, base + index, 32-bit "
+               "addressing, FS:, over their own stack slot) run natively when the TLB holds "
+               "the pointer and the slot, through their handler on a miss or a pointer across "
+               "a page; non-canonical targets #GP(0), the pointer's or the push's page not "
+               "present #PF, at the branch with RSP and the stack untouched\n");
+    return fails;
+}
+
 int main(void)
 {
     setenv("HYPERKIT_EMU_JIT", "1", 1);
@@ -2979,22 +3273,25 @@ int main(void)
         if (t.native < others / 4 || t.stops < CASES / 50 || t.ended < CASES / 50 ||
             t.stack < others / 25 || t.stack_ends < CASES / 10 || t.stack_odd < CASES / 20 ||
             t.alu_mem < others / 40 || t.looped < CASES / 50 || t.words < CASES / 20 ||
-            t.byte_rmw < CASES / 20) {
+            t.byte_rmw < CASES / 20 || t.branch_mem < CASES / 20 ||
+            t.branch_mem_ok < CASES / 50) {
             printf("FAIL: emu JIT: the cases miss a path (%u native of %u, %u stops, %u ended "
                    "early, %u stack forms, %u CALL/RET ends, %u blocks with them off STACK, "
                    "%u ALU on memory, %u self loops run again, %u word MOVs on memory and "
-                   "TESTs, %u byte ALU [mem] native)\n",
+                   "TESTs, %u byte ALU [mem] native, %u JMP/CALL through memory "
+                   "ending a block, %u of them run)\n",
                    t.native, t.insns, t.stops, t.ended, t.stack, t.stack_ends, t.stack_odd,
-                   t.alu_mem, t.looped, t.words, t.byte_rmw);
+                   t.alu_mem, t.looped, t.words, t.byte_rmw, t.branch_mem, t.branch_mem_ok);
             test_failures++;
         } else {
             printf("PASS: emu JIT: %u random blocks, %u instructions (%u native, %u stack forms, "
-                   "%u CALL/RET ends, %u ALU, CMP, TEST or MOV on memory, %u word MOVs on "
-                   "memory and TESTs, %u byte ALU [mem]), the same as the interpreter (%u faults "
-                   "or exits, %u blocks ended early, %u with an odd RSP or AC, %u self loops run "
-                   "again)\n",
-                   CASES, t.insns, t.native, t.stack, t.stack_ends, t.alu_mem, t.words,
-                   t.byte_rmw, t.stops, t.ended, t.stack_odd, t.looped);
+                   "%u CALL/RET ends, %u JMP/CALL through memory ends, %u of them run, %u ALU, "
+                   "CMP, TEST or MOV on memory, %u word MOVs on memory and TESTs, %u byte ALU "
+                   "[mem]), the same as the interpreter (%u faults or exits, %u blocks ended "
+                   "early, %u with an odd RSP or AC, %u self loops run again)\n",
+                   CASES, t.insns, t.native, t.stack, t.stack_ends, t.branch_mem,
+                   t.branch_mem_ok, t.alu_mem, t.words, t.byte_rmw, t.stops, t.ended,
+                   t.stack_odd, t.looped);
         }
     }
     for (int k = 0; k < K_KINDS && !test_failures; k++) {
@@ -3013,9 +3310,10 @@ int main(void)
         printf("PASS: emu JIT: the random blocks' native register forms: %u rotates setting "
                "CF/OF, %u quiet, %u on AH..BH, %u MOVZX/MOVSX/MOVSXD, %u CMOVcc/SETcc, %u NOT/NEG "
                "(%u NEGs whose flags are read), %u flag setters as one host instruction (lazy "
-               "state dead)\n",
+               "state dead), %u CBW/CWDE/CDQE and %u MULs with no call of their handler\n",
                t.kinds[K_ROT_FLAGS], t.kinds[K_ROT_QUIET], t.kinds[K_HIGH8], t.kinds[K_MOVX],
-               t.kinds[K_COND], t.kinds[K_NOT_NEG], t.kinds[K_NEG_LIVE], t.kinds[K_DEAD_LF]);
+               t.kinds[K_COND], t.kinds[K_NOT_NEG], t.kinds[K_NEG_LIVE], t.kinds[K_DEAD_LF],
+               t.kinds[K_CBW], t.kinds[K_MUL]);
     if (atomic_directed(false))
         test_failures++;
     crowded_blocks();
@@ -3057,6 +3355,8 @@ int main(void)
                "as the interpreter from a warm and an empty TLB and across a page (%u "
                "faulted)\n", directed_faults);
     else
+        test_failures++;
+    if (mem_branches())
         test_failures++;
     rng = rng_kept;
     /* The data page read-only (CR0.WP: for CPL 0 too): every store to it

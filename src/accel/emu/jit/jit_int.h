@@ -215,9 +215,10 @@ void jit_mem_slow_call(struct jit_ctx *c, const struct emu_insn *in, const uint3
                        unsigned ns, uint32_t *stop, uint32_t *ended);
 bool jit_native_mem(struct jit_ctx *c, const struct emu_insn *in, uint32_t *stop,
                     uint32_t *ended);
-/* jit_native_stack.c: PUSH and POP reg, CALL rel32 and RET (imm16) in
- * 64-bit code, the slot through the inline probe, the handler called on
- * anything else; false (nothing emitted) for other instructions. */
+/* jit_native_stack.c: PUSH and POP reg, CALL rel32, RET (imm16), JMP
+ * and CALL through a register or memory in 64-bit code, the slot and
+ * the pointer through the inline probe, the handler called on anything
+ * else; false (nothing emitted) for other instructions. */
 bool jit_stack_form(const struct emu_insn *in);
 /* A jump (returned, to be patched) taken unless RAX is canonical (bits
  * 63:47 all equal); RCX clobbered. */

@@ -10,8 +10,9 @@
  * pending delta. Only the specialised handlers' forms are taken (32- and
  * 64-bit register operands; the byte forms on AL..BH and the REX byte
  * registers; SETcc), and a few general executors' (ADC/SBB, BSWAP, MOV
- * r/m, imm, TEST on word registers), in 64-bit code. CMOVcc and SETcc are native only where the
- * block's own code decides their condition.
+ * r/m, imm, TEST on word registers, CBW/CWDE/CDQE, MUL on a register),
+ * in 64-bit code. CMOVcc and SETcc are native only where the block's own
+ * code decides their condition.
  */
 #if defined(__x86_64__)
 #include "accel/emu/exec.h"
@@ -47,6 +48,8 @@ enum form {
     F_ADC,      /* ADC, SBB on registers (alu_rm, ex_alu_reg_rm) */
     F_BSWAP,    /* ex_bswap, 32 and 64 bits */
     F_MOV_RMI,  /* C7 /0 on a register (ex_mov_rm_imm) */
+    F_CBW,      /* ex_cbw: CBW, CWDE, CDQE */
+    F_MUL,      /* ex_mul on a register, 32 and 64 bits */
 };
 
 /* The forms on registers at every size (for bytes, pick_byte in
@@ -87,6 +90,10 @@ static enum form form_of(const struct emu_insn *in)
         return F_BSWAP;
     if (!mem && (in->opsz == 4 || in->opsz == 8) && in->fn == ex_mov_rm_imm)
         return F_MOV_RMI;
+    if (in->fn == ex_cbw)
+        return F_CBW;
+    if (!mem && (in->opsz == 4 || in->opsz == 8) && in->fn == ex_mul)
+        return F_MUL;
     if (!mem && in->opsz != 2 && (in->sub == 2 || in->sub == 3) &&
         (in->fn == ex_alu_rm_reg || in->fn == ex_alu_reg_rm || in->fn == ex_alu_rm_imm ||
          in->fn == ex_alu_acc_imm))
@@ -272,6 +279,7 @@ struct jit_lf_effect jit_lf_effect(const struct emu_insn *in, int lf_before)
         break;
     case F_IMUL:
     case F_IMUL_I:
+    case F_MUL:
         e.writes = e.writes_cf = true;
         e.lf_after = LF_CFOF;
         break;
@@ -292,6 +300,7 @@ struct jit_lf_effect jit_lf_effect(const struct emu_insn *in, int lf_before)
     case F_LEA:
     case F_MOVX:
     case F_MOVSXD:
+    case F_CBW:
         break;
     }
     return e;
@@ -477,7 +486,12 @@ void jit_ea_to_rax(struct jit_ctx *c, const struct emu_insn *in)
 {
     struct jit_buf *j = &c->j;
     int64_t k = in->disp;
-    if (in->base == EA_RIP) { /* RIP is the instruction's own until next() */
+    int64_t from_start = (int64_t)c->insn_off + in->len + k;
+    if (in->base == EA_RIP && c->chain && x_fits_s32(from_start)) {
+        /* RBP is the block's linear start, its RIP (jit_compile.c's
+         * rip_from_rbp): no wait for cpu->rip's last store */
+        x_lea(j, true, X_RAX, X_RBP, -1, 0, (int32_t)from_start);
+    } else if (in->base == EA_RIP) { /* RIP is the instruction's own until next() */
         k += c->rip_delta + in->len;
         x_load(j, true, X_RAX, X_RBX, JIT_CPU(rip));
         if (x_fits_s32(k)) {
@@ -571,6 +585,42 @@ static void imul(struct jit_ctx *c, const struct emu_insn *in, bool with_imm)
     x_movzx8(j, X_RCX, X_RDX);
     cfof(c, in->opsz);
     jit_write_gpr(c, in->opsz, in->reg);
+}
+
+/* ex_mul on a register: the host's MUL gives RDX:RAX and CF = OF = the
+ * high half is not 0; mul_flags' lazy state (LF_CFOF, a = 0, b = OF,
+ * res = the low half, cf_in = CF), then store_wide's RAX and RDX (a
+ * 32-bit MUL zero-extends both halves, as reg_write at 4 does). */
+static void mul(struct jit_ctx *c, const struct emu_insn *in)
+{
+    struct jit_buf *j = &c->j;
+    bool q = in->opsz == 8;
+    unsigned src = jit_reg(c, in->rm); /* before RAX is read: a load here keeps RAX */
+    jit_read_gpr(c, in->opsz, 0, X_RAX);
+    x_op_rr(j, q, 0xf7, 4, src);
+    x_mov_rr(j, true, X_RCX, X_RDX);
+    x_setcc(j, X_CC_B, X_RDX);
+    x_mov_rr(j, true, jit_reg_def(c, 2), X_RCX);
+    x_movzx8(j, X_RCX, X_RDX);
+    cfof(c, in->opsz);
+    jit_write_gpr(c, 8, 0);
+}
+
+/* ex_cbw: RAX's low half sign-extended in place, as the host's CDQE
+ * (MOVSXD RAX, EAX), CWDE (MOVSX EAX, AX: zero-extends) and CBW (66
+ * MOVSX AX, AL: the rest kept) do on the register holding it. */
+static void cbw(struct jit_ctx *c, const struct emu_insn *in)
+{
+    struct jit_buf *j = &c->j;
+    unsigned h = jit_reg(c, 0);
+    if (in->opsz == 8) {
+        x_op_rr(j, true, 0x63, h, h);
+    } else {
+        if (in->opsz == 2)
+            jb_u8(j, 0x66);
+        x_op0f_rr(j, false, in->opsz == 2 ? 0xbe : 0xbf, h, h, in->opsz == 2);
+    }
+    jit_reg_written(c, 0);
 }
 
 /* Host RFLAGS made to hold the guest's flags for a condition that
@@ -932,6 +982,9 @@ bool jit_native(struct jit_ctx *c, const struct emu_insn *in)
     case F_IMUL_I:
         imul(c, in, f == F_IMUL_I);
         return true;
+    case F_MUL:
+        mul(c, in);
+        return true;
     case F_ROT:
         rot(c, in);
         return true;
@@ -950,6 +1003,9 @@ bool jit_native(struct jit_ctx *c, const struct emu_insn *in)
         return true;
     case F_ADC:
         adc(c, in);
+        return true;
+    case F_CBW:
+        cbw(c, in);
         return true;
     case F_NOT: /* always direct */
     case F_BSWAP:
