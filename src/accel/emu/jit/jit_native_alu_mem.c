@@ -222,12 +222,8 @@ bool jit_native_alu_mem(struct jit_ctx *c, const struct emu_insn *in, uint32_t *
     }
     /* The core set c->lf_op to what the handler leaves on either path
      * (at byte size too: the lazy state's readers, jit_cf_to_dl and
-     * jit_cond_flags, work at its size). */
-    int lf_op = c->lf_op;
-    unsigned lf_size = c->lf_size;
+     * jit_cond_flags, work at its size); jit_mem_slow_call keeps it. */
     jit_mem_slow_call(c, in, slow, ns, stop, ended);
-    c->lf_op = lf_op;
-    c->lf_size = lf_size;
     return true;
 }
 #endif

@@ -178,12 +178,8 @@ bool jit_native_atomic(struct jit_ctx *c, const struct emu_insn *in, bool *calle
         break;
     }
     /* What the fast path left (CMPXCHG: LF_SUB at size), which the
-     * handler leaves too when it does not fault. */
-    int lf_op = c->lf_op;
-    unsigned lf_size = c->lf_size;
+     * handler leaves too when it does not fault: jit_mem_slow_call keeps it. */
     jit_mem_slow_call(c, in, slow, ns, stop, ended);
-    c->lf_op = lf_op;
-    c->lf_size = lf_size;
     return true;
 }
 #endif
