@@ -306,12 +306,12 @@ static void build(struct jit_ctx *c, const struct jit_regs *preload, struct jit_
         c->slow_marked = false;
         /* Host flags still the guest's: only right after a native
          * form that left them (a call or a slow path does not), or
-         * after flag-neutral ones since, which keep them (c->host_flags
-         * left as it is for those alone). */
+         * after flag-neutral ones since, which keep them (compiled as
+         * a NOP or by jit_native: set back after those alone). */
         bool host_flags = prev_native && c->host_flags;
         bool neutral = c->long64 && jit_flags_neutral(in);
         prev_native = false;
-        c->host_flags = neutral && host_flags;
+        c->host_flags = false;
         c->want_flags = i + 1 < b->n && i + 1 >= neutral_from;
         if (c->long64 && i + 1 == b->n && jit_jcc_flags(c, in, host_flags)) {
             c->jcc_host_flags = host_flags && jit_cond_known(c->lf_op, in->sub);
@@ -329,7 +329,8 @@ static void build(struct jit_ctx *c, const struct jit_regs *preload, struct jit_
             continue;
         }
         if (c->long64 && in->fn == ex_nop) { /* NOP, hint NOPs: RIP only */
-            prev_native = true; /* flag-neutral: c->host_flags kept */
+            prev_native = true;
+            c->host_flags = host_flags; /* flag-neutral */
             called[i] = false;
             c->rip_delta += in->len;
             continue;
@@ -352,6 +353,8 @@ static void build(struct jit_ctx *c, const struct jit_regs *preload, struct jit_
         }
         if (c->long64 && jit_native(c, in)) {
             prev_native = true;
+            if (neutral) /* its code left them alone */
+                c->host_flags = host_flags;
             called[i] = false;
             c->rip_delta += in->len;
             continue;
