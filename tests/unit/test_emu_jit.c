@@ -881,6 +881,115 @@ static void gen_body(struct code *c, unsigned n)
 
 static bool rel8_last; /* gen_block ended the block with a Jcc or JMP rel8 */
 
+/* A flag setter on registers (CMP, TEST, an ALU operation, INC/DEC; byte
+ * ones too, AH..BH among them), for a Jcc to read. */
+static void gen_flag_setter(struct code *c)
+{
+    bool w = pick(2);
+    unsigned op = pick(8);
+    switch (pick(5)) {
+    case 0: op_rr(c, w, pick(2) ? 0x39 : 0x85, reg(), reg()); break; /* CMP, TEST */
+    case 1: byte_rr(c, pick(2) ? 0x38 : 0x84); break;
+    case 2: /* CMP or another ALU operation (not ADC, SBB) with an imm8 */
+        op_rr(c, w, 0x83, op == 2 || op == 3 ? 7 : op, reg());
+        put(c, pick(3) ? 0 : pick(256));
+        break;
+    case 3: op_rr(c, w, (op == 2 || op == 3 ? 7 : op) * 8 + 1, reg(), reg()); break;
+    default: op_rr(c, w, 0xff, pick(2), reg()); break; /* INC, DEC */
+    }
+}
+
+/* What a compare is often followed by before its Jcc: forms whose code
+ * keeps the host's flags (jit_flags_neutral: MOVs of registers and
+ * immediates, LEA, MOVZX/MOVSX, MOVSXD, BSWAP, NOT, CBW, NOPs), now and
+ * then one whose code does not (LEA with 32-bit or RIP-relative
+ * addressing, a rotate, NEG, a load, a called form). */
+static void gen_between(struct code *c)
+{
+    bool w = pick(2);
+    unsigned r = reg();
+    switch (pick(14)) {
+    case 0: op_rr(c, w, pick(2) ? 0x89 : 0x8b, r, reg()); break;
+    case 1: byte_rr(c, pick(2) ? 0x88 : 0x8a); break;
+    case 2: /* MOV r, imm32 / imm64; C7 /0 */
+        if (pick(2)) {
+            put(c, 0x40 | (w ? 8 : 0) | (r >> 3));
+            put(c, 0xb8 + (r & 7));
+            put32(c, (uint32_t)operand());
+            if (w)
+                put32(c, (uint32_t)operand());
+        } else {
+            op_rr(c, w, 0xc7, 0, r);
+            put32(c, (uint32_t)operand());
+        }
+        break;
+    case 3:
+    case 4: { /* LEA d8(base, index, scale), 32-bit addressing now and then */
+        unsigned base = pick(16), index = pick(16);
+        if (index == 4)
+            index = 12;
+        if (pick(6) == 0)
+            put(c, 0x67);
+        put(c, 0x40 | (w ? 8 : 0) | (r >> 3) << 2 | (index >> 3) << 1 | (base >> 3));
+        put(c, 0x8d);
+        put(c, 0x40 | (r & 7) << 3 | 4);
+        put(c, pick(4) << 6 | (pick(3) ? index & 7 : 4) << 3 | (base & 7));
+        put(c, pick(256));
+        break;
+    }
+    case 5: gen_movx(c); break;
+    case 6: op_rr(c, true, 0x63, r, pick(16)); break; /* MOVSXD */
+    case 7: /* BSWAP; NOT */
+        if (pick(2)) {
+            put(c, 0x40 | (w ? 8 : 0) | (r >> 3));
+            put(c, 0x0f);
+            put(c, 0xc8 + (r & 7));
+        } else {
+            op_rr(c, w, 0xf7, 2, r);
+        }
+        break;
+    case 8: /* CBW, CWDE, CDQE */
+        if (pick(3) == 0)
+            put(c, 0x66);
+        else if (pick(2))
+            put(c, 0x48);
+        put(c, 0x98);
+        break;
+    case 9: /* NOP; NOP dword [rax + d8] */
+        if (pick(2)) {
+            put(c, 0x90);
+        } else {
+            put(c, 0x0f);
+            put(c, 0x1f);
+            put(c, 0x40);
+            put(c, pick(256));
+        }
+        break;
+    case 10: { /* LEA r, [rip + d32] */
+        put(c, 0x40 | (w ? 8 : 0) | (r >> 3) << 2);
+        put(c, 0x8d);
+        put(c, (r & 7) << 3 | 5);
+        put32(c, (uint32_t)operand());
+        break;
+    }
+    case 11: /* ROL, ROR, NEG */
+        if (pick(2)) {
+            op_rr(c, w, 0xc1, pick(2), r);
+            put(c, pick(70));
+        } else {
+            op_rr(c, w, 0xf7, 3, r);
+        }
+        break;
+    case 12: /* MOV r, [r15 + d8] */
+        put(c, (w ? 0x49 : 0x41) | (r >> 3) << 2);
+        put(c, 0x8b);
+        put(c, 0x40 | (r & 7) << 3 | 7);
+        put(c, pick(16) * 8);
+        break;
+    default: gen_called(c); break;
+    }
+}
+
 /* JMP or CALL through memory (FF /4, FF /2): the pointer (a random
  * operand or stack value: often canonical, else #GP) RIP-relative into
  * the data page (the code page at HIGH), at [r15 + d8] (maybe FS:, or
@@ -955,7 +1064,12 @@ static void gen_block(struct code *c)
             else
                 gen_atomic(c, true);
             c->insns++;
+        } else if (pick(2)) { /* or on registers */
+            gen_flag_setter(c);
+            c->insns++;
         }
+        for (unsigned k = pick(2) ? 1 + pick(3) : 0; k > 0; k--, c->insns++)
+            gen_between(c); /* the flags kept in host RFLAGS across them */
         put(c, 0x70 + pick(16)); /* Jcc: ends the block, reads the flags */
         put(c, pick(256));
         rel8_last = true;
@@ -1577,6 +1691,7 @@ struct tally {
     unsigned shufb, str;                   /* PSHUFB, PCMPxSTRx compiled as the host's */
     unsigned str_ud;                       /* blocks stopped at a string compare by #UD */
     unsigned str_jcc;                      /* closed right after one by a native Jcc */
+    unsigned jcc_kept;                     /* closing Jccs on host flags kept across forms */
     unsigned bits[4];                      /* SHx r, CL; BSF/BSR; BT r, imm; BT [m], imm native */
     unsigned atomic[4];                    /* SETcc [m], XCHG [m], XCHG r, r, CMPXCHG [m] native */
     unsigned atomic_called;                /* SETcc [m] called (parity, state unknown) */
@@ -1930,11 +2045,15 @@ static bool random_block(unsigned k, struct tally *t)
         printf("FAIL: emu JIT: case %u: no block the second time\n", k);
         return false;
     }
+    uint64_t jcc_host_flags = fx.evm.jit->jcc_host_flags;
     emu_jit_compile(&fx.evm, b);
     if (!b->jit_code) {
         printf("FAIL: emu JIT: case %u: block not compiled\n", k);
         return false;
     }
+    /* Its closing Jcc on the host's flags, from a setter before forms that keep them */
+    t->jcc_kept += fx.evm.jit->jcc_host_flags != jcc_host_flags && b->n > 1 &&
+                   jit_flags_neutral(&b->insns[b->n - 2]);
     size_t code_bytes = code_size(b);
     cpu.chain_lin = code_at; /* where run_chain would have entered it */
     st = run_compiled(b, (int32_t)loops, NULL); /* this block alone, maybe looping */
@@ -3341,6 +3460,14 @@ int main(void)
         bits_floors(&t);
     if (!test_failures)
         atomic_floors(&t);
+    if (!test_failures && t.jcc_kept < CASES / 50) {
+        printf("FAIL: emu JIT: only %u closing Jccs on the host's flags kept across MOVs, LEA "
+               "and the like after their setter\n", t.jcc_kept);
+        test_failures++;
+    } else if (!test_failures) {
+        printf("PASS: emu JIT: %u closing Jccs on the host's flags kept across MOVs, LEA and "
+               "the like after their setter\n", t.jcc_kept);
+    }
     if (!test_failures)
         printf("PASS: emu JIT: the random blocks' native register forms: %u rotates setting "
                "CF/OF, %u quiet, %u on AH..BH, %u MOVZX/MOVSX/MOVSXD, %u CMOVcc/SETcc, %u NOT/NEG "

@@ -229,6 +229,7 @@ bool emu_jit_compile(struct emu_vm *evm, struct emu_block *b)
     bool check = jit->mode == EMU_JIT_LOCKSTEP && jit_lockstep_fits(b);
     b->jit = check ? emu_jit_lockstep : b->jit_code;
     jit->compiled++;
+    jit->jcc_host_flags += c.jcc_host_flags;
     return dropped;
 }
 #else

@@ -185,6 +185,21 @@ static void dead_lf_stores(const struct jit_ctx *c, bool *skip_lf, bool *skip_cf
     }
 }
 
+/* Where the run of flag-neutral instructions (jit_flags_neutral) right
+ * before the block's closing Jcc starts: a flag setter before it leaves
+ * its flags in host RFLAGS for the Jcc (c->want_flags). b->n when the
+ * block does not close with a Jcc. */
+static unsigned neutral_to_jcc(const struct jit_ctx *c)
+{
+    const struct emu_block *b = c->b;
+    if (!c->long64 || emu_general_fn(b->insns[b->n - 1].fn) != ex_jcc)
+        return b->n;
+    unsigned k = b->n - 1;
+    while (k > 0 && jit_flags_neutral(&b->insns[k - 1]))
+        k--;
+    return k;
+}
+
 /* Which link the block's own way out makes (jit_chain_exit's k) when it ends
  * with in: a jump's target ([0]) after an unconditional control transfer,
  * either after a conditional one that was called, the block right after
@@ -270,11 +285,13 @@ static void build(struct jit_ctx *c, const struct jit_regs *preload, struct jit_
     c->rip_delta = 0;
     c->lf_op = -1;
     c->calls = false;
+    c->jcc_host_flags = false;
     bool skip_lf[EMU_BLOCK_MAX_INSNS], skip_cf[EMU_BLOCK_MAX_INSNS];
     dead_lf_stores(c, skip_lf, skip_cf);
     bool jcc = false;      /* closes with a native Jcc (jcc_end): two ways out */
     bool loop_jcc = false; /* and loops on its taken jump: loop_tail */
     bool prev_native = false;
+    unsigned neutral_from = neutral_to_jcc(c);
     bool jmp_last = false; /* closes with a native JMP rel (jmp_end) */
     uint32_t jcc_taken = 0;
     int32_t jcc_delta = 0;
@@ -288,12 +305,16 @@ static void build(struct jit_ctx *c, const struct jit_regs *preload, struct jit_
         c->skip_cf_in = skip_cf[i];
         c->slow_marked = false;
         /* Host flags still the guest's: only right after a native
-         * register form that left them (a call or a slow path does not). */
+         * form that left them (a call or a slow path does not), or
+         * after flag-neutral ones since, which keep them (compiled as
+         * a NOP or by jit_native: set back after those alone). */
         bool host_flags = prev_native && c->host_flags;
+        bool neutral = c->long64 && jit_flags_neutral(in);
         prev_native = false;
         c->host_flags = false;
-        c->want_flags = i + 2 == b->n && emu_general_fn(b->insns[i + 1].fn) == ex_jcc;
+        c->want_flags = i + 1 < b->n && i + 1 >= neutral_from;
         if (c->long64 && i + 1 == b->n && jit_jcc_flags(c, in, host_flags)) {
+            c->jcc_host_flags = host_flags && jit_cond_known(c->lf_op, in->sub);
             jcc = true;
             loop_jcc = loop;
             at_jcc = c->regs;
@@ -308,6 +329,8 @@ static void build(struct jit_ctx *c, const struct jit_regs *preload, struct jit_
             continue;
         }
         if (c->long64 && in->fn == ex_nop) { /* NOP, hint NOPs: RIP only */
+            prev_native = true;
+            c->host_flags = host_flags; /* flag-neutral */
             called[i] = false;
             c->rip_delta += in->len;
             continue;
@@ -330,6 +353,8 @@ static void build(struct jit_ctx *c, const struct jit_regs *preload, struct jit_
         }
         if (c->long64 && jit_native(c, in)) {
             prev_native = true;
+            if (neutral) /* its code left them alone */
+                c->host_flags = host_flags;
             called[i] = false;
             c->rip_delta += in->len;
             continue;

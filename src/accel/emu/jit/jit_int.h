@@ -39,6 +39,8 @@ struct emu_jit {
     enum emu_jit_mode mode;
     unsigned host_isa;    /* JIT_ISA_*: what the host runs, from CPUID at init */
     uint64_t compiled, resets;
+    uint64_t jcc_host_flags; /* blocks whose closing Jcc took the flags a
+                              * setter left in host RFLAGS (tests' floors) */
     FILE *perf_map;  /* HYPERKIT_EMU_JIT_PERFMAP: /tmp/perf-PID.map, each block's code */
     uint8_t buf[JIT_BUF]; /* the block being compiled, then its hot and cold sections */
     uint8_t cold_buf[JIT_BUF]; /* its cold section while compiling */
@@ -75,9 +77,10 @@ struct jit_ctx {
     unsigned lf_size;
     bool skip_lf;         /* this instruction's lf.op/size/a/b/res stores are dead */
     bool skip_cf_in;      /* and its lf.cf_in store */
-    bool want_flags;      /* the next instruction is the block's closing Jcc:
-                           * a flag setter leaves host RFLAGS holding its
-                           * flags at any size (jit_alu_core) */
+    bool want_flags;      /* the block's closing Jcc is next, or after flag-
+                           * neutral ones only (jit_flags_neutral): a flag
+                           * setter leaves host RFLAGS holding its flags at
+                           * any size (jit_alu_core) */
     bool host_flags;      /* host RFLAGS hold the guest's flags of lf_op (all
                            * but CF after INC/DEC): the last host instruction
                            * changing them was that operation at its size */
@@ -87,6 +90,7 @@ struct jit_ctx {
     bool calls;                /* an executor called (jit_emit_call) so far */
     bool pure_loop;            /* a self loop calling nothing: build's pure tail */
     bool loop_jcc;             /* build: the block loops on its native closing Jcc */
+    bool jcc_host_flags;       /* build: that Jcc took them from host RFLAGS */
 };
 
 /* What a native instruction does to the lazy-flag state in memory
@@ -307,6 +311,13 @@ void jit_incdec_core(struct jit_ctx *c, bool dec, unsigned size, bool keep_cf);
  * forms (true), else nothing emitted; jit_native_form: whether it is. */
 bool jit_native(struct jit_ctx *c, const struct emu_insn *in);
 bool jit_native_form(const struct emu_insn *in);
+/* Whether in (64-bit code) is compiled to MOVs, LEA, MOVZX/MOVSX,
+ * BSWAP, NOT or nothing, on registers held or cpu->gpr (jit_reg's loads
+ * and spills are MOVs): code that leaves host RFLAGS and the lazy state
+ * alone, so flags a setter left in host RFLAGS live on across it to the
+ * block's closing Jcc (jit_build: c->want_flags, c->host_flags). Adding
+ * a form here takes knowing every host instruction it may emit. */
+bool jit_flags_neutral(const struct emu_insn *in);
 /* When in is a Jcc (64-bit, specialised) whose condition the block's
  * own native code determines (c->lf_op): host RFLAGS made to hold the
  * guest's flags for it, and true; else nothing emitted. */

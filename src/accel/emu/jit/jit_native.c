@@ -203,6 +203,28 @@ bool jit_native_form(const struct emu_insn *in)
     return form_of(in) != F_NONE;
 }
 
+bool jit_flags_neutral(const struct emu_insn *in)
+{
+    if (in->fn == ex_nop) /* jit_build: RIP only */
+        return true;
+    switch (form_of(in)) {
+    case F_MOV_RR:
+    case F_MOV_RRR:
+    case F_MOV_RI:
+    case F_MOV_RMI:
+    case F_MOVX:
+    case F_MOVSXD:
+    case F_BSWAP:
+    case F_NOT:
+    case F_CBW:
+        return true;
+    case F_LEA: /* direct's one host LEA; lea()'s address arithmetic may ADD */
+        return in->adsz == 8 && in->base != EA_RIP;
+    default:
+        return false;
+    }
+}
+
 int jit_alu_lf(unsigned op)
 {
     static const uint8_t alu_lf[8] = {LF_ADD, LF_LOGIC, 0, 0, LF_LOGIC, LF_SUB, LF_LOGIC, LF_SUB};
