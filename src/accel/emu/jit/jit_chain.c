@@ -186,21 +186,39 @@ static uint32_t mov_rcx_imm64(struct jit_buf *j, uint64_t v)
     return at;
 }
 
+/* CMP RCX, [RBX + disp32], the displacement always 4 bytes (patched
+ * between two fields of cpu): where it starts. */
+static uint32_t cmp_rcx_cpu32(struct jit_buf *j, int32_t disp)
+{
+    jb_u8(j, 0x48);
+    jb_u8(j, 0x3b);
+    jb_u8(j, 0x8b); /* ModRM: mod 10 (disp32), reg RCX, rm RBX */
+    uint32_t at = jb_pos(j);
+    jb_u32(j, (uint32_t)disp);
+    return at;
+}
+
 /* A way out to RBP + off in another page (or to RIP as it is, off
  * RIP_UNKNOWN: a RET, an indirect jump; patched for the target link[k]
  * holds, so the one run_chain last linked): link[k]'s check
  * (link_check) with the link's RIP and context as immediates
- * in the code and a direct jump into its block, all three patched from
+ * in the code and a direct jump into its block, all patched from
  * the link the first time it leads to compiled code, and again whenever
  * it is found in another context (after a CR3 switch, unless the block
  * is in a global page). So no link is read from the block: the check
  * compares RIP (RBP + off: the block may be entered at another linear
  * alias) with one immediate and the context with the other, as a link's
- * own check does, and the jump goes where that link led. What makes a
- * link stale makes the context differ (a flush, INVLPG, decoded code
- * dropped); code memory is reset as a whole, this code with it. The
- * three are patched by separate stores: one vCPU thread runs compiled
- * code (several would need the context cleared first and set last). */
+ * own check does, and the jump goes where that link led. The context is
+ * compared with the one field of cpu it matched when patched (link_ctx,
+ * or global_ctx for a link to a global page: kernel code), the field's
+ * displacement patched with it: one compare and one taken jump either
+ * way (emu_link_ctx_now's other half would only ever fail here), and
+ * a context that matches neither any more falls to link_check again.
+ * What makes a link stale makes the context differ (a flush, INVLPG,
+ * decoded code dropped); code memory is reset as a whole, this code with
+ * it. The four are patched by separate stores: one vCPU thread runs
+ * compiled code (several would need the context cleared first and set
+ * last). */
 void jit_far_exit(struct jit_ctx *c, int k, int64_t off)
 {
     struct jit_buf *j = &c->j;
@@ -213,7 +231,8 @@ void jit_far_exit(struct jit_ctx *c, int k, int64_t off)
     x_alu_rr(j, true, X_CMP, X_RAX, X_RCX);
     uint32_t miss_lin = x_jcc(j, X_CC_NE);
     uint32_t ctx_at = mov_rcx_imm64(j, 0); /* no vCPU's context */
-    uint32_t miss_ctx = ctx_check(j);
+    uint32_t field_at = cmp_rcx_cpu32(j, JIT_CPU(link_ctx));
+    uint32_t miss_ctx = x_jcc(j, X_CC_NE);
     x_mov_rr(j, true, X_RBP, X_RAX);
     uint32_t site = x_jmp(j); /* into the block's R12 prefix (JIT_SELF_BYTES) */
     /* Cold: link[k]'s check, then the patches. */
@@ -223,6 +242,12 @@ void jit_far_exit(struct jit_ctx *c, int k, int64_t off)
     x_patch(j, miss_ctx, resolve);
     x_patch(j, site, resolve);
     uint32_t other = link_check(c, k);
+    /* R9D = the field of cpu the link's context (RCX) is: link_ctx
+     * unless it differs, then global_ctx (link_check saw one of them). */
+    x_mov_imm(j, X_R9, (uint64_t)JIT_CPU(link_ctx));
+    x_mov_imm(j, X_R10, (uint64_t)JIT_CPU(global_ctx));
+    x_alu_r_mem(j, true, X_CMP, X_RCX, X_RBX, JIT_CPU(link_ctx));
+    x_cmov(j, false, X_CC_NE, X_R9, X_R10);
     /* RSI = the RIP immediate (executable view), RDI = the jump's rel32:
      * the block's start (before its entry) less past site. */
     lea_rsi_hot(j, lin_at);
@@ -233,6 +258,7 @@ void jit_far_exit(struct jit_ctx *c, int k, int64_t off)
     x_alu_rr(j, true, X_ADD, X_RSI, X_R8);
     x_store(j, true, X_RAX, X_RSI, 0);
     x_store(j, true, X_RCX, X_RSI, (int32_t)(ctx_at - lin_at));
+    x_op_mem(j, false, 0x89, X_R9, X_RSI, (int32_t)(field_at - lin_at)); /* MOV [field], R9D */
     x_op_mem(j, false, 0x89, X_RDI, X_RSI, past_site - 4); /* MOV [site's rel32], EDI */
     through_link(c, k);
     to_chain_other(c, k, other);
