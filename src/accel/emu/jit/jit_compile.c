@@ -104,15 +104,15 @@ static bool rel_jump(struct jit_ctx *c, const struct emu_insn *in, bool store, u
 {
     struct jit_buf *j = &c->j;
     int64_t off = (int64_t)c->insn_off + in->len + (int64_t)in->imm;
+    if (jit_rip_from_rbp(c, off) && target_same_page(c, in)) {
+        if (store)
+            set_rip_rbp(c, off);
+        c->rip_delta = 0;
+        c->rip_stale = !store;
+        return false;
+    }
     if (jit_rip_from_rbp(c, off)) {
         x_lea(j, true, X_RAX, X_RBP, -1, 0, (int32_t)off);
-        if (target_same_page(c, in)) {
-            if (store)
-                x_store(j, true, X_RAX, X_RBX, JIT_CPU(rip));
-            c->rip_delta = 0;
-            c->rip_stale = !store;
-            return false;
-        }
     } else if (c->chain) { /* far from RBP: past the jump, then imm */
         x_lea(j, true, X_RAX, X_RBP, -1, 0, (int32_t)(c->insn_off + in->len));
         x_mov_imm(j, X_RCX, in->imm);
