@@ -1971,6 +1971,12 @@ static void restore_tables(void)
 static int run_compiled(struct emu_block *b, int32_t runs, int32_t *left)
 {
     int32_t budget = runs * (int32_t)b->n;
+    /* A chaining block finds cpu->rip stale when gone on into from
+     * another (jit_direct_exit and jit_far_exit do not store it): it
+     * must take RIP from where it was entered (RBP, chain_lin) alone,
+     * and store it wherever it leaves compiled code. */
+    if (b->jit_entry && cpu.rip == cpu.chain_lin)
+        cpu.rip = 0xdead0000beef0000ull;
     cpu.chain_left = budget;
     int st = b->jit_code(&cpu, b);
     cpu.insn_count += (uint32_t)(budget - cpu.chain_left);

@@ -15,19 +15,40 @@
     ((int32_t)(offsetof(struct emu_block, link) + (k) * sizeof(struct emu_link) +          \
                offsetof(struct emu_link, field)))
 
+/* cpu->rip = RBP + off (RAX clobbered). */
+static void store_rip(struct jit_buf *j, int64_t off)
+{
+    x_lea(j, true, X_RAX, X_RBP, -1, 0, (int32_t)off);
+    x_store(j, true, X_RAX, X_RBX, JIT_CPU(rip));
+}
+
 /* The block ran to its end: its instructions taken from the budget
  * (cpu->chain_left, which run_chain turns into the instruction count),
  * then run_chain's checks between two blocks, made where compiled code
  * goes on into another block or runs its own again: the budget not
- * spent and nothing posted to the vCPU, else back to run_chain (out).
- * One read-modify-write per block: the count and the budget are one. */
-void jit_between_blocks(struct jit_ctx *c)
+ * spent and nothing posted to the vCPU, else back to run_chain (out),
+ * through a cold stub storing RIP (RBP + rip_off) unless it is in
+ * cpu->rip already (RIP_UNKNOWN). One read-modify-write per block: the
+ * count and the budget are one. */
+void jit_between_blocks(struct jit_ctx *c, int64_t rip_off)
 {
     struct jit_buf *j = &c->j;
     x_alu_mem_imm(j, false, X_SUB, X_RBX, JIT_CPU(chain_left), c->b->n);
-    x_jcc_abs(j, X_CC_L, c->sh->out);
+    if (rip_off == RIP_UNKNOWN) {
+        x_jcc_abs(j, X_CC_L, c->sh->out);
+        x_alu_mem_imm(j, false, X_CMP, X_RBX, JIT_CPU(events), 0);
+        x_jcc_abs(j, X_CC_NE, c->sh->out);
+        return;
+    }
+    uint32_t spent = x_jcc(j, X_CC_L);
     x_alu_mem_imm(j, false, X_CMP, X_RBX, JIT_CPU(events), 0);
-    x_jcc_abs(j, X_CC_NE, c->sh->out);
+    uint32_t posted = x_jcc(j, X_CC_NE);
+    jit_cold_begin(c);
+    x_patch(j, spent, jb_pos(j));
+    x_patch(j, posted, jb_pos(j));
+    store_rip(j, rip_off);
+    x_jmp_abs(j, c->sh->out);
+    jit_cold_end(c);
 }
 
 /* Whether RCX, a link's context, holds now (emu_link_ctx_now): this
@@ -111,7 +132,9 @@ void jit_chain_exit(struct jit_ctx *c, int k, int64_t rip_off)
         jit_far_exit(c, k, rip_off);
         return;
     }
-    jit_between_blocks(c);
+    if (rip_off != RIP_UNKNOWN) /* chain_any reads it */
+        store_rip(&c->j, rip_off);
+    jit_between_blocks(c, RIP_UNKNOWN);
     x_jmp_abs(&c->j, c->sh->chain_any);
 }
 
@@ -124,8 +147,9 @@ bool jit_same_page_exit(const struct jit_ctx *c, int64_t off)
     return c->chain && off != RIP_UNKNOWN && at >= 0 && at < 4096;
 }
 
-/* A way out to the block at RBP + off in this block's page (RIP written,
- * registers stored, instructions counted): after run_chain's checks
+/* A way out to the block at RBP + off in this block's page (registers
+ * stored, RIP not: cpu->rip is written only on the ways back to
+ * run_chain or the shared code, jit_between_blocks): after run_chain's checks
  * between blocks, a jump straight into that block's code, RBP its start
  * and R12 set by the block itself (JIT_SELF_BYTES). No link need be
  * checked: a page that translates to this block's physical page here
@@ -144,16 +168,17 @@ bool jit_same_page_exit(const struct jit_ctx *c, int64_t off)
 void jit_direct_exit(struct jit_ctx *c, int k, int64_t off)
 {
     struct jit_buf *j = &c->j;
-    jit_between_blocks(c);
+    jit_between_blocks(c, off);
     x_lea(j, true, X_RBP, X_RBP, -1, 0, (int32_t)off);
     while ((jb_pos(j) + 1) & 3) /* the rel32 aligned: patched by one store */
         jb_u8(j, 0x90);
     uint32_t site = x_jmp(j);
-    /* Not yet direct, cold: RBP as it was, link[k]. */
+    /* Not yet direct, cold: RBP as it was, RIP stored (for the shared
+     * code and run_chain), link[k]. */
     jit_cold_begin(c);
     x_patch(j, site, jb_pos(j));
     x_lea(j, true, X_RBP, X_RBP, -1, 0, (int32_t)-off);
-    x_lea(j, true, X_RAX, X_RBP, -1, 0, (int32_t)off);
+    store_rip(j, off);
     uint32_t other = link_check(c, k);
     /* Only into the block at this page + off: a link made in this
      * context may still lead elsewhere (a PTE the guest changed without
@@ -186,25 +211,44 @@ static uint32_t mov_rcx_imm64(struct jit_buf *j, uint64_t v)
     return at;
 }
 
+/* CMP RCX, [RBX + disp32], the displacement always 4 bytes (patched
+ * between two fields of cpu): where it starts. */
+static uint32_t cmp_rcx_cpu32(struct jit_buf *j, int32_t disp)
+{
+    jb_u8(j, 0x48);
+    jb_u8(j, 0x3b);
+    jb_u8(j, 0x8b); /* ModRM: mod 10 (disp32), reg RCX, rm RBX */
+    uint32_t at = jb_pos(j);
+    jb_u32(j, (uint32_t)disp);
+    return at;
+}
+
 /* A way out to RBP + off in another page (or to RIP as it is, off
  * RIP_UNKNOWN: a RET, an indirect jump; patched for the target link[k]
- * holds, so the one run_chain last linked): link[k]'s check
+ * holds, so the one run_chain last linked), RIP stored only on its ways
+ * out of compiled code (jit_between_blocks, resolve): link[k]'s check
  * (link_check) with the link's RIP and context as immediates
- * in the code and a direct jump into its block, all three patched from
+ * in the code and a direct jump into its block, all patched from
  * the link the first time it leads to compiled code, and again whenever
  * it is found in another context (after a CR3 switch, unless the block
  * is in a global page). So no link is read from the block: the check
  * compares RIP (RBP + off: the block may be entered at another linear
  * alias) with one immediate and the context with the other, as a link's
- * own check does, and the jump goes where that link led. What makes a
- * link stale makes the context differ (a flush, INVLPG, decoded code
- * dropped); code memory is reset as a whole, this code with it. The
- * three are patched by separate stores: one vCPU thread runs compiled
- * code (several would need the context cleared first and set last). */
+ * own check does, and the jump goes where that link led. The context is
+ * compared with the one field of cpu it matched when patched (link_ctx,
+ * or global_ctx for a link to a global page: kernel code), the field's
+ * displacement patched with it: one compare and one taken jump either
+ * way (emu_link_ctx_now's other half would only ever fail here), and
+ * a context that matches neither any more falls to link_check again.
+ * What makes a link stale makes the context differ (a flush, INVLPG,
+ * decoded code dropped); code memory is reset as a whole, this code with
+ * it. The four are patched by separate stores: one vCPU thread runs
+ * compiled code (several would need the context cleared first and set
+ * last). */
 void jit_far_exit(struct jit_ctx *c, int k, int64_t off)
 {
     struct jit_buf *j = &c->j;
-    jit_between_blocks(c);
+    jit_between_blocks(c, off);
     if (off != RIP_UNKNOWN)
         x_lea(j, true, X_RAX, X_RBP, -1, 0, (int32_t)off);
     else
@@ -213,7 +257,8 @@ void jit_far_exit(struct jit_ctx *c, int k, int64_t off)
     x_alu_rr(j, true, X_CMP, X_RAX, X_RCX);
     uint32_t miss_lin = x_jcc(j, X_CC_NE);
     uint32_t ctx_at = mov_rcx_imm64(j, 0); /* no vCPU's context */
-    uint32_t miss_ctx = ctx_check(j);
+    uint32_t field_at = cmp_rcx_cpu32(j, JIT_CPU(link_ctx));
+    uint32_t miss_ctx = x_jcc(j, X_CC_NE);
     x_mov_rr(j, true, X_RBP, X_RAX);
     uint32_t site = x_jmp(j); /* into the block's R12 prefix (JIT_SELF_BYTES) */
     /* Cold: link[k]'s check, then the patches. */
@@ -222,7 +267,15 @@ void jit_far_exit(struct jit_ctx *c, int k, int64_t off)
     x_patch(j, miss_lin, resolve);
     x_patch(j, miss_ctx, resolve);
     x_patch(j, site, resolve);
+    if (off != RIP_UNKNOWN) /* for the shared code and run_chain */
+        x_store(j, true, X_RAX, X_RBX, JIT_CPU(rip));
     uint32_t other = link_check(c, k);
+    /* R9D = the field of cpu the link's context (RCX) is: link_ctx
+     * unless it differs, then global_ctx (link_check saw one of them). */
+    x_mov_imm(j, X_R9, (uint64_t)JIT_CPU(link_ctx));
+    x_mov_imm(j, X_R10, (uint64_t)JIT_CPU(global_ctx));
+    x_alu_r_mem(j, true, X_CMP, X_RCX, X_RBX, JIT_CPU(link_ctx));
+    x_cmov(j, false, X_CC_NE, X_R9, X_R10);
     /* RSI = the RIP immediate (executable view), RDI = the jump's rel32:
      * the block's start (before its entry) less past site. */
     lea_rsi_hot(j, lin_at);
@@ -233,6 +286,7 @@ void jit_far_exit(struct jit_ctx *c, int k, int64_t off)
     x_alu_rr(j, true, X_ADD, X_RSI, X_R8);
     x_store(j, true, X_RAX, X_RSI, 0);
     x_store(j, true, X_RCX, X_RSI, (int32_t)(ctx_at - lin_at));
+    x_op_mem(j, false, 0x89, X_R9, X_RSI, (int32_t)(field_at - lin_at)); /* MOV [field], R9D */
     x_op_mem(j, false, 0x89, X_RDI, X_RSI, past_site - 4); /* MOV [site's rel32], EDI */
     through_link(c, k);
     to_chain_other(c, k, other);

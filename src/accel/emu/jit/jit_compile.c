@@ -33,9 +33,16 @@ void jit_cold_end(struct jit_ctx *c)
     swap_sections(c);
 }
 
+static void set_rip_rbp(struct jit_ctx *c, int64_t off);
+
+/* cpu->rip made the RIP of the instruction at c->insn_off: with chaining
+ * from RBP (jit_rip_from_rbp: cpu->rip may be stale), else by adding
+ * the pending delta. */
 static void flush_rip(struct jit_ctx *c)
 {
-    if (c->rip_delta) {
+    if (c->chain && (c->rip_delta || c->rip_stale)) {
+        set_rip_rbp(c, c->insn_off);
+    } else if (c->rip_delta) {
         x_alu_mem_imm(&c->j, true, X_ADD, X_RBX, JIT_CPU(rip), c->rip_delta);
         c->rip_delta = 0;
     }
@@ -73,11 +80,7 @@ static bool target_same_page(const struct jit_ctx *c, const struct emu_insn *in)
     return at >= 0 && at < 4096;
 }
 
-/* With chaining, RBP is the block's linear start, which is its RIP in
- * 64-bit code (run_chain, jit_chain_exit): a way out whose RIP is the start
- * plus a constant writes it from RBP, without reading cpu->rip (whose
- * last write may still be on its way), and jit_chain_exit takes it so too. */
-static bool rip_from_rbp(const struct jit_ctx *c, int64_t off)
+bool jit_rip_from_rbp(const struct jit_ctx *c, int64_t off)
 {
     return c->chain && x_fits_s32(off);
 }
@@ -87,38 +90,47 @@ static void set_rip_rbp(struct jit_ctx *c, int64_t off)
     x_lea(&c->j, true, X_RAX, X_RBP, -1, 0, (int32_t)off);
     x_store(&c->j, true, X_RAX, X_RBX, JIT_CPU(rip));
     c->rip_delta = 0;
+    c->rip_stale = false;
 }
 
 /* RIP = the instruction's RIP + len + imm (in, a relative jump in 64-bit
  * code at c->insn_off, with the pending delta); a non-canonical target
- * (#GP) through in's executor. Whether it emitted that call (the stubs
- * for it). */
-static bool rel_jump(struct jit_ctx *c, const struct emu_insn *in, uint32_t *stop,
+ * (#GP) through in's executor. With chaining, RIP is written only when
+ * store (else the block's way out writes it where it leaves compiled
+ * code: jit_rip_from_rbp). Whether it emitted that call (the stubs for
+ * it). */
+static bool rel_jump(struct jit_ctx *c, const struct emu_insn *in, bool store, uint32_t *stop,
                      uint32_t *ended)
 {
     struct jit_buf *j = &c->j;
     int64_t off = (int64_t)c->insn_off + in->len + (int64_t)in->imm;
-    if (rip_from_rbp(c, off)) {
+    if (jit_rip_from_rbp(c, off) && target_same_page(c, in)) {
+        if (store)
+            set_rip_rbp(c, off);
+        c->rip_delta = 0;
+        c->rip_stale = !store;
+        return false;
+    }
+    if (jit_rip_from_rbp(c, off)) {
         x_lea(j, true, X_RAX, X_RBP, -1, 0, (int32_t)off);
-        if (target_same_page(c, in)) {
-            x_store(j, true, X_RAX, X_RBX, JIT_CPU(rip));
-            c->rip_delta = 0;
-            return false;
-        }
+    } else if (c->chain) { /* far from RBP: past the jump, then imm */
+        x_lea(j, true, X_RAX, X_RBP, -1, 0, (int32_t)(c->insn_off + in->len));
+        x_mov_imm(j, X_RCX, in->imm);
+        x_alu_rr(j, true, X_ADD, X_RAX, X_RCX);
     } else if (target_same_page(c, in)) {
         x_alu_mem_imm(j, true, X_ADD, X_RBX, JIT_CPU(rip),
                       (int32_t)(c->rip_delta + in->len + (int64_t)in->imm));
         c->rip_delta = 0;
         return false;
-    }
-    if (!rip_from_rbp(c, off)) {
+    } else {
         x_load(j, true, X_RAX, X_RBX, JIT_CPU(rip));
         x_mov_imm(j, X_RCX, (uint64_t)((int64_t)c->rip_delta + in->len + (int64_t)in->imm));
         x_alu_rr(j, true, X_ADD, X_RAX, X_RCX);
     }
     jit_regs_slow_point(c);
     uint32_t slow = jit_jump_noncanonical(j);
-    x_store(j, true, X_RAX, X_RBX, JIT_CPU(rip));
+    if (store || !jit_rip_from_rbp(c, off))
+        x_store(j, true, X_RAX, X_RBX, JIT_CPU(rip));
     uint32_t join = jb_pos(j);
     jit_cold_begin(c);
     x_patch(j, slow, jb_pos(j));
@@ -126,31 +138,34 @@ static bool rel_jump(struct jit_ctx *c, const struct emu_insn *in, uint32_t *sto
     x_patch(j, x_jmp(j), join);
     jit_cold_end(c);
     c->rip_delta = 0;
+    c->rip_stale = !store && jit_rip_from_rbp(c, off);
     return true;
 }
 
 /* The block's last instruction, a Jcc whose flags the block's own native
- * code set (jit_jcc_flags put them in host RFLAGS): RIP past it, and the
- * taken jump returned, for build to end that path (rel_jump, or
- * jit_loop_tail in a self loop). */
+ * code set (jit_jcc_flags put them in host RFLAGS): RIP past it (with
+ * chaining left to the way out: jit_rip_from_rbp), and the taken jump
+ * returned, for build to end that path (rel_jump, or jit_loop_tail in a
+ * self loop). */
 static uint32_t jcc_end(struct jit_ctx *c, const struct emu_insn *in)
 {
     uint32_t taken = x_jcc(&c->j, in->sub & 15);
-    if (rip_from_rbp(c, c->insn_off + in->len))
-        set_rip_rbp(c, c->insn_off + in->len);
+    if (jit_rip_from_rbp(c, c->insn_off + in->len))
+        c->rip_stale = true;
     else
         x_alu_mem_imm(&c->j, true, X_ADD, X_RBX, JIT_CPU(rip), c->rip_delta + in->len);
     return taken;
 }
 
 /* JMP rel ending the block in 64-bit code (ex_jmp_rel, not specialised);
- * *called: whether it emitted a call. */
-static bool jmp_end(struct jit_ctx *c, const struct emu_insn *in, bool *called, uint32_t *stop,
-                    uint32_t *ended)
+ * *called: whether it emitted a call. RIP stored in a self loop, whose
+ * jit_loop_back reads it. */
+static bool jmp_end(struct jit_ctx *c, const struct emu_insn *in, bool loop, bool *called,
+                    uint32_t *stop, uint32_t *ended)
 {
     if (in->fn != ex_jmp_rel || in->opsz != 8)
         return false;
-    *called = rel_jump(c, in, stop, ended);
+    *called = rel_jump(c, in, loop, stop, ended);
     return true;
 }
 
@@ -226,13 +241,15 @@ static void go_on(struct jit_ctx *c, int k, int64_t rip_off)
     }
 }
 
-/* The block ran to its end on one way out: the registers it holds and
- * RIP stored, then on into the next block (jit_chain_exit's k, rip_off)
- * or back to run_chain, its instructions counted on the way. */
+/* The block ran to its end on one way out: the registers it holds
+ * stored, and RIP unless the way out knows it (rip_off), then on into
+ * the next block (jit_chain_exit's k, rip_off) or back to run_chain,
+ * its instructions counted on the way. */
 static void end_exit(struct jit_ctx *c, int k, int64_t rip_off)
 {
     jit_regs_flush(c);
-    flush_rip(c);
+    if (rip_off == RIP_UNKNOWN)
+        flush_rip(c);
     go_on(c, k, rip_off);
 }
 
@@ -260,9 +277,9 @@ static void build(struct jit_ctx *c, const struct jit_regs *preload, struct jit_
         jb_u64(j, (uint64_t)(uintptr_t)b);
     }
     bool loop = jit_self_loop(c);
-    if (loop) { /* where it starts and in which context, for jit_loop_back;
-                 * chain_lin is this start already (run_chain, jit_chain_exit) */
-        x_load(j, true, X_R14, X_RBX, JIT_CPU(rip));
+    if (loop) { /* where it starts (RBP: cpu->rip may be stale) and in
+                 * which context, for jit_loop_back */
+        x_mov_rr(j, true, X_R14, X_RBP);
         x_load(j, true, X_RAX, X_RBX, JIT_CPU(link_ctx));
         x_store(j, true, X_RAX, X_RBX, JIT_CPU(loop_ctx));
         if (c->pure_loop) /* the budget less the runs jumping back (jit_pure_checks) */
@@ -283,6 +300,7 @@ static void build(struct jit_ctx *c, const struct jit_regs *preload, struct jit_
         x_patch(j, first, jb_pos(j));
     }
     c->rip_delta = 0;
+    c->rip_stale = c->chain; /* a block before may not have stored it */
     c->lf_op = -1;
     c->calls = false;
     c->jcc_host_flags = false;
@@ -295,6 +313,7 @@ static void build(struct jit_ctx *c, const struct jit_regs *preload, struct jit_
     bool jmp_last = false; /* closes with a native JMP rel (jmp_end) */
     uint32_t jcc_taken = 0;
     int32_t jcc_delta = 0;
+    bool jcc_stale = false;
     struct jit_regs at_jcc;
     jit_regs_clear(&at_jcc);
     c->insn_off = 0;
@@ -319,12 +338,14 @@ static void build(struct jit_ctx *c, const struct jit_regs *preload, struct jit_
             loop_jcc = loop;
             at_jcc = c->regs;
             jcc_delta = c->rip_delta;
+            jcc_stale = c->rip_stale;
             jcc_taken = jcc_end(c, in);
             c->rip_delta = 0;
             called[i] = false; /* unless the taken path's rel_jump calls */
             continue;
         }
-        if (c->long64 && i + 1 == b->n && jmp_end(c, in, &called[i], &stop_at[i], &ended_at[i])) {
+        if (c->long64 && i + 1 == b->n &&
+            jmp_end(c, in, loop, &called[i], &stop_at[i], &ended_at[i])) {
             jmp_last = true;
             continue;
         }
@@ -364,7 +385,9 @@ static void build(struct jit_ctx *c, const struct jit_regs *preload, struct jit_
     const struct emu_insn *last = &b->insns[b->n - 1];
     /* Ran to its end (past a native Jcc: not taken). RIP there from the
      * start: past the block, after a Jcc or no jump, the JMP's target;
-     * not in a loop, whose jit_loop_tail comes to the chaining with its own. */
+     * not in a loop going back by its last instruction's executor or JMP
+     * (jit_loop_back reads cpu->rip). Known, it is stored only where the
+     * way out leaves compiled code (jit_between_blocks). */
     int64_t rip_off = RIP_UNKNOWN, taken_off = (int64_t)b->bytes + (int64_t)last->imm;
     /* A CALL rel32 left RIP at its target (both its paths: the handler's
      * or jit_native_stack's) unless it faulted (stop) */
@@ -373,16 +396,14 @@ static void build(struct jit_ctx *c, const struct jit_regs *preload, struct jit_
         rip_off = b->bytes;
     else if (jmp_last || call_last)
         rip_off = taken_off;
-    if (loop || !rip_from_rbp(c, rip_off))
+    if ((loop && !loop_jcc) || !jit_rip_from_rbp(c, rip_off))
         rip_off = RIP_UNKNOWN;
     bool pure = c->pure_loop && loop_jcc && !c->calls && jit_regs_same(&at_jcc, preload);
     *at_jcc_out = at_jcc;
     c->loop_jcc = loop_jcc;
     jit_regs_flush(c);
     *end = c->regs;
-    if (rip_off != RIP_UNKNOWN && !jcc && !jmp_last && !call_last)
-        set_rip_rbp(c, rip_off);
-    else
+    if (rip_off == RIP_UNKNOWN)
         flush_rip(c);
     if (pure)
         jit_pure_count(c);
@@ -400,9 +421,10 @@ static void build(struct jit_ctx *c, const struct jit_regs *preload, struct jit_
         x_patch(j, jcc_taken, jb_pos(j));
         c->regs = at_jcc;
         c->rip_delta = jcc_delta;
+        c->rip_stale = jcc_stale;
         c->insn_off = b->bytes - last->len; /* the Jcc's, for rel_jump */
-        called[i] = rel_jump(c, last, &stop_at[i], &ended_at[i]);
-        end_exit(c, 0, rip_from_rbp(c, taken_off) ? taken_off : RIP_UNKNOWN);
+        called[i] = rel_jump(c, last, false, &stop_at[i], &ended_at[i]);
+        end_exit(c, 0, jit_rip_from_rbp(c, taken_off) ? taken_off : RIP_UNKNOWN);
     }
     if (pure) {
         x_patch(j, jcc_taken, pure_top);

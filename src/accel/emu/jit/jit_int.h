@@ -72,6 +72,9 @@ struct jit_ctx {
     unsigned host_isa;    /* JIT_ISA_*: the host instructions native forms may use */
     bool chain;           /* ends by going on into the next compiled block */
     int32_t rip_delta;    /* lengths of native instructions not yet added to RIP */
+    bool rip_stale;       /* with chaining: cpu->rip may be any value here (a
+                           * block gone on into from another does not store
+                           * it), so flush_rip writes it from RBP */
     uint32_t insn_off;    /* the instruction's offset in the block */
     int lf_op;            /* LF_* the last native flag-setter left, -1 when unknown */
     unsigned lf_size;
@@ -130,16 +133,28 @@ void jit_cold_end(struct jit_ctx *c);
  * compiler knows it (else RIP_UNKNOWN: read it from cpu->rip). */
 #define RIP_UNKNOWN INT64_MIN
 
+/* With chaining, RBP is the block's linear start, its RIP in 64-bit code
+ * (run_chain, jit_chain_exit): RIP at the start plus off is one LEA from
+ * it, with no wait on cpu->rip's last store. Then a way out whose RIP is
+ * so known leaves it out of cpu->rip on the way into the next block's
+ * code, storing it only where compiled code leaves for run_chain or the
+ * shared code, which read it (jit_between_blocks' rip_off): the next
+ * block starts with cpu->rip stale, and everything in compiled code that
+ * reads or moves RIP takes it from RBP (c->rip_stale). */
+bool jit_rip_from_rbp(const struct jit_ctx *c, int64_t off);
+
 /* jit_chain.c: a block's ways out into the next block, after its
- * registers and RIP are stored. jit_between_blocks: the block's
- * instructions taken from the budget (cpu->chain_left), then run_chain's
- * checks (budget, events), else out. jit_chain_exit: through link[k]
+ * registers are stored, and RIP unless rip_off (off) is known (then it
+ * is stored where it leaves compiled code: RBP + rip_off).
+ * jit_between_blocks: the block's instructions taken from the budget
+ * (cpu->chain_left), then run_chain's checks (budget, events), else out.
+ * jit_chain_exit: through link[k]
  * (k < 0: any), RIP at the block's start (RBP) + rip_off unless
  * RIP_UNKNOWN: by a jump patched from the link, guarded by the link's
  * RIP and context (jit_far_exit). jit_same_page_exit: whether RIP there
  * (start + off) is in the block's page; jit_direct_exit: then a jump
  * patched straight into the block there. */
-void jit_between_blocks(struct jit_ctx *c);
+void jit_between_blocks(struct jit_ctx *c, int64_t rip_off);
 void jit_chain_exit(struct jit_ctx *c, int k, int64_t rip_off);
 bool jit_same_page_exit(const struct jit_ctx *c, int64_t off);
 void jit_direct_exit(struct jit_ctx *c, int k, int64_t off);

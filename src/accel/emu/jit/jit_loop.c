@@ -22,15 +22,21 @@ bool jit_self_loop(const struct jit_ctx *c)
  * between blocks: the run taken from the budget, the budget not spent and
  * nothing posted (else out), then the link context it was entered in
  * (else the shared code's chain_any, as jit_chain_exit would go on after
- * its own checks), and a jump to top. */
+ * its own checks), and a jump to top. RIP is the block's start (RBP),
+ * stored only on those ways out (jit_between_blocks). */
 static void loop_again(struct jit_ctx *c, uint32_t top)
 {
     struct jit_buf *j = &c->j;
-    jit_between_blocks(c);
+    jit_between_blocks(c, 0);
     x_load(j, true, X_RCX, X_RBX, JIT_CPU(loop_ctx));
     x_alu_r_mem(j, true, X_CMP, X_RCX, X_RBX, JIT_CPU(link_ctx));
-    x_jcc_abs(j, X_CC_NE, c->sh->chain_any);
+    uint32_t other = x_jcc(j, X_CC_NE);
     x_patch(j, x_jmp(j), top);
+    jit_cold_begin(c);
+    x_patch(j, other, jb_pos(j));
+    x_store(j, true, X_RBP, X_RBX, JIT_CPU(rip));
+    x_jmp_abs(j, c->sh->chain_any);
+    jit_cold_end(c);
 }
 
 /* A self loop that ran to its end and went back to its start (RIP as at
@@ -50,14 +56,12 @@ uint32_t jit_loop_back(struct jit_ctx *c, uint32_t body)
 }
 
 /* The taken jump of a self loop's closing Jcc (jcc_end), out of line:
- * the registers held (*held, as at the jump) stored, RIP its start (R14),
- * then loop_again's checks to the top of the body (top). */
+ * the registers held (*held, as at the jump) stored, then loop_again's
+ * checks to the top of the body (top), RIP its start. */
 void jit_loop_tail(struct jit_ctx *c, const struct jit_regs *held, uint32_t top)
 {
-    struct jit_buf *j = &c->j;
     c->regs = *held;
     jit_regs_flush(c);
-    x_store(j, true, X_R14, X_RBX, JIT_CPU(rip));
     loop_again(c, top);
 }
 
@@ -84,8 +88,9 @@ void jit_pure_checks(struct jit_ctx *c, uint32_t out[2])
 }
 
 /* jit_pure_checks' ways out: the registers held (*held, as at the Jcc)
- * stored, jit_pure_count, out. RIP is still the block's start (nothing
- * called moved it), and the link context the one it was entered in. */
+ * stored, jit_pure_count, RIP = the block's start (RBP: nothing called
+ * moved it, and cpu->rip may be stale since entry), out. The link
+ * context is still the one it was entered in. */
 void jit_pure_exit(struct jit_ctx *c, const struct jit_regs *held, const uint32_t out[2])
 {
     struct jit_buf *j = &c->j;
@@ -94,6 +99,7 @@ void jit_pure_exit(struct jit_ctx *c, const struct jit_regs *held, const uint32_
     c->regs = *held;
     jit_regs_flush(c);
     jit_pure_count(c);
+    x_store(j, true, X_RBP, X_RBX, JIT_CPU(rip));
     x_jmp_abs(j, c->sh->out);
 }
 #endif

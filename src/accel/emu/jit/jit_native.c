@@ -509,10 +509,15 @@ void jit_ea_to_rax(struct jit_ctx *c, const struct emu_insn *in)
     struct jit_buf *j = &c->j;
     int64_t k = in->disp;
     int64_t from_start = (int64_t)c->insn_off + in->len + k;
-    if (in->base == EA_RIP && c->chain && x_fits_s32(from_start)) {
-        /* RBP is the block's linear start, its RIP (jit_compile.c's
-         * rip_from_rbp): no wait for cpu->rip's last store */
-        x_lea(j, true, X_RAX, X_RBP, -1, 0, (int32_t)from_start);
+    if (in->base == EA_RIP && c->chain) {
+        /* RBP is the block's linear start, its RIP (jit_rip_from_rbp):
+         * no wait for cpu->rip's last store, which may be stale */
+        if (x_fits_s32(from_start)) {
+            x_lea(j, true, X_RAX, X_RBP, -1, 0, (int32_t)from_start);
+        } else {
+            x_lea(j, true, X_RAX, X_RBP, -1, 0, (int32_t)k);
+            x_lea(j, true, X_RAX, X_RAX, -1, 0, (int32_t)(c->insn_off + in->len));
+        }
     } else if (in->base == EA_RIP) { /* RIP is the instruction's own until next() */
         k += c->rip_delta + in->len;
         x_load(j, true, X_RAX, X_RBX, JIT_CPU(rip));

@@ -89,7 +89,8 @@ void jit_mem_slow_call(struct jit_ctx *c, const struct emu_insn *in, const uint3
         x_patch(j, slow[k], jb_pos(j));
     int32_t delta = c->rip_delta;
     jit_regs_slow_call(c, in, stop, ended); /* writes RIP first: delta now 0 */
-    x_alu_mem_imm(j, true, X_SUB, X_RBX, JIT_CPU(rip), delta + in->len);
+    if (!c->chain) /* else written from RBP: the paths may leave it apart (rip_stale) */
+        x_alu_mem_imm(j, true, X_SUB, X_RBX, JIT_CPU(rip), delta + in->len);
     c->lf_op = lf_op; /* the handler leaves the flags as they were */
     c->lf_size = lf_size;
     if (host_flags) /* the fast path left them in host RFLAGS: so must this one */
@@ -97,6 +98,7 @@ void jit_mem_slow_call(struct jit_ctx *c, const struct emu_insn *in, const uint3
     x_patch(j, x_jmp(j), join);
     jit_cold_end(c);
     c->rip_delta = delta + in->len;
+    c->rip_stale = c->chain;
     c->host_flags = host_flags;
 }
 

@@ -104,6 +104,20 @@ static void end_slow_call(struct jit_ctx *c, const struct emu_insn *in, const ui
     x_patch(j, x_jmp(j), join);
     jit_cold_end(c);
     c->rip_delta = 0;
+    c->rip_stale = false;
+}
+
+/* RAX = RIP past in: with chaining from RBP (cpu->rip may be stale,
+ * jit_rip_from_rbp), else from cpu->rip and the pending delta. */
+static void rip_past(struct jit_ctx *c, const struct emu_insn *in)
+{
+    struct jit_buf *j = &c->j;
+    if (c->chain) {
+        x_lea(j, true, X_RAX, X_RBP, -1, 0, (int32_t)(c->insn_off + in->len));
+        return;
+    }
+    x_load(j, true, X_RAX, X_RBX, JIT_CPU(rip));
+    x_alu_r_imm(j, true, X_ADD, X_RAX, c->rip_delta + in->len);
 }
 
 /* After probe_slot for a push: the return address (RIP past in) into
@@ -112,31 +126,34 @@ static void end_slow_call(struct jit_ctx *c, const struct emu_insn *in, const ui
 static void push_return(struct jit_ctx *c, const struct emu_insn *in)
 {
     struct jit_buf *j = &c->j;
-    x_load(j, true, X_RAX, X_RBX, JIT_CPU(rip));
-    x_alu_r_imm(j, true, X_ADD, X_RAX, c->rip_delta + in->len);
+    rip_past(c, in);
     x_store(j, true, X_RAX, X_RCX, 0);
     x_alu_r_imm(j, true, X_SUB, jit_reg(c, 4), 8);
     jit_reg_written(c, 4);
 }
 
 /* fast_call: the return address (RIP past the CALL) pushed, RIP = the
- * target; a non-canonical target is the handler's (#GP). */
+ * target; a non-canonical target is the handler's (#GP). With chaining
+ * and the target one LEA from RBP, RIP is left to the block's way out
+ * (jit_rip_from_rbp: build's call_last). */
 static void call(struct jit_ctx *c, const struct emu_insn *in, uint32_t *stop, uint32_t *ended)
 {
     struct jit_buf *j = &c->j;
     uint32_t slow[JIT_PROBE_SLOW + 1];
-    int32_t ret = c->rip_delta + in->len; /* from cpu->rip */
+    int64_t target_off = (int64_t)c->insn_off + in->len + (int64_t)in->imm;
     jit_reg(c, 4); /* held before the first slow jump: all leave from one state */
-    x_load(j, true, X_RAX, X_RBX, JIT_CPU(rip));
-    x_mov_imm(j, X_RCX, (uint64_t)((int64_t)ret + (int64_t)in->imm));
+    rip_past(c, in);
+    x_mov_imm(j, X_RCX, in->imm); /* sign-extended rel32 */
     x_alu_rr(j, true, X_ADD, X_RAX, X_RCX);
     jit_regs_slow_point(c);
     slow[0] = jit_jump_noncanonical(j);
     unsigned ns = 1 + probe_slot(c, true, slow + 1);
     push_return(c, in);
-    x_mov_imm(j, X_RCX, in->imm); /* sign-extended rel32 */
-    x_alu_rr(j, true, X_ADD, X_RAX, X_RCX);
-    x_store(j, true, X_RAX, X_RBX, JIT_CPU(rip));
+    if (!jit_rip_from_rbp(c, target_off)) {
+        x_mov_imm(j, X_RCX, in->imm);
+        x_alu_rr(j, true, X_ADD, X_RAX, X_RCX);
+        x_store(j, true, X_RAX, X_RBX, JIT_CPU(rip));
+    }
     end_slow_call(c, in, slow, ns, NULL, 0, stop, ended);
 }
 
