@@ -99,6 +99,12 @@ static void invalidated(const char *how)
     CHECK_EQ(rd(LIN_A), 0xcccc, name);
 }
 
+/* Write victim i: a valid translation to gpage. */
+static bool victim_of(int i, uint64_t gpage)
+{
+    return cpu.tlb_victim[1][i].e.vpage && cpu.tlb_victim[1][i].info.gpage == gpage;
+}
+
 /* A page whose write translation is a victim, then code decoded from it:
  * a write must go the slow way, which drops the decoded block. */
 static void code_page(void)
@@ -109,7 +115,7 @@ static void code_page(void)
     emu_write_lin(&cpu, LIN_B, &v, 8); /* A's write entry a victim */
     bool clean = true;
     for (int i = 0; i < EMU_TLB_VICTIMS; i++)
-        clean = clean && !(cpu.tlb_victim[1][i].vpage && cpu.tlb_victim[1][i].gpage == PAGE_A);
+        clean = clean && !victim_of(i, PAGE_A);
     CHECK(!clean, "emu TLB: a page's write translation pushed out is kept as a victim");
     /* Decode a block from page A (at lin A): the write victims go. */
     ram[PAGE_A + 0x100] = 0xf4; /* HLT */
@@ -118,7 +124,7 @@ static void code_page(void)
     CHECK(emu_block_get(&cpu, &got) != NULL, "emu TLB: a block decoded from the page");
     clean = true;
     for (int i = 0; i < EMU_TLB_VICTIMS; i++)
-        clean = clean && !(cpu.tlb_victim[1][i].vpage && cpu.tlb_victim[1][i].gpage == PAGE_A);
+        clean = clean && !victim_of(i, PAGE_A);
     CHECK(clean, "emu TLB: code decoded from a page drops its write translation from the victims");
 }
 
