@@ -99,6 +99,12 @@ static void invalidated(const char *how)
     CHECK_EQ(rd(LIN_A), 0xcccc, name);
 }
 
+/* Write victim i: a valid translation to gpage. */
+static bool victim_of(int i, uint64_t gpage)
+{
+    return cpu.tlb_victim[1][i].e.vpage && cpu.tlb_victim[1][i].info.gpage == gpage;
+}
+
 /* A page whose write translation is a victim, then code decoded from it:
  * a write must go the slow way, which drops the decoded block. */
 static void code_page(void)
@@ -109,7 +115,7 @@ static void code_page(void)
     emu_write_lin(&cpu, LIN_B, &v, 8); /* A's write entry a victim */
     bool clean = true;
     for (int i = 0; i < EMU_TLB_VICTIMS; i++)
-        clean = clean && !(cpu.tlb_victim[1][i].vpage && cpu.tlb_victim[1][i].gpage == PAGE_A);
+        clean = clean && !victim_of(i, PAGE_A);
     CHECK(!clean, "emu TLB: a page's write translation pushed out is kept as a victim");
     /* Decode a block from page A (at lin A): the write victims go. */
     ram[PAGE_A + 0x100] = 0xf4; /* HLT */
@@ -118,8 +124,53 @@ static void code_page(void)
     CHECK(emu_block_get(&cpu, &got) != NULL, "emu TLB: a block decoded from the page");
     clean = true;
     for (int i = 0; i < EMU_TLB_VICTIMS; i++)
-        clean = clean && !(cpu.tlb_victim[1][i].vpage && cpu.tlb_victim[1][i].gpage == PAGE_A);
+        clean = clean && !victim_of(i, PAGE_A);
     CHECK(clean, "emu TLB: code decoded from a page drops its write translation from the victims");
+}
+
+/* A page's write translation in its slot, filled there or swapped back
+ * from the victims (its guest-physical page with it): code decoded from
+ * the page drops it, so the next write takes the slow path. */
+static void code_page_slot(bool swapped)
+{
+    setup();
+    uint64_t v = 0x1234;
+    emu_write_lin(&cpu, LIN_A, &v, 8);
+    if (swapped) {
+        emu_write_lin(&cpu, LIN_B, &v, 8);
+        emu_write_lin(&cpu, LIN_A, &v, 8);
+    }
+    const struct emu_tlb_entry *slot = &cpu.tlb_write[emu_tlb_slot(LIN_A)];
+    bool filled = slot->vpage == emu_tlb_tag(&cpu, LIN_A);
+    ram[PAGE_A + 0x100] = 0xf4; /* HLT */
+    cpu.rip = LIN_A + 0x100;
+    int got;
+    bool decoded = emu_block_get(&cpu, &got) != NULL;
+    char name[128];
+    snprintf(name, sizeof(name), "emu TLB: code decoded from a page drops its write translation "
+             "from its slot%s", swapped ? " (swapped back from the victims)" : "");
+    CHECK(filled && decoded && slot->vpage != emu_tlb_tag(&cpu, LIN_A), name);
+}
+
+/* emu_translate_tlb: a hit serves the page its own kind's TLB was filled
+ * with (no walk: a remap without INVLPG unseen, as a hardware TLB may),
+ * the read, write and exec translations of one page each filled under
+ * another mapping. */
+static void translate_hits(void)
+{
+    static const enum emu_access kinds[3] = {ACC_READ, ACC_WRITE, ACC_EXEC};
+    static const uint64_t pages[3] = {PAGE_B, PAGE_C, PAGE_A};
+    setup();
+    uint64_t gpa;
+    bool right = true;
+    for (int k = 0; k < 3; k++) {
+        map(LIN_A, pages[k]);
+        right = right && !emu_translate_tlb(&cpu, LIN_A, kinds[k], &gpa) && gpa == pages[k];
+    }
+    for (int k = 0; k < 3; k++)
+        right = right && !emu_translate_tlb(&cpu, LIN_A + 8, kinds[k], &gpa) &&
+                gpa == pages[k] + 8;
+    CHECK(right, "emu TLB: emu_translate_tlb serves each access kind from its own TLB");
 }
 
 /* Runs the instruction bytes at CODE, then HLT. */
@@ -137,6 +188,8 @@ static void run_insn(const uint8_t *code, size_t n)
 #define G_BIT 0x100ull
 #define LIN_D (LIN_A + 0x1000) /* another slot than A's and B's */
 
+static const uint8_t mov_cr3[] = {0x0f, 0x20, 0xd8, 0x0f, 0x22, 0xd8}; /* eax = cr3 */
+
 /* MOV CR3 keeps global translations and only those, with CR4.PGE
  * (SDM 4.10.4.1): A (global) and D are read, both remapped to C without
  * INVLPG, then CR3 written. A kept reads the old page, one dropped the
@@ -144,7 +197,6 @@ static void run_insn(const uint8_t *code, size_t n)
  * (a CR4 write, INVLPG of A) must drop A too. */
 static void global_kept(bool pge, bool victim, const char *then)
 {
-    static const uint8_t mov_cr3[] = {0x0f, 0x20, 0xd8, 0x0f, 0x22, 0xd8}; /* eax = cr3 */
     static const uint8_t mov_cr4[] = {0x0f, 0x20, 0xe0, 0x0f, 0x22, 0xe0};
     static const uint8_t invlpg_a[] = {0x0f, 0x01, 0x3d, LIN_A & 0xff, (LIN_A >> 8) & 0xff,
                                        (LIN_A >> 16) & 0xff, 0};
@@ -182,6 +234,21 @@ static void global_kept(bool pge, bool victim, const char *then)
     CHECK_EQ(rd(LIN_A), 0xcccc, name);
 }
 
+/* A global page pushed to the victims by B, then read again: back in
+ * its slot, it is global there too, so MOV CR3 keeps it. */
+static void global_swapped_back(void)
+{
+    setup();
+    cpu.cr4 |= CR4_PGE;
+    *pte(LIN_A) |= G_BIT;
+    bool right = rd(LIN_A) == 0xaaaa && rd(LIN_B) == 0xbbbb && rd(LIN_A) == 0xaaaa;
+    map(LIN_A, PAGE_C);
+    *pte(LIN_A) |= G_BIT;
+    run_insn(mov_cr3, sizeof(mov_cr3));
+    CHECK(right && rd(LIN_A) == 0xaaaa,
+          "emu TLB: MOV CR3 keeps a global page swapped back into its slot from the victims");
+}
+
 int main(void)
 {
     if (emu_fixture_init(&fx, &cpu, RAM, "emu TLB"))
@@ -191,9 +258,13 @@ int main(void)
     invalidated("INVLPG");
     invalidated("a TLB flush");
     code_page();
+    code_page_slot(false);
+    code_page_slot(true);
+    translate_hits();
     global_kept(true, false, "INVLPG");
     global_kept(true, true, "a CR4 write");
     global_kept(false, false, NULL);
+    global_swapped_back();
     emu_fixture_fini(&fx);
     TEST_EXIT();
 }

@@ -145,11 +145,11 @@ static struct emu_block *translate_tail(struct emu_cpu *cpu, uint64_t gpa, uint6
 static void writes_slow(struct emu_cpu *cpu, uint64_t gpage)
 {
     for (int i = 0; i < EMU_TLB_SIZE; i++)
-        if (cpu->tlb_write[i].gpage == gpage)
+        if (cpu->tlb_info[ACC_WRITE][i].gpage == gpage)
             cpu->tlb_write[i].vpage = 0;
     for (int i = 0; i < EMU_TLB_VICTIMS; i++)
-        if (cpu->tlb_victim[1][i].gpage == gpage)
-            cpu->tlb_victim[1][i].vpage = 0;
+        if (cpu->tlb_victim[1][i].info.gpage == gpage)
+            cpu->tlb_victim[1][i].e.vpage = 0;
 }
 
 /* The other page a straddling block b is listed under than p, or p when
@@ -187,9 +187,9 @@ static void insert(struct emu_cpu *cpu, struct emu_block *b)
 /* The exec TLB's translation of lin, or a page walk that fills it. */
 static inline int exec_gpa(struct emu_cpu *cpu, uint64_t lin, uint64_t *gpa)
 {
-    const struct emu_tlb_entry *t = &cpu->tlb_exec[emu_tlb_slot(lin)];
-    if (t->vpage == emu_tlb_tag(cpu, lin)) {
-        *gpa = t->gpage | (lin & 0xfff);
+    unsigned slot = emu_tlb_slot(lin);
+    if (cpu->tlb_exec[slot].vpage == emu_tlb_tag(cpu, lin)) {
+        *gpa = cpu->tlb_info[ACC_EXEC][slot].gpage | (lin & 0xfff);
         return EMU_OK;
     }
     return emu_translate_tlb(cpu, lin, ACC_EXEC, gpa);
@@ -287,8 +287,9 @@ void emu_block_link(struct emu_cpu *cpu, struct emu_block *prev, struct emu_bloc
     uint64_t lin = emu_fetch_lin(cpu);
     /* Through a global translation (in the exec TLB now: the lookup just
      * made or kept it), the link outlives MOV CR3 as the translation does. */
-    const struct emu_tlb_entry *t = &cpu->tlb_exec[emu_tlb_slot(lin)];
-    bool global = t->vpage == emu_tlb_tag(cpu, lin) && t->global;
+    unsigned slot = emu_tlb_slot(lin);
+    bool global = cpu->tlb_exec[slot].vpage == emu_tlb_tag(cpu, lin) &&
+                  cpu->tlb_info[ACC_EXEC][slot].global;
     uint64_t ctx = global ? cpu->global_ctx : cpu->link_ctx;
     prev->link[i] = (struct emu_link){lin, ctx, b, cpu->code_gen_seen, b->jit_entry};
     cpu->jcache[emu_jcache_slot(lin)] = (struct emu_jcache_entry){lin, ctx, b, b->jit_entry};

@@ -90,13 +90,23 @@ struct emu_xaccess {
 };
 #define EMU_XLOG_MAX 16 /* an interrupt frame, PUSHA, a 16-byte access done bytewise */
 
+/* A translation as a hit reads it (emu_tlb_host_lin, compiled code's
+ * jit_tlb_probe): 16 bytes, so a TLB's slots take 4 KiB of cache. */
 struct emu_tlb_entry {
-    uint64_t vpage;      /* linear page | 1 when valid | 2 for a user access */
-    uint8_t *host;       /* host address of the page */
-    uint64_t gpage;      /* guest-physical page */
-    uint64_t global;     /* a global translation (G with CR4.PGE): MOV CR3 keeps
-                          * it; also pads to 32 bytes, as compiled code
-                          * indexes by a shift */
+    uint64_t vpage;  /* linear page | 1 when valid | 2 for a user access */
+    uint64_t addend; /* host page - linear page: lin + addend (mod 2^64) is
+                      * the host address of any lin in the page */
+};
+/* The rest of a translation, read on misses and flushes only, in arrays
+ * parallel to the slots (cpu->tlb_info). */
+struct emu_tlb_info {
+    uint64_t gpage; /* guest-physical page */
+    bool global;    /* G with CR4.PGE: MOV CR3 keeps it */
+};
+/* A translation pushed out of its slot (cpu->tlb_victim): both halves. */
+struct emu_tlb_victim {
+    struct emu_tlb_entry e;
+    struct emu_tlb_info info;
 };
 #define EMU_TLB_SIZE 256
 #define EMU_TLB_VICTIMS 8
@@ -222,10 +232,12 @@ struct emu_cpu {
     struct emu_tlb_entry tlb_read[EMU_TLB_SIZE];
     struct emu_tlb_entry tlb_write[EMU_TLB_SIZE];
     struct emu_tlb_entry tlb_exec[EMU_TLB_SIZE];
+    struct emu_tlb_info tlb_info[3][EMU_TLB_SIZE]; /* by enum emu_access: read,
+                                                    * write, exec slots' rest */
     /* Data translations pushed out of their slot by another page's, kept
      * so that two pages taking turns in one slot refill it without a
      * walk (page_lookup): [0] read, [1] write; flushed with the slots. */
-    struct emu_tlb_entry tlb_victim[2][EMU_TLB_VICTIMS];
+    struct emu_tlb_victim tlb_victim[2][EMU_TLB_VICTIMS];
     unsigned victim_next[2];
     uint64_t link_gen;                 /* new at each TLB flush and after decoded code
                                         * was dropped, unique in the VM: block links
@@ -426,7 +438,7 @@ static inline uint8_t *emu_tlb_host_lin(struct emu_cpu *cpu, const struct emu_tl
     const struct emu_tlb_entry *t = &tlb[emu_tlb_slot(lin)];
     if (t->vpage != emu_tlb_tag(cpu, lin) || (lin & 0xfff) + size > 4096 || !emu_canonical(lin))
         return NULL;
-    return t->host + (lin & 0xfff);
+    return (uint8_t *)(uintptr_t)(lin + t->addend);
 }
 
 static inline uint8_t *emu_tlb_host(struct emu_cpu *cpu, const struct emu_tlb_entry *tlb,

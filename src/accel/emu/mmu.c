@@ -48,16 +48,24 @@ void emu_tlb_flush(struct emu_cpu *cpu)
     memset(cpu->tlb_read, 0, sizeof(cpu->tlb_read));
     memset(cpu->tlb_write, 0, sizeof(cpu->tlb_write));
     memset(cpu->tlb_exec, 0, sizeof(cpu->tlb_exec));
+    memset(cpu->tlb_info, 0, sizeof(cpu->tlb_info));
     memset(cpu->tlb_victim, 0, sizeof(cpu->tlb_victim));
     cpu->tlb_large = false;
     emu_link_new_gen(cpu);
 }
 
-static void drop_nonglobal(struct emu_tlb_entry *t, unsigned n)
+static void drop_nonglobal(struct emu_tlb_entry *t, const struct emu_tlb_info *info)
 {
-    for (unsigned i = 0; i < n; i++)
-        if (!t[i].global)
+    for (unsigned i = 0; i < EMU_TLB_SIZE; i++)
+        if (!info[i].global)
             t[i].vpage = 0;
+}
+
+static void drop_nonglobal_victims(struct emu_tlb_victim *v)
+{
+    for (unsigned i = 0; i < EMU_TLB_VICTIMS; i++)
+        if (!v[i].info.global)
+            v[i].e.vpage = 0;
 }
 
 /* Links into global pages stay right: their translation is kept (a link
@@ -66,11 +74,11 @@ static void drop_nonglobal(struct emu_tlb_entry *t, unsigned n)
  * (then links to anything may lead to a freed block). */
 void emu_tlb_flush_nonglobal(struct emu_cpu *cpu)
 {
-    drop_nonglobal(cpu->tlb_read, EMU_TLB_SIZE);
-    drop_nonglobal(cpu->tlb_write, EMU_TLB_SIZE);
-    drop_nonglobal(cpu->tlb_exec, EMU_TLB_SIZE);
-    drop_nonglobal(cpu->tlb_victim[0], EMU_TLB_VICTIMS);
-    drop_nonglobal(cpu->tlb_victim[1], EMU_TLB_VICTIMS);
+    drop_nonglobal(cpu->tlb_read, cpu->tlb_info[ACC_READ]);
+    drop_nonglobal(cpu->tlb_write, cpu->tlb_info[ACC_WRITE]);
+    drop_nonglobal(cpu->tlb_exec, cpu->tlb_info[ACC_EXEC]);
+    drop_nonglobal_victims(cpu->tlb_victim[0]);
+    drop_nonglobal_victims(cpu->tlb_victim[1]);
     if (cpu->vm && cpu->code_gen_seen != cpu->vm->code_gen) {
         emu_link_new_gen(cpu);
         return;
@@ -94,8 +102,8 @@ void emu_tlb_flush_page(struct emu_cpu *cpu, uint64_t lin)
     uint64_t region = cpu->tlb_large ? ~(LARGE_REGION - 1) : ~0xfffull;
     for (int k = 0; k < 2; k++)
         for (int i = 0; i < EMU_TLB_VICTIMS; i++)
-            if (((cpu->tlb_victim[k][i].vpage ^ lin) & region) == 0)
-                cpu->tlb_victim[k][i].vpage = 0;
+            if (((cpu->tlb_victim[k][i].e.vpage ^ lin) & region) == 0)
+                cpu->tlb_victim[k][i].e.vpage = 0;
     for (int k = 0; k < 3; k++) {
         if (!cpu->tlb_large) {
             struct emu_tlb_entry *t = &tlbs[k][emu_tlb_slot(lin)];
@@ -373,18 +381,21 @@ static int page_lookup(struct emu_cpu *cpu, uint64_t lin, unsigned size, enum em
                        uint8_t **host, uint64_t *gpa)
 {
     uint64_t vpage = tlb_tag(cpu, lin);
-    struct emu_tlb_entry *t = &tlb_for(cpu, acc)[(lin >> 12) & (EMU_TLB_SIZE - 1)];
+    unsigned slot = emu_tlb_slot(lin);
+    struct emu_tlb_entry *t = &tlb_for(cpu, acc)[slot];
+    struct emu_tlb_info *info = &cpu->tlb_info[acc][slot];
     if (t->vpage == vpage) {
-        *host = t->host + (lin & 0xfff);
+        *host = (uint8_t *)(uintptr_t)(lin + t->addend);
         return EMU_OK;
     }
-    struct emu_tlb_entry *victims = acc == ACC_EXEC ? NULL : cpu->tlb_victim[acc == ACC_WRITE];
+    struct emu_tlb_victim *victims = acc == ACC_EXEC ? NULL : cpu->tlb_victim[acc == ACC_WRITE];
     for (unsigned i = 0; victims && i < EMU_TLB_VICTIMS; i++)
-        if (victims[i].vpage == vpage) { /* back into its slot, the slot's page kept here */
-            struct emu_tlb_entry was = *t;
-            *t = victims[i];
+        if (victims[i].e.vpage == vpage) { /* back into its slot, the slot's page kept here */
+            struct emu_tlb_victim was = {*t, *info};
+            *t = victims[i].e;
+            *info = victims[i].info;
             victims[i] = was;
-            *host = t->host + (lin & 0xfff);
+            *host = (uint8_t *)(uintptr_t)(lin + t->addend);
             return EMU_OK;
         }
     struct leaf leaf;
@@ -409,9 +420,10 @@ static int page_lookup(struct emu_cpu *cpu, uint64_t lin, unsigned size, enum em
     if (!uncached) {
         if (victims && t->vpage) {
             unsigned *next = &cpu->victim_next[acc == ACC_WRITE];
-            victims[(*next)++ % EMU_TLB_VICTIMS] = *t;
+            victims[(*next)++ % EMU_TLB_VICTIMS] = (struct emu_tlb_victim){*t, *info};
         }
-        *t = (struct emu_tlb_entry){vpage, page, *gpa & ~0xfffull, leaf.global};
+        *t = (struct emu_tlb_entry){vpage, (uintptr_t)page - (lin & ~0xfffull)};
+        *info = (struct emu_tlb_info){*gpa & ~0xfffull, leaf.global};
         cpu->tlb_large |= leaf.large;
     }
     *host = page + (lin & 0xfff);
@@ -420,9 +432,9 @@ static int page_lookup(struct emu_cpu *cpu, uint64_t lin, unsigned size, enum em
 
 int emu_translate_tlb(struct emu_cpu *cpu, uint64_t lin, enum emu_access acc, uint64_t *gpa)
 {
-    const struct emu_tlb_entry *t = &tlb_for(cpu, acc)[(lin >> 12) & (EMU_TLB_SIZE - 1)];
-    if (t->vpage == tlb_tag(cpu, lin)) {
-        *gpa = t->gpage | (lin & 0xfff);
+    unsigned slot = emu_tlb_slot(lin);
+    if (tlb_for(cpu, acc)[slot].vpage == tlb_tag(cpu, lin)) {
+        *gpa = cpu->tlb_info[acc][slot].gpage | (lin & 0xfff);
         return EMU_OK;
     }
     uint8_t *host;

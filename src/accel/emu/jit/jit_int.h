@@ -221,7 +221,7 @@ bool jit_mem_form(const struct emu_insn *in);
 void jit_mem_lin(struct jit_ctx *c, const struct emu_insn *in);
 /* The data-TLB probe inline for size bytes at the linear address in RAX,
  * as emu_tlb_host does it; tlb: JIT_CPU(tlb_read) or JIT_CPU(tlb_write).
- * Hit: RCX = the host address (RAX, RDX clobbered). Miss: jumps whose
+ * Hit: RCX = the host address (RAX kept, RDX clobbered). Miss: jumps whose
  * targets the caller patches, returned in slow[], their count returned. */
 #define JIT_PROBE_SLOW 4
 unsigned jit_tlb_probe(struct jit_ctx *c, int32_t tlb, unsigned size, uint32_t slow[JIT_PROBE_SLOW]);

@@ -14,7 +14,7 @@
 #include "accel/emu/exec.h"
 #include "accel/emu/jit/jit_int.h"
 
-_Static_assert(sizeof(struct emu_tlb_entry) == 32, "jit_tlb_probe indexes the TLB by << 5");
+_Static_assert(sizeof(struct emu_tlb_entry) == 16, "jit_tlb_probe indexes the TLB by << 4");
 
 #define TLB(tlb, field)                                                                    \
     (JIT_CPU(tlb) + (int32_t)offsetof(struct emu_tlb_entry, field))
@@ -63,15 +63,15 @@ unsigned jit_tlb_probe(struct jit_ctx *c, int32_t tlb, unsigned size, uint32_t s
     /* RDX = slot * sizeof(entry): the slot's bits shifted into place; the
      * entry at [RBX + RDX + its offset] (no add on the way to the tag) */
     x_mov_rr(j, false, X_RDX, X_RAX);
-    x_shift_imm(j, false, 5, X_RDX, 12 - 5);
-    x_alu_r_imm(j, false, X_AND, X_RDX, (EMU_TLB_SIZE - 1) << 5);
+    x_shift_imm(j, false, 5, X_RDX, 12 - 4);
+    x_alu_r_imm(j, false, X_AND, X_RDX, (EMU_TLB_SIZE - 1) << 4);
     x_op_mem_idx(j, true, 0x3b, X_RCX, X_RBX, X_RDX,
                  TLB(tlb_read, vpage) - JIT_CPU(tlb_read) + tlb); /* CMP RCX, tag */
     jit_regs_slow_point(c);
     slow[ns++] = x_jcc(j, X_CC_NE);
-    /* RCX = host + (lin & 0xfff) */
-    x_op_mem_idx(j, true, 0x8b, X_RCX, X_RBX, X_RDX, TLB(tlb_read, host) - JIT_CPU(tlb_read) + tlb);
-    x_alu_r_imm(j, false, X_AND, X_RAX, 0xfff);
+    /* RCX = lin + the page's addend (RAX kept: lin) */
+    x_op_mem_idx(j, true, 0x8b, X_RCX, X_RBX, X_RDX,
+                 TLB(tlb_read, addend) - JIT_CPU(tlb_read) + tlb);
     x_alu_rr(j, true, X_ADD, X_RCX, X_RAX);
     return ns;
 }
