@@ -249,6 +249,53 @@ static void global_swapped_back(void)
           "emu TLB: MOV CR3 keeps a global page swapped back into its slot from the victims");
 }
 
+/* Runs from lin to HLT; what it left in EAX. */
+static uint32_t run_at(uint64_t lin)
+{
+    cpu.rip = lin;
+    cpu.halted = false;
+    struct accel_exit exit = {0};
+    emu_fixture_run_to_hlt(&cpu, &exit, 10);
+    return (uint32_t)cpu.gpr[0];
+}
+
+/* MOV EAX, n; HLT at gpa, anything decoded from its page before dropped. */
+static void put_code(uint64_t gpa, uint8_t n)
+{
+    static const uint8_t mov_eax_hlt[] = {0xb8, 0, 0, 0, 0, 0xf4};
+    memcpy(ram + gpa, mov_eax_hlt, sizeof(mov_eax_hlt));
+    ram[gpa + 1] = n;
+    emu_code_invalidate(cpu.vm, gpa & ~0xfffull, 4096);
+}
+
+/* The exec and read TLBs keep each their own global bits: code run from
+ * A and data read from B (one slot, A global or B global, not both),
+ * then A remapped to C's other code and CR3 written. The next run from
+ * A runs C's code when A was not global, A's old code when it was,
+ * whatever the read entry in that slot says. */
+static void global_exec_own(bool code_global)
+{
+    setup();
+    cpu.cr4 |= CR4_PGE;
+    put_code(PAGE_A + 0x200, 1);
+    put_code(PAGE_C + 0x200, 2);
+    if (code_global)
+        *pte(LIN_A) |= G_BIT;
+    else
+        *pte(LIN_B) |= G_BIT;
+    bool right = run_at(LIN_A + 0x200) == 1 && rd(LIN_B) == 0xbbbb;
+    map(LIN_A, PAGE_C);
+    if (code_global)
+        *pte(LIN_A) |= G_BIT;
+    run_insn(mov_cr3, sizeof(mov_cr3));
+    uint32_t ran = run_at(LIN_A + 0x200);
+    char name[160];
+    snprintf(name, sizeof(name), "emu TLB: MOV CR3 %s a %sglobal code page whatever the data "
+             "page in its slot (ran code %u)", code_global ? "keeps" : "drops",
+             code_global ? "" : "non-", ran);
+    CHECK(right && ran == (code_global ? 1u : 2u), name);
+}
+
 int main(void)
 {
     if (emu_fixture_init(&fx, &cpu, RAM, "emu TLB"))
@@ -265,6 +312,8 @@ int main(void)
     global_kept(true, true, "a CR4 write");
     global_kept(false, false, NULL);
     global_swapped_back();
+    global_exec_own(false);
+    global_exec_own(true);
     emu_fixture_fini(&fx);
     TEST_EXIT();
 }
