@@ -2158,42 +2158,7 @@ static void bits_floors(const struct tally *t)
  * zero-extending a 32-bit register, in place (the state dead) or not;
  * BSF/BSR of 0 leaving the destination whole; BT's immediate past the
  * width; BT on the stack as glibc has it; the flags read after each. */
-/* IMUL by 3, 5 or 9 whose flags nothing reads is compiled as an LEA
- * (jit_native.c, direct): blocks where a later shift overwrites all of
- * them, 32- and 64-bit, imm8 and imm32 forms, source and destination the
- * same or not, with the sign bit and the upper half of the source set by
- * the random states; and ones where CF or OF is read after, which must
- * stay an IMUL. Each from many random states, compiled against
- * interpreted. */
 static unsigned random_blocks(unsigned cases, struct tally *t);
-static void imul_lea_edges(void)
-{
-    static const struct {
-        uint8_t n, b[12];
-    } blocks[] = {
-        {6, {0x6b, 0xf6, 0x03, 0xd1, 0xe8, 0xf4}},                   /* imul esi, esi, 3; shr eax */
-        {7, {0x48, 0x6b, 0xc9, 0x05, 0xd1, 0xe0, 0xf4}},             /* imul rcx, rcx, 5; shl eax */
-        {6, {0x6b, 0xc3, 0x09, 0xd1, 0xf8, 0xf4}},                   /* imul eax, ebx, 9; sar eax */
-        {10, {0x4c, 0x69, 0xc6, 0x09, 0, 0, 0, 0xd1, 0xe8, 0xf4}},   /* imul r8, rsi, 9 (imm32) */
-        {6, {0x6b, 0xd2, 0x03, 0x73, 0x00, 0xf4}},                   /* imul edx, edx, 3; jnc: read */
-        {7, {0x48, 0x6b, 0xc0, 0x05, 0x0f, 0x90, 0xc1, 0xf4}},       /* imul rax, 5; seto cl: read */
-    };
-    struct tally t = {0};
-    section = "IMUL by 3, 5, 9";
-    unsigned failed = 0;
-    for (unsigned k = 0; k < sizeof(blocks) / sizeof(blocks[0]) && !failed; k++) {
-        struct code c = {.n = blocks[k].n, .insns = 1};
-        memcpy(c.b, blocks[k].b, blocks[k].n);
-        given = &c;
-        failed += random_blocks(300, &t);
-    }
-    given = NULL;
-    if (!failed)
-        printf("PASS: emu JIT: %u blocks of IMUL by 3, 5 and 9 (an LEA where its flags are dead) "
-               "from 300 random states each, the same as the interpreter\n",
-               (unsigned)(sizeof(blocks) / sizeof(blocks[0])));
-}
-
 static void bit_edges(void)
 {
     static const struct {
@@ -3487,7 +3452,6 @@ int main(void)
     crowded_blocks();
     string_compares();
     bit_edges();
-    imul_lea_edges();
     emu_jit_set_arena_limit(&fx.evm, 4096);
     if (loop_programs())
         test_failures++;

@@ -827,15 +827,6 @@ static void setcc(struct jit_ctx *c, const struct emu_insn *in)
  * would: the MOVs, LEA and quiet rotates always, the flag-setting ones
  * when their lazy-state stores are dead (c->skip_lf, and c->skip_cf_in
  * for those that set cf_in). False: nothing emitted. */
-/* IMUL by imm = 3, 5 or 9 is LEA [r + r * (imm - 1)] (its low 32 or 64
- * bits, a 32-bit one zero-extended, as IMUL leaves them): the scale, or
- * -1 for another immediate (sign-extended at the operand size). */
-static int lea_scale(uint64_t imm, unsigned size)
-{
-    uint64_t k = size == 8 ? imm : (uint32_t)imm;
-    return k == 3 ? 1 : k == 5 ? 2 : k == 9 ? 3 : -1;
-}
-
 /* After a direct IMUL: cf_in unless dead (the host's CF, which is OF),
  * and the state the compiler knows. */
 static void imul_cf(struct jit_ctx *c, unsigned size)
@@ -915,12 +906,6 @@ static bool direct(struct jit_ctx *c, const struct emu_insn *in, enum form f)
         if (!dead)
             return false;
         unsigned hs = jit_reg(c, in->rm);
-        int scale = lea_scale(in->imm, size);
-        if (scale >= 0 && c->skip_cf_in) { /* no flag of it read: one LEA, 1 cycle, not 3 */
-            x_lea(j, q, jit_reg_def(c, in->reg), (int)hs, (int)hs, (unsigned)scale, 0);
-            set_lf_op(c, LF_CFOF, size);
-            return true;
-        }
         x_imul_rri(j, q, jit_reg_def(c, in->reg), hs, (int32_t)in->imm);
         imul_cf(c, size);
         return true;
