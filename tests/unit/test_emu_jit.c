@@ -604,6 +604,16 @@ static void gen_bits(struct code *c, bool mem)
     }
 }
 
+/* CBW, CWDE or CDQE (66 98, 98, 48 98). */
+static void put_cbw(struct code *c)
+{
+    if (pick(3) == 0)
+        put(c, 0x66);
+    else if (pick(2))
+        put(c, 0x48);
+    put(c, 0x98);
+}
+
 /* A native form. */
 static void gen_native(struct code *c)
 {
@@ -695,13 +705,7 @@ static void gen_native(struct code *c)
     case 12: /* MOVSXD r64, r32; CBW, CWDE, CDQE; MUL r32 / r64 */
         switch (pick(3)) {
         case 0: op_rr(c, true, 0x63, reg(), pick(16)); break;
-        case 1:
-            if (pick(3) == 0)
-                put(c, 0x66);
-            else if (pick(2))
-                put(c, 0x48);
-            put(c, 0x98);
-            break;
+        case 1: put_cbw(c); break;
         default: op_rr(c, w, 0xf7, 4, pick(16)); break;
         }
         break;
@@ -949,11 +953,7 @@ static void gen_between(struct code *c)
         }
         break;
     case 8: /* CBW, CWDE, CDQE */
-        if (pick(3) == 0)
-            put(c, 0x66);
-        else if (pick(2))
-            put(c, 0x48);
-        put(c, 0x98);
+        put_cbw(c);
         break;
     case 9: /* NOP; NOP dword [rax + d8] */
         if (pick(2)) {
