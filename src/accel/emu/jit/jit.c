@@ -230,6 +230,7 @@ bool emu_jit_compile(struct emu_vm *evm, struct emu_block *b)
     b->jit = check ? emu_jit_lockstep : b->jit_code;
     jit->compiled++;
     jit->jcc_host_flags += c.jcc_host_flags;
+    jit->sunk_loops += c.sink.on;
     return dropped;
 }
 #else

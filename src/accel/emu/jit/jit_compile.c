@@ -174,8 +174,9 @@ static bool jmp_end(struct jit_ctx *c, const struct emu_insn *in, bool loop, boo
  * (a called instruction, the block's end and the Jcc ending it read
  * all; INC/DEC read CF unless the state before keeps it). Only the last
  * writer before a reader stores, so the state in memory is always the
- * interpreter's wherever it can be seen. */
-static void dead_lf_stores(const struct jit_ctx *c, bool *skip_lf, bool *skip_cf)
+ * interpreter's wherever it can be seen. Whether any instruction but the
+ * last reads the state. */
+static bool dead_lf_stores(const struct jit_ctx *c, bool *skip_lf, bool *skip_cf)
 {
     const struct emu_block *b = c->b;
     struct jit_lf_effect e[EMU_BLOCK_MAX_INSNS];
@@ -187,8 +188,9 @@ static void dead_lf_stores(const struct jit_ctx *c, bool *skip_lf, bool *skip_cf
             e[i] = (struct jit_lf_effect){true, false, false, -1};
         lf = e[i].lf_after;
     }
-    bool dead = false, dead_cf = false; /* after the block: all read */
+    bool dead = false, dead_cf = false, reads = false; /* after the block: all read */
     for (unsigned i = b->n; i-- > 0;) {
+        reads = reads || (e[i].reads && i + 1 < b->n);
         skip_lf[i] = e[i].writes && dead;
         skip_cf[i] = e[i].writes_cf && dead_cf;
         if (e[i].reads) {
@@ -198,6 +200,7 @@ static void dead_lf_stores(const struct jit_ctx *c, bool *skip_lf, bool *skip_cf
             dead_cf = dead_cf || e[i].writes_cf;
         }
     }
+    return reads;
 }
 
 /* Where the run of flag-neutral instructions (jit_flags_neutral) right
@@ -263,7 +266,9 @@ static void end_exit(struct jit_ctx *c, int k, int64_t rip_off)
  * ones included) loops without storing anything: R13 (free: no call
  * needs it) counts the budget down, one a jump back, the count and the
  * budget are settled on the way out (jit_pure_checks at the top of the
- * body, where its Jcc jumps back to; jit_pure_exit, jit_pure_count). */
+ * body, where its Jcc jumps back to; jit_pure_exit, jit_pure_leave).
+ * When nothing in it reads the lazy state from memory, its stores are
+ * sunk to those ways out too (c->sink: jit_sink.c, sink_holds). */
 static void build(struct jit_ctx *c, const struct jit_regs *preload, struct jit_regs *end,
                   struct jit_regs *at_jcc_out)
 {
@@ -288,6 +293,7 @@ static void build(struct jit_ctx *c, const struct jit_regs *preload, struct jit_
     uint32_t body = jb_pos(j);
     jit_regs_clear(&c->regs);
     jit_regs_load(c, preload);
+    jit_sink_begin(c);
     uint32_t body_loaded = jb_pos(j);
     /* A pure loop's checks between runs, where its Jcc comes back to
      * (pure_top); the first run, and any other way back when it turns
@@ -305,7 +311,7 @@ static void build(struct jit_ctx *c, const struct jit_regs *preload, struct jit_
     c->calls = false;
     c->jcc_host_flags = false;
     bool skip_lf[EMU_BLOCK_MAX_INSNS], skip_cf[EMU_BLOCK_MAX_INSNS];
-    dead_lf_stores(c, skip_lf, skip_cf);
+    c->body_reads_lf = dead_lf_stores(c, skip_lf, skip_cf);
     bool jcc = false;      /* closes with a native Jcc (jcc_end): two ways out */
     bool loop_jcc = false; /* and loops on its taken jump: loop_tail */
     bool prev_native = false;
@@ -399,6 +405,10 @@ static void build(struct jit_ctx *c, const struct jit_regs *preload, struct jit_
     if ((loop && !loop_jcc) || !jit_rip_from_rbp(c, rip_off))
         rip_off = RIP_UNKNOWN;
     bool pure = c->pure_loop && loop_jcc && !c->calls && jit_regs_same(&at_jcc, preload);
+    c->exits_midway = false;
+    for (unsigned i = 0; i < b->n; i++)
+        c->exits_midway = c->exits_midway || called[i];
+    c->pure = pure;
     *at_jcc_out = at_jcc;
     c->loop_jcc = loop_jcc;
     jit_regs_flush(c);
@@ -406,7 +416,7 @@ static void build(struct jit_ctx *c, const struct jit_regs *preload, struct jit_
     if (rip_off == RIP_UNKNOWN)
         flush_rip(c);
     if (pure)
-        jit_pure_count(c);
+        jit_pure_leave(c);
     if (loop && !loop_jcc) { /* a self loop: chaining */
         /* Still holding what the top loads: past those loads. */
         uint32_t general =
@@ -482,18 +492,36 @@ static void sections_reset(struct jit_ctx *c)
     c->j.fix->n = 0;
 }
 
+/* Whether the build just made may sink its lazy stores (jit_sink.c): a
+ * pure loop whose instructions all stay in it till its end (no stub),
+ * none but the closing Jcc reads the lazy state, and that Jcc takes the
+ * host flags, not memory. */
+static bool sink_holds(const struct jit_ctx *c)
+{
+    return c->pure && !c->exits_midway && !c->body_reads_lf && c->jcc_host_flags;
+}
+
 void jit_build(struct jit_ctx *c)
 {
     struct jit_regs none, end, at_jcc, end2, at_jcc2;
     jit_regs_clear(&none);
-    c->pure_loop = false;
+    c->pure_loop = c->pure = false;
+    c->sink.on = false;
     sections_reset(c);
     build(c, &none, &end, &at_jcc);
     if (jit_self_loop(c) && !c->j.full && !c->other.full) {
         /* Again, loading at the top what the end holds. */
-        sections_reset(c);
         c->pure_loop = c->loop_jcc && !c->calls;
+        /* A first guess from this build (not pure: it must not leave at
+         * its ends); the next one says. */
+        c->sink.on = c->pure_loop && !c->exits_midway && !c->body_reads_lf && c->jcc_host_flags;
+        sections_reset(c);
         build(c, c->pure_loop ? &at_jcc : &end, &end2, &at_jcc2);
+        if (c->sink.on && !sink_holds(c)) { /* once more, storing them */
+            c->sink.on = false;
+            sections_reset(c);
+            build(c, &at_jcc, &end2, &at_jcc2);
+        }
     }
     join(c);
 }

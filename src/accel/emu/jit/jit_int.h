@@ -41,6 +41,7 @@ struct emu_jit {
     uint64_t compiled, resets;
     uint64_t jcc_host_flags; /* blocks whose closing Jcc took the flags a
                               * setter left in host RFLAGS (tests' floors) */
+    uint64_t sunk_loops;     /* pure loops whose lazy stores sank (jit_sink.c) */
     FILE *perf_map;  /* HYPERKIT_EMU_JIT_PERFMAP: /tmp/perf-PID.map, each block's code */
     uint8_t buf[JIT_BUF]; /* the block being compiled, then its hot and cold sections */
     uint8_t cold_buf[JIT_BUF]; /* its cold section while compiling */
@@ -54,6 +55,21 @@ struct jit_regs {
     int8_t host[16];  /* guest register -> host register, -1: in cpu->gpr only */
     uint16_t dirty;   /* guest registers whose host copy cpu->gpr lacks */
     uint32_t used[16], tick; /* last use, for taking the least recent */
+};
+
+/* A pure loop's lazy-state stores sunk to its ways out (jit_sink.c):
+ * per field (lf.op with lf.size, cf_in, a, b, res) what its last writer
+ * so far left: nothing, a constant, a copy in a spare pool register, or
+ * a store of its own (no spare left). */
+enum { SINK_OP, SINK_CF_IN, SINK_A, SINK_B, SINK_RES, JIT_SINK_FIELDS };
+enum { SINK_NONE, SINK_IMM, SINK_REG, SINK_STORED };
+struct jit_sink {
+    bool on;                        /* this build sinks them */
+    uint8_t state[JIT_SINK_FIELDS]; /* SINK_* */
+    int8_t spare[JIT_SINK_FIELDS];  /* the host register holding it, + 1 (0: none) */
+    uint32_t imm[JIT_SINK_FIELDS];
+    uint16_t free;                  /* pool registers the loop holds no guest one in */
+    uint16_t reserved;              /* those taken as spares: the pool leaves them */
 };
 
 /* One block's compilation. Host registers inside compiled code:
@@ -94,6 +110,10 @@ struct jit_ctx {
     bool pure_loop;            /* a self loop calling nothing: build's pure tail */
     bool loop_jcc;             /* build: the block loops on its native closing Jcc */
     bool jcc_host_flags;       /* build: that Jcc took them from host RFLAGS */
+    bool exits_midway;         /* build: an instruction has a stub (a way out) */
+    bool body_reads_lf;        /* build: one but the last reads the lazy state */
+    bool pure;                 /* build: made the pure loop */
+    struct jit_sink sink;      /* build: the pure loop's lazy stores sunk */
 };
 
 /* What a native instruction does to the lazy-flag state in memory
@@ -166,14 +186,26 @@ void jit_far_exit(struct jit_ctx *c, int k, int64_t off);
  * returned (for jit_chain_exit). jit_loop_tail: a native closing Jcc's
  * taken jump, the registers *held stored, to top. A changed link context
  * goes to the shared chain_any. jit_pure_checks, jit_pure_exit,
- * jit_pure_count: the pure loop's (build in jit_compile.c), R13 the
+ * jit_pure_leave: the pure loop's (build in jit_compile.c), R13 the
  * budget less its runs. */
 bool jit_self_loop(const struct jit_ctx *c);
 uint32_t jit_loop_back(struct jit_ctx *c, uint32_t body);
 void jit_loop_tail(struct jit_ctx *c, const struct jit_regs *held, uint32_t top);
-void jit_pure_count(struct jit_ctx *c);
+void jit_pure_leave(struct jit_ctx *c);
 void jit_pure_checks(struct jit_ctx *c, uint32_t out[2]);
 void jit_pure_exit(struct jit_ctx *c, const struct jit_regs *held, const uint32_t out[2]);
+
+/* jit_sink.c: a pure loop's lazy-state stores sunk to its ways out.
+ * jit_sink_begin: at the top of the body (registers loaded), the spares
+ * found, nothing sunk yet (c->sink.on: whether to). jit_sink_reg,
+ * jit_sink_imm: lf's field at off gets reg's value or v: true when sunk
+ * (a copy emitted or the constant kept), false when the caller must
+ * store it. jit_sink_flush: on a way out, the fields sunk stored (RDX
+ * clobbered). */
+void jit_sink_begin(struct jit_ctx *c);
+bool jit_sink_reg(struct jit_ctx *c, int32_t off, unsigned reg);
+bool jit_sink_imm(struct jit_ctx *c, int32_t off, uint32_t v);
+void jit_sink_flush(struct jit_ctx *c);
 
 /* jit_compile.c: the whole host function for c->b into c->j; in called
  * as run_block calls it (the stub jumps patched through *stop, *ended). */

@@ -66,10 +66,12 @@ void jit_loop_tail(struct jit_ctx *c, const struct jit_regs *held, uint32_t top)
 }
 
 /* A pure loop (build) leaving: R13 = the budget less the runs that
- * jumped back (jit_pure_tail takes each), stored. */
-void jit_pure_count(struct jit_ctx *c)
+ * jumped back (jit_pure_tail takes each) stored, and the lazy state it
+ * sank (jit_sink_flush). */
+void jit_pure_leave(struct jit_ctx *c)
 {
     x_store(&c->j, false, X_R13, X_RBX, JIT_CPU(chain_left));
+    jit_sink_flush(c);
 }
 
 /* A pure loop's checks between two runs, at the top of its body, where
@@ -88,7 +90,7 @@ void jit_pure_checks(struct jit_ctx *c, uint32_t out[2])
 }
 
 /* jit_pure_checks' ways out: the registers held (*held, as at the Jcc)
- * stored, jit_pure_count, RIP = the block's start (RBP: nothing called
+ * stored, jit_pure_leave, RIP = the block's start (RBP: nothing called
  * moved it, and cpu->rip may be stale since entry), out. The link
  * context is still the one it was entered in. */
 void jit_pure_exit(struct jit_ctx *c, const struct jit_regs *held, const uint32_t out[2])
@@ -98,7 +100,7 @@ void jit_pure_exit(struct jit_ctx *c, const struct jit_regs *held, const uint32_
     x_patch(j, out[1], jb_pos(j));
     c->regs = *held;
     jit_regs_flush(c);
-    jit_pure_count(c);
+    jit_pure_leave(c);
     x_store(j, true, X_RBP, X_RBX, JIT_CPU(rip));
     x_jmp_abs(j, c->sh->out);
 }

@@ -334,29 +334,31 @@ struct jit_lf_effect jit_lf_effect(const struct emu_insn *in, int lf_before)
  * of the block before anything reads them. */
 static void set_lf_op(struct jit_ctx *c, int op, unsigned size)
 {
-    if (!c->skip_lf)
-        x_store_imm(&c->j, 2, X_RBX, LF(op), (uint32_t)op | size << 8);
+    uint32_t v = (uint32_t)op | size << 8;
+    if (!c->skip_lf && !jit_sink_imm(c, LF(op), v))
+        x_store_imm(&c->j, 2, X_RBX, LF(op), v);
     c->lf_op = op;
     c->lf_size = size;
 }
 
-/* lf.field = reg (a, b, res), unless dead. */
+/* lf.field = reg (a, b, res), unless dead; in a pure loop perhaps sunk
+ * to its ways out (jit_sink.c), as are the others here. */
 static void lf_store(struct jit_ctx *c, unsigned reg, int32_t off)
 {
-    if (!c->skip_lf)
+    if (!c->skip_lf && !jit_sink_reg(c, off, reg))
         x_store(&c->j, true, reg, X_RBX, off);
 }
 
 static void lf_store_imm(struct jit_ctx *c, int32_t off, uint32_t v)
 {
-    if (!c->skip_lf)
+    if (!c->skip_lf && !jit_sink_imm(c, off, v))
         x_store_imm(&c->j, 8, X_RBX, off, v);
 }
 
 /* lf.cf_in = DL, unless dead. */
 static void lf_store_cf(struct jit_ctx *c)
 {
-    if (!c->skip_cf_in)
+    if (!c->skip_cf_in && !jit_sink_reg(c, LF(cf_in), X_RDX))
         x_op_mem(&c->j, false, 0x88, X_RDX, X_RBX, LF(cf_in)); /* MOV byte [cf_in], DL */
 }
 

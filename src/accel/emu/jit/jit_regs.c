@@ -55,6 +55,8 @@ static unsigned take_host(struct jit_ctx *c)
     struct jit_regs *r = &c->regs;
     int victim = -1;
     for (unsigned k = 0; k < JIT_POOL; k++) {
+        if (c->sink.reserved & (1u << pool[k])) /* a spare of jit_sink.c's */
+            continue;
         int g = -1;
         for (unsigned i = 0; i < 16; i++)
             if (r->host[i] == pool[k])
