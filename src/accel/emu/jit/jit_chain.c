@@ -23,17 +23,18 @@ static void store_rip(struct jit_buf *j, int64_t off)
 }
 
 /* The block ran to its end: its instructions taken from the budget
- * (cpu->chain_left, which run_chain turns into the instruction count),
+ * (R14, cpu->chain_left once out, which run_chain turns into the
+ * instruction count),
  * then run_chain's checks between two blocks, made where compiled code
  * goes on into another block or runs its own again: the budget not
  * spent and nothing posted to the vCPU, else back to run_chain (out),
  * through a cold stub storing RIP (RBP + rip_off) unless it is in
- * cpu->rip already (RIP_UNKNOWN). One read-modify-write per block: the
- * count and the budget are one. */
+ * cpu->rip already (RIP_UNKNOWN). One subtraction from a register per
+ * block: the count and the budget are one. */
 void jit_between_blocks(struct jit_ctx *c, int64_t rip_off)
 {
     struct jit_buf *j = &c->j;
-    x_alu_mem_imm(j, false, X_SUB, X_RBX, JIT_CPU(chain_left), c->b->n);
+    x_alu_r_imm(j, false, X_SUB, X_R14, c->b->n);
     if (rip_off == RIP_UNKNOWN) {
         x_jcc_abs(j, X_CC_L, c->sh->out);
         x_alu_mem_imm(j, false, X_CMP, X_RBX, JIT_CPU(events), 0);

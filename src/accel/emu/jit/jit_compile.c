@@ -239,7 +239,7 @@ static void go_on(struct jit_ctx *c, int k, int64_t rip_off)
     else if (c->chain)
         jit_chain_exit(c, k, rip_off);
     else { /* its instructions taken from the budget all the same */
-        x_alu_mem_imm(&c->j, false, X_SUB, X_RBX, JIT_CPU(chain_left), c->b->n);
+        x_alu_r_imm(&c->j, false, X_SUB, X_R14, c->b->n);
         x_jmp_abs(&c->j, c->sh->out);
     }
 }
@@ -263,10 +263,9 @@ static void end_exit(struct jit_ctx *c, int k, int64_t rip_off)
  * chaining block left them.
  * A pure loop (c->pure_loop: a self loop closing with a native Jcc that
  * calls no executor, built a second time from what its Jcc holds, dirty
- * ones included) loops without storing anything: R13 (free: no call
- * needs it) counts the budget down, one a jump back, the count and the
- * budget are settled on the way out (jit_pure_checks at the top of the
- * body, where its Jcc jumps back to; jit_pure_exit, jit_pure_leave).
+ * ones included) loops without storing anything: the budget (R14) is
+ * counted down one run a jump back (jit_pure_checks at the top of the
+ * body, where its Jcc jumps back to; jit_pure_exit).
  * When nothing in it reads the lazy state from memory, its stores are
  * sunk to those ways out too (c->sink: jit_sink.c, sink_holds). */
 static void build(struct jit_ctx *c, const struct jit_regs *preload, struct jit_regs *end,
@@ -282,13 +281,9 @@ static void build(struct jit_ctx *c, const struct jit_regs *preload, struct jit_
         jb_u64(j, (uint64_t)(uintptr_t)b);
     }
     bool loop = jit_self_loop(c);
-    if (loop) { /* where it starts (RBP: cpu->rip may be stale) and in
-                 * which context, for jit_loop_back */
-        x_mov_rr(j, true, X_R14, X_RBP);
+    if (loop) { /* in which context it starts, for jit_loop_back */
         x_load(j, true, X_RAX, X_RBX, JIT_CPU(link_ctx));
         x_store(j, true, X_RAX, X_RBX, JIT_CPU(loop_ctx));
-        if (c->pure_loop) /* the budget less the runs jumping back (jit_pure_checks) */
-            x_load(j, false, X_R13, X_RBX, JIT_CPU(chain_left));
     }
     uint32_t body = jb_pos(j);
     jit_regs_clear(&c->regs);
@@ -416,7 +411,7 @@ static void build(struct jit_ctx *c, const struct jit_regs *preload, struct jit_
     if (rip_off == RIP_UNKNOWN)
         flush_rip(c);
     if (pure)
-        jit_pure_leave(c);
+        jit_sink_flush(c);
     if (loop && !loop_jcc) { /* a self loop: chaining */
         /* Still holding what the top loads: past those loads. */
         uint32_t general =

@@ -74,8 +74,10 @@ struct jit_sink {
 
 /* One block's compilation. Host registers inside compiled code:
  * RBX = cpu, R12 = the block, RBP = its linear start (jit_chain_exit), R13 = guest RSP as the current called
- * instruction started (emu_block_stop restores it), R14 = RIP as a self
- * looping block started (jit_loop_back), R15 = the bits of a data-TLB tag
+ * instruction started (emu_block_stop restores it), R14 = the budget
+ * (cpu->chain_left while in compiled code: the shared code's enter loads
+ * it, its leave stores it; each block that runs to its end takes its
+ * instructions from it), R15 = the bits of a data-TLB tag
  * for this CPL and RFLAGS.AC (jit_tlb_probe; set once on entry: neither
  * changes in a chain of blocks); RAX, RCX, RDX are scratch between
  * instructions. RSI, RDI, R8-R11 hold guest registers (c->regs). */
@@ -185,13 +187,11 @@ void jit_far_exit(struct jit_ctx *c, int k, int64_t off);
  * and is at its start again goes to body, another RIP to the jump
  * returned (for jit_chain_exit). jit_loop_tail: a native closing Jcc's
  * taken jump, the registers *held stored, to top. A changed link context
- * goes to the shared chain_any. jit_pure_checks, jit_pure_exit,
- * jit_pure_leave: the pure loop's (build in jit_compile.c), R13 the
- * budget less its runs. */
+ * goes to the shared chain_any. jit_pure_checks, jit_pure_exit: the
+ * pure loop's (build in jit_compile.c). */
 bool jit_self_loop(const struct jit_ctx *c);
 uint32_t jit_loop_back(struct jit_ctx *c, uint32_t body);
 void jit_loop_tail(struct jit_ctx *c, const struct jit_regs *held, uint32_t top);
-void jit_pure_leave(struct jit_ctx *c);
 void jit_pure_checks(struct jit_ctx *c, uint32_t out[2]);
 void jit_pure_exit(struct jit_ctx *c, const struct jit_regs *held, const uint32_t out[2]);
 

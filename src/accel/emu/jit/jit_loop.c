@@ -40,7 +40,7 @@ static void loop_again(struct jit_ctx *c, uint32_t top)
 }
 
 /* A self loop that ran to its end and went back to its start (RIP as at
- * entry, in R14): again from the top of the body, with jit_chain_exit's
+ * entry, RBP): again from the top of the body, with jit_chain_exit's
  * checks but no link to look at: RIP is the start it was entered at, and
  * the link context is the one it was entered in (cpu->loop_ctx) unless
  * something in it gave a new one. Another RIP falls to jit_chain_exit
@@ -49,7 +49,7 @@ uint32_t jit_loop_back(struct jit_ctx *c, uint32_t body)
 {
     struct jit_buf *j = &c->j;
     x_load(j, true, X_RAX, X_RBX, JIT_CPU(rip));
-    x_alu_rr(j, true, X_CMP, X_RAX, X_R14);
+    x_alu_rr(j, true, X_CMP, X_RAX, X_RBP);
     uint32_t general = x_jcc(j, X_CC_NE);
     loop_again(c, body);
     return general;
@@ -65,32 +65,22 @@ void jit_loop_tail(struct jit_ctx *c, const struct jit_regs *held, uint32_t top)
     loop_again(c, top);
 }
 
-/* A pure loop (build) leaving: R13 = the budget less the runs that
- * jumped back (jit_pure_tail takes each) stored, and the lazy state it
- * sank (jit_sink_flush). */
-void jit_pure_leave(struct jit_ctx *c)
-{
-    x_store(&c->j, false, X_R13, X_RBX, JIT_CPU(chain_left));
-    jit_sink_flush(c);
-}
-
 /* A pure loop's checks between two runs, at the top of its body, where
  * its closing Jcc jumps straight back to (one taken jump a run): the
- * run just made taken from the budget (R13, from the prologue: build),
- * then events; the first run comes in past them. The registers are held
+ * run just made taken from the budget (R14), then events; the first run comes in past them. The registers are held
  * there as the Jcc holds them (the body was built from that state). The
  * two jumps out are returned, for jit_pure_exit. */
 void jit_pure_checks(struct jit_ctx *c, uint32_t out[2])
 {
     struct jit_buf *j = &c->j;
-    x_alu_r_imm(j, false, X_SUB, X_R13, c->b->n);
+    x_alu_r_imm(j, false, X_SUB, X_R14, c->b->n);
     out[0] = x_jcc(j, X_CC_L);
     x_alu_mem_imm(j, false, X_CMP, X_RBX, JIT_CPU(events), 0);
     out[1] = x_jcc(j, X_CC_NE);
 }
 
 /* jit_pure_checks' ways out: the registers held (*held, as at the Jcc)
- * stored, jit_pure_leave, RIP = the block's start (RBP: nothing called
+ * stored, the lazy state it sank (jit_sink_flush), RIP = the block's start (RBP: nothing called
  * moved it, and cpu->rip may be stale since entry), out. The link
  * context is still the one it was entered in. */
 void jit_pure_exit(struct jit_ctx *c, const struct jit_regs *held, const uint32_t out[2])
@@ -100,7 +90,7 @@ void jit_pure_exit(struct jit_ctx *c, const struct jit_regs *held, const uint32_
     x_patch(j, out[1], jb_pos(j));
     c->regs = *held;
     jit_regs_flush(c);
-    jit_pure_leave(c);
+    jit_sink_flush(c);
     x_store(j, true, X_RBP, X_RBX, JIT_CPU(rip));
     x_jmp_abs(j, c->sh->out);
 }

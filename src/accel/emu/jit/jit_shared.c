@@ -45,8 +45,9 @@ static void tlb_tag_bits(struct jit_buf *j)
 
 /* enter(cpu, b), as run_block is called: the callee-saved registers kept
  * (six pushes after the return address and 8 more: RSP 16-byte aligned
- * at calls), RBX = cpu, R12 = b, RBP = where run_chain entered it, R15
- * set, cpu->run_end = b->end as run_block sets it, then b's body. Only
+ * at calls), RBX = cpu, R12 = b, RBP = where run_chain entered it, R14 =
+ * cpu->chain_left (leave stores it back), R15 set, cpu->run_end = b->end
+ * as run_block sets it, then b's body. Only
  * whether run_end is 0 matters to compiled code (emu_end_block zeroes it
  * to end the block after a call): a block it chains into finds it set,
  * since one that saw it zeroed returns instead, so blocks do not set it. */
@@ -58,6 +59,7 @@ static void emit_enter(struct jit_buf *j)
     x_mov_rr(j, true, X_RBX, X_RDI);
     x_mov_rr(j, true, X_R12, X_RSI);
     x_load(j, true, X_RBP, X_RBX, JIT_CPU(chain_lin));
+    x_load(j, false, X_R14, X_RBX, JIT_CPU(chain_left));
     x_load(j, true, X_RAX, X_R12, BLOCK(end));
     x_store(j, true, X_RAX, X_RBX, JIT_CPU(run_end));
     tlb_tag_bits(j);
@@ -72,6 +74,7 @@ static void emit_out_leave(struct jit_buf *j, uint32_t *out, uint32_t *leave)
     *leave = jb_pos(j);
     x_store(j, true, X_R12, X_RBX, JIT_CPU(chain_block));
     x_store(j, true, X_RBP, X_RBX, JIT_CPU(chain_lin));
+    x_store(j, false, X_R14, X_RBX, JIT_CPU(chain_left));
     x_alu_r_imm(j, true, X_ADD, X_RSP, 8);
     for (unsigned i = NSAVED; i-- > 0;)
         x_pop(j, saved[i]);
