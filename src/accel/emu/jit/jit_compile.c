@@ -332,7 +332,9 @@ static void build(struct jit_ctx *c, const struct jit_regs *preload, struct jit_
         bool neutral = c->long64 && jit_flags_neutral(in);
         prev_native = false;
         c->host_flags = false;
-        c->want_flags = i + 1 < b->n && i + 1 >= neutral_from;
+        c->want_flags = i + 1 < b->n && (i + 1 >= neutral_from ||
+                                         (c->long64 && jit_takes_host_flags(&b->insns[i + 1])));
+        c->flags_in_host = host_flags;
         if (c->long64 && i + 1 == b->n && jit_jcc_flags(c, in, host_flags)) {
             c->jcc_host_flags = host_flags && jit_cond_known(c->lf_op, in->sub);
             jcc = true;

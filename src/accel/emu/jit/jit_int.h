@@ -105,6 +105,8 @@ struct jit_ctx {
     bool host_flags;      /* host RFLAGS hold the guest's flags of lf_op (all
                            * but CF after INC/DEC): the last host instruction
                            * changing them was that operation at its size */
+    bool flags_in_host;   /* so they do as this instruction starts (build:
+                           * CMOVcc, SETcc take them from there) */
     struct jit_regs regs;      /* what the pool holds here */
     struct jit_regs slow_regs; /* what it held at this instruction's slow jumps */
     bool slow_marked;          /* slow_regs taken for this instruction */
@@ -365,6 +367,10 @@ bool jit_native_form(const struct emu_insn *in);
  * block's closing Jcc (jit_build: c->want_flags, c->host_flags). Adding
  * a form here takes knowing every host instruction it may emit. */
 bool jit_flags_neutral(const struct emu_insn *in);
+/* Whether in (64-bit code) is a CMOVcc or SETcc on registers: it takes
+ * the flags a setter right before leaves in host RFLAGS (c->want_flags
+ * for that setter). */
+bool jit_takes_host_flags(const struct emu_insn *in);
 /* When in is a Jcc (64-bit, specialised) whose condition the block's
  * own native code determines (c->lf_op): host RFLAGS made to hold the
  * guest's flags for it, and true; else nothing emitted. */

@@ -225,6 +225,12 @@ bool jit_flags_neutral(const struct emu_insn *in)
     }
 }
 
+bool jit_takes_host_flags(const struct emu_insn *in)
+{
+    enum form f = form_of(in);
+    return f == F_CMOV || f == F_SETCC;
+}
+
 int jit_alu_lf(unsigned op)
 {
     static const uint8_t alu_lf[8] = {LF_ADD, LF_LOGIC, 0, 0, LF_LOGIC, LF_SUB, LF_LOGIC, LF_SUB};
@@ -802,11 +808,23 @@ static void movx(struct jit_ctx *c, const struct emu_insn *in)
  * decides it (cond_known): the host's CMOVcc on the values (a 32-bit one
  * zero-extends its destination either way, as the handler does), the
  * host's SETcc into the byte register. */
+/* Host RFLAGS made to hold what cc reads unless they do already: flags
+ * the setter right before left there (c->flags_in_host) decide cc when
+ * cond_known does. Then they still hold all of lf_op's (c->host_flags)
+ * when cond_known decides cc: jit_cond_flags redid the operation. */
+static void cond_flags_kept(struct jit_ctx *c, unsigned cc)
+{
+    bool known = cond_known(c->lf_op, cc);
+    if (!c->flags_in_host || !known)
+        cond_flags_for(c, cc);
+    c->host_flags = known;
+}
+
 static void cmov(struct jit_ctx *c, const struct emu_insn *in)
 {
     struct jit_buf *j = &c->j;
     bool q = in->opsz == 8;
-    cond_flags_for(c, in->sub); /* RAX-RDX: first; MOVs keep the flags */
+    cond_flags_kept(c, in->sub); /* RAX-RDX: first; MOVs keep the flags */
     jit_read_gpr(c, in->opsz, in->reg, X_RCX);
     jit_read_gpr(c, in->opsz, in->rm, X_RDX);
     x_mov_rr(j, true, X_RAX, X_RCX);
@@ -819,7 +837,7 @@ static void cmov(struct jit_ctx *c, const struct emu_insn *in)
 
 static void setcc(struct jit_ctx *c, const struct emu_insn *in)
 {
-    cond_flags_for(c, in->sub);
+    cond_flags_kept(c, in->sub);
     x_setcc(&c->j, in->sub & 15, X_RAX);
     jit_write_gpr(c, 1, in->rm);
 }
