@@ -342,6 +342,16 @@ int jit_sse_lf_after(const struct emu_insn *in, int lf_before);
  * result (its low size bytes; untruncated unless c->want_flags), written
  * to gpr[dst] at size unless dst < 0. */
 void jit_alu_core(struct jit_ctx *c, unsigned op, unsigned size, int dst);
+/* lazy_set(LF_CFOF, size, 0, OF, RAX) and cf_in = DL, as the shift,
+ * IMUL and MUL handlers leave them (dead stores left out, sunk ones
+ * sunk): the one place that knows that state. OF is in host register
+ * of, or JIT_OF_ZERO, or JIT_OF_STORED when the caller put it in lf.b
+ * already by jit_cfof_of (the shift by CL, whose count holds CL until
+ * after the shift, takes SHR's OF before it). */
+#define JIT_OF_ZERO (-1)
+#define JIT_OF_STORED (-2)
+void jit_cfof(struct jit_ctx *c, unsigned size, int of);
+void jit_cfof_of(struct jit_ctx *c, int of);
 /* Host RFLAGS made to hold the flags of the lazy state c->lf_op, at its
  * size, from memory (RAX clobbered): as c->host_flags says they are. */
 void jit_cond_flags(struct jit_ctx *c);

@@ -560,12 +560,20 @@ static void lea(struct jit_ctx *c, const struct emu_insn *in)
     jit_write_gpr(c, in->opsz, in->reg);
 }
 
-/* lazy_set(LF_CFOF, size, 0, OF in CL, RAX) and cf_in = DL, as the
- * shift and IMUL handlers leave them. */
-static void cfof(struct jit_ctx *c, unsigned size)
+/* LF_CFOF's stores, through lf_store & co like every other (jit_int.h). */
+void jit_cfof_of(struct jit_ctx *c, int of)
+{
+    if (of == JIT_OF_ZERO)
+        lf_store_imm(c, LF(b), 0);
+    else
+        lf_store(c, (unsigned)of, LF(b));
+}
+
+void jit_cfof(struct jit_ctx *c, unsigned size, int of)
 {
     lf_store_imm(c, LF(a), 0);
-    lf_store(c, X_RCX, LF(b));
+    if (of != JIT_OF_STORED)
+        jit_cfof_of(c, of);
     lf_store(c, X_RAX, LF(res));
     lf_store_cf(c);
     set_lf_op(c, LF_CFOF, size);
@@ -600,7 +608,7 @@ static void shift(struct jit_ctx *c, const struct emu_insn *in)
     } else if (op == 7 && of) {
         x_alu_rr(j, false, X_XOR, X_RCX, X_RCX);
     }
-    cfof(c, size);
+    jit_cfof(c, size, X_RCX);
     jit_write_gpr(c, 8, in->rm);
 }
 
@@ -618,7 +626,7 @@ static void imul(struct jit_ctx *c, const struct emu_insn *in, bool with_imm)
     }
     x_setcc(j, X_CC_O, X_RDX);
     x_movzx8(j, X_RCX, X_RDX);
-    cfof(c, in->opsz);
+    jit_cfof(c, in->opsz, X_RCX);
     jit_write_gpr(c, in->opsz, in->reg);
 }
 
@@ -637,7 +645,7 @@ static void mul(struct jit_ctx *c, const struct emu_insn *in)
     x_setcc(j, X_CC_B, X_RDX);
     x_mov_rr(j, true, jit_reg_def(c, 2), X_RCX);
     x_movzx8(j, X_RCX, X_RDX);
-    cfof(c, in->opsz);
+    jit_cfof(c, in->opsz, X_RCX);
     jit_write_gpr(c, 8, 0);
 }
 

@@ -60,21 +60,6 @@ bool jit_bits_lf_effect(const struct emu_insn *in, int lf_before, struct jit_lf_
     }
 }
 
-/* The shift's lazy state, lazy_set(LF_CFOF, size, 0, OF, result) and
- * cf_in = CF: RAX = the result, DL = CF, OF already in lf.b; the stores
- * jit_build found dead left out. */
-static void cfof_state(struct jit_ctx *c, unsigned size)
-{
-    struct jit_buf *j = &c->j;
-    if (!c->skip_lf) {
-        x_store_imm(j, 8, X_RBX, LF(a), 0);
-        x_store(j, true, X_RAX, X_RBX, LF(res));
-        x_store_imm(j, 2, X_RBX, LF(op), (uint32_t)LF_CFOF | size << 8);
-    }
-    if (!c->skip_cf_in)
-        x_op_mem(j, false, 0x88, X_RDX, X_RBX, LF(cf_in)); /* MOV byte [cf_in], DL */
-}
-
 /* fast_shift by CL: the count masked to the width (the host masks it
  * alike); 0 writes the register alone (a 32-bit one zero-extended) and
  * keeps the flags. Otherwise the host's shift gives the result and CF;
@@ -99,10 +84,10 @@ static void shift_cl(struct jit_ctx *c, const struct emu_insn *in)
     x_alu_r_imm(j, false, X_AND, X_RCX, (int32_t)(w - 1));
     uint32_t zero = x_jcc(j, X_CC_E);
     bool of = !c->skip_lf; /* else its store (lf.b) is dead: not computed */
-    if (op == 5 && of) { /* OF: the operand's sign */
+    if (op == 5 && of) { /* OF: the operand's sign, stored now (CL holds the count) */
         x_mov_rr(j, q, X_RDX, X_RAX);
         x_shift_imm(j, q, 5, X_RDX, (uint8_t)(w - 1));
-        x_store(j, true, X_RDX, X_RBX, LF(b));
+        jit_cfof_of(c, X_RDX);
     }
     x_shift_cl(j, q, op, X_RAX); /* a 32-bit one zero-extends */
     if (!c->skip_cf_in || (op == 4 && of))
@@ -112,14 +97,14 @@ static void shift_cl(struct jit_ctx *c, const struct emu_insn *in)
         x_mov_rr(j, q, X_RCX, X_RAX);
         x_shift_imm(j, q, 5, X_RCX, (uint8_t)(w - 1));
         x_alu_rr(j, false, X_XOR, X_RCX, X_RDX);
-        x_store(j, true, X_RCX, X_RBX, LF(b));
-    } else if (op == 7 && of) {
-        x_store_imm(j, 8, X_RBX, LF(b), 0);
     }
-    cfof_state(c, size);
+    /* On this path alone, so its stores must not sink (jit_sink.c): they
+     * do not, as reading the lazy state (jit_bits_lf_effect) keeps this
+     * out of a sinking loop. */
+    jit_cfof(c, size, op == 4 ? X_RCX : op == 7 ? JIT_OF_ZERO : JIT_OF_STORED);
     x_patch(j, zero, jb_pos(j));
     jit_write_gpr(c, 8, in->rm);
-    c->lf_op = -1;
+    c->lf_op = -1; /* a count of 0 jumped over jit_cfof's state */
 }
 
 /* emu_rflags: the lazy state's flags into cpu->rflags and lf.op =
