@@ -40,7 +40,7 @@ enum form {
     F_ROT,      /* ROL, ROR rm by 1 or an immediate */
     F_MOVX,     /* MOVZX, MOVSX reg, byte or word register */
     F_MOVSXD,
-    F_CMOV,     /* native when the condition is known (cond_known), else called */
+    F_CMOV,     /* native when the condition is known (jit_cond_known), else called */
     F_SETCC,    /* the same */
     F_NOT,
     F_NEG,
@@ -162,7 +162,7 @@ static bool rot_sets_flags(const struct emu_insn *in)
  * anything it knows, the rest but O and P after SUB, all but P after a
  * logic operation, every one from materialised flags (LF_NONE: after a
  * rotate setting CF/OF or a string compare). */
-static bool cond_known(int lf_op, unsigned cc)
+bool jit_cond_known(int lf_op, unsigned cc)
 {
     unsigned cls = (cc & 15) >> 1;
     switch (lf_op) {
@@ -182,20 +182,10 @@ static bool cond_known(int lf_op, unsigned cc)
 
 /* Whether a Jcc, SETcc or CMOVcc on cc is made native after lf_op: all
  * but the parity ones (jit_cond_flags_for: the shared code's host_flags
- * does not make PF) when cond_known does not decide them. */
-static bool cond_native(int lf_op, unsigned cc)
-{
-    return cond_known(lf_op, cc) || ((cc & 15) >> 1) != 5;
-}
-
-bool jit_cond_known(int lf_op, unsigned cc)
-{
-    return cond_known(lf_op, cc);
-}
-
+ * does not make PF) when jit_cond_known does not decide them. */
 bool jit_cond_native(int lf_op, unsigned cc)
 {
-    return cond_native(lf_op, cc);
+    return jit_cond_known(lf_op, cc) || ((cc & 15) >> 1) != 5;
 }
 
 bool jit_native_form(const struct emu_insn *in)
@@ -302,7 +292,7 @@ struct jit_lf_effect jit_lf_effect(const struct emu_insn *in, int lf_before)
     case F_CMOV:
     case F_SETCC: /* native: reads the state and leaves it; else called */
         e.reads = true;
-        if (!cond_native(lf_before, in->sub))
+        if (!jit_cond_native(lf_before, in->sub))
             e.lf_after = -1;
         break;
     case F_IMUL:
@@ -407,7 +397,7 @@ static void lf_test(struct jit_ctx *c, unsigned reg)
 
 /* fast_alu with a in RAX and b in RCX: lazy_set(lf, size, a, b, a OP b)
  * with the untruncated 64-bit result, then the register unless CMP. */
-static void alu_core(struct jit_ctx *c, unsigned op, unsigned size, int dst)
+void jit_alu_core(struct jit_ctx *c, unsigned op, unsigned size, int dst)
 {
     struct jit_buf *j = &c->j;
     lf_store(c, X_RAX, LF(a));
@@ -433,15 +423,10 @@ static void alu_core(struct jit_ctx *c, unsigned op, unsigned size, int dst)
         jit_write_gpr(c, size, (unsigned)dst);
 }
 
-void jit_alu_core(struct jit_ctx *c, unsigned op, unsigned size, int dst)
-{
-    alu_core(c, op, size, dst);
-}
-
 /* DL = CF of the lazy state as it is now (fast_cf): inline when the
  * block's own native code set it, else the shared code's cf_dl (RAX,
  * RCX clobbered). */
-static void cf_to_dl(struct jit_ctx *c)
+void jit_cf_to_dl(struct jit_ctx *c)
 {
     struct jit_buf *j = &c->j;
     switch (c->lf_op) {
@@ -486,7 +471,7 @@ static void incdec(struct jit_ctx *c, const struct emu_insn *in)
     /* After INC, DEC, a shift or IMUL, CF is cf_in: it stays as it is. */
     bool keep_cf = jit_incdec_keeps_cf(c->lf_op);
     if (!keep_cf)
-        cf_to_dl(c);
+        jit_cf_to_dl(c);
     jit_read_gpr(c, size, in->rm, X_RAX);
     jit_incdec_core(c, dec, size, keep_cf);
     jit_write_gpr(c, 8, in->rm); /* truncated by the core */
@@ -505,11 +490,6 @@ void jit_incdec_core(struct jit_ctx *c, bool dec, unsigned size, bool keep_cf)
     set_lf_op(c, dec ? LF_DEC : LF_INC, size);
     if (!keep_cf)
         lf_store_cf(c);
-}
-
-void jit_cf_to_dl(struct jit_ctx *c)
-{
-    cf_to_dl(c);
 }
 
 void jit_ea_to_rax(struct jit_ctx *c, const struct emu_insn *in)
@@ -667,7 +647,7 @@ static void cbw(struct jit_ctx *c, const struct emu_insn *in)
 }
 
 /* Host RFLAGS made to hold the guest's flags for a condition that
- * cond_known(c->lf_op) decides: the same operation again at the same
+ * jit_cond_known(c->lf_op) decides: the same operation again at the same
  * size, on the operands the lazy state holds (RAX clobbered). */
 void jit_cond_flags(struct jit_ctx *c)
 {
@@ -702,12 +682,12 @@ void jit_popf_arith(struct jit_buf *j)
     x_popf(j);
 }
 
-/* Host RFLAGS made to hold what condition cc reads (cond_native): as
- * jit_cond_flags does when cond_known decides it, else through the shared
+/* Host RFLAGS made to hold what condition cc reads (jit_cond_native): as
+ * jit_cond_flags does when jit_cond_known decides it, else through the shared
  * code's host_flags (RAX, RCX, RDX clobbered). */
 static void cond_flags_for(struct jit_ctx *c, unsigned cc)
 {
-    if (cond_known(c->lf_op, cc))
+    if (jit_cond_known(c->lf_op, cc))
         jit_cond_flags(c);
     else
         x_call_abs(&c->j, c->sh->host_flags);
@@ -716,10 +696,10 @@ static void cond_flags_for(struct jit_ctx *c, unsigned cc)
 bool jit_jcc_flags(struct jit_ctx *c, const struct emu_insn *in, bool host_flags)
 {
     if (emu_general_fn(in->fn) != ex_jcc || in->fn == ex_jcc || in->opsz != 8 ||
-        !cond_native(c->lf_op, in->sub))
+        !jit_cond_native(c->lf_op, in->sub))
         return false;
     /* else the operation right before left them there */
-    if (!host_flags || !cond_known(c->lf_op, in->sub))
+    if (!host_flags || !jit_cond_known(c->lf_op, in->sub))
         cond_flags_for(c, in->sub);
     return true;
 }
@@ -734,7 +714,7 @@ static void adc(struct jit_ctx *c, const struct emu_insn *in)
     unsigned size = in->opsz;
     bool sbb = (in->sub & 7) == 3, to_reg = in->fn == ex_alu_reg_rm;
     unsigned dst = to_reg ? in->reg : in->rm;
-    cf_to_dl(c);
+    jit_cf_to_dl(c);
     jit_read_gpr(c, size, dst, X_RAX);
     if (in->fn == ex_alu_rm_imm || in->fn == ex_alu_acc_imm)
         x_mov_imm(j, X_RCX, in->imm & size_mask(size));
@@ -813,16 +793,16 @@ static void movx(struct jit_ctx *c, const struct emu_insn *in)
 }
 
 /* fast_cmov, ex_setcc on registers, their condition decided as emu_cond
- * decides it (cond_known): the host's CMOVcc on the values (a 32-bit one
+ * decides it (jit_cond_known): the host's CMOVcc on the values (a 32-bit one
  * zero-extends its destination either way, as the handler does), the
  * host's SETcc into the byte register. */
 /* Host RFLAGS made to hold what cc reads unless they do already: flags
  * the setter right before left there (c->flags_in_host) decide cc when
- * cond_known does. Then they still hold all of lf_op's (c->host_flags)
- * when cond_known decides cc: jit_cond_flags redid the operation. */
+ * jit_cond_known does. Then they still hold all of lf_op's (c->host_flags)
+ * when jit_cond_known decides cc: jit_cond_flags redid the operation. */
 static void cond_flags_kept(struct jit_ctx *c, unsigned cc)
 {
-    bool known = cond_known(c->lf_op, cc);
+    bool known = jit_cond_known(c->lf_op, cc);
     if (!c->flags_in_host || !known)
         cond_flags_for(c, cc);
     c->host_flags = known;
@@ -994,17 +974,17 @@ bool jit_native(struct jit_ctx *c, const struct emu_insn *in)
     case F_ALU_RR:
         jit_read_gpr(c, size, in->rm, X_RAX);
         jit_read_gpr(c, size, in->reg, X_RCX);
-        alu_core(c, op, size, op == 7 ? -1 : in->rm);
+        jit_alu_core(c, op, size, op == 7 ? -1 : in->rm);
         return true;
     case F_ALU_RRR:
         jit_read_gpr(c, size, in->reg, X_RAX);
         jit_read_gpr(c, size, in->rm, X_RCX);
-        alu_core(c, op, size, op == 7 ? -1 : in->reg);
+        jit_alu_core(c, op, size, op == 7 ? -1 : in->reg);
         return true;
     case F_ALU_RI:
         jit_read_gpr(c, size, in->rm, X_RAX);
         x_mov_imm(j, X_RCX, in->imm & size_mask(size)); /* fast_imm */
-        alu_core(c, op, size, op == 7 ? -1 : in->rm);
+        jit_alu_core(c, op, size, op == 7 ? -1 : in->rm);
         return true;
     case F_TEST_RR:
     case F_TEST_RI:
@@ -1013,7 +993,7 @@ bool jit_native(struct jit_ctx *c, const struct emu_insn *in)
             jit_read_gpr(c, size, in->reg, X_RCX);
         else
             x_mov_imm(j, X_RCX, in->imm); /* as fast_test_ri: the immediate as decoded */
-        alu_core(c, 4, size, -1);
+        jit_alu_core(c, 4, size, -1);
         return true;
     case F_INCDEC:
         incdec(c, in);
@@ -1068,7 +1048,7 @@ bool jit_native(struct jit_ctx *c, const struct emu_insn *in)
         return false;
     case F_CMOV:
     case F_SETCC:
-        if (!cond_native(c->lf_op, in->sub))
+        if (!jit_cond_native(c->lf_op, in->sub))
             return false; /* called */
         if (f == F_CMOV)
             cmov(c, in);
