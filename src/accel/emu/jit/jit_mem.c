@@ -69,8 +69,9 @@ void *jit_arena_publish(struct jit_arena *a, const void *code, size_t n)
      * Vol. 3A 11.6), so bytes fetched ahead through the RX view (the zeros
      * after the last function) may still be executed. A serializing
      * instruction before the new code runs, as for cross-modifying code
-     * (SDM Vol. 3A 8.1.3); without it 1 run of test_emu_jit in ~150
-     * crashed executing zeros. CPUID: serializing everywhere. */
+     * (SDM Vol. 3A 8.1.3); without it 1 run in ~150 of the JIT's lockstep
+     * test (test_emu_jit, since split into test_emu_jit_*) crashed
+     * executing zeros. CPUID: serializing everywhere. */
     unsigned eax, ebx, ecx, edx;
     __cpuid(0, eax, ebx, ecx, edx);
     (void)eax, (void)ebx, (void)ecx, (void)edx;
