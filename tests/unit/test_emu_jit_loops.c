@@ -216,6 +216,21 @@ static void gen_loop_head(struct code *c)
         op_rr(c, pick(2), ops[pick(3)] * 8 + 1, reg(), reg());
 }
 
+/* A crowding self loop's body from its start: gen_loop_head, then min
+ * to min + 27 forms crowding the register pool, one in called_odds a
+ * called one instead. */
+static void gen_crowded_loop(struct code *c, unsigned min, unsigned called_odds)
+{
+    c->n = c->insns = 0;
+    gen_loop_head(c);
+    for (unsigned n = min + pick(28); n > 0; n--, c->insns++) {
+        if (pick(called_odds) == 0)
+            gen_called(c);
+        else
+            gen_crowded(c);
+    }
+}
+
 /* Self loops through emu_cpu_run: one block, native forms crowding the
  * register pool (held across iterations), memory forms whose first
  * access misses the data TLB, a called form now and then, closed by
@@ -234,14 +249,7 @@ static int self_loops(void)
     section = "self loops";
     calm = true;
     for (unsigned k = 0; k < SELF_LOOPS && !rc; k++) {
-        c.n = c.insns = 0;
-        gen_loop_head(&c);
-        for (unsigned n = 4 + pick(28); n > 0; n--, c.insns++) {
-            if (pick(12) == 0)
-                gen_called(&c);
-            else
-                gen_crowded(&c);
-        }
+        gen_crowded_loop(&c, 4, 12);
         called_jcc += gen_loop_close(&c);
         unsigned loop_bytes = c.n;
         put(&c, 0xf4);
@@ -556,14 +564,7 @@ static int jmp_loops(void)
     section = "JMP self loops";
     calm = true;
     for (unsigned k = 0; k < JMP_LOOPS && !rc; k++) {
-        c.n = c.insns = 0;
-        gen_loop_head(&c);
-        for (unsigned n = 2 + pick(28); n > 0; n--, c.insns++) {
-            if (pick(16) == 0)
-                gen_called(&c);
-            else
-                gen_crowded(&c);
-        }
+        gen_crowded_loop(&c, 2, 16);
         int32_t back = -(int32_t)(c.n + 2);
         if (back >= -128) {
             put(&c, 0xeb);
