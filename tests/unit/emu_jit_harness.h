@@ -368,16 +368,24 @@ static inline size_t code_size(const struct emu_block *b)
     return (size_t)(a->rx + a->used - (const uint8_t *)b->jit_body);
 }
 
-/* Whether the code [code, code + n) holds in's address (jit_emit_call's
- * MOV RSI, imm64, an exit stub's MOV RDX, imm64): whether any way of
- * calling in's handler was compiled. */
-static inline bool code_names(const uint8_t *code, size_t n, const struct emu_insn *in)
+/* Whether [code, code + n) holds the 8 bytes of v. */
+static inline bool code_holds(const uint8_t *code, size_t n, uint64_t v)
 {
-    uint64_t a = (uint64_t)(uintptr_t)in;
     for (size_t i = 0; i + 8 <= n; i++)
-        if (!memcmp(code + i, &a, 8))
+        if (!memcmp(code + i, &v, 8))
             return true;
     return false;
+}
+
+/* Whether the code [code, code + n), or the cold code published with the
+ * last block compiled (code memory's cold end: jit_mem.h), holds in's
+ * address (jit_emit_call's MOV RSI, imm64, an exit stub's MOV RDX,
+ * imm64): whether any way of calling in's handler was compiled. */
+static inline bool code_names(const uint8_t *code, size_t n, const struct emu_insn *in)
+{
+    const struct jit_arena *a = &fx.evm.jit->arena;
+    uint64_t v = (uint64_t)(uintptr_t)in;
+    return code_holds(code, n, v) || code_holds(a->rx + a->cold, a->cold_last - a->cold, v);
 }
 
 /* The paged sections' tables (PML4 and the 5 pages after it, LOW_PT)

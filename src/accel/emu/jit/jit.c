@@ -143,7 +143,7 @@ void emu_jit_set_arena_limit(struct emu_vm *evm, size_t bytes)
 size_t emu_jit_code_used(const struct emu_vm *evm)
 {
 #ifdef EMU_JIT_HOST
-    return evm->jit ? evm->jit->arena.used : 0;
+    return evm->jit ? jit_arena_used(&evm->jit->arena) : 0;
 #else
     (void)evm;
     return 0;
@@ -204,11 +204,16 @@ bool emu_jit_compile(struct emu_vm *evm, struct emu_block *b)
         .chain = b->mode_key == MODE_LONG64 && jit->mode == EMU_JIT_ON,
     };
     void *code;
+    size_t n, nc;
     for (;;) { /* built for where it goes: its jumps to the shared code are relative */
         jit_build(&c);
         if (c.j.full)
             return dropped; /* cannot happen at 64 instructions: stays interpreted */
-        code = jit_arena_publish(&jit->arena, c.j.start, (size_t)(c.j.p - c.j.start));
+        n = (size_t)(c.j.p - c.j.start);
+        nc = (size_t)(c.other.p - c.other.start);
+        c.other.base = jit_arena_next_cold(&jit->arena, nc);
+        jit_resolve(&c);
+        code = jit_arena_publish_split(&jit->arena, c.j.start, n, c.other.start, nc);
         if (code || dropped)
             break;
         drop_all_code(evm);
@@ -218,14 +223,17 @@ bool emu_jit_compile(struct emu_vm *evm, struct emu_block *b)
     }
     if (!code)
         return dropped;
-    size_t n = (size_t)(c.j.p - c.j.start);
     b->jit_code = (emu_jit_fn)(uintptr_t)jit->shared.enter;
     b->jit_body = code; /* with chaining: R12 = b first (JIT_SELF_BYTES) */
     if (c.chain)
         b->jit_entry = (uint8_t *)code + JIT_SELF_BYTES;
-    if (jit->perf_map)
+    if (jit->perf_map) {
         fprintf(jit->perf_map, "%lx %zx hk_gpa_%llx\n", (unsigned long)(uintptr_t)code, n,
                 (unsigned long long)b->gpa);
+        if (nc)
+            fprintf(jit->perf_map, "%lx %zx hk_cold_gpa_%llx\n",
+                    (unsigned long)c.other.base, nc, (unsigned long long)b->gpa);
+    }
     bool check = jit->mode == EMU_JIT_LOCKSTEP && jit_lockstep_fits(b);
     b->jit = check ? emu_jit_lockstep : b->jit_code;
     jit->compiled++;

@@ -458,25 +458,21 @@ static void build(struct jit_ctx *c, const struct jit_regs *preload, struct jit_
     jit_cold_end(c);
 }
 
-/* The cold section after the hot one in c->j, and the patches across
- * them (struct jit_fixups) made: one function from c->j.start. */
-static void join(struct jit_ctx *c)
+/* Where position pos of c's two sections will run (jit_buf.base). */
+static uintptr_t run_at(const struct jit_ctx *c, uint32_t pos)
+{
+    return pos & JIT_COLD ? c->other.base + (pos & ~JIT_COLD) : c->j.base + pos;
+}
+
+void jit_resolve(struct jit_ctx *c)
 {
     struct jit_buf *h = &c->j, *k = &c->other;
-    size_t hot = (size_t)(h->p - h->start), cold = (size_t)(k->p - k->start);
-    if (h->full || k->full || cold > (size_t)(h->end - h->p)) {
-        h->full = true;
-        return;
-    }
-    memcpy(h->p, k->start, cold);
-    h->p += cold;
     for (unsigned i = 0; i < h->fix->n; i++) {
         const struct jit_fixup *f = &h->fix->v[i];
-        uint32_t at = f->at & JIT_COLD ? (uint32_t)hot + (f->at & ~JIT_COLD) : f->at;
-        uint32_t to = f->target & JIT_COLD ? (uint32_t)hot + (f->target & ~JIT_COLD) : f->target;
-        int32_t rel = f->abs ? (int32_t)((intptr_t)f->abs - (intptr_t)(h->base + at + 4))
-                             : (int32_t)(to - (at + 4));
-        memcpy(h->start + at, &rel, 4);
+        uintptr_t to = f->abs ? (uintptr_t)f->abs : run_at(c, f->target);
+        int32_t rel = (int32_t)((intptr_t)to - (intptr_t)(run_at(c, f->at) + 4));
+        uint8_t *site = f->at & JIT_COLD ? k->start + (f->at & ~JIT_COLD) : h->start + f->at;
+        memcpy(site, &rel, 4);
     }
 }
 
@@ -520,6 +516,7 @@ void jit_build(struct jit_ctx *c)
             build(c, &at_jcc, &end2, &at_jcc2);
         }
     }
-    join(c);
+    if (c->other.full)
+        c->j.full = true;
 }
 #endif

@@ -209,9 +209,14 @@ bool jit_sink_reg(struct jit_ctx *c, int32_t off, unsigned reg);
 bool jit_sink_imm(struct jit_ctx *c, int32_t off, uint32_t v);
 void jit_sink_flush(struct jit_ctx *c);
 
-/* jit_compile.c: the whole host function for c->b into c->j; in called
- * as run_block calls it (the stub jumps patched through *stop, *ended). */
+/* jit_compile.c: the whole host function for c->b into its hot section
+ * c->j and its cold one c->other (full: c->j.full); in called as
+ * run_block calls it (the stub jumps patched through *stop, *ended).
+ * jit_resolve: the jumps across the sections and from the cold one to
+ * absolute addresses (struct jit_fixups) patched, once both sections'
+ * bases are where they will run. */
 void jit_build(struct jit_ctx *c);
+void jit_resolve(struct jit_ctx *c);
 void jit_emit_call(struct jit_ctx *c, const struct emu_insn *in, uint32_t *stop,
                    uint32_t *ended);
 /* jit_native.c: RAX = in's effective address (emu_ea). */

@@ -24,7 +24,7 @@ int jit_arena_init(struct jit_arena *a, size_t size)
         munmap(a->rw, size);
         goto fail;
     }
-    a->size = a->limit = size;
+    a->size = a->limit = a->cold = a->cold_last = size;
     return 0;
 fail:;
     int e = errno;
@@ -57,13 +57,40 @@ uintptr_t jit_arena_next(const struct jit_arena *a)
     return (uintptr_t)(a->rx + next_at(a));
 }
 
+/* Where nc bytes of cold code go, 16-byte aligned below the last; 0
+ * (below anything: never fits) when they cannot. */
+static size_t cold_at(const struct jit_arena *a, size_t nc)
+{
+    return nc ? (a->cold >= nc + 16 ? (a->cold - nc) & ~(size_t)15 : 0) : a->cold;
+}
+
+uintptr_t jit_arena_next_cold(const struct jit_arena *a, size_t nc)
+{
+    return (uintptr_t)(a->rx + cold_at(a, nc));
+}
+
+size_t jit_arena_used(const struct jit_arena *a)
+{
+    return a->used + (a->size - a->cold);
+}
+
 void *jit_arena_publish(struct jit_arena *a, const void *code, size_t n)
 {
-    size_t at = next_at(a);
-    if (at > a->limit || a->limit - at < n)
+    return jit_arena_publish_split(a, code, n, NULL, 0);
+}
+
+void *jit_arena_publish_split(struct jit_arena *a, const void *code, size_t n, const void *cold,
+                              size_t nc)
+{
+    size_t at = next_at(a), cat = cold_at(a, nc);
+    if (at > cat || cat - at < n || (at + n) + (a->size - cat) > a->limit)
         return NULL;
     memcpy(a->rw + at, code, n);
+    if (nc)
+        memcpy(a->rw + cat, cold, nc);
     a->used = at + n;
+    a->cold_last = a->cold;
+    a->cold = cat;
     /* The store went through the other view: the processor's check of
      * prefetched instructions against stores is by linear address (SDM
      * Vol. 3A 11.6), so bytes fetched ahead through the RX view (the zeros
@@ -83,7 +110,9 @@ void jit_arena_reset(struct jit_arena *a)
     /* INT3 over the old code: a jump still aimed at it (a bug) traps
      * instead of running code of blocks that may since be gone. */
     memset(a->rw + a->keep, 0xcc, a->used - a->keep);
+    memset(a->rw + a->cold, 0xcc, a->size - a->cold);
     a->used = a->keep;
+    a->cold = a->cold_last = a->size;
     a->epoch++;
 }
 #endif
