@@ -316,8 +316,12 @@ static inline void x_op0f_rr(struct jit_buf *j, bool w, uint8_t opc, unsigned re
     jb_u8(j, (uint8_t)(0xc0 | (reg & 7) << 3 | (rm & 7)));
 }
 
-/* LEA dst, [base + index << scale + disp32]; base or index < 0: none
- * (index never RSP). */
+/* LEA dst, [base + index << scale + disp]; base or index < 0: none
+ * (index never RSP). In its shortest form: no SIB without an index (but
+ * for an RSP/R12 base), no displacement when it is 0 (but for an RBP/R13
+ * base), disp8 when it fits; without a base, SIB and disp32. Compiled
+ * code is bound by its size (jit_mem.h): this is a block's most common
+ * instruction. */
 static inline void x_lea(struct jit_buf *j, bool w, unsigned dst, int base, int index,
                          unsigned scale, int32_t disp)
 {
@@ -327,9 +331,20 @@ static inline void x_lea(struct jit_buf *j, bool w, unsigned dst, int base, int 
     if (rex != 0x40)
         jb_u8(j, rex);
     jb_u8(j, 0x8d);
-    jb_u8(j, (uint8_t)((base < 0 ? 0x00 : 0x80) | (dst & 7) << 3 | 4)); /* SIB follows */
-    jb_u8(j, (uint8_t)(scale << 6 | (x & 7) << 3 | (b & 7)));
-    jb_u32(j, (uint32_t)disp);
+    unsigned mod = base < 0                            ? 0x00
+                   : disp == 0 && (b & 7) != X_RBP    ? 0x00
+                   : disp == (int8_t)disp             ? 0x40
+                                                       : 0x80;
+    if (index < 0 && base >= 0 && (b & 7) != X_RSP) {
+        jb_u8(j, (uint8_t)(mod | (dst & 7) << 3 | (b & 7)));
+    } else {
+        jb_u8(j, (uint8_t)(mod | (dst & 7) << 3 | 4)); /* SIB follows */
+        jb_u8(j, (uint8_t)(scale << 6 | (x & 7) << 3 | (b & 7)));
+    }
+    if (mod == 0x40)
+        jb_u8(j, (uint8_t)disp);
+    else if (mod == 0x80 || base < 0)
+        jb_u32(j, (uint32_t)disp);
 }
 
 /* MOV dst8, src8 for any two registers (the upper bytes of dst kept). */
