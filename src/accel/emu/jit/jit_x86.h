@@ -188,19 +188,29 @@ static inline void x_alu_r_mem(struct jit_buf *j, bool w, unsigned op, unsigned 
     x_op_mem(j, w, (uint8_t)(op * 8 + 3), reg, base, disp);
 }
 
-/* [base + disp] OP= imm32 (sign-extended for 64 bits). */
+/* The immediate of an ALU form: imm8 after 83 when it fits (sign-
+ * extended alike), else imm32 after 81. */
+static inline void x_alu_imm(struct jit_buf *j, int32_t imm)
+{
+    if (imm == (int8_t)imm)
+        jb_u8(j, (uint8_t)imm);
+    else
+        jb_u32(j, (uint32_t)imm);
+}
+
+/* [base + disp] OP= imm (sign-extended for 64 bits), in the shorter form. */
 static inline void x_alu_mem_imm(struct jit_buf *j, bool w, unsigned op, unsigned base,
                                  int32_t disp, int32_t imm)
 {
-    x_op_mem(j, w, 0x81, op, base, disp);
-    jb_u32(j, (uint32_t)imm);
+    x_op_mem(j, w, imm == (int8_t)imm ? 0x83 : 0x81, op, base, disp);
+    x_alu_imm(j, imm);
 }
 
-/* reg OP= imm32 (sign-extended for 64 bits). */
+/* reg OP= imm (sign-extended for 64 bits), in the shorter form. */
 static inline void x_alu_r_imm(struct jit_buf *j, bool w, unsigned op, unsigned reg, int32_t imm)
 {
-    x_op_rr(j, w, 0x81, op, reg);
-    jb_u32(j, (uint32_t)imm);
+    x_op_rr(j, w, imm == (int8_t)imm ? 0x83 : 0x81, op, reg);
+    x_alu_imm(j, imm);
 }
 
 /* reg = v, in the shortest of the three forms. */
