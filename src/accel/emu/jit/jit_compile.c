@@ -60,7 +60,7 @@ void jit_emit_call(struct jit_ctx *c, const struct emu_insn *in, uint32_t *stop,
     jit_regs_flush(c);
     flush_rip(c);
     x_load(j, true, X_R13, X_RBX, JIT_GPR(4));
-    x_mov_rr(j, true, X_RDI, X_RBX);
+    jit_cpu_to_rdi(j);
     x_mov_imm(j, X_RSI, (uint64_t)(uintptr_t)in);
     x_call_abs(j, (const void *)in->fn);
     x_test_rr(j, false, X_RAX, X_RAX);

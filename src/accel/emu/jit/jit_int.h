@@ -73,7 +73,7 @@ struct jit_sink {
 };
 
 /* One block's compilation. Host registers inside compiled code:
- * RBX = cpu, R12 = the block, RBP = its linear start (jit_chain_exit), R13 = guest RSP as the current called
+ * RBX = cpu + JIT_CPU_BIAS, R12 = the block, RBP = its linear start (jit_chain_exit), R13 = guest RSP as the current called
  * instruction started (emu_block_stop restores it), R14 = the budget
  * (cpu->chain_left while in compiled code: the shared code's enter loads
  * it, its leave stores it; each block that runs to its end takes its
@@ -136,7 +136,17 @@ int jit_alu_lf(unsigned op);
 bool jit_incdec_keeps_cf(int lf_before);
 
 
-#define JIT_CPU(field) ((int32_t)offsetof(struct emu_cpu, field))
+/* Compiled code holds cpu + JIT_CPU_BIAS in RBX, not cpu: the guest
+ * registers (cpu->gpr), RIP and the lazy-flag state, its most used
+ * fields, are then all within a signed byte of it, and every access to
+ * them takes a disp8 (3 bytes less than disp32: compiled code is bound
+ * by its size, jit_mem.h). jit_cpu_to_rdi: RDI = cpu, for a call. */
+#define JIT_CPU_BIAS 0x80
+#define JIT_CPU(field) ((int32_t)offsetof(struct emu_cpu, field) - JIT_CPU_BIAS)
+static inline void jit_cpu_to_rdi(struct jit_buf *j)
+{
+    x_lea(j, true, X_RDI, X_RBX, -1, 0, -JIT_CPU_BIAS);
+}
 #define JIT_GPR(r) (JIT_CPU(gpr) + 8 * (int32_t)(r))
 /* Byte register r: AH..BH (REG_HIGH8 on, as the decoder names them
  * without REX) are byte 1 of RAX..RBX. */

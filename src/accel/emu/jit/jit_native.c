@@ -747,7 +747,7 @@ static void rot(struct jit_ctx *c, const struct emu_insn *in)
     if (!count || !rot_sets_flags(in))
         return;
     jit_regs_flush(c); /* a call */
-    x_mov_rr(j, true, X_RDI, X_RBX);
+    jit_cpu_to_rdi(j);
     x_call_abs(j, (const void *)emu_rflags);
     jit_regs_forget(c);
     x_alu_r_imm(j, true, X_AND, X_RAX, (int32_t) ~(uint32_t)(RFLAGS_CF | RFLAGS_OF));

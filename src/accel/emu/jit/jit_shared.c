@@ -17,7 +17,7 @@
     ((int32_t)(offsetof(struct emu_block, link) + sizeof(struct emu_link) +                 \
                offsetof(struct emu_link, field)))
 #define JCACHE(field)                                                                      \
-    ((int32_t)(offsetof(struct emu_cpu, jcache) + offsetof(struct emu_jcache_entry, field)))
+    (JIT_CPU(jcache) + (int32_t)offsetof(struct emu_jcache_entry, field))
 _Static_assert(sizeof(struct emu_jcache_entry) == 32, "chain_any indexes the jump cache by << 5");
 
 static const unsigned saved[] = {X_RBX, X_RBP, X_R12, X_R13, X_R14, X_R15};
@@ -45,7 +45,7 @@ static void tlb_tag_bits(struct jit_buf *j)
 
 /* enter(cpu, b), as run_block is called: the callee-saved registers kept
  * (six pushes after the return address and 8 more: RSP 16-byte aligned
- * at calls), RBX = cpu, R12 = b, RBP = where run_chain entered it, R14 =
+ * at calls), RBX = cpu + JIT_CPU_BIAS, R12 = b, RBP = where run_chain entered it, R14 =
  * cpu->chain_left (leave stores it back), R15 set, cpu->run_end = b->end
  * as run_block sets it, then b's body. Only
  * whether run_end is 0 matters to compiled code (emu_end_block zeroes it
@@ -56,7 +56,7 @@ static void emit_enter(struct jit_buf *j)
     for (unsigned i = 0; i < NSAVED; i++)
         x_push(j, saved[i]);
     x_alu_r_imm(j, true, X_SUB, X_RSP, 8);
-    x_mov_rr(j, true, X_RBX, X_RDI);
+    x_lea(j, true, X_RBX, X_RDI, -1, 0, JIT_CPU_BIAS);
     x_mov_rr(j, true, X_R12, X_RSI);
     x_load(j, true, X_RBP, X_RBX, JIT_CPU(chain_lin));
     x_load(j, false, X_R14, X_RBX, JIT_CPU(chain_left));
@@ -87,13 +87,13 @@ static void emit_stubs(struct jit_buf *j, uint32_t leave, uint32_t *stop, uint32
 {
     *stop = jb_pos(j);
     x_mov_rr(j, false, X_RCX, X_RAX);
-    x_mov_rr(j, true, X_RDI, X_RBX);
+    jit_cpu_to_rdi(j);
     x_mov_rr(j, true, X_RSI, X_R12);
     x_mov_rr(j, true, X_R8, X_R13);
     x_call_abs(j, (const void *)emu_block_stop);
     x_patch(j, x_jmp(j), leave);
     *ended = jb_pos(j);
-    x_mov_rr(j, true, X_RDI, X_RBX);
+    jit_cpu_to_rdi(j);
     x_alu_rr(j, false, X_XOR, X_RDX, X_RDX);
     x_call_abs(j, (const void *)emu_block_ended);
     x_patch(j, x_jmp(j), leave);
@@ -322,7 +322,7 @@ static void emit_host_flags(struct jit_buf *j, uint32_t *at)
     for (unsigned i = 0; i < NPOOL; i++)
         x_push(j, pool[i]);
     x_alu_r_imm(j, true, X_SUB, X_RSP, 8);
-    x_mov_rr(j, true, X_RDI, X_RBX);
+    jit_cpu_to_rdi(j);
     x_call_abs(j, (const void *)emu_peek_rflags);
     x_alu_r_imm(j, true, X_ADD, X_RSP, 8);
     for (unsigned i = NPOOL; i-- > 0;)
@@ -377,7 +377,7 @@ static void emit_rflags(struct jit_buf *j, uint32_t *at)
     x_push(j, X_RCX);
     x_push(j, X_RDX);
     x_alu_r_imm(j, true, X_SUB, X_RSP, 8);
-    x_mov_rr(j, true, X_RDI, X_RBX);
+    jit_cpu_to_rdi(j);
     x_call_abs(j, (const void *)emu_rflags);
     x_alu_r_imm(j, true, X_ADD, X_RSP, 8);
     x_pop(j, X_RDX);
