@@ -485,13 +485,13 @@ static void sections_reset(struct jit_ctx *c)
     c->j.fix->n = 0;
 }
 
-/* Whether the build just made may sink its lazy stores (jit_sink.c): a
- * pure loop whose instructions all stay in it till its end (no stub),
+/* Whether a build that made a pure loop (pure) may sink its lazy stores
+ * (jit_sink.c): its instructions all stay in it till its end (no stub),
  * none but the closing Jcc reads the lazy state, and that Jcc takes the
- * host flags, not memory. */
-static bool sink_holds(const struct jit_ctx *c)
+ * host flags, not memory (what the build just made says). */
+static bool sink_holds(const struct jit_ctx *c, bool pure)
 {
-    return c->pure && !c->exits_midway && !c->body_reads_lf && c->jcc_host_flags;
+    return pure && !c->exits_midway && !c->body_reads_lf && c->jcc_host_flags;
 }
 
 void jit_build(struct jit_ctx *c)
@@ -507,10 +507,10 @@ void jit_build(struct jit_ctx *c)
         c->pure_loop = c->loop_jcc && !c->calls;
         /* A first guess from this build (not pure: it must not leave at
          * its ends); the next one says. */
-        c->sink.on = c->pure_loop && !c->exits_midway && !c->body_reads_lf && c->jcc_host_flags;
+        c->sink.on = sink_holds(c, c->pure_loop);
         sections_reset(c);
         build(c, c->pure_loop ? &at_jcc : &end, &end2, &at_jcc2);
-        if (c->sink.on && !sink_holds(c)) { /* once more, storing them */
+        if (c->sink.on && !sink_holds(c, c->pure)) { /* once more, storing them */
             c->sink.on = false;
             sections_reset(c);
             build(c, &at_jcc, &end2, &at_jcc2);

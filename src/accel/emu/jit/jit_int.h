@@ -247,6 +247,8 @@ void jit_reg_drop(struct jit_ctx *c, unsigned g);
 void jit_regs_flush(struct jit_ctx *c);
 void jit_regs_forget(struct jit_ctx *c);
 void jit_regs_load(struct jit_ctx *c, const struct jit_regs *to);
+/* The pool registers (a mask of host registers) that hold no guest one. */
+uint16_t jit_regs_unheld(const struct jit_regs *r);
 bool jit_regs_same(const struct jit_regs *a, const struct jit_regs *b);
 /* Before each jump to an instruction's slow path: the state there taken
  * (every such jump must leave from one state). jit_regs_slow_call: on

@@ -67,9 +67,10 @@ void jit_loop_tail(struct jit_ctx *c, const struct jit_regs *held, uint32_t top)
 
 /* A pure loop's checks between two runs, at the top of its body, where
  * its closing Jcc jumps straight back to (one taken jump a run): the
- * run just made taken from the budget (R14), then events; the first run comes in past them. The registers are held
- * there as the Jcc holds them (the body was built from that state). The
- * two jumps out are returned, for jit_pure_exit. */
+ * run just made taken from the budget (R14), then events; the first run
+ * comes in past them. The registers are held there as the Jcc holds them
+ * (the body was built from that state). The two jumps out are returned,
+ * for jit_pure_exit. */
 void jit_pure_checks(struct jit_ctx *c, uint32_t out[2])
 {
     struct jit_buf *j = &c->j;
@@ -80,8 +81,9 @@ void jit_pure_checks(struct jit_ctx *c, uint32_t out[2])
 }
 
 /* jit_pure_checks' ways out: the registers held (*held, as at the Jcc)
- * stored, the lazy state it sank (jit_sink_flush), RIP = the block's start (RBP: nothing called
- * moved it, and cpu->rip may be stale since entry), out. The link
+ * stored, the lazy state it sank (jit_sink_flush), RIP = the block's
+ * start (RBP: nothing called moved it, and cpu->rip may be stale since
+ * entry), out. The link
  * context is still the one it was entered in. */
 void jit_pure_exit(struct jit_ctx *c, const struct jit_regs *held, const uint32_t out[2])
 {

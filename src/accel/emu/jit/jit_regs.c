@@ -48,6 +48,17 @@ void jit_reg_drop(struct jit_ctx *c, unsigned g)
     c->regs.host[g] = -1;
 }
 
+uint16_t jit_regs_unheld(const struct jit_regs *r)
+{
+    uint16_t mask = 0;
+    for (unsigned k = 0; k < JIT_POOL; k++)
+        mask |= (uint16_t)(1u << pool[k]);
+    for (unsigned g = 0; g < 16; g++)
+        if (r->host[g] >= 0)
+            mask &= (uint16_t) ~(1u << r->host[g]);
+    return mask;
+}
+
 /* A pool register holding nothing, or the least recently used one's
  * (its guest register stored first when dirty). */
 static unsigned take_host(struct jit_ctx *c)

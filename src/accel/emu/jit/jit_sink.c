@@ -21,40 +21,30 @@ static int field_of(int32_t off)
     return -1;
 }
 
-static const uint8_t spare_pool[] = {X_R11, X_R10, X_R9, X_R8, X_RDI, X_RSI};
-
 void jit_sink_begin(struct jit_ctx *c)
 {
     struct jit_sink *s = &c->sink;
     bool on = s->on;
     memset(s, 0, sizeof(*s));
     s->on = on;
-    if (!on)
-        return;
-    for (unsigned k = 0; k < sizeof(spare_pool); k++) {
-        bool held = false;
-        for (unsigned g = 0; g < 16; g++)
-            held = held || c->regs.host[g] == spare_pool[k];
-        if (!held)
-            s->free |= (uint16_t)(1u << spare_pool[k]);
-    }
+    if (on)
+        s->free = jit_regs_unheld(&c->regs);
 }
 
-/* The spare holding field f: its own, else a free one taken (reserved
- * from the register pool: jit_regs.c's take_host leaves it), else -1. */
+/* The spare holding field f: its own, else a free one taken, the
+ * highest-numbered first (reserved from the register pool: jit_regs.c's
+ * take_host leaves it), else -1. */
 static int spare_for(struct jit_sink *s, int f)
 {
     if (s->spare[f])
         return s->spare[f] - 1;
-    for (unsigned k = 0; k < sizeof(spare_pool); k++) {
-        unsigned h = spare_pool[k];
-        if (s->free & (1u << h) && !(s->reserved & (1u << h))) {
-            s->reserved |= (uint16_t)(1u << h);
-            s->spare[f] = (int8_t)(h + 1);
-            return (int)h;
-        }
-    }
-    return -1;
+    unsigned avail = s->free & ~s->reserved & 0xffffu;
+    if (!avail)
+        return -1;
+    unsigned h = 31u - (unsigned)__builtin_clz(avail);
+    s->reserved |= (uint16_t)(1u << h);
+    s->spare[f] = (int8_t)(h + 1);
+    return (int)h;
 }
 
 bool jit_sink_reg(struct jit_ctx *c, int32_t off, unsigned reg)
